@@ -1,0 +1,435 @@
+// Package config holds sitrep's one typed configuration: defaults in one
+// place (Default), a YAML file, SITREP_* environment variables on top, and a
+// validation that reports every problem at once, by key.
+package config
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/mail"
+	"os"
+	"reflect"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	"go.yaml.in/yaml/v3"
+)
+
+// Config is everything sitrep can be told. Keys are the yaml tags; the
+// environment variable of a key is SITREP_ + its path in upper case joined by
+// underscores (mail.smtp.host → SITREP_MAIL_SMTP_HOST).
+type Config struct {
+	DataDir   string    `yaml:"data_dir"`
+	Server    Server    `yaml:"server"`
+	Database  Database  `yaml:"database"`
+	Mail      Mail      `yaml:"mail"`
+	Directory Directory `yaml:"directory"`
+	Cadence   Cadence   `yaml:"cadence"`
+	Templates Templates `yaml:"templates"`
+	Log       Log       `yaml:"log"`
+}
+
+type Server struct {
+	Listen       string `yaml:"listen"`
+	PublicURL    string `yaml:"public_url"`
+	MaxBodyBytes int64  `yaml:"max_body_bytes"`
+	// AdminToken, when set, is accepted as an admin API token; otherwise a
+	// token is created on first start and printed once.
+	AdminToken Secret `yaml:"admin_token"`
+}
+
+type Database struct {
+	// URL is sqlite:///path/to/file.db (or sqlite://relative.db) or postgres://...
+	URL string `yaml:"url"`
+}
+
+type Mail struct {
+	// Domain is ours: Message-IDs and reply addresses use it.
+	Domain string `yaml:"domain"`
+	// From is the sender of every email, e.g. "sitrep <status@example.com>".
+	From string `yaml:"from"`
+	// ReplyLocalPart is the local part of the reply address; replies go to
+	// <ReplyLocalPart>+<token>@<Domain>.
+	ReplyLocalPart string  `yaml:"reply_local_part"`
+	SMTP           SMTP    `yaml:"smtp"`
+	IMAP           IMAP    `yaml:"imap"`
+	Sandbox        Sandbox `yaml:"sandbox"`
+}
+
+type SMTP struct {
+	Host string `yaml:"host"` // empty: use the built-in sandbox
+	Port int    `yaml:"port"`
+	// TLS is "starttls" (default), "tls" (implicit, port 465) or "none".
+	TLS           string  `yaml:"tls"`
+	Username      string  `yaml:"username"`
+	Password      Secret  `yaml:"password"`
+	Concurrency   int     `yaml:"concurrency"`     // SMTP connections in parallel
+	RatePerSecond float64 `yaml:"rate_per_second"` // messages per second over all connections, 0 = unlimited
+	BatchSize     int     `yaml:"batch_size"`      // recipients per SMTP transaction
+	// InsecureSkipVerify is for test servers with self-signed certificates only.
+	InsecureSkipVerify bool `yaml:"insecure_skip_verify"`
+}
+
+type IMAP struct {
+	Host     string `yaml:"host"` // empty: the sandbox inbox (or no ingest when the sandbox is off)
+	Port     int    `yaml:"port"`
+	TLS      string `yaml:"tls"` // "tls" (default, 993), "starttls" or "none"
+	Username string `yaml:"username"`
+	Password Secret `yaml:"password"`
+	Mailbox  string `yaml:"mailbox"`
+	// MoveTo is a folder that processed messages are moved into ("" = leave them, flagged).
+	MoveTo string `yaml:"move_to"`
+	// TrustedAuthServIDs are the authserv-ids whose Authentication-Results
+	// headers are believed when a lead acts by reply.
+	TrustedAuthServIDs []string `yaml:"trusted_authserv_ids"`
+	MaxMessageBytes    int64    `yaml:"max_message_bytes"`
+	// Horizon: at first start only messages newer than this are ingested.
+	Horizon time.Duration `yaml:"horizon"`
+}
+
+type Sandbox struct {
+	SMTPListen string `yaml:"smtp_listen"`
+	IMAPListen string `yaml:"imap_listen"`
+	Password   Secret `yaml:"password"`
+}
+
+type Directory struct {
+	// File is the groups.yaml kept in git; "" uses the built-in example organisation.
+	File string `yaml:"file"`
+}
+
+type Cadence struct {
+	SEV1 time.Duration `yaml:"sev1"`
+	SEV2 time.Duration `yaml:"sev2"`
+	SEV3 time.Duration `yaml:"sev3"`
+	SEV4 time.Duration `yaml:"sev4"`
+	// ReminderBefore: the comms lead is reminded this long before an update is due.
+	ReminderBefore time.Duration `yaml:"reminder_before"`
+	// OverdueAfter: grace after the due time before the escalation goes out.
+	OverdueAfter time.Duration `yaml:"overdue_after"`
+	// Backup is the address escalated to, beside the incident lead, when an update is overdue.
+	Backup string `yaml:"backup"`
+}
+
+type Templates struct {
+	// Dir overrides any email template by file name.
+	Dir string `yaml:"dir"`
+}
+
+type Log struct {
+	Level  string `yaml:"level"`  // debug, info, warn, error
+	Format string `yaml:"format"` // text or json
+}
+
+// Secret is a value that never prints. In YAML it is either a string or
+// {file: path} / {env: NAME}.
+type Secret string
+
+func (s Secret) String() string {
+	if s == "" {
+		return ""
+	}
+	return "[redacted]"
+}
+
+// GoString keeps %#v from leaking it too.
+func (s Secret) GoString() string { return s.String() }
+
+// MarshalYAML keeps secrets out of dumped configuration.
+func (s Secret) MarshalYAML() (any, error) { return s.String(), nil }
+
+// Value returns the secret itself; call it only where the secret is used.
+func (s Secret) Value() string { return string(s) }
+
+func (s *Secret) UnmarshalYAML(n *yaml.Node) error {
+	if n.Kind == yaml.ScalarNode {
+		*s = Secret(n.Value)
+		return nil
+	}
+	var ref struct {
+		File string `yaml:"file"`
+		Env  string `yaml:"env"`
+	}
+	if err := n.Decode(&ref); err != nil {
+		return err
+	}
+	switch {
+	case ref.File != "":
+		b, err := os.ReadFile(ref.File)
+		if err != nil {
+			return fmt.Errorf("secret file: %w", err)
+		}
+		*s = Secret(strings.TrimSpace(string(b)))
+	case ref.Env != "":
+		v, ok := os.LookupEnv(ref.Env)
+		if !ok {
+			return fmt.Errorf("secret: environment variable %s is not set", ref.Env)
+		}
+		*s = Secret(v)
+	default:
+		return errors.New("secret: want a string, {file: PATH} or {env: NAME}")
+	}
+	return nil
+}
+
+// Default is the embedded default: SQLite under ./sitrep-data, the mail
+// sandbox, the example organisation.
+func Default() Config {
+	return Config{
+		DataDir: "sitrep-data",
+		Server:  Server{Listen: "127.0.0.1:8080", MaxBodyBytes: 1 << 20},
+		Mail: Mail{
+			Domain:         "sitrep.example",
+			From:           "sitrep <status@sitrep.example>",
+			ReplyLocalPart: "status",
+			SMTP:           SMTP{Port: 587, TLS: "starttls", Concurrency: 4, BatchSize: 50},
+			IMAP: IMAP{Port: 993, TLS: "tls", Mailbox: "INBOX", MaxMessageBytes: 10 << 20,
+				Horizon: 7 * 24 * time.Hour, TrustedAuthServIDs: []string{"sitrep-sandbox"}},
+			Sandbox: Sandbox{SMTPListen: "127.0.0.1:2525", IMAPListen: "127.0.0.1:1143", Password: "sandbox"},
+		},
+		Cadence: Cadence{SEV1: 30 * time.Minute, SEV2: 60 * time.Minute, SEV3: 4 * time.Hour, SEV4: 24 * time.Hour,
+			ReminderBefore: 10 * time.Minute, OverdueAfter: 5 * time.Minute},
+		Log: Log{Level: "info", Format: "text"},
+	}
+}
+
+// SandboxEnabled reports whether sitrep runs its own mail sandbox: when no
+// SMTP server is configured.
+func (c *Config) SandboxEnabled() bool { return c.Mail.SMTP.Host == "" }
+
+// DatabaseURL is the configured URL, or the SQLite file in DataDir.
+func (c *Config) DatabaseURL() string {
+	if c.Database.URL != "" {
+		return c.Database.URL
+	}
+	return "sqlite://" + strings.TrimSuffix(c.DataDir, "/") + "/sitrep.db"
+}
+
+// CadenceFor is the default interval between updates for a severity.
+func (c *Config) CadenceFor(severity string) time.Duration {
+	switch strings.ToUpper(severity) {
+	case "SEV1":
+		return c.Cadence.SEV1
+	case "SEV2":
+		return c.Cadence.SEV2
+	case "SEV3":
+		return c.Cadence.SEV3
+	default:
+		return c.Cadence.SEV4
+	}
+}
+
+// Load reads the file (if path is not empty) over the defaults, then the
+// SITREP_* environment, then validates. All problems come back together.
+func Load(path string, environ []string) (Config, error) {
+	cfg := Default()
+	if path != "" {
+		b, err := os.ReadFile(path)
+		if err != nil {
+			return cfg, fmt.Errorf("config: %w", err)
+		}
+		dec := yaml.NewDecoder(bytes.NewReader(b))
+		dec.KnownFields(true)
+		if err := dec.Decode(&cfg); err != nil && !errors.Is(err, io.EOF) {
+			return cfg, &Problems{List: []string{fmt.Sprintf("%s: %v", path, err)}}
+		}
+	}
+	var problems []string
+	problems = append(problems, applyEnv(reflect.ValueOf(&cfg).Elem(), "SITREP", envMap(environ))...)
+	problems = append(problems, cfg.validate()...)
+	if len(problems) > 0 {
+		return cfg, &Problems{List: problems}
+	}
+	return cfg, nil
+}
+
+// Problems is every configuration problem found, each naming its key.
+type Problems struct{ List []string }
+
+func (p *Problems) Error() string {
+	return "invalid configuration:\n  " + strings.Join(p.List, "\n  ")
+}
+
+func envMap(environ []string) map[string]string {
+	m := make(map[string]string)
+	for _, kv := range environ {
+		if k, v, ok := strings.Cut(kv, "="); ok && strings.HasPrefix(k, "SITREP_") {
+			m[k] = v
+		}
+	}
+	return m
+}
+
+var durationType = reflect.TypeOf(time.Duration(0))
+
+// applyEnv walks the struct by yaml tags and sets every field whose
+// environment variable is present.
+func applyEnv(v reflect.Value, prefix string, env map[string]string) []string {
+	var problems []string
+	t := v.Type()
+	for i := 0; i < t.NumField(); i++ {
+		tag := strings.Split(t.Field(i).Tag.Get("yaml"), ",")[0]
+		if tag == "" || tag == "-" {
+			continue
+		}
+		name := prefix + "_" + strings.ToUpper(tag)
+		f := v.Field(i)
+		if f.Kind() == reflect.Struct {
+			problems = append(problems, applyEnv(f, name, env)...)
+			continue
+		}
+		raw, ok := env[name]
+		if !ok {
+			continue
+		}
+		if err := setFromString(f, raw); err != nil {
+			problems = append(problems, fmt.Sprintf("%s: %v", name, err))
+		}
+	}
+	return problems
+}
+
+func setFromString(f reflect.Value, raw string) error {
+	switch {
+	case f.Type() == durationType:
+		d, err := time.ParseDuration(raw)
+		if err != nil {
+			return fmt.Errorf("want a duration like 30m: %w", err)
+		}
+		f.SetInt(int64(d))
+	case f.Kind() == reflect.String:
+		f.SetString(raw)
+	case f.Kind() == reflect.Int || f.Kind() == reflect.Int64:
+		n, err := strconv.ParseInt(raw, 10, 64)
+		if err != nil {
+			return fmt.Errorf("want an integer")
+		}
+		f.SetInt(n)
+	case f.Kind() == reflect.Float64:
+		n, err := strconv.ParseFloat(raw, 64)
+		if err != nil {
+			return fmt.Errorf("want a number")
+		}
+		f.SetFloat(n)
+	case f.Kind() == reflect.Bool:
+		b, err := strconv.ParseBool(raw)
+		if err != nil {
+			return fmt.Errorf("want true or false")
+		}
+		f.SetBool(b)
+	case f.Kind() == reflect.Slice && f.Type().Elem().Kind() == reflect.String:
+		var parts []string
+		for _, p := range strings.Split(raw, ",") {
+			if p = strings.TrimSpace(p); p != "" {
+				parts = append(parts, p)
+			}
+		}
+		f.Set(reflect.ValueOf(parts))
+	default:
+		return fmt.Errorf("cannot be set from the environment")
+	}
+	return nil
+}
+
+func (c *Config) validate() []string {
+	var p []string
+	bad := func(key, format string, args ...any) { p = append(p, key+": "+fmt.Sprintf(format, args...)) }
+	if _, _, err := net.SplitHostPort(c.Server.Listen); err != nil {
+		bad("server.listen", "want host:port, got %q", c.Server.Listen)
+	}
+	if c.Server.MaxBodyBytes <= 0 {
+		bad("server.max_body_bytes", "must be positive")
+	}
+	if u := c.Database.URL; u != "" && !strings.HasPrefix(u, "sqlite://") && !strings.HasPrefix(u, "postgres://") && !strings.HasPrefix(u, "postgresql://") {
+		bad("database.url", "want sqlite://PATH or postgres://..., got %q", u)
+	}
+	if c.Database.URL == "" && c.DataDir == "" {
+		bad("data_dir", "must be set when database.url is empty")
+	}
+	if c.Mail.Domain == "" || strings.ContainsAny(c.Mail.Domain, " @<>") {
+		bad("mail.domain", "want a domain like example.com, got %q", c.Mail.Domain)
+	}
+	if _, err := mail.ParseAddress(c.Mail.From); err != nil {
+		bad("mail.from", "want an address like \"sitrep <status@example.com>\": %v", err)
+	}
+	if c.Mail.ReplyLocalPart == "" || strings.ContainsAny(c.Mail.ReplyLocalPart, " @+<>") {
+		bad("mail.reply_local_part", "want a plain local part like status, got %q", c.Mail.ReplyLocalPart)
+	}
+	s := c.Mail.SMTP
+	if s.Host != "" {
+		if s.Port <= 0 || s.Port > 65535 {
+			bad("mail.smtp.port", "want 1-65535, got %d", s.Port)
+		}
+		if s.Username != "" && s.Password == "" {
+			bad("mail.smtp.password", "required when mail.smtp.username is set")
+		}
+	}
+	if s.TLS != "starttls" && s.TLS != "tls" && s.TLS != "none" {
+		bad("mail.smtp.tls", "want starttls, tls or none, got %q", s.TLS)
+	}
+	if s.Concurrency < 1 || s.Concurrency > 64 {
+		bad("mail.smtp.concurrency", "want 1-64, got %d", s.Concurrency)
+	}
+	if s.BatchSize < 1 || s.BatchSize > 1000 {
+		bad("mail.smtp.batch_size", "want 1-1000, got %d", s.BatchSize)
+	}
+	if s.RatePerSecond < 0 {
+		bad("mail.smtp.rate_per_second", "must not be negative")
+	}
+	i := c.Mail.IMAP
+	if i.Host != "" {
+		if i.Port <= 0 || i.Port > 65535 {
+			bad("mail.imap.port", "want 1-65535, got %d", i.Port)
+		}
+		if i.Username == "" {
+			bad("mail.imap.username", "required when mail.imap.host is set")
+		}
+	}
+	if i.TLS != "tls" && i.TLS != "starttls" && i.TLS != "none" {
+		bad("mail.imap.tls", "want tls, starttls or none, got %q", i.TLS)
+	}
+	if i.Mailbox == "" {
+		bad("mail.imap.mailbox", "must not be empty")
+	}
+	if i.MaxMessageBytes < 1024 {
+		bad("mail.imap.max_message_bytes", "want at least 1024, got %d", i.MaxMessageBytes)
+	}
+	if c.SandboxEnabled() {
+		for key, addr := range map[string]string{"mail.sandbox.smtp_listen": c.Mail.Sandbox.SMTPListen, "mail.sandbox.imap_listen": c.Mail.Sandbox.IMAPListen} {
+			if _, _, err := net.SplitHostPort(addr); err != nil {
+				bad(key, "want host:port, got %q", addr)
+			}
+		}
+	}
+	for key, d := range map[string]time.Duration{"cadence.sev1": c.Cadence.SEV1, "cadence.sev2": c.Cadence.SEV2, "cadence.sev3": c.Cadence.SEV3, "cadence.sev4": c.Cadence.SEV4} {
+		if d < time.Minute {
+			bad(key, "want at least 1m, got %s", d)
+		}
+	}
+	if c.Cadence.ReminderBefore < 0 {
+		bad("cadence.reminder_before", "must not be negative")
+	}
+	if c.Cadence.OverdueAfter < 0 {
+		bad("cadence.overdue_after", "must not be negative")
+	}
+	if c.Cadence.Backup != "" {
+		if _, err := mail.ParseAddress(c.Cadence.Backup); err != nil {
+			bad("cadence.backup", "want an email address: %v", err)
+		}
+	}
+	switch c.Log.Level {
+	case "debug", "info", "warn", "error":
+	default:
+		bad("log.level", "want debug, info, warn or error, got %q", c.Log.Level)
+	}
+	if c.Log.Format != "text" && c.Log.Format != "json" {
+		bad("log.format", "want text or json, got %q", c.Log.Format)
+	}
+	sort.Strings(p)
+	return p
+}
