@@ -1,0 +1,96 @@
+package directory
+
+import (
+	"sort"
+
+	"github.com/sitrep-dev/sitrep/internal/errs"
+)
+
+// Recipient is one person a message goes to, once however many groups
+// they are in.
+type Recipient struct {
+	Email    string
+	Name     string
+	TimeZone string // the person's, else the nearest group's on the way to them, else ""
+	Group    string // the group named to Expand that reached them first
+}
+
+// Expand returns the people in the named groups and in the groups nested in
+// them, each once, sorted by email so that the same audience gives the same
+// deliveries in the same order on every replica and every retry.
+//
+// Groups are walked in the order given and depth first in file order, and the
+// first way a person is reached decides their Group and, when they have no
+// zone of their own, their TimeZone. A group is walked at most once per call,
+// which also keeps an unvalidated directory with a cycle from recursing
+// forever. An unknown group, named or nested, is an errs.Invalid error naming
+// it: a status email that silently skips legal is worse than one that does
+// not go. A member who is not in People (possible only without Validate) is
+// kept with the email alone, since the address can still be written to.
+func (d *Directory) Expand(groupNames ...string) ([]Recipient, error) {
+	index := make(map[string]int, len(d.Groups))
+	for i := len(d.Groups) - 1; i >= 0; i-- { // the first definition wins, as in Group
+		index[d.Groups[i].Name] = i
+	}
+	people := make(map[string]int, len(d.People))
+	for i := len(d.People) - 1; i >= 0; i-- {
+		people[normalizeEmail(d.People[i].Email)] = i
+	}
+
+	walked := map[string]bool{}
+	byEmail := map[string]Recipient{}
+	var walk func(top string, name, parent, zone string) error
+	walk = func(top, name, parent, zone string) error {
+		i, ok := index[name]
+		if !ok {
+			if parent == "" {
+				return errs.E(errs.Invalid, "directory: no group named %q", name)
+			}
+			return errs.E(errs.Invalid, "directory: group %q nests %q, which does not exist", parent, name)
+		}
+		if walked[name] {
+			return nil
+		}
+		walked[name] = true
+		g := d.Groups[i]
+		if g.TimeZone != "" {
+			zone = g.TimeZone
+		}
+		for _, m := range g.Members {
+			email := normalizeEmail(m)
+			if email == "" {
+				continue
+			}
+			if _, done := byEmail[email]; done {
+				continue
+			}
+			r := Recipient{Email: email, TimeZone: zone, Group: top}
+			if pi, ok := people[email]; ok {
+				p := d.People[pi]
+				r.Name = p.Name
+				if p.TimeZone != "" {
+					r.TimeZone = p.TimeZone
+				}
+			}
+			byEmail[email] = r
+		}
+		for _, n := range g.Groups {
+			if err := walk(top, n, name, zone); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+	for _, name := range groupNames {
+		if err := walk(name, name, "", ""); err != nil {
+			return nil, err
+		}
+	}
+
+	out := make([]Recipient, 0, len(byEmail))
+	for _, r := range byEmail {
+		out = append(out, r)
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Email < out[j].Email })
+	return out, nil
+}
