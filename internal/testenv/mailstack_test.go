@@ -1,0 +1,114 @@
+package testenv_test
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"net/smtp"
+	"net/textproto"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/emersion/go-imap/v2/imapclient"
+
+	"github.com/sitrep-dev/sitrep/internal/testenv"
+)
+
+func loginWith(ms *testenv.MailStack, user, password string) error {
+	c, err := imapclient.DialInsecure(ms.IMAPAddr, nil)
+	if err != nil {
+		return err
+	}
+	defer c.Close()
+	return c.Login(user, password).Wait()
+}
+
+func sendMail(t *testing.T, ms *testenv.MailStack, to []string, subject string) {
+	t.Helper()
+	msg := fmt.Sprintf("From: hub@example.test\r\nTo: %s\r\nSubject: %s\r\nMessage-ID: <%d@example.test>\r\n\r\nbody of %s\r\n",
+		strings.Join(to, ", "), subject, time.Now().UnixNano(), subject)
+	if err := smtp.SendMail(ms.SMTPAddr, nil, "hub@example.test", to, []byte(msg)); err != nil {
+		t.Fatalf("send %q: %v\n%s", subject, err, ms.LogTail())
+	}
+}
+
+func TestMailStackDeliversToUsersAndPlusAddresses(t *testing.T) {
+	ms := testenv.StartMailStack(t, "alice", "status")
+	sendMail(t, ms, []string{"alice@example.test"}, "for alice")
+	sendMail(t, ms, []string{"status+abc123@example.test"}, "for a token")
+
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	for _, tc := range []struct{ user, subject string }{
+		{"alice", "for alice"},
+		// Plus-addressing: the detail must not make a separate mailbox or a
+		// bounce; replies to status+<token>@ are read from status@'s INBOX.
+		{"status", "for a token"},
+	} {
+		msgs, err := ms.WaitForMessages(ctx, tc.user, 1)
+		if err != nil {
+			t.Fatalf("%s: %v\n%s", tc.user, err, ms.LogTail())
+		}
+		if len(msgs) != 1 {
+			t.Fatalf("%s: got %d messages, want 1", tc.user, len(msgs))
+		}
+		if !bytes.Contains(msgs[0], []byte("Subject: "+tc.subject)) {
+			t.Errorf("%s: message lacks subject %q:\n%s", tc.user, tc.subject, msgs[0])
+		}
+	}
+
+	// Only what was sent to alice is in alice's INBOX.
+	msgs, err := ms.Messages(ctx, "alice")
+	if err != nil || len(msgs) != 1 {
+		t.Fatalf("alice after delivery: %d messages, err %v; want 1", len(msgs), err)
+	}
+}
+
+func TestMailStackRefusesUnknownRecipient(t *testing.T) {
+	ms := testenv.StartMailStack(t, "alice")
+	c, err := smtp.Dial(ms.SMTPAddr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	if err := c.Mail("hub@example.test"); err != nil {
+		t.Fatal(err)
+	}
+	err = c.Rcpt("nobody@example.test")
+	var te *textproto.Error
+	if !errors.As(err, &te) || te.Code != 550 {
+		t.Fatalf("RCPT to an unknown user: got %v, want a 550 reply", err)
+	}
+	// Mail for a domain the stack does not serve must not be relayed anywhere.
+	err = c.Rcpt("someone@elsewhere.invalid")
+	if !errors.As(err, &te) || te.Code/100 != 5 {
+		t.Fatalf("RCPT to a foreign domain: got %v, want a 5xx reply", err)
+	}
+	if err := c.Rcpt("alice@example.test"); err != nil {
+		t.Fatalf("RCPT to a known user after refusals: %v", err)
+	}
+}
+
+func TestMailStackWrongPasswordIsRefused(t *testing.T) {
+	ms := testenv.StartMailStack(t, "alice")
+	c, err := ms.DialIMAP("alice")
+	if err != nil {
+		t.Fatalf("login with the stack's password: %v\n%s", err, ms.LogTail())
+	}
+	c.Close()
+
+	start := time.Now()
+	if err := loginWith(ms, "alice@example.test", "wrong"); err == nil {
+		t.Fatal("login with a wrong password succeeded")
+	}
+	// After a failed login the next good one must still be quick (Dovecot's
+	// anvil auth penalty is off), or every test with a bad-password case slows.
+	if err := loginWith(ms, "alice@example.test", ms.Password("alice")); err != nil {
+		t.Fatalf("login after a failed one: %v", err)
+	}
+	if d := time.Since(start); d > 2*time.Second {
+		t.Errorf("failed + good login took %s; the auth penalty is on", d)
+	}
+}
