@@ -1,0 +1,662 @@
+package incident
+
+import (
+	"context"
+	"crypto/rand"
+	"database/sql"
+	"encoding/base32"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/mail"
+	"strings"
+	"time"
+
+	"github.com/sitrep-dev/sitrep/internal/errs"
+	"github.com/sitrep-dev/sitrep/internal/store"
+)
+
+// People is what the service needs of the directory: to check that a lead
+// is a person it knows.
+type People interface {
+	KnowsPerson(email string) bool
+}
+
+// DeclareHook runs inside the declaration's transaction, so that work it
+// queues (the heads-up) commits or rolls back with the incident.
+type DeclareHook func(ctx context.Context, tx *sql.Tx, inc *Incident) error
+
+// Service runs the incident lifecycle on the database.
+type Service struct {
+	DB  *store.DB
+	Now func() time.Time
+	// People, when set, must know every lead named.
+	People People
+	// DueSoon is how long before the due time the promise counts as due soon.
+	DueSoon time.Duration
+	// AfterDeclare hooks run in the declaring transaction.
+	AfterDeclare []DeclareHook
+}
+
+func (s *Service) now() time.Time {
+	if s.Now != nil {
+		return s.Now().UTC()
+	}
+	return time.Now().UTC()
+}
+
+// DeclareInput is what a declaration says: the guide's scope questions.
+type DeclareInput struct {
+	Title          string     `json:"title"`
+	Severity       string     `json:"severity"`
+	Scope          Scope      `json:"scope"`
+	Roles          Roles      `json:"roles"`
+	FirstFailureAt *time.Time `json:"first_failure_at"`
+	DetectedAt     *time.Time `json:"detected_at"`
+}
+
+// Declare validates in, stores the incident and its first timeline event,
+// and runs the declare hooks, all in one transaction.
+func (s *Service) Declare(ctx context.Context, actor string, in DeclareInput) (*Incident, error) {
+	now := s.now()
+	inc := &Incident{Title: strings.TrimSpace(in.Title), State: Investigating, DeclaredAt: now, UpdatedAt: now, Version: 1}
+	if err := validText("title", inc.Title, 200, true); err != nil {
+		return nil, err
+	}
+	sev, err := ParseSeverity(in.Severity)
+	if err != nil {
+		return nil, err
+	}
+	inc.Severity = sev
+	if inc.Scope, err = s.cleanScope(in.Scope); err != nil {
+		return nil, err
+	}
+	if inc.Roles, err = s.cleanRoles(in.Roles); err != nil {
+		return nil, err
+	}
+	if inc.FirstFailureAt, inc.DetectedAt, err = cleanTimes(now, in.FirstFailureAt, in.DetectedAt); err != nil {
+		return nil, err
+	}
+	if inc.DetectedAt == nil {
+		inc.DetectedAt = &now
+	}
+	inc.ReplyToken = newToken()
+
+	err = s.DB.InTx(ctx, func(tx *sql.Tx) error {
+		err := tx.QueryRowContext(ctx, `
+INSERT INTO incidents (title, severity, state, detected_via, detection_detail, verified, verification_detail,
+    extent, segments, systems, teams, first_failure_at, detected_at, declared_at, incident_lead, comms_lead,
+    facilitator, reply_token, updated_at)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19)
+RETURNING id`,
+			inc.Title, inc.Severity, inc.State, inc.Scope.DetectedVia, inc.Scope.DetectionDetail, inc.Scope.Verified,
+			inc.Scope.VerificationDetail, inc.Scope.Extent, jsonList(inc.Scope.Segments), jsonList(inc.Scope.Systems),
+			jsonList(inc.Scope.Teams), nullTime(inc.FirstFailureAt), nullTime(inc.DetectedAt), inc.DeclaredAt,
+			inc.Roles.IncidentLead, inc.Roles.CommsLead, inc.Roles.Facilitator, inc.ReplyToken, inc.UpdatedAt,
+		).Scan(&inc.ID)
+		if err != nil {
+			return fmt.Errorf("incident: insert: %w", err)
+		}
+		inc.Ref = FormatRef(inc.ID)
+		text := fmt.Sprintf("Declared %s %s: %s", inc.Ref, inc.Severity, inc.Title)
+		if _, err := AddEvent(ctx, tx, now, inc.ID, EventDeclared, actor, text, map[string]any{"scope": inc.Scope, "roles": inc.Roles}); err != nil {
+			return err
+		}
+		for _, hook := range s.AfterDeclare {
+			if err := hook(ctx, tx, inc); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	inc.Promise.derive(now, s.DueSoon)
+	return inc, nil
+}
+
+func (s *Service) cleanScope(in Scope) (Scope, error) {
+	out := in
+	out.DetectedVia = strings.ToLower(strings.TrimSpace(in.DetectedVia))
+	if out.DetectedVia != "" && !contains(DetectionSources, out.DetectedVia) {
+		return out, errs.InvalidField("scope.detected_via", "unknown source %q (want monitoring, customer or employee)", in.DetectedVia)
+	}
+	out.Extent = strings.ToLower(strings.TrimSpace(in.Extent))
+	if out.Extent != "" && out.Extent != "all" && out.Extent != "subset" {
+		return out, errs.InvalidField("scope.extent", "want all or subset, got %q", in.Extent)
+	}
+	for field, v := range map[string]string{"scope.detection_detail": in.DetectionDetail, "scope.verification_detail": in.VerificationDetail} {
+		if len(v) > 2000 {
+			return out, errs.InvalidField(field, "at most 2000 bytes")
+		}
+	}
+	var err error
+	if out.Segments, err = cleanList("scope.segments", in.Segments, 200); err != nil {
+		return out, err
+	}
+	if out.Systems, err = cleanList("scope.systems", in.Systems, 100); err != nil {
+		return out, err
+	}
+	for i := range out.Systems {
+		out.Systems[i] = strings.ToLower(out.Systems[i])
+	}
+	if out.Teams, err = cleanList("scope.teams", in.Teams, 100); err != nil {
+		return out, err
+	}
+	return out, nil
+}
+
+func (s *Service) cleanRoles(in Roles) (Roles, error) {
+	out := Roles{}
+	for _, r := range []struct {
+		field string
+		in    string
+		out   *string
+	}{{"roles.incident_lead", in.IncidentLead, &out.IncidentLead}, {"roles.comms_lead", in.CommsLead, &out.CommsLead}, {"roles.facilitator", in.Facilitator, &out.Facilitator}} {
+		email := strings.ToLower(strings.TrimSpace(r.in))
+		if email == "" {
+			continue
+		}
+		if a, err := mail.ParseAddress(email); err != nil || a.Address != email {
+			return out, errs.InvalidField(r.field, "want an email address, got %q", r.in)
+		}
+		if s.People != nil && !s.People.KnowsPerson(email) {
+			return out, errs.InvalidField(r.field, "%s is not in the directory", email)
+		}
+		*r.out = email
+	}
+	return out, nil
+}
+
+func cleanTimes(now time.Time, first, detected *time.Time) (*time.Time, *time.Time, error) {
+	const skew = 5 * time.Minute
+	var f, d *time.Time
+	if first != nil && !first.IsZero() {
+		t := first.UTC()
+		if t.After(now.Add(skew)) {
+			return nil, nil, errs.InvalidField("first_failure_at", "is in the future (%s)", t.Format(time.RFC3339))
+		}
+		f = &t
+	}
+	if detected != nil && !detected.IsZero() {
+		t := detected.UTC()
+		if t.After(now.Add(skew)) {
+			return nil, nil, errs.InvalidField("detected_at", "is in the future (%s)", t.Format(time.RFC3339))
+		}
+		if f != nil && t.Before(*f) {
+			return nil, nil, errs.InvalidField("detected_at", "is before first_failure_at")
+		}
+		d = &t
+	}
+	return f, d, nil
+}
+
+// newToken is 128 random bits in lower-case base32: unguessable, and safe
+// in the local part of an email address.
+func newToken() string {
+	b := make([]byte, 16)
+	if _, err := rand.Read(b); err != nil {
+		panic(fmt.Sprintf("incident: crypto/rand failed: %v", err))
+	}
+	return strings.ToLower(base32.StdEncoding.WithPadding(base32.NoPadding).EncodeToString(b))
+}
+
+const incidentColumns = `id, title, severity, state, detected_via, detection_detail, verified, verification_detail,
+    extent, segments, systems, teams, first_failure_at, detected_at, declared_at, resolved_at, incident_lead,
+    comms_lead, facilitator, next_update_at, updates_promised, updates_on_time, promise_stage, root_cause, fix,
+    reply_token, version, updated_at`
+
+func scanIncident(row interface{ Scan(...any) error }) (*Incident, error) {
+	var inc Incident
+	var segments, systems, teams string
+	var first, detected, resolved, next sql.NullTime
+	err := row.Scan(&inc.ID, &inc.Title, &inc.Severity, &inc.State, &inc.Scope.DetectedVia, &inc.Scope.DetectionDetail,
+		&inc.Scope.Verified, &inc.Scope.VerificationDetail, &inc.Scope.Extent, &segments, &systems, &teams,
+		&first, &detected, &inc.DeclaredAt, &resolved, &inc.Roles.IncidentLead, &inc.Roles.CommsLead,
+		&inc.Roles.Facilitator, &next, &inc.Promise.Promised, &inc.Promise.Kept, &inc.Promise.Stage, &inc.RootCause,
+		&inc.Fix, &inc.ReplyToken, &inc.Version, &inc.UpdatedAt)
+	if err != nil {
+		return nil, err
+	}
+	inc.Ref = FormatRef(inc.ID)
+	inc.Scope.Segments = parseList(segments)
+	inc.Scope.Systems = parseList(systems)
+	inc.Scope.Teams = parseList(teams)
+	inc.FirstFailureAt, inc.DetectedAt, inc.ResolvedAt, inc.Promise.NextUpdateAt = timePtr(first), timePtr(detected), timePtr(resolved), timePtr(next)
+	inc.DeclaredAt, inc.UpdatedAt = inc.DeclaredAt.UTC(), inc.UpdatedAt.UTC()
+	return &inc, nil
+}
+
+// Get returns one incident by reference (INC-42).
+func (s *Service) Get(ctx context.Context, ref string) (*Incident, error) {
+	id, err := ParseRef(ref)
+	if err != nil {
+		return nil, err
+	}
+	return s.GetByID(ctx, s.DB, id)
+}
+
+// GetByID reads an incident through q (the database or a transaction).
+func (s *Service) GetByID(ctx context.Context, q store.Querier, id int64) (*Incident, error) {
+	inc, err := scanIncident(q.QueryRowContext(ctx, `SELECT `+incidentColumns+` FROM incidents WHERE id = $1`, id))
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, errs.E(errs.NotFound, "no incident %s", FormatRef(id))
+	}
+	if err != nil {
+		return nil, fmt.Errorf("incident: get %d: %w", id, err)
+	}
+	inc.Promise.derive(s.now(), s.DueSoon)
+	return inc, nil
+}
+
+// ByReplyToken finds the incident whose reply addresses carry token.
+func (s *Service) ByReplyToken(ctx context.Context, token string) (*Incident, error) {
+	inc, err := scanIncident(s.DB.QueryRowContext(ctx, `SELECT `+incidentColumns+` FROM incidents WHERE reply_token = $1`, strings.ToLower(token)))
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, errs.E(errs.NotFound, "no incident for that reply token")
+	}
+	if err != nil {
+		return nil, fmt.Errorf("incident: by token: %w", err)
+	}
+	inc.Promise.derive(s.now(), s.DueSoon)
+	return inc, nil
+}
+
+// ListFilter selects incidents; the zero value lists every incident.
+type ListFilter struct {
+	ActiveOnly bool
+	Limit      int
+}
+
+// List returns incidents, active ones first, newest first within each.
+func (s *Service) List(ctx context.Context, f ListFilter) ([]*Incident, error) {
+	q := `SELECT ` + incidentColumns + ` FROM incidents`
+	if f.ActiveOnly {
+		q += ` WHERE state IN ('investigating', 'identified', 'monitoring')`
+	}
+	q += ` ORDER BY CASE WHEN state IN ('investigating', 'identified', 'monitoring') THEN 0 ELSE 1 END, id DESC`
+	limit := f.Limit
+	if limit <= 0 || limit > 1000 {
+		limit = 200
+	}
+	q += fmt.Sprintf(` LIMIT %d`, limit)
+	rows, err := s.DB.QueryContext(ctx, q)
+	if err != nil {
+		return nil, fmt.Errorf("incident: list: %w", err)
+	}
+	defer rows.Close()
+	now := s.now()
+	out := []*Incident{}
+	for rows.Next() {
+		inc, err := scanIncident(rows)
+		if err != nil {
+			return nil, fmt.Errorf("incident: list: %w", err)
+		}
+		inc.Promise.derive(now, s.DueSoon)
+		out = append(out, inc)
+	}
+	return out, rows.Err()
+}
+
+// Transition moves an incident to another state, if the lifecycle allows
+// it, with a timeline event. Resolving goes through the resolution flow,
+// which records the resolution time; this sets it when missing.
+func (s *Service) Transition(ctx context.Context, actor, ref string, to State, note string) (*Incident, error) {
+	id, err := ParseRef(ref)
+	if err != nil {
+		return nil, err
+	}
+	if len(note) > 2000 {
+		return nil, errs.InvalidField("note", "at most 2000 bytes")
+	}
+	err = s.DB.InTx(ctx, func(tx *sql.Tx) error { return s.TransitionTx(ctx, tx, actor, id, to, note) })
+	if err != nil {
+		return nil, err
+	}
+	return s.GetByID(ctx, s.DB, id)
+}
+
+// TransitionTx is Transition inside the caller's transaction.
+func (s *Service) TransitionTx(ctx context.Context, tx *sql.Tx, actor string, id int64, to State, note string) error {
+	inc, err := s.GetByID(ctx, tx, id)
+	if err != nil {
+		return err
+	}
+	if !inc.State.CanMoveTo(to) {
+		return &errs.Error{Code: errs.Conflict, Field: "state",
+			Message: fmt.Sprintf("%s is %s; it cannot move to %s", inc.Ref, inc.State, to)}
+	}
+	now := s.now()
+	resolvedAt := nullTime(inc.ResolvedAt)
+	nextUpdate := nullTime(inc.Promise.NextUpdateAt)
+	switch {
+	case to == Resolved:
+		resolvedAt = sql.NullTime{Time: now, Valid: true}
+		nextUpdate = sql.NullTime{} // no more status updates are promised
+	case to == Investigating && inc.State == Resolved:
+		resolvedAt = sql.NullTime{} // reopened
+	}
+	res, err := tx.ExecContext(ctx, `UPDATE incidents SET state = $1, resolved_at = $2, next_update_at = $3, promise_stage = 0,
+    version = version + 1, updated_at = $4 WHERE id = $5 AND version = $6`, to, resolvedAt, nextUpdate, now, id, inc.Version)
+	if err != nil {
+		return fmt.Errorf("incident: transition: %w", err)
+	}
+	if n, _ := res.RowsAffected(); n != 1 {
+		return errs.E(errs.Conflict, "%s changed meanwhile; reload and try again", inc.Ref)
+	}
+	text := fmt.Sprintf("State %s → %s", inc.State, to)
+	if note != "" {
+		text += ": " + note
+	}
+	_, err = AddEvent(ctx, tx, now, id, EventStateChanged, actor, text, map[string]any{"from": inc.State, "to": to})
+	return err
+}
+
+// PatchInput changes some fields; nil means unchanged. Version, when set,
+// must match the stored version (a stale form gets a conflict).
+type PatchInput struct {
+	Title          *string    `json:"title"`
+	Severity       *string    `json:"severity"`
+	Scope          *Scope     `json:"scope"`
+	Roles          *Roles     `json:"roles"`
+	FirstFailureAt *time.Time `json:"first_failure_at"`
+	Version        *int       `json:"version"`
+}
+
+// Patch changes fields of an incident, one timeline event per field changed.
+func (s *Service) Patch(ctx context.Context, actor, ref string, in PatchInput) (*Incident, error) {
+	id, err := ParseRef(ref)
+	if err != nil {
+		return nil, err
+	}
+	err = s.DB.InTx(ctx, func(tx *sql.Tx) error {
+		inc, err := s.GetByID(ctx, tx, id)
+		if err != nil {
+			return err
+		}
+		if in.Version != nil && *in.Version != inc.Version {
+			return errs.E(errs.Conflict, "%s changed meanwhile (version %d, you had %d); reload and try again", inc.Ref, inc.Version, *in.Version)
+		}
+		if inc.State == Closed {
+			return errs.E(errs.Conflict, "%s is closed", inc.Ref)
+		}
+		now := s.now()
+		var changes []string
+		if in.Title != nil {
+			t := strings.TrimSpace(*in.Title)
+			if err := validText("title", t, 200, true); err != nil {
+				return err
+			}
+			if t != inc.Title {
+				changes = append(changes, fmt.Sprintf("title: %q → %q", inc.Title, t))
+				inc.Title = t
+			}
+		}
+		if in.Severity != nil {
+			sev, err := ParseSeverity(*in.Severity)
+			if err != nil {
+				return err
+			}
+			if sev != inc.Severity {
+				changes = append(changes, fmt.Sprintf("severity: %s → %s", inc.Severity, sev))
+				inc.Severity = sev
+			}
+		}
+		if in.Scope != nil {
+			sc, err := s.cleanScope(*in.Scope)
+			if err != nil {
+				return err
+			}
+			if b1, b2 := mustJSON(sc), mustJSON(inc.Scope); b1 != b2 {
+				changes = append(changes, "scope: "+describeScope(sc))
+				inc.Scope = sc
+			}
+		}
+		if in.Roles != nil {
+			r, err := s.cleanRoles(*in.Roles)
+			if err != nil {
+				return err
+			}
+			if r != inc.Roles {
+				changes = append(changes, fmt.Sprintf("roles: incident lead %s, comms lead %s, facilitator %s", dash(r.IncidentLead), dash(r.CommsLead), dash(r.Facilitator)))
+				inc.Roles = r
+			}
+		}
+		if in.FirstFailureAt != nil {
+			f, _, err := cleanTimes(now, in.FirstFailureAt, nil)
+			if err != nil {
+				return err
+			}
+			if f != nil && (inc.FirstFailureAt == nil || !f.Equal(*inc.FirstFailureAt)) {
+				changes = append(changes, "first failure: "+f.Format(time.RFC3339))
+				inc.FirstFailureAt = f
+			}
+		}
+		if len(changes) == 0 {
+			return nil
+		}
+		res, err := tx.ExecContext(ctx, `UPDATE incidents SET title = $1, severity = $2, detected_via = $3, detection_detail = $4,
+    verified = $5, verification_detail = $6, extent = $7, segments = $8, systems = $9, teams = $10, incident_lead = $11,
+    comms_lead = $12, facilitator = $13, first_failure_at = $14, version = version + 1, updated_at = $15
+    WHERE id = $16 AND version = $17`,
+			inc.Title, inc.Severity, inc.Scope.DetectedVia, inc.Scope.DetectionDetail, inc.Scope.Verified, inc.Scope.VerificationDetail,
+			inc.Scope.Extent, jsonList(inc.Scope.Segments), jsonList(inc.Scope.Systems), jsonList(inc.Scope.Teams),
+			inc.Roles.IncidentLead, inc.Roles.CommsLead, inc.Roles.Facilitator, nullTime(inc.FirstFailureAt), now, id, inc.Version)
+		if err != nil {
+			return fmt.Errorf("incident: patch: %w", err)
+		}
+		if n, _ := res.RowsAffected(); n != 1 {
+			return errs.E(errs.Conflict, "%s changed meanwhile; reload and try again", inc.Ref)
+		}
+		for _, c := range changes {
+			if _, err := AddEvent(ctx, tx, now, id, EventFieldChanged, actor, c, nil); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return s.GetByID(ctx, s.DB, id)
+}
+
+// RecordUpdateSent books a status update against the promise: the update
+// kept the previous promise if it went out by then; nextUpdateAt is the new
+// promise (nil: none, e.g. resolved).
+func (s *Service) RecordUpdateSent(ctx context.Context, tx *sql.Tx, id int64, sentAt time.Time, nextUpdateAt *time.Time) error {
+	_, err := tx.ExecContext(ctx, `UPDATE incidents SET
+    updates_promised = updates_promised + CASE WHEN next_update_at IS NULL THEN 0 ELSE 1 END,
+    updates_on_time = updates_on_time + CASE WHEN next_update_at IS NOT NULL AND next_update_at >= $1 THEN 1 ELSE 0 END,
+    next_update_at = $2, promise_stage = 0, version = version + 1, updated_at = $1
+    WHERE id = $3`, sentAt.UTC(), nullTime(nextUpdateAt), id)
+	if err != nil {
+		return fmt.Errorf("incident: record update: %w", err)
+	}
+	return nil
+}
+
+// AdvancePromiseStage moves the promise of incident id to stage, if it is
+// still at an earlier stage for the same due time. It reports whether this
+// call moved it: exactly one caller wins, on any number of replicas.
+func AdvancePromiseStage(ctx context.Context, tx *sql.Tx, id int64, due time.Time, stage int) (bool, error) {
+	res, err := tx.ExecContext(ctx, `UPDATE incidents SET promise_stage = $1 WHERE id = $2 AND next_update_at = $3 AND promise_stage < $1`,
+		stage, id, due.UTC())
+	if err != nil {
+		return false, fmt.Errorf("incident: promise stage: %w", err)
+	}
+	n, err := res.RowsAffected()
+	return n == 1, err
+}
+
+// PromisesDue lists active incidents whose next update is due before
+// horizon and whose promise stage is below maxStage.
+func (s *Service) PromisesDue(ctx context.Context, horizon time.Time) ([]*Incident, error) {
+	rows, err := s.DB.QueryContext(ctx, `SELECT `+incidentColumns+` FROM incidents
+    WHERE state IN ('investigating', 'identified', 'monitoring') AND next_update_at IS NOT NULL
+      AND next_update_at <= $1 AND promise_stage < 3 ORDER BY next_update_at`, horizon.UTC())
+	if err != nil {
+		return nil, fmt.Errorf("incident: promises due: %w", err)
+	}
+	defer rows.Close()
+	var out []*Incident
+	for rows.Next() {
+		inc, err := scanIncident(rows)
+		if err != nil {
+			return nil, fmt.Errorf("incident: promises due: %w", err)
+		}
+		inc.Promise.derive(s.now(), s.DueSoon)
+		out = append(out, inc)
+	}
+	return out, rows.Err()
+}
+
+// AddEvent appends to an incident's timeline.
+func AddEvent(ctx context.Context, q store.Querier, at time.Time, incidentID int64, kind, actor, text string, data map[string]any) (int64, error) {
+	raw := "{}"
+	if len(data) > 0 {
+		b, err := json.Marshal(data)
+		if err != nil {
+			return 0, fmt.Errorf("incident: event data: %w", err)
+		}
+		raw = string(b)
+	}
+	var id int64
+	err := q.QueryRowContext(ctx, `INSERT INTO timeline_events (incident_id, at, kind, actor, text, data)
+VALUES ($1, $2, $3, $4, $5, $6) RETURNING id`, incidentID, at.UTC(), kind, actor, text, raw).Scan(&id)
+	if err != nil {
+		return 0, fmt.Errorf("incident: add event: %w", err)
+	}
+	return id, nil
+}
+
+// AddNote appends a free-text note to the timeline.
+func (s *Service) AddNote(ctx context.Context, actor, ref, text string) (*Event, error) {
+	id, err := ParseRef(ref)
+	if err != nil {
+		return nil, err
+	}
+	if strings.TrimSpace(text) == "" {
+		return nil, errs.InvalidField("text", "must not be empty")
+	}
+	if len(text) > 10000 {
+		return nil, errs.InvalidField("text", "at most 10000 bytes")
+	}
+	if _, err := s.GetByID(ctx, s.DB, id); err != nil {
+		return nil, err
+	}
+	now := s.now()
+	evID, err := AddEvent(ctx, s.DB, now, id, EventNote, actor, text, nil)
+	if err != nil {
+		return nil, err
+	}
+	return &Event{ID: evID, IncidentID: id, At: now, Kind: EventNote, Actor: actor, Text: text}, nil
+}
+
+// Timeline returns the events of an incident, oldest first.
+func (s *Service) Timeline(ctx context.Context, ref string) ([]Event, error) {
+	id, err := ParseRef(ref)
+	if err != nil {
+		return nil, err
+	}
+	if _, err := s.GetByID(ctx, s.DB, id); err != nil {
+		return nil, err
+	}
+	rows, err := s.DB.QueryContext(ctx, `SELECT id, at, kind, actor, text, data FROM timeline_events WHERE incident_id = $1 ORDER BY id`, id)
+	if err != nil {
+		return nil, fmt.Errorf("incident: timeline: %w", err)
+	}
+	defer rows.Close()
+	out := []Event{}
+	for rows.Next() {
+		ev := Event{IncidentID: id}
+		var data string
+		if err := rows.Scan(&ev.ID, &ev.At, &ev.Kind, &ev.Actor, &ev.Text, &data); err != nil {
+			return nil, fmt.Errorf("incident: timeline: %w", err)
+		}
+		ev.At = ev.At.UTC()
+		if data != "" && data != "{}" {
+			_ = json.Unmarshal([]byte(data), &ev.Data)
+		}
+		out = append(out, ev)
+	}
+	return out, rows.Err()
+}
+
+func describeScope(sc Scope) string {
+	var parts []string
+	if sc.DetectedVia != "" {
+		parts = append(parts, "detected via "+sc.DetectedVia)
+	}
+	if sc.Verified {
+		parts = append(parts, "verified")
+	} else {
+		parts = append(parts, "not verified")
+	}
+	if sc.Extent != "" {
+		parts = append(parts, "extent "+sc.Extent)
+	}
+	if len(sc.Segments) > 0 {
+		parts = append(parts, "segments "+strings.Join(sc.Segments, ", "))
+	}
+	if len(sc.Systems) > 0 {
+		parts = append(parts, "systems "+strings.Join(sc.Systems, ", "))
+	}
+	if len(sc.Teams) > 0 {
+		parts = append(parts, "teams "+strings.Join(sc.Teams, ", "))
+	}
+	return strings.Join(parts, "; ")
+}
+
+func dash(s string) string {
+	if s == "" {
+		return "-"
+	}
+	return s
+}
+
+func contains(list []string, s string) bool {
+	for _, v := range list {
+		if v == s {
+			return true
+		}
+	}
+	return false
+}
+
+func jsonList(l []string) string {
+	if l == nil {
+		l = []string{}
+	}
+	return mustJSON(l)
+}
+
+func mustJSON(v any) string {
+	b, err := json.Marshal(v)
+	if err != nil {
+		panic(err)
+	}
+	return string(b)
+}
+
+func parseList(s string) []string {
+	out := []string{}
+	_ = json.Unmarshal([]byte(s), &out)
+	return out
+}
+
+func nullTime(t *time.Time) sql.NullTime {
+	if t == nil || t.IsZero() {
+		return sql.NullTime{}
+	}
+	return sql.NullTime{Time: t.UTC(), Valid: true}
+}
+
+func timePtr(t sql.NullTime) *time.Time {
+	if !t.Valid {
+		return nil
+	}
+	u := t.Time.UTC()
+	return &u
+}

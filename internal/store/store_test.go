@@ -1,0 +1,78 @@
+package store_test
+
+import (
+	"context"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/sitrep-dev/sitrep/internal/store"
+	"github.com/sitrep-dev/sitrep/internal/testenv"
+)
+
+// OpenTest opens and migrates a throwaway database of the kind the test
+// run asks for (SITREP_TEST_DB).
+func openTest(t *testing.T) *store.DB {
+	t.Helper()
+	db, err := store.Open(context.Background(), testenv.DatabaseURL(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	if err := db.Migrate(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	return db
+}
+
+func TestMigrateTwiceIsANoOp(t *testing.T) {
+	db := openTest(t)
+	if err := db.Migrate(context.Background()); err != nil {
+		t.Fatalf("second migrate: %v", err)
+	}
+}
+
+func TestTimesRoundTripInUTC(t *testing.T) {
+	db := openTest(t)
+	ctx := context.Background()
+	at := time.Date(2026, 11, 24, 14, 30, 15, 123000000, time.FixedZone("CET", 3600))
+	if _, err := db.ExecContext(ctx, `INSERT INTO directory_meta (key, value) VALUES ('k', 'v')`); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := db.ExecContext(ctx, `INSERT INTO address_status (email, bouncing, updated_at) VALUES ($1, $2, $3)`, "a@x.test", true, at.UTC()); err != nil {
+		t.Fatal(err)
+	}
+	var got time.Time
+	var bouncing bool
+	if err := db.QueryRowContext(ctx, `SELECT updated_at, bouncing FROM address_status WHERE email = $1`, "a@x.test").Scan(&got, &bouncing); err != nil {
+		t.Fatal(err)
+	}
+	if !got.Equal(at) || !bouncing {
+		t.Fatalf("round trip: got %s %v, want %s true", got, bouncing, at)
+	}
+}
+
+func TestUniqueViolationRecognised(t *testing.T) {
+	db := openTest(t)
+	ctx := context.Background()
+	if _, err := db.ExecContext(ctx, `INSERT INTO directory_meta (key, value) VALUES ('k', 'v')`); err != nil {
+		t.Fatal(err)
+	}
+	_, err := db.ExecContext(ctx, `INSERT INTO directory_meta (key, value) VALUES ('k', 'w')`)
+	if !store.IsUniqueViolation(err) {
+		t.Fatalf("want a unique violation, got %v", err)
+	}
+	if store.IsUniqueViolation(context.Canceled) {
+		t.Fatal("a non-database error is not a unique violation")
+	}
+}
+
+func TestOpenRejectsUnknownScheme(t *testing.T) {
+	_, err := store.Open(context.Background(), "mysql://root:pw@localhost/x")
+	if err == nil {
+		t.Fatal("want an error")
+	}
+	if got := err.Error(); !strings.Contains(got, "unsupported") || strings.Contains(got, "pw@") {
+		t.Fatalf("error should say unsupported and hide the password: %s", got)
+	}
+}
