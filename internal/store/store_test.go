@@ -7,23 +7,10 @@ import (
 	"time"
 
 	"github.com/sitrep-dev/sitrep/internal/store"
-	"github.com/sitrep-dev/sitrep/internal/testenv"
+	"github.com/sitrep-dev/sitrep/internal/storetest"
 )
 
-// OpenTest opens and migrates a throwaway database of the kind the test
-// run asks for (SITREP_TEST_DB).
-func openTest(t *testing.T) *store.DB {
-	t.Helper()
-	db, err := store.Open(context.Background(), testenv.DatabaseURL(t))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { db.Close() })
-	if err := db.Migrate(context.Background()); err != nil {
-		t.Fatal(err)
-	}
-	return db
-}
+func openTest(t *testing.T) *store.DB { return storetest.Open(t) }
 
 func TestMigrateTwiceIsANoOp(t *testing.T) {
 	db := openTest(t)

@@ -1,0 +1,214 @@
+package incident_test
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/sitrep-dev/sitrep/internal/errs"
+	"github.com/sitrep-dev/sitrep/internal/incident"
+	"github.com/sitrep-dev/sitrep/internal/storetest"
+)
+
+type clock struct{ t time.Time }
+
+func (c *clock) now() time.Time { return c.t }
+
+type people map[string]bool
+
+func (p people) KnowsPerson(email string) bool { return p[email] }
+
+func newService(t *testing.T) (*incident.Service, *clock) {
+	c := &clock{t: time.Date(2026, 11, 24, 14, 0, 0, 0, time.UTC)}
+	return &incident.Service{DB: storetest.Open(t), Now: c.now, DueSoon: 10 * time.Minute,
+		People: people{"vp@x.test": true, "lead@x.test": true}}, c
+}
+
+func declare(t *testing.T, s *incident.Service) *incident.Incident {
+	t.Helper()
+	first := time.Date(2026, 11, 24, 13, 40, 0, 0, time.UTC)
+	inc, err := s.Declare(context.Background(), "vp@x.test", incident.DeclareInput{
+		Title: "Checkout down", Severity: "sev1", FirstFailureAt: &first,
+		Scope: incident.Scope{DetectedVia: "Monitoring", Extent: "subset", Segments: []string{"region: EU", "region: EU", ""},
+			Systems: []string{"Checkout"}, Teams: []string{"payments"}},
+		Roles: incident.Roles{IncidentLead: "Lead@x.test", CommsLead: "vp@x.test"},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return inc
+}
+
+func TestDeclareStoresScopeAndTimeline(t *testing.T) {
+	s, _ := newService(t)
+	inc := declare(t, s)
+	if inc.Ref != "INC-1" || inc.Severity != "SEV1" || inc.State != incident.Investigating {
+		t.Fatalf("declared %+v", inc)
+	}
+	got, err := s.Get(context.Background(), "inc-1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.Scope.DetectedVia != "monitoring" || strings.Join(got.Scope.Segments, "|") != "region: EU" || got.Scope.Systems[0] != "checkout" {
+		t.Errorf("scope not normalised: %+v", got.Scope)
+	}
+	if got.Roles.IncidentLead != "lead@x.test" || got.FirstFailureAt == nil || got.FirstFailureAt.Hour() != 13 {
+		t.Errorf("roles/times: %+v %v", got.Roles, got.FirstFailureAt)
+	}
+	if len(got.ReplyToken) < 26 {
+		t.Errorf("reply token too short to be unguessable: %q", got.ReplyToken)
+	}
+	tl, err := s.Timeline(context.Background(), "INC-1")
+	if err != nil || len(tl) != 1 || tl[0].Kind != incident.EventDeclared || tl[0].Actor != "vp@x.test" {
+		t.Fatalf("timeline %+v %v", tl, err)
+	}
+}
+
+func TestDeclareRejectsBadInputAndStoresNothing(t *testing.T) {
+	s, _ := newService(t)
+	future := time.Date(2026, 11, 25, 0, 0, 0, 0, time.UTC)
+	cases := map[string]incident.DeclareInput{
+		"severity":            {Title: "x", Severity: "SEV9"},
+		"title":               {Title: "  ", Severity: "SEV2"},
+		"title injection":     {Title: "Down\r\nBcc: all@x.test", Severity: "SEV2"},
+		"first_failure_at":    {Title: "x", Severity: "SEV2", FirstFailureAt: &future},
+		"roles.incident_lead": {Title: "x", Severity: "SEV2", Roles: incident.Roles{IncidentLead: "stranger@x.test"}},
+		"scope.detected_via":  {Title: "x", Severity: "SEV2", Scope: incident.Scope{DetectedVia: "psychic"}},
+		"scope.extent":        {Title: "x", Severity: "SEV2", Scope: incident.Scope{Extent: "some"}},
+	}
+	for name, in := range cases {
+		_, err := s.Declare(context.Background(), "vp@x.test", in)
+		if errs.CodeOf(err) != errs.Invalid {
+			t.Errorf("%s: want invalid, got %v", name, err)
+		}
+	}
+	list, _ := s.List(context.Background(), incident.ListFilter{})
+	if len(list) != 0 {
+		t.Fatalf("bad input stored %d incidents", len(list))
+	}
+}
+
+func TestDeclareHookFailureRollsBack(t *testing.T) {
+	s, _ := newService(t)
+	s.AfterDeclare = append(s.AfterDeclare, func(ctx context.Context, tx *sql.Tx, inc *incident.Incident) error {
+		return errors.New("heads-up could not be queued")
+	})
+	if _, err := s.Declare(context.Background(), "vp@x.test", incident.DeclareInput{Title: "x", Severity: "SEV2"}); err == nil {
+		t.Fatal("want the hook's error")
+	}
+	if list, _ := s.List(context.Background(), incident.ListFilter{}); len(list) != 0 {
+		t.Fatal("incident stored although its hook failed")
+	}
+}
+
+func TestLifecycleTransitions(t *testing.T) {
+	s, _ := newService(t)
+	ctx := context.Background()
+	declare(t, s)
+	if _, err := s.Transition(ctx, "vp@x.test", "INC-1", incident.Postmortem, ""); errs.CodeOf(err) != errs.Conflict {
+		t.Fatalf("investigating → postmortem must be refused, got %v", err)
+	}
+	for _, to := range []incident.State{incident.Identified, incident.Monitoring, incident.Resolved, incident.Postmortem, incident.Closed} {
+		if _, err := s.Transition(ctx, "vp@x.test", "INC-1", to, "step"); err != nil {
+			t.Fatalf("→ %s: %v", to, err)
+		}
+	}
+	inc, _ := s.Get(ctx, "INC-1")
+	if inc.State != incident.Closed || inc.ResolvedAt == nil {
+		t.Fatalf("state %s resolved %v", inc.State, inc.ResolvedAt)
+	}
+	if _, err := s.Transition(ctx, "vp@x.test", "INC-1", incident.Resolved, ""); errs.CodeOf(err) != errs.Conflict {
+		t.Fatalf("closed → resolved must be a conflict, got %v", err)
+	}
+	tl, _ := s.Timeline(ctx, "INC-1")
+	if len(tl) != 6 {
+		t.Fatalf("want declared + 5 transitions on the timeline, got %d", len(tl))
+	}
+	if _, err := s.Get(ctx, "INC-99"); errs.CodeOf(err) != errs.NotFound {
+		t.Fatalf("unknown incident: %v", err)
+	}
+}
+
+func TestTimelineIsAppendOnly(t *testing.T) {
+	s, _ := newService(t)
+	declare(t, s)
+	if _, err := s.DB.ExecContext(context.Background(), `UPDATE timeline_events SET text = 'rewritten'`); err == nil {
+		t.Fatal("the database must refuse to rewrite the timeline")
+	}
+	if _, err := s.DB.ExecContext(context.Background(), `DELETE FROM timeline_events`); err == nil {
+		t.Fatal("the database must refuse to delete from the timeline")
+	}
+}
+
+func TestPatchStaleVersionConflicts(t *testing.T) {
+	s, _ := newService(t)
+	ctx := context.Background()
+	inc := declare(t, s)
+	title, sev := "Checkout degraded", "SEV2"
+	v := inc.Version
+	got, err := s.Patch(ctx, "vp@x.test", inc.Ref, incident.PatchInput{Title: &title, Severity: &sev, Version: &v})
+	if err != nil || got.Title != title || got.Severity != "SEV2" {
+		t.Fatalf("patch: %+v %v", got, err)
+	}
+	if _, err := s.Patch(ctx, "vp@x.test", inc.Ref, incident.PatchInput{Title: &title, Version: &v}); errs.CodeOf(err) != errs.Conflict {
+		t.Fatalf("stale version must conflict, got %v", err)
+	}
+	tl, _ := s.Timeline(ctx, inc.Ref)
+	if len(tl) != 3 {
+		t.Fatalf("want one event per changed field (2) after declared, got %d", len(tl)-1)
+	}
+}
+
+func TestPromiseKeptRate(t *testing.T) {
+	s, c := newService(t)
+	ctx := context.Background()
+	inc := declare(t, s)
+	due := func(d time.Duration) *time.Time { t := c.t.Add(d); return &t }
+	send := func(next *time.Time) {
+		t.Helper()
+		if err := s.DB.InTx(ctx, func(tx *sql.Tx) error { return s.RecordUpdateSent(ctx, tx, inc.ID, c.t, next) }); err != nil {
+			t.Fatal(err)
+		}
+	}
+	send(due(30 * time.Minute)) // first update: nothing promised before it
+	c.t = c.t.Add(25 * time.Minute)
+	got, _ := s.Get(ctx, inc.Ref)
+	if got.Promise.Status != "due_soon" {
+		t.Errorf("5 minutes before due: status %s", got.Promise.Status)
+	}
+	send(due(30 * time.Minute)) // on time
+	c.t = c.t.Add(40 * time.Minute)
+	got, _ = s.Get(ctx, inc.Ref)
+	if got.Promise.Status != "overdue" {
+		t.Errorf("10 minutes late: status %s", got.Promise.Status)
+	}
+	send(due(30 * time.Minute)) // late
+	got, _ = s.Get(ctx, inc.Ref)
+	if got.Promise.Promised != 2 || got.Promise.Kept != 1 || got.Promise.KeptRate != 0.5 || got.Promise.Status != "on_time" {
+		t.Fatalf("promise %+v", got.Promise)
+	}
+}
+
+func TestAdvancePromiseStageOnce(t *testing.T) {
+	s, c := newService(t)
+	ctx := context.Background()
+	inc := declare(t, s)
+	next := c.t.Add(30 * time.Minute)
+	s.DB.InTx(ctx, func(tx *sql.Tx) error { return s.RecordUpdateSent(ctx, tx, inc.ID, c.t, &next) })
+	wins := 0
+	for i := 0; i < 3; i++ {
+		s.DB.InTx(ctx, func(tx *sql.Tx) error {
+			ok, err := incident.AdvancePromiseStage(ctx, tx, inc.ID, next, incident.StageReminded)
+			if ok {
+				wins++
+			}
+			return err
+		})
+	}
+	if wins != 1 {
+		t.Fatalf("the reminder stage must be won once, won %d times", wins)
+	}
+}
