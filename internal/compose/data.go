@@ -1,0 +1,181 @@
+package compose
+
+import "time"
+
+// The data each template receives. These are plain structs on purpose:
+// compose does not import the incident or directory packages, so the
+// templates can be rendered (and previewed, and overridden) from anything
+// that fills them. Times are absolute; the zero time means "unknown". Zone
+// is the recipient's time zone (nil means UTC). Strings are plain text
+// unless the field comment says Markdown.
+
+// IncidentView is what every email knows about the incident.
+type IncidentView struct {
+	ID       string // "INC-42"
+	Title    string // "Checkout unavailable"
+	Severity string // "SEV1"
+	State    string // "investigating", "mitigated", "resolved", ...
+
+	// ThreadTitle is the title the stakeholder thread started with. The
+	// subject is built from it, not from Title, so that editing the title
+	// does not split the thread in Gmail. Empty means Title.
+	ThreadTitle string
+
+	DetectedVia        string // "customer reports", "alert", ...
+	DetectionDetail    string
+	Verified           bool
+	VerificationDetail string
+
+	Extent   string   // "all users" or "subset"
+	Segments []string // which users or features, when Extent is "subset"
+
+	FirstFailureAt time.Time
+	DetectedAt     time.Time
+	ResolvedAt     time.Time
+
+	Systems []string
+	Teams   []string
+
+	IncidentLead string // display names
+	CommsLead    string
+
+	URL string // the incident page in sitrep, if the web UI is reachable
+}
+
+// HeadsUpData is for KindHeadsUp: a responder may be needed.
+type HeadsUpData struct {
+	Incident  IncidentView
+	Recipient string // display name of the responder, may be empty
+	Now       time.Time
+	Zone      *time.Location
+}
+
+// StatusData is for KindStatus: one update to the stakeholder thread.
+type StatusData struct {
+	Incident     IncidentView
+	Status       string // Markdown from the comms lead
+	NextUpdateAt time.Time
+	Holding      bool // no news since the last update; the promise was renewed
+	Now          time.Time
+	Zone         *time.Location
+	Audience     string // the group this copy goes to, e.g. "Exec team"
+	UpdateNumber int
+}
+
+// ReminderData is for KindReminder (to the comms lead, before the next
+// update is due) and KindOverdue (to the incident lead and the backup,
+// after it was due and nothing went out).
+type ReminderData struct {
+	Incident  IncidentView
+	DueAt     time.Time
+	Now       time.Time
+	Zone      *time.Location
+	Overdue   bool
+	ReplyHint string // overrides the default "reply with ..." line when set (Markdown)
+}
+
+// ResolvedData is for KindResolved: the quick "it is fixed" to the
+// stakeholder thread.
+type ResolvedData struct {
+	Incident         IncidentView
+	RestoredAt       time.Time
+	Duration         time.Duration // of the impact; 0 means compute from FirstFailureAt/DetectedAt
+	Impact           string        // Markdown
+	RootCause        string        // Markdown; ignored when RootCauseUnknown
+	RootCauseUnknown bool          // "we do not know yet and are watching"
+	WriteUpBy        time.Time     // when the blameless summary will follow; zero = not promised
+	Now              time.Time
+	Zone             *time.Location
+	Audience         string
+}
+
+// ConfirmData is for KindConfirm: ask someone who reported the problem
+// whether it is gone for them.
+type ConfirmData struct {
+	Incident   IncidentView
+	Recipient  string    // display name of the reporter
+	ReportedAt time.Time // when they reported it; zero = unknown
+	RestoredAt time.Time
+	Now        time.Time
+	Zone       *time.Location
+}
+
+// SummaryData is for KindSummary: the blameless summary, written by people
+// in Markdown and checked by the linter before it gets here.
+type SummaryData struct {
+	Incident IncidentView
+	Summary  string // Markdown (GFM tables allowed)
+	Now      time.Time
+	Zone     *time.Location
+	Audience string
+}
+
+// TimelineEntry is one line of the post-mortem timeline.
+type TimelineEntry struct {
+	At   time.Time
+	What string // plain text
+	Who  string // role or team, never a person to blame; may be empty
+}
+
+// TimelineData is for KindTimeline: the timeline shared with the
+// post-mortem attendees before the meeting.
+type TimelineData struct {
+	Incident     IncidentView
+	Entries      []TimelineEntry
+	PostMortemAt time.Time // zero = not booked yet
+	Location     string    // room or video link
+	Now          time.Time
+	Zone         *time.Location
+}
+
+// CommandRefusedData is for KindCommandRefused: someone replied with a
+// command (hold, resolve, ...) that sitrep did not carry out.
+type CommandRefusedData struct {
+	Incident  IncidentView
+	Subject   string // the subject of the message being answered; empty = the thread subject
+	Command   string // what they wrote, first line
+	Reason    string // why it was refused, for people
+	Allowed   []string
+	Recipient string
+	Now       time.Time
+	Zone      *time.Location
+}
+
+// BounceNoticeData is for KindBounceNotice: tells the comms lead that a
+// status email did not reach someone.
+type BounceNoticeData struct {
+	Incident     IncidentView
+	Recipient    string // the address that bounced
+	Audience     string // the group it was sent to
+	UpdateNumber int
+	Reason       string // from the DSN, for people
+	Permanent    bool
+	At           time.Time
+	Now          time.Time
+	Zone         *time.Location
+}
+
+// StakeholderReplyData is for KindStakeholderReply: a stakeholder's
+// question forwarded to the comms lead, so responders are not interrupted.
+type StakeholderReplyData struct {
+	Incident   IncidentView
+	From       string // "Jane Doe <jane@example.com>"
+	Audience   string // the group they are in, if known
+	Subject    string // of their message
+	Question   string // plain text of their reply, quoted part removed
+	ReceivedAt time.Time
+	Now        time.Time
+	Zone       *time.Location
+}
+
+// DraftAlertData is for KindDraftAlert: a draft status update is waiting
+// for the comms lead's approval before it goes out.
+type DraftAlertData struct {
+	Incident  IncidentView
+	Draft     string // Markdown
+	DraftedBy string
+	Audiences []string
+	DueAt     time.Time // when the next update is promised
+	Now       time.Time
+	Zone      *time.Location
+}

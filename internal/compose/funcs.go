@@ -1,0 +1,243 @@
+package compose
+
+import (
+	"fmt"
+	"net/url"
+	"strings"
+	"text/template"
+	"time"
+	"unicode"
+)
+
+// EscapeInline makes plain text safe to put anywhere in a line of
+// Markdown: every ASCII punctuation character gets a backslash (CommonMark
+// 2.4 allows escaping any of them, and an escaped character has no
+// meaning), runs of whitespace including line breaks become one space, so
+// a title like "# Checkout *down*\n---" stays one line of literal text, and
+// control and bidi-override characters are dropped.
+func EscapeInline(s string) string {
+	var b strings.Builder
+	b.Grow(len(s) + len(s)/4)
+	space := false
+	for _, r := range s {
+		switch {
+		case unicode.IsSpace(r):
+			space = true
+			continue
+		case unicode.IsControl(r), isBidiControl(r):
+			continue
+		}
+		if space && b.Len() > 0 {
+			b.WriteByte(' ')
+		}
+		space = false
+		if r < 0x80 && (unicode.IsPunct(r) || unicode.IsSymbol(r)) {
+			b.WriteByte('\\')
+		}
+		b.WriteRune(r)
+	}
+	return b.String()
+}
+
+func isBidiControl(r rune) bool {
+	return (r >= '\u202a' && r <= '\u202e') || (r >= '\u2066' && r <= '\u2069')
+}
+
+// quoteText renders plain text from an email (a stakeholder's question) as
+// a Markdown block quote that keeps its line breaks and means nothing else.
+func quoteText(s string) string {
+	s = strings.ReplaceAll(s, "\r\n", "\n")
+	lines := strings.Split(strings.TrimSpace(s), "\n")
+	var b strings.Builder
+	for i, line := range lines {
+		line = EscapeInline(line)
+		b.WriteString("> ")
+		b.WriteString(line)
+		if i < len(lines)-1 {
+			if line != "" && i+1 < len(lines) && strings.TrimSpace(lines[i+1]) != "" {
+				b.WriteString("\\") // CommonMark 6.7: backslash at end of line is a hard break
+			}
+			b.WriteByte('\n')
+		}
+	}
+	return b.String()
+}
+
+// zoneOf treats a nil zone as UTC, so templates need not check.
+func zoneOf(z *time.Location) *time.Location {
+	if z == nil {
+		return time.UTC
+	}
+	return z
+}
+
+// clock formats t as the recipient reads it, with the zone abbreviation,
+// followed by UTC: "15:30 CET (14:30 UTC)". When t is on another day than
+// now in the recipient's zone, the day is added: "Tue 3 Mar 09:00 CET
+// (08:00 UTC)". A zero t is "unknown".
+func clock(t time.Time, zone *time.Location, now time.Time) string {
+	if t.IsZero() {
+		return "unknown"
+	}
+	z := zoneOf(zone)
+	lt := t.In(z)
+	layout := "15:04 MST"
+	if !now.IsZero() && !sameDay(lt, now.In(z)) {
+		layout = "Mon 2 Jan 15:04 MST"
+	}
+	local := lt.Format(layout)
+	if isUTC(z, lt) {
+		return local
+	}
+	return fmt.Sprintf("%s (%s UTC)", local, t.UTC().Format("15:04"))
+}
+
+// when formats t with its date always: "Tue 3 Mar 2026 15:30 CET (14:30 UTC)".
+func when(t time.Time, zone *time.Location) string {
+	if t.IsZero() {
+		return "unknown"
+	}
+	z := zoneOf(zone)
+	lt := t.In(z)
+	local := lt.Format("Mon 2 Jan 2006 15:04 MST")
+	if isUTC(z, lt) {
+		return local
+	}
+	return fmt.Sprintf("%s (%s UTC)", local, t.UTC().Format("15:04"))
+}
+
+func sameDay(a, b time.Time) bool {
+	ay, am, ad := a.Date()
+	by, bm, bd := b.Date()
+	return ay == by && am == bm && ad == bd
+}
+
+// isUTC says whether the recipient's clock already is UTC, so "14:30 UTC
+// (14:30 UTC)" is not written. London in winter still says "GMT (… UTC)".
+func isUTC(z *time.Location, lt time.Time) bool {
+	name, _ := lt.Zone()
+	return z == time.UTC || name == "UTC"
+}
+
+// humanDuration reads like a person wrote it: "45 min", "1 h 25 min",
+// "2 days 3 h". Seconds are dropped; under a minute is "under a minute".
+func humanDuration(d time.Duration) string {
+	if d < 0 {
+		d = -d
+	}
+	if d < time.Minute {
+		return "under a minute"
+	}
+	mins := int(d / time.Minute)
+	days, hours, m := mins/(24*60), (mins/60)%24, mins%60
+	var parts []string
+	if days == 1 {
+		parts = append(parts, "1 day")
+	} else if days > 1 {
+		parts = append(parts, fmt.Sprintf("%d days", days))
+	}
+	if hours > 0 {
+		parts = append(parts, fmt.Sprintf("%d h", hours))
+	}
+	if m > 0 && days == 0 {
+		parts = append(parts, fmt.Sprintf("%d min", m))
+	}
+	return strings.Join(parts, " ")
+}
+
+// between is b - a, or 0 when either is unknown.
+func between(a, b time.Time) time.Duration {
+	if a.IsZero() || b.IsZero() {
+		return 0
+	}
+	return b.Sub(a)
+}
+
+// minutesUntil rounds up, so "due in 1 minute" is never "due in 0".
+func minutesUntil(now, t time.Time) int {
+	d := t.Sub(now)
+	if d <= 0 {
+		return 0
+	}
+	return int((d + time.Minute - 1) / time.Minute)
+}
+
+func minutesSince(t, now time.Time) int {
+	d := now.Sub(t)
+	if d <= 0 {
+		return 0
+	}
+	return int(d / time.Minute)
+}
+
+// firstKnown returns the first non-zero time.
+func firstKnown(ts ...time.Time) time.Time {
+	for _, t := range ts {
+		if !t.IsZero() {
+			return t
+		}
+	}
+	return time.Time{}
+}
+
+func escapeList(items []string) string {
+	out := make([]string, 0, len(items))
+	for _, s := range items {
+		if s = EscapeInline(s); s != "" {
+			out = append(out, s)
+		}
+	}
+	return strings.Join(out, ", ")
+}
+
+// oneLine collapses whitespace and drops control characters without
+// Markdown escaping, for subjects built from text that came in by email.
+func oneLine(s string) string {
+	return strings.Join(strings.FieldsFunc(s, func(r rune) bool {
+		return unicode.IsSpace(r) || unicode.IsControl(r) || isBidiControl(r)
+	}), " ")
+}
+
+// link writes a Markdown link to an http(s) URL, or just the escaped text
+// when the URL is anything else: a template never links to javascript:
+// or to something it cannot show.
+func link(label, raw string) string {
+	u, err := url.Parse(strings.TrimSpace(raw))
+	if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
+		return EscapeInline(label)
+	}
+	// CommonMark 6.3: a destination in <...> may contain anything but
+	// line breaks and unescaped < >; String() percent-encodes those.
+	dest := strings.NewReplacer("<", "%3C", ">", "%3E").Replace(u.String())
+	return "[" + EscapeInline(label) + "](<" + dest + ">)"
+}
+
+// funcs are the helpers every template gets. Anything a person typed must
+// go through esc, list or quote (inline text) or usermd (their Markdown).
+func funcs() template.FuncMap {
+	return template.FuncMap{
+		"esc":     EscapeInline,
+		"list":    escapeList,
+		"quote":   quoteText,
+		"usermd":  userMarkdown,
+		"subject": ThreadSubject,
+		"oneline": oneLine,
+		"link":    link,
+		"clock":   clock,
+		"when":    when,
+		"dur":     humanDuration,
+		"between": between,
+		"minutesUntil": func(now, t time.Time) int {
+			return minutesUntil(now, t)
+		},
+		"minutesSince": minutesSince,
+		"known":        func(t time.Time) bool { return !t.IsZero() },
+		"first":        firstKnown,
+		"plural": func(n int, one, many string) string {
+			if n == 1 {
+				return one
+			}
+			return many
+		},
+	}
+}

@@ -1,0 +1,75 @@
+package compose
+
+import "time"
+
+// SampleData returns realistic data for kind, with every field set. New
+// renders each template with it at start-up to catch misspelt fields;
+// the web UI can use it to preview a template. Nil for an unknown kind.
+func SampleData(kind Kind) any {
+	now := time.Date(2026, 3, 3, 14, 5, 0, 0, time.UTC)
+	zone := time.FixedZone("CET", 3600)
+	inc := IncidentView{
+		ID:                 "INC-42",
+		Title:              "Checkout unavailable",
+		ThreadTitle:        "Checkout unavailable",
+		Severity:           "SEV1",
+		State:              "investigating",
+		DetectedVia:        "customer reports",
+		DetectionDetail:    "12 tickets in 10 minutes",
+		Verified:           true,
+		VerificationDetail: "reproduced by support",
+		Extent:             "subset",
+		Segments:           []string{"EU customers", "mobile app"},
+		FirstFailureAt:     now.Add(-70 * time.Minute),
+		DetectedAt:         now.Add(-55 * time.Minute),
+		ResolvedAt:         now.Add(10 * time.Minute),
+		Systems:            []string{"checkout-api", "payments"},
+		Teams:              []string{"Payments", "SRE"},
+		IncidentLead:       "Sam Rivera",
+		CommsLead:          "Alex Chen",
+		URL:                "https://sitrep.example.com/incidents/INC-42",
+	}
+	switch kind {
+	case KindHeadsUp:
+		return HeadsUpData{Incident: inc, Recipient: "Jo Park", Now: now, Zone: zone}
+	case KindStatus:
+		return StatusData{Incident: inc, Status: "Payments fail for **EU** cards.\nWe are rolling back release 2026.03.2.",
+			NextUpdateAt: now.Add(30 * time.Minute), Holding: false, Now: now, Zone: zone, Audience: "Exec team", UpdateNumber: 2}
+	case KindReminder, KindOverdue:
+		due := now.Add(10 * time.Minute)
+		if kind == KindOverdue {
+			due = now.Add(-12 * time.Minute)
+		}
+		return ReminderData{Incident: inc, DueAt: due, Now: now, Zone: zone, Overdue: kind == KindOverdue, ReplyHint: ""}
+	case KindResolved:
+		return ResolvedData{Incident: inc, RestoredAt: now, Duration: 70 * time.Minute,
+			Impact: "About 8% of EU checkouts failed.", RootCause: "A release changed the card token format.",
+			RootCauseUnknown: false, WriteUpBy: now.Add(48 * time.Hour), Now: now, Zone: zone, Audience: "Exec team"}
+	case KindConfirm:
+		return ConfirmData{Incident: inc, Recipient: "Jo Park", ReportedAt: now.Add(-60 * time.Minute),
+			RestoredAt: now, Now: now, Zone: zone}
+	case KindSummary:
+		return SummaryData{Incident: inc, Summary: "## Summary\n\nCheckout failed for EU cards.\n\n| When | What |\n|---|---|\n| 12:55 | Release |\n",
+			Now: now, Zone: zone, Audience: "Engineering"}
+	case KindTimeline:
+		return TimelineData{Incident: inc, Entries: []TimelineEntry{
+			{At: now.Add(-70 * time.Minute), What: "Release 2026.03.2 deployed", Who: "Payments"},
+			{At: now.Add(-55 * time.Minute), What: "Support escalates card failures", Who: "Support"},
+		}, PostMortemAt: now.Add(48 * time.Hour), Location: "Room Ada", Now: now, Zone: zone}
+	case KindCommandRefused:
+		return CommandRefusedData{Incident: inc, Subject: "Re: [INC-42] Update due at 15:15 CET", Command: "resolve",
+			Reason: "only the incident lead can resolve", Allowed: []string{"hold 30m", "the update text"},
+			Recipient: "Alex Chen", Now: now, Zone: zone}
+	case KindBounceNotice:
+		return BounceNoticeData{Incident: inc, Recipient: "ceo@example.com", Audience: "Exec team", UpdateNumber: 2,
+			Reason: "mailbox full", Permanent: false, At: now, Now: now, Zone: zone}
+	case KindStakeholderReply:
+		return StakeholderReplyData{Incident: inc, From: "Dana Lee <dana@example.com>", Audience: "Customer service",
+			Subject: "Re: [INC-42] Checkout unavailable", Question: "Can we tell customers to retry?\nThanks",
+			ReceivedAt: now, Now: now, Zone: zone}
+	case KindDraftAlert:
+		return DraftAlertData{Incident: inc, Draft: "Rollback done; watching error rates.", DraftedBy: "Sam Rivera",
+			Audiences: []string{"Exec team", "Customer service"}, DueAt: now.Add(10 * time.Minute), Now: now, Zone: zone}
+	}
+	return nil
+}
