@@ -1,0 +1,331 @@
+package directory
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"fmt"
+	"slices"
+	"strings"
+	"sync/atomic"
+
+	"github.com/sitrep-dev/sitrep/internal/errs"
+	"github.com/sitrep-dev/sitrep/internal/store"
+)
+
+// Sources of directory entries.
+const (
+	SourceFile = "file" // groups.yaml: the source of truth for what it names
+	SourceAPI  = "api"  // added through the API or the web UI
+)
+
+// Store keeps the directory in the database and a validated copy in
+// memory, swapped whole on every change so readers never see half of one.
+type Store struct {
+	DB      *store.DB
+	current atomic.Pointer[Directory]
+	sources atomic.Pointer[map[string]string] // "person:a@x", "group:exec", "escalation:db" → source
+}
+
+// Current is the directory in force. It is never nil after Load.
+func (s *Store) Current() *Directory {
+	if d := s.current.Load(); d != nil {
+		return d
+	}
+	return &Directory{}
+}
+
+// KnowsPerson reports whether email is a person in the directory.
+func (s *Store) KnowsPerson(email string) bool {
+	_, ok := s.Current().Person(email)
+	return ok
+}
+
+// SourceOf says where an entry came from ("file" or "api"); kind is
+// person, group or escalation.
+func (s *Store) SourceOf(kind, key string) string {
+	if m := s.sources.Load(); m != nil {
+		return (*m)[kind+":"+strings.ToLower(key)]
+	}
+	return ""
+}
+
+// SyncResult says what a sync changed.
+type SyncResult struct {
+	People, Groups, Escalations int // entries from the file
+	Removed                     int // file entries gone from the file
+}
+
+// SyncFile makes the database match groups.yaml for everything the file
+// names; entries added through the API and not named by the file stay. A
+// file that does not parse or validate changes nothing: the previous
+// directory stays in force, and the error lists every problem.
+func (s *Store) SyncFile(ctx context.Context, data []byte, filename string) (*SyncResult, error) {
+	file, err := ParseYAML(data, filename)
+	if err != nil {
+		return nil, err
+	}
+	existing, sources, err := s.read(ctx)
+	if err != nil {
+		return nil, err
+	}
+	merged := mergeAPIEntries(file, existing, sources)
+	if err := merged.Validate(); err != nil {
+		return nil, fmt.Errorf("directory: %s with the entries added through the API: %w", filename, err)
+	}
+	res := &SyncResult{People: len(file.People), Groups: len(file.Groups), Escalations: len(file.Escalations)}
+	err = s.DB.InTx(ctx, func(tx *sql.Tx) error {
+		for _, table := range []string{"people", "dir_groups", "escalations"} {
+			r, err := tx.ExecContext(ctx, `DELETE FROM `+table+` WHERE source = $1`, SourceFile)
+			if err != nil {
+				return fmt.Errorf("directory: clear %s: %w", table, err)
+			}
+			n, _ := r.RowsAffected()
+			res.Removed += int(n)
+		}
+		for _, p := range file.People {
+			if err := putPerson(ctx, tx, p, SourceFile); err != nil {
+				return err
+			}
+		}
+		for _, g := range file.Groups {
+			if err := putGroup(ctx, tx, g, SourceFile); err != nil {
+				return err
+			}
+		}
+		for _, e := range file.Escalations {
+			if err := putEscalation(ctx, tx, e, SourceFile); err != nil {
+				return err
+			}
+		}
+		meta := map[string]string{"organization": file.Organization, "example": fmt.Sprint(file.Example), "audiences": mustJSON(file.Audiences), "file": filename}
+		for k, v := range meta {
+			if _, err := tx.ExecContext(ctx, `DELETE FROM directory_meta WHERE key = $1`, k); err != nil {
+				return fmt.Errorf("directory: meta: %w", err)
+			}
+			if _, err := tx.ExecContext(ctx, `INSERT INTO directory_meta (key, value) VALUES ($1, $2)`, k, v); err != nil {
+				return fmt.Errorf("directory: meta: %w", err)
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	res.Removed -= res.People + res.Groups + res.Escalations
+	if res.Removed < 0 {
+		res.Removed = 0
+	}
+	return res, s.Load(ctx)
+}
+
+// mergeAPIEntries adds to the file's directory the API entries it does not name.
+func mergeAPIEntries(file, existing *Directory, sources map[string]string) *Directory {
+	merged := *file
+	merged.People = slices.Clone(file.People)
+	merged.Groups = slices.Clone(file.Groups)
+	merged.Escalations = slices.Clone(file.Escalations)
+	for _, p := range existing.People {
+		if _, named := file.Person(p.Email); !named && sources["person:"+p.Email] == SourceAPI {
+			merged.People = append(merged.People, p)
+		}
+	}
+	for _, g := range existing.Groups {
+		if _, named := file.Group(g.Name); !named && sources["group:"+g.Name] == SourceAPI {
+			merged.Groups = append(merged.Groups, g)
+		}
+	}
+	for _, e := range existing.Escalations {
+		if _, named := file.Escalation(e.System); !named && sources["escalation:"+e.System] == SourceAPI {
+			merged.Escalations = append(merged.Escalations, e)
+		}
+	}
+	return &merged
+}
+
+// Load reads the directory from the database into memory.
+func (s *Store) Load(ctx context.Context) error {
+	d, sources, err := s.read(ctx)
+	if err != nil {
+		return err
+	}
+	s.current.Store(d)
+	s.sources.Store(&sources)
+	return nil
+}
+
+func (s *Store) read(ctx context.Context) (*Directory, map[string]string, error) {
+	d := &Directory{Audiences: map[string][]string{}}
+	sources := map[string]string{}
+	rows, err := s.DB.QueryContext(ctx, `SELECT email, name, time_zone, roles, handles, team, source FROM people ORDER BY email`)
+	if err != nil {
+		return nil, nil, fmt.Errorf("directory: read people: %w", err)
+	}
+	for rows.Next() {
+		var p Person
+		var roles, handles, source string
+		if err := rows.Scan(&p.Email, &p.Name, &p.TimeZone, &roles, &handles, &p.Team, &source); err != nil {
+			rows.Close()
+			return nil, nil, fmt.Errorf("directory: read people: %w", err)
+		}
+		p.Roles, p.Handles = parseJSONList(roles), parseJSONList(handles)
+		d.People = append(d.People, p)
+		sources["person:"+p.Email] = source
+	}
+	rows.Close()
+	rows, err = s.DB.QueryContext(ctx, `SELECT name, display_name, description, time_zone, members, nested, source FROM dir_groups ORDER BY name`)
+	if err != nil {
+		return nil, nil, fmt.Errorf("directory: read groups: %w", err)
+	}
+	for rows.Next() {
+		var g Group
+		var members, nested, source string
+		if err := rows.Scan(&g.Name, &g.DisplayName, &g.Description, &g.TimeZone, &members, &nested, &source); err != nil {
+			rows.Close()
+			return nil, nil, fmt.Errorf("directory: read groups: %w", err)
+		}
+		g.Members, g.Groups = parseJSONList(members), parseJSONList(nested)
+		d.Groups = append(d.Groups, g)
+		sources["group:"+g.Name] = source
+	}
+	rows.Close()
+	rows, err = s.DB.QueryContext(ctx, `SELECT system, team, responders, backup, source FROM escalations ORDER BY system`)
+	if err != nil {
+		return nil, nil, fmt.Errorf("directory: read escalations: %w", err)
+	}
+	for rows.Next() {
+		var e Escalation
+		var responders, source string
+		if err := rows.Scan(&e.System, &e.Team, &responders, &e.Backup, &source); err != nil {
+			rows.Close()
+			return nil, nil, fmt.Errorf("directory: read escalations: %w", err)
+		}
+		e.Responders = parseJSONList(responders)
+		d.Escalations = append(d.Escalations, e)
+		sources["escalation:"+e.System] = source
+	}
+	rows.Close()
+	rows, err = s.DB.QueryContext(ctx, `SELECT key, value FROM directory_meta`)
+	if err != nil {
+		return nil, nil, fmt.Errorf("directory: read meta: %w", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var k, v string
+		if err := rows.Scan(&k, &v); err != nil {
+			return nil, nil, fmt.Errorf("directory: read meta: %w", err)
+		}
+		switch k {
+		case "organization":
+			d.Organization = v
+		case "example":
+			d.Example = v == "true"
+		case "audiences":
+			_ = json.Unmarshal([]byte(v), &d.Audiences)
+		}
+	}
+	return d, sources, rows.Err()
+}
+
+// PutPerson adds or changes a person through the API. Entries that come
+// from groups.yaml are edited there, not here.
+func (s *Store) PutPerson(ctx context.Context, p Person) error {
+	return s.putAPI(ctx, "person", p.Email, func(d *Directory) {
+		d.People = slices.DeleteFunc(d.People, func(x Person) bool { return strings.EqualFold(x.Email, p.Email) })
+		d.People = append(d.People, p)
+	}, func(tx *sql.Tx) error { return putPerson(ctx, tx, p, SourceAPI) })
+}
+
+// PutGroup adds or changes a group through the API.
+func (s *Store) PutGroup(ctx context.Context, g Group) error {
+	return s.putAPI(ctx, "group", g.Name, func(d *Directory) {
+		d.Groups = slices.DeleteFunc(d.Groups, func(x Group) bool { return x.Name == g.Name })
+		d.Groups = append(d.Groups, g)
+	}, func(tx *sql.Tx) error { return putGroup(ctx, tx, g, SourceAPI) })
+}
+
+// PutEscalation adds or changes an escalation list through the API.
+func (s *Store) PutEscalation(ctx context.Context, e Escalation) error {
+	return s.putAPI(ctx, "escalation", e.System, func(d *Directory) {
+		d.Escalations = slices.DeleteFunc(d.Escalations, func(x Escalation) bool { return x.System == e.System })
+		d.Escalations = append(d.Escalations, e)
+	}, func(tx *sql.Tx) error { return putEscalation(ctx, tx, e, SourceAPI) })
+}
+
+func (s *Store) putAPI(ctx context.Context, kind, key string, change func(*Directory), write func(*sql.Tx) error) error {
+	if strings.TrimSpace(key) == "" {
+		return errs.InvalidField(kind, "needs a name or email")
+	}
+	if s.SourceOf(kind, key) == SourceFile {
+		return errs.E(errs.Conflict, "%s %s comes from groups.yaml; change it in the file", kind, key)
+	}
+	cur := s.Current()
+	next := *cur
+	next.People, next.Groups, next.Escalations = slices.Clone(cur.People), slices.Clone(cur.Groups), slices.Clone(cur.Escalations)
+	change(&next)
+	next.Normalize()
+	if err := next.Validate(); err != nil {
+		return err
+	}
+	if err := s.DB.InTx(ctx, func(tx *sql.Tx) error { return write(tx) }); err != nil {
+		return err
+	}
+	return s.Load(ctx)
+}
+
+func putPerson(ctx context.Context, tx *sql.Tx, p Person, source string) error {
+	if _, err := tx.ExecContext(ctx, `DELETE FROM people WHERE email = $1`, p.Email); err != nil {
+		return fmt.Errorf("directory: put person: %w", err)
+	}
+	_, err := tx.ExecContext(ctx, `INSERT INTO people (email, name, time_zone, roles, handles, team, source) VALUES ($1, $2, $3, $4, $5, $6, $7)`,
+		strings.ToLower(p.Email), p.Name, p.TimeZone, mustJSON(nonNil(p.Roles)), mustJSON(nonNil(p.Handles)), p.Team, source)
+	if err != nil {
+		return fmt.Errorf("directory: put person %s: %w", p.Email, err)
+	}
+	return nil
+}
+
+func putGroup(ctx context.Context, tx *sql.Tx, g Group, source string) error {
+	if _, err := tx.ExecContext(ctx, `DELETE FROM dir_groups WHERE name = $1`, g.Name); err != nil {
+		return fmt.Errorf("directory: put group: %w", err)
+	}
+	_, err := tx.ExecContext(ctx, `INSERT INTO dir_groups (name, display_name, description, time_zone, members, nested, source) VALUES ($1, $2, $3, $4, $5, $6, $7)`,
+		g.Name, g.DisplayName, g.Description, g.TimeZone, mustJSON(nonNil(g.Members)), mustJSON(nonNil(g.Groups)), source)
+	if err != nil {
+		return fmt.Errorf("directory: put group %s: %w", g.Name, err)
+	}
+	return nil
+}
+
+func putEscalation(ctx context.Context, tx *sql.Tx, e Escalation, source string) error {
+	if _, err := tx.ExecContext(ctx, `DELETE FROM escalations WHERE system = $1`, e.System); err != nil {
+		return fmt.Errorf("directory: put escalation: %w", err)
+	}
+	_, err := tx.ExecContext(ctx, `INSERT INTO escalations (system, team, responders, backup, source) VALUES ($1, $2, $3, $4, $5)`,
+		e.System, e.Team, mustJSON(nonNil(e.Responders)), e.Backup, source)
+	if err != nil {
+		return fmt.Errorf("directory: put escalation %s: %w", e.System, err)
+	}
+	return nil
+}
+
+func nonNil(l []string) []string {
+	if l == nil {
+		return []string{}
+	}
+	return l
+}
+
+func mustJSON(v any) string {
+	b, err := json.Marshal(v)
+	if err != nil {
+		panic(err)
+	}
+	return string(b)
+}
+
+func parseJSONList(s string) []string {
+	var out []string
+	_ = json.Unmarshal([]byte(s), &out)
+	return out
+}
