@@ -1,0 +1,114 @@
+package inbox
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// TestExtractReplyCorpus runs Parse and ExtractReply over real-looking
+// replies from the common clients (testdata/replies/*.eml) and compares
+// the new text with the .want.txt beside each.
+func TestExtractReplyCorpus(t *testing.T) {
+	files, err := filepath.Glob("testdata/replies/*.eml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(files) < 10 {
+		t.Fatalf("reply corpus has %d messages; testdata missing?", len(files))
+	}
+	for _, f := range files {
+		name := strings.TrimSuffix(filepath.Base(f), ".eml")
+		t.Run(name, func(t *testing.T) {
+			raw, err := os.ReadFile(f)
+			if err != nil {
+				t.Fatal(err)
+			}
+			want, err := os.ReadFile(strings.TrimSuffix(f, ".eml") + ".want.txt")
+			if err != nil {
+				t.Fatal(err)
+			}
+			m, err := Parse(raw, 0)
+			if err != nil {
+				t.Fatalf("Parse: %v", err)
+			}
+			if m.NewText != strings.TrimRight(string(want), "\n") {
+				t.Errorf("NewText mismatch\n--- got ---\n%s\n--- want ---\n%s\n--- Text was ---\n%s", m.NewText, want, m.Text)
+			}
+			if got := ExtractReply(m.Text); got != m.NewText {
+				t.Errorf("ExtractReply(m.Text) = %q, Parse set NewText %q", got, m.NewText)
+			}
+			if got := Classify(m); got != ClassReply {
+				t.Errorf("Classify = %s, want %s", got, ClassReply)
+			}
+		})
+	}
+}
+
+func TestExtractReply(t *testing.T) {
+	tests := []struct {
+		name, in, want string
+	}{
+		{"empty", "", ""},
+		{"plain", "Thanks, works now.\n", "Thanks, works now."},
+		{"crlf and trailing blanks", "Line one  \r\n\r\n\r\n\r\nLine two\r\n\r\n", "Line one\n\nLine two"},
+		{"gmail one line", "Yes.\n\nOn Tue, 24 Nov 2026 at 14:02, Alice <a@x.org> wrote:\n> old\n", "Yes."},
+		{"gmail wrapped", "Yes.\n\nOn Tue, 24 Nov 2026 at 14:02, Alice Example <\na@x.org> wrote:\n\n> old\n", "Yes."},
+		{"apple", "Yes.\n\n> On 24 Nov 2026, at 14:02, Alice <a@x.org> wrote:\n>\n> old\n", "Yes."},
+		{"thunderbird", "Yes.\n\nOn 24/11/2026 14:02, Alice wrote:\n> old\n", "Yes."},
+		{"german apple", "Ja.\n\nAm 24.11.2026 um 14:02 schrieb Alice <a@x.org>:\n\n> alt\n", "Ja."},
+		{"german thunderbird", "Ja.\n\nAm 24.11.26 um 14:02 schrieb Alice:\n> alt\n", "Ja."},
+		{"french", "Oui.\n\nLe 24/11/2026 à 14:02, Alice a écrit :\n> ancien\n", "Oui."},
+		{"spanish", "Sí.\n\nEl 24/11/2026 a las 14:02, Alice escribió:\n> viejo\n", "Sí."},
+		{"unquoted history after attribution", "Yes.\n\nOn Tue, 24 Nov 2026 at 14:02, Alice <a@x.org> wrote:\nold, not quoted\nmore\n", "Yes."},
+		{"original message", "Fine.\n-----Original Message-----\nFrom: a\nold\n", "Fine."},
+		{"original message german", "Gut.\n-----Ursprüngliche Nachricht-----\nVon: a\nalt\n", "Gut."},
+		{"outlook block", "Fine.\n\nFrom: Alice <a@x.org>\nSent: Tuesday, November 24, 2026 2:02 PM\nTo: Bob\nSubject: x\n\nold\n", "Fine."},
+		{"outlook block bold", "Fine.\n\n*From:* Alice <a@x.org>\n*Sent:* Tuesday\n\nold\n", "Fine."},
+		{"outlook mac date", "Fine.\n\nFrom: Alice <a@x.org>\nDate: Tuesday, 24 November 2026 at 14:02\nTo: Bob\n\nold\n", "Fine."},
+		{"outlook underscores", "Fine.\n\n________________________________\nFrom: Alice <a@x.org>\nSent: Tuesday\n\nold\n", "Fine."},
+		{"outlook german", "Gut.\n\nVon: Alice <a@x.org>\nGesendet: Dienstag, 24. November 2026 14:02\nAn: Bob\n\nalt\n", "Gut."},
+		{"outlook french", "Bien.\n\nDe : Alice <a@x.org>\nEnvoyé : mardi 24 novembre 2026 14:02\n\nancien\n", "Bien."},
+		{"outlook spanish", "Bien.\n\nDe: Alice <a@x.org>\nEnviado: martes\n\nviejo\n", "Bien."},
+		{"from line alone is text", "From: the logs I see errors since 13:00.\nNo idea why.", "From: the logs I see errors since 13:00.\nNo idea why."},
+		{"sig delimiter", "Works.\n\n-- \nAlice\nOps\n", "Works."},
+		{"sig delimiter without space", "Works.\n--\nAlice\n", "Works."},
+		{"iphone", "Works.\n\nSent from my iPhone\n", "Works."},
+		{"outlook ios", "Works.\n\nGet Outlook for iOS<https://aka.ms/o0ukef>\n", "Works."},
+		{"german iphone", "Geht.\n\nVon meinem iPhone gesendet\n", "Geht."},
+		{"quote only", "> only quoted\n> text\n", ""},
+		{
+			"inline reply keeps answers",
+			"On 24/11/2026 14:02, Alice wrote:\n> Question one?\n\nAnswer one.\n\n> Question two?\nAnswer two.\n",
+			"Answer one.\n\nAnswer two.",
+		},
+		{
+			"inline without attribution",
+			"> Is EU affected?\nYes, all of it.\n> Next update?\nPlease at 15:00.\n",
+			"Yes, all of it.\nPlease at 15:00.",
+		},
+		{
+			"signature inside inline reply stops at next quote",
+			"> q1\nA1\n-- \nsig\n> q2\nA2\n",
+			"A1\nA2",
+		},
+		{
+			"dashes in text are not a signature",
+			"Step 1 -- restart\nStep 2 -- check\n",
+			"Step 1 -- restart\nStep 2 -- check",
+		},
+		{
+			"sentence starting with On is kept",
+			"On Monday we will migrate.\nThanks.\n",
+			"On Monday we will migrate.\nThanks.",
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := ExtractReply(tt.in); got != tt.want {
+				t.Errorf("ExtractReply(%q)\n got %q\nwant %q", tt.in, got, tt.want)
+			}
+		})
+	}
+}
