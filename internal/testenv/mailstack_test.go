@@ -112,3 +112,26 @@ func TestMailStackWrongPasswordIsRefused(t *testing.T) {
 		t.Errorf("failed + good login took %s; the auth penalty is on", d)
 	}
 }
+
+// The fan-out tests give the stack thousands of mailboxes; start-up must not
+// grow with them beyond writing two files.
+func TestMailStackManyUsers(t *testing.T) {
+	users := make([]string, 2000)
+	for i := range users {
+		users[i] = fmt.Sprintf("member%04d", i)
+	}
+	users = append(users, "ops@partner.test") // a second domain, given in full
+	start := time.Now()
+	ms := testenv.StartMailStack(t, users...)
+	if d := time.Since(start); d > 10*time.Second {
+		t.Errorf("start-up with %d users took %s", len(users), d)
+	}
+	sendMail(t, ms, []string{"member1999@example.test", "member0000+x@example.test", "ops@partner.test"}, "to many")
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	for _, u := range []string{"member1999", "member0000", "ops@partner.test"} {
+		if _, err := ms.WaitForMessages(ctx, u, 1); err != nil {
+			t.Fatalf("%s: %v\n%s", u, err, ms.LogTail())
+		}
+	}
+}

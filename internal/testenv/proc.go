@@ -132,7 +132,9 @@ func startLogged(logPath string, name string, args ...string) (*exec.Cmd, <-chan
 	cmd.Stderr = f
 	// If the test binary dies without cleanup, take the server with it rather
 	// than leave it bound to a port.
-	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGTERM}
+	// A process group of its own lets killGroup end the server's children
+	// too, without touching the test binary's group.
+	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGTERM, Setpgid: true}
 	if err := cmd.Start(); err != nil {
 		f.Close()
 		return nil, nil, err
@@ -212,5 +214,20 @@ func makeTraversable(dir string) error {
 		if d == filepath.Dir(d) {
 			return nil
 		}
+	}
+}
+
+// killGroup ends a server started by startLogged and all its children at
+// once, for servers whose clean stop is slow and whose state is thrown away.
+func killGroup(cmd *exec.Cmd, done <-chan struct{}, timeout time.Duration) error {
+	if cmd == nil || cmd.Process == nil {
+		return nil
+	}
+	_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
+	select {
+	case <-done:
+		return nil
+	case <-time.After(timeout):
+		return fmt.Errorf("%s (pid %d) still running %s after SIGKILL", filepath.Base(cmd.Path), cmd.Process.Pid, timeout)
 	}
 }
