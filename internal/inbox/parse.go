@@ -172,8 +172,10 @@ func parse(raw []byte) (*Message, error) {
 
 	m := &Message{
 		header: headerOf(env.Root.Header),
-		Text:   env.Text,
-		HTML:   env.HTML,
+		// Declared charsets lie and encodings break; what we store and show
+		// must be valid UTF-8 (PostgreSQL refuses anything else).
+		Text: strings.ToValidUTF8(env.Text, "\uFFFD"),
+		HTML: strings.ToValidUTF8(env.HTML, "\uFFFD"),
 	}
 	for _, e := range env.Errors {
 		m.ParseWarnings = append(m.ParseWarnings, e.Error())
@@ -225,7 +227,7 @@ func (m *Message) readHeader() {
 	m.MessageID = firstMsgID(m.header.Get("Message-Id"))
 	m.InReplyTo = firstMsgID(m.header.Get("In-Reply-To"))
 	m.References = msgIDs(strings.Join(m.header.Values("References"), " "))
-	m.Subject = strings.TrimSpace(m.HeaderValue("Subject"))
+	m.Subject = strings.ToValidUTF8(strings.TrimSpace(m.HeaderValue("Subject")), "\uFFFD")
 
 	if from := m.addressList("From"); len(from) > 0 {
 		m.From = from[0]
@@ -280,7 +282,7 @@ func (m *Message) addressList(name string) []Address {
 			if a == nil || a.Address == "" {
 				continue
 			}
-			out = append(out, Address{Name: a.Name, Email: a.Address})
+			out = append(out, Address{Name: strings.ToValidUTF8(a.Name, "\uFFFD"), Email: strings.ToValidUTF8(a.Address, "\uFFFD")})
 		}
 	}
 	return out

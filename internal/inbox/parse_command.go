@@ -34,8 +34,9 @@ type Command struct {
 	NextAt string
 }
 
-// durationRE matches "30m", "30 min", "1h30m", "1 hour 30 minutes", "1.5h", "2 hrs".
-const durationPattern = `(?:\d+(?:\.\d+)?\s*(?:h|hr|hrs|hour|hours|m|min|mins|minute|minutes)\b\s*(?:and\s+)?)+`
+// durationPattern matches "30m", "30 min", "1h30m", "1 hour 30 minutes", "1.5h", "2 hrs".
+// Longest unit names first: Go's regexp prefers the leftmost alternative.
+const durationPattern = `(?:\d+(?:\.\d+)?\s*(?:hours|hour|hrs|hr|h|minutes|minute|mins|min|m)\s*(?:and\s+)?)+`
 
 var (
 	holdRE    = regexp.MustCompile(`(?i)^hold(?:\s+(?:for\s+)?(` + durationPattern + `))?\s*(?:[:\-–—]\s*(.*))?$`)
@@ -43,7 +44,7 @@ var (
 	// "next: 45m", "next update: 45 minutes", "next update in 45 minutes",
 	// "next: 15:30", "next update at 15:30".
 	nextRE         = regexp.MustCompile(`(?i)^next(?:\s+update)?\s*(?::|\s+in|\s+at|:\s*in|:\s*at)\s*(?:(` + durationPattern + `)|(\d{1,2})[:.h](\d{2}))\s*[.!]?$`)
-	durationPartRE = regexp.MustCompile(`(?i)(\d+(?:\.\d+)?)\s*(h|hr|hrs|hour|hours|m|min|mins|minute|minutes)\b`)
+	durationPartRE = regexp.MustCompile(`(?i)(\d+(?:\.\d+)?)\s*(hours|hour|hrs|hr|h|minutes|minute|mins|min|m)`)
 )
 
 // ParseCommand reads a lead's reply (its new text, see ExtractReply). Only

@@ -1,0 +1,115 @@
+package inbox
+
+import (
+	"testing"
+	"time"
+)
+
+func TestParseCommand(t *testing.T) {
+	tests := []struct {
+		name string
+		in   string
+		want Command
+	}{
+		{"empty", "", Command{Kind: CommandNone}},
+		{"blank lines", "\n  \n\t\n", Command{Kind: CommandNone}},
+		{"hold", "hold", Command{Kind: CommandHold}},
+		{"hold 30m", "hold 30m", Command{Kind: CommandHold, Next: 30 * time.Minute}},
+		{"hold for 30 minutes", "Hold for 30 minutes", Command{Kind: CommandHold, Next: 30 * time.Minute}},
+		{"hold upper case, spaces", "  HOLD   45 MIN  \n", Command{Kind: CommandHold, Next: 45 * time.Minute}},
+		{"hold 1h30m", "hold 1h30m", Command{Kind: CommandHold, Next: 90 * time.Minute}},
+		{"hold 1 hour and 15 minutes", "hold 1 hour and 15 minutes", Command{Kind: CommandHold, Next: 75 * time.Minute}},
+		{"hold 1.5h", "hold 1.5h", Command{Kind: CommandHold, Next: 90 * time.Minute}},
+		{"hold with reason", "hold 20m: waiting for the vendor", Command{Kind: CommandHold, Next: 20 * time.Minute, Text: "waiting for the vendor"}},
+		{"hold with lines below", "hold 20m\nVendor is on it.", Command{Kind: CommandHold, Next: 20 * time.Minute, Text: "Vendor is on it."}},
+		{"hold after blank lines", "\n\nhold 10m", Command{Kind: CommandHold, Next: 10 * time.Minute}},
+		{"hold on is not a command", "Hold on, we are checking the load balancer.", Command{Kind: CommandUpdate, Text: "Hold on, we are checking the load balancer."}},
+		{"resolve", "resolve", Command{Kind: CommandResolve}},
+		{"resolved.", "Resolved.", Command{Kind: CommandResolve}},
+		{"resolve with cause", "resolve: expired TLS certificate on the payment gateway", Command{Kind: CommandResolve, Text: "expired TLS certificate on the payment gateway"}},
+		{"resolve with lines below", "RESOLVE\nRoot cause: bad deploy.\nRolled back at 14:55.", Command{Kind: CommandResolve, Text: "Root cause: bad deploy.\nRolled back at 14:55."}},
+		{"resolved in a sentence is an update", "Resolved the DNS issue, still monitoring.", Command{Kind: CommandUpdate, Text: "Resolved the DNS issue, still monitoring."}},
+		{"resolve not on first line", "Deploy rolled back.\nresolve", Command{Kind: CommandUpdate, Text: "Deploy rolled back.\nresolve"}},
+		{"update", "Rollback in progress, 50% of nodes done.", Command{Kind: CommandUpdate, Text: "Rollback in progress, 50% of nodes done."}},
+		{
+			"update with next",
+			"Rollback in progress.\nnext: 45m\n",
+			Command{Kind: CommandUpdate, Text: "Rollback in progress.", Next: 45 * time.Minute},
+		},
+		{
+			"update with next update in",
+			"Rollback in progress.\n\nNext update in 45 minutes.",
+			Command{Kind: CommandUpdate, Text: "Rollback in progress.", Next: 45 * time.Minute},
+		},
+		{
+			"update with next at clock",
+			"Rollback in progress.\nnext update at 15:30",
+			Command{Kind: CommandUpdate, Text: "Rollback in progress.", NextAt: "15:30"},
+		},
+		{
+			"next clock zero padded",
+			"Fix deployed.\nNEXT: 9:05",
+			Command{Kind: CommandUpdate, Text: "Fix deployed.", NextAt: "09:05"},
+		},
+		{
+			"next first then text",
+			"next: 1h\nWe found the cause.",
+			Command{Kind: CommandUpdate, Text: "We found the cause.", Next: time.Hour},
+		},
+		{
+			"invalid clock is text",
+			"Fix deployed.\nnext: 25:99",
+			Command{Kind: CommandUpdate, Text: "Fix deployed.\nnext: 25:99"},
+		},
+		{
+			"next alone holds",
+			"next: 30m",
+			Command{Kind: CommandHold, Next: 30 * time.Minute},
+		},
+		{
+			"hold duration wins over next",
+			"hold 30m\nnext: 2h",
+			Command{Kind: CommandHold, Next: 30 * time.Minute},
+		},
+		{
+			"next inside a sentence is text",
+			"The next update will come when we know more.",
+			Command{Kind: CommandUpdate, Text: "The next update will come when we know more."},
+		},
+		{"crlf", "hold 5m\r\n", Command{Kind: CommandHold, Next: 5 * time.Minute}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := ParseCommand(tt.in); got != tt.want {
+				t.Errorf("ParseCommand(%q)\n got %+v\nwant %+v", tt.in, got, tt.want)
+			}
+		})
+	}
+}
+
+func TestAddressToken(t *testing.T) {
+	tests := []struct {
+		addr, local string
+		token       string
+		ok          bool
+	}{
+		{"status+Ab3xK9@example.com", "status", "Ab3xK9", true},
+		{"STATUS+Ab3xK9@example.com", "status", "Ab3xK9", true},
+		{"Status+Ab3xK9@Example.COM", "Status", "Ab3xK9", true},
+		{"Sitrep <status+Ab3xK9@example.com>", "status", "Ab3xK9", true},
+		{"<status+Ab3xK9@example.com>", "status", "Ab3xK9", true},
+		{"status+a+b@example.com", "status", "a+b", true},
+		{"status@example.com", "status", "", false},
+		{"status+@example.com", "status", "", false},
+		{"other+Ab3xK9@example.com", "status", "", false},
+		{"statusx+Ab3xK9@example.com", "status", "", false},
+		{"status+Ab3xK9", "status", "", false},
+		{"", "status", "", false},
+	}
+	for _, tt := range tests {
+		token, ok := AddressToken(tt.addr, tt.local)
+		if token != tt.token || ok != tt.ok {
+			t.Errorf("AddressToken(%q, %q) = %q, %v; want %q, %v", tt.addr, tt.local, token, ok, tt.token, tt.ok)
+		}
+	}
+}
