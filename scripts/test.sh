@@ -1,0 +1,79 @@
+#!/usr/bin/env bash
+# The one test command: installs the test servers if missing, vets, then runs
+# the whole suite with -race against SQLite and again against PostgreSQL,
+# printing pass/fail/skip counts per database.
+#
+#   scripts/test.sh                      # everything
+#   scripts/test.sh -run TestInbox       # extra arguments go to `go test`
+#   scripts/test.sh ./internal/inbox/... # arguments starting with ./ are packages
+#
+# SITREP_TEST_DBS="sqlite" limits the databases. With CI=true a skipped test
+# fails the run: in CI every real server must be there.
+set -euo pipefail
+
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+
+ci=false
+case "${CI:-}" in true | 1) ci=true ;; esac
+
+pkgs=()
+args=()
+for a in "$@"; do
+	case "$a" in
+	./* | ../*) pkgs+=("$a") ;;
+	*) args+=("$a") ;;
+	esac
+done
+[[ ${#pkgs[@]} -gt 0 ]] || pkgs=(./...)
+read -r -a dbs <<<"${SITREP_TEST_DBS:-sqlite postgres}"
+
+echo "== test servers"
+scripts/install-test-deps.sh
+
+echo "== go vet"
+go vet "${pkgs[@]}"
+
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+go build -o "$tmp/testsummary" ./scripts/testsummary
+
+summary_flags=()
+$ci && summary_flags+=(-fail-on-skip)
+
+status=0
+for db in "${dbs[@]}"; do
+	echo "== go test -race ($db)"
+	start=$(date +%s)
+	set +e
+	SITREP_TEST_DB="$db" go test -json -race -count=1 "${args[@]}" "${pkgs[@]}" |
+		"$tmp/testsummary" -label "$db" -counts "$tmp/$db.counts" "${summary_flags[@]}"
+	codes=("${PIPESTATUS[@]}")
+	set -e
+	echo "$db: $(($(date +%s) - start)) s"
+	# go test's own status catches what the summariser cannot see (a crash
+	# before any JSON); the summariser's catches skips under CI.
+	if [[ ${codes[0]} -ne 0 || ${codes[1]} -ne 0 ]]; then
+		status=1
+	fi
+	if [[ ! -s "$tmp/$db.counts" ]]; then
+		echo "$db: no test summary (the summariser failed)"
+		echo "0 1 0" >"$tmp/$db.counts"
+	fi
+done
+
+echo "== summary"
+tp=0 tf=0 ts=0
+for db in "${dbs[@]}"; do
+	read -r p f s <"$tmp/$db.counts"
+	echo "$db: $p passed, $f failed, $s skipped"
+	tp=$((tp + p)) tf=$((tf + f)) ts=$((ts + s))
+done
+if [[ $tp -eq 0 && $tf -eq 0 ]]; then
+	echo "no test ran"
+	$ci && status=1
+fi
+if [[ $status -ne 0 ]]; then
+	echo "FAIL"
+fi
+echo "total: $tp passed, $tf failed, $ts skipped"
+exit "$status"
