@@ -211,8 +211,9 @@ func ThreadSubject(id, title string) string {
 // template's Markdown: an unclosed ``` fence or a stray link reference
 // definition in it would reach into the template's own text. The usermd
 // helper leaves a marker instead, and assemble renders each piece on its
-// own. The marker starts with NUL, which EscapeInline strips from all
-// other user text, so user text cannot forge one.
+// own. The marker starts with NUL, which esc, list and quote strip, so
+// user text passed through them cannot forge one (and a forged one would
+// only render as more Markdown, which is no more than unescaped text can do).
 const (
 	markOpen  = "\x00sitrep-usermd:"
 	markClose = "\x00"
