@@ -18,15 +18,17 @@ PG_PORT="${SITREP_TEST_PG_PORT:-5432}"
 log() { printf 'install-test-deps: %s\n' "$*"; }
 die() { printf 'install-test-deps: error: %s\n' "$*" >&2; exit 1; }
 
-SUDO=()
-if [[ "$(id -u)" -ne 0 ]]; then
-	if command -v sudo >/dev/null 2>&1 && sudo -n true 2>/dev/null; then
-		SUDO=(sudo -n)
+# Root only when there is something to install or start: a non-root developer
+# whose machine is ready can still run scripts/test.sh.
+as_root() {
+	if [[ "$(id -u)" -eq 0 ]]; then
+		"$@"
+	elif command -v sudo >/dev/null 2>&1 && sudo -n true 2>/dev/null; then
+		sudo -n "$@"
 	else
-		die "must run as root (or with password-less sudo) to install packages; run: sudo $0"
+		die "must run as root (or with password-less sudo) to run: $*; run: sudo $0"
 	fi
-fi
-as_root() { "${SUDO[@]}" "$@"; }
+}
 
 start=$(date +%s)
 
@@ -46,7 +48,7 @@ for p in "${want[@]}"; do
 	installed "$p" || missing+=("$p")
 done
 
-pg_up() { command -v pg_isready >/dev/null 2>&1 && pg_isready -q -h "$PG_HOST" -p "$PG_PORT"; }
+pg_up() { command -v pg_isready >/dev/null 2>&1 && pg_isready -q -t 2 -h "$PG_HOST" -p "$PG_PORT"; }
 if ! pg_up && ! installed postgresql; then
 	missing+=(postgresql)
 fi
@@ -104,8 +106,8 @@ else
 	fi
 	log "starting postgresql $ver main"
 	as_root pg_ctlcluster --skip-systemctl-redirect "$ver" main start || true
-	for _ in $(seq 1 50); do
-		pg_up && break
+	deadline=$(($(date +%s) + 15))
+	until pg_up || [[ $(date +%s) -ge $deadline ]]; do
 		sleep 0.2
 	done
 	pg_up || die "postgresql does not answer on $PG_HOST:$PG_PORT (see /var/log/postgresql/postgresql-$ver-main.log)"
