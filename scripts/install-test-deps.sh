@@ -40,7 +40,7 @@ if [[ ! -x /usr/sbin/policy-rc.d ]] || ! grep -q 'exit 101' /usr/sbin/policy-rc.
 	as_root chmod 0755 /usr/sbin/policy-rc.d
 fi
 
-installed() { dpkg -s "$1" >/dev/null 2>&1 && dpkg -s "$1" | grep -q '^Status: install ok installed'; }
+installed() { [[ "$(dpkg-query -W -f='${Status}' "$1" 2>/dev/null)" == "install ok installed" ]]; }
 
 want=(dovecot-imapd dovecot-lmtpd postfix radicale chromium chromium-driver python3-icalendar)
 missing=()
