@@ -41,6 +41,8 @@ type MailStack struct {
 	dovecot     *exec.Cmd
 	dovecotDone <-chan struct{}
 	postfixPID  int
+	watchdog    *exec.Cmd
+	watchDone   <-chan struct{}
 
 	closeOnce sync.Once
 	closeErr  error
@@ -60,9 +62,19 @@ func StartMailStack(t testing.TB, users ...string) *MailStack {
 		return nil
 	}
 	start := time.Now()
-	ms, err := NewMailStack(filepath.Join(t.TempDir(), "mail"), TestDomain, users)
-	if err != nil {
-		t.Fatalf("testenv: %v", err)
+	var ms *MailStack
+	var err error
+	// The free ports are free when chosen, not when the servers bind them: a
+	// test running alongside may take one in between. Try again with new ones.
+	for attempt := 1; ; attempt++ {
+		ms, err = NewMailStack(filepath.Join(t.TempDir(), "mail"), TestDomain, users)
+		if err == nil {
+			break
+		}
+		if attempt == 3 {
+			t.Fatalf("testenv: %v", err)
+		}
+		t.Logf("testenv: mail stack start-up failed, trying again: %v", err)
 	}
 	t.Logf("testenv: mail stack for %d users up in %s (SMTP %s, IMAP %s)", len(users), time.Since(start).Round(time.Millisecond), ms.SMTPAddr, ms.IMAPAddr)
 	t.Cleanup(func() {
@@ -399,11 +411,15 @@ func (ms *MailStack) start() error {
 	cmd.Stdout, cmd.Stderr = out, out
 	err = cmd.Run()
 	out.Close()
-	if pid, perr := readPID(filepath.Join(ms.Dir, "postfix", "queue", "pid", "master.pid")); perr == nil {
+	pidFile := filepath.Join(ms.Dir, "postfix", "queue", "pid", "master.pid")
+	if pid, perr := readPID(pidFile); perr == nil {
 		ms.postfixPID = pid
 	}
 	if err != nil {
 		return fmt.Errorf("postfix start: %w", err)
+	}
+	if ms.watchdog, ms.watchDone, err = startWatchdog(pidFile); err != nil {
+		return fmt.Errorf("postfix watchdog: %w", err)
 	}
 
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
@@ -445,6 +461,7 @@ func (ms *MailStack) Close() error {
 			}
 		}()
 		wg.Wait()
+		_ = killGroup(ms.watchdog, ms.watchDone, 5*time.Second)
 		if ms.baseDir != "" {
 			os.RemoveAll(ms.baseDir)
 		}

@@ -7,7 +7,12 @@ import (
 	"fmt"
 	"net/smtp"
 	"net/textproto"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -35,7 +40,7 @@ func sendMail(t *testing.T, ms *testenv.MailStack, to []string, subject string) 
 }
 
 func TestMailStackDeliversToUsersAndPlusAddresses(t *testing.T) {
-	ms := testenv.StartMailStack(t, "alice", "status")
+	ms := testenv.StartMailStack(t, "alice", "status", "bob")
 	sendMail(t, ms, []string{"alice@example.test"}, "for alice")
 	sendMail(t, ms, []string{"status+abc123@example.test"}, "for a token")
 
@@ -59,10 +64,14 @@ func TestMailStackDeliversToUsersAndPlusAddresses(t *testing.T) {
 		}
 	}
 
-	// Only what was sent to alice is in alice's INBOX.
+	// Only what was sent to alice is in alice's INBOX, and nothing went to bob.
 	msgs, err := ms.Messages(ctx, "alice")
 	if err != nil || len(msgs) != 1 {
 		t.Fatalf("alice after delivery: %d messages, err %v; want 1", len(msgs), err)
+	}
+	msgs, err = ms.Messages(ctx, "bob")
+	if err != nil || len(msgs) != 0 {
+		t.Fatalf("bob: %d messages, err %v; want none", len(msgs), err)
 	}
 }
 
@@ -132,6 +141,52 @@ func TestMailStackManyUsers(t *testing.T) {
 	for _, u := range []string{"member1999", "member0000", "ops@partner.test"} {
 		if _, err := ms.WaitForMessages(ctx, u, 1); err != nil {
 			t.Fatalf("%s: %v\n%s", u, err, ms.LogTail())
+		}
+	}
+}
+
+// A test binary that dies without cleanup (a panic, go test -timeout) must
+// not leave Postfix and Dovecot running: they would hold ports and CPU until
+// the machine restarts.
+func TestMailStackDiesWithTestBinary(t *testing.T) {
+	if dir := os.Getenv("SITREP_TESTENV_CRASH_DIR"); dir != "" {
+		ms, err := testenv.NewMailStack(dir, testenv.TestDomain, []string{"alice"})
+		if err != nil {
+			fmt.Println("ERR", err)
+			os.Exit(2)
+		}
+		fmt.Println("PIDS", strings.Trim(fmt.Sprint(ms.ServerPIDs()), "[]"))
+		os.Exit(3) // no Close: as if the binary panicked
+	}
+	if os.Geteuid() != 0 {
+		testenv.Unavailable(t, "testenv: mail stack needs root")
+	}
+	cmd := exec.Command(os.Args[0], "-test.run=^TestMailStackDiesWithTestBinary$")
+	cmd.Env = append(os.Environ(), "SITREP_TESTENV_CRASH_DIR="+filepath.Join(t.TempDir(), "mail"))
+	out, _ := cmd.Output()
+	var pids []int
+	for _, line := range strings.Split(string(out), "\n") {
+		if rest, ok := strings.CutPrefix(line, "PIDS "); ok {
+			for _, f := range strings.Fields(rest) {
+				pid, err := strconv.Atoi(f)
+				if err != nil {
+					t.Fatalf("child printed %q", line)
+				}
+				pids = append(pids, pid)
+			}
+		}
+	}
+	if len(pids) != 2 || pids[0] <= 0 || pids[1] <= 0 {
+		t.Fatalf("child did not start a stack:\n%s", out)
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for _, pid := range pids {
+		for testenv.Alive(pid) {
+			if time.Now().After(deadline) {
+				syscall.Kill(pid, syscall.SIGKILL)
+				t.Fatalf("server pid %d still running after its test binary died", pid)
+			}
+			time.Sleep(20 * time.Millisecond)
 		}
 	}
 }

@@ -231,3 +231,15 @@ func killGroup(cmd *exec.Cmd, done <-chan struct{}, timeout time.Duration) error
 		return fmt.Errorf("%s (pid %d) still running %s after SIGKILL", filepath.Base(cmd.Path), cmd.Process.Pid, timeout)
 	}
 }
+
+// startWatchdog guards a daemon that detached from us (Postfix's master): a
+// shell that waits forever and, when the kernel signals it because the test
+// binary died (a panic, a -timeout), sends SIGTERM to the pid in pidFile.
+// Without it a crashed test run leaves a Postfix listening until reboot.
+// Stop it with killGroup, which gives the shell no chance to run its trap.
+func startWatchdog(pidFile string) (*exec.Cmd, <-chan struct{}, error) {
+	const script = `trap 'kill -TERM "$(cat "$1" 2>/dev/null)" 2>/dev/null; kill $! 2>/dev/null; exit 0' TERM
+sleep infinity &
+wait`
+	return startLogged(os.DevNull, "/bin/sh", "-c", script, "sitrep-watchdog", pidFile)
+}
