@@ -37,7 +37,6 @@ func ParseYAML(data []byte, filename string) (*Directory, error) {
 	}
 	d := &Directory{}
 	p.directory(doc.Content[0], d)
-	d.Normalize()
 
 	problems := p.problems
 	for _, sp := range d.check(p.where) {
@@ -57,6 +56,9 @@ func ParseYAML(data []byte, filename string) (*Directory, error) {
 		})
 		return nil, &ValidationError{Problems: problems}
 	}
+	// After the checks, which ignore case anyway, so that messages quote
+	// addresses as the operator wrote them.
+	d.Normalize()
 	return d, nil
 }
 
