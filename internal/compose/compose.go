@@ -274,3 +274,13 @@ func assemble(out string) (source, body, plain string, err error) {
 	}
 	return src.String(), html.String(), txt.String() + "\n", nil
 }
+
+// NewData returns a pointer to a zero value of the data struct kind's
+// template receives, for decoding a stored snapshot back before rendering.
+func NewData(kind Kind) (any, error) {
+	t, ok := dataTypes[kind]
+	if !ok {
+		return nil, errs.E(errs.Invalid, "unknown email kind %q", kind)
+	}
+	return reflect.New(t).Interface(), nil
+}

@@ -9,10 +9,10 @@ import (
 // Recipient is one person a message goes to, once however many groups
 // they are in.
 type Recipient struct {
-	Email    string
-	Name     string
-	TimeZone string // the person's, else the nearest group's on the way to them, else ""
-	Group    string // the group named to Expand that reached them first
+	Email    string `json:"email"`
+	Name     string `json:"name"`
+	TimeZone string `json:"time_zone"` // the person's, else the nearest group's on the way to them, else ""
+	Group    string `json:"group"`     // the group named to Expand that reached them first
 }
 
 // Expand returns the people in the named groups and in the groups nested in

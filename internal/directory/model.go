@@ -41,12 +41,12 @@ var AudienceKinds = []string{KindHeadsUp, KindStatus, KindResolved, KindSummary,
 
 // Person is someone sitrep may email, who may hold roles in an incident.
 type Person struct {
-	Email    string   // lower case once normalised; the identity of a person
-	Name     string   // for greetings and the From/To display names
-	TimeZone string   // IANA zone, e.g. "Europe/London"; "" means the group's
-	Roles    []string // from KnownRoles
-	Handles  []string // chat handles such as "@alice", which the blameless lint removes
-	Team     string   // free text, e.g. "sre"
+	Email    string   `json:"email"`     // lower case once normalised; the identity of a person
+	Name     string   `json:"name"`      // for greetings and the From/To display names
+	TimeZone string   `json:"time_zone"` // IANA zone, e.g. "Europe/London"; "" means the group's
+	Roles    []string `json:"roles"`     // from KnownRoles
+	Handles  []string `json:"handles"`   // chat handles such as "@alice", which the blameless lint removes
+	Team     string   `json:"team"`      // free text, e.g. "sre"
 }
 
 // HasRole reports whether p holds role.
@@ -54,32 +54,32 @@ func (p Person) HasRole(role string) bool { return slices.Contains(p.Roles, role
 
 // Group is a distribution group: people and other groups.
 type Group struct {
-	Name        string   // slug: lower-case letters, digits and hyphens
-	DisplayName string   // for people: "Customer Service"
-	Description string   // what the group is for
-	TimeZone    string   // default zone for members who have none
-	Members     []string // emails of people in this file
-	Groups      []string // names of nested groups
+	Name        string   `json:"name"`         // slug: lower-case letters, digits and hyphens
+	DisplayName string   `json:"display_name"` // for people: "Customer Service"
+	Description string   `json:"description"`  // what the group is for
+	TimeZone    string   `json:"time_zone"`    // default zone for members who have none
+	Members     []string `json:"members"`      // emails of people in this file
+	Groups      []string `json:"groups"`       // names of nested groups
 }
 
 // Escalation says who to call, in order, when a system is suspected.
 type Escalation struct {
-	System     string   // e.g. "checkout", "payments-db"
-	Team       string   // the team that owns the system
-	Responders []string // emails, in escalation order
-	Backup     string   // email of whom to call when no responder answers
+	System     string   `json:"system"`     // e.g. "checkout", "payments-db"
+	Team       string   `json:"team"`       // the team that owns the system
+	Responders []string `json:"responders"` // emails, in escalation order
+	Backup     string   `json:"backup"`     // email of whom to call when no responder answers
 }
 
 // Directory is the whole organisation as read from groups.yaml.
 type Directory struct {
-	Organization string
-	Example      bool // true for the shipped example, which must be replaced
-	People       []Person
-	Groups       []Group
-	Escalations  []Escalation
+	Organization string       `json:"organization"`
+	Example      bool         `json:"example"` // true for the shipped example, which must be replaced
+	People       []Person     `json:"people"`
+	Groups       []Group      `json:"groups"`
+	Escalations  []Escalation `json:"escalations"`
 	// Audiences maps a message kind (AudienceKinds) to group names. A kind
 	// missing here falls back to the defaults of Audience.
-	Audiences map[string][]string
+	Audiences map[string][]string `json:"audiences"`
 }
 
 // Normalize lower-cases and trims every email address, so that lookups and
