@@ -21,7 +21,11 @@ type AuthVerdict struct {
 // receiving server's is worth anything (RFC 8601 5: such a server removes
 // or ignores headers claiming its own authserv-id). Of several trusted
 // headers, the topmost wins: each server prepends its own, so the topmost
-// is the one added by the last hop, the receiving server.
+// is the one added by the last hop, the receiving server. This is only
+// safe if every server listed as trusted adds its header to every message
+// (and, per RFC 8601 5, removes incoming ones that claim its authserv-id):
+// a trusted id whose server added nothing lets a sender's forged header
+// be the topmost trusted one.
 //
 // The message passes when that header reports dmarc=pass (for the From
 // domain, when it names one), dkim=pass with a signing domain (header.d)

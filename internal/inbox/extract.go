@@ -121,7 +121,9 @@ func attributionLines(lines []string, i int) int {
 	}
 	if i+1 < len(lines) {
 		second := strings.TrimSpace(lines[i+1])
-		if second != "" && !isQuoted(second) && attributionRE.MatchString(first+" "+second) {
+		// The second line must not be an attribution on its own: then the
+		// first is the reply's last line ("On my side it works.").
+		if second != "" && !isQuoted(second) && !attributionRE.MatchString(second) && attributionRE.MatchString(first+" "+second) {
 			return 2
 		}
 	}

@@ -99,6 +99,11 @@ func TestExtractReply(t *testing.T) {
 			"Step 1 -- restart\nStep 2 -- check",
 		},
 		{
+			"last line starting with On before the attribution",
+			"On my side it works.\nOn Tue, 24 Nov 2026 at 14:02, Alice <a@x.org> wrote:\n> old\n",
+			"On my side it works.",
+		},
+		{
 			"sentence starting with On is kept",
 			"On Monday we will migrate.\nThanks.\n",
 			"On Monday we will migrate.\nThanks.",
