@@ -180,9 +180,20 @@ func parse(raw []byte) (*Message, error) {
 	for _, e := range env.Errors {
 		m.ParseWarnings = append(m.ParseWarnings, e.Error())
 	}
+	salvaged := m.Text == "" && m.HTML == "" && env.Root.FirstChild == nil && len(env.Root.Content) > 0 &&
+		(env.Root.ContentType == "" || strings.HasPrefix(env.Root.ContentType, "text/"))
+	if salvaged {
+		// A broken Content-Type makes enmime file a single-part body as an
+		// attachment; it is still what the person wrote.
+		m.Text = strings.ToValidUTF8(string(env.Root.Content), "\uFFFD")
+		m.ParseWarnings = append(m.ParseWarnings, "mime: unreadable Content-Type; body kept as plain text")
+	}
 	m.readHeader()
 
 	for _, p := range env.Attachments {
+		if salvaged && p == env.Root {
+			continue
+		}
 		m.Attachments = append(m.Attachments, attachmentOf(p))
 	}
 	for _, p := range env.Inlines {

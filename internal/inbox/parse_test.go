@@ -177,6 +177,18 @@ func TestParseDamaged(t *testing.T) {
 			wantText: "plain words",
 		},
 		{
+			name:     "empty boundary parameter",
+			raw:      "From: a@example.org\r\nSubject: x\r\nContent-Type: multipart/mixed; boundary=\"\r\n\r\nhello\r\n",
+			wantText: "hello",
+			warning:  "body kept as plain text",
+		},
+		{
+			name:     "garbage content type",
+			raw:      "From: a@example.org\r\nSubject: x\r\nContent-Type: ;;;\r\n\r\nhello\r\n",
+			wantText: "hello",
+			warning:  "body kept as plain text",
+		},
+		{
 			name:     "unclosed boundary",
 			raw:      "From: a@example.org\r\nSubject: x\r\nContent-Type: multipart/alternative; boundary=B\r\n\r\n--B\r\nContent-Type: text/plain\r\n\r\nstill here\r\n",
 			wantText: "still here",
@@ -211,6 +223,9 @@ func TestParseDamaged(t *testing.T) {
 			}
 			if !utf8.ValidString(m.Text) || !utf8.ValidString(m.NewText) {
 				t.Errorf("Text %q or NewText %q is not valid UTF-8", m.Text, m.NewText)
+			}
+			if tt.warning == "body kept as plain text" && len(m.Attachments) != 0 {
+				t.Errorf("salvaged body also listed as attachment: %+v", m.Attachments)
 			}
 			if !strings.HasPrefix(strings.TrimSpace(m.Text), tt.wantText) {
 				t.Errorf("Text = %q, want %q", m.Text, tt.wantText)
