@@ -31,7 +31,18 @@ type Config struct {
 	Directory Directory `yaml:"directory"`
 	Cadence   Cadence   `yaml:"cadence"`
 	Templates Templates `yaml:"templates"`
+	Jobs      Jobs      `yaml:"jobs"`
 	Log       Log       `yaml:"log"`
+}
+
+// Jobs tunes the durable background work.
+type Jobs struct {
+	// PollInterval: how often an idle replica looks for new jobs.
+	PollInterval time.Duration `yaml:"poll_interval"`
+	// CheckInterval: how often promises are checked and due deliveries swept.
+	CheckInterval time.Duration `yaml:"check_interval"`
+	// RescueAfter: a job still running this long is presumed lost with its replica.
+	RescueAfter time.Duration `yaml:"rescue_after"`
 }
 
 type Server struct {
@@ -73,6 +84,12 @@ type SMTP struct {
 	BatchSize     int     `yaml:"batch_size"`      // recipients per SMTP transaction
 	// InsecureSkipVerify is for test servers with self-signed certificates only.
 	InsecureSkipVerify bool `yaml:"insecure_skip_verify"`
+	// Timeout bounds each SMTP exchange; a slower server counts as failed (temporarily).
+	Timeout time.Duration `yaml:"timeout"`
+	// ClaimLease: a recipient claimed by a worker that died is taken over after this.
+	ClaimLease time.Duration `yaml:"claim_lease"`
+	// MaxAttempts before a temporarily failing recipient is given up.
+	MaxAttempts int `yaml:"max_attempts"`
 }
 
 type IMAP struct {
@@ -187,14 +204,16 @@ func Default() Config {
 			Domain:         "sitrep.example",
 			From:           "sitrep <status@sitrep.example>",
 			ReplyLocalPart: "status",
-			SMTP:           SMTP{Port: 587, TLS: "starttls", Concurrency: 4, BatchSize: 50},
+			SMTP: SMTP{Port: 587, TLS: "starttls", Concurrency: 4, BatchSize: 50, Timeout: 60 * time.Second,
+				ClaimLease: 2 * time.Minute, MaxAttempts: 12},
 			IMAP: IMAP{Port: 993, TLS: "tls", Mailbox: "INBOX", MaxMessageBytes: 10 << 20,
 				Horizon: 7 * 24 * time.Hour, TrustedAuthServIDs: []string{"sitrep-sandbox"}},
 			Sandbox: Sandbox{SMTPListen: "127.0.0.1:2525", IMAPListen: "127.0.0.1:1143", Password: "sandbox"},
 		},
 		Cadence: Cadence{SEV1: 30 * time.Minute, SEV2: 60 * time.Minute, SEV3: 4 * time.Hour, SEV4: 24 * time.Hour,
 			ReminderBefore: 10 * time.Minute, OverdueAfter: 5 * time.Minute},
-		Log: Log{Level: "info", Format: "text"},
+		Jobs: Jobs{PollInterval: 200 * time.Millisecond, CheckInterval: 15 * time.Second, RescueAfter: 5 * time.Minute},
+		Log:  Log{Level: "info", Format: "text"},
 	}
 }
 
@@ -377,6 +396,18 @@ func (c *Config) validate() []string {
 	}
 	if s.BatchSize < 1 || s.BatchSize > 1000 {
 		bad("mail.smtp.batch_size", "want 1-1000, got %d", s.BatchSize)
+	}
+	if s.Timeout < time.Second {
+		bad("mail.smtp.timeout", "want at least 1s, got %s", s.Timeout)
+	}
+	if s.ClaimLease < time.Second {
+		bad("mail.smtp.claim_lease", "want at least 1s, got %s", s.ClaimLease)
+	}
+	if s.MaxAttempts < 1 {
+		bad("mail.smtp.max_attempts", "want at least 1, got %d", s.MaxAttempts)
+	}
+	if c.Jobs.PollInterval < 10*time.Millisecond || c.Jobs.CheckInterval < 100*time.Millisecond || c.Jobs.RescueAfter < 10*time.Second {
+		bad("jobs", "poll_interval ≥ 10ms, check_interval ≥ 100ms and rescue_after ≥ 10s")
 	}
 	if s.RatePerSecond < 0 {
 		bad("mail.smtp.rate_per_second", "must not be negative")

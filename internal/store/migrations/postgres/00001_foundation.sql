@@ -137,7 +137,8 @@ CREATE TABLE messages (
     idempotency_key TEXT UNIQUE,
     actor           TEXT NOT NULL DEFAULT '',
     created_at      TIMESTAMPTZ NOT NULL,
-    total           INTEGER NOT NULL DEFAULT 0
+    total           INTEGER NOT NULL DEFAULT 0,
+    last_activity_at TIMESTAMPTZ                         -- a worker last claimed or recorded deliveries
 );
 CREATE INDEX messages_incident ON messages (incident_id, id);
 

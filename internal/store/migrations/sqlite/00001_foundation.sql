@@ -140,7 +140,8 @@ CREATE TABLE messages (
     idempotency_key TEXT UNIQUE,
     actor           TEXT NOT NULL DEFAULT '',
     created_at      TIMESTAMP NOT NULL,
-    total           INTEGER NOT NULL DEFAULT 0
+    total           INTEGER NOT NULL DEFAULT 0,
+    last_activity_at TIMESTAMP                         -- a worker last claimed or recorded deliveries
 );
 CREATE INDEX messages_incident ON messages (incident_id, id);
 

@@ -1,0 +1,277 @@
+package main
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"fmt"
+	"io"
+	"os"
+	"sort"
+	"strings"
+	"time"
+)
+
+func init() {
+	clientCommands["update"] = cmdUpdate
+	clientCommands["headsup"] = cmdHeadsUp
+	clientCommands["deliveries"] = cmdDeliveries
+}
+
+type messageOut struct {
+	ID        int64          `json:"id"`
+	Audience  string         `json:"audience"`
+	Kind      string         `json:"kind"`
+	MessageID string         `json:"message_id"`
+	Subject   string         `json:"subject"`
+	Total     int            `json:"total"`
+	Counts    map[string]int `json:"counts"`
+	CreatedAt time.Time      `json:"created_at"`
+}
+
+func cmdUpdate(ctx context.Context, e env, args []string) error {
+	fs, c := clientFlags(e, "update", "update INC-42 --status TEXT [--next 30m | --next-at 15:30] [--to GROUP,...] [--dry-run]")
+	status := fs.String("status", "", "what is known now (Markdown)")
+	statusFile := fs.String("status-file", "", "read the status from this file (- for stdin)")
+	next := fs.String("next", "", "next update in (30m, 1h); default: the severity's cadence")
+	nextAt := fs.String("next-at", "", "next update at HH:MM (your local time) or RFC 3339")
+	to := fs.String("to", "", "groups, comma-separated; default: the status audience")
+	dryRun := fs.Bool("dry-run", false, "show what each group would receive; send nothing")
+	holding := fs.Bool("hold", false, "a holding update: no change, next update by ...")
+	wait := fs.Bool("wait", true, "show delivery progress until every recipient is done")
+	pos, err := parse(fs, args)
+	if err != nil {
+		return err
+	}
+	if len(pos) != 1 {
+		fs.Usage()
+		return fmt.Errorf("want one incident id, like INC-42")
+	}
+	text := *status
+	if *statusFile != "" {
+		var b []byte
+		if *statusFile == "-" {
+			b, err = io.ReadAll(e.stdin)
+		} else {
+			b, err = os.ReadFile(*statusFile)
+		}
+		if err != nil {
+			return fmt.Errorf("--status-file: %w", err)
+		}
+		text = string(b)
+	}
+	in := map[string]any{"status": text, "next": *next, "groups": splitList(*to), "dry_run": *dryRun, "holding": *holding}
+	if *nextAt != "" {
+		t, err := parseClock(*nextAt, time.Now())
+		if err != nil {
+			return fmt.Errorf("--next-at: %w", err)
+		}
+		in["next_at"] = t
+	}
+	// One key per invocation: a retry of this request after a timeout is
+	// folded by the server instead of sending twice.
+	key := make([]byte, 12)
+	_, _ = rand.Read(key)
+	in["idempotency_key"] = hex.EncodeToString(key)
+	var out struct {
+		Message      *messageOut `json:"message"`
+		DryRun       bool        `json:"dry_run"`
+		Recipients   int         `json:"recipients"`
+		NextUpdateAt time.Time   `json:"next_update_at"`
+		Previews     []struct {
+			Group      string            `json:"group"`
+			Recipients int               `json:"recipients"`
+			Zones      map[string]int    `json:"zones"`
+			Headers    map[string]string `json:"headers"`
+			Text       string            `json:"text"`
+		} `json:"previews"`
+	}
+	raw, err := c.do(ctx, "POST", "/incidents/"+pos[0]+"/updates", in, &out)
+	if err != nil {
+		return err
+	}
+	if c.json && (*dryRun || !*wait) {
+		c.printJSON(raw)
+		return nil
+	}
+	w := e.stdout
+	if out.DryRun {
+		for _, p := range out.Previews {
+			fmt.Fprintf(w, "=== %s: %d recipients (%s)\n", p.Group, p.Recipients, zonesLine(p.Zones))
+			keys := make([]string, 0, len(p.Headers))
+			for k := range p.Headers {
+				keys = append(keys, k)
+			}
+			sort.Strings(keys)
+			for _, k := range keys {
+				fmt.Fprintf(w, "%s: %s\n", k, p.Headers[k])
+			}
+			fmt.Fprintf(w, "\n%s\n\n", strings.TrimSpace(p.Text))
+		}
+		fmt.Fprintf(w, "Dry run: %d recipients in all; nothing was sent.\n", out.Recipients)
+		return nil
+	}
+	if !c.json {
+		fmt.Fprintf(w, "Update queued for %d recipients; next update promised by %s.\n", out.Recipients, out.NextUpdateAt.Local().Format("15:04 MST"))
+	}
+	if !*wait || out.Message == nil {
+		if c.json {
+			c.printJSON(raw)
+		}
+		return nil
+	}
+	return c.progress(ctx, pos[0], out.Message.ID)
+}
+
+// progress polls the message's deliveries until none is queued or being sent.
+func (c *client) progress(ctx context.Context, ref string, id int64) error {
+	var last string
+	for {
+		var out struct {
+			Message messageOut `json:"message"`
+		}
+		raw, err := c.do(ctx, "GET", fmt.Sprintf("/incidents/%s/messages/%d/deliveries?state=failed", ref, id), nil, &out)
+		if err != nil {
+			return err
+		}
+		m := out.Message
+		done := m.Counts["sent"] + m.Counts["failed"] + m.Counts["skipped"]
+		line := fmt.Sprintf("delivered %d / %d", m.Counts["sent"], m.Total)
+		if n := m.Counts["failed"]; n > 0 {
+			line += fmt.Sprintf(", %d failed", n)
+		}
+		if n := m.Counts["deferred"]; n > 0 {
+			line += fmt.Sprintf(", %d retrying", n)
+		}
+		if n := m.Counts["skipped"]; n > 0 {
+			line += fmt.Sprintf(", %d skipped", n)
+		}
+		if line != last && !c.json {
+			fmt.Fprintf(c.e.stderr, "\r%s", line)
+			last = line
+		}
+		if done >= m.Total || (m.Counts["queued"] == 0 && m.Counts["sending"] == 0) {
+			if c.json {
+				c.printJSON(raw)
+			} else {
+				fmt.Fprintln(c.e.stderr)
+				if m.Counts["failed"] > 0 || m.Counts["deferred"] > 0 {
+					fmt.Fprintf(c.e.stdout, "See who: sitrep deliveries %s %d\n", ref, id)
+				}
+			}
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(300 * time.Millisecond):
+		}
+	}
+}
+
+func zonesLine(z map[string]int) string {
+	keys := make([]string, 0, len(z))
+	for k := range z {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	parts := make([]string, len(keys))
+	for i, k := range keys {
+		parts[i] = fmt.Sprintf("%s %d", k, z[k])
+	}
+	return strings.Join(parts, ", ")
+}
+
+// parseClock reads HH:MM as the next such time in local time, or RFC 3339.
+func parseClock(s string, now time.Time) (time.Time, error) {
+	if t, err := time.Parse(time.RFC3339, s); err == nil {
+		return t, nil
+	}
+	t, err := time.ParseInLocation("15:04", s, now.Location())
+	if err != nil {
+		return time.Time{}, fmt.Errorf("want HH:MM or RFC 3339, got %q", s)
+	}
+	at := time.Date(now.Year(), now.Month(), now.Day(), t.Hour(), t.Minute(), 0, 0, now.Location())
+	if !at.After(now) {
+		at = at.Add(24 * time.Hour)
+	}
+	return at, nil
+}
+
+func cmdHeadsUp(ctx context.Context, e env, args []string) error {
+	fs, c := clientFlags(e, "headsup", "headsup INC-42 [--to EMAIL,...]")
+	to := fs.String("to", "", "people, comma-separated; default: responders of the suspected systems")
+	pos, err := parse(fs, args)
+	if err != nil {
+		return err
+	}
+	if len(pos) != 1 {
+		fs.Usage()
+		return fmt.Errorf("want one incident id")
+	}
+	var m messageOut
+	raw, err := c.do(ctx, "POST", "/incidents/"+pos[0]+"/headsup", map[string]any{"to": splitList(*to)}, &m)
+	if err != nil {
+		return err
+	}
+	if c.json {
+		c.printJSON(raw)
+		return nil
+	}
+	fmt.Fprintf(e.stdout, "Heads-up queued for %d responders.\n", m.Total)
+	return nil
+}
+
+func cmdDeliveries(ctx context.Context, e env, args []string) error {
+	fs, c := clientFlags(e, "deliveries", "deliveries INC-42 [MESSAGE] [--state failed]")
+	state := fs.String("state", "", "only this state: queued, sending, sent, deferred, failed, skipped")
+	pos, err := parse(fs, args)
+	if err != nil {
+		return err
+	}
+	if len(pos) < 1 {
+		fs.Usage()
+		return fmt.Errorf("want an incident id")
+	}
+	if len(pos) == 1 {
+		var out struct {
+			Messages []messageOut `json:"messages"`
+		}
+		raw, err := c.do(ctx, "GET", "/incidents/"+pos[0]+"/messages", nil, &out)
+		if err != nil {
+			return err
+		}
+		if c.json {
+			c.printJSON(raw)
+			return nil
+		}
+		for _, m := range out.Messages {
+			fmt.Fprintf(e.stdout, "%4d  %s  %-12s %-9s sent %d/%d failed %d retrying %d  %s\n", m.ID, m.CreatedAt.Local().Format("15:04"),
+				m.Audience, m.Kind, m.Counts["sent"], m.Total, m.Counts["failed"], m.Counts["deferred"], m.MessageID)
+		}
+		return nil
+	}
+	path := fmt.Sprintf("/incidents/%s/messages/%s/deliveries", pos[0], pos[1])
+	if *state != "" {
+		path += "?state=" + *state
+	}
+	var out struct {
+		Deliveries []struct {
+			Email, State string
+			Attempts     int
+			LastError    string `json:"last_error"`
+		} `json:"deliveries"`
+	}
+	raw, err := c.do(ctx, "GET", path, nil, &out)
+	if err != nil {
+		return err
+	}
+	if c.json {
+		c.printJSON(raw)
+		return nil
+	}
+	for _, d := range out.Deliveries {
+		fmt.Fprintf(e.stdout, "%-40s %-9s %d  %s\n", d.Email, d.State, d.Attempts, d.LastError)
+	}
+	return nil
+}

@@ -1,0 +1,89 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"net"
+	"path/filepath"
+	"strconv"
+
+	"github.com/sitrep-dev/sitrep/internal/compose"
+	"github.com/sitrep-dev/sitrep/internal/outbox"
+	"github.com/sitrep-dev/sitrep/internal/sandbox"
+)
+
+// startMail starts the mail sandbox when no SMTP server is configured,
+// and returns the pool that sends through the configured server or the
+// sandbox.
+func (h *hub) startMail(ctx context.Context) (outbox.Sender, func(), error) {
+	cfg := h.cfg
+	smtpCfg := outbox.SMTPConfig{
+		Host: cfg.Mail.SMTP.Host, Port: cfg.Mail.SMTP.Port, TLS: cfg.Mail.SMTP.TLS,
+		Username: cfg.Mail.SMTP.Username, Password: cfg.Mail.SMTP.Password.Value(),
+		Concurrency: cfg.Mail.SMTP.Concurrency, RatePerSecond: cfg.Mail.SMTP.RatePerSecond,
+		Timeout: cfg.Mail.SMTP.Timeout, InsecureSkipVerify: cfg.Mail.SMTP.InsecureSkipVerify,
+		HELO: cfg.Mail.Domain, Logger: h.logger,
+	}
+	closeAll := func() {}
+	if cfg.SandboxEnabled() {
+		dataDir := ""
+		if cfg.DataDir != "" {
+			dataDir = filepath.Join(cfg.DataDir, "sandbox")
+		}
+		sb, err := sandbox.New(sandbox.Config{
+			SMTPAddr: cfg.Mail.Sandbox.SMTPListen, IMAPAddr: cfg.Mail.Sandbox.IMAPListen, Domain: cfg.Mail.Domain,
+			Password: cfg.Mail.Sandbox.Password.Value(), DataDir: dataDir, Logger: h.logger.With("component", "sandbox"),
+		})
+		if err != nil {
+			return nil, nil, fmt.Errorf("mail sandbox: %w", err)
+		}
+		if err := h.ensureSandboxMailboxes(sb); err != nil {
+			return nil, nil, err
+		}
+		if err := sb.Start(ctx); err != nil {
+			return nil, nil, fmt.Errorf("mail sandbox: %w", err)
+		}
+		h.sandbox = sb
+		closeAll = func() { sb.Close() }
+		host, port, _ := net.SplitHostPort(sb.SMTPAddr())
+		smtpCfg.Host, smtpCfg.TLS, smtpCfg.Username, smtpCfg.Password = host, "none", "", ""
+		smtpCfg.Port, _ = strconv.Atoi(port)
+	}
+	pool, err := outbox.NewPool(smtpCfg)
+	if err != nil {
+		closeAll()
+		return nil, nil, err
+	}
+	return pool, func() { pool.Close(); closeAll() }, nil
+}
+
+// ensureSandboxMailboxes gives every person of the directory, and the
+// hub's own reply address, a sandbox mailbox.
+func (h *hub) ensureSandboxMailboxes(sb *sandbox.Sandbox) error {
+	for _, p := range h.directory.Current().People {
+		if err := sb.EnsureMailbox(p.Email, p.Name); err != nil {
+			return fmt.Errorf("mail sandbox: %w", err)
+		}
+	}
+	if err := sb.EnsureMailbox(h.cfg.Mail.ReplyLocalPart+"@"+h.cfg.Mail.Domain, "sitrep inbox"); err != nil {
+		return fmt.Errorf("mail sandbox: %w", err)
+	}
+	return nil
+}
+
+func (h *hub) buildOutbox(sender outbox.Sender) error {
+	renderer, err := compose.New(h.cfg.Templates.Dir)
+	if err != nil {
+		return fmt.Errorf("templates: %w", err)
+	}
+	cfg := h.cfg
+	h.outbox = &outbox.Outbox{
+		DB: h.db, Jobs: h.inserter, Renderer: renderer, Directory: h.directory, Incidents: h.incidents, Logger: h.logger,
+		Domain: cfg.Mail.Domain, From: cfg.Mail.From, ReplyPart: cfg.Mail.ReplyLocalPart, PublicURL: cfg.Server.PublicURL,
+		Cadence: cfg.CadenceFor, Sender: sender, BatchSize: cfg.Mail.SMTP.BatchSize, Lease: cfg.Mail.SMTP.ClaimLease,
+		MaxAttempts: cfg.Mail.SMTP.MaxAttempts, ReminderBefore: cfg.Cadence.ReminderBefore, OverdueAfter: cfg.Cadence.OverdueAfter,
+		Backup: cfg.Cadence.Backup,
+	}
+	h.outbox.Metrics = outbox.NewMetrics(h.registry, h.outbox)
+	return nil
+}

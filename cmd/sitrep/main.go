@@ -1,0 +1,92 @@
+// Command sitrep is the incident communications hub: `sitrep serve` runs
+// it; the other subcommands talk to a running server over its API.
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"strings"
+	"syscall"
+)
+
+// version is set at build time with -ldflags "-X main.version=...".
+var version = "dev"
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	os.Exit(run(ctx, os.Args[1:], os.Stdin, os.Stdout, os.Stderr, os.Environ()))
+}
+
+const usage = `sitrep: incident communications hub
+
+Server:
+  sitrep serve [--config FILE]          run the hub (embedded default with no config)
+  sitrep migrate [--config FILE]        apply database migrations and exit
+  sitrep version
+
+Client (--server URL --token TOKEN, or SITREP_SERVER / SITREP_TOKEN; every command takes --json):
+  sitrep declare --title T --severity SEV1 [--systems a,b] [--detected-via monitoring] ...
+  sitrep list [--active]
+  sitrep show INC-42
+  sitrep groups [NAME]
+  sitrep state INC-42 STATE [--note TEXT]
+
+Run "sitrep COMMAND --help" for a command's flags.
+`
+
+type env struct {
+	stdin          io.Reader
+	stdout, stderr io.Writer
+	environ        []string
+}
+
+func (e env) getenv(key string) string {
+	for i := len(e.environ) - 1; i >= 0; i-- {
+		if k, v, ok := strings.Cut(e.environ[i], "="); ok && k == key {
+			return v
+		}
+	}
+	return ""
+}
+
+// run is main without the process: tests call it.
+func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer, environ []string) int {
+	e := env{stdin: stdin, stdout: stdout, stderr: stderr, environ: environ}
+	if len(args) == 0 {
+		fmt.Fprint(stderr, usage)
+		return 2
+	}
+	cmd, rest := args[0], args[1:]
+	var err error
+	switch cmd {
+	case "serve":
+		err = cmdServe(ctx, e, rest)
+	case "migrate":
+		err = cmdMigrate(ctx, e, rest)
+	case "version", "--version":
+		fmt.Fprintf(stdout, "sitrep %s\n", version)
+		return 0
+	case "help", "-h", "--help":
+		fmt.Fprint(stdout, usage)
+		return 0
+	default:
+		c, ok := clientCommands[cmd]
+		if !ok {
+			fmt.Fprintf(stderr, "sitrep: unknown command %q\n\n%s", cmd, usage)
+			return 2
+		}
+		err = c(ctx, e, rest)
+	}
+	if err != nil {
+		if err == errUsage {
+			return 2
+		}
+		fmt.Fprintf(stderr, "sitrep %s: %v\n", cmd, err)
+		return 1
+	}
+	return 0
+}

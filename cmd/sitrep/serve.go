@@ -1,0 +1,283 @@
+package main
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"flag"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/riverqueue/river"
+
+	exampleconfig "github.com/sitrep-dev/sitrep/config"
+	"github.com/sitrep-dev/sitrep/internal/auth"
+	"github.com/sitrep-dev/sitrep/internal/config"
+	"github.com/sitrep-dev/sitrep/internal/directory"
+	"github.com/sitrep-dev/sitrep/internal/incident"
+	"github.com/sitrep-dev/sitrep/internal/jobs"
+	"github.com/sitrep-dev/sitrep/internal/outbox"
+	"github.com/sitrep-dev/sitrep/internal/sandbox"
+	"github.com/sitrep-dev/sitrep/internal/store"
+	"github.com/sitrep-dev/sitrep/internal/web"
+)
+
+var errUsage = errors.New("usage")
+
+func loadConfig(e env, name string, args []string) (config.Config, *flag.FlagSet, error) {
+	fs := flag.NewFlagSet(name, flag.ContinueOnError)
+	fs.SetOutput(e.stderr)
+	path := fs.String("config", e.getenv("SITREP_CONFIG"), "configuration file (YAML); none = the embedded default")
+	if err := fs.Parse(args); err != nil {
+		return config.Config{}, fs, errUsage
+	}
+	cfg, err := config.Load(*path, e.environ)
+	return cfg, fs, err
+}
+
+func newLogger(cfg config.Config, e env) *slog.Logger {
+	var level slog.Level
+	_ = level.UnmarshalText([]byte(cfg.Log.Level))
+	opts := &slog.HandlerOptions{Level: level}
+	if cfg.Log.Format == "json" {
+		return slog.New(slog.NewJSONHandler(e.stderr, opts))
+	}
+	return slog.New(slog.NewTextHandler(e.stderr, opts))
+}
+
+func cmdMigrate(ctx context.Context, e env, args []string) error {
+	cfg, _, err := loadConfig(e, "migrate", args)
+	if err != nil {
+		return err
+	}
+	start := time.Now()
+	db, err := store.Open(ctx, cfg.DatabaseURL())
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	if err := db.Migrate(ctx); err != nil {
+		return err
+	}
+	fmt.Fprintf(e.stdout, "migrated %s database in %s\n", db.Dialect, time.Since(start).Round(time.Millisecond))
+	return nil
+}
+
+func cmdServe(ctx context.Context, e env, args []string) error {
+	cfg, _, err := loadConfig(e, "serve", args)
+	if err != nil {
+		return err
+	}
+	return serve(ctx, cfg, e, nil)
+}
+
+// hub is everything serve wires together.
+type hub struct {
+	cfg       config.Config
+	logger    *slog.Logger
+	db        *store.DB
+	directory *directory.Store
+	incidents *incident.Service
+	tokens    *auth.Tokens
+	inserter  *river.Client[*sql.Tx]
+	worker    *river.Client[*sql.Tx]
+	registry  *prometheus.Registry
+	outbox    *outbox.Outbox
+	sandbox   *sandbox.Sandbox
+}
+
+// serve runs the hub until ctx ends. ready, when set, gets the HTTP
+// address once the server listens (tests listen on port 0).
+func serve(ctx context.Context, cfg config.Config, e env, ready func(addr string)) error {
+	started := time.Now()
+	logger := newLogger(cfg, e)
+	h := &hub{cfg: cfg, logger: logger, registry: prometheus.NewRegistry()}
+	h.registry.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+
+	db, err := store.Open(ctx, cfg.DatabaseURL())
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	if err := db.Migrate(ctx); err != nil {
+		return err
+	}
+	h.db = db
+
+	h.directory = &directory.Store{DB: db}
+	if err := h.directory.Load(ctx); err != nil {
+		return err
+	}
+	if _, err := h.syncDirectory(ctx); err != nil {
+		// A bad groups.yaml at start: keep what the database has, if anything.
+		if len(h.directory.Current().People) == 0 {
+			return err
+		}
+		logger.Error("groups.yaml refused; the previous directory stays in force", "err", err)
+	}
+
+	if h.inserter, err = jobs.NewInserter(db); err != nil {
+		return err
+	}
+	h.incidents = &incident.Service{DB: db, People: h.directory, DueSoon: cfg.Cadence.ReminderBefore}
+	h.tokens = &auth.Tokens{DB: db}
+
+	runCtx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	sender, closeMail, err := h.startMail(runCtx)
+	if err != nil {
+		return err
+	}
+	defer closeMail()
+	if err := h.buildOutbox(sender); err != nil {
+		return err
+	}
+	h.incidents.AfterDeclare = append(h.incidents.AfterDeclare, h.outbox.QueueHeadsUp)
+
+	workers := river.NewWorkers()
+	periodic := h.outbox.Register(workers, cfg.Jobs.CheckInterval)
+	if h.worker, err = jobs.NewWorker(db, jobs.Config{Workers: workers, PeriodicJobs: periodic, Logger: logger,
+		PollInterval: cfg.Jobs.PollInterval, RescueAfter: cfg.Jobs.RescueAfter}); err != nil {
+		return err
+	}
+
+	adminToken, err := h.ensureAdminToken(ctx)
+	if err != nil {
+		return err
+	}
+
+	srv := &web.Server{
+		Incidents: h.incidents, Directory: h.directory, Tokens: h.tokens, Outbox: h.outbox, Logger: logger, Registry: h.registry,
+		MaxBodyBytes: cfg.Server.MaxBodyBytes, SyncDirectory: h.syncDirectory, Ready: db.PingContext,
+	}
+	ln, err := net.Listen("tcp", cfg.Server.Listen)
+	if err != nil {
+		return fmt.Errorf("serve: listen on %s: %w", cfg.Server.Listen, err)
+	}
+	httpServer := &http.Server{Handler: srv.Handler(), ReadHeaderTimeout: 10 * time.Second, ErrorLog: slog.NewLogLogger(logger.Handler(), slog.LevelWarn)}
+
+	if err := h.worker.Start(runCtx); err != nil {
+		return fmt.Errorf("serve: start jobs: %w", err)
+	}
+	go h.reloadOnSIGHUP(runCtx)
+
+	errc := make(chan error, 1)
+	go func() { errc <- httpServer.Serve(ln) }()
+
+	url := "http://" + ln.Addr().String()
+	if cfg.Server.PublicURL != "" {
+		url = cfg.Server.PublicURL
+	}
+	h.printBanner(e, url, adminToken, time.Since(started))
+	logger.Info("sitrep started", "version", version, "url", url, "database", db.Dialect, "startup", time.Since(started).Round(time.Millisecond))
+	if ready != nil {
+		ready(ln.Addr().String())
+	}
+
+	select {
+	case <-ctx.Done():
+	case err := <-errc:
+		if !errors.Is(err, http.ErrServerClosed) {
+			return fmt.Errorf("serve: http: %w", err)
+		}
+	}
+	logger.Info("shutting down")
+	shutdownCtx, stop := context.WithTimeout(context.Background(), 15*time.Second)
+	defer stop()
+	_ = httpServer.Shutdown(shutdownCtx)
+	_ = h.worker.Stop(shutdownCtx)
+	return nil
+}
+
+// syncDirectory loads groups.yaml, or the example organisation when none
+// is configured.
+func (h *hub) syncDirectory(ctx context.Context) (*directory.SyncResult, error) {
+	data, name := exampleconfig.ExampleGroups, "example groups.yaml (built in)"
+	if h.cfg.Directory.File != "" {
+		b, err := os.ReadFile(h.cfg.Directory.File)
+		if err != nil {
+			return nil, fmt.Errorf("directory: %w", err)
+		}
+		data, name = b, h.cfg.Directory.File
+	}
+	res, err := h.directory.SyncFile(ctx, data, name)
+	if err != nil {
+		return nil, err
+	}
+	h.logger.Info("directory synced", "file", name, "people", res.People, "groups", res.Groups, "escalations", res.Escalations)
+	return res, nil
+}
+
+func (h *hub) reloadOnSIGHUP(ctx context.Context) {
+	hup := make(chan os.Signal, 1)
+	signal.Notify(hup, syscall.SIGHUP)
+	defer signal.Stop(hup)
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-hup:
+			if _, err := h.syncDirectory(ctx); err != nil {
+				h.logger.Error("groups.yaml refused on SIGHUP; the previous directory stays in force", "err", err)
+			}
+		}
+	}
+}
+
+// ensureAdminToken makes the first admin token on first start. It is
+// printed once, and kept in the data directory (mode 0600) so that the CLI
+// on the same machine finds it; the database only has its hash.
+func (h *hub) ensureAdminToken(ctx context.Context) (string, error) {
+	if v := h.cfg.Server.AdminToken.Value(); v != "" {
+		return "", h.tokens.Import(ctx, "admin (from config)", v, auth.Admin)
+	}
+	n, err := h.tokens.Count(ctx)
+	if err != nil {
+		return "", fmt.Errorf("serve: tokens: %w", err)
+	}
+	if n > 0 {
+		return "", nil
+	}
+	plain, _, err := h.tokens.Create(ctx, "first admin", auth.Admin)
+	if err != nil {
+		return "", err
+	}
+	if h.cfg.DataDir != "" {
+		if err := os.MkdirAll(h.cfg.DataDir, 0o750); err == nil {
+			_ = os.WriteFile(filepath.Join(h.cfg.DataDir, "admin-token"), []byte(plain+"\n"), 0o600)
+		}
+	}
+	return plain, nil
+}
+
+func (h *hub) printBanner(e env, url, adminToken string, startup time.Duration) {
+	var b strings.Builder
+	fmt.Fprintf(&b, "\nsitrep %s is running at %s (started in %s, %s database)\n", version, url, startup.Round(time.Millisecond), h.db.Dialect)
+	if h.sandbox != nil {
+		fmt.Fprintf(&b, "  mail sandbox: SMTP %s, IMAP %s (every person of the directory has a mailbox; password %q)\n",
+			h.sandbox.SMTPAddr(), h.sandbox.IMAPAddr(), h.cfg.Mail.Sandbox.Password.Value())
+	} else {
+		fmt.Fprintf(&b, "  mail: SMTP %s:%d\n", h.cfg.Mail.SMTP.Host, h.cfg.Mail.SMTP.Port)
+	}
+	if d := h.directory.Current(); d.Example {
+		fmt.Fprintf(&b, "  directory: the EXAMPLE organisation %q (%d people); set directory.file to your groups.yaml\n", d.Organization, len(d.People))
+	}
+	if adminToken != "" {
+		fmt.Fprintf(&b, "\n  First start: an admin API token was created. It is shown once:\n\n      %s\n\n", adminToken)
+		if h.cfg.DataDir != "" {
+			fmt.Fprintf(&b, "  It is also in %s (mode 0600), where the sitrep CLI on this machine finds it.\n", filepath.Join(h.cfg.DataDir, "admin-token"))
+		}
+		fmt.Fprintf(&b, "  Try:  sitrep declare --title \"Checkout down\" --severity SEV1\n")
+	}
+	fmt.Fprintln(e.stdout, b.String())
+}

@@ -1,0 +1,231 @@
+package outbox
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/sitrep-dev/sitrep/internal/directory"
+	"github.com/sitrep-dev/sitrep/internal/errs"
+	"github.com/sitrep-dev/sitrep/internal/incident"
+)
+
+// Delivery states.
+const (
+	StateQueued   = "queued"   // waiting for a worker
+	StateSending  = "sending"  // claimed by a worker until lease_until
+	StateSent     = "sent"     // the SMTP server accepted it (250 after DATA)
+	StateDeferred = "deferred" // temporary failure (4xx, connection lost): retried at next_attempt_at
+	StateFailed   = "failed"   // permanent failure (5xx) or retries exhausted
+	StateSkipped  = "skipped"  // not sent: the address bounces or opted out
+)
+
+// insertDeliveries writes one row per recipient, in chunks, skipping
+// (visibly) the addresses known to bounce or to have opted out.
+func (o *Outbox) insertDeliveries(ctx context.Context, tx *sql.Tx, messageID int64, recipients []directory.Recipient) (map[string]int, error) {
+	blocked, err := blockedAddresses(ctx, tx)
+	if err != nil {
+		return nil, err
+	}
+	counts := map[string]int{}
+	const chunk = 400
+	for start := 0; start < len(recipients); start += chunk {
+		end := min(start+chunk, len(recipients))
+		var sb strings.Builder
+		sb.WriteString(`INSERT INTO deliveries (message_id, email, name, time_zone, via_group, state, last_error) VALUES `)
+		args := make([]any, 0, (end-start)*7)
+		for i, r := range recipients[start:end] {
+			if i > 0 {
+				sb.WriteString(", ")
+			}
+			n := len(args)
+			fmt.Fprintf(&sb, "($%d, $%d, $%d, $%d, $%d, $%d, $%d)", n+1, n+2, n+3, n+4, n+5, n+6, n+7)
+			state, reason := StateQueued, ""
+			if why, ok := blocked[r.Email]; ok {
+				state, reason = StateSkipped, why
+			}
+			counts[state]++
+			args = append(args, messageID, r.Email, r.Name, r.TimeZone, r.Group, state, reason)
+		}
+		if _, err := tx.ExecContext(ctx, sb.String(), args...); err != nil {
+			return nil, fmt.Errorf("outbox: insert deliveries: %w", err)
+		}
+	}
+	return counts, nil
+}
+
+func blockedAddresses(ctx context.Context, tx *sql.Tx) (map[string]string, error) {
+	rows, err := tx.QueryContext(ctx, `SELECT email, bouncing, opted_out, reason FROM address_status WHERE bouncing OR opted_out`)
+	if err != nil {
+		return nil, fmt.Errorf("outbox: address status: %w", err)
+	}
+	defer rows.Close()
+	out := map[string]string{}
+	for rows.Next() {
+		var email, reason string
+		var bouncing, optedOut bool
+		if err := rows.Scan(&email, &bouncing, &optedOut, &reason); err != nil {
+			return nil, fmt.Errorf("outbox: address status: %w", err)
+		}
+		why := "opted out"
+		if bouncing {
+			why = "address bounces"
+		}
+		if reason != "" {
+			why += ": " + reason
+		}
+		out[strings.ToLower(email)] = why
+	}
+	return out, rows.Err()
+}
+
+// MarkBouncing records that an address bounces: later messages skip it.
+func MarkBouncing(ctx context.Context, q interface {
+	ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error)
+}, email, reason string, at time.Time) error {
+	email = strings.ToLower(strings.TrimSpace(email))
+	if _, err := q.ExecContext(ctx, `DELETE FROM address_status WHERE email = $1`, email); err != nil {
+		return fmt.Errorf("outbox: mark bouncing: %w", err)
+	}
+	if _, err := q.ExecContext(ctx, `INSERT INTO address_status (email, bouncing, reason, updated_at) VALUES ($1, TRUE, $2, $3)`, email, reason, at.UTC()); err != nil {
+		return fmt.Errorf("outbox: mark bouncing: %w", err)
+	}
+	return nil
+}
+
+// Delivery is one recipient of one message.
+type Delivery struct {
+	ID            int64      `json:"id"`
+	Email         string     `json:"email"`
+	Name          string     `json:"name,omitempty"`
+	Group         string     `json:"group,omitempty"`
+	State         string     `json:"state"`
+	Attempts      int        `json:"attempts"`
+	LastError     string     `json:"last_error,omitempty"`
+	NextAttemptAt *time.Time `json:"next_attempt_at,omitempty"`
+	SentAt        *time.Time `json:"sent_at,omitempty"`
+}
+
+// Messages lists an incident's outgoing messages with delivery counts.
+func (o *Outbox) Messages(ctx context.Context, inc *incident.Incident) ([]*Message, error) {
+	rows, err := o.DB.QueryContext(ctx, `SELECT id, audience, kind, message_id, subject, groups, total, next_update_at, created_at, actor
+FROM messages WHERE incident_id = $1 ORDER BY id`, inc.ID)
+	if err != nil {
+		return nil, fmt.Errorf("outbox: messages: %w", err)
+	}
+	var out []*Message
+	for rows.Next() {
+		m := &Message{IncidentID: inc.ID, Incident: inc.Ref}
+		var groups string
+		var next sql.NullTime
+		if err := rows.Scan(&m.ID, &m.Audience, &m.Kind, &m.MessageID, &m.Subject, &groups, &m.Total, &next, &m.CreatedAt, &m.Actor); err != nil {
+			rows.Close()
+			return nil, fmt.Errorf("outbox: messages: %w", err)
+		}
+		m.Groups = parseList(groups)
+		if next.Valid {
+			t := next.Time.UTC()
+			m.NextUpdateAt = &t
+		}
+		out = append(out, m)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	for _, m := range out {
+		if m.Counts, err = o.counts(ctx, m.ID); err != nil {
+			return nil, err
+		}
+	}
+	return out, nil
+}
+
+// Message returns one message of an incident by its row id.
+func (o *Outbox) Message(ctx context.Context, inc *incident.Incident, id int64) (*Message, error) {
+	list, err := o.Messages(ctx, inc)
+	if err != nil {
+		return nil, err
+	}
+	for _, m := range list {
+		if m.ID == id {
+			return m, nil
+		}
+	}
+	return nil, errs.E(errs.NotFound, "no message %d on %s", id, inc.Ref)
+}
+
+func (o *Outbox) counts(ctx context.Context, messageID int64) (map[string]int, error) {
+	rows, err := o.DB.QueryContext(ctx, `SELECT state, COUNT(*) FROM deliveries WHERE message_id = $1 GROUP BY state`, messageID)
+	if err != nil {
+		return nil, fmt.Errorf("outbox: counts: %w", err)
+	}
+	defer rows.Close()
+	out := map[string]int{}
+	for rows.Next() {
+		var state string
+		var n int
+		if err := rows.Scan(&state, &n); err != nil {
+			return nil, fmt.Errorf("outbox: counts: %w", err)
+		}
+		out[state] = n
+	}
+	return out, rows.Err()
+}
+
+// Deliveries lists one message's recipients; state filters when not empty.
+func (o *Outbox) Deliveries(ctx context.Context, messageID int64, state string, limit int) ([]Delivery, error) {
+	if limit <= 0 || limit > 10000 {
+		limit = 1000
+	}
+	q := `SELECT id, email, name, via_group, state, attempts, last_error, next_attempt_at, sent_at FROM deliveries WHERE message_id = $1`
+	args := []any{messageID}
+	if state != "" {
+		q += ` AND state = $2`
+		args = append(args, state)
+	}
+	q += fmt.Sprintf(` ORDER BY id LIMIT %d`, limit)
+	rows, err := o.DB.QueryContext(ctx, q, args...)
+	if err != nil {
+		return nil, fmt.Errorf("outbox: deliveries: %w", err)
+	}
+	defer rows.Close()
+	out := []Delivery{}
+	for rows.Next() {
+		var d Delivery
+		var next, sent sql.NullTime
+		if err := rows.Scan(&d.ID, &d.Email, &d.Name, &d.Group, &d.State, &d.Attempts, &d.LastError, &next, &sent); err != nil {
+			return nil, fmt.Errorf("outbox: deliveries: %w", err)
+		}
+		if next.Valid {
+			t := next.Time.UTC()
+			d.NextAttemptAt = &t
+		}
+		if sent.Valid {
+			t := sent.Time.UTC()
+			d.SentAt = &t
+		}
+		out = append(out, d)
+	}
+	return out, rows.Err()
+}
+
+// Delayed reports whether any delivery of the incident is waiting for a
+// retry: the incident view says delivery is delayed.
+func (o *Outbox) Delayed(ctx context.Context, incidentID int64) (int, error) {
+	var n int
+	err := o.DB.QueryRowContext(ctx, `SELECT COUNT(*) FROM deliveries d JOIN messages m ON m.id = d.message_id
+WHERE m.incident_id = $1 AND d.state = 'deferred'`, incidentID).Scan(&n)
+	if err != nil {
+		return 0, fmt.Errorf("outbox: delayed: %w", err)
+	}
+	return n, nil
+}
+
+func parseList(s string) []string {
+	out := []string{}
+	_ = jsonUnmarshal(s, &out)
+	return out
+}

@@ -1,0 +1,390 @@
+// Package outbox turns "tell these people this" into delivered email that
+// is never lost and never sent twice: a message row with one Message-ID
+// for all its recipients, its audience expanded into one delivery row per
+// recipient before the first byte is sent, and River jobs that work those
+// rows through a pool of SMTP connections. A crash at any point resumes
+// from the rows.
+package outbox
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"fmt"
+	"log/slog"
+	"net/mail"
+	"reflect"
+	"strings"
+	"time"
+
+	"github.com/riverqueue/river"
+
+	"github.com/sitrep-dev/sitrep/internal/compose"
+	"github.com/sitrep-dev/sitrep/internal/directory"
+	"github.com/sitrep-dev/sitrep/internal/errs"
+	"github.com/sitrep-dev/sitrep/internal/incident"
+	"github.com/sitrep-dev/sitrep/internal/jobs"
+	"github.com/sitrep-dev/sitrep/internal/store"
+)
+
+// Audiences: each is its own thread per incident.
+const (
+	Responders   = "responders"   // heads-up and later responder mail
+	Stakeholders = "stakeholders" // status updates to the organisation's groups
+	Leads        = "leads"        // reminders and escalations to the incident's leads
+)
+
+// Directory is what the outbox needs of the directory.
+type Directory interface {
+	Current() *directory.Directory
+}
+
+// Outbox queues and delivers email.
+type Outbox struct {
+	DB        *store.DB
+	Jobs      jobs.Inserter
+	Renderer  *compose.Renderer
+	Directory Directory
+	Incidents *incident.Service
+	Logger    *slog.Logger
+	Now       func() time.Time
+
+	Domain    string // ours: Message-IDs, List-Ids and reply addresses
+	From      string // "sitrep <status@example.com>"
+	ReplyPart string // local part of reply addresses: <ReplyPart>+<token>@<Domain>
+	PublicURL string // for links to the incident page
+
+	// Cadence is the default interval to the next update for a severity.
+	Cadence func(severity string) time.Duration
+	// Sender delivers; the SMTP pool in production.
+	Sender Sender
+	// BatchSize is recipients per SMTP transaction.
+	BatchSize int
+	// Lease is how long a claimed delivery is reserved for the worker that
+	// claimed it; after a crash, another takes it over when it expires.
+	Lease time.Duration
+	// MaxAttempts before a deferred delivery is given up as failed.
+	MaxAttempts int
+	// ReminderBefore and OverdueAfter drive the promise checker.
+	ReminderBefore, OverdueAfter time.Duration
+	// Metrics, when set, counts deliveries.
+	Metrics *Metrics
+	// Backup is escalated to, beside the incident lead, when an update is overdue.
+	Backup string
+}
+
+func (o *Outbox) now() time.Time {
+	if o.Now != nil {
+		return o.Now().UTC()
+	}
+	return time.Now().UTC()
+}
+
+func (o *Outbox) logger() *slog.Logger {
+	if o.Logger != nil {
+		return o.Logger
+	}
+	return slog.Default()
+}
+
+// Message is one outgoing email, whatever the number of its recipients.
+type Message struct {
+	ID           int64          `json:"id"`
+	IncidentID   int64          `json:"-"`
+	Incident     string         `json:"incident,omitempty"`
+	Audience     string         `json:"audience"`
+	Kind         string         `json:"kind"`
+	MessageID    string         `json:"message_id"`
+	Subject      string         `json:"subject"`
+	Groups       []string       `json:"groups"`
+	Total        int            `json:"total"`
+	Counts       map[string]int `json:"counts"` // deliveries by state
+	NextUpdateAt *time.Time     `json:"next_update_at,omitempty"`
+	CreatedAt    time.Time      `json:"created_at"`
+	Actor        string         `json:"actor,omitempty"`
+}
+
+// Request is one message to queue.
+type Request struct {
+	Incident *incident.Incident
+	Kind     compose.Kind
+	Audience string // Responders, Stakeholders or Leads: the thread
+	// Groups to expand, or People when the message goes to named people.
+	Groups []string
+	People []string
+	// Data is the template's data struct (compose.StatusData, ...). Zone,
+	// Audience and (when present) Recipient are filled per recipient.
+	Data           any
+	NextUpdateAt   *time.Time
+	Actor          string
+	IdempotencyKey string
+}
+
+// Queue stores the message, its thread position and one delivery row per
+// recipient, and queues the delivery job, all in tx. Nothing is sent until
+// tx commits.
+func (o *Outbox) Queue(ctx context.Context, tx *sql.Tx, req Request) (*Message, error) {
+	if req.Incident == nil {
+		return nil, errs.E(errs.Internal, "outbox: a message needs an incident")
+	}
+	recipients, err := o.expand(req)
+	if err != nil {
+		return nil, err
+	}
+	if len(recipients) == 0 {
+		return nil, errs.E(errs.Invalid, "nobody to send to: the audience is empty")
+	}
+	// Render one sample now: a template that fails must fail here, with
+	// nothing queued, not later in the worker.
+	snapshot, err := json.Marshal(req.Data)
+	if err != nil {
+		return nil, fmt.Errorf("outbox: snapshot: %w", err)
+	}
+	sample, err := o.render(req.Kind, snapshot, recipients[0], displayFor(o.Directory.Current(), req, recipients[0]))
+	if err != nil {
+		return nil, err
+	}
+
+	now := o.now()
+	th, err := o.nextInThread(ctx, tx, req.Incident, req.Audience, sample.Subject, now)
+	if err != nil {
+		return nil, err
+	}
+	msg := &Message{IncidentID: req.Incident.ID, Incident: req.Incident.Ref, Audience: req.Audience, Kind: string(req.Kind),
+		MessageID: th.messageID, Subject: th.subject, Groups: req.Groups, CreatedAt: now, NextUpdateAt: req.NextUpdateAt, Actor: req.Actor}
+	if msg.Groups == nil {
+		msg.Groups = []string{}
+	}
+	var idem sql.NullString
+	if req.IdempotencyKey != "" {
+		idem = sql.NullString{String: req.IdempotencyKey, Valid: true}
+	}
+	err = tx.QueryRowContext(ctx, `INSERT INTO messages (incident_id, audience, kind, message_id, in_reply_to, refs, thread_index,
+    subject, to_display, groups, render_data, next_update_at, idempotency_key, actor, created_at)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15) RETURNING id`,
+		msg.IncidentID, msg.Audience, msg.Kind, msg.MessageID, th.inReplyTo, mustJSON(th.refs), th.threadIndex,
+		msg.Subject, req.Audience, mustJSON(msg.Groups), string(snapshot), nullTime(req.NextUpdateAt), idem, req.Actor, now,
+	).Scan(&msg.ID)
+	if store.IsUniqueViolation(err) && idem.Valid {
+		return nil, errs.E(errs.Conflict, "this update was already sent (idempotency key %q)", req.IdempotencyKey)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("outbox: insert message: %w", err)
+	}
+	counts, err := o.insertDeliveries(ctx, tx, msg.ID, recipients)
+	if err != nil {
+		return nil, err
+	}
+	msg.Total, msg.Counts = len(recipients), counts
+	if _, err := tx.ExecContext(ctx, `UPDATE messages SET total = $1 WHERE id = $2`, msg.Total, msg.ID); err != nil {
+		return nil, fmt.Errorf("outbox: message total: %w", err)
+	}
+	if counts[StateQueued] > 0 {
+		if _, err := o.Jobs.InsertTx(ctx, tx, DeliverArgs{MessageID: msg.ID}, nil); err != nil {
+			return nil, fmt.Errorf("outbox: queue delivery job: %w", err)
+		}
+	}
+	return msg, nil
+}
+
+// expand turns the request's audience into recipients: groups through
+// their nesting, de-duplicated; or named people.
+func (o *Outbox) expand(req Request) ([]directory.Recipient, error) {
+	d := o.Directory.Current()
+	if len(req.People) > 0 {
+		seen := map[string]bool{}
+		var out []directory.Recipient
+		for _, email := range req.People {
+			email = strings.ToLower(strings.TrimSpace(email))
+			if email == "" || seen[email] {
+				continue
+			}
+			seen[email] = true
+			r := directory.Recipient{Email: email, Group: req.Audience}
+			if p, ok := d.Person(email); ok {
+				r.Name, r.TimeZone = p.Name, p.TimeZone
+			} else if _, err := mail.ParseAddress(email); err != nil {
+				return nil, errs.InvalidField("to", "%q is not an email address", email)
+			}
+			out = append(out, r)
+		}
+		return out, nil
+	}
+	return d.Expand(req.Groups...)
+}
+
+// displayFor is the visible To: of a recipient's copy: the group, never
+// the members.
+func displayFor(d *directory.Directory, req Request, r directory.Recipient) string {
+	if len(req.People) > 0 {
+		return req.Incident.Ref + " " + req.Audience
+	}
+	if g, ok := d.Group(r.Group); ok && g.DisplayName != "" {
+		return g.DisplayName
+	}
+	return r.Group
+}
+
+type threadPos struct {
+	messageID, inReplyTo, threadIndex, subject string
+	refs                                       []string
+}
+
+// nextInThread allocates the next message of the incident's thread for
+// audience (creating the thread with its first message).
+func (o *Outbox) nextInThread(ctx context.Context, tx *sql.Tx, inc *incident.Incident, audience, subject string, now time.Time) (*threadPos, error) {
+	pos := &threadPos{messageID: compose.NewMessageID(o.Domain), subject: subject, refs: []string{}}
+	var refs, lastID, index, threadSubject string
+	err := tx.QueryRowContext(ctx, `SELECT subject, last_message_id, refs, thread_index FROM threads WHERE incident_id = $1 AND audience = $2`,
+		inc.ID, audience).Scan(&threadSubject, &lastID, &refs, &index)
+	switch {
+	case err == sql.ErrNoRows:
+		var guid [16]byte
+		copy(guid[:], []byte(strings.Trim(pos.messageID, "<>")))
+		pos.threadIndex = compose.ThreadIndexRoot(now, guid)
+		_, err = tx.ExecContext(ctx, `INSERT INTO threads (incident_id, audience, subject, root_message_id, last_message_id, refs, thread_index, messages, last_sent_at)
+VALUES ($1, $2, $3, $4, $4, $5, $6, 1, $7)`, inc.ID, audience, subject, pos.messageID, mustJSON([]string{pos.messageID}), pos.threadIndex, now)
+		if err != nil {
+			return nil, fmt.Errorf("outbox: new thread: %w", err)
+		}
+		return pos, nil
+	case err != nil:
+		return nil, fmt.Errorf("outbox: thread: %w", err)
+	}
+	// RFC 5322 3.6.4: In-Reply-To is the parent; References the parent's
+	// References followed by the parent. The thread keeps that chain.
+	var chain []string
+	_ = json.Unmarshal([]byte(refs), &chain)
+	pos.inReplyTo = lastID
+	pos.refs = compose.References(chain[:max(0, len(chain)-1)], lastID)
+	pos.subject = threadSubject // the same subject for every message: Gmail splits threads on a new one
+	if pos.threadIndex, err = compose.ThreadIndexChild(index, now); err != nil {
+		return nil, fmt.Errorf("outbox: thread index: %w", err)
+	}
+	_, err = tx.ExecContext(ctx, `UPDATE threads SET last_message_id = $1, refs = $2, messages = messages + 1, last_sent_at = $3
+WHERE incident_id = $4 AND audience = $5`, pos.messageID, mustJSON(append(append([]string{}, pos.refs...), pos.messageID)), now, inc.ID, audience)
+	if err != nil {
+		return nil, fmt.Errorf("outbox: thread: %w", err)
+	}
+	return pos, nil
+}
+
+// render renders one recipient's copy from the stored snapshot.
+func (o *Outbox) render(kind compose.Kind, snapshot []byte, r directory.Recipient, audience string) (*compose.Rendered, error) {
+	data, err := compose.NewData(kind)
+	if err != nil {
+		return nil, err
+	}
+	if err := json.Unmarshal(snapshot, data); err != nil {
+		return nil, fmt.Errorf("outbox: snapshot of %s: %w", kind, err)
+	}
+	v := reflect.ValueOf(data).Elem()
+	if f := v.FieldByName("Zone"); f.IsValid() && f.CanSet() {
+		f.Set(reflect.ValueOf(zone(r.TimeZone)))
+	}
+	if f := v.FieldByName("Audience"); f.IsValid() && f.CanSet() && f.Kind() == reflect.String {
+		f.SetString(audience)
+	}
+	if f := v.FieldByName("Recipient"); f.IsValid() && f.CanSet() && f.Kind() == reflect.String {
+		f.SetString(r.Name)
+	}
+	return o.Renderer.Render(kind, data)
+}
+
+// personal reports whether a kind's copies name their recipient, so that
+// they cannot share one SMTP transaction.
+func personal(kind compose.Kind) bool {
+	data, err := compose.NewData(kind)
+	if err != nil {
+		return false
+	}
+	return reflect.ValueOf(data).Elem().FieldByName("Recipient").IsValid()
+}
+
+var zoneCache = map[string]*time.Location{}
+
+func zone(name string) *time.Location {
+	if name == "" {
+		return time.UTC
+	}
+	if loc, ok := zoneCache[name]; ok {
+		return loc
+	}
+	loc, err := time.LoadLocation(name)
+	if err != nil {
+		loc = time.UTC
+	}
+	return loc
+}
+
+// View is the incident as emails describe it.
+func (o *Outbox) View(inc *incident.Incident) compose.IncidentView {
+	d := o.Directory.Current()
+	name := func(email string) string {
+		if p, ok := d.Person(email); ok && p.Name != "" {
+			return p.Name
+		}
+		return email
+	}
+	v := compose.IncidentView{
+		ID: inc.Ref, Title: inc.Title, Severity: string(inc.Severity), State: string(inc.State),
+		DetectedVia: inc.Scope.DetectedVia, DetectionDetail: inc.Scope.DetectionDetail, Verified: inc.Scope.Verified,
+		VerificationDetail: inc.Scope.VerificationDetail, Extent: inc.Scope.Extent, Segments: inc.Scope.Segments,
+		Systems: inc.Scope.Systems, Teams: inc.Scope.Teams, IncidentLead: name(inc.Roles.IncidentLead), CommsLead: name(inc.Roles.CommsLead),
+	}
+	if v.Extent == "all" {
+		v.Extent = "all users"
+	}
+	if inc.FirstFailureAt != nil {
+		v.FirstFailureAt = *inc.FirstFailureAt
+	}
+	if inc.DetectedAt != nil {
+		v.DetectedAt = *inc.DetectedAt
+	}
+	if inc.ResolvedAt != nil {
+		v.ResolvedAt = *inc.ResolvedAt
+	}
+	if inc.Roles.IncidentLead == "" {
+		v.IncidentLead = ""
+	}
+	if inc.Roles.CommsLead == "" {
+		v.CommsLead = ""
+	}
+	if o.PublicURL != "" {
+		v.URL = strings.TrimSuffix(o.PublicURL, "/") + "/incidents/" + inc.Ref
+	}
+	return v
+}
+
+// ReplyTo is the address replies to an incident's emails go to: plus
+// addressing with the incident's unguessable token routes them back to the
+// hub and names the incident.
+func (o *Outbox) ReplyTo(inc *incident.Incident) string {
+	return o.ReplyPart + "+" + inc.ReplyToken + "@" + o.Domain
+}
+
+func (o *Outbox) fromAddress() (name, addr string) {
+	a, err := mail.ParseAddress(o.From)
+	if err != nil {
+		return "sitrep", o.From
+	}
+	return a.Name, a.Address
+}
+
+// threadInsertOpts: jobs of the outbox go to the default queue.
+var _ = river.InsertOpts{}
+
+func mustJSON(v any) string {
+	b, err := json.Marshal(v)
+	if err != nil {
+		panic(err)
+	}
+	return string(b)
+}
+
+func nullTime(t *time.Time) sql.NullTime {
+	if t == nil || t.IsZero() {
+		return sql.NullTime{}
+	}
+	return sql.NullTime{Time: t.UTC(), Valid: true}
+}

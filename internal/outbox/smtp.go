@@ -1,0 +1,217 @@
+package outbox
+
+import (
+	"context"
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/textproto"
+	"sync"
+	"time"
+
+	gomail "github.com/wneessen/go-mail"
+	"github.com/wneessen/go-mail/smtp"
+	"golang.org/x/time/rate"
+)
+
+// SMTPConfig says where and how to send.
+type SMTPConfig struct {
+	Host     string
+	Port     int
+	TLS      string // starttls, tls or none
+	Username string
+	Password string
+	HELO     string
+	// Concurrency is the number of connections kept; each is owned by one
+	// transaction at a time.
+	Concurrency int
+	// RatePerSecond caps recipients per second over all connections (0 = none).
+	RatePerSecond float64
+	// Timeout bounds each SMTP exchange (a slow server is waited for this long).
+	Timeout            time.Duration
+	InsecureSkipVerify bool
+	Logger             *slog.Logger
+}
+
+// Pool sends through a small pool of SMTP connections. go-mail dials,
+// negotiates TLS and authenticates; the transaction itself is driven here
+// on go-mail's SMTP client, recipient by recipient, because go-mail's
+// Send abandons a whole message when one RCPT is refused.
+type Pool struct {
+	cfg     SMTPConfig
+	dialer  *gomail.Client
+	idle    chan *smtp.Client
+	slots   chan struct{}
+	limiter *rate.Limiter
+	mu      sync.Mutex
+	closed  bool
+}
+
+var _ Sender = (*Pool)(nil)
+
+// NewPool prepares a pool; it connects lazily.
+func NewPool(cfg SMTPConfig) (*Pool, error) {
+	if cfg.Concurrency <= 0 {
+		cfg.Concurrency = 4
+	}
+	if cfg.Timeout <= 0 {
+		cfg.Timeout = 60 * time.Second
+	}
+	opts := []gomail.Option{gomail.WithPort(cfg.Port), gomail.WithTimeout(cfg.Timeout)}
+	switch cfg.TLS {
+	case "tls":
+		opts = append(opts, gomail.WithSSL())
+	case "none":
+		opts = append(opts, gomail.WithTLSPolicy(gomail.NoTLS))
+	default:
+		opts = append(opts, gomail.WithTLSPolicy(gomail.TLSMandatory))
+	}
+	if cfg.Username != "" {
+		opts = append(opts, gomail.WithSMTPAuth(gomail.SMTPAuthAutoDiscover), gomail.WithUsername(cfg.Username), gomail.WithPassword(cfg.Password))
+	}
+	if cfg.HELO != "" {
+		opts = append(opts, gomail.WithHELO(cfg.HELO))
+	}
+	dialer, err := gomail.NewClient(cfg.Host, opts...)
+	if err != nil {
+		return nil, fmt.Errorf("outbox: smtp client: %w", err)
+	}
+	if err := dialer.SetTLSConfig(&tls.Config{ServerName: cfg.Host, InsecureSkipVerify: cfg.InsecureSkipVerify, MinVersion: tls.VersionTLS12}); err != nil {
+		return nil, fmt.Errorf("outbox: smtp tls: %w", err)
+	}
+	p := &Pool{cfg: cfg, dialer: dialer, idle: make(chan *smtp.Client, cfg.Concurrency), slots: make(chan struct{}, cfg.Concurrency)}
+	if cfg.RatePerSecond > 0 {
+		p.limiter = rate.NewLimiter(rate.Limit(cfg.RatePerSecond), max(1, int(cfg.RatePerSecond)))
+	}
+	return p, nil
+}
+
+// Concurrency is the number of connections.
+func (p *Pool) Concurrency() int { return p.cfg.Concurrency }
+
+func (p *Pool) get(ctx context.Context) (*smtp.Client, error) {
+	select {
+	case p.slots <- struct{}{}:
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
+	select {
+	case c := <-p.idle:
+		return c, nil
+	default:
+	}
+	c, err := p.dialer.DialToSMTPClientWithContext(ctx)
+	if err != nil {
+		<-p.slots
+		return nil, fmt.Errorf("smtp connect %s:%d: %w", p.cfg.Host, p.cfg.Port, err)
+	}
+	return c, nil
+}
+
+func (p *Pool) put(c *smtp.Client, healthy bool) {
+	defer func() { <-p.slots }()
+	p.mu.Lock()
+	closed := p.closed
+	p.mu.Unlock()
+	if !healthy || closed {
+		_ = c.Close()
+		return
+	}
+	select {
+	case p.idle <- c:
+	default:
+		_ = c.Quit()
+	}
+}
+
+// Close ends every idle connection.
+func (p *Pool) Close() error {
+	p.mu.Lock()
+	p.closed = true
+	p.mu.Unlock()
+	for {
+		select {
+		case c := <-p.idle:
+			_ = c.Quit()
+		default:
+			return nil
+		}
+	}
+}
+
+// Send runs one SMTP transaction: MAIL, one RCPT per recipient (a refused
+// recipient is reported and the others go on), DATA.
+func (p *Pool) Send(ctx context.Context, from string, to []string, msg []byte) ([]error, error) {
+	if p.limiter != nil {
+		if err := p.limiter.WaitN(ctx, min(len(to), p.limiter.Burst())); err != nil {
+			return nil, err
+		}
+	}
+	c, err := p.get(ctx)
+	if err != nil {
+		return nil, err
+	}
+	healthy := false
+	defer func() { p.put(c, healthy) }()
+	if err := c.UpdateDeadline(p.cfg.Timeout); err != nil {
+		return nil, err
+	}
+	if err := c.Mail("<" + from + ">"); err != nil {
+		// A pooled connection the server closed meanwhile: one fresh try.
+		var tpErr *textproto.Error
+		if !errors.As(err, &tpErr) {
+			_ = c.Close()
+			if c, err = p.dialer.DialToSMTPClientWithContext(ctx); err != nil {
+				return nil, fmt.Errorf("smtp reconnect: %w", err)
+			}
+			if err = c.Mail("<" + from + ">"); err != nil {
+				return nil, smtpErr(err)
+			}
+		} else {
+			healthy = c.Reset() == nil
+			return nil, smtpErr(err)
+		}
+	}
+	perRcpt := make([]error, len(to))
+	accepted := 0
+	for i, addr := range to {
+		if err := c.Rcpt("<" + addr + ">"); err != nil {
+			var tpErr *textproto.Error
+			if !errors.As(err, &tpErr) {
+				return nil, smtpErr(err) // connection lost: the whole transaction is unsent
+			}
+			perRcpt[i] = smtpErr(err)
+			continue
+		}
+		accepted++
+	}
+	if accepted == 0 {
+		healthy = c.Reset() == nil
+		return perRcpt, nil
+	}
+	w, err := c.Data()
+	if err != nil {
+		return perRcpt, smtpErr(err)
+	}
+	if _, err := w.Write(msg); err != nil {
+		return perRcpt, smtpErr(err)
+	}
+	if err := w.Close(); err != nil {
+		var tpErr *textproto.Error
+		healthy = errors.As(err, &tpErr) // a reply (e.g. 552) leaves the connection usable
+		return perRcpt, smtpErr(err)
+	}
+	healthy = true
+	return perRcpt, nil
+}
+
+// smtpErr turns a textproto reply into an *SMTPError; other errors
+// (network) stay as they are and count as temporary.
+func smtpErr(err error) error {
+	var tpErr *textproto.Error
+	if errors.As(err, &tpErr) {
+		return &SMTPError{Code: tpErr.Code, Msg: tpErr.Msg}
+	}
+	return err
+}

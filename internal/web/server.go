@@ -1,0 +1,220 @@
+// Package web serves sitrep's HTTP side: the JSON API under /api/v1/, the
+// health and metrics endpoints, and (later) the web UI, on one port.
+package web
+
+import (
+	"context"
+	"embed"
+	"log/slog"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/sitrep-dev/sitrep/internal/auth"
+	"github.com/sitrep-dev/sitrep/internal/directory"
+	"github.com/sitrep-dev/sitrep/internal/errs"
+	"github.com/sitrep-dev/sitrep/internal/incident"
+	"github.com/sitrep-dev/sitrep/internal/outbox"
+)
+
+//go:embed openapi.yaml
+var openapiFS embed.FS
+
+// Server holds what the handlers need. main builds it.
+type Server struct {
+	Incidents *incident.Service
+	Directory *directory.Store
+	Tokens    *auth.Tokens
+	Outbox    *outbox.Outbox
+	Logger    *slog.Logger
+	Registry  *prometheus.Registry
+	// SyncDirectory re-reads groups.yaml (the API's sync endpoint and SIGHUP).
+	SyncDirectory func(ctx context.Context) (*directory.SyncResult, error)
+	// Ready reports whether the server can take work (database reachable).
+	Ready        func(ctx context.Context) error
+	MaxBodyBytes int64
+	// Extra registers routes of other packages (outbox, inbox, ...) on the same mux.
+	Extra []func(mux *http.ServeMux, s *Server)
+
+	requests *prometheus.CounterVec
+	latency  *prometheus.HistogramVec
+}
+
+// Handler builds the routes.
+func (s *Server) Handler() http.Handler {
+	if s.Logger == nil {
+		s.Logger = slog.Default()
+	}
+	if s.MaxBodyBytes <= 0 {
+		s.MaxBodyBytes = 1 << 20
+	}
+	if s.Registry == nil {
+		s.Registry = prometheus.NewRegistry()
+	}
+	s.requests = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "sitrep_http_requests_total", Help: "HTTP requests by route and status class."}, []string{"route", "code"})
+	s.latency = prometheus.NewHistogramVec(prometheus.HistogramOpts{Name: "sitrep_http_request_seconds", Help: "HTTP request latency by route.", Buckets: prometheus.DefBuckets}, []string{"route"})
+	s.Registry.MustRegister(s.requests, s.latency)
+
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) { w.Write([]byte("ok\n")) })
+	mux.HandleFunc("GET /readyz", s.readyz)
+	mux.Handle("GET /metrics", promhttp.HandlerFor(s.Registry, promhttp.HandlerOpts{}))
+	mux.HandleFunc("GET /api/v1/openapi.yaml", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/yaml")
+		http.ServeFileFS(w, r, openapiFS, "openapi.yaml")
+	})
+
+	s.handle(mux, "GET /api/v1/me", auth.Viewer, s.me)
+	s.handle(mux, "GET /api/v1/incidents", auth.Viewer, s.listIncidents)
+	s.handle(mux, "POST /api/v1/incidents", auth.Lead, s.declareIncident)
+	s.handle(mux, "GET /api/v1/incidents/{ref}", auth.Viewer, s.getIncident)
+	s.handle(mux, "PATCH /api/v1/incidents/{ref}", auth.Lead, s.patchIncident)
+	s.handle(mux, "POST /api/v1/incidents/{ref}/transitions", auth.Lead, s.transitionIncident)
+	s.handle(mux, "GET /api/v1/incidents/{ref}/timeline", auth.Viewer, s.getTimeline)
+	s.handle(mux, "POST /api/v1/incidents/{ref}/notes", auth.Lead, s.addNote)
+
+	s.handle(mux, "POST /api/v1/incidents/{ref}/updates", auth.Lead, s.sendUpdate)
+	s.handle(mux, "POST /api/v1/incidents/{ref}/headsup", auth.Lead, s.sendHeadsUp)
+	s.handle(mux, "GET /api/v1/incidents/{ref}/messages", auth.Viewer, s.listMessages)
+	s.handle(mux, "GET /api/v1/incidents/{ref}/messages/{id}/deliveries", auth.Viewer, s.listDeliveries)
+
+	s.handle(mux, "GET /api/v1/directory", auth.Viewer, s.getDirectory)
+	s.handle(mux, "POST /api/v1/directory/sync", auth.Admin, s.syncDirectory)
+	s.handle(mux, "GET /api/v1/groups", auth.Viewer, s.listGroups)
+	s.handle(mux, "GET /api/v1/groups/{name}", auth.Viewer, s.getGroup)
+	s.handle(mux, "PUT /api/v1/groups/{name}", auth.Admin, s.putGroup)
+	s.handle(mux, "GET /api/v1/people", auth.Viewer, s.listPeople)
+	s.handle(mux, "PUT /api/v1/people/{email}", auth.Admin, s.putPerson)
+	s.handle(mux, "GET /api/v1/escalations", auth.Viewer, s.listEscalations)
+	s.handle(mux, "PUT /api/v1/escalations/{system}", auth.Admin, s.putEscalation)
+
+	s.handle(mux, "GET /api/v1/tokens", auth.Admin, s.listTokens)
+	s.handle(mux, "POST /api/v1/tokens", auth.Admin, s.createToken)
+	s.handle(mux, "DELETE /api/v1/tokens/{id}", auth.Admin, s.revokeToken)
+
+	for _, register := range s.Extra {
+		register(mux, s)
+	}
+	mux.HandleFunc("/api/", func(w http.ResponseWriter, r *http.Request) {
+		s.writeError(w, r, errs.E(errs.NotFound, "no API route %s %s", r.Method, r.URL.Path))
+	})
+	return s.recoverer(mux)
+}
+
+// APIHandler is a handler that returns a value to encode as JSON, or an error.
+type APIHandler func(w http.ResponseWriter, r *http.Request) (any, error)
+
+// Handle registers an authenticated JSON route; other packages' routes use it too.
+func (s *Server) Handle(mux *http.ServeMux, pattern string, need auth.Role, h APIHandler) {
+	s.handle(mux, pattern, need, h)
+}
+
+func (s *Server) handle(mux *http.ServeMux, pattern string, need auth.Role, h APIHandler) {
+	route := pattern
+	mux.HandleFunc(pattern, func(w http.ResponseWriter, r *http.Request) {
+		start := time.Now()
+		rec := &statusRecorder{ResponseWriter: w, status: 200}
+		defer func() {
+			s.requests.WithLabelValues(route, statusClass(rec.status)).Inc()
+			s.latency.WithLabelValues(route).Observe(time.Since(start).Seconds())
+		}()
+		p, err := s.authenticate(r)
+		if err != nil {
+			s.writeError(rec, r, err)
+			return
+		}
+		if !p.Role.Allows(need) {
+			s.writeError(rec, r, errs.E(errs.Forbidden, "%s (%s) may not do this; it needs the %s role", p.Name, p.Role, need))
+			return
+		}
+		r = r.WithContext(auth.WithPrincipal(r.Context(), p))
+		r.Body = http.MaxBytesReader(rec, r.Body, s.MaxBodyBytes)
+		v, err := h(rec, r)
+		if err != nil {
+			s.writeError(rec, r, err)
+			return
+		}
+		status := http.StatusOK
+		if r.Method == http.MethodPost && v != nil {
+			if c, ok := v.(created); ok {
+				status, v = http.StatusCreated, c.v
+			}
+		}
+		if v == nil {
+			rec.WriteHeader(http.StatusNoContent)
+			return
+		}
+		writeJSON(rec, status, v)
+	})
+}
+
+// created marks a response as 201 Created.
+type created struct{ v any }
+
+// Created wraps a value to be answered with 201.
+func Created(v any) any { return created{v} }
+
+func (s *Server) authenticate(r *http.Request) (*auth.Principal, error) {
+	h := r.Header.Get("Authorization")
+	token, ok := strings.CutPrefix(h, "Bearer ")
+	if !ok || strings.TrimSpace(token) == "" {
+		return nil, errs.E(errs.Unauthorized, "missing bearer token (Authorization: Bearer <token>)")
+	}
+	return s.Tokens.Verify(r.Context(), strings.TrimSpace(token))
+}
+
+func (s *Server) readyz(w http.ResponseWriter, r *http.Request) {
+	if s.Ready != nil {
+		ctx, cancel := context.WithTimeout(r.Context(), 3*time.Second)
+		defer cancel()
+		if err := s.Ready(ctx); err != nil {
+			s.Logger.Warn("not ready", "err", err)
+			http.Error(w, "not ready: "+err.Error(), http.StatusServiceUnavailable)
+			return
+		}
+	}
+	w.Write([]byte("ready\n"))
+}
+
+func (s *Server) recoverer(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		defer func() {
+			if v := recover(); v != nil {
+				if v == http.ErrAbortHandler {
+					panic(v)
+				}
+				s.Logger.Error("panic in handler", "path", r.URL.Path, "panic", v)
+				s.writeError(w, r, errs.E(errs.Internal, "internal error"))
+			}
+		}()
+		next.ServeHTTP(w, r)
+	})
+}
+
+type statusRecorder struct {
+	http.ResponseWriter
+	status int
+}
+
+func (s *statusRecorder) WriteHeader(code int) {
+	s.status = code
+	s.ResponseWriter.WriteHeader(code)
+}
+
+func (s *statusRecorder) Flush() {
+	if f, ok := s.ResponseWriter.(http.Flusher); ok {
+		f.Flush()
+	}
+}
+
+func statusClass(code int) string { return string(rune('0'+code/100)) + "xx" }
+
+func actor(r *http.Request) string {
+	if p := auth.PrincipalFrom(r.Context()); p != nil {
+		return p.Name
+	}
+	return ""
+}
