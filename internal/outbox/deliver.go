@@ -79,21 +79,21 @@ func (w *DeliverWorker) Work(ctx context.Context, job *river.Job[DeliverArgs]) e
 }
 
 type claimed struct {
-	id                         int64
-	email, name, zone, group   string
-	attempts                   int
+	id                       int64
+	email, name, zone, group string
+	attempts                 int
 }
 
 // storedMessage is what a worker needs of the message row.
 type storedMessage struct {
-	id                                             int64
-	incidentID                                     int64
-	kind, audience, messageID, inReplyTo, index    string
-	subject, toDisplay, snapshot                   string
-	refs                                           []string
-	createdAt                                      time.Time
-	replyTo, listID                                string
-	groups                                         []string
+	id                                          int64
+	incidentID                                  int64
+	kind, audience, messageID, inReplyTo, index string
+	subject, toDisplay, snapshot                string
+	refs                                        []string
+	createdAt                                   time.Time
+	replyTo, listID                             string
+	groups                                      []string
 }
 
 // DeliverBatch claims up to one batch per connection of a message's due

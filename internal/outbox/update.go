@@ -205,7 +205,9 @@ func (o *Outbox) preview(ctx context.Context, req Request, next time.Time) (*Upd
 		for z := range p.Zones {
 			zones = append(zones, z)
 		}
-		sort.Slice(zones, func(i, j int) bool { return p.Zones[zones[i]] > p.Zones[zones[j]] || (p.Zones[zones[i]] == p.Zones[zones[j]] && zones[i] < zones[j]) })
+		sort.Slice(zones, func(i, j int) bool {
+			return p.Zones[zones[i]] > p.Zones[zones[j]] || (p.Zones[zones[i]] == p.Zones[zones[j]] && zones[i] < zones[j])
+		})
 		sample := recipients[0]
 		for _, r := range recipients {
 			if r.TimeZone == zones[0] || (zones[0] == "UTC" && r.TimeZone == "") {

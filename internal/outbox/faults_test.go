@@ -1,0 +1,294 @@
+package outbox_test
+
+import (
+	"context"
+	"errors"
+	"io"
+	"net"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/emersion/go-smtp"
+
+	"github.com/sitrep-dev/sitrep/internal/errs"
+	"github.com/sitrep-dev/sitrep/internal/incident"
+	"github.com/sitrep-dev/sitrep/internal/outbox"
+)
+
+// faultyServer is a real SMTP server (go-smtp) written to misbehave on
+// purpose: refusing some recipients, dropping the connection in DATA,
+// refusing connections.
+type faultyServer struct {
+	addr string
+
+	mu        sync.Mutex
+	got       map[string][]string // recipient → Message-IDs accepted
+	rcptReply map[string]*smtp.SMTPError
+	dropData  int32 // number of DATA commands still to drop
+	refuseAll atomic.Bool
+}
+
+func startFaulty(t *testing.T) *faultyServer {
+	t.Helper()
+	f := &faultyServer{got: map[string][]string{}, rcptReply: map[string]*smtp.SMTPError{}}
+	srv := smtp.NewServer(smtp.BackendFunc(func(c *smtp.Conn) (smtp.Session, error) {
+		if f.refuseAll.Load() {
+			return nil, &smtp.SMTPError{Code: 421, EnhancedCode: smtp.EnhancedCode{4, 3, 2}, Message: "too busy, try later"}
+		}
+		return &faultySession{f: f, conn: c}, nil
+	}))
+	srv.Domain = "faulty.test"
+	srv.AllowInsecureAuth = true
+	srv.ReadTimeout, srv.WriteTimeout = 10*time.Second, 10*time.Second
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.addr = ln.Addr().String()
+	go srv.Serve(ln)
+	t.Cleanup(func() { srv.Close() })
+	return f
+}
+
+func (f *faultyServer) copies(rcpt string) []string {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return append([]string(nil), f.got[rcpt]...)
+}
+
+func (f *faultyServer) setReply(rcpt string, e *smtp.SMTPError) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if e == nil {
+		delete(f.rcptReply, rcpt)
+		return
+	}
+	f.rcptReply[rcpt] = e
+}
+
+type faultySession struct {
+	f    *faultyServer
+	conn *smtp.Conn
+	rcpt []string
+}
+
+func (s *faultySession) Reset()        { s.rcpt = nil }
+func (s *faultySession) Logout() error { return nil }
+func (s *faultySession) Mail(from string, _ *smtp.MailOptions) error {
+	return nil
+}
+func (s *faultySession) Rcpt(to string, _ *smtp.RcptOptions) error {
+	s.f.mu.Lock()
+	e := s.f.rcptReply[to]
+	s.f.mu.Unlock()
+	if e != nil {
+		return e
+	}
+	s.rcpt = append(s.rcpt, to)
+	return nil
+}
+func (s *faultySession) Data(r io.Reader) error {
+	b, err := io.ReadAll(r)
+	if err != nil {
+		return err
+	}
+	if atomic.AddInt32(&s.f.dropData, -1) >= 0 {
+		// The connection dies before the reply to DATA: the client cannot
+		// know whether the message was taken, and must retry.
+		s.conn.Conn().Close()
+		return errors.New("connection dropped")
+	}
+	id := ""
+	for _, line := range strings.Split(string(b), "\r\n") {
+		if strings.HasPrefix(strings.ToLower(line), "message-id:") {
+			id = strings.TrimSpace(line[len("message-id:"):])
+		}
+		if line == "" {
+			break
+		}
+	}
+	s.f.mu.Lock()
+	for _, r := range s.rcpt {
+		s.f.got[r] = append(s.f.got[r], id)
+	}
+	s.f.mu.Unlock()
+	return nil
+}
+
+func smallOrg(n int) (string, []string) {
+	var people []string
+	for i := 0; i < n; i++ {
+		people = append(people, "p"+string(rune('a'+i)))
+	}
+	people = append(people, "vp", "lead", "backup")
+	return orgYAML("example.test", people, nil, map[string][]string{"everyone": people[:n]}, nil), people[:n]
+}
+
+// drain runs delivery jobs by hand (no River worker), advancing the
+// clock so that deferred deliveries come due, until nothing is due.
+func drain(t *testing.T, h *harness, rounds int) {
+	t.Helper()
+	ctx := context.Background()
+	for i := 0; i < rounds; i++ {
+		h.clock.Add(31 * time.Minute) // past the sweep's grace and any backoff
+		ids, err := h.outbox.DueMessages(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, id := range ids {
+			for {
+				n, err := h.outbox.DeliverBatch(ctx, id)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if n == 0 {
+					break
+				}
+			}
+		}
+	}
+}
+
+func TestOneBadRecipientDoesNotStopTheOthers(t *testing.T) {
+	f := startFaulty(t)
+	org, people := smallOrg(7)
+	h := newHarness(t, f.addr, org, false)
+	inc := h.declare(t)
+	f.setReply("pb@example.test", &smtp.SMTPError{Code: 550, EnhancedCode: smtp.EnhancedCode{5, 1, 1}, Message: "no such user"})
+	f.setReply("pc@example.test", &smtp.SMTPError{Code: 451, EnhancedCode: smtp.EnhancedCode{4, 3, 0}, Message: "try again later"})
+	res, err := h.outbox.SendUpdate(context.Background(), "vp@example.test", inc.Ref, outbox.UpdateInput{Status: "Investigating.", Groups: []string{"everyone"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	drain(t, h, 1)
+	m, _ := h.outbox.Message(context.Background(), inc, res.Message.ID)
+	if m.Counts[outbox.StateSent] != 5 || m.Counts[outbox.StateFailed] != 1 || m.Counts[outbox.StateDeferred] != 1 {
+		t.Fatalf("want 5 sent, 1 failed (550), 1 deferred (451); got %v", m.Counts)
+	}
+	failed, _ := h.outbox.Deliveries(context.Background(), m.ID, outbox.StateFailed, 0)
+	if len(failed) != 1 || failed[0].Email != "pb@example.test" || !strings.Contains(failed[0].LastError, "550") {
+		t.Fatalf("the failure must say who and why: %+v", failed)
+	}
+	// The server recovers: the deferred recipient gets its copy, once.
+	f.setReply("pc@example.test", nil)
+	drain(t, h, 2)
+	m, _ = h.outbox.Message(context.Background(), inc, res.Message.ID)
+	if m.Counts[outbox.StateSent] != 6 {
+		t.Fatalf("after recovery want 6 sent, got %v", m.Counts)
+	}
+	for _, p := range people {
+		want := 1
+		if p == "pb" {
+			want = 0
+		}
+		if got := f.copies(p + "@example.test"); len(got) != want || (want == 1 && got[0] != res.Message.MessageID) {
+			t.Errorf("%s received %v, want %d copy of %s", p, got, want, res.Message.MessageID)
+		}
+	}
+}
+
+func TestDroppedDataAndRefusedConnectionsAreRetriedWithTheSameMessageID(t *testing.T) {
+	f := startFaulty(t)
+	org, people := smallOrg(6)
+	h := newHarness(t, f.addr, org, false)
+	inc := h.declare(t)
+	f.refuseAll.Store(true)
+	res, err := h.outbox.SendUpdate(context.Background(), "vp@example.test", inc.Ref, outbox.UpdateInput{Status: "Investigating.", Groups: []string{"everyone"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	drain(t, h, 1)
+	if n, _ := h.outbox.Delayed(context.Background(), inc.ID); n != 6 {
+		t.Fatalf("with the server refusing (421) all 6 must wait for a retry, got %d", n)
+	}
+	f.refuseAll.Store(false)
+	atomic.StoreInt32(&f.dropData, 1) // the next DATA is lost mid-way
+	drain(t, h, 3)
+	m, _ := h.outbox.Message(context.Background(), inc, res.Message.ID)
+	if m.Counts[outbox.StateSent] != 6 {
+		t.Fatalf("want all 6 sent in the end, got %v", m.Counts)
+	}
+	for _, p := range people {
+		got := f.copies(p + "@example.test")
+		if len(got) != 1 || got[0] != res.Message.MessageID {
+			t.Errorf("%s received %v: want exactly one copy with Message-ID %s", p, got, res.Message.MessageID)
+		}
+	}
+}
+
+func TestBadUpdatesQueueNothing(t *testing.T) {
+	f := startFaulty(t)
+	org, _ := smallOrg(2)
+	h := newHarness(t, f.addr, org, false)
+	inc := h.declare(t)
+	past := h.clock.Now().Add(-time.Minute)
+	ctx := context.Background()
+	cases := map[string]outbox.UpdateInput{
+		"empty status":    {Status: "   ", Groups: []string{"everyone"}},
+		"next in past":    {Status: "x", NextAt: &past, Groups: []string{"everyone"}},
+		"bad interval":    {Status: "x", Next: "soon", Groups: []string{"everyone"}},
+		"unknown group":   {Status: "x", Groups: []string{"everyone", "martians"}},
+		"both next forms": {Status: "x", Next: "30m", NextAt: &past},
+	}
+	for name, in := range cases {
+		if _, err := h.outbox.SendUpdate(ctx, "vp@example.test", inc.Ref, in); errs.CodeOf(err) != errs.Invalid {
+			t.Errorf("%s: want invalid, got %v", name, err)
+		}
+	}
+	msgs, _ := h.outbox.Messages(ctx, inc)
+	if len(msgs) != 0 {
+		t.Fatalf("bad updates queued %d messages", len(msgs))
+	}
+	// A template that fails to render: nothing queued either.
+	broken := t.TempDir()
+	writeFile(t, broken+"/status.md.tmpl", "{{define \"subject\"}}x{{end}}{{.Nope}}")
+	if _, err := newRendererOrErr(broken); err == nil {
+		t.Fatal("a broken template override must fail at start-up")
+	}
+	// An idempotency key makes a double click one update.
+	in := outbox.UpdateInput{Status: "Once.", Groups: []string{"everyone"}, IdempotencyKey: "click-1"}
+	if _, err := h.outbox.SendUpdate(ctx, "vp@example.test", inc.Ref, in); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := h.outbox.SendUpdate(ctx, "vp@example.test", inc.Ref, in); errs.CodeOf(err) != errs.Conflict {
+		t.Fatalf("the same idempotency key twice must conflict, got %v", err)
+	}
+	// A resolved incident takes no status updates.
+	if _, err := h.incidents.Transition(ctx, "vp@example.test", inc.Ref, incident.Resolved, ""); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := h.outbox.SendUpdate(ctx, "vp@example.test", inc.Ref, outbox.UpdateInput{Status: "x"}); errs.CodeOf(err) != errs.Conflict {
+		t.Fatalf("an update to a resolved incident must conflict, got %v", err)
+	}
+}
+
+func TestDryRunShowsEachGroupAndSendsNothing(t *testing.T) {
+	f := startFaulty(t)
+	org, _ := smallOrg(3)
+	h := newHarness(t, f.addr, org, false)
+	inc := h.declare(t)
+	res, err := h.outbox.SendUpdate(context.Background(), "vp@example.test", inc.Ref, outbox.UpdateInput{Status: "Checking the **CDN**.", Groups: []string{"everyone"}, DryRun: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !res.DryRun || len(res.Previews) != 1 || res.Previews[0].Recipients != 3 || res.Previews[0].Headers["To"] != "Everyone team:;" {
+		t.Fatalf("preview %+v", res)
+	}
+	if !strings.Contains(res.Previews[0].Text, "Checking the *CDN*") || !strings.Contains(res.Previews[0].Text, "Next update by") {
+		t.Fatalf("preview text:\n%s", res.Previews[0].Text)
+	}
+	msgs, _ := h.outbox.Messages(context.Background(), inc)
+	if len(msgs) != 0 {
+		t.Fatal("a dry run stored a message")
+	}
+}
+
+func writeFile(t *testing.T, path, s string) {
+	t.Helper()
+	if err := writeFileErr(path, s); err != nil {
+		t.Fatal(err)
+	}
+}
