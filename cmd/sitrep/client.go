@@ -379,13 +379,17 @@ func cmdGroups(ctx context.Context, e env, args []string) error {
 		return err
 	}
 	type recipient struct {
-		Email, Name, TimeZone, Group string
+		Email    string `json:"email"`
+		Name     string `json:"name"`
+		TimeZone string `json:"time_zone"`
+		Group    string `json:"group"`
 	}
 	type group struct {
-		Name, DisplayName, Description string
-		Groups                         []string
-		Source                         string      `json:"source"`
-		Recipients                     []recipient `json:"recipients"`
+		Name        string      `json:"name"`
+		DisplayName string      `json:"display_name"`
+		Groups      []string    `json:"groups"`
+		Source      string      `json:"source"`
+		Recipients  []recipient `json:"recipients"`
 	}
 	if len(pos) == 1 {
 		var g group
