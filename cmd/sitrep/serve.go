@@ -78,7 +78,7 @@ func cmdServe(ctx context.Context, e env, args []string) error {
 	if err != nil {
 		return err
 	}
-	return serve(ctx, cfg, e, nil)
+	return serve(ctx, cfg, e)
 }
 
 // hub is everything serve wires together.
@@ -96,9 +96,12 @@ type hub struct {
 	sandbox   *sandbox.Sandbox
 }
 
-// serve runs the hub until ctx ends. ready, when set, gets the HTTP
-// address once the server listens (tests listen on port 0).
-func serve(ctx context.Context, cfg config.Config, e env, ready func(addr string)) error {
+// serve runs the hub until ctx ends.
+func serve(ctx context.Context, cfg config.Config, e env) error { return serveWith(ctx, cfg, e, nil) }
+
+// serveWith is serve with a hook: ready gets the HTTP address once the
+// server listens (tests listen on port 0) and the wired hub.
+func serveWith(ctx context.Context, cfg config.Config, e env, ready func(addr string, h *hub)) error {
 	started := time.Now()
 	logger := newLogger(cfg, e)
 	h := &hub{cfg: cfg, logger: logger, registry: prometheus.NewRegistry()}
@@ -181,7 +184,7 @@ func serve(ctx context.Context, cfg config.Config, e env, ready func(addr string
 	h.printBanner(e, url, adminToken, time.Since(started))
 	logger.Info("sitrep started", "version", version, "url", url, "database", db.Dialect, "startup", time.Since(started).Round(time.Millisecond))
 	if ready != nil {
-		ready(ln.Addr().String())
+		ready(ln.Addr().String(), h)
 	}
 
 	select {
