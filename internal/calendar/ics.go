@@ -1,0 +1,235 @@
+package calendar
+
+import (
+	"bytes"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"github.com/emersion/go-ical"
+
+	"github.com/sitrep-dev/sitrep/internal/errs"
+)
+
+// iTIP methods (RFC 5546 1.4) that sitrep sends or reads.
+const (
+	MethodRequest = "REQUEST"
+	MethodCancel  = "CANCEL"
+	MethodReply   = "REPLY"
+)
+
+// ProdID names sitrep as the product that wrote a calendar (RFC 5545 3.7.3).
+const ProdID = "-//sitrep//sitrep post-mortem//EN"
+
+// Invite writes the iCalendar object of an iMIP invitation (RFC 6047) for ev:
+// method REQUEST books or updates it, CANCEL cancels it (RFC 5546 3.2.2,
+// 3.2.5). Attendees' clients match updates by UID and keep the highest
+// SEQUENCE, so the caller bumps ev.Sequence on every change it sends.
+func Invite(ev Event, method string) ([]byte, error) {
+	if method != MethodRequest && method != MethodCancel {
+		return nil, fmt.Errorf("calendar: invite: method %q is not REQUEST or CANCEL", method)
+	}
+	cal, err := vcalendar(ev, method, time.Now())
+	if err != nil {
+		return nil, err
+	}
+	return encode(cal)
+}
+
+// vcalendar builds the VCALENDAR for ev. An empty method leaves METHOD out,
+// as a CalDAV calendar object resource must (RFC 4791 4.1).
+func vcalendar(ev Event, method string, now time.Time) (*ical.Calendar, error) {
+	if err := ev.Validate(); err != nil {
+		return nil, err
+	}
+	cal := ical.NewCalendar()
+	cal.Props.SetText(ical.PropProductID, ProdID)
+	cal.Props.SetText(ical.PropVersion, "2.0")
+	cal.Props.SetText(ical.PropCalendarScale, "GREGORIAN")
+	if method != "" {
+		cal.Props.SetText(ical.PropMethod, method)
+	}
+
+	vev := ical.NewEvent()
+	vev.Props.SetText(ical.PropUID, ev.UID)
+	setInt(vev.Props, ical.PropSequence, ev.Sequence)
+	// Times in UTC: no VTIMEZONE to get wrong; every client shows them in
+	// the reader's own zone (RFC 5545 3.3.5, form #2).
+	vev.Props.SetDateTime(ical.PropDateTimeStamp, now.UTC().Truncate(time.Second))
+	vev.Props.SetDateTime(ical.PropDateTimeStart, ev.Start.UTC())
+	vev.Props.SetDateTime(ical.PropDateTimeEnd, ev.End.UTC())
+	if ev.Summary != "" {
+		vev.Props.SetText(ical.PropSummary, ev.Summary)
+	}
+	if ev.Description != "" {
+		vev.Props.SetText(ical.PropDescription, ev.Description)
+	}
+	if loc := location(ev); loc != "" {
+		vev.Props.SetText(ical.PropLocation, loc)
+	}
+	if ev.VideoLink != "" {
+		p := ical.NewProp(ical.PropURL)
+		p.Value = ev.VideoLink // URI value: no text escaping (RFC 5545 3.3.13)
+		vev.Props.Set(p)
+	}
+	status := ical.EventConfirmed
+	if method == MethodCancel {
+		status = ical.EventCancelled // RFC 5546 3.2.5
+	}
+	vev.SetStatus(status)
+
+	org := ical.NewProp(ical.PropOrganizer)
+	org.Value = mailto(ev.Organizer.Email)
+	if ev.Organizer.Name != "" {
+		org.Params.Set(ical.ParamCommonName, paramValue(ev.Organizer.Name))
+	}
+	vev.Props.Add(org)
+
+	for _, a := range ev.Attendees {
+		if strings.EqualFold(a.Email, ev.Organizer.Email) {
+			continue // the organizer is not invited to their own meeting
+		}
+		role := "REQ-PARTICIPANT"
+		if a.Optional {
+			role = "OPT-PARTICIPANT"
+		}
+		vev.Props.Add(attendeeProp(a.Email, a.Name, "INDIVIDUAL", role))
+	}
+	if ev.Room != nil && ev.Room.Email != "" {
+		// A room attends without taking part (RFC 5545 3.2.3, 3.2.16).
+		vev.Props.Add(attendeeProp(ev.Room.Email, ev.Room.Name, "ROOM", "NON-PARTICIPANT"))
+	}
+	cal.Children = append(cal.Children, vev.Component)
+	return cal, nil
+}
+
+func attendeeProp(email, name, cutype, role string) *ical.Prop {
+	p := ical.NewProp(ical.PropAttendee)
+	p.Value = mailto(email)
+	if name != "" {
+		p.Params.Set(ical.ParamCommonName, paramValue(name))
+	}
+	p.Params.Set(ical.ParamCalendarUserType, cutype)
+	p.Params.Set(ical.ParamRole, role)
+	p.Params.Set(ical.ParamParticipationStatus, "NEEDS-ACTION")
+	p.Params.Set(ical.ParamRSVP, "TRUE")
+	return p
+}
+
+func location(ev Event) string {
+	var parts []string
+	if ev.Room != nil {
+		parts = append(parts, ev.Room.Location())
+	}
+	if ev.VideoLink != "" {
+		parts = append(parts, ev.VideoLink)
+	}
+	return strings.Join(parts, "; ")
+}
+
+func setInt(props ical.Props, name string, v int) {
+	p := ical.NewProp(name)
+	p.Value = strconv.Itoa(v)
+	props.Set(p)
+}
+
+func mailto(email string) string { return "mailto:" + email }
+
+// paramValue makes s safe as a parameter value: RFC 5545 3.1 allows no
+// DQUOTE or control characters in one (go-ical quotes ",;:" itself).
+func paramValue(s string) string {
+	return strings.Map(func(r rune) rune {
+		switch {
+		case r == '"':
+			return '\''
+		case r < 0x20 || r == 0x7f:
+			return ' '
+		}
+		return r
+	}, s)
+}
+
+// encode writes cal and folds its lines.
+func encode(cal *ical.Calendar) ([]byte, error) {
+	var buf bytes.Buffer
+	if err := ical.NewEncoder(&buf).Encode(cal); err != nil {
+		return nil, fmt.Errorf("calendar: encode: %w", err)
+	}
+	return fold(buf.Bytes()), nil
+}
+
+// fold breaks content lines longer than 75 octets with CRLF and a space,
+// never inside a UTF-8 sequence (RFC 5545 3.1). go-ical writes them unfolded.
+func fold(b []byte) []byte {
+	const max = 75
+	var out bytes.Buffer
+	for _, line := range bytes.SplitAfter(b, []byte("\r\n")) {
+		body := bytes.TrimSuffix(line, []byte("\r\n"))
+		limit := max
+		for len(body) > limit {
+			cut := limit
+			for cut > 0 && !utf8.RuneStart(body[cut]) {
+				cut--
+			}
+			out.Write(body[:cut])
+			out.WriteString("\r\n ")
+			body = body[cut:]
+			limit = max - 1 // the leading space counts
+		}
+		out.Write(body)
+		if len(line) != len(body) {
+			out.WriteString("\r\n")
+		}
+	}
+	return out.Bytes()
+}
+
+// Reply is an attendee's answer to an invitation (RFC 5546 3.2.3).
+type Reply struct {
+	UID      string
+	Sequence int
+	Attendee string // address, without "mailto:"
+	PartStat string // ACCEPTED, DECLINED, TENTATIVE, DELEGATED (RFC 5545 3.2.12)
+}
+
+// ParseReply reads a METHOD:REPLY iCalendar object, as mail clients send back
+// when someone answers an invitation.
+func ParseReply(ics []byte) (Reply, error) {
+	cal, err := ical.NewDecoder(bytes.NewReader(ics)).Decode()
+	if err != nil {
+		return Reply{}, errs.E(errs.Invalid, "calendar reply: not iCalendar: %v", err)
+	}
+	if m, _ := cal.Props.Text(ical.PropMethod); !strings.EqualFold(m, MethodReply) {
+		return Reply{}, errs.E(errs.Invalid, "calendar reply: METHOD is %q, not REPLY", m)
+	}
+	events := cal.Events()
+	if len(events) == 0 {
+		return Reply{}, errs.E(errs.Invalid, "calendar reply: no VEVENT")
+	}
+	vev := events[0]
+	var r Reply
+	if r.UID, err = vev.Props.Text(ical.PropUID); err != nil || r.UID == "" {
+		return Reply{}, errs.E(errs.Invalid, "calendar reply: no UID")
+	}
+	if p := vev.Props.Get(ical.PropSequence); p != nil {
+		if r.Sequence, err = p.Int(); err != nil {
+			return Reply{}, errs.E(errs.Invalid, "calendar reply: SEQUENCE %q: %v", p.Value, err)
+		}
+	}
+	// RFC 5546 3.2.3: a REPLY carries exactly the one replying ATTENDEE.
+	atts := vev.Props.Values(ical.PropAttendee)
+	if len(atts) != 1 {
+		return Reply{}, errs.E(errs.Invalid, "calendar reply: %d ATTENDEE properties, want 1", len(atts))
+	}
+	r.Attendee = strings.TrimSpace(atts[0].Value)
+	if len(r.Attendee) >= 7 && strings.EqualFold(r.Attendee[:7], "mailto:") {
+		r.Attendee = r.Attendee[7:]
+	}
+	r.PartStat = strings.ToUpper(atts[0].Params.Get(ical.ParamParticipationStatus))
+	if r.PartStat == "" {
+		r.PartStat = "NEEDS-ACTION" // RFC 5545 3.2.12 default
+	}
+	return r, nil
+}

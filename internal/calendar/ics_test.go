@@ -1,0 +1,342 @@
+package calendar
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"os/exec"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/sitrep-dev/sitrep/internal/errs"
+	"github.com/sitrep-dev/sitrep/internal/testenv"
+)
+
+func testEvent() Event {
+	start := time.Date(2026, 3, 10, 14, 0, 0, 0, time.UTC)
+	return Event{
+		UID:      "pm-INC-42@sitrep.example.test",
+		Sequence: 2,
+		Summary:  "Post-mortem: INC-42, checkout errors",
+		// Long, with commas, semicolons, a backslash and non-ASCII text, so
+		// escaping (RFC 5545 3.3.11) and folding (3.1) both show.
+		Description: "Agenda:\n1. Timeline; what happened, when\n2. Root cause \\ contributing factors\n" +
+			"3. Issues and improvements, each with an owner — blameless, no names. " +
+			strings.Repeat("Zeitleiste über Überlast; ", 8),
+		Start:     start,
+		End:       start.Add(time.Hour),
+		Organizer: Attendee{Email: "facilitator@example.test", Name: "Fran Facilitator"},
+		Attendees: []Attendee{
+			{Email: "ana@example.test", Name: "Ana, SRE"},
+			{Email: "exec@example.test", Name: `Eve "the boss" Exec`, Optional: true},
+			{Email: "facilitator@example.test", Name: "Fran Facilitator"},
+		},
+		Room:      &Room{Email: "atlas@resource.example.test", Name: "Atlas", Building: "HQ", Floor: "3", Capacity: 8, Features: []string{"Whiteboard"}},
+		VideoLink: "https://meet.example.test/abc-defg-hij",
+	}
+}
+
+// icalendarPython finds a Python with the icalendar module: Debian's
+// python3-icalendar lives in /usr/bin/python3, which a pyenv or venv
+// python3 earlier on PATH does not see.
+func icalendarPython(t *testing.T) string {
+	t.Helper()
+	for _, py := range []string{"/usr/bin/python3", "python3"} {
+		if err := exec.Command(py, "-c", "import icalendar").Run(); err == nil {
+			return py
+		}
+	}
+	testenv.Unavailable(t, "calendar: python3-icalendar not installed")
+	return ""
+}
+
+// pyParse is an independent parser's view of an invite.
+const pyParse = `
+import sys, json, icalendar
+cal = icalendar.Calendar.from_ical(sys.stdin.buffer.read())
+out = {k: str(cal.get(k)) for k in ("METHOD", "PRODID", "VERSION")}
+evs = list(cal.walk("VEVENT"))
+out["n_events"] = len(evs)
+ev = evs[0]
+for k in ("UID", "SUMMARY", "DESCRIPTION", "LOCATION", "STATUS", "URL"):
+    out[k] = str(ev.get(k)) if ev.get(k) is not None else None
+out["SEQUENCE"] = int(ev.get("SEQUENCE"))
+for k in ("DTSTART", "DTEND", "DTSTAMP"):
+    d = ev.decoded(k)
+    out[k] = d.isoformat()
+    out[k + "_utc"] = d.utcoffset() is not None and d.utcoffset().total_seconds() == 0
+org = ev.get("ORGANIZER")
+out["ORGANIZER"] = {"value": str(org), "params": dict(org.params)}
+atts = ev.get("ATTENDEE")
+if not isinstance(atts, list):
+    atts = [atts]
+out["ATTENDEE"] = [{"value": str(a), "params": dict(a.params)} for a in atts]
+json.dump(out, sys.stdout)
+`
+
+type pyProp struct {
+	Value  string            `json:"value"`
+	Params map[string]string `json:"params"`
+}
+
+type pyInvite struct {
+	Method, Prodid, Version                  string
+	NEvents                                  int `json:"n_events"`
+	UID, Summary, Description, Location, URL string
+	Status                                   string
+	Sequence                                 int
+	DTStart, DTEnd, DTStamp                  string
+	DTStartUTC                               bool `json:"DTSTART_utc"`
+	DTEndUTC                                 bool `json:"DTEND_utc"`
+	DTStampUTC                               bool `json:"DTSTAMP_utc"`
+	Organizer                                pyProp
+	Attendee                                 []pyProp
+}
+
+func parseWithPython(t *testing.T, py string, ics []byte) pyInvite {
+	t.Helper()
+	cmd := exec.Command(py, "-c", pyParse)
+	cmd.Stdin = bytes.NewReader(ics)
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	out, err := cmd.Output()
+	if err != nil {
+		t.Fatalf("python icalendar rejected the invite: %v\n%s\n%s", err, stderr.String(), ics)
+	}
+	var got pyInvite
+	if err := json.Unmarshal(out, &got); err != nil {
+		t.Fatalf("python output %s: %v", out, err)
+	}
+	return got
+}
+
+func TestInviteParsedByPythonIcalendar(t *testing.T) {
+	py := icalendarPython(t)
+	ev := testEvent()
+	ics, err := Invite(ev, MethodRequest)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, line := range strings.Split(string(ics), "\r\n") {
+		if len(line) > 75 {
+			t.Errorf("line %d is %d octets, over RFC 5545's 75: %q", i+1, len(line), line)
+		}
+	}
+	if !bytes.HasSuffix(ics, []byte("END:VCALENDAR\r\n")) {
+		t.Errorf("invite does not end with END:VCALENDAR CRLF")
+	}
+	got := parseWithPython(t, py, ics)
+
+	want := map[string][2]string{
+		"METHOD":      {got.Method, "REQUEST"},
+		"PRODID":      {got.Prodid, ProdID},
+		"VERSION":     {got.Version, "2.0"},
+		"UID":         {got.UID, ev.UID},
+		"SUMMARY":     {got.Summary, ev.Summary},
+		"DESCRIPTION": {got.Description, ev.Description},
+		"LOCATION":    {got.Location, "Atlas, HQ, floor 3; https://meet.example.test/abc-defg-hij"},
+		"URL":         {got.URL, ev.VideoLink},
+		"STATUS":      {got.Status, "CONFIRMED"},
+		"DTSTART":     {got.DTStart, "2026-03-10T14:00:00+00:00"},
+		"DTEND":       {got.DTEnd, "2026-03-10T15:00:00+00:00"},
+	}
+	for k, v := range want {
+		if v[0] != v[1] {
+			t.Errorf("%s = %q, want %q", k, v[0], v[1])
+		}
+	}
+	if got.NEvents != 1 || got.Sequence != 2 {
+		t.Errorf("events %d sequence %d, want 1 and 2", got.NEvents, got.Sequence)
+	}
+	if !got.DTStartUTC || !got.DTEndUTC || !got.DTStampUTC {
+		t.Errorf("times not in UTC: start %v end %v stamp %v", got.DTStartUTC, got.DTEndUTC, got.DTStampUTC)
+	}
+	if got.Organizer.Value != "mailto:facilitator@example.test" || got.Organizer.Params["CN"] != "Fran Facilitator" {
+		t.Errorf("ORGANIZER = %+v", got.Organizer)
+	}
+	atts := map[string]map[string]string{}
+	for _, a := range got.Attendee {
+		atts[a.Value] = a.Params
+	}
+	if len(atts) != 3 {
+		t.Fatalf("ATTENDEE = %+v, want Ana, Eve and the room (not the organizer)", got.Attendee)
+	}
+	checkParams := func(addr string, want map[string]string) {
+		t.Helper()
+		p, ok := atts[addr]
+		if !ok {
+			t.Errorf("no ATTENDEE %s", addr)
+			return
+		}
+		for k, v := range want {
+			if p[k] != v {
+				t.Errorf("ATTENDEE %s %s = %q, want %q", addr, k, p[k], v)
+			}
+		}
+	}
+	checkParams("mailto:ana@example.test", map[string]string{"CN": "Ana, SRE", "ROLE": "REQ-PARTICIPANT", "PARTSTAT": "NEEDS-ACTION", "RSVP": "TRUE", "CUTYPE": "INDIVIDUAL"})
+	checkParams("mailto:exec@example.test", map[string]string{"CN": "Eve 'the boss' Exec", "ROLE": "OPT-PARTICIPANT", "RSVP": "TRUE"})
+	checkParams("mailto:atlas@resource.example.test", map[string]string{"CN": "Atlas", "CUTYPE": "ROOM", "ROLE": "NON-PARTICIPANT"})
+}
+
+func TestInviteCancel(t *testing.T) {
+	py := icalendarPython(t)
+	ev := testEvent()
+	ev.Sequence = 3
+	ics, err := Invite(ev, MethodCancel)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := parseWithPython(t, py, ics)
+	if got.Method != "CANCEL" || got.Status != "CANCELLED" || got.Sequence != 3 || got.UID != ev.UID {
+		t.Errorf("cancel: method %q status %q sequence %d uid %q", got.Method, got.Status, got.Sequence, got.UID)
+	}
+	if len(got.Attendee) != 3 {
+		t.Errorf("cancel names %d attendees, want all 3 (RFC 5546 3.2.5)", len(got.Attendee))
+	}
+}
+
+func TestInviteRejects(t *testing.T) {
+	ev := testEvent()
+	if _, err := Invite(ev, "PUBLISH"); err == nil {
+		t.Error("method PUBLISH accepted")
+	}
+	bad := ev
+	bad.End = bad.Start
+	if _, err := Invite(bad, MethodRequest); err == nil {
+		t.Error("zero-length event accepted")
+	}
+	bad = ev
+	bad.UID = ""
+	if _, err := Invite(bad, MethodRequest); err == nil {
+		t.Error("event without UID accepted")
+	}
+}
+
+// pyReply writes the REPLY a mail client sends when Ana accepts.
+const pyReply = `
+import sys, datetime, icalendar
+cal = icalendar.Calendar()
+cal.add("prodid", "-//Some Mail Client//EN")
+cal.add("version", "2.0")
+cal.add("method", "REPLY")
+ev = icalendar.Event()
+ev.add("uid", sys.argv[1])
+ev.add("sequence", int(sys.argv[2]))
+ev.add("dtstamp", datetime.datetime(2026, 3, 9, 12, 0, tzinfo=datetime.timezone.utc))
+ev.add("dtstart", datetime.datetime(2026, 3, 10, 14, 0, tzinfo=datetime.timezone.utc))
+a = icalendar.vCalAddress("MAILTO:ana@example.test")
+a.params["PARTSTAT"] = icalendar.vText("ACCEPTED")
+a.params["CN"] = icalendar.vText("Ana, SRE")
+ev.add("attendee", a)
+ev.add("organizer", icalendar.vCalAddress("mailto:facilitator@example.test"))
+cal.add_component(ev)
+sys.stdout.buffer.write(cal.to_ical())
+`
+
+func TestParseReplyFromPythonIcalendar(t *testing.T) {
+	py := icalendarPython(t)
+	ev := testEvent()
+	out, err := exec.Command(py, "-c", pyReply, ev.UID, "2").Output()
+	if err != nil {
+		t.Fatalf("python: %v", err)
+	}
+	r, err := ParseReply(out)
+	if err != nil {
+		t.Fatalf("ParseReply: %v\n%s", err, out)
+	}
+	want := Reply{UID: ev.UID, Sequence: 2, Attendee: "ana@example.test", PartStat: "ACCEPTED"}
+	if r != want {
+		t.Errorf("reply = %+v, want %+v", r, want)
+	}
+}
+
+func TestParseReplyRejects(t *testing.T) {
+	req, err := Invite(testEvent(), MethodRequest)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for name, in := range map[string][]byte{
+		"a REQUEST":    req,
+		"not calendar": []byte("hello"),
+		"two attendees": []byte("BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:x\r\nMETHOD:REPLY\r\nBEGIN:VEVENT\r\nUID:u\r\nDTSTAMP:20260101T000000Z\r\n" +
+			"ATTENDEE;PARTSTAT=ACCEPTED:mailto:a@x\r\nATTENDEE;PARTSTAT=DECLINED:mailto:b@x\r\nEND:VEVENT\r\nEND:VCALENDAR\r\n"),
+	} {
+		if _, err := ParseReply(in); !errs.Is(err, errs.Invalid) {
+			t.Errorf("%s: err = %v, want invalid", name, err)
+		}
+	}
+}
+
+func FuzzParseReply(f *testing.F) {
+	f.Add([]byte("BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:x\r\nMETHOD:REPLY\r\nBEGIN:VEVENT\r\nUID:u\r\nSEQUENCE:1\r\nDTSTAMP:20260101T000000Z\r\n" +
+		"ATTENDEE;PARTSTAT=ACCEPTED:mailto:a@x\r\nEND:VEVENT\r\nEND:VCALENDAR\r\n"))
+	f.Fuzz(func(t *testing.T, in []byte) {
+		r, err := ParseReply(in)
+		if err == nil && r.UID == "" {
+			t.Errorf("accepted a reply without UID")
+		}
+	})
+}
+
+func TestFoldKeepsUTF8(t *testing.T) {
+	line := "DESCRIPTION:" + strings.Repeat("é", 100) + "\r\n"
+	got := fold([]byte(line))
+	for _, l := range strings.Split(strings.TrimSuffix(string(got), "\r\n"), "\r\n") {
+		if len(l) > 75 {
+			t.Errorf("folded line of %d octets", len(l))
+		}
+		if !strings.HasPrefix(l, "DESCRIPTION") && !strings.HasPrefix(l, " ") {
+			t.Errorf("continuation %q does not start with a space", l)
+		}
+	}
+	unfolded := strings.ReplaceAll(string(got), "\r\n ", "")
+	if unfolded != line {
+		t.Errorf("unfolding does not give the line back")
+	}
+}
+
+func TestIMIPSendsRequestsAndCancel(t *testing.T) {
+	ev := testEvent()
+	type sent struct {
+		method string
+		seq    int
+		ics    string
+	}
+	var log []sent
+	m := &IMIP{
+		Send: func(_ context.Context, e Event, method string, ics []byte) error {
+			log = append(log, sent{method, e.Sequence, string(ics)})
+			return nil
+		},
+		Event: func(_ context.Context, uid string) (Event, error) { return ev, nil },
+	}
+	ctx := context.Background()
+	b, err := m.Book(ctx, ev)
+	if err != nil {
+		t.Fatal(err)
+	}
+	moved := ev
+	moved.Start = moved.Start.Add(24 * time.Hour)
+	moved.End = moved.End.Add(24 * time.Hour)
+	b2, err := m.Reschedule(ctx, *b, moved)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := m.Cancel(ctx, *b2); err != nil {
+		t.Fatal(err)
+	}
+	if len(log) != 3 || log[0].method != MethodRequest || log[1].method != MethodRequest || log[2].method != MethodCancel {
+		t.Fatalf("sent %+v", log)
+	}
+	if !(log[0].seq < log[1].seq && log[1].seq < log[2].seq) {
+		t.Errorf("sequences %d, %d, %d do not rise", log[0].seq, log[1].seq, log[2].seq)
+	}
+	if !strings.Contains(log[1].ics, "DTSTART:20260311T140000Z") {
+		t.Errorf("reschedule does not carry the new start:\n%s", log[1].ics)
+	}
+	if !strings.Contains(log[2].ics, "STATUS:CANCELLED") {
+		t.Errorf("cancel is not CANCELLED")
+	}
+}
