@@ -16,6 +16,7 @@ import (
 	"github.com/sitrep-dev/sitrep/internal/auth"
 	"github.com/sitrep-dev/sitrep/internal/directory"
 	"github.com/sitrep-dev/sitrep/internal/errs"
+	"github.com/sitrep-dev/sitrep/internal/inbox"
 	"github.com/sitrep-dev/sitrep/internal/incident"
 	"github.com/sitrep-dev/sitrep/internal/outbox"
 )
@@ -29,6 +30,7 @@ type Server struct {
 	Directory *directory.Store
 	Tokens    *auth.Tokens
 	Outbox    *outbox.Outbox
+	Inbox     *inbox.Store // replies and triage; nil: no routes
 	Logger    *slog.Logger
 	Registry  *prometheus.Registry
 	// SyncDirectory re-reads groups.yaml (the API's sync endpoint and SIGHUP).
@@ -94,6 +96,8 @@ func (s *Server) Handler() http.Handler {
 	s.handle(mux, "GET /api/v1/tokens", auth.Admin, s.listTokens)
 	s.handle(mux, "POST /api/v1/tokens", auth.Admin, s.createToken)
 	s.handle(mux, "DELETE /api/v1/tokens/{id}", auth.Admin, s.revokeToken)
+
+	s.registerInbox(mux)
 
 	for _, register := range s.Extra {
 		register(mux, s)

@@ -1,0 +1,564 @@
+package inbox
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"log/slog"
+	"strings"
+	"time"
+
+	"github.com/riverqueue/river"
+
+	"github.com/sitrep-dev/sitrep/internal/compose"
+	"github.com/sitrep-dev/sitrep/internal/errs"
+	"github.com/sitrep-dev/sitrep/internal/incident"
+	"github.com/sitrep-dev/sitrep/internal/outbox"
+	"github.com/sitrep-dev/sitrep/internal/store"
+)
+
+// ResolveFunc carries out a lead's "resolve" by mail inside tx. The
+// default moves the incident to resolved with the note; the resolution
+// flow replaces it.
+type ResolveFunc func(ctx context.Context, tx *sql.Tx, inc *incident.Incident, actor, note string) error
+
+// CalendarReplyFunc receives an iMIP reply (someone accepted or declined
+// an invitation) inside the transaction that records it; inc is nil when
+// it matched no incident. The post-mortem booking plugs in here.
+type CalendarReplyFunc func(ctx context.Context, tx *sql.Tx, inboundID int64, m *Message, inc *incident.Incident) error
+
+// Actor acts on stored inbound messages: one River job per message.
+type Actor struct {
+	DB        *store.DB
+	Incidents *incident.Service
+	Outbox    *outbox.Outbox
+	Logger    *slog.Logger
+	Now       func() time.Time
+
+	// LocalPart is the local part of the reply addresses (status in
+	// status+<token>@example.com).
+	LocalPart string
+	// TrustedAuthServIDs are the authserv-ids whose Authentication-Results
+	// are believed for commands (see CheckAuthentication).
+	TrustedAuthServIDs []string
+
+	Resolve         ResolveFunc
+	OnCalendarReply CalendarReplyFunc
+	// OnProcessed runs after a message is acted on (serve wires the
+	// ingester's Wake, so that the message is flagged at once).
+	OnProcessed func()
+}
+
+func (a *Actor) now() time.Time {
+	if a.Now != nil {
+		return a.Now().UTC()
+	}
+	return time.Now().UTC()
+}
+
+func (a *Actor) logger() *slog.Logger {
+	if a.Logger != nil {
+		return a.Logger
+	}
+	return slog.Default()
+}
+
+// ActWorker is the River worker for ActArgs.
+type ActWorker struct {
+	river.WorkerDefaults[ActArgs]
+	Actor *Actor
+}
+
+// Work acts on one message.
+func (w *ActWorker) Work(ctx context.Context, job *river.Job[ActArgs]) error {
+	return w.Actor.Act(ctx, job.Args.InboundID)
+}
+
+// Register adds the act worker to workers.
+func (a *Actor) Register(workers *river.Workers) {
+	river.AddWorker(workers, &ActWorker{Actor: a})
+}
+
+// outcome is what acting decided, written onto the row.
+type outcome struct {
+	state, class       string
+	sender, senderName string
+	subject, newText   string
+	incidentID         int64
+	matchedBy          string
+	action, err        string
+}
+
+// Act parses, classifies, matches and acts on a stored message, and marks
+// it done, once: a message not in state stored is left alone, and every
+// effect commits in the transaction that marks it (a status update sent
+// by reply carries the message's idempotency key instead).
+func (a *Actor) Act(ctx context.Context, id int64) error {
+	var state string
+	var raw []byte
+	var size int64
+	var truncated bool
+	err := a.DB.QueryRowContext(ctx, `SELECT state, raw, size, truncated FROM inbound_messages WHERE id = $1`, id).Scan(&state, &raw, &size, &truncated)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil // nothing to do: the row is gone
+	}
+	if err != nil {
+		return fmt.Errorf("inbox: act %d: load: %w", id, err)
+	}
+	if state != StateStored {
+		return nil
+	}
+	log := a.logger().With("inbound", id)
+
+	m, perr := Parse(raw, 0)
+	if perr != nil {
+		return a.finishAlone(ctx, id, outcome{state: StateRejected, err: "unreadable message: " + perr.Error()})
+	}
+	out := outcome{
+		class: string(Classify(m)), sender: strings.ToLower(m.From.Email), senderName: m.From.Name,
+		subject: snippet(m.Subject, 998), newText: snippet(m.NewText, 100_000),
+	}
+	if own, err := ourMessage(ctx, a.DB, m.MessageID); err != nil {
+		return err
+	} else if own {
+		out.state, out.class, out.action = StateProcessed, string(ClassOwn), "the hub's own message; ignored"
+		return a.finishAlone(ctx, id, out)
+	}
+	inc, by, err := a.match(ctx, a.DB, m)
+	if err != nil {
+		return err
+	}
+	if inc != nil {
+		out.incidentID, out.matchedBy = inc.ID, by
+	}
+	if truncated {
+		// Too large to act on: the start of it is kept for people.
+		out.state = StateRejected
+		out.err = fmt.Sprintf("message of %d bytes is over the limit; only the first %d bytes were stored", size, len(raw))
+		return a.finishAlone(ctx, id, out)
+	}
+
+	switch Class(out.class) {
+	case ClassAutoReply:
+		// RFC 3834 2: never answer an automatic response; and it is not
+		// what a person said, so it stays off the timeline.
+		out.state, out.action = StateProcessed, "auto-reply recorded; not answered"
+		if inc == nil {
+			out.state = StateTriage
+		}
+		err = a.finishAlone(ctx, id, out)
+	case ClassBounce:
+		err = a.actOnBounce(ctx, id, m, inc, out)
+	case ClassCalendarReply:
+		err = a.DB.InTx(ctx, func(tx *sql.Tx) error {
+			out.state, out.action = StateProcessed, "calendar reply recorded"
+			if a.OnCalendarReply != nil {
+				if err := a.OnCalendarReply(ctx, tx, id, m, inc); err != nil {
+					return err
+				}
+			}
+			return a.finish(ctx, tx, id, out)
+		})
+	default:
+		if inc == nil {
+			out.state, out.action = StateTriage, "matched no incident; waiting in triage"
+			err = a.finishAlone(ctx, id, out)
+			break
+		}
+		err = a.actOnReply(ctx, id, m, inc, by, out, log)
+	}
+	if err != nil {
+		return err
+	}
+	if a.OnProcessed != nil {
+		a.OnProcessed()
+	}
+	return nil
+}
+
+// errAlreadyDone: another worker acted on the message first.
+var errAlreadyDone = errors.New("inbox: message already acted on")
+
+func (a *Actor) finishAlone(ctx context.Context, id int64, out outcome) error {
+	err := a.DB.InTx(ctx, func(tx *sql.Tx) error { return a.finish(ctx, tx, id, out) })
+	if errors.Is(err, errAlreadyDone) {
+		return nil
+	}
+	if err == nil && a.OnProcessed != nil {
+		a.OnProcessed()
+	}
+	return err
+}
+
+// finish writes the outcome, only if the row is still waiting: together
+// with the effects in tx, this is what makes acting happen once.
+func (a *Actor) finish(ctx context.Context, tx *sql.Tx, id int64, out outcome) error {
+	var incID sql.NullInt64
+	if out.incidentID > 0 {
+		incID = sql.NullInt64{Int64: out.incidentID, Valid: true}
+	}
+	res, err := tx.ExecContext(ctx, `UPDATE inbound_messages SET state = $1, class = $2, sender = $3, sender_name = $4, subject = $5,
+    new_text = $6, incident_id = $7, matched_by = $8, action = $9, error = $10, processed_at = $11 WHERE id = $12 AND state = $13`,
+		out.state, out.class, out.sender, out.senderName, out.subject, out.newText, incID, out.matchedBy, snippet(out.action, 2000),
+		snippet(out.err, 2000), a.now(), id, StateStored)
+	if err != nil {
+		return fmt.Errorf("inbox: act %d: record: %w", id, err)
+	}
+	if n, _ := res.RowsAffected(); n != 1 {
+		return errAlreadyDone
+	}
+	return nil
+}
+
+// isLead reports whether email is a lead of the incident.
+func isLead(inc *incident.Incident, email string) bool {
+	email = strings.ToLower(strings.TrimSpace(email))
+	return email != "" && (email == strings.ToLower(inc.Roles.IncidentLead) || email == strings.ToLower(inc.Roles.CommsLead))
+}
+
+// commsContact is who hears about replies: the comms lead, else the
+// incident lead.
+func commsContact(inc *incident.Incident) string {
+	if inc.Roles.CommsLead != "" {
+		return inc.Roles.CommsLead
+	}
+	return inc.Roles.IncidentLead
+}
+
+func leads(inc *incident.Incident) []string {
+	var out []string
+	for _, l := range []string{inc.Roles.CommsLead, inc.Roles.IncidentLead} {
+		l = strings.ToLower(strings.TrimSpace(l))
+		if l != "" && !contains(out, l) {
+			out = append(out, l)
+		}
+	}
+	return out
+}
+
+func contains(list []string, s string) bool {
+	for _, v := range list {
+		if v == s {
+			return true
+		}
+	}
+	return false
+}
+
+// actOnReply files a person's reply: a lead's command is carried out when
+// every check passes, refused (and the leads told why) when one fails;
+// anything else goes on the timeline and to the comms lead only.
+func (a *Actor) actOnReply(ctx context.Context, id int64, m *Message, inc *incident.Incident, by string, out outcome, log *slog.Logger) error {
+	cmd := ParseCommand(m.NewText)
+	lead := isLead(inc, out.sender)
+	isCommand := (lead && cmd.Kind != CommandNone) || cmd.Kind == CommandHold || cmd.Kind == CommandResolve
+
+	if !isCommand {
+		return a.fileReply(ctx, id, m, inc, out, "")
+	}
+	// All must hold (issue 4): a lead of this incident, through this
+	// incident's reply address, and a From that a trusted server vouched for.
+	var reasons []string
+	if !lead {
+		reasons = append(reasons, fmt.Sprintf("%s is not a lead of %s", out.sender, inc.Ref))
+	}
+	if by != MatchToken {
+		reasons = append(reasons, fmt.Sprintf("the message was not sent to %s's reply address", inc.Ref))
+	}
+	if v := CheckAuthentication(m, a.TrustedAuthServIDs); !v.Pass {
+		reasons = append(reasons, "the sender could not be authenticated: "+v.Reason)
+	}
+	if len(reasons) > 0 {
+		return a.refuse(ctx, id, m, inc, cmd, out, strings.Join(reasons, "; "))
+	}
+
+	actor := out.sender
+	switch cmd.Kind {
+	case CommandResolve:
+		resolve := a.Resolve
+		if resolve == nil {
+			resolve = a.defaultResolve
+		}
+		err := a.DB.InTx(ctx, func(tx *sql.Tx) error {
+			if err := resolve(ctx, tx, inc, actor, cmd.Text); err != nil {
+				if errs.CodeOf(err) == errs.Internal {
+					return err
+				}
+				return errRefused{err}
+			}
+			out.state, out.action = StateProcessed, "resolve by reply: "+inc.Ref+" resolved"
+			if err := a.replyEvent(ctx, tx, id, inc, out, map[string]any{"command": string(cmd.Kind)}); err != nil {
+				return err
+			}
+			return a.finish(ctx, tx, id, out)
+		})
+		var refused errRefused
+		switch {
+		case errors.As(err, &refused):
+			return a.refuse(ctx, id, m, inc, cmd, out, refused.error.Error())
+		case errors.Is(err, errAlreadyDone):
+			return nil
+		}
+		return err
+	default: // update or hold
+		in := outbox.UpdateInput{Status: cmd.Text, Holding: cmd.Kind == CommandHold, IdempotencyKey: fmt.Sprintf("inbound-%d", id)}
+		if cmd.Next > 0 {
+			in.Next = cmd.Next.String()
+		} else if cmd.NextAt != "" {
+			t, err := a.clockTime(actor, cmd.NextAt)
+			if err != nil {
+				return a.refuse(ctx, id, m, inc, cmd, out, err.Error())
+			}
+			in.NextAt = &t
+		}
+		sent, err := a.alreadySent(ctx, in.IdempotencyKey)
+		if err != nil {
+			return err
+		}
+		if !sent {
+			if _, err := a.Outbox.SendUpdate(ctx, actor, inc.Ref, in); err != nil {
+				if errs.CodeOf(err) == errs.Internal {
+					return err
+				}
+				return a.refuse(ctx, id, m, inc, cmd, out, err.Error())
+			}
+		}
+		out.state, out.action = StateProcessed, fmt.Sprintf("%s by reply: status update sent", cmd.Kind)
+		log.Info("status update by reply", "incident", inc.Ref, "by", actor, "kind", cmd.Kind)
+		err = a.DB.InTx(ctx, func(tx *sql.Tx) error {
+			if err := a.replyEvent(ctx, tx, id, inc, out, map[string]any{"command": string(cmd.Kind)}); err != nil {
+				return err
+			}
+			return a.finish(ctx, tx, id, out)
+		})
+		if errors.Is(err, errAlreadyDone) {
+			return nil
+		}
+		return err
+	}
+}
+
+// errRefused wraps a domain error that turns a command into a refusal.
+type errRefused struct{ error }
+
+func (e errRefused) Unwrap() error { return e.error }
+
+func (a *Actor) defaultResolve(ctx context.Context, tx *sql.Tx, inc *incident.Incident, actor, note string) error {
+	if note == "" {
+		note = "resolved by reply"
+	} else {
+		note = "resolved by reply: " + note
+	}
+	return a.Incidents.TransitionTx(ctx, tx, actor, inc.ID, incident.Resolved, snippet(note, 2000))
+}
+
+// alreadySent reports whether the update of an earlier attempt went out:
+// the job may run again after a crash between sending and recording.
+func (a *Actor) alreadySent(ctx context.Context, key string) (bool, error) {
+	var one int
+	err := a.DB.QueryRowContext(ctx, `SELECT 1 FROM messages WHERE idempotency_key = $1`, key).Scan(&one)
+	if errors.Is(err, sql.ErrNoRows) {
+		return false, nil
+	}
+	if err != nil {
+		return false, fmt.Errorf("inbox: idempotency: %w", err)
+	}
+	return true, nil
+}
+
+// clockTime turns "15:30" into the next such time in the person's zone.
+func (a *Actor) clockTime(email, hhmm string) (time.Time, error) {
+	loc := time.UTC
+	if p, ok := a.Outbox.Directory.Current().Person(email); ok && p.TimeZone != "" {
+		if l, err := time.LoadLocation(p.TimeZone); err == nil {
+			loc = l
+		}
+	}
+	t, err := time.ParseInLocation("15:04", hhmm, loc)
+	if err != nil {
+		return time.Time{}, errs.InvalidField("next", "cannot read the time %q", hhmm)
+	}
+	now := a.now().In(loc)
+	at := time.Date(now.Year(), now.Month(), now.Day(), t.Hour(), t.Minute(), 0, 0, loc)
+	if !at.After(now) {
+		at = at.AddDate(0, 0, 1)
+	}
+	return at.UTC(), nil
+}
+
+// replyEvent puts the reply on the timeline: once per message, in the
+// transaction that marks it done.
+func (a *Actor) replyEvent(ctx context.Context, tx *sql.Tx, id int64, inc *incident.Incident, out outcome, extra map[string]any) error {
+	data := map[string]any{"inbound": id, "class": out.class, "from": out.sender, "matched_by": out.matchedBy}
+	for k, v := range extra {
+		data[k] = v
+	}
+	text := fmt.Sprintf("Reply from %s: %s", out.sender, snippet(out.newText, 2000))
+	_, err := incident.AddEvent(ctx, tx, a.now(), inc.ID, incident.EventReply, out.sender, text, data)
+	return err
+}
+
+// fileReply puts a reply on the timeline and forwards it to the comms lead,
+// only: the guide's "keep the resolution channel clear".
+func (a *Actor) fileReply(ctx context.Context, id int64, m *Message, inc *incident.Incident, out outcome, note string) error {
+	err := a.DB.InTx(ctx, func(tx *sql.Tx) error {
+		out.state, out.action = StateProcessed, "on the timeline"
+		if err := a.replyEvent(ctx, tx, id, inc, out, nil); err != nil {
+			return err
+		}
+		to := commsContact(inc)
+		if to != "" && strings.TrimSpace(out.newText) != "" && !strings.EqualFold(to, out.sender) {
+			from := out.sender
+			if out.senderName != "" {
+				from = out.senderName + " <" + out.sender + ">"
+			}
+			_, err := a.Outbox.Queue(ctx, tx, outbox.Request{
+				Incident: inc, Kind: compose.KindStakeholderReply, Audience: outbox.Leads, People: []string{to},
+				Data: compose.StakeholderReplyData{Incident: a.Outbox.View(inc), From: from, Audience: a.groupOf(out.sender),
+					Subject: out.subject, Question: out.newText, ReceivedAt: a.now(), Now: a.now()},
+				Actor: "sitrep",
+			})
+			if err != nil {
+				return err
+			}
+			out.action = "on the timeline; forwarded to " + to
+		}
+		return a.finish(ctx, tx, id, out)
+	})
+	if errors.Is(err, errAlreadyDone) {
+		return nil
+	}
+	return err
+}
+
+// groupOf names the first group a person is in, for the comms lead.
+func (a *Actor) groupOf(email string) string {
+	d := a.Outbox.Directory.Current()
+	for _, g := range d.Groups {
+		for _, mem := range g.Members {
+			if strings.EqualFold(mem, email) {
+				if g.DisplayName != "" {
+					return g.DisplayName
+				}
+				return g.Name
+			}
+		}
+	}
+	return ""
+}
+
+// refuse files a command that was not carried out as an ordinary reply
+// and tells the incident's leads why. The sender is not written to: it may
+// be whoever forged the message.
+func (a *Actor) refuse(ctx context.Context, id int64, m *Message, inc *incident.Incident, cmd Command, out outcome, reason string) error {
+	err := a.DB.InTx(ctx, func(tx *sql.Tx) error {
+		out.state, out.err = StateProcessed, "command refused: "+reason
+		out.action = "on the timeline; command refused"
+		if err := a.replyEvent(ctx, tx, id, inc, out, map[string]any{"command": string(cmd.Kind), "refused": reason}); err != nil {
+			return err
+		}
+		if to := leads(inc); len(to) > 0 {
+			first := strings.TrimSpace(strings.SplitN(strings.TrimSpace(m.NewText), "\n", 2)[0])
+			_, err := a.Outbox.Queue(ctx, tx, outbox.Request{
+				Incident: inc, Kind: compose.KindCommandRefused, Audience: outbox.Leads, People: to,
+				Data: compose.CommandRefusedData{Incident: a.Outbox.View(inc), Subject: out.subject, Command: snippet(first, 200),
+					Reason: fmt.Sprintf("from %s: %s", out.sender, reason), Now: a.now(),
+					Allowed: []string{"the text of the next update (with an optional line next: 45m)", "hold 30m", "resolve"}},
+				Actor: "sitrep",
+			})
+			if err != nil {
+				return err
+			}
+			out.action += "; leads told"
+		}
+		return a.finish(ctx, tx, id, out)
+	})
+	if errors.Is(err, errAlreadyDone) {
+		return nil
+	}
+	return err
+}
+
+// actOnBounce marks the failed deliveries of the message that bounced and
+// the addresses bouncing, and tells the comms lead about each address
+// that newly bounces. Only a recipient of that very message is marked: a
+// forged report cannot silence an address the message never went to.
+func (a *Actor) actOnBounce(ctx context.Context, id int64, m *Message, inc *incident.Incident, out outcome) error {
+	b := m.Bounce
+	err := a.DB.InTx(ctx, func(tx *sql.Tx) error {
+		now := a.now()
+		var msgRow int64
+		if b.OriginalMessageID != "" {
+			err := tx.QueryRowContext(ctx, `SELECT id FROM messages WHERE message_id = $1`, "<"+b.OriginalMessageID+">").Scan(&msgRow)
+			if err != nil && !errors.Is(err, sql.ErrNoRows) {
+				return fmt.Errorf("inbox: bounce: %w", err)
+			}
+		}
+		var failed, delayed []string
+		for _, r := range b.Recipients {
+			if r.Address == "" {
+				continue
+			}
+			if !r.Permanent {
+				delayed = append(delayed, r.Address)
+				continue
+			}
+			if msgRow == 0 {
+				continue
+			}
+			reason := strings.TrimSpace(r.Status + " " + r.Diagnostic)
+			var group string
+			err := tx.QueryRowContext(ctx, `UPDATE deliveries SET state = $1, last_error = $2, lease_until = NULL, next_attempt_at = NULL
+WHERE message_id = $3 AND LOWER(email) = LOWER($4) RETURNING via_group`, outbox.StateFailed, snippet("bounced: "+reason, 1000), msgRow, r.Address).Scan(&group)
+			if errors.Is(err, sql.ErrNoRows) {
+				continue // not a recipient of that message
+			}
+			if err != nil {
+				return fmt.Errorf("inbox: bounce: %w", err)
+			}
+			var already bool
+			err = tx.QueryRowContext(ctx, `SELECT bouncing FROM address_status WHERE email = $1`, strings.ToLower(r.Address)).Scan(&already)
+			if err != nil && !errors.Is(err, sql.ErrNoRows) {
+				return fmt.Errorf("inbox: bounce: %w", err)
+			}
+			if err := outbox.MarkBouncing(ctx, tx, r.Address, reason, now); err != nil {
+				return err
+			}
+			failed = append(failed, r.Address)
+			if inc == nil || already {
+				continue
+			}
+			if _, err := incident.AddEvent(ctx, tx, now, inc.ID, incident.EventNote, "sitrep",
+				fmt.Sprintf("Delivery to %s failed: %s", r.Address, reason), map[string]any{"inbound": id, "bounce": r.Address}); err != nil {
+				return err
+			}
+			if to := commsContact(inc); to != "" && !strings.EqualFold(to, r.Address) {
+				_, err := a.Outbox.Queue(ctx, tx, outbox.Request{
+					Incident: inc, Kind: compose.KindBounceNotice, Audience: outbox.Leads, People: []string{to},
+					Data: compose.BounceNoticeData{Incident: a.Outbox.View(inc), Recipient: r.Address, Audience: group,
+						Reason: reason, Permanent: true, At: m.Date, Now: now},
+					Actor: "sitrep",
+				})
+				if err != nil {
+					return err
+				}
+			}
+		}
+		switch {
+		case len(failed) > 0:
+			out.state, out.action = StateProcessed, "delivery failed and address marked bouncing: "+strings.Join(failed, ", ")
+		case len(delayed) > 0:
+			out.state, out.action = StateProcessed, "delay report recorded: "+strings.Join(delayed, ", ")
+		case inc != nil:
+			out.state, out.action = StateProcessed, "bounce recorded; it names no recipient of the message"
+		default:
+			out.state, out.action = StateTriage, "bounce of a message that is not ours; waiting in triage"
+		}
+		return a.finish(ctx, tx, id, out)
+	})
+	if errors.Is(err, errAlreadyDone) {
+		return nil
+	}
+	return err
+}

@@ -1,0 +1,663 @@
+package inbox
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"crypto/rand"
+	"crypto/sha256"
+	"crypto/tls"
+	"database/sql"
+	"encoding/binary"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"log/slog"
+	"math/big"
+	"net"
+	"net/textproto"
+	"os"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/emersion/go-imap/v2"
+	"github.com/emersion/go-imap/v2/imapclient"
+	"github.com/riverqueue/river"
+
+	"github.com/sitrep-dev/sitrep/internal/jobs"
+	"github.com/sitrep-dev/sitrep/internal/store"
+)
+
+// KeywordDone is the IMAP keyword (RFC 3501 2.3.2) set, beside \Seen, on
+// a message the hub has acted on. A resynchronisation after a UIDVALIDITY
+// change skips messages that carry it.
+const KeywordDone imap.Flag = "$SitrepDone"
+
+// IMAPConfig says where the hub's own mailbox is.
+type IMAPConfig struct {
+	Addr               string // host:port
+	TLS                string // "tls" (implicit, RFC 8314), "starttls" or "none"
+	InsecureSkipVerify bool
+	Username, Password string
+	Mailbox            string // default INBOX
+	// MoveTo is a folder processed messages are moved into; "" leaves them
+	// in Mailbox, flagged.
+	MoveTo string
+	// MaxMessageBytes caps what is fetched and stored of one message; the
+	// rest is not downloaded and the row is marked truncated.
+	MaxMessageBytes int64
+	// Horizon: at first start (no checkpoint) only messages that arrived
+	// within it are ingested.
+	Horizon time.Duration
+}
+
+// Watch modes: how the ingester learns of new mail between fetches.
+const (
+	// WatchIdle waits in IDLE (RFC 2177), falling back to WatchPoll when
+	// the server lacks it.
+	WatchIdle = "idle"
+	// WatchPoll sends NOOP every PollInterval (RFC 3501 6.1.2: NOOP is
+	// how a client polls for new messages).
+	WatchPoll = "poll"
+)
+
+// Ingester reads the hub's mailbox: it stores every new message, with the
+// checkpoint, in one transaction, and queues one act job per stored
+// message. Run it on every replica: a lease lets one at a time read a
+// mailbox, and another takes over when that one dies.
+type Ingester struct {
+	IMAP   IMAPConfig
+	DB     *store.DB
+	Jobs   jobs.Inserter
+	Logger *slog.Logger
+	Now    func() time.Time
+
+	// Owner names this replica in the lease; default host name, pid and a
+	// random suffix.
+	Owner string
+	// Lease is how long the mailbox stays reserved without renewal
+	// (default 30s): the takeover time when a replica dies.
+	Lease time.Duration
+	// Watch is WatchIdle (default) or WatchPoll.
+	Watch string
+	// PollInterval between NOOPs in poll mode (default 250ms).
+	PollInterval time.Duration
+	// Housekeeping is how often the watch is interrupted to flag processed
+	// messages and renew the lease (default 2s, and at most Lease/3).
+	Housekeeping time.Duration
+	// ChunkSize is the UIDs per UID FETCH (default 200).
+	ChunkSize int
+	// MinBackoff and MaxBackoff bound the wait before reconnecting after
+	// the connection drops (defaults 500ms and 1m).
+	MinBackoff, MaxBackoff time.Duration
+
+	wake chan struct{}
+	once sync.Once
+
+	// Test hooks: beforeCommit may fail a chunk's transaction (a crash
+	// after fetching, before the checkpoint); afterCommit runs once a chunk
+	// is stored.
+	beforeCommit func(uids []uint32) error
+	afterCommit  func(uids []uint32)
+}
+
+func (g *Ingester) init() {
+	g.once.Do(func() {
+		g.wake = make(chan struct{}, 1)
+		if g.Logger == nil {
+			g.Logger = slog.Default()
+		}
+		if g.Owner == "" {
+			host, _ := os.Hostname()
+			var b [4]byte
+			_, _ = rand.Read(b[:])
+			g.Owner = fmt.Sprintf("%s-%d-%s", host, os.Getpid(), hex.EncodeToString(b[:]))
+		}
+		if g.Lease <= 0 {
+			g.Lease = 30 * time.Second
+		}
+		if g.PollInterval <= 0 {
+			g.PollInterval = 250 * time.Millisecond
+		}
+		if g.Housekeeping <= 0 {
+			g.Housekeeping = 2 * time.Second
+		}
+		g.Housekeeping = min(g.Housekeeping, g.Lease/3)
+		if g.ChunkSize <= 0 {
+			g.ChunkSize = 200
+		}
+		if g.MinBackoff <= 0 {
+			g.MinBackoff = 500 * time.Millisecond
+		}
+		if g.MaxBackoff <= 0 {
+			g.MaxBackoff = time.Minute
+		}
+		if g.IMAP.Mailbox == "" {
+			g.IMAP.Mailbox = "INBOX"
+		}
+		if g.IMAP.MaxMessageBytes <= 0 {
+			g.IMAP.MaxMessageBytes = 10 << 20
+		}
+	})
+}
+
+func (g *Ingester) now() time.Time {
+	if g.Now != nil {
+		return g.Now().UTC()
+	}
+	return time.Now().UTC()
+}
+
+// key names the mailbox in checkpoints, leases and stored rows.
+func (g *Ingester) key() string {
+	return strings.ToLower(g.IMAP.Username) + "/" + g.IMAP.Mailbox
+}
+
+// Wake asks the ingester to flag processed messages now rather than at
+// the next housekeeping tick. It never blocks.
+func (g *Ingester) Wake() {
+	g.init()
+	select {
+	case g.wake <- struct{}{}:
+	default:
+	}
+}
+
+// Run ingests until ctx ends: it takes the mailbox's lease, connects,
+// catches up, watches, and reconnects with backoff when the connection
+// drops. It returns nil when ctx ends.
+func (g *Ingester) Run(ctx context.Context) error {
+	g.init()
+	log := g.Logger.With("mailbox", g.key(), "owner", g.Owner)
+	backoff := g.MinBackoff
+	for ctx.Err() == nil {
+		now := g.now()
+		ok, err := acquireLease(ctx, g.DB, g.key(), g.Owner, now, now.Add(g.Lease))
+		if err != nil {
+			log.Warn("ingest lease", "err", err)
+		}
+		if !ok {
+			// Another replica reads the mailbox; try again when its lease
+			// could have lapsed.
+			sleep(ctx, g.Lease/3)
+			continue
+		}
+		start := time.Now()
+		err = g.session(ctx, log)
+		if ctx.Err() != nil {
+			break
+		}
+		if errors.Is(err, errLeaseLost) {
+			log.Warn("ingest lease lost; another replica reads the mailbox now")
+			continue
+		}
+		if time.Since(start) > 2*g.MaxBackoff {
+			backoff = g.MinBackoff // it ran well for a while: this is a new outage
+		}
+		wait := jitter(backoff)
+		log.Warn("imap session ended; reconnecting", "err", err, "in", wait.Round(time.Millisecond))
+		sleep(ctx, wait)
+		backoff = min(2*backoff, g.MaxBackoff)
+	}
+	// Let another replica take over at once rather than after the lease.
+	_ = releaseLease(context.WithoutCancel(ctx), g.DB, g.key(), g.Owner)
+	return nil
+}
+
+// session is one IMAP connection, from login until it fails or ctx ends.
+func (g *Ingester) session(ctx context.Context, log *slog.Logger) error {
+	newMail := make(chan struct{}, 1)
+	signal := func() {
+		select {
+		case newMail <- struct{}{}:
+		default:
+		}
+	}
+	c, err := g.dial(&imapclient.UnilateralDataHandler{
+		Mailbox: func(d *imapclient.UnilateralDataMailbox) {
+			if d.NumMessages != nil {
+				signal() // RFC 3501 7.3.1: EXISTS announces new mail
+			}
+		},
+	})
+	if err != nil {
+		return err
+	}
+	defer c.Close()
+	sessCtx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	go func() {
+		select {
+		case <-sessCtx.Done():
+			c.Close() // unblocks whatever command is waiting
+		case <-c.Closed():
+		}
+	}()
+
+	if err := c.Login(g.IMAP.Username, g.IMAP.Password).Wait(); err != nil {
+		return fmt.Errorf("inbox: imap login as %s: %w", g.IMAP.Username, err)
+	}
+	sel, err := c.Select(g.IMAP.Mailbox, nil).Wait()
+	if err != nil {
+		return fmt.Errorf("inbox: imap select %s: %w", g.IMAP.Mailbox, err)
+	}
+	log.Info("imap mailbox selected", "uidvalidity", sel.UIDValidity, "messages", sel.NumMessages)
+	watch := g.Watch
+	if watch != WatchPoll && !c.Caps().Has(imap.CapIdle) && !c.Caps().Has(imap.CapIMAP4rev2) {
+		log.Info("the IMAP server has no IDLE; polling with NOOP", "interval", g.PollInterval)
+		watch = WatchPoll
+	}
+
+	house := time.NewTicker(g.Housekeeping)
+	defer house.Stop()
+	lastRenew := time.Now()
+	for {
+		if time.Since(lastRenew) >= g.Housekeeping {
+			now := g.now()
+			ok, err := acquireLease(ctx, g.DB, g.key(), g.Owner, now, now.Add(g.Lease))
+			if err != nil {
+				return err
+			}
+			if !ok {
+				return errLeaseLost
+			}
+			lastRenew = time.Now()
+		}
+		if err := g.catchUp(ctx, c, sel, log); err != nil {
+			return err
+		}
+		if err := g.flagProcessed(ctx, c, sel.UIDValidity); err != nil {
+			return err
+		}
+
+		if watch == WatchPoll {
+			t := time.NewTimer(g.PollInterval)
+			select {
+			case <-ctx.Done():
+				t.Stop()
+				return ctx.Err()
+			case <-t.C:
+			}
+			if err := c.Noop().Wait(); err != nil {
+				return fmt.Errorf("inbox: imap noop: %w", err)
+			}
+			continue
+		}
+		idle, err := c.Idle()
+		if err != nil {
+			return fmt.Errorf("inbox: imap idle: %w", err)
+		}
+		select {
+		case <-ctx.Done():
+		case <-newMail:
+		case <-g.wake:
+		case <-house.C:
+		case <-c.Closed():
+		}
+		if err := idle.Close(); err != nil {
+			return fmt.Errorf("inbox: imap idle: %w", err)
+		}
+		if err := idle.Wait(); err != nil {
+			return fmt.Errorf("inbox: imap idle: %w", err)
+		}
+		if ctx.Err() != nil {
+			return ctx.Err()
+		}
+	}
+}
+
+func (g *Ingester) dial(h *imapclient.UnilateralDataHandler) (*imapclient.Client, error) {
+	host, _, _ := net.SplitHostPort(g.IMAP.Addr)
+	opts := &imapclient.Options{
+		UnilateralDataHandler: h,
+		TLSConfig:             &tls.Config{ServerName: host, InsecureSkipVerify: g.IMAP.InsecureSkipVerify},
+		Dialer:                &net.Dialer{Timeout: 15 * time.Second},
+	}
+	var c *imapclient.Client
+	var err error
+	switch g.IMAP.TLS {
+	case "none":
+		c, err = imapclient.DialInsecure(g.IMAP.Addr, opts)
+	case "starttls":
+		c, err = imapclient.DialStartTLS(g.IMAP.Addr, opts)
+	default:
+		c, err = imapclient.DialTLS(g.IMAP.Addr, opts)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("inbox: imap connect %s: %w", g.IMAP.Addr, err)
+	}
+	return c, nil
+}
+
+// catchUp fetches every message after the checkpoint and stores it. At
+// first start it takes the messages within the horizon; after a
+// UIDVALIDITY change every message not yet flagged done, relying on the
+// content hash to skip the ones already stored.
+func (g *Ingester) catchUp(ctx context.Context, c *imapclient.Client, sel *imap.SelectData, log *slog.Logger) error {
+	cp, ok, err := checkpoint(ctx, g.DB, g.key())
+	if err != nil {
+		return err
+	}
+	var criteria imap.SearchCriteria
+	floor := uint32(0) // UIDs at or below it are not wanted
+	resync := false
+	switch {
+	case !ok:
+		criteria.Since = g.now().Add(-g.IMAP.Horizon)
+		resync = true
+	case cp.UIDValidity != sel.UIDValidity:
+		// RFC 3501 2.3.1.1: with a new UIDVALIDITY every UID we knew is
+		// void. What was stored before is recognised by its hash.
+		log.Warn("UIDVALIDITY changed; resynchronising the mailbox", "was", cp.UIDValidity, "now", sel.UIDValidity)
+		criteria.NotFlag = []imap.Flag{KeywordDone}
+		resync = true
+	default:
+		floor = cp.LastUID
+		criteria.UID = []imap.UIDSet{{imap.UIDRange{Start: imap.UID(cp.LastUID + 1), Stop: 0}}}
+	}
+	data, err := c.UIDSearch(&criteria, nil).Wait()
+	if err != nil {
+		return fmt.Errorf("inbox: imap uid search: %w", err)
+	}
+	var uids []uint32
+	for _, u := range data.AllUIDs() {
+		// "n:*" always includes the highest UID, even below n (RFC 3501 6.4.8).
+		if uint32(u) > floor {
+			uids = append(uids, uint32(u))
+		}
+	}
+	slices.Sort(uids)
+	last := floor
+	for start := 0; start < len(uids); start += g.ChunkSize {
+		chunk := uids[start:min(start+g.ChunkSize, len(uids))]
+		n, err := g.fetchChunk(ctx, c, sel.UIDValidity, chunk)
+		if err != nil {
+			return err
+		}
+		last = max(last, n)
+	}
+	if resync {
+		// Nothing below UIDNEXT that the search skipped is wanted (older
+		// than the horizon, or done); start the checkpoint there.
+		if sel.UIDNext > 0 {
+			last = max(last, uint32(sel.UIDNext)-1)
+		}
+		return g.DB.InTx(ctx, func(tx *sql.Tx) error {
+			now := g.now()
+			if err := holdLease(ctx, tx, g.key(), g.Owner, now, now.Add(g.Lease)); err != nil {
+				return err
+			}
+			return saveCheckpoint(ctx, tx, g.key(), Checkpoint{UIDValidity: sel.UIDValidity, LastUID: last}, now)
+		})
+	}
+	return nil
+}
+
+// fetched is one message as read from the server.
+type fetched struct {
+	uid          uint32
+	raw          []byte
+	size         int64
+	internalDate time.Time
+}
+
+// maxChunkBytes bounds what is held in memory before a transaction.
+const maxChunkBytes = 32 << 20
+
+// fetchChunk fetches the UIDs and stores them, committing every
+// maxChunkBytes; it returns the highest UID stored.
+func (g *Ingester) fetchChunk(ctx context.Context, c *imapclient.Client, uidValidity uint32, uids []uint32) (uint32, error) {
+	set := imap.UIDSet{}
+	for _, u := range uids {
+		set.AddNum(imap.UID(u))
+	}
+	section := &imap.FetchItemBodySection{Peek: true, Partial: &imap.SectionPartial{Offset: 0, Size: g.IMAP.MaxMessageBytes}}
+	cmd := c.Fetch(set, &imap.FetchOptions{UID: true, RFC822Size: true, InternalDate: true, BodySection: []*imap.FetchItemBodySection{section}})
+	defer cmd.Close()
+
+	var batch []fetched
+	var batchBytes int
+	var last uint32
+	flush := func() error {
+		if len(batch) == 0 {
+			return nil
+		}
+		if err := g.store(ctx, uidValidity, batch); err != nil {
+			return err
+		}
+		last = max(last, batch[len(batch)-1].uid)
+		batch, batchBytes = nil, 0
+		return nil
+	}
+	for {
+		msg := cmd.Next()
+		if msg == nil {
+			break
+		}
+		buf, err := msg.Collect()
+		if err != nil {
+			return last, fmt.Errorf("inbox: imap fetch: %w", err)
+		}
+		if buf.UID == 0 {
+			continue
+		}
+		raw := buf.FindBodySection(section)
+		// RFC 3501 2.3.1.1: UIDs ascend with sequence numbers, and FETCH
+		// answers in sequence order, so the batch is in UID order.
+		batch = append(batch, fetched{uid: uint32(buf.UID), raw: raw, size: buf.RFC822Size, internalDate: buf.InternalDate})
+		batchBytes += len(raw)
+		if batchBytes >= maxChunkBytes {
+			if err := flush(); err != nil {
+				return last, err
+			}
+		}
+	}
+	if err := cmd.Close(); err != nil {
+		return last, fmt.Errorf("inbox: imap fetch: %w", err)
+	}
+	return last, flush()
+}
+
+// store writes a batch of fetched messages, their act jobs and the
+// checkpoint in one transaction: after a crash either all of it is there
+// or none, and the messages are fetched again.
+func (g *Ingester) store(ctx context.Context, uidValidity uint32, batch []fetched) error {
+	uids := make([]uint32, len(batch))
+	for i, f := range batch {
+		uids[i] = f.uid
+	}
+	err := g.DB.InTx(ctx, func(tx *sql.Tx) error {
+		now := g.now()
+		if err := holdLease(ctx, tx, g.key(), g.Owner, now, now.Add(g.Lease)); err != nil {
+			return err
+		}
+		for _, f := range batch {
+			if err := g.storeOne(ctx, tx, uidValidity, f, now); err != nil {
+				return err
+			}
+		}
+		if err := saveCheckpoint(ctx, tx, g.key(), Checkpoint{UIDValidity: uidValidity, LastUID: uids[len(uids)-1]}, now); err != nil {
+			return err
+		}
+		if g.beforeCommit != nil {
+			return g.beforeCommit(uids)
+		}
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	if g.afterCommit != nil {
+		g.afterCommit(uids)
+	}
+	return nil
+}
+
+func (g *Ingester) storeOne(ctx context.Context, tx *sql.Tx, uidValidity uint32, f fetched, now time.Time) error {
+	truncated := f.size > int64(len(f.raw))
+	sum := sha256.New()
+	sum.Write(f.raw)
+	if truncated {
+		// Two long messages with the same first bytes differ in size.
+		var n [8]byte
+		binary.BigEndian.PutUint64(n[:], uint64(f.size))
+		sum.Write(n[:])
+	}
+	hash := hex.EncodeToString(sum.Sum(nil))
+
+	// The same bytes again: after a UIDVALIDITY change, or copied back
+	// into the mailbox. Point the row at the new UID so that it gets its
+	// flags, and do nothing else.
+	var existing int64
+	var oldValidity int64
+	var oldMailbox string
+	err := tx.QueryRowContext(ctx, `SELECT id, uidvalidity, mailbox FROM inbound_messages WHERE hash = $1`, hash).Scan(&existing, &oldValidity, &oldMailbox)
+	switch {
+	case err == nil:
+		if oldMailbox == g.key() && uint32(oldValidity) != uidValidity {
+			_, err = tx.ExecContext(ctx, `UPDATE inbound_messages SET uidvalidity = $1, uid = $2, flagged = FALSE WHERE id = $3`,
+				int64(uidValidity), int64(f.uid), existing)
+		}
+		return err
+	case !errors.Is(err, sql.ErrNoRows):
+		return fmt.Errorf("inbox: store: %w", err)
+	}
+
+	messageID := headerMessageID(f.raw)
+	state := StateStored
+	if messageID != "" {
+		// Another copy of a message already stored (sent to two of our
+		// addresses, or redelivered with new trace headers): keep it,
+		// act on it once.
+		var id int64
+		err := tx.QueryRowContext(ctx, `SELECT id FROM inbound_messages WHERE message_id = $1 LIMIT 1`, messageID).Scan(&id)
+		if err == nil {
+			state = StateDuplicate
+		} else if !errors.Is(err, sql.ErrNoRows) {
+			return fmt.Errorf("inbox: store: %w", err)
+		}
+	}
+	received := f.internalDate
+	if received.IsZero() {
+		received = now
+	}
+	var id int64
+	err = tx.QueryRowContext(ctx, `INSERT INTO inbound_messages (mailbox, uidvalidity, uid, message_id, hash, raw, size, truncated,
+    received_at, stored_at, state) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)
+ON CONFLICT (hash) DO NOTHING RETURNING id`,
+		g.key(), int64(uidValidity), int64(f.uid), messageID, hash, f.raw, f.size, truncated, received.UTC(), now, state).Scan(&id)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil // stored meanwhile through another mailbox
+	}
+	if err != nil {
+		return fmt.Errorf("inbox: store uid %d: %w", f.uid, err)
+	}
+	if state != StateStored {
+		return nil
+	}
+	if _, err := g.Jobs.InsertTx(ctx, tx, ActArgs{InboundID: id}, nil); err != nil {
+		return fmt.Errorf("inbox: queue act job: %w", err)
+	}
+	return nil
+}
+
+// headerMessageID reads the Message-ID from the header block only, without
+// parsing the body: the ingest loop must be cheap and never fail on a
+// broken message.
+func headerMessageID(raw []byte) string {
+	end := bytes.Index(raw, []byte("\r\n\r\n"))
+	if end < 0 {
+		end = bytes.Index(raw, []byte("\n\n"))
+	}
+	if end < 0 {
+		end = len(raw)
+	}
+	r := textproto.NewReader(bufio.NewReader(bytes.NewReader(append(raw[:end:end], "\r\n\r\n"...))))
+	h, _ := r.ReadMIMEHeader() // a partial header is fine
+	return firstMsgID(h.Get("Message-Id"))
+}
+
+// flagProcessed marks messages the hub is done with: \Seen and
+// KeywordDone, then moves them to MoveTo when configured.
+func (g *Ingester) flagProcessed(ctx context.Context, c *imapclient.Client, uidValidity uint32) error {
+	rows, err := g.DB.QueryContext(ctx, `SELECT id, uid, uidvalidity FROM inbound_messages
+WHERE mailbox = $1 AND flagged = FALSE AND state <> $2 ORDER BY id LIMIT 1000`, g.key(), StateStored)
+	if err != nil {
+		return fmt.Errorf("inbox: flag: %w", err)
+	}
+	var ids []any
+	set := imap.UIDSet{}
+	for rows.Next() {
+		var id, uid, uv int64
+		if err := rows.Scan(&id, &uid, &uv); err != nil {
+			rows.Close()
+			return fmt.Errorf("inbox: flag: %w", err)
+		}
+		ids = append(ids, id)
+		if uint32(uv) == uidValidity {
+			set.AddNum(imap.UID(uid))
+		} // else: a UID of a mailbox that no longer exists
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return fmt.Errorf("inbox: flag: %w", err)
+	}
+	if len(ids) == 0 {
+		return nil
+	}
+	if len(set) > 0 {
+		store := &imap.StoreFlags{Op: imap.StoreFlagsAdd, Silent: true, Flags: []imap.Flag{imap.FlagSeen, KeywordDone}}
+		if err := c.Store(set, store, nil).Close(); err != nil {
+			return fmt.Errorf("inbox: imap store flags: %w", err)
+		}
+		if g.IMAP.MoveTo != "" {
+			if _, err := c.Move(set, g.IMAP.MoveTo).Wait(); err != nil {
+				return fmt.Errorf("inbox: imap move to %s: %w", g.IMAP.MoveTo, err)
+			}
+		}
+	}
+	var ph strings.Builder
+	for i := range ids {
+		if i > 0 {
+			ph.WriteString(", ")
+		}
+		fmt.Fprintf(&ph, "$%d", i+1)
+	}
+	if _, err := g.DB.ExecContext(ctx, `UPDATE inbound_messages SET flagged = TRUE WHERE id IN (`+ph.String()+`)`, ids...); err != nil {
+		return fmt.Errorf("inbox: flag: %w", err)
+	}
+	return nil
+}
+
+func sleep(ctx context.Context, d time.Duration) {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+	case <-t.C:
+	}
+}
+
+// jitter spreads reconnects of several replicas: d/2 to d.
+func jitter(d time.Duration) time.Duration {
+	if d <= 1 {
+		return d
+	}
+	n, err := rand.Int(rand.Reader, big.NewInt(int64(d/2)))
+	if err != nil {
+		return d
+	}
+	return d/2 + time.Duration(n.Int64())
+}
+
+// ActArgs is the job that acts on one stored inbound message.
+type ActArgs struct {
+	InboundID int64 `json:"inbound_id"`
+}
+
+// Kind implements river.JobArgs.
+func (ActArgs) Kind() string { return "inbox_act" }
+
+var _ river.JobArgs = ActArgs{}

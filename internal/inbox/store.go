@@ -1,0 +1,254 @@
+package inbox
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/sitrep-dev/sitrep/internal/errs"
+	"github.com/sitrep-dev/sitrep/internal/incident"
+	"github.com/sitrep-dev/sitrep/internal/store"
+)
+
+// States of a stored inbound message.
+const (
+	StateStored    = "stored"    // stored, not yet acted on (its act job is queued)
+	StateProcessed = "processed" // acted on
+	StateTriage    = "triage"    // matched no incident: waits for a person to file it
+	StateRejected  = "rejected"  // unusable (too large, unparseable); Error says why
+	StateDuplicate = "duplicate" // another copy (same Message-ID) was already stored
+)
+
+// ClassOwn marks mail the hub sent itself (a copy that came back to its
+// own inbox): recorded, never acted on.
+const ClassOwn Class = "own"
+
+// Inbound is a stored inbound message as the API shows it: never the HTML,
+// never the raw bytes.
+type Inbound struct {
+	ID          int64     `json:"id"`
+	Incident    string    `json:"incident,omitempty"` // INC-42; "" while in triage
+	IncidentID  int64     `json:"-"`
+	State       string    `json:"state"`
+	Class       string    `json:"class"`
+	Sender      string    `json:"sender"`
+	SenderName  string    `json:"sender_name,omitempty"`
+	Subject     string    `json:"subject"`
+	Text        string    `json:"text"` // the new text of the reply, plain text
+	ReceivedAt  time.Time `json:"received_at"`
+	MatchedBy   string    `json:"matched_by,omitempty"`
+	Action      string    `json:"action,omitempty"`
+	Error       string    `json:"error,omitempty"`
+	Size        int64     `json:"size"`
+	Truncated   bool      `json:"truncated,omitempty"`
+	MessageID   string    `json:"message_id,omitempty"`
+	Mailbox     string    `json:"-"`
+	UIDValidity uint32    `json:"-"`
+	UID         uint32    `json:"-"`
+}
+
+// Store reads and files stored inbound messages.
+type Store struct {
+	DB  *store.DB
+	Now func() time.Time
+}
+
+func (s *Store) now() time.Time {
+	if s.Now != nil {
+		return s.Now().UTC()
+	}
+	return time.Now().UTC()
+}
+
+const inboundColumns = `id, COALESCE(incident_id, 0), state, class, sender, sender_name, subject, new_text, received_at,
+    matched_by, action, error, size, truncated, message_id, mailbox, uidvalidity, uid`
+
+func scanInbound(row interface{ Scan(...any) error }) (*Inbound, error) {
+	var in Inbound
+	var uv, uid int64
+	if err := row.Scan(&in.ID, &in.IncidentID, &in.State, &in.Class, &in.Sender, &in.SenderName, &in.Subject, &in.Text,
+		&in.ReceivedAt, &in.MatchedBy, &in.Action, &in.Error, &in.Size, &in.Truncated, &in.MessageID, &in.Mailbox, &uv, &uid); err != nil {
+		return nil, err
+	}
+	in.UIDValidity, in.UID = uint32(uv), uint32(uid)
+	in.ReceivedAt = in.ReceivedAt.UTC()
+	if in.IncidentID > 0 {
+		in.Incident = incident.FormatRef(in.IncidentID)
+	}
+	return &in, nil
+}
+
+func (s *Store) list(ctx context.Context, where string, args ...any) ([]Inbound, error) {
+	rows, err := s.DB.QueryContext(ctx, `SELECT `+inboundColumns+` FROM inbound_messages WHERE `+where, args...)
+	if err != nil {
+		return nil, fmt.Errorf("inbox: list: %w", err)
+	}
+	defer rows.Close()
+	out := []Inbound{}
+	for rows.Next() {
+		in, err := scanInbound(rows)
+		if err != nil {
+			return nil, fmt.Errorf("inbox: list: %w", err)
+		}
+		out = append(out, *in)
+	}
+	return out, rows.Err()
+}
+
+// Replies lists what came back on an incident, oldest first: replies,
+// auto-replies, bounces and calendar replies, with their class.
+func (s *Store) Replies(ctx context.Context, incidentID int64) ([]Inbound, error) {
+	return s.list(ctx, `incident_id = $1 ORDER BY received_at, id`, incidentID)
+}
+
+// Triage lists the messages that matched no incident, newest first.
+func (s *Store) Triage(ctx context.Context, limit int) ([]Inbound, error) {
+	if limit <= 0 || limit > 1000 {
+		limit = 200
+	}
+	return s.list(ctx, `state = $1 ORDER BY id DESC LIMIT $2`, StateTriage, limit)
+}
+
+// Get returns one stored message.
+func (s *Store) Get(ctx context.Context, id int64) (*Inbound, error) {
+	in, err := scanInbound(s.DB.QueryRowContext(ctx, `SELECT `+inboundColumns+` FROM inbound_messages WHERE id = $1`, id))
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, errs.E(errs.NotFound, "no inbound message %d", id)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("inbox: get %d: %w", id, err)
+	}
+	return in, nil
+}
+
+// Assign files a triaged message on an incident: it joins the incident's
+// replies and its timeline, as a reply filed by actor. Commands in it are
+// not carried out: a message that needed a person to place it did not
+// come through the incident's reply address.
+func (s *Store) Assign(ctx context.Context, id int64, inc *incident.Incident, actor string) (*Inbound, error) {
+	now := s.now()
+	err := s.DB.InTx(ctx, func(tx *sql.Tx) error {
+		in, err := scanInbound(tx.QueryRowContext(ctx, `SELECT `+inboundColumns+` FROM inbound_messages WHERE id = $1`, id))
+		if errors.Is(err, sql.ErrNoRows) {
+			return errs.E(errs.NotFound, "no inbound message %d", id)
+		}
+		if err != nil {
+			return fmt.Errorf("inbox: assign: %w", err)
+		}
+		if in.State != StateTriage {
+			return errs.E(errs.Conflict, "message %d is not in triage (it is %s)", id, in.State)
+		}
+		res, err := tx.ExecContext(ctx, `UPDATE inbound_messages SET state = $1, incident_id = $2, matched_by = 'manual',
+    action = $3, processed_at = $4 WHERE id = $5 AND state = $6`, StateProcessed, inc.ID, "filed from triage by "+actor, now, id, StateTriage)
+		if err != nil {
+			return fmt.Errorf("inbox: assign: %w", err)
+		}
+		if n, _ := res.RowsAffected(); n != 1 {
+			return errs.E(errs.Conflict, "message %d was filed meanwhile", id)
+		}
+		text := fmt.Sprintf("Reply from %s (filed from triage by %s): %s", in.Sender, actor, snippet(in.Text, 2000))
+		_, err = incident.AddEvent(ctx, tx, now, inc.ID, incident.EventReply, actor, text,
+			map[string]any{"inbound": id, "class": in.Class, "from": in.Sender, "matched_by": "manual"})
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	return s.Get(ctx, id)
+}
+
+// raw returns the stored bytes of a message.
+func (s *Store) raw(ctx context.Context, id int64) ([]byte, error) {
+	var raw []byte
+	if err := s.DB.QueryRowContext(ctx, `SELECT raw FROM inbound_messages WHERE id = $1`, id).Scan(&raw); err != nil {
+		return nil, fmt.Errorf("inbox: raw %d: %w", id, err)
+	}
+	return raw, nil
+}
+
+// Checkpoint is where ingest stands in a mailbox.
+type Checkpoint struct {
+	UIDValidity uint32
+	LastUID     uint32
+}
+
+// checkpoint reads a mailbox's checkpoint; ok is false before the first
+// ingest.
+func checkpoint(ctx context.Context, q store.Querier, mailbox string) (cp Checkpoint, ok bool, err error) {
+	var uv, last int64
+	err = q.QueryRowContext(ctx, `SELECT uidvalidity, last_uid FROM inbox_checkpoints WHERE mailbox = $1`, mailbox).Scan(&uv, &last)
+	if errors.Is(err, sql.ErrNoRows) {
+		return Checkpoint{}, false, nil
+	}
+	if err != nil {
+		return Checkpoint{}, false, fmt.Errorf("inbox: checkpoint: %w", err)
+	}
+	return Checkpoint{UIDValidity: uint32(uv), LastUID: uint32(last)}, true, nil
+}
+
+func saveCheckpoint(ctx context.Context, tx *sql.Tx, mailbox string, cp Checkpoint, now time.Time) error {
+	_, err := tx.ExecContext(ctx, `INSERT INTO inbox_checkpoints (mailbox, uidvalidity, last_uid, updated_at) VALUES ($1, $2, $3, $4)
+ON CONFLICT (mailbox) DO UPDATE SET uidvalidity = excluded.uidvalidity, last_uid = excluded.last_uid, updated_at = excluded.updated_at`,
+		mailbox, int64(cp.UIDValidity), int64(cp.LastUID), now)
+	if err != nil {
+		return fmt.Errorf("inbox: save checkpoint: %w", err)
+	}
+	return nil
+}
+
+// errLeaseLost: another replica holds the mailbox now.
+var errLeaseLost = errors.New("inbox: ingest lease lost to another replica")
+
+// acquireLease takes or renews the mailbox's lease for owner until
+// until. It fails (false) while another owner's lease runs.
+func acquireLease(ctx context.Context, q store.Querier, mailbox, owner string, now, until time.Time) (bool, error) {
+	res, err := q.ExecContext(ctx, `INSERT INTO inbox_leases (mailbox, owner, lease_until) VALUES ($1, $2, $3)
+ON CONFLICT (mailbox) DO UPDATE SET owner = excluded.owner, lease_until = excluded.lease_until
+WHERE inbox_leases.owner = excluded.owner OR inbox_leases.lease_until < $4`, mailbox, owner, until, now)
+	if err != nil {
+		return false, fmt.Errorf("inbox: lease: %w", err)
+	}
+	n, err := res.RowsAffected()
+	if err != nil {
+		return false, fmt.Errorf("inbox: lease: %w", err)
+	}
+	return n == 1, nil
+}
+
+// holdLease checks, inside a transaction that writes on the lease's
+// behalf, that owner still holds it, and extends it: a replica that lost
+// its lease while it was fetching cannot move the checkpoint.
+func holdLease(ctx context.Context, tx *sql.Tx, mailbox, owner string, now, until time.Time) error {
+	res, err := tx.ExecContext(ctx, `UPDATE inbox_leases SET lease_until = $1 WHERE mailbox = $2 AND owner = $3 AND lease_until >= $4`,
+		until, mailbox, owner, now)
+	if err != nil {
+		return fmt.Errorf("inbox: lease: %w", err)
+	}
+	if n, _ := res.RowsAffected(); n != 1 {
+		return errLeaseLost
+	}
+	return nil
+}
+
+func releaseLease(ctx context.Context, q store.Querier, mailbox, owner string) error {
+	_, err := q.ExecContext(ctx, `DELETE FROM inbox_leases WHERE mailbox = $1 AND owner = $2`, mailbox, owner)
+	return err
+}
+
+// snippet cuts s to at most n bytes on a rune boundary.
+func snippet(s string, n int) string {
+	s = strings.TrimSpace(s)
+	if len(s) <= n {
+		return s
+	}
+	cut := n
+	for cut > 0 && !utf8RuneStart(s[cut]) {
+		cut--
+	}
+	return s[:cut] + "…"
+}
+
+func utf8RuneStart(b byte) bool { return b&0xC0 != 0x80 }
