@@ -7,7 +7,10 @@ import (
 	"path/filepath"
 	"strconv"
 
+	"github.com/riverqueue/river"
+
 	"github.com/sitrep-dev/sitrep/internal/compose"
+	"github.com/sitrep-dev/sitrep/internal/inbox"
 	"github.com/sitrep-dev/sitrep/internal/outbox"
 	"github.com/sitrep-dev/sitrep/internal/sandbox"
 )
@@ -86,4 +89,32 @@ func (h *hub) buildOutbox(sender outbox.Sender) error {
 	}
 	h.outbox.Metrics = outbox.NewMetrics(h.registry, h.outbox)
 	return nil
+}
+
+// buildInbox wires what reads replies: the store the API reads, the act
+// worker, and the ingester of the configured mailbox, or of the hub's own
+// sandbox inbox when the sandbox runs and no IMAP host is configured.
+func (h *hub) buildInbox(workers *river.Workers) {
+	cfg := h.cfg.Mail
+	h.inbox = &inbox.Store{DB: h.db}
+	actor := &inbox.Actor{
+		DB: h.db, Incidents: h.incidents, Outbox: h.outbox, Logger: h.logger.With("component", "inbox"),
+		LocalPart: cfg.ReplyLocalPart, TrustedAuthServIDs: cfg.IMAP.TrustedAuthServIDs,
+	}
+	actor.Register(workers)
+	imapCfg := inbox.IMAPConfig{
+		Addr: net.JoinHostPort(cfg.IMAP.Host, strconv.Itoa(cfg.IMAP.Port)), TLS: cfg.IMAP.TLS,
+		Username: cfg.IMAP.Username, Password: cfg.IMAP.Password.Value(), Mailbox: cfg.IMAP.Mailbox, MoveTo: cfg.IMAP.MoveTo,
+		MaxMessageBytes: cfg.IMAP.MaxMessageBytes, Horizon: cfg.IMAP.Horizon,
+	}
+	switch {
+	case cfg.IMAP.Host != "":
+	case h.sandbox != nil:
+		imapCfg.Addr, imapCfg.TLS = h.sandbox.IMAPAddr(), "none"
+		imapCfg.Username, imapCfg.Password = cfg.ReplyLocalPart+"@"+cfg.Domain, cfg.Sandbox.Password.Value()
+	default:
+		return // nothing to read
+	}
+	h.ingester = &inbox.Ingester{IMAP: imapCfg, DB: h.db, Jobs: h.inserter, Logger: h.logger.With("component", "ingest")}
+	actor.OnProcessed = h.ingester.Wake
 }

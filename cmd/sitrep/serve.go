@@ -24,6 +24,7 @@ import (
 	"github.com/sitrep-dev/sitrep/internal/auth"
 	"github.com/sitrep-dev/sitrep/internal/config"
 	"github.com/sitrep-dev/sitrep/internal/directory"
+	"github.com/sitrep-dev/sitrep/internal/inbox"
 	"github.com/sitrep-dev/sitrep/internal/incident"
 	"github.com/sitrep-dev/sitrep/internal/jobs"
 	"github.com/sitrep-dev/sitrep/internal/outbox"
@@ -94,6 +95,8 @@ type hub struct {
 	registry  *prometheus.Registry
 	outbox    *outbox.Outbox
 	sandbox   *sandbox.Sandbox
+	inbox     *inbox.Store
+	ingester  *inbox.Ingester // nil when there is no mailbox to read
 }
 
 // serve runs the hub until ctx ends.
@@ -149,6 +152,7 @@ func serveWith(ctx context.Context, cfg config.Config, e env, ready func(addr st
 
 	workers := river.NewWorkers()
 	periodic := h.outbox.Register(workers, cfg.Jobs.CheckInterval)
+	h.buildInbox(workers)
 	if h.worker, err = jobs.NewWorker(db, jobs.Config{Workers: workers, PeriodicJobs: periodic, Logger: logger,
 		PollInterval: cfg.Jobs.PollInterval, RescueAfter: cfg.Jobs.RescueAfter}); err != nil {
 		return err
@@ -160,7 +164,7 @@ func serveWith(ctx context.Context, cfg config.Config, e env, ready func(addr st
 	}
 
 	srv := &web.Server{
-		Incidents: h.incidents, Directory: h.directory, Tokens: h.tokens, Outbox: h.outbox, Logger: logger, Registry: h.registry,
+		Incidents: h.incidents, Directory: h.directory, Tokens: h.tokens, Outbox: h.outbox, Inbox: h.inbox, Logger: logger, Registry: h.registry,
 		MaxBodyBytes: cfg.Server.MaxBodyBytes, SyncDirectory: h.syncDirectory, Ready: db.PingContext,
 	}
 	ln, err := net.Listen("tcp", cfg.Server.Listen)
@@ -173,6 +177,9 @@ func serveWith(ctx context.Context, cfg config.Config, e env, ready func(addr st
 		return fmt.Errorf("serve: start jobs: %w", err)
 	}
 	go h.reloadOnSIGHUP(runCtx)
+	if h.ingester != nil {
+		go h.ingester.Run(runCtx)
+	}
 
 	errc := make(chan error, 1)
 	go func() { errc <- httpServer.Serve(ln) }()
