@@ -635,6 +635,34 @@ func TestParallelDeliveryArrivesExactlyOnce(t *testing.T) {
 	if err := sb.EnsureMailbox(hub, ""); err != nil {
 		t.Fatal(err)
 	}
+	// A reader keeps fetching (and so flagging \Seen) while the
+	// deliveries land, as the hub's ingest and a person's client would.
+	reader := dialIMAP(t, sb, hub, nil)
+	if _, err := reader.Select("INBOX", nil).Wait(); err != nil {
+		t.Fatal(err)
+	}
+	stop := make(chan struct{})
+	readerDone := make(chan error, 1)
+	go func() {
+		section := &imap.FetchItemBodySection{}
+		for {
+			select {
+			case <-stop:
+				readerDone <- nil
+				return
+			default:
+			}
+			if err := reader.Noop().Wait(); err != nil {
+				readerDone <- err
+				return
+			}
+			if _, err := reader.Fetch(allUIDs(), &imap.FetchOptions{UID: true, BodySection: []*imap.FetchItemBodySection{section}}).Collect(); err != nil {
+				readerDone <- err
+				return
+			}
+		}
+	}()
+
 	var wg sync.WaitGroup
 	errc := make(chan error, conns)
 	for w := range conns {
@@ -663,6 +691,10 @@ func TestParallelDeliveryArrivesExactlyOnce(t *testing.T) {
 		}()
 	}
 	wg.Wait()
+	close(stop)
+	if err := <-readerDone; err != nil {
+		t.Errorf("concurrent reader: %v", err)
+	}
 	close(errc)
 	for err := range errc {
 		t.Fatal(err)

@@ -52,13 +52,16 @@ const (
 )
 
 // store holds every sandbox account in memory and mirrors it to dir when
-// dir is set. Lock order: store.mu, then account.mu, then mailbox.mu.
+// dir is set. Lock order: store.mu, then account.mu, then mailbox.mu, then
+// store.uidMu.
 type store struct {
 	dir string // "" keeps everything in memory
 	log *slog.Logger
 
-	mu              sync.Mutex
-	accounts        map[string]*account // by normalised email
+	mu       sync.Mutex
+	accounts map[string]*account // by normalised email
+
+	uidMu           sync.Mutex
 	lastUIDValidity uint32
 }
 
@@ -123,8 +126,8 @@ func newStore(dir string, log *slog.Logger) *store {
 // Dovecot's do, and the last one is kept on disk; in memory they start
 // from a random number, as nothing survives a restart anyway.
 func (st *store) nextUIDValidity() (uint32, error) {
-	st.mu.Lock()
-	defer st.mu.Unlock()
+	st.uidMu.Lock()
+	defer st.uidMu.Unlock()
 	if st.lastUIDValidity == 0 && st.dir == "" {
 		var b [4]byte
 		_, _ = rand.Read(b[:])
@@ -159,7 +162,9 @@ func (st *store) list() []*account {
 
 // ensure returns the account for email, creating it with an INBOX when
 // missing. A non-empty name replaces the stored one. created reports
-// whether the account is new.
+// whether the account is new. A new account is complete on disk before
+// anyone else can see it: creation is rare (once per person), so it runs
+// under the store lock.
 func (st *store) ensure(email, name string) (a *account, created bool, err error) {
 	st.mu.Lock()
 	a = st.accounts[email]
@@ -168,36 +173,44 @@ func (st *store) ensure(email, name string) (a *account, created bool, err error
 		if st.dir != "" {
 			a.dir = filepath.Join(st.dir, accountsDir, url.PathEscape(email))
 		}
-		st.accounts[email] = a
-		created = true
+		err := a.create()
+		if err == nil {
+			st.accounts[email] = a
+		}
+		st.mu.Unlock()
+		if err != nil {
+			return nil, false, err
+		}
+		return a, true, nil
 	}
 	st.mu.Unlock()
 
 	a.mu.Lock()
 	defer a.mu.Unlock()
-	if created {
-		if a.dir != "" {
-			if err := mkdirSynced(a.dir); err != nil {
-				return nil, false, fmt.Errorf("sandbox: create account %s: %w", email, err)
-			}
-			if err := writeJSON(filepath.Join(a.dir, accountFile), accountMeta{Email: email, Name: name}); err != nil {
-				return nil, false, fmt.Errorf("sandbox: create account %s: %w", email, err)
-			}
-		}
-	} else if name != "" && name != a.name {
-		a.name = name
+	if name != "" && name != a.name {
 		if a.dir != "" {
 			if err := writeJSON(filepath.Join(a.dir, accountFile), accountMeta{Email: email, Name: name}); err != nil {
 				return nil, false, fmt.Errorf("sandbox: rename account %s: %w", email, err)
 			}
 		}
+		a.name = name
 	}
-	if a.mailboxes[inboxName] == nil {
-		if _, err := a.createLocked(inboxName, nil); err != nil {
-			return nil, false, err
+	return a, false, nil
+}
+
+func (a *account) create() error {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if a.dir != "" {
+		if err := mkdirSynced(a.dir); err != nil {
+			return fmt.Errorf("sandbox: create account %s: %w", a.email, err)
+		}
+		if err := writeJSON(filepath.Join(a.dir, accountFile), accountMeta{Email: a.email, Name: a.name}); err != nil {
+			return fmt.Errorf("sandbox: create account %s: %w", a.email, err)
 		}
 	}
-	return a, created, nil
+	_, err := a.createLocked(inboxName, nil)
+	return err
 }
 
 // load reads every account under st.dir. It is called once, before any
@@ -238,6 +251,15 @@ func (st *store) load() error {
 		}
 		st.accounts[a.email] = a
 	}
+	// After every UIDVALIDITY on disk is known: an account cut short by a
+	// crash before its INBOX was written gets one now.
+	for _, a := range st.accounts {
+		if a.mailboxes[inboxName] == nil {
+			if _, err := a.createLocked(inboxName, nil); err != nil {
+				return err
+			}
+		}
+	}
 	return nil
 }
 
@@ -266,9 +288,9 @@ func (a *account) load() error {
 			continue
 		}
 		a.mailboxes[mb.name] = mb
-		a.st.mu.Lock()
+		a.st.uidMu.Lock()
 		a.st.lastUIDValidity = max(a.st.lastUIDValidity, mb.uidValidity)
-		a.st.mu.Unlock()
+		a.st.uidMu.Unlock()
 	}
 	return nil
 }
