@@ -1,0 +1,330 @@
+package calendar
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/base32"
+	"errors"
+	"fmt"
+	"net/http"
+	"os"
+	"strconv"
+	"strings"
+	"time"
+
+	"cloud.google.com/go/auth/credentials"
+	admin "google.golang.org/api/admin/directory/v1"
+	gcal "google.golang.org/api/calendar/v3"
+	"google.golang.org/api/googleapi"
+	"google.golang.org/api/option"
+
+	"github.com/sitrep-dev/sitrep/internal/errs"
+)
+
+// OAuth scopes sitrep asks for; GOOGLE.md says where to grant them.
+const (
+	GoogleCalendarScope = "https://www.googleapis.com/auth/calendar"
+	GoogleRoomsScope    = "https://www.googleapis.com/auth/admin.directory.resource.calendar.readonly"
+)
+
+// GoogleServiceAccount reads a service account's JSON key and acts as
+// subject through domain-wide delegation (see GOOGLE.md). Only service
+// account keys are accepted: the file comes from config, and another
+// credential type there is a mistake, or worse.
+func GoogleServiceAccount(keyFile, subject string, scopes ...string) (option.ClientOption, error) {
+	if _, err := os.Stat(keyFile); err != nil {
+		return nil, fmt.Errorf("calendar: google: key file: %w", err)
+	}
+	creds, err := credentials.NewCredentialsFromFile(credentials.ServiceAccount, keyFile, &credentials.DetectOptions{
+		Scopes:  scopes,
+		Subject: subject,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("calendar: google: key file %s: %w", keyFile, err)
+	}
+	return option.WithAuthCredentials(creds), nil
+}
+
+// Google books in Google Calendar through the v3 API, as the organizer:
+// production credentials impersonate them (GoogleServiceAccount). Google
+// sends the invitations itself (sendUpdates=all).
+type Google struct {
+	svc *gcal.Service
+	// CalendarID is the calendar events go in; "primary" is the
+	// impersonated user's own.
+	CalendarID string
+}
+
+var _ Backend = (*Google)(nil)
+
+// NewGoogle builds the backend. Tests point it at a fake with
+// option.WithEndpoint and option.WithoutAuthentication.
+func NewGoogle(ctx context.Context, opts ...option.ClientOption) (*Google, error) {
+	svc, err := gcal.NewService(ctx, opts...)
+	if err != nil {
+		return nil, fmt.Errorf("calendar: google: %w", err)
+	}
+	return &Google{svc: svc, CalendarID: "primary"}, nil
+}
+
+// GoogleEventID derives the event id from the UID. Google wants base32hex
+// characters (a-v, 0-9), 5 to 1024 of them; a hash of the UID gives 52, and
+// the same UID always the same id, so a retried insert meets its first try
+// as a 409 instead of making a second event.
+func GoogleEventID(uid string) string {
+	sum := sha256.Sum256([]byte(uid))
+	return strings.ToLower(base32.HexEncoding.WithPadding(base32.NoPadding).EncodeToString(sum[:]))
+}
+
+// Book inserts the event with the room as a resource attendee, asks for a
+// Meet link when ev.CreateMeet, and has Google email everyone. A 409 means
+// an earlier try got through: Book fetches and returns that event.
+func (g *Google) Book(ctx context.Context, ev Event) (*Booking, error) {
+	if err := ev.Validate(); err != nil {
+		return nil, err
+	}
+	e := googleEvent(ev)
+	e.Id = GoogleEventID(ev.UID)
+	e.ICalUID = ev.UID
+	e.Sequence = int64(ev.Sequence)
+	if ev.CreateMeet {
+		reqID := ev.RequestID
+		if reqID == "" {
+			reqID = e.Id // same request id on a retry: one conference, not two
+		}
+		e.ConferenceData = &gcal.ConferenceData{CreateRequest: &gcal.CreateConferenceRequest{
+			RequestId:             reqID,
+			ConferenceSolutionKey: &gcal.ConferenceSolutionKey{Type: "hangoutsMeet"},
+		}}
+	}
+	got, err := g.svc.Events.Insert(g.CalendarID, e).
+		SendUpdates("all").
+		ConferenceDataVersion(1).
+		Context(ctx).Do()
+	if err != nil {
+		if code(err) != http.StatusConflict {
+			return nil, googleError("insert "+e.Id, err)
+		}
+		got, err = g.svc.Events.Get(g.CalendarID, e.Id).Context(ctx).Do()
+		if err != nil {
+			return nil, googleError("get existing "+e.Id, err)
+		}
+		if got.Status == "cancelled" {
+			// Google keeps a deleted event's id for good: this UID is spent.
+			return nil, fmt.Errorf("calendar: google: book %s: an event with this UID was cancelled; book under a new UID: %w", e.Id, ErrGone)
+		}
+	}
+	return googleBooking(got), nil
+}
+
+// Reschedule patches time, text, attendees and room, with If-Match on the
+// booked ETag so that changes made in Google Calendar since are not
+// silently overwritten (412 → ErrChanged).
+func (g *Google) Reschedule(ctx context.Context, b Booking, ev Event) (*Booking, error) {
+	if err := ev.Validate(); err != nil {
+		return nil, err
+	}
+	e := googleEvent(ev)
+	e.Sequence = int64(max(ev.Sequence, b.Sequence+1))
+	call := g.svc.Events.Patch(g.CalendarID, b.ID, e).SendUpdates("all").ConferenceDataVersion(1).Context(ctx)
+	if b.ETag != "" {
+		call.Header().Set("If-Match", b.ETag)
+	}
+	got, err := call.Do()
+	if err != nil {
+		return nil, googleError("patch "+b.ID, err)
+	}
+	return googleBooking(got), nil
+}
+
+// Cancel deletes the event and has Google tell everyone. An event deleted
+// already gives ErrGone: for a cancel, that means done.
+func (g *Google) Cancel(ctx context.Context, b Booking) error {
+	if err := g.svc.Events.Delete(g.CalendarID, b.ID).SendUpdates("all").Context(ctx).Do(); err != nil {
+		return googleError("delete "+b.ID, err)
+	}
+	return nil
+}
+
+// freeBusyBatch is how many calendars go in one query; Google answers
+// groupTooBig / tooManyCalendarsRequested above 50.
+const freeBusyBatch = 50
+
+// Busy asks Google's free/busy for people and rooms. Calendars Google will
+// not show (another domain, not shared) come back with no busy time: the
+// caller cannot tell them from free ones, as with Google's own scheduler.
+func (g *Google) Busy(ctx context.Context, emails []string, from, to time.Time) (map[string][]Interval, error) {
+	out := make(map[string][]Interval, len(emails))
+	for i := 0; i < len(emails); i += freeBusyBatch {
+		batch := emails[i:min(i+freeBusyBatch, len(emails))]
+		req := &gcal.FreeBusyRequest{TimeMin: from.UTC().Format(time.RFC3339), TimeMax: to.UTC().Format(time.RFC3339)}
+		for _, e := range batch {
+			req.Items = append(req.Items, &gcal.FreeBusyRequestItem{Id: e})
+		}
+		resp, err := g.svc.Freebusy.Query(req).Context(ctx).Do()
+		if err != nil {
+			return nil, googleError("free/busy", err)
+		}
+		for _, e := range batch {
+			cal, ok := resp.Calendars[e]
+			if !ok {
+				continue
+			}
+			for _, p := range cal.Busy {
+				s, err1 := time.Parse(time.RFC3339, p.Start)
+				en, err2 := time.Parse(time.RFC3339, p.End)
+				if err1 != nil || err2 != nil {
+					return nil, fmt.Errorf("calendar: google: free/busy of %s: bad period %q–%q", e, p.Start, p.End)
+				}
+				out[e] = append(out[e], Interval{Start: s, End: en})
+			}
+		}
+	}
+	return out, nil
+}
+
+func googleEvent(ev Event) *gcal.Event {
+	e := &gcal.Event{
+		Summary:     ev.Summary,
+		Description: ev.Description,
+		Location:    location(ev),
+		Start:       &gcal.EventDateTime{DateTime: ev.Start.UTC().Format(time.RFC3339)},
+		End:         &gcal.EventDateTime{DateTime: ev.End.UTC().Format(time.RFC3339)},
+		// Facilitators own the meeting; guests propose changes instead.
+		GuestsCanModify: false,
+	}
+	if tz := ev.Organizer.TimeZone; tz != "" {
+		e.Start.TimeZone, e.End.TimeZone = tz, tz
+	}
+	for _, a := range ev.Attendees {
+		if strings.EqualFold(a.Email, ev.Organizer.Email) {
+			continue
+		}
+		e.Attendees = append(e.Attendees, &gcal.EventAttendee{Email: a.Email, DisplayName: a.Name, Optional: a.Optional})
+	}
+	if ev.Room != nil && ev.Room.Email != "" {
+		e.Attendees = append(e.Attendees, &gcal.EventAttendee{Email: ev.Room.Email, DisplayName: ev.Room.Name, Resource: true})
+	}
+	return e
+}
+
+func googleBooking(e *gcal.Event) *Booking {
+	b := &Booking{Backend: "google", ID: e.Id, HTMLLink: e.HtmlLink, ETag: e.Etag, Sequence: int(e.Sequence), MeetLink: e.HangoutLink}
+	if e.ConferenceData != nil {
+		for _, ep := range e.ConferenceData.EntryPoints {
+			if ep.EntryPointType == "video" {
+				b.MeetLink = ep.Uri
+				break
+			}
+		}
+	}
+	return b
+}
+
+func code(err error) int {
+	var ge *googleapi.Error
+	if errors.As(err, &ge) {
+		return ge.Code
+	}
+	return 0
+}
+
+// googleError sorts Google's answer into what a caller acts on
+// (developers.google.com/workspace/calendar/api/guides/errors): retry later,
+// gone, changed, or a configuration mistake to report.
+func googleError(what string, err error) error {
+	var ge *googleapi.Error
+	if !errors.As(err, &ge) {
+		// No HTTP answer: the network, a timeout, a cancelled context.
+		if errors.Is(err, context.Canceled) {
+			return fmt.Errorf("calendar: google: %s: %w", what, err)
+		}
+		return &RetryableError{Backend: "google", Err: fmt.Errorf("%s: %w", what, err)}
+	}
+	reason := ""
+	if len(ge.Errors) > 0 {
+		reason = ge.Errors[0].Reason
+	}
+	retryAfter := time.Duration(0)
+	if s, err := strconv.Atoi(ge.Header.Get("Retry-After")); err == nil {
+		retryAfter = time.Duration(s) * time.Second
+	}
+	switch {
+	case ge.Code == http.StatusTooManyRequests, ge.Code >= 500,
+		ge.Code == http.StatusForbidden && (reason == "rateLimitExceeded" || reason == "userRateLimitExceeded" || reason == "quotaExceeded"):
+		return &RetryableError{Backend: "google", Status: ge.Code, Reason: reason, RetryAfter: retryAfter, Err: fmt.Errorf("%s: %w", what, err)}
+	case ge.Code == http.StatusForbidden && reason == "forbiddenForServiceAccounts":
+		return &errs.Error{Code: errs.Forbidden, Message: "calendar: google: " + what +
+			": a service account cannot invite attendees without domain-wide delegation; grant it and set the organizer to impersonate (GOOGLE.md)"}
+	case ge.Code == http.StatusGone, ge.Code == http.StatusNotFound:
+		return fmt.Errorf("calendar: google: %s: %w (%v)", what, ErrGone, err)
+	case ge.Code == http.StatusPreconditionFailed:
+		return fmt.Errorf("calendar: google: %s: %w (%v)", what, ErrChanged, err)
+	}
+	return fmt.Errorf("calendar: google: %s: %w", what, err)
+}
+
+// GoogleRooms lists meeting rooms from the Admin SDK Directory API. It needs
+// its own credentials: reading resources takes an administrator to
+// impersonate, not the organizer (GOOGLE.md).
+type GoogleRooms struct {
+	svc *admin.Service
+	// Customer is the Workspace account; "my_customer" is the
+	// impersonated administrator's own.
+	Customer string
+}
+
+// NewGoogleRooms builds the room lister.
+func NewGoogleRooms(ctx context.Context, opts ...option.ClientOption) (*GoogleRooms, error) {
+	svc, err := admin.NewService(ctx, opts...)
+	if err != nil {
+		return nil, fmt.Errorf("calendar: google rooms: %w", err)
+	}
+	return &GoogleRooms{svc: svc, Customer: "my_customer"}, nil
+}
+
+// Rooms lists every conference room, all pages of them. Building is the
+// Directory's buildingId, so the organizer's building must be given as an
+// id too.
+func (r *GoogleRooms) Rooms(ctx context.Context) ([]Room, error) {
+	var rooms []Room
+	err := r.svc.Resources.Calendars.List(r.Customer).MaxResults(500).Pages(ctx, func(page *admin.CalendarResources) error {
+		for _, res := range page.Items {
+			if res.ResourceCategory != "" && res.ResourceCategory != "CONFERENCE_ROOM" {
+				continue // phone booths' neighbours: projectors, cars, desks
+			}
+			name := res.ResourceName
+			if res.GeneratedResourceName != "" {
+				name = res.GeneratedResourceName
+			}
+			rooms = append(rooms, Room{
+				Email:    res.ResourceEmail,
+				Name:     name,
+				Building: res.BuildingId,
+				Floor:    res.FloorName,
+				Capacity: int(res.Capacity),
+				Features: featureNames(res.FeatureInstances),
+			})
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, googleError("list rooms", err)
+	}
+	return rooms, nil
+}
+
+// featureNames reads featureInstances[].feature.name; the Go client leaves
+// the field untyped, so it arrives as decoded JSON.
+func featureNames(v any) []string {
+	list, _ := v.([]any)
+	var names []string
+	for _, item := range list {
+		m, _ := item.(map[string]any)
+		f, _ := m["feature"].(map[string]any)
+		if name, _ := f["name"].(string); name != "" {
+			names = append(names, name)
+		}
+	}
+	return names
+}
