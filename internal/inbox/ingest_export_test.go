@@ -1,0 +1,7 @@
+package inbox
+
+// SetHooks lets the tests stop an ingester between fetching and storing
+// (before) or between storing and acting (after), as a crash would.
+func SetHooks(g *Ingester, before func(uids []uint32) error, after func(uids []uint32)) {
+	g.beforeCommit, g.afterCommit = before, after
+}

@@ -1,0 +1,246 @@
+package inbox_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/emersion/go-imap/v2"
+
+	"github.com/sitrep-dev/sitrep/internal/compose"
+	"github.com/sitrep-dev/sitrep/internal/inbox"
+)
+
+// TestFullLoopOverRealMail: the hub sends a status update through Postfix
+// into Dovecot; ana reads it over IMAP and answers through SMTP to the
+// Reply-To; the hub reads its own Dovecot inbox: the reply is on the
+// timeline once, forwarded to the comms lead only, and flagged done.
+func TestFullLoopOverRealMail(t *testing.T) {
+	h := newHub(t)
+	h.startWorker()
+	inc := h.declare()
+	h.update(inc, "Payments fail for all EU customers; failing over to the backup provider.")
+	stop := h.run(h.ingester(""))
+	defer stop()
+
+	// ana's mail client: the update arrived; she answers it.
+	got := h.mailOf("ana", 1)
+	if len(got) != 1 || !strings.Contains(bodyOf(got[0]), "failing over") {
+		t.Fatalf("ana: want the update, got %d messages", len(got))
+	}
+	h.answer(got[0], reply{from: "ana", body: "When will EU customers be able to pay again?\nAna"})
+
+	h.waitActed(1)
+	replies, err := h.store.Replies(context.Background(), inc.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(replies) != 1 {
+		t.Fatalf("want 1 reply, got %+v", replies)
+	}
+	r := replies[0]
+	if r.Class != "reply" || r.Sender != "ana@example.test" || r.MatchedBy != inbox.MatchToken || r.State != inbox.StateProcessed {
+		t.Errorf("reply %+v", r)
+	}
+	if !strings.HasPrefix(r.Text, "When will EU customers be able to pay again?") || strings.Contains(r.Text, "quoted") {
+		t.Errorf("reply text must be the new text only, got %q", r.Text)
+	}
+	if ev := h.replyEvents(inc); len(ev) != 1 || ev[float64(r.ID)] != 1 {
+		t.Errorf("want the reply on the timeline once, got %v", ev)
+	}
+
+	// The comms lead gets it; nobody else does.
+	vp := h.mailOf("vp", 1)
+	if len(vp) != 1 || !strings.Contains(bodyOf(vp[0]), "When will EU customers be able to pay again?") {
+		t.Fatalf("vp: want the forwarded question, got %d messages", len(vp))
+	}
+	time.Sleep(300 * time.Millisecond) // anything misrouted would have arrived by now
+	if n := len(h.mailOf("r1", 0)); n != 1 {
+		t.Errorf("the responder must have only the heads-up, has %d messages", n)
+	}
+	if n := len(h.mailOf("lead", 0)); n != 0 {
+		t.Errorf("the incident lead must not get stakeholder replies, has %d messages", n)
+	}
+	if n := len(h.mailOf("ben", 0)); n != 1 {
+		t.Errorf("ben must have only the update, has %d", n)
+	}
+
+	// The message is flagged done in the hub's mailbox.
+	h.eventually(10*time.Second, func() (bool, string) {
+		fl := h.flags("INBOX")
+		return len(fl) == 1 && slices.Contains(fl[0], inbox.KeywordDone) && slices.Contains(fl[0], imap.FlagSeen), fmt.Sprint(fl)
+	})
+}
+
+// TestKillMidIngestEveryReplyOnce: the ingester dies after fetching and
+// before the checkpoint, and again after storing and before acting; after
+// restarts every reply is on the timeline exactly once.
+func TestKillMidIngestEveryReplyOnce(t *testing.T) {
+	h := newHub(t)
+	h.startWorker()
+	inc := h.declare()
+	h.update(inc, "Investigating.")
+	orig := h.mailOf("ana", 1)[0]
+	h.stopWorker() // nothing is acted on until the end
+
+	const n = 12
+	var raws [][]byte
+	for i := range n {
+		raws = append(raws, h.compose(orig, reply{from: "ana", body: fmt.Sprintf("Question number %d?", i)}))
+	}
+	h.appendRaw("INBOX", raws...)
+
+	// 1. Crash after fetching, before the transaction commits.
+	g := h.ingester("")
+	g.ChunkSize = 5
+	ctx, cancel := context.WithCancel(context.Background())
+	inbox.SetHooks(g, func([]uint32) error { cancel(); return errors.New("killed before commit") }, nil)
+	done := make(chan struct{})
+	go func() { defer close(done); g.Run(ctx) }()
+	<-done
+	if got := h.count(`SELECT COUNT(*) FROM inbound_messages`); got != 0 {
+		t.Fatalf("a rolled-back chunk left %d rows", got)
+	}
+
+	// 2. Crash after the first chunk is stored, before anything is acted on.
+	g = h.ingester("")
+	g.ChunkSize = 5
+	ctx, cancel = context.WithCancel(context.Background())
+	inbox.SetHooks(g, nil, func([]uint32) { cancel() })
+	done = make(chan struct{})
+	go func() { defer close(done); g.Run(ctx) }()
+	<-done
+	if got := h.count(`SELECT COUNT(*) FROM inbound_messages`); got != 5 {
+		t.Fatalf("want the first chunk of 5 stored, got %d", got)
+	}
+
+	// 3. Restart: the rest is fetched, the worker acts on all of them.
+	h.run(h.ingester(""))
+	h.startWorker()
+	h.waitActed(n)
+	ev := h.replyEvents(inc)
+	if len(ev) != n {
+		t.Fatalf("want %d replies on the timeline, got %d: %v", n, len(ev), ev)
+	}
+	for id, c := range ev {
+		if c != 1 {
+			t.Errorf("inbound %v is on the timeline %d times", id, c)
+		}
+	}
+	// Each question forwarded once.
+	h.eventually(30*time.Second, func() (bool, string) {
+		got := h.messagesOfKind(compose.KindStakeholderReply)
+		return got == n, fmt.Sprintf("%d forwards", got)
+	})
+}
+
+// TestUIDValidityChangeResyncsWithoutDoubles: the mailbox is recreated
+// (new UIDVALIDITY, every UID reused) with the old messages and one new
+// one: the new one is ingested, the old ones are not doubled.
+func TestUIDValidityChangeResyncsWithoutDoubles(t *testing.T) {
+	h := newHub(t)
+	h.startWorker()
+	inc := h.declare()
+	h.update(inc, "Investigating.")
+	orig := h.mailOf("ana", 1)[0]
+
+	c, err := h.ms.DialIMAP("status")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	if err := c.Create("Replies", nil).Wait(); err != nil {
+		t.Fatal(err)
+	}
+	old := [][]byte{
+		h.compose(orig, reply{from: "ana", body: "First?"}),
+		h.compose(orig, reply{from: "ben", body: "Second?"}),
+		h.compose(orig, reply{from: "ana", body: "Third?"}),
+	}
+	h.appendRaw("Replies", old...)
+	stop := h.run(h.ingester("Replies"))
+	h.waitActed(3)
+	stop()
+	st1, _ := c.Status("Replies", &imap.StatusOptions{UIDValidity: true}).Wait()
+
+	if err := c.Delete("Replies").Wait(); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(1100 * time.Millisecond) // Dovecot's UIDVALIDITY is a time in seconds
+	if err := c.Create("Replies", nil).Wait(); err != nil {
+		t.Fatal(err)
+	}
+	h.appendRaw("Replies", append(old, h.compose(orig, reply{from: "ben", body: "Fourth?"}))...)
+	st2, _ := c.Status("Replies", &imap.StatusOptions{UIDValidity: true}).Wait()
+	if st1.UIDValidity == st2.UIDValidity {
+		t.Fatalf("the mailbox kept UIDVALIDITY %d", st1.UIDValidity)
+	}
+
+	h.run(h.ingester("Replies"))
+	h.waitActed(4)
+	time.Sleep(500 * time.Millisecond)
+	if got := h.count(`SELECT COUNT(*) FROM inbound_messages`); got != 4 {
+		t.Fatalf("want 4 messages stored once each, got %d", got)
+	}
+	ev := h.replyEvents(inc)
+	if len(ev) != 4 {
+		t.Fatalf("want 4 replies on the timeline, got %v", ev)
+	}
+	// The old copies in the new mailbox are flagged done too.
+	h.eventually(10*time.Second, func() (bool, string) {
+		fl := h.flags("Replies")
+		done := 0
+		for _, f := range fl {
+			if slices.Contains(f, inbox.KeywordDone) {
+				done++
+			}
+		}
+		return done == 4, fmt.Sprint(fl)
+	})
+}
+
+// TestOneIngesterPerMailbox: two replicas on one database; one reads, and
+// the other takes over when it stops.
+func TestOneIngesterPerMailbox(t *testing.T) {
+	h := newHub(t)
+	h.startWorker()
+	inc := h.declare()
+	h.update(inc, "Investigating.")
+	orig := h.mailOf("ana", 1)[0]
+
+	var storedBy [2]atomic.Int32
+	a, b := h.ingester(""), h.ingester("")
+	a.Owner, b.Owner = "replica-a", "replica-b"
+	a.Lease, b.Lease = 2*time.Second, 2*time.Second
+	inbox.SetHooks(a, nil, func(u []uint32) { storedBy[0].Add(int32(len(u))) })
+	inbox.SetHooks(b, nil, func(u []uint32) { storedBy[1].Add(int32(len(u))) })
+	stopA := h.run(a)
+	time.Sleep(300 * time.Millisecond) // a takes the lease first
+	h.run(b)
+
+	h.appendRaw("INBOX", h.compose(orig, reply{from: "ana", body: "One?"}))
+	h.waitActed(1)
+	if storedBy[0].Load() != 1 || storedBy[1].Load() != 0 {
+		t.Fatalf("replica a holds the lease: stored a=%d b=%d", storedBy[0].Load(), storedBy[1].Load())
+	}
+	var owner string
+	h.db.QueryRow(`SELECT owner FROM inbox_leases`).Scan(&owner)
+	if owner != "replica-a" {
+		t.Fatalf("lease owner %q", owner)
+	}
+
+	stopA() // a stops (and hands the lease back); b takes over
+	h.appendRaw("INBOX", h.compose(orig, reply{from: "ben", body: "Two?"}))
+	h.waitActed(2)
+	if storedBy[1].Load() != 1 {
+		t.Fatalf("replica b must take over: stored a=%d b=%d", storedBy[0].Load(), storedBy[1].Load())
+	}
+	if ev := h.replyEvents(inc); len(ev) != 2 {
+		t.Fatalf("want 2 replies, got %v", ev)
+	}
+}
