@@ -57,12 +57,13 @@ func Lint(markdown string, names NameSet, rules *Rules) []Finding {
 		markSentenceStarts(toks, ml.blockStart || !sentenceOpen)
 		titleCtx := ml.heading || isTitleCase(toks)
 		hits := findNames(toks, names, rules, titleCtx)
+		cols := &colIndex{src: src}
 		var found []Finding
 		for _, h := range hits {
-			found = append(found, nameFinding(src, n+1, toks, h, names))
+			found = append(found, nameFinding(cols, n+1, toks, h, names))
 		}
-		found = append(found, findBlame(src, n+1, toks, rules)...)
-		found = dropAllowed(found, src, toks, rules)
+		found = append(found, findBlame(cols, n+1, toks, rules)...)
+		found = dropAllowed(found, cols, toks, rules)
 		out = append(out, found...)
 		sentenceOpen = len(toks) > 0 && toks[len(toks)-1].kind != tokBreak && !ml.heading && !strings.HasPrefix(strings.TrimSpace(src), "|")
 	}
@@ -170,8 +171,8 @@ func matchFull(toks []token, i int, ns NameSet) (int, int) {
 	return best, who
 }
 
-func nameFinding(src string, line int, toks []token, h nameHit, ns NameSet) Finding {
-	words := src[toks[h.from].start:toks[h.to-1].end]
+func nameFinding(cols *colIndex, line int, toks []token, h nameHit, ns NameSet) Finding {
+	words := cols.src[toks[h.from].start:toks[h.to-1].end]
 	p := ns.people[h.person]
 	msg := fmt.Sprintf("%q names %s; the summary goes to the whole organisation", words, p.Name)
 	rule := h.rule
@@ -179,14 +180,34 @@ func nameFinding(src string, line int, toks []token, h nameHit, ns NameSet) Find
 		msg = fmt.Sprintf("%q is a contact of %s; the summary goes to the whole organisation", words, p.Name)
 	}
 	return Finding{
-		Line: line, Col: runeCol(src, toks[h.from].start), End: runeCol(src, toks[h.to-1].end),
+		Line: line, Col: cols.col(toks[h.from].start), End: cols.col(toks[h.to-1].end),
 		Words: words, Kind: KindName, Rule: rule, Message: msg, Suggestion: nameSuggestion,
 	}
 }
 
-func runeCol(s string, off int) int { return utf8.RuneCountInString(s[:off]) + 1 }
+// colIndex turns byte offsets of one line into 1-based rune columns. It is
+// built once per line with findings: counting runes per finding would be
+// quadratic on a long line full of names.
+type colIndex struct {
+	src  string
+	cols []int32
+}
 
-func findBlame(src string, line int, toks []token, rules *Rules) []Finding {
+func (c *colIndex) col(off int) int {
+	if c.cols == nil {
+		// Offsets given here are rune starts or the line's end.
+		c.cols = make([]int32, len(c.src)+1)
+		n := int32(1)
+		for i := range c.src {
+			c.cols[i] = n
+			n++
+		}
+		c.cols[len(c.src)] = n
+	}
+	return int(c.cols[off])
+}
+
+func findBlame(cols *colIndex, line int, toks []token, rules *Rules) []Finding {
 	type match struct {
 		from, to int
 		rule     *blameRule
@@ -216,9 +237,9 @@ func findBlame(src string, line int, toks []token, rules *Rules) []Finding {
 			continue
 		}
 		lastEnd = m.to
-		words := src[toks[m.from].start:toks[m.to-1].end]
+		words := cols.src[toks[m.from].start:toks[m.to-1].end]
 		out = append(out, Finding{
-			Line: line, Col: runeCol(src, toks[m.from].start), End: runeCol(src, toks[m.to-1].end),
+			Line: line, Col: cols.col(toks[m.from].start), End: cols.col(toks[m.to-1].end),
 			Words: words, Kind: KindBlame, Rule: m.rule.text,
 			Message:    fmt.Sprintf("%q assigns blame (rule %q, %s)", words, m.rule.text, m.rule.source),
 			Suggestion: m.rule.suggestion,
@@ -298,7 +319,7 @@ func matchAt(p pattern, pi int, toks []token, ti int, rules *Rules) (int, bool) 
 }
 
 // dropAllowed removes findings inside a phrase of the allow lists.
-func dropAllowed(fs []Finding, src string, toks []token, rules *Rules) []Finding {
+func dropAllowed(fs []Finding, cols *colIndex, toks []token, rules *Rules) []Finding {
 	if len(fs) == 0 || len(rules.allow) == 0 {
 		return fs
 	}
@@ -307,20 +328,25 @@ func dropAllowed(fs []Finding, src string, toks []token, rules *Rules) []Finding
 	for _, p := range rules.allow {
 		for i := 0; i < len(toks); i++ {
 			if end, ok := matchAt(p, 0, toks, i, rules); ok {
-				allowed = append(allowed, colSpan{runeCol(src, toks[i].start), runeCol(src, toks[end-1].end)})
+				allowed = append(allowed, colSpan{cols.col(toks[i].start), cols.col(toks[end-1].end)})
 			}
+		}
+	}
+	// Sorted by start with a running maximum of ends, a finding is inside
+	// some allowed span when the widest span starting at or before it
+	// reaches its end: linear-logarithmic, however many spans a line has.
+	sort.Slice(allowed, func(i, j int) bool { return allowed[i].a < allowed[j].a })
+	reach := make([]int, len(allowed))
+	for i, a := range allowed {
+		reach[i] = a.b
+		if i > 0 && reach[i-1] > a.b {
+			reach[i] = reach[i-1]
 		}
 	}
 	out := fs[:0]
 	for _, f := range fs {
-		keep := true
-		for _, a := range allowed {
-			if a.a <= f.Col && f.End <= a.b {
-				keep = false
-				break
-			}
-		}
-		if keep {
+		k := sort.Search(len(allowed), func(i int) bool { return allowed[i].a > f.Col }) - 1
+		if k < 0 || reach[k] < f.End {
 			out = append(out, f)
 		}
 	}

@@ -31,7 +31,7 @@ type mdLine struct {
 
 var (
 	bareURL     = regexp.MustCompile(`(?i)\b(?:https?|ftp|mailto)://[^\s<>]*[^\s<>.,;:!?)'"\]]|\bwww\.[^\s<>]*[^\s<>.,;:!?)'"\]]`)
-	autolink    = regexp.MustCompile(`<[A-Za-z][A-Za-z0-9+.-]{1,31}:[^\s<>]*>`)
+	autolink    = regexp.MustCompile(`^<[A-Za-z][A-Za-z0-9+.-]{1,31}:[^\s<>]*>`)
 	refDef      = regexp.MustCompile(`^ {0,3}\[[^\]]+\]:\s*`)
 	listMarker  = regexp.MustCompile(`^(?:[-*+]|\d{1,9}[.)])(?:\s+\[[ xX]\])?(?:\s+|$)`)
 	headingMark = regexp.MustCompile(`^#{1,6}(?:\s+|$)`)
@@ -104,6 +104,7 @@ func (m *mdScanner) line(src string) mdLine {
 	}
 
 	// Inline pass: comments, code spans, link destinations.
+	noCloser := map[int]bool{}
 	i := 0
 	for i < len(src) {
 		if m.inComment {
@@ -133,11 +134,19 @@ func (m *mdScanner) line(src string) mdLine {
 			for i+n < len(src) && src[i+n] == '`' {
 				n++
 			}
-			if close := closingBackticks(src, i+n, n); close >= 0 {
+			close := -1
+			if !noCloser[n] {
+				close = closingBackticks(src, i+n, n)
+			}
+			if close >= 0 {
 				blankOut(i, close+n)
 				i = close + n
 			} else {
-				i += n // unmatched run: literal backticks
+				// An unmatched run is literal backticks; no later run of
+				// this length can be matched either, so do not look again
+				// (that would be quadratic on a line of stray backticks).
+				noCloser[n] = true
+				i += n
 			}
 			continue
 		case c == ']' && i+1 < len(src) && src[i+1] == '(':
@@ -147,7 +156,7 @@ func (m *mdScanner) line(src string) mdLine {
 				continue
 			}
 		case c == '<':
-			if loc := autolink.FindStringIndex(src[i:]); loc != nil && loc[0] == 0 {
+			if loc := autolink.FindStringIndex(src[i:]); loc != nil {
 				blankOut(i, i+loc[1])
 				i += loc[1]
 				continue
@@ -201,12 +210,16 @@ func closingBackticks(s string, from, n int) int {
 	return -1
 }
 
+// maxLinkDest bounds the search for a link's closing parenthesis, so that a
+// line of unclosed "](" costs linear time; real destinations are shorter.
+const maxLinkDest = 4096
+
 // linkDestEnd returns the index after the ")" closing an inline link's
 // destination and title that start at from, or -1 (CommonMark 6.3:
 // parentheses in a destination must balance).
 func linkDestEnd(s string, from int) int {
 	depth := 1
-	for j := from; j < len(s); j++ {
+	for j := from; j < len(s) && j < from+maxLinkDest; j++ {
 		switch s[j] {
 		case '\\':
 			j++

@@ -2,6 +2,7 @@ package resolution
 
 import (
 	"regexp"
+	"sort"
 	"strings"
 	"unicode"
 	"unicode/utf8"
@@ -131,13 +132,20 @@ var (
 func (ns NameSet) identSpans(s string, common map[string]bool) []span {
 	low := lowerASCII(s)
 	var spans []span
+	used := make([]bool, len(s)) // bytes inside a span already found
 	taken := func(a, b int) bool {
-		for _, sp := range spans {
-			if a < sp.end && sp.start < b {
+		for k := a; k < b; k++ {
+			if used[k] {
 				return true
 			}
 		}
 		return false
+	}
+	add := func(sp span) {
+		for k := sp.start; k < sp.end; k++ {
+			used[k] = true
+		}
+		spans = append(spans, sp)
 	}
 	for _, loc := range emailRe.FindAllStringIndex(s, -1) {
 		sp := span{start: loc[0], end: loc[1], person: -1, kind: "email"}
@@ -149,7 +157,7 @@ func (ns NameSet) identSpans(s string, common map[string]bool) []span {
 				break
 			}
 		}
-		spans = append(spans, sp)
+		add(sp)
 	}
 	for _, loc := range handleRe.FindAllStringIndex(s, -1) {
 		if loc[0] > 0 && isIdentByte(s[loc[0]-1]) || taken(loc[0], loc[1]) {
@@ -162,7 +170,7 @@ func (ns NameSet) identSpans(s string, common map[string]bool) []span {
 				break
 			}
 		}
-		spans = append(spans, sp)
+		add(sp)
 	}
 	for _, id := range ns.idents {
 		if !id.bare || common[id.text] {
@@ -178,7 +186,7 @@ func (ns NameSet) identSpans(s string, common map[string]bool) []span {
 			if a > 0 && (isIdentByte(low[a-1]) || low[a-1] == '@') || b < len(low) && isIdentContinue(low, b) || taken(a, b) {
 				continue
 			}
-			spans = append(spans, span{start: a, end: b, person: id.person, kind: id.kind})
+			add(span{start: a, end: b, person: id.person, kind: id.kind})
 		}
 	}
 	sortSpans(spans)
@@ -201,11 +209,7 @@ func isIdentContinue(s string, b int) bool {
 }
 
 func sortSpans(sp []span) {
-	for i := 1; i < len(sp); i++ {
-		for j := i; j > 0 && sp[j].start < sp[j-1].start; j-- {
-			sp[j], sp[j-1] = sp[j-1], sp[j]
-		}
-	}
+	sort.Slice(sp, func(i, j int) bool { return sp[i].start < sp[j].start })
 }
 
 // Heuristics for names that are also words. See isPersonUse.
@@ -251,7 +255,8 @@ func setOf(words ...string) map[string]bool {
 //   - at the start of a sentence, where capitals say nothing, it is a
 //     person only before a past-tense or third-person verb ("Will forgot",
 //     "Mark was") or before "and" and another name ("Will and Mark"): a
-//     modal "Will we" or an imperative "Mark the release" never is. Months
+//     modal "Will we" or an imperative "Mark the release" never is; or
+//     before a comma ("Will, the on-call engineer, ..."). Months
 //     at a sentence start are never flagged ("May was busy").
 //
 // A full name ("Will Turner") is matched before any of this and always
@@ -283,14 +288,23 @@ func isPersonUse(toks []token, i int, ns NameSet, titleCtx bool) bool {
 	if !t.sentStart {
 		return !titleCtx
 	}
-	if month || next == nil || next.kind != tokWord {
+	if month || next == nil {
+		return false
+	}
+	if next.kind == tokComma {
+		return true // "Will, the on-call engineer, ...": a modal or an imperative takes no comma
+	}
+	if next.kind != tokWord {
 		return false
 	}
 	if pastVerbs[next.norm] || (len(next.norm) > 4 && strings.HasSuffix(next.norm, "ed")) {
 		return true
 	}
-	if next.norm == "and" && i+2 < len(toks) && toks[i+2].kind == tokWord {
-		_, ok := ns.parts[toks[i+2].text]
+	if next.norm == "and" && i+2 < len(toks) {
+		if other := toks[i+2]; other.kind == tokIdent {
+			return other.person >= 0 // "Will and @gliu"
+		}
+		_, ok := ns.parts[toks[i+2].text] // "Will and Mark"
 		return ok
 	}
 	return false
