@@ -13,6 +13,7 @@ import (
 	"io"
 	"slices"
 	"strings"
+	"sync"
 
 	"github.com/emersion/go-imap/v2"
 	"github.com/emersion/go-imap/v2/imapserver"
@@ -39,11 +40,17 @@ var imapCaps = imap.CapSet{
 
 var errReadOnly = &imap.Error{Type: imap.StatusResponseTypeNo, Code: imap.ResponseCodeCannot, Text: "Mailbox is read-only (EXAMINE)"}
 
-// imapSession is one IMAP connection.
+// imapSession is one IMAP connection. imapserver calls its methods one at
+// a time, except Idle, which runs in a goroutine of its own and, when the
+// client hangs up mid-IDLE, may still be running as Close is called.
 type imapSession struct {
 	sb   *Sandbox
 	acct *account     // nil until LOGIN
 	view *mailboxView // nil unless a mailbox is selected
+
+	mu     sync.Mutex
+	closed bool
+	idling sync.WaitGroup // the running Idle, if any
 }
 
 var (
@@ -52,6 +59,12 @@ var (
 )
 
 func (s *imapSession) Close() error {
+	// Idle has been told to stop (imapserver closes its stop channel
+	// before it returns); let it finish before its view goes away.
+	s.mu.Lock()
+	s.closed = true
+	s.mu.Unlock()
+	s.idling.Wait()
 	if s.view != nil {
 		s.view.close()
 		s.view = nil
@@ -210,13 +223,38 @@ func (s *imapSession) Poll(w *imapserver.UpdateWriter, allowExpunge bool) error 
 	return s.view.tracker.Poll(w, allowExpunge)
 }
 
+// Idle reports mailbox changes until stop is closed (RFC 2177). It does
+// not use SessionTracker.Idle, which only wakes for updates queued after it
+// started and so misses one delivered between the "+ idling" reply and its
+// start: here the waiter is registered first, then pending updates are
+// sent, then each later change wakes it.
 func (s *imapSession) Idle(w *imapserver.UpdateWriter, stop <-chan struct{}) error {
-	if s.view == nil {
+	s.mu.Lock()
+	if s.closed {
+		s.mu.Unlock()
+		return nil
+	}
+	s.idling.Add(1)
+	v := s.view
+	s.mu.Unlock()
+	defer s.idling.Done()
+	if v == nil {
 		// Nothing selected, nothing to report: wait for DONE.
 		<-stop
 		return nil
 	}
-	return s.view.tracker.Idle(w, stop)
+	wake := v.mailbox.watch()
+	defer v.mailbox.unwatch(wake)
+	for {
+		if err := v.tracker.Poll(w, true); err != nil {
+			return err
+		}
+		select {
+		case <-wake:
+		case <-stop:
+			return nil
+		}
+	}
 }
 
 func (s *imapSession) Expunge(_ *imapserver.ExpungeWriter, uids *imap.UIDSet) error {
@@ -258,6 +296,7 @@ func (s *imapSession) Store(w *imapserver.FetchWriter, numSet imap.NumSet, flags
 		msg.store(flags)
 		v.mailbox.tracker.QueueMessageFlags(seqNum, msg.uid, msg.flagList(), v.tracker)
 	})
+	v.notifyLocked()
 	err := v.saveFlagsLocked()
 	v.mu.Unlock()
 	if err != nil {
@@ -410,6 +449,7 @@ func (v *mailboxView) fetch(w *imapserver.FetchWriter, numSet imap.NumSet, optio
 	})
 	var err error
 	if changed {
+		v.notifyLocked()
 		err = v.saveFlagsLocked()
 	}
 	v.mu.Unlock()

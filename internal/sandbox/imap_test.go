@@ -175,3 +175,42 @@ func TestStopsWhenContextDone(t *testing.T) {
 		t.Error("Start after Close succeeded")
 	}
 }
+
+// A message delivered between the client's last command and its IDLE must
+// be reported as soon as IDLE starts, not at the next delivery.
+func TestIdleReportsChangesPendingBeforeIdle(t *testing.T) {
+	sb := startSandbox(t, "")
+	hub := "status@" + testDomain
+	if err := sb.EnsureMailbox(hub, ""); err != nil {
+		t.Fatal(err)
+	}
+	exists := make(chan uint32, 10)
+	c := dialIMAP(t, sb, hub, &imapclient.Options{
+		UnilateralDataHandler: &imapclient.UnilateralDataHandler{
+			Mailbox: func(d *imapclient.UnilateralDataMailbox) {
+				if d.NumMessages != nil {
+					exists <- *d.NumMessages
+				}
+			},
+		},
+	})
+	if _, err := c.Select("INBOX", nil).Wait(); err != nil {
+		t.Fatal(err)
+	}
+	if err := sb.Deliver(t.Context(), "alice@"+testDomain, []string{hub}, []byte("Subject: early\r\n\r\nx\r\n")); err != nil {
+		t.Fatal(err)
+	}
+	idle, err := c.Idle()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer idle.Close()
+	select {
+	case n := <-exists:
+		if n != 1 {
+			t.Errorf("EXISTS %d, want 1", n)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("message delivered just before IDLE was never reported")
+	}
+}

@@ -10,11 +10,14 @@
 //	Authentication-Results: sitrep-sandbox; auth=pass smtp.mailfrom=<from>
 //
 // (RFC 8601, authserv-id AuthServID) only to mail submitted through Deliver
-// or over SMTP after AUTH by the account that MAIL FROM names, and strips
-// any Authentication-Results claiming AuthServID from everything else
-// (RFC 8601 5), so the hub may treat that header as proof the message was
-// written inside its own sandbox. Nothing else about the sender is checked:
-// no DKIM, SPF or DMARC is faked.
+// or over SMTP after AUTH, and only when the envelope sender and the single
+// From header address both belong to the submitting account (for Deliver:
+// to the from argument). It strips any Authentication-Results claiming
+// AuthServID from every incoming message (RFC 8601 5), so the hub may treat
+// auth=pass from AuthServID as "written inside the sandbox, by the person in
+// From". What that is worth: every sandbox account shares one password, so
+// it proves only that the writer had the sandbox password or the web UI.
+// No DKIM, SPF or DMARC result is faked.
 //
 // UIDs and UIDVALIDITY: with a DataDir, every mailbox keeps its UIDVALIDITY
 // and its messages keep their UIDs across restarts, so an ingest checkpoint

@@ -490,6 +490,18 @@ func TestDeliverAndMessages(t *testing.T) {
 		t.Errorf("raw not stored with CRLF line endings:\n%q", newest.Raw)
 	}
 
+	forged := []byte("From: ceo@sitrep.example\r\nSubject: resolved\r\n\r\nx\r\n")
+	if err := sb.Deliver(t.Context(), "alice@"+testDomain, []string{"bob@" + testDomain}, forged); err != nil {
+		t.Fatal(err)
+	}
+	bobs, err := sb.Messages(t.Context(), "bob@"+testDomain)
+	if err != nil || len(bobs) != 1 {
+		t.Fatalf("bob: %d messages, %v", len(bobs), err)
+	}
+	if ar := headerOf(bobs[0].Raw, "Authentication-Results"); len(ar) != 0 {
+		t.Errorf("Deliver as alice with From: ceo got Authentication-Results %q, want none", ar)
+	}
+
 	one, err := sb.Message(t.Context(), hub, msgs[1].ID)
 	if err != nil {
 		t.Fatal(err)

@@ -1,6 +1,7 @@
 package sandbox
 
 import (
+	"bufio"
 	"bytes"
 	"context"
 	"crypto/subtle"
@@ -9,6 +10,9 @@ import (
 	"strings"
 	"time"
 
+	gomessage "github.com/emersion/go-message"
+	"github.com/emersion/go-message/mail"
+	"github.com/emersion/go-message/textproto"
 	"github.com/emersion/go-sasl"
 	"github.com/emersion/go-smtp"
 
@@ -52,6 +56,13 @@ func (s *Sandbox) deliver(ctx context.Context, env envelope, raw []byte) error {
 
 	raw = stripAuthResults(toCRLF(raw), AuthServID)
 	id := newDeliveryID()
+	if env.trusted && !s.fromMatches(raw, env.from) {
+		// The hub reads auth=pass as "the From header is authentic": vouch
+		// only when From names the account that submitted the message.
+		s.log.Warn("sandbox: From header does not match the submitting account; not adding Authentication-Results",
+			"id", id, "from", env.from)
+		env.trusted = false
+	}
 	now := time.Now()
 	for _, t := range targets {
 		if err := ctx.Err(); err != nil {
@@ -77,6 +88,23 @@ func (s *Sandbox) deliver(ctx context.Context, env envelope, raw []byte) error {
 			"uid", ad.UID, "bytes", len(msg), "trusted", env.trusted)
 	}
 	return nil
+}
+
+// fromMatches reports whether the message's From header holds exactly one
+// address and it belongs to the same account as the envelope sender.
+func (s *Sandbox) fromMatches(raw []byte, envFrom string) bool {
+	th, err := textproto.ReadHeader(bufio.NewReader(bytes.NewReader(raw)))
+	if err != nil {
+		return false
+	}
+	h := mail.Header{Header: gomessage.Header{Header: th}}
+	from, err := h.AddressList("From")
+	if err != nil || len(from) != 1 {
+		return false
+	}
+	a, err1 := s.normalizeAddress(from[0].Address)
+	b, err2 := s.normalizeAddress(envFrom)
+	return err1 == nil && err2 == nil && a == b
 }
 
 // displayRcpt is the recipient as the Delivered-To and Received headers

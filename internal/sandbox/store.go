@@ -90,6 +90,7 @@ type mailbox struct {
 	msgs       []*message
 	uidNext    imap.UID
 	deleted    bool
+	watchers   map[chan struct{}]struct{} // IDLE sessions to wake on any change
 }
 
 type message struct {
@@ -570,6 +571,7 @@ func (mb *mailbox) append(buf []byte, flags []imap.Flag, t time.Time) (*imap.App
 		}
 	}
 	mb.tracker.QueueNumMessages(uint32(len(mb.msgs)))
+	mb.notifyLocked()
 	return &imap.AppendData{UIDValidity: mb.uidValidity, UID: msg.uid}, nil
 }
 
@@ -606,12 +608,43 @@ func (mb *mailbox) expungeLocked(gone map[*message]struct{}) error {
 	}
 	slices.Reverse(kept)
 	mb.msgs = kept
+	mb.notifyLocked()
 	if mb.dir != "" {
 		if err := syncDir(mb.dir); err != nil {
 			return fmt.Errorf("sandbox: expunge from %q: %w", mb.name, err)
 		}
 	}
 	return mb.saveFlagsLocked()
+}
+
+// watch returns a channel that receives a value after any change queued
+// for the mailbox's sessions; unwatch must be called when done.
+func (mb *mailbox) watch() chan struct{} {
+	ch := make(chan struct{}, 1)
+	mb.mu.Lock()
+	defer mb.mu.Unlock()
+	if mb.watchers == nil {
+		mb.watchers = make(map[chan struct{}]struct{})
+	}
+	mb.watchers[ch] = struct{}{}
+	return ch
+}
+
+func (mb *mailbox) unwatch(ch chan struct{}) {
+	mb.mu.Lock()
+	defer mb.mu.Unlock()
+	delete(mb.watchers, ch)
+}
+
+// notifyLocked wakes every watcher; a watcher already due to wake loses
+// nothing, as it polls the whole queue.
+func (mb *mailbox) notifyLocked() {
+	for ch := range mb.watchers {
+		select {
+		case ch <- struct{}{}:
+		default:
+		}
+	}
 }
 
 func (mb *mailbox) statusDataLocked(options *imap.StatusOptions) *imap.StatusData {
