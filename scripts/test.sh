@@ -30,8 +30,14 @@ read -r -a dbs <<<"${SITREP_TEST_DBS:-sqlite postgres}"
 echo "== test servers"
 scripts/install-test-deps.sh
 
+# A vet failure fails the run, but the tests still run: both reports at once.
+status=0
+vet=ok
 echo "== go vet"
-go vet "${pkgs[@]}"
+if ! go vet "${pkgs[@]}"; then
+	vet=FAILED
+	status=1
+fi
 
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
@@ -40,7 +46,6 @@ go build -o "$tmp/testsummary" ./scripts/testsummary
 summary_flags=()
 $ci && summary_flags+=(-fail-on-skip)
 
-status=0
 for db in "${dbs[@]}"; do
 	echo "== go test -race ($db)"
 	start=$(date +%s)
@@ -62,6 +67,7 @@ for db in "${dbs[@]}"; do
 done
 
 echo "== summary"
+echo "go vet: $vet"
 tp=0 tf=0 ts=0
 for db in "${dbs[@]}"; do
 	read -r p f s <"$tmp/$db.counts"

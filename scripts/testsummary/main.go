@@ -111,8 +111,8 @@ func (s *summary) handlePackage(e event) {
 		fmt.Fprint(s.out, strings.Join(s.pkgOut[e.Package], ""))
 		delete(s.pkgOut, e.Package)
 		// A package that failed without a failed test (build error, panic in
-		// init or TestMain, timeout) still counts as a failure.
-		if s.pkgFailedTests[e.Package] == 0 {
+		// init or TestMain) still counts as a failure.
+		if s.pkgFailedTests[e.Package] == 0 && !s.hasRunning(e.Package) {
 			s.failed++
 			reason := "package failed outside any test"
 			if e.FailedBuild != "" {
@@ -120,14 +120,31 @@ func (s *summary) handlePackage(e event) {
 			}
 			s.failures = append(s.failures, e.Package+" ("+reason+")")
 		}
-		// Tests cut off by a panic or a timeout never got a result: show them.
-		for k, lines := range s.buf {
+		// Tests cut off by a panic or a timeout never got a result: show them
+		// and count them as failed.
+		var cut []testKey
+		for k := range s.buf {
 			if k.pkg == e.Package {
-				fmt.Fprint(s.out, strings.Join(lines, ""))
-				delete(s.buf, k)
+				cut = append(cut, k)
 			}
 		}
+		sort.Slice(cut, func(i, j int) bool { return cut[i].test < cut[j].test })
+		for _, k := range cut {
+			fmt.Fprint(s.out, strings.Join(s.buf[k], ""))
+			delete(s.buf, k)
+			s.failed++
+			s.failures = append(s.failures, k.pkg+"."+k.test+" (did not finish)")
+		}
 	}
+}
+
+func (s *summary) hasRunning(pkg string) bool {
+	for k := range s.buf {
+		if k.pkg == pkg {
+			return true
+		}
+	}
+	return false
 }
 
 // skipReason is the message the test gave t.Skip: the indented lines after

@@ -90,3 +90,27 @@ func TestSkipFailsOnlyWhenAskedTo(t *testing.T) {
 		}
 	}
 }
+
+func TestTimedOutTestCountsAsFailed(t *testing.T) {
+	const timedOut = `{"Action":"run","Package":"p","Test":"TestOK"}
+{"Action":"pass","Package":"p","Test":"TestOK"}
+{"Action":"run","Package":"p","Test":"TestHang"}
+{"Action":"output","Package":"p","Test":"TestHang","Output":"=== RUN   TestHang\n"}
+{"Action":"output","Package":"p","Output":"panic: test timed out after 10m0s\n"}
+{"Action":"output","Package":"p","Output":"FAIL\tp\t600.1s\n"}
+{"Action":"fail","Package":"p"}
+`
+	var out strings.Builder
+	s, err := run(strings.NewReader(timedOut), &out, "sqlite", false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s.passed != 1 || s.failed != 1 || !s.bad {
+		t.Errorf("passed %d failed %d bad %v, want 1 1 true", s.passed, s.failed, s.bad)
+	}
+	for _, want := range []string{"panic: test timed out", "=== RUN   TestHang", "FAIL p.TestHang (did not finish)"} {
+		if !strings.Contains(out.String(), want) {
+			t.Errorf("report lacks %q:\n%s", want, out.String())
+		}
+	}
+}
