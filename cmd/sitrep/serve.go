@@ -151,9 +151,9 @@ func serveWith(ctx context.Context, cfg config.Config, e env, ready func(addr st
 	h.incidents.AfterDeclare = append(h.incidents.AfterDeclare, h.outbox.QueueHeadsUp)
 
 	workers := river.NewWorkers()
-	periodic := h.outbox.Register(workers, cfg.Jobs.CheckInterval)
+	h.outbox.Register(workers)
 	h.buildInbox(workers)
-	if h.worker, err = jobs.NewWorker(db, jobs.Config{Workers: workers, PeriodicJobs: periodic, Logger: logger,
+	if h.worker, err = jobs.NewWorker(db, jobs.Config{Workers: workers, Logger: logger,
 		PollInterval: cfg.Jobs.PollInterval, RescueAfter: cfg.Jobs.RescueAfter}); err != nil {
 		return err
 	}
@@ -177,6 +177,7 @@ func serveWith(ctx context.Context, cfg config.Config, e env, ready func(addr st
 		return fmt.Errorf("serve: start jobs: %w", err)
 	}
 	go h.reloadOnSIGHUP(runCtx)
+	go h.outbox.RunChecks(runCtx, cfg.Jobs.CheckInterval)
 	if h.ingester != nil {
 		go h.ingester.Run(runCtx)
 	}

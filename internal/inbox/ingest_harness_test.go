@@ -5,8 +5,8 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
-	"net"
 	"mime"
+	"net"
 	"net/mail"
 	"net/smtp"
 	"strconv"
@@ -113,7 +113,7 @@ func newHub(t *testing.T) *hub {
 func (h *hub) startWorker() {
 	h.t.Helper()
 	workers := river.NewWorkers()
-	h.outbox.Register(workers, time.Hour)
+	h.outbox.Register(workers)
 	h.actor.Register(workers)
 	w, err := jobs.NewWorker(h.db, jobs.Config{Workers: workers, PollInterval: 20 * time.Millisecond})
 	if err != nil {

@@ -122,7 +122,7 @@ func newHarness(t *testing.T, smtpAddr, org string, startWorker bool) *harness {
 	h.incidents.AfterDeclare = append(h.incidents.AfterDeclare, h.outbox.QueueHeadsUp)
 	if startWorker {
 		workers := river.NewWorkers()
-		h.outbox.Register(workers, time.Hour) // periodic jobs are driven by hand in tests
+		h.outbox.Register(workers)
 		h.worker, err = jobs.NewWorker(h.db, jobs.Config{Workers: workers, PollInterval: 20 * time.Millisecond})
 		if err != nil {
 			t.Fatal(err)

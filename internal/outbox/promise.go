@@ -118,7 +118,14 @@ func compact(list []string) []string {
 // on one message from sending a recipient twice.
 func (o *Outbox) DueMessages(ctx context.Context) ([]int64, error) {
 	now := o.now()
-	stale := now.Add(-30 * time.Second)
+	// A live worker marks its message active at every batch; a message
+	// quiet for this long has lost its worker. Guessing wrong only starts
+	// a second job, which the claims keep from sending anyone twice.
+	quiet := 15 * time.Second
+	if o.Lease > 0 && o.Lease < quiet {
+		quiet = o.Lease
+	}
+	stale := now.Add(-quiet)
 	rows, err := o.DB.QueryContext(ctx, `SELECT DISTINCT d.message_id FROM deliveries d JOIN messages m ON m.id = d.message_id
 WHERE (d.state = 'queued' AND m.created_at < $2 AND (m.last_activity_at IS NULL OR m.last_activity_at < $2))
    OR (d.state = 'deferred' AND d.next_attempt_at <= $1)
@@ -139,60 +146,52 @@ LIMIT 200`, now, stale)
 	return out, rows.Err()
 }
 
-// PromiseArgs is the periodic job that runs CheckPromises.
-type PromiseArgs struct{}
-
-func (PromiseArgs) Kind() string { return "outbox_promises" }
-
-// PromiseWorker works PromiseArgs.
-type PromiseWorker struct {
-	river.WorkerDefaults[PromiseArgs]
-	Outbox *Outbox
-}
-
-func (w *PromiseWorker) Work(ctx context.Context, job *river.Job[PromiseArgs]) error {
-	_, err := w.Outbox.CheckPromises(ctx)
-	return err
-}
-
-// SweepArgs is the periodic job that requeues due deliveries.
-type SweepArgs struct{}
-
-func (SweepArgs) Kind() string { return "outbox_sweep" }
-
-// SweepWorker works SweepArgs.
-type SweepWorker struct {
-	river.WorkerDefaults[SweepArgs]
-	Outbox *Outbox
-}
-
-func (w *SweepWorker) Work(ctx context.Context, job *river.Job[SweepArgs]) error {
-	ids, err := w.Outbox.DueMessages(ctx)
+// Sweep queues a delivery job for every message with due deliveries
+// nobody is working on.
+func (o *Outbox) Sweep(ctx context.Context) error {
+	ids, err := o.DueMessages(ctx)
 	if err != nil {
 		return err
 	}
 	for _, id := range ids {
-		err := w.Outbox.DB.InTx(ctx, func(tx *sql.Tx) error {
-			_, err := w.Outbox.Jobs.InsertTx(ctx, tx, DeliverArgs{MessageID: id}, nil)
+		err := o.DB.InTx(ctx, func(tx *sql.Tx) error {
+			_, err := o.Jobs.InsertTx(ctx, tx, DeliverArgs{MessageID: id}, nil)
 			return err
 		})
 		if err != nil {
-			return err
+			return fmt.Errorf("outbox: sweep: %w", err)
 		}
 	}
 	return nil
 }
 
-// Register adds the outbox's workers and periodic jobs.
-func (o *Outbox) Register(workers *river.Workers, interval time.Duration) []*river.PeriodicJob {
+// Register adds the outbox's job workers.
+func (o *Outbox) Register(workers *river.Workers) {
 	river.AddWorker(workers, &DeliverWorker{Outbox: o})
-	river.AddWorker(workers, &PromiseWorker{Outbox: o})
-	river.AddWorker(workers, &SweepWorker{Outbox: o})
+}
+
+// RunChecks keeps promises and sweeps due deliveries every interval until
+// ctx ends. Every replica runs it: both are safe to run side by side (a
+// reminder stage is won once; a swept message is claimed recipient by
+// recipient), and unlike a leader-only periodic job it resumes the moment
+// a restarted replica is up, not when a dead leader's term runs out.
+func (o *Outbox) RunChecks(ctx context.Context, interval time.Duration) {
 	if interval <= 0 {
 		interval = 15 * time.Second
 	}
-	return []*river.PeriodicJob{
-		river.NewPeriodicJob(river.PeriodicInterval(interval), func() (river.JobArgs, *river.InsertOpts) { return PromiseArgs{}, nil }, &river.PeriodicJobOpts{RunOnStart: true}),
-		river.NewPeriodicJob(river.PeriodicInterval(interval), func() (river.JobArgs, *river.InsertOpts) { return SweepArgs{}, nil }, &river.PeriodicJobOpts{RunOnStart: true}),
+	t := time.NewTicker(interval)
+	defer t.Stop()
+	for {
+		if err := o.Sweep(ctx); err != nil && ctx.Err() == nil {
+			o.logger().Error("delivery sweep failed", "err", err)
+		}
+		if _, err := o.CheckPromises(ctx); err != nil && ctx.Err() == nil {
+			o.logger().Error("promise check failed", "err", err)
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
 	}
 }
