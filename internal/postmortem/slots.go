@@ -28,6 +28,9 @@ type FreeBusy interface {
 	Busy(ctx context.Context, emails []string, from, to time.Time) (map[string][]Interval, error)
 }
 
+// Every calendar backend answers free/busy.
+var _ FreeBusy = calendar.Backend(nil)
+
 // SlotRequest asks for post-mortem times.
 type SlotRequest struct {
 	ResolvedAt time.Time
@@ -35,7 +38,8 @@ type SlotRequest struct {
 	Attendees  []Attendee
 	Duration   time.Duration // default 60 minutes
 	// The window: business days after the resolution day, counted in the
-	// organizer's zone, weekends and Holidays skipped. Defaults 1 and 2.
+	// organizer's zone, weekends and Holidays skipped; day 0 is the
+	// resolution day. Both zero means the defaults, 1 and 2.
 	MinBusinessDays, MaxBusinessDays int
 	WorkStart, WorkEnd               string   // "09:00", "17:00", in each person's zone
 	Holidays                         []string // "2026-12-25", in the organizer's zone
