@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
@@ -102,5 +103,40 @@ func TestSecretsNeverPrint(t *testing.T) {
 		if strings.Contains(s, "hunter2") {
 			t.Fatalf("secret leaked: %s", s)
 		}
+	}
+}
+
+// TestExampleConfigIsValidAndComplete: config/sitrep.example.yaml loads,
+// and documents every key of the Config struct.
+func TestExampleConfigIsValidAndComplete(t *testing.T) {
+	cfg, err := Load("../../config/sitrep.example.yaml", nil)
+	if err != nil {
+		t.Fatalf("the example config must load: %v", err)
+	}
+	if cfg.Server.Listen != Default().Server.Listen || cfg.Cadence.SEV2 != Default().Cadence.SEV2 {
+		t.Fatal("the example must show the defaults")
+	}
+	raw, _ := os.ReadFile("../../config/sitrep.example.yaml")
+	var keys []string
+	collectKeys(reflect.TypeOf(Config{}), "", &keys)
+	for _, k := range keys {
+		leaf := k[strings.LastIndex(k, ".")+1:]
+		if !strings.Contains(string(raw), leaf+":") {
+			t.Errorf("config/sitrep.example.yaml does not document %s", k)
+		}
+	}
+}
+
+func collectKeys(t reflect.Type, prefix string, out *[]string) {
+	for i := 0; i < t.NumField(); i++ {
+		tag := strings.Split(t.Field(i).Tag.Get("yaml"), ",")[0]
+		if tag == "" {
+			continue
+		}
+		if t.Field(i).Type.Kind() == reflect.Struct {
+			collectKeys(t.Field(i).Type, prefix+tag+".", out)
+			continue
+		}
+		*out = append(*out, prefix+tag)
 	}
 }
