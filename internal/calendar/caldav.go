@@ -293,7 +293,7 @@ func (c *CalDAV) get(ctx context.Context, p string) (*davObject, error) {
 	default:
 		return nil, c.statusError("get "+p, resp)
 	}
-	cal, err := ical.NewDecoder(io.LimitReader(resp.Body, 1<<20)).Decode()
+	cal, err := decode(io.LimitReader(resp.Body, 1<<20))
 	if err != nil {
 		return nil, fmt.Errorf("get %s: %w", p, err)
 	}

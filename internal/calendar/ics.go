@@ -3,6 +3,7 @@ package calendar
 import (
 	"bytes"
 	"fmt"
+	"io"
 	"strconv"
 	"strings"
 	"time"
@@ -197,7 +198,7 @@ type Reply struct {
 // ParseReply reads a METHOD:REPLY iCalendar object, as mail clients send back
 // when someone answers an invitation.
 func ParseReply(ics []byte) (Reply, error) {
-	cal, err := ical.NewDecoder(bytes.NewReader(ics)).Decode()
+	cal, err := decode(bytes.NewReader(ics))
 	if err != nil {
 		return Reply{}, errs.E(errs.Invalid, "calendar reply: not iCalendar: %v", err)
 	}
@@ -232,4 +233,16 @@ func ParseReply(ics []byte) (Reply, error) {
 		r.PartStat = "NEEDS-ACTION" // RFC 5545 3.2.12 default
 	}
 	return r, nil
+}
+
+// decode reads one iCalendar object. go-ical's decoder panics on some
+// malformed content lines (found by FuzzParseReply: "0;0="); replies come
+// from strangers' mail, so a panic becomes an error.
+func decode(r io.Reader) (cal *ical.Calendar, err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			cal, err = nil, fmt.Errorf("malformed iCalendar (%v)", p)
+		}
+	}()
+	return ical.NewDecoder(r).Decode()
 }
