@@ -1,0 +1,147 @@
+package auth_test
+
+import (
+	"context"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/sitrep-dev/sitrep/internal/auth"
+	"github.com/sitrep-dev/sitrep/internal/errs"
+	"github.com/sitrep-dev/sitrep/internal/storetest"
+)
+
+var cheap = &auth.Argon2Params{Time: 1, Memory: 1024, Threads: 1}
+
+func TestAccountsPasswordsAndRoles(t *testing.T) {
+	ctx := context.Background()
+	db := storetest.Open(t)
+	accts := &auth.Accounts{DB: db, Argon2: cheap}
+	admin, err := accts.Create(ctx, " Ann@Example.com ", "Ann", auth.Admin, "correct horse battery")
+	if err != nil || admin.Email != "ann@example.com" {
+		t.Fatalf("create: %+v %v", admin, err)
+	}
+	if _, err := accts.Create(ctx, "ann@example.com", "", auth.Viewer, "another long password"); errs.CodeOf(err) != errs.Conflict {
+		t.Fatalf("duplicate email: %v", err)
+	}
+	if _, err := accts.Create(ctx, "bob@example.com", "", auth.Viewer, "short"); errs.CodeOf(err) != errs.Invalid {
+		t.Fatalf("short password: %v", err)
+	}
+	if _, err := accts.Create(ctx, "not an email", "", auth.Viewer, "long enough password"); errs.CodeOf(err) != errs.Invalid {
+		t.Fatalf("bad email: %v", err)
+	}
+	var stored string
+	db.QueryRowContext(ctx, `SELECT password_hash FROM accounts WHERE id = $1`, admin.ID).Scan(&stored)
+	if !strings.HasPrefix(stored, "$argon2id$v=19$m=1024,t=1,p=1$") || strings.Contains(stored, "correct horse") {
+		t.Fatalf("stored hash %q", stored)
+	}
+	if got, err := accts.Authenticate(ctx, "ANN@example.com", "correct horse battery"); err != nil || got.ID != admin.ID || got.Role != auth.Admin {
+		t.Fatalf("authenticate: %+v %v", got, err)
+	}
+	for _, c := range []struct{ email, pw string }{{"ann@example.com", "wrong horse battery"}, {"nobody@example.com", "correct horse battery"}, {"", ""}} {
+		if _, err := accts.Authenticate(ctx, c.email, c.pw); errs.CodeOf(err) != errs.Unauthorized || err.Error() != "wrong email or password" {
+			t.Fatalf("authenticate %q: %v", c.email, err)
+		}
+	}
+	if _, err := accts.SetRole(ctx, admin.ID, auth.Viewer); errs.CodeOf(err) != errs.Conflict {
+		t.Fatalf("demoting the last admin must be refused: %v", err)
+	}
+	bob, _ := accts.Create(ctx, "bob@example.com", "Bob", auth.Lead, "bobs long password")
+	if _, err := accts.SetRole(ctx, bob.ID, auth.Admin); err != nil {
+		t.Fatal(err)
+	}
+	if got, err := accts.SetRole(ctx, admin.ID, auth.Viewer); err != nil || got.Role != auth.Viewer {
+		t.Fatalf("demote with another admin: %+v %v", got, err)
+	}
+
+	sessions := &auth.Sessions{DB: db}
+	cookie, sess, err := sessions.Start(ctx, bob)
+	if err != nil || len(sess.CSRF) < 40 {
+		t.Fatalf("start: %v %+v", err, sess)
+	}
+	var n int
+	db.QueryRowContext(ctx, `SELECT COUNT(*) FROM ui_sessions WHERE id_hash = $1`, cookie).Scan(&n)
+	if n != 0 {
+		t.Fatal("the session id must not be stored in clear")
+	}
+	got, err := sessions.Lookup(ctx, cookie)
+	if err != nil || got.Account.Role != auth.Admin || got.CSRF != sess.CSRF {
+		t.Fatalf("lookup: %+v %v", got, err)
+	}
+	// A password reset ends the account's sessions.
+	if err := accts.SetPassword(ctx, bob.ID, "a brand new password"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := sessions.Lookup(ctx, cookie); errs.CodeOf(err) != errs.Unauthorized {
+		t.Fatalf("session after reset: %v", err)
+	}
+	if _, err := accts.Authenticate(ctx, "bob@example.com", "bobs long password"); err == nil {
+		t.Fatal("the old password must stop working")
+	}
+}
+
+func TestSessionsExpire(t *testing.T) {
+	ctx := context.Background()
+	db := storetest.Open(t)
+	now := time.Date(2026, 3, 1, 9, 0, 0, 0, time.UTC)
+	clock := func() time.Time { return now }
+	accts := &auth.Accounts{DB: db, Argon2: cheap, Now: clock}
+	acc, err := accts.Create(ctx, "ann@example.com", "", auth.Lead, "correct horse battery")
+	if err != nil {
+		t.Fatal(err)
+	}
+	sessions := &auth.Sessions{DB: db, Now: clock, TTL: time.Hour, MaxAge: 3 * time.Hour}
+	cookie, _, err := sessions.Start(ctx, acc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Used every 50 minutes it lives on, but not past MaxAge.
+	for i := 0; i < 3; i++ {
+		now = now.Add(50 * time.Minute)
+		if _, err := sessions.Lookup(ctx, cookie); err != nil {
+			t.Fatalf("lookup after %d uses: %v", i, err)
+		}
+	}
+	now = now.Add(40 * time.Minute) // 3h10m after sign-in
+	if _, err := sessions.Lookup(ctx, cookie); errs.CodeOf(err) != errs.Unauthorized {
+		t.Fatalf("past MaxAge: %v", err)
+	}
+	cookie2, _, _ := sessions.Start(ctx, acc)
+	now = now.Add(61 * time.Minute)
+	if _, err := sessions.Lookup(ctx, cookie2); errs.CodeOf(err) != errs.Unauthorized {
+		t.Fatalf("idle past TTL: %v", err)
+	}
+	if err := sessions.End(ctx, cookie2); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestLoginLimiter(t *testing.T) {
+	now := time.Date(2026, 3, 1, 9, 0, 0, 0, time.UTC)
+	l := &auth.LoginLimiter{Now: func() time.Time { return now }}
+	// One account from many addresses: 5 attempts, then no.
+	for i := 0; i < 5; i++ {
+		if !l.Allow("10.0.0."+string(rune('1'+i)), "ann@x") {
+			t.Fatalf("attempt %d refused", i)
+		}
+	}
+	if l.Allow("10.0.0.9", "ann@x") {
+		t.Fatal("the 6th attempt on one account at once must be refused")
+	}
+	// One address over many accounts: 10, then no; another address is unaffected.
+	for i := 0; i < 10; i++ {
+		if !l.Allow("192.0.2.1", "user"+string(rune('a'+i))+"@x") {
+			t.Fatalf("ip attempt %d refused", i)
+		}
+	}
+	if l.Allow("192.0.2.1", "zed@x") {
+		t.Fatal("the 11th attempt from one address must be refused")
+	}
+	if !l.Allow("192.0.2.2", "zed@x") {
+		t.Fatal("a refusal must not drain the account's bucket")
+	}
+	now = now.Add(time.Minute)
+	if !l.Allow("192.0.2.1", "yan@x") {
+		t.Fatal("the address must recover after a minute")
+	}
+}
