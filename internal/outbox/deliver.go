@@ -63,19 +63,14 @@ func (w *DeliverWorker) Timeout(*river.Job[DeliverArgs]) time.Duration { return 
 const deliverBudget = 90 * time.Second
 
 func (w *DeliverWorker) Work(ctx context.Context, job *river.Job[DeliverArgs]) error {
-	start := time.Now()
-	for {
-		n, err := w.Outbox.DeliverBatch(ctx, job.Args.MessageID)
-		if err != nil {
-			return err
-		}
-		if n == 0 {
-			return nil
-		}
-		if time.Since(start) > deliverBudget {
-			return river.JobSnooze(time.Millisecond)
-		}
+	n, err := w.Outbox.deliver(ctx, job.Args.MessageID, deliverBudget, 0)
+	if err != nil {
+		return err
 	}
+	if n < 0 { // budget spent with work left: come back after other jobs had a turn
+		return river.JobSnooze(time.Millisecond)
+	}
+	return nil
 }
 
 type claimed struct {
@@ -96,79 +91,116 @@ type storedMessage struct {
 	groups                                      []string
 }
 
-// DeliverBatch claims up to one batch per connection of a message's due
-// deliveries, sends them and records each outcome. It returns how many it
-// claimed (0: nothing left to do now).
+// DeliverBatch claims one round of a message's due deliveries (a batch per
+// connection), sends them and records each outcome. It returns how many it
+// claimed (0: nothing left to do now). Tests drive delivery with it.
 func (o *Outbox) DeliverBatch(ctx context.Context, messageID int64) (int, error) {
+	return o.deliver(ctx, messageID, 0, 1)
+}
+
+// transaction is one SMTP transaction's worth: one body, its recipients.
+type transaction struct {
+	body []byte
+	rcpt []claimed
+}
+
+// deliver works a message's due deliveries: one goroutine claims and
+// builds while one per SMTP connection sends and records, so that the
+// connections never wait for the database. It stops after maxRounds claims
+// (0: no limit) or when budget is spent (0: none) and returns the number
+// claimed, or -1 when it stopped with work left.
+func (o *Outbox) deliver(ctx context.Context, messageID int64, budget time.Duration, maxRounds int) (int, error) {
 	batch := o.BatchSize
 	if batch <= 0 {
 		batch = 50
 	}
-	conc := 1
-	if o.Sender != nil {
-		conc = max(1, o.Sender.Concurrency())
-	}
-	rows, err := o.claim(ctx, messageID, batch*conc)
-	if err != nil || len(rows) == 0 {
-		return 0, err
-	}
+	conc := max(1, o.Sender.Concurrency())
+	start := time.Now()
 	msg, err := o.loadMessage(ctx, messageID)
 	if err != nil {
 		return 0, err
 	}
-	// Copies that render the same (same zone, group, and name for personal
-	// kinds) share one SMTP transaction.
-	type key struct{ zone, group, name string }
-	byKey := map[key][]claimed{}
-	var order []key
 	isPersonal := personal(compose.Kind(msg.kind))
-	for _, r := range rows {
-		k := key{zone: r.zone, group: r.group}
-		if isPersonal {
-			k.name = r.name
-		}
-		if _, ok := byKey[k]; !ok {
-			order = append(order, k)
-		}
-		byKey[k] = append(byKey[k], r)
-	}
-	type chunk struct {
-		body []byte
-		rcpt []claimed
-	}
-	var chunks []chunk
-	for _, k := range order {
-		group := byKey[k]
-		body, err := o.build(msg, group[0])
-		if err != nil {
-			// A message that cannot be built will not build on retry either.
-			o.record(ctx, group, nil, fmt.Errorf("%w: %v", errPermanentBuild, err))
-			continue
-		}
-		for s := 0; s < len(group); s += batch {
-			chunks = append(chunks, chunk{body: body, rcpt: group[s:min(s+batch, len(group))]})
-		}
-	}
 	from := o.envelopeFrom()
-	sem := make(chan struct{}, conc)
+	bodies := map[string][]byte{} // render key → message bytes, built once per run
+
+	work := make(chan transaction, conc)
 	var wg sync.WaitGroup
-	for _, c := range chunks {
-		sem <- struct{}{}
+	for i := 0; i < conc; i++ {
 		wg.Add(1)
-		go func(c chunk) {
-			defer func() { <-sem; wg.Done() }()
-			to := make([]string, len(c.rcpt))
-			for i, r := range c.rcpt {
-				to[i] = r.email
+		go func() {
+			defer wg.Done()
+			for tx := range work {
+				to := make([]string, len(tx.rcpt))
+				for i, r := range tx.rcpt {
+					to[i] = r.email
+				}
+				perRcpt, err := o.Sender.Send(ctx, from, to, tx.body)
+				// Record with a context that outlives a cancelled job: the
+				// SMTP server has answered; forgetting that would resend.
+				o.record(context.WithoutCancel(ctx), tx.rcpt, perRcpt, err)
 			}
-			perRcpt, err := o.Sender.Send(ctx, from, to, c.body)
-			// Record with a context that outlives a cancelled job: the SMTP
-			// server has answered; forgetting that would resend.
-			o.record(context.WithoutCancel(ctx), c.rcpt, perRcpt, err)
-		}(c)
+		}()
 	}
+	total, rounds, stoppedEarly := 0, 0, false
+	var claimErr error
+	for {
+		rows, err := o.claim(ctx, messageID, batch*conc*2)
+		if err != nil {
+			claimErr = err
+			break
+		}
+		if len(rows) == 0 {
+			break
+		}
+		total += len(rows)
+		rounds++
+		// Copies that render the same (same zone and group, and name for
+		// personal kinds) share SMTP transactions.
+		byKey := map[string][]claimed{}
+		var order []string
+		for _, r := range rows {
+			key := r.zone + "\x00" + r.group
+			if isPersonal {
+				key += "\x00" + r.name
+			}
+			if _, ok := byKey[key]; !ok {
+				order = append(order, key)
+			}
+			byKey[key] = append(byKey[key], r)
+		}
+		for _, key := range order {
+			group := byKey[key]
+			body, ok := bodies[key]
+			if !ok {
+				if body, err = o.build(msg, group[0]); err != nil {
+					// A message that cannot be built will not build on retry either.
+					o.record(ctx, group, nil, fmt.Errorf("%w: %v", errPermanentBuild, err))
+					continue
+				}
+				bodies[key] = body
+			}
+			for s := 0; s < len(group); s += batch {
+				work <- transaction{body: body, rcpt: group[s:min(s+batch, len(group))]}
+			}
+		}
+		if maxRounds > 0 && rounds >= maxRounds {
+			break
+		}
+		if budget > 0 && time.Since(start) > budget {
+			stoppedEarly = true
+			break
+		}
+	}
+	close(work)
 	wg.Wait()
-	return len(rows), nil
+	if claimErr != nil {
+		return total, claimErr
+	}
+	if stoppedEarly {
+		return -1, nil
+	}
+	return total, nil
 }
 
 var errPermanentBuild = &SMTPError{Code: 554, Msg: "message could not be built"}
@@ -179,10 +211,15 @@ func (o *Outbox) envelopeFrom() string {
 }
 
 // claim reserves due deliveries of a message for this worker until the
-// lease ends. On PostgreSQL SKIP LOCKED lets replicas claim side by side;
-// SQLite has one writer.
+// lease ends: queued ones first (an index range), then the deferred ones
+// whose retry time has come and the claimed ones whose lease ran out. On
+// PostgreSQL SKIP LOCKED lets replicas claim side by side; SQLite has one
+// writer.
 func (o *Outbox) claim(ctx context.Context, messageID int64, limit int) ([]claimed, error) {
 	now := o.now()
+	// Leases are about whether a worker is alive: wall-clock time, even
+	// when tests move the business clock (retry times, promises).
+	wall := time.Now().UTC()
 	lease := o.Lease
 	if lease <= 0 {
 		lease = 2 * time.Minute
@@ -191,25 +228,34 @@ func (o *Outbox) claim(ctx context.Context, messageID int64, limit int) ([]claim
 	if o.DB.Dialect == store.Postgres {
 		lock = " FOR UPDATE SKIP LOCKED"
 	}
-	rows, err := o.DB.QueryContext(ctx, `UPDATE deliveries SET state = 'sending', lease_until = $1, attempts = attempts + 1
-WHERE id IN (SELECT id FROM deliveries WHERE message_id = $2 AND (state = 'queued'
-    OR (state = 'deferred' AND next_attempt_at <= $3) OR (state = 'sending' AND lease_until < $3))
-  ORDER BY id LIMIT $4`+lock+`)
-RETURNING id, email, name, time_zone, via_group, attempts`, now.Add(lease), messageID, now, limit)
-	if err != nil {
-		return nil, fmt.Errorf("outbox: claim: %w", err)
-	}
-	defer rows.Close()
 	var out []claimed
-	for rows.Next() {
-		var c claimed
-		if err := rows.Scan(&c.id, &c.email, &c.name, &c.zone, &c.group, &c.attempts); err != nil {
+	// The first pass takes queued rows (an index range); the second, the
+	// deferred ones whose retry time has come and the claimed ones whose
+	// lease ran out.
+	for pass := 0; pass < 2 && len(out) < limit; pass++ {
+		due, args := `state = 'queued'`, []any{wall.Add(lease), messageID, limit - len(out)}
+		if pass == 1 {
+			due = `((state = 'deferred' AND next_attempt_at <= $4) OR (state = 'sending' AND lease_until < $5))`
+			args = append(args, now, wall)
+		}
+		rows, err := o.DB.QueryContext(ctx, `UPDATE deliveries SET state = 'sending', lease_until = $1, attempts = attempts + 1
+WHERE id IN (SELECT id FROM deliveries WHERE message_id = $2 AND `+due+` ORDER BY id LIMIT $3`+lock+`)
+RETURNING id, email, name, time_zone, via_group, attempts`, args...)
+		if err != nil {
 			return nil, fmt.Errorf("outbox: claim: %w", err)
 		}
-		out = append(out, c)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("outbox: claim: %w", err)
+		for rows.Next() {
+			var c claimed
+			if err := rows.Scan(&c.id, &c.email, &c.name, &c.zone, &c.group, &c.attempts); err != nil {
+				rows.Close()
+				return nil, fmt.Errorf("outbox: claim: %w", err)
+			}
+			out = append(out, c)
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return nil, fmt.Errorf("outbox: claim: %w", err)
+		}
 	}
 	if len(out) > 0 {
 		if _, err := o.DB.ExecContext(ctx, `UPDATE messages SET last_activity_at = $1 WHERE id = $2`, now, messageID); err != nil {
@@ -303,10 +349,10 @@ func (o *Outbox) record(ctx context.Context, rows []claimed, perRcpt []error, tx
 		ph := make([]string, len(ids))
 		args := []any{now}
 		for i, id := range ids {
-			ph[i] = fmt.Sprintf("$%d", i+2)
+			ph[i] = o.DB.Placeholder(i + 2)
 			args = append(args, id)
 		}
-		if _, err := o.DB.ExecContext(ctx, `UPDATE deliveries SET state = 'sent', sent_at = $1, lease_until = NULL, last_error = '' WHERE id IN (`+strings.Join(ph, ", ")+`)`, args...); err != nil {
+		if _, err := o.DB.ExecContext(ctx, `UPDATE deliveries SET state = 'sent', sent_at = `+o.DB.Placeholder(1)+`, lease_until = NULL, last_error = '' WHERE id IN (`+strings.Join(ph, ", ")+`)`, args...); err != nil {
 			o.logger().Error("outbox: record sent", "err", err, "count", len(ids))
 		}
 	}

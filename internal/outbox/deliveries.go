@@ -41,7 +41,14 @@ func (o *Outbox) insertDeliveries(ctx context.Context, tx *sql.Tx, messageID int
 				sb.WriteString(", ")
 			}
 			n := len(args)
-			fmt.Fprintf(&sb, "($%d, $%d, $%d, $%d, $%d, $%d, $%d)", n+1, n+2, n+3, n+4, n+5, n+6, n+7)
+			sb.WriteString("(")
+			for k := 1; k <= 7; k++ {
+				if k > 1 {
+					sb.WriteString(", ")
+				}
+				sb.WriteString(o.DB.Placeholder(n + k))
+			}
+			sb.WriteString(")")
 			state, reason := StateQueued, ""
 			if why, ok := blocked[r.Email]; ok {
 				state, reason = StateSkipped, why

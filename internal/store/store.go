@@ -15,6 +15,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"time"
 
@@ -228,4 +229,15 @@ func IsUniqueViolation(err error) bool {
 		return code == sqlite3.SQLITE_CONSTRAINT_UNIQUE || code == sqlite3.SQLITE_CONSTRAINT_PRIMARYKEY
 	}
 	return false
+}
+
+// Placeholder is the n-th (1-based) bind parameter in this dialect, for
+// statements built at run time with many parameters. SQLite reads "$N" as
+// a named parameter and looks names up linearly, which makes a statement
+// with thousands of them quadratic to prepare; "?" is positional there.
+func (db *DB) Placeholder(n int) string {
+	if db.Dialect == SQLite {
+		return "?"
+	}
+	return "$" + strconv.Itoa(n)
 }
