@@ -124,6 +124,26 @@ func (o *Outbox) deliver(ctx context.Context, messageID int64, budget time.Durat
 	from := o.envelopeFrom()
 	bodies := map[string][]byte{} // render key → message bytes, built once per run
 
+	// Record with a context that outlives a cancelled job: the SMTP server
+	// has answered; forgetting that would resend.
+	recordCtx := context.WithoutCancel(ctx)
+	accepted := make(chan []int64, conc*4)
+	recorded := make(chan struct{})
+	go func() {
+		// One writer gathers accepted recipients into few statements;
+		// until written they are "sending", so a crash resends (with the
+		// same Message-ID) at most what waits here.
+		defer close(recorded)
+		var pending []int64
+		for ids := range accepted {
+			pending = append(pending, ids...)
+			if len(pending) >= 400 || len(accepted) == 0 {
+				o.markSent(recordCtx, pending)
+				pending = pending[:0]
+			}
+		}
+		o.markSent(recordCtx, pending)
+	}()
 	work := make(chan transaction, conc)
 	var wg sync.WaitGroup
 	for i := 0; i < conc; i++ {
@@ -136,9 +156,7 @@ func (o *Outbox) deliver(ctx context.Context, messageID int64, budget time.Durat
 					to[i] = r.email
 				}
 				perRcpt, err := o.Sender.Send(ctx, from, to, tx.body)
-				// Record with a context that outlives a cancelled job: the
-				// SMTP server has answered; forgetting that would resend.
-				o.record(context.WithoutCancel(ctx), tx.rcpt, perRcpt, err)
+				accepted <- o.recordFailures(recordCtx, tx.rcpt, perRcpt, err)
 			}
 		}()
 	}
@@ -194,6 +212,8 @@ func (o *Outbox) deliver(ctx context.Context, messageID int64, budget time.Durat
 	}
 	close(work)
 	wg.Wait()
+	close(accepted)
+	<-recorded
 	if claimErr != nil {
 		return total, claimErr
 	}
@@ -315,6 +335,12 @@ func (o *Outbox) build(m *storedMessage, r claimed) ([]byte, error) {
 
 // record writes the outcome of one SMTP transaction.
 func (o *Outbox) record(ctx context.Context, rows []claimed, perRcpt []error, txErr error) {
+	o.markSent(ctx, o.recordFailures(ctx, rows, perRcpt, txErr))
+}
+
+// recordFailures writes the refused recipients of one transaction and
+// returns the ids of the accepted ones.
+func (o *Outbox) recordFailures(ctx context.Context, rows []claimed, perRcpt []error, txErr error) []int64 {
 	now := o.now()
 	var sent []int64
 	for i, r := range rows {
@@ -344,6 +370,12 @@ func (o *Outbox) record(ctx context.Context, rows []claimed, perRcpt []error, tx
 		}
 		o.logger().Warn("delivery not accepted", "delivery", r.id, "state", state, "attempt", r.attempts, "err", msg)
 	}
+	return sent
+}
+
+// markSent records accepted deliveries, several hundred per statement.
+func (o *Outbox) markSent(ctx context.Context, sent []int64) {
+	now := o.now()
 	for s := 0; s < len(sent); s += 400 {
 		ids := sent[s:min(s+400, len(sent))]
 		ph := make([]string, len(ids))
