@@ -19,6 +19,7 @@ import (
 	"net"
 	"os"
 	"os/exec"
+	"net/url"
 	"path/filepath"
 	"runtime/pprof"
 	"strconv"
@@ -52,7 +53,7 @@ func main() {
 	n := flag.Int("n", 10000, "recipients")
 	batch := flag.Int("batch", 50, "recipients per SMTP transaction")
 	conns := flag.Int("conns", 4, "SMTP connections")
-	db := flag.String("db", "", "database URL (default: a temporary SQLite file)")
+	db := flag.String("db", "", "database: sqlite (default, a temporary file) or a PostgreSQL admin URL, under which a throwaway database is created and dropped")
 	mode := flag.String("mode", "", "internal: run one side (outbox or bare) and print JSON")
 	smtpAddr := flag.String("smtp", "", "internal: the sink's address")
 	cpuProfile := flag.String("cpuprofile", "", "write the outbox side's CPU profile here")
@@ -218,10 +219,28 @@ func (s staticDirectory) Current() *directory.Directory { return s.d }
 
 func viaOutbox(host string, port, n, batch, conns int, dbURL string) (*result, error) {
 	ctx := context.Background()
-	if dbURL == "" {
+	if dbURL == "" || dbURL == "sqlite" {
 		dir, _ := os.MkdirTemp("", "sitrep-load")
 		defer os.RemoveAll(dir)
 		dbURL = "sqlite://" + filepath.Join(dir, "load.db")
+	} else {
+		// Never migrate the database named: make a throwaway one beside it.
+		admin, err := sql.Open("pgx", dbURL)
+		if err != nil {
+			return nil, err
+		}
+		defer admin.Close()
+		name := fmt.Sprintf("sitrep_load_%d", time.Now().UnixNano())
+		if _, err := admin.ExecContext(ctx, "CREATE DATABASE "+name); err != nil {
+			return nil, fmt.Errorf("create %s: %w", name, err)
+		}
+		defer admin.ExecContext(context.Background(), "DROP DATABASE "+name+" WITH (FORCE)")
+		u, err := url.Parse(dbURL)
+		if err != nil {
+			return nil, err
+		}
+		u.Path = "/" + name
+		dbURL = u.String()
 	}
 	db, err := store.Open(ctx, dbURL)
 	if err != nil {
