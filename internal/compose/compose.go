@@ -44,6 +44,8 @@ const (
 	KindBounceNotice     Kind = "bounce_notice"
 	KindStakeholderReply Kind = "stakeholder_reply"
 	KindDraftAlert       Kind = "draft_alert"
+	KindStillBroken      Kind = "still_broken"
+	KindWriteUpDue       Kind = "writeup_due"
 )
 
 // dataTypes says which struct each kind's template receives; Render
@@ -62,6 +64,8 @@ var dataTypes = map[Kind]reflect.Type{
 	KindBounceNotice:     reflect.TypeFor[BounceNoticeData](),
 	KindStakeholderReply: reflect.TypeFor[StakeholderReplyData](),
 	KindDraftAlert:       reflect.TypeFor[DraftAlertData](),
+	KindStillBroken:      reflect.TypeFor[StillBrokenData](),
+	KindWriteUpDue:       reflect.TypeFor[ReminderData](),
 }
 
 // Kinds lists every kind, in a stable order.

@@ -179,3 +179,15 @@ type DraftAlertData struct {
 	Now       time.Time
 	Zone      *time.Location
 }
+
+// StillBrokenData is for KindStillBroken: someone asked to confirm the fix
+// says the problem is still there. It goes to the incident and comms leads
+// at once.
+type StillBrokenData struct {
+	Incident   IncidentView
+	From       string // "Jane Doe <jane@example.com>"
+	Answer     string // plain text of their reply, quoted part removed
+	ReceivedAt time.Time
+	Now        time.Time
+	Zone       *time.Location
+}

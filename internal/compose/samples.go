@@ -67,6 +67,10 @@ func SampleData(kind Kind) any {
 		return StakeholderReplyData{Incident: inc, From: "Dana Lee <dana@example.com>", Audience: "Customer service",
 			Subject: "Re: [INC-42] Checkout unavailable", Question: "Can we tell customers to retry?\nThanks",
 			ReceivedAt: now, Now: now, Zone: zone}
+	case KindStillBroken:
+		return StillBrokenData{Incident: inc, From: "Dana Fox <dana@example.com>", Answer: "No, checkout still fails for me with error 502.", ReceivedAt: now, Now: now, Zone: zone}
+	case KindWriteUpDue:
+		return ReminderData{Incident: inc, DueAt: now.Add(2 * time.Hour), Now: now, Zone: zone}
 	case KindDraftAlert:
 		return DraftAlertData{Incident: inc, Draft: "Rollback done; watching error rates.", DraftedBy: "Sam Rivera",
 			Audiences: []string{"Exec team", "Customer service"}, DueAt: now.Add(10 * time.Minute), Now: now, Zone: zone}
