@@ -97,6 +97,9 @@ type hub struct {
 	sandbox   *sandbox.Sandbox
 	inbox     *inbox.Store
 	ingester  *inbox.Ingester // nil when there is no mailbox to read
+	accounts  *auth.Accounts
+	// firstAdmin and firstPassword: the web UI account made on first start, shown once.
+	firstAdmin, firstPassword string
 }
 
 // serve runs the hub until ctx ends.
@@ -162,10 +165,15 @@ func serveWith(ctx context.Context, cfg config.Config, e env, ready func(addr st
 	if err != nil {
 		return err
 	}
+	h.accounts = &auth.Accounts{DB: db}
+	if err := h.ensureAdminAccount(ctx); err != nil {
+		return err
+	}
 
 	srv := &web.Server{
 		Incidents: h.incidents, Directory: h.directory, Tokens: h.tokens, Outbox: h.outbox, Inbox: h.inbox, Logger: logger, Registry: h.registry,
 		MaxBodyBytes: cfg.Server.MaxBodyBytes, SyncDirectory: h.syncDirectory, Ready: db.PingContext,
+		Accounts: h.accounts, Sessions: &auth.Sessions{DB: db}, Sandbox: h.sandbox, PublicURL: cfg.Server.PublicURL,
 	}
 	ln, err := net.Listen("tcp", cfg.Server.Listen)
 	if err != nil {
@@ -271,6 +279,31 @@ func (h *hub) ensureAdminToken(ctx context.Context) (string, error) {
 	return plain, nil
 }
 
+// ensureAdminAccount makes the first web UI account, an admin, on first
+// start: admin@<mail domain> with a generated password, printed once and
+// kept in the data directory (mode 0600) like the admin token.
+func (h *hub) ensureAdminAccount(ctx context.Context) error {
+	n, err := h.accounts.Count(ctx)
+	if err != nil || n > 0 {
+		return err
+	}
+	pw, err := auth.NewPassword()
+	if err != nil {
+		return err
+	}
+	acc, err := h.accounts.Create(ctx, "admin@"+h.cfg.Mail.Domain, "First admin", auth.Admin, pw)
+	if err != nil {
+		return fmt.Errorf("serve: first admin account: %w", err)
+	}
+	h.firstAdmin, h.firstPassword = acc.Email, pw
+	if h.cfg.DataDir != "" {
+		if err := os.MkdirAll(h.cfg.DataDir, 0o750); err == nil {
+			_ = os.WriteFile(filepath.Join(h.cfg.DataDir, "admin-password"), []byte(acc.Email+"\n"+pw+"\n"), 0o600)
+		}
+	}
+	return nil
+}
+
 func (h *hub) printBanner(e env, url, adminToken string, startup time.Duration) {
 	var b strings.Builder
 	fmt.Fprintf(&b, "\nsitrep %s is running at %s (started in %s, %s database)\n", version, url, startup.Round(time.Millisecond), h.db.Dialect)
@@ -289,6 +322,12 @@ func (h *hub) printBanner(e env, url, adminToken string, startup time.Duration) 
 			fmt.Fprintf(&b, "  It is also in %s (mode 0600), where the sitrep CLI on this machine finds it.\n", filepath.Join(h.cfg.DataDir, "admin-token"))
 		}
 		fmt.Fprintf(&b, "  Try:  sitrep declare --title \"Checkout down\" --severity SEV1\n")
+	}
+	if h.firstAdmin != "" {
+		fmt.Fprintf(&b, "\n  First start: sign in to the web UI at %s as\n\n      email:    %s\n      password: %s\n\n", url, h.firstAdmin, h.firstPassword)
+		if h.cfg.DataDir != "" {
+			fmt.Fprintf(&b, "  (also in %s, mode 0600; change it on the accounts page)\n", filepath.Join(h.cfg.DataDir, "admin-password"))
+		}
 	}
 	fmt.Fprintln(e.stdout, b.String())
 }

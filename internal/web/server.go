@@ -19,6 +19,7 @@ import (
 	"github.com/sitrep-dev/sitrep/internal/inbox"
 	"github.com/sitrep-dev/sitrep/internal/incident"
 	"github.com/sitrep-dev/sitrep/internal/outbox"
+	"github.com/sitrep-dev/sitrep/internal/sandbox"
 )
 
 //go:embed openapi.yaml
@@ -40,6 +41,13 @@ type Server struct {
 	MaxBodyBytes int64
 	// Extra registers routes of other packages (outbox, inbox, ...) on the same mux.
 	Extra []func(mux *http.ServeMux, s *Server)
+	// The web UI (ui*.go): nil Accounts or Sessions, no UI. Sandbox, when
+	// set, adds the mail sandbox pages; PublicURL https makes cookies Secure.
+	Accounts  *auth.Accounts
+	Sessions  *auth.Sessions
+	Sandbox   *sandbox.Sandbox
+	PublicURL string
+	ui        *ui
 
 	requests *prometheus.CounterVec
 	latency  *prometheus.HistogramVec
@@ -98,6 +106,7 @@ func (s *Server) Handler() http.Handler {
 	s.handle(mux, "DELETE /api/v1/tokens/{id}", auth.Admin, s.revokeToken)
 
 	s.registerInbox(mux)
+	s.registerUI(mux)
 
 	for _, register := range s.Extra {
 		register(mux, s)
