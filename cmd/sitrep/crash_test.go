@@ -2,7 +2,7 @@ package main
 
 import (
 	"bytes"
-		"encoding/json"
+	"encoding/json"
 	"fmt"
 	"math/rand/v2"
 	"net"

@@ -34,6 +34,13 @@ Client (--server URL --token TOKEN, or SITREP_SERVER / SITREP_TOKEN; every comma
   sitrep show INC-42
   sitrep groups [NAME]
   sitrep state INC-42 STATE [--note TEXT]
+  sitrep update INC-42 --status TEXT [--next 30m | --next-at 15:30] [--to GROUP,...] [--dry-run] [--hold]
+  sitrep headsup INC-42 [--to EMAIL,...]
+  sitrep deliveries INC-42 [MESSAGE] [--state failed]
+  sitrep report INC-42 --from EMAIL [--where REGION] [--how ACCESS] --saw TEXT
+  sitrep resolve INC-42 --root-cause TEXT [--fix TEXT] [--impact TEXT] | --root-cause-unknown
+  sitrep confirmations INC-42
+  sitrep summary INC-42 [--file F (--lint | --dry-run | --send [--override])]
 
 Run "sitrep COMMAND --help" for a command's flags.
 `

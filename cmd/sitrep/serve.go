@@ -28,6 +28,7 @@ import (
 	"github.com/sitrep-dev/sitrep/internal/incident"
 	"github.com/sitrep-dev/sitrep/internal/jobs"
 	"github.com/sitrep-dev/sitrep/internal/outbox"
+	"github.com/sitrep-dev/sitrep/internal/resolution"
 	"github.com/sitrep-dev/sitrep/internal/sandbox"
 	"github.com/sitrep-dev/sitrep/internal/store"
 	"github.com/sitrep-dev/sitrep/internal/web"
@@ -84,20 +85,21 @@ func cmdServe(ctx context.Context, e env, args []string) error {
 
 // hub is everything serve wires together.
 type hub struct {
-	cfg       config.Config
-	logger    *slog.Logger
-	db        *store.DB
-	directory *directory.Store
-	incidents *incident.Service
-	tokens    *auth.Tokens
-	inserter  *river.Client[*sql.Tx]
-	worker    *river.Client[*sql.Tx]
-	registry  *prometheus.Registry
-	outbox    *outbox.Outbox
-	sandbox   *sandbox.Sandbox
-	inbox     *inbox.Store
-	ingester  *inbox.Ingester // nil when there is no mailbox to read
-	accounts  *auth.Accounts
+	cfg        config.Config
+	logger     *slog.Logger
+	db         *store.DB
+	directory  *directory.Store
+	incidents  *incident.Service
+	tokens     *auth.Tokens
+	inserter   *river.Client[*sql.Tx]
+	worker     *river.Client[*sql.Tx]
+	registry   *prometheus.Registry
+	outbox     *outbox.Outbox
+	resolution *resolution.Service
+	sandbox    *sandbox.Sandbox
+	inbox      *inbox.Store
+	ingester   *inbox.Ingester // nil when there is no mailbox to read
+	accounts   *auth.Accounts
 	// firstAdmin and firstPassword: the web UI account made on first start, shown once.
 	firstAdmin, firstPassword string
 }
@@ -152,6 +154,9 @@ func serveWith(ctx context.Context, cfg config.Config, e env, ready func(addr st
 		return err
 	}
 	h.incidents.AfterDeclare = append(h.incidents.AfterDeclare, h.outbox.QueueHeadsUp)
+	if err := h.buildResolution(); err != nil {
+		return err
+	}
 
 	workers := river.NewWorkers()
 	h.outbox.Register(workers)
@@ -171,7 +176,7 @@ func serveWith(ctx context.Context, cfg config.Config, e env, ready func(addr st
 	}
 
 	srv := &web.Server{
-		Incidents: h.incidents, Directory: h.directory, Tokens: h.tokens, Outbox: h.outbox, Inbox: h.inbox, Logger: logger, Registry: h.registry,
+		Incidents: h.incidents, Directory: h.directory, Tokens: h.tokens, Outbox: h.outbox, Resolution: h.resolution, Inbox: h.inbox, Logger: logger, Registry: h.registry,
 		MaxBodyBytes: cfg.Server.MaxBodyBytes, SyncDirectory: h.syncDirectory, Ready: db.PingContext,
 		Accounts: h.accounts, Sessions: &auth.Sessions{DB: db}, Sandbox: h.sandbox, PublicURL: cfg.Server.PublicURL,
 	}
@@ -185,7 +190,7 @@ func serveWith(ctx context.Context, cfg config.Config, e env, ready func(addr st
 		return fmt.Errorf("serve: start jobs: %w", err)
 	}
 	go h.reloadOnSIGHUP(runCtx)
-	go h.outbox.RunChecks(runCtx, cfg.Jobs.CheckInterval)
+	go h.runChecks(runCtx, cfg.Jobs.CheckInterval)
 	if h.ingester != nil {
 		go h.ingester.Run(runCtx)
 	}
@@ -330,4 +335,51 @@ func (h *hub) printBanner(e env, url, adminToken string, startup time.Duration) 
 		}
 	}
 	fmt.Fprintln(e.stdout, b.String())
+}
+
+func (h *hub) buildResolution() error {
+	rules, err := resolution.LoadRules(nonEmpty(h.cfg.Resolution.LintDir)...)
+	if err != nil {
+		return fmt.Errorf("resolution.lint_dir: %w", err)
+	}
+	h.resolution = &resolution.Service{DB: h.db, Incidents: h.incidents, Outbox: h.outbox, Directory: h.directory, Rules: rules,
+		WriteUpAfter: h.cfg.Resolution.WriteUpAfter, Confirmers: h.cfg.Resolution.Confirmers}
+	return nil
+}
+
+func nonEmpty(s ...string) []string {
+	var out []string
+	for _, v := range s {
+		if v != "" {
+			out = append(out, v)
+		}
+	}
+	return out
+}
+
+// runChecks keeps every promise and sweeps due deliveries every interval.
+// Every replica runs it: each check is safe side by side (a reminder stage
+// is won once; a swept message is claimed recipient by recipient), and
+// unlike a leader-only periodic job it resumes the moment a restarted
+// replica is up, not when a dead leader's term runs out.
+func (h *hub) runChecks(ctx context.Context, interval time.Duration) {
+	t := time.NewTicker(interval)
+	defer t.Stop()
+	for {
+		checks := map[string]func(context.Context) error{
+			"delivery sweep":    h.outbox.Sweep,
+			"update promises":   func(ctx context.Context) error { _, err := h.outbox.CheckPromises(ctx); return err },
+			"write-up promises": h.resolution.CheckPromises,
+		}
+		for name, check := range checks {
+			if err := check(ctx); err != nil && ctx.Err() == nil {
+				h.logger.Error(name+" failed", "err", err)
+			}
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
 }

@@ -24,15 +24,26 @@ import (
 // environment variable of a key is SITREP_ + its path in upper case joined by
 // underscores (mail.smtp.host → SITREP_MAIL_SMTP_HOST).
 type Config struct {
-	DataDir   string    `yaml:"data_dir"`
-	Server    Server    `yaml:"server"`
-	Database  Database  `yaml:"database"`
-	Mail      Mail      `yaml:"mail"`
-	Directory Directory `yaml:"directory"`
-	Cadence   Cadence   `yaml:"cadence"`
-	Templates Templates `yaml:"templates"`
-	Jobs      Jobs      `yaml:"jobs"`
-	Log       Log       `yaml:"log"`
+	DataDir    string     `yaml:"data_dir"`
+	Server     Server     `yaml:"server"`
+	Database   Database   `yaml:"database"`
+	Mail       Mail       `yaml:"mail"`
+	Directory  Directory  `yaml:"directory"`
+	Cadence    Cadence    `yaml:"cadence"`
+	Templates  Templates  `yaml:"templates"`
+	Resolution Resolution `yaml:"resolution"`
+	Jobs       Jobs       `yaml:"jobs"`
+	Log        Log        `yaml:"log"`
+}
+
+// Resolution configures the resolved email, confirmations and the summary.
+type Resolution struct {
+	// WriteUpAfter: the "resolved" email promises the blameless write-up this long after resolution.
+	WriteUpAfter time.Duration `yaml:"write_up_after"`
+	// Confirmers are asked to confirm every fix, beside the people who reported the problem.
+	Confirmers []string `yaml:"confirmers"`
+	// LintDir holds extra word lists for the blameless lint (blame*.txt, allow*.txt, common_words*.txt, person_words*.txt).
+	LintDir string `yaml:"lint_dir"`
 }
 
 // Jobs tunes the durable background work.
@@ -212,8 +223,9 @@ func Default() Config {
 		},
 		Cadence: Cadence{SEV1: 30 * time.Minute, SEV2: 60 * time.Minute, SEV3: 4 * time.Hour, SEV4: 24 * time.Hour,
 			ReminderBefore: 10 * time.Minute, OverdueAfter: 5 * time.Minute},
-		Jobs: Jobs{PollInterval: 200 * time.Millisecond, CheckInterval: 15 * time.Second, RescueAfter: 5 * time.Minute},
-		Log:  Log{Level: "info", Format: "text"},
+		Resolution: Resolution{WriteUpAfter: 48 * time.Hour},
+		Jobs:       Jobs{PollInterval: 200 * time.Millisecond, CheckInterval: 15 * time.Second, RescueAfter: 5 * time.Minute},
+		Log:        Log{Level: "info", Format: "text"},
 	}
 }
 
@@ -447,6 +459,14 @@ func (c *Config) validate() []string {
 	}
 	if c.Cadence.OverdueAfter < 0 {
 		bad("cadence.overdue_after", "must not be negative")
+	}
+	if c.Resolution.WriteUpAfter < time.Hour {
+		bad("resolution.write_up_after", "want at least 1h, got %s", c.Resolution.WriteUpAfter)
+	}
+	for i, e := range c.Resolution.Confirmers {
+		if _, err := mail.ParseAddress(e); err != nil {
+			bad(fmt.Sprintf("resolution.confirmers[%d]", i), "want an email address: %v", err)
+		}
 	}
 	if c.Cadence.Backup != "" {
 		if _, err := mail.ParseAddress(c.Cadence.Backup); err != nil {

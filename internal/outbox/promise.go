@@ -169,29 +169,3 @@ func (o *Outbox) Sweep(ctx context.Context) error {
 func (o *Outbox) Register(workers *river.Workers) {
 	river.AddWorker(workers, &DeliverWorker{Outbox: o})
 }
-
-// RunChecks keeps promises and sweeps due deliveries every interval until
-// ctx ends. Every replica runs it: both are safe to run side by side (a
-// reminder stage is won once; a swept message is claimed recipient by
-// recipient), and unlike a leader-only periodic job it resumes the moment
-// a restarted replica is up, not when a dead leader's term runs out.
-func (o *Outbox) RunChecks(ctx context.Context, interval time.Duration) {
-	if interval <= 0 {
-		interval = 15 * time.Second
-	}
-	t := time.NewTicker(interval)
-	defer t.Stop()
-	for {
-		if err := o.Sweep(ctx); err != nil && ctx.Err() == nil {
-			o.logger().Error("delivery sweep failed", "err", err)
-		}
-		if _, err := o.CheckPromises(ctx); err != nil && ctx.Err() == nil {
-			o.logger().Error("promise check failed", "err", err)
-		}
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-		}
-	}
-}

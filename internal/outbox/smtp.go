@@ -111,6 +111,9 @@ func (p *Pool) get(ctx context.Context) (*smtp.Client, error) {
 
 func (p *Pool) put(c *smtp.Client, healthy bool) {
 	defer func() { <-p.slots }()
+	if c == nil {
+		return
+	}
 	p.mu.Lock()
 	closed := p.closed
 	p.mu.Unlock()
@@ -163,7 +166,8 @@ func (p *Pool) Send(ctx context.Context, from string, to []string, msg []byte) (
 		if !errors.As(err, &tpErr) {
 			_ = c.Close()
 			if c, err = p.dialer.DialToSMTPClientWithContext(ctx); err != nil {
-				return nil, fmt.Errorf("smtp reconnect: %w", err)
+				c = nil
+				return nil, fmt.Errorf("smtp reconnect %s:%d: %w", p.cfg.Host, p.cfg.Port, err)
 			}
 			if err = c.Mail("<" + from + ">"); err != nil {
 				return nil, smtpErr(err)

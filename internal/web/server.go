@@ -5,6 +5,7 @@ package web
 import (
 	"context"
 	"embed"
+	"errors"
 	"log/slog"
 	"net/http"
 	"strings"
@@ -19,6 +20,7 @@ import (
 	"github.com/sitrep-dev/sitrep/internal/inbox"
 	"github.com/sitrep-dev/sitrep/internal/incident"
 	"github.com/sitrep-dev/sitrep/internal/outbox"
+	"github.com/sitrep-dev/sitrep/internal/resolution"
 	"github.com/sitrep-dev/sitrep/internal/sandbox"
 )
 
@@ -32,8 +34,10 @@ type Server struct {
 	Tokens    *auth.Tokens
 	Outbox    *outbox.Outbox
 	Inbox     *inbox.Store // replies and triage; nil: no routes
-	Logger    *slog.Logger
-	Registry  *prometheus.Registry
+	// Resolution: resolve, confirmations, reports, the blameless summary; nil: no routes.
+	Resolution *resolution.Service
+	Logger     *slog.Logger
+	Registry   *prometheus.Registry
 	// SyncDirectory re-reads groups.yaml (the API's sync endpoint and SIGHUP).
 	SyncDirectory func(ctx context.Context) (*directory.SyncResult, error)
 	// Ready reports whether the server can take work (database reachable).
@@ -106,6 +110,7 @@ func (s *Server) Handler() http.Handler {
 	s.handle(mux, "DELETE /api/v1/tokens/{id}", auth.Admin, s.revokeToken)
 
 	s.registerInbox(mux)
+	s.registerResolution(mux)
 	s.registerUI(mux)
 
 	for _, register := range s.Extra {
@@ -146,6 +151,9 @@ func (s *Server) handle(mux *http.ServeMux, pattern string, need auth.Role, h AP
 		r = r.WithContext(auth.WithPrincipal(r.Context(), p))
 		r.Body = http.MaxBytesReader(rec, r.Body, s.MaxBodyBytes)
 		v, err := h(rec, r)
+		if err == errWritten {
+			return
+		}
 		if err != nil {
 			s.writeError(rec, r, err)
 			return
@@ -163,6 +171,9 @@ func (s *Server) handle(mux *http.ServeMux, pattern string, need auth.Role, h AP
 		writeJSON(rec, status, v)
 	})
 }
+
+// errWritten tells handle that the handler wrote its own response (not JSON).
+var errWritten = errors.New("response written")
 
 // created marks a response as 201 Created.
 type created struct{ v any }

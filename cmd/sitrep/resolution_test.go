@@ -1,0 +1,181 @@
+package main
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/sitrep-dev/sitrep/internal/sandbox"
+)
+
+// waitMail waits for a message whose subject contains want in a sandbox mailbox.
+func waitMail(t *testing.T, sb *sandbox.Sandbox, email, want string) sandbox.Message {
+	t.Helper()
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		msgs, err := sb.Messages(context.Background(), email)
+		if err == nil {
+			for _, m := range msgs {
+				if strings.Contains(m.Subject, want) {
+					return m
+				}
+			}
+		}
+		if time.Now().After(deadline) {
+			var subjects []string
+			for _, m := range msgs {
+				subjects = append(subjects, m.Subject)
+			}
+			t.Fatalf("%s has no message with %q after 20s; has %q", email, want, subjects)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+func header(raw []byte, name string) string {
+	for _, line := range strings.Split(string(raw), "\r\n") {
+		if line == "" {
+			break
+		}
+		if k, v, ok := strings.Cut(line, ":"); ok && strings.EqualFold(k, name) {
+			return strings.TrimSpace(v)
+		}
+	}
+	return ""
+}
+
+// TestResolveConfirmAndSummary walks the resolution flow on the embedded
+// default: the resolved email in the existing thread, reporters asked to
+// confirm, a "still broken" answer alerting the leads, and the blameless
+// summary refused for a finding, then sent with an override on the timeline.
+func TestResolveConfirmAndSummary(t *testing.T) {
+	e, h := startHub(t)
+	sb := h.hub.sandbox
+	const exec = "mark.delaney@sitrep.example"
+	cli(t, e, "declare", "--title", "Search results empty", "--severity", "SEV2", "--systems", "search",
+		"--lead", "will.hartmann@sitrep.example", "--comms", "grace.okafor@sitrep.example", "--since", "30m")
+	cli(t, e, "report", "INC-1", "--from", "dana@customer.example", "--where", "EU", "--how", "web", "--saw", "No results for any query")
+	out := cli(t, e, "report", "INC-1", "--from", "june.park@sitrep.example", "--where", "US office", "--how", "mobile app", "--saw", "Empty search page")
+	if strings.Contains(out, "Possibly isolated") {
+		t.Fatalf("two reporters in two places are not isolated:\n%s", out)
+	}
+	cli(t, e, "update", "INC-1", "--status", "The search index is being rebuilt.", "--to", "exec")
+	update := waitMail(t, sb, exec, "[INC-1] Search results empty")
+
+	// The "resolved" email goes in the same thread.
+	if bad := run(context.Background(), []string{"resolve", "INC-1"}, strings.NewReader(""), &syncWriter{w: &strings.Builder{}}, &syncWriter{w: &strings.Builder{}}, e.environ); bad == 0 {
+		t.Fatal("resolving without a root cause must be refused")
+	}
+	out = cli(t, e, "resolve", "INC-1", "--root-cause", "An index alias pointed at an empty index after the nightly rebuild.",
+		"--fix", "Pointed the alias back and added a check.", "--impact", "Search returned no results for 40 minutes.")
+	if !strings.Contains(out, "is resolved") || !strings.Contains(out, "asked to confirm") {
+		t.Fatalf("resolve:\n%s", out)
+	}
+	if code := run(context.Background(), []string{"resolve", "INC-1", "--root-cause", "x"}, strings.NewReader(""), &syncWriter{w: &strings.Builder{}}, &syncWriter{w: &strings.Builder{}}, e.environ); code == 0 {
+		t.Fatal("resolving twice must be refused (409)")
+	}
+	deadline := time.Now().Add(20 * time.Second)
+	var resolved sandbox.Message
+	for {
+		msgs, _ := sb.Messages(context.Background(), exec)
+		for _, m := range msgs {
+			if strings.Contains(string(m.Raw), "Resolved: INC-1") {
+				resolved = m
+			}
+		}
+		if resolved.ID != "" || time.Now().After(deadline) {
+			break
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	if resolved.ID == "" {
+		t.Fatal("no resolved email for the exec")
+	}
+	if resolved.Subject != update.Subject || header(resolved.Raw, "In-Reply-To") != header(update.Raw, "Message-ID") {
+		t.Fatalf("the resolved email must continue the thread: subject %q vs %q, In-Reply-To %q vs %q",
+			resolved.Subject, update.Subject, header(resolved.Raw, "In-Reply-To"), header(update.Raw, "Message-ID"))
+	}
+	if !strings.Contains(string(resolved.Raw), "write-up will follow") {
+		t.Error("the resolved email must promise the write-up")
+	}
+	confirm := waitMail(t, sb, "dana@customer.example", "Is it fixed for you?")
+	_ = confirm
+
+	// One reporter confirms, the other says it is still broken.
+	ctx := context.Background()
+	db := h.hub.db
+	inc, _ := h.hub.incidents.Get(ctx, "INC-1")
+	answer := func(from, state, text string) {
+		t.Helper()
+		err := db.InTx(ctx, func(tx *sql.Tx) error {
+			ok, err := h.hub.resolution.RecordAnswer(ctx, tx, inc.ID, from, state, text, time.Now())
+			if !ok && err == nil {
+				t.Fatalf("%s was asked and must be recorded", from)
+			}
+			return err
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	answer("dana@customer.example", "confirmed", "Yes, works now.")
+	answer("june.park@sitrep.example", "still_broken", "No, still empty on the app.")
+	err := db.InTx(ctx, func(tx *sql.Tx) error {
+		ok, err := h.hub.resolution.RecordAnswer(ctx, tx, inc.ID, "stranger@x.example", "confirmed", "yes", time.Now())
+		if ok {
+			t.Error("an answer from someone not asked must be filed as an ordinary reply")
+		}
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	out = cli(t, e, "confirmations", "INC-1")
+	if !strings.Contains(out, "CONFIRMED") || !strings.Contains(out, "STILL BROKEN") {
+		t.Fatalf("confirmations:\n%s", out)
+	}
+	waitMail(t, sb, "will.hartmann@sitrep.example", "STILL BROKEN")
+	waitMail(t, sb, "grace.okafor@sitrep.example", "STILL BROKEN")
+
+	// The summary draft has every section, filled from the incident.
+	draft := cli(t, e, "summary", "INC-1")
+	for _, want := range []string{"## Summary", "## Time frame", "## Impact", "## Root cause", "An index alias pointed", "## How it was fixed",
+		"Pointed the alias back", "## Timeline", "## Teams involved", "## Thanks"} {
+		if !strings.Contains(draft, want) {
+			t.Errorf("the draft lacks %q", want)
+		}
+	}
+	dir := t.TempDir()
+	blaming := filepath.Join(dir, "summary.md")
+	os.WriteFile(blaming, []byte(draft+"\nWill forgot to check the alias.\n"), 0o600)
+	var errOut strings.Builder
+	code := run(ctx, []string{"summary", "INC-1", "--file", blaming, "--send"}, strings.NewReader(""), &syncWriter{w: &strings.Builder{}}, &syncWriter{w: &errOut}, e.environ)
+	if code == 0 || !strings.Contains(errOut.String(), "blameless lint") {
+		t.Fatalf("a summary with a finding must be refused; exit %d: %s", code, errOut.String())
+	}
+	out = cli(t, e, "summary", "INC-1", "--file", blaming, "--send", "--override")
+	if !strings.Contains(out, "Lint overridden") {
+		t.Fatalf("override:\n%s", out)
+	}
+	var shown struct {
+		Timeline []struct {
+			Kind, Text string
+		} `json:"timeline"`
+	}
+	json.Unmarshal([]byte(cli(t, e, "show", "INC-1", "--json")), &shown)
+	var overrideOnTimeline bool
+	for _, ev := range shown.Timeline {
+		if ev.Kind == "summary_sent" && strings.Contains(ev.Text, "OVERRIDDEN") && strings.Contains(ev.Text, "Will") {
+			overrideOnTimeline = true
+		}
+	}
+	if !overrideOnTimeline {
+		t.Fatalf("the override must be on the timeline: %+v", shown.Timeline)
+	}
+	waitMail(t, sb, exec, "[INC-1] Search results empty") // the summary continues the thread
+}

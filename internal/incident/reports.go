@@ -1,0 +1,159 @@
+package incident
+
+import (
+	"context"
+	"fmt"
+	"net/mail"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/sitrep-dev/sitrep/internal/errs"
+	"github.com/sitrep-dev/sitrep/internal/store"
+)
+
+// Report is one account of the problem: who saw what, where, and how
+// they reach the service. Reporters are asked to confirm the fix.
+type Report struct {
+	ID         int64     `json:"id"`
+	Email      string    `json:"email"`
+	Name       string    `json:"name,omitempty"`
+	Location   string    `json:"location,omitempty"` // region or office
+	Access     string    `json:"access,omitempty"`   // web, mobile app, API; device; network
+	Observed   string    `json:"observed,omitempty"`
+	Channel    string    `json:"channel"` // api, cli, web, email
+	ReportedAt time.Time `json:"reported_at"`
+}
+
+// ReportInput is a report as it is filed.
+type ReportInput struct {
+	Email      string     `json:"email"`
+	Name       string     `json:"name"`
+	Location   string     `json:"location"`
+	Access     string     `json:"access"`
+	Observed   string     `json:"observed"`
+	Channel    string     `json:"channel"`
+	ReportedAt *time.Time `json:"reported_at"`
+}
+
+// AddReport files a report on an incident, with a timeline event.
+func (s *Service) AddReport(ctx context.Context, q store.Querier, actor, ref string, in ReportInput) (*Report, error) {
+	id, err := ParseRef(ref)
+	if err != nil {
+		return nil, err
+	}
+	if _, err := s.GetByID(ctx, q, id); err != nil {
+		return nil, err
+	}
+	email := strings.ToLower(strings.TrimSpace(in.Email))
+	if a, err := mail.ParseAddress(email); err != nil || a.Address != email {
+		return nil, errs.InvalidField("email", "want the reporter's email address, got %q", in.Email)
+	}
+	r := &Report{Email: email, Name: strings.TrimSpace(in.Name), Location: strings.TrimSpace(in.Location), Access: strings.TrimSpace(in.Access),
+		Observed: strings.TrimSpace(in.Observed), Channel: strings.ToLower(strings.TrimSpace(in.Channel))}
+	for field, v := range map[string]string{"name": r.Name, "location": r.Location, "access": r.Access} {
+		if err := validText(field, v, 200, false); err != nil {
+			return nil, err
+		}
+	}
+	if len(r.Observed) > 5000 {
+		return nil, errs.InvalidField("observed", "at most 5000 bytes")
+	}
+	switch r.Channel {
+	case "":
+		r.Channel = "api"
+	case "api", "cli", "web", "email":
+	default:
+		return nil, errs.InvalidField("channel", "want api, cli, web or email")
+	}
+	now := s.now()
+	r.ReportedAt = now
+	if in.ReportedAt != nil && !in.ReportedAt.IsZero() {
+		if in.ReportedAt.After(now.Add(5 * time.Minute)) {
+			return nil, errs.InvalidField("reported_at", "is in the future")
+		}
+		r.ReportedAt = in.ReportedAt.UTC()
+	}
+	err = q.QueryRowContext(ctx, `INSERT INTO reports (incident_id, reporter_email, reporter_name, location, access, observed, channel, reported_at, created_at)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) RETURNING id`, id, r.Email, r.Name, r.Location, r.Access, r.Observed, r.Channel, r.ReportedAt, now).Scan(&r.ID)
+	if err != nil {
+		return nil, fmt.Errorf("incident: add report: %w", err)
+	}
+	where := ""
+	if r.Location != "" {
+		where = " in " + r.Location
+	}
+	if _, err := AddEvent(ctx, q, now, id, "report", actor, fmt.Sprintf("Report from %s%s via %s: %s", r.Email, where, r.Channel, r.Observed), nil); err != nil {
+		return nil, err
+	}
+	return r, nil
+}
+
+// Reports lists an incident's reports, oldest first.
+func (s *Service) Reports(ctx context.Context, ref string) ([]Report, error) {
+	id, err := ParseRef(ref)
+	if err != nil {
+		return nil, err
+	}
+	rows, err := s.DB.QueryContext(ctx, `SELECT id, reporter_email, reporter_name, location, access, observed, channel, reported_at
+FROM reports WHERE incident_id = $1 ORDER BY reported_at, id`, id)
+	if err != nil {
+		return nil, fmt.Errorf("incident: reports: %w", err)
+	}
+	defer rows.Close()
+	out := []Report{}
+	for rows.Next() {
+		var r Report
+		if err := rows.Scan(&r.ID, &r.Email, &r.Name, &r.Location, &r.Access, &r.Observed, &r.Channel, &r.ReportedAt); err != nil {
+			return nil, fmt.Errorf("incident: reports: %w", err)
+		}
+		r.ReportedAt = r.ReportedAt.UTC()
+		out = append(out, r)
+	}
+	return out, rows.Err()
+}
+
+// ReportSummary is what the declare step and the status emails say of the reports.
+type ReportSummary struct {
+	Reports   int      `json:"reports"`
+	Reporters int      `json:"reporters"`
+	Locations []string `json:"locations"`
+	Access    []string `json:"access"`
+	// PossiblyIsolated: a single report, or reports all from one place —
+	// the guide's office that lost its internet connection. Verify before
+	// mobilising.
+	PossiblyIsolated bool   `json:"possibly_isolated"`
+	Why              string `json:"why,omitempty"`
+}
+
+// SummarizeReports counts reports, reporters and the segments they cover.
+func SummarizeReports(reports []Report) ReportSummary {
+	sum := ReportSummary{Reports: len(reports), Locations: []string{}, Access: []string{}}
+	reporters, locs, access := map[string]bool{}, map[string]bool{}, map[string]bool{}
+	for _, r := range reports {
+		reporters[r.Email] = true
+		if r.Location != "" {
+			locs[strings.ToLower(r.Location)] = true
+		}
+		if r.Access != "" {
+			access[strings.ToLower(r.Access)] = true
+		}
+	}
+	sum.Reporters = len(reporters)
+	for l := range locs {
+		sum.Locations = append(sum.Locations, l)
+	}
+	for a := range access {
+		sum.Access = append(sum.Access, a)
+	}
+	sort.Strings(sum.Locations)
+	sort.Strings(sum.Access)
+	switch {
+	case sum.Reports == 0:
+	case sum.Reporters == 1:
+		sum.PossiblyIsolated, sum.Why = true, "a single reporter"
+	case len(locs) == 1 && len(access) <= 1:
+		sum.PossiblyIsolated, sum.Why = true, "every report comes from "+sum.Locations[0]
+	}
+	return sum
+}

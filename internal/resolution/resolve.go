@@ -1,0 +1,410 @@
+package resolution
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"net/mail"
+	"strings"
+	"time"
+
+	"github.com/sitrep-dev/sitrep/internal/compose"
+	"github.com/sitrep-dev/sitrep/internal/directory"
+	"github.com/sitrep-dev/sitrep/internal/errs"
+	"github.com/sitrep-dev/sitrep/internal/incident"
+	"github.com/sitrep-dev/sitrep/internal/outbox"
+	"github.com/sitrep-dev/sitrep/internal/store"
+)
+
+// Service runs the resolution flow: the quick "resolved" email, the
+// confirmation requests, the blameless summary and its promise.
+type Service struct {
+	DB        *store.DB
+	Incidents *incident.Service
+	Outbox    *outbox.Outbox
+	Directory outbox.Directory
+	Rules     *Rules
+	Now       func() time.Time
+	// WriteUpAfter is the default time between resolution and the promised write-up.
+	WriteUpAfter time.Duration
+	// Confirmers are asked to confirm every fix, beside the reporters
+	// (e.g. the customer service leads).
+	Confirmers []string
+}
+
+func (s *Service) now() time.Time {
+	if s.Now != nil {
+		return s.Now().UTC()
+	}
+	return time.Now().UTC()
+}
+
+// Reporters are asked to confirm in their own thread.
+const Reporters = "reporters"
+
+// ResolveInput is what resolving says.
+type ResolveInput struct {
+	RootCause        string     `json:"root_cause"`
+	Fix              string     `json:"fix"`
+	Impact           string     `json:"impact"`
+	RootCauseUnknown bool       `json:"root_cause_unknown"`
+	WriteUpBy        *time.Time `json:"write_up_by"`
+}
+
+// ResolveResult says what went out.
+type ResolveResult struct {
+	Incident  *incident.Incident `json:"incident"`
+	Messages  []*outbox.Message  `json:"messages"`
+	Asked     []string           `json:"asked_to_confirm"`
+	WriteUpBy *time.Time         `json:"write_up_by,omitempty"`
+}
+
+const maxTextBytes = 20000
+
+// Resolve records the root cause and fix, moves the incident to resolved
+// (or, with the root cause unknown, to monitoring), sends the short
+// "resolved" email in the existing threads and asks the reporters and
+// confirmers to confirm — all in one transaction.
+func (s *Service) Resolve(ctx context.Context, actor, ref string, in ResolveInput) (*ResolveResult, error) {
+	inc, err := s.Incidents.Get(ctx, ref)
+	if err != nil {
+		return nil, err
+	}
+	rootCause, fix, impact := strings.TrimSpace(in.RootCause), strings.TrimSpace(in.Fix), strings.TrimSpace(in.Impact)
+	switch {
+	case inc.State == incident.Resolved || inc.State == incident.Postmortem || inc.State == incident.Closed:
+		return nil, &errs.Error{Code: errs.Conflict, Field: "state", Message: fmt.Sprintf("%s is already %s", inc.Ref, inc.State)}
+	case rootCause == "" && !in.RootCauseUnknown:
+		return nil, errs.InvalidField("root_cause", "say what caused it; without a root cause it can happen again (or pass root_cause_unknown to keep watching)")
+	case rootCause != "" && in.RootCauseUnknown:
+		return nil, errs.InvalidField("root_cause_unknown", "give a root cause or say it is unknown, not both")
+	}
+	for field, v := range map[string]string{"root_cause": rootCause, "fix": fix, "impact": impact} {
+		if len(v) > maxTextBytes {
+			return nil, errs.InvalidField(field, "at most %d bytes", maxTextBytes)
+		}
+	}
+	now := s.now()
+	var writeUpBy *time.Time
+	if !in.RootCauseUnknown {
+		t := now.Add(s.WriteUpAfter)
+		if s.WriteUpAfter <= 0 {
+			t = now.Add(48 * time.Hour)
+		}
+		if in.WriteUpBy != nil {
+			if !in.WriteUpBy.After(now) {
+				return nil, errs.InvalidField("write_up_by", "is in the past")
+			}
+			t = in.WriteUpBy.UTC()
+		}
+		writeUpBy = &t
+	}
+	res := &ResolveResult{WriteUpBy: writeUpBy}
+	err = s.DB.InTx(ctx, func(tx *sql.Tx) error {
+		target, note := incident.Resolved, "resolved: "+oneLine(rootCause)
+		if in.RootCauseUnknown {
+			target, note = incident.Monitoring, "fix in place, root cause unknown: watching"
+		}
+		if inc.State != target {
+			if err := s.Incidents.TransitionTx(ctx, tx, actor, inc.ID, target, note); err != nil {
+				return err
+			}
+		}
+		if _, err := tx.ExecContext(ctx, `UPDATE incidents SET root_cause = $1, fix = $2, impact = $3, root_cause_unknown = $4,
+    writeup_due_at = $5, writeup_stage = 0, rca_reminded_at = $6 WHERE id = $7`,
+			rootCause, fix, impact, in.RootCauseUnknown, nullTime(writeUpBy), now, inc.ID); err != nil {
+			return fmt.Errorf("resolution: record: %w", err)
+		}
+		fresh, err := s.Incidents.GetByID(ctx, tx, inc.ID)
+		if err != nil {
+			return err
+		}
+		res.Incident = fresh
+		restored := now
+		if fresh.ResolvedAt != nil {
+			restored = *fresh.ResolvedAt
+		}
+		data := compose.ResolvedData{Incident: s.Outbox.View(fresh), RestoredAt: restored, Impact: impact, RootCause: rootCause,
+			RootCauseUnknown: in.RootCauseUnknown, Now: now}
+		if writeUpBy != nil {
+			data.WriteUpBy = *writeUpBy
+		}
+		data.Incident.ThreadTitle = threadTitle(ctx, tx, fresh, outbox.Stakeholders)
+		d := s.Directory.Current()
+		msg, err := s.Outbox.Queue(ctx, tx, outbox.Request{Incident: fresh, Kind: compose.KindResolved, Audience: outbox.Stakeholders,
+			Groups: d.Audience(directory.KindResolved), Data: data, Actor: actor})
+		if err != nil {
+			return fmt.Errorf("resolution: resolved email: %w", err)
+		}
+		res.Messages = append(res.Messages, msg)
+		if responders := s.responders(ctx, tx, fresh); len(responders) > 0 {
+			data.Incident.ThreadTitle = ""
+			msg, err := s.Outbox.Queue(ctx, tx, outbox.Request{Incident: fresh, Kind: compose.KindResolved, Audience: outbox.Responders,
+				People: responders, Data: data, Actor: actor})
+			if err != nil {
+				return fmt.Errorf("resolution: resolved email to responders: %w", err)
+			}
+			res.Messages = append(res.Messages, msg)
+		}
+		text := fmt.Sprintf("Resolved email sent to %s", strings.Join(d.Audience(directory.KindResolved), ", "))
+		if in.RootCauseUnknown {
+			text = "Fix in place; root cause UNKNOWN: incident stays in monitoring. " + text
+		} else {
+			text = fmt.Sprintf("Root cause: %s. %s; write-up promised by %s UTC", oneLine(rootCause), text, writeUpBy.Format("Mon 15:04"))
+		}
+		if _, err := incident.AddEvent(ctx, tx, now, inc.ID, "resolved_email", actor, text,
+			map[string]any{"root_cause": rootCause, "fix": fix, "impact": impact, "root_cause_unknown": in.RootCauseUnknown}); err != nil {
+			return err
+		}
+		if !in.RootCauseUnknown {
+			asked, err := s.askToConfirm(ctx, tx, fresh, restored, now)
+			if err != nil {
+				return err
+			}
+			res.Asked = asked
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return res, nil
+}
+
+// responders are the people the heads-up went to, and the responders of
+// the suspected systems: they hear that it is over, in their thread.
+func (s *Service) responders(ctx context.Context, tx *sql.Tx, inc *incident.Incident) []string {
+	seen := map[string]bool{}
+	var out []string
+	add := func(e string) {
+		e = strings.ToLower(strings.TrimSpace(e))
+		if e != "" && !seen[e] {
+			seen[e] = true
+			out = append(out, e)
+		}
+	}
+	rows, err := tx.QueryContext(ctx, `SELECT DISTINCT d.email FROM deliveries d JOIN messages m ON m.id = d.message_id
+WHERE m.incident_id = $1 AND m.audience = $2 ORDER BY d.email`, inc.ID, outbox.Responders)
+	if err == nil {
+		for rows.Next() {
+			var e string
+			if rows.Scan(&e) == nil {
+				add(e)
+			}
+		}
+		rows.Close()
+	}
+	for _, p := range s.Directory.Current().Responders(inc.Scope.Systems...) {
+		add(p.Email)
+	}
+	return out
+}
+
+// askToConfirm asks every reporter and configured confirmer, once each,
+// whether it is fixed for them.
+func (s *Service) askToConfirm(ctx context.Context, tx *sql.Tx, inc *incident.Incident, restored, now time.Time) ([]string, error) {
+	type who struct {
+		email, name string
+		reported    time.Time
+	}
+	var people []who
+	seen := map[string]bool{}
+	rows, err := tx.QueryContext(ctx, `SELECT reporter_email, reporter_name, MIN(reported_at) FROM reports WHERE incident_id = $1
+GROUP BY reporter_email, reporter_name ORDER BY reporter_email`, inc.ID)
+	if err != nil {
+		return nil, fmt.Errorf("resolution: reporters: %w", err)
+	}
+	for rows.Next() {
+		var w who
+		var at any
+		if err := rows.Scan(&w.email, &w.name, &at); err != nil {
+			rows.Close()
+			return nil, fmt.Errorf("resolution: reporters: %w", err)
+		}
+		w.reported = asTime(at)
+		if !seen[w.email] {
+			seen[w.email] = true
+			people = append(people, w)
+		}
+	}
+	rows.Close()
+	d := s.Directory.Current()
+	for _, e := range s.Confirmers {
+		e = strings.ToLower(strings.TrimSpace(e))
+		if e != "" && !seen[e] {
+			seen[e] = true
+			p, _ := d.Person(e)
+			people = append(people, who{email: e, name: p.Name})
+		}
+	}
+	var asked []string
+	for _, w := range people {
+		// One question per person and incident: a reopened and re-resolved
+		// incident asks again.
+		if _, err := tx.ExecContext(ctx, `DELETE FROM confirmations WHERE incident_id = $1 AND email = $2`, inc.ID, w.email); err != nil {
+			return nil, fmt.Errorf("resolution: confirmations: %w", err)
+		}
+		if _, err := tx.ExecContext(ctx, `INSERT INTO confirmations (incident_id, email, name, state, asked_at) VALUES ($1, $2, $3, 'asked', $4)`,
+			inc.ID, w.email, w.name, now); err != nil {
+			return nil, fmt.Errorf("resolution: confirmations: %w", err)
+		}
+		data := compose.ConfirmData{Incident: s.Outbox.View(inc), Recipient: w.name, ReportedAt: w.reported, RestoredAt: restored, Now: now}
+		if _, err := s.Outbox.Queue(ctx, tx, outbox.Request{Incident: inc, Kind: compose.KindConfirm, Audience: Reporters,
+			People: []string{w.email}, Data: data, Actor: "sitrep"}); err != nil {
+			return nil, fmt.Errorf("resolution: confirmation request: %w", err)
+		}
+		asked = append(asked, w.email)
+	}
+	if len(asked) > 0 {
+		if _, err := incident.AddEvent(ctx, tx, now, inc.ID, "confirmation_asked", "sitrep",
+			fmt.Sprintf("Asked %d people who reported the problem to confirm the fix", len(asked)), map[string]any{"asked": asked}); err != nil {
+			return nil, err
+		}
+	}
+	return asked, nil
+}
+
+// asTime reads an aggregate's time, which SQLite returns as text.
+func asTime(v any) time.Time {
+	switch t := v.(type) {
+	case time.Time:
+		return t.UTC()
+	case string:
+		for _, layout := range []string{"2006-01-02 15:04:05.999999999-07:00", time.RFC3339Nano, "2006-01-02 15:04:05"} {
+			if p, err := time.Parse(layout, t); err == nil {
+				return p.UTC()
+			}
+		}
+	}
+	return time.Time{}
+}
+
+func threadTitle(ctx context.Context, q store.Querier, inc *incident.Incident, audience string) string {
+	var subject string
+	if err := q.QueryRowContext(ctx, `SELECT subject FROM threads WHERE incident_id = $1 AND audience = $2`, inc.ID, audience).Scan(&subject); err != nil {
+		return inc.Title
+	}
+	return strings.TrimSpace(strings.TrimPrefix(subject, "["+inc.Ref+"]"))
+}
+
+// Confirmation is one person's answer to "is it fixed for you?".
+type Confirmation struct {
+	Email      string     `json:"email"`
+	Name       string     `json:"name,omitempty"`
+	State      string     `json:"state"` // asked | confirmed | still_broken | ambiguous
+	Answer     string     `json:"answer,omitempty"`
+	AskedAt    time.Time  `json:"asked_at"`
+	AnsweredAt *time.Time `json:"answered_at,omitempty"`
+}
+
+// Confirmations lists who was asked and what they said.
+func (s *Service) Confirmations(ctx context.Context, ref string) ([]Confirmation, error) {
+	inc, err := s.Incidents.Get(ctx, ref)
+	if err != nil {
+		return nil, err
+	}
+	rows, err := s.DB.QueryContext(ctx, `SELECT email, name, state, answer, asked_at, answered_at FROM confirmations WHERE incident_id = $1 ORDER BY email`, inc.ID)
+	if err != nil {
+		return nil, fmt.Errorf("resolution: confirmations: %w", err)
+	}
+	defer rows.Close()
+	out := []Confirmation{}
+	for rows.Next() {
+		var c Confirmation
+		var answered sql.NullTime
+		if err := rows.Scan(&c.Email, &c.Name, &c.State, &c.Answer, &c.AskedAt, &answered); err != nil {
+			return nil, fmt.Errorf("resolution: confirmations: %w", err)
+		}
+		if answered.Valid {
+			t := answered.Time.UTC()
+			c.AnsweredAt = &t
+		}
+		out = append(out, c)
+	}
+	return out, rows.Err()
+}
+
+// Answer states.
+const (
+	AnswerConfirmed   = "confirmed"
+	AnswerStillBroken = "still_broken"
+	AnswerAmbiguous   = "ambiguous"
+)
+
+// RecordAnswer files a reply from someone asked to confirm. It reports
+// false when from was not asked (the caller files it as an ordinary
+// reply). state is one of the Answer states (the inbox classifies the
+// words); a "still broken" answer alerts the incident and comms leads at
+// once.
+func (s *Service) RecordAnswer(ctx context.Context, tx *sql.Tx, incidentID int64, from, state, text string, at time.Time) (bool, error) {
+	from = strings.ToLower(strings.TrimSpace(from))
+	var name string
+	err := tx.QueryRowContext(ctx, `SELECT name FROM confirmations WHERE incident_id = $1 AND email = $2`, incidentID, from).Scan(&name)
+	if err == sql.ErrNoRows {
+		return false, nil
+	}
+	if err != nil {
+		return false, fmt.Errorf("resolution: answer: %w", err)
+	}
+	switch state {
+	case AnswerConfirmed, AnswerStillBroken, AnswerAmbiguous:
+	default:
+		return false, errs.InvalidField("state", "unknown answer %q", state)
+	}
+	if len(text) > 4000 {
+		text = text[:4000]
+	}
+	if _, err := tx.ExecContext(ctx, `UPDATE confirmations SET state = $1, answer = $2, answered_at = $3 WHERE incident_id = $4 AND email = $5`,
+		state, text, at.UTC(), incidentID, from); err != nil {
+		return false, fmt.Errorf("resolution: answer: %w", err)
+	}
+	inc, err := s.Incidents.GetByID(ctx, tx, incidentID)
+	if err != nil {
+		return false, err
+	}
+	who := from
+	if name != "" {
+		who = (&mail.Address{Name: name, Address: from}).String()
+	}
+	words := map[string]string{AnswerConfirmed: "confirmed the fix", AnswerStillBroken: "says it is STILL BROKEN", AnswerAmbiguous: "answered (unclear; read it)"}
+	if _, err := incident.AddEvent(ctx, tx, at, incidentID, "confirmation", from, fmt.Sprintf("%s %s: %s", who, words[state], oneLine(text)),
+		map[string]any{"state": state}); err != nil {
+		return false, err
+	}
+	if state == AnswerStillBroken {
+		leads := compactEmails(inc.Roles.IncidentLead, inc.Roles.CommsLead)
+		if len(leads) == 0 {
+			for _, p := range s.Directory.Current().PeopleWithRole(directory.RoleCommsLead) {
+				leads = append(leads, p.Email)
+			}
+		}
+		if len(leads) > 0 {
+			data := compose.StillBrokenData{Incident: s.Outbox.View(inc), From: who, Answer: text, ReceivedAt: at, Now: s.now()}
+			if _, err := s.Outbox.Queue(ctx, tx, outbox.Request{Incident: inc, Kind: compose.KindStillBroken, Audience: outbox.Leads,
+				People: leads, Data: data, Actor: "sitrep"}); err != nil {
+				return false, fmt.Errorf("resolution: still-broken alert: %w", err)
+			}
+		}
+	}
+	return true, nil
+}
+
+func compactEmails(list ...string) []string {
+	seen := map[string]bool{}
+	var out []string
+	for _, e := range list {
+		e = strings.ToLower(strings.TrimSpace(e))
+		if e != "" && !seen[e] {
+			seen[e] = true
+			out = append(out, e)
+		}
+	}
+	return out
+}
+
+func nullTime(t *time.Time) sql.NullTime {
+	if t == nil || t.IsZero() {
+		return sql.NullTime{}
+	}
+	return sql.NullTime{Time: t.UTC(), Valid: true}
+}

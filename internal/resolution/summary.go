@@ -1,0 +1,343 @@
+package resolution
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"fmt"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"github.com/sitrep-dev/sitrep/internal/compose"
+	"github.com/sitrep-dev/sitrep/internal/directory"
+	"github.com/sitrep-dev/sitrep/internal/errs"
+	"github.com/sitrep-dev/sitrep/internal/incident"
+	"github.com/sitrep-dev/sitrep/internal/outbox"
+)
+
+// MaxSummaryBytes bounds a summary: it is an email, not a book.
+const MaxSummaryBytes = 200 << 10
+
+// names is everyone in the directory, for the lint.
+func (s *Service) names() NameSet {
+	d := s.Directory.Current()
+	people := make([]Person, len(d.People))
+	for i, p := range d.People {
+		people[i] = Person{Name: p.Name, Email: p.Email, Handles: p.Handles}
+	}
+	return NewNameSet(people)
+}
+
+// DraftSummary writes the Markdown draft of the blameless summary from the
+// incident's own data and timeline.
+func (s *Service) DraftSummary(ctx context.Context, ref string) (string, error) {
+	inc, err := s.Incidents.Get(ctx, ref)
+	if err != nil {
+		return "", err
+	}
+	events, err := s.Incidents.Timeline(ctx, ref)
+	if err != nil {
+		return "", err
+	}
+	var impact string
+	var unknown bool
+	_ = s.DB.QueryRowContext(ctx, `SELECT impact, root_cause_unknown FROM incidents WHERE id = $1`, inc.ID).Scan(&impact, &unknown)
+	in := DraftInput{ID: inc.Ref, Title: inc.Title, Severity: string(inc.Severity), DeclaredAt: inc.DeclaredAt,
+		Extent: inc.Scope.Extent, Segments: inc.Scope.Segments, Systems: inc.Scope.Systems, Teams: inc.Scope.Teams,
+		RootCause: inc.RootCause, Fix: inc.Fix, Impact: impact, RootCauseUnknown: unknown, Names: s.names(), Rules: s.Rules}
+	if inc.FirstFailureAt != nil {
+		in.FirstFailureAt = *inc.FirstFailureAt
+	}
+	if inc.DetectedAt != nil {
+		in.DetectedAt = *inc.DetectedAt
+	}
+	if inc.ResolvedAt != nil {
+		in.ResolvedAt = *inc.ResolvedAt
+	}
+	for _, ev := range events {
+		in.Events = append(in.Events, DraftEvent{At: ev.At, Kind: ev.Kind, Text: ev.Text})
+	}
+	return Draft(in), nil
+}
+
+// CheckSummary validates a summary's text and lints it.
+func (s *Service) CheckSummary(markdown string) ([]Finding, error) {
+	switch {
+	case !utf8.ValidString(markdown):
+		return nil, errs.InvalidField("markdown", "is not UTF-8 text; save it as UTF-8")
+	case strings.TrimSpace(markdown) == "":
+		return nil, errs.InvalidField("markdown", "is empty")
+	case len(markdown) > MaxSummaryBytes:
+		return nil, &errs.Error{Code: errs.TooLarge, Field: "markdown", Message: fmt.Sprintf("is %d bytes; at most %d", len(markdown), MaxSummaryBytes)}
+	}
+	findings := Lint(markdown, s.names(), s.Rules)
+	if findings == nil {
+		findings = []Finding{}
+	}
+	return findings, nil
+}
+
+// SummaryInput is a summary to send.
+type SummaryInput struct {
+	Markdown string `json:"markdown"`
+	// Override sends despite lint findings; the override is on the timeline.
+	Override bool `json:"override"`
+	DryRun   bool `json:"dry_run"`
+}
+
+// SummaryResult says what happened.
+type SummaryResult struct {
+	Findings []Finding         `json:"findings"`
+	Sent     bool              `json:"sent"`
+	HTML     string            `json:"html,omitempty"`
+	Text     string            `json:"text,omitempty"`
+	Messages []*outbox.Message `json:"messages,omitempty"`
+	ID       int64             `json:"id,omitempty"`
+}
+
+// LintBlocked is the error of a summary refused for its findings.
+type LintBlocked struct{ Findings []Finding }
+
+func (e *LintBlocked) Error() string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "the blameless lint found %d problem(s); fix them, or send with an explicit override (recorded on the timeline):", len(e.Findings))
+	for _, f := range e.Findings {
+		b.WriteString("\n  " + f.String())
+	}
+	return b.String()
+}
+
+// As lets the API map it to a 409 with the error shape.
+func (e *LintBlocked) As(target any) bool {
+	if t, ok := target.(**errs.Error); ok {
+		*t = &errs.Error{Code: errs.Conflict, Field: "markdown", Message: e.Error()}
+		return true
+	}
+	return false
+}
+
+// SendSummary lints the summary and, when clean (or overridden), sends it
+// to every audience in the existing threads and keeps it with the incident.
+func (s *Service) SendSummary(ctx context.Context, actor, ref string, in SummaryInput) (*SummaryResult, error) {
+	inc, err := s.Incidents.Get(ctx, ref)
+	if err != nil {
+		return nil, err
+	}
+	findings, err := s.CheckSummary(in.Markdown)
+	if err != nil {
+		return nil, err
+	}
+	html, text, err := compose.RenderMarkdown(in.Markdown)
+	if err != nil {
+		return nil, errs.InvalidField("markdown", "cannot be rendered: %v", err)
+	}
+	res := &SummaryResult{Findings: findings, HTML: html, Text: text}
+	if in.DryRun {
+		return res, nil
+	}
+	if len(findings) > 0 && !in.Override {
+		return nil, &LintBlocked{Findings: findings}
+	}
+	if inc.State.Active() {
+		return nil, &errs.Error{Code: errs.Conflict, Field: "state", Message: fmt.Sprintf("%s is %s: resolve it before sending the summary", inc.Ref, inc.State)}
+	}
+	now := s.now()
+	err = s.DB.InTx(ctx, func(tx *sql.Tx) error {
+		d := s.Directory.Current()
+		data := compose.SummaryData{Incident: s.Outbox.View(inc), Summary: in.Markdown, Now: now}
+		data.Incident.ThreadTitle = threadTitle(ctx, tx, inc, outbox.Stakeholders)
+		msg, err := s.Outbox.Queue(ctx, tx, outbox.Request{Incident: inc, Kind: compose.KindSummary, Audience: outbox.Stakeholders,
+			Groups: d.Audience(directory.KindSummary), Data: data, Actor: actor})
+		if err != nil {
+			return fmt.Errorf("resolution: summary: %w", err)
+		}
+		res.Messages = append(res.Messages, msg)
+		if responders := s.responders(ctx, tx, inc); len(responders) > 0 {
+			data.Incident.ThreadTitle = ""
+			msg, err := s.Outbox.Queue(ctx, tx, outbox.Request{Incident: inc, Kind: compose.KindSummary, Audience: outbox.Responders,
+				People: responders, Data: data, Actor: actor})
+			if err != nil {
+				return fmt.Errorf("resolution: summary to responders: %w", err)
+			}
+			res.Messages = append(res.Messages, msg)
+		}
+		overridden, _ := json.Marshal(findings)
+		if err := tx.QueryRowContext(ctx, `INSERT INTO summaries (incident_id, markdown, html, findings, actor, sent_at) VALUES ($1, $2, $3, $4, $5, $6) RETURNING id`,
+			inc.ID, in.Markdown, html, string(overridden), actor, now).Scan(&res.ID); err != nil {
+			return fmt.Errorf("resolution: archive summary: %w", err)
+		}
+		// The write-up promise is kept (or late) now.
+		if _, err := tx.ExecContext(ctx, `UPDATE incidents SET writeup_stage = 9 WHERE id = $1`, inc.ID); err != nil {
+			return fmt.Errorf("resolution: write-up promise: %w", err)
+		}
+		text := fmt.Sprintf("Blameless summary sent to %s", strings.Join(d.Audience(directory.KindSummary), ", "))
+		data2 := map[string]any{"summary": res.ID}
+		if len(findings) > 0 {
+			text += fmt.Sprintf("; lint OVERRIDDEN with %d finding(s): %s", len(findings), findingWords(findings))
+			data2["overridden"] = findings
+		}
+		_, err = incident.AddEvent(ctx, tx, now, inc.ID, "summary_sent", actor, text, data2)
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	res.Sent = true
+	return res, nil
+}
+
+func findingWords(fs []Finding) string {
+	var parts []string
+	for _, f := range fs {
+		parts = append(parts, fmt.Sprintf("%d:%d %q", f.Line, f.Col, f.Words))
+	}
+	return strings.Join(parts, ", ")
+}
+
+// SentSummary is an archived summary.
+type SentSummary struct {
+	ID       int64     `json:"id"`
+	Markdown string    `json:"markdown"`
+	HTML     string    `json:"html"`
+	Actor    string    `json:"actor"`
+	SentAt   time.Time `json:"sent_at"`
+}
+
+// Summaries lists the summaries sent for an incident, newest first.
+func (s *Service) Summaries(ctx context.Context, ref string) ([]SentSummary, error) {
+	inc, err := s.Incidents.Get(ctx, ref)
+	if err != nil {
+		return nil, err
+	}
+	rows, err := s.DB.QueryContext(ctx, `SELECT id, markdown, html, actor, sent_at FROM summaries WHERE incident_id = $1 ORDER BY id DESC`, inc.ID)
+	if err != nil {
+		return nil, fmt.Errorf("resolution: summaries: %w", err)
+	}
+	defer rows.Close()
+	out := []SentSummary{}
+	for rows.Next() {
+		var ss SentSummary
+		if err := rows.Scan(&ss.ID, &ss.Markdown, &ss.HTML, &ss.Actor, &ss.SentAt); err != nil {
+			return nil, fmt.Errorf("resolution: summaries: %w", err)
+		}
+		out = append(out, ss)
+	}
+	return out, rows.Err()
+}
+
+// CheckPromises reminds the comms lead when the promised write-up comes
+// due and when it is overdue, and the incident lead daily while the root
+// cause is unknown. Each is sent once per stage (a conditional update wins
+// it), so every replica may run it.
+func (s *Service) CheckPromises(ctx context.Context) error {
+	now := s.now()
+	rows, err := s.DB.QueryContext(ctx, `SELECT id, writeup_due_at, writeup_stage FROM incidents
+WHERE writeup_due_at IS NOT NULL AND writeup_stage < 2 AND writeup_due_at <= $1`, now.Add(2*time.Hour))
+	if err != nil {
+		return fmt.Errorf("resolution: write-up promises: %w", err)
+	}
+	type due struct {
+		id    int64
+		at    time.Time
+		stage int
+	}
+	var list []due
+	for rows.Next() {
+		var d due
+		if err := rows.Scan(&d.id, &d.at, &d.stage); err != nil {
+			rows.Close()
+			return err
+		}
+		list = append(list, d)
+	}
+	rows.Close()
+	for _, d := range list {
+		stage := 1
+		if !now.Before(d.at) {
+			stage = 2
+		}
+		if stage <= d.stage {
+			continue
+		}
+		err := s.DB.InTx(ctx, func(tx *sql.Tx) error {
+			r, err := tx.ExecContext(ctx, `UPDATE incidents SET writeup_stage = $1 WHERE id = $2 AND writeup_stage < $1`, stage, d.id)
+			if err != nil {
+				return err
+			}
+			if n, _ := r.RowsAffected(); n != 1 {
+				return nil
+			}
+			inc, err := s.Incidents.GetByID(ctx, tx, d.id)
+			if err != nil {
+				return err
+			}
+			to := compactEmails(inc.Roles.CommsLead, inc.Roles.IncidentLead)
+			if len(to) == 0 {
+				return nil
+			}
+			data := compose.ReminderData{Incident: s.Outbox.View(inc), DueAt: d.at.UTC(), Now: now, Overdue: stage == 2}
+			if _, err := s.Outbox.Queue(ctx, tx, outbox.Request{Incident: inc, Kind: compose.KindWriteUpDue, Audience: outbox.Leads,
+				People: to, Data: data, Actor: "sitrep"}); err != nil {
+				return err
+			}
+			_, err = incident.AddEvent(ctx, tx, now, d.id, incident.EventReminder, "sitrep",
+				fmt.Sprintf("Write-up due %s UTC: reminded %s", d.at.UTC().Format("Mon 15:04"), strings.Join(to, ", ")), nil)
+			return err
+		})
+		if err != nil {
+			return fmt.Errorf("resolution: write-up reminder: %w", err)
+		}
+	}
+	return s.remindUnknownRootCause(ctx, now)
+}
+
+// remindUnknownRootCause nudges the incident lead once a day while an
+// incident waits in monitoring with no root cause.
+func (s *Service) remindUnknownRootCause(ctx context.Context, now time.Time) error {
+	rows, err := s.DB.QueryContext(ctx, `SELECT id FROM incidents WHERE root_cause_unknown AND state = 'monitoring'
+AND (rca_reminded_at IS NULL OR rca_reminded_at <= $1)`, now.Add(-24*time.Hour))
+	if err != nil {
+		return fmt.Errorf("resolution: unknown root causes: %w", err)
+	}
+	var ids []int64
+	for rows.Next() {
+		var id int64
+		if rows.Scan(&id) == nil {
+			ids = append(ids, id)
+		}
+	}
+	rows.Close()
+	for _, id := range ids {
+		err := s.DB.InTx(ctx, func(tx *sql.Tx) error {
+			r, err := tx.ExecContext(ctx, `UPDATE incidents SET rca_reminded_at = $1 WHERE id = $2 AND (rca_reminded_at IS NULL OR rca_reminded_at <= $3)`,
+				now, id, now.Add(-24*time.Hour))
+			if err != nil {
+				return err
+			}
+			if n, _ := r.RowsAffected(); n != 1 {
+				return nil
+			}
+			inc, err := s.Incidents.GetByID(ctx, tx, id)
+			if err != nil {
+				return err
+			}
+			to := compactEmails(inc.Roles.IncidentLead, inc.Roles.CommsLead)
+			if len(to) == 0 {
+				return nil
+			}
+			data := compose.ReminderData{Incident: s.Outbox.View(inc), DueAt: now, Now: now,
+				ReplyHint: "The root cause of this incident is still **unknown**. Record it with `sitrep resolve " + inc.Ref + " --root-cause \"...\"` when you know it."}
+			if _, err := s.Outbox.Queue(ctx, tx, outbox.Request{Incident: inc, Kind: compose.KindReminder, Audience: outbox.Leads,
+				People: to, Data: data, Actor: "sitrep"}); err != nil {
+				return err
+			}
+			_, err = incident.AddEvent(ctx, tx, now, id, incident.EventReminder, "sitrep", "Daily reminder: root cause still unknown", nil)
+			return err
+		})
+		if err != nil {
+			return fmt.Errorf("resolution: root-cause reminder: %w", err)
+		}
+	}
+	return nil
+}
