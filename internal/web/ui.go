@@ -420,6 +420,13 @@ var uiFuncs = template.FuncMap{
 		return false
 	},
 	"seconds": func(d time.Duration) int { return int(d.Seconds()) },
+	"sum": func(m map[string]int) int {
+		n := 0
+		for _, v := range m {
+			n += v
+		}
+		return n
+	},
 	"pathesc": url.PathEscape,
 	// sanitize cleans email HTML for a sandboxed srcdoc iframe.
 	"sanitize": func(html string) string { return mailPolicy.Sanitize(html) },
