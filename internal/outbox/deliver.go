@@ -137,7 +137,9 @@ func (o *Outbox) deliver(ctx context.Context, messageID int64, budget time.Durat
 		var pending []int64
 		for ids := range accepted {
 			pending = append(pending, ids...)
-			if len(pending) >= 400 || len(accepted) == 0 {
+			// At most one batch per connection waits: that bounds what a
+			// crash can resend to twice the transactions in flight.
+			if len(pending) >= batch*conc || len(accepted) == 0 {
 				o.markSent(recordCtx, pending)
 				pending = pending[:0]
 			}
