@@ -89,6 +89,7 @@ type storedMessage struct {
 	createdAt                                   time.Time
 	replyTo, listID                             string
 	groups                                      []string
+	ics, icsMethod                              string
 }
 
 // DeliverBatch claims one round of a message's due deliveries (a batch per
@@ -293,9 +294,9 @@ func (o *Outbox) loadMessage(ctx context.Context, id int64) (*storedMessage, err
 	var token, ref string
 	var incID int64
 	err := o.DB.QueryRowContext(ctx, `SELECT m.incident_id, m.kind, m.audience, m.message_id, m.in_reply_to, m.refs, m.thread_index,
-    m.subject, m.to_display, m.render_data, m.created_at, m.groups, i.reply_token
+    m.subject, m.to_display, m.render_data, m.created_at, m.groups, i.reply_token, m.ics, m.ics_method
 FROM messages m JOIN incidents i ON i.id = m.incident_id WHERE m.id = $1`, id).Scan(&incID, &m.kind, &m.audience, &m.messageID,
-		&m.inReplyTo, &refs, &m.index, &m.subject, &m.toDisplay, &m.snapshot, &m.createdAt, &groups, &token)
+		&m.inReplyTo, &refs, &m.index, &m.subject, &m.toDisplay, &m.snapshot, &m.createdAt, &groups, &token, &m.ics, &m.icsMethod)
 	if err != nil {
 		return nil, fmt.Errorf("outbox: load message %d: %w", id, err)
 	}
@@ -331,6 +332,9 @@ func (o *Outbox) build(m *storedMessage, r claimed) ([]byte, error) {
 		ThreadTopic: strings.TrimSpace(strings.TrimPrefix(m.subject, "["+strings.ToUpper(fmt.Sprintf("inc-%d", m.incidentID))+"]")),
 		ThreadIndex: m.index, ListID: m.listID, Date: m.createdAt,
 		AutoSubmitted: m.audience == Leads,
+	}
+	if m.ics != "" {
+		return compose.BuildWithCalendar(env, rendered, []byte(m.ics), m.icsMethod)
 	}
 	return compose.Build(env, rendered)
 }

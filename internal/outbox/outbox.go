@@ -118,6 +118,11 @@ type Request struct {
 	NextUpdateAt   *time.Time
 	Actor          string
 	IdempotencyKey string
+	// Calendar, when set, is an iCalendar object (RFC 5545) sent as a
+	// text/calendar alternative with CalendarMethod (REQUEST, CANCEL): an
+	// iMIP invitation (RFC 6047) that mail clients show with Accept/Decline.
+	Calendar       []byte
+	CalendarMethod string
 }
 
 // Queue stores the message, its thread position and one delivery row per
@@ -159,11 +164,15 @@ func (o *Outbox) Queue(ctx context.Context, tx *sql.Tx, req Request) (*Message, 
 	if req.IdempotencyKey != "" {
 		idem = sql.NullString{String: req.IdempotencyKey, Valid: true}
 	}
+	if len(req.Calendar) > 0 && req.CalendarMethod == "" {
+		return nil, errs.E(errs.Internal, "outbox: a calendar part needs its method")
+	}
 	err = tx.QueryRowContext(ctx, `INSERT INTO messages (incident_id, audience, kind, message_id, in_reply_to, refs, thread_index,
-    subject, to_display, groups, render_data, next_update_at, idempotency_key, actor, created_at)
-VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15) RETURNING id`,
+    subject, to_display, groups, render_data, next_update_at, idempotency_key, actor, created_at, ics, ics_method)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17) RETURNING id`,
 		msg.IncidentID, msg.Audience, msg.Kind, msg.MessageID, th.inReplyTo, mustJSON(th.refs), th.threadIndex,
 		msg.Subject, req.Audience, mustJSON(msg.Groups), string(snapshot), nullTime(req.NextUpdateAt), idem, req.Actor, now,
+		string(req.Calendar), strings.ToUpper(req.CalendarMethod),
 	).Scan(&msg.ID)
 	if store.IsUniqueViolation(err) && idem.Valid {
 		return nil, errs.E(errs.Conflict, "this update was already sent (idempotency key %q)", req.IdempotencyKey)
