@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"io"
 	"os"
 	"path/filepath"
 	"strings"
@@ -22,6 +23,13 @@ import (
 // throwaway database, and returns the environment a CLI user would have.
 func startHub(t *testing.T) (env, *hubHandle) {
 	t.Helper()
+	return startHubWith(t, nil, nil)
+}
+
+// startHubWith is startHub with a change to the configuration and a
+// writer for the logs.
+func startHubWith(t *testing.T, mutate func(*config.Config), logs io.Writer) (env, *hubHandle) {
+	t.Helper()
 	dir := t.TempDir()
 	cfg := config.Default()
 	cfg.DataDir = dir
@@ -32,9 +40,15 @@ func startHub(t *testing.T) (env, *hubHandle) {
 	if testenv.DatabaseKind() == "postgres" {
 		cfg.Database.URL = testenv.DatabaseURL(t)
 	}
+	if mutate != nil {
+		mutate(&cfg)
+	}
+	if logs == nil {
+		logs = &bytes.Buffer{}
+	}
 	ctx, cancel := context.WithCancel(context.Background())
 	var out bytes.Buffer
-	e := env{stdin: strings.NewReader(""), stdout: &syncWriter{w: &out}, stderr: &syncWriter{w: &bytes.Buffer{}}}
+	e := env{stdin: strings.NewReader(""), stdout: &syncWriter{w: &out}, stderr: &syncWriter{w: logs}}
 	ready := make(chan string, 1)
 	done := make(chan error, 1)
 	h := &hubHandle{}
@@ -56,9 +70,12 @@ func startHub(t *testing.T) (env, *hubHandle) {
 		}
 	})
 	h.banner = out.String()
-	token, err := os.ReadFile(filepath.Join(dir, "admin-token"))
-	if err != nil {
-		t.Fatalf("the first start must leave the admin token for the CLI: %v", err)
+	token := []byte(cfg.Server.AdminToken.Value())
+	if len(token) == 0 {
+		var err error
+		if token, err = os.ReadFile(filepath.Join(dir, "admin-token")); err != nil {
+			t.Fatalf("the first start must leave the admin token for the CLI: %v", err)
+		}
 	}
 	client := env{stdin: strings.NewReader(""), environ: []string{"SITREP_SERVER=http://" + addr, "SITREP_TOKEN=" + strings.TrimSpace(string(token))}}
 	return client, h

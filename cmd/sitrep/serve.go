@@ -94,6 +94,7 @@ type hub struct {
 	inserter   *river.Client[*sql.Tx]
 	worker     *river.Client[*sql.Tx]
 	registry   *prometheus.Registry
+	web        *web.Server
 	outbox     *outbox.Outbox
 	resolution *resolution.Service
 	sandbox    *sandbox.Sandbox
@@ -180,6 +181,7 @@ func serveWith(ctx context.Context, cfg config.Config, e env, ready func(addr st
 		MaxBodyBytes: cfg.Server.MaxBodyBytes, SyncDirectory: h.syncDirectory, Ready: db.PingContext,
 		Accounts: h.accounts, Sessions: &auth.Sessions{DB: db}, Sandbox: h.sandbox, PublicURL: cfg.Server.PublicURL,
 	}
+	h.web = srv
 	ln, err := net.Listen("tcp", cfg.Server.Listen)
 	if err != nil {
 		return fmt.Errorf("serve: listen on %s: %w", cfg.Server.Listen, err)

@@ -33,6 +33,7 @@ groups:
 `
 
 type api struct {
+	server            *web.Server
 	srv               *httptest.Server
 	admin, lead, view string
 	incidents         *incident.Service
@@ -58,7 +59,10 @@ func newAPI(t *testing.T) *api {
 		}
 	}
 	s := &web.Server{Incidents: a.incidents, Directory: dir, Tokens: tokens, MaxBodyBytes: 4096,
-		SyncDirectory: func(ctx context.Context) (*directory.SyncResult, error) { return dir.SyncFile(ctx, []byte(org), "groups.yaml") }}
+		SyncDirectory: func(ctx context.Context) (*directory.SyncResult, error) {
+			return dir.SyncFile(ctx, []byte(org), "groups.yaml")
+		}}
+	a.server = s
 	a.srv = httptest.NewServer(s.Handler())
 	t.Cleanup(a.srv.Close)
 	return a

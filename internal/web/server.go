@@ -55,7 +55,18 @@ type Server struct {
 
 	requests *prometheus.CounterVec
 	latency  *prometheus.HistogramVec
+	routes   []Route
 }
+
+// Route is one authenticated API route and the role it needs.
+type Route struct {
+	Pattern string
+	Role    auth.Role
+}
+
+// Routes lists the API routes registered by Handler, for checks that walk
+// the router (every state-changing route needs a token and a role).
+func (s *Server) Routes() []Route { return s.routes }
 
 // Handler builds the routes.
 func (s *Server) Handler() http.Handler {
@@ -132,6 +143,7 @@ func (s *Server) Handle(mux *http.ServeMux, pattern string, need auth.Role, h AP
 
 func (s *Server) handle(mux *http.ServeMux, pattern string, need auth.Role, h APIHandler) {
 	route := pattern
+	s.routes = append(s.routes, Route{Pattern: pattern, Role: need})
 	mux.HandleFunc(pattern, func(w http.ResponseWriter, r *http.Request) {
 		start := time.Now()
 		rec := &statusRecorder{ResponseWriter: w, status: 200}

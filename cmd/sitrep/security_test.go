@@ -1,0 +1,90 @@
+package main
+
+import (
+	"bytes"
+	"encoding/json"
+	"net/http"
+	"strings"
+	"testing"
+
+	"github.com/sitrep-dev/sitrep/internal/auth"
+	"github.com/sitrep-dev/sitrep/internal/config"
+)
+
+// TestEveryRouteOfTheHubNeedsAToken walks the router of the whole hub, as
+// serve wires it: every API route refuses a request without a token, and
+// every state-changing one refuses a viewer.
+func TestEveryRouteOfTheHubNeedsAToken(t *testing.T) {
+	e, h := startHub(t)
+	server := e.getenv("SITREP_SERVER")
+	admin := e.getenv("SITREP_TOKEN")
+	call := func(token, method, path string) int {
+		req, _ := http.NewRequest(method, server+path, strings.NewReader("{}"))
+		if token != "" {
+			req.Header.Set("Authorization", "Bearer "+token)
+		}
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		return resp.StatusCode
+	}
+	req, _ := http.NewRequest("POST", server+"/api/v1/tokens", strings.NewReader(`{"name":"walker","role":"viewer"}`))
+	req.Header.Set("Authorization", "Bearer "+admin)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var created struct{ Token string }
+	json.NewDecoder(resp.Body).Decode(&created)
+	resp.Body.Close()
+	routes := h.hub.web.Routes()
+	if len(routes) < 30 {
+		t.Fatalf("only %d routes: the hub is not wired as expected", len(routes))
+	}
+	for _, r := range routes {
+		method, path, _ := strings.Cut(r.Pattern, " ")
+		for strings.Contains(path, "{") {
+			i, j := strings.Index(path, "{"), strings.Index(path, "}")
+			path = path[:i] + "1" + path[j+1:]
+		}
+		if code := call("", method, path); code != http.StatusUnauthorized {
+			t.Errorf("%s without a token: %d, want 401", r.Pattern, code)
+		}
+		if method != http.MethodGet {
+			if r.Role == auth.Viewer && !strings.HasSuffix(path, "/lint") {
+				t.Errorf("%s changes state but a viewer may call it", r.Pattern)
+			}
+			if r.Role != auth.Viewer {
+				if code := call(created.Token, method, path); code != http.StatusForbidden {
+					t.Errorf("%s with a viewer's token: %d, want 403", r.Pattern, code)
+				}
+			}
+		}
+	}
+}
+
+// TestSecretsNeverReachTheLogs runs the hub with secrets in its
+// configuration and debug logging, exercises it, and greps everything it
+// wrote.
+func TestSecretsNeverReachTheLogs(t *testing.T) {
+	const admin = "admin-token-secret-5b8e2d4f9a"
+	const sandboxPassword = "sandbox-password-c4e7a1"
+	var logs bytes.Buffer
+	e, _ := startHubWith(t, func(cfg *config.Config) {
+		cfg.Server.AdminToken = admin
+		cfg.Mail.Sandbox.Password = sandboxPassword
+		cfg.Log.Level = "debug"
+	}, &syncWriter{w: &logs})
+	cli(t, e, "declare", "--title", "Secrets test", "--severity", "SEV3", "--systems", "checkout")
+	cli(t, e, "update", "INC-1", "--status", "Checking.", "--to", "exec")
+	for _, secret := range []string{admin, sandboxPassword} {
+		if secret != "" && strings.Contains(logs.String(), secret) {
+			t.Fatalf("a secret reached the logs:\n%s", logs.String())
+		}
+	}
+	if logs.Len() == 0 {
+		t.Fatal("no logs captured: the test would prove nothing")
+	}
+}
