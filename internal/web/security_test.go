@@ -36,4 +36,3 @@ func TestEveryAPIRouteNeedsAToken(t *testing.T) {
 		}
 	}
 }
-
