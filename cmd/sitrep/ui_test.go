@@ -1,0 +1,359 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"net/url"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/chromedp/chromedp"
+	"github.com/chromedp/chromedp/kb"
+
+	"github.com/sitrep-dev/sitrep/internal/incident"
+	"github.com/sitrep-dev/sitrep/internal/outbox"
+	"github.com/sitrep-dev/sitrep/internal/testenv"
+)
+
+// The web UI end to end, in headless Chromium, against the whole `sitrep
+// serve` on the embedded default: sign in, declare, compose with the live
+// preview and send, read the email in the sandbox, answer it as the
+// recipient, and see the answer on the incident page. SITREP_SCREENSHOTS=1
+// also writes docs/screenshots/*.png.
+
+type uiSession struct {
+	t       *testing.T
+	ctx     context.Context
+	base    string
+	h       *hubHandle
+	shots   string // directory for screenshots, "" for none
+	started time.Time
+}
+
+func startBrowser(t *testing.T) (*uiSession, context.Context) {
+	t.Helper()
+	chromium := testenv.ChromiumPath(t)
+	_, h := startHub(t)
+	opts := []chromedp.ExecAllocatorOption{
+		chromedp.ExecPath(chromium),
+		chromedp.Flag("headless", true),
+		chromedp.Flag("no-sandbox", true),
+		chromedp.Flag("disable-gpu", true),
+		chromedp.Flag("disable-background-networking", true),
+		chromedp.Flag("disable-component-update", true),
+		chromedp.Flag("disable-sync", true),
+		chromedp.Flag("no-first-run", true),
+		chromedp.UserDataDir(t.TempDir()),
+		chromedp.WindowSize(1280, 900),
+	}
+	actx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
+	ctx, cancel := chromedp.NewContext(actx)
+	t.Cleanup(func() { cancel(); cancelAlloc() })
+	if err := chromedp.Do(ctx); err != nil {
+		testenv.Unavailable(t, "chromium does not start: %v", err)
+	}
+	u := &uiSession{t: t, ctx: ctx, base: hubURL(t, h), h: h, started: time.Now()}
+	if os.Getenv("SITREP_SCREENSHOTS") != "" {
+		u.shots = filepath.Join("..", "..", "docs", "screenshots")
+		if err := os.MkdirAll(u.shots, 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return u, ctx
+}
+
+// do runs steps with a time limit, failing the test with where it stopped.
+func (u *uiSession) do(what string, steps ...chromedp.Action[chromedp.Void]) {
+	u.t.Helper()
+	ctx, cancel := context.WithTimeout(u.ctx, 30*time.Second)
+	defer cancel()
+	if err := chromedp.Do(ctx, steps...); err != nil {
+		loc, _ := chromedp.Run(u.ctx, chromedp.Location())
+		text, _ := chromedp.Run(u.ctx, chromedp.Evaluate[string](`document.body ? document.body.innerText.slice(0, 2000) : ""`))
+		u.t.Fatalf("%s: %v\nat %s\n%s", what, err, loc, text)
+	}
+}
+
+func eval[T any](u *uiSession, js string) T {
+	u.t.Helper()
+	ctx, cancel := context.WithTimeout(u.ctx, 30*time.Second)
+	defer cancel()
+	v, err := chromedp.Run(ctx, chromedp.Evaluate[T](js))
+	if err != nil {
+		u.t.Fatalf("evaluate %s: %v", js, err)
+	}
+	return v
+}
+
+// waitFor polls a JavaScript condition, reloading when asked.
+func (u *uiSession) waitFor(what, js string, reload bool, limit time.Duration) {
+	u.t.Helper()
+	deadline := time.Now().Add(limit)
+	for !eval[bool](u, js) {
+		if time.Now().After(deadline) {
+			u.t.Fatalf("waited %s for %s; page:\n%s", limit, what, eval[string](u, `document.body.innerText.slice(0, 3000)`))
+		}
+		time.Sleep(200 * time.Millisecond)
+		if reload {
+			u.do("reload", chromedp.Reload())
+		}
+	}
+}
+
+func (u *uiSession) shot(name string) {
+	u.t.Helper()
+	if u.shots == "" {
+		return
+	}
+	// Quality 100 gives a PNG (below 100, a JPEG).
+	png, err := chromedp.Run(u.ctx, chromedp.FullScreenshot(100))
+	if err != nil {
+		u.t.Fatalf("screenshot %s: %v", name, err)
+	}
+	if err := os.WriteFile(filepath.Join(u.shots, name+".png"), png, 0o644); err != nil {
+		u.t.Fatal(err)
+	}
+}
+
+func (u *uiSession) signIn() {
+	u.t.Helper()
+	raw, err := os.ReadFile(filepath.Join(u.h.hub.cfg.DataDir, "admin-password"))
+	if err != nil {
+		u.t.Fatalf("the first start must leave the admin account's password: %v", err)
+	}
+	lines := strings.Fields(string(raw))
+	if len(lines) != 2 || !strings.Contains(u.h.banner, lines[1]) || !strings.Contains(u.h.banner, lines[0]) {
+		u.t.Fatalf("admin-password %q must hold the email and password the banner showed:\n%s", raw, u.h.banner)
+	}
+	u.do("sign in",
+		chromedp.WaitVisible(chromedp.ID("email")),
+		chromedp.SendKeys(chromedp.ID("email"), lines[0]),
+		chromedp.SendKeys(chromedp.ID("password"), lines[1]),
+		chromedp.Click(chromedp.CSS("main button[type=submit]")),
+		chromedp.WaitVisible(chromedp.CSS("header.top .who")),
+	)
+}
+
+// unlabeled lists the visible form fields the DOM gives no label.
+const unlabeled = `Array.from(document.querySelectorAll("input, select, textarea"))
+  .filter(el => el.type !== "hidden" && !(el.labels && el.labels.length) && !el.getAttribute("aria-label"))
+  .map(el => el.outerHTML.slice(0, 120))`
+
+func TestUIEndToEndInChromium(t *testing.T) {
+	u, _ := startBrowser(t)
+
+	// Not signed in: the sign-in page, with where to go after.
+	u.do("open", chromedp.Navigate(u.base+"/incidents"), chromedp.WaitVisible(chromedp.ID("email")))
+	if loc, _ := chromedp.Run(u.ctx, chromedp.Location()); !strings.Contains(loc, "/login?expired=1&next=%2Fincidents") {
+		t.Fatalf("not signed in: at %s", loc)
+	}
+	u.shot("login")
+	u.signIn()
+
+	// Declare, with script in the title.
+	const hostile = `<img src=x onerror="window.pwned=1"> Checkout down`
+	u.do("declare form", chromedp.Navigate(u.base+"/incidents/new"), chromedp.WaitVisible(chromedp.ID("title")))
+	if l := eval[[]string](u, unlabeled); len(l) > 0 {
+		t.Errorf("declare form: fields without a label: %v", l)
+	}
+	u.do("fill the declare form",
+		chromedp.SendKeys(chromedp.ID("title"), hostile),
+		chromedp.SetValue(chromedp.ID("severity"), "SEV1"),
+		chromedp.Click(chromedp.CSS(`input[name=detected_via][value=monitoring]`)),
+		chromedp.SendKeys(chromedp.ID("detection_detail"), "Pingdom check checkout-eu"),
+		chromedp.Click(chromedp.CSS(`input[name=extent][value=subset]`)),
+		chromedp.SendKeys(chromedp.ID("segments"), "region: EU"),
+		chromedp.Click(chromedp.CSS(`input[name=systems][value=checkout]`)),
+	)
+	u.shot("declare")
+	u.do("declare",
+		chromedp.Click(chromedp.CSS("main button.primary")),
+		chromedp.WaitVisible(chromedp.CSS(".incident-head h1")),
+	)
+	if got := eval[string](u, `document.querySelector(".incident-head h1").textContent`); got != "INC-1 · "+hostile {
+		t.Fatalf("title shown as %q", got)
+	}
+	if eval[bool](u, `document.querySelectorAll("main img").length > 0 || window.pwned === 1`) {
+		t.Fatal("a title became HTML")
+	}
+	if heads := eval[string](u, `document.querySelector(".notice").innerText`); !strings.Contains(heads, "Heads-up sent to") {
+		t.Fatalf("the heads-up recipients must be shown after declaring: %q", heads)
+	}
+
+	// Compose with the live preview.
+	if l := eval[[]string](u, unlabeled); len(l) > 0 {
+		t.Errorf("incident page: fields without a label: %v", l)
+	}
+	const status = "Card payments fail for EU customers; payments is failing over."
+	u.do("compose", chromedp.SendKeys(chromedp.ID("status"), status))
+	u.waitFor("the live preview", `document.querySelector("#preview").innerText.includes("recipients in")`, false, 10*time.Second)
+	preview := eval[string](u, `document.querySelector("#preview").innerText`)
+	if !strings.Contains(preview, "Subject") || !strings.Contains(preview, "[INC-1]") || !strings.Contains(preview, status) || !strings.Contains(preview, "Next update by") {
+		t.Fatalf("preview:\n%s", preview)
+	}
+	// Keyboard: tabbing from the text reaches the send button.
+	u.do("focus", chromedp.Focus(chromedp.ID("status")))
+	reached := false
+	for i := 0; i < 40 && !reached; i++ {
+		u.do("tab", chromedp.KeyEvent(kb.Tab))
+		reached = eval[string](u, `document.activeElement.id`) == "send"
+	}
+	if !reached {
+		t.Fatal("tab order never reaches the send button")
+	}
+	u.shot("incident-compose")
+	u.do("send", chromedp.KeyEvent(kb.Enter), chromedp.WaitVisible(chromedp.CSS("progress")))
+	u.waitFor("every recipient done", `(() => { const m = document.body.innerText.match(/(\d+) of (\d+) recipients done/); return !!(m && m[1] === m[2]); })()`, true, 30*time.Second)
+	u.shot("delivery")
+	if n := eval[int](u, `document.querySelectorAll("td.state-failed, td.state-deferred").length`); n != 0 {
+		t.Fatalf("%d deliveries failed on the sandbox", n)
+	}
+
+	// The email, as an executive receives it.
+	d := u.h.hub.directory.Current()
+	g, _ := d.Group("exec")
+	member := g.Members[0]
+	var msgID string
+	deadline := time.Now().Add(20 * time.Second)
+	for msgID == "" {
+		msgs, err := u.h.hub.sandbox.Messages(context.Background(), member)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, m := range msgs {
+			if m.Subject == "[INC-1] "+hostile && strings.Contains(string(m.Raw), "Card payments fail for EU customers") {
+				msgID = m.ID
+			}
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%s has no status email after 20s", member)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+
+	// Read it in the sandbox and answer as that person, with script in the answer.
+	u.do("sandbox", chromedp.Navigate(u.base+"/sandbox"), chromedp.WaitVisible(chromedp.CSS("main table")))
+	u.shot("sandbox")
+	u.do("mail", chromedp.Navigate(u.base+"/sandbox/"+url.PathEscape(member)+"/"+msgID), chromedp.WaitVisible(chromedp.ID("body")))
+	if got := eval[string](u, `document.querySelector("#to").value`); !strings.HasPrefix(got, u.h.hub.cfg.Mail.ReplyLocalPart+"+") {
+		t.Fatalf("the reply goes to %q, want the Reply-To of the status email", got)
+	}
+	if !eval[bool](u, `document.querySelector("iframe.mail").getAttribute("sandbox") === ""`) {
+		t.Fatal("the HTML part must be in a sandboxed iframe")
+	}
+	u.shot("sandbox-mail")
+	const answer = "<script>window.pwned=1</script> When will checkout be back? Customers are calling."
+	eval[bool](u, `(document.querySelector("#body").value = "") === ""`)
+	u.do("reply as "+member,
+		chromedp.SendKeys(chromedp.ID("body"), answer),
+		chromedp.Click(chromedp.CSS("main button.primary")),
+	)
+	u.waitFor("the reply to be delivered", `location.search.includes("replied=") && document.readyState === "complete"`, false, 10*time.Second)
+
+	// The answer reaches the incident page through the hub's inbox.
+	u.do("incident", chromedp.Navigate(u.base+"/incidents/INC-1"), chromedp.WaitVisible(chromedp.ID("replies-h")))
+	u.waitFor("the reply on the incident page", `document.querySelector("#replies-h").parentElement.innerText.includes("When will checkout be back?")`, true, 45*time.Second)
+	reply := eval[string](u, `document.querySelector(".reply .text").textContent`)
+	if !strings.Contains(reply, "<script>window.pwned=1</script>") || eval[bool](u, `document.querySelectorAll(".reply script").length > 0 || window.pwned === 1`) {
+		t.Fatalf("the reply must be shown as text: %q", reply)
+	}
+	u.shot("incident")
+
+	// The other pages, for the README.
+	for _, p := range []struct{ path, name, wait string }{
+		{"/incidents", "incidents", "ul.incidents"}, {"/directory", "directory", "main table"},
+		{"/accounts", "accounts", "main table"}, {"/triage", "triage", "main h1"},
+	} {
+		u.do(p.name, chromedp.Navigate(u.base+p.path), chromedp.WaitVisible(chromedp.CSS(p.wait)))
+		if l := eval[[]string](u, unlabeled); len(l) > 0 {
+			t.Errorf("%s: fields without a label: %v", p.path, l)
+		}
+		u.shot(p.name)
+	}
+	// On a phone.
+	u.do("phone", chromedp.EmulateViewport(390, 844), chromedp.Navigate(u.base+"/incidents/INC-1"), chromedp.WaitVisible(chromedp.ID("status")))
+	if overflow := eval[bool](u, `document.documentElement.scrollWidth > window.innerWidth + 1`); overflow {
+		t.Errorf("the incident page scrolls sideways on a 390px phone (width %v): %v", eval[float64](u, `document.documentElement.scrollWidth`),
+			eval[[]string](u, `Array.from(document.querySelectorAll("main *")).filter(e => e.getBoundingClientRect().right > window.innerWidth + 1).slice(0, 8).map(e => e.tagName + "." + e.className + " " + Math.round(e.getBoundingClientRect().right))`))
+	}
+	u.shot("incident-phone")
+	u.do("desktop", chromedp.EmulateViewport(1280, 900))
+
+	// An expired session while writing: back to sign-in, then the draft is still there.
+	const draft = "Failover done; error rate back to 2% and falling."
+	u.do("draft", chromedp.Navigate(u.base+"/incidents/INC-1"), chromedp.WaitVisible(chromedp.ID("status")), chromedp.SendKeys(chromedp.ID("status"), draft))
+	if _, err := u.h.hub.db.ExecContext(context.Background(), `DELETE FROM ui_sessions`); err != nil {
+		t.Fatal(err)
+	}
+	u.do("send on an expired session", chromedp.Click(chromedp.ID("send")), chromedp.WaitVisible(chromedp.ID("password")))
+	if text := eval[string](u, `document.body.innerText`); !strings.Contains(text, "Your session has expired") {
+		t.Fatalf("expired session page:\n%s", text)
+	}
+	u.signIn()
+	u.do("back on the incident", chromedp.WaitVisible(chromedp.ID("status")))
+	if got := eval[string](u, `document.querySelector("#status").value`); got != draft {
+		t.Fatalf("after signing in again the draft is %q, want %q", got, draft)
+	}
+	if n, _ := u.h.hub.outbox.Messages(context.Background(), mustIncident(t, u.h, "INC-1")); countKind(n, "status") != 1 {
+		t.Fatalf("an expired session must not send; status updates: %d", countKind(n, "status"))
+	}
+
+	// The incident page with 500 timeline events: browser load time.
+	for i := 0; i < 500; i++ {
+		if _, err := u.h.hub.incidents.AddNote(context.Background(), "bench", "INC-1", fmt.Sprintf("Observation %d: error rate %d%%", i, i%100)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var loads []float64
+	for i := 0; i < 5; i++ {
+		u.do("load", chromedp.Navigate(u.base+"/incidents/INC-1"), chromedp.WaitVisible(chromedp.ID("timeline-h")))
+		u.waitFor("load event", `performance.getEntriesByType("navigation")[0].loadEventEnd > 0`, false, 10*time.Second)
+		loads = append(loads, eval[float64](u, `performance.getEntriesByType("navigation")[0].loadEventEnd`))
+	}
+	events := eval[int](u, `document.querySelectorAll("ol.timeline li").length`)
+	t.Logf("incident page with %d timeline events in Chromium: load event at %.0f ms (5 loads: %v)", events, median(loads), loads)
+}
+
+func hubURL(t *testing.T, h *hubHandle) string {
+	t.Helper()
+	m := regexp.MustCompile(`running at (http://\S+)`).FindStringSubmatch(h.banner)
+	if m == nil {
+		t.Fatalf("no URL in the banner:\n%s", h.banner)
+	}
+	return m[1]
+}
+
+func median(v []float64) float64 {
+	s := append([]float64(nil), v...)
+	for i := range s {
+		for j := i + 1; j < len(s); j++ {
+			if s[j] < s[i] {
+				s[i], s[j] = s[j], s[i]
+			}
+		}
+	}
+	return s[len(s)/2]
+}
+
+func mustIncident(t *testing.T, h *hubHandle, ref string) *incident.Incident {
+	t.Helper()
+	inc, err := h.hub.incidents.Get(context.Background(), ref)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return inc
+}
+
+func countKind(msgs []*outbox.Message, kind string) int {
+	n := 0
+	for _, m := range msgs {
+		if m.Kind == kind {
+			n++
+		}
+	}
+	return n
+}
