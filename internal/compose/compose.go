@@ -46,6 +46,9 @@ const (
 	KindDraftAlert       Kind = "draft_alert"
 	KindStillBroken      Kind = "still_broken"
 	KindWriteUpDue       Kind = "writeup_due"
+	KindPostmortemInvite Kind = "postmortem_invite"
+	KindPostmortemReport Kind = "postmortem_report"
+	KindImprovementDue   Kind = "improvement_due"
 )
 
 // dataTypes says which struct each kind's template receives; Render
@@ -66,6 +69,9 @@ var dataTypes = map[Kind]reflect.Type{
 	KindDraftAlert:       reflect.TypeFor[DraftAlertData](),
 	KindStillBroken:      reflect.TypeFor[StillBrokenData](),
 	KindWriteUpDue:       reflect.TypeFor[ReminderData](),
+	KindPostmortemInvite: reflect.TypeFor[PostmortemInviteData](),
+	KindPostmortemReport: reflect.TypeFor[PostmortemReportData](),
+	KindImprovementDue:   reflect.TypeFor[ImprovementDueData](),
 }
 
 // Kinds lists every kind, in a stable order.

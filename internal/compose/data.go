@@ -191,3 +191,61 @@ type StillBrokenData struct {
 	Now        time.Time
 	Zone       *time.Location
 }
+
+// PostmortemInviteData is for KindPostmortemInvite: the body of the
+// post-mortem invitation (the text/calendar part travels beside it), with
+// the agenda and the timeline to read before the meeting.
+type PostmortemInviteData struct {
+	Incident    IncidentView
+	Start, End  time.Time
+	Location    string // room, or "" when remote
+	VideoLink   string
+	Facilitator string // display name
+	Method      string // REQUEST or CANCEL (RFC 5546)
+	Sequence    int    // > 0: an update of an earlier invitation
+	Entries     []TimelineEntry
+	Now         time.Time
+	Zone        *time.Location
+}
+
+// PostmortemIssue is one Issue on the post-mortem board: a system or
+// process failure, never a person.
+type PostmortemIssue struct {
+	Ref  string // "I1"
+	Text string // plain text
+}
+
+// PostmortemImprovement is one Improvement on the board.
+type PostmortemImprovement struct {
+	Ref   string    // "M1"
+	Text  string    // plain text
+	Owner string    // display name; "" = nobody yet (flagged)
+	DueOn time.Time // zero = no due date
+	Issue string    // Ref of the Issue it addresses, "" = none
+}
+
+// PostmortemReportData is for KindPostmortemReport: what the post-mortem
+// found and who does what next, to every participant.
+type PostmortemReportData struct {
+	Incident     IncidentView
+	HeldAt       time.Time // zero = not known
+	Facilitator  string
+	Issues       []PostmortemIssue
+	Improvements []PostmortemImprovement
+	Unowned      int // improvements without an owner
+	Now          time.Time
+	Zone         *time.Location
+}
+
+// ImprovementDueData is for KindImprovementDue: reminds an improvement's
+// owner before its due date, or once it is overdue.
+type ImprovementDueData struct {
+	Incident    IncidentView
+	Recipient   string // owner's display name
+	Improvement string // plain text
+	Issue       string // plain text of the Issue it addresses, "" = none
+	DueOn       time.Time
+	Overdue     bool
+	Now         time.Time
+	Zone        *time.Location
+}
