@@ -75,12 +75,12 @@ func SampleData(kind Kind) any {
 		return PostmortemInviteData{Incident: inc, Start: now.Add(48 * time.Hour), End: now.Add(49 * time.Hour), Location: "Ada, HQ, floor 3",
 			VideoLink: "https://meet.example.com/inc-42", Facilitator: "Alex Chen", Method: "REQUEST", Sequence: 1,
 			Entries: []TimelineEntry{{At: now.Add(-70 * time.Minute), What: "Release 2026.03.2 deployed", Who: "Payments"}},
-			Now: now, Zone: zone}
+			Now:     now, Zone: zone}
 	case KindPostmortemReport:
 		return PostmortemReportData{Incident: inc, HeldAt: now.Add(48 * time.Hour), Facilitator: "Alex Chen",
 			Issues:       []PostmortemIssue{{Ref: "I1", Text: "The release pipeline did not run the card-token contract tests."}},
 			Improvements: []PostmortemImprovement{{Ref: "M1", Text: "Run the contract tests on every release", Owner: "Jo Park", DueOn: now.Add(14 * 24 * time.Hour), Issue: "I1"}, {Ref: "M2", Text: "Alert on checkout error rate per region"}},
-			Unowned: 1, Now: now, Zone: zone}
+			Unowned:      1, Now: now, Zone: zone}
 	case KindImprovementDue:
 		return ImprovementDueData{Incident: inc, Recipient: "Jo Park", Improvement: "Run the contract tests on every release",
 			Issue: "The release pipeline did not run the card-token contract tests.", DueOn: now.Add(48 * time.Hour), Overdue: false, Now: now, Zone: zone}
