@@ -55,7 +55,7 @@ var mailUsers = []string{"status", "vp", "lead", "ana", "ben", "r1", "mallory"}
 const trustedMX = "mx.example.test"
 
 type hub struct {
-	t         *testing.T
+	t         testing.TB
 	ms        *testenv.MailStack
 	db        *store.DB
 	dir       *directory.Store
@@ -63,7 +63,7 @@ type hub struct {
 	outbox    *outbox.Outbox
 	actor     *inbox.Actor
 	store     *inbox.Store
-	inserter  jobs.Inserter
+	inserter  *river.Client[*sql.Tx]
 
 	mu     sync.Mutex
 	worker *river.Client[*sql.Tx]
@@ -71,7 +71,7 @@ type hub struct {
 
 // newHub wires the hub like serve does, against a real Postfix and
 // Dovecot: it sends through Postfix and reads status@example.test.
-func newHub(t *testing.T) *hub {
+func newHub(t testing.TB) *hub {
 	t.Helper()
 	ms := testenv.StartMailStack(t, mailUsers...)
 	ctx := context.Background()

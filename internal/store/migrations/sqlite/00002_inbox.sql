@@ -10,6 +10,7 @@ CREATE TABLE inbound_messages (
     uidvalidity  BIGINT NOT NULL,
     uid          BIGINT NOT NULL,
     message_id   TEXT NOT NULL DEFAULT '',             -- without angle brackets
+    message_key  TEXT UNIQUE,                          -- message_id on the first copy only: finds duplicates through a unique index
     hash         TEXT NOT NULL UNIQUE,
     raw          BLOB NOT NULL,
     size         BIGINT NOT NULL,                      -- RFC822.SIZE as the server reported it
@@ -31,7 +32,6 @@ CREATE TABLE inbound_messages (
 );
 CREATE INDEX inbound_messages_incident ON inbound_messages (incident_id, id);
 CREATE INDEX inbound_messages_state ON inbound_messages (state, id);
-CREATE INDEX inbound_messages_message_id ON inbound_messages (message_id);
 CREATE INDEX inbound_messages_unflagged ON inbound_messages (mailbox, flagged, state);
 
 -- Where ingest stands in each mailbox (RFC 3501 2.3.1.1: UIDs are only
