@@ -186,7 +186,10 @@ func windows(cals []*ical.Calendar, from, to time.Time) []Window {
 			uid, _ := ev.Props.Text(ical.PropUID)
 			summary, _ := ev.Props.Text(ical.PropSummary)
 			details, _ := ev.Props.Text(ical.PropDescription)
-			link, _ := ev.Props.Text(ical.PropURL)
+			link := ""
+			if p := ev.Props.Get(ical.PropURL); p != nil { // a URI value: Text refuses it
+				link = p.Value
+			}
 			w := Window{UID: uid, Summary: oneLine(summary), Details: details, URL: link}
 			if uid == "" {
 				w.UID = "nouid:" + start.Format(time.RFC3339) + ":" + w.Summary
