@@ -312,4 +312,3 @@ func TestTouches(t *testing.T) {
 		}
 	}
 }
-
