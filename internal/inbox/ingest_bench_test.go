@@ -36,6 +36,7 @@ func BenchmarkReplyLatency(b *testing.B) {
 				orig := h.mailOf("ana", 1)[0]
 				g := h.ingester("")
 				g.Watch, g.PollInterval = mode.watch, mode.poll
+				g.Housekeeping = 2 * time.Second // the default: IDLE is not cut short by the tests' 200ms
 				h.run(g)
 				time.Sleep(300 * time.Millisecond) // logged in and watching
 
