@@ -906,7 +906,9 @@ func (s *Service) queueTimeline(ctx context.Context, tx *sql.Tx, pm *Postmortem,
 	return err
 }
 
-func (s *Service) timelineBefore() time.Duration { return cmp.Or(s.Settings.TimelineBefore, 24*time.Hour) }
+func (s *Service) timelineBefore() time.Duration {
+	return cmp.Or(s.Settings.TimelineBefore, 24*time.Hour)
+}
 
 // CheckTimelines sends the timeline of every booked post-mortem that
 // starts within TimelineBefore and has not had it. Safe on every replica.

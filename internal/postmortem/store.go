@@ -16,11 +16,11 @@ import (
 
 // States of a post-mortem.
 const (
-	StateDraft      = "draft"      // attendees gathered, nothing booked
-	StateBooking    = "booking"    // a job is booking, moving or cancelling it
-	StateBooked     = "booked"     // in the calendars
-	StateCancelled  = "cancelled"  // cancelled; may be booked again (under a new UID)
-	StateFailed     = "failed"     // the backend refused; see BookingError
+	StateDraft      = "draft"     // attendees gathered, nothing booked
+	StateBooking    = "booking"   // a job is booking, moving or cancelling it
+	StateBooked     = "booked"    // in the calendars
+	StateCancelled  = "cancelled" // cancelled; may be booked again (under a new UID)
+	StateFailed     = "failed"    // the backend refused; see BookingError
 	opBook          = "book"
 	opReschedule    = "reschedule"
 	opCancel        = "cancel"
