@@ -90,6 +90,8 @@ type Service struct {
 	// KnownSystems lists the systems a maintenance event may name (the
 	// directory's escalation lists); nil: none.
 	KnownSystems func() []string
+	// WebhookSecret authenticates the deployment webhook; empty: it is off.
+	WebhookSecret string
 	// Window is the default look-back before the first failure.
 	Window time.Duration
 	// CalendarTimeout bounds one calendar read (default 10s): a slow

@@ -2,6 +2,7 @@ package changes
 
 import (
 	"bytes"
+	"context"
 	"crypto/hmac"
 	"crypto/sha256"
 	"crypto/subtle"
@@ -46,6 +47,21 @@ func Authenticate(secret string, h http.Header, body []byte) error {
 		return nil
 	}
 	return errs.E(errs.Unauthorized, "missing or wrong webhook secret (Authorization: Bearer <secret>, or X-Sitrep-Signature: sha256=<hex HMAC-SHA256 of the body>)")
+}
+
+// ReceiveDeployment handles one deployment webhook delivery: it checks the
+// shared secret, reads the payload and records the change once. A delivery
+// that is not a finished deployment is answered with why it was ignored.
+func (s *Service) ReceiveDeployment(ctx context.Context, h http.Header, body []byte) (c *Change, created bool, ignored string, err error) {
+	if err := Authenticate(s.WebhookSecret, h, body); err != nil {
+		return nil, false, "", err
+	}
+	in, ignored, err := ParseDeployment(h, body)
+	if err != nil || in == nil {
+		return nil, false, ignored, err
+	}
+	c, created, err = s.Record(ctx, *in)
+	return c, created, "", err
 }
 
 // GenericDeployment is sitrep's own webhook form, for any CI/CD tool that

@@ -32,6 +32,7 @@ type Config struct {
 	Cadence    Cadence    `yaml:"cadence"`
 	Templates  Templates  `yaml:"templates"`
 	Resolution Resolution `yaml:"resolution"`
+	Changes    Changes    `yaml:"changes"`
 	Jobs       Jobs       `yaml:"jobs"`
 	Log        Log        `yaml:"log"`
 }
@@ -44,6 +45,27 @@ type Resolution struct {
 	Confirmers []string `yaml:"confirmers"`
 	// LintDir holds extra word lists for the blameless lint (blame*.txt, allow*.txt, common_words*.txt, person_words*.txt).
 	LintDir string `yaml:"lint_dir"`
+}
+
+// Changes configures the change log: the deployment webhook and the
+// maintenance calendars.
+type Changes struct {
+	// WebhookSecret authenticates POST /api/v1/changes/deployments; empty: the webhook is off.
+	WebhookSecret Secret `yaml:"webhook_secret"`
+	// Window: how far before the first failure an incident's changes view looks.
+	Window time.Duration `yaml:"window"`
+	// MaintenanceICS is an iCalendar file: a path or an http(s) URL.
+	MaintenanceICS string `yaml:"maintenance_ics"`
+	// MaintenanceCalDAV is a CalDAV calendar of maintenance windows.
+	MaintenanceCalDAV MaintenanceCalDAV `yaml:"maintenance_caldav"`
+}
+
+// MaintenanceCalDAV is where a CalDAV maintenance calendar lives.
+type MaintenanceCalDAV struct {
+	URL          string `yaml:"url"` // the server, https://dav.example.com; empty: none
+	Username     string `yaml:"username"`
+	Password     Secret `yaml:"password"`
+	CalendarPath string `yaml:"calendar_path"` // the collection, /ops/maintenance/
 }
 
 // Jobs tunes the durable background work.
@@ -224,6 +246,7 @@ func Default() Config {
 		Cadence: Cadence{SEV1: 30 * time.Minute, SEV2: 60 * time.Minute, SEV3: 4 * time.Hour, SEV4: 24 * time.Hour,
 			ReminderBefore: 10 * time.Minute, OverdueAfter: 5 * time.Minute},
 		Resolution: Resolution{WriteUpAfter: 48 * time.Hour},
+		Changes:    Changes{Window: 24 * time.Hour},
 		Jobs:       Jobs{PollInterval: 200 * time.Millisecond, CheckInterval: 15 * time.Second, RescueAfter: 5 * time.Minute},
 		Log:        Log{Level: "info", Format: "text"},
 	}
@@ -466,6 +489,20 @@ func (c *Config) validate() []string {
 	for i, e := range c.Resolution.Confirmers {
 		if _, err := mail.ParseAddress(e); err != nil {
 			bad(fmt.Sprintf("resolution.confirmers[%d]", i), "want an email address: %v", err)
+		}
+	}
+	if c.Changes.Window < time.Hour || c.Changes.Window > 31*24*time.Hour {
+		bad("changes.window", "want 1h to 744h, got %s", c.Changes.Window)
+	}
+	if v := c.Changes.MaintenanceICS; strings.Contains(v, "://") && !strings.HasPrefix(v, "http://") && !strings.HasPrefix(v, "https://") {
+		bad("changes.maintenance_ics", "want a file path or an http(s) URL, got %q", v)
+	}
+	if d := c.Changes.MaintenanceCalDAV; d.URL != "" {
+		if !strings.HasPrefix(d.URL, "http://") && !strings.HasPrefix(d.URL, "https://") {
+			bad("changes.maintenance_caldav.url", "want an http(s) URL, got %q", d.URL)
+		}
+		if d.CalendarPath != "" && !strings.HasPrefix(d.CalendarPath, "/") && !strings.Contains(d.CalendarPath, "://") {
+			bad("changes.maintenance_caldav.calendar_path", "want a path starting with /, got %q", d.CalendarPath)
 		}
 	}
 	if c.Cadence.Backup != "" {

@@ -15,6 +15,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/sitrep-dev/sitrep/internal/auth"
+	"github.com/sitrep-dev/sitrep/internal/changes"
 	"github.com/sitrep-dev/sitrep/internal/directory"
 	"github.com/sitrep-dev/sitrep/internal/errs"
 	"github.com/sitrep-dev/sitrep/internal/inbox"
@@ -36,8 +37,10 @@ type Server struct {
 	Inbox     *inbox.Store // replies and triage; nil: no routes
 	// Resolution: resolve, confirmations, reports, the blameless summary; nil: no routes.
 	Resolution *resolution.Service
-	Logger     *slog.Logger
-	Registry   *prometheus.Registry
+	// Changes: the change log, its deployment webhook and the incident's changes view; nil: no routes.
+	Changes  *changes.Service
+	Logger   *slog.Logger
+	Registry *prometheus.Registry
 	// SyncDirectory re-reads groups.yaml (the API's sync endpoint and SIGHUP).
 	SyncDirectory func(ctx context.Context) (*directory.SyncResult, error)
 	// Ready reports whether the server can take work (database reachable).
@@ -122,6 +125,7 @@ func (s *Server) Handler() http.Handler {
 
 	s.registerInbox(mux)
 	s.registerResolution(mux)
+	s.registerChanges(mux)
 	s.registerUI(mux)
 
 	for _, register := range s.Extra {
