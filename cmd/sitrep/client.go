@@ -358,6 +358,7 @@ func cmdShow(ctx context.Context, e env, args []string) error {
 	fmt.Fprintf(w, "  extent       %s %s\n", orDash(sc.Extent), strings.Join(sc.Segments, "; "))
 	fmt.Fprintf(w, "  systems      %s\n", orDash(strings.Join(sc.Systems, ", ")))
 	fmt.Fprintf(w, "  teams        %s\n", orDash(strings.Join(sc.Teams, ", ")))
+	printReportSummary(ctx, c, w, inc.ID)
 	fmt.Fprintf(w, "\nTimeline (%d events)\n", len(inc.Timeline))
 	for _, ev := range inc.Timeline {
 		fmt.Fprintf(w, "  %s  %-16s %s  (%s)\n", ev.At.Local().Format("Jan 02 15:04"), ev.Kind, ev.Text, orDash(ev.Actor))

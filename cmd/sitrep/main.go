@@ -38,6 +38,9 @@ Client (--server URL --token TOKEN, or SITREP_SERVER / SITREP_TOKEN; every comma
   sitrep headsup INC-42 [--to EMAIL,...]
   sitrep deliveries INC-42 [MESSAGE] [--state failed]
   sitrep report INC-42 --from EMAIL [--where REGION] [--how ACCESS] --saw TEXT
+  sitrep changes INC-42 [--window 24h]
+  sitrep change add --service S --version V [--at TIME] [--by WHO] [--url U]
+  sitrep change suspect|confirm INC-42 CHANGE-ID
   sitrep resolve INC-42 --root-cause TEXT [--fix TEXT] [--impact TEXT] | --root-cause-unknown
   sitrep confirmations INC-42
   sitrep summary INC-42 [--file F (--lint | --dry-run | --send [--override])]

@@ -22,6 +22,7 @@ import (
 
 	exampleconfig "github.com/sitrep-dev/sitrep/config"
 	"github.com/sitrep-dev/sitrep/internal/auth"
+	"github.com/sitrep-dev/sitrep/internal/changes"
 	"github.com/sitrep-dev/sitrep/internal/config"
 	"github.com/sitrep-dev/sitrep/internal/directory"
 	"github.com/sitrep-dev/sitrep/internal/inbox"
@@ -97,6 +98,7 @@ type hub struct {
 	web        *web.Server
 	outbox     *outbox.Outbox
 	resolution *resolution.Service
+	changes    *changes.Service
 	sandbox    *sandbox.Sandbox
 	inbox      *inbox.Store
 	ingester   *inbox.Ingester // nil when there is no mailbox to read
@@ -158,6 +160,9 @@ func serveWith(ctx context.Context, cfg config.Config, e env, ready func(addr st
 	if err := h.buildResolution(); err != nil {
 		return err
 	}
+	if err := h.buildChanges(); err != nil {
+		return err
+	}
 
 	workers := river.NewWorkers()
 	h.outbox.Register(workers)
@@ -177,7 +182,7 @@ func serveWith(ctx context.Context, cfg config.Config, e env, ready func(addr st
 	}
 
 	srv := &web.Server{
-		Incidents: h.incidents, Directory: h.directory, Tokens: h.tokens, Outbox: h.outbox, Resolution: h.resolution, Inbox: h.inbox, Logger: logger, Registry: h.registry,
+		Incidents: h.incidents, Directory: h.directory, Tokens: h.tokens, Outbox: h.outbox, Resolution: h.resolution, Changes: h.changes, Inbox: h.inbox, Logger: logger, Registry: h.registry,
 		MaxBodyBytes: cfg.Server.MaxBodyBytes, SyncDirectory: h.syncDirectory, Ready: db.PingContext,
 		Accounts: h.accounts, Sessions: &auth.Sessions{DB: db}, Sandbox: h.sandbox, PublicURL: cfg.Server.PublicURL,
 	}
@@ -346,6 +351,32 @@ func (h *hub) buildResolution() error {
 	}
 	h.resolution = &resolution.Service{DB: h.db, Incidents: h.incidents, Outbox: h.outbox, Directory: h.directory, Rules: rules,
 		WriteUpAfter: h.cfg.Resolution.WriteUpAfter, Confirmers: h.cfg.Resolution.Confirmers}
+	return nil
+}
+
+// buildChanges wires the change log: the webhook secret, the look-back
+// window and the maintenance calendars, with the directory's escalation
+// systems as the systems a maintenance event may name.
+func (h *hub) buildChanges() error {
+	cfg := h.cfg.Changes
+	h.changes = &changes.Service{DB: h.db, Incidents: h.incidents, WebhookSecret: cfg.WebhookSecret.Value(), Window: cfg.Window, Logger: h.logger,
+		KnownSystems: func() []string {
+			var out []string
+			for _, e := range h.directory.Current().Escalations {
+				out = append(out, e.System)
+			}
+			return out
+		}}
+	if cfg.MaintenanceICS != "" {
+		h.changes.Calendars = append(h.changes.Calendars, &changes.ICS{Location: cfg.MaintenanceICS})
+	}
+	if d := cfg.MaintenanceCalDAV; d.URL != "" {
+		cal, err := changes.NewCalDAV(d.URL, d.Username, d.Password.Value(), d.CalendarPath)
+		if err != nil {
+			return fmt.Errorf("changes.maintenance_caldav: %w", err)
+		}
+		h.changes.Calendars = append(h.changes.Calendars, cal)
+	}
 	return nil
 }
 
