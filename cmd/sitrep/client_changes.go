@@ -36,7 +36,7 @@ type changeOut struct {
 // maintenance event's summary.
 func (c changeOut) what() string {
 	if c.Kind == "maintenance" {
-		s := "maintenance: " + c.Summary
+		s := c.Summary
 		if c.End != nil {
 			s += " (until " + c.End.UTC().Format("15:04") + " UTC)"
 		}
