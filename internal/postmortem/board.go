@@ -647,7 +647,9 @@ WHERE id = $2 AND `+column+` IS NULL`, now, d.id)
 			if d.issue.Valid {
 				_ = tx.QueryRowContext(ctx, `SELECT text FROM postmortem_issues WHERE id = $1`, d.issue.Int64).Scan(&data.Issue)
 			}
-			if _, err := s.Outbox.Queue(ctx, tx, outbox.Request{Incident: inc, Kind: compose.KindImprovementDue, Audience: ThreadOwners,
+			// One thread per improvement: the outbox gives a thread's later
+			// messages its first subject, which names the improvement.
+			if _, err := s.Outbox.Queue(ctx, tx, outbox.Request{Incident: inc, Kind: compose.KindImprovementDue, Audience: fmt.Sprintf("%s-%d", ThreadOwners, d.id),
 				People: []string{d.owner}, Data: data, Actor: "sitrep"}); err != nil {
 				return fmt.Errorf("postmortem: reminder: %w", err)
 			}

@@ -32,7 +32,7 @@ const (
 	ThreadInvite   = "postmortem"
 	ThreadTimeline = "postmortem-timeline"
 	ThreadResults  = "postmortem-results"
-	ThreadOwners   = "improvements"
+	ThreadOwners   = "improvement" // + "-<id>": one thread per improvement
 )
 
 // Settings are the operator's choices (config postmortem:).
