@@ -629,8 +629,11 @@ FROM improvements WHERE state = 'open' AND owner <> '' AND due_on <> '' AND due_
 		}
 		err := s.DB.InTx(ctx, func(tx *sql.Tx) error {
 			// An overdue reminder also closes the "before" stage: no late "due soon".
-			res, err := tx.ExecContext(ctx, `UPDATE improvements SET `+column+` = $1, reminded_before_at = COALESCE(reminded_before_at, $1)
-WHERE id = $2 AND `+column+` IS NULL`, now, d.id)
+			set := `reminded_before_at = $1`
+			if overdue {
+				set = `reminded_overdue_at = $1, reminded_before_at = COALESCE(reminded_before_at, $1)`
+			}
+			res, err := tx.ExecContext(ctx, `UPDATE improvements SET `+set+` WHERE id = $2 AND `+column+` IS NULL`, now, d.id)
 			if err != nil {
 				return fmt.Errorf("postmortem: remind: %w", err)
 			}
