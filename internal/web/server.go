@@ -21,6 +21,7 @@ import (
 	"github.com/sitrep-dev/sitrep/internal/inbox"
 	"github.com/sitrep-dev/sitrep/internal/incident"
 	"github.com/sitrep-dev/sitrep/internal/outbox"
+	"github.com/sitrep-dev/sitrep/internal/postmortem"
 	"github.com/sitrep-dev/sitrep/internal/resolution"
 	"github.com/sitrep-dev/sitrep/internal/sandbox"
 )
@@ -37,6 +38,8 @@ type Server struct {
 	Inbox     *inbox.Store // replies and triage; nil: no routes
 	// Resolution: resolve, confirmations, reports, the blameless summary; nil: no routes.
 	Resolution *resolution.Service
+	// Postmortem: booking, the board and improvements; nil: no routes.
+	Postmortem *postmortem.Service
 	// Changes: the change log, its deployment webhook and the incident's changes view; nil: no routes.
 	Changes  *changes.Service
 	Logger   *slog.Logger
@@ -125,6 +128,7 @@ func (s *Server) Handler() http.Handler {
 
 	s.registerInbox(mux)
 	s.registerResolution(mux)
+	s.registerPostmortem(mux)
 	s.registerChanges(mux)
 	s.registerUI(mux)
 
