@@ -33,6 +33,7 @@ type Config struct {
 	Templates  Templates  `yaml:"templates"`
 	Resolution Resolution `yaml:"resolution"`
 	Changes    Changes    `yaml:"changes"`
+	Postmortem Postmortem `yaml:"postmortem"`
 	Jobs       Jobs       `yaml:"jobs"`
 	Log        Log        `yaml:"log"`
 }
@@ -66,6 +67,79 @@ type MaintenanceCalDAV struct {
 	Username     string `yaml:"username"`
 	Password     Secret `yaml:"password"`
 	CalendarPath string `yaml:"calendar_path"` // the collection, /ops/maintenance/
+}
+
+// Postmortem configures the post-mortem: who is invited, when and where it
+// can be, the calendar it is booked in, and where its results go.
+type Postmortem struct {
+	// Backend books the meeting: imip (invitations by email, the default),
+	// caldav (an event on a CalDAV calendar, plus iMIP invitations) or google.
+	Backend string `yaml:"backend"`
+	// Duration of the meeting.
+	Duration time.Duration `yaml:"duration"`
+	// The window: business days after the resolution day (weekends and holidays skipped).
+	MinBusinessDays int `yaml:"min_business_days"`
+	MaxBusinessDays int `yaml:"max_business_days"`
+	// WorkStart and WorkEnd ("09:00", "17:00") are working hours in each person's zone.
+	WorkStart string `yaml:"work_start"`
+	WorkEnd   string `yaml:"work_end"`
+	// Holidays, "2026-12-25", in the organizer's zone.
+	Holidays []string `yaml:"holidays"`
+	// Building is where rooms are preferred (a Google buildingId with the google backend).
+	Building string `yaml:"building"`
+	// Remote books no room; VideoLink is the call to join.
+	Remote    bool   `yaml:"remote"`
+	VideoLink string `yaml:"video_link"`
+	// Groups invited as ancillary teams; empty: the directory's postmortem audience.
+	Groups []string `yaml:"groups"`
+	// OptionalGroups are invited as optional attendees (e.g. exec).
+	OptionalGroups []string `yaml:"optional_groups"`
+	// Facilitator runs the meeting when the incident names none; empty: the comms lead.
+	Facilitator string `yaml:"facilitator"`
+	// Rooms bookable for the post-mortem (not with google, whose rooms come from the Directory API).
+	Rooms []Room `yaml:"rooms"`
+	// TimelineBefore: the timeline goes to the participants this long before the meeting.
+	TimelineBefore time.Duration `yaml:"timeline_before"`
+	// RemindBefore: improvement owners are reminded this long before the due date.
+	RemindBefore time.Duration `yaml:"remind_before"`
+	// WebhookURL gets the published results as JSON, signed with WebhookSecret.
+	WebhookURL    string `yaml:"webhook_url"`
+	WebhookSecret Secret `yaml:"webhook_secret"`
+	CalDAV        CalDAV `yaml:"caldav"`
+	Google        Google `yaml:"google"`
+}
+
+// Room is a meeting room.
+type Room struct {
+	Email    string   `yaml:"email"`
+	Name     string   `yaml:"name"`
+	Building string   `yaml:"building"`
+	Floor    string   `yaml:"floor"`
+	Capacity int      `yaml:"capacity"`
+	Features []string `yaml:"features"`
+}
+
+// CalDAV is the calendar post-mortems are put on.
+type CalDAV struct {
+	URL      string `yaml:"url"`
+	Username string `yaml:"username"`
+	Password Secret `yaml:"password"`
+	// Calendar is the collection path, e.g. /hub@example.com/postmortems/.
+	Calendar string `yaml:"calendar"`
+}
+
+// Google is the Google Workspace account (see internal/calendar/GOOGLE.md).
+type Google struct {
+	// CredentialsFile is the service account's JSON key (domain-wide delegation).
+	CredentialsFile string `yaml:"credentials_file"`
+	// Organizer is the user impersonated to book (their calendar holds the event).
+	Organizer string `yaml:"organizer"`
+	// CalendarID: "primary" is the organizer's own.
+	CalendarID string `yaml:"calendar_id"`
+	// RoomsAdmin is the administrator impersonated to list rooms; empty: rooms from config.
+	RoomsAdmin string `yaml:"rooms_admin"`
+	// CreateMeet adds a Google Meet link.
+	CreateMeet bool `yaml:"create_meet"`
 }
 
 // Jobs tunes the durable background work.
@@ -246,9 +320,11 @@ func Default() Config {
 		Cadence: Cadence{SEV1: 30 * time.Minute, SEV2: 60 * time.Minute, SEV3: 4 * time.Hour, SEV4: 24 * time.Hour,
 			ReminderBefore: 10 * time.Minute, OverdueAfter: 5 * time.Minute},
 		Resolution: Resolution{WriteUpAfter: 48 * time.Hour},
-		Changes:    Changes{Window: 24 * time.Hour},
-		Jobs:       Jobs{PollInterval: 200 * time.Millisecond, CheckInterval: 15 * time.Second, RescueAfter: 5 * time.Minute},
-		Log:        Log{Level: "info", Format: "text"},
+		Postmortem: Postmortem{Backend: "imip", Duration: time.Hour, MinBusinessDays: 1, MaxBusinessDays: 2, WorkStart: "09:00", WorkEnd: "17:00",
+			TimelineBefore: 24 * time.Hour, RemindBefore: 48 * time.Hour, Google: Google{CalendarID: "primary"}},
+		Changes: Changes{Window: 24 * time.Hour},
+		Jobs:    Jobs{PollInterval: 200 * time.Millisecond, CheckInterval: 15 * time.Second, RescueAfter: 5 * time.Minute},
+		Log:     Log{Level: "info", Format: "text"},
 	}
 }
 
@@ -510,6 +586,7 @@ func (c *Config) validate() []string {
 			bad("cadence.backup", "want an email address: %v", err)
 		}
 	}
+	p = append(p, c.Postmortem.validate()...)
 	switch c.Log.Level {
 	case "debug", "info", "warn", "error":
 	default:
@@ -519,5 +596,71 @@ func (c *Config) validate() []string {
 		bad("log.format", "want text or json, got %q", c.Log.Format)
 	}
 	sort.Strings(p)
+	return p
+}
+
+func (pm *Postmortem) validate() []string {
+	var p []string
+	bad := func(key, format string, args ...any) {
+		p = append(p, "postmortem."+key+": "+fmt.Sprintf(format, args...))
+	}
+	switch pm.Backend {
+	case "imip":
+	case "caldav":
+		if pm.CalDAV.URL == "" || pm.CalDAV.Username == "" || pm.CalDAV.Calendar == "" {
+			bad("caldav", "url, username and calendar are required with backend caldav")
+		}
+	case "google":
+		if pm.Google.CredentialsFile == "" || pm.Google.Organizer == "" {
+			bad("google", "credentials_file and organizer are required with backend google")
+		}
+	default:
+		bad("backend", "want imip, caldav or google, got %q", pm.Backend)
+	}
+	if pm.Duration < 15*time.Minute || pm.Duration > 8*time.Hour {
+		bad("duration", "want 15m to 8h, got %s", pm.Duration)
+	}
+	if pm.MinBusinessDays < 0 || pm.MaxBusinessDays < pm.MinBusinessDays || pm.MaxBusinessDays > 30 {
+		bad("max_business_days", "want 0 ≤ min_business_days ≤ max_business_days ≤ 30")
+	}
+	start, err1 := time.Parse("15:04", pm.WorkStart)
+	end, err2 := time.Parse("15:04", pm.WorkEnd)
+	switch {
+	case err1 != nil:
+		bad("work_start", "want HH:MM, got %q", pm.WorkStart)
+	case err2 != nil:
+		bad("work_end", "want HH:MM, got %q", pm.WorkEnd)
+	case end.Sub(start) < pm.Duration:
+		bad("work_end", "working hours %s–%s are shorter than the meeting", pm.WorkStart, pm.WorkEnd)
+	}
+	for i, h := range pm.Holidays {
+		if _, err := time.Parse(time.DateOnly, h); err != nil {
+			bad(fmt.Sprintf("holidays[%d]", i), "want YYYY-MM-DD, got %q", h)
+		}
+	}
+	if pm.Facilitator != "" {
+		if _, err := mail.ParseAddress(pm.Facilitator); err != nil {
+			bad("facilitator", "want an email address: %v", err)
+		}
+	}
+	for i, r := range pm.Rooms {
+		if r.Name == "" || r.Capacity < 1 {
+			bad(fmt.Sprintf("rooms[%d]", i), "a room needs a name and a capacity of at least 1")
+		}
+		if r.Email != "" {
+			if _, err := mail.ParseAddress(r.Email); err != nil {
+				bad(fmt.Sprintf("rooms[%d].email", i), "want an email address: %v", err)
+			}
+		}
+	}
+	if pm.TimelineBefore < 0 || pm.RemindBefore < 0 {
+		bad("timeline_before", "timeline_before and remind_before must not be negative")
+	}
+	if u := pm.WebhookURL; u != "" && !strings.HasPrefix(u, "https://") && !strings.HasPrefix(u, "http://") {
+		bad("webhook_url", "want an http(s) URL, got %q", u)
+	}
+	if pm.WebhookURL != "" && pm.WebhookSecret == "" {
+		bad("webhook_secret", "required with webhook_url: the receiver checks the signature")
+	}
 	return p
 }
