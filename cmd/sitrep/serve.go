@@ -22,6 +22,7 @@ import (
 
 	exampleconfig "github.com/sitrep-dev/sitrep/config"
 	"github.com/sitrep-dev/sitrep/internal/auth"
+	"github.com/sitrep-dev/sitrep/internal/calendar"
 	"github.com/sitrep-dev/sitrep/internal/changes"
 	"github.com/sitrep-dev/sitrep/internal/config"
 	"github.com/sitrep-dev/sitrep/internal/directory"
@@ -29,6 +30,7 @@ import (
 	"github.com/sitrep-dev/sitrep/internal/incident"
 	"github.com/sitrep-dev/sitrep/internal/jobs"
 	"github.com/sitrep-dev/sitrep/internal/outbox"
+	"github.com/sitrep-dev/sitrep/internal/postmortem"
 	"github.com/sitrep-dev/sitrep/internal/resolution"
 	"github.com/sitrep-dev/sitrep/internal/sandbox"
 	"github.com/sitrep-dev/sitrep/internal/store"
@@ -99,6 +101,7 @@ type hub struct {
 	outbox     *outbox.Outbox
 	resolution *resolution.Service
 	changes    *changes.Service
+	postmortem *postmortem.Service
 	sandbox    *sandbox.Sandbox
 	inbox      *inbox.Store
 	ingester   *inbox.Ingester // nil when there is no mailbox to read
@@ -163,9 +166,14 @@ func serveWith(ctx context.Context, cfg config.Config, e env, ready func(addr st
 	if err := h.buildChanges(); err != nil {
 		return err
 	}
+	h.resolution.Causes = h.changes.ConfirmedCauses
+	if err := h.buildPostmortem(ctx); err != nil {
+		return err
+	}
 
 	workers := river.NewWorkers()
 	h.outbox.Register(workers)
+	h.postmortem.Register(workers)
 	h.buildInbox(workers)
 	if h.worker, err = jobs.NewWorker(db, jobs.Config{Workers: workers, Logger: logger,
 		PollInterval: cfg.Jobs.PollInterval, RescueAfter: cfg.Jobs.RescueAfter}); err != nil {
@@ -182,7 +190,7 @@ func serveWith(ctx context.Context, cfg config.Config, e env, ready func(addr st
 	}
 
 	srv := &web.Server{
-		Incidents: h.incidents, Directory: h.directory, Tokens: h.tokens, Outbox: h.outbox, Resolution: h.resolution, Changes: h.changes, Inbox: h.inbox, Logger: logger, Registry: h.registry,
+		Incidents: h.incidents, Directory: h.directory, Tokens: h.tokens, Outbox: h.outbox, Resolution: h.resolution, Changes: h.changes, Postmortem: h.postmortem, Inbox: h.inbox, Logger: logger, Registry: h.registry,
 		MaxBodyBytes: cfg.Server.MaxBodyBytes, SyncDirectory: h.syncDirectory, Ready: db.PingContext,
 		Accounts: h.accounts, Sessions: &auth.Sessions{DB: db}, Sandbox: h.sandbox, PublicURL: cfg.Server.PublicURL,
 	}
@@ -400,9 +408,11 @@ func (h *hub) runChecks(ctx context.Context, interval time.Duration) {
 	defer t.Stop()
 	for {
 		checks := map[string]func(context.Context) error{
-			"delivery sweep":    h.outbox.Sweep,
-			"update promises":   func(ctx context.Context) error { _, err := h.outbox.CheckPromises(ctx); return err },
-			"write-up promises": h.resolution.CheckPromises,
+			"delivery sweep":        h.outbox.Sweep,
+			"update promises":       func(ctx context.Context) error { _, err := h.outbox.CheckPromises(ctx); return err },
+			"write-up promises":     h.resolution.CheckPromises,
+			"post-mortem timelines": h.postmortem.CheckTimelines,
+			"improvement reminders": h.postmortem.CheckImprovements,
 		}
 		for name, check := range checks {
 			if err := check(ctx); err != nil && ctx.Err() == nil {
@@ -415,4 +425,63 @@ func (h *hub) runChecks(ctx context.Context, interval time.Duration) {
 		case <-t.C:
 		}
 	}
+}
+
+// buildPostmortem wires the post-mortem: the calendar backend of
+// postmortem.backend (iMIP through the outbox by default), the rooms from
+// the config or Google's Directory, and the blameless lint's rules.
+func (h *hub) buildPostmortem(ctx context.Context) error {
+	c := h.cfg.Postmortem
+	s := &postmortem.Service{DB: h.db, Incidents: h.incidents, Outbox: h.outbox, Directory: h.directory, Jobs: h.inserter,
+		Rules: h.resolution.Rules, BackendName: c.Backend, Logger: h.logger.With("component", "postmortem"),
+		Settings: postmortem.Settings{OptionalGroups: c.OptionalGroups, Facilitator: c.Facilitator, Duration: c.Duration,
+			MinBusinessDays: c.MinBusinessDays, MaxBusinessDays: c.MaxBusinessDays, WorkStart: c.WorkStart, WorkEnd: c.WorkEnd,
+			Holidays: c.Holidays, Building: c.Building, Remote: c.Remote, VideoLink: c.VideoLink, CreateMeet: c.Google.CreateMeet,
+			TimelineBefore: c.TimelineBefore, RemindBefore: c.RemindBefore, WebhookURL: c.WebhookURL, WebhookSecret: c.WebhookSecret.Value()}}
+	if len(c.Groups) > 0 {
+		s.Settings.Groups = c.Groups // else the directory's postmortem audience
+	}
+	var rooms []calendar.Room
+	for _, r := range c.Rooms {
+		rooms = append(rooms, calendar.Room{Email: r.Email, Name: r.Name, Building: r.Building, Floor: r.Floor, Capacity: r.Capacity, Features: r.Features})
+	}
+	s.Rooms = func(context.Context) ([]calendar.Room, error) { return rooms, nil }
+	switch c.Backend {
+	case "caldav":
+		dav, err := calendar.NewCalDAV(c.CalDAV.URL, c.CalDAV.Username, c.CalDAV.Password.Value(), c.CalDAV.Calendar)
+		if err != nil {
+			return fmt.Errorf("postmortem.caldav: %w", err)
+		}
+		if err := dav.EnsureCalendar(ctx, "Post-mortems"); err != nil {
+			// The server may be back by the first booking; the job retries then.
+			h.logger.Warn("postmortem: CalDAV calendar not reachable at start", "err", err)
+		}
+		s.Backend, s.Invites = dav, s.IMIP()
+	case "google":
+		opt, err := calendar.GoogleServiceAccount(c.Google.CredentialsFile, c.Google.Organizer, calendar.GoogleCalendarScope)
+		if err != nil {
+			return fmt.Errorf("postmortem.google: %w", err)
+		}
+		g, err := calendar.NewGoogle(ctx, opt)
+		if err != nil {
+			return fmt.Errorf("postmortem.google: %w", err)
+		}
+		g.CalendarID = c.Google.CalendarID
+		s.Backend = g
+		if c.Google.RoomsAdmin != "" {
+			ropt, err := calendar.GoogleServiceAccount(c.Google.CredentialsFile, c.Google.RoomsAdmin, calendar.GoogleRoomsScope)
+			if err != nil {
+				return fmt.Errorf("postmortem.google.rooms_admin: %w", err)
+			}
+			gr, err := calendar.NewGoogleRooms(ctx, ropt)
+			if err != nil {
+				return fmt.Errorf("postmortem.google.rooms_admin: %w", err)
+			}
+			s.Rooms = gr.Rooms
+		}
+	default:
+		s.Backend = s.IMIP()
+	}
+	h.postmortem = s
+	return nil
 }
