@@ -100,6 +100,9 @@ func (h *hub) buildInbox(workers *river.Workers) {
 	actor := &inbox.Actor{
 		DB: h.db, Incidents: h.incidents, Outbox: h.outbox, Logger: h.logger.With("component", "inbox"),
 		LocalPart: cfg.ReplyLocalPart, TrustedAuthServIDs: cfg.IMAP.TrustedAuthServIDs,
+		// A lead's "resolve: <root cause>" runs the resolution flow; answers
+		// to "is it fixed for you?" are filed as confirmations.
+		Resolve: h.resolution.ResolveByReply, OnReply: h.resolution.AnswerByReply,
 	}
 	actor.Register(workers)
 	imapCfg := inbox.IMAPConfig{

@@ -103,28 +103,39 @@ func TestResolveConfirmAndSummary(t *testing.T) {
 	if !strings.Contains(string(resolved.Raw), "write-up will follow") {
 		t.Error("the resolved email must promise the write-up")
 	}
-	confirm := waitMail(t, sb, "dana@customer.example", "Is it fixed for you?")
-	_ = confirm
-
-	// One reporter confirms, the other says it is still broken.
+	// One reporter confirms by reply, the other says it is still broken:
+	// real replies, read back by the hub from its own inbox.
 	ctx := context.Background()
 	db := h.hub.db
 	inc, _ := h.hub.incidents.Get(ctx, "INC-1")
-	answer := func(from, state, text string) {
+	reply := func(from, text string) {
 		t.Helper()
-		err := db.InTx(ctx, func(tx *sql.Tx) error {
-			ok, err := h.hub.resolution.RecordAnswer(ctx, tx, inc.ID, from, state, text, time.Now())
-			if !ok && err == nil {
-				t.Fatalf("%s was asked and must be recorded", from)
-			}
-			return err
-		})
-		if err != nil {
+		ask := waitMail(t, sb, from, "Is it fixed for you?")
+		to := header(ask.Raw, "Reply-To")
+		raw := "From: " + from + "\r\nTo: " + to + "\r\nSubject: Re: " + ask.Subject + "\r\nMessage-ID: <" + strings.ReplaceAll(from, "@", ".") + "@reply.test>\r\n" +
+			"In-Reply-To: " + header(ask.Raw, "Message-ID") + "\r\nDate: " + time.Now().Format(time.RFC1123Z) + "\r\nContent-Type: text/plain; charset=utf-8\r\n\r\n" +
+			text + "\r\n\r\nOn Tue, sitrep wrote:\r\n> Could you check and reply?\r\n"
+		if err := sb.Deliver(ctx, from, []string{strings.Trim(to, "<>")}, []byte(raw)); err != nil {
 			t.Fatal(err)
 		}
 	}
-	answer("dana@customer.example", "confirmed", "Yes, works now.")
-	answer("june.park@sitrep.example", "still_broken", "No, still empty on the app.")
+	reply("dana@customer.example", "Yes, works now.")
+	reply("june.park@sitrep.example", "No, still empty on the app.")
+	for deadline := time.Now().Add(20 * time.Second); ; time.Sleep(100 * time.Millisecond) {
+		list, _ := h.hub.resolution.Confirmations(ctx, "INC-1")
+		answered := 0
+		for _, c := range list {
+			if c.State != "asked" {
+				answered++
+			}
+		}
+		if answered == 2 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the answers by reply were not filed: %+v", list)
+		}
+	}
 	err := db.InTx(ctx, func(tx *sql.Tx) error {
 		ok, err := h.hub.resolution.RecordAnswer(ctx, tx, inc.ID, "stranger@x.example", "confirmed", "yes", time.Now())
 		if ok {

@@ -166,6 +166,7 @@ func serveWith(ctx context.Context, cfg config.Config, e env, ready func(addr st
 	if err := h.buildChanges(); err != nil {
 		return err
 	}
+	h.resolution.Causes = h.changes.ConfirmedCauses
 	if err := h.buildPostmortem(ctx); err != nil {
 		return err
 	}

@@ -40,6 +40,10 @@ type IncidentView struct {
 	CommsLead    string
 
 	URL string // the incident page in sitrep, if the web UI is reachable
+
+	// Reports summarises who reported the problem, where and how, with the
+	// "possibly isolated" warning; empty when nobody reported it.
+	Reports string
 }
 
 // HeadsUpData is for KindHeadsUp: a responder may be needed.

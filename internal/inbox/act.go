@@ -23,6 +23,10 @@ import (
 // flow replaces it.
 type ResolveFunc func(ctx context.Context, tx *sql.Tx, inc *incident.Incident, actor, note string) error
 
+// ReplyFunc looks at an ordinary reply (sender, new text) inside tx and
+// reports whether it handled it, with a word for the inbound record.
+type ReplyFunc func(ctx context.Context, tx *sql.Tx, inc *incident.Incident, sender, newText string, at time.Time) (handled bool, action string, err error)
+
 // CalendarReplyFunc receives an iMIP reply (someone accepted or declined
 // an invitation) inside the transaction that records it; inc is nil when
 // it matched no incident. The post-mortem booking plugs in here.
@@ -44,6 +48,10 @@ type Actor struct {
 	TrustedAuthServIDs []string
 
 	Resolve         ResolveFunc
+	// OnReply, when set, may take an ordinary reply for itself inside tx
+	// (the resolution flow files answers to "is it fixed for you?"); when
+	// it reports handled, the reply is not forwarded to the comms lead.
+	OnReply ReplyFunc
 	OnCalendarReply CalendarReplyFunc
 	// OnProcessed runs after a message is acted on (serve wires the
 	// ingester's Wake, so that the message is flagged at once).
@@ -403,6 +411,16 @@ func (a *Actor) replyEvent(ctx context.Context, tx *sql.Tx, id int64, inc *incid
 // only: the guide's "keep the resolution channel clear".
 func (a *Actor) fileReply(ctx context.Context, id int64, m *Message, inc *incident.Incident, out outcome, note string) error {
 	err := a.DB.InTx(ctx, func(tx *sql.Tx) error {
+		if a.OnReply != nil {
+			handled, action, err := a.OnReply(ctx, tx, inc, out.sender, out.newText, a.now())
+			if err != nil {
+				return err
+			}
+			if handled {
+				out.state, out.action = StateProcessed, action
+				return a.finish(ctx, tx, id, out)
+			}
+		}
 		out.state, out.action = StateProcessed, "on the timeline"
 		if err := a.replyEvent(ctx, tx, id, inc, out, nil); err != nil {
 			return err

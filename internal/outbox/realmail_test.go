@@ -167,7 +167,11 @@ func TestUpdatesOverRealPostfixAndDovecot(t *testing.T) {
 			sentAt := msgs[i+1].CreatedAt
 			next := sentAt.Add(30 * time.Minute).Truncate(time.Minute)
 			loc, _ := time.LoadLocation(zones[user])
-			want := "Next update by " + next.In(loc).Format("15:04")
+			clock := next.In(loc).Format("15:04")
+			if next.In(loc).YearDay() != sentAt.In(loc).YearDay() {
+				clock = next.In(loc).Format("Mon 2 Jan 15:04") // another day where they are
+			}
+			want := "Next update by " + clock
 			if zones[user] != "UTC" {
 				want += " " + next.In(loc).Format("MST") + " (" + next.UTC().Format("15:04") + " UTC)"
 			}

@@ -97,6 +97,7 @@ func (o *Outbox) SendUpdate(ctx context.Context, actor, ref string, in UpdateInp
 	}
 	data := compose.StatusData{Incident: o.View(inc), Status: status, NextUpdateAt: next, Holding: in.Holding, Now: now, UpdateNumber: number + 1}
 	data.Incident.ThreadTitle = o.threadTitle(ctx, inc)
+	data.Incident.Reports = o.reportsLine(ctx, inc)
 	req := Request{Incident: inc, Kind: compose.KindStatus, Audience: Stakeholders, Groups: groups, Data: data,
 		NextUpdateAt: &next, Actor: actor, IdempotencyKey: in.IdempotencyKey}
 
@@ -293,4 +294,25 @@ func (o *Outbox) SendHeadsUp(ctx context.Context, actor, ref string, people []st
 		return err
 	})
 	return msg, err
+}
+
+// reportsLine is the status email's word on the reports: how many, from
+// whom, where, how, and the guide's warning when they may be isolated.
+func (o *Outbox) reportsLine(ctx context.Context, inc *incident.Incident) string {
+	reps, err := o.Incidents.Reports(ctx, inc.Ref)
+	if err != nil || len(reps) == 0 {
+		return ""
+	}
+	s := incident.SummarizeReports(reps)
+	line := fmt.Sprintf("%d report(s) from %d %s", s.Reports, s.Reporters, map[bool]string{true: "person", false: "people"}[s.Reporters == 1])
+	if len(s.Locations) > 0 {
+		line += " in " + strings.Join(s.Locations, ", ")
+	}
+	if len(s.Access) > 0 {
+		line += " via " + strings.Join(s.Access, ", ")
+	}
+	if s.PossiblyIsolated {
+		line += "; possibly isolated (" + s.Why + "): being verified"
+	}
+	return line
 }

@@ -11,6 +11,7 @@ import (
 	"github.com/sitrep-dev/sitrep/internal/compose"
 	"github.com/sitrep-dev/sitrep/internal/directory"
 	"github.com/sitrep-dev/sitrep/internal/errs"
+	"github.com/sitrep-dev/sitrep/internal/inbox"
 	"github.com/sitrep-dev/sitrep/internal/incident"
 	"github.com/sitrep-dev/sitrep/internal/outbox"
 	"github.com/sitrep-dev/sitrep/internal/store"
@@ -30,6 +31,9 @@ type Service struct {
 	// Confirmers are asked to confirm every fix, beside the reporters
 	// (e.g. the customer service leads).
 	Confirmers []string
+	// Causes, when set, lists the changes confirmed as the incident's
+	// cause, for the summary draft's root-cause section.
+	Causes func(ctx context.Context, incidentID int64) ([]string, error)
 }
 
 func (s *Service) now() time.Time {
@@ -70,6 +74,21 @@ func (s *Service) Resolve(ctx context.Context, actor, ref string, in ResolveInpu
 	if err != nil {
 		return nil, err
 	}
+	var res *ResolveResult
+	err = s.DB.InTx(ctx, func(tx *sql.Tx) error {
+		var err error
+		res, err = s.ResolveTx(ctx, tx, actor, inc, in)
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	return res, nil
+}
+
+// ResolveTx is Resolve inside the caller's transaction (a lead's
+// "resolve: <root cause>" by reply).
+func (s *Service) ResolveTx(ctx context.Context, tx *sql.Tx, actor string, inc *incident.Incident, in ResolveInput) (*ResolveResult, error) {
 	rootCause, fix, impact := strings.TrimSpace(in.RootCause), strings.TrimSpace(in.Fix), strings.TrimSpace(in.Impact)
 	switch {
 	case inc.State == incident.Resolved || inc.State == incident.Postmortem || inc.State == incident.Closed:
@@ -100,7 +119,7 @@ func (s *Service) Resolve(ctx context.Context, actor, ref string, in ResolveInpu
 		writeUpBy = &t
 	}
 	res := &ResolveResult{WriteUpBy: writeUpBy}
-	err = s.DB.InTx(ctx, func(tx *sql.Tx) error {
+	err := func() error {
 		target, note := incident.Resolved, "resolved: "+oneLine(rootCause)
 		if in.RootCauseUnknown {
 			target, note = incident.Monitoring, "fix in place, root cause unknown: watching"
@@ -164,7 +183,7 @@ func (s *Service) Resolve(ctx context.Context, actor, ref string, in ResolveInpu
 			res.Asked = asked
 		}
 		return nil
-	})
+	}()
 	if err != nil {
 		return nil, err
 	}
@@ -407,4 +426,24 @@ func nullTime(t *time.Time) sql.NullTime {
 		return sql.NullTime{}
 	}
 	return sql.NullTime{Time: t.UTC(), Valid: true}
+}
+
+// ResolveByReply is the inbox's hook for a lead's "resolve" by mail: the
+// text after "resolve:" is the root cause; none keeps the incident in
+// monitoring with the root cause unknown.
+func (s *Service) ResolveByReply(ctx context.Context, tx *sql.Tx, inc *incident.Incident, actor, rootCause string) error {
+	_, err := s.ResolveTx(ctx, tx, actor, inc, ResolveInput{RootCause: rootCause, RootCauseUnknown: strings.TrimSpace(rootCause) == ""})
+	return err
+}
+
+// AnswerByReply is the inbox's hook for ordinary replies: an answer from
+// someone asked to confirm the fix is filed as their confirmation.
+func (s *Service) AnswerByReply(ctx context.Context, tx *sql.Tx, inc *incident.Incident, sender, text string, at time.Time) (bool, string, error) {
+	// The inbox's classifier reads the words; its values are ours.
+	state := string(inbox.ClassifyConfirmation(text))
+	ok, err := s.RecordAnswer(ctx, tx, inc.ID, sender, state, text, at)
+	if err != nil || !ok {
+		return false, "", err
+	}
+	return true, "confirmation: " + state, nil
 }

@@ -58,6 +58,25 @@ func (s *Service) DraftSummary(ctx context.Context, ref string) (string, error) 
 	for _, ev := range events {
 		in.Events = append(in.Events, DraftEvent{At: ev.At, Kind: ev.Kind, Text: ev.Text})
 	}
+	if s.Causes != nil {
+		// Changes confirmed as the cause (a deploy, a maintenance window)
+		// go into the root-cause section, below what the lead wrote.
+		causes, err := s.Causes(ctx, inc.ID)
+		if err != nil {
+			return "", err
+		}
+		if len(causes) > 0 {
+			lines := "Changes confirmed as the cause:\n"
+			for _, c := range causes {
+				lines += "\n- " + c
+			}
+			if in.RootCause != "" {
+				in.RootCause += "\n\n" + lines
+			} else {
+				in.RootCause = lines
+			}
+		}
+	}
 	return Draft(in), nil
 }
 
