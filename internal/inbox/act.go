@@ -47,11 +47,11 @@ type Actor struct {
 	// are believed for commands (see CheckAuthentication).
 	TrustedAuthServIDs []string
 
-	Resolve         ResolveFunc
+	Resolve ResolveFunc
 	// OnReply, when set, may take an ordinary reply for itself inside tx
 	// (the resolution flow files answers to "is it fixed for you?"); when
 	// it reports handled, the reply is not forwarded to the comms lead.
-	OnReply ReplyFunc
+	OnReply         ReplyFunc
 	OnCalendarReply CalendarReplyFunc
 	// OnProcessed runs after a message is acted on (serve wires the
 	// ingester's Wake, so that the message is flagged at once).
