@@ -36,6 +36,9 @@ type Service struct {
 	DueSoon time.Duration
 	// AfterDeclare hooks run in the declaring transaction.
 	AfterDeclare []DeclareHook
+	// DefaultRoles, when set, fills the roles a declaration leaves empty
+	// (the comms lead from the directory, so that someone is reminded).
+	DefaultRoles func(actor string, r Roles) Roles
 }
 
 func (s *Service) now() time.Time {
@@ -70,6 +73,9 @@ func (s *Service) Declare(ctx context.Context, actor string, in DeclareInput) (*
 	inc.Severity = sev
 	if inc.Scope, err = s.cleanScope(in.Scope); err != nil {
 		return nil, err
+	}
+	if s.DefaultRoles != nil {
+		in.Roles = s.DefaultRoles(actor, in.Roles)
 	}
 	if inc.Roles, err = s.cleanRoles(in.Roles); err != nil {
 		return nil, err
