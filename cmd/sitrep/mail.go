@@ -2,7 +2,9 @@ package main
 
 import (
 	"context"
+	"database/sql"
 	"fmt"
+	"github.com/sitrep-dev/sitrep/internal/incident"
 	"net"
 	"path/filepath"
 	"strconv"
@@ -103,6 +105,13 @@ func (h *hub) buildInbox(workers *river.Workers) {
 		// A lead's "resolve: <root cause>" runs the resolution flow; answers
 		// to "is it fixed for you?" are filed as confirmations.
 		Resolve: h.resolution.ResolveByReply, OnReply: h.resolution.AnswerByReply,
+		// Accept/Decline answers to post-mortem invitations update the RSVPs.
+		OnCalendarReply: func(ctx context.Context, tx *sql.Tx, _ int64, m *inbox.Message, _ *incident.Incident) error {
+			if m.Calendar == nil || h.postmortem == nil {
+				return nil
+			}
+			return h.postmortem.RecordCalendarReply(ctx, tx, m.Calendar.Raw)
+		},
 	}
 	actor.Register(workers)
 	imapCfg := inbox.IMAPConfig{

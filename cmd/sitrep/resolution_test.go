@@ -190,3 +190,36 @@ func TestResolveConfirmAndSummary(t *testing.T) {
 	}
 	waitMail(t, sb, exec, "[INC-1] Search results empty") // the summary continues the thread
 }
+
+// TestEmailedReportIsFiled: an email to the report address is filed as a
+// report on the incident its subject names; one naming no incident waits
+// in triage.
+func TestEmailedReportIsFiled(t *testing.T) {
+	e, h := startHub(t)
+	sb := h.hub.sandbox
+	ctx := context.Background()
+	cli(t, e, "declare", "--title", "Checkout down", "--severity", "SEV1")
+	send := func(from, subject, body string) {
+		raw := "From: Casey <" + from + ">\r\nTo: status+report@sitrep.example\r\nSubject: " + subject +
+			"\r\nMessage-ID: <" + subject[:3] + strings.ReplaceAll(from, "@", ".") + "@mail.test>\r\nDate: " + time.Now().Format(time.RFC1123Z) +
+			"\r\nContent-Type: text/plain\r\n\r\n" + body + "\r\n"
+		if err := sb.Deliver(ctx, from, []string{"status+report@sitrep.example"}, []byte(raw)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	send("casey@shop.example", "[INC-1] cannot pay", "The payment page spins forever on my phone.")
+	send("drew@shop.example", "site broken?", "Nothing loads.")
+	for deadline := time.Now().Add(20 * time.Second); ; time.Sleep(100 * time.Millisecond) {
+		reps, _ := h.hub.incidents.Reports(ctx, "INC-1")
+		triage, _ := h.hub.inbox.Triage(ctx, 10)
+		if len(reps) == 1 && len(triage) == 1 {
+			if reps[0].Email != "casey@shop.example" || reps[0].Channel != "email" || !strings.Contains(reps[0].Observed, "spins forever") {
+				t.Fatalf("report %+v", reps[0])
+			}
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("reports %+v, triage %+v", reps, triage)
+		}
+	}
+}

@@ -169,6 +169,10 @@ func (a *Actor) Act(ctx context.Context, id int64) error {
 			return a.finish(ctx, tx, id, out)
 		})
 	default:
+		if a.isReport(m) {
+			err = a.fileReport(ctx, id, m, inc, out)
+			break
+		}
 		if inc == nil {
 			out.state, out.action = StateTriage, "matched no incident; waiting in triage"
 			err = a.finishAlone(ctx, id, out)
@@ -573,6 +577,50 @@ WHERE message_id = $3 AND LOWER(email) = LOWER($4) RETURNING via_group`, outbox.
 		default:
 			out.state, out.action = StateTriage, "bounce of a message that is not ours; waiting in triage"
 		}
+		return a.finish(ctx, tx, id, out)
+	})
+	if errors.Is(err, errAlreadyDone) {
+		return nil
+	}
+	return err
+}
+
+// ReportTag marks the report addresses: <local>+report@<domain> for any
+// report, <local>+report-<token>@<domain> for one incident's.
+const ReportTag = "report"
+
+// isReport reports whether the message was sent to a report address.
+func (a *Actor) isReport(m *Message) bool {
+	for _, token := range m.ReplyTokens(a.LocalPart) {
+		if token == ReportTag || strings.HasPrefix(token, ReportTag+"-") {
+			return true
+		}
+	}
+	return false
+}
+
+// fileReport files an emailed report on its incident (the guide's "who
+// saw what, where"): the sender is the reporter and will be asked to
+// confirm the fix. A report for no known incident waits in triage.
+func (a *Actor) fileReport(ctx context.Context, id int64, m *Message, inc *incident.Incident, out outcome) error {
+	if inc == nil {
+		out.state, out.action = StateTriage, "a report for no known incident; waiting in triage"
+		return a.finishAlone(ctx, id, out)
+	}
+	err := a.DB.InTx(ctx, func(tx *sql.Tx) error {
+		observed := strings.TrimSpace(out.newText)
+		if observed == "" {
+			observed = out.subject
+		}
+		if _, err := a.Incidents.AddReport(ctx, tx, out.sender, inc.Ref, incident.ReportInput{
+			Email: out.sender, Name: out.senderName, Observed: snippet(observed, 5000), Channel: "email"}); err != nil {
+			if errs.CodeOf(err) == errs.Internal {
+				return err
+			}
+			out.state, out.action, out.err = StateRejected, "report not filed", err.Error()
+			return a.finish(ctx, tx, id, out)
+		}
+		out.state, out.action = StateProcessed, "filed as a report"
 		return a.finish(ctx, tx, id, out)
 	})
 	if errors.Is(err, errAlreadyDone) {

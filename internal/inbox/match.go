@@ -8,6 +8,7 @@ import (
 	"regexp"
 	"slices"
 	"strconv"
+	"strings"
 
 	"github.com/sitrep-dev/sitrep/internal/errs"
 	"github.com/sitrep-dev/sitrep/internal/incident"
@@ -31,6 +32,8 @@ var subjectRefRE = regexp.MustCompile(`(?i)\[\s*INC-(\d{1,18})\s*\]`)
 // incident means no match: the message goes to triage.
 func (a *Actor) match(ctx context.Context, q store.Querier, m *Message) (*incident.Incident, string, error) {
 	for _, token := range m.ReplyTokens(a.LocalPart) {
+		// <local>+report-<token>@ is an incident's report address.
+		token = strings.TrimPrefix(token, ReportTag+"-")
 		inc, err := a.Incidents.ByReplyToken(ctx, token)
 		if errs.Is(err, errs.NotFound) {
 			continue // an old or mistyped token: try the weaker signs
