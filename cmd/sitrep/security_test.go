@@ -71,12 +71,12 @@ func TestEveryRouteOfTheHubNeedsAToken(t *testing.T) {
 func TestSecretsNeverReachTheLogs(t *testing.T) {
 	const admin = "admin-token-secret-5b8e2d4f9a"
 	const sandboxPassword = "sandbox-password-c4e7a1"
-	var logs bytes.Buffer
+	logs := &syncWriter{w: &bytes.Buffer{}}
 	e, _ := startHubWith(t, func(cfg *config.Config) {
 		cfg.Server.AdminToken = admin
 		cfg.Mail.Sandbox.Password = sandboxPassword
 		cfg.Log.Level = "debug"
-	}, &syncWriter{w: &logs})
+	}, logs)
 	cli(t, e, "declare", "--title", "Secrets test", "--severity", "SEV3", "--systems", "checkout")
 	cli(t, e, "update", "INC-1", "--status", "Checking.", "--to", "exec")
 	for _, secret := range []string{admin, sandboxPassword} {
@@ -84,7 +84,7 @@ func TestSecretsNeverReachTheLogs(t *testing.T) {
 			t.Fatalf("a secret reached the logs:\n%s", logs.String())
 		}
 	}
-	if logs.Len() == 0 {
+	if logs.String() == "" {
 		t.Fatal("no logs captured: the test would prove nothing")
 	}
 }

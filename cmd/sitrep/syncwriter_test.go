@@ -15,3 +15,13 @@ func (s *syncWriter) Write(p []byte) (int, error) {
 	defer s.mu.Unlock()
 	return s.w.Write(p)
 }
+
+// String reads what was written, under the lock, while writers may go on.
+func (s *syncWriter) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if b, ok := s.w.(interface{ String() string }); ok {
+		return b.String()
+	}
+	return ""
+}
