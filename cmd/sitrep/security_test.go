@@ -9,6 +9,7 @@ import (
 
 	"github.com/sitrep-dev/sitrep/internal/auth"
 	"github.com/sitrep-dev/sitrep/internal/config"
+	"go.yaml.in/yaml/v3"
 )
 
 // TestEveryRouteOfTheHubNeedsAToken walks the router of the whole hub, as
@@ -86,5 +87,34 @@ func TestSecretsNeverReachTheLogs(t *testing.T) {
 	}
 	if logs.String() == "" {
 		t.Fatal("no logs captured: the test would prove nothing")
+	}
+}
+
+// TestEveryRouteIsDocumented: every API route of the hub is in the
+// OpenAPI file the server serves, with its method.
+func TestEveryRouteIsDocumented(t *testing.T) {
+	e, h := startHub(t)
+	resp, err := http.Get(e.getenv("SITREP_SERVER") + "/api/v1/openapi.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var doc struct {
+		Paths map[string]map[string]any `yaml:"paths"`
+	}
+	if err := yaml.NewDecoder(resp.Body).Decode(&doc); err != nil {
+		t.Fatalf("openapi.yaml: %v", err)
+	}
+	for _, r := range h.hub.web.Routes() {
+		method, path, _ := strings.Cut(r.Pattern, " ")
+		path = strings.TrimPrefix(path, "/api/v1")
+		ops, ok := doc.Paths[path]
+		if !ok {
+			t.Errorf("%s is not documented in openapi.yaml", r.Pattern)
+			continue
+		}
+		if _, ok := ops[strings.ToLower(method)]; !ok {
+			t.Errorf("%s: openapi.yaml documents %s but not %s", r.Pattern, path, method)
+		}
 	}
 }
