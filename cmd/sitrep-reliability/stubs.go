@@ -2,7 +2,6 @@ package main
 
 import "context"
 
-func crashIngest(ctx context.Context, e *env, args []string) error { return nil }
 func replicas(ctx context.Context, e *env, args []string) error    { return nil }
 func smtpFaults(ctx context.Context, e *env, args []string) error  { return nil }
 func imapFaults(ctx context.Context, e *env, args []string) error  { return nil }
