@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Installs the real servers the test suite talks to on loopback: Dovecot (IMAP +
-# LMTP), Postfix (SMTP), Radicale (CalDAV), headless Chromium, python3-icalendar,
+# LMTP), Postfix (SMTP), Radicale (CalDAV), ngIRCd (IRC), headless Chromium, python3-icalendar,
 # and a PostgreSQL that answers on 127.0.0.1:5432 with trust auth.
 #
 # Idempotent and quick when everything is already there: it checks first and only
@@ -42,7 +42,7 @@ fi
 
 installed() { [[ "$(dpkg-query -W -f='${Status}' "$1" 2>/dev/null)" == "install ok installed" ]]; }
 
-want=(dovecot-imapd dovecot-lmtpd postfix radicale chromium chromium-driver python3-icalendar)
+want=(dovecot-imapd dovecot-lmtpd postfix radicale chromium chromium-driver python3-icalendar ngircd)
 missing=()
 for p in "${want[@]}"; do
 	installed "$p" || missing+=("$p")

@@ -182,6 +182,10 @@ type DraftAlertData struct {
 	DueAt     time.Time // when the next update is promised
 	Now       time.Time
 	Zone      *time.Location
+	// Alert: the draft is an incident a monitoring alert opened (intake),
+	// not a status update; Incident.ID is then the draft's (DRAFT-12) and
+	// Draft says what the monitor reported. Nothing has been sent.
+	Alert bool
 }
 
 // StillBrokenData is for KindStillBroken: someone asked to confirm the fix

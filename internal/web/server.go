@@ -20,6 +20,7 @@ import (
 	"github.com/sitrep-dev/sitrep/internal/errs"
 	"github.com/sitrep-dev/sitrep/internal/inbox"
 	"github.com/sitrep-dev/sitrep/internal/incident"
+	"github.com/sitrep-dev/sitrep/internal/intake"
 	"github.com/sitrep-dev/sitrep/internal/outbox"
 	"github.com/sitrep-dev/sitrep/internal/postmortem"
 	"github.com/sitrep-dev/sitrep/internal/resolution"
@@ -41,7 +42,9 @@ type Server struct {
 	// Postmortem: booking, the board and improvements; nil: no routes.
 	Postmortem *postmortem.Service
 	// Changes: the change log, its deployment webhook and the incident's changes view; nil: no routes.
-	Changes  *changes.Service
+	Changes *changes.Service
+	// Intake: monitoring webhooks and the draft incidents they open; nil: no routes.
+	Intake   *intake.Service
 	Logger   *slog.Logger
 	Registry *prometheus.Registry
 	// SyncDirectory re-reads groups.yaml (the API's sync endpoint and SIGHUP).
@@ -130,6 +133,7 @@ func (s *Server) Handler() http.Handler {
 	s.registerResolution(mux)
 	s.registerPostmortem(mux)
 	s.registerChanges(mux)
+	s.registerIntake(mux)
 	s.registerUI(mux)
 
 	for _, register := range s.Extra {

@@ -1,0 +1,620 @@
+// Package intake turns monitoring alerts into draft incidents. The outage
+// guide: monitoring ("Pingdom, Dynatrace, etc.") records the time of the
+// first failure, and "ensure your outage reports aren't false before
+// mobilizing the team". So an alert never declares anything: it opens a
+// draft that carries the monitor's first-failure time, title, suspected
+// system and link back, sends nothing but a note to the comms lead, and
+// waits to be declared (the incident keeps the monitor's time) or
+// dismissed. The same alert firing again attaches to its draft.
+//
+// Replies: the note's Reply-To is <reply part>+draft-<token>@<domain>. An
+// inbox that sees a "draft-" token hands the reply to HandleReply, whose
+// first line is "declare [SEV1..SEV4]" or "dismiss [reason]".
+package intake
+
+import (
+	"context"
+	"crypto/rand"
+	"database/sql"
+	"encoding/base32"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"net/url"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/sitrep-dev/sitrep/internal/errs"
+	"github.com/sitrep-dev/sitrep/internal/incident"
+	"github.com/sitrep-dev/sitrep/internal/jobs"
+	"github.com/sitrep-dev/sitrep/internal/store"
+)
+
+// Draft states.
+const (
+	StateDraft     = "draft"
+	StateDeclared  = "declared"
+	StateDismissed = "dismissed"
+)
+
+// EventMonitorRecovered is the timeline event of a declared incident's
+// alert reported recovered by its monitor.
+const EventMonitorRecovered = "monitor_recovered"
+
+// Draft is a monitoring alert waiting for the comms lead's decision.
+type Draft struct {
+	ID             int64      `json:"id"`
+	Source         string     `json:"source"`
+	AlertKey       string     `json:"alert_key"`
+	Title          string     `json:"title"`
+	Systems        []string   `json:"systems"`
+	Detail         string     `json:"detail,omitempty"`
+	URL            string     `json:"url,omitempty"`
+	Severity       string     `json:"severity,omitempty"` // suggested
+	FirstFailureAt time.Time  `json:"first_failure_at"`
+	ReceivedAt     time.Time  `json:"received_at"`
+	LastSeenAt     time.Time  `json:"last_seen_at"`
+	Fired          int        `json:"fired"`
+	ResolvedAt     *time.Time `json:"resolved_at,omitempty"`
+	State          string     `json:"state"`
+	Incident       string     `json:"incident,omitempty"` // INC-42 once declared
+	DecidedBy      string     `json:"decided_by,omitempty"`
+	DecidedAt      *time.Time `json:"decided_at,omitempty"`
+	ReplyToken     string     `json:"-"`
+	incidentID     sql.NullInt64
+}
+
+// Service receives alerts and keeps the drafts.
+type Service struct {
+	DB        *store.DB
+	Incidents *incident.Service
+	Jobs      jobs.Inserter
+	// Secrets by source; a source without one refuses every delivery.
+	Secrets map[string]string
+	// KnownSystems lists the escalation list's systems, to map the
+	// monitor's names onto; nil: none.
+	KnownSystems func() []string
+	// Notify returns who is told of a new draft (the comms leads).
+	Notify func() []string
+	// DefaultSeverity declares a draft whose monitor suggested none.
+	DefaultSeverity string
+	Now             func() time.Time
+	Logger          *slog.Logger
+}
+
+func (s *Service) now() time.Time {
+	if s.Now != nil {
+		return s.Now().UTC()
+	}
+	return time.Now().UTC()
+}
+
+func (s *Service) logger() *slog.Logger {
+	if s.Logger != nil {
+		return s.Logger
+	}
+	return slog.Default()
+}
+
+// Receipt says what one delivery did, alert by alert.
+type Receipt struct {
+	Alerts   int     `json:"alerts"`
+	Created  []int64 `json:"created"`  // new drafts
+	Attached []int64 `json:"attached"` // drafts the alert fired again on
+	Resolved []int64 `json:"resolved"` // drafts whose alert recovered
+	Ignored  int     `json:"ignored"`  // recoveries of alerts sitrep never saw firing
+}
+
+// Receive authenticates and reads one webhook delivery of source and files
+// its alerts. Nothing is stored unless the secret matches and the whole
+// payload reads.
+func (s *Service) Receive(ctx context.Context, source string, h http.Header, query url.Values, body []byte) (*Receipt, error) {
+	if !slices.Contains(Sources, source) {
+		return nil, errs.E(errs.NotFound, "no intake source %q (want one of %s)", source, strings.Join(Sources, ", "))
+	}
+	if err := Authenticate(source, s.Secrets[source], h, query, body); err != nil {
+		return nil, err
+	}
+	alerts, err := Parse(source, body)
+	if err != nil {
+		return nil, err
+	}
+	r := &Receipt{Alerts: len(alerts), Created: []int64{}, Attached: []int64{}, Resolved: []int64{}}
+	for _, a := range alerts {
+		if err := s.File(ctx, a, r); err != nil {
+			return nil, err
+		}
+	}
+	return r, nil
+}
+
+// File records one alert: a new draft, or the same alert again on its
+// draft, or its recovery.
+func (s *Service) File(ctx context.Context, a Alert, r *Receipt) error {
+	if a.Firing {
+		// Two deliveries of a new alert at once (an alert storm on
+		// PostgreSQL): one inserts, the other hits the unique open_key and
+		// attaches on its second try.
+		for attempt := 0; ; attempt++ {
+			id, created, err := s.fire(ctx, a)
+			if store.IsUniqueViolation(err) && attempt < 3 {
+				continue
+			}
+			if err != nil {
+				return err
+			}
+			if created {
+				r.Created = append(r.Created, id)
+			} else {
+				r.Attached = append(r.Attached, id)
+			}
+			return nil
+		}
+	}
+	id, err := s.recover(ctx, a)
+	if err != nil {
+		return err
+	}
+	if id == 0 {
+		r.Ignored++
+	} else {
+		r.Resolved = append(r.Resolved, id)
+	}
+	return nil
+}
+
+func openKey(source, key string) string { return source + ":" + key }
+
+func (s *Service) fire(ctx context.Context, a Alert) (id int64, created bool, err error) {
+	now := s.now()
+	first := a.StartedAt
+	if first.IsZero() || first.After(now) {
+		first = now // a monitor that says nothing of the start, or whose clock runs ahead
+	}
+	err = s.DB.InTx(ctx, func(tx *sql.Tx) error {
+		// The write comes first: on SQLite it takes the write lock before
+		// anything is read, so concurrent deliveries queue instead of
+		// failing a lock upgrade.
+		err := tx.QueryRowContext(ctx, `UPDATE intake_drafts SET fired = fired + 1, last_seen_at = $1, resolved_at = NULL,
+    first_failure_at = CASE WHEN first_failure_at > $2 THEN $2 ELSE first_failure_at END
+    WHERE open_key = $3 RETURNING id`, now, first, openKey(a.Source, a.Key)).Scan(&id)
+		if err == nil {
+			return nil
+		}
+		if !errors.Is(err, sql.ErrNoRows) {
+			return fmt.Errorf("intake: attach: %w", err)
+		}
+		systems := s.mapSystems(a.Names)
+		title := oneLine(a.Title, 200)
+		err = tx.QueryRowContext(ctx, `INSERT INTO intake_drafts (source, alert_key, open_key, title, systems, detail, url, severity,
+    first_failure_at, received_at, last_seen_at, reply_token)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $10, $11) RETURNING id`,
+			a.Source, a.Key, openKey(a.Source, a.Key), title, mustJSON(systems), truncate(a.Detail, 2000), truncate(a.URL, 2000),
+			a.Severity, first, now, newToken()).Scan(&id)
+		if err != nil {
+			return fmt.Errorf("intake: new draft: %w", err)
+		}
+		created = true
+		return s.queueNotes(ctx, tx, id)
+	})
+	if err == nil && created {
+		s.logger().Info("draft incident opened by an alert", "draft", id, "source", a.Source, "alert", a.Key)
+	}
+	return id, created, err
+}
+
+// queueNotes queues one email job per person to tell, so that each
+// retries on its own.
+func (s *Service) queueNotes(ctx context.Context, tx *sql.Tx, draftID int64) error {
+	if s.Notify == nil || s.Jobs == nil {
+		return nil
+	}
+	people := s.Notify()
+	if len(people) == 0 {
+		s.logger().Warn("a draft incident was opened but nobody is told: no comms lead in the directory and no intake.notify", "draft", draftID)
+	}
+	for _, p := range people {
+		if _, err := s.Jobs.InsertTx(ctx, tx, NoteArgs{DraftID: draftID, To: p}, nil); err != nil {
+			return fmt.Errorf("intake: queue note: %w", err)
+		}
+	}
+	return nil
+}
+
+// recover records the monitor's recovery. On a declared incident it goes
+// on the timeline; the draft then stops absorbing the alert, so that the
+// next time it fires it opens a new draft. An undecided draft keeps
+// absorbing it: a flapping check makes one draft, not one per flap.
+func (s *Service) recover(ctx context.Context, a Alert) (int64, error) {
+	now := s.now()
+	at := a.EndedAt
+	if at.IsZero() || at.After(now) {
+		at = now
+	}
+	var id int64
+	err := s.DB.InTx(ctx, func(tx *sql.Tx) error {
+		var state string
+		var incID sql.NullInt64
+		err := tx.QueryRowContext(ctx, `UPDATE intake_drafts SET resolved_at = $1, last_seen_at = $2,
+    open_key = CASE WHEN state = 'draft' THEN open_key ELSE NULL END
+    WHERE open_key = $3 RETURNING id, state, incident_id`, at, now, openKey(a.Source, a.Key)).Scan(&id, &state, &incID)
+		if errors.Is(err, sql.ErrNoRows) {
+			id = 0
+			return nil
+		}
+		if err != nil {
+			return fmt.Errorf("intake: recover: %w", err)
+		}
+		if state == StateDeclared && incID.Valid {
+			_, err = incident.AddEvent(ctx, tx, now, incID.Int64, EventMonitorRecovered, sourceName(a.Source),
+				fmt.Sprintf("%s reports %q recovered at %s UTC", sourceName(a.Source), oneLine(a.Title, 200), at.Format("15:04:05")),
+				map[string]any{"source": a.Source, "alert": a.Key, "recovered_at": at, "draft": id})
+		}
+		return err
+	})
+	return id, err
+}
+
+// mapSystems picks the escalation systems the monitor's names point at: a
+// name that is a system, or that contains one ("checkout-eu" → checkout).
+// None known: the first name as it is, for people to read.
+func (s *Service) mapSystems(names []string) []string {
+	var known []string
+	if s.KnownSystems != nil {
+		known = s.KnownSystems()
+	}
+	out := []string{}
+	add := func(sys string) {
+		if !slices.Contains(out, sys) {
+			out = append(out, sys)
+		}
+	}
+	for _, n := range names {
+		n = strings.ToLower(n)
+		for _, k := range known {
+			if strings.EqualFold(n, k) {
+				add(strings.ToLower(k))
+			}
+		}
+	}
+	if len(out) == 0 {
+		for _, n := range names {
+			n = strings.ToLower(n)
+			for _, k := range known {
+				if k != "" && containsWord(n, strings.ToLower(k)) {
+					add(strings.ToLower(k))
+				}
+			}
+		}
+	}
+	if len(out) == 0 && len(names) > 0 {
+		out = append(out, strings.ToLower(oneLine(names[0], 100)))
+	}
+	return out
+}
+
+// containsWord: k occurs in n between non-letters ("checkout" in
+// "checkout-eu" and "eu checkout api", not in "checkouts").
+func containsWord(n, k string) bool {
+	for i := 0; ; {
+		j := strings.Index(n[i:], k)
+		if j < 0 {
+			return false
+		}
+		start, end := i+j, i+j+len(k)
+		if (start == 0 || !isAlnum(n[start-1])) && (end == len(n) || !isAlnum(n[end])) {
+			return true
+		}
+		i = start + 1
+	}
+}
+
+func isAlnum(b byte) bool { return b >= 'a' && b <= 'z' || b >= '0' && b <= '9' }
+
+const draftColumns = `id, source, alert_key, title, systems, detail, url, severity, first_failure_at, received_at, last_seen_at,
+    fired, resolved_at, state, incident_id, decided_by, decided_at, reply_token`
+
+func scanDraft(row interface{ Scan(...any) error }) (*Draft, error) {
+	var d Draft
+	var systems string
+	var resolved, decided sql.NullTime
+	if err := row.Scan(&d.ID, &d.Source, &d.AlertKey, &d.Title, &systems, &d.Detail, &d.URL, &d.Severity, &d.FirstFailureAt,
+		&d.ReceivedAt, &d.LastSeenAt, &d.Fired, &resolved, &d.State, &d.incidentID, &d.DecidedBy, &decided, &d.ReplyToken); err != nil {
+		return nil, err
+	}
+	_ = json.Unmarshal([]byte(systems), &d.Systems)
+	if d.Systems == nil {
+		d.Systems = []string{}
+	}
+	d.FirstFailureAt, d.ReceivedAt, d.LastSeenAt = d.FirstFailureAt.UTC(), d.ReceivedAt.UTC(), d.LastSeenAt.UTC()
+	d.ResolvedAt, d.DecidedAt = timePtr(resolved), timePtr(decided)
+	if d.incidentID.Valid {
+		d.Incident = incident.FormatRef(d.incidentID.Int64)
+	}
+	return &d, nil
+}
+
+// ParseID accepts 12, DRAFT-12 or draft-12.
+func ParseID(ref string) (int64, error) {
+	s := strings.TrimSpace(ref)
+	if len(s) > 6 && strings.EqualFold(s[:6], "DRAFT-") {
+		s = s[6:]
+	}
+	id, err := strconv.ParseInt(s, 10, 64)
+	if err != nil || id <= 0 {
+		return 0, errs.E(errs.NotFound, "no draft %q (want an id like 12 or DRAFT-12)", ref)
+	}
+	return id, nil
+}
+
+// FormatID is DRAFT-<id>.
+func FormatID(id int64) string { return "DRAFT-" + strconv.FormatInt(id, 10) }
+
+// Get returns one draft.
+func (s *Service) Get(ctx context.Context, ref string) (*Draft, error) {
+	id, err := ParseID(ref)
+	if err != nil {
+		return nil, err
+	}
+	return s.get(ctx, s.DB, id)
+}
+
+func (s *Service) get(ctx context.Context, q store.Querier, id int64) (*Draft, error) {
+	d, err := scanDraft(q.QueryRowContext(ctx, `SELECT `+draftColumns+` FROM intake_drafts WHERE id = $1`, id))
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, errs.E(errs.NotFound, "no draft %s", FormatID(id))
+	}
+	if err != nil {
+		return nil, fmt.Errorf("intake: get draft %d: %w", id, err)
+	}
+	return d, nil
+}
+
+// List returns drafts in state (empty: every state), newest first.
+func (s *Service) List(ctx context.Context, state string, limit int) ([]*Draft, error) {
+	if state != "" && state != StateDraft && state != StateDeclared && state != StateDismissed {
+		return nil, errs.InvalidField("state", "want draft, declared or dismissed, got %q", state)
+	}
+	if limit <= 0 || limit > 1000 {
+		limit = 200
+	}
+	q, args := `SELECT `+draftColumns+` FROM intake_drafts`, []any{}
+	if state != "" {
+		q, args = q+` WHERE state = $1`, append(args, state)
+	}
+	rows, err := s.DB.QueryContext(ctx, q+fmt.Sprintf(` ORDER BY id DESC LIMIT %d`, limit), args...)
+	if err != nil {
+		return nil, fmt.Errorf("intake: list drafts: %w", err)
+	}
+	defer rows.Close()
+	out := []*Draft{}
+	for rows.Next() {
+		d, err := scanDraft(rows)
+		if err != nil {
+			return nil, fmt.Errorf("intake: list drafts: %w", err)
+		}
+		out = append(out, d)
+	}
+	return out, rows.Err()
+}
+
+// DeclareInput overrides what the draft suggests; all optional.
+type DeclareInput struct {
+	Title        string `json:"title"`
+	Severity     string `json:"severity"`
+	IncidentLead string `json:"incident_lead"`
+	CommsLead    string `json:"comms_lead"`
+}
+
+// Declare makes the draft an incident: the monitor's first-failure time,
+// detection source monitoring, not verified yet. The draft's decision is
+// recorded inside the declaring transaction, so a draft is declared once
+// even when two leads press the button together, and the heads-up goes
+// out only with it.
+func (s *Service) Declare(ctx context.Context, actor, ref string, in DeclareInput) (*incident.Incident, *Draft, error) {
+	d, err := s.Get(ctx, ref)
+	if err != nil {
+		return nil, nil, err
+	}
+	if d.State != StateDraft {
+		return nil, nil, s.decided(d)
+	}
+	sev := firstNonEmpty(in.Severity, d.Severity, s.DefaultSeverity, "SEV2")
+	first := d.FirstFailureAt
+	detected := d.ReceivedAt
+	if detected.Before(first) {
+		detected = first
+	}
+	detail := fmt.Sprintf("%s alert %s", sourceName(d.Source), d.AlertKey)
+	if d.URL != "" {
+		detail += ": " + d.URL
+	}
+	svc := *s.Incidents
+	svc.AfterDeclare = append([]incident.DeclareHook{func(ctx context.Context, tx *sql.Tx, inc *incident.Incident) error {
+		return s.recordDeclared(ctx, tx, actor, d, inc)
+	}}, s.Incidents.AfterDeclare...)
+	inc, err := svc.Declare(ctx, actor, incident.DeclareInput{
+		Title: firstNonEmpty(in.Title, d.Title), Severity: sev, FirstFailureAt: &first, DetectedAt: &detected,
+		Scope: incident.Scope{DetectedVia: "monitoring", DetectionDetail: detail, Verified: false, Systems: d.Systems},
+		Roles: incident.Roles{IncidentLead: in.IncidentLead, CommsLead: in.CommsLead},
+	})
+	if err != nil {
+		return nil, nil, err
+	}
+	d, err = s.get(ctx, s.DB, d.ID)
+	return inc, d, err
+}
+
+func (s *Service) recordDeclared(ctx context.Context, tx *sql.Tx, actor string, d *Draft, inc *incident.Incident) error {
+	now := s.now()
+	res, err := tx.ExecContext(ctx, `UPDATE intake_drafts SET state = 'declared', incident_id = $1, decided_by = $2, decided_at = $3,
+    open_key = CASE WHEN resolved_at IS NULL THEN open_key ELSE NULL END WHERE id = $4 AND state = 'draft'`, inc.ID, actor, now, d.ID)
+	if err != nil {
+		return fmt.Errorf("intake: declare draft: %w", err)
+	}
+	if n, _ := res.RowsAffected(); n != 1 {
+		return errs.E(errs.Conflict, "%s was decided meanwhile", FormatID(d.ID))
+	}
+	text := fmt.Sprintf("Opened from %s alert %q (%s), first failure %s UTC as the monitor saw it, fired %d %s",
+		sourceName(d.Source), d.Title, FormatID(d.ID), d.FirstFailureAt.Format("2006-01-02 15:04:05"), d.Fired, plural(d.Fired, "time", "times"))
+	if _, err := incident.AddEvent(ctx, tx, now, inc.ID, incident.EventNote, actor, text,
+		map[string]any{"draft": d.ID, "source": d.Source, "alert": d.AlertKey, "url": d.URL}); err != nil {
+		return err
+	}
+	if d.ResolvedAt != nil {
+		_, err = incident.AddEvent(ctx, tx, now, inc.ID, EventMonitorRecovered, sourceName(d.Source),
+			fmt.Sprintf("%s had reported %q recovered at %s UTC, before the declaration", sourceName(d.Source), d.Title, d.ResolvedAt.Format("15:04:05")),
+			map[string]any{"source": d.Source, "alert": d.AlertKey, "recovered_at": *d.ResolvedAt, "draft": d.ID})
+	}
+	return err
+}
+
+// Dismiss closes a draft as a false alarm. The alert firing again attaches
+// to it silently until the monitor reports it recovered.
+func (s *Service) Dismiss(ctx context.Context, actor, ref, reason string) (*Draft, error) {
+	id, err := ParseID(ref)
+	if err != nil {
+		return nil, err
+	}
+	if len(reason) > 2000 {
+		return nil, errs.InvalidField("reason", "at most 2000 bytes")
+	}
+	var d *Draft
+	err = s.DB.InTx(ctx, func(tx *sql.Tx) error {
+		res, err := tx.ExecContext(ctx, `UPDATE intake_drafts SET state = 'dismissed', decided_by = $1, decided_at = $2,
+    detail = CASE WHEN $3 = '' THEN detail ELSE detail || $4 END,
+    open_key = CASE WHEN resolved_at IS NULL THEN open_key ELSE NULL END WHERE id = $5 AND state = 'draft'`,
+			actor, s.now(), reason, "\n\nDismissed: "+reason, id)
+		if err != nil {
+			return fmt.Errorf("intake: dismiss: %w", err)
+		}
+		if d, err = s.get(ctx, tx, id); err != nil {
+			return err
+		}
+		if n, _ := res.RowsAffected(); n != 1 {
+			return s.decided(d)
+		}
+		return nil
+	})
+	return d, err
+}
+
+func (s *Service) decided(d *Draft) error {
+	msg := fmt.Sprintf("%s is already %s", FormatID(d.ID), d.State)
+	if d.Incident != "" {
+		msg += " as " + d.Incident
+	}
+	if d.DecidedBy != "" {
+		msg += " by " + d.DecidedBy
+	}
+	return &errs.Error{Code: errs.Conflict, Field: "state", Message: msg}
+}
+
+// ByReplyToken finds the draft a reply is about; token is what follows
+// "draft-" in the plus-address.
+func (s *Service) ByReplyToken(ctx context.Context, token string) (*Draft, error) {
+	d, err := scanDraft(s.DB.QueryRowContext(ctx, `SELECT `+draftColumns+` FROM intake_drafts WHERE reply_token = $1`, strings.ToLower(token)))
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, errs.E(errs.NotFound, "no draft for that reply token")
+	}
+	if err != nil {
+		return nil, fmt.Errorf("intake: by token: %w", err)
+	}
+	return d, nil
+}
+
+// ReplyPrefix marks a draft's token in a reply address's plus part.
+const ReplyPrefix = "draft-"
+
+// HandleReply acts on a reply to a draft's note: its first line is
+// "declare [SEV1..SEV4]" or "dismiss [reason]". The inbox calls it for a
+// reply whose plus part starts with ReplyPrefix, with the sender, whom it
+// has checked may lead (a comms or incident lead of the directory).
+func (s *Service) HandleReply(ctx context.Context, token, from, firstLine string) (string, error) {
+	d, err := s.ByReplyToken(ctx, token)
+	if err != nil {
+		return "", err
+	}
+	word, rest, _ := strings.Cut(strings.TrimSpace(firstLine), " ")
+	switch strings.ToLower(strings.Trim(word, ".!:")) {
+	case "declare", "yes", "confirm":
+		inc, _, err := s.Declare(ctx, from, strconv.FormatInt(d.ID, 10), DeclareInput{Severity: strings.TrimSpace(rest), CommsLead: from})
+		if err != nil {
+			return "", err
+		}
+		return fmt.Sprintf("%s declared as %s", FormatID(d.ID), inc.Ref), nil
+	case "dismiss", "no", "false":
+		if _, err := s.Dismiss(ctx, from, strconv.FormatInt(d.ID, 10), strings.TrimSpace(rest)); err != nil {
+			return "", err
+		}
+		return FormatID(d.ID) + " dismissed", nil
+	}
+	return "", errs.E(errs.Invalid, "reply to a draft with \"declare [SEV1..SEV4]\" or \"dismiss [reason]\" on the first line")
+}
+
+func sourceName(source string) string {
+	switch source {
+	case Alertmanager:
+		return "Alertmanager"
+	case Pingdom:
+		return "Pingdom"
+	case Dynatrace:
+		return "Dynatrace"
+	}
+	return "Monitoring"
+}
+
+func plural(n int, one, many string) string {
+	if n == 1 {
+		return one
+	}
+	return many
+}
+
+func oneLine(s string, max int) string {
+	s = strings.Join(strings.Fields(strings.Map(func(r rune) rune {
+		if r < ' ' {
+			return ' '
+		}
+		return r
+	}, s)), " ")
+	return truncate(s, max)
+}
+
+func truncate(s string, max int) string {
+	if len(s) <= max {
+		return s
+	}
+	for max > 0 && s[max]&0xC0 == 0x80 { // do not cut a UTF-8 sequence
+		max--
+	}
+	return s[:max]
+}
+
+func newToken() string {
+	b := make([]byte, 16)
+	if _, err := rand.Read(b); err != nil {
+		panic(fmt.Sprintf("intake: crypto/rand failed: %v", err))
+	}
+	return strings.ToLower(base32.StdEncoding.WithPadding(base32.NoPadding).EncodeToString(b))
+}
+
+func mustJSON(v any) string {
+	b, err := json.Marshal(v)
+	if err != nil {
+		panic(err)
+	}
+	return string(b)
+}
+
+func timePtr(t sql.NullTime) *time.Time {
+	if !t.Valid {
+		return nil
+	}
+	u := t.Time.UTC()
+	return &u
+}

@@ -1,0 +1,94 @@
+package web
+
+import (
+	"io"
+	"net/http"
+	"time"
+
+	"github.com/sitrep-dev/sitrep/internal/auth"
+	"github.com/sitrep-dev/sitrep/internal/intake"
+)
+
+// registerIntake adds the monitoring webhooks (one per source, each with
+// its own secret and no token: a monitor cannot hold a sitrep token) and
+// the drafts they open: list, show, declare, dismiss.
+func (s *Server) registerIntake(mux *http.ServeMux) {
+	if s.Intake == nil {
+		return
+	}
+	mux.HandleFunc("POST /api/v1/intake/{source}", s.intakeWebhook)
+	s.handle(mux, "GET /api/v1/drafts", auth.Viewer, s.listDrafts)
+	s.handle(mux, "GET /api/v1/drafts/{id}", auth.Viewer, s.getDraft)
+	s.handle(mux, "POST /api/v1/drafts/{id}/declare", auth.Lead, s.declareDraft)
+	s.handle(mux, "POST /api/v1/drafts/{id}/dismiss", auth.Lead, s.dismissDraft)
+}
+
+// intakeWebhook: 202 with what each alert did; 401 (nothing stored)
+// without the source's secret; 400 with the reason for a payload that
+// does not read; 404 for an unknown source.
+func (s *Server) intakeWebhook(w http.ResponseWriter, r *http.Request) {
+	start := time.Now()
+	rec := &statusRecorder{ResponseWriter: w, status: 200}
+	const route = "POST /api/v1/intake/{source}"
+	defer func() {
+		s.requests.WithLabelValues(route, statusClass(rec.status)).Inc()
+		s.latency.WithLabelValues(route).Observe(time.Since(start).Seconds())
+	}()
+	body, err := io.ReadAll(http.MaxBytesReader(rec, r.Body, s.MaxBodyBytes))
+	if err != nil {
+		s.writeError(rec, r, err)
+		return
+	}
+	receipt, err := s.Intake.Receive(r.Context(), r.PathValue("source"), r.Header, r.URL.Query(), body)
+	if err != nil {
+		s.writeError(rec, r, err)
+		return
+	}
+	writeJSON(rec, http.StatusAccepted, receipt)
+}
+
+func (s *Server) listDrafts(w http.ResponseWriter, r *http.Request) (any, error) {
+	list, err := s.Intake.List(r.Context(), r.URL.Query().Get("state"), 0)
+	if err != nil {
+		return nil, err
+	}
+	return map[string]any{"drafts": list}, nil
+}
+
+func (s *Server) getDraft(w http.ResponseWriter, r *http.Request) (any, error) {
+	d, err := s.Intake.Get(r.Context(), r.PathValue("id"))
+	if err != nil {
+		return nil, err
+	}
+	return map[string]any{"draft": d}, nil
+}
+
+func (s *Server) declareDraft(w http.ResponseWriter, r *http.Request) (any, error) {
+	var in intake.DeclareInput
+	if r.ContentLength != 0 {
+		if err := DecodeJSON(r, &in); err != nil {
+			return nil, err
+		}
+	}
+	inc, d, err := s.Intake.Declare(r.Context(), actor(r), r.PathValue("id"), in)
+	if err != nil {
+		return nil, err
+	}
+	return Created(map[string]any{"incident": inc, "draft": d}), nil
+}
+
+func (s *Server) dismissDraft(w http.ResponseWriter, r *http.Request) (any, error) {
+	var in struct {
+		Reason string `json:"reason"`
+	}
+	if r.ContentLength != 0 {
+		if err := DecodeJSON(r, &in); err != nil {
+			return nil, err
+		}
+	}
+	d, err := s.Intake.Dismiss(r.Context(), actor(r), r.PathValue("id"), in.Reason)
+	if err != nil {
+		return nil, err
+	}
+	return map[string]any{"draft": d}, nil
+}
