@@ -15,7 +15,8 @@ pg_admin=${SITREP_TEST_PG_URL:-postgres://postgres@127.0.0.1:5432/postgres?sslmo
 measure() { # $1 = database url ("" = sqlite in a fresh dir)
 	local times=()
 	for i in $(seq "$n"); do
-		local dir="$tmp/run$i-$RANDOM" port=$((20000 + RANDOM % 20000))
+		local dir="$tmp/run$i-$RANDOM" port
+		port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
 		mkdir -p "$dir"
 		local env=(SITREP_DATA_DIR="$dir" SITREP_SERVER_LISTEN="127.0.0.1:$port"
 			SITREP_MAIL_SANDBOX_SMTP_LISTEN=127.0.0.1:0 SITREP_MAIL_SANDBOX_IMAP_LISTEN=127.0.0.1:0 SITREP_LOG_LEVEL=warn)
@@ -45,4 +46,4 @@ db="sitrep_startup_$$"
 psql "$pg_admin" -qc "CREATE DATABASE $db" >/dev/null
 trap 'psql "$pg_admin" -qc "DROP DATABASE IF EXISTS $db WITH (FORCE)" >/dev/null; rm -rf "$tmp"' EXIT
 echo -n "postgres (first run migrates, later runs find it migrated): "
-measure "${pg_admin%%/postgres*}/$db?sslmode=disable"
+measure "${pg_admin%/*}/$db?sslmode=disable"
