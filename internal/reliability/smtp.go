@@ -30,8 +30,12 @@ type Sink struct {
 	mu        sync.Mutex
 	got       map[string][]string  // recipient → Message-IDs accepted for it
 	firstSeen map[string]time.Time // Message-ID → first accepted DATA
+	inFlight  map[string]bool      // recipients of transactions dropped or stalled
 	accepted  atomic.Int64         // recipients accepted
 	messages  atomic.Int64         // DATA accepted
+
+	// What the faults did: connections refused, DATA dropped, DATA stalled.
+	Refused, Dropped, Stalled atomic.Int64
 
 	// Faults, read on every command.
 	faults Faults
@@ -58,12 +62,13 @@ type Faults struct {
 
 // StartSink listens on a loopback port. discard: count only.
 func StartSink(discard bool) (*Sink, error) {
-	s := &Sink{discard: discard, got: map[string][]string{}, firstSeen: map[string]time.Time{}}
+	s := &Sink{discard: discard, got: map[string][]string{}, firstSeen: map[string]time.Time{}, inFlight: map[string]bool{}}
 	s.srv = smtp.NewServer(smtp.BackendFunc(func(c *smtp.Conn) (smtp.Session, error) {
 		s.fmu.Lock()
 		refuse := s.faults.RefuseConnect
 		s.fmu.Unlock()
 		if refuse {
+			s.Refused.Add(1)
 			return nil, &smtp.SMTPError{Code: 421, EnhancedCode: smtp.EnhancedCode{4, 3, 2}, Message: "too busy, try later"}
 		}
 		return &sinkSession{s: s, conn: c}, nil
@@ -131,6 +136,14 @@ func (s *Sink) CopiesOf(messageID string) (recipients, extra int) {
 	return recipients, extra
 }
 
+// InFlight reports whether rcpt was in a transaction the sink dropped or
+// stalled: the one message a client may rightly send twice.
+func (s *Sink) InFlight(rcpt string) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.inFlight[rcpt]
+}
+
 // FirstSeen is when a Message-ID was first accepted (zero if never).
 func (s *Sink) FirstSeen(messageID string) time.Time {
 	s.mu.Lock()
@@ -143,6 +156,7 @@ func (s *Sink) Reset() {
 	s.mu.Lock()
 	s.got = map[string][]string{}
 	s.firstSeen = map[string]time.Time{}
+	s.inFlight = map[string]bool{}
 	s.mu.Unlock()
 	s.accepted.Store(0)
 	s.messages.Store(0)
@@ -190,13 +204,24 @@ func (ss *sinkSession) Data(r io.Reader) error {
 		}
 	}
 	s.fmu.Unlock()
+	if drop || delay > 0 {
+		// The client cannot know whether these were taken: a second copy
+		// of this message to them is allowed, and no other.
+		s.mu.Lock()
+		for _, rc := range ss.rcpt {
+			s.inFlight[rc] = true
+		}
+		s.mu.Unlock()
+	}
 	if drop {
+		s.Dropped.Add(1)
 		// The body arrived but the reply never will: the client cannot know
 		// whether the message was taken, and must send it again.
 		ss.conn.Conn().Close()
 		return errors.New("connection dropped in DATA")
 	}
 	if delay > 0 {
+		s.Stalled.Add(1)
 		time.Sleep(delay)
 	}
 	now := time.Now()
