@@ -148,23 +148,12 @@ func (s *Service) ResolveTx(ctx context.Context, tx *sql.Tx, actor string, inc *
 		if writeUpBy != nil {
 			data.WriteUpBy = *writeUpBy
 		}
-		data.Incident.ThreadTitle = threadTitle(ctx, tx, fresh, outbox.Stakeholders)
 		d := s.Directory.Current()
-		msg, err := s.Outbox.Queue(ctx, tx, outbox.Request{Incident: fresh, Kind: compose.KindResolved, Audience: outbox.Stakeholders,
-			Groups: d.Audience(directory.KindResolved), Data: data, Actor: actor})
+		msgs, err := s.queueToEveryone(ctx, tx, fresh, compose.KindResolved, directory.KindResolved, &data, &data.Incident, actor)
 		if err != nil {
-			return fmt.Errorf("resolution: resolved email: %w", err)
+			return err
 		}
-		res.Messages = append(res.Messages, msg)
-		if responders := s.responders(ctx, tx, fresh); len(responders) > 0 {
-			data.Incident.ThreadTitle = ""
-			msg, err := s.Outbox.Queue(ctx, tx, outbox.Request{Incident: fresh, Kind: compose.KindResolved, Audience: outbox.Responders,
-				People: responders, Data: data, Actor: actor})
-			if err != nil {
-				return fmt.Errorf("resolution: resolved email to responders: %w", err)
-			}
-			res.Messages = append(res.Messages, msg)
-		}
+		res.Messages = msgs
 		text := fmt.Sprintf("Resolved email sent to %s", strings.Join(d.Audience(directory.KindResolved), ", "))
 		if in.RootCauseUnknown {
 			text = "Fix in place; root cause UNKNOWN: incident stays in monitoring. " + text
@@ -446,4 +435,29 @@ func (s *Service) AnswerByReply(ctx context.Context, tx *sql.Tx, inc *incident.I
 		return false, "", err
 	}
 	return true, "confirmation: " + state, nil
+}
+
+// queueToEveryone sends one email of kind to the groups of audienceKind in
+// the stakeholder thread and to the responders in theirs. data is the
+// template's data; view points at its Incident, whose thread title is set
+// per thread.
+func (s *Service) queueToEveryone(ctx context.Context, tx *sql.Tx, inc *incident.Incident, kind compose.Kind, audienceKind string,
+	data any, view *compose.IncidentView, actor string) ([]*outbox.Message, error) {
+	view.ThreadTitle = threadTitle(ctx, tx, inc, outbox.Stakeholders)
+	msg, err := s.Outbox.Queue(ctx, tx, outbox.Request{Incident: inc, Kind: kind, Audience: outbox.Stakeholders,
+		Groups: s.Directory.Current().Audience(audienceKind), Data: data, Actor: actor})
+	if err != nil {
+		return nil, fmt.Errorf("resolution: %s email: %w", kind, err)
+	}
+	msgs := []*outbox.Message{msg}
+	if responders := s.responders(ctx, tx, inc); len(responders) > 0 {
+		view.ThreadTitle = ""
+		msg, err := s.Outbox.Queue(ctx, tx, outbox.Request{Incident: inc, Kind: kind, Audience: outbox.Responders,
+			People: responders, Data: data, Actor: actor})
+		if err != nil {
+			return nil, fmt.Errorf("resolution: %s email to responders: %w", kind, err)
+		}
+		msgs = append(msgs, msg)
+	}
+	return msgs, nil
 }

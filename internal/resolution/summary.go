@@ -165,22 +165,11 @@ func (s *Service) SendSummary(ctx context.Context, actor, ref string, in Summary
 	err = s.DB.InTx(ctx, func(tx *sql.Tx) error {
 		d := s.Directory.Current()
 		data := compose.SummaryData{Incident: s.Outbox.View(inc), Summary: in.Markdown, Now: now}
-		data.Incident.ThreadTitle = threadTitle(ctx, tx, inc, outbox.Stakeholders)
-		msg, err := s.Outbox.Queue(ctx, tx, outbox.Request{Incident: inc, Kind: compose.KindSummary, Audience: outbox.Stakeholders,
-			Groups: d.Audience(directory.KindSummary), Data: data, Actor: actor})
+		msgs, err := s.queueToEveryone(ctx, tx, inc, compose.KindSummary, directory.KindSummary, &data, &data.Incident, actor)
 		if err != nil {
-			return fmt.Errorf("resolution: summary: %w", err)
+			return err
 		}
-		res.Messages = append(res.Messages, msg)
-		if responders := s.responders(ctx, tx, inc); len(responders) > 0 {
-			data.Incident.ThreadTitle = ""
-			msg, err := s.Outbox.Queue(ctx, tx, outbox.Request{Incident: inc, Kind: compose.KindSummary, Audience: outbox.Responders,
-				People: responders, Data: data, Actor: actor})
-			if err != nil {
-				return fmt.Errorf("resolution: summary to responders: %w", err)
-			}
-			res.Messages = append(res.Messages, msg)
-		}
+		res.Messages = msgs
 		overridden, _ := json.Marshal(findings)
 		if err := tx.QueryRowContext(ctx, `INSERT INTO summaries (incident_id, markdown, html, findings, actor, sent_at) VALUES ($1, $2, $3, $4, $5, $6) RETURNING id`,
 			inc.ID, in.Markdown, html, string(overridden), actor, now).Scan(&res.ID); err != nil {
