@@ -15,7 +15,8 @@
 //	go run ./cmd/sitrep-reliability ci      # the CI-sized suite, a few minutes
 //	go run ./cmd/sitrep-reliability full    # everything at full size
 //
-// Run from the repository root (it builds ./cmd/sitrep), as root when a
+// Run from the repository root (it builds ./cmd/sitrep from the work tree;
+// SITREP_RELIABILITY_SRC=head builds the committed HEAD instead), as root when a
 // scenario needs Postfix/Dovecot (they start as root and drop privileges).
 package main
 
@@ -98,8 +99,13 @@ func main() {
 			os.RemoveAll(dir)
 		}
 	}()
-	fmt.Printf("== sitrep-reliability %s (building ./cmd/sitrep)\n", name)
-	e.bin, err = reliability.Build(ctx, ".", dir)
+	if os.Getenv("SITREP_RELIABILITY_SRC") == "head" {
+		fmt.Printf("== sitrep-reliability %s (building ./cmd/sitrep at git HEAD)\n", name)
+		e.bin, err = reliability.BuildHead(ctx, ".", dir)
+	} else {
+		fmt.Printf("== sitrep-reliability %s (building ./cmd/sitrep)\n", name)
+		e.bin, err = reliability.Build(ctx, ".", dir)
+	}
 	if err != nil {
 		fatal(err)
 	}

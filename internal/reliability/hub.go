@@ -36,6 +36,23 @@ func Build(ctx context.Context, root, dir string) (string, error) {
 	return bin, nil
 }
 
+// BuildHead compiles ./cmd/sitrep as committed at git HEAD (exported with
+// git archive into dir/src), not as the work tree stands: figures of a
+// known commit, whatever is half-written beside it.
+func BuildHead(ctx context.Context, root, dir string) (string, error) {
+	src := filepath.Join(dir, "src")
+	if err := os.MkdirAll(src, 0o755); err != nil {
+		return "", err
+	}
+	archive := exec.CommandContext(ctx, "sh", "-c", "git -C \"$1\" archive HEAD | tar -x -C \"$2\"", "sh", root, src)
+	if out, err := archive.CombinedOutput(); err != nil {
+		return "", fmt.Errorf("reliability: git archive: %w\n%s", err, out)
+	}
+	bin, err := Build(ctx, src, dir)
+	os.RemoveAll(src)
+	return bin, err
+}
+
 // FreePort returns a loopback port that was free when asked.
 func FreePort() (int, error) {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
