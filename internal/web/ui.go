@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/sitrep-dev/sitrep/internal/auth"
+	"github.com/sitrep-dev/sitrep/internal/changes"
 	"github.com/sitrep-dev/sitrep/internal/errs"
 )
 
@@ -86,6 +87,26 @@ func (s *Server) uiRoutes() []uiRoute {
 		{"POST", "/incidents/{ref}/preview", auth.Lead, s.uiPreview},
 		{"POST", "/incidents/{ref}/updates", auth.Lead, s.uiSendUpdate},
 		{"GET", "/incidents/{ref}/messages/{id}", auth.Viewer, s.uiMessage},
+
+		{"POST", "/incidents/{ref}/resolve", auth.Lead, s.uiResolve},
+		{"POST", "/incidents/{ref}/reports", auth.Lead, s.uiAddReport},
+		{"POST", "/incidents/{ref}/changes/{id}/suspect", auth.Lead, s.uiMarkChange(changes.Suspected)},
+		{"POST", "/incidents/{ref}/changes/{id}/confirm", auth.Lead, s.uiMarkChange(changes.Confirmed)},
+		{"GET", "/incidents/{ref}/summary", auth.Viewer, s.uiSummary},
+		{"POST", "/incidents/{ref}/summary/check", auth.Viewer, s.uiSummaryCheck},
+		{"POST", "/incidents/{ref}/summary", auth.Lead, s.uiSendSummary},
+
+		{"GET", "/incidents/{ref}/postmortem", auth.Viewer, s.uiPostmortem},
+		{"POST", "/incidents/{ref}/postmortem/attendees", auth.Lead, s.uiPMAttendee},
+		{"POST", "/incidents/{ref}/postmortem/attendees/{email}/remove", auth.Lead, s.uiPMRemoveAttendee},
+		{"POST", "/incidents/{ref}/postmortem/propose", auth.Lead, s.uiPMPropose},
+		{"POST", "/incidents/{ref}/postmortem/book", auth.Lead, s.uiPMBook},
+		{"POST", "/incidents/{ref}/postmortem/issues", auth.Lead, s.uiPMIssue},
+		{"POST", "/incidents/{ref}/postmortem/improvements", auth.Lead, s.uiPMImprovement},
+		{"POST", "/incidents/{ref}/postmortem/publish", auth.Lead, s.uiPMPublish},
+		{"GET", "/improvements", auth.Viewer, s.uiImprovements},
+		{"GET", "/improvements.csv", auth.Viewer, s.uiImprovementsCSV},
+		{"POST", "/improvements/{id}", auth.Lead, s.uiUpdateImprovement},
 
 		{"GET", "/triage", auth.Viewer, s.uiTriage},
 		{"POST", "/triage/{id}/assign", auth.Lead, s.uiAssign},
@@ -170,8 +191,10 @@ type page struct {
 	Field   string // the input at fault, when known
 	Refresh int    // seconds; >0 adds a meta refresh (delivery progress without JS)
 	Sandbox bool
-	Path    string
-	Data    any
+	// Improvements: the post-mortem is configured (its page is in the menu).
+	Improvements bool
+	Path         string
+	Data         any
 }
 
 // Can reports whether the signed-in account has at least role need.
@@ -278,7 +301,7 @@ func safeNext(next string) string {
 }
 
 func (s *Server) newPage(r *http.Request, sess *auth.Session, title, nav string) *page {
-	p := &page{Title: title, Nav: nav, Sandbox: s.Sandbox != nil, Path: r.URL.Path}
+	p := &page{Title: title, Nav: nav, Sandbox: s.Sandbox != nil, Improvements: s.Postmortem != nil, Path: r.URL.Path}
 	if sess != nil {
 		p.Account, p.CSRF = sess.Account, sess.CSRF
 	}
@@ -427,7 +450,17 @@ var uiFuncs = template.FuncMap{
 		}
 		return n
 	},
-	"pathesc": url.PathEscape,
+	"pathesc":     url.PathEscape,
+	"changeTitle": changeTitle,
+	"before":      beforeText,
+	"span": func(d string) string {
+		v, err := time.ParseDuration(d)
+		if err != nil {
+			return d
+		}
+		return humanDuration(v)
+	},
+	"add": func(a, b int) int { return a + b },
 	// sanitize cleans email HTML for a sandboxed srcdoc iframe.
 	"sanitize": func(html string) string { return mailPolicy.Sanitize(html) },
 }

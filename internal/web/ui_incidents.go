@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/sitrep-dev/sitrep/internal/auth"
+	"github.com/sitrep-dev/sitrep/internal/changes"
 	"github.com/sitrep-dev/sitrep/internal/directory"
 	"github.com/sitrep-dev/sitrep/internal/errs"
 	"github.com/sitrep-dev/sitrep/internal/inbox"
@@ -305,6 +306,18 @@ type incidentData struct {
 	NextOptions []nextOption
 	Preview     *previewData
 	Names       map[string]string // email → name, for the roles
+
+	// The resolution side (ui_resolution.go).
+	HasResolution bool
+	HasChanges    bool
+	HasPostmortem bool
+	Resolve       resolveForm
+	Resolved      *resolvedView // what resolving just sent
+	Confirm       *confirmView
+	CanReopen     bool
+	Reports       reportsView
+	Changes       *changes.IncidentChanges
+	ChangesError  string
 }
 
 type previewData struct {
@@ -367,6 +380,9 @@ func (s *Server) incidentData(ctx context.Context, r *http.Request, ref string, 
 			return nil, err
 		}
 	}
+	if err := s.resolutionData(ctx, d); err != nil {
+		return nil, err
+	}
 	if form != nil {
 		d.Compose = *form
 	}
@@ -404,6 +420,12 @@ func (s *Server) incidentPage(w http.ResponseWriter, r *http.Request, sess *auth
 		p.Notice = "That update was already sent (the send button was pressed twice); it went out once."
 	case q.Get("moved") != "":
 		p.Notice = d.Inc.Ref + " is now " + string(d.Inc.State) + "."
+	case q.Get("reported") != "":
+		p.Notice = "Report filed."
+	case q.Get("marked") == "suspected":
+		p.Notice = "Change marked as suspected; it is on the timeline."
+	case q.Get("marked") == "confirmed":
+		p.Notice = "Change confirmed as a cause; the summary draft names it."
 	}
 	if fill != nil {
 		fill(d, p)

@@ -17,12 +17,16 @@ import (
 	"time"
 
 	"github.com/sitrep-dev/sitrep/internal/auth"
+	"github.com/sitrep-dev/sitrep/internal/calendar"
+	"github.com/sitrep-dev/sitrep/internal/changes"
 	"github.com/sitrep-dev/sitrep/internal/compose"
 	"github.com/sitrep-dev/sitrep/internal/directory"
 	"github.com/sitrep-dev/sitrep/internal/inbox"
 	"github.com/sitrep-dev/sitrep/internal/incident"
 	"github.com/sitrep-dev/sitrep/internal/jobs"
 	"github.com/sitrep-dev/sitrep/internal/outbox"
+	"github.com/sitrep-dev/sitrep/internal/postmortem"
+	"github.com/sitrep-dev/sitrep/internal/resolution"
 	"github.com/sitrep-dev/sitrep/internal/store"
 	"github.com/sitrep-dev/sitrep/internal/storetest"
 )
@@ -93,7 +97,16 @@ func newUIEnv(t *testing.T) *uiEnv {
 			t.Fatal(err)
 		}
 	}
+	res := &resolution.Service{DB: db, Incidents: incidents, Outbox: ob, Directory: dir}
+	ch := &changes.Service{DB: db, Incidents: incidents}
+	pm := &postmortem.Service{DB: db, Incidents: incidents, Outbox: ob, Directory: dir, Jobs: ins,
+		Rooms: func(context.Context) ([]calendar.Room, error) {
+			return []calendar.Room{{Email: "atlas@x.test", Name: "Atlas", Capacity: 12, Features: []string{"Whiteboard"}}}, nil
+		}}
+	pm.Backend, pm.BackendName = pm.IMIP(), "imip"
+	res.Causes = ch.ConfirmedCauses
 	s := &Server{Incidents: incidents, Directory: dir, Tokens: &auth.Tokens{DB: db}, Outbox: ob, Inbox: &inbox.Store{DB: db},
+		Resolution: res, Changes: ch, Postmortem: pm,
 		Accounts: accounts, Sessions: &auth.Sessions{DB: db}, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))}
 	srv := httptest.NewServer(s.Handler())
 	t.Cleanup(srv.Close)

@@ -71,43 +71,48 @@
     });
   }
 
+  // livePreview posts a form as the user types and shows the answer: the
+  // update's copy per group, or the summary's lint findings and preview.
   function preview() {
-    var form = document.getElementById("compose");
-    var out = document.getElementById("preview");
-    if (!form || !out) return;
-    var timer = null, seq = 0;
-    function run() {
-      var mine = ++seq;
-      var body = new URLSearchParams(new FormData(form));
-      fetch(form.dataset.previewUrl, {
-        method: "POST", body: body, credentials: "same-origin",
-        headers: { "X-Requested-With": "fetch", "X-CSRF-Token": form.elements.csrf.value }
-      }).then(function (resp) {
-        return resp.text().then(function (text) {
-          if (mine !== seq) return;
-          if (resp.ok) { out.innerHTML = text; return; }
-          out.textContent = "";
-          var p = document.createElement("p");
-          p.className = "error";
-          p.textContent = text;
-          out.appendChild(p);
-          var login = resp.headers.get("X-Sitrep-Login");
-          if (login) {
-            var a = document.createElement("a");
-            a.href = login;
-            a.textContent = "Sign in again (your draft is kept)";
-            p.appendChild(document.createTextNode(" "));
-            p.appendChild(a);
-          }
+    document.querySelectorAll("form[data-preview-url]").forEach(function (form) {
+      var out = document.getElementById(form.dataset.previewTarget || "preview");
+      if (!out) return;
+      var timer = null, seq = 0;
+      function run() {
+        var mine = ++seq;
+        var body = new URLSearchParams(new FormData(form));
+        fetch(form.dataset.previewUrl, {
+          method: "POST", body: body, credentials: "same-origin",
+          headers: { "X-Requested-With": "fetch", "X-CSRF-Token": form.elements.csrf.value }
+        }).then(function (resp) {
+          return resp.text().then(function (text) {
+            if (mine !== seq) return;
+            if (resp.ok) { out.innerHTML = text; return; }
+            out.textContent = "";
+            var p = document.createElement("p");
+            p.className = "error";
+            p.textContent = text;
+            out.appendChild(p);
+            var login = resp.headers.get("X-Sitrep-Login");
+            if (login) {
+              var a = document.createElement("a");
+              a.href = login;
+              a.textContent = "Sign in again (your draft is kept)";
+              p.appendChild(document.createTextNode(" "));
+              p.appendChild(a);
+            }
+          });
+        }).catch(function () {
+          if (mine === seq) out.textContent = "Preview unavailable: the server cannot be reached.";
         });
-      }).catch(function () {
-        if (mine === seq) out.textContent = "Preview unavailable: the server cannot be reached.";
-      });
-    }
-    function later() { clearTimeout(timer); timer = setTimeout(run, 400); }
-    form.addEventListener("input", later);
-    form.addEventListener("change", later);
-    if (form.elements.status && form.elements.status.value.trim() !== "") run();
+      }
+      function later() { clearTimeout(timer); timer = setTimeout(run, 400); }
+      form.addEventListener("input", later);
+      form.addEventListener("change", later);
+      var text = form.querySelector("textarea");
+      // The server rendered the check already (data-checked): no need to ask again.
+      if (text && text.value.trim() !== "" && !out.hasAttribute("data-checked")) run();
+    });
   }
 
   function onceButtons() {
