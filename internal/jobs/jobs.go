@@ -51,6 +51,10 @@ type Config struct {
 	Logger      *slog.Logger
 	// ID names this replica in River's tables (defaults to River's own).
 	ID string
+	// Queues are worked beside the default queue, each with its own
+	// workers (the chat mirror's posts), so that they never take a worker
+	// the default queue's email jobs need.
+	Queues map[string]river.QueueConfig
 }
 
 // NewWorker builds the client that works jobs. Start it with Start(ctx),
@@ -82,6 +86,9 @@ func NewWorker(db *store.DB, cfg Config) (*river.Client[*sql.Tx], error) {
 		Logger:     cfg.Logger.With("component", "river"),
 		// River logs every job error at error level itself; keep its noise down.
 		ErrorHandler: &errorLogger{logger: cfg.Logger},
+	}
+	for name, q := range cfg.Queues {
+		rc.Queues[name] = q
 	}
 	if db.Dialect == store.Postgres {
 		// database/sql has no LISTEN/NOTIFY: River polls.

@@ -1,0 +1,264 @@
+package chat
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"strings"
+	"time"
+
+	"github.com/riverqueue/river"
+
+	"github.com/sitrep-dev/sitrep/internal/incident"
+	"github.com/sitrep-dev/sitrep/internal/jobs"
+	"github.com/sitrep-dev/sitrep/internal/store"
+)
+
+// QueuePrefix names each target's River queue ("chat_slack"): its own
+// worker, so that a chat service that hangs never takes a worker email or
+// the other target needs, and one worker keeps a target's posts in order.
+const QueuePrefix = "chat_"
+
+// Mirrored lists the timeline event kinds that go to chat.
+var Mirrored = map[string]bool{
+	incident.EventDeclared:     true,
+	incident.EventUpdateQueued: true, // a status update was sent to the stakeholders
+	incident.EventStateChanged: true,
+	"resolved_email":           true, // resolution: the "it is fixed" email
+	"summary_sent":             true, // resolution: the blameless summary
+	"monitor_recovered":        true, // intake: the monitor says it recovered
+}
+
+// Mirror reads new timeline events and queues one post per event and
+// target. Every replica may sweep: the cursor moves by compare-and-set in
+// the transaction that queues the posts, so each event is queued once.
+type Mirror struct {
+	DB        *store.DB
+	Jobs      jobs.Inserter
+	Incidents *incident.Service
+	Targets   map[string]Poster // "slack", "irc"
+	PublicURL string
+	Logger    *slog.Logger
+}
+
+func (m *Mirror) logger() *slog.Logger {
+	if m.Logger != nil {
+		return m.Logger
+	}
+	return slog.Default()
+}
+
+// PostArgs is one event posted to one target.
+type PostArgs struct {
+	Target  string `json:"target"`
+	EventID int64  `json:"event_id"`
+}
+
+func (PostArgs) Kind() string { return "chat_post" }
+
+// Register adds the post worker; the River client must work Queues.
+func (m *Mirror) Register(workers *river.Workers) {
+	river.AddWorker(workers, &PostWorker{Mirror: m})
+}
+
+// Queues are the River queues the mirror's posts run on, one per target.
+func (m *Mirror) Queues() map[string]river.QueueConfig {
+	out := map[string]river.QueueConfig{}
+	for target := range m.Targets {
+		out[QueuePrefix+target] = river.QueueConfig{MaxWorkers: 1}
+	}
+	return out
+}
+
+// Run sweeps every interval until ctx ends.
+func (m *Mirror) Run(ctx context.Context, interval time.Duration) {
+	if interval <= 0 {
+		interval = 2 * time.Second
+	}
+	t := time.NewTicker(interval)
+	defer t.Stop()
+	for {
+		if _, err := m.Sweep(ctx); err != nil && ctx.Err() == nil {
+			m.logger().Error("chat: sweep failed", "err", err)
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
+}
+
+// Sweep queues posts for the events since each target's cursor and
+// returns how many it queued. A target seen for the first time starts at
+// the newest event: turning the mirror on does not replay history.
+func (m *Mirror) Sweep(ctx context.Context) (int, error) {
+	queued := 0
+	for target := range m.Targets {
+		n, err := m.sweepTarget(ctx, target)
+		if err != nil {
+			return queued, err
+		}
+		queued += n
+	}
+	return queued, nil
+}
+
+var errMoved = errors.New("chat: cursor moved by another replica")
+
+func (m *Mirror) sweepTarget(ctx context.Context, target string) (int, error) {
+	queued := 0
+	err := m.DB.InTx(ctx, func(tx *sql.Tx) error {
+		// SQLite: an upsert on INSERT ... SELECT needs a WHERE to parse.
+		if _, err := tx.ExecContext(ctx, `INSERT INTO chat_cursors (target, last_event_id)
+SELECT $1, COALESCE(MAX(id), 0) FROM timeline_events WHERE true ON CONFLICT (target) DO NOTHING`, target); err != nil {
+			return fmt.Errorf("chat: cursor: %w", err)
+		}
+		var cursor int64
+		if err := tx.QueryRowContext(ctx, `SELECT last_event_id FROM chat_cursors WHERE target = $1`, target).Scan(&cursor); err != nil {
+			return fmt.Errorf("chat: cursor: %w", err)
+		}
+		rows, err := tx.QueryContext(ctx, `SELECT id, kind, data FROM timeline_events WHERE id > $1 ORDER BY id LIMIT 500`, cursor)
+		if err != nil {
+			return fmt.Errorf("chat: events: %w", err)
+		}
+		var post []int64
+		last := cursor
+		for rows.Next() {
+			var id int64
+			var kind, data string
+			if err := rows.Scan(&id, &kind, &data); err != nil {
+				rows.Close()
+				return fmt.Errorf("chat: events: %w", err)
+			}
+			last = id
+			if Mirrored[kind] {
+				post = append(post, id)
+			}
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return fmt.Errorf("chat: events: %w", err)
+		}
+		if last == cursor {
+			return nil
+		}
+		res, err := tx.ExecContext(ctx, `UPDATE chat_cursors SET last_event_id = $1 WHERE target = $2 AND last_event_id = $3`, last, target, cursor)
+		if err != nil {
+			return fmt.Errorf("chat: cursor: %w", err)
+		}
+		if n, _ := res.RowsAffected(); n != 1 {
+			return errMoved
+		}
+		for _, id := range post {
+			// Retried for about a day of backoff, then given up.
+			opts := &river.InsertOpts{Queue: QueuePrefix + target, MaxAttempts: 15}
+			if _, err := m.Jobs.InsertTx(ctx, tx, PostArgs{Target: target, EventID: id}, opts); err != nil {
+				return fmt.Errorf("chat: queue post: %w", err)
+			}
+		}
+		queued = len(post)
+		return nil
+	})
+	if errors.Is(err, errMoved) {
+		return 0, nil
+	}
+	return queued, err
+}
+
+// PostWorker works PostArgs.
+type PostWorker struct {
+	river.WorkerDefaults[PostArgs]
+	Mirror *Mirror
+}
+
+// Timeout bounds one post: a hanging chat server costs a chat worker for
+// this long, never an email worker.
+func (w *PostWorker) Timeout(*river.Job[PostArgs]) time.Duration { return 30 * time.Second }
+
+func (w *PostWorker) Work(ctx context.Context, job *river.Job[PostArgs]) error {
+	poster, ok := w.Mirror.Targets[job.Args.Target]
+	if !ok {
+		return river.JobCancel(fmt.Errorf("chat: no target %q configured any more", job.Args.Target))
+	}
+	msg, err := w.Mirror.Message(ctx, job.Args.EventID)
+	if err != nil {
+		return err
+	}
+	err = poster.Post(ctx, *msg)
+	if d, ok := RetryAfter(err); ok {
+		w.Mirror.logger().Warn("chat: rate limited", "target", job.Args.Target, "retry_after", d)
+		return river.JobSnooze(d)
+	}
+	if Permanent(err) {
+		w.Mirror.logger().Error("chat: post refused for good", "target", job.Args.Target, "event", job.Args.EventID, "err", err)
+		return river.JobCancel(err)
+	}
+	return err
+}
+
+// Message builds the post for one timeline event.
+func (m *Mirror) Message(ctx context.Context, eventID int64) (*Message, error) {
+	var incID int64
+	var at time.Time
+	var kind, text, data string
+	err := m.DB.QueryRowContext(ctx, `SELECT incident_id, at, kind, text, data FROM timeline_events WHERE id = $1`, eventID).
+		Scan(&incID, &at, &kind, &text, &data)
+	if err != nil {
+		return nil, fmt.Errorf("chat: event %d: %w", eventID, err)
+	}
+	inc, err := m.Incidents.GetByID(ctx, m.DB, incID)
+	if err != nil {
+		return nil, err
+	}
+	var d map[string]any
+	_ = json.Unmarshal([]byte(data), &d)
+	msg := &Message{Incident: inc.Ref, Title: inc.Title, Severity: string(inc.Severity), State: string(inc.State), At: at.UTC(), Text: text}
+	if m.PublicURL != "" {
+		msg.URL = strings.TrimSuffix(m.PublicURL, "/") + "/incidents/" + inc.Ref
+	}
+	switch kind {
+	case incident.EventDeclared:
+		msg.Event = "Declared"
+		msg.Text = describe(inc)
+	case incident.EventUpdateQueued:
+		msg.Event = "Status update sent"
+		if s, ok := d["status"].(string); ok && s != "" {
+			msg.Text = s
+		}
+	case incident.EventStateChanged:
+		msg.Event = "State changed"
+		if to, _ := d["to"].(string); to == string(incident.Resolved) {
+			msg.Event = "Resolved"
+		}
+	case "resolved_email":
+		msg.Event = "Resolved: email sent"
+	case "summary_sent":
+		msg.Event = "Blameless summary sent"
+	case "monitor_recovered":
+		msg.Event = "Monitor reports recovery"
+	default:
+		msg.Event = kind
+	}
+	return msg, nil
+}
+
+func describe(inc *incident.Incident) string {
+	var parts []string
+	if len(inc.Scope.Systems) > 0 {
+		parts = append(parts, "Suspected systems: "+strings.Join(inc.Scope.Systems, ", "))
+	}
+	if inc.Scope.DetectedVia != "" {
+		parts = append(parts, "Detected via "+inc.Scope.DetectedVia)
+	}
+	if inc.FirstFailureAt != nil {
+		parts = append(parts, "First failure "+inc.FirstFailureAt.UTC().Format("15:04 UTC"))
+	}
+	if inc.Roles.IncidentLead != "" {
+		parts = append(parts, "Incident lead "+inc.Roles.IncidentLead)
+	}
+	return strings.Join(parts, ". ")
+}
