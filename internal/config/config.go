@@ -34,6 +34,9 @@ type Config struct {
 	Resolution Resolution `yaml:"resolution"`
 	Changes    Changes    `yaml:"changes"`
 	Postmortem Postmortem `yaml:"postmortem"`
+	Intake     Intake     `yaml:"intake"`
+	Chat       Chat       `yaml:"chat"`
+	Bridge     Bridge     `yaml:"bridge"`
 	Jobs       Jobs       `yaml:"jobs"`
 	Log        Log        `yaml:"log"`
 }
@@ -59,6 +62,78 @@ type Changes struct {
 	MaintenanceICS string `yaml:"maintenance_ics"`
 	// MaintenanceCalDAV is a CalDAV calendar of maintenance windows.
 	MaintenanceCalDAV MaintenanceCalDAV `yaml:"maintenance_caldav"`
+}
+
+// Intake configures the monitoring webhooks that open draft incidents.
+type Intake struct {
+	Alertmanager IntakeSource `yaml:"alertmanager"`
+	Pingdom      IntakeSource `yaml:"pingdom"`
+	Dynatrace    IntakeSource `yaml:"dynatrace"`
+	Generic      IntakeSource `yaml:"generic"`
+	// Notify is told of each new draft; empty: the directory's comms leads.
+	Notify []string `yaml:"notify"`
+	// DefaultSeverity declares a draft whose monitor suggested none.
+	DefaultSeverity string `yaml:"default_severity"`
+}
+
+// IntakeSource is one monitor's webhook.
+type IntakeSource struct {
+	// Secret authenticates POST /api/v1/intake/<source>; empty: that webhook is off.
+	Secret Secret `yaml:"secret"`
+}
+
+// Secrets returns the secret of each source by its name in the URL.
+func (in Intake) Secrets() map[string]string {
+	return map[string]string{"alertmanager": in.Alertmanager.Secret.Value(), "pingdom": in.Pingdom.Secret.Value(),
+		"dynatrace": in.Dynatrace.Secret.Value(), "generic": in.Generic.Secret.Value()}
+}
+
+// Chat configures the mirror of incident events to the team's channel.
+type Chat struct {
+	Slack ChatSlack `yaml:"slack"`
+	IRC   ChatIRC   `yaml:"irc"`
+	// Interval: how often new timeline events are looked for.
+	Interval time.Duration `yaml:"interval"`
+}
+
+// ChatSlack is a Slack incoming webhook.
+type ChatSlack struct {
+	WebhookURL Secret `yaml:"webhook_url"` // https://hooks.slack.com/services/...; empty: no Slack
+}
+
+// ChatIRC is an IRC channel.
+type ChatIRC struct {
+	Server     string `yaml:"server"` // host:port; empty: no IRC
+	TLS        bool   `yaml:"tls"`
+	Nick       string `yaml:"nick"`
+	Password   Secret `yaml:"password"` // server password (PASS)
+	Channel    string `yaml:"channel"`
+	ChannelKey Secret `yaml:"channel_key"`
+}
+
+// Bridge is the conference call of every incident: it travels in the
+// heads-up and the post-mortem invitation.
+type Bridge struct {
+	PhoneNumbers []string `yaml:"phone_numbers"`
+	PIN          string   `yaml:"pin"`
+	VideoURL     string   `yaml:"video_url"`
+}
+
+// Text is the bridge in one line for people ("" when none is configured):
+// "+1 555 0100, +44 20 7946 0000 (PIN 4711#) · https://meet.example.com/ops".
+func (b Bridge) Text() string {
+	var parts []string
+	if len(b.PhoneNumbers) > 0 {
+		phones := strings.Join(b.PhoneNumbers, ", ")
+		if b.PIN != "" {
+			phones += " (PIN " + b.PIN + ")"
+		}
+		parts = append(parts, phones)
+	}
+	if b.VideoURL != "" {
+		parts = append(parts, b.VideoURL)
+	}
+	return strings.Join(parts, " · ")
 }
 
 // MaintenanceCalDAV is where a CalDAV maintenance calendar lives.
@@ -320,6 +395,8 @@ func Default() Config {
 		Cadence: Cadence{SEV1: 30 * time.Minute, SEV2: 60 * time.Minute, SEV3: 4 * time.Hour, SEV4: 24 * time.Hour,
 			ReminderBefore: 10 * time.Minute, OverdueAfter: 5 * time.Minute},
 		Resolution: Resolution{WriteUpAfter: 48 * time.Hour},
+		Intake:     Intake{DefaultSeverity: "SEV2"},
+		Chat:       Chat{Interval: 2 * time.Second, IRC: ChatIRC{Nick: "sitrep"}},
 		Postmortem: Postmortem{Backend: "imip", Duration: time.Hour, MinBusinessDays: 1, MaxBusinessDays: 2, WorkStart: "09:00", WorkEnd: "17:00",
 			TimelineBefore: 24 * time.Hour, RemindBefore: 48 * time.Hour, Google: Google{CalendarID: "primary"}},
 		Changes: Changes{Window: 24 * time.Hour},
@@ -587,6 +664,33 @@ func (c *Config) validate() []string {
 		}
 	}
 	p = append(p, c.Postmortem.validate()...)
+	for i, e := range c.Intake.Notify {
+		if _, err := mail.ParseAddress(e); err != nil {
+			bad(fmt.Sprintf("intake.notify[%d]", i), "want an email address: %v", err)
+		}
+	}
+	switch c.Intake.DefaultSeverity {
+	case "SEV1", "SEV2", "SEV3", "SEV4":
+	default:
+		bad("intake.default_severity", "want SEV1, SEV2, SEV3 or SEV4, got %q", c.Intake.DefaultSeverity)
+	}
+	if u := c.Chat.Slack.WebhookURL.Value(); u != "" && !strings.HasPrefix(u, "https://") && !strings.HasPrefix(u, "http://") {
+		bad("chat.slack.webhook_url", "want the incoming webhook's https URL")
+	}
+	if irc := c.Chat.IRC; irc.Server != "" {
+		if _, port, err := net.SplitHostPort(irc.Server); err != nil || port == "" {
+			bad("chat.irc.server", "want host:port (6697 with tls, 6667 without), got %q", irc.Server)
+		}
+		if !strings.HasPrefix(irc.Channel, "#") && !strings.HasPrefix(irc.Channel, "&") {
+			bad("chat.irc.channel", "want a channel like #incidents, got %q", irc.Channel)
+		}
+	}
+	if c.Chat.Interval < 100*time.Millisecond || c.Chat.Interval > time.Minute {
+		bad("chat.interval", "want 100ms to 1m, got %s", c.Chat.Interval)
+	}
+	if v := c.Bridge.VideoURL; v != "" && !strings.HasPrefix(v, "https://") && !strings.HasPrefix(v, "http://") {
+		bad("bridge.video_url", "want an http(s) URL, got %q", v)
+	}
 	switch c.Log.Level {
 	case "debug", "info", "warn", "error":
 	default:
