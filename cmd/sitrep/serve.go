@@ -24,10 +24,12 @@ import (
 	"github.com/sitrep-dev/sitrep/internal/auth"
 	"github.com/sitrep-dev/sitrep/internal/calendar"
 	"github.com/sitrep-dev/sitrep/internal/changes"
+	"github.com/sitrep-dev/sitrep/internal/chat"
 	"github.com/sitrep-dev/sitrep/internal/config"
 	"github.com/sitrep-dev/sitrep/internal/directory"
 	"github.com/sitrep-dev/sitrep/internal/inbox"
 	"github.com/sitrep-dev/sitrep/internal/incident"
+	"github.com/sitrep-dev/sitrep/internal/intake"
 	"github.com/sitrep-dev/sitrep/internal/jobs"
 	"github.com/sitrep-dev/sitrep/internal/outbox"
 	"github.com/sitrep-dev/sitrep/internal/postmortem"
@@ -102,6 +104,8 @@ type hub struct {
 	resolution *resolution.Service
 	changes    *changes.Service
 	postmortem *postmortem.Service
+	intake     *intake.Service
+	chat       *chat.Mirror // nil: no chat mirror configured
 	sandbox    *sandbox.Sandbox
 	inbox      *inbox.Store
 	ingester   *inbox.Ingester // nil when there is no mailbox to read
@@ -159,6 +163,7 @@ func serveWith(ctx context.Context, cfg config.Config, e env, ready func(addr st
 	if err := h.buildOutbox(sender); err != nil {
 		return err
 	}
+	h.outbox.Bridge = cfg.Bridge.Text()
 	h.incidents.AfterDeclare = append(h.incidents.AfterDeclare, h.outbox.QueueHeadsUp)
 	if err := h.buildResolution(); err != nil {
 		return err
@@ -175,8 +180,10 @@ func serveWith(ctx context.Context, cfg config.Config, e env, ready func(addr st
 	h.outbox.Register(workers)
 	h.postmortem.Register(workers)
 	h.buildInbox(workers)
+	h.buildIntake(workers)
+	chatQueues := h.buildChat(workers)
 	if h.worker, err = jobs.NewWorker(db, jobs.Config{Workers: workers, Logger: logger,
-		PollInterval: cfg.Jobs.PollInterval, RescueAfter: cfg.Jobs.RescueAfter}); err != nil {
+		PollInterval: cfg.Jobs.PollInterval, RescueAfter: cfg.Jobs.RescueAfter, Queues: chatQueues}); err != nil {
 		return err
 	}
 
@@ -190,7 +197,7 @@ func serveWith(ctx context.Context, cfg config.Config, e env, ready func(addr st
 	}
 
 	srv := &web.Server{
-		Incidents: h.incidents, Directory: h.directory, Tokens: h.tokens, Outbox: h.outbox, Resolution: h.resolution, Changes: h.changes, Postmortem: h.postmortem, Inbox: h.inbox, Logger: logger, Registry: h.registry,
+		Incidents: h.incidents, Directory: h.directory, Tokens: h.tokens, Outbox: h.outbox, Resolution: h.resolution, Changes: h.changes, Postmortem: h.postmortem, Inbox: h.inbox, Intake: h.intake, Logger: logger, Registry: h.registry,
 		MaxBodyBytes: cfg.Server.MaxBodyBytes, SyncDirectory: h.syncDirectory, Ready: db.PingContext,
 		Accounts: h.accounts, Sessions: &auth.Sessions{DB: db}, Sandbox: h.sandbox, PublicURL: cfg.Server.PublicURL,
 	}
@@ -206,6 +213,7 @@ func serveWith(ctx context.Context, cfg config.Config, e env, ready func(addr st
 	}
 	go h.reloadOnSIGHUP(runCtx)
 	go h.runChecks(runCtx, cfg.Jobs.CheckInterval)
+	h.startChat(runCtx)
 	if h.ingester != nil {
 		go h.ingester.Run(runCtx)
 	}

@@ -41,6 +41,10 @@ type IncidentView struct {
 
 	URL string // the incident page in sitrep, if the web UI is reachable
 
+	// Bridge is the conference call to join, in one line (phone numbers,
+	// PIN, video link); empty when none is configured.
+	Bridge string
+
 	// Reports summarises who reported the problem, where and how, with the
 	// "possibly isolated" warning; empty when nobody reported it.
 	Reports string

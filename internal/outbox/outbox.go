@@ -71,6 +71,8 @@ type Outbox struct {
 	Metrics *Metrics
 	// Backup is escalated to, beside the incident lead, when an update is overdue.
 	Backup string
+	// Bridge is the conference call in one line (config bridge:), shown in the heads-up.
+	Bridge string
 }
 
 func (o *Outbox) now() time.Time {
@@ -340,6 +342,7 @@ func (o *Outbox) View(inc *incident.Incident) compose.IncidentView {
 		DetectedVia: inc.Scope.DetectedVia, DetectionDetail: inc.Scope.DetectionDetail, Verified: inc.Scope.Verified,
 		VerificationDetail: inc.Scope.VerificationDetail, Extent: inc.Scope.Extent, Segments: inc.Scope.Segments,
 		Systems: inc.Scope.Systems, Teams: inc.Scope.Teams, IncidentLead: name(inc.Roles.IncidentLead), CommsLead: name(inc.Roles.CommsLead),
+		Bridge: o.Bridge,
 	}
 	if v.Extent == "all" {
 		v.Extent = "all users"

@@ -1,0 +1,93 @@
+package main
+
+import (
+	"context"
+	"net"
+	"strings"
+
+	"github.com/riverqueue/river"
+
+	"github.com/sitrep-dev/sitrep/internal/chat"
+	"github.com/sitrep-dev/sitrep/internal/directory"
+	"github.com/sitrep-dev/sitrep/internal/intake"
+)
+
+// buildIntake wires the monitoring webhooks: a secret per source, the
+// escalation list's systems to map alerts onto, and the note to the comms
+// leads, sent through the outbox's templates and SMTP pool by its own job.
+func (h *hub) buildIntake(workers *river.Workers) {
+	c := h.cfg.Intake
+	h.intake = &intake.Service{DB: h.db, Incidents: h.incidents, Jobs: h.inserter, Secrets: c.Secrets(),
+		DefaultSeverity: c.DefaultSeverity, Logger: h.logger.With("component", "intake"),
+		KnownSystems: func() []string {
+			var out []string
+			for _, e := range h.directory.Current().Escalations {
+				out = append(out, e.System)
+			}
+			return out
+		},
+		Notify: func() []string {
+			if len(c.Notify) > 0 {
+				return c.Notify
+			}
+			var out []string
+			for _, p := range h.directory.Current().PeopleWithRole(directory.RoleCommsLead) {
+				out = append(out, p.Email)
+			}
+			return out
+		}}
+	river.AddWorker(workers, &intake.NoteWorker{Service: h.intake, Mail: &intake.Mail{Renderer: h.outbox.Renderer, Sender: h.outbox.Sender,
+		From: h.cfg.Mail.From, Domain: h.cfg.Mail.Domain, ReplyPart: h.cfg.Mail.ReplyLocalPart, PublicURL: h.cfg.Server.PublicURL,
+		Person: func(email string) (string, string, bool) {
+			p, ok := h.directory.Current().Person(email)
+			return p.Name, p.TimeZone, ok
+		}}})
+}
+
+// buildChat wires the chat mirror when Slack or IRC is configured, and
+// returns the River queues its posts run on (one per target, beside the
+// default queue, so that a chat outage never takes an email worker).
+func (h *hub) buildChat(workers *river.Workers) map[string]river.QueueConfig {
+	c := h.cfg.Chat
+	targets := map[string]chat.Poster{}
+	if u := c.Slack.WebhookURL.Value(); u != "" {
+		targets["slack"] = &chat.Slack{WebhookURL: u}
+	}
+	if c.IRC.Server != "" {
+		targets["irc"] = &chat.IRC{Addr: c.IRC.Server, TLS: c.IRC.TLS, Nick: c.IRC.Nick, Password: c.IRC.Password.Value(),
+			Channel: c.IRC.Channel, Key: c.IRC.ChannelKey.Value(), Logger: h.logger.With("component", "chat")}
+	}
+	if len(targets) == 0 {
+		return nil
+	}
+	h.chat = &chat.Mirror{DB: h.db, Jobs: h.inserter, Incidents: h.incidents, Targets: targets,
+		PublicURL: h.cfg.Server.PublicURL, Logger: h.logger.With("component", "chat")}
+	h.chat.Register(workers)
+	return h.chat.Queues()
+}
+
+// startChat connects IRC and sweeps the timeline until ctx ends.
+func (h *hub) startChat(ctx context.Context) {
+	if h.chat == nil {
+		return
+	}
+	for _, t := range h.chat.Targets {
+		if irc, ok := t.(*chat.IRC); ok {
+			irc.Start(ctx)
+		}
+	}
+	go h.chat.Run(ctx, h.cfg.Chat.Interval)
+	h.logger.Info("chat mirror on", "targets", strings.Join(targetNames(h.chat.Targets), ", "))
+}
+
+func targetNames(m map[string]chat.Poster) []string {
+	var out []string
+	for name, t := range m {
+		if irc, ok := t.(*chat.IRC); ok {
+			host, _, _ := net.SplitHostPort(irc.Addr)
+			name += " " + irc.Channel + "@" + host
+		}
+		out = append(out, name)
+	}
+	return out
+}
