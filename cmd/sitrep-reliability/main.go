@@ -207,7 +207,7 @@ func suiteFull(ctx context.Context, e *env, args []string) error {
 		{"smtp-faults", smtpFaults, nil},
 		{"imap-faults", imapFaults, nil},
 		{"db-cut", dbCut, nil},
-		{"load", load, nil},
+		{"load", load, []string{"-duration", "30s"}},
 	}
 	return runSteps(ctx, e, steps)
 }

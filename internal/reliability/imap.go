@@ -123,3 +123,21 @@ func WriteMaildir(maildir string, raws [][]byte, date time.Time) error {
 	}
 	return nil
 }
+
+// UIDValidity selects mailbox and returns its UIDVALIDITY (RFC 3501 2.3.1.1).
+func UIDValidity(addr, username, password, mailbox string) (uint32, error) {
+	c, err := imapclient.DialInsecure(addr, nil)
+	if err != nil {
+		return 0, fmt.Errorf("reliability: imap dial: %w", err)
+	}
+	defer c.Close()
+	if err := c.Login(username, password).Wait(); err != nil {
+		return 0, fmt.Errorf("reliability: imap login: %w", err)
+	}
+	sel, err := c.Select(mailbox, &imap.SelectOptions{ReadOnly: true}).Wait()
+	if err != nil {
+		return 0, fmt.Errorf("reliability: imap select: %w", err)
+	}
+	c.Logout().Wait()
+	return sel.UIDValidity, nil
+}
