@@ -41,6 +41,8 @@ Client (--server URL --token TOKEN, or SITREP_SERVER / SITREP_TOKEN; every comma
   sitrep changes INC-42 [--window 24h]
   sitrep change add --service S --version V [--at TIME] [--by WHO] [--url U]
   sitrep change suspect|confirm INC-42 CHANGE-ID
+  sitrep drafts [--all | --state draft|declared|dismissed]      incidents monitoring alerts opened, not declared yet
+  sitrep draft show|declare|dismiss ID [--severity SEV1] [--reason TEXT]
   sitrep resolve INC-42 --root-cause TEXT [--fix TEXT] [--impact TEXT] | --root-cause-unknown
   sitrep confirmations INC-42
   sitrep summary INC-42 [--file F (--lint | --dry-run | --send [--override])]
