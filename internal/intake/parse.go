@@ -50,17 +50,27 @@ func Parse(source string, body []byte) ([]Alert, error) {
 	if len(bytes.TrimSpace(body)) == 0 {
 		return nil, errs.E(errs.Invalid, "empty body; want a JSON object")
 	}
+	var alerts []Alert
+	var err error
 	switch source {
 	case Alertmanager:
-		return parseAlertmanager(body)
+		alerts, err = parseAlertmanager(body)
 	case Pingdom:
-		return parsePingdom(body)
+		alerts, err = parsePingdom(body)
 	case Dynatrace:
-		return parseDynatrace(body)
+		alerts, err = parseDynatrace(body)
 	case Generic:
-		return parseGeneric(body)
+		alerts, err = parseGeneric(body)
+	default:
+		return nil, errs.E(errs.NotFound, "no intake source %q (want one of %s)", source, strings.Join(Sources, ", "))
 	}
-	return nil, errs.E(errs.NotFound, "no intake source %q (want one of %s)", source, strings.Join(Sources, ", "))
+	for i, a := range alerts {
+		if len(a.Key) > 200 { // a key is an identity, not a document: keep the index small
+			sum := sha256.Sum256([]byte(a.Key))
+			alerts[i].Key = "sha256:" + hex.EncodeToString(sum[:])
+		}
+	}
+	return alerts, err
 }
 
 func malformed(source string, err error) error {
