@@ -66,6 +66,7 @@ for db in "${dbs[@]}"; do
 	fi
 done
 
+[[ "${pkgs[*]}" == ./... && ${#args[@]} -eq 0 ]] && { echo "== reliability (CI size, docs/reliability.md)"; scripts/reliability.sh ci || status=1; }
 echo "== summary"
 echo "go vet: $vet"
 tp=0 tf=0 ts=0

@@ -186,10 +186,10 @@ func suiteCI(ctx context.Context, e *env, args []string) error {
 		args []string
 	}{
 		{"crash-fanout", crashFanout, []string{"-trials", "2", "-db", "sqlite,postgres"}},
-		{"crash-ingest", crashIngest, []string{"-trials", "1", "-db", "sqlite,postgres"}},
-		{"smtp-faults", smtpFaults, []string{"-stall", "12s"}},
-		{"db-cut", dbCut, []string{"-cuts", "2", "-n", "2000"}},
-		{"replicas", replicas, []string{"-n", "1000", "-replies", "200", "-reminders=false"}},
+		{"crash-ingest", crashIngest, []string{"-trials", "1", "-n", "500", "-db", "sqlite,postgres"}},
+		{"smtp-faults", smtpFaults, []string{"-n", "300", "-stall", "6s", "-refuse", "0"}},
+		{"db-cut", dbCut, []string{"-cuts", "2", "-n", "1000"}},
+		{"replicas", replicas, []string{"-n", "500", "-replies", "100", "-reminders=false"}},
 	}
 	return runSteps(ctx, e, steps)
 }

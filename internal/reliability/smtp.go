@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log"
 	"net"
 	"strings"
 	"sync"
@@ -74,6 +75,8 @@ func StartSink(discard bool) (*Sink, error) {
 		return &sinkSession{s: s, conn: c}, nil
 	}))
 	s.srv.Domain = "sink.test"
+	// Killed clients reset connections on purpose; that is not news.
+	s.srv.ErrorLog = log.New(io.Discard, "", 0)
 	s.srv.MaxRecipients = 1000
 	s.srv.MaxMessageBytes = 50 << 20
 	s.srv.ReadTimeout, s.srv.WriteTimeout = 2*time.Minute, 2*time.Minute
