@@ -93,7 +93,15 @@ func eval[T any](u *uiSession, js string) T {
 func (u *uiSession) waitFor(what, js string, reload bool, limit time.Duration) {
 	u.t.Helper()
 	deadline := time.Now().Add(limit)
-	for !eval[bool](u, js) {
+	// A page between two loads has no context to evaluate in: that is
+	// "not yet", not a failure.
+	ok := func() bool {
+		ctx, cancel := context.WithTimeout(u.ctx, 10*time.Second)
+		defer cancel()
+		v, err := chromedp.Run(ctx, chromedp.Evaluate[bool](js))
+		return err == nil && v
+	}
+	for !ok() {
 		if time.Now().After(deadline) {
 			u.t.Fatalf("waited %s for %s; page:\n%s", limit, what, eval[string](u, `document.body.innerText.slice(0, 3000)`))
 		}
@@ -302,6 +310,8 @@ func TestUIEndToEndInChromium(t *testing.T) {
 		t.Fatalf("an expired session must not send; status updates: %d", countKind(n, "status"))
 	}
 
+	u.afterTheIncident()
+
 	// The incident page with 500 timeline events: browser load time.
 	for i := 0; i < 500; i++ {
 		if _, err := u.h.hub.incidents.AddNote(context.Background(), "bench", "INC-1", fmt.Sprintf("Observation %d: error rate %d%%", i, i%100)); err != nil {
@@ -356,4 +366,125 @@ func countKind(msgs []*outbox.Message, kind string) int {
 		}
 	}
 	return n
+}
+
+// setText replaces a field's value and tells the page it changed, as typing would.
+func (u *uiSession) setText(id, text string) {
+	u.t.Helper()
+	js := fmt.Sprintf(`(() => { const el = document.getElementById(%q); el.value = %q; el.dispatchEvent(new Event("input", {bubbles: true})); return true; })()`, id, text)
+	eval[bool](u, js)
+}
+
+// afterTheIncident walks the end of INC-1 in the browser: a report, the
+// resolution with its root cause, the summary with a lint finding marked
+// in place, the post-mortem booked on a proposed slot, and the board.
+func (u *uiSession) afterTheIncident() {
+	t := u.t
+	t.Helper()
+	u.do("incident", chromedp.Navigate(u.base+"/incidents/INC-1"), chromedp.WaitVisible(chromedp.ID("resolve")))
+	if eval[bool](u, `Array.from(document.querySelectorAll("main button")).some(b => b.textContent.includes("Mark resolved"))`) {
+		t.Fatal("the bare Mark resolved button must give way to the resolve form")
+	}
+	// A report from one office: possibly isolated.
+	u.do("report",
+		chromedp.Click(chromedp.CSS(`#reports-h ~ details summary`)),
+		chromedp.WaitVisible(chromedp.ID("report-email")),
+		chromedp.SendKeys(chromedp.ID("report-email"), "olivia.bennett@sitrep.example"),
+		chromedp.SendKeys(chromedp.ID("report-location"), "Hamburg office"),
+		chromedp.SendKeys(chromedp.ID("report-observed"), "Card payment page times out"),
+		chromedp.Click(chromedp.CSS(`#reports-h ~ details button[type=submit]`)),
+		chromedp.WaitVisible(chromedp.CSS(".warn.isolated")),
+	)
+	if got := eval[string](u, `document.querySelector(".warn.isolated").innerText`); !strings.Contains(got, "Possibly isolated: verify before mobilising") {
+		t.Fatalf("isolated flag: %q", got)
+	}
+
+	// Resolve with a root cause.
+	u.do("resolve",
+		chromedp.WaitVisible(chromedp.ID("root_cause")),
+		chromedp.SendKeys(chromedp.ID("root_cause"), "A configuration push disabled the payment provider's API keys."),
+		chromedp.SendKeys(chromedp.ID("fix"), "Rolled the configuration back."),
+		chromedp.SendKeys(chromedp.ID("impact"), "EU card payments failed for 40 minutes."),
+		chromedp.Click(chromedp.ID("resolve-send")),
+		chromedp.WaitVisible(chromedp.ID("resolved-h")),
+	)
+	sent := eval[string](u, `document.querySelector("#resolved-h").parentElement.innerText`)
+	if !strings.Contains(sent, "Resolved email to") || !regexp.MustCompile(`Asked to confirm the fix: [^\n]*olivia\.bennett@sitrep\.example`).MatchString(sent) || !strings.Contains(sent, "Write-up promised") {
+		t.Fatalf("what resolving sent:\n%s", sent)
+	}
+	if got := eval[string](u, `document.querySelector(".incident-head .badge.state").textContent`); got != "resolved" {
+		t.Fatalf("state after resolving: %q", got)
+	}
+	u.shot("resolved")
+
+	// The summary: a name is marked where it stands, then the rewrite is clean.
+	u.do("summary", chromedp.Navigate(u.base+"/incidents/INC-1/summary"), chromedp.WaitVisible(chromedp.ID("markdown")))
+	if l := eval[[]string](u, unlabeled); len(l) > 0 {
+		t.Errorf("summary page: fields without a label: %v", l)
+	}
+	if draft := eval[string](u, `document.getElementById("markdown").value`); !strings.Contains(draft, "A configuration push disabled the payment provider") {
+		t.Fatalf("the editor opens on the draft, with the root cause:\n%s", draft)
+	}
+	const blaming = "# Checkout outage\n\nCard payments failed for EU customers.\nThe outage happened because Will Hartmann pushed a bad configuration.\n"
+	u.setText("markdown", blaming)
+	u.waitFor("the finding marked in place", `!!document.querySelector("#summary-check mark.finding") && document.querySelector("#summary-check mark.finding").textContent.includes("Will")`, false, 10*time.Second)
+	if line := eval[string](u, `document.querySelector("#summary-check mark.finding").closest("li").id`); line != "line-4" {
+		t.Fatalf("the finding is marked on %q, want line-4", line)
+	}
+	if !eval[bool](u, `document.querySelector("iframe.summary-preview").getAttribute("sandbox") === ""`) {
+		t.Fatal("the summary preview must be a sandboxed iframe")
+	}
+	if u.shots != "" {
+		time.Sleep(time.Second) // the preview iframe renders its srcdoc after the fragment lands
+	}
+	u.shot("summary")
+	u.do("send with the finding", chromedp.Click(chromedp.ID("send-summary")), chromedp.WaitVisible(chromedp.CSS("main p.error")))
+	if got := eval[string](u, `document.querySelector("main p.error").innerText`); !strings.Contains(got, "Not sent: the blameless lint found") {
+		t.Fatalf("send with a finding: %q", got)
+	}
+	u.setText("markdown", strings.Replace(blaming, "Will Hartmann pushed", "a deployment pushed", 1))
+	u.waitFor("a clean check", `document.querySelector("#summary-check").innerText.includes("found nothing")`, false, 10*time.Second)
+	u.do("send the summary", chromedp.Click(chromedp.ID("send-summary")))
+	u.waitFor("the archive", `location.search.includes("sent=") && document.readyState === "complete" && document.querySelector("#archive-h").parentElement.innerText.includes("Sent ")`, false, 10*time.Second)
+
+	// The post-mortem: propose, pick a slot, book.
+	u.do("post-mortem", chromedp.Navigate(u.base+"/incidents/INC-1/postmortem"), chromedp.WaitVisible(chromedp.ID("propose")))
+	u.do("propose", chromedp.Click(chromedp.ID("propose")), chromedp.WaitVisible(chromedp.ID("book")))
+	if n := eval[int](u, `document.querySelectorAll("input[name=slot]").length`); n < 2 {
+		t.Fatalf("%d slots proposed, want at least 2", n)
+	}
+	if reasons := eval[string](u, `document.querySelector("ol.slots").innerText`); strings.TrimSpace(reasons) == "" {
+		t.Fatal("each slot says why it was chosen")
+	}
+	u.shot("postmortem-slots")
+	u.do("pick the second slot", chromedp.Click(chromedp.CSS(`input[name=slot][value="2"]`)), chromedp.Click(chromedp.ID("book")))
+	u.waitFor("the booking page", `location.search.includes("booking=1") && document.readyState === "complete"`, false, 10*time.Second)
+	u.waitFor("booked", `document.querySelector("#booking-h .badge").textContent.trim() === "booked"`, true, 30*time.Second)
+
+	// The board: an Issue, and an Improvement with an owner from the directory.
+	if l := eval[[]string](u, unlabeled); len(l) > 0 {
+		t.Errorf("post-mortem page: fields without a label: %v", l)
+	}
+	u.do("issue",
+		chromedp.SendKeys(chromedp.ID("issue-text"), "Configuration pushes skip the staging check."),
+		chromedp.Click(chromedp.ID("add-issue")),
+		chromedp.WaitVisible(chromedp.ID("issue-I1")),
+	)
+	u.do("improvement",
+		chromedp.SendKeys(chromedp.ID("improvement-text"), "Gate configuration pushes on the staging check"),
+		chromedp.SetValue(chromedp.ID("improvement-owner"), "priya.raman@sitrep.example"),
+		chromedp.SetValue(chromedp.ID("improvement-due"), "2099-01-31"),
+		chromedp.SetValue(chromedp.ID("improvement-issue"), "I1"),
+		chromedp.Click(chromedp.ID("add-improvement")),
+		chromedp.WaitVisible(chromedp.ID("improvement-M1")),
+	)
+	if got := eval[string](u, `document.getElementById("improvement-M1").innerText`); !strings.Contains(got, "owner Priya") || !strings.Contains(got, "due 2099-01-31") {
+		t.Fatalf("improvement: %q", got)
+	}
+	u.shot("postmortem")
+	u.do("improvements", chromedp.Navigate(u.base+"/improvements"), chromedp.WaitVisible(chromedp.CSS("main table")))
+	if l := eval[[]string](u, unlabeled); len(l) > 0 {
+		t.Errorf("improvements page: fields without a label: %v", l)
+	}
+	u.shot("improvements")
 }
