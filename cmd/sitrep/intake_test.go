@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"encoding/json"
 	"net/http"
 	"net/http/httptest"
@@ -195,5 +196,56 @@ func TestMonitoringAlertToIncidentThroughTheCLIWhileSlackHangs(t *testing.T) {
 	}
 	if out := cli(t, e, "drafts"); !strings.Contains(out, "No drafts") {
 		t.Fatalf("drafts at the end:\n%s", out)
+	}
+}
+
+// TestDraftDeclaredByReply: the comms lead declares a monitoring draft by
+// replying "declare SEV2" to its note; a reply from someone else is refused.
+func TestDraftDeclaredByReply(t *testing.T) {
+	const secret = "generic-secret-4242"
+	e, h := startHubWith(t, func(c *config.Config) { c.Intake.Generic.Secret = secret }, nil)
+	body := `{"key":"db-latency","title":"Database latency above 2s","system":"database","started_at":"` +
+		time.Now().UTC().Add(-10*time.Minute).Format(time.RFC3339) + `"}`
+	req, _ := http.NewRequest("POST", e.getenv("SITREP_SERVER")+"/api/v1/intake/generic", strings.NewReader(body))
+	req.Header.Set("Authorization", "Bearer "+secret)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusAccepted {
+		t.Fatalf("generic intake: %s", resp.Status)
+	}
+	const lead = "grace.okafor@sitrep.example"
+	note := waitForMail(t, h, lead, "[DRAFT-1]", 20*time.Second)
+	replyTo := ""
+	for _, line := range strings.Split(note, "\r\n") {
+		if strings.HasPrefix(line, "Reply-To:") {
+			replyTo = strings.Trim(strings.TrimSpace(strings.TrimPrefix(line, "Reply-To:")), "<>")
+		}
+	}
+	if !strings.Contains(replyTo, "+draft-") {
+		t.Fatalf("the note's Reply-To must name the draft: %q", replyTo)
+	}
+	send := func(from, text string) {
+		raw := "From: " + from + "\r\nTo: " + replyTo + "\r\nSubject: Re: draft\r\nMessage-ID: <" + strings.ReplaceAll(from, "@", ".") + "@draft.test>\r\nDate: " +
+			time.Now().Format(time.RFC1123Z) + "\r\nContent-Type: text/plain\r\n\r\n" + text + "\r\n"
+		if err := h.hub.sandbox.Deliver(context.Background(), from, []string{replyTo}, []byte(raw)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	send("mark.delaney@sitrep.example", "declare SEV1") // an exec, not a lead: refused
+	send(lead, "declare SEV2")
+	for deadline := time.Now().Add(20 * time.Second); ; time.Sleep(100 * time.Millisecond) {
+		out := cli(t, e, "list")
+		if strings.Contains(out, "Database latency above 2s") {
+			if !strings.Contains(out, "SEV2") {
+				t.Fatalf("declared with the wrong severity (the exec's SEV1 must have been refused):\n%s", out)
+			}
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the draft was not declared by reply:\n%s", cli(t, e, "drafts", "--all"))
+		}
 	}
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+	"github.com/sitrep-dev/sitrep/internal/directory"
 	"github.com/sitrep-dev/sitrep/internal/incident"
 	"net"
 	"path/filepath"
@@ -105,6 +106,11 @@ func (h *hub) buildInbox(workers *river.Workers) {
 		// A lead's "resolve: <root cause>" runs the resolution flow; answers
 		// to "is it fixed for you?" are filed as confirmations.
 		Resolve: h.resolution.ResolveByReply, OnReply: h.resolution.AnswerByReply,
+		// Leads declare or dismiss a monitoring draft by replying to its note.
+		IsLead: func(email string) bool {
+			p, ok := h.directory.Current().Person(email)
+			return ok && (p.HasRole(directory.RoleCommsLead) || p.HasRole(directory.RoleIncidentLead))
+		},
 		// Accept/Decline answers to post-mortem invitations update the RSVPs.
 		OnCalendarReply: func(ctx context.Context, tx *sql.Tx, _ int64, m *inbox.Message, _ *incident.Incident) error {
 			if m.Calendar == nil || h.postmortem == nil {
@@ -112,6 +118,9 @@ func (h *hub) buildInbox(workers *river.Workers) {
 			}
 			return h.postmortem.RecordCalendarReply(ctx, tx, m.Calendar.Raw)
 		},
+	}
+	if h.intake != nil {
+		actor.OnDraftReply = h.intake.HandleReply
 	}
 	actor.Register(workers)
 	imapCfg := inbox.IMAPConfig{

@@ -179,8 +179,8 @@ func serveWith(ctx context.Context, cfg config.Config, e env, ready func(addr st
 	workers := river.NewWorkers()
 	h.outbox.Register(workers)
 	h.postmortem.Register(workers)
-	h.buildInbox(workers)
 	h.buildIntake(workers)
+	h.buildInbox(workers)
 	chatQueues := h.buildChat(workers)
 	if h.worker, err = jobs.NewWorker(db, jobs.Config{Workers: workers, Logger: logger,
 		PollInterval: cfg.Jobs.PollInterval, RescueAfter: cfg.Jobs.RescueAfter, Queues: chatQueues}); err != nil {

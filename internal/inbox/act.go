@@ -51,7 +51,12 @@ type Actor struct {
 	// OnReply, when set, may take an ordinary reply for itself inside tx
 	// (the resolution flow files answers to "is it fixed for you?"); when
 	// it reports handled, the reply is not forwarded to the comms lead.
-	OnReply         ReplyFunc
+	OnReply ReplyFunc
+	// OnDraftReply, when set, acts on a reply to a monitoring draft's note
+	// (its plus part starts with DraftTag): the first line says "declare
+	// [SEV]" or "dismiss [reason]". IsLead says who may do that.
+	OnDraftReply    func(ctx context.Context, token, from, firstLine string) (string, error)
+	IsLead          func(email string) bool
 	OnCalendarReply CalendarReplyFunc
 	// OnProcessed runs after a message is acted on (serve wires the
 	// ingester's Wake, so that the message is flagged at once).
@@ -169,6 +174,10 @@ func (a *Actor) Act(ctx context.Context, id int64) error {
 			return a.finish(ctx, tx, id, out)
 		})
 	default:
+		if token, ok := a.draftToken(m); ok && a.OnDraftReply != nil {
+			err = a.actOnDraftReply(ctx, id, m, token, out)
+			break
+		}
 		if a.isReport(m) {
 			err = a.fileReport(ctx, id, m, inc, out)
 			break
@@ -627,4 +636,46 @@ func (a *Actor) fileReport(ctx context.Context, id int64, m *Message, inc *incid
 		return nil
 	}
 	return err
+}
+
+// DraftTag starts the plus part of a monitoring draft's reply address.
+const DraftTag = "draft-"
+
+func (a *Actor) draftToken(m *Message) (string, bool) {
+	for _, token := range m.ReplyTokens(a.LocalPart) {
+		if strings.HasPrefix(token, DraftTag) {
+			return strings.TrimPrefix(token, DraftTag), true
+		}
+	}
+	return "", false
+}
+
+// actOnDraftReply declares or dismisses a monitoring draft by reply, when
+// a lead of the directory sent it and a trusted server vouched for them.
+func (a *Actor) actOnDraftReply(ctx context.Context, id int64, m *Message, token string, out outcome) error {
+	switch {
+	case a.IsLead == nil || !a.IsLead(out.sender):
+		out.state, out.err = StateRejected, out.sender+" may not declare or dismiss a draft: only comms and incident leads may"
+		return a.finishAlone(ctx, id, out)
+	case !CheckAuthentication(m, a.TrustedAuthServIDs).Pass:
+		out.state, out.err = StateRejected, "the sender could not be authenticated: "+CheckAuthentication(m, a.TrustedAuthServIDs).Reason
+		return a.finishAlone(ctx, id, out)
+	}
+	first := ""
+	for _, line := range strings.Split(out.newText, "\n") {
+		if strings.TrimSpace(line) != "" {
+			first = strings.TrimSpace(line)
+			break
+		}
+	}
+	result, err := a.OnDraftReply(ctx, token, out.sender, first)
+	switch {
+	case err != nil && errs.CodeOf(err) == errs.Internal:
+		return err
+	case err != nil:
+		out.state, out.err = StateRejected, err.Error()
+	default:
+		out.state, out.action = StateProcessed, result
+	}
+	return a.finishAlone(ctx, id, out)
 }
