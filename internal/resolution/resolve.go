@@ -230,6 +230,11 @@ GROUP BY reporter_email, reporter_name ORDER BY reporter_email`, inc.ID)
 			return nil, fmt.Errorf("resolution: reporters: %w", err)
 		}
 		w.reported = asTime(at)
+		if w.name == "" {
+			if p, ok := s.Directory.Current().Person(w.email); ok {
+				w.name = p.Name
+			}
+		}
 		if !seen[w.email] {
 			seen[w.email] = true
 			people = append(people, w)
