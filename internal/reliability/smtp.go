@@ -199,7 +199,11 @@ func (ss *sinkSession) Data(r io.Reader) error {
 	if drop {
 		s.faults.DropData--
 	}
-	delay := s.faults.DataDelay
+	var delay time.Duration
+	if !drop {
+		// A dropped transaction is not also stalled: each fault its own.
+		delay = s.faults.DataDelay
+	}
 	if delay > 0 && s.faults.DelayCount > 0 {
 		s.faults.DelayCount--
 		if s.faults.DelayCount == 0 {
