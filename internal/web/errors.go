@@ -3,6 +3,7 @@ package web
 import (
 	"encoding/json"
 	"errors"
+	"io"
 	"net/http"
 	"time"
 
@@ -90,7 +91,8 @@ func DecodeJSON(r *http.Request, v any) error {
 			return errs.E(errs.Invalid, "bad JSON: %v", err)
 		}
 	}
-	if dec.More() {
+	// Nothing but white space may follow: dec.More misses a stray '}' or ']'.
+	if _, err := dec.Token(); err != io.EOF {
 		return errs.E(errs.Invalid, "trailing data after the JSON object")
 	}
 	return nil
