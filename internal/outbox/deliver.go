@@ -128,7 +128,7 @@ func (o *Outbox) deliver(ctx context.Context, messageID int64, budget time.Durat
 	// Record with a context that outlives a cancelled job: the SMTP server
 	// has answered; forgetting that would resend.
 	recordCtx := context.WithoutCancel(ctx)
-	accepted := make(chan []int64, conc*4)
+	accepted := make(chan []int64, conc) // back-pressure: at most a batch per connection waits
 	recorded := make(chan struct{})
 	go func() {
 		// One writer gathers accepted recipients into few statements;
