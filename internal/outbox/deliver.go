@@ -390,11 +390,34 @@ func (o *Outbox) markSent(ctx context.Context, sent []int64) {
 			ph[i] = o.DB.Placeholder(i + 2)
 			args = append(args, id)
 		}
-		if _, err := o.DB.ExecContext(ctx, `UPDATE deliveries SET state = 'sent', sent_at = `+o.DB.Placeholder(1)+`, lease_until = NULL, last_error = '' WHERE id IN (`+strings.Join(ph, ", ")+`)`, args...); err != nil {
-			o.logger().Error("outbox: record sent", "err", err, "count", len(ids))
+		query := `UPDATE deliveries SET state = 'sent', sent_at = ` + o.DB.Placeholder(1) + `, lease_until = NULL, last_error = '' WHERE id IN (` + strings.Join(ph, ", ") + `)`
+		// The SMTP server has these: if the database is away, keep the ids
+		// and try again rather than forget them (forgotten, they would be
+		// sent again when their lease lapses). Give up only after the
+		// lease would have handed them to another worker anyway.
+		wait, deadline := 100*time.Millisecond, time.Now().Add(o.lease())
+		for {
+			_, err := o.DB.ExecContext(ctx, query, args...)
+			if err == nil {
+				break
+			}
+			if time.Now().After(deadline) {
+				o.logger().Error("outbox: cannot record sent deliveries; they will be sent again with the same Message-ID", "err", err, "count", len(ids))
+				break
+			}
+			o.logger().Warn("outbox: recording sent deliveries failed; retrying", "err", err, "count", len(ids))
+			time.Sleep(wait)
+			wait = min(2*wait, 5*time.Second)
 		}
 	}
 	o.Metrics.sent(len(sent))
+}
+
+func (o *Outbox) lease() time.Duration {
+	if o.Lease > 0 {
+		return o.Lease
+	}
+	return 2 * time.Minute
 }
 
 // backoff after the n-th attempt: 30 s, 1, 2, 4, 8 min ... capped at 30 min.

@@ -1,11 +1,15 @@
 package web
 
 import (
+	"database/sql/driver"
 	"encoding/json"
 	"errors"
 	"io"
+	"net"
 	"net/http"
 	"time"
+
+	"github.com/jackc/pgx/v5/pgconn"
 
 	"github.com/sitrep-dev/sitrep/internal/errs"
 )
@@ -42,6 +46,11 @@ func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
 	case errors.As(err, &maxBytes):
 		e = errs.E(errs.TooLarge, "request body over %d bytes", maxBytes.Limit)
 	case errors.As(err, &e):
+	case databaseUnreachable(err):
+		// Not the request's fault and not a bug: say so, and when to retry.
+		s.Logger.Error("database unreachable", "method", r.Method, "path", r.URL.Path, "err", err)
+		w.Header().Set("Retry-After", "5")
+		e = errs.E(errs.Unavailable, "the database is unreachable; nothing was changed; try again shortly")
 	default:
 		// Details of internal failures go to the log, not to the caller.
 		s.Logger.Error("request failed", "method", r.Method, "path", r.URL.Path, "err", err)
@@ -96,4 +105,14 @@ func DecodeJSON(r *http.Request, v any) error {
 		return errs.E(errs.Invalid, "trailing data after the JSON object")
 	}
 	return nil
+}
+
+// databaseUnreachable reports whether err is the database being away (a
+// refused or dropped connection) rather than a bad query.
+func databaseUnreachable(err error) bool {
+	var netErr net.Error
+	var opErr *net.OpError
+	var connectErr *pgconn.ConnectError
+	return errors.Is(err, driver.ErrBadConn) || errors.As(err, &connectErr) || errors.As(err, &opErr) ||
+		(errors.As(err, &netErr) && netErr.Timeout()) || errors.Is(err, io.ErrUnexpectedEOF)
 }
