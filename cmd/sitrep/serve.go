@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"database/sql"
 	"errors"
@@ -444,7 +445,7 @@ func (h *hub) buildPostmortem(ctx context.Context) error {
 		Rules: h.resolution.Rules, BackendName: c.Backend, Logger: h.logger.With("component", "postmortem"),
 		Settings: postmortem.Settings{OptionalGroups: c.OptionalGroups, Facilitator: c.Facilitator, Duration: c.Duration,
 			MinBusinessDays: c.MinBusinessDays, MaxBusinessDays: c.MaxBusinessDays, WorkStart: c.WorkStart, WorkEnd: c.WorkEnd,
-			Holidays: c.Holidays, Building: c.Building, Remote: c.Remote, VideoLink: c.VideoLink, CreateMeet: c.Google.CreateMeet,
+			Holidays: c.Holidays, Building: c.Building, Remote: c.Remote, VideoLink: cmp.Or(c.VideoLink, h.cfg.Bridge.VideoURL), CreateMeet: c.Google.CreateMeet,
 			TimelineBefore: c.TimelineBefore, RemindBefore: c.RemindBefore, WebhookURL: c.WebhookURL, WebhookSecret: c.WebhookSecret.Value()}}
 	if len(c.Groups) > 0 {
 		s.Settings.Groups = c.Groups // else the directory's postmortem audience
