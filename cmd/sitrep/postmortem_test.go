@@ -80,6 +80,47 @@ func TestPostmortemOnTheEmbeddedDefault(t *testing.T) {
 		t.Fatalf("the invitation has no text/calendar REQUEST part:\n%s", raw)
 	}
 
+	// The responder accepts from their mail client: an iCalendar REPLY
+	// (RFC 5546) to the organizer, which is the hub's reply address; the
+	// hub's own ingest reads it and records the answer.
+	var booked struct {
+		UID       string `json:"uid"`
+		Attendees []struct {
+			Email    string `json:"email"`
+			PartStat string `json:"partstat"`
+		} `json:"attendees"`
+	}
+	_ = json.Unmarshal([]byte(cli(t, e, "postmortem", "INC-1", "--json")), &booked)
+	// ORGANIZER is the hub's reply address for the incident, the invite's
+	// Reply-To (the calendar part is folded and encoded in the raw mail).
+	organizer := strings.Trim(header(invite.Raw, "Reply-To"), "<>")
+	if !strings.Contains(organizer, "+") {
+		t.Fatalf("the invitation's ORGANIZER must be the hub's reply address, got %q", organizer)
+	}
+	ics := "BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:-//Test Mail//EN\r\nMETHOD:REPLY\r\nBEGIN:VEVENT\r\nUID:" + booked.UID +
+		"\r\nSEQUENCE:0\r\nDTSTAMP:" + time.Now().UTC().Format("20060102T150405Z") +
+		"\r\nORGANIZER:mailto:" + organizer + "\r\nATTENDEE;PARTSTAT=ACCEPTED:mailto:" + responder + "\r\nEND:VEVENT\r\nEND:VCALENDAR\r\n"
+	accept := "From: " + responder + "\r\nTo: " + organizer + "\r\nSubject: Accepted: Post-mortem\r\nMessage-ID: <accept.1@mail.test>\r\nDate: " +
+		time.Now().Format(time.RFC1123Z) + "\r\nMIME-Version: 1.0\r\nContent-Type: text/calendar; method=REPLY; charset=UTF-8\r\n\r\n" + ics
+	if err := sb.Deliver(context.Background(), responder, []string{organizer}, []byte(accept)); err != nil {
+		t.Fatal(err)
+	}
+	for deadline := time.Now().Add(20 * time.Second); ; time.Sleep(100 * time.Millisecond) {
+		_ = json.Unmarshal([]byte(cli(t, e, "postmortem", "INC-1", "--json")), &booked)
+		accepted := false
+		for _, a := range booked.Attendees {
+			if a.Email == responder && a.PartStat == "ACCEPTED" {
+				accepted = true
+			}
+		}
+		if accepted {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the REPLY did not update the RSVP: %+v", booked.Attendees)
+		}
+	}
+
 	// The board.
 	if code := run(context.Background(), []string{"postmortem", "INC-1", "--issue", "Will Hartmann pushed a bad config."}, strings.NewReader(""), &bytes.Buffer{}, &bytes.Buffer{}, e.environ); code == 0 {
 		t.Fatal("a blaming Issue must be refused")
