@@ -147,14 +147,21 @@ func (c *client) progress(ctx context.Context, ref string, id int64) error {
 			line += fmt.Sprintf(", %d skipped", n)
 		}
 		if line != last && !c.json {
-			fmt.Fprintf(c.e.stderr, "\r%s", line)
+			// On a terminal the line is redrawn in place; in a log, one line each.
+			if isTerminal(c.e.stderr) {
+				fmt.Fprintf(c.e.stderr, "\r%s", line)
+			} else {
+				fmt.Fprintln(c.e.stderr, line)
+			}
 			last = line
 		}
 		if done >= m.Total || (m.Counts["queued"] == 0 && m.Counts["sending"] == 0) {
 			if c.json {
 				c.printJSON(raw)
 			} else {
-				fmt.Fprintln(c.e.stderr)
+				if isTerminal(c.e.stderr) {
+					fmt.Fprintln(c.e.stderr)
+				}
 				if m.Counts["failed"] > 0 || m.Counts["deferred"] > 0 {
 					fmt.Fprintf(c.e.stdout, "See who: sitrep deliveries %s %d\n", ref, id)
 				}
@@ -274,4 +281,13 @@ func cmdDeliveries(ctx context.Context, e env, args []string) error {
 		fmt.Fprintf(e.stdout, "%-40s %-9s %d  %s\n", d.Email, d.State, d.Attempts, d.LastError)
 	}
 	return nil
+}
+
+func isTerminal(w io.Writer) bool {
+	f, ok := w.(*os.File)
+	if !ok {
+		return false
+	}
+	fi, err := f.Stat()
+	return err == nil && fi.Mode()&os.ModeCharDevice != 0
 }
