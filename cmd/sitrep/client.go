@@ -323,9 +323,8 @@ func cmdShow(ctx context.Context, e env, args []string) error {
 	if err != nil {
 		return err
 	}
-	if len(pos) != 1 {
-		fs.Usage()
-		return fmt.Errorf("want one incident id, like INC-42")
+	if err := wantOneIncident(fs, pos); err != nil {
+		return err
 	}
 	var inc incidentOut
 	raw, err := c.do(ctx, "GET", "/incidents/"+pos[0], nil, &inc)
@@ -459,5 +458,14 @@ func cmdState(ctx context.Context, e env, args []string) error {
 		return nil
 	}
 	fmt.Fprintf(e.stdout, "%s is now %s\n", inc.ID, inc.State)
+	return nil
+}
+
+// wantOneIncident checks that a command got exactly one incident id.
+func wantOneIncident(fs *flag.FlagSet, pos []string) error {
+	if len(pos) != 1 {
+		fs.Usage()
+		return fmt.Errorf("want one incident id, like INC-42")
+	}
 	return nil
 }

@@ -65,9 +65,8 @@ func cmdChanges(ctx context.Context, e env, args []string) error {
 	if err != nil {
 		return err
 	}
-	if len(pos) != 1 {
-		fs.Usage()
-		return fmt.Errorf("want one incident id")
+	if err := wantOneIncident(fs, pos); err != nil {
+		return err
 	}
 	path := "/incidents/" + pos[0] + "/changes"
 	if *window != "" {

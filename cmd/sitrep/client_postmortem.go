@@ -67,9 +67,8 @@ func cmdPostmortem(ctx context.Context, e env, args []string) error {
 	if err != nil {
 		return err
 	}
-	if len(pos) != 1 {
-		fs.Usage()
-		return fmt.Errorf("want one incident id")
+	if err := wantOneIncident(fs, pos); err != nil {
+		return err
 	}
 	base := "/incidents/" + url.PathEscape(pos[0]) + "/postmortem"
 	remoteOpt := func() any {

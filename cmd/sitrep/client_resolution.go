@@ -25,9 +25,8 @@ func cmdResolve(ctx context.Context, e env, args []string) error {
 	if err != nil {
 		return err
 	}
-	if len(pos) != 1 {
-		fs.Usage()
-		return fmt.Errorf("want one incident id")
+	if err := wantOneIncident(fs, pos); err != nil {
+		return err
 	}
 	var out struct {
 		Incident struct {
@@ -79,9 +78,8 @@ func cmdSummary(ctx context.Context, e env, args []string) error {
 	if err != nil {
 		return err
 	}
-	if len(pos) != 1 {
-		fs.Usage()
-		return fmt.Errorf("want one incident id")
+	if err := wantOneIncident(fs, pos); err != nil {
+		return err
 	}
 	ref := pos[0]
 	if *file == "" {
@@ -175,9 +173,8 @@ func cmdConfirmations(ctx context.Context, e env, args []string) error {
 	if err != nil {
 		return err
 	}
-	if len(pos) != 1 {
-		fs.Usage()
-		return fmt.Errorf("want one incident id")
+	if err := wantOneIncident(fs, pos); err != nil {
+		return err
 	}
 	var out struct {
 		Confirmations []struct {

@@ -43,9 +43,8 @@ func cmdUpdate(ctx context.Context, e env, args []string) error {
 	if err != nil {
 		return err
 	}
-	if len(pos) != 1 {
-		fs.Usage()
-		return fmt.Errorf("want one incident id, like INC-42")
+	if err := wantOneIncident(fs, pos); err != nil {
+		return err
 	}
 	text := *status
 	if *statusFile != "" {
@@ -212,9 +211,8 @@ func cmdHeadsUp(ctx context.Context, e env, args []string) error {
 	if err != nil {
 		return err
 	}
-	if len(pos) != 1 {
-		fs.Usage()
-		return fmt.Errorf("want one incident id")
+	if err := wantOneIncident(fs, pos); err != nil {
+		return err
 	}
 	var m messageOut
 	raw, err := c.do(ctx, "POST", "/incidents/"+pos[0]+"/headsup", map[string]any{"to": splitList(*to)}, &m)
