@@ -52,8 +52,6 @@ type Server struct {
 	// Ready reports whether the server can take work (database reachable).
 	Ready        func(ctx context.Context) error
 	MaxBodyBytes int64
-	// Extra registers routes of other packages (outbox, inbox, ...) on the same mux.
-	Extra []func(mux *http.ServeMux, s *Server)
 	// The web UI (ui*.go): nil Accounts or Sessions, no UI. Sandbox, when
 	// set, adds the mail sandbox pages; PublicURL https makes cookies Secure.
 	Accounts  *auth.Accounts
@@ -136,9 +134,6 @@ func (s *Server) Handler() http.Handler {
 	s.registerIntake(mux)
 	s.registerUI(mux)
 
-	for _, register := range s.Extra {
-		register(mux, s)
-	}
 	mux.HandleFunc("/api/", func(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, errs.E(errs.NotFound, "no API route %s %s", r.Method, r.URL.Path))
 	})
