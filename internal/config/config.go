@@ -10,8 +10,11 @@ import (
 	"io"
 	"net"
 	"net/mail"
+	"net/netip"
+	"net/url"
 	"os"
 	"reflect"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -37,6 +40,7 @@ type Config struct {
 	Intake     Intake     `yaml:"intake"`
 	Chat       Chat       `yaml:"chat"`
 	Bridge     Bridge     `yaml:"bridge"`
+	Auth       Auth       `yaml:"auth"`
 	Jobs       Jobs       `yaml:"jobs"`
 	Log        Log        `yaml:"log"`
 }
@@ -234,6 +238,79 @@ type Server struct {
 	// AdminToken, when set, is accepted as an admin API token; otherwise a
 	// token is created on first start and printed once.
 	AdminToken Secret `yaml:"admin_token"`
+	// TrustedProxies are the reverse proxies (CIDRs or addresses) whose
+	// X-Forwarded-For is believed; empty: none, the peer is the client.
+	TrustedProxies []string `yaml:"trusted_proxies"`
+}
+
+// TrustedProxyPrefixes is TrustedProxies parsed; a bare address is a
+// prefix of its full length. Entries that do not parse (validation reports
+// them) are left out.
+func (s Server) TrustedProxyPrefixes() []netip.Prefix {
+	var out []netip.Prefix
+	for _, v := range s.TrustedProxies {
+		if p, err := parsePrefix(v); err == nil {
+			out = append(out, p)
+		}
+	}
+	return out
+}
+
+func parsePrefix(v string) (netip.Prefix, error) {
+	v = strings.TrimSpace(v)
+	if strings.Contains(v, "/") {
+		p, err := netip.ParsePrefix(v)
+		return p.Masked(), err
+	}
+	a, err := netip.ParseAddr(v)
+	if err != nil {
+		return netip.Prefix{}, err
+	}
+	a = a.Unmap()
+	return netip.PrefixFrom(a, a.BitLen()), nil
+}
+
+// Auth configures how people sign in to the web UI, beside local passwords.
+type Auth struct {
+	OIDC OIDC `yaml:"oidc"`
+}
+
+// OIDC is single sign-on with an OpenID Connect provider: Google Workspace,
+// Okta, Keycloak (docs/sso.md). Password sign-in stays available.
+type OIDC struct {
+	// Issuer is the provider's issuer URL (https://accounts.google.com); empty: no single sign-on.
+	Issuer       string `yaml:"issuer"`
+	ClientID     string `yaml:"client_id"`
+	ClientSecret Secret `yaml:"client_secret"`
+	// RedirectURL is the callback registered with the provider; empty:
+	// server.public_url + /login/oidc/callback.
+	RedirectURL string `yaml:"redirect_url"`
+	// HostedDomain is the Google Workspace domain whose accounts may sign in:
+	// the ID token's hd claim must equal it. Empty: no hd check.
+	HostedDomain string `yaml:"hosted_domain"`
+	// AllowedDomains are the email domains that may sign in; empty: any.
+	AllowedDomains []string `yaml:"allowed_domains"`
+	// ButtonLabel is the sign-in page's button, e.g. "Sign in with Google".
+	ButtonLabel string `yaml:"button_label"`
+	// CreateAccounts makes an account with NewAccountRole on the first
+	// sign-in of an email that has none; false: such a sign-in is refused.
+	CreateAccounts bool     `yaml:"create_accounts"`
+	NewAccountRole string   `yaml:"new_account_role"`
+	Scopes         []string `yaml:"scopes"`
+}
+
+// Enabled reports whether single sign-on is configured.
+func (o OIDC) Enabled() bool { return o.Issuer != "" }
+
+// OIDCRedirectURL is auth.oidc.redirect_url, or the callback under server.public_url.
+func (c *Config) OIDCRedirectURL() string {
+	if c.Auth.OIDC.RedirectURL != "" {
+		return c.Auth.OIDC.RedirectURL
+	}
+	if c.Server.PublicURL == "" {
+		return ""
+	}
+	return strings.TrimSuffix(c.Server.PublicURL, "/") + "/login/oidc/callback"
 }
 
 type Database struct {
@@ -400,8 +477,10 @@ func Default() Config {
 		Postmortem: Postmortem{Backend: "imip", Duration: time.Hour, MinBusinessDays: 1, MaxBusinessDays: 2, WorkStart: "09:00", WorkEnd: "17:00",
 			TimelineBefore: 24 * time.Hour, RemindBefore: 48 * time.Hour, Google: Google{CalendarID: "primary"}},
 		Changes: Changes{Window: 24 * time.Hour},
-		Jobs:    Jobs{PollInterval: 200 * time.Millisecond, CheckInterval: 15 * time.Second, RescueAfter: 5 * time.Minute},
-		Log:     Log{Level: "info", Format: "text"},
+		Auth: Auth{OIDC: OIDC{ButtonLabel: "Sign in with single sign-on", NewAccountRole: "viewer",
+			Scopes: []string{"openid", "email", "profile"}}},
+		Jobs: Jobs{PollInterval: 200 * time.Millisecond, CheckInterval: 15 * time.Second, RescueAfter: 5 * time.Minute},
+		Log:  Log{Level: "info", Format: "text"},
 	}
 }
 
@@ -663,7 +742,13 @@ func (c *Config) validate() []string {
 			bad("cadence.backup", "want an email address: %v", err)
 		}
 	}
+	for i, v := range c.Server.TrustedProxies {
+		if _, err := parsePrefix(v); err != nil {
+			bad(fmt.Sprintf("server.trusted_proxies[%d]", i), "want a CIDR like 10.0.0.0/8 or an address, got %q", v)
+		}
+	}
 	p = append(p, c.Postmortem.validate()...)
+	p = append(p, c.validateOIDC()...)
 	for i, e := range c.Intake.Notify {
 		if _, err := mail.ParseAddress(e); err != nil {
 			bad(fmt.Sprintf("intake.notify[%d]", i), "want an email address: %v", err)
@@ -767,4 +852,80 @@ func (pm *Postmortem) validate() []string {
 		bad("webhook_secret", "required with webhook_url: the receiver checks the signature")
 	}
 	return p
+}
+
+// validateOIDC checks auth.oidc: nothing when it is off (but a half-filled
+// section says what is missing), the required keys together when it is on.
+func (c *Config) validateOIDC() []string {
+	var p []string
+	bad := func(key, format string, args ...any) {
+		p = append(p, "auth.oidc."+key+": "+fmt.Sprintf(format, args...))
+	}
+	o := c.Auth.OIDC
+	if !o.Enabled() {
+		if o.ClientID != "" || o.ClientSecret != "" || o.RedirectURL != "" {
+			bad("issuer", "required with client_id, client_secret and redirect_url (https://accounts.google.com for Google)")
+		}
+		return p
+	}
+	if u, err := url.Parse(o.Issuer); err != nil || u.Host == "" || u.RawQuery != "" || u.Fragment != "" {
+		bad("issuer", "want the provider's issuer URL, like https://accounts.google.com, got %q", o.Issuer)
+	} else if !secureOrLoopback(u) {
+		bad("issuer", "want https (http only to a loopback address, for tests), got %q", o.Issuer)
+	}
+	if o.ClientID == "" {
+		bad("client_id", "required with issuer")
+	}
+	if o.ClientSecret == "" {
+		bad("client_secret", "required with issuer")
+	}
+	switch redirect := c.OIDCRedirectURL(); {
+	case redirect == "":
+		bad("redirect_url", "required when server.public_url is empty (the provider needs the callback's full URL)")
+	default:
+		if u, err := url.Parse(redirect); err != nil || u.Host == "" || !secureOrLoopback(u) {
+			bad("redirect_url", "want an https URL ending in /login/oidc/callback (http only to a loopback address), got %q", redirect)
+		} else if !strings.HasSuffix(u.Path, "/login/oidc/callback") {
+			bad("redirect_url", "must end in /login/oidc/callback, got %q", redirect)
+		}
+	}
+	if strings.ContainsAny(o.HostedDomain, " @/") {
+		bad("hosted_domain", "want a domain like example.com, got %q", o.HostedDomain)
+	}
+	for i, d := range o.AllowedDomains {
+		if d == "" || strings.ContainsAny(d, " @/") {
+			bad(fmt.Sprintf("allowed_domains[%d]", i), "want a domain like example.com, got %q", d)
+		}
+	}
+	if o.CreateAccounts && o.HostedDomain == "" && len(o.AllowedDomains) == 0 {
+		bad("create_accounts", "needs hosted_domain or allowed_domains: otherwise anyone with an account at the provider gets one here")
+	}
+	switch o.NewAccountRole {
+	case "viewer", "lead":
+	default:
+		bad("new_account_role", "want viewer or lead (admins are made on the accounts page), got %q", o.NewAccountRole)
+	}
+	if !slices.Contains(o.Scopes, "openid") || !slices.Contains(o.Scopes, "email") {
+		bad("scopes", "must include openid and email, got %q", o.Scopes)
+	}
+	if strings.TrimSpace(o.ButtonLabel) == "" {
+		bad("button_label", "must not be empty")
+	}
+	return p
+}
+
+// secureOrLoopback: an https URL, or http to a loopback host (a test's fake provider).
+func secureOrLoopback(u *url.URL) bool {
+	switch u.Scheme {
+	case "https":
+		return true
+	case "http":
+		host := u.Hostname()
+		if host == "localhost" {
+			return true
+		}
+		a, err := netip.ParseAddr(host)
+		return err == nil && a.IsLoopback()
+	}
+	return false
 }

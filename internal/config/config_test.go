@@ -140,3 +140,77 @@ func collectKeys(t reflect.Type, prefix string, out *[]string) {
 		*out = append(*out, prefix+tag)
 	}
 }
+
+func TestOIDCValidation(t *testing.T) {
+	load := func(yamlText string) error {
+		path := filepath.Join(t.TempDir(), "sitrep.yaml")
+		os.WriteFile(path, []byte(yamlText), 0o600)
+		_, err := Load(path, nil)
+		return err
+	}
+	// Off, and on with what a Google Workspace needs: fine. The callback
+	// defaults to the public URL's.
+	if err := load(""); err != nil {
+		t.Fatal(err)
+	}
+	good := `
+server:
+  public_url: https://sitrep.example.com/
+auth:
+  oidc:
+    issuer: https://accounts.google.com
+    client_id: 123.apps.googleusercontent.com
+    client_secret: s3cret
+    hosted_domain: example.com
+    create_accounts: true
+`
+	if err := load(good); err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(t.TempDir(), "good.yaml")
+	os.WriteFile(path, []byte(good), 0o600)
+	cfg, _ := Load(path, []string{"SITREP_AUTH_OIDC_ALLOWED_DOMAINS=example.com, example.org"})
+	if got := cfg.OIDCRedirectURL(); got != "https://sitrep.example.com/login/oidc/callback" {
+		t.Errorf("default redirect URL %q", got)
+	}
+	if got := cfg.Auth.OIDC.AllowedDomains; len(got) != 2 || got[1] != "example.org" {
+		t.Errorf("allowed domains from the environment: %q", got)
+	}
+	if strings.Contains(fmt.Sprintf("%+v", cfg), "s3cret") {
+		t.Error("the client secret printed")
+	}
+	// A loopback http issuer (a test's fake provider) is allowed; the redirect is given.
+	if err := load("auth:\n  oidc:\n    issuer: http://127.0.0.1:4567\n    client_id: x\n    client_secret: y\n    redirect_url: http://127.0.0.1:8080/login/oidc/callback\n"); err != nil {
+		t.Fatal(err)
+	}
+
+	for _, c := range []struct{ yaml, key, says string }{
+		{"auth:\n  oidc:\n    issuer: http://idp.example.com\n    client_id: x\n    client_secret: y\n    redirect_url: https://s.example/login/oidc/callback\n", "auth.oidc.issuer", "want https"},
+		{"auth:\n  oidc:\n    issuer: https://idp.example.com\n", "auth.oidc.client_id", "required"},
+		{"auth:\n  oidc:\n    issuer: https://idp.example.com\n", "auth.oidc.client_secret", "required"},
+		{"auth:\n  oidc:\n    issuer: https://idp.example.com\n", "auth.oidc.redirect_url", "server.public_url"},
+		{"auth:\n  oidc:\n    client_id: x\n", "auth.oidc.issuer", "required"},
+		{"auth:\n  oidc:\n    issuer: https://idp.example.com\n    redirect_url: https://s.example/elsewhere\n", "auth.oidc.redirect_url", "/login/oidc/callback"},
+		{"auth:\n  oidc:\n    issuer: https://idp.example.com\n    create_accounts: true\n", "auth.oidc.create_accounts", "hosted_domain or allowed_domains"},
+		{"auth:\n  oidc:\n    issuer: https://idp.example.com\n    new_account_role: admin\n", "auth.oidc.new_account_role", "viewer or lead"},
+		{"auth:\n  oidc:\n    issuer: https://idp.example.com\n    scopes: [profile]\n", "auth.oidc.scopes", "openid and email"},
+		{"auth:\n  oidc:\n    issuer: https://idp.example.com\n    allowed_domains: [\"@example.com\"]\n", "auth.oidc.allowed_domains[0]", "domain"},
+		{"server:\n  trusted_proxies: [10.0.0.0/8, not-an-ip]\n", "server.trusted_proxies[1]", "CIDR"},
+	} {
+		err := load(c.yaml)
+		if err == nil || !strings.Contains(err.Error(), c.key+": ") || !strings.Contains(err.Error(), c.says) {
+			t.Errorf("%q: want a problem at %s saying %q, got %v", c.yaml, c.key, c.says, err)
+		}
+	}
+}
+
+func TestTrustedProxyPrefixes(t *testing.T) {
+	s := Server{TrustedProxies: []string{"10.0.0.0/8", "127.0.0.1", "::1", "192.168.1.7/24"}}
+	var got []string
+	for _, p := range s.TrustedProxyPrefixes() {
+		got = append(got, p.String())
+	}
+	if strings.Join(got, " ") != "10.0.0.0/8 127.0.0.1/32 ::1/128 192.168.1.0/24" {
+		t.Fatalf("prefixes %q", got)
+	}
+}
