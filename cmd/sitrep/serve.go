@@ -201,6 +201,10 @@ func serveWith(ctx context.Context, cfg config.Config, e env, ready func(addr st
 		Incidents: h.incidents, Directory: h.directory, Tokens: h.tokens, Outbox: h.outbox, Resolution: h.resolution, Changes: h.changes, Postmortem: h.postmortem, Inbox: h.inbox, Intake: h.intake, Logger: logger, Registry: h.registry,
 		MaxBodyBytes: cfg.Server.MaxBodyBytes, SyncDirectory: h.syncDirectory, Ready: db.PingContext,
 		Accounts: h.accounts, Sessions: &auth.Sessions{DB: db}, Sandbox: h.sandbox, PublicURL: cfg.Server.PublicURL,
+		SSO: singleSignOn(cfg), TrustedProxies: cfg.Server.TrustedProxyPrefixes(),
+	}
+	if srv.SSO != nil {
+		logger.Info("single sign-on configured; the provider is contacted at the first sign-in", "issuer", cfg.Auth.OIDC.Issuer, "redirect_url", srv.SSO.OIDC.RedirectURL)
 	}
 	h.web = srv
 	ln, err := net.Listen("tcp", cfg.Server.Listen)
@@ -245,6 +249,20 @@ func serveWith(ctx context.Context, cfg config.Config, e env, ready func(addr st
 	_ = httpServer.Shutdown(shutdownCtx)
 	_ = h.worker.Stop(shutdownCtx)
 	return nil
+}
+
+// singleSignOn is the web UI's single sign-on of auth.oidc; nil when it is off.
+func singleSignOn(cfg config.Config) *web.SSO {
+	o := cfg.Auth.OIDC
+	if !o.Enabled() {
+		return nil
+	}
+	sso := &web.SSO{Label: o.ButtonLabel, OIDC: &auth.OIDC{Issuer: o.Issuer, ClientID: o.ClientID, ClientSecret: o.ClientSecret.Value(),
+		RedirectURL: cfg.OIDCRedirectURL(), Scopes: o.Scopes, HostedDomain: o.HostedDomain, AllowedDomains: o.AllowedDomains}}
+	if o.CreateAccounts {
+		sso.NewAccountRole = auth.Role(o.NewAccountRole)
+	}
+	return sso
 }
 
 // syncDirectory loads groups.yaml, or the example organisation when none

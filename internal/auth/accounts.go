@@ -321,3 +321,51 @@ func (a *Accounts) SetPassword(ctx context.Context, id int64, password string) e
 		return nil
 	})
 }
+
+// SignOn returns the live account of an email that a single sign-on
+// provider has verified, and whether it was made now. An email without an
+// account gets one with role create, unless create is "": then the sign-in
+// is refused (NotFound). A new account's password is random and shown to
+// nobody; an admin's reset gives its owner one. A disabled account is
+// refused (Forbidden).
+func (a *Accounts) SignOn(ctx context.Context, email, name string, create Role) (*Account, bool, error) {
+	email, err := cleanEmail(email)
+	if err != nil {
+		return nil, false, err
+	}
+	for attempt := 0; ; attempt++ {
+		var acc Account
+		var disabled sql.NullTime
+		err := a.DB.QueryRowContext(ctx, `SELECT `+accountColumns+`, disabled_at FROM accounts WHERE email = $1`, email).Scan(
+			&acc.ID, &acc.Email, &acc.Name, &acc.Role, &acc.CreatedAt, &acc.UpdatedAt, &disabled)
+		switch {
+		case err == nil && disabled.Valid:
+			return nil, false, errs.E(errs.Forbidden, "The sitrep account %s is disabled.", email)
+		case err == nil:
+			return &acc, false, nil
+		case !errors.Is(err, sql.ErrNoRows):
+			return nil, false, fmt.Errorf("auth: sign on: %w", err)
+		case create == "":
+			return nil, false, errs.E(errs.NotFound, "There is no sitrep account for %s. Ask an admin to create one (on the accounts page), then sign in again.", email)
+		}
+		pw, err := NewPassword()
+		if err != nil {
+			return nil, false, err
+		}
+		created, err := a.Create(ctx, email, oneLine(name, 100), create, pw)
+		if errs.CodeOf(err) == errs.Conflict && attempt == 0 {
+			continue // another tab signed the same person on first: use that account
+		}
+		return created, err == nil, err
+	}
+}
+
+// oneLine is s on one line, trimmed to at most n characters.
+func oneLine(s string, n int) string {
+	s = strings.Join(strings.FieldsFunc(s, func(r rune) bool { return r == '\r' || r == '\n' || r == 0 }), " ")
+	s = strings.TrimSpace(s)
+	if r := []rune(s); len(r) > n {
+		s = strings.TrimSpace(string(r[:n]))
+	}
+	return s
+}

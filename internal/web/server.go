@@ -8,6 +8,7 @@ import (
 	"errors"
 	"log/slog"
 	"net/http"
+	"net/netip"
 	"strings"
 	"time"
 
@@ -58,7 +59,12 @@ type Server struct {
 	Sessions  *auth.Sessions
 	Sandbox   *sandbox.Sandbox
 	PublicURL string
-	ui        *ui
+	// SSO, when set, adds single sign-on to the sign-in page (ui_oidc.go).
+	SSO *SSO
+	// TrustedProxies are the reverse proxies whose X-Forwarded-For is
+	// believed (clientIP); none: the peer is the client.
+	TrustedProxies []netip.Prefix
+	ui             *ui
 
 	requests *prometheus.CounterVec
 	latency  *prometheus.HistogramVec

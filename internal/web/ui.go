@@ -10,7 +10,6 @@ import (
 	"fmt"
 	"html/template"
 	"io/fs"
-	"net"
 	"net/http"
 	"net/url"
 	"strings"
@@ -24,10 +23,8 @@ import (
 // The web UI: server-rendered pages over the same services as the API,
 // signed in with local accounts (internal/auth). Every page works without
 // JavaScript; ui/static/app.js adds the ticking countdowns, the live
-// preview of an update and the saved drafts.
-//
-// Single sign-on (OIDC, e.g. Google Workspace) is not built yet: it would be
-// one more way to reach uiSignIn with an account looked up by email.
+// preview of an update and the saved drafts. Single sign-on with an OpenID
+// Connect provider (ui_oidc.go) is a second way in, when configured.
 
 //go:embed ui/templates/*.html
 var uiTemplateFS embed.FS
@@ -125,6 +122,11 @@ func (s *Server) uiRoutes() []uiRoute {
 		{"GET", "/tokens", auth.Admin, s.uiTokens},
 		{"POST", "/tokens", auth.Admin, s.uiCreateToken},
 		{"POST", "/tokens/{id}/revoke", auth.Admin, s.uiRevokeToken},
+	}
+	if s.SSO != nil {
+		r = append(r,
+			uiRoute{"GET", "/login/oidc", "", s.uiOIDCStart},
+			uiRoute{"GET", "/login/oidc/callback", "", s.uiOIDCCallback})
 	}
 	return r
 }
@@ -379,16 +381,6 @@ func newUIToken() string {
 		panic(fmt.Sprintf("web: random: %v", err)) // crypto/rand does not fail on supported platforms
 	}
 	return base64.RawURLEncoding.EncodeToString(b)
-}
-
-// clientIP is the peer address. X-Forwarded-For is not trusted: behind a
-// proxy every client shares the proxy's bucket, which errs on the safe side.
-func clientIP(r *http.Request) string {
-	host, _, err := net.SplitHostPort(r.RemoteAddr)
-	if err != nil {
-		return r.RemoteAddr
-	}
-	return host
 }
 
 // Template helpers.

@@ -13,6 +13,8 @@ import (
 type loginData struct {
 	Next, Email string
 	Expired     bool
+	// SSOLabel and SSOLink are the single sign-on button; "": none.
+	SSOLabel, SSOLink string
 }
 
 func (s *Server) uiLoginPage(w http.ResponseWriter, r *http.Request, _ *auth.Session) error {
@@ -30,6 +32,9 @@ func (s *Server) uiLoginPage(w http.ResponseWriter, r *http.Request, _ *auth.Ses
 // form is posted before there is a session to hold a synchronizer token,
 // and a forged sign-in (into the attacker's account) must fail too.
 func (s *Server) renderLogin(w http.ResponseWriter, r *http.Request, status int, d loginData, msg string) error {
+	if s.SSO != nil {
+		d.SSOLabel, d.SSOLink = s.SSO.Label, ssoLink(d.Next)
+	}
 	token := newUIToken()
 	http.SetCookie(w, &http.Cookie{Name: loginCSRFCookie, Value: token, Path: "/login", HttpOnly: true,
 		SameSite: http.SameSiteStrictMode, Secure: s.secure(r), MaxAge: 3600})
@@ -41,7 +46,7 @@ func (s *Server) renderLogin(w http.ResponseWriter, r *http.Request, status int,
 func (s *Server) uiLogin(w http.ResponseWriter, r *http.Request, _ *auth.Session) error {
 	email := strings.TrimSpace(r.PostFormValue("email"))
 	d := loginData{Next: r.PostFormValue("next"), Email: email}
-	if !s.ui.limiter.Allow(clientIP(r), strings.ToLower(email)) {
+	if !s.ui.limiter.Allow(s.clientIP(r), strings.ToLower(email)) {
 		return s.renderLogin(w, r, http.StatusTooManyRequests, d, "Too many sign-in attempts. Wait a minute and try again.")
 	}
 	acc, err := s.Accounts.Authenticate(r.Context(), email, r.PostFormValue("password"))
@@ -51,6 +56,12 @@ func (s *Server) uiLogin(w http.ResponseWriter, r *http.Request, _ *auth.Session
 	if err != nil {
 		return err
 	}
+	return s.signIn(w, r, acc, d.Next, "password")
+}
+
+// signIn starts a session for acc, sets its cookie and sends the browser
+// on to next: the one way in, after a password or a single sign-on.
+func (s *Server) signIn(w http.ResponseWriter, r *http.Request, acc *auth.Account, next, method string) error {
 	cookie, sess, err := s.Sessions.Start(r.Context(), acc)
 	if err != nil {
 		return err
@@ -58,8 +69,8 @@ func (s *Server) uiLogin(w http.ResponseWriter, r *http.Request, _ *auth.Session
 	http.SetCookie(w, &http.Cookie{Name: sessionCookie, Value: cookie, Path: "/", HttpOnly: true,
 		SameSite: http.SameSiteLaxMode, Secure: s.secure(r), Expires: sess.ExpiresAt})
 	http.SetCookie(w, &http.Cookie{Name: loginCSRFCookie, Value: "", Path: "/login", MaxAge: -1})
-	s.Logger.Info("signed in", "account", acc.Email, "ip", clientIP(r))
-	http.Redirect(w, r, safeNext(d.Next), http.StatusSeeOther)
+	s.Logger.Info("signed in", "account", acc.Email, "method", method, "ip", s.clientIP(r))
+	http.Redirect(w, r, safeNext(next), http.StatusSeeOther)
 	return nil
 }
 

@@ -69,6 +69,13 @@ type uiEnv struct {
 
 func newUIEnv(t *testing.T) *uiEnv {
 	t.Helper()
+	return newUIEnvWith(t, nil)
+}
+
+// newUIEnvWith is newUIEnv with a change to the server before it starts
+// serving at url.
+func newUIEnvWith(t *testing.T, configure func(s *Server, url string)) *uiEnv {
+	t.Helper()
 	ctx := context.Background()
 	db := storetest.Open(t)
 	dir := &directory.Store{DB: db}
@@ -108,7 +115,12 @@ func newUIEnv(t *testing.T) *uiEnv {
 	s := &Server{Incidents: incidents, Directory: dir, Tokens: &auth.Tokens{DB: db}, Outbox: ob, Inbox: &inbox.Store{DB: db},
 		Resolution: res, Changes: ch, Postmortem: pm,
 		Accounts: accounts, Sessions: &auth.Sessions{DB: db}, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))}
-	srv := httptest.NewServer(s.Handler())
+	srv := httptest.NewUnstartedServer(nil)
+	if configure != nil {
+		configure(s, "http://"+srv.Listener.Addr().String())
+	}
+	srv.Config.Handler = s.Handler()
+	srv.Start()
 	t.Cleanup(srv.Close)
 	return &uiEnv{t: t, srv: srv, s: s, db: db, incidents: incidents, accounts: accounts}
 }
