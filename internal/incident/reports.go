@@ -2,6 +2,7 @@ package incident
 
 import (
 	"context"
+	"database/sql"
 	"fmt"
 	"net/mail"
 	"sort"
@@ -36,15 +37,11 @@ type ReportInput struct {
 	ReportedAt *time.Time `json:"reported_at"`
 }
 
-// AddReport files a report on an incident, with a timeline event.
-func (s *Service) AddReport(ctx context.Context, q store.Querier, actor, ref string, in ReportInput) (*Report, error) {
-	id, err := ParseRef(ref)
-	if err != nil {
-		return nil, err
-	}
-	if _, err := s.GetByID(ctx, q, id); err != nil {
-		return nil, err
-	}
+// CleanReport validates a report as it is filed and returns it ready to
+// store: the reporter's address lower-cased, free text trimmed and
+// bounded, the channel one of api, cli, web or email (default api), the
+// time never in the future.
+func CleanReport(now time.Time, in ReportInput) (*Report, error) {
 	email := strings.ToLower(strings.TrimSpace(in.Email))
 	if a, err := mail.ParseAddress(email); err != nil || a.Address != email {
 		return nil, errs.InvalidField("email", "want the reporter's email address, got %q", in.Email)
@@ -66,7 +63,6 @@ func (s *Service) AddReport(ctx context.Context, q store.Querier, actor, ref str
 	default:
 		return nil, errs.InvalidField("channel", "want api, cli, web or email")
 	}
-	now := s.now()
 	r.ReportedAt = now
 	if in.ReportedAt != nil && !in.ReportedAt.IsZero() {
 		if in.ReportedAt.After(now.Add(5 * time.Minute)) {
@@ -74,19 +70,44 @@ func (s *Service) AddReport(ctx context.Context, q store.Querier, actor, ref str
 		}
 		r.ReportedAt = in.ReportedAt.UTC()
 	}
-	err = q.QueryRowContext(ctx, `INSERT INTO reports (incident_id, reporter_email, reporter_name, location, access, observed, channel, reported_at, created_at)
-VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) RETURNING id`, id, r.Email, r.Name, r.Location, r.Access, r.Observed, r.Channel, r.ReportedAt, now).Scan(&r.ID)
+	return r, nil
+}
+
+// AddReport files a report on an incident, with a timeline event.
+func (s *Service) AddReport(ctx context.Context, q store.Querier, actor, ref string, in ReportInput) (*Report, error) {
+	id, err := ParseRef(ref)
 	if err != nil {
-		return nil, fmt.Errorf("incident: add report: %w", err)
+		return nil, err
+	}
+	if _, err := s.GetByID(ctx, q, id); err != nil {
+		return nil, err
+	}
+	now := s.now()
+	r, err := CleanReport(now, in)
+	if err != nil {
+		return nil, err
+	}
+	if err := FileReport(ctx, q, now, id, actor, r); err != nil {
+		return nil, err
+	}
+	return r, nil
+}
+
+// FileReport stores a cleaned report on incident id, sets its ID, and
+// puts it on the timeline. It runs inside the caller's transaction: the
+// declaring one when reports come with the declaration or from a draft.
+func FileReport(ctx context.Context, q store.Querier, now time.Time, incidentID int64, actor string, r *Report) error {
+	err := q.QueryRowContext(ctx, `INSERT INTO reports (incident_id, reporter_email, reporter_name, location, access, observed, channel, reported_at, created_at)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) RETURNING id`, incidentID, r.Email, r.Name, r.Location, r.Access, r.Observed, r.Channel, r.ReportedAt, now).Scan(&r.ID)
+	if err != nil {
+		return fmt.Errorf("incident: add report: %w", err)
 	}
 	where := ""
 	if r.Location != "" {
 		where = " in " + r.Location
 	}
-	if _, err := AddEvent(ctx, q, now, id, "report", actor, fmt.Sprintf("Report from %s%s via %s: %s", r.Email, where, r.Channel, r.Observed), nil); err != nil {
-		return nil, err
-	}
-	return r, nil
+	_, err = AddEvent(ctx, q, now, incidentID, "report", actor, fmt.Sprintf("Report from %s%s via %s: %s", r.Email, where, r.Channel, r.Observed), nil)
+	return err
 }
 
 // Reports lists an incident's reports, oldest first.
@@ -95,8 +116,19 @@ func (s *Service) Reports(ctx context.Context, ref string) ([]Report, error) {
 	if err != nil {
 		return nil, err
 	}
-	rows, err := s.DB.QueryContext(ctx, `SELECT id, reporter_email, reporter_name, location, access, observed, channel, reported_at
-FROM reports WHERE incident_id = $1 ORDER BY reported_at, id`, id)
+	return ReportsOf(ctx, s.DB, id)
+}
+
+// ReportsOf lists incident id's reports, oldest first, through q: a
+// declare hook reads the reports its own transaction filed.
+func ReportsOf(ctx context.Context, q store.Querier, incidentID int64) ([]Report, error) {
+	return ScanReports(q.QueryContext(ctx, `SELECT id, reporter_email, reporter_name, location, access, observed, channel, reported_at
+FROM reports WHERE incident_id = $1 ORDER BY reported_at, id`, incidentID))
+}
+
+// ScanReports reads rows of (id, email, name, location, access, observed,
+// channel, reported_at), the shape of the reports and draft_reports tables.
+func ScanReports(rows *sql.Rows, err error) ([]Report, error) {
 	if err != nil {
 		return nil, fmt.Errorf("incident: reports: %w", err)
 	}
@@ -156,4 +188,27 @@ func SummarizeReports(reports []Report) ReportSummary {
 		sum.PossiblyIsolated, sum.Why = true, "every report comes from "+sum.Locations[0]
 	}
 	return sum
+}
+
+// Line says the summary in one line: "3 reports from 3 people in eu, us
+// via mobile app, web". Empty when there are no reports.
+func (sum ReportSummary) Line() string {
+	if sum.Reports == 0 {
+		return ""
+	}
+	line := fmt.Sprintf("%d %s from %d %s", sum.Reports, plural(sum.Reports, "report", "reports"), sum.Reporters, plural(sum.Reporters, "person", "people"))
+	if len(sum.Locations) > 0 {
+		line += " in " + strings.Join(sum.Locations, ", ")
+	}
+	if len(sum.Access) > 0 {
+		line += " via " + strings.Join(sum.Access, ", ")
+	}
+	return line
+}
+
+func plural(n int, one, many string) string {
+	if n == 1 {
+		return one
+	}
+	return many
 }

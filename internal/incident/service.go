@@ -56,7 +56,15 @@ type DeclareInput struct {
 	Roles          Roles      `json:"roles"`
 	FirstFailureAt *time.Time `json:"first_failure_at"`
 	DetectedAt     *time.Time `json:"detected_at"`
+	// Reports are the reports that led to the declaration, filed with it
+	// so that the heads-up and the declare output can say how many people
+	// saw the problem, where, and whether it may be isolated.
+	Reports []ReportInput `json:"reports"`
 }
+
+// maxDeclareReports bounds the reports one declaration carries; more can
+// be filed afterwards, one by one.
+const maxDeclareReports = 200
 
 // Declare validates in, stores the incident and its first timeline event,
 // and runs the declare hooks, all in one transaction.
@@ -86,6 +94,21 @@ func (s *Service) Declare(ctx context.Context, actor string, in DeclareInput) (*
 	if inc.DetectedAt == nil {
 		inc.DetectedAt = &now
 	}
+	if len(in.Reports) > maxDeclareReports {
+		return nil, errs.InvalidField("reports", "at most %d with the declaration; file more with POST /api/v1/incidents/{ref}/reports", maxDeclareReports)
+	}
+	reports := make([]*Report, len(in.Reports))
+	for i, ri := range in.Reports {
+		r, err := CleanReport(now, ri)
+		if err != nil {
+			var e *errs.Error
+			if errors.As(err, &e) && e.Field != "" {
+				e.Field = fmt.Sprintf("reports[%d].%s", i, e.Field)
+			}
+			return nil, err
+		}
+		reports[i] = r
+	}
 	inc.ReplyToken = newToken()
 
 	err = s.DB.InTx(ctx, func(tx *sql.Tx) error {
@@ -107,6 +130,11 @@ RETURNING id`,
 		text := fmt.Sprintf("Declared %s %s: %s", inc.Ref, inc.Severity, inc.Title)
 		if _, err := AddEvent(ctx, tx, now, inc.ID, EventDeclared, actor, text, map[string]any{"scope": inc.Scope, "roles": inc.Roles}); err != nil {
 			return err
+		}
+		for _, r := range reports {
+			if err := FileReport(ctx, tx, now, inc.ID, actor, r); err != nil {
+				return err
+			}
 		}
 		for _, hook := range s.AfterDeclare {
 			if err := hook(ctx, tx, inc); err != nil {

@@ -212,3 +212,72 @@ func TestAdvancePromiseStageOnce(t *testing.T) {
 		t.Fatalf("the reminder stage must be won once, won %d times", wins)
 	}
 }
+
+// Reports given with the declaration are filed in its transaction, on the
+// timeline and summarised; one bad report refuses the whole declaration,
+// naming the report and the field, and stores nothing.
+func TestDeclareFilesItsReports(t *testing.T) {
+	s, _ := newService(t)
+	ctx := context.Background()
+	in := incident.DeclareInput{Title: "Checkout down", Severity: "SEV2", Reports: []incident.ReportInput{
+		{Email: "ana@customer.test", Location: "EU", Access: "web", Observed: "card declined"},
+		{Email: "bo@customer.test", Location: "EU", Access: "web"},
+		{Email: "cy@customer.test", Location: "US", Access: "mobile app", Channel: "web"},
+	}}
+	bad := in
+	bad.Reports = append([]incident.ReportInput{}, in.Reports...)
+	bad.Reports[1].Email = "bo at customer"
+	_, err := s.Declare(ctx, "vp@x.test", bad)
+	var e *errs.Error
+	if !errors.As(err, &e) || e.Code != errs.Invalid || e.Field != "reports[1].email" {
+		t.Fatalf("a bad report: want invalid reports[1].email, got %v", err)
+	}
+	if list, _ := s.List(ctx, incident.ListFilter{}); len(list) != 0 {
+		t.Fatal("a declaration with a bad report was stored")
+	}
+
+	inc, err := s.Declare(ctx, "vp@x.test", in)
+	if err != nil {
+		t.Fatal(err)
+	}
+	reps, err := s.Reports(ctx, inc.Ref)
+	if err != nil || len(reps) != 3 || reps[2].Channel != "web" || reps[0].Channel != "api" {
+		t.Fatalf("reports: %+v %v", reps, err)
+	}
+	sum := incident.SummarizeReports(reps)
+	if sum.Reports != 3 || sum.Reporters != 3 || sum.PossiblyIsolated || sum.Line() != "3 reports from 3 people in eu, us via mobile app, web" {
+		t.Errorf("summary %+v %q", sum, sum.Line())
+	}
+	tl, _ := s.Timeline(ctx, inc.Ref)
+	if len(tl) != 4 || tl[1].Kind != "report" {
+		t.Errorf("timeline: declared then one event per report, got %+v", tl)
+	}
+}
+
+func TestReportSummaryFlagsWhatMayBeIsolated(t *testing.T) {
+	r := func(email, where, how string) incident.Report {
+		return incident.Report{Email: email, Location: where, Access: how}
+	}
+	cases := []struct {
+		name     string
+		reports  []incident.Report
+		isolated bool
+		line     string
+	}{
+		{"none", nil, false, ""},
+		{"one report", []incident.Report{r("a@x.test", "EU", "web")}, true, "1 report from 1 person in eu via web"},
+		{"one person twice", []incident.Report{r("a@x.test", "EU", "web"), r("a@x.test", "US", "api")}, true, "2 reports from 1 person in eu, us via api, web"},
+		{"one office network", []incident.Report{r("a@x.test", "Berlin office", "office wifi"), r("b@x.test", "berlin office", "Office WiFi")}, true,
+			"2 reports from 2 people in berlin office via office wifi"},
+		{"three people, two regions", []incident.Report{r("a@x.test", "EU", "web"), r("b@x.test", "EU", "web"), r("c@x.test", "US", "web")}, false,
+			"3 reports from 3 people in eu, us via web"},
+		{"one region, two ways in", []incident.Report{r("a@x.test", "EU", "web"), r("b@x.test", "EU", "mobile app")}, false,
+			"2 reports from 2 people in eu via mobile app, web"},
+	}
+	for _, c := range cases {
+		sum := incident.SummarizeReports(c.reports)
+		if sum.PossiblyIsolated != c.isolated || sum.Line() != c.line {
+			t.Errorf("%s: isolated %v (%s), line %q; want %v, %q", c.name, sum.PossiblyIsolated, sum.Why, sum.Line(), c.isolated, c.line)
+		}
+	}
+}
