@@ -459,6 +459,9 @@ func (s *Service) recordDeclared(ctx context.Context, tx *sql.Tx, actor string, 
 	if n, _ := res.RowsAffected(); n != 1 {
 		return errs.E(errs.Conflict, "%s was decided meanwhile", FormatID(d.ID))
 	}
+	if err := fileDraftReports(ctx, tx, now, actor, d.ID, inc.ID); err != nil {
+		return err
+	}
 	text := fmt.Sprintf("Opened from %s alert %q (%s), first failure %s UTC as the monitor saw it, fired %d %s",
 		sourceName(d.Source), d.Title, FormatID(d.ID), d.FirstFailureAt.Format("2006-01-02 15:04:05"), d.Fired, plural(d.Fired, "time", "times"))
 	if _, err := incident.AddEvent(ctx, tx, now, inc.ID, incident.EventNote, actor, text,
