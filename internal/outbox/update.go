@@ -12,6 +12,7 @@ import (
 	"github.com/sitrep-dev/sitrep/internal/directory"
 	"github.com/sitrep-dev/sitrep/internal/errs"
 	"github.com/sitrep-dev/sitrep/internal/incident"
+	"github.com/sitrep-dev/sitrep/internal/store"
 )
 
 // UpdateInput is a status update as the comms lead writes it.
@@ -97,7 +98,7 @@ func (o *Outbox) SendUpdate(ctx context.Context, actor, ref string, in UpdateInp
 	}
 	data := compose.StatusData{Incident: o.View(inc), Status: status, NextUpdateAt: next, Holding: in.Holding, Now: now, UpdateNumber: number + 1}
 	data.Incident.ThreadTitle = o.threadTitle(ctx, inc)
-	data.Incident.Reports = o.reportsLine(ctx, inc)
+	data.Incident.Reports = o.reportsLine(ctx, o.DB, inc)
 	req := Request{Incident: inc, Kind: compose.KindStatus, Audience: Stakeholders, Groups: groups, Data: data,
 		NextUpdateAt: &next, Actor: actor, IdempotencyKey: in.IdempotencyKey}
 
@@ -256,6 +257,7 @@ func (o *Outbox) QueueHeadsUp(ctx context.Context, tx *sql.Tx, inc *incident.Inc
 	}
 	now := o.now()
 	data := compose.HeadsUpData{Incident: o.View(inc), Now: now}
+	data.Incident.Reports = o.reportsLine(ctx, tx, inc)
 	msg, err := o.Queue(ctx, tx, Request{Incident: inc, Kind: compose.KindHeadsUp, Audience: Responders, People: people, Data: data, Actor: "sitrep"})
 	if err != nil {
 		return fmt.Errorf("outbox: heads-up: %w", err)
@@ -296,21 +298,17 @@ func (o *Outbox) SendHeadsUp(ctx context.Context, actor, ref string, people []st
 	return msg, err
 }
 
-// reportsLine is the status email's word on the reports: how many, from
-// whom, where, how, and the guide's warning when they may be isolated.
-func (o *Outbox) reportsLine(ctx context.Context, inc *incident.Incident) string {
-	reps, err := o.Incidents.Reports(ctx, inc.Ref)
+// reportsLine is the status email's and the heads-up's word on the
+// reports: how many, from whom, where, how, and the guide's warning when
+// they may be isolated. q is the declaring transaction for the heads-up,
+// which must see the reports filed with the declaration.
+func (o *Outbox) reportsLine(ctx context.Context, q store.Querier, inc *incident.Incident) string {
+	reps, err := incident.ReportsOf(ctx, q, inc.ID)
 	if err != nil || len(reps) == 0 {
 		return ""
 	}
 	s := incident.SummarizeReports(reps)
-	line := fmt.Sprintf("%d report(s) from %d %s", s.Reports, s.Reporters, map[bool]string{true: "person", false: "people"}[s.Reporters == 1])
-	if len(s.Locations) > 0 {
-		line += " in " + strings.Join(s.Locations, ", ")
-	}
-	if len(s.Access) > 0 {
-		line += " via " + strings.Join(s.Access, ", ")
-	}
+	line := s.Line()
 	if s.PossiblyIsolated {
 		line += "; possibly isolated (" + s.Why + "): being verified"
 	}
