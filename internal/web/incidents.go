@@ -26,6 +26,9 @@ type IncidentView struct {
 	Messages []*outbox.Message `json:"messages,omitempty"`
 	// DeliveryDelayed counts recipients waiting for a retry (SMTP down or deferring).
 	DeliveryDelayed int `json:"delivery_delayed"`
+	// ReportSummary: how many reports from how many people, where, and
+	// whether they may be isolated; what the declare output shows.
+	ReportSummary *incident.ReportSummary `json:"report_summary,omitempty"`
 }
 
 func (s *Server) view(inc *incident.Incident) IncidentView {
@@ -72,6 +75,10 @@ func (s *Server) fullView(r *http.Request, inc *incident.Incident) IncidentView 
 	if s.Outbox != nil {
 		v.Messages, _ = s.Outbox.Messages(r.Context(), inc)
 		v.DeliveryDelayed, _ = s.Outbox.Delayed(r.Context(), inc.ID)
+	}
+	if reps, err := s.Incidents.Reports(r.Context(), inc.Ref); err == nil {
+		sum := incident.SummarizeReports(reps)
+		v.ReportSummary = &sum
 	}
 	return v
 }

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/sitrep-dev/sitrep/internal/auth"
+	"github.com/sitrep-dev/sitrep/internal/incident"
 	"github.com/sitrep-dev/sitrep/internal/intake"
 )
 
@@ -21,6 +22,8 @@ func (s *Server) registerIntake(mux *http.ServeMux) {
 	s.handle(mux, "GET /api/v1/drafts/{id}", auth.Viewer, s.getDraft)
 	s.handle(mux, "POST /api/v1/drafts/{id}/declare", auth.Lead, s.declareDraft)
 	s.handle(mux, "POST /api/v1/drafts/{id}/dismiss", auth.Lead, s.dismissDraft)
+	s.handle(mux, "GET /api/v1/drafts/{id}/reports", auth.Viewer, s.listDraftReports)
+	s.handle(mux, "POST /api/v1/drafts/{id}/reports", auth.Lead, s.addDraftReport)
 }
 
 // intakeWebhook: 202 with what each alert did; 401 (nothing stored)
@@ -60,7 +63,43 @@ func (s *Server) getDraft(w http.ResponseWriter, r *http.Request) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	return map[string]any{"draft": d}, nil
+	list, err := s.Intake.Reports(r.Context(), r.PathValue("id"))
+	if err != nil {
+		return nil, err
+	}
+	return map[string]any{"draft": d, "report_summary": incident.SummarizeReports(list)}, nil
+}
+
+func (s *Server) listDraftReports(w http.ResponseWriter, r *http.Request) (any, error) {
+	list, err := s.Intake.Reports(r.Context(), r.PathValue("id"))
+	if err != nil {
+		return nil, err
+	}
+	return map[string]any{"reports": list, "summary": incident.SummarizeReports(list)}, nil
+}
+
+// addDraftReport files a report on a draft, or on its incident once
+// declared; the summary is of wherever it went.
+func (s *Server) addDraftReport(w http.ResponseWriter, r *http.Request) (any, error) {
+	var in incident.ReportInput
+	if err := DecodeJSON(r, &in); err != nil {
+		return nil, err
+	}
+	filed, err := s.Intake.AddReport(r.Context(), actor(r), r.PathValue("id"), in)
+	if err != nil {
+		return nil, err
+	}
+	var list []incident.Report
+	if filed.Incident != "" {
+		list, err = s.Incidents.Reports(r.Context(), filed.Incident)
+	} else {
+		list, err = s.Intake.Reports(r.Context(), filed.Draft)
+	}
+	if err != nil {
+		return nil, err
+	}
+	return Created(map[string]any{"report": filed.Report, "draft": filed.Draft, "incident": filed.Incident,
+		"summary": incident.SummarizeReports(list)}), nil
 }
 
 func (s *Server) declareDraft(w http.ResponseWriter, r *http.Request) (any, error) {
@@ -74,7 +113,7 @@ func (s *Server) declareDraft(w http.ResponseWriter, r *http.Request) (any, erro
 	if err != nil {
 		return nil, err
 	}
-	return Created(map[string]any{"incident": inc, "draft": d}), nil
+	return Created(map[string]any{"incident": s.fullView(r, inc), "draft": d}), nil
 }
 
 func (s *Server) dismissDraft(w http.ResponseWriter, r *http.Request) (any, error) {
