@@ -94,6 +94,17 @@ type scopeForm struct {
 	FirstFailure, Zone                   string
 	IncidentLead, CommsLead, Facilitator string
 	Version                              int
+	// The first report, when a customer or an employee told us: declare
+	// only (more are filed on the incident page).
+	ReportEmail, ReportWhere, ReportHow, ReportSaw string
+}
+
+// reports is the declare form's report, if any of it was filled in.
+func (f scopeForm) reports() []incident.ReportInput {
+	if f.ReportEmail == "" && f.ReportWhere == "" && f.ReportHow == "" && f.ReportSaw == "" {
+		return nil
+	}
+	return []incident.ReportInput{{Email: f.ReportEmail, Location: f.ReportWhere, Access: f.ReportHow, Observed: f.ReportSaw, Channel: "web"}}
 }
 
 type scopeFormData struct {
@@ -155,6 +166,8 @@ func readScopeForm(r *http.Request) scopeForm {
 		Systems: r.PostForm["systems"], Teams: r.PostForm["teams"], OtherTeams: r.PostFormValue("other_teams"),
 		FirstFailure: r.PostFormValue("first_failure"), Zone: r.PostFormValue("zone"),
 		IncidentLead: r.PostFormValue("incident_lead"), CommsLead: r.PostFormValue("comms_lead"), Facilitator: r.PostFormValue("facilitator"),
+		ReportEmail: strings.TrimSpace(r.PostFormValue("report_email")), ReportWhere: strings.TrimSpace(r.PostFormValue("report_where")),
+		ReportHow: strings.TrimSpace(r.PostFormValue("report_how")), ReportSaw: strings.TrimSpace(r.PostFormValue("report_saw")),
 	}
 	f.Version, _ = strconv.Atoi(r.PostFormValue("version"))
 	return f
@@ -208,7 +221,7 @@ func (s *Server) uiDeclare(w http.ResponseWriter, r *http.Request, sess *auth.Se
 	var inc *incident.Incident
 	if err == nil {
 		inc, err = s.Incidents.Declare(r.Context(), sess.Account.Email, incident.DeclareInput{
-			Title: f.Title, Severity: f.Severity, Scope: sc, Roles: roles, FirstFailureAt: first})
+			Title: f.Title, Severity: f.Severity, Scope: sc, Roles: roles, FirstFailureAt: first, Reports: f.reports()})
 	}
 	if err != nil {
 		if errs.CodeOf(err) == errs.Internal {

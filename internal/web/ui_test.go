@@ -465,7 +465,8 @@ func TestUIEscapesHostileText(t *testing.T) {
 	lead := e.login("lead@x.test")
 	lead.get("/incidents/new")
 	resp := lead.post("/incidents", url.Values{"csrf": {lead.csrf}, "title": {"T " + x}, "severity": {"SEV2"}, "detection_detail": {x},
-		"verification_detail": {x}, "segments": {x}, "other_teams": {x}, "verified": {"yes"}})
+		"verification_detail": {x}, "segments": {x}, "other_teams": {x}, "verified": {"yes"},
+		"report_email": {"evil@x.test"}, "report_where": {"W " + x}, "report_how": {"H " + x}, "report_saw": {x}})
 	if text := body(resp); resp.StatusCode != http.StatusSeeOther {
 		t.Fatalf("declare: %d %s", resp.StatusCode, text)
 	}
@@ -499,6 +500,45 @@ func TestUIEscapesHostileText(t *testing.T) {
 	}
 	if got := mailPolicy.Sanitize(`<p style="color:red" onclick="x()">hi</p><script>alert(1)</script><a href="javascript:alert(1)">l</a>`); strings.Contains(got, "script") || strings.Contains(got, "onclick") || strings.Contains(got, "javascript:") || !strings.Contains(got, "color: red") {
 		t.Fatalf("mail HTML policy: %s", got)
+	}
+}
+
+// The declare form's "Who reported it?": one report is filed with the
+// declaration and the incident page flags it possibly isolated; a bad
+// address comes back with the whole form kept, that field marked, and
+// nothing declared.
+func TestUIDeclareWithAReport(t *testing.T) {
+	e := newUIEnv(t)
+	lead := e.login("lead@x.test")
+	_, page := lead.get("/incidents/new")
+	for _, id := range []string{"report_email", "report_where", "report_how", "report_saw"} {
+		if !regexp.MustCompile(`<label for="` + id + `"`).MatchString(page) {
+			t.Errorf("the declare form has no labelled %s field", id)
+		}
+	}
+	form := url.Values{"csrf": {lead.csrf}, "title": {"Checkout down"}, "severity": {"SEV2"}, "detected_via": {"employee"},
+		"report_email": {"not an address"}, "report_where": {"Berlin office"}, "report_how": {"web; office wifi"}, "report_saw": {"Checkout spins"}}
+	resp := lead.post("/incidents", form)
+	text := body(resp)
+	if resp.StatusCode != http.StatusBadRequest || !regexp.MustCompile(`id="report_email"[^>]*aria-invalid="true"`).MatchString(text) ||
+		!strings.Contains(text, "Checkout spins</textarea>") || !strings.Contains(text, `value="Checkout down"`) {
+		t.Fatalf("a bad reporter address: %d\n%s", resp.StatusCode, text)
+	}
+	if n := e.count(`SELECT COUNT(*) FROM incidents`); n != 0 {
+		t.Fatalf("a refused declaration stored %d incidents", n)
+	}
+	form.Set("report_email", "ann@x.test")
+	resp = lead.post("/incidents", form)
+	if body(resp); resp.StatusCode != http.StatusSeeOther {
+		t.Fatalf("declare: %d", resp.StatusCode)
+	}
+	reps, err := e.incidents.Reports(context.Background(), "INC-1")
+	if err != nil || len(reps) != 1 || reps[0].Channel != "web" || reps[0].Access != "web; office wifi" {
+		t.Fatalf("reports: %+v %v", reps, err)
+	}
+	_, page = lead.get("/incidents/INC-1?declared=1")
+	if !strings.Contains(page, "Possibly isolated: verify before mobilising.") || !strings.Contains(page, "where: berlin office") {
+		t.Fatalf("the incident page must flag the single report:\n%s", section(page, "reports-h"))
 	}
 }
 
