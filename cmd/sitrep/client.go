@@ -13,6 +13,8 @@ import (
 	"strings"
 	"text/tabwriter"
 	"time"
+
+	"github.com/sitrep-dev/sitrep/internal/incident"
 )
 
 // clientCommands talk to a running server over its API.
@@ -190,6 +192,7 @@ type incidentOut struct {
 		Actor string    `json:"actor"`
 		Text  string    `json:"text"`
 	} `json:"timeline"`
+	ReportSummary *incident.ReportSummary `json:"report_summary"`
 }
 
 func splitList(s string) []string {
@@ -216,6 +219,8 @@ func cmdDeclare(ctx context.Context, e env, args []string) error {
 	lead := fs.String("lead", "", "incident lead's email")
 	comms := fs.String("comms", "", "comms lead's email")
 	since := fs.String("since", "", "first failure time (RFC 3339, or HH:MM today UTC, or a duration ago like 20m)")
+	var reports reportFlags
+	fs.Var(&reports, "report", "a report that led here, repeatable: \"EMAIL; where=REGION; how=ACCESS; saw=TEXT\"")
 	if _, err := parse(fs, args); err != nil {
 		return err
 	}
@@ -227,7 +232,8 @@ func cmdDeclare(ctx context.Context, e env, args []string) error {
 		"title": *title, "severity": *severity,
 		"scope": map[string]any{"detected_via": *detectedVia, "detection_detail": *detail, "verified": *verified,
 			"extent": *extent, "segments": splitList(*segments), "systems": splitList(*systems), "teams": splitList(*teams)},
-		"roles": map[string]any{"incident_lead": *lead, "comms_lead": *comms},
+		"roles":   map[string]any{"incident_lead": *lead, "comms_lead": *comms},
+		"reports": reports,
 	}
 	if *since != "" {
 		t, err := parseWhen(*since, time.Now())
@@ -247,10 +253,11 @@ func cmdDeclare(ctx context.Context, e env, args []string) error {
 	}
 	fmt.Fprintf(e.stdout, "Declared %s %s: %s\n", out.ID, out.Severity, out.Title)
 	for _, ev := range out.Timeline {
-		if ev.Kind != "declared" {
+		if ev.Kind != "declared" && ev.Kind != "report" {
 			fmt.Fprintf(e.stdout, "  %s\n", ev.Text)
 		}
 	}
+	printReportSummary(e.stdout, out.ReportSummary)
 	fmt.Fprintf(e.stdout, "Next: sitrep show %s\n", out.ID)
 	return nil
 }
@@ -357,7 +364,7 @@ func cmdShow(ctx context.Context, e env, args []string) error {
 	fmt.Fprintf(w, "  extent       %s %s\n", orDash(sc.Extent), strings.Join(sc.Segments, "; "))
 	fmt.Fprintf(w, "  systems      %s\n", orDash(strings.Join(sc.Systems, ", ")))
 	fmt.Fprintf(w, "  teams        %s\n", orDash(strings.Join(sc.Teams, ", ")))
-	printReportSummary(ctx, c, w, inc.ID)
+	printReportSummary(w, inc.ReportSummary)
 	fmt.Fprintf(w, "\nTimeline (%d events)\n", len(inc.Timeline))
 	for _, ev := range inc.Timeline {
 		fmt.Fprintf(w, "  %s  %-16s %s  (%s)\n", ev.At.Local().Format("Jan 02 15:04"), ev.Kind, ev.Text, orDash(ev.Actor))

@@ -7,6 +7,8 @@ import (
 	"strings"
 	"text/tabwriter"
 	"time"
+
+	"github.com/sitrep-dev/sitrep/internal/incident"
 )
 
 func init() {
@@ -243,40 +245,16 @@ func cmdChangeMark(ctx context.Context, e env, verb string, args []string) error
 	return nil
 }
 
-// printReportSummary is `sitrep show`'s reports line: how many reports from
-// how many people where, and the guide's warning when they may all come
-// from one place. Quiet when there are none (or the server has no reports).
-func printReportSummary(ctx context.Context, c *client, w io.Writer, ref string) {
-	var out struct {
-		Summary struct {
-			Reports          int      `json:"reports"`
-			Reporters        int      `json:"reporters"`
-			Locations        []string `json:"locations"`
-			Access           []string `json:"access"`
-			PossiblyIsolated bool     `json:"possibly_isolated"`
-			Why              string   `json:"why"`
-		} `json:"summary"`
-	}
-	if _, err := c.do(ctx, "GET", "/incidents/"+ref+"/reports", nil, &out); err != nil || out.Summary.Reports == 0 {
+// printReportSummary is the reports line of `sitrep show` and of the
+// declare commands: how many reports from how many people where, and the
+// guide's warning when they may all come from one place. Quiet when there
+// are none.
+func printReportSummary(w io.Writer, s *incident.ReportSummary) {
+	if s == nil || s.Reports == 0 {
 		return
 	}
-	s := out.Summary
-	line := fmt.Sprintf("%d %s from %d %s", s.Reports, plural(s.Reports, "report", "reports"), s.Reporters, plural(s.Reporters, "person", "people"))
-	if len(s.Locations) > 0 {
-		line += " in " + strings.Join(s.Locations, ", ")
-	}
-	if len(s.Access) > 0 {
-		line += " via " + strings.Join(s.Access, ", ")
-	}
-	fmt.Fprintf(w, "  reports      %s\n", line)
+	fmt.Fprintf(w, "  reports      %s\n", s.Line())
 	if s.PossiblyIsolated {
 		fmt.Fprintf(w, "               POSSIBLY ISOLATED (%s): verify before mobilising\n", s.Why)
 	}
-}
-
-func plural(n int, one, many string) string {
-	if n == 1 {
-		return one
-	}
-	return many
 }

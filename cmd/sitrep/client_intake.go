@@ -6,6 +6,8 @@ import (
 	"strings"
 	"text/tabwriter"
 	"time"
+
+	"github.com/sitrep-dev/sitrep/internal/incident"
 )
 
 func init() {
@@ -99,7 +101,8 @@ func cmdDraft(ctx context.Context, e env, args []string) error {
 	switch verb {
 	case "show":
 		var out struct {
-			Draft draftOut `json:"draft"`
+			Draft         draftOut                `json:"draft"`
+			ReportSummary *incident.ReportSummary `json:"report_summary"`
 		}
 		raw, err := c.do(ctx, "GET", "/drafts/"+id, nil, &out)
 		if err != nil {
@@ -126,6 +129,7 @@ func cmdDraft(ctx context.Context, e env, args []string) error {
 		if d.Incident != "" {
 			fmt.Fprintf(w, "  incident:       %s (by %s)\n", d.Incident, d.DecidedBy)
 		}
+		printReportSummary(w, out.ReportSummary)
 		if d.Detail != "" {
 			fmt.Fprintf(w, "\n%s\n", d.Detail)
 		}
@@ -150,6 +154,7 @@ func cmdDraft(ctx context.Context, e env, args []string) error {
 		}
 		fmt.Fprintf(e.stdout, "Declared %s %s: %s (from DRAFT-%d; first failure %s, as the monitor saw it).\n",
 			out.Incident.ID, out.Incident.Severity, out.Incident.Title, out.Draft.ID, first)
+		printReportSummary(e.stdout, out.Incident.ReportSummary)
 		fmt.Fprintf(e.stdout, "Not verified yet: check it is real, then `sitrep state %s identified` or send the first update.\n", out.Incident.ID)
 		return nil
 	case "dismiss":

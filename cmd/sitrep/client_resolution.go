@@ -6,6 +6,8 @@ import (
 	"os"
 	"strings"
 	"time"
+
+	"github.com/sitrep-dev/sitrep/internal/incident"
 )
 
 func init() {
@@ -201,8 +203,10 @@ func cmdConfirmations(ctx context.Context, e env, args []string) error {
 	return nil
 }
 
+// cmdReport files a report on an incident (INC-42) or on a draft
+// (DRAFT-3), and says what the reports now add up to.
 func cmdReport(ctx context.Context, e env, args []string) error {
-	fs, c := clientFlags(e, "report", "report INC-42 --from EMAIL [--where REGION] [--how ACCESS] --saw TEXT")
+	fs, c := clientFlags(e, "report", "report INC-42|DRAFT-3 --from EMAIL [--where REGION] [--how ACCESS] --saw TEXT")
 	from := fs.String("from", "", "the reporter's email (required)")
 	name := fs.String("name", "", "the reporter's name")
 	where := fs.String("where", "", "where they are: region or office")
@@ -214,17 +218,18 @@ func cmdReport(ctx context.Context, e env, args []string) error {
 	}
 	if len(pos) != 1 || *from == "" {
 		fs.Usage()
-		return fmt.Errorf("want one incident id and --from")
+		return fmt.Errorf("want one incident or draft id and --from")
+	}
+	path := "/incidents/" + pos[0] + "/reports"
+	if ref := strings.ToUpper(pos[0]); strings.HasPrefix(ref, "DRAFT-") {
+		path = "/drafts/" + strings.TrimPrefix(ref, "DRAFT-") + "/reports"
 	}
 	var out struct {
-		Summary struct {
-			Reports          int    `json:"reports"`
-			Reporters        int    `json:"reporters"`
-			PossiblyIsolated bool   `json:"possibly_isolated"`
-			Why              string `json:"why"`
-		} `json:"summary"`
+		Incident string                 `json:"incident"`
+		Draft    string                 `json:"draft"`
+		Summary  incident.ReportSummary `json:"summary"`
 	}
-	raw, err := c.do(ctx, "POST", "/incidents/"+pos[0]+"/reports", map[string]any{"email": *from, "name": *name, "location": *where, "access": *how, "observed": *saw, "channel": "cli"}, &out)
+	raw, err := c.do(ctx, "POST", path, map[string]any{"email": *from, "name": *name, "location": *where, "access": *how, "observed": *saw, "channel": "cli"}, &out)
 	if err != nil {
 		return err
 	}
@@ -232,9 +237,45 @@ func cmdReport(ctx context.Context, e env, args []string) error {
 		c.printJSON(raw)
 		return nil
 	}
-	fmt.Fprintf(e.stdout, "Report filed: %d reports from %d reporters.\n", out.Summary.Reports, out.Summary.Reporters)
-	if out.Summary.PossiblyIsolated {
-		fmt.Fprintf(e.stdout, "Possibly isolated (%s): verify before mobilising.\n", out.Summary.Why)
+	on := strings.ToUpper(pos[0])
+	if out.Draft != "" && out.Incident != "" {
+		on = out.Incident + " (" + out.Draft + " was declared as " + out.Incident + ")"
 	}
+	fmt.Fprintf(e.stdout, "Report filed on %s.\n", on)
+	printReportSummary(e.stdout, &out.Summary)
+	return nil
+}
+
+// reportFlags collects `sitrep declare --report`, repeatable:
+// "EMAIL; where=REGION; how=ACCESS; saw=TEXT; name=NAME", every key but
+// the address optional. Semicolons separate because what people saw
+// often has commas in it.
+type reportFlags []map[string]string
+
+func (f *reportFlags) String() string { return fmt.Sprint(len(*f), " reports") }
+
+func (f *reportFlags) Set(v string) error {
+	keys := map[string]string{"where": "location", "how": "access", "saw": "observed", "name": "name"}
+	parts := strings.Split(v, ";")
+	r := map[string]string{"email": strings.TrimSpace(parts[0]), "channel": "cli"}
+	if r["email"] == "" || strings.Contains(r["email"], "=") {
+		return fmt.Errorf("start with the reporter's email, then ; where=... ; how=... ; saw=...")
+	}
+	last := ""
+	for _, p := range parts[1:] {
+		k, val, ok := strings.Cut(p, "=")
+		if !ok && last != "" {
+			// "how=mobile app; iPhone; office wifi": the access text has
+			// semicolons of its own; a part without a key continues it.
+			r[last] += "; " + strings.TrimSpace(p)
+			continue
+		}
+		field, known := keys[strings.ToLower(strings.TrimSpace(k))]
+		if !ok || !known {
+			return fmt.Errorf("unknown part %q (want where=, how=, saw= or name=)", strings.TrimSpace(p))
+		}
+		r[field], last = strings.TrimSpace(val), field
+	}
+	*f = append(*f, r)
 	return nil
 }
