@@ -212,12 +212,17 @@ func (o *OIDC) Finish(ctx context.Context, code, verifier, nonce string) (*Ident
 	}
 	var c idClaims
 	if err := idt.Claims(&c); err != nil {
-		return nil, fmt.Errorf("auth: oidc: claims: %w", err)
+		return nil, fmt.Errorf("auth: oidc: claims: %v: %w", err,
+			errs.E(errs.Unauthorized, "The identity provider's answer could not be read, so you are not signed in. Tell an admin."))
 	}
-	id := &Identity{Subject: idt.Subject, Email: strings.ToLower(strings.TrimSpace(c.Email)), Name: c.Name}
-	if id.Email == "" {
+	id := &Identity{Subject: idt.Subject, Name: c.Name}
+	if c.Email == "" {
 		return nil, fmt.Errorf("auth: oidc: no email claim (subject %s): %w", id.Subject,
 			errs.E(errs.Forbidden, "The identity provider did not say your email address; check that the scopes include email."))
+	}
+	if id.Email, err = cleanEmail(c.Email); err != nil {
+		return nil, fmt.Errorf("auth: oidc: email claim %q: %w", c.Email,
+			errs.E(errs.Forbidden, "The identity provider sent an email address sitrep cannot use."))
 	}
 	if !c.EmailVerified {
 		return nil, fmt.Errorf("auth: oidc: %s: email_verified is not true: %w", id.Email,

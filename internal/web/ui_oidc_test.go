@@ -211,6 +211,10 @@ func TestSSORefusals(t *testing.T) {
 			status: http.StatusUnauthorized, says: "expired before it reached sitrep"},
 		{name: "wrong audience", user: lead, tweak: func(c map[string]any) { c["aud"] = "another-app" },
 			status: http.StatusUnauthorized, says: "could not be verified"},
+		{name: "an email that is no address", user: with(lead, func(u *oidcfake.User) { u.Email = "lead at x.test" }),
+			status: http.StatusForbidden, says: "an email address sitrep cannot use"},
+		{name: "claims of the wrong type", user: lead, tweak: func(c map[string]any) { c["email"] = 42 },
+			status: http.StatusUnauthorized, says: "could not be read"},
 		{name: "another issuer", user: lead, tweak: func(c map[string]any) { c["iss"] = "https://evil.example" },
 			status: http.StatusUnauthorized, says: "could not be verified"},
 	} {
