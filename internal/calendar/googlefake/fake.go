@@ -3,7 +3,7 @@
 //
 // What it takes from Google's published material, and so checks:
 //   - paths, HTTP methods, and query parameters (names, enum values, types,
-//     ranges) of calendar.events.insert/get/patch/delete and
+//     ranges) of calendar.events.insert/list/get/patch/delete and
 //     calendar.freebusy.query, from the discovery document shipped in
 //     google.golang.org/api (embedded here; a test keeps the copy in step);
 //   - every request body against that document's schemas: an undeclared
@@ -24,6 +24,9 @@
 // on patch, how long a Meet link takes to be created (here at once, status
 // "success"), which calendars free/busy may see (here every address), how
 // rooms accept (here attendees stay needsAction, and a booked room is busy);
+// recurring events (events.list with singleEvents=true answers 501 for a
+// calendar holding one, rather than pretend to expand it; all-day events
+// are read in UTC, the calendar's time zone here);
 // authentication (any or no token is accepted; domain-wide delegation is the
 // NoDelegation flag); and the Directory API's parameters and body shapes
 // beyond the CalendarResource fields sitrep reads (no discovery document of
@@ -104,6 +107,7 @@ func New() *Server {
 	s := &Server{disc: d, Primary: "organizer@example.test", events: map[string]map[string]*stored{}, busy: map[string][]period{}}
 	mux := http.NewServeMux()
 	mux.HandleFunc("POST /calendar/v3/calendars/{calendarId}/events", s.insert)
+	mux.HandleFunc("GET /calendar/v3/calendars/{calendarId}/events", s.list)
 	mux.HandleFunc("GET /calendar/v3/calendars/{calendarId}/events/{eventId}", s.get)
 	mux.HandleFunc("PATCH /calendar/v3/calendars/{calendarId}/events/{eventId}", s.patch)
 	mux.HandleFunc("DELETE /calendar/v3/calendars/{calendarId}/events/{eventId}", s.delete)
@@ -717,4 +721,104 @@ func clone(m map[string]any) map[string]any {
 	var out map[string]any
 	_ = dec.Decode(&out)
 	return out
+}
+
+// listPageSize and listPageMax are events.list's documented maxResults
+// default and the most one page returns, whatever is asked.
+const (
+	listPageSize = 250
+	listPageMax  = 2500
+)
+
+// list is calendar.events.list: the events overlapping [timeMin, timeMax)
+// (an event counts when it ends after timeMin and starts before timeMax),
+// without cancelled ones unless showDeleted, ordered by start time when
+// asked (which Google allows only with singleEvents=true), paged by an
+// opaque nextPageToken.
+func (s *Server) list(w http.ResponseWriter, r *http.Request) {
+	q := r.URL.Query()
+	if err := s.disc.checkQuery("calendar.events.list", q); err != nil {
+		s.badRequest(w, r, err)
+		return
+	}
+	if q.Get("orderBy") == "startTime" && q.Get("singleEvents") != "true" {
+		s.fault(w, r, http.StatusBadRequest, "global", "badRequest", "The requested ordering is not available for the particular query.")
+		return
+	}
+	var timeMin, timeMax time.Time
+	if v := q.Get("timeMin"); v != "" {
+		timeMin, _ = time.Parse(time.RFC3339, v) // checked against the document above
+	}
+	if v := q.Get("timeMax"); v != "" {
+		timeMax, _ = time.Parse(time.RFC3339, v)
+	}
+	if !timeMin.IsZero() && !timeMax.IsZero() && !timeMax.After(timeMin) {
+		s.fault(w, r, http.StatusBadRequest, "global", "timeRangeEmpty", "The specified time range is empty.")
+		return
+	}
+	size := listPageSize
+	if v := q.Get("maxResults"); v != "" {
+		size, _ = strconv.Atoi(v)
+		size = min(size, listPageMax)
+	}
+	offset := 0
+	if tok := q.Get("pageToken"); tok != "" {
+		b, err := base64.RawURLEncoding.DecodeString(tok)
+		n, err2 := strconv.Atoi(strings.TrimPrefix(string(b), "offset:"))
+		if err != nil || err2 != nil || n < 0 || !strings.HasPrefix(string(b), "offset:") {
+			s.fault(w, r, http.StatusBadRequest, "global", "invalid", "Invalid page token value.")
+			return
+		}
+		offset = n
+	}
+
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	cal := s.calendar(r.PathValue("calendarId"))
+	events, ok := s.events[cal]
+	if !ok {
+		s.fault(w, r, http.StatusNotFound, "global", "notFound", "Not Found")
+		return
+	}
+	type match struct {
+		start time.Time
+		ev    map[string]any
+	}
+	var found []match
+	for _, st := range events {
+		if st.deleted && q.Get("showDeleted") != "true" {
+			continue
+		}
+		if _, recurring := st.ev["recurrence"]; recurring && q.Get("singleEvents") == "true" {
+			s.fault(w, r, http.StatusNotImplemented, "global", "notImplemented",
+				"googlefake does not expand recurring events; Google would return each occurrence.")
+			return
+		}
+		start, err1 := eventTime(st.ev, "start")
+		end, err2 := eventTime(st.ev, "end")
+		if err1 != nil || err2 != nil {
+			continue
+		}
+		if (!timeMin.IsZero() && !end.After(timeMin)) || (!timeMax.IsZero() && !start.Before(timeMax)) {
+			continue
+		}
+		found = append(found, match{start, st.ev})
+	}
+	sort.Slice(found, func(i, j int) bool {
+		if q.Get("orderBy") == "startTime" && !found[i].start.Equal(found[j].start) {
+			return found[i].start.Before(found[j].start)
+		}
+		return found[i].ev["id"].(string) < found[j].ev["id"].(string)
+	})
+	out := map[string]any{"kind": "calendar#events", "etag": s.nextETag(), "summary": cal, "timeZone": "UTC", "accessRole": "owner",
+		"updated": time.Now().UTC().Format("2006-01-02T15:04:05.000Z"), "defaultReminders": []any{}, "items": []any{}}
+	items := []any{}
+	for i := offset; i < len(found) && i < offset+size; i++ {
+		items = append(items, found[i].ev)
+	}
+	out["items"] = items
+	if offset+size < len(found) {
+		out["nextPageToken"] = base64.RawURLEncoding.EncodeToString([]byte("offset:" + strconv.Itoa(offset+size)))
+	}
+	writeJSON(w, http.StatusOK, out)
 }

@@ -3,6 +3,7 @@ package googlefake
 import (
 	"bytes"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
 	"os"
@@ -10,6 +11,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 )
 
 // The embedded discovery document must be the one the Go client in go.mod
@@ -194,5 +196,65 @@ func TestRoomsPaged(t *testing.T) {
 	_, _, m = call(t, "GET", u+"&pageToken="+m["nextPageToken"].(string), "")
 	if items, _ := m["items"].([]any); len(items) != 1 || m["nextPageToken"] != nil {
 		t.Errorf("second page: %v", m)
+	}
+}
+
+// events.list: the time range (an event counts when it ends after timeMin
+// and starts before timeMax), start-time order only with singleEvents,
+// pages, and the errors Google answers for a bad query.
+func TestEventsListed(t *testing.T) {
+	s := New()
+	defer s.Close()
+	base := s.CalendarEndpoint() + "calendars/ops%40example.test/events"
+	for i, start := range []string{"2026-03-10T12:00:00Z", "2026-03-10T09:00:00Z", "2026-03-10T10:30:00Z", "2026-03-12T09:00:00Z"} {
+		st, _ := time.Parse(time.RFC3339, start)
+		body := fmt.Sprintf(`{"id":"maint%04d","summary":"W%d","start":{"dateTime":%q},"end":{"dateTime":%q}}`, i, i, start, st.Add(time.Hour).Format(time.RFC3339))
+		if code, e, _ := call(t, "POST", base, body); code != 200 {
+			t.Fatalf("insert: %d %+v", code, e)
+		}
+	}
+	q := "?singleEvents=true&orderBy=startTime&timeMin=2026-03-10T09:30:00Z&timeMax=2026-03-10T12:00:00Z"
+	code, e, m := call(t, "GET", base+q, "")
+	var got []string
+	for _, it := range m["items"].([]any) {
+		got = append(got, it.(map[string]any)["summary"].(string))
+	}
+	// W1 (09:00-10:00) overlaps 09:30; W0 starts at timeMax: out; W3 is days later.
+	if code != 200 || strings.Join(got, ",") != "W1,W2" || m["kind"] != "calendar#events" {
+		t.Fatalf("list: %d %+v %v", code, e, got)
+	}
+	_, _, m = call(t, "GET", base+"?singleEvents=true&orderBy=startTime&maxResults=3", "")
+	if items := m["items"].([]any); len(items) != 3 || m["nextPageToken"] == nil || items[0].(map[string]any)["summary"] != "W1" {
+		t.Fatalf("first page: %v", m)
+	}
+	_, _, m = call(t, "GET", base+"?singleEvents=true&orderBy=startTime&maxResults=3&pageToken="+m["nextPageToken"].(string), "")
+	if items := m["items"].([]any); len(items) != 1 || m["nextPageToken"] != nil || items[0].(map[string]any)["summary"] != "W3" {
+		t.Fatalf("second page: %v", m)
+	}
+
+	for name, c := range map[string]struct {
+		query  string
+		status int
+		reason string
+	}{
+		"startTime order without singleEvents": {"?orderBy=startTime", 400, "badRequest"},
+		"a timeMin that is no date-time":        {"?timeMin=yesterday", 400, "invalid"},
+		"an unknown parameter":                  {"?since=2026-03-10", 400, "invalid"},
+		"a bad page token":                      {"?pageToken=nope", 400, "invalid"},
+	} {
+		code, e, _ := call(t, "GET", base+c.query, "")
+		if code != c.status || len(e.Error.Errors) == 0 || e.Error.Errors[0].Reason != c.reason {
+			t.Errorf("%s: %d %+v", name, code, e)
+		}
+	}
+	if code, _, _ := call(t, "GET", s.CalendarEndpoint()+"calendars/nobody%40example.test/events", ""); code != 404 {
+		t.Errorf("unknown calendar: %d", code)
+	}
+	rec := `{"id":"recur00001","summary":"Weekly patching","recurrence":["RRULE:FREQ=WEEKLY"],"start":{"dateTime":"2026-03-09T02:00:00Z"},"end":{"dateTime":"2026-03-09T03:00:00Z"}}`
+	if code, e, _ := call(t, "POST", base, rec); code != 200 {
+		t.Fatalf("insert recurring: %d %+v", code, e)
+	}
+	if code, _, _ := call(t, "GET", base+"?singleEvents=true", ""); code != http.StatusNotImplemented {
+		t.Errorf("the fake must refuse to pretend it expands a recurring event: %d", code)
 	}
 }
