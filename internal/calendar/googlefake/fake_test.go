@@ -238,9 +238,9 @@ func TestEventsListed(t *testing.T) {
 		reason string
 	}{
 		"startTime order without singleEvents": {"?orderBy=startTime", 400, "badRequest"},
-		"a timeMin that is no date-time":        {"?timeMin=yesterday", 400, "invalid"},
-		"an unknown parameter":                  {"?since=2026-03-10", 400, "invalid"},
-		"a bad page token":                      {"?pageToken=nope", 400, "invalid"},
+		"a timeMin that is no date-time":       {"?timeMin=yesterday", 400, "invalid"},
+		"an unknown parameter":                 {"?since=2026-03-10", 400, "invalid"},
+		"a bad page token":                     {"?pageToken=nope", 400, "invalid"},
 	} {
 		code, e, _ := call(t, "GET", base+c.query, "")
 		if code != c.status || len(e.Error.Errors) == 0 || e.Error.Errors[0].Reason != c.reason {
