@@ -169,7 +169,7 @@ func serveWith(ctx context.Context, cfg config.Config, e env, ready func(addr st
 	if err := h.buildResolution(); err != nil {
 		return err
 	}
-	if err := h.buildChanges(); err != nil {
+	if err := h.buildChanges(ctx); err != nil {
 		return err
 	}
 	h.resolution.Causes = h.changes.ConfirmedCauses
@@ -392,7 +392,7 @@ func (h *hub) buildResolution() error {
 // buildChanges wires the change log: the webhook secret, the look-back
 // window and the maintenance calendars, with the directory's escalation
 // systems as the systems a maintenance event may name.
-func (h *hub) buildChanges() error {
+func (h *hub) buildChanges(ctx context.Context) error {
 	cfg := h.cfg.Changes
 	h.changes = &changes.Service{DB: h.db, Incidents: h.incidents, WebhookSecret: cfg.WebhookSecret.Value(), Window: cfg.Window, Logger: h.logger,
 		KnownSystems: func() []string {
@@ -409,6 +409,18 @@ func (h *hub) buildChanges() error {
 		cal, err := changes.NewCalDAV(d.URL, d.Username, d.Password.Value(), d.CalendarPath)
 		if err != nil {
 			return fmt.Errorf("changes.maintenance_caldav: %w", err)
+		}
+		h.changes.Calendars = append(h.changes.Calendars, cal)
+	}
+	if g := cfg.MaintenanceGoogle; g.CalendarID != "" {
+		pm := h.cfg.Postmortem.Google
+		opt, err := calendar.GoogleServiceAccount(cmp.Or(g.CredentialsFile, pm.CredentialsFile), cmp.Or(g.Subject, pm.Organizer), changes.GoogleReadScope)
+		if err != nil {
+			return fmt.Errorf("changes.maintenance_google: %w", err)
+		}
+		cal, err := changes.NewGoogle(ctx, g.CalendarID, opt)
+		if err != nil {
+			return fmt.Errorf("changes.maintenance_google: %w", err)
 		}
 		h.changes.Calendars = append(h.changes.Calendars, cal)
 	}

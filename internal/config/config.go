@@ -5,6 +5,7 @@ package config
 
 import (
 	"bytes"
+	"cmp"
 	"errors"
 	"fmt"
 	"io"
@@ -66,6 +67,8 @@ type Changes struct {
 	MaintenanceICS string `yaml:"maintenance_ics"`
 	// MaintenanceCalDAV is a CalDAV calendar of maintenance windows.
 	MaintenanceCalDAV MaintenanceCalDAV `yaml:"maintenance_caldav"`
+	// MaintenanceGoogle is a Google Calendar of maintenance windows.
+	MaintenanceGoogle MaintenanceGoogle `yaml:"maintenance_google"`
 }
 
 // Intake configures the monitoring webhooks that open draft incidents.
@@ -146,6 +149,18 @@ type MaintenanceCalDAV struct {
 	Username     string `yaml:"username"`
 	Password     Secret `yaml:"password"`
 	CalendarPath string `yaml:"calendar_path"` // the collection, /ops/maintenance/
+}
+
+// MaintenanceGoogle is a Google Calendar of maintenance windows, read
+// through the Calendar API with a service account (domain-wide delegation),
+// by default the post-mortem's.
+type MaintenanceGoogle struct {
+	CalendarID string `yaml:"calendar_id"` // ops-maintenance@group.calendar.google.com; empty: none
+	// CredentialsFile: the service account's JSON key; empty: postmortem.google.credentials_file.
+	CredentialsFile string `yaml:"credentials_file"`
+	// Subject is the user impersonated to read the calendar (it must see
+	// it); empty: postmortem.google.organizer.
+	Subject string `yaml:"subject"`
 }
 
 // Postmortem configures the post-mortem: who is invited, when and where it
@@ -735,6 +750,16 @@ func (c *Config) validate() []string {
 		}
 		if d.CalendarPath != "" && !strings.HasPrefix(d.CalendarPath, "/") && !strings.Contains(d.CalendarPath, "://") {
 			bad("changes.maintenance_caldav.calendar_path", "want a path starting with /, got %q", d.CalendarPath)
+		}
+	}
+	if g := c.Changes.MaintenanceGoogle; g.CalendarID != "" {
+		if cmp.Or(g.CredentialsFile, c.Postmortem.Google.CredentialsFile) == "" {
+			bad("changes.maintenance_google.credentials_file", "a Google maintenance calendar needs a service account key (here or in postmortem.google.credentials_file)")
+		}
+		if subject := cmp.Or(g.Subject, c.Postmortem.Google.Organizer); subject == "" {
+			bad("changes.maintenance_google.subject", "name the user whose access reads the calendar (here or in postmortem.google.organizer)")
+		} else if _, err := mail.ParseAddress(subject); err != nil {
+			bad("changes.maintenance_google.subject", "want an email address: %v", err)
 		}
 	}
 	if c.Cadence.Backup != "" {

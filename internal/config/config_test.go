@@ -214,3 +214,26 @@ func TestTrustedProxyPrefixes(t *testing.T) {
 		t.Fatalf("prefixes %q", got)
 	}
 }
+
+// A Google maintenance calendar borrows the post-mortem's service account
+// unless it names its own, and needs one of them.
+func TestMaintenanceGoogleValidation(t *testing.T) {
+	load := func(yaml string) error {
+		path := filepath.Join(t.TempDir(), "c.yaml")
+		if err := os.WriteFile(path, []byte(yaml), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		_, err := Load(path, nil)
+		return err
+	}
+	err := load("changes:\n  maintenance_google:\n    calendar_id: ops@group.calendar.google.com\n")
+	if err == nil || !strings.Contains(err.Error(), "changes.maintenance_google.credentials_file") || !strings.Contains(err.Error(), "changes.maintenance_google.subject") {
+		t.Fatalf("without credentials or subject: %v", err)
+	}
+	if err := load("changes:\n  maintenance_google:\n    calendar_id: ops@group.calendar.google.com\npostmortem:\n  google:\n    credentials_file: /etc/sitrep/sa.json\n    organizer: hub@example.com\n"); err != nil {
+		t.Fatalf("the post-mortem's account is borrowed: %v", err)
+	}
+	if err := load("changes:\n  maintenance_google:\n    calendar_id: ops@group.calendar.google.com\n    credentials_file: /k.json\n    subject: not an address\n"); err == nil || !strings.Contains(err.Error(), "changes.maintenance_google.subject") {
+		t.Fatalf("a bad subject: %v", err)
+	}
+}
