@@ -105,6 +105,11 @@ func (s *Server) uiRoutes() []uiRoute {
 		{"GET", "/improvements.csv", auth.Viewer, s.uiImprovementsCSV},
 		{"POST", "/improvements/{id}", auth.Lead, s.uiUpdateImprovement},
 
+		{"GET", "/drafts/{id}", auth.Viewer, s.uiDraft},
+		{"POST", "/drafts/{id}/declare", auth.Lead, s.uiDeclareDraft},
+		{"POST", "/drafts/{id}/dismiss", auth.Lead, s.uiDismissDraft},
+		{"POST", "/drafts/{id}/reports", auth.Lead, s.uiDraftReport},
+
 		{"GET", "/triage", auth.Viewer, s.uiTriage},
 		{"POST", "/triage/{id}/assign", auth.Lead, s.uiAssign},
 		{"GET", "/directory", auth.Viewer, s.uiDirectory},
@@ -409,10 +414,11 @@ var uiFuncs = template.FuncMap{
 		}
 		return ""
 	},
-	"dur":       humanDuration,
-	"countdown": countdownText,
-	"join":      func(l []string) string { return strings.Join(l, ", ") },
-	"lower":     strings.ToLower,
+	"dur":         humanDuration,
+	"countdown":   countdownText,
+	"join":        func(l []string) string { return strings.Join(l, ", ") },
+	"reportsCard": func(p *page, v reportsView) reportsCard { return reportsCard{P: p, V: v} },
+	"lower":       strings.ToLower,
 	"title": func(s string) string {
 		if s == "" {
 			return s

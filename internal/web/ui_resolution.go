@@ -47,10 +47,19 @@ type confirmView struct {
 	Total                                      int
 }
 
+// reportsView is the reports card of an incident or a draft page.
 type reportsView struct {
 	List    []incident.Report
 	Summary incident.ReportSummary
 	Form    incident.ReportInput
+	Action  string // where the card's form posts
+}
+
+// reportsCard is the data of layout.html's "reports" template: the page
+// (for the role, the CSRF token and the field at fault) and the card.
+type reportsCard struct {
+	P *page
+	V reportsView
 }
 
 func readResolveForm(r *http.Request) resolveForm {
@@ -102,6 +111,7 @@ func (s *Server) resolutionData(ctx context.Context, d *incidentData) error {
 		return err
 	}
 	d.Reports.List, d.Reports.Summary = reports, incident.SummarizeReports(reports)
+	d.Reports.Action = "/incidents/" + url.PathEscape(inc.Ref) + "/reports"
 	if s.Changes != nil {
 		ch, err := s.Changes.ForIncident(ctx, inc.Ref, 0)
 		if err != nil {
