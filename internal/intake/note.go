@@ -95,7 +95,8 @@ func (m *Mail) Build(d *Draft, to string, now time.Time) ([]byte, error) {
 		fmt.Fprintf(&b, " Fired %d times, last at %s UTC.", d.Fired, d.LastSeenAt.Format("15:04:05"))
 	}
 	if m.PublicURL != "" {
-		fmt.Fprintf(&b, "\n\nOr from the command line: `sitrep draft declare %d` / `sitrep draft dismiss %d`.", d.ID, d.ID)
+		fmt.Fprintf(&b, "\n\nOr on the web, with the reports filed so far: %s/drafts/%s; from the command line: `sitrep draft declare %d` / `sitrep draft dismiss %d`.",
+			strings.TrimRight(m.PublicURL, "/"), FormatID(d.ID), d.ID, d.ID)
 	}
 	rendered, err := m.Renderer.Render(compose.KindDraftAlert, &compose.DraftAlertData{Incident: view, Draft: b.String(),
 		DraftedBy: sourceName(d.Source), Now: now, Zone: loc, Alert: true})

@@ -17,6 +17,7 @@ import (
 	"github.com/sitrep-dev/sitrep/internal/errs"
 	"github.com/sitrep-dev/sitrep/internal/inbox"
 	"github.com/sitrep-dev/sitrep/internal/incident"
+	"github.com/sitrep-dev/sitrep/internal/intake"
 	"github.com/sitrep-dev/sitrep/internal/outbox"
 )
 
@@ -45,6 +46,7 @@ func (s *Server) row(inc *incident.Incident, now time.Time) incidentRow {
 }
 
 type listData struct {
+	Drafts       []*intake.Draft // monitoring alerts waiting for a decision
 	Active, Past []incidentRow
 	Now          time.Time
 	DueSoon      time.Duration
@@ -76,6 +78,9 @@ func (s *Server) uiIncidents(w http.ResponseWriter, r *http.Request, sess *auth.
 		}
 		return d.Active[i].Severity < d.Active[j].Severity
 	})
+	if d.Drafts, err = s.openDrafts(r); err != nil {
+		return err
+	}
 	p := s.newPage(r, sess, "Incidents", "incidents")
 	p.Data = d
 	return s.render(w, http.StatusOK, "incidents", p)

@@ -600,23 +600,34 @@ func TestUIEveryInputHasALabel(t *testing.T) {
 	e := newUIEnv(t)
 	e.declare("Checkout down")
 	admin := e.login("admin@x.test")
-	inputRE := regexp.MustCompile(`<(input|select|textarea)\b[^>]*>`)
-	idRE := regexp.MustCompile(`\bid="([^"]+)"`)
 	for _, path := range []string{"/incidents/new", "/incidents/INC-1", "/incidents/INC-1/edit", "/accounts", "/tokens", "/login"} {
 		_, page := admin.get(path)
-		for _, tag := range inputRE.FindAllString(page, -1) {
-			if strings.Contains(tag, `type="hidden"`) {
-				continue
-			}
-			if strings.Contains(tag, `type="checkbox"`) || strings.Contains(tag, `type="radio"`) {
-				continue // wrapped in their <label>, checked by the DOM test
-			}
-			id := idRE.FindStringSubmatch(tag)
-			if id == nil || !strings.Contains(page, `<label for="`+id[1]+`"`) {
-				t.Errorf("%s: %s has no label", path, tag)
-			}
+		for _, tag := range unlabelledInputs(page) {
+			t.Errorf("%s: %s has no label", path, tag)
 		}
 	}
+}
+
+var (
+	inputRE = regexp.MustCompile(`<(input|select|textarea)\b[^>]*>`)
+	idRE    = regexp.MustCompile(`\bid="([^"]+)"`)
+)
+
+// unlabelledInputs lists the page's form fields that no <label for> names.
+func unlabelledInputs(page string) []string {
+	var out []string
+	for _, tag := range inputRE.FindAllString(page, -1) {
+		if strings.Contains(tag, `type="hidden"`) {
+			continue
+		}
+		if strings.Contains(tag, `type="checkbox"`) || strings.Contains(tag, `type="radio"`) {
+			continue // wrapped in their <label>, checked by the DOM test
+		}
+		if id := idRE.FindStringSubmatch(tag); id == nil || !strings.Contains(page, `<label for="`+id[1]+`"`) {
+			out = append(out, tag)
+		}
+	}
+	return out
 }
 
 // TestPaletteContrast computes the WCAG 2.2 contrast ratio of every text
