@@ -107,11 +107,28 @@ func (m *Mirror) Sweep(ctx context.Context) (int, error) {
 	return queued, nil
 }
 
-var errMoved = errors.New("chat: cursor moved by another replica")
+var (
+	errMoved = errors.New("chat: cursor moved by another replica")
+	errBusy  = errors.New("chat: timeline being written")
+)
 
 func (m *Mirror) sweepTarget(ctx context.Context, target string) (int, error) {
 	queued := 0
 	err := m.DB.InTx(ctx, func(tx *sql.Tx) error {
+		if m.DB.Dialect == store.Postgres {
+			// Sweep only when no transaction that inserted timeline
+			// events is open (migration 00010): one committing later
+			// with a smaller id would be skipped for good. Trying, not
+			// waiting: a waiting sweep would queue every new writer
+			// behind it; it tries again at the next tick.
+			var free bool
+			if err := tx.QueryRowContext(ctx, `SELECT pg_try_advisory_xact_lock(7319001)`).Scan(&free); err != nil {
+				return fmt.Errorf("chat: timeline lock: %w", err)
+			}
+			if !free {
+				return errBusy
+			}
+		}
 		// SQLite: an upsert on INSERT ... SELECT needs a WHERE to parse.
 		if _, err := tx.ExecContext(ctx, `INSERT INTO chat_cursors (target, last_event_id)
 SELECT $1, COALESCE(MAX(id), 0) FROM timeline_events WHERE true ON CONFLICT (target) DO NOTHING`, target); err != nil {
@@ -163,7 +180,7 @@ SELECT $1, COALESCE(MAX(id), 0) FROM timeline_events WHERE true ON CONFLICT (tar
 		queued = len(post)
 		return nil
 	})
-	if errors.Is(err, errMoved) {
+	if errors.Is(err, errMoved) || errors.Is(err, errBusy) {
 		return 0, nil
 	}
 	return queued, err

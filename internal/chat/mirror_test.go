@@ -184,3 +184,65 @@ func TestMirrorPostsKeyEventsAndAChatOutageNeverHoldsUpEmail(t *testing.T) {
 		t.Errorf("slack got %q\nwant %q", texts, want)
 	}
 }
+
+// An event whose transaction commits after a later event's (PostgreSQL
+// hands out ids before commit) is still mirrored: the sweep waits until no
+// event-writing transaction is open instead of moving past it. On SQLite
+// transactions write one at a time, so the two events commit in order.
+func TestMirrorNeverSkipsAnEventCommittedOutOfOrder(t *testing.T) {
+	db := storetest.Open(t)
+	ctx := context.Background()
+	inserter, err := jobs.NewInserter(db)
+	if err != nil {
+		t.Fatal(err)
+	}
+	incidents := &incident.Service{DB: db}
+	inc, err := incidents.Declare(ctx, "lead@x.test", incident.DeclareInput{Title: "Checkout down", Severity: "SEV2"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := &chat.Mirror{DB: db, Jobs: inserter, Incidents: incidents, Targets: map[string]chat.Poster{"slack": &chat.Slack{WebhookURL: "http://127.0.0.1:1/"}}}
+	if n, err := m.Sweep(ctx); err != nil || n != 0 {
+		t.Fatalf("first sweep: %d %v", n, err)
+	}
+	event := func(q store.Querier, text string) {
+		t.Helper()
+		if _, err := incident.AddEvent(ctx, q, time.Now(), inc.ID, incident.EventStateChanged, "lead@x.test", text, nil); err != nil {
+			t.Fatal(err)
+		}
+	}
+	queued := 0
+	if db.Dialect == store.Postgres {
+		slow, err := db.BeginTx(ctx, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		event(slow, "identified (the smaller id, committed last)")
+		event(db, "monitoring (the larger id, committed first)")
+		n, err := m.Sweep(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		queued += n
+		if err := slow.Commit(); err != nil {
+			t.Fatal(err)
+		}
+	} else {
+		event(db, "identified")
+		event(db, "monitoring")
+	}
+	n, err := m.Sweep(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if queued += n; queued != 2 {
+		t.Fatalf("queued %d posts for the two events, want 2", queued)
+	}
+	var jobs int
+	if err := db.QueryRowContext(ctx, `SELECT COUNT(*) FROM river_job WHERE kind = 'chat_post'`).Scan(&jobs); err != nil {
+		t.Fatal(err)
+	}
+	if jobs != 2 {
+		t.Errorf("%d chat_post jobs, want 2", jobs)
+	}
+}
