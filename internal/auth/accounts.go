@@ -234,7 +234,16 @@ func (a *Accounts) Get(ctx context.Context, id int64) (*Account, error) {
 
 // List returns live accounts by email.
 func (a *Accounts) List(ctx context.Context) ([]Account, error) {
-	rows, err := a.DB.QueryContext(ctx, `SELECT `+accountColumns+` FROM accounts WHERE disabled_at IS NULL ORDER BY email`)
+	return a.list(ctx, `disabled_at IS NULL`)
+}
+
+// Disabled lists the disabled accounts, by email.
+func (a *Accounts) Disabled(ctx context.Context) ([]Account, error) {
+	return a.list(ctx, `disabled_at IS NOT NULL`)
+}
+
+func (a *Accounts) list(ctx context.Context, where string) ([]Account, error) {
+	rows, err := a.DB.QueryContext(ctx, `SELECT `+accountColumns+` FROM accounts WHERE `+where+` ORDER BY email`)
 	if err != nil {
 		return nil, fmt.Errorf("auth: list accounts: %w", err)
 	}
@@ -368,4 +377,56 @@ func oneLine(s string, n int) string {
 		s = strings.TrimSpace(string(r[:n]))
 	}
 	return s
+}
+
+// SetDisabled disables an account (its sessions end at once and it can no
+// longer sign in, by password or single sign-on) or enables it again. The
+// last admin cannot be disabled, and nobody can disable themselves: both
+// would lock the door with the key inside.
+func (a *Accounts) SetDisabled(ctx context.Context, actorID, id int64, disabled bool) (*Account, error) {
+	if disabled && actorID == id {
+		return nil, errs.E(errs.Conflict, "you cannot disable your own account; ask another admin")
+	}
+	err := a.DB.InTx(ctx, func(tx *sql.Tx) error {
+		var role Role
+		var was sql.NullTime
+		err := tx.QueryRowContext(ctx, `SELECT role, disabled_at FROM accounts WHERE id = $1`, id).Scan(&role, &was)
+		if errors.Is(err, sql.ErrNoRows) {
+			return errs.E(errs.NotFound, "no account %d", id)
+		}
+		if err != nil {
+			return fmt.Errorf("auth: disable: %w", err)
+		}
+		if was.Valid == disabled {
+			return nil // already so: nothing to do, nothing to log
+		}
+		if disabled && role == Admin {
+			var admins int
+			if err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM accounts WHERE role = 'admin' AND disabled_at IS NULL`).Scan(&admins); err != nil {
+				return fmt.Errorf("auth: disable: %w", err)
+			}
+			if admins <= 1 {
+				return errs.E(errs.Conflict, "this is the last admin account; make another admin first")
+			}
+		}
+		now := a.now()
+		at := sql.NullTime{Time: now, Valid: disabled}
+		if _, err := tx.ExecContext(ctx, `UPDATE accounts SET disabled_at = $1, updated_at = $2 WHERE id = $3`, at, now, id); err != nil {
+			return fmt.Errorf("auth: disable: %w", err)
+		}
+		if disabled {
+			if _, err := tx.ExecContext(ctx, `DELETE FROM ui_sessions WHERE account_id = $1`, id); err != nil {
+				return fmt.Errorf("auth: end sessions: %w", err)
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	acc, err := scanAccount(a.DB.QueryRowContext(ctx, `SELECT `+accountColumns+` FROM accounts WHERE id = $1`, id))
+	if err != nil {
+		return nil, fmt.Errorf("auth: disable: %w", err)
+	}
+	return acc, nil
 }

@@ -145,3 +145,57 @@ func TestLoginLimiter(t *testing.T) {
 		t.Fatal("the address must recover after a minute")
 	}
 }
+
+// Disabling ends the account's sessions and its sign-ins at once; enabling
+// lets it sign in again. Nobody disables themselves, and the last admin
+// stays.
+func TestDisableAndEnable(t *testing.T) {
+	ctx := context.Background()
+	db := storetest.Open(t)
+	accounts := &auth.Accounts{DB: db, Argon2: cheap}
+	sessions := &auth.Sessions{DB: db}
+	const pw = "correct horse battery"
+	admin, err := accounts.Create(ctx, "admin@x.test", "", auth.Admin, pw)
+	if err != nil {
+		t.Fatal(err)
+	}
+	lead, err := accounts.Create(ctx, "lead@x.test", "", auth.Lead, pw)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cookie, _, err := sessions.Start(ctx, lead)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := accounts.SetDisabled(ctx, admin.ID, lead.ID, true); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := sessions.Lookup(ctx, cookie); err == nil {
+		t.Error("a disabled account's session still works")
+	}
+	if _, err := accounts.Authenticate(ctx, "lead@x.test", pw); err == nil {
+		t.Error("a disabled account signs in with its password")
+	}
+	if _, _, err := accounts.SignOn(ctx, "lead@x.test", "", auth.Viewer); errs.CodeOf(err) != errs.Forbidden {
+		t.Errorf("a disabled account signs on: %v", err)
+	}
+	if list, _ := accounts.Disabled(ctx); len(list) != 1 || list[0].Email != "lead@x.test" {
+		t.Errorf("disabled list: %+v", list)
+	}
+	if _, err := accounts.SetDisabled(ctx, admin.ID, lead.ID, false); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := accounts.Authenticate(ctx, "lead@x.test", pw); err != nil {
+		t.Errorf("an enabled account cannot sign in: %v", err)
+	}
+
+	if _, err := accounts.SetDisabled(ctx, admin.ID, admin.ID, true); errs.CodeOf(err) != errs.Conflict {
+		t.Errorf("disabling oneself: want conflict, got %v", err)
+	}
+	if _, err := accounts.SetDisabled(ctx, 0, admin.ID, true); errs.CodeOf(err) != errs.Conflict {
+		t.Errorf("disabling the last admin: want conflict, got %v", err)
+	}
+	if _, err := accounts.SetDisabled(ctx, admin.ID, 999, true); errs.CodeOf(err) != errs.NotFound {
+		t.Errorf("unknown account: %v", err)
+	}
+}

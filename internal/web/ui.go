@@ -124,6 +124,8 @@ func (s *Server) uiRoutes() []uiRoute {
 		{"POST", "/accounts", auth.Admin, s.uiCreateAccount},
 		{"POST", "/accounts/{id}/role", auth.Admin, s.uiSetRole},
 		{"POST", "/accounts/{id}/password", auth.Admin, s.uiResetPassword},
+		{"POST", "/accounts/{id}/disable", auth.Admin, s.uiSetDisabled(true)},
+		{"POST", "/accounts/{id}/enable", auth.Admin, s.uiSetDisabled(false)},
 		{"GET", "/tokens", auth.Admin, s.uiTokens},
 		{"POST", "/tokens", auth.Admin, s.uiCreateToken},
 		{"POST", "/tokens/{id}/revoke", auth.Admin, s.uiRevokeToken},

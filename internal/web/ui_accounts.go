@@ -87,6 +87,8 @@ func (s *Server) uiLogout(w http.ResponseWriter, r *http.Request, _ *auth.Sessio
 
 type accountsData struct {
 	Accounts []auth.Account
+	Disabled []auth.Account
+	Self     int64 // the signed-in admin, who cannot disable themselves
 	Roles    []auth.Role
 	// Shown once: the password of an account just created or reset.
 	NewPassword, NewPasswordFor string
@@ -98,7 +100,11 @@ func (s *Server) accountsPage(w http.ResponseWriter, r *http.Request, sess *auth
 	if err != nil {
 		return err
 	}
-	d := &accountsData{Accounts: list, Roles: []auth.Role{auth.Admin, auth.Lead, auth.Viewer}}
+	disabled, err := s.Accounts.Disabled(r.Context())
+	if err != nil {
+		return err
+	}
+	d := &accountsData{Accounts: list, Disabled: disabled, Self: sess.Account.ID, Roles: []auth.Role{auth.Admin, auth.Lead, auth.Viewer}}
 	d.Form.Role = string(auth.Lead)
 	p := s.newPage(r, sess, "Accounts", "accounts")
 	if fill != nil {
@@ -139,6 +145,31 @@ func (s *Server) uiCreateAccount(w http.ResponseWriter, r *http.Request, sess *a
 			d.NewPassword, d.NewPasswordFor = pw, acc.Email
 		}
 	})
+}
+
+// uiSetDisabled disables an account (its sessions end at once) or enables it.
+func (s *Server) uiSetDisabled(disabled bool) uiHandler {
+	return func(w http.ResponseWriter, r *http.Request, sess *auth.Session) error {
+		id, err := pathID(r, "account")
+		if err != nil {
+			return err
+		}
+		acc, err := s.Accounts.SetDisabled(r.Context(), sess.Account.ID, id, disabled)
+		if err != nil {
+			if c := errs.CodeOf(err); c == errs.Internal || c == errs.NotFound {
+				return err
+			}
+			return s.accountsPage(w, r, sess, statusOf[errs.CodeOf(err)], func(d *accountsData, p *page) { p.Error = errMessage(err) })
+		}
+		verb := map[bool]string{true: "disabled", false: "enabled"}[disabled]
+		s.Logger.Info("account "+verb, "account", acc.Email, "by", sess.Account.Email)
+		return s.accountsPage(w, r, sess, http.StatusOK, func(d *accountsData, p *page) {
+			p.Notice = "Account " + acc.Email + " " + verb + "."
+			if disabled {
+				p.Notice += " Its sessions have ended; it cannot sign in, by password or single sign-on."
+			}
+		})
+	}
 }
 
 func pathID(r *http.Request, what string) (int64, error) {

@@ -713,3 +713,46 @@ func TestIncidentPageWith500Events(t *testing.T) {
 		t.Fatalf("incident page takes %s", mean)
 	}
 }
+
+// An admin disables an account from the accounts page: its open session
+// ends at once and its password no longer works; enabling restores it.
+// The admin's own row offers no Disable, and posting it anyway is refused.
+func TestUIDisableAccount(t *testing.T) {
+	e := newUIEnv(t)
+	admin := e.login("admin@x.test")
+	lead := e.login("lead@x.test")
+	ids := map[string]int64{}
+	list, err := e.accounts.List(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, a := range list {
+		ids[a.Email] = a.ID
+	}
+	_, page := admin.get("/accounts")
+	if !strings.Contains(page, `aria-label="Disable lead@x.test"`) || strings.Contains(page, `aria-label="Disable admin@x.test"`) {
+		t.Fatal("every other account has a Disable button; the admin's own row has none")
+	}
+	resp := admin.post(fmt.Sprintf("/accounts/%d/disable", ids["lead@x.test"]), url.Values{"csrf": {admin.csrf}})
+	if text := body(resp); resp.StatusCode != 200 || !strings.Contains(text, "Account lead@x.test disabled.") || !strings.Contains(text, "Disabled accounts") {
+		t.Fatalf("disable: %d", resp.StatusCode)
+	}
+	if status, _ := lead.get("/incidents"); status != http.StatusSeeOther {
+		t.Errorf("the disabled account's session still opens pages: %d", status)
+	}
+	b := e.browser()
+	b.get("/login")
+	resp = b.post("/login", url.Values{"csrf": {b.csrf}, "email": {"lead@x.test"}, "password": {uiPassword}})
+	if body(resp); resp.StatusCode == http.StatusSeeOther {
+		t.Error("a disabled account signed in with its password")
+	}
+	resp = admin.post(fmt.Sprintf("/accounts/%d/disable", ids["admin@x.test"]), url.Values{"csrf": {admin.csrf}})
+	if text := body(resp); resp.StatusCode != http.StatusConflict || !strings.Contains(text, "cannot disable your own account") {
+		t.Errorf("disabling oneself: %d", resp.StatusCode)
+	}
+	resp = admin.post(fmt.Sprintf("/accounts/%d/enable", ids["lead@x.test"]), url.Values{"csrf": {admin.csrf}})
+	if body(resp); resp.StatusCode != 200 {
+		t.Fatalf("enable: %d", resp.StatusCode)
+	}
+	e.login("lead@x.test")
+}
