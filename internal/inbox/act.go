@@ -32,7 +32,8 @@ type ReplyFunc func(ctx context.Context, tx *sql.Tx, inc *incident.Incident, sen
 // it matched no incident. The post-mortem booking plugs in here.
 type CalendarReplyFunc func(ctx context.Context, tx *sql.Tx, inboundID int64, m *Message, inc *incident.Incident) error
 
-// Actor acts on stored inbound messages: one River job per message.
+// Actor acts on stored inbound messages, from River jobs that each carry
+// the messages of one ingest transaction (see ActArgs).
 type Actor struct {
 	DB        *store.DB
 	Incidents *incident.Service
@@ -83,9 +84,20 @@ type ActWorker struct {
 	Actor *Actor
 }
 
-// Work acts on one message.
+// Work acts on the job's messages in the order they were stored. One that
+// fails does not hold back the others; the job is retried for it, and Act
+// leaves alone those already acted on.
 func (w *ActWorker) Work(ctx context.Context, job *river.Job[ActArgs]) error {
-	return w.Actor.Act(ctx, job.Args.InboundID)
+	var failed []error
+	for _, id := range job.Args.ids() {
+		if err := ctx.Err(); err != nil {
+			return errors.Join(append(failed, err)...)
+		}
+		if err := w.Actor.Act(ctx, id); err != nil {
+			failed = append(failed, err)
+		}
+	}
+	return errors.Join(failed...)
 }
 
 // Register adds the act worker to workers.

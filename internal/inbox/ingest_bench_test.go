@@ -111,8 +111,7 @@ func BenchmarkBacklog(b *testing.B) {
 			b.Fatalf("bare loop fetched %d of %d", got, n)
 		}
 
-		g := h.ingester("")
-		g.ChunkSize = 500
+		g := h.ingester("") // the default ChunkSize
 		start = time.Now()
 		stop := h.run(g)
 		for h.count(`SELECT COUNT(*) FROM inbound_messages`) < n {
