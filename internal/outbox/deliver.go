@@ -7,7 +7,6 @@ import (
 	"errors"
 	"fmt"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/riverqueue/river"
@@ -105,127 +104,6 @@ type transaction struct {
 	rcpt []claimed
 }
 
-// deliver works a message's due deliveries: one goroutine claims and
-// builds while one per SMTP connection sends and records, so that the
-// connections never wait for the database. It stops after maxRounds claims
-// (0: no limit) or when budget is spent (0: none) and returns the number
-// claimed, or -1 when it stopped with work left.
-func (o *Outbox) deliver(ctx context.Context, messageID int64, budget time.Duration, maxRounds int) (int, error) {
-	batch := o.BatchSize
-	if batch <= 0 {
-		batch = 50
-	}
-	conc := max(1, o.Sender.Concurrency())
-	start := time.Now()
-	msg, err := o.loadMessage(ctx, messageID)
-	if err != nil {
-		return 0, err
-	}
-	isPersonal := personal(compose.Kind(msg.kind))
-	from := o.envelopeFrom()
-	bodies := map[string][]byte{} // render key → message bytes, built once per run
-
-	// Record with a context that outlives a cancelled job: the SMTP server
-	// has answered; forgetting that would resend.
-	recordCtx := context.WithoutCancel(ctx)
-	accepted := make(chan []int64, conc) // back-pressure: at most a batch per connection waits
-	recorded := make(chan struct{})
-	go func() {
-		// One writer gathers accepted recipients into few statements;
-		// until written they are "sending", so a crash resends (with the
-		// same Message-ID) at most what waits here.
-		defer close(recorded)
-		var pending []int64
-		for ids := range accepted {
-			pending = append(pending, ids...)
-			// At most one batch per connection waits: that bounds what a
-			// crash can resend to twice the transactions in flight.
-			if len(pending) >= batch*conc || len(accepted) == 0 {
-				o.markSent(recordCtx, pending)
-				pending = pending[:0]
-			}
-		}
-		o.markSent(recordCtx, pending)
-	}()
-	work := make(chan transaction, conc)
-	var wg sync.WaitGroup
-	for i := 0; i < conc; i++ {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for tx := range work {
-				to := make([]string, len(tx.rcpt))
-				for i, r := range tx.rcpt {
-					to[i] = r.email
-				}
-				perRcpt, err := o.Sender.Send(ctx, from, to, tx.body)
-				accepted <- o.recordFailures(recordCtx, tx.rcpt, perRcpt, err)
-			}
-		}()
-	}
-	total, rounds, stoppedEarly := 0, 0, false
-	var claimErr error
-	for {
-		rows, err := o.claim(ctx, messageID, batch*conc*2)
-		if err != nil {
-			claimErr = err
-			break
-		}
-		if len(rows) == 0 {
-			break
-		}
-		total += len(rows)
-		rounds++
-		// Copies that render the same (same zone and group, and name for
-		// personal kinds) share SMTP transactions.
-		byKey := map[string][]claimed{}
-		var order []string
-		for _, r := range rows {
-			key := r.zone + "\x00" + r.group
-			if isPersonal {
-				key += "\x00" + r.name
-			}
-			if _, ok := byKey[key]; !ok {
-				order = append(order, key)
-			}
-			byKey[key] = append(byKey[key], r)
-		}
-		for _, key := range order {
-			group := byKey[key]
-			body, ok := bodies[key]
-			if !ok {
-				if body, err = o.build(msg, group[0]); err != nil {
-					// A message that cannot be built will not build on retry either.
-					o.record(ctx, group, nil, fmt.Errorf("%w: %v", errPermanentBuild, err))
-					continue
-				}
-				bodies[key] = body
-			}
-			for s := 0; s < len(group); s += batch {
-				work <- transaction{body: body, rcpt: group[s:min(s+batch, len(group))]}
-			}
-		}
-		if maxRounds > 0 && rounds >= maxRounds {
-			break
-		}
-		if budget > 0 && time.Since(start) > budget {
-			stoppedEarly = true
-			break
-		}
-	}
-	close(work)
-	wg.Wait()
-	close(accepted)
-	<-recorded
-	if claimErr != nil {
-		return total, claimErr
-	}
-	if stoppedEarly {
-		return -1, nil
-	}
-	return total, nil
-}
-
 var errPermanentBuild = &SMTPError{Code: 554, Msg: "message could not be built"}
 
 func (o *Outbox) envelopeFrom() string {
@@ -237,8 +115,8 @@ func (o *Outbox) envelopeFrom() string {
 // lease ends: queued ones first (an index range), then the deferred ones
 // whose retry time has come and the claimed ones whose lease ran out. On
 // PostgreSQL SKIP LOCKED lets replicas claim side by side; SQLite has one
-// writer.
-func (o *Outbox) claim(ctx context.Context, messageID int64, limit int) ([]claimed, error) {
+// writer. It runs in tx, with the recording of the previous outcomes.
+func (o *Outbox) claim(ctx context.Context, tx *sql.Tx, messageID int64, limit int) ([]claimed, error) {
 	now := o.now()
 	// Leases are about whether a worker is alive: wall-clock time, even
 	// when tests move the business clock (retry times, promises).
@@ -261,7 +139,7 @@ func (o *Outbox) claim(ctx context.Context, messageID int64, limit int) ([]claim
 			due = `((state = 'deferred' AND next_attempt_at <= $4) OR (state = 'sending' AND lease_until < $5))`
 			args = append(args, now, wall)
 		}
-		rows, err := o.DB.QueryContext(ctx, `UPDATE deliveries SET state = 'sending', lease_until = $1, attempts = attempts + 1
+		rows, err := tx.QueryContext(ctx, `UPDATE deliveries SET state = 'sending', lease_until = $1, attempts = attempts + 1
 WHERE id IN (SELECT id FROM deliveries WHERE message_id = $2 AND `+due+` ORDER BY id LIMIT $3`+lock+`)
 RETURNING id, email, name, time_zone, via_group, attempts`, args...)
 		if err != nil {
@@ -281,7 +159,7 @@ RETURNING id, email, name, time_zone, via_group, attempts`, args...)
 		}
 	}
 	if len(out) > 0 {
-		if _, err := o.DB.ExecContext(ctx, `UPDATE messages SET last_activity_at = $1 WHERE id = $2`, now, messageID); err != nil {
+		if _, err := tx.ExecContext(ctx, `UPDATE messages SET last_activity_at = $1 WHERE id = $2`, now, messageID); err != nil {
 			return nil, fmt.Errorf("outbox: activity: %w", err)
 		}
 	}
@@ -337,80 +215,6 @@ func (o *Outbox) build(m *storedMessage, r claimed) ([]byte, error) {
 		return compose.BuildWithCalendar(env, rendered, []byte(m.ics), m.icsMethod)
 	}
 	return compose.Build(env, rendered)
-}
-
-// record writes the outcome of one SMTP transaction.
-func (o *Outbox) record(ctx context.Context, rows []claimed, perRcpt []error, txErr error) {
-	o.markSent(ctx, o.recordFailures(ctx, rows, perRcpt, txErr))
-}
-
-// recordFailures writes the refused recipients of one transaction and
-// returns the ids of the accepted ones.
-func (o *Outbox) recordFailures(ctx context.Context, rows []claimed, perRcpt []error, txErr error) []int64 {
-	now := o.now()
-	var sent []int64
-	for i, r := range rows {
-		err := txErr
-		if i < len(perRcpt) && perRcpt[i] != nil {
-			err = perRcpt[i]
-		}
-		if err == nil {
-			sent = append(sent, r.id)
-			continue
-		}
-		state, next := StateDeferred, sql.NullTime{Time: now.Add(backoff(r.attempts)), Valid: true}
-		maxAttempts := o.MaxAttempts
-		if maxAttempts <= 0 {
-			maxAttempts = 10
-		}
-		if Permanent(err) || r.attempts >= maxAttempts {
-			state, next = StateFailed, sql.NullTime{}
-		}
-		msg := err.Error()
-		if len(msg) > 500 {
-			msg = msg[:500]
-		}
-		if _, e := o.DB.ExecContext(ctx, `UPDATE deliveries SET state = $1, next_attempt_at = $2, last_error = $3, lease_until = NULL WHERE id = $4`,
-			state, next, msg, r.id); e != nil {
-			o.logger().Error("outbox: record failure", "delivery", r.id, "err", e)
-		}
-		o.logger().Warn("delivery not accepted", "delivery", r.id, "state", state, "attempt", r.attempts, "err", msg)
-	}
-	return sent
-}
-
-// markSent records accepted deliveries, several hundred per statement.
-func (o *Outbox) markSent(ctx context.Context, sent []int64) {
-	now := o.now()
-	for s := 0; s < len(sent); s += 400 {
-		ids := sent[s:min(s+400, len(sent))]
-		ph := make([]string, len(ids))
-		args := []any{now}
-		for i, id := range ids {
-			ph[i] = o.DB.Placeholder(i + 2)
-			args = append(args, id)
-		}
-		query := `UPDATE deliveries SET state = 'sent', sent_at = ` + o.DB.Placeholder(1) + `, lease_until = NULL, last_error = '' WHERE id IN (` + strings.Join(ph, ", ") + `)`
-		// The SMTP server has these: if the database is away, keep the ids
-		// and try again rather than forget them (forgotten, they would be
-		// sent again when their lease lapses). Give up only after the
-		// lease would have handed them to another worker anyway.
-		wait, deadline := 100*time.Millisecond, time.Now().Add(o.lease())
-		for {
-			_, err := o.DB.ExecContext(ctx, query, args...)
-			if err == nil {
-				break
-			}
-			if time.Now().After(deadline) {
-				o.logger().Error("outbox: cannot record sent deliveries; they will be sent again with the same Message-ID", "err", err, "count", len(ids))
-				break
-			}
-			o.logger().Warn("outbox: recording sent deliveries failed; retrying", "err", err, "count", len(ids))
-			time.Sleep(wait)
-			wait = min(2*wait, 5*time.Second)
-		}
-	}
-	o.Metrics.sent(len(sent))
 }
 
 func (o *Outbox) lease() time.Duration {

@@ -1,0 +1,367 @@
+package outbox
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/sitrep-dev/sitrep/internal/compose"
+	"github.com/sitrep-dev/sitrep/internal/store"
+)
+
+// outcome is what the server answered to one SMTP transaction: one error
+// per recipient (nil: accepted) and one for the whole transaction.
+type outcome struct {
+	rcpt    []claimed
+	perRcpt []error
+	err     error
+	sent    bool // it went through a connection (and holds a token of fanOut.unrecorded)
+}
+
+// fanOut is one run of a message's deliveries. Its own goroutine is the
+// only one that touches the database: each round it records what the
+// servers have answered and claims the next rows in one transaction, while
+// one goroutine per SMTP connection sends. The connections wait for the
+// database only when it falls a whole transaction behind them.
+type fanOut struct {
+	o         *Outbox
+	messageID int64
+	msg       *storedMessage
+	batch     int  // recipients per SMTP transaction
+	conc      int  // SMTP connections
+	personal  bool // copies name their recipient: no sharing of a transaction
+	bodies    map[string][]byte
+
+	ahead   []transaction // claimed and built, waiting for a connection
+	pending []outcome     // answered by the server, not yet recorded
+	// unrecorded holds a token for every transaction in flight or
+	// answered and not yet recorded: 2 per connection. A kill -9 can
+	// resend only those, so this is what bounds the duplicate copies
+	// (docs/reliability.md).
+	unrecorded chan struct{}
+}
+
+// deliver works a message's due deliveries. It stops after maxRounds
+// claims (0: no limit) or when budget is spent (0: none) and returns the
+// number claimed, or -1 when it stopped with work left.
+func (o *Outbox) deliver(ctx context.Context, messageID int64, budget time.Duration, maxRounds int) (int, error) {
+	msg, err := o.loadMessage(ctx, messageID)
+	if err != nil {
+		return 0, err
+	}
+	f := &fanOut{o: o, messageID: messageID, msg: msg, batch: o.BatchSize, conc: max(1, o.Sender.Concurrency()),
+		personal: personal(compose.Kind(msg.kind)), bodies: map[string][]byte{}}
+	if f.batch <= 0 {
+		f.batch = 50
+	}
+	f.unrecorded = make(chan struct{}, 2*f.conc)
+	return f.run(ctx, budget, maxRounds)
+}
+
+func (f *fanOut) run(ctx context.Context, budget time.Duration, maxRounds int) (int, error) {
+	start := time.Now()
+	// Record with a context that outlives a cancelled job: the SMTP server
+	// has answered; forgetting that would resend.
+	recordCtx := context.WithoutCancel(ctx)
+	work := make(chan transaction) // unbuffered: f.ahead is the queue
+	outcomes := make(chan outcome, 2*f.conc)
+	var wg sync.WaitGroup
+	for i := 0; i < f.conc; i++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			f.send(ctx, work, outcomes)
+		}()
+	}
+
+	total, rounds, inFlight := 0, 0, 0
+	claiming, stoppedEarly := true, false
+	var claimErr error
+	for {
+		f.drain(outcomes, &inFlight)
+		if claiming && len(f.ahead) < f.conc {
+			// Few transactions left ready: claim the next rows, recording
+			// what has been answered in the same transaction.
+			n, err := f.recordAndClaim(ctx, recordCtx)
+			total += n
+			rounds++
+			switch {
+			case err != nil:
+				claimErr, claiming = err, false
+			case n == 0 || (maxRounds > 0 && rounds >= maxRounds):
+				claiming = false
+			case budget > 0 && time.Since(start) > budget:
+				claiming, stoppedEarly = false, true
+			}
+			continue
+		}
+		if len(f.pending) > 0 {
+			f.record(recordCtx)
+			continue
+		}
+		if !claiming && len(f.ahead) == 0 && inFlight == 0 {
+			break
+		}
+		var next chan<- transaction
+		if len(f.ahead) > 0 {
+			next = work
+		}
+		var first transaction
+		if next != nil {
+			first = f.ahead[0]
+		}
+		select {
+		case next <- first:
+			f.ahead = f.ahead[1:]
+			inFlight++
+		case oc := <-outcomes:
+			f.pending = append(f.pending, oc)
+			inFlight--
+		}
+	}
+	close(work)
+	wg.Wait()
+	if claimErr != nil {
+		return total, claimErr
+	}
+	if stoppedEarly {
+		return -1, nil
+	}
+	return total, nil
+}
+
+// send is one connection's loop: it takes a token before each
+// transaction, so that no more than two per connection are unrecorded.
+func (f *fanOut) send(ctx context.Context, work <-chan transaction, outcomes chan<- outcome) {
+	from := f.o.envelopeFrom()
+	for {
+		f.unrecorded <- struct{}{}
+		tx, ok := <-work
+		if !ok {
+			<-f.unrecorded
+			return
+		}
+		to := make([]string, len(tx.rcpt))
+		for i, r := range tx.rcpt {
+			to[i] = r.email
+		}
+		perRcpt, err := f.o.Sender.Send(ctx, from, to, tx.body)
+		outcomes <- outcome{rcpt: tx.rcpt, perRcpt: perRcpt, err: err, sent: true}
+	}
+}
+
+// drain takes every outcome already waiting, so that one database
+// transaction records as many as are there.
+func (f *fanOut) drain(outcomes <-chan outcome, inFlight *int) {
+	for {
+		select {
+		case oc := <-outcomes:
+			f.pending = append(f.pending, oc)
+			*inFlight--
+		default:
+			return
+		}
+	}
+}
+
+// recordAndClaim records the pending outcomes and claims the next rows in
+// one transaction, then builds the claimed rows into transactions. A
+// failed claim must not lose the outcomes: they are then recorded alone.
+func (f *fanOut) recordAndClaim(ctx, recordCtx context.Context) (int, error) {
+	if ctx.Err() != nil {
+		return 0, ctx.Err()
+	}
+	var rows []claimed
+	var rec recorded
+	err := f.o.DB.InTx(recordCtx, func(tx *sql.Tx) error {
+		var err error
+		if rec, err = f.o.recordOutcomes(recordCtx, tx, f.pending); err != nil {
+			return err
+		}
+		rows, err = f.o.claim(ctx, tx, f.messageID, f.batch*f.conc*2)
+		return err
+	})
+	if err != nil {
+		f.record(recordCtx)
+		return 0, err
+	}
+	f.recorded(rec)
+	f.plan(rows)
+	return len(rows), nil
+}
+
+// record writes the pending outcomes in a transaction of their own. The
+// SMTP server has these: if the database is away, keep trying rather than
+// forget them (forgotten, they would be sent again when their lease
+// lapses); give up only after the lease would have handed them to another
+// worker anyway.
+func (f *fanOut) record(ctx context.Context) {
+	wait, deadline := 100*time.Millisecond, time.Now().Add(f.o.lease())
+	for {
+		var rec recorded
+		err := f.o.DB.InTx(ctx, func(tx *sql.Tx) error {
+			var err error
+			rec, err = f.o.recordOutcomes(ctx, tx, f.pending)
+			return err
+		})
+		if err == nil {
+			f.recorded(rec)
+			return
+		}
+		if time.Now().After(deadline) {
+			f.o.logger().Error("outbox: cannot record deliveries; the accepted ones will be sent again with the same Message-ID",
+				"message", f.messageID, "err", err, "transactions", len(f.pending))
+			f.recorded(recorded{transactions: sentCount(f.pending)})
+			return
+		}
+		f.o.logger().Warn("outbox: recording deliveries failed; retrying", "message", f.messageID, "err", err, "transactions", len(f.pending))
+		time.Sleep(wait)
+		wait = min(2*wait, 5*time.Second)
+	}
+}
+
+// recorded lets the senders go on once outcomes are durable, and says so.
+func (f *fanOut) recorded(rec recorded) {
+	for range rec.transactions {
+		<-f.unrecorded
+	}
+	f.pending = f.pending[:0]
+	f.o.Metrics.sent(rec.sent)
+	for _, r := range rec.refused {
+		f.o.logger().Warn("delivery not accepted", "delivery", r.id, "state", r.state, "attempt", r.attempts, "err", r.reason)
+	}
+}
+
+// plan groups claimed rows into SMTP transactions: copies that render the
+// same (same zone and group, and name for personal kinds) share one.
+func (f *fanOut) plan(rows []claimed) {
+	byKey := map[string][]claimed{}
+	var order []string
+	for _, r := range rows {
+		key := r.zone + "\x00" + r.group
+		if f.personal {
+			key += "\x00" + r.name
+		}
+		if _, ok := byKey[key]; !ok {
+			order = append(order, key)
+		}
+		byKey[key] = append(byKey[key], r)
+	}
+	for _, key := range order {
+		group := byKey[key]
+		body, ok := f.bodies[key]
+		if !ok {
+			var err error
+			if body, err = f.o.build(f.msg, group[0]); err != nil {
+				// A message that cannot be built will not build on retry
+				// either; these rows never reach a connection.
+				f.pending = append(f.pending, outcome{rcpt: group, err: fmt.Errorf("%w: %v", errPermanentBuild, err)})
+				continue
+			}
+			f.bodies[key] = body
+		}
+		for s := 0; s < len(group); s += f.batch {
+			f.ahead = append(f.ahead, transaction{body: body, rcpt: group[s:min(s+f.batch, len(group))]})
+		}
+	}
+}
+
+// recorded is what recordOutcomes wrote.
+type recorded struct {
+	transactions int // of them through a connection
+	sent         int
+	refused      []refusal
+}
+
+type refusal struct {
+	id       int64
+	state    string
+	attempts int
+	reason   string
+}
+
+// recordOutcomes writes the outcomes in tx: the accepted recipients as
+// sent, in one statement of fixed shape; the refused ones deferred (4xx,
+// network) with a backoff, or failed (5xx, retries spent) with the reason.
+func (o *Outbox) recordOutcomes(ctx context.Context, tx *sql.Tx, outcomes []outcome) (recorded, error) {
+	rec := recorded{transactions: sentCount(outcomes)}
+	now := o.now()
+	maxAttempts := o.MaxAttempts
+	if maxAttempts <= 0 {
+		maxAttempts = 10
+	}
+	var sent []int64
+	for _, oc := range outcomes {
+		for i, r := range oc.rcpt {
+			err := oc.err
+			if i < len(oc.perRcpt) && oc.perRcpt[i] != nil {
+				err = oc.perRcpt[i]
+			}
+			if err == nil {
+				sent = append(sent, r.id)
+				continue
+			}
+			state, next := StateDeferred, sql.NullTime{Time: now.Add(backoff(r.attempts)), Valid: true}
+			if Permanent(err) || r.attempts >= maxAttempts {
+				state, next = StateFailed, sql.NullTime{}
+			}
+			reason := err.Error()
+			if len(reason) > 500 {
+				reason = reason[:500]
+			}
+			if _, err := tx.ExecContext(ctx, `UPDATE deliveries SET state = $1, next_attempt_at = $2, last_error = $3, lease_until = NULL WHERE id = $4`,
+				state, next, reason, r.id); err != nil {
+				return rec, fmt.Errorf("outbox: record refused delivery %d: %w", r.id, err)
+			}
+			rec.refused = append(rec.refused, refusal{id: r.id, state: state, attempts: r.attempts, reason: reason})
+		}
+	}
+	if len(sent) > 0 {
+		// The ids go as one JSON array: the statement's text is the same
+		// whatever their number, so the database parses (or, PostgreSQL,
+		// caches) one statement instead of a new IN list per batch.
+		if _, err := tx.ExecContext(ctx, `UPDATE deliveries SET state = 'sent', sent_at = $1, lease_until = NULL, last_error = ''
+WHERE id IN (`+o.idsFromJSON("$2")+`)`, now, jsonIDs(sent)); err != nil {
+			return rec, fmt.Errorf("outbox: record sent deliveries: %w", err)
+		}
+	}
+	rec.sent = len(sent)
+	return rec, nil
+}
+
+func sentCount(outcomes []outcome) int {
+	n := 0
+	for _, oc := range outcomes {
+		if oc.sent {
+			n++
+		}
+	}
+	return n
+}
+
+// idsFromJSON is a subquery yielding the integers of the JSON array in
+// parameter p.
+func (o *Outbox) idsFromJSON(p string) string {
+	if o.DB.Dialect == store.Postgres {
+		return `SELECT jsonb_array_elements_text(` + p + `::jsonb)::bigint`
+	}
+	return `SELECT value FROM json_each(` + p + `)`
+}
+
+func jsonIDs(ids []int64) string {
+	var sb strings.Builder
+	sb.Grow(len(ids) * 8)
+	sb.WriteByte('[')
+	for i, id := range ids {
+		if i > 0 {
+			sb.WriteByte(',')
+		}
+		sb.WriteString(strconv.FormatInt(id, 10))
+	}
+	sb.WriteByte(']')
+	return sb.String()
+}
