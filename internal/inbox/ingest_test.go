@@ -2,6 +2,7 @@ package inbox_test
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"slices"
@@ -11,6 +12,7 @@ import (
 	"time"
 
 	"github.com/emersion/go-imap/v2"
+	"github.com/riverqueue/river"
 
 	"github.com/sitrep-dev/sitrep/internal/compose"
 	"github.com/sitrep-dev/sitrep/internal/inbox"
@@ -242,5 +244,83 @@ func TestOneIngesterPerMailbox(t *testing.T) {
 	}
 	if ev := h.replyEvents(inc); len(ev) != 2 {
 		t.Fatalf("want 2 replies, got %v", ev)
+	}
+}
+
+// TestActJobsCarryTheirTransactionsMessages: each store transaction
+// queues act jobs carrying its messages (not one job per message); a job
+// in the older one-message form still runs, and a message named by two
+// jobs is acted on once.
+func TestActJobsCarryTheirTransactionsMessages(t *testing.T) {
+	h := newHub(t)
+	h.startWorker()
+	inc := h.declare()
+	h.update(inc, "Investigating.")
+	orig := h.mailOf("ana", 1)[0]
+	h.stopWorker() // the jobs wait until the end
+
+	const n = 12
+	var raws [][]byte
+	for i := range n {
+		raws = append(raws, h.compose(orig, reply{from: "ben", body: fmt.Sprintf("Question %d?", i)}))
+	}
+	h.appendRaw("INBOX", raws...)
+	g := h.ingester("")
+	g.ChunkSize = 5
+	stop := h.run(g)
+	h.eventually(30*time.Second, func() (bool, string) {
+		got := h.count(`SELECT COUNT(*) FROM inbound_messages`)
+		return got == n, fmt.Sprintf("%d of %d stored", got, n)
+	})
+	stop()
+
+	list, err := h.inserter.JobList(context.Background(), river.NewJobListParams().Kinds(inbox.ActArgs{}.Kind()).
+		OrderBy(river.JobListOrderByID, river.SortOrderAsc).First(100))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var sizes []int
+	var all []int64
+	for _, job := range list.Jobs {
+		var args inbox.ActArgs
+		if err := json.Unmarshal(job.EncodedArgs, &args); err != nil {
+			t.Fatalf("act job args %s: %v", job.EncodedArgs, err)
+		}
+		sizes = append(sizes, len(args.InboundIDs))
+		all = append(all, args.InboundIDs...)
+	}
+	if !slices.Equal(sizes, []int{5, 5, 2}) {
+		t.Fatalf("want act jobs of 5, 5 and 2 messages (one per transaction), got %v", sizes)
+	}
+	if !slices.IsSorted(all) || len(all) != n || all[0] == all[n-1] {
+		t.Fatalf("want the %d stored ids once each, in order, got %v", n, all)
+	}
+
+	// Jobs queued by an older version name one message each: the first
+	// transaction's job is replaced by such jobs, and one more names a
+	// message that the second transaction's job carries too.
+	ctx := context.Background()
+	if _, err := h.inserter.JobDelete(ctx, list.Jobs[0].ID); err != nil {
+		t.Fatal(err)
+	}
+	for _, id := range append(slices.Clone(all[:5]), all[5]) {
+		if _, err := h.inserter.Insert(ctx, inbox.ActArgs{InboundID: id}, nil); err != nil {
+			t.Fatal(err)
+		}
+	}
+	h.startWorker()
+	h.waitActed(n)
+	h.eventually(10*time.Second, func() (bool, string) {
+		left := h.count(`SELECT COUNT(*) FROM river_job WHERE kind = 'inbox_act' AND state <> 'completed'`)
+		return left == 0, fmt.Sprintf("%d act jobs not completed", left)
+	})
+	ev := h.replyEvents(inc)
+	if len(ev) != n {
+		t.Fatalf("want %d replies on the timeline, got %v", n, ev)
+	}
+	for id, c := range ev {
+		if c != 1 {
+			t.Errorf("inbound %v is on the timeline %d times", id, c)
+		}
 	}
 }
