@@ -3,6 +3,7 @@ package outbox_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"net"
 	"strings"
@@ -152,10 +153,21 @@ func drain(t *testing.T, h *harness, rounds int) {
 	}
 }
 
+// The server offers PIPELINING: the outbox sends the RCPTs of a
+// transaction together, or (NoPipelining) one by one; the outcome per
+// recipient must be the same.
 func TestOneBadRecipientDoesNotStopTheOthers(t *testing.T) {
+	for _, pipelining := range []bool{true, false} {
+		t.Run(fmt.Sprintf("pipelining=%v", pipelining), func(t *testing.T) {
+			testOneBadRecipient(t, func(c *outbox.SMTPConfig) { c.NoPipelining = !pipelining })
+		})
+	}
+}
+
+func testOneBadRecipient(t *testing.T, option func(*outbox.SMTPConfig)) {
 	f := startFaulty(t)
 	org, people := smallOrg(7)
-	h := newHarness(t, f.addr, org, false)
+	h := newHarness(t, f.addr, org, false, option)
 	inc := h.declare(t)
 	f.setReply("pb@example.test", &smtp.SMTPError{Code: 550, EnhancedCode: smtp.EnhancedCode{5, 1, 1}, Message: "no such user"})
 	f.setReply("pc@example.test", &smtp.SMTPError{Code: 451, EnhancedCode: smtp.EnhancedCode{4, 3, 0}, Message: "try again later"})

@@ -89,7 +89,8 @@ func orgYAML(domain string, people []string, zones map[string]string, groups map
 }
 
 // newHarness wires the outbox like serve does, sending to smtpAddr.
-func newHarness(t *testing.T, smtpAddr, org string, startWorker bool) *harness {
+// Options change the pool's configuration.
+func newHarness(t *testing.T, smtpAddr, org string, startWorker bool, options ...func(*outbox.SMTPConfig)) *harness {
 	t.Helper()
 	ctx := context.Background()
 	h := &harness{db: storetest.Open(t), clock: &clock{t: time.Now().UTC().Truncate(time.Second)}}
@@ -108,7 +109,11 @@ func newHarness(t *testing.T, smtpAddr, org string, startWorker bool) *harness {
 	}
 	host, port, _ := net.SplitHostPort(smtpAddr)
 	p, _ := strconv.Atoi(port)
-	pool, err := outbox.NewPool(outbox.SMTPConfig{Host: host, Port: p, TLS: "none", Concurrency: 3, Timeout: 10 * time.Second, HELO: "sitrep.test"})
+	cfg := outbox.SMTPConfig{Host: host, Port: p, TLS: "none", Concurrency: 3, Timeout: 10 * time.Second, HELO: "sitrep.test"}
+	for _, o := range options {
+		o(&cfg)
+	}
+	pool, err := outbox.NewPool(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/textproto"
+	"strings"
 	"sync"
 	"time"
 
@@ -32,6 +33,9 @@ type SMTPConfig struct {
 	Timeout            time.Duration
 	InsecureSkipVerify bool
 	Logger             *slog.Logger
+	// NoPipelining sends each RCPT after the reply to the previous one
+	// even when the server offers PIPELINING (for comparisons).
+	NoPipelining bool
 }
 
 // Pool sends through a small pool of SMTP connections. go-mail dials,
@@ -177,18 +181,13 @@ func (p *Pool) Send(ctx context.Context, from string, to []string, msg []byte) (
 			return nil, smtpErr(err)
 		}
 	}
-	perRcpt := make([]error, len(to))
-	accepted := 0
-	for i, addr := range to {
-		if err := c.Rcpt("<" + addr + ">"); err != nil {
-			var tpErr *textproto.Error
-			if !errors.As(err, &tpErr) {
-				return nil, smtpErr(err) // connection lost: the whole transaction is unsent
-			}
-			perRcpt[i] = smtpErr(err)
-			continue
-		}
-		accepted++
+	rcpt := rcptOneByOne
+	if ok, _ := c.Extension("PIPELINING"); ok && !p.cfg.NoPipelining {
+		rcpt = rcptPipelined
+	}
+	perRcpt, accepted, err := rcpt(c, to)
+	if err != nil {
+		return nil, err // connection lost: the whole transaction is unsent
 	}
 	if accepted == 0 {
 		healthy = c.Reset() == nil
@@ -208,6 +207,74 @@ func (p *Pool) Send(ctx context.Context, from string, to []string, msg []byte) (
 	}
 	healthy = true
 	return perRcpt, nil
+}
+
+// rcptOneByOne sends the RCPT commands one at a time, each waiting for
+// its reply. It returns one error per recipient (nil: accepted), how many
+// were accepted, and an error when the connection failed.
+func rcptOneByOne(c *smtp.Client, to []string) ([]error, int, error) {
+	perRcpt := make([]error, len(to))
+	accepted := 0
+	for i, addr := range to {
+		if err := c.Rcpt("<" + addr + ">"); err != nil {
+			var tpErr *textproto.Error
+			if !errors.As(err, &tpErr) {
+				return nil, 0, smtpErr(err)
+			}
+			perRcpt[i] = smtpErr(err)
+			continue
+		}
+		accepted++
+	}
+	return perRcpt, accepted, nil
+}
+
+// pipelineWindow is how many RCPT commands go out before their replies are
+// read: few enough that neither side can fill the other's socket buffer
+// and block (RFC 2920 3.5).
+const pipelineWindow = 100
+
+// rcptPipelined sends the RCPT commands in groups without waiting for each
+// reply (RFC 2920 PIPELINING, which the server offered), then reads the
+// replies, which come in the order of the commands (RFC 2920 3.1). A
+// refused recipient is reported and the others go on, as one by one.
+func rcptPipelined(c *smtp.Client, to []string) ([]error, int, error) {
+	perRcpt := make([]error, len(to))
+	accepted := 0
+	for start := 0; start < len(to); start += pipelineWindow {
+		window := to[start:min(start+pipelineWindow, len(to))]
+		sent := make([]bool, len(window))
+		for i, addr := range window {
+			// RFC 5321 4.1.1: a command is one line; an address with a
+			// line break would smuggle a second command.
+			if strings.ContainsAny(addr, "\r\n") {
+				perRcpt[start+i] = &SMTPError{Code: 501, Msg: "address contains a line break"}
+				continue
+			}
+			if _, err := fmt.Fprintf(c.Text.W, "RCPT TO:<%s>\r\n", addr); err != nil {
+				return nil, 0, err
+			}
+			sent[i] = true
+		}
+		if err := c.Text.W.Flush(); err != nil {
+			return nil, 0, err
+		}
+		for i, ok := range sent {
+			if !ok {
+				continue
+			}
+			if _, _, err := c.Text.ReadResponse(25); err != nil {
+				var tpErr *textproto.Error
+				if !errors.As(err, &tpErr) {
+					return nil, 0, err
+				}
+				perRcpt[start+i] = smtpErr(err)
+				continue
+			}
+			accepted++
+		}
+	}
+	return perRcpt, accepted, nil
 }
 
 // smtpErr turns a textproto reply into an *SMTPError; other errors
