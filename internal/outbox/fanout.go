@@ -38,6 +38,7 @@ type fanOut struct {
 
 	ahead   []transaction // claimed and built, waiting for a connection
 	pending []outcome     // answered by the server, not yet recorded
+	oldest  time.Time     // when the first of pending came
 	// unrecorded holds a token for every transaction in flight or
 	// answered and not yet recorded: 2 per connection. A kill -9 can
 	// resend only those, so this is what bounds the duplicate copies
@@ -99,28 +100,30 @@ func (f *fanOut) run(ctx context.Context, budget time.Duration, maxRounds int) (
 			}
 			continue
 		}
-		if len(f.pending) > 0 {
+		if f.recordNow(claiming) {
 			f.record(recordCtx)
 			continue
 		}
-		if !claiming && len(f.ahead) == 0 && inFlight == 0 {
+		if !claiming && len(f.ahead) == 0 && inFlight == 0 && len(f.pending) == 0 {
 			break
 		}
 		var next chan<- transaction
-		if len(f.ahead) > 0 {
-			next = work
-		}
 		var first transaction
-		if next != nil {
-			first = f.ahead[0]
+		if len(f.ahead) > 0 {
+			next, first = work, f.ahead[0]
+		}
+		var due <-chan time.Time
+		if len(f.pending) > 0 {
+			due = time.After(maxRecordDelay - time.Since(f.oldest))
 		}
 		select {
 		case next <- first:
 			f.ahead = f.ahead[1:]
 			inFlight++
 		case oc := <-outcomes:
-			f.pending = append(f.pending, oc)
+			f.take(oc)
 			inFlight--
+		case <-due:
 		}
 	}
 	close(work)
@@ -154,13 +157,37 @@ func (f *fanOut) send(ctx context.Context, work <-chan transaction, outcomes cha
 	}
 }
 
+// maxRecordDelay is the longest an answered transaction waits to be
+// recorded with others; far below any lease, so that no other worker can
+// take its rows over meanwhile.
+const maxRecordDelay = 20 * time.Millisecond
+
+// take adds an outcome to those waiting to be recorded.
+func (f *fanOut) take(oc outcome) {
+	if len(f.pending) == 0 {
+		f.oldest = time.Now()
+	}
+	f.pending = append(f.pending, oc)
+}
+
+// recordNow says whether to record the pending outcomes in a transaction
+// of their own rather than with the next claim: when no claim will come,
+// when half the tokens wait for the database (so that a connection never
+// waits for one), or when the oldest has waited maxRecordDelay.
+func (f *fanOut) recordNow(claiming bool) bool {
+	if len(f.pending) == 0 {
+		return false
+	}
+	return !claiming || sentCount(f.pending) >= f.conc || time.Since(f.oldest) >= maxRecordDelay
+}
+
 // drain takes every outcome already waiting, so that one database
 // transaction records as many as are there.
 func (f *fanOut) drain(outcomes <-chan outcome, inFlight *int) {
 	for {
 		select {
 		case oc := <-outcomes:
-			f.pending = append(f.pending, oc)
+			f.take(oc)
 			*inFlight--
 		default:
 			return
