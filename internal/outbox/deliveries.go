@@ -31,24 +31,19 @@ func (o *Outbox) insertDeliveries(ctx context.Context, tx *sql.Tx, messageID int
 	}
 	counts := map[string]int{}
 	const chunk = 400
+	// Every full chunk has the same statement: prepared once, it is parsed
+	// once (a 2,800-parameter INSERT is costly to parse), not per chunk.
+	var full *sql.Stmt
+	if len(recipients) >= chunk {
+		if full, err = tx.PrepareContext(ctx, o.insertDeliveriesSQL(chunk)); err != nil {
+			return nil, fmt.Errorf("outbox: insert deliveries: %w", err)
+		}
+		defer full.Close()
+	}
 	for start := 0; start < len(recipients); start += chunk {
 		end := min(start+chunk, len(recipients))
-		var sb strings.Builder
-		sb.WriteString(`INSERT INTO deliveries (message_id, email, name, time_zone, via_group, state, last_error) VALUES `)
 		args := make([]any, 0, (end-start)*7)
-		for i, r := range recipients[start:end] {
-			if i > 0 {
-				sb.WriteString(", ")
-			}
-			n := len(args)
-			sb.WriteString("(")
-			for k := 1; k <= 7; k++ {
-				if k > 1 {
-					sb.WriteString(", ")
-				}
-				sb.WriteString(o.DB.Placeholder(n + k))
-			}
-			sb.WriteString(")")
+		for _, r := range recipients[start:end] {
 			state, reason := StateQueued, ""
 			if why, ok := blocked[r.Email]; ok {
 				state, reason = StateSkipped, why
@@ -56,11 +51,36 @@ func (o *Outbox) insertDeliveries(ctx context.Context, tx *sql.Tx, messageID int
 			counts[state]++
 			args = append(args, messageID, r.Email, r.Name, r.TimeZone, r.Group, state, reason)
 		}
-		if _, err := tx.ExecContext(ctx, sb.String(), args...); err != nil {
+		if end-start == chunk {
+			_, err = full.ExecContext(ctx, args...)
+		} else {
+			_, err = tx.ExecContext(ctx, o.insertDeliveriesSQL(end-start), args...)
+		}
+		if err != nil {
 			return nil, fmt.Errorf("outbox: insert deliveries: %w", err)
 		}
 	}
 	return counts, nil
+}
+
+// insertDeliveriesSQL inserts rows delivery rows in one statement.
+func (o *Outbox) insertDeliveriesSQL(rows int) string {
+	var sb strings.Builder
+	sb.WriteString(`INSERT INTO deliveries (message_id, email, name, time_zone, via_group, state, last_error) VALUES `)
+	for i := 0; i < rows; i++ {
+		if i > 0 {
+			sb.WriteString(", ")
+		}
+		sb.WriteString("(")
+		for k := 1; k <= 7; k++ {
+			if k > 1 {
+				sb.WriteString(", ")
+			}
+			sb.WriteString(o.DB.Placeholder(i*7 + k))
+		}
+		sb.WriteString(")")
+	}
+	return sb.String()
 }
 
 func blockedAddresses(ctx context.Context, tx *sql.Tx) (map[string]string, error) {
