@@ -64,10 +64,12 @@ const (
 	WatchPoll = "poll"
 )
 
-// JobInserter queues act jobs in the ingest transaction, many at a time;
-// River's client satisfies it.
+// JobInserter queues act jobs in the ingest transaction, many at a time,
+// and releases the jobs held back during a backlog (JobRetry makes a
+// scheduled job available at once); River's client satisfies it.
 type JobInserter interface {
 	InsertManyTx(ctx context.Context, tx *sql.Tx, params []river.InsertManyParams) ([]*rivertype.JobInsertResult, error)
+	JobRetry(ctx context.Context, id int64) (*rivertype.JobRow, error)
 }
 
 var _ JobInserter = (*river.Client[*sql.Tx])(nil)
@@ -443,7 +445,16 @@ const maxChunkBytes = 16 << 20
 // highest UID stored. Fetching and storing overlap: while one batch is
 // being stored the next is read from the server, so that a backlog takes
 // about as long as the slower of the two rather than their sum.
+//
+// A backlog (more than one batch) is stored before it is acted on: its act
+// jobs are held back, scheduled backlogHold ahead, and released once the
+// last batch is stored (or the session ends), so that the act workers do
+// not compete with the store for the database (SQLite has one writer).
+// Should the ingester die first, they run when the hold ends.
 func (g *Ingester) ingest(ctx context.Context, c *imapclient.Client, uidValidity uint32, uids []uint32) (uint32, error) {
+	var held heldJobs
+	defer g.release(context.WithoutCancel(ctx), &held)
+	backlog := len(uids) > g.ChunkSize
 	fetchCtx, stopFetch := context.WithCancel(ctx)
 	defer stopFetch()
 	batches := make(chan []fetched) // unbuffered: two batches in memory at most
@@ -459,7 +470,15 @@ func (g *Ingester) ingest(ctx context.Context, c *imapclient.Client, uidValidity
 			storeErr = ctx.Err()
 		}
 		if storeErr == nil {
-			storeErr = g.store(ctx, uidValidity, batch)
+			var until time.Time
+			if backlog {
+				until = time.Now().Add(backlogHold) // River's clock, not g.Now
+			}
+			var jobs []int64
+			jobs, storeErr = g.store(ctx, uidValidity, batch, until)
+			if !until.IsZero() {
+				held.add(jobs, until)
+			}
 		}
 		if storeErr != nil {
 			stopFetch() // and drain what the fetcher still hands over
@@ -472,6 +491,39 @@ func (g *Ingester) ingest(ctx context.Context, c *imapclient.Client, uidValidity
 		return last, storeErr
 	}
 	return last, err
+}
+
+// backlogHold is how long the act jobs of a backlog wait at most: the
+// ingester releases them as soon as the backlog is stored; the hold only
+// runs out when the ingester dies first.
+const backlogHold = time.Minute
+
+// heldJobs are act jobs held back until a backlog is stored.
+type heldJobs struct {
+	ids   []int64
+	until []time.Time
+}
+
+func (h *heldJobs) add(ids []int64, until time.Time) {
+	for _, id := range ids {
+		h.ids = append(h.ids, id)
+		h.until = append(h.until, until)
+	}
+}
+
+// release makes the held act jobs available now. One whose hold has
+// already run out is left to River: it may be running or done.
+func (g *Ingester) release(ctx context.Context, held *heldJobs) {
+	now := time.Now()
+	for i, id := range held.ids {
+		if !held.until[i].After(now) {
+			continue
+		}
+		if _, err := g.Jobs.JobRetry(ctx, id); err != nil {
+			// It runs when its hold ends.
+			g.Logger.Warn("held act job not released; it runs when its hold ends", "job", id, "until", held.until[i], "err", err)
+		}
+	}
 }
 
 // fetch reads the UIDs from the server, ChunkSize per UID FETCH, and
@@ -537,7 +589,11 @@ func (g *Ingester) fetch(ctx context.Context, c *imapclient.Client, uids []uint3
 // a time (a few statements per insertChunk messages, one act job per
 // actJobSize): this is what keeps a backlog's ingest close to the speed of
 // the fetch itself.
-func (g *Ingester) store(ctx context.Context, uidValidity uint32, batch []fetched) error {
+//
+// The act jobs are scheduled at holdUntil when it is set; store returns
+// their ids.
+func (g *Ingester) store(ctx context.Context, uidValidity uint32, batch []fetched, holdUntil time.Time) ([]int64, error) {
+	var jobIDs []int64
 	uids := make([]uint32, len(batch))
 	for i, f := range batch {
 		uids[i] = f.uid
@@ -559,8 +615,13 @@ func (g *Ingester) store(ctx context.Context, uidValidity uint32, batch []fetche
 		}
 		if len(toAct) > 0 {
 			slices.Sort(toAct) // acted on in the order they came
-			if _, err := g.Jobs.InsertManyTx(ctx, tx, actJobs(toAct)); err != nil {
+			res, err := g.Jobs.InsertManyTx(ctx, tx, actJobs(toAct, holdUntil))
+			if err != nil {
 				return fmt.Errorf("inbox: queue act jobs: %w", err)
+			}
+			jobIDs = jobIDs[:0]
+			for _, r := range res {
+				jobIDs = append(jobIDs, r.Job.ID)
 			}
 		}
 		if err := saveCheckpoint(ctx, tx, g.key(), Checkpoint{UIDValidity: uidValidity, LastUID: uids[len(uids)-1]}, now); err != nil {
@@ -572,12 +633,12 @@ func (g *Ingester) store(ctx context.Context, uidValidity uint32, batch []fetche
 		return nil
 	})
 	if err != nil {
-		return err
+		return nil, err
 	}
 	if g.afterCommit != nil {
 		g.afterCommit(uids)
 	}
-	return nil
+	return jobIDs, nil
 }
 
 // insertChunk is rows per INSERT: 12 parameters each stays far below
@@ -899,11 +960,16 @@ func (a ActArgs) ids() []int64 {
 // workers at once where the database allows it.
 const actJobSize = 100
 
-// actJobs splits the ids of freshly stored messages into act jobs.
-func actJobs(ids []int64) []river.InsertManyParams {
+// actJobs splits the ids of freshly stored messages into act jobs,
+// scheduled at holdUntil when it is set.
+func actJobs(ids []int64, holdUntil time.Time) []river.InsertManyParams {
+	var opts *river.InsertOpts
+	if !holdUntil.IsZero() {
+		opts = &river.InsertOpts{ScheduledAt: holdUntil}
+	}
 	var jobs []river.InsertManyParams
 	for start := 0; start < len(ids); start += actJobSize {
-		jobs = append(jobs, river.InsertManyParams{Args: ActArgs{InboundIDs: ids[start:min(start+actJobSize, len(ids))]}})
+		jobs = append(jobs, river.InsertManyParams{Args: ActArgs{InboundIDs: ids[start:min(start+actJobSize, len(ids))]}, InsertOpts: opts})
 	}
 	return jobs
 }

@@ -71,10 +71,21 @@ func BenchmarkReplyLatency(b *testing.B) {
 // over it and the ingester storing all of it (fetch, hash, row, act job,
 // checkpoint), on the same mailbox. Acting is not included: it is River's
 // work, measured by the latency benchmark.
-func BenchmarkBacklog(b *testing.B) {
+func BenchmarkBacklog(b *testing.B) { benchmarkBacklog(b, false) }
+
+// BenchmarkBacklogWhileActing is BenchmarkBacklog with the act workers
+// running, as in `sitrep serve`: the ingester holds their jobs back until
+// the backlog is stored. It also reports how long acting on all of it took
+// after that.
+func BenchmarkBacklogWhileActing(b *testing.B) { benchmarkBacklog(b, true) }
+
+func benchmarkBacklog(b *testing.B, acting bool) {
 	const n = 10000
 	for range b.N {
 		h := newHub(b)
+		if acting {
+			h.startWorker()
+		}
 		fillMaildir(b, h, n)
 
 		c, err := h.ms.DialIMAP("status")
@@ -121,6 +132,17 @@ func BenchmarkBacklog(b *testing.B) {
 			time.Sleep(10 * time.Millisecond)
 		}
 		ingest := time.Since(start)
+		if acting {
+			for h.count(`SELECT COUNT(*) FROM inbound_messages WHERE state = 'stored'`) > 0 {
+				if time.Since(start) > 10*time.Minute {
+					b.Fatalf("acting: %d of %d still waiting after 10 min", h.count(`SELECT COUNT(*) FROM inbound_messages WHERE state = 'stored'`), n)
+				}
+				time.Sleep(100 * time.Millisecond)
+			}
+			acted := time.Since(start) - ingest
+			b.ReportMetric(acted.Seconds(), "act-s")
+			b.Logf("acting on the %d after they were stored: %s (%.0f msg/s)", n, acted.Round(time.Millisecond), float64(n)/acted.Seconds())
+		}
 		stop()
 		bareRate, ingestRate := float64(n)/bare.Seconds(), float64(n)/ingest.Seconds()
 		b.ReportMetric(bareRate, "bare-msg/s")

@@ -248,9 +248,10 @@ func TestOneIngesterPerMailbox(t *testing.T) {
 }
 
 // TestActJobsCarryTheirTransactionsMessages: each store transaction
-// queues act jobs carrying its messages (not one job per message); a job
-// in the older one-message form still runs, and a message named by two
-// jobs is acted on once.
+// queues act jobs carrying its messages (not one job per message); those
+// of a backlog are held back until all of it is stored; a job in the older
+// one-message form still runs, and a message named by two jobs is acted
+// on once.
 func TestActJobsCarryTheirTransactionsMessages(t *testing.T) {
 	h := newHub(t)
 	h.startWorker()
@@ -267,12 +268,22 @@ func TestActJobsCarryTheirTransactionsMessages(t *testing.T) {
 	h.appendRaw("INBOX", raws...)
 	g := h.ingester("")
 	g.ChunkSize = 5
+	var notHeld []int // act jobs that could run, after each transaction
+	inbox.SetHooks(g, nil, func([]uint32) {
+		notHeld = append(notHeld, h.count(`SELECT COUNT(*) FROM river_job WHERE kind = 'inbox_act' AND state <> 'scheduled'`))
+	})
 	stop := h.run(g)
 	h.eventually(30*time.Second, func() (bool, string) {
 		got := h.count(`SELECT COUNT(*) FROM inbound_messages`)
 		return got == n, fmt.Sprintf("%d of %d stored", got, n)
 	})
 	stop()
+	if !slices.Equal(notHeld, []int{0, 0, 0}) {
+		t.Errorf("act jobs must wait while the backlog is stored: available after each transaction %v", notHeld)
+	}
+	if got := h.count(`SELECT COUNT(*) FROM river_job WHERE kind = 'inbox_act' AND state = 'available'`); got != 3 {
+		t.Errorf("want the 3 act jobs released once the backlog is stored, %d are available", got)
+	}
 
 	list, err := h.inserter.JobList(context.Background(), river.NewJobListParams().Kinds(inbox.ActArgs{}.Kind()).
 		OrderBy(river.JobListOrderByID, river.SortOrderAsc).First(100))
