@@ -74,9 +74,9 @@ type JobInserter interface {
 
 var _ JobInserter = (*river.Client[*sql.Tx])(nil)
 
-// Ingester reads the hub's mailbox: it stores every new message, with the
-// checkpoint, in one transaction, and queues one act job per stored
-// message. Run it on every replica: a lease lets one at a time read a
+// Ingester reads the hub's mailbox: it stores new messages, their act jobs
+// (each carrying up to actJobSize messages) and the checkpoint in one
+// transaction per chunk. Run it on every replica: a lease lets one at a time read a
 // mailbox, and another takes over when that one dies.
 type Ingester struct {
 	IMAP   IMAPConfig
