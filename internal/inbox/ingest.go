@@ -110,6 +110,10 @@ type Ingester struct {
 	wake chan struct{}
 	once sync.Once
 
+	// backlogHold is how long a backlog's act jobs wait at most (default
+	// defaultBacklogHold; tests shorten it).
+	backlogHold time.Duration
+
 	// Test hooks: beforeCommit may fail a chunk's transaction (a crash
 	// after fetching, before the checkpoint); afterCommit runs once a chunk
 	// is stored.
@@ -139,6 +143,9 @@ func (g *Ingester) init() {
 			g.Housekeeping = 2 * time.Second
 		}
 		g.Housekeeping = min(g.Housekeeping, g.Lease/3)
+		if g.backlogHold <= 0 {
+			g.backlogHold = defaultBacklogHold
+		}
 		if g.ChunkSize <= 0 {
 			g.ChunkSize = 1000
 		}
@@ -447,7 +454,7 @@ const maxChunkBytes = 16 << 20
 // about as long as the slower of the two rather than their sum.
 //
 // A backlog (more than one batch) is stored before it is acted on: its act
-// jobs are held back, scheduled backlogHold ahead, and released once the
+// jobs are held back, scheduled a little ahead, and released once the
 // last batch is stored (or the session ends), so that the act workers do
 // not compete with the store for the database (SQLite has one writer).
 // Should the ingester die first, they run when the hold ends.
@@ -472,7 +479,7 @@ func (g *Ingester) ingest(ctx context.Context, c *imapclient.Client, uidValidity
 		if storeErr == nil {
 			var until time.Time
 			if backlog {
-				until = time.Now().Add(backlogHold) // River's clock, not g.Now
+				until = time.Now().Add(g.backlogHold) // River's clock, not g.Now
 			}
 			var jobs []int64
 			jobs, storeErr = g.store(ctx, uidValidity, batch, until)
@@ -493,10 +500,10 @@ func (g *Ingester) ingest(ctx context.Context, c *imapclient.Client, uidValidity
 	return last, err
 }
 
-// backlogHold is how long the act jobs of a backlog wait at most: the
-// ingester releases them as soon as the backlog is stored; the hold only
-// runs out when the ingester dies first.
-const backlogHold = time.Minute
+// defaultBacklogHold is how long the act jobs of a backlog wait at most:
+// the ingester releases them as soon as the backlog is stored; the hold
+// only runs out when the ingester dies first.
+const defaultBacklogHold = time.Minute
 
 // heldJobs are act jobs held back until a backlog is stored.
 type heldJobs struct {

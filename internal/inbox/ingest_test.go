@@ -13,6 +13,7 @@ import (
 
 	"github.com/emersion/go-imap/v2"
 	"github.com/riverqueue/river"
+	"github.com/riverqueue/river/rivertype"
 
 	"github.com/sitrep-dev/sitrep/internal/compose"
 	"github.com/sitrep-dev/sitrep/internal/inbox"
@@ -325,6 +326,47 @@ func TestActJobsCarryTheirTransactionsMessages(t *testing.T) {
 		left := h.count(`SELECT COUNT(*) FROM river_job WHERE kind = 'inbox_act' AND state <> 'completed'`)
 		return left == 0, fmt.Sprintf("%d act jobs not completed", left)
 	})
+	ev := h.replyEvents(inc)
+	if len(ev) != n {
+		t.Fatalf("want %d replies on the timeline, got %v", n, ev)
+	}
+	for id, c := range ev {
+		if c != 1 {
+			t.Errorf("inbound %v is on the timeline %d times", id, c)
+		}
+	}
+}
+
+// unreleasing queues jobs but cannot release held ones: what the jobs of
+// an ingester that died before the end of a backlog look like.
+type unreleasing struct{ inbox.JobInserter }
+
+func (unreleasing) JobRetry(context.Context, int64) (*rivertype.JobRow, error) {
+	return nil, errors.New("the ingester died before releasing its held jobs")
+}
+
+// TestHeldActJobsRunWhenTheIngesterDies: a backlog's act jobs, held back
+// while it is stored, run when their hold ends if nobody releases them;
+// every reply once.
+func TestHeldActJobsRunWhenTheIngesterDies(t *testing.T) {
+	h := newHub(t)
+	h.startWorker()
+	inc := h.declare()
+	h.update(inc, "Investigating.")
+	orig := h.mailOf("ana", 1)[0]
+
+	const n = 12
+	var raws [][]byte
+	for i := range n {
+		raws = append(raws, h.compose(orig, reply{from: "ben", body: fmt.Sprintf("Question %d?", i)}))
+	}
+	h.appendRaw("INBOX", raws...)
+	g := h.ingester("")
+	g.ChunkSize = 5
+	g.Jobs = unreleasing{h.inserter}
+	inbox.SetBacklogHold(g, time.Second)
+	h.run(g)
+	h.waitActed(n)
 	ev := h.replyEvents(inc)
 	if len(ev) != n {
 		t.Fatalf("want %d replies on the timeline, got %v", n, ev)
