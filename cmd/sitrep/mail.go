@@ -28,7 +28,7 @@ func (h *hub) startMail(ctx context.Context) (outbox.Sender, func(), error) {
 		Username: cfg.Mail.SMTP.Username, Password: cfg.Mail.SMTP.Password.Value(),
 		Concurrency: cfg.Mail.SMTP.Concurrency, RatePerSecond: cfg.Mail.SMTP.RatePerSecond,
 		Timeout: cfg.Mail.SMTP.Timeout, InsecureSkipVerify: cfg.Mail.SMTP.InsecureSkipVerify,
-		HELO: cfg.Mail.Domain, Logger: h.logger,
+		NoPipelining: cfg.Mail.SMTP.NoPipelining, HELO: cfg.Mail.Domain, Logger: h.logger,
 	}
 	closeAll := func() {}
 	if cfg.SandboxEnabled() {

@@ -358,6 +358,9 @@ type SMTP struct {
 	BatchSize     int     `yaml:"batch_size"`      // recipients per SMTP transaction
 	// InsecureSkipVerify is for test servers with self-signed certificates only.
 	InsecureSkipVerify bool `yaml:"insecure_skip_verify"`
+	// NoPipelining sends each RCPT after the previous one's reply even when
+	// the server offers PIPELINING (RFC 2920), for relays that mishandle it.
+	NoPipelining bool `yaml:"no_pipelining"`
 	// Timeout bounds each SMTP exchange; a slower server counts as failed (temporarily).
 	Timeout time.Duration `yaml:"timeout"`
 	// ClaimLease: a recipient claimed by a worker that died is taken over after this.
