@@ -76,8 +76,8 @@ var _ JobInserter = (*river.Client[*sql.Tx])(nil)
 
 // Ingester reads the hub's mailbox: it stores new messages, their act jobs
 // (each carrying up to actJobSize messages) and the checkpoint in one
-// transaction per chunk. Run it on every replica: a lease lets one at a time read a
-// mailbox, and another takes over when that one dies.
+// transaction per chunk. Run it on every replica: a lease lets one at a
+// time read a mailbox, and another takes over when that one dies.
 type Ingester struct {
 	IMAP   IMAPConfig
 	DB     *store.DB
