@@ -193,7 +193,7 @@ func TestResolveConfirmAndSummary(t *testing.T) {
 
 // TestEmailedReportIsFiled: an email to the report address is filed as a
 // report on the incident its subject names; one naming no incident waits
-// in triage.
+// in triage, and becomes a report of the incident a lead files it on.
 func TestEmailedReportIsFiled(t *testing.T) {
 	e, h := startHub(t)
 	sb := h.hub.sandbox
@@ -221,5 +221,23 @@ func TestEmailedReportIsFiled(t *testing.T) {
 		if time.Now().After(deadline) {
 			t.Fatalf("reports %+v, triage %+v", reps, triage)
 		}
+	}
+	// The lead files the waiting report on INC-1: a report, not a reply,
+	// so its sender is a reporter too (and will be asked to confirm).
+	triage, _ := h.hub.inbox.Triage(ctx, 10)
+	if triage[0].Class != "report" {
+		t.Fatalf("a report waiting in triage says so: %+v", triage[0])
+	}
+	inc, _ := h.hub.incidents.Get(ctx, "INC-1")
+	if _, err := h.hub.inbox.Assign(ctx, triage[0].ID, inc, "lead@sitrep.example"); err != nil {
+		t.Fatal(err)
+	}
+	reps, _ := h.hub.incidents.Reports(ctx, "INC-1")
+	filed := map[string]string{}
+	for _, r := range reps {
+		filed[r.Email] = r.Channel + ": " + r.Observed
+	}
+	if len(reps) != 2 || filed["drew@shop.example"] != "email: Nothing loads." {
+		t.Fatalf("reports after filing from triage: %+v", reps)
 	}
 }

@@ -625,7 +625,7 @@ func (a *Actor) isReport(m *Message) bool {
 // confirm the fix. A report for no known incident waits in triage.
 func (a *Actor) fileReport(ctx context.Context, id int64, m *Message, inc *incident.Incident, out outcome) error {
 	if inc == nil {
-		out.state, out.action = StateTriage, "a report for no known incident; waiting in triage"
+		out.state, out.class, out.action = StateTriage, string(ClassReport), "a report for no known incident; waiting in triage"
 		return a.finishAlone(ctx, id, out)
 	}
 	err := a.DB.InTx(ctx, func(tx *sql.Tx) error {

@@ -23,6 +23,10 @@ const (
 	// ClassCalendarReply is an iMIP REPLY (RFC 6047): someone accepted or
 	// declined an invitation.
 	ClassCalendarReply Class = "calendar_reply"
+	// ClassReport is a reply sent to a report address (ReportTag) that
+	// waits in triage for its incident: filed from there, it becomes a
+	// report, and its sender a reporter asked to confirm the fix.
+	ClassReport Class = "report"
 )
 
 // Classify decides the Class of a parsed message. Bounces come first (a

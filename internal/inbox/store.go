@@ -149,6 +149,9 @@ func (s *Store) Assign(ctx context.Context, id int64, inc *incident.Incident, ac
 		if n, _ := res.RowsAffected(); n != 1 {
 			return errs.E(errs.Conflict, "message %d was filed meanwhile", id)
 		}
+		if in.Class == string(ClassReport) {
+			return fileTriagedReport(ctx, tx, now, inc, actor, in)
+		}
 		text := fmt.Sprintf("Reply from %s (filed from triage by %s): %s", in.Sender, actor, snippet(in.Text, 2000))
 		_, err = incident.AddEvent(ctx, tx, now, inc.ID, incident.EventReply, actor, text,
 			map[string]any{"inbound": id, "class": in.Class, "from": in.Sender, "matched_by": "manual"})
@@ -158,6 +161,22 @@ func (s *Store) Assign(ctx context.Context, id int64, inc *incident.Incident, ac
 		return nil, err
 	}
 	return s.Get(ctx, id)
+}
+
+// fileTriagedReport files an emailed report that waited in triage on the
+// incident a lead chose: the sender becomes a reporter, summarised with
+// the others and asked to confirm the fix.
+func fileTriagedReport(ctx context.Context, tx *sql.Tx, now time.Time, inc *incident.Incident, actor string, in *Inbound) error {
+	observed := strings.TrimSpace(in.Text)
+	if observed == "" {
+		observed = in.Subject
+	}
+	r, err := incident.CleanReport(now, incident.ReportInput{Email: in.Sender, Name: in.SenderName, Observed: snippet(observed, 5000),
+		Channel: "email", ReportedAt: &in.ReceivedAt})
+	if err != nil {
+		return err
+	}
+	return incident.FileReport(ctx, tx, now, inc.ID, actor, r)
 }
 
 // raw returns the stored bytes of a message.
