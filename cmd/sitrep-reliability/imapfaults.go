@@ -168,7 +168,13 @@ func imapFaults(ctx context.Context, e *env, args []string) error {
 		return err
 	}
 	note := fmt.Sprintf("UIDVALIDITY %d → %d (%d index files removed); %d new", uvBefore, uvAfter, removed, len(batch))
-	if !strings.Contains(hub.Log(), "UIDVALIDITY changed") {
+	// The hub logs the change at its first catch-up, which may come a
+	// moment after /readyz: wait for it before calling it missed.
+	seen := func() bool { return strings.Contains(hub.Log(), "UIDVALIDITY changed") }
+	for deadline := time.Now().Add(30 * time.Second); !seen() && time.Now().Before(deadline); {
+		time.Sleep(100 * time.Millisecond)
+	}
+	if !seen() {
 		note += "; the hub did NOT see a new UIDVALIDITY"
 	}
 	if err := check("UIDVALIDITY changed", all, note); err != nil {
