@@ -286,8 +286,8 @@ func (a *Accounts) SetRole(ctx context.Context, id int64, role Role) (*Account, 
 			return fmt.Errorf("auth: set role: %w", err)
 		}
 		if cur == Admin && role != Admin {
-			var admins int
-			if err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM accounts WHERE role = 'admin' AND disabled_at IS NULL`).Scan(&admins); err != nil {
+			admins, err := a.liveAdmins(ctx, tx)
+			if err != nil {
 				return fmt.Errorf("auth: set role: %w", err)
 			}
 			if admins <= 1 {
@@ -401,8 +401,8 @@ func (a *Accounts) SetDisabled(ctx context.Context, actorID, id int64, disabled 
 			return nil // already so: nothing to do, nothing to log
 		}
 		if disabled && role == Admin {
-			var admins int
-			if err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM accounts WHERE role = 'admin' AND disabled_at IS NULL`).Scan(&admins); err != nil {
+			admins, err := a.liveAdmins(ctx, tx)
+			if err != nil {
 				return fmt.Errorf("auth: disable: %w", err)
 			}
 			if admins <= 1 {
@@ -429,4 +429,26 @@ func (a *Accounts) SetDisabled(ctx context.Context, actorID, id int64, disabled 
 		return nil, fmt.Errorf("auth: disable: %w", err)
 	}
 	return acc, nil
+}
+
+// liveAdmins counts the admins who can still sign in, for the "last
+// admin" rule. On PostgreSQL it locks their rows: two admins demoting or
+// disabling each other at once would otherwise both count two and leave
+// none; the second now waits, then counts again without the first's
+// target. SQLite runs one writing transaction at a time anyway.
+func (a *Accounts) liveAdmins(ctx context.Context, tx *sql.Tx) (int, error) {
+	q := `SELECT id FROM accounts WHERE role = 'admin' AND disabled_at IS NULL`
+	if a.DB.Dialect == store.Postgres {
+		q += ` FOR UPDATE`
+	}
+	rows, err := tx.QueryContext(ctx, q)
+	if err != nil {
+		return 0, err
+	}
+	defer rows.Close()
+	n := 0
+	for rows.Next() {
+		n++
+	}
+	return n, rows.Err()
 }

@@ -2,7 +2,9 @@ package auth_test
 
 import (
 	"context"
+	"fmt"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -197,5 +199,54 @@ func TestDisableAndEnable(t *testing.T) {
 	}
 	if _, err := accounts.SetDisabled(ctx, admin.ID, 999, true); errs.CodeOf(err) != errs.NotFound {
 		t.Errorf("unknown account: %v", err)
+	}
+}
+
+// Two admins disabling each other at the same moment leave one admin,
+// not none: the second waits for the first and counts again.
+func TestTwoAdminsCannotDisableEachOtherAtOnce(t *testing.T) {
+	ctx := context.Background()
+	db := storetest.Open(t)
+	accounts := &auth.Accounts{DB: db, Argon2: cheap}
+	for round := 0; round < 10; round++ {
+		a, err := accounts.Create(ctx, fmt.Sprintf("a%d@x.test", round), "", auth.Admin, "correct horse battery")
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, err := accounts.Create(ctx, fmt.Sprintf("b%d@x.test", round), "", auth.Admin, "correct horse battery")
+		if err != nil {
+			t.Fatal(err)
+		}
+		var wg sync.WaitGroup
+		for _, p := range [][2]int64{{a.ID, b.ID}, {b.ID, a.ID}} {
+			wg.Add(1)
+			go func(actor, target int64) {
+				defer wg.Done()
+				_, _ = accounts.SetDisabled(ctx, actor, target, true) // one of the two is refused
+			}(p[0], p[1])
+		}
+		wg.Wait()
+		live := 0
+		list, err := accounts.List(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, acc := range list {
+			if acc.Role == auth.Admin {
+				live++
+			}
+		}
+		if live < 1 {
+			t.Fatalf("round %d: no admin left", round)
+		}
+		// Leave one admin for the next round's pair to be the only ones
+		// who matter: disable whoever is left.
+		for _, acc := range list {
+			if acc.Role == auth.Admin {
+				if _, err := db.ExecContext(ctx, `UPDATE accounts SET disabled_at = $1 WHERE id = $2`, time.Now().UTC(), acc.ID); err != nil {
+					t.Fatal(err)
+				}
+			}
+		}
 	}
 }
