@@ -15,6 +15,7 @@ import (
 	"github.com/chromedp/chromedp/kb"
 
 	"github.com/sitrep-dev/sitrep/internal/incident"
+	"github.com/sitrep-dev/sitrep/internal/intake"
 	"github.com/sitrep-dev/sitrep/internal/outbox"
 	"github.com/sitrep-dev/sitrep/internal/testenv"
 )
@@ -282,6 +283,29 @@ func TestUIEndToEndInChromium(t *testing.T) {
 		}
 		u.shot(p.name)
 	}
+	// A monitoring alert waiting for a decision: listed on the incidents
+	// page; its page takes a report (flagged possibly isolated) by keyboard
+	// and mouse, like any form.
+	if err := u.h.hub.intake.File(context.Background(), intake.Alert{Source: intake.Generic, Key: "disk-full", Firing: true,
+		Title: "Disk almost full on db-2", Names: []string{"payments"}, Severity: "SEV3", StartedAt: time.Now().Add(-10 * time.Minute)},
+		&intake.Receipt{}); err != nil {
+		t.Fatal(err)
+	}
+	u.do("drafts on the incidents page", chromedp.Navigate(u.base+"/incidents"), chromedp.WaitVisible(chromedp.CSS("ul.drafts")))
+	u.do("open the draft", chromedp.Click(chromedp.CSS(`ul.drafts a`)), chromedp.WaitVisible(chromedp.ID("decide-h")))
+	if l := eval[[]string](u, unlabeled); len(l) > 0 {
+		t.Errorf("draft page: fields without a label: %v", l)
+	}
+	u.do("file a report on the draft",
+		chromedp.Click(chromedp.CSS(`#reports-h ~ details summary`)),
+		chromedp.SendKeys(chromedp.ID("report-email"), "ana@customer.example"),
+		chromedp.SendKeys(chromedp.ID("report-location"), "Berlin office"),
+		chromedp.SendKeys(chromedp.ID("report-observed"), "Payments time out"),
+		chromedp.Click(chromedp.CSS(`form[action$="/reports"] button`)),
+		chromedp.WaitVisible(chromedp.CSS(".isolated")),
+	)
+	u.shot("draft")
+
 	// On a phone.
 	u.do("phone", chromedp.EmulateViewport(390, 844), chromedp.Navigate(u.base+"/incidents/INC-1"), chromedp.WaitVisible(chromedp.ID("status")))
 	if overflow := eval[bool](u, `document.documentElement.scrollWidth > window.innerWidth + 1`); overflow {
