@@ -143,12 +143,16 @@ func sameSecret(got, want string) bool {
 }
 
 // idClaims are the ID token claims sitrep reads (OpenID Connect Core 1.0
-// section 5.1; hd is Google's).
+// section 5.1; hd is Google's, xms_edov Microsoft's).
 type idClaims struct {
 	Email         string   `json:"email"`
 	EmailVerified flexBool `json:"email_verified"`
-	Name          string   `json:"name"`
-	HostedDomain  string   `json:"hd"`
+	// DomainOwnerVerified is Microsoft Entra ID's optional claim xms_edov:
+	// Entra sends no email_verified; xms_edov says the email's domain is
+	// verified by its owner, which is what email_verified means elsewhere.
+	DomainOwnerVerified flexBool `json:"xms_edov"`
+	Name                string   `json:"name"`
+	HostedDomain        string   `json:"hd"`
 }
 
 // flexBool reads true and "true": some providers send email_verified as a string.
@@ -224,7 +228,7 @@ func (o *OIDC) Finish(ctx context.Context, code, verifier, nonce string) (*Ident
 		return nil, fmt.Errorf("auth: oidc: email claim %q: %w", c.Email,
 			errs.E(errs.Forbidden, "The identity provider sent an email address sitrep cannot use."))
 	}
-	if !c.EmailVerified {
+	if !c.EmailVerified && !c.DomainOwnerVerified {
 		return nil, fmt.Errorf("auth: oidc: %s: email_verified is not true: %w", id.Email,
 			errs.E(errs.Forbidden, "Your email address is not verified at the identity provider, so it cannot sign you in here."))
 	}

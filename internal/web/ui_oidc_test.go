@@ -251,6 +251,27 @@ func TestSSOAllowedDomains(t *testing.T) {
 	}
 }
 
+// Microsoft Entra ID sends no email_verified; its optional claim xms_edov
+// (the email's domain verified by its owner) stands for it, and only when true.
+func TestSSOEntraDomainOwnerVerified(t *testing.T) {
+	e := newSSOEnv(t, nil)
+	entra := oidcfake.User{Subject: "42", Email: "lead@x.test"}
+	for _, c := range []struct {
+		edov   any
+		status int
+	}{{true, http.StatusSeeOther}, {"true", http.StatusSeeOther}, {false, http.StatusForbidden}, {nil, http.StatusForbidden}} {
+		e.idp.SignIn(entra, func(claims map[string]any) {
+			delete(claims, "email_verified")
+			if c.edov != nil {
+				claims["xms_edov"] = c.edov
+			}
+		})
+		if resp, page := e.ssoSignIn(e.browser(), "", nil); resp.StatusCode != c.status {
+			t.Errorf("xms_edov %v: %d, want %d\n%s", c.edov, resp.StatusCode, c.status, page)
+		}
+	}
+}
+
 // TestSSOVerifierIsChecked: a flow cookie with another PKCE verifier (as an
 // attacker who stole the code but not the cookie would have) gets no token.
 func TestSSOVerifierIsChecked(t *testing.T) {
