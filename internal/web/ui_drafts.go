@@ -65,7 +65,7 @@ func (s *Server) draftPage(w http.ResponseWriter, r *http.Request, sess *auth.Se
 	return s.render(w, status, "draft", p)
 }
 
-// formError answers a refused form: internal errors and unknown drafts go
+// draftFormError answers a refused form: internal errors and unknown drafts go
 // to the error page, the rest back to the draft page with the message.
 func (s *Server) draftFormError(w http.ResponseWriter, r *http.Request, sess *auth.Session, err error, fill func(*draftData, *page)) error {
 	if c := errs.CodeOf(err); c == errs.Internal || c == errs.NotFound {
