@@ -92,11 +92,7 @@ func TestKillMidIngestEveryReplyOnce(t *testing.T) {
 	h.stopWorker() // nothing is acted on until the end
 
 	const n = 12
-	var raws [][]byte
-	for i := range n {
-		raws = append(raws, h.compose(orig, reply{from: "ana", body: fmt.Sprintf("Question number %d?", i)}))
-	}
-	h.appendRaw("INBOX", raws...)
+	h.appendQuestions(orig, "ana", "Question number %d?", n)
 
 	// 1. Crash after fetching, before the transaction commits.
 	g := h.ingester("")
@@ -262,11 +258,7 @@ func TestActJobsCarryTheirTransactionsMessages(t *testing.T) {
 	h.stopWorker() // the jobs wait until the end
 
 	const n = 12
-	var raws [][]byte
-	for i := range n {
-		raws = append(raws, h.compose(orig, reply{from: "ben", body: fmt.Sprintf("Question %d?", i)}))
-	}
-	h.appendRaw("INBOX", raws...)
+	h.appendQuestions(orig, "ben", "Question %d?", n)
 	g := h.ingester("")
 	g.ChunkSize = 5
 	var notHeld []int // act jobs that could run, after each transaction
@@ -356,11 +348,7 @@ func TestHeldActJobsRunWhenTheIngesterDies(t *testing.T) {
 	orig := h.mailOf("ana", 1)[0]
 
 	const n = 12
-	var raws [][]byte
-	for i := range n {
-		raws = append(raws, h.compose(orig, reply{from: "ben", body: fmt.Sprintf("Question %d?", i)}))
-	}
-	h.appendRaw("INBOX", raws...)
+	h.appendQuestions(orig, "ben", "Question %d?", n)
 	g := h.ingester("")
 	g.ChunkSize = 5
 	g.Jobs = unreleasing{h.inserter}
@@ -376,4 +364,15 @@ func TestHeldActJobsRunWhenTheIngesterDies(t *testing.T) {
 			t.Errorf("inbound %v is on the timeline %d times", id, c)
 		}
 	}
+}
+
+// appendQuestions puts n replies from one person to orig in the INBOX,
+// each with its number in format.
+func (h *hub) appendQuestions(orig []byte, from, format string, n int) {
+	h.t.Helper()
+	raws := make([][]byte, n)
+	for i := range raws {
+		raws[i] = h.compose(orig, reply{from: from, body: fmt.Sprintf(format, i)})
+	}
+	h.appendRaw("INBOX", raws...)
 }
