@@ -22,6 +22,8 @@ import (
 	"time"
 
 	"go.yaml.in/yaml/v3"
+
+	"github.com/sitrep-dev/sitrep/internal/authres"
 )
 
 // Config is everything sitrep can be told. Keys are the yaml tags; the
@@ -714,6 +716,13 @@ func (c *Config) validate() []string {
 	}
 	if i.MaxMessageBytes < 1024 {
 		bad("mail.imap.max_message_bytes", "want at least 1024, got %d", i.MaxMessageBytes)
+	}
+	for _, id := range i.TrustedAuthServIDs {
+		// An id that Authentication-Results cannot carry would never match:
+		// say so now rather than refuse every lead's command later.
+		if h, err := authres.Parse(id + "; none"); err != nil || !authres.EqualID(h.AuthServID, id) {
+			bad("mail.imap.trusted_authserv_ids", "%q is not an authserv-id (a host name such as mx.example.com, as your receiving server writes it in Authentication-Results)", id)
+		}
 	}
 	if c.SandboxEnabled() {
 		for key, addr := range map[string]string{"mail.sandbox.smtp_listen": c.Mail.Sandbox.SMTPListen, "mail.sandbox.imap_listen": c.Mail.Sandbox.IMAPListen} {

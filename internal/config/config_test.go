@@ -196,6 +196,8 @@ auth:
 		{"auth:\n  oidc:\n    issuer: https://idp.example.com\n    scopes: [profile]\n", "auth.oidc.scopes", "openid and email"},
 		{"auth:\n  oidc:\n    issuer: https://idp.example.com\n    allowed_domains: [\"@example.com\"]\n", "auth.oidc.allowed_domains[0]", "domain"},
 		{"server:\n  trusted_proxies: [10.0.0.0/8, not-an-ip]\n", "server.trusted_proxies[1]", "CIDR"},
+		{"mail:\n  imap:\n    trusted_authserv_ids: [\"mx one.example\"]\n", "mail.imap.trusted_authserv_ids", "not an authserv-id"},
+		{"mail:\n  imap:\n    trusted_authserv_ids: [\"mx.example;\"]\n", "mail.imap.trusted_authserv_ids", "not an authserv-id"},
 	} {
 		err := load(c.yaml)
 		if err == nil || !strings.Contains(err.Error(), c.key+": ") || !strings.Contains(err.Error(), c.says) {

@@ -6,6 +6,8 @@ import (
 	"strings"
 
 	"golang.org/x/net/publicsuffix"
+
+	"github.com/sitrep-dev/sitrep/internal/authres"
 )
 
 // AuthVerdict says whether a message's From can be believed, and why.
@@ -15,91 +17,147 @@ type AuthVerdict struct {
 }
 
 // CheckAuthentication decides from the Authentication-Results headers
-// (RFC 8601) whether the From address is authentic. Only a header whose
-// authserv-id is in trustedAuthServIDs counts: anyone can write an
-// Authentication-Results header into the mail they send, and only our own
-// receiving server's is worth anything (RFC 8601 5: such a server removes
-// or ignores headers claiming its own authserv-id). Of several trusted
-// headers, the topmost wins: each server prepends its own, so the topmost
-// is the one added by the last hop, the receiving server. This is only
-// safe if every server listed as trusted adds its header to every message
-// (and, per RFC 8601 5, removes incoming ones that claim its authserv-id):
-// a trusted id whose server added nothing lets a sender's forged header
-// be the topmost trusted one.
+// (RFC 8601) whether the From address is authentic. Anyone can write an
+// Authentication-Results header into the mail they send; only the
+// receiving servers' own are worth anything, and only where they sit:
+// each server prepends its field (and, per RFC 8601 5, removes incoming
+// ones that claim its authserv-id), so the receiving side's results are the
+// topmost ones, above anything that came from outside. So a header is
+// believed only when
 //
-// The message passes when that header reports dmarc=pass (for the From
-// domain, when it names one), dkim=pass with a signing domain (header.d)
-// aligned to the From domain (RFC 7489 3.1.1 relaxed alignment: the same
-// organizational domain), or auth=pass (the sender authenticated to the
-// server, RFC 8601 2.7.4: how the embedded sandbox vouches for local
-// submissions).
+//   - it is among the topmost Authentication-Results, above the first one
+//     that is unreadable or from an id not in trustedAuthServIDs (a trusted
+//     header below an untrusted one may have come from outside);
+//   - no trusted id appears twice anywhere in the message (one of the two is
+//     a look-alike its server failed to remove);
+//   - it states a result for this From: dmarc with header.from the From
+//     domain, dkim with a signing domain (header.d) aligned to it (RFC 7489
+//     3.1.1 relaxed alignment), or auth=pass with smtp.auth naming the From
+//     address (RFC 8601 2.7.4: how the embedded sandbox vouches for local
+//     submissions).
+//
+// Of the trusted block, the topmost header that states such a result
+// decides. Every field is read with package authres, the parser the
+// sandbox uses to remove look-alikes of its own, so the two cannot read
+// different ids from the same bytes.
 func CheckAuthentication(m *Message, trustedAuthServIDs []string) AuthVerdict {
 	values := m.HeaderValues("Authentication-Results")
 	if len(values) == 0 {
 		return AuthVerdict{Reason: "no Authentication-Results header"}
 	}
-	var untrusted []string
+	isTrusted := func(id string) bool {
+		return slices.ContainsFunc(trustedAuthServIDs, func(t string) bool { return authres.EqualID(t, id) })
+	}
+	seen := map[string]bool{}
 	for _, v := range values {
-		ar, ok := parseAuthResults(v)
-		if !ok {
+		id, err := authres.AuthServID(v)
+		if err != nil || !isTrusted(id) {
 			continue
 		}
-		if !slices.ContainsFunc(trustedAuthServIDs, func(id string) bool { return strings.EqualFold(id, ar.authServID) }) {
-			untrusted = append(untrusted, ar.authServID)
-			continue
+		if seen[id] {
+			return AuthVerdict{Reason: fmt.Sprintf("%s wrote more than one Authentication-Results: one of them came from outside "+
+				"(the server should remove look-alikes of its own, RFC 8601 5); not believing either", id)}
 		}
-		v := judge(ar, m.From.Domain())
-		if len(untrusted) > 0 {
-			v.Reason += fmt.Sprintf("; ignored Authentication-Results from untrusted %s", strings.Join(untrusted, ", "))
+		seen[id] = true
+	}
+
+	var block []authres.Header
+	stop := ""
+	for _, v := range values {
+		h, err := authres.Parse(v)
+		if err != nil {
+			stop = fmt.Sprintf("an unreadable Authentication-Results (%v)", err)
+			break
 		}
-		return v
+		if !isTrusted(h.AuthServID) {
+			stop = "Authentication-Results from untrusted " + h.AuthServID
+			break
+		}
+		block = append(block, h)
 	}
-	if len(untrusted) == 0 {
-		return AuthVerdict{Reason: "no readable Authentication-Results header"}
+	if len(block) == 0 {
+		if len(seen) > 0 {
+			return AuthVerdict{Reason: fmt.Sprintf("the trusted Authentication-Results sit below %s, so they may have come from outside", stop)}
+		}
+		return AuthVerdict{Reason: fmt.Sprintf("no Authentication-Results from a trusted server; the topmost is %s", stop)}
 	}
-	return AuthVerdict{Reason: fmt.Sprintf("no Authentication-Results from a trusted server; ignored untrusted %s", strings.Join(untrusted, ", "))}
+	if len(seen) > len(block) {
+		return AuthVerdict{Reason: fmt.Sprintf("a trusted Authentication-Results sits below %s, so it may have come from outside", stop)}
+	}
+	var first AuthVerdict
+	for i, h := range block {
+		v, decided := judge(h, m.From)
+		if decided {
+			return v
+		}
+		if i == 0 {
+			first = v
+		}
+	}
+	return first
 }
 
-func judge(ar authResults, fromDomain string) AuthVerdict {
+// judge reads one trusted header for what it says about from. decided is
+// false when the header states no result about this From (a hop that only
+// relayed), so that the next trusted header may.
+func judge(h authres.Header, from Address) (v AuthVerdict, decided bool) {
 	var seen []string
-	for _, r := range ar.results {
-		seen = append(seen, r.method+"="+r.result)
+	for _, r := range h.Results {
+		seen = append(seen, r.Method+"="+r.Value)
 	}
-	summary := fmt.Sprintf("%s says %s", ar.authServID, strings.Join(seen, " "))
+	summary := fmt.Sprintf("%s says %s", h.AuthServID, strings.Join(seen, " "))
 	if len(seen) == 0 {
-		summary = ar.authServID + " reports no results"
+		summary = h.AuthServID + " reports no results"
 	}
+	fromDomain := from.Domain()
 
-	for _, r := range ar.results {
-		if r.method == "auth" && r.result == "pass" {
-			return AuthVerdict{Pass: true, Reason: fmt.Sprintf("authenticated submission (%s)", summary)}
+	for _, r := range h.Results {
+		if r.Method != "auth" {
+			continue
 		}
+		if r.Value != "pass" {
+			return AuthVerdict{Reason: fmt.Sprintf("auth=%s; %s", r.Value, summary)}, true
+		}
+		who := r.Props["smtp.auth"]
+		switch {
+		case who == "":
+			return AuthVerdict{Reason: "auth=pass does not say who authenticated (no smtp.auth); " + summary}, true
+		case !sameMailbox(who, from.Email):
+			return AuthVerdict{Reason: fmt.Sprintf("authenticated as %s, not as the From address %s; %s", who, from.Email, summary)}, true
+		}
+		return AuthVerdict{Pass: true, Reason: fmt.Sprintf("authenticated submission as %s (%s)", who, summary)}, true
 	}
 	if fromDomain == "" {
-		return AuthVerdict{Reason: "no From domain to align with; " + summary}
+		return AuthVerdict{Reason: "no From domain to align with; " + summary}, false
 	}
-	for _, r := range ar.results {
-		if r.method == "dmarc" && r.result == "fail" {
+	for _, r := range h.Results {
+		if r.Method != "dmarc" {
+			continue
+		}
+		hf := r.Props["header.from"]
+		if !strings.EqualFold(hf, fromDomain) {
+			// A DMARC result is about the header.from it names; one for
+			// another domain, or for none, says nothing about this From.
+			continue
+		}
+		switch r.Value {
+		case "pass":
+			return AuthVerdict{Pass: true, Reason: "dmarc=pass; " + summary}, true
+		case "fail":
 			// The From domain's owner says this mail is not theirs; an
 			// aligned dkim=pass cannot outvote that.
-			return AuthVerdict{Reason: "dmarc=fail; " + summary}
-		}
-		if r.method == "dmarc" && r.result == "pass" {
-			if hf := r.props["header.from"]; hf != "" && !strings.EqualFold(hf, fromDomain) {
-				return AuthVerdict{Reason: fmt.Sprintf("dmarc=pass is for %s, not the From domain %s; %s", hf, fromDomain, summary)}
-			}
-			return AuthVerdict{Pass: true, Reason: "dmarc=pass; " + summary}
+			return AuthVerdict{Reason: "dmarc=fail; " + summary}, true
 		}
 	}
 	var unaligned []string
-	for _, r := range ar.results {
-		if r.method != "dkim" || r.result != "pass" {
+	for _, r := range h.Results {
+		if r.Method != "dkim" || r.Value != "pass" {
 			continue
 		}
-		d := r.props["header.d"]
+		d := r.Props["header.d"]
 		if d == "" {
 			// header.i is the AUID, "@sub.example.com" or "user@example.com".
-			if i := r.props["header.i"]; i != "" {
+			if i := r.Props["header.i"]; i != "" {
 				d = i[strings.LastIndexByte(i, '@')+1:]
 			}
 		}
@@ -107,14 +165,30 @@ func judge(ar authResults, fromDomain string) AuthVerdict {
 			continue
 		}
 		if aligned(d, fromDomain) {
-			return AuthVerdict{Pass: true, Reason: fmt.Sprintf("dkim=pass for %s, aligned with From; %s", d, summary)}
+			return AuthVerdict{Pass: true, Reason: fmt.Sprintf("dkim=pass for %s, aligned with From; %s", d, summary)}, true
 		}
 		unaligned = append(unaligned, d)
 	}
 	if len(unaligned) > 0 {
-		return AuthVerdict{Reason: fmt.Sprintf("dkim=pass for %s, not aligned with From domain %s; %s", strings.Join(unaligned, ", "), fromDomain, summary)}
+		return AuthVerdict{Reason: fmt.Sprintf("dkim=pass for %s, not aligned with From domain %s; %s", strings.Join(unaligned, ", "), fromDomain, summary)}, true
 	}
-	return AuthVerdict{Reason: summary}
+	for _, r := range h.Results {
+		if r.Method == "dmarc" && r.Props["header.from"] != "" && !strings.EqualFold(r.Props["header.from"], fromDomain) {
+			return AuthVerdict{Reason: fmt.Sprintf("dmarc=%s is for %s, not the From domain %s; %s", r.Value, r.Props["header.from"], fromDomain, summary)}, false
+		}
+	}
+	return AuthVerdict{Reason: summary}, false
+}
+
+// sameMailbox compares smtp.auth with the From address. A server names the
+// authenticated user either by address or by bare user name; a bare name
+// must match the From's local part (the domain is then the server's own).
+func sameMailbox(authUser, from string) bool {
+	if strings.Contains(authUser, "@") {
+		return strings.EqualFold(authUser, from)
+	}
+	local, _, ok := strings.Cut(from, "@")
+	return ok && strings.EqualFold(authUser, local)
 }
 
 // aligned is DMARC relaxed alignment (RFC 7489 3.1.1): both domains have
@@ -127,159 +201,4 @@ func aligned(d, from string) bool {
 	od, err1 := publicsuffix.EffectiveTLDPlusOne(d)
 	of, err2 := publicsuffix.EffectiveTLDPlusOne(from)
 	return err1 == nil && err2 == nil && od == of
-}
-
-type authResults struct {
-	authServID string
-	results    []authResult
-}
-
-type authResult struct {
-	method, result string
-	props          map[string]string // "header.d" → "example.com", lower-cased keys
-}
-
-// parseAuthResults reads one Authentication-Results value (RFC 8601 2.2):
-//
-//	authserv-id [ version ] ( no-result / 1*resinfo )
-//	resinfo = ";" methodspec [ reasonspec ] [ 1*propspec ]
-//
-// Comments (RFC 5322 CFWS) are dropped, quoted strings unquoted. It is
-// lenient: an unreadable resinfo is skipped, not fatal.
-func parseAuthResults(v string) (authResults, bool) {
-	parts := splitUnquoted(stripComments(v), ';')
-	head := strings.Fields(parts[0])
-	if len(head) == 0 {
-		return authResults{}, false
-	}
-	ar := authResults{authServID: strings.ToLower(unquote(head[0]))}
-	for _, p := range parts[1:] {
-		words := fieldsUnquoted(p)
-		if len(words) == 0 {
-			continue
-		}
-		method, result, ok := strings.Cut(words[0], "=")
-		if !ok {
-			continue // "none" (no-result) or junk
-		}
-		method, _, _ = strings.Cut(method, "/") // method version, "dkim/1"
-		r := authResult{
-			method: strings.ToLower(strings.TrimSpace(method)),
-			result: strings.ToLower(unquote(strings.TrimSpace(result))),
-			props:  map[string]string{},
-		}
-		for _, w := range words[1:] {
-			k, val, ok := strings.Cut(w, "=")
-			if !ok {
-				continue
-			}
-			r.props[strings.ToLower(k)] = unquote(val)
-		}
-		ar.results = append(ar.results, r)
-	}
-	return ar, true
-}
-
-// stripComments removes RFC 5322 comments, which may nest, outside quoted
-// strings.
-func stripComments(s string) string {
-	var b strings.Builder
-	depth, quoted, escaped := 0, false, false
-	for _, c := range s {
-		switch {
-		case depth > 0:
-			switch {
-			case escaped:
-				escaped = false
-			case c == '\\':
-				escaped = true
-			case c == '(':
-				depth++
-			case c == ')':
-				depth--
-			}
-			continue
-		case quoted:
-			switch {
-			case escaped:
-				escaped = false
-			case c == '\\':
-				escaped = true
-			case c == '"':
-				quoted = false
-			}
-		case c == '(':
-			depth++
-			b.WriteByte(' ') // a comment separates tokens like white space
-			continue
-		case c == '"':
-			quoted = true
-		}
-		b.WriteRune(c)
-	}
-	return b.String()
-}
-
-// splitUnquoted splits s at sep outside quoted strings.
-func splitUnquoted(s string, sep rune) []string {
-	var parts []string
-	var b strings.Builder
-	quoted := false
-	for _, c := range s {
-		if c == '"' {
-			quoted = !quoted
-		}
-		if c == sep && !quoted {
-			parts = append(parts, b.String())
-			b.Reset()
-			continue
-		}
-		b.WriteRune(c)
-	}
-	return append(parts, b.String())
-}
-
-// fieldsUnquoted splits at white space outside quoted strings, and also
-// around a "=" padded with spaces ("dkim = pass" is legal CFWS).
-func fieldsUnquoted(s string) []string {
-	var words []string
-	var b strings.Builder
-	quoted := false
-	for _, c := range s {
-		switch {
-		case c == '"':
-			quoted = !quoted
-			b.WriteRune(c)
-		case !quoted && (c == ' ' || c == '\t' || c == '\r' || c == '\n'):
-			if b.Len() > 0 {
-				words = append(words, b.String())
-				b.Reset()
-			}
-		default:
-			b.WriteRune(c)
-		}
-	}
-	if b.Len() > 0 {
-		words = append(words, b.String())
-	}
-	// Rejoin "a", "=", "b" and "a=", "b" and "a", "=b".
-	var out []string
-	for i := 0; i < len(words); i++ {
-		w := words[i]
-		for i+1 < len(words) && (strings.HasSuffix(w, "=") || strings.HasPrefix(words[i+1], "=")) {
-			w += words[i+1]
-			i++
-		}
-		out = append(out, w)
-	}
-	return out
-}
-
-func unquote(s string) string {
-	if len(s) >= 2 && s[0] == '"' && s[len(s)-1] == '"' {
-		s = s[1 : len(s)-1]
-		s = strings.ReplaceAll(s, `\"`, `"`)
-		s = strings.ReplaceAll(s, `\\`, `\`)
-	}
-	return s
 }

@@ -35,20 +35,72 @@ func TestCheckAuthentication(t *testing.T) {
 			pass:    false, reason: "untrusted evil.example",
 		},
 		{
-			name: "forged header below the trusted one is ignored", from: "ceo@example.net",
+			name: "forged header below the trusted one", from: "ceo@example.net",
 			headers: []string{
 				"mx.example.com; spf=fail smtp.mailfrom=evil.example; dkim=none; dmarc=fail header.from=example.net",
 				"mx.example.com; dmarc=pass header.from=example.net",
 			},
-			pass: false, reason: "dmarc=fail",
+			pass: false, reason: "more than one",
 		},
 		{
-			name: "topmost trusted wins over an untrusted one above it", from: "alice@example.net",
+			// Trace fields are prepended on the way in: a trusted header
+			// below an untrusted one may have come from outside.
+			name: "trusted header below an untrusted one", from: "alice@example.net",
 			headers: []string{
 				"relay.other.example; dmarc=fail",
 				"mx.example.com; dmarc=pass header.from=example.net",
 			},
-			pass: true, reason: "ignored Authentication-Results from untrusted relay.other.example",
+			pass: false, reason: "below Authentication-Results from untrusted relay.other.example",
+		},
+		{
+			name: "trusted header below an unreadable one", from: "lead@localhost",
+			headers: []string{
+				"(unterminated sandbox.sitrep.local; auth=pass smtp.auth=lead",
+				"sandbox.sitrep.local; auth=pass smtp.auth=lead",
+			},
+			pass: false, reason: "below an unreadable",
+		},
+		{
+			name: "two headers from the trusted id", from: "ceo@example.net",
+			headers: []string{
+				"mx.example.com; dmarc=pass header.from=example.net",
+				"mx.example.com; dmarc=pass header.from=example.net",
+			},
+			pass: false, reason: "more than one",
+		},
+		{
+			name: "two trusted ids, the top one only relayed", from: "alice@example.net",
+			headers: []string{
+				"sandbox.sitrep.local; spf=none smtp.mailfrom=example.net",
+				"mx.example.com; dmarc=pass header.from=example.net",
+			},
+			pass: true, reason: "dmarc=pass",
+		},
+		{
+			name: "dmarc pass without header.from", from: "alice@example.net",
+			headers: []string{"mx.example.com; dmarc=pass"},
+			pass:    false, reason: "dmarc=pass",
+		},
+		{
+			name: "auth pass for another account", from: "ceo@localhost",
+			headers: []string{"sandbox.sitrep.local; auth=pass smtp.auth=intern@localhost"},
+			pass:    false, reason: "authenticated as intern@localhost, not as the From address",
+		},
+		{
+			name: "auth pass without smtp.auth", from: "ceo@localhost",
+			headers: []string{"sandbox.sitrep.local; auth=pass smtp.mailfrom=ceo@localhost"},
+			pass:    false, reason: "no smtp.auth",
+		},
+		{
+			name: "auth none", from: "ceo@localhost",
+			headers: []string{"sandbox.sitrep.local; auth=none smtp.mailfrom=x@attacker.example"},
+			pass:    false, reason: "auth=none",
+		},
+		{
+			// U+017F folds to "s" under Unicode case folding.
+			name: "look-alike id by Unicode case folding", from: "lead@localhost",
+			headers: []string{"\u017fandbox.sitrep.local; auth=pass smtp.auth=lead"},
+			pass:    false, reason: "not a plain name",
 		},
 		{name: "no header", from: "alice@example.net", pass: false, reason: "no Authentication-Results"},
 		{

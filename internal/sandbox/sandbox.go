@@ -5,17 +5,18 @@
 // exactly what a real recipient would; the hub ingests replies from its own
 // sandbox inbox over IMAP as from any other server.
 //
-// Trust: the sandbox adds
+// Trust: the sandbox adds to every copy it stores
 //
-//	Authentication-Results: sitrep-sandbox; auth=pass smtp.mailfrom=<from>
+//	Authentication-Results: sitrep-sandbox; auth=pass smtp.auth=<account> smtp.mailfrom=<from>
 //
-// (RFC 8601, authserv-id AuthServID) only to mail submitted through Deliver
-// or over SMTP after AUTH, and only when the envelope sender and the single
-// From header address both belong to the submitting account (for Deliver:
-// to the from argument). It strips any Authentication-Results claiming
-// AuthServID from every incoming message (RFC 8601 5), so the hub may treat
-// auth=pass from AuthServID as "written inside the sandbox, by the person in
-// From". What that is worth: every sandbox account shares one password, so
+// (RFC 8601, authserv-id AuthServID) for mail submitted through Deliver (the
+// account is the from argument) or over SMTP after AUTH, and "auth=none" for
+// everything else. Before that it removes every Authentication-Results that
+// could be taken for its own (RFC 8601 5), reading them with package
+// authres, the parser the hub believes them with. So the hub may treat the
+// topmost sitrep-sandbox result with auth=pass as "written inside the
+// sandbox by smtp.auth", and believes the From only when it names that
+// account. What that is worth: every sandbox account shares one password, so
 // it proves only that the writer had the sandbox password or the web UI.
 // No DKIM, SPF or DMARC result is faked.
 //
@@ -459,10 +460,11 @@ func (s *Sandbox) Deliver(ctx context.Context, from string, to []string, raw []b
 	if len(to) == 0 {
 		return errs.InvalidField("to", "at least one recipient is required")
 	}
-	if _, err := s.normalizeAddress(from); err != nil {
+	account, err := s.normalizeAddress(from)
+	if err != nil {
 		return errs.InvalidField("from", "%v", err)
 	}
-	return s.deliver(ctx, envelope{from: from, rcpts: to, trusted: true}, raw)
+	return s.deliver(ctx, envelope{from: from, rcpts: to, authUser: account}, raw)
 }
 
 // loginAddress turns an IMAP or SMTP AUTH user name into an account

@@ -190,8 +190,8 @@ func TestSMTPDeliveryReadableOverIMAP(t *testing.T) {
 			if len(rcv) != 1 || !strings.Contains(rcv[0], "from hub.test ([127.0.0.1])") || !strings.Contains(rcv[0], "with ESMTP") {
 				t.Errorf("Received = %q", rcv)
 			}
-			if ar := headerOf(raw, "Authentication-Results"); len(ar) != 0 {
-				t.Errorf("unauthenticated SMTP mail got Authentication-Results %q", ar)
+			if ar := headerOf(raw, "Authentication-Results"); len(ar) != 1 || ar[0] != "sitrep-sandbox; auth=none smtp.mailfrom=hub@sitrep.example" {
+				t.Errorf("unauthenticated SMTP mail: Authentication-Results %q, want auth=none", ar)
 			}
 		})
 	}
@@ -483,7 +483,7 @@ func TestDeliverAndMessages(t *testing.T) {
 	if want := time.Date(2006, 1, 2, 15, 4, 2, 0, time.UTC); !newest.Date.Equal(want) {
 		t.Errorf("Date = %v, want %v", newest.Date, want)
 	}
-	if ar := headerOf(newest.Raw, "Authentication-Results"); len(ar) != 1 || ar[0] != "sitrep-sandbox; auth=pass smtp.mailfrom=alice@sitrep.example" {
+	if ar := headerOf(newest.Raw, "Authentication-Results"); len(ar) != 1 || ar[0] != "sitrep-sandbox; auth=pass smtp.auth=alice@sitrep.example smtp.mailfrom=alice@sitrep.example" {
 		t.Errorf("Authentication-Results = %q", ar)
 	}
 	if !bytes.Contains(newest.Raw, []byte("\r\n\r\nbody 2\r\n")) || bytes.Contains(bytes.ReplaceAll(newest.Raw, []byte("\r\n"), nil), []byte("\n")) {
@@ -498,8 +498,9 @@ func TestDeliverAndMessages(t *testing.T) {
 	if err != nil || len(bobs) != 1 {
 		t.Fatalf("bob: %d messages, %v", len(bobs), err)
 	}
-	if ar := headerOf(bobs[0].Raw, "Authentication-Results"); len(ar) != 0 {
-		t.Errorf("Deliver as alice with From: ceo got Authentication-Results %q, want none", ar)
+	// The sandbox states who wrote it; the hub compares that with From.
+	if ar := headerOf(bobs[0].Raw, "Authentication-Results"); len(ar) != 1 || !strings.Contains(ar[0], "smtp.auth=alice@sitrep.example") {
+		t.Errorf("Deliver as alice with From: ceo got Authentication-Results %q, want smtp.auth=alice", ar)
 	}
 
 	one, err := sb.Message(t.Context(), hub, msgs[1].ID)
@@ -543,8 +544,8 @@ func TestForgedAuthenticationResultsStripped(t *testing.T) {
 		t.Fatalf("messages: %d, %v", len(msgs), err)
 	}
 	ar := headerOf(msgs[0].Raw, "Authentication-Results")
-	if len(ar) != 1 || ar[0] != "mx.other.example; dkim=pass" {
-		t.Errorf("Authentication-Results after delivery = %q, want only the other server's", ar)
+	if len(ar) != 2 || ar[0] != "sitrep-sandbox; auth=none smtp.mailfrom=ceo@sitrep.example" || ar[1] != "mx.other.example; dkim=pass" {
+		t.Errorf("Authentication-Results after delivery = %q, want the sandbox's auth=none above the other server's", ar)
 	}
 	if !bytes.HasSuffix(msgs[0].Raw, []byte("\r\n\r\nAuthentication-Results: sitrep-sandbox; auth=pass (in the body, left alone)\r\n")) {
 		t.Errorf("body changed:\n%s", msgs[0].Raw)
@@ -592,8 +593,9 @@ func TestSMTPAuth(t *testing.T) {
 	if rcv := headerOf(bySubject["as alice"].Raw, "Received"); len(rcv) != 1 || !strings.Contains(rcv[0], "with ESMTPA") {
 		t.Errorf("Received = %q, want ESMTPA", rcv)
 	}
-	if ar := headerOf(bySubject["alice as bob"].Raw, "Authentication-Results"); len(ar) != 0 {
-		t.Errorf("authenticated as another account: Authentication-Results = %q, want none", ar)
+	if ar := headerOf(bySubject["alice as bob"].Raw, "Authentication-Results"); len(ar) != 1 ||
+		ar[0] != "sitrep-sandbox; auth=pass smtp.auth=alice@sitrep.example smtp.mailfrom=bob@sitrep.example" {
+		t.Errorf("authenticated as another account: Authentication-Results = %q, want smtp.auth=alice", ar)
 	}
 }
 

@@ -1,7 +1,6 @@
 package sandbox
 
 import (
-	"bufio"
 	"bytes"
 	"context"
 	"crypto/subtle"
@@ -10,12 +9,10 @@ import (
 	"strings"
 	"time"
 
-	gomessage "github.com/emersion/go-message"
-	"github.com/emersion/go-message/mail"
-	"github.com/emersion/go-message/textproto"
 	"github.com/emersion/go-sasl"
 	"github.com/emersion/go-smtp"
 
+	"github.com/sitrep-dev/sitrep/internal/authres"
 	"github.com/sitrep-dev/sitrep/internal/errs"
 )
 
@@ -25,8 +22,9 @@ type envelope struct {
 	rcpts    []string // RCPT TO, as given
 	helo     string   // EHLO name; "" for Deliver
 	remoteIP string   // "" for Deliver
-	authUser string   // account that passed SMTP AUTH, if any
-	trusted  bool     // add Authentication-Results: AuthServID; auth=pass
+	// authUser is the account that passed SMTP AUTH, or for Deliver the
+	// sender the web UI writes as; "" when nobody authenticated.
+	authUser string
 }
 
 // deliver stores one copy of raw in the INBOX of each recipient's account,
@@ -56,13 +54,6 @@ func (s *Sandbox) deliver(ctx context.Context, env envelope, raw []byte) error {
 
 	raw = stripAuthResults(toCRLF(raw), AuthServID)
 	id := newDeliveryID()
-	if env.trusted && !s.fromMatches(raw, env.from) {
-		// The hub reads auth=pass as "the From header is authentic": vouch
-		// only when From names the account that submitted the message.
-		s.log.Warn("sandbox: From header does not match the submitting account; not adding Authentication-Results",
-			"id", id, "from", env.from)
-		env.trusted = false
-	}
 	now := time.Now()
 	for _, t := range targets {
 		if err := ctx.Err(); err != nil {
@@ -85,26 +76,9 @@ func (s *Sandbox) deliver(ctx context.Context, env envelope, raw []byte) error {
 			return err
 		}
 		s.log.Info("sandbox: delivered", "id", id, "from", env.from, "rcpt", t.rcpt, "mailbox", t.account,
-			"uid", ad.UID, "bytes", len(msg), "trusted", env.trusted)
+			"uid", ad.UID, "bytes", len(msg), "auth", env.authUser)
 	}
 	return nil
-}
-
-// fromMatches reports whether the message's From header holds exactly one
-// address and it belongs to the same account as the envelope sender.
-func (s *Sandbox) fromMatches(raw []byte, envFrom string) bool {
-	th, err := textproto.ReadHeader(bufio.NewReader(bytes.NewReader(raw)))
-	if err != nil {
-		return false
-	}
-	h := mail.Header{Header: gomessage.Header{Header: th}}
-	from, err := h.AddressList("From")
-	if err != nil || len(from) != 1 {
-		return false
-	}
-	a, err1 := s.normalizeAddress(from[0].Address)
-	b, err2 := s.normalizeAddress(envFrom)
-	return err1 == nil && err2 == nil && a == b
 }
 
 // displayRcpt is the recipient as the Delivered-To and Received headers
@@ -119,18 +93,25 @@ func (s *Sandbox) displayRcpt(rcpt string) string {
 
 // traceHeader returns the header fields the sandbox prepends to a copy,
 // newest first as trace fields go (RFC 5321 4.4): Delivered-To as a
-// delivery agent adds it, then Authentication-Results when trusted, then
-// Received.
+// delivery agent adds it, then Authentication-Results, then Received.
+//
+// The Authentication-Results field is written on every copy, stating
+// auth=pass with the account (smtp.auth) or auth=none: the reader believes
+// only the topmost results from a trusted id, so the sandbox's own must
+// always be there on top, whatever sits below.
 func (s *Sandbox) traceHeader(env envelope, id, rcpt string, now time.Time) []byte {
 	var b bytes.Buffer
 	b.WriteString("Delivered-To: " + rcpt + "\r\n")
-	if env.trusted {
-		b.WriteString("Authentication-Results: " + AuthServID + "; auth=pass")
-		if env.authUser != "" {
-			b.WriteString(" smtp.auth=" + headerSafe(env.authUser))
-		}
-		b.WriteString(" smtp.mailfrom=" + headerSafe(env.from) + "\r\n")
+	b.WriteString("Authentication-Results: " + AuthServID + "; ")
+	if env.authUser != "" {
+		b.WriteString("auth=pass smtp.auth=" + propValue(env.authUser))
+	} else {
+		b.WriteString("auth=none")
 	}
+	if env.from != "" {
+		b.WriteString(" smtp.mailfrom=" + propValue(env.from))
+	}
+	b.WriteString("\r\n")
 	b.WriteString("Received: ")
 	if env.remoteIP != "" {
 		protocol := "ESMTP"
@@ -144,6 +125,32 @@ func (s *Sandbox) traceHeader(env envelope, id, rcpt string, now time.Time) []by
 	}
 	b.WriteString("\r\n\tfor <" + rcpt + ">; " + now.Format(time.RFC1123Z) + "\r\n")
 	return b.Bytes()
+}
+
+// propValue writes a pvalue (RFC 8601 2.2) that reads back as v: plain
+// when it is a simple address, quoted otherwise.
+func propValue(v string) string {
+	plain := v != ""
+	for i := 0; i < len(v); i++ {
+		c := v[i]
+		if c <= ' ' || c >= 0x7f || strings.IndexByte(`()<>,;:\"/[]?=`, c) >= 0 {
+			plain = false
+			break
+		}
+	}
+	if plain {
+		return v
+	}
+	var b strings.Builder
+	b.WriteByte('"')
+	for _, c := range headerSafe(v) {
+		if c == '"' || c == '\\' {
+			b.WriteByte('\\')
+		}
+		b.WriteRune(c)
+	}
+	b.WriteByte('"')
+	return b.String()
 }
 
 // headerSafe keeps client-supplied text from breaking a header line.
@@ -179,9 +186,13 @@ func toCRLF(raw []byte) []byte {
 	return out
 }
 
-// stripAuthResults removes Authentication-Results fields carrying authServID
-// from the message header: RFC 8601 5 has a border MTA delete such fields
-// from incoming mail, or anyone could forge the sandbox's verdict.
+// stripAuthResults removes Authentication-Results fields that could be
+// taken for the sandbox's own from the message header: RFC 8601 5 has a
+// border MTA delete such fields from incoming mail, or anyone could forge
+// the sandbox's verdict. It reads them with package authres, the parser the
+// inbox believes them with, and removes more rather than less: every field
+// that names authServID in any spelling (in a comment, quoted, escaped) or
+// that does not parse at all.
 func stripAuthResults(raw []byte, authServID string) []byte {
 	var out []byte // nil until a field is dropped
 	pos := 0
@@ -192,9 +203,10 @@ func stripAuthResults(raw []byte, authServID string) []byte {
 			break // the empty line ending the header
 		}
 		drop := false
-		if name, value, ok := bytes.Cut(line, []byte(":")); ok &&
-			strings.EqualFold(strings.TrimSpace(string(name)), "Authentication-Results") {
-			drop = strings.EqualFold(authServIDOf(string(value)), authServID)
+		if name, value, ok := bytes.Cut(line, []byte(":")); ok && isAuthResultsName(name) {
+			v := strings.TrimRight(string(value), "\r\n")
+			id, err := authres.AuthServID(v)
+			drop = err != nil || authres.EqualID(id, authServID) || authres.Names(v, authServID)
 		}
 		if drop && out == nil {
 			out = append(make([]byte, 0, len(raw)), raw[:pos]...)
@@ -207,6 +219,13 @@ func stripAuthResults(raw []byte, authServID string) []byte {
 		return raw
 	}
 	return append(out, raw[pos:]...)
+}
+
+// isAuthResultsName matches the field name loosely (any case, white space
+// around it, Unicode case folding): a reader more lenient than this one
+// must not find a field this one missed.
+func isAuthResultsName(name []byte) bool {
+	return strings.EqualFold(strings.TrimSpace(string(name)), "Authentication-Results")
 }
 
 // fieldEnd returns the end of the header field starting at pos, including
@@ -222,35 +241,6 @@ func fieldEnd(raw []byte, pos int) int {
 			return pos
 		}
 	}
-}
-
-// authServIDOf returns the authserv-id at the start of an
-// Authentication-Results value (RFC 8601 2.2), skipping comments.
-func authServIDOf(v string) string {
-	v = strings.TrimSpace(v)
-	for strings.HasPrefix(v, "(") {
-		depth := 0
-		i := 0
-		for ; i < len(v); i++ {
-			if v[i] == '(' {
-				depth++
-			} else if v[i] == ')' {
-				depth--
-				if depth == 0 {
-					break
-				}
-			}
-		}
-		if i >= len(v) {
-			return ""
-		}
-		v = strings.TrimSpace(v[i+1:])
-	}
-	end := strings.IndexAny(v, "; \t\r\n(")
-	if end < 0 {
-		end = len(v)
-	}
-	return strings.Trim(v[:end], `"`)
 }
 
 // smtpSession is one SMTP connection.
@@ -330,11 +320,6 @@ func (sess *smtpSession) Data(r io.Reader) error {
 		helo:     sess.helo(),
 		remoteIP: sess.remoteIP,
 		authUser: sess.authUser,
-	}
-	if sess.authUser != "" && sess.from != "" {
-		// Trusted only when the authenticated account sends as itself.
-		from, err := sess.sb.normalizeAddress(sess.from)
-		env.trusted = err == nil && from == sess.authUser
 	}
 	err = sess.sb.deliver(context.Background(), env, raw)
 	switch {
