@@ -18,6 +18,7 @@ import (
 
 	"github.com/sitrep-dev/sitrep/internal/errs"
 	"github.com/sitrep-dev/sitrep/internal/store"
+	"github.com/sitrep-dev/sitrep/internal/textfield"
 )
 
 // Account is a local account of the web UI, without its password hash.
@@ -153,8 +154,8 @@ func (a *Accounts) Create(ctx context.Context, email, name string, role Role, pa
 		return nil, err
 	}
 	name = strings.TrimSpace(name)
-	if len(name) > 100 || strings.ContainsAny(name, "\r\n\x00") {
-		return nil, errs.InvalidField("name", "one line, at most 100 characters")
+	if err := textfield.Line("name", name, 100, false); err != nil {
+		return nil, err
 	}
 	if err := checkPassword(password); err != nil {
 		return nil, err

@@ -22,6 +22,7 @@ import (
 	"github.com/sitrep-dev/sitrep/internal/errs"
 	"github.com/sitrep-dev/sitrep/internal/incident"
 	"github.com/sitrep-dev/sitrep/internal/store"
+	"github.com/sitrep-dev/sitrep/internal/textfield"
 )
 
 // Kinds of change.
@@ -182,11 +183,8 @@ func (s *Service) clean(in *Input) error {
 	}
 	for field, v := range map[string]string{"service": in.Service, "version": in.Version, "environment": in.Environment,
 		"triggered_by": in.TriggeredBy, "id": in.ExternalID} {
-		if len(v) > 200 {
-			return errs.InvalidField(field, "at most 200 bytes")
-		}
-		if strings.ContainsAny(v, "\r\n") {
-			return errs.InvalidField(field, "must be one line")
+		if err := textfield.Line(field, v, 200, false); err != nil {
+			return err
 		}
 	}
 	if len(in.Summary) > 2000 {

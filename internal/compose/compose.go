@@ -22,9 +22,9 @@ import (
 	"sort"
 	"strings"
 	"text/template"
-	"unicode"
 
 	"github.com/sitrep-dev/sitrep/internal/errs"
+	"github.com/sitrep-dev/sitrep/internal/textfield"
 	"github.com/sitrep-dev/sitrep/templates"
 )
 
@@ -187,9 +187,11 @@ func (r *Renderer) Render(kind Kind, data any) (*Rendered, error) {
 		return nil, fmt.Errorf("compose: template %s: subject: %w", where, err)
 	}
 	subject := strings.TrimSpace(sb.String())
-	if i := strings.IndexFunc(subject, unicode.IsControl); i >= 0 {
+	if i, r := textfield.FirstControl(subject); i >= 0 {
+		// Titles are checked when they are written; this catches one
+		// stored before that check, or a template's own mistake.
 		return nil, fmt.Errorf("compose: template %s: %w", where,
-			errs.InvalidField("subject", "contains a line break or control character (%q); fix the incident title", subject[i]))
+			errs.InvalidField("subject", "contains %s, a line break or control character; fix the incident title", textfield.CodePoint(r)))
 	}
 	if subject == "" {
 		return nil, fmt.Errorf("compose: template %s: %w", where, errs.InvalidField("subject", "is empty"))

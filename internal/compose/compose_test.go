@@ -9,6 +9,7 @@ import (
 	"strings"
 	"testing"
 	"time"
+	"unicode/utf8"
 
 	xhtml "golang.org/x/net/html"
 
@@ -327,6 +328,20 @@ func TestTitleWithLineBreakIsRefused(t *testing.T) {
 	var e *errs.Error
 	if !errors.As(err, &e) || e.Field != "subject" || !strings.Contains(err.Error(), "status.md.tmpl") {
 		t.Errorf("error should name the subject and the template: %v", err)
+	}
+}
+
+// A title stored before titles were checked at the door still cannot reach
+// a subject; the refusal names the character as U+0085, never prints it (a
+// raw byte of it used to garble the message).
+func TestTitleWithC1ControlIsNamedByCodePoint(t *testing.T) {
+	r := newRenderer(t)
+	d := SampleData(KindStatus).(StatusData)
+	d.Incident.ThreadTitle = "Checkout\u0085down"
+	_, err := r.Render(KindStatus, d)
+	var e *errs.Error
+	if !errors.As(err, &e) || e.Code != errs.Invalid || !strings.Contains(e.Message, "U+0085") || !utf8.ValidString(e.Message) {
+		t.Fatalf("want an invalid error naming U+0085, got %v", err)
 	}
 }
 

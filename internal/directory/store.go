@@ -230,6 +230,9 @@ func (s *Store) read(ctx context.Context) (*Directory, map[string]string, error)
 // PutPerson adds or changes a person through the API. Entries that come
 // from groups.yaml are edited there, not here.
 func (s *Store) PutPerson(ctx context.Context, p Person) error {
+	if err := checkText(func(c *checker) { c.personText("", p) }); err != nil {
+		return err
+	}
 	return s.putAPI(ctx, "person", p.Email, func(d *Directory) {
 		d.People = slices.DeleteFunc(d.People, func(x Person) bool { return strings.EqualFold(x.Email, p.Email) })
 		d.People = append(d.People, p)
@@ -238,6 +241,9 @@ func (s *Store) PutPerson(ctx context.Context, p Person) error {
 
 // PutGroup adds or changes a group through the API.
 func (s *Store) PutGroup(ctx context.Context, g Group) error {
+	if err := checkText(func(c *checker) { c.groupText("", g) }); err != nil {
+		return err
+	}
 	return s.putAPI(ctx, "group", g.Name, func(d *Directory) {
 		d.Groups = slices.DeleteFunc(d.Groups, func(x Group) bool { return x.Name == g.Name })
 		d.Groups = append(d.Groups, g)
@@ -246,6 +252,9 @@ func (s *Store) PutGroup(ctx context.Context, g Group) error {
 
 // PutEscalation adds or changes an escalation list through the API.
 func (s *Store) PutEscalation(ctx context.Context, e Escalation) error {
+	if err := checkText(func(c *checker) { c.escalationText("", e) }); err != nil {
+		return err
+	}
 	return s.putAPI(ctx, "escalation", e.System, func(d *Directory) {
 		d.Escalations = slices.DeleteFunc(d.Escalations, func(x Escalation) bool { return x.System == e.System })
 		d.Escalations = append(d.Escalations, e)

@@ -1,6 +1,7 @@
 package directory
 
 import (
+	"errors"
 	"fmt"
 	"net/mail"
 	"regexp"
@@ -14,6 +15,7 @@ import (
 	_ "time/tzdata"
 
 	"github.com/sitrep-dev/sitrep/internal/errs"
+	"github.com/sitrep-dev/sitrep/internal/textfield"
 )
 
 // Problem is one mistake in a directory. File, Line and Col are set when the
@@ -125,6 +127,7 @@ func (d *Directory) check(where func(path string) string) []Problem {
 	if strings.TrimSpace(d.Organization) == "" {
 		c.add("organization", "organization is required: the name of the company, used in email footers")
 	}
+	c.line("organization", d.Organization)
 
 	people := map[string]int{} // lower-case email → index of first person with it
 	handles := map[string]string{}
@@ -146,6 +149,7 @@ func (d *Directory) check(where func(path string) string) []Problem {
 		if strings.TrimSpace(p.Name) == "" {
 			c.add(path+".name", "person %s has no name", email)
 		}
+		c.personText(path+".", p)
 		c.zone(path+".time_zone", p.TimeZone)
 		seenRole := map[string]bool{}
 		for j, r := range p.Roles {
@@ -191,6 +195,7 @@ func (d *Directory) check(where func(path string) string) []Problem {
 	for i, g := range d.Groups {
 		path := fmt.Sprintf("groups[%d]", i)
 		c.zone(path+".time_zone", g.TimeZone)
+		c.groupText(path+".", g)
 		seen := map[string]bool{}
 		for j, m := range g.Members {
 			mp := fmt.Sprintf("%s.members[%d]", path, j)
@@ -233,6 +238,7 @@ func (d *Directory) check(where func(path string) string) []Problem {
 				systems[key] = i
 			}
 		}
+		c.escalationText(path+".", e)
 		if len(e.Responders) == 0 {
 			c.add(path+".responders", "system %s has no responders", e.System)
 		}
@@ -272,6 +278,52 @@ func (d *Directory) check(where func(path string) string) []Problem {
 		}
 	}
 	return c.problems
+}
+
+// Names end up in email headers (the From and To display names, List-Id)
+// and descriptions in email bodies: they pass the same text check as an
+// incident title, so that a group accepted here never makes every
+// delivery to it fail later.
+const (
+	maxNameBytes        = 200
+	maxDescriptionBytes = 5000
+)
+
+func (c *checker) personText(prefix string, p Person) {
+	c.line(prefix+"name", p.Name)
+	c.line(prefix+"team", p.Team)
+}
+
+func (c *checker) groupText(prefix string, g Group) {
+	c.line(prefix+"display_name", g.DisplayName)
+	c.text(prefix+"description", textfield.Block("", g.Description, maxDescriptionBytes, false))
+}
+
+func (c *checker) escalationText(prefix string, e Escalation) {
+	c.line(prefix+"system", e.System)
+	c.line(prefix+"team", e.Team)
+}
+
+func (c *checker) line(path, s string) { c.text(path, textfield.Line("", s, maxNameBytes, false)) }
+
+func (c *checker) text(path string, err error) {
+	var e *errs.Error
+	if errors.As(err, &e) {
+		// The last part of the path names the field for the YAML's
+		// "file:line:col: message" form, which shows no path.
+		c.add(path, "%s %s", path[strings.LastIndexByte(path, '.')+1:], e.Message)
+	}
+}
+
+// checkText checks the text fields of one entity sent to the API, with
+// paths relative to the request body ("display_name").
+func checkText(fn func(c *checker)) error {
+	c := &checker{}
+	fn(c)
+	if len(c.problems) == 0 {
+		return nil
+	}
+	return &ValidationError{Problems: c.problems}
 }
 
 // cycles reports each cycle among nested groups once, at the nesting that

@@ -128,6 +128,11 @@ func TestParseYAMLBroken(t *testing.T) {
 			{21, 18, `audience status: group "marketing" does not exist`},
 			{22, 3, `unknown message kind "statuss" (did you mean "status"?)`},
 		}},
+		{"control_text.yaml", []pos{
+			{4, 11, "name contains U+001B (a control character) at character 4"},
+			{7, 19, "display_name contains U+000D (a line break) at character 8"},
+			{10, 19, "display_name contains U+0085 (a line break) at character 3"},
+		}},
 		{"syntax.yaml", []pos{
 			{4, 0, "YAML syntax: found unexpected end of stream"},
 		}},

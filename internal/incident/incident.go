@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/sitrep-dev/sitrep/internal/errs"
+	"github.com/sitrep-dev/sitrep/internal/textfield"
 )
 
 // State is where an incident is in its life.
@@ -228,18 +229,10 @@ const (
 	EventNote          = "note"
 )
 
+// validText is the one check of people-written text (textfield.Line):
+// titles end up in email subjects, where a line break is header injection.
 func validText(field, s string, max int, required bool) error {
-	if required && strings.TrimSpace(s) == "" {
-		return errs.InvalidField(field, "must not be empty")
-	}
-	if len(s) > max {
-		return errs.InvalidField(field, "is %d bytes long; at most %d", len(s), max)
-	}
-	if strings.ContainsAny(s, "\r\n\x00") {
-		// Titles end up in email subjects: CR/LF would be header injection.
-		return errs.InvalidField(field, "must be one line (no line breaks or control characters)")
-	}
-	return nil
+	return textfield.Line(field, s, max, required)
 }
 
 func cleanList(field string, in []string, max int) ([]string, error) {

@@ -11,6 +11,7 @@ import (
 
 	"github.com/sitrep-dev/sitrep/internal/errs"
 	"github.com/sitrep-dev/sitrep/internal/store"
+	"github.com/sitrep-dev/sitrep/internal/textfield"
 )
 
 // Report is one account of the problem: who saw what, where, and how
@@ -53,8 +54,8 @@ func CleanReport(now time.Time, in ReportInput) (*Report, error) {
 			return nil, err
 		}
 	}
-	if len(r.Observed) > 5000 {
-		return nil, errs.InvalidField("observed", "at most 5000 bytes")
+	if err := textfield.Block("observed", r.Observed, 5000, false); err != nil {
+		return nil, err
 	}
 	switch r.Channel {
 	case "":

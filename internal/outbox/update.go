@@ -13,6 +13,7 @@ import (
 	"github.com/sitrep-dev/sitrep/internal/errs"
 	"github.com/sitrep-dev/sitrep/internal/incident"
 	"github.com/sitrep-dev/sitrep/internal/store"
+	"github.com/sitrep-dev/sitrep/internal/textfield"
 )
 
 // UpdateInput is a status update as the comms lead writes it.
@@ -69,6 +70,9 @@ func (o *Outbox) SendUpdate(ctx context.Context, actor, ref string, in UpdateInp
 	}
 	if len(status) > maxStatusBytes {
 		return nil, errs.InvalidField("status", "is %d bytes; at most %d (a status email reads in ten seconds)", len(status), maxStatusBytes)
+	}
+	if err := textfield.Block("status", status, maxStatusBytes, true); err != nil {
+		return nil, err
 	}
 	if !inc.State.Active() {
 		return nil, errs.E(errs.Conflict, "%s is %s: status updates are for active incidents", inc.Ref, inc.State)
