@@ -10,6 +10,7 @@ import (
 	"strings"
 	"time"
 	"unicode"
+	"unicode/utf8"
 
 	"github.com/wneessen/go-mail"
 
@@ -269,7 +270,15 @@ func build(env Envelope, r *Rendered, ics []byte, method string) ([]byte, error)
 	}
 
 	m := mail.NewMsg(mail.WithNoDefaultUserAgent())
-	if err := m.FromFormat(env.FromName, env.FromAddr); err != nil {
+	if looksEncoded(env.FromName) {
+		// go-mail would write such a name as typed (net/mail even decodes
+		// it first), so the name is encoded here; go-mail still checks the
+		// address, on a message of its own.
+		if err := mail.NewMsg().From(env.FromAddr); err != nil {
+			return nil, errs.InvalidField("From", "%v", err)
+		}
+		m.SetGenHeaderPreformatted(mail.Header(mail.HeaderFrom), encodeWords(env.FromName)+" <"+env.FromAddr+">")
+	} else if err := m.FromFormat(env.FromName, env.FromAddr); err != nil {
 		return nil, errs.InvalidField("From", "%v", err)
 	}
 	m.SetGenHeaderPreformatted(mail.Header("To"), groupAddress(env.ToDisplay))
@@ -278,7 +287,7 @@ func build(env Envelope, r *Rendered, ics []byte, method string) ([]byte, error)
 			return nil, errs.InvalidField("Reply-To", "%v", err)
 		}
 	}
-	m.Subject(subject)
+	setUnstructured(m, mail.HeaderSubject, subject)
 	m.SetMessageIDWithValue(strings.TrimSuffix(strings.TrimPrefix(msgID, "<"), ">"))
 	date := env.Date
 	if date.IsZero() {
@@ -312,7 +321,7 @@ func build(env Envelope, r *Rendered, ics []byte, method string) ([]byte, error)
 		}
 	}
 	if env.ThreadTopic != "" {
-		m.SetGenHeader(mail.Header("Thread-Topic"), env.ThreadTopic)
+		setUnstructured(m, mail.Header("Thread-Topic"), env.ThreadTopic)
 	}
 	if env.ThreadIndex != "" {
 		m.SetGenHeader(mail.Header("Thread-Index"), env.ThreadIndex)
@@ -410,12 +419,56 @@ func phrase(s string) string {
 		}
 	}
 	switch {
+	case looksEncoded(s):
+		return encodeWords(s)
 	case atoms:
 		return s
 	case ascii:
 		return `"` + strings.NewReplacer(`\`, `\\`, `"`, `\"`).Replace(s) + `"`
 	}
 	return mime.BEncoding.Encode("UTF-8", s)
+}
+
+// setUnstructured sets an unstructured header (RFC 5322 3.6.5: Subject) to
+// text that people wrote: as it is, or Q-encoded by go-mail when it is not
+// ASCII, or, when it holds something like an encoded-word, encoded by us.
+func setUnstructured(m *mail.Msg, h mail.Header, v string) {
+	if looksEncoded(v) {
+		m.SetGenHeaderPreformatted(h, encodeWords(v))
+		return
+	}
+	m.SetGenHeader(h, v)
+}
+
+// looksEncoded reports whether s holds "=?", which begins an RFC 2047
+// encoded-word. Text a person wrote must never reach a header as one: go-mail
+// leaves ASCII as it is, and a client would then decode a title such as
+// "=?utf-8?q?=0D=0AX-Injected:_yes?=" and show a line break and a header line
+// that sitrep never saw, let alone checked.
+func looksEncoded(s string) bool { return strings.Contains(s, "=?") }
+
+// encodeWords writes all of s as RFC 2047 B-encoded words (4.1), so that a
+// client decodes them back to exactly s, "=?" and all. Each word holds whole
+// characters (5) and is at most 75 characters long (2); words are folded
+// with CRLF SP, white space that decoders drop between adjacent words (6.2),
+// which keeps each header line short. B is safe in a phrase and in
+// unstructured text alike (5(1), 5(3)).
+func encodeWords(s string) string {
+	const maxChunk = 45 // bytes: 60 in base64, plus "=?UTF-8?B?" and "?=" is 72
+	var words []string
+	for len(s) > 0 {
+		n := 0
+		for n < len(s) {
+			_, w := utf8.DecodeRuneInString(s[n:])
+			if n+w > maxChunk {
+				break
+			}
+			n += w
+		}
+		words = append(words, "=?UTF-8?B?"+base64.StdEncoding.EncodeToString([]byte(s[:n]))+"?=")
+		s = s[n:]
+	}
+	return strings.Join(words, "\r\n ")
 }
 
 // listID writes RFC 2919's "phrase <list-label.domain>", encoding the

@@ -383,3 +383,67 @@ func TestThreadIndex(t *testing.T) {
 		}
 	}
 }
+
+// A person's text that looks like an RFC 2047 encoded-word reaches the
+// reader as the text that was typed, not decoded: a title
+// "=?utf-8?q?=0D=0AX-Injected:...?=" passed through unchanged made clients
+// show a line break and a made-up header line in the subject.
+var encodedWord = regexp.MustCompile(`=\?[^?\s]+\?[bBqQ]\?[^?\s]*\?=`)
+
+func TestEncodedWordsInPeoplesTextAreShownLiterally(t *testing.T) {
+	r := rendered(t)
+	dec := new(mime.WordDecoder) // lenient, as clients are: it decodes words inside quoted strings too
+	for _, evil := range []string{
+		"=?utf-8?q?=0D=0AX-Injected:_yes?=",
+		"Checkout down =?UTF-8?B?DQpYLUluamVjdGVkOiB5ZXM=?= in EU",
+		"Zahlung =?iso-8859-1?q?=E4?= gestört",
+		"a=?b",
+		strings.Repeat("=?utf-8?q?long?= ", 10),
+	} {
+		evil = strings.TrimSpace(evil)
+		raw, err := Build(Envelope{FromName: evil, FromAddr: "sitrep@example.com", ToDisplay: evil, Subject: "[INC-42] " + evil,
+			ThreadTopic: evil, ListID: evil + " <inc-42.status.example.com>", MessageID: NewMessageID("example.com")}, r)
+		if err != nil {
+			t.Fatalf("%q: %v", evil, err)
+		}
+		for _, line := range strings.Split(string(raw[:bytes.Index(raw, []byte("\r\n\r\n"))]), "\r\n") {
+			if len(line) > 998 {
+				t.Errorf("%q: header line over 998 characters (RFC 5322 2.1.1): %q", evil, line)
+			}
+			for _, w := range encodedWord.FindAllString(line, -1) {
+				if len(w) > 75 {
+					t.Errorf("%q: encoded-word over 75 characters (RFC 2047 2): %q", evil, w)
+				}
+			}
+			if strings.HasPrefix(strings.ToLower(line), "x-injected") {
+				t.Errorf("%q: an injected header line: %q", evil, line)
+			}
+		}
+		h, _ := parse(t, raw)
+		decoded := func(name string) string {
+			s, err := dec.DecodeHeader(h.Get(name))
+			if err != nil {
+				t.Errorf("%q: %s %q does not decode: %v", evil, name, h.Get(name), err)
+			}
+			return s
+		}
+		if got, want := decoded("Subject"), "[INC-42] "+evil; got != want {
+			t.Errorf("Subject shows %q, want %q", got, want)
+		}
+		if got := decoded("Thread-Topic"); got != evil {
+			t.Errorf("Thread-Topic shows %q, want %q", got, evil)
+		}
+		if got := decoded("To"); got != evil+":;" && got != `"`+evil+`":;` {
+			t.Errorf("To shows %q, want the group %q", got, evil)
+		}
+		if got := decoded("List-Id"); got != evil+" <inc-42.status.example.com>" && got != `"`+evil+`" <inc-42.status.example.com>` {
+			t.Errorf("List-Id shows %q, want %q", got, evil)
+		}
+		if from, err := h.AddressList("From"); err != nil || len(from) != 1 || from[0].Name != evil || from[0].Address != "sitrep@example.com" {
+			t.Errorf("From %q reads as %v, %v; want %q <sitrep@example.com>", h.Get("From"), from, err, evil)
+		}
+		if got := decoded("From"); strings.ContainsAny(got, "\r\n") || !strings.Contains(got, evil) {
+			t.Errorf("From shows %q to a lenient decoder, want it to hold %q", got, evil)
+		}
+	}
+}
