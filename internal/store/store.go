@@ -75,6 +75,18 @@ func openSQLite(ctx context.Context, path string) (*DB, error) {
 	if err != nil {
 		return nil, fmt.Errorf("store: sqlite url query: %w", err)
 	}
+	if path != ":memory:" && q.Get("mode") != "memory" {
+		// The database holds password hashes, token hashes and everyone's
+		// incident mail: only sitrep's user may read it. SQLite gives the
+		// -wal and -shm files the database file's mode, so creating the file
+		// here, before SQLite does (0644 less the umask), covers all three.
+		// An existing file keeps its mode.
+		f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o600)
+		if err != nil {
+			return nil, fmt.Errorf("store: open sqlite %s: %w", path, err)
+		}
+		f.Close()
+	}
 	// WAL for readers beside the writer; immediate transactions so that a
 	// writer never fails half-way upgrading a read lock; a busy timeout
 	// instead of SQLITE_BUSY for a second process (the CLI's migrate).
