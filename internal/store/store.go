@@ -46,6 +46,8 @@ var migrations embed.FS
 type DB struct {
 	*sql.DB
 	Dialect Dialect
+
+	faults *faultNote // the last write that failed for lack of storage
 }
 
 // Open connects to url: sqlite://PATH (the file and its directory are
@@ -107,7 +109,7 @@ func openSQLite(ctx context.Context, path string) (*DB, error) {
 		db.Close()
 		return nil, fmt.Errorf("store: open sqlite %s: %w", path, err)
 	}
-	return &DB{DB: db, Dialect: SQLite}, nil
+	return &DB{DB: db, Dialect: SQLite, faults: &faultNote{}}, nil
 }
 
 func openPostgres(ctx context.Context, rawURL string) (*DB, error) {
@@ -124,7 +126,7 @@ func openPostgres(ctx context.Context, rawURL string) (*DB, error) {
 		db.Close()
 		return nil, fmt.Errorf("store: connect to postgres %s: %w", redactURL(rawURL), err)
 	}
-	return &DB{DB: db, Dialect: Postgres}, nil
+	return &DB{DB: db, Dialect: Postgres, faults: &faultNote{}}, nil
 }
 
 // redactURL hides a password in a database URL for messages and logs.
@@ -200,16 +202,20 @@ func (db *DB) migrateRiver(ctx context.Context) error {
 }
 
 // InTx runs fn in a transaction, committing when it returns nil.
+// A failure for lack of storage is remembered for Ready.
 func (db *DB) InTx(ctx context.Context, fn func(tx *sql.Tx) error) error {
 	tx, err := db.BeginTx(ctx, nil)
 	if err != nil {
+		db.noteFault(err)
 		return fmt.Errorf("store: begin: %w", err)
 	}
 	if err := fn(tx); err != nil {
 		_ = tx.Rollback()
+		db.noteFault(err)
 		return err
 	}
 	if err := tx.Commit(); err != nil {
+		db.noteFault(err)
 		return fmt.Errorf("store: commit: %w", err)
 	}
 	return nil

@@ -13,6 +13,7 @@ import (
 	"github.com/sitrep-dev/sitrep/internal/auth"
 	"github.com/sitrep-dev/sitrep/internal/directory"
 	"github.com/sitrep-dev/sitrep/internal/incident"
+	"github.com/sitrep-dev/sitrep/internal/store"
 	"github.com/sitrep-dev/sitrep/internal/storetest"
 	"github.com/sitrep-dev/sitrep/internal/web"
 )
@@ -37,6 +38,7 @@ type api struct {
 	srv               *httptest.Server
 	admin, lead, view string
 	incidents         *incident.Service
+	db                *store.DB
 }
 
 func newAPI(t *testing.T) *api {
@@ -48,7 +50,7 @@ func newAPI(t *testing.T) *api {
 		t.Fatal(err)
 	}
 	tokens := &auth.Tokens{DB: db}
-	a := &api{incidents: &incident.Service{DB: db, People: dir}}
+	a := &api{incidents: &incident.Service{DB: db, People: dir}, db: db}
 	var err error
 	for _, x := range []struct {
 		dst  *string

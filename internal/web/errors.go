@@ -16,6 +16,7 @@ import (
 	"github.com/jackc/pgx/v5/pgconn"
 
 	"github.com/sitrep-dev/sitrep/internal/errs"
+	"github.com/sitrep-dev/sitrep/internal/store"
 )
 
 // statusOf is the one place where error codes become HTTP status codes.
@@ -43,6 +44,27 @@ type ErrorDetail struct {
 	Field   string    `json:"field,omitempty"`
 }
 
+// outageError is the domain error for a failure of the database itself,
+// or nil when err is something else: not the request's fault and not a
+// bug, so it is told as such (503, with when to retry), and the storage
+// hears of it so that /readyz fails while writes do.
+func (s *Server) outageError(w http.ResponseWriter, r *http.Request, err error) *errs.Error {
+	if reason := store.StorageFault(err); reason != "" {
+		s.Logger.Error("database cannot store", "method", r.Method, "path", r.URL.Path, "reason", reason, "err", err)
+		if s.Storage != nil {
+			s.Storage.NoteError(err)
+		}
+		w.Header().Set("Retry-After", "30")
+		return errs.E(errs.Unavailable, "the database cannot store anything: %s; nothing was changed; try again once an operator has fixed it", reason)
+	}
+	if databaseUnreachable(err) {
+		s.Logger.Error("database unreachable", "method", r.Method, "path", r.URL.Path, "err", err)
+		w.Header().Set("Retry-After", "5")
+		return errs.E(errs.Unavailable, "the database is unreachable; nothing was changed; try again shortly")
+	}
+	return nil
+}
+
 func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
 	var e *errs.Error
 	var maxBytes *http.MaxBytesError
@@ -50,15 +72,12 @@ func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
 	case errors.As(err, &maxBytes):
 		e = errs.E(errs.TooLarge, "request body over %d bytes", maxBytes.Limit)
 	case errors.As(err, &e):
-	case databaseUnreachable(err):
-		// Not the request's fault and not a bug: say so, and when to retry.
-		s.Logger.Error("database unreachable", "method", r.Method, "path", r.URL.Path, "err", err)
-		w.Header().Set("Retry-After", "5")
-		e = errs.E(errs.Unavailable, "the database is unreachable; nothing was changed; try again shortly")
 	default:
-		// Details of internal failures go to the log, not to the caller.
-		s.Logger.Error("request failed", "method", r.Method, "path", r.URL.Path, "err", err)
-		e = errs.E(errs.Internal, "internal error; the server log has the details")
+		if e = s.outageError(w, r, err); e == nil {
+			// Details of internal failures go to the log, not to the caller.
+			s.Logger.Error("request failed", "method", r.Method, "path", r.URL.Path, "err", err)
+			e = errs.E(errs.Internal, "internal error; the server log has the details")
+		}
 	}
 	status := statusOf[e.Code]
 	if status == 0 {

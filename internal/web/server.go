@@ -26,6 +26,7 @@ import (
 	"github.com/sitrep-dev/sitrep/internal/postmortem"
 	"github.com/sitrep-dev/sitrep/internal/resolution"
 	"github.com/sitrep-dev/sitrep/internal/sandbox"
+	"github.com/sitrep-dev/sitrep/internal/store"
 )
 
 //go:embed openapi.yaml
@@ -50,8 +51,9 @@ type Server struct {
 	Registry *prometheus.Registry
 	// SyncDirectory re-reads groups.yaml (the API's sync endpoint and SIGHUP).
 	SyncDirectory func(ctx context.Context) (*directory.SyncResult, error)
-	// Ready reports whether the server can take work (database reachable).
-	Ready        func(ctx context.Context) error
+	// Storage, when set, answers /readyz and hears of writes that failed
+	// for lack of storage (a full disk), so that readiness fails with them.
+	Storage      Storage
 	MaxBodyBytes int64
 	// The web UI (ui*.go): nil Accounts or Sessions, no UI. Sandbox, when
 	// set, adds the mail sandbox pages; PublicURL https makes cookies Secure.
@@ -215,11 +217,23 @@ func (s *Server) authenticate(r *http.Request) (*auth.Principal, error) {
 	return s.Tokens.Verify(r.Context(), strings.TrimSpace(token))
 }
 
+// Storage is the database as the server sees its health; *store.DB is one.
+type Storage interface {
+	// Ready reports whether the database can take work now (it answers and
+	// takes a write).
+	Ready(ctx context.Context) error
+	// NoteError hears of a failed request's error; a storage fault among
+	// them makes Ready fail for a while.
+	NoteError(err error)
+}
+
+var _ Storage = (*store.DB)(nil)
+
 func (s *Server) readyz(w http.ResponseWriter, r *http.Request) {
-	if s.Ready != nil {
+	if s.Storage != nil {
 		ctx, cancel := context.WithTimeout(r.Context(), 3*time.Second)
 		defer cancel()
-		if err := s.Ready(ctx); err != nil {
+		if err := s.Storage.Ready(ctx); err != nil {
 			s.Logger.Warn("not ready", "err", err)
 			http.Error(w, "not ready: "+err.Error(), http.StatusServiceUnavailable)
 			return

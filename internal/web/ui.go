@@ -355,8 +355,10 @@ func (s *Server) uiError(w http.ResponseWriter, r *http.Request, sess *auth.Sess
 		e = errs.E(errs.TooLarge, "the form is over %d bytes", maxBytes.Limit)
 	case errors.As(err, &e):
 	default:
-		s.Logger.Error("UI request failed", "method", r.Method, "path", r.URL.Path, "err", err)
-		e = errs.E(errs.Internal, "Something went wrong on the server; its log has the details.")
+		if e = s.outageError(w, r, err); e == nil {
+			s.Logger.Error("UI request failed", "method", r.Method, "path", r.URL.Path, "err", err)
+			e = errs.E(errs.Internal, "Something went wrong on the server; its log has the details.")
+		}
 	}
 	status := statusOf[e.Code]
 	if status == 0 {
