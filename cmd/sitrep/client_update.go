@@ -280,12 +280,3 @@ func cmdDeliveries(ctx context.Context, e env, args []string) error {
 	}
 	return nil
 }
-
-func isTerminal(w io.Writer) bool {
-	f, ok := w.(*os.File)
-	if !ok {
-		return false
-	}
-	fi, err := f.Stat()
-	return err == nil && fi.Mode()&os.ModeCharDevice != 0
-}

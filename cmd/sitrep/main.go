@@ -10,6 +10,8 @@ import (
 	"os/signal"
 	"strings"
 	"syscall"
+
+	"github.com/mattn/go-isatty"
 )
 
 // version is set at build time with -ldflags "-X main.version=...".
@@ -54,6 +56,9 @@ type env struct {
 	stdin          io.Reader
 	stdout, stderr io.Writer
 	environ        []string
+	// terminal: stdout is a terminal a person reads, not a log; serve
+	// prints first-start secrets only then.
+	terminal bool
 }
 
 func (e env) getenv(key string) string {
@@ -65,9 +70,17 @@ func (e env) getenv(key string) string {
 	return ""
 }
 
+// isTerminal reports whether w is a terminal, as stdout is not under
+// Docker (without -t) or systemd (the journal's socket). A terminal, not
+// any character device: /dev/kmsg is one too.
+func isTerminal(w io.Writer) bool {
+	f, ok := w.(*os.File)
+	return ok && isatty.IsTerminal(f.Fd())
+}
+
 // run is main without the process: tests call it.
 func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer, environ []string) int {
-	e := env{stdin: stdin, stdout: stdout, stderr: stderr, environ: environ}
+	e := env{stdin: stdin, stdout: stdout, stderr: stderr, environ: environ, terminal: isTerminal(stdout)}
 	if len(args) == 0 {
 		fmt.Fprint(stderr, usage)
 		return 2

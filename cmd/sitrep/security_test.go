@@ -4,8 +4,11 @@ import (
 	"bytes"
 	"encoding/json"
 	"net/http"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/sitrep-dev/sitrep/internal/auth"
 	"github.com/sitrep-dev/sitrep/internal/config"
@@ -116,5 +119,53 @@ func TestEveryRouteIsDocumented(t *testing.T) {
 		if _, ok := ops[strings.ToLower(method)]; !ok {
 			t.Errorf("%s: openapi.yaml documents %s but not %s", r.Pattern, path, method)
 		}
+	}
+}
+
+// Under Docker or systemd stdout is the log stream: the first start's
+// admin token and password are printed only on a terminal, and otherwise
+// the banner says which files hold them (they used to go to the log).
+func TestFirstStartSecretsStayOutOfTheLog(t *testing.T) {
+	_, h := startHub(t)
+	dir := h.hub.cfg.DataDir
+	token, err := os.ReadFile(filepath.Join(dir, "admin-token"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	raw, err := os.ReadFile(filepath.Join(dir, "admin-password"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	password := strings.Fields(string(raw))[1]
+	tok := strings.TrimSpace(string(token))
+	for _, f := range []string{"admin-token", "admin-password"} {
+		if fi, err := os.Stat(filepath.Join(dir, f)); err != nil || fi.Mode().Perm() != 0o600 {
+			t.Errorf("%s: %v, %v; want mode 0600", f, fi.Mode().Perm(), err)
+		}
+	}
+	// Not a terminal (the test's stdout is a buffer, as a pipe to a log is).
+	if strings.Contains(h.banner, tok) || strings.Contains(h.banner, password) {
+		t.Errorf("the banner on a non-terminal shows a secret:\n%s", h.banner)
+	}
+	for _, want := range []string{filepath.Join(dir, "admin-token"), filepath.Join(dir, "admin-password"), "admin@", "not a terminal"} {
+		if !strings.Contains(h.banner, want) {
+			t.Errorf("the banner does not say %q:\n%s", want, h.banner)
+		}
+	}
+	banner := func(e env) string {
+		var out bytes.Buffer
+		e.stdout = &out
+		h.hub.printBanner(e, "http://sitrep.test", tok, time.Second)
+		return out.String()
+	}
+	// A person at a terminal sees them, once.
+	if b := banner(env{terminal: true}); !strings.Contains(b, tok) || !strings.Contains(b, password) {
+		t.Errorf("the banner on a terminal hides the secrets:\n%s", b)
+	}
+	// With no file to hold them they are shown anyway, with a warning:
+	// otherwise nobody could ever sign in.
+	h.hub.adminTokenFile, h.hub.adminPasswordFile = "", ""
+	if b := banner(env{}); !strings.Contains(b, tok) || !strings.Contains(b, password) || !strings.Contains(b, "may be a log") {
+		t.Errorf("with no file, the banner must show the secrets and warn:\n%s", b)
 	}
 }

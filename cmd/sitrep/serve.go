@@ -113,6 +113,9 @@ type hub struct {
 	accounts   *auth.Accounts
 	// firstAdmin and firstPassword: the web UI account made on first start, shown once.
 	firstAdmin, firstPassword string
+	// adminTokenFile and adminPasswordFile: where the first start kept them
+	// (mode 0600); "" when there is no data directory or the write failed.
+	adminTokenFile, adminPasswordFile string
 }
 
 // serve runs the hub until ctx ends.
@@ -318,11 +321,7 @@ func (h *hub) ensureAdminToken(ctx context.Context) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	if h.cfg.DataDir != "" {
-		if err := os.MkdirAll(h.cfg.DataDir, 0o750); err == nil {
-			_ = os.WriteFile(filepath.Join(h.cfg.DataDir, "admin-token"), []byte(plain+"\n"), 0o600)
-		}
-	}
+	h.adminTokenFile = h.keepSecret("admin-token", plain+"\n")
 	return plain, nil
 }
 
@@ -343,12 +342,27 @@ func (h *hub) ensureAdminAccount(ctx context.Context) error {
 		return fmt.Errorf("serve: first admin account: %w", err)
 	}
 	h.firstAdmin, h.firstPassword = acc.Email, pw
-	if h.cfg.DataDir != "" {
-		if err := os.MkdirAll(h.cfg.DataDir, 0o750); err == nil {
-			_ = os.WriteFile(filepath.Join(h.cfg.DataDir, "admin-password"), []byte(acc.Email+"\n"+pw+"\n"), 0o600)
-		}
-	}
+	h.adminPasswordFile = h.keepSecret("admin-password", acc.Email+"\n"+pw+"\n")
 	return nil
+}
+
+// keepSecret writes a first-start secret to the data directory, readable
+// by sitrep's user only, and returns the file's path, or "" when there is
+// no data directory or the write failed (the banner then has to show it).
+func (h *hub) keepSecret(name, content string) string {
+	if h.cfg.DataDir == "" {
+		return ""
+	}
+	path := filepath.Join(h.cfg.DataDir, name)
+	if err := os.MkdirAll(h.cfg.DataDir, 0o750); err != nil {
+		h.logger.Warn("first start: cannot keep "+name, "path", path, "err", err)
+		return ""
+	}
+	if err := os.WriteFile(path, []byte(content), 0o600); err != nil {
+		h.logger.Warn("first start: cannot keep "+name, "path", path, "err", err)
+		return ""
+	}
+	return path
 }
 
 func (h *hub) printBanner(e env, url, adminToken string, startup time.Duration) {
@@ -363,17 +377,34 @@ func (h *hub) printBanner(e env, url, adminToken string, startup time.Duration) 
 	if d := h.directory.Current(); d.Example {
 		fmt.Fprintf(&b, "  directory: the EXAMPLE organisation %q (%d people); set directory.file to your groups.yaml\n", d.Organization, len(d.People))
 	}
+	// Under Docker or systemd stdout is the log stream, kept and shipped
+	// far from the data directory: secrets are shown only on a terminal,
+	// or when no file holds them (else nobody could sign in at all).
 	if adminToken != "" {
-		fmt.Fprintf(&b, "\n  First start: an admin API token was created. It is shown once:\n\n      %s\n\n", adminToken)
-		if h.cfg.DataDir != "" {
-			fmt.Fprintf(&b, "  It is also in %s (mode 0600), where the sitrep CLI on this machine finds it.\n", filepath.Join(h.cfg.DataDir, "admin-token"))
+		switch {
+		case e.terminal || h.adminTokenFile == "":
+			fmt.Fprintf(&b, "\n  First start: an admin API token was created. It is shown once:\n\n      %s\n\n", adminToken)
+			if h.adminTokenFile != "" {
+				fmt.Fprintf(&b, "  It is also in %s (mode 0600), where the sitrep CLI on this machine finds it.\n", h.adminTokenFile)
+			} else if !e.terminal {
+				fmt.Fprintf(&b, "  It could not be kept in a file, so it is shown here, which may be a log: replace it (server.admin_token) soon.\n")
+			}
+		default:
+			fmt.Fprintf(&b, "\n  First start: an admin API token was created and kept in %s (mode 0600),\n  where the sitrep CLI on this machine finds it. It is not printed: this output is not a terminal, and may be a log.\n", h.adminTokenFile)
 		}
 		fmt.Fprintf(&b, "  Try:  sitrep declare --title \"Checkout down\" --severity SEV1\n")
 	}
 	if h.firstAdmin != "" {
-		fmt.Fprintf(&b, "\n  First start: sign in to the web UI at %s as\n\n      email:    %s\n      password: %s\n\n", url, h.firstAdmin, h.firstPassword)
-		if h.cfg.DataDir != "" {
-			fmt.Fprintf(&b, "  (also in %s, mode 0600; change it on the accounts page)\n", filepath.Join(h.cfg.DataDir, "admin-password"))
+		switch {
+		case e.terminal || h.adminPasswordFile == "":
+			fmt.Fprintf(&b, "\n  First start: sign in to the web UI at %s as\n\n      email:    %s\n      password: %s\n\n", url, h.firstAdmin, h.firstPassword)
+			if h.adminPasswordFile != "" {
+				fmt.Fprintf(&b, "  (also in %s, mode 0600; change it on the accounts page)\n", h.adminPasswordFile)
+			} else if !e.terminal {
+				fmt.Fprintf(&b, "  It could not be kept in a file, so it is shown here, which may be a log: change it on the accounts page once signed in.\n")
+			}
+		default:
+			fmt.Fprintf(&b, "\n  First start: sign in to the web UI at %s as %s;\n  the password is in %s (mode 0600). It is not printed: this output is not a terminal, and may be a log.\n", url, h.firstAdmin, h.adminPasswordFile)
 		}
 	}
 	fmt.Fprintln(e.stdout, b.String())
