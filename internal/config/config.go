@@ -356,7 +356,7 @@ type SMTP struct {
 	Username      string  `yaml:"username"`
 	Password      Secret  `yaml:"password"`
 	Concurrency   int     `yaml:"concurrency"`     // SMTP connections in parallel
-	RatePerSecond float64 `yaml:"rate_per_second"` // messages per second over all connections, 0 = unlimited
+	RatePerSecond float64 `yaml:"rate_per_second"` // recipients per second over all connections of one replica (each replica has its own limit), 0 = unlimited
 	BatchSize     int     `yaml:"batch_size"`      // recipients per SMTP transaction
 	// InsecureSkipVerify is for test servers with self-signed certificates only.
 	InsecureSkipVerify bool `yaml:"insecure_skip_verify"`
