@@ -53,6 +53,11 @@ func CodePoint(r rune) string { return fmt.Sprintf("U+%04X", r) }
 // stored before these rules (an old title reaching an email subject).
 func FirstControl(s string) (int, rune) { return firstBad(s, badInLine) }
 
+// InLine reports whether r may appear in one line of text (Line); for
+// code that cleans machine-written text, such as a monitoring alert's
+// title, into something Line accepts.
+func InLine(r rune) bool { return !badInLine(r) }
+
 func common(field, s string, maxBytes int, required bool) error {
 	if required && strings.TrimSpace(s) == "" {
 		return errs.InvalidField(field, "must not be empty")
