@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"testing"
+	"unicode/utf8"
 
 	"github.com/sitrep-dev/sitrep/internal/errs"
 	"github.com/sitrep-dev/sitrep/internal/incident"
@@ -33,6 +34,11 @@ func FuzzDecodeJSON(f *testing.F) {
 		`{"status":"\u0000\r\nBcc: x@y"}`,
 		``,
 		`{`,
+		`{"title":"a","title":"b"}`,
+		`{"status":"x","Status":"y"}`,
+		"{\"status\":\"\xff\"}",
+		`{"status":"\ud800"}`,
+		`{"status":"\ud83d\udea8 \ufffd"}`,
 	} {
 		f.Add([]byte(s))
 	}
@@ -61,6 +67,9 @@ func FuzzDecodeJSON(f *testing.F) {
 			}
 			if !json.Valid(bytes.TrimSpace(body)) {
 				t.Fatalf("DecodeJSON accepted %q into %T: not one valid JSON value (trailing data?)", body, v)
+			}
+			if !utf8.Valid(body) {
+				t.Fatalf("DecodeJSON accepted %q into %T: not UTF-8", body, v)
 			}
 			if _, err := json.Marshal(v); err != nil {
 				t.Fatalf("accepted %q into %T but cannot encode it back: %v", body, v, err)
