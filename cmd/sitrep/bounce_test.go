@@ -2,9 +2,11 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"net/mail"
 	"net/smtp"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -70,12 +72,12 @@ func TestForgedBounceFromAPlainSMTPClientChangesNothing(t *testing.T) {
 	messageID := m.Header.Get("Message-ID")
 
 	db := h.hub.db
-	var msgRow int64
-	var state, tokens string
+	var msgRow, deliveryID int64
+	var state string
 	deadline := time.Now().Add(20 * time.Second)
 	for {
-		err := db.QueryRowContext(ctx, `SELECT d.message_id, d.state, d.bounce_tokens FROM deliveries d JOIN messages m ON m.id = d.message_id
-WHERE m.message_id = $1 AND d.email = $2`, messageID, victim).Scan(&msgRow, &state, &tokens)
+		err := db.QueryRowContext(ctx, `SELECT d.message_id, d.id, d.state FROM deliveries d JOIN messages m ON m.id = d.message_id
+WHERE m.message_id = $1 AND d.email = $2`, messageID, victim).Scan(&msgRow, &deliveryID, &state)
 		if err == nil && state == outbox.StateSent {
 			break
 		}
@@ -142,7 +144,24 @@ WHERE m.message_id = $1 AND d.email = $2`, messageID, victim).Scan(&msgRow, &sta
 
 	// Control: the same report, returned to the bounce address of the
 	// transaction that went to the victim, is believed.
-	tag := strings.Fields(tokens)[0]
+	tag := ""
+	rows, err := db.QueryContext(ctx, `SELECT token, deliveries FROM delivery_transactions WHERE message_id = $1`, msgRow)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for rows.Next() {
+		var token, ids string
+		rows.Scan(&token, &ids)
+		var carried []int64
+		json.Unmarshal([]byte(ids), &carried)
+		if slices.Contains(carried, deliveryID) {
+			tag = token
+		}
+	}
+	rows.Close()
+	if tag == "" {
+		t.Fatalf("no transaction of message %d carried delivery %d", msgRow, deliveryID)
+	}
 	send(h.hub.cfg.Mail.ReplyLocalPart + "+" + outbox.BounceTag + fmt.Sprint(msgRow) + "-" + tag + "@" + domain)
 	if action := acted(2); !strings.Contains(action, "marked bouncing: "+victim) {
 		t.Errorf("the DSN to the bounce address: %q", action)

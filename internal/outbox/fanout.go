@@ -215,7 +215,7 @@ func (f *fanOut) recordAndClaim(ctx, recordCtx context.Context) (int, error) {
 		// Each transaction's envelope sender is written with the claim,
 		// before anything is sent (see BounceTag).
 		txs = f.group(rows)
-		return f.o.recordBounceTokens(ctx, tx, txs)
+		return f.o.recordTransactions(ctx, tx, f.messageID, txs)
 	})
 	if err != nil {
 		f.record(recordCtx)

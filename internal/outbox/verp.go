@@ -5,8 +5,10 @@ import (
 	"crypto/rand"
 	"database/sql"
 	"encoding/base32"
+	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -65,35 +67,32 @@ func ParseBounceTag(plus string) (messageRow int64, token string, ok bool) {
 	return n, token, true
 }
 
-// recordBounceTokens writes each transaction's token onto its delivery
-// rows in tx, the transaction that claims them: it commits before any of
-// them is sent, so a bounce of whatever the server accepted finds its row
-// even after a crash. One statement for the whole claim.
-func (o *Outbox) recordBounceTokens(ctx context.Context, tx *sql.Tx, txs []transaction) error {
+// recordTransactions writes each transaction's bounce token and
+// deliveries in tx, the transaction that claims them: it commits before
+// any of them is sent, so a bounce of whatever the server accepted finds
+// its delivery even after a crash. One row per SMTP transaction, in one
+// statement, rather than a write to every delivery row.
+func (o *Outbox) recordTransactions(ctx context.Context, tx *sql.Tx, messageID int64, txs []transaction) error {
 	if len(txs) == 0 {
 		return nil
 	}
-	var sb strings.Builder
-	sb.WriteByte('{')
-	first := true
-	for _, t := range txs {
-		for _, r := range t.rcpt {
-			if !first {
-				sb.WriteByte(',')
-			}
-			first = false
-			sb.WriteString(`"` + strconv.FormatInt(r.id, 10) + `":"` + t.token + `"`)
+	var q strings.Builder
+	q.WriteString(`INSERT INTO delivery_transactions (message_id, token, deliveries) VALUES `)
+	args := make([]any, 0, 3*len(txs))
+	for i, t := range txs {
+		if i > 0 {
+			q.WriteString(", ")
 		}
+		ids := make([]int64, len(t.rcpt))
+		for k, r := range t.rcpt {
+			ids[k] = r.id
+		}
+		n := len(args)
+		q.WriteString("(" + o.DB.Placeholder(n+1) + ", " + o.DB.Placeholder(n+2) + ", " + o.DB.Placeholder(n+3) + ")")
+		args = append(args, messageID, t.token, jsonIDs(ids))
 	}
-	sb.WriteByte('}')
-	q := `UPDATE deliveries SET bounce_tokens = LTRIM(bounce_tokens || ' ' || j.value) FROM json_each($1) AS j
-WHERE deliveries.id = CAST(j.key AS INTEGER)`
-	if o.DB.Dialect == store.Postgres {
-		q = `UPDATE deliveries SET bounce_tokens = LTRIM(bounce_tokens || ' ' || j.value) FROM jsonb_each_text($1::jsonb) AS j
-WHERE deliveries.id = j.key::bigint`
-	}
-	if _, err := tx.ExecContext(ctx, q, sb.String()); err != nil {
-		return fmt.Errorf("outbox: record bounce tokens: %w", err)
+	if _, err := tx.ExecContext(ctx, q.String(), args...); err != nil {
+		return fmt.Errorf("outbox: record transactions: %w", err)
 	}
 	return nil
 }
@@ -111,29 +110,38 @@ type BouncedDelivery struct {
 var ErrBounceUnverified = errors.New("outbox: bounce not verified")
 
 // VerifyBounce finds the delivery a bounce is about: the one to email of
-// the message in the bounce address's plus part, sent in the transaction
-// of its token. Anything else is ErrBounceUnverified.
+// the message in the bounce address's plus part, carried by the
+// transaction of its token. Anything else is ErrBounceUnverified.
 func VerifyBounce(ctx context.Context, q store.Querier, plus, email string) (BouncedDelivery, error) {
 	row, token, ok := ParseBounceTag(plus)
 	if !ok {
 		return BouncedDelivery{}, ErrBounceUnverified
 	}
-	d := BouncedDelivery{MessageID: row}
-	var tokens string
-	err := q.QueryRowContext(ctx, `SELECT id, email, via_group, bounce_tokens FROM deliveries WHERE message_id = $1 AND LOWER(email) = LOWER($2)`,
-		row, strings.TrimSpace(email)).Scan(&d.ID, &d.Email, &d.Group, &tokens)
+	var carried string
+	err := q.QueryRowContext(ctx, `SELECT deliveries FROM delivery_transactions WHERE message_id = $1 AND token = $2`, row, token).Scan(&carried)
 	if errors.Is(err, sql.ErrNoRows) {
 		return BouncedDelivery{}, ErrBounceUnverified
 	}
 	if err != nil {
 		return BouncedDelivery{}, fmt.Errorf("outbox: verify bounce: %w", err)
 	}
-	for _, t := range strings.Fields(tokens) {
-		if t == token {
-			return d, nil
-		}
+	d := BouncedDelivery{MessageID: row}
+	err = q.QueryRowContext(ctx, `SELECT id, email, via_group FROM deliveries WHERE message_id = $1 AND LOWER(email) = LOWER($2)`,
+		row, strings.TrimSpace(email)).Scan(&d.ID, &d.Email, &d.Group)
+	if errors.Is(err, sql.ErrNoRows) {
+		return BouncedDelivery{}, ErrBounceUnverified
 	}
-	return BouncedDelivery{}, ErrBounceUnverified
+	if err != nil {
+		return BouncedDelivery{}, fmt.Errorf("outbox: verify bounce: %w", err)
+	}
+	var ids []int64
+	if err := json.Unmarshal([]byte(carried), &ids); err != nil {
+		return BouncedDelivery{}, fmt.Errorf("outbox: verify bounce: transaction %s: %w", token, err)
+	}
+	if !slices.Contains(ids, d.ID) {
+		return BouncedDelivery{}, ErrBounceUnverified
+	}
+	return d, nil
 }
 
 // FailBounced marks a verified bounced delivery failed with the reason.
