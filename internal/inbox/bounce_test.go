@@ -136,3 +136,21 @@ func TestRealPostfixBounceFailsTheDelivery(t *testing.T) {
 		t.Errorf("the comms lead must hear which address bounced: %q\n%s", subjectOf(got[0]), bodyOf(got[0]))
 	}
 }
+
+// Mail to a bounce address that is not a bounce (an answer to the
+// envelope sender, as some clients and every vacation responder send) is
+// still read from the same INBOX, but the bounce address is not an
+// incident's reply address: a lead's command through it is refused, and
+// the message is matched by its thread instead.
+func TestBounceAddressIsNotAReplyAddress(t *testing.T) {
+	h, inc, orig := setup(t)
+	h.answer(orig, reply{from: "lead", to: returnPath(t, orig), extra: trustedPass, body: "resolve"})
+	h.waitActed(1)
+	in := h.last()
+	if in.Incident != inc.Ref || in.MatchedBy != inbox.MatchThread || !strings.Contains(in.Error, "not sent to INC-1's reply address") {
+		t.Fatalf("a command to a bounce address: %+v", in)
+	}
+	if got, _ := h.incidents.Get(t.Context(), inc.Ref); got.State != inc.State {
+		t.Errorf("the incident went from %s to %s", inc.State, got.State)
+	}
+}
