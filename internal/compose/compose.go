@@ -42,6 +42,7 @@ const (
 	KindTimeline         Kind = "timeline"
 	KindCommandRefused   Kind = "command_refused"
 	KindBounceNotice     Kind = "bounce_notice"
+	KindUnverifiedBounce Kind = "unverified_bounce"
 	KindStakeholderReply Kind = "stakeholder_reply"
 	KindDraftAlert       Kind = "draft_alert"
 	KindStillBroken      Kind = "still_broken"
@@ -65,6 +66,7 @@ var dataTypes = map[Kind]reflect.Type{
 	KindTimeline:         reflect.TypeFor[TimelineData](),
 	KindCommandRefused:   reflect.TypeFor[CommandRefusedData](),
 	KindBounceNotice:     reflect.TypeFor[BounceNoticeData](),
+	KindUnverifiedBounce: reflect.TypeFor[UnverifiedBounceData](),
 	KindStakeholderReply: reflect.TypeFor[StakeholderReplyData](),
 	KindDraftAlert:       reflect.TypeFor[DraftAlertData](),
 	KindStillBroken:      reflect.TypeFor[StillBrokenData](),

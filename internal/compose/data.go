@@ -152,15 +152,33 @@ type CommandRefusedData struct {
 // BounceNoticeData is for KindBounceNotice: tells the comms lead that a
 // status email did not reach someone.
 type BounceNoticeData struct {
-	Incident     IncidentView
-	Recipient    string // the address that bounced
-	Audience     string // the group it was sent to
+	Incident IncidentView
+	// Address and Group are not named Recipient and Audience: the outbox
+	// fills fields of those names with the reader's name and audience,
+	// and the comms lead was told that their own address bounced.
+	Address      string // the address that bounced
+	Group        string // the group it was sent to
 	UpdateNumber int
 	Reason       string // from the DSN, for people
 	Permanent    bool
 	At           time.Time
 	Now          time.Time
 	Zone         *time.Location
+}
+
+// UnverifiedBounceData is for KindUnverifiedBounce: tells the leads that
+// a delivery failure report came which does not prove it answers a
+// transaction the hub sent (it did not come back to that transaction's
+// bounce address, or names someone the transaction did not go to), so
+// no delivery was changed.
+type UnverifiedBounceData struct {
+	Incident   IncidentView
+	From       string   // the report's From, as written (anyone can write it)
+	Recipients []string // the addresses it says failed
+	Reason     string   // why it is not believed, for people
+	At         time.Time
+	Now        time.Time
+	Zone       *time.Location
 }
 
 // StakeholderReplyData is for KindStakeholderReply: a stakeholder's

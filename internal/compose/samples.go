@@ -61,8 +61,11 @@ func SampleData(kind Kind) any {
 			Reason: "only the incident lead can resolve", Allowed: []string{"hold 30m", "the update text"},
 			Recipient: "Alex Chen", Now: now, Zone: zone}
 	case KindBounceNotice:
-		return BounceNoticeData{Incident: inc, Recipient: "ceo@example.com", Audience: "Exec team", UpdateNumber: 2,
+		return BounceNoticeData{Incident: inc, Address: "ceo@example.com", Group: "Exec team", UpdateNumber: 2,
 			Reason: "mailbox full", Permanent: false, At: now, Now: now, Zone: zone}
+	case KindUnverifiedBounce:
+		return UnverifiedBounceData{Incident: inc, From: "MAILER-DAEMON@mx.example.net", Recipients: []string{"ceo@example.com"},
+			Reason: "it did not come back to the address the update was sent from", At: now, Now: now, Zone: zone}
 	case KindStakeholderReply:
 		return StakeholderReplyData{Incident: inc, From: "Dana Lee <dana@example.com>", Audience: "Customer service",
 			Subject: "Re: [INC-42] Checkout unavailable", Question: "Can we tell customers to retry?\nThanks",

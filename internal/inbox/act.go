@@ -523,63 +523,68 @@ func (a *Actor) refuse(ctx context.Context, id int64, m *Message, inc *incident.
 	return err
 }
 
-// actOnBounce marks the failed deliveries of the message that bounced and
-// the addresses bouncing, and tells the comms lead about each address
-// that newly bounces. Only a recipient of that very message is marked: a
-// forged report cannot silence an address the message never went to.
+// actOnBounce acts on a delivery failure report, only as far as it proves
+// it answers a transaction the hub sent (issue 14): it must have come back
+// to that transaction's bounce address (outbox.BounceTag) and name one of
+// its recipients. Then the delivery fails, the address is marked bouncing
+// and the comms lead hears of each address that newly bounces. Any other
+// report of a failure is an unverified bounce: filed, on the timeline, the
+// leads told, and no delivery changed, since anyone can write a DSN that
+// names an update's Message-ID and a colleague.
 func (a *Actor) actOnBounce(ctx context.Context, id int64, m *Message, inc *incident.Incident, out outcome) error {
 	b := m.Bounce
+	tags := a.bounceTags(m)
 	err := a.DB.InTx(ctx, func(tx *sql.Tx) error {
 		now := a.now()
-		var msgRow int64
-		if b.OriginalMessageID != "" {
-			err := tx.QueryRowContext(ctx, `SELECT id FROM messages WHERE message_id = $1`, "<"+b.OriginalMessageID+">").Scan(&msgRow)
-			if err != nil && !errors.Is(err, sql.ErrNoRows) {
-				return fmt.Errorf("inbox: bounce: %w", err)
-			}
-		}
-		var failed, delayed []string
+		var failed, delayed, unverified []string
 		for _, r := range b.Recipients {
 			if r.Address == "" {
 				continue
 			}
 			if !r.Permanent {
-				delayed = append(delayed, r.Address)
+				delayed = append(delayed, r.Address) // changes nothing
 				continue
 			}
-			if msgRow == 0 {
+			d, err := verifyBounce(ctx, tx, tags, r.Address)
+			if errors.Is(err, outbox.ErrBounceUnverified) {
+				unverified = append(unverified, r.Address)
 				continue
-			}
-			reason := strings.TrimSpace(r.Status + " " + r.Diagnostic)
-			var group string
-			err := tx.QueryRowContext(ctx, `UPDATE deliveries SET state = $1, last_error = $2, lease_until = NULL, next_attempt_at = NULL
-WHERE message_id = $3 AND LOWER(email) = LOWER($4) RETURNING via_group`, outbox.StateFailed, snippet("bounced: "+reason, 1000), msgRow, r.Address).Scan(&group)
-			if errors.Is(err, sql.ErrNoRows) {
-				continue // not a recipient of that message
 			}
 			if err != nil {
 				return fmt.Errorf("inbox: bounce: %w", err)
 			}
+			// The incident is the one of the message that bounced, whatever
+			// the report's headers say.
+			if inc == nil || !a.sameIncident(ctx, tx, inc, d.MessageID) {
+				if inc, err = a.incidentOfRow(ctx, tx, d.MessageID); err != nil {
+					return err
+				}
+				out.incidentID, out.matchedBy = inc.ID, MatchBounce
+			}
+			reason := strings.TrimSpace(r.Status + " " + r.Diagnostic)
+			if err := outbox.FailBounced(ctx, tx, d, snippet("bounced: "+reason, 1000)); err != nil {
+				return err
+			}
 			var already bool
-			err = tx.QueryRowContext(ctx, `SELECT bouncing FROM address_status WHERE email = $1`, strings.ToLower(r.Address)).Scan(&already)
+			err = tx.QueryRowContext(ctx, `SELECT bouncing FROM address_status WHERE email = $1`, strings.ToLower(d.Email)).Scan(&already)
 			if err != nil && !errors.Is(err, sql.ErrNoRows) {
 				return fmt.Errorf("inbox: bounce: %w", err)
 			}
-			if err := outbox.MarkBouncing(ctx, tx, r.Address, reason, now); err != nil {
+			if err := outbox.MarkBouncing(ctx, tx, d.Email, reason, now); err != nil {
 				return err
 			}
-			failed = append(failed, r.Address)
-			if inc == nil || already {
+			failed = append(failed, d.Email)
+			if already {
 				continue
 			}
 			if _, err := incident.AddEvent(ctx, tx, now, inc.ID, incident.EventNote, "sitrep",
-				fmt.Sprintf("Delivery to %s failed: %s", r.Address, reason), map[string]any{"inbound": id, "bounce": r.Address}); err != nil {
+				fmt.Sprintf("Delivery to %s failed: %s", d.Email, reason), map[string]any{"inbound": id, "bounce": d.Email}); err != nil {
 				return err
 			}
-			if to := commsContact(inc); to != "" && !strings.EqualFold(to, r.Address) {
+			if to := commsContact(inc); to != "" && !strings.EqualFold(to, d.Email) {
 				_, err := a.Outbox.Queue(ctx, tx, outbox.Request{
 					Incident: inc, Kind: compose.KindBounceNotice, Audience: outbox.Leads, People: []string{to},
-					Data: compose.BounceNoticeData{Incident: a.Outbox.View(inc), Recipient: r.Address, Audience: group,
+					Data: compose.BounceNoticeData{Incident: a.Outbox.View(inc), Address: d.Email, Group: d.Group,
 						Reason: reason, Permanent: true, At: m.Date, Now: now},
 					Actor: "sitrep",
 				})
@@ -588,11 +593,25 @@ WHERE message_id = $3 AND LOWER(email) = LOWER($4) RETURNING via_group`, outbox.
 				}
 			}
 		}
+		var actions []string
+		if len(failed) > 0 {
+			actions = append(actions, "delivery failed and address marked bouncing: "+strings.Join(failed, ", "))
+		}
+		if len(unverified) > 0 {
+			action, err := a.unverifiedBounce(ctx, tx, id, m, inc, unverified, len(tags) > 0)
+			if err != nil {
+				return err
+			}
+			actions = append(actions, action)
+		}
+		if len(delayed) > 0 {
+			actions = append(actions, "delay report recorded: "+strings.Join(delayed, ", "))
+		}
 		switch {
-		case len(failed) > 0:
-			out.state, out.action = StateProcessed, "delivery failed and address marked bouncing: "+strings.Join(failed, ", ")
-		case len(delayed) > 0:
-			out.state, out.action = StateProcessed, "delay report recorded: "+strings.Join(delayed, ", ")
+		case len(unverified) > 0 && inc == nil:
+			out.state, out.action = StateTriage, strings.Join(actions, "; ")+"; waiting in triage"
+		case len(actions) > 0:
+			out.state, out.action = StateProcessed, strings.Join(actions, "; ")
 		case inc != nil:
 			out.state, out.action = StateProcessed, "bounce recorded; it names no recipient of the message"
 		default:
@@ -604,6 +623,89 @@ WHERE message_id = $3 AND LOWER(email) = LOWER($4) RETURNING via_group`, outbox.
 		return nil
 	}
 	return err
+}
+
+// MatchBounce: a verified bounce named the incident (its bounce address
+// names the message that bounced).
+const MatchBounce = "bounce"
+
+// unverifiedBounce files a report of failures it could not verify: on
+// the incident's timeline, and the leads told, as refused commands are.
+// It returns the action for the inbound record.
+func (a *Actor) unverifiedBounce(ctx context.Context, tx *sql.Tx, id int64, m *Message, inc *incident.Incident, addrs []string, toBounceAddress bool) (string, error) {
+	reason := "it did not come back to the address any update was sent from"
+	if toBounceAddress {
+		reason = "it came back to the address of a transaction that did not go to " + plural(len(addrs), "this address", "these addresses")
+	}
+	action := "unverified bounce, no delivery changed (" + reason + "): " + strings.Join(addrs, ", ")
+	if inc == nil {
+		return action, nil
+	}
+	sender := strings.ToLower(m.From.Email)
+	if _, err := incident.AddEvent(ctx, tx, a.now(), inc.ID, incident.EventNote, "sitrep",
+		fmt.Sprintf("Unverified bounce from %s for %s: %s; no delivery changed", sender, strings.Join(addrs, ", "), reason),
+		map[string]any{"inbound": id, "unverified_bounce": addrs}); err != nil {
+		return "", err
+	}
+	if to := leads(inc); len(to) > 0 {
+		_, err := a.Outbox.Queue(ctx, tx, outbox.Request{
+			Incident: inc, Kind: compose.KindUnverifiedBounce, Audience: outbox.Leads, People: to,
+			Data: compose.UnverifiedBounceData{Incident: a.Outbox.View(inc), From: sender, Recipients: addrs,
+				Reason: reason, At: m.Date, Now: a.now()},
+			Actor: "sitrep",
+		})
+		if err != nil {
+			return "", err
+		}
+		action += "; leads told"
+	}
+	return action, nil
+}
+
+func plural(n int, one, many string) string {
+	if n == 1 {
+		return one
+	}
+	return many
+}
+
+// bounceTags returns the plus parts of the hub's bounce addresses that
+// the message was sent to (To, Cc, Delivered-To, X-Original-To).
+func (a *Actor) bounceTags(m *Message) []string {
+	var out []string
+	for _, t := range m.ReplyTokens(a.LocalPart) {
+		if _, _, ok := outbox.ParseBounceTag(t); ok {
+			out = append(out, t)
+		}
+	}
+	return out
+}
+
+// verifyBounce finds the delivery to addr that one of tags vouches for.
+func verifyBounce(ctx context.Context, q store.Querier, tags []string, addr string) (outbox.BouncedDelivery, error) {
+	for _, tag := range tags {
+		d, err := outbox.VerifyBounce(ctx, q, tag, addr)
+		if errors.Is(err, outbox.ErrBounceUnverified) {
+			continue
+		}
+		return d, err
+	}
+	return outbox.BouncedDelivery{}, outbox.ErrBounceUnverified
+}
+
+func (a *Actor) sameIncident(ctx context.Context, q store.Querier, inc *incident.Incident, messageRow int64) bool {
+	var incID int64
+	err := q.QueryRowContext(ctx, `SELECT incident_id FROM messages WHERE id = $1`, messageRow).Scan(&incID)
+	return err == nil && incID == inc.ID
+}
+
+// incidentOfRow reads the incident of one of the hub's messages by row.
+func (a *Actor) incidentOfRow(ctx context.Context, q store.Querier, messageRow int64) (*incident.Incident, error) {
+	var incID int64
+	if err := q.QueryRowContext(ctx, `SELECT incident_id FROM messages WHERE id = $1`, messageRow).Scan(&incID); err != nil {
+		return nil, fmt.Errorf("inbox: bounce: message %d: %w", messageRow, err)
+	}
+	return a.Incidents.GetByID(ctx, q, incID)
 }
 
 // ReportTag marks the report addresses: <local>+report@<domain> for any

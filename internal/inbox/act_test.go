@@ -173,10 +173,10 @@ func TestAutoReplyFloodSendsNothing(t *testing.T) {
 }
 
 // dsn is a Postfix-style delivery status notification (RFC 3464) with
-// the returned headers only (text/rfc822-headers).
-func dsn(rcpt, messageID string) []byte {
+// the returned headers only (text/rfc822-headers), addressed to to.
+func dsn(to, rcpt, messageID string) []byte {
 	return []byte(strings.ReplaceAll(`From: MAILER-DAEMON@mx.remote.example (Mail Delivery System)
-To: status@example.test
+To: `+to+`
 Subject: Undelivered Mail Returned to Sender
 Date: Mon, 1 Jan 2024 10:00:00 +0000
 Message-ID: <bounce.`+fmt.Sprint(time.Now().UnixNano())+`@mx.remote.example>
@@ -216,7 +216,8 @@ func TestBounceFailsTheDeliveryAndTellsTheCommsLead(t *testing.T) {
 	var msgRow int64
 	var messageID string
 	h.db.QueryRow(`SELECT id, message_id FROM messages WHERE kind = 'status'`).Scan(&msgRow, &messageID)
-	h.appendRaw("INBOX", dsn("ben@example.test", messageID))
+	// ben's server bounces to the envelope sender of ben's transaction.
+	h.send("mallory", []string{returnPath(t, h.mailOf("ben", 1)[0])}, dsn(returnPath(t, h.mailOf("ben", 1)[0]), "ben@example.test", messageID))
 	h.waitActed(1)
 	in := h.last()
 	if in.Class != "bounce" || in.Incident != inc.Ref || !strings.Contains(in.Action, "ben@example.test") {
@@ -248,7 +249,7 @@ func TestBounceFailsTheDeliveryAndTellsTheCommsLead(t *testing.T) {
 		t.Errorf("ben on the next update: %s", skipped)
 	}
 	// A forged report for an address the message never went to changes nothing.
-	h.appendRaw("INBOX", dsn("vp@example.test", messageID))
+	h.appendRaw("INBOX", dsn(returnPath(t, h.mailOf("ben", 1)[0]), "vp@example.test", messageID))
 	h.waitActed(2)
 	if n := h.count(`SELECT COUNT(*) FROM address_status WHERE email = 'vp@example.test'`); n != 0 {
 		t.Error("a bounce for a non-recipient must not mark the address bouncing")

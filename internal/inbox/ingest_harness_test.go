@@ -9,6 +9,7 @@ import (
 	"net"
 	"net/mail"
 	"net/smtp"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -70,10 +71,11 @@ type hub struct {
 }
 
 // newHub wires the hub like serve does, against a real Postfix and
-// Dovecot: it sends through Postfix and reads status@example.test.
-func newHub(t testing.TB) *hub {
+// Dovecot: it sends through Postfix and reads status@example.test. The
+// mail stack serves mailUsers and extraUsers.
+func newHub(t testing.TB, extraUsers ...string) *hub {
 	t.Helper()
-	ms := testenv.StartMailStack(t, mailUsers...)
+	ms := testenv.StartMailStack(t, append(slices.Clone(mailUsers), extraUsers...)...)
 	ctx := context.Background()
 	h := &hub{t: t, ms: ms, db: storetest.Open(t)}
 	h.dir = &directory.Store{DB: h.db}

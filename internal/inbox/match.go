@@ -12,6 +12,7 @@ import (
 
 	"github.com/sitrep-dev/sitrep/internal/errs"
 	"github.com/sitrep-dev/sitrep/internal/incident"
+	"github.com/sitrep-dev/sitrep/internal/outbox"
 	"github.com/sitrep-dev/sitrep/internal/store"
 )
 
@@ -32,6 +33,11 @@ var subjectRefRE = regexp.MustCompile(`(?i)\[\s*INC-(\d{1,18})\s*\]`)
 // incident means no match: the message goes to triage.
 func (a *Actor) match(ctx context.Context, q store.Querier, m *Message) (*incident.Incident, string, error) {
 	for _, token := range m.ReplyTokens(a.LocalPart) {
+		if _, _, ok := outbox.ParseBounceTag(token); ok {
+			// A bounce address names a transaction, not an incident: only
+			// actOnBounce may believe it, after checking it.
+			continue
+		}
 		// <local>+report-<token>@ is an incident's report address.
 		token = strings.TrimPrefix(token, ReportTag+"-")
 		inc, err := a.Incidents.ByReplyToken(ctx, token)

@@ -98,18 +98,16 @@ func (o *Outbox) DeliverBatch(ctx context.Context, messageID int64) (int, error)
 	return o.deliver(ctx, messageID, 0, 1)
 }
 
-// transaction is one SMTP transaction's worth: one body, its recipients.
+// transaction is one SMTP transaction's worth: one body, its recipients,
+// and the token of its envelope sender (see BounceTag).
 type transaction struct {
-	body []byte
-	rcpt []claimed
+	key   string // which rendering: zone, group (and name)
+	token string
+	body  []byte
+	rcpt  []claimed
 }
 
 var errPermanentBuild = &SMTPError{Code: 554, Msg: "message could not be built"}
-
-func (o *Outbox) envelopeFrom() string {
-	_, addr := o.fromAddress()
-	return addr
-}
 
 // claim reserves due deliveries of a message for this worker until the
 // lease ends: queued ones first (an index range), then the deferred ones

@@ -140,7 +140,6 @@ func (f *fanOut) run(ctx context.Context, budget time.Duration, maxRounds int) (
 // send is one connection's loop: it takes a token before each
 // transaction, so that no more than two per connection are unrecorded.
 func (f *fanOut) send(ctx context.Context, work <-chan transaction, outcomes chan<- outcome) {
-	from := f.o.envelopeFrom()
 	for {
 		f.unrecorded <- struct{}{}
 		tx, ok := <-work
@@ -152,7 +151,7 @@ func (f *fanOut) send(ctx context.Context, work <-chan transaction, outcomes cha
 		for i, r := range tx.rcpt {
 			to[i] = r.email
 		}
-		perRcpt, err := f.o.Sender.Send(ctx, from, to, tx.body)
+		perRcpt, err := f.o.Sender.Send(ctx, f.o.bounceAddress(f.messageID, tx.token), to, tx.body)
 		outcomes <- outcome{rcpt: tx.rcpt, perRcpt: perRcpt, err: err, sent: true}
 	}
 }
@@ -203,21 +202,27 @@ func (f *fanOut) recordAndClaim(ctx, recordCtx context.Context) (int, error) {
 		return 0, ctx.Err()
 	}
 	var rows []claimed
+	var txs []transaction
 	var rec recorded
 	err := f.o.DB.InTx(recordCtx, func(tx *sql.Tx) error {
 		var err error
 		if rec, err = f.o.recordOutcomes(recordCtx, tx, f.pending); err != nil {
 			return err
 		}
-		rows, err = f.o.claim(ctx, tx, f.messageID, f.batch*f.conc*2)
-		return err
+		if rows, err = f.o.claim(ctx, tx, f.messageID, f.batch*f.conc*2); err != nil {
+			return err
+		}
+		// Each transaction's envelope sender is written with the claim,
+		// before anything is sent (see BounceTag).
+		txs = f.group(rows)
+		return f.o.recordTransactions(ctx, tx, f.messageID, txs)
 	})
 	if err != nil {
 		f.record(recordCtx)
 		return 0, err
 	}
 	f.recorded(rec)
-	f.plan(rows)
+	f.plan(txs)
 	return len(rows), nil
 }
 
@@ -263,9 +268,10 @@ func (f *fanOut) recorded(rec recorded) {
 	}
 }
 
-// plan groups claimed rows into SMTP transactions: copies that render the
-// same (same zone and group, and name for personal kinds) share one.
-func (f *fanOut) plan(rows []claimed) {
+// group splits claimed rows into SMTP transactions: copies that render
+// the same (same zone and group, and name for personal kinds) share one,
+// up to f.batch recipients. Each transaction gets its own bounce token.
+func (f *fanOut) group(rows []claimed) []transaction {
 	byKey := map[string][]claimed{}
 	var order []string
 	for _, r := range rows {
@@ -278,22 +284,40 @@ func (f *fanOut) plan(rows []claimed) {
 		}
 		byKey[key] = append(byKey[key], r)
 	}
+	var txs []transaction
 	for _, key := range order {
 		group := byKey[key]
-		body, ok := f.bodies[key]
+		for s := 0; s < len(group); s += f.batch {
+			txs = append(txs, transaction{key: key, token: newBounceToken(), rcpt: group[s:min(s+f.batch, len(group))]})
+		}
+	}
+	return txs
+}
+
+// plan builds the transactions' bodies, once per rendering, and queues
+// them for the connections.
+func (f *fanOut) plan(txs []transaction) {
+	broken := map[string]error{}
+	for _, t := range txs {
+		body, ok := f.bodies[t.key]
 		if !ok {
-			var err error
-			if body, err = f.o.build(f.msg, group[0]); err != nil {
+			err, failed := broken[t.key]
+			if !failed {
+				if body, err = f.o.build(f.msg, t.rcpt[0]); err != nil {
+					broken[t.key] = err
+				} else {
+					f.bodies[t.key] = body
+				}
+			}
+			if err != nil {
 				// A message that cannot be built will not build on retry
 				// either; these rows never reach a connection.
-				f.pending = append(f.pending, outcome{rcpt: group, err: fmt.Errorf("%w: %v", errPermanentBuild, err)})
+				f.pending = append(f.pending, outcome{rcpt: t.rcpt, err: fmt.Errorf("%w: %v", errPermanentBuild, err)})
 				continue
 			}
-			f.bodies[key] = body
 		}
-		for s := 0; s < len(group); s += f.batch {
-			f.ahead = append(f.ahead, transaction{body: body, rcpt: group[s:min(s+f.batch, len(group))]})
-		}
+		t.body = body
+		f.ahead = append(f.ahead, t)
 	}
 }
 

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -30,6 +31,15 @@ type faultyServer struct {
 	rcptReply map[string]*smtp.SMTPError
 	dropData  int32 // number of DATA commands still to drop
 	refuseAll atomic.Bool
+	// onData, when set, sees each transaction's envelope before DATA is
+	// answered.
+	onData func(from string, rcpt []string)
+	txs    []envelope // every transaction whose DATA came, in order
+}
+
+type envelope struct {
+	from string
+	rcpt []string
 }
 
 func startFaulty(t *testing.T) *faultyServer {
@@ -73,12 +83,14 @@ func (f *faultyServer) setReply(rcpt string, e *smtp.SMTPError) {
 type faultySession struct {
 	f    *faultyServer
 	conn *smtp.Conn
+	from string
 	rcpt []string
 }
 
 func (s *faultySession) Reset()        { s.rcpt = nil }
 func (s *faultySession) Logout() error { return nil }
 func (s *faultySession) Mail(from string, _ *smtp.MailOptions) error {
+	s.from = from
 	return nil
 }
 func (s *faultySession) Rcpt(to string, _ *smtp.RcptOptions) error {
@@ -95,6 +107,13 @@ func (s *faultySession) Data(r io.Reader) error {
 	b, err := io.ReadAll(r)
 	if err != nil {
 		return err
+	}
+	s.f.mu.Lock()
+	s.f.txs = append(s.f.txs, envelope{from: s.from, rcpt: append([]string(nil), s.rcpt...)})
+	onData := s.f.onData
+	s.f.mu.Unlock()
+	if onData != nil {
+		onData(s.from, s.rcpt)
 	}
 	if atomic.AddInt32(&s.f.dropData, -1) >= 0 {
 		// The connection dies before the reply to DATA: the client cannot
@@ -302,5 +321,94 @@ func writeFile(t *testing.T, path, s string) {
 	t.Helper()
 	if err := writeFileErr(path, s); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// bounceTag is the plus part of an envelope sender the outbox used.
+func bounceTag(t *testing.T, from string) string {
+	t.Helper()
+	local, domain, _ := strings.Cut(from, "@")
+	tag, ok := strings.CutPrefix(local, "status+")
+	if !ok || domain != "sitrep.test" {
+		t.Fatalf("envelope sender %q is not a bounce address of the hub", from)
+	}
+	return tag
+}
+
+// Each SMTP transaction goes out from its own bounce address, which is
+// in the database before the server has the message (a crash after DATA
+// must not lose it), and it vouches for the recipients of that
+// transaction only. A copy resent after a lost DATA gets a new address;
+// the first one still vouches for the recipient, since the server may
+// have taken and bounced that copy too.
+func TestEveryTransactionHasItsOwnBounceAddress(t *testing.T) {
+	f := startFaulty(t)
+	org, _ := smallOrg(7)
+	h := newHarness(t, f.addr, org, false) // 3 recipients per transaction
+	inc := h.declare(t)
+	ctx := context.Background()
+	var checked atomic.Int32
+	f.onData = func(from string, rcpt []string) {
+		for _, r := range rcpt {
+			if _, err := outbox.VerifyBounce(ctx, h.db, bounceTag(t, from), r); err != nil {
+				t.Errorf("at DATA, %s of %s is not recorded: %v", from, r, err)
+			}
+			checked.Add(1)
+		}
+	}
+	atomic.StoreInt32(&f.dropData, 1) // the first DATA is lost: its recipients are sent again
+	res, err := h.outbox.SendUpdate(ctx, "vp@example.test", inc.Ref, outbox.UpdateInput{Status: "Investigating.", Groups: []string{"everyone"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	drain(t, h, 3)
+	m, _ := h.outbox.Message(ctx, inc, res.Message.ID)
+	if m.Counts[outbox.StateSent] != 7 {
+		t.Fatalf("want 7 sent, got %v", m.Counts)
+	}
+	f.mu.Lock()
+	var txs []envelope
+	for _, e := range f.txs {
+		if len(e.rcpt) > 0 && strings.HasPrefix(e.rcpt[0], "p") {
+			txs = append(txs, e) // the update's transactions, not the heads-up's
+		}
+	}
+	f.mu.Unlock()
+	if len(txs) != 4 || checked.Load() == 0 {
+		t.Fatalf("want 3 transactions of at most 3 and the lost one again, got %+v", txs)
+	}
+	seen := map[string]bool{}
+	for i, tx := range txs {
+		tag := bounceTag(t, tx.from)
+		if seen[tag] {
+			t.Errorf("transaction %d reuses the bounce address %s", i, tx.from)
+		}
+		seen[tag] = true
+		row, _, ok := outbox.ParseBounceTag(tag)
+		if !ok || row != res.Message.ID {
+			t.Errorf("bounce address %s does not name message %d", tx.from, res.Message.ID)
+		}
+		for _, r := range tx.rcpt {
+			if _, err := outbox.VerifyBounce(ctx, h.db, tag, r); err != nil {
+				t.Errorf("%s must vouch for %s of its transaction: %v", tx.from, r, err)
+			}
+		}
+		// Not for someone of another transaction of the same message.
+		other := txs[(i+1)%len(txs)].rcpt[0]
+		if !slices.Contains(tx.rcpt, other) {
+			if _, err := outbox.VerifyBounce(ctx, h.db, tag, other); !errors.Is(err, outbox.ErrBounceUnverified) {
+				t.Errorf("%s vouches for %s of another transaction: %v", tx.from, other, err)
+			}
+		}
+		// A guessed token, or another message's row, proves nothing.
+		if _, tok, _ := outbox.ParseBounceTag(tag); tok != "" {
+			guess := fmt.Sprintf("b-%d-%s", row, strings.Repeat("a", len(tok)))
+			if _, err := outbox.VerifyBounce(ctx, h.db, guess, tx.rcpt[0]); !errors.Is(err, outbox.ErrBounceUnverified) {
+				t.Errorf("a guessed token verified: %v", err)
+			}
+			if _, err := outbox.VerifyBounce(ctx, h.db, fmt.Sprintf("b-%d-%s", row+1000, tok), tx.rcpt[0]); !errors.Is(err, outbox.ErrBounceUnverified) {
+				t.Errorf("another message's row verified: %v", err)
+			}
+		}
 	}
 }

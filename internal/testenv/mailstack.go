@@ -206,6 +206,24 @@ func (ms *MailStack) Address(user string) string {
 // Password is the IMAP password of user (the same for every user).
 func (ms *MailStack) Password(user string) string { return mailPassword }
 
+// DropMailbox removes a user from Dovecot but not from Postfix: Postfix
+// still accepts mail for the address at RCPT time, Dovecot's LMTP then
+// refuses it (550 5.1.1), and Postfix returns a delivery status
+// notification to the envelope sender, as a real mail system does for a
+// mailbox removed behind its MX. Dovecot rereads its users file on the
+// next lookup.
+func (ms *MailStack) DropMailbox(user string) error {
+	delete(ms.users, ms.Address(user))
+	var passwd strings.Builder
+	for _, u := range ms.Users() {
+		fmt.Fprintf(&passwd, "%s:{PLAIN}%s\n", u, mailPassword)
+	}
+	if err := os.WriteFile(filepath.Join(ms.Dir, "dovecot", "users"), []byte(passwd.String()), 0o644); err != nil {
+		return fmt.Errorf("mail stack: drop %s: %w", user, err)
+	}
+	return nil
+}
+
 // Users lists the mailbox addresses the stack serves.
 func (ms *MailStack) Users() []string {
 	out := make([]string, 0, len(ms.users))
