@@ -334,8 +334,11 @@ func (p *parser) header() (Header, error) {
 	id := t.text
 	for i := 0; i < len(id); i++ {
 		// authserv-ids are host names in practice; anything else (a
-		// control character, non-ASCII) is no id we could trust.
-		if id[i] <= ' ' || id[i] >= 0x7f {
+		// control character, non-ASCII, a quote or a backslash that only
+		// a quoted-pair could carry) is no id we could trust. Keeping ids
+		// to characters that stand for themselves in the raw field is also
+		// what lets Names find every id Parse reads.
+		if c := id[i]; c <= ' ' || c >= 0x7f || strings.IndexByte(`"\()<>,;:[]`, c) >= 0 {
 			return Header{}, fmt.Errorf("authres: authserv-id %q is not a plain name", id)
 		}
 	}

@@ -95,6 +95,7 @@ func TestParseRefuses(t *testing.T) {
 		"mx.example.com\x85; auth=pass",
 		"\u017fitrep-sandbox; auth=pass", // "ſ" case-folds to "s"
 		`"sitrep sandbox"; auth=pass`,
+		`"\""; auth=pass`, // found by FuzzParse: an id Names could not see
 		"mx.example.com; dkim=pass)",
 		"\xff; auth=pass",
 		strings.Repeat("(", maxCommentDepth+1) + strings.Repeat(")", maxCommentDepth+1) + " mx; none",
