@@ -122,6 +122,11 @@ func (h *hub) buildInbox(workers *river.Workers) {
 	if h.intake != nil {
 		actor.OnDraftReply = h.intake.HandleReply
 	}
+	l := cfg.IMAP.Limits
+	actor.Limits = inbox.Limits{MaxDepth: l.MaxDepth, MaxNestingWork: l.MaxNestingWork, MaxParts: l.MaxParts,
+		MaxHeaderFields: l.MaxHeaderFields, MaxHeaderBytes: l.MaxHeaderBytes, MaxDecodedBytes: l.MaxDecodedBytes}
+	actor.MessageTimeout, actor.MaxAttempts = cfg.IMAP.ActTimeout, cfg.IMAP.ActAttempts
+	actor.Metrics = inbox.NewMetrics(h.registry, h.db)
 	actor.Register(workers)
 	imapCfg := inbox.IMAPConfig{
 		Addr: net.JoinHostPort(cfg.IMAP.Host, strconv.Itoa(cfg.IMAP.Port)), TLS: cfg.IMAP.TLS,

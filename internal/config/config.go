@@ -386,6 +386,26 @@ type IMAP struct {
 	MaxMessageBytes    int64    `yaml:"max_message_bytes"`
 	// Horizon: at first start only messages newer than this are ingested.
 	Horizon time.Duration `yaml:"horizon"`
+	// Limits bound the parsing of each inbound message; a message over one
+	// is filed in triage as malformed, unparsed.
+	Limits MIMELimits `yaml:"limits"`
+	// ActTimeout is the time budget for acting on one message. It must stay
+	// below River's job timeout (9/10 of jobs.rescue_after), so that an act
+	// job is never rescued, and so run twice, while it still runs.
+	ActTimeout time.Duration `yaml:"act_timeout"`
+	// ActAttempts: a message whose acting failed or timed out this many
+	// times is quarantined (set aside in triage, never retried).
+	ActAttempts int `yaml:"act_attempts"`
+}
+
+// MIMELimits are inbox.Limits as configured.
+type MIMELimits struct {
+	MaxDepth        int   `yaml:"max_depth"`
+	MaxNestingWork  int64 `yaml:"max_nesting_work"`
+	MaxParts        int   `yaml:"max_parts"`
+	MaxHeaderFields int   `yaml:"max_header_fields"`
+	MaxHeaderBytes  int   `yaml:"max_header_bytes"`
+	MaxDecodedBytes int64 `yaml:"max_decoded_bytes"`
 }
 
 type Sandbox struct {
@@ -486,7 +506,10 @@ func Default() Config {
 			SMTP: SMTP{Port: 587, TLS: "starttls", Concurrency: 4, BatchSize: 50, Timeout: 60 * time.Second,
 				ClaimLease: 2 * time.Minute, MaxAttempts: 12},
 			IMAP: IMAP{Port: 993, TLS: "tls", Mailbox: "INBOX", MaxMessageBytes: 10 << 20,
-				Horizon: 7 * 24 * time.Hour, TrustedAuthServIDs: []string{"sitrep-sandbox"}},
+				Horizon: 7 * 24 * time.Hour, TrustedAuthServIDs: []string{"sitrep-sandbox"},
+				Limits: MIMELimits{MaxDepth: 20, MaxNestingWork: 1 << 16, MaxParts: 1000, MaxHeaderFields: 1000,
+					MaxHeaderBytes: 256 << 10, MaxDecodedBytes: 64 << 20},
+				ActTimeout: 30 * time.Second, ActAttempts: 3},
 			Sandbox: Sandbox{SMTPListen: "127.0.0.1:2525", IMAPListen: "127.0.0.1:1143", Password: "sandbox"},
 		},
 		Cadence: Cadence{SEV1: 30 * time.Minute, SEV2: 60 * time.Minute, SEV3: 4 * time.Hour, SEV4: 24 * time.Hour,
@@ -723,6 +746,19 @@ func (c *Config) validate() []string {
 		if h, err := authres.Parse(id + "; none"); err != nil || !authres.EqualID(h.AuthServID, id) {
 			bad("mail.imap.trusted_authserv_ids", "%q is not an authserv-id (a host name such as mx.example.com, as your receiving server writes it in Authentication-Results)", id)
 		}
+	}
+	for key, v := range map[string]int64{"max_depth": int64(i.Limits.MaxDepth), "max_nesting_work": i.Limits.MaxNestingWork,
+		"max_parts": int64(i.Limits.MaxParts), "max_header_fields": int64(i.Limits.MaxHeaderFields),
+		"max_header_bytes": int64(i.Limits.MaxHeaderBytes), "max_decoded_bytes": i.Limits.MaxDecodedBytes} {
+		if v < 1 {
+			bad("mail.imap.limits."+key, "want at least 1, got %d", v)
+		}
+	}
+	if jobTimeout := c.Jobs.RescueAfter - c.Jobs.RescueAfter/10; i.ActTimeout < time.Second || i.ActTimeout >= jobTimeout {
+		bad("mail.imap.act_timeout", "want at least 1s and below 9/10 of jobs.rescue_after (%s), got %s", jobTimeout, i.ActTimeout)
+	}
+	if i.ActAttempts < 1 {
+		bad("mail.imap.act_attempts", "want at least 1, got %d", i.ActAttempts)
 	}
 	if c.SandboxEnabled() {
 		for key, addr := range map[string]string{"mail.sandbox.smtp_listen": c.Mail.Sandbox.SMTPListen, "mail.sandbox.imap_listen": c.Mail.Sandbox.IMAPListen} {

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"log/slog"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/riverqueue/river"
@@ -62,6 +63,45 @@ type Actor struct {
 	// OnProcessed runs after a message is acted on (serve wires the
 	// ingester's Wake, so that the message is flagged at once).
 	OnProcessed func()
+
+	// Limits bound the parsing of each message (zero fields take
+	// DefaultLimits); a message over one is filed in triage as malformed.
+	Limits Limits
+	// MessageTimeout is the time budget for acting on one message
+	// (default DefaultMessageTimeout). It must stay below River's job
+	// timeout, so that a job never outlives it and is never rescued (run
+	// again) while it still runs.
+	MessageTimeout time.Duration
+	// MaxAttempts: a message that failed or timed out this many times is
+	// quarantined (default DefaultMaxAttempts).
+	MaxAttempts int
+	// Metrics counts failures and quarantines; nil counts nothing.
+	Metrics *Metrics
+
+	// parsing holds the ids whose parse still runs: enmime cannot be
+	// stopped, so a parse that ran out of time goes on in the background,
+	// and no other attempt of the same message starts beside it.
+	parsing sync.Map
+}
+
+// Defaults of Actor.MessageTimeout and Actor.MaxAttempts.
+const (
+	DefaultMessageTimeout = 30 * time.Second
+	DefaultMaxAttempts    = 3
+)
+
+func (a *Actor) messageTimeout() time.Duration {
+	if a.MessageTimeout > 0 {
+		return a.MessageTimeout
+	}
+	return DefaultMessageTimeout
+}
+
+func (a *Actor) maxAttempts() int {
+	if a.MaxAttempts > 0 {
+		return a.MaxAttempts
+	}
+	return DefaultMaxAttempts
 }
 
 func (a *Actor) now() time.Time {
@@ -85,8 +125,9 @@ type ActWorker struct {
 }
 
 // Work acts on the job's messages in the order they were stored. One that
-// fails does not hold back the others; the job is retried for it, and Act
-// leaves alone those already acted on.
+// fails or runs out of time does not hold back the others; the job is
+// retried for it, Act leaves alone those already acted on, and a message
+// that keeps failing is quarantined rather than retried forever.
 func (w *ActWorker) Work(ctx context.Context, job *river.Job[ActArgs]) error {
 	var failed []error
 	for _, id := range job.Args.ids() {
@@ -119,12 +160,19 @@ type outcome struct {
 // it done, once: a message not in state stored is left alone, and every
 // effect commits in the transaction that marks it (a status update sent
 // by reply carries the message's idempotency key instead).
+//
+// Acting runs under a deadline (MessageTimeout). A message that fails or
+// runs out of time is retried with its job; once it has failed
+// MaxAttempts times it is quarantined: filed in triage with its last
+// error, and never acted on again.
 func (a *Actor) Act(ctx context.Context, id int64) error {
-	var state string
+	var state, lastErr string
 	var raw []byte
 	var size int64
 	var truncated bool
-	err := a.DB.QueryRowContext(ctx, `SELECT state, raw, size, truncated FROM inbound_messages WHERE id = $1`, id).Scan(&state, &raw, &size, &truncated)
+	var attempts int
+	err := a.DB.QueryRowContext(ctx, `SELECT state, raw, size, truncated, attempts, error FROM inbound_messages WHERE id = $1`, id).
+		Scan(&state, &raw, &size, &truncated, &attempts, &lastErr)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil // nothing to do: the row is gone
 	}
@@ -134,11 +182,102 @@ func (a *Actor) Act(ctx context.Context, id int64) error {
 	if state != StateStored {
 		return nil
 	}
-	log := a.logger().With("inbound", id)
+	if attempts >= a.maxAttempts() {
+		return a.quarantine(ctx, id, raw, attempts, lastErr)
+	}
 
-	m, perr := Parse(raw, 0)
-	if perr != nil {
+	actCtx, cancel := context.WithTimeoutCause(ctx, a.messageTimeout(),
+		fmt.Errorf("inbox: act %d: %w after %s", id, errActTimeout, a.messageTimeout()))
+	defer cancel()
+	err = a.act(actCtx, id, raw, size, truncated)
+	if err == nil {
+		return nil
+	}
+	if errors.Is(context.Cause(actCtx), errActTimeout) {
+		err = context.Cause(actCtx)
+	}
+	if ctx.Err() != nil && !errors.Is(err, errActTimeout) {
+		// Shutting down (or the job ran out): not the message's fault.
+		return err
+	}
+	a.Metrics.failed()
+	a.logger().Warn("acting on an inbound message failed", "inbound", id, "attempt", attempts+1, "err", err)
+	// Recorded even when ctx is done: the count is what stops retries.
+	rctx, rcancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+	defer rcancel()
+	if _, uerr := a.DB.ExecContext(rctx, `UPDATE inbound_messages SET attempts = attempts + 1, error = $1 WHERE id = $2 AND state = $3`,
+		snippet(err.Error(), 2000), id, StateStored); uerr != nil {
+		return errors.Join(err, fmt.Errorf("inbox: act %d: record failure: %w", id, uerr))
+	}
+	if attempts+1 >= a.maxAttempts() {
+		return a.quarantine(rctx, id, raw, attempts+1, err.Error())
+	}
+	return err
+}
+
+// errActTimeout: acting on one message took longer than MessageTimeout.
+var errActTimeout = errors.New("timed out")
+
+// quarantine sets a message that keeps failing aside, in triage, with its
+// last error: it is never acted on again, and the messages behind it go
+// on.
+func (a *Actor) quarantine(ctx context.Context, id int64, raw []byte, attempts int, lastErr string) error {
+	h := peekHeader(raw, a.Limits.withDefaults().MaxHeaderBytes)
+	out := outcome{state: StateTriage, class: string(ClassQuarantined), sender: h.sender, senderName: h.senderName, subject: h.subject,
+		action: fmt.Sprintf("quarantined after %d failed attempts; not acted on", attempts),
+		err:    lastErr}
+	a.logger().Error("inbound message quarantined", "inbound", id, "attempts", attempts, "err", lastErr)
+	if err := a.finishAlone(ctx, id, out); err != nil {
+		return err
+	}
+	a.Metrics.quarantined()
+	return nil
+}
+
+// parse runs ParseLimited under ctx. enmime cannot be interrupted: when
+// ctx ends first the parse goes on in the background (CheckStructure
+// bounds how long), and until it is over another attempt of the same
+// message fails at once rather than run beside it.
+func (a *Actor) parse(ctx context.Context, id int64, raw []byte) (*Message, error) {
+	if _, busy := a.parsing.LoadOrStore(id, struct{}{}); busy {
+		return nil, fmt.Errorf("inbox: act %d: an earlier attempt is still parsing the message", id)
+	}
+	type result struct {
+		m   *Message
+		err error
+	}
+	done := make(chan result, 1)
+	go func() {
+		defer a.parsing.Delete(id)
+		m, err := ParseLimited(raw, 0, a.Limits)
+		done <- result{m, err}
+	}()
+	select {
+	case r := <-done:
+		return r.m, r.err
+	case <-ctx.Done():
+		return nil, fmt.Errorf("inbox: act %d: parse: %w", id, context.Cause(ctx))
+	}
+}
+
+// act does Act's work for one attempt.
+func (a *Actor) act(ctx context.Context, id int64, raw []byte, size int64, truncated bool) error {
+	log := a.logger().With("inbound", id)
+	m, perr := a.parse(ctx, id, raw)
+	switch {
+	case perr == nil:
+	case errs.CodeOf(perr) == errs.TooLarge:
+		// Over a parsing limit: kept raw, never parsed further, shown
+		// to people with the reason.
+		h := peekHeader(raw, a.Limits.withDefaults().MaxHeaderBytes)
+		a.Metrics.malformed()
+		return a.finishAlone(ctx, id, outcome{state: StateTriage, class: string(ClassMalformed), sender: h.sender, senderName: h.senderName,
+			subject: h.subject, action: "over a parsing limit; stored raw and not parsed; waiting in triage",
+			err: strings.TrimPrefix(perr.Error(), "inbox: ")})
+	case errs.CodeOf(perr) == errs.Invalid:
 		return a.finishAlone(ctx, id, outcome{state: StateRejected, err: "unreadable message: " + perr.Error()})
+	default:
+		return perr
 	}
 	out := outcome{
 		class: string(Classify(m)), sender: strings.ToLower(m.From.Email), senderName: m.From.Name,

@@ -1,15 +1,27 @@
 package inbox
 
 import (
+	"bytes"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
+
+	"github.com/jhillyerd/enmime/v2"
+
+	"github.com/sitrep-dev/sitrep/internal/errs"
 )
 
-// FuzzParse: parse must not panic on any input. It calls parse, not
-// Parse, because Parse recovers from panics and would hide them.
-func FuzzParse(f *testing.F) {
+// FuzzInbound runs the whole inbound path on raw bytes, as Act does:
+// structure check, parse, reply extraction, classification,
+// authentication, commands. It must not panic (it calls parse, not
+// ParseLimited, which recovers from panics and would hide them), each
+// input must finish within inboundDeadline (so that the next super-linear
+// input fails here rather than in production), and what CheckStructure
+// reports must bound the tree enmime builds.
+func FuzzInbound(f *testing.F) {
 	for _, dir := range []string{"testdata/replies", "testdata/classify"} {
 		files, _ := filepath.Glob(filepath.Join(dir, "*.eml"))
 		for _, file := range files {
@@ -21,18 +33,90 @@ func FuzzParse(f *testing.F) {
 		}
 	}
 	f.Add([]byte("From: a@b\r\nContent-Type: multipart/report; report-type=delivery-status; boundary=x\r\n\r\n--x\r\n\r\n--x\r\nContent-Type: message/delivery-status\r\n\r\nReporting-MTA: dns; x\r\n\r\nFinal-Recipient: rfc822; a@b\r\nAction: failed\r\n--x--\r\n"))
+	f.Add(nestedMultipart(27, ""))
+	f.Add(nestedMultipart(12, "x"))
+	f.Add(nestedMultipart(12, "\r"))
+	f.Add(siblingChains(4, 10))
+	lim := DefaultLimits()
 	f.Fuzz(func(t *testing.T, raw []byte) {
-		m, err := parse(raw)
-		if err == nil && m == nil {
-			t.Fatal("parse returned neither a message nor an error")
+		done := make(chan struct{})
+		var failure string
+		go func() {
+			defer close(done)
+			failure = inbound(raw, lim)
+		}()
+		select {
+		case <-done:
+		case <-time.After(inboundDeadline):
+			t.Fatalf("the inbound path took longer than %s on %d bytes", inboundDeadline, len(raw))
 		}
-		if m != nil {
-			Classify(m)
-			CheckAuthentication(m, []string{"mx.example.com"})
-			ParseCommand(m.NewText)
-			ClassifyConfirmation(m.NewText)
+		if failure != "" {
+			t.Fatal(failure)
 		}
 	})
+}
+
+// inboundDeadline is what one input may take. The race detector slows
+// everything about tenfold.
+var inboundDeadline = map[bool]time.Duration{false: time.Second, true: 10 * time.Second}[raceEnabled]
+
+// inbound runs the inbound path on raw; it returns what went wrong, or "".
+func inbound(raw []byte, lim Limits) string {
+	if _, err := CheckStructure(raw, lim); err != nil {
+		if errs.CodeOf(err) != errs.TooLarge {
+			return fmt.Sprintf("CheckStructure: error of code %s: %v", errs.CodeOf(err), err)
+		}
+		return "" // refused before parsing, as Act does
+	}
+	if err := checkBound(raw); err != nil {
+		return err.Error()
+	}
+	m, err := parse(raw, lim)
+	if err == nil && m == nil {
+		return "parse returned neither a message nor an error"
+	}
+	if m != nil {
+		Classify(m)
+		CheckAuthentication(m, []string{"mx.example.com"})
+		ParseCommand(m.NewText)
+		ClassifyConfirmation(m.NewText)
+		m.ReplyTokens("status")
+	}
+	return ""
+}
+
+// checkBound parses raw with enmime and checks that CheckStructure's
+// depth and part count are at least those of enmime's tree: the limits
+// hold only if the pre-scan never sees less than enmime does.
+func checkBound(raw []byte) error {
+	s, err := CheckStructure(raw, DefaultLimits())
+	if err != nil {
+		return nil
+	}
+	env, err := mimeParser.ReadEnvelope(bytes.NewReader(raw))
+	if err != nil {
+		return nil
+	}
+	depth, parts := 0, 0
+	type node struct {
+		p     *enmime.Part
+		level int
+	}
+	for stack := []node{{env.Root, 0}}; len(stack) > 0; {
+		n := stack[len(stack)-1]
+		stack = stack[:len(stack)-1]
+		depth = max(depth, n.level)
+		if n.level > 0 {
+			parts++
+		}
+		for c := n.p.FirstChild; c != nil; c = c.NextSibling {
+			stack = append(stack, node{c, n.level + 1})
+		}
+	}
+	if depth > s.Depth || parts > s.Parts {
+		return fmt.Errorf("enmime's tree has depth %d and %d parts; CheckStructure saw %v", depth, parts, &s)
+	}
+	return nil
 }
 
 // FuzzExtractReply: ExtractReply never panics and never invents text:

@@ -127,19 +127,31 @@ func (m *Message) HeaderValues(name string) []string {
 	return m.header.Values(name)
 }
 
-// Parse reads a raw RFC 5322 message. It is tolerant: malformed MIME, an
-// unknown charset or a missing body give a Message with ParseWarnings, not
-// an error. It returns an error only when nothing usable is there (no
-// header at all, or a header that cannot be read); the error wraps the
-// reason and has code errs.Invalid. A message longer than maxBytes (when
-// maxBytes > 0) is refused with errs.TooLarge before any parsing.
-func Parse(raw []byte, maxBytes int64) (m *Message, err error) {
+// Parse reads a raw RFC 5322 message under DefaultLimits; see
+// ParseLimited.
+func Parse(raw []byte, maxBytes int64) (*Message, error) {
+	return ParseLimited(raw, maxBytes, DefaultLimits())
+}
+
+// ParseLimited reads a raw RFC 5322 message. It is tolerant: malformed
+// MIME, an unknown charset or a missing body give a Message with
+// ParseWarnings, not an error. It returns an error only when nothing
+// usable is there (no header at all, or a header that cannot be read);
+// the error wraps the reason and has code errs.Invalid. A message longer
+// than maxBytes (when maxBytes > 0), or over one of lim (checked by
+// CheckStructure before enmime sees the message, and for the decoded size
+// after), is refused with errs.TooLarge and a reason for people.
+func ParseLimited(raw []byte, maxBytes int64, lim Limits) (m *Message, err error) {
 	if maxBytes > 0 && int64(len(raw)) > maxBytes {
 		return nil, errs.E(errs.TooLarge, "inbox: message of %d bytes is over the limit of %d bytes", len(raw), maxBytes)
 	}
+	lim = lim.withDefaults()
+	if _, err := CheckStructure(raw, lim); err != nil {
+		return nil, err
+	}
 	// enmime is well fuzzed, but mail from the Internet is hostile and the
 	// caller stores the raw message anyway: a bug in a parser must cost one
-	// message, not the ingest loop. FuzzParse calls parse directly, so it
+	// message, not the ingest loop. FuzzInbound calls parse directly, so it
 	// still sees any panic.
 	defer func() {
 		if r := recover(); r != nil {
@@ -147,7 +159,7 @@ func Parse(raw []byte, maxBytes int64) (m *Message, err error) {
 			err = fmt.Errorf("%w: panic: %v", errs.E(errs.Invalid, "inbox: parse: message could not be parsed"), r)
 		}
 	}()
-	return parse(raw)
+	return parse(raw, lim)
 }
 
 // mimeParser is configured to keep going past broken parts: a reply with a
@@ -158,13 +170,17 @@ var mimeParser = enmime.NewParser(
 	enmime.MaxStoredPartErrors(50),
 )
 
-func parse(raw []byte) (*Message, error) {
+// parse runs enmime on a message CheckStructure let through.
+func parse(raw []byte, lim Limits) (*Message, error) {
 	env, err := mimeParser.ReadEnvelope(bytes.NewReader(raw))
 	if err != nil {
 		// enmime gives up on some structural damage (for example an
 		// unreadable top-level Content-Type). The header may still be
 		// fine, and the header is what matching needs.
 		return parseFallback(raw, err)
+	}
+	if n := decodedSize(env.Root); n > lim.MaxDecodedBytes {
+		return nil, overLimit("the decoded parts come to %d bytes; the limit is %d", n, lim.MaxDecodedBytes)
 	}
 	if len(env.Root.Header) == 0 {
 		return nil, errs.E(errs.Invalid, "inbox: parse: no header fields")

@@ -26,6 +26,16 @@ const (
 // own inbox): recorded, never acted on.
 const ClassOwn Class = "own"
 
+// Messages set aside in triage, their error saying why, never acted on:
+const (
+	// ClassMalformed: over a parsing limit (see Limits); stored raw and
+	// never parsed.
+	ClassMalformed Class = "malformed"
+	// ClassQuarantined: a poison message, that failed or ran out of time
+	// Actor.MaxAttempts times.
+	ClassQuarantined Class = "quarantined"
+)
+
 // Inbound is a stored inbound message as the API shows it: never the HTML,
 // never the raw bytes.
 type Inbound struct {
