@@ -10,3 +10,7 @@ func SetHooks(g *Ingester, before func(uids []uint32) error, after func(uids []u
 
 // SetBacklogHold shortens how long a backlog's act jobs wait at most.
 func SetBacklogHold(g *Ingester, d time.Duration) { g.backlogHold = d }
+
+// NestedMultipart builds issue 14's message of depth unclosed
+// multipart/mixed levels.
+func NestedMultipart(depth int) []byte { return nestedMultipart(depth, "") }

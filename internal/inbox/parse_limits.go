@@ -159,7 +159,8 @@ func CheckStructure(raw []byte, lim Limits) (Structure, error) {
 		}
 		s.NestingWork += 1 << depth
 		if s.NestingWork > lim.MaxNestingWork {
-			return overLimit("the multipart structure is too complex (nesting work %d; the limit is %d)", s.NestingWork, lim.MaxNestingWork)
+			return overLimit("multiparts nest too deeply or too often (%d levels here; nesting work %d, the limit is %d)",
+				depth, s.NestingWork, lim.MaxNestingWork)
 		}
 		stack = append(stack, boundaryLevel{delim: []byte("--" + boundary), depth: depth, uncertain: headerUncertain})
 		return nil

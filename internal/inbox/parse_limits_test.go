@@ -72,7 +72,7 @@ func TestEachLimitRefusesWhatIsOverIt(t *testing.T) {
 		reason    string
 	}{
 		{"depth", string(nestedMultipart(4, "")), Limits{MaxDepth: 3}, "nest more than 3 levels"},
-		{"nesting work", string(siblingChains(10, 12)), Limits{}, "too complex"},
+		{"nesting work", string(siblingChains(10, 12)), Limits{}, "nest too deeply or too often"},
 		{"parts", manyParts, Limits{MaxParts: 5}, "more than 5 MIME parts"},
 		{"header fields", manyFields, Limits{MaxHeaderFields: 10}, "fields; the limit is 10"},
 		{"header fields of a part", partFields, Limits{MaxHeaderFields: 10}, "fields; the limit is 10"},
