@@ -4,7 +4,9 @@
 // The files in this package split by concern:
 //
 //   - parse*.go turns raw RFC 5322 bytes into a Message (enmime does the MIME
-//     work: charsets, HTML-only mail, attachments), reads reply-by-mail
+//     work: charsets, HTML-only mail, attachments), after CheckStructure
+//     has checked the raw bytes against Limits (enmime has none, and its
+//     time is exponential in the nesting depth), reads reply-by-mail
 //     commands from the leads (ParseCommand) and reply tokens from
 //     plus-addresses (AddressToken).
 //   - extract*.go finds the new text of a reply: what the person wrote, without

@@ -123,22 +123,28 @@ func CheckStructure(raw []byte, lim Limits) (Structure, error) {
 	// The header block being read: the message's own (depth 0) or a
 	// part's, at the depth of its multipart.
 	inHeader, headerDepth, headerUncertain := true, 0, false
-	var fields, hbytes int
-	var ctype strings.Builder
-	inCtype, haveCtype := false, false
+	var fields int
+	var hdr bytes.Buffer // the header block, read again with enmime's own header reader
 
 	endHeader := func() error {
 		inHeader = false
 		s.HeaderFields = max(s.HeaderFields, fields)
-		s.HeaderBytes = max(s.HeaderBytes, hbytes)
+		s.HeaderBytes = max(s.HeaderBytes, hdr.Len())
 		if fields > lim.MaxHeaderFields {
 			return overLimit("a header block has %d fields; the limit is %d", fields, lim.MaxHeaderFields)
 		}
-		if hbytes > lim.MaxHeaderBytes {
-			return overLimit("a header block has %d bytes; the limit is %d", hbytes, lim.MaxHeaderBytes)
+		if hdr.Len() > lim.MaxHeaderBytes {
+			return overLimit("a header block has %d bytes; the limit is %d", hdr.Len(), lim.MaxHeaderBytes)
 		}
-		mtype, params, _, err := mediatype.Parse(ctype.String())
-		if err != nil || !haveCtype {
+		// enmime repairs broken headers (a line without a colon continues
+		// the field above, for one): read the Content-Type as it will.
+		h, _ := enmime.ReadHeader(bufio.NewReader(&hdr), discardErrors{})
+		ctype := h.Get("Content-Type")
+		if ctype == "" {
+			return nil
+		}
+		mtype, params, _, err := mediatype.Parse(ctype)
+		if err != nil {
 			return nil
 		}
 		// enmime reads the top level as multipart for any multipart/ type,
@@ -167,9 +173,8 @@ func CheckStructure(raw []byte, lim Limits) (Structure, error) {
 	}
 	startHeader := func(depth int, uncertain bool) {
 		inHeader, headerDepth, headerUncertain = true, depth, uncertain
-		fields, hbytes = 0, 0
-		ctype.Reset()
-		inCtype, haveCtype = false, false
+		fields = 0
+		hdr.Reset()
 	}
 
 	for rest := raw; len(rest) > 0; {
@@ -233,32 +238,21 @@ func CheckStructure(raw []byte, lim Limits) (Structure, error) {
 			continue
 		}
 
-		body := bytes.TrimRight(line, "\r\n")
+		// A blank line ends the header (what bufio's ReadLine leaves of it
+		// is empty, as for enmime).
+		body := bytes.TrimSuffix(bytes.TrimSuffix(line, []byte("\n")), []byte("\r"))
 		if len(body) == 0 {
 			if err := endHeader(); err != nil {
 				return s, err
 			}
 			continue
 		}
-		hbytes += len(line)
-		if body[0] == ' ' || body[0] == '\t' {
-			// RFC 5322 2.2.3: a folded line continues the field above.
-			if inCtype {
-				ctype.WriteByte(' ')
-				ctype.Write(bytes.TrimSpace(body))
-			}
-		} else {
+		hdr.Write(line)
+		if body[0] != ' ' && body[0] != '\t' {
 			fields++
-			inCtype = false
-			if name, value, ok := bytes.Cut(body, []byte(":")); ok && !haveCtype &&
-				strings.EqualFold(string(bytes.TrimSpace(name)), "Content-Type") {
-				// The first Content-Type counts, as with enmime's Header.Get.
-				inCtype, haveCtype = true, true
-				ctype.Write(bytes.TrimSpace(value))
-			}
 		}
 		// Stop early rather than read a huge header to the end.
-		if fields > lim.MaxHeaderFields || hbytes > lim.MaxHeaderBytes {
+		if fields > lim.MaxHeaderFields || hdr.Len() > lim.MaxHeaderBytes {
 			return s, endHeader()
 		}
 	}
@@ -320,6 +314,13 @@ func (s *Structure) String() string {
 	return fmt.Sprintf("depth %d, %d parts, nesting work %d, header fields %d, header bytes %d",
 		s.Depth, s.Parts, s.NestingWork, s.HeaderFields, s.HeaderBytes)
 }
+
+// discardErrors drops the complaints of enmime's header reader: parse
+// collects them when it reads the message.
+type discardErrors struct{}
+
+func (discardErrors) AddError(string, string, ...any)   {}
+func (discardErrors) AddWarning(string, string, ...any) {}
 
 // peeked is what people need to recognise a message that is not parsed.
 type peeked struct{ sender, senderName, subject string }
