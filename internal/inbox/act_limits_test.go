@@ -122,7 +122,7 @@ func TestPoisonMessageIsQuarantined(t *testing.T) {
 	h, inc, orig := setup(t)
 	reg := prometheus.NewRegistry()
 	h.actor.Metrics = inbox.NewMetrics(reg, h.db)
-	h.actor.MessageTimeout = 300 * time.Millisecond
+	h.actor.MessageTimeout = 3 * time.Second // ample for a good message on a loaded machine under -race
 	h.actor.MaxAttempts = 2
 	h.actor.OnReply = func(ctx context.Context, _ *sql.Tx, _ *incident.Incident, _, text string, _ time.Time) (bool, string, error) {
 		if strings.Contains(text, "poison") {
@@ -148,7 +148,7 @@ func TestPoisonMessageIsQuarantined(t *testing.T) {
 		t.Fatalf("the message behind the poison one was not acted on: %+v", good)
 	}
 	if poison.State != inbox.StateTriage || poison.Class != string(inbox.ClassQuarantined) ||
-		!strings.Contains(poison.Error, "timed out after 300ms") || !strings.Contains(poison.Action, "quarantined after 2 failed attempts") {
+		!strings.Contains(poison.Error, "timed out after 3s") || !strings.Contains(poison.Action, "quarantined after 2 failed attempts") {
 		t.Fatalf("the poison message: %+v", poison)
 	}
 	if !h.inTriage(poison.ID) {
