@@ -37,8 +37,8 @@ type MailStack struct {
 	// SMTP AUTH (RFC 4954), which it asks Dovecot's auth service to check
 	// (Dovecot SASL): with MailStackOptions.OAuth2, XOAUTH2 and OAUTHBEARER.
 	SubmissionAddr string
-	Domain   string // default domain for users given without one
-	Dir      string // config, queue, mailboxes and logs
+	Domain         string // default domain for users given without one
+	Dir            string // config, queue, mailboxes and logs
 
 	opts        MailStackOptions
 	baseDir     string // Dovecot's base_dir: short, fresh, ours alone
