@@ -50,6 +50,10 @@ var aadFixes = map[string]string{
 // explain turns a token endpoint failure into an error that says what to
 // fix. The endpoint's own words are kept at the end.
 func explain(grant string, err error) error {
+	var html *htmlAnswer
+	if errors.As(err, &html) {
+		return errs.E(errs.Unavailable, "%s: %s", grant, html.Error())
+	}
 	var re *oauth2.RetrieveError
 	if !errors.As(err, &re) {
 		var ne net.Error

@@ -12,6 +12,7 @@ import (
 	"encoding/json"
 	"encoding/pem"
 	"fmt"
+	"mime"
 	"net/http"
 	"net/url"
 	"strings"
@@ -36,13 +37,45 @@ const (
 	MicrosoftLoginURL = "https://login.microsoftonline.com"
 )
 
-// withClient lets tests and proxies supply the HTTP client the oauth2
-// package uses.
+// withClient gives the oauth2 package the HTTP client to use (tests and
+// proxies may supply one), wrapped so that an HTML page where a token
+// should be is named as such rather than as a JSON syntax error.
 func withClient(ctx context.Context, hc *http.Client) context.Context {
-	if hc == nil {
-		return ctx
+	c := http.Client{}
+	if hc != nil {
+		c = *hc
 	}
-	return context.WithValue(ctx, oauth2.HTTPClient, hc)
+	base := c.Transport
+	if base == nil {
+		base = http.DefaultTransport
+	}
+	c.Transport = htmlGuard{base}
+	return context.WithValue(ctx, oauth2.HTTPClient, &c)
+}
+
+// htmlGuard turns an HTML answer into an error: a login page, a proxy's
+// block page or a wrong token_url, never a token.
+type htmlGuard struct{ next http.RoundTripper }
+
+func (g htmlGuard) RoundTrip(r *http.Request) (*http.Response, error) {
+	resp, err := g.next.RoundTrip(r)
+	if err != nil {
+		return nil, err
+	}
+	if ct, _, _ := mime.ParseMediaType(resp.Header.Get("Content-Type")); ct == "text/html" {
+		resp.Body.Close()
+		return nil, &htmlAnswer{url: r.URL.Redacted(), status: resp.StatusCode}
+	}
+	return resp, nil
+}
+
+type htmlAnswer struct {
+	url    string
+	status int
+}
+
+func (e *htmlAnswer) Error() string {
+	return fmt.Sprintf("the token endpoint %s answered HTML (HTTP %d), not a token: check token_url; a login page, proxy or captive portal answered instead", e.url, e.status)
 }
 
 // Google is a Google Workspace service account with domain-wide

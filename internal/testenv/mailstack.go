@@ -82,6 +82,9 @@ type DovecotOAuth2 struct {
 	Audience string
 	// UsernameClaim names the claim holding the mailbox (default "email").
 	UsernameClaim string
+	// Mechanisms Dovecot offers for tokens (default XOAUTH2 and
+	// OAUTHBEARER).
+	Mechanisms []string
 }
 
 // StartMailStackWith is StartMailStack with options.
@@ -356,7 +359,11 @@ protocol imap {
 		if err != nil {
 			return err
 		}
-		dovecotConf = strings.Replace(dovecotConf, "auth_mechanisms = plain login\n", "auth_mechanisms = plain login xoauth2 oauthbearer\n", 1)
+		mechs := "xoauth2 oauthbearer"
+		if len(ms.opts.OAuth2.Mechanisms) > 0 {
+			mechs = strings.ToLower(strings.Join(ms.opts.OAuth2.Mechanisms, " "))
+		}
+		dovecotConf = strings.Replace(dovecotConf, "auth_mechanisms = plain login\n", "auth_mechanisms = plain login "+mechs+"\n", 1)
 		// A bearer token is no password: the password passdb stays out of it.
 		dovecotConf = strings.Replace(dovecotConf, "  driver = passwd-file\n", "  driver = passwd-file\n  mechanisms = plain login\n", 1)
 		dovecotConf += extra

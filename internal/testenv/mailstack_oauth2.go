@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 )
@@ -38,6 +39,10 @@ func (ms *MailStack) writeOAuth2(ports []int) (string, error) {
 	if err := os.WriteFile(filepath.Join(keyDir, kid), o.PublicKeyPEM, 0o644); err != nil {
 		return "", err
 	}
+	mechs := "xoauth2 oauthbearer"
+	if len(o.Mechanisms) > 0 {
+		mechs = strings.ToLower(strings.Join(o.Mechanisms, " "))
+	}
 	var conf strings.Builder
 	fmt.Fprintf(&conf, "introspection_mode = local\n")
 	fmt.Fprintf(&conf, "local_validation_key_dict = fs:posix:prefix=%s/\n", filepath.Join(ms.Dir, "dovecot", "keys"))
@@ -54,7 +59,7 @@ func (ms *MailStack) writeOAuth2(ports []int) (string, error) {
 # OAuth2 (MailStackOptions.OAuth2): bearer tokens checked locally as JWTs.
 passdb {
   driver = oauth2
-  mechanisms = xoauth2 oauthbearer
+  mechanisms = %[3]s
   args = %[1]s
 }
 # Postfix's submission smtpd asks this listener (Dovecot SASL).
@@ -64,5 +69,15 @@ service auth {
     port = %[2]d
   }
 }
-`, confPath, ports[4]), nil
+`, confPath, ports[4], mechs), nil
+}
+
+// Kick ends user's IMAP sessions, as a server restart or a load balancer
+// would: the client must sign in again.
+func (ms *MailStack) Kick(user string) error {
+	out, err := exec.Command("/usr/bin/doveadm", "-c", filepath.Join(ms.Dir, "dovecot", "dovecot.conf"), "kick", ms.Address(user)).CombinedOutput()
+	if err != nil {
+		return fmt.Errorf("doveadm kick %s: %v: %s", user, err, out)
+	}
+	return nil
 }
