@@ -364,8 +364,9 @@ protocol imap {
 			mechs = strings.ToLower(strings.Join(ms.opts.OAuth2.Mechanisms, " "))
 		}
 		dovecotConf = strings.Replace(dovecotConf, "auth_mechanisms = plain login\n", "auth_mechanisms = plain login "+mechs+"\n", 1)
-		// A bearer token is no password: the password passdb stays out of it.
-		dovecotConf = strings.Replace(dovecotConf, "  driver = passwd-file\n", "  driver = passwd-file\n  mechanisms = plain login\n", 1)
+		// The password passdb stays unrestricted: a token does not match a
+		// password, and restricting it by mechanism would hide the users
+		// from LMTP's userdb lookups ("All password databases were skipped").
 		dovecotConf += extra
 	}
 	if err := os.WriteFile(filepath.Join(ms.Dir, "dovecot", "dovecot.conf"), []byte(dovecotConf), 0o644); err != nil {
