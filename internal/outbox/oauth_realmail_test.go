@@ -112,14 +112,21 @@ func (p *cuttingProxy) port() int { return p.ln.Addr().(*net.TCPAddr).Port }
 // token. Tokens live 2 s and connections are cut every few messages, so
 // new connections sign in throughout with refreshed tokens. Every
 // recipient gets exactly one copy; none is lost. With OAUTHBEARER (the
-// server offers both) and XOAUTH2 (the server offers only it).
+// server offers both) and XOAUTH2 (the server offers only it; 400
+// recipients).
 func TestFanOutOf2000OverOAuth2RefreshesTokens(t *testing.T) {
 	if testing.Short() {
 		t.Skip("-short")
 	}
 	for _, mech := range []string{mailauth.OAuthBearer, mailauth.XOAuth2} {
 		t.Run(mech, func(t *testing.T) {
+			// 2,000 with OAUTHBEARER; XOAUTH2 takes the same path after the
+			// exchange, and 400 recipients give it a dozen refreshed sign-ins
+			// at a fifth of the cost on a shared machine.
 			n := 2000
+			if mech == mailauth.XOAuth2 {
+				n = 400
+			}
 			users := make([]string, n)
 			for i := range users {
 				users[i] = fmt.Sprintf("p%04d", i)
@@ -152,7 +159,7 @@ func TestFanOutOf2000OverOAuth2RefreshesTokens(t *testing.T) {
 			if failed != 0 {
 				t.Fatalf("%d deliveries failed", failed)
 			}
-			if f.Issued() < 3 || proxy.cuts.Load() < 10 {
+			if f.Issued() < 3 || proxy.cuts.Load() < int64(n/10/5/2) {
 				t.Fatalf("the test did not exercise refresh: %d tokens, %d cut connections", f.Issued(), proxy.cuts.Load())
 			}
 			// Every mailbox, from the files Dovecot wrote.
