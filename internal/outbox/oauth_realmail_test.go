@@ -141,6 +141,10 @@ func TestFanOutOf2000OverOAuth2RefreshesTokens(t *testing.T) {
 			org := orgYAML("example.test", append(users, "vp", "lead", "backup"), nil, map[string][]string{"everyone": users}, nil)
 			h := newHarness(t, "127.0.0.1:"+strconv.Itoa(proxy.port()), org, true, func(c *outbox.SMTPConfig) {
 				c.OAuth, c.Username = tokens, "vp@example.test"
+				// At most n/6 recipients a second: the fan-out lasts at
+				// least 6 s, three lifetimes of a token, however fast the
+				// machine.
+				c.RatePerSecond = float64(n) / 6
 			})
 			h.outbox.BatchSize = 10
 			start := time.Now()
