@@ -4,16 +4,19 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
-	"github.com/sitrep-dev/sitrep/internal/directory"
-	"github.com/sitrep-dev/sitrep/internal/incident"
 	"net"
+	"os"
 	"path/filepath"
 	"strconv"
 
 	"github.com/riverqueue/river"
 
 	"github.com/sitrep-dev/sitrep/internal/compose"
+	"github.com/sitrep-dev/sitrep/internal/config"
+	"github.com/sitrep-dev/sitrep/internal/directory"
 	"github.com/sitrep-dev/sitrep/internal/inbox"
+	"github.com/sitrep-dev/sitrep/internal/incident"
+	"github.com/sitrep-dev/sitrep/internal/mailauth"
 	"github.com/sitrep-dev/sitrep/internal/outbox"
 	"github.com/sitrep-dev/sitrep/internal/sandbox"
 )
@@ -55,12 +58,56 @@ func (h *hub) startMail(ctx context.Context) (outbox.Sender, func(), error) {
 		smtpCfg.Host, smtpCfg.TLS, smtpCfg.Username, smtpCfg.Password = host, "none", "", ""
 		smtpCfg.Port, _ = strconv.Atoi(port)
 	}
+	if err := h.buildMailTokens(ctx); err != nil {
+		closeAll()
+		return nil, nil, err
+	}
+	if h.mailTokens != nil && cfg.Mail.SMTPAuth() == config.MailAuthOAuth2 && !cfg.SandboxEnabled() {
+		smtpCfg.OAuth, smtpCfg.Password = h.mailTokens, ""
+	}
 	pool, err := outbox.NewPool(smtpCfg)
 	if err != nil {
 		closeAll()
 		return nil, nil, err
 	}
 	return pool, func() { pool.Close(); closeAll() }, nil
+}
+
+// buildMailTokens prepares the OAuth2 tokens SMTP and IMAP sign in with,
+// when either is configured to. A key or secret that cannot be read stops
+// the start; a token endpoint that refuses does not: mail turns unhealthy
+// with the reason, and the rest of the hub runs.
+func (h *hub) buildMailTokens(ctx context.Context) error {
+	m := h.cfg.Mail
+	if !(m.SMTP.Host != "" && m.SMTPAuth() == config.MailAuthOAuth2) && !(m.IMAP.Host != "" && m.IMAPAuth() == config.MailAuthOAuth2) {
+		return nil
+	}
+	o := m.OAuth
+	c := mailauth.Config{
+		Provider: o.Provider, Grant: o.Grant, Mailbox: m.OAuthMailbox(), ServiceAccountKey: []byte(o.ServiceAccountKey.Value()),
+		Tenant: o.Tenant, ClientID: o.ClientID, ClientSecret: o.ClientSecret.Value(), PrivateKeyPEM: []byte(o.PrivateKey.Value()),
+		RefreshToken: o.RefreshToken.Value(), TokenURL: o.TokenURL, Scopes: o.Scopes, BasicAuth: o.ClientAuth == "basic",
+	}
+	if o.Certificate != "" {
+		pemBytes, err := os.ReadFile(o.Certificate)
+		if err != nil {
+			return fmt.Errorf("mail.oauth.certificate: %w", err)
+		}
+		c.CertificatePEM = pemBytes
+	}
+	fetcher, err := mailauth.NewFetcher(c)
+	if err != nil {
+		return fmt.Errorf("mail.oauth: %w", err)
+	}
+	h.mailTokens = mailauth.NewTokens(fetcher, mailauth.TokensOptions{Logger: h.logger.With("component", "mailauth")})
+	// The first token now, so that a refusal shows at start in the log and
+	// on /readyz rather than at the first update.
+	go func() {
+		if _, err := h.mailTokens.Token(ctx); err != nil && ctx.Err() == nil {
+			h.logger.Error("mail sign-in: no OAuth2 token; mail is down until this is fixed", "grant", h.mailTokens.Describe(), "err", err)
+		}
+	}()
+	return nil
 }
 
 // ensureSandboxMailboxes gives every person of the directory, and the
@@ -135,6 +182,9 @@ func (h *hub) buildInbox(workers *river.Workers) {
 	}
 	switch {
 	case cfg.IMAP.Host != "":
+		if h.mailTokens != nil && cfg.IMAPAuth() == config.MailAuthOAuth2 {
+			imapCfg.OAuth, imapCfg.Password = h.mailTokens, ""
+		}
 	case h.sandbox != nil:
 		imapCfg.Addr, imapCfg.TLS = h.sandbox.IMAPAddr(), "none"
 		imapCfg.Username, imapCfg.Password = cfg.ReplyLocalPart+"@"+cfg.Domain, cfg.Sandbox.Password.Value()

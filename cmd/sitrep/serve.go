@@ -32,6 +32,7 @@ import (
 	"github.com/sitrep-dev/sitrep/internal/incident"
 	"github.com/sitrep-dev/sitrep/internal/intake"
 	"github.com/sitrep-dev/sitrep/internal/jobs"
+	"github.com/sitrep-dev/sitrep/internal/mailauth"
 	"github.com/sitrep-dev/sitrep/internal/outbox"
 	"github.com/sitrep-dev/sitrep/internal/postmortem"
 	"github.com/sitrep-dev/sitrep/internal/resolution"
@@ -109,7 +110,8 @@ type hub struct {
 	chat       *chat.Mirror // nil: no chat mirror configured
 	sandbox    *sandbox.Sandbox
 	inbox      *inbox.Store
-	ingester   *inbox.Ingester // nil when there is no mailbox to read
+	ingester   *inbox.Ingester  // nil when there is no mailbox to read
+	mailTokens *mailauth.Tokens // nil unless mail signs in with OAuth2
 	accounts   *auth.Accounts
 	// firstAdmin and firstPassword: the web UI account made on first start, shown once.
 	firstAdmin, firstPassword string
@@ -205,6 +207,9 @@ func serveWith(ctx context.Context, cfg config.Config, e env, ready func(addr st
 		MaxBodyBytes: cfg.Server.MaxBodyBytes, SyncDirectory: h.syncDirectory, Storage: db,
 		Accounts: h.accounts, Sessions: &auth.Sessions{DB: db}, Sandbox: h.sandbox, PublicURL: cfg.Server.PublicURL,
 		SSO: singleSignOn(cfg), TrustedProxies: cfg.Server.TrustedProxyPrefixes(),
+	}
+	if h.mailTokens != nil {
+		srv.MailHealth = h.mailTokens
 	}
 	if srv.SSO != nil {
 		logger.Info("single sign-on configured; the provider is contacted at the first sign-in", "issuer", cfg.Auth.OIDC.Issuer, "redirect_url", srv.SSO.OIDC.RedirectURL)

@@ -346,15 +346,77 @@ type Mail struct {
 	SMTP           SMTP    `yaml:"smtp"`
 	IMAP           IMAP    `yaml:"imap"`
 	Sandbox        Sandbox `yaml:"sandbox"`
+	// OAuth signs in to SMTP and IMAP with OAuth2 access tokens
+	// (docs/mail-google-workspace.md, docs/mail-microsoft-365.md).
+	OAuth MailOAuth `yaml:"oauth"`
+}
+
+// Mail sign-in methods (mail.smtp.auth, mail.imap.auth).
+const (
+	MailAuthPassword = "password"
+	MailAuthOAuth2   = "oauth2"
+)
+
+// MailOAuth is where mail's OAuth2 access tokens come from.
+type MailOAuth struct {
+	// Provider is google, microsoft or oauth2 (any token endpoint); empty:
+	// no OAuth2.
+	Provider string `yaml:"provider"`
+	// Grant is client_credentials (default) or refresh_token, for microsoft
+	// and oauth2; google always uses its service account.
+	Grant string `yaml:"grant"`
+	// Mailbox is the hub's mailbox the tokens are for (Google: the user the
+	// service account acts as); default mail.imap.username, then
+	// mail.smtp.username.
+	Mailbox           string `yaml:"mailbox"`
+	ServiceAccountKey Secret `yaml:"service_account_key"` // google: the JSON key file
+	Tenant            string `yaml:"tenant"`              // microsoft
+	ClientID          string `yaml:"client_id"`
+	ClientSecret      Secret `yaml:"client_secret"`
+	// Certificate (a PEM file) and PrivateKey: Microsoft's certificate
+	// credential, instead of a client secret.
+	Certificate  string   `yaml:"certificate"`
+	PrivateKey   Secret   `yaml:"private_key"`
+	RefreshToken Secret   `yaml:"refresh_token"`
+	TokenURL     string   `yaml:"token_url"`
+	Scopes       []string `yaml:"scopes"`
+	// ClientAuth is how the oauth2 provider takes client credentials: post
+	// (in the form, default) or basic (Authorization header).
+	ClientAuth string `yaml:"client_auth"`
+}
+
+// SMTPAuth is how SMTP signs in: oauth2 or password.
+func (m *Mail) SMTPAuth() string { return m.authOf(m.SMTP.Auth) }
+
+// IMAPAuth is how IMAP signs in: oauth2 or password.
+func (m *Mail) IMAPAuth() string { return m.authOf(m.IMAP.Auth) }
+
+// authOf: an explicit choice, else OAuth2 when a provider is configured.
+func (m *Mail) authOf(explicit string) string {
+	if explicit != "" {
+		return explicit
+	}
+	if m.OAuth.Provider != "" {
+		return MailAuthOAuth2
+	}
+	return MailAuthPassword
+}
+
+// OAuthMailbox is the mailbox the tokens are for.
+func (m *Mail) OAuthMailbox() string {
+	return cmp.Or(m.OAuth.Mailbox, m.IMAP.Username, m.SMTP.Username)
 }
 
 type SMTP struct {
 	Host string `yaml:"host"` // empty: use the built-in sandbox
 	Port int    `yaml:"port"`
 	// TLS is "starttls" (default), "tls" (implicit, port 465) or "none".
-	TLS           string  `yaml:"tls"`
-	Username      string  `yaml:"username"`
-	Password      Secret  `yaml:"password"`
+	TLS      string `yaml:"tls"`
+	Username string `yaml:"username"`
+	Password Secret `yaml:"password"`
+	// Auth is password or oauth2 (mail.oauth); default oauth2 when
+	// mail.oauth.provider is set.
+	Auth          string  `yaml:"auth"`
 	Concurrency   int     `yaml:"concurrency"`     // SMTP connections in parallel
 	RatePerSecond float64 `yaml:"rate_per_second"` // recipients per second over all connections of one replica (each replica has its own limit), 0 = unlimited
 	BatchSize     int     `yaml:"batch_size"`      // recipients per SMTP transaction
@@ -377,7 +439,10 @@ type IMAP struct {
 	TLS      string `yaml:"tls"` // "tls" (default, 993), "starttls" or "none"
 	Username string `yaml:"username"`
 	Password Secret `yaml:"password"`
-	Mailbox  string `yaml:"mailbox"`
+	// Auth is password or oauth2 (mail.oauth); default oauth2 when
+	// mail.oauth.provider is set.
+	Auth    string `yaml:"auth"`
+	Mailbox string `yaml:"mailbox"`
 	// MoveTo is a folder that processed messages are moved into ("" = leave them, flagged).
 	MoveTo string `yaml:"move_to"`
 	// TrustedAuthServIDs are the authserv-ids whose Authentication-Results
@@ -694,8 +759,11 @@ func (c *Config) validate() []string {
 		if s.Port <= 0 || s.Port > 65535 {
 			bad("mail.smtp.port", "want 1-65535, got %d", s.Port)
 		}
-		if s.Username != "" && s.Password == "" {
+		if s.Username != "" && s.Password == "" && c.Mail.SMTPAuth() == MailAuthPassword {
 			bad("mail.smtp.password", "required when mail.smtp.username is set")
+		}
+		if c.Mail.SMTPAuth() == MailAuthOAuth2 && s.Username == "" {
+			bad("mail.smtp.username", "required with OAuth2: the mailbox sitrep signs in as")
 		}
 	}
 	if s.TLS != "starttls" && s.TLS != "tls" && s.TLS != "none" {
@@ -731,6 +799,7 @@ func (c *Config) validate() []string {
 			bad("mail.imap.username", "required when mail.imap.host is set")
 		}
 	}
+	p = append(p, c.validateMailOAuth()...)
 	if i.TLS != "tls" && i.TLS != "starttls" && i.TLS != "none" {
 		bad("mail.imap.tls", "want tls, starttls or none, got %q", i.TLS)
 	}
@@ -1001,4 +1070,82 @@ func secureOrLoopback(u *url.URL) bool {
 		return err == nil && a.IsLoopback()
 	}
 	return false
+}
+
+func (c *Config) validateMailOAuth() []string {
+	var p []string
+	bad := func(key, format string, args ...any) { p = append(p, key+": "+fmt.Sprintf(format, args...)) }
+	m := &c.Mail
+	o := m.OAuth
+	for key, v := range map[string]string{"mail.smtp.auth": m.SMTP.Auth, "mail.imap.auth": m.IMAP.Auth} {
+		if v != "" && v != MailAuthPassword && v != MailAuthOAuth2 {
+			bad(key, "want password or oauth2, got %q", v)
+		}
+	}
+	used := (m.SMTP.Host != "" && m.SMTPAuth() == MailAuthOAuth2) || (m.IMAP.Host != "" && m.IMAPAuth() == MailAuthOAuth2)
+	if (m.SMTP.Auth == MailAuthOAuth2 || m.IMAP.Auth == MailAuthOAuth2) && o.Provider == "" {
+		bad("mail.oauth.provider", "required when mail.smtp.auth or mail.imap.auth is oauth2: google, microsoft or oauth2")
+	}
+	if o.Provider == "" {
+		return p
+	}
+	switch o.Provider {
+	case "google", "microsoft", "oauth2":
+	default:
+		bad("mail.oauth.provider", "want google, microsoft or oauth2, got %q", o.Provider)
+	}
+	if o.Grant != "" && o.Grant != "client_credentials" && o.Grant != "refresh_token" {
+		bad("mail.oauth.grant", "want client_credentials or refresh_token, got %q", o.Grant)
+	}
+	if o.Provider == "google" && o.Grant != "" {
+		bad("mail.oauth.grant", "Google Workspace uses its service account (leave grant empty)")
+	}
+	if o.ClientAuth != "" && o.ClientAuth != "post" && o.ClientAuth != "basic" {
+		bad("mail.oauth.client_auth", "want post or basic, got %q", o.ClientAuth)
+	}
+	if o.TokenURL != "" && !strings.HasPrefix(o.TokenURL, "https://") && !strings.HasPrefix(o.TokenURL, "http://") {
+		bad("mail.oauth.token_url", "want an http(s) URL, got %q", o.TokenURL)
+	}
+	if !used {
+		return p
+	}
+	if m.OAuthMailbox() == "" {
+		bad("mail.oauth.mailbox", "the mailbox sitrep signs in as: set it or mail.imap.username")
+	}
+	switch o.Provider {
+	case "google":
+		if o.ServiceAccountKey == "" {
+			bad("mail.oauth.service_account_key", "required for google: the service account's JSON key ({file: /path/key.json})")
+		}
+	case "microsoft":
+		if o.Tenant == "" {
+			bad("mail.oauth.tenant", "required for microsoft: the Directory (tenant) ID")
+		}
+		if o.ClientID == "" {
+			bad("mail.oauth.client_id", "required for microsoft: the Application (client) ID")
+		}
+		if o.Grant == "refresh_token" {
+			if o.RefreshToken == "" {
+				bad("mail.oauth.refresh_token", "required with grant refresh_token")
+			}
+		} else if o.ClientSecret == "" && o.Certificate == "" {
+			bad("mail.oauth.client_secret", "required for microsoft app-only access, or certificate and private_key")
+		} else if o.Certificate != "" && o.PrivateKey == "" {
+			bad("mail.oauth.private_key", "required with certificate")
+		}
+	case "oauth2":
+		if o.TokenURL == "" {
+			bad("mail.oauth.token_url", "required for oauth2")
+		}
+		if o.ClientID == "" {
+			bad("mail.oauth.client_id", "required for oauth2")
+		}
+		if o.Grant == "refresh_token" && o.RefreshToken == "" {
+			bad("mail.oauth.refresh_token", "required with grant refresh_token")
+		}
+		if o.Grant != "refresh_token" && o.ClientSecret == "" {
+			bad("mail.oauth.client_secret", "required for the client credentials grant")
+		}
+	}
+	return p
 }

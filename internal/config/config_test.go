@@ -239,3 +239,55 @@ func TestMaintenanceGoogleValidation(t *testing.T) {
 		t.Fatalf("a bad subject: %v", err)
 	}
 }
+
+func TestMailOAuthValidation(t *testing.T) {
+	load := func(yamlText string) error {
+		path := filepath.Join(t.TempDir(), "sitrep.yaml")
+		os.WriteFile(path, []byte(yamlText), 0o600)
+		_, err := Load(path, nil)
+		return err
+	}
+	good := `
+mail:
+  smtp: {host: smtp.office365.com, port: 587, username: status@example.com}
+  imap: {host: outlook.office365.com, username: status@example.com}
+  oauth:
+    provider: microsoft
+    tenant: 11111111-2222-3333-4444-555555555555
+    client_id: 66666666-7777-8888-9999-000000000000
+    client_secret: {env: SITREP_TEST_MAIL_SECRET}
+`
+	t.Setenv("SITREP_TEST_MAIL_SECRET", "s3cret")
+	if err := load(good); err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(t.TempDir(), "good.yaml")
+	os.WriteFile(path, []byte(good), 0o600)
+	cfg, _ := Load(path, nil)
+	if cfg.Mail.SMTPAuth() != MailAuthOAuth2 || cfg.Mail.IMAPAuth() != MailAuthOAuth2 || cfg.Mail.OAuthMailbox() != "status@example.com" {
+		t.Errorf("a provider makes both sign in with OAuth2 as the IMAP user: %s %s %s", cfg.Mail.SMTPAuth(), cfg.Mail.IMAPAuth(), cfg.Mail.OAuthMailbox())
+	}
+	// Every missing piece is reported at once, by key.
+	err := load(`
+mail:
+  smtp: {host: smtp.office365.com, port: 587, auth: oauth2}
+  imap: {host: outlook.office365.com, username: status@example.com, auth: kerberos}
+  oauth:
+    provider: microsoft
+    certificate: /etc/sitrep/app.pem
+`)
+	if err == nil {
+		t.Fatal("want errors")
+	}
+	for _, key := range []string{"mail.smtp.username", "mail.imap.auth", "mail.oauth.tenant", "mail.oauth.client_id", "mail.oauth.private_key"} {
+		if !strings.Contains(err.Error(), key) {
+			t.Errorf("%s not reported: %v", key, err)
+		}
+	}
+	if err := load("mail:\n  imap: {host: imap.gmail.com, username: s@example.com, auth: oauth2}\n"); err == nil || !strings.Contains(err.Error(), "mail.oauth.provider") {
+		t.Errorf("oauth2 without provider: %v", err)
+	}
+	if err := load("mail:\n  imap: {host: imap.gmail.com, username: s@example.com}\n  oauth: {provider: google}\n"); err == nil || !strings.Contains(err.Error(), "mail.oauth.service_account_key") {
+		t.Errorf("google without key: %v", err)
+	}
+}

@@ -28,6 +28,7 @@ import (
 	"github.com/riverqueue/river"
 	"github.com/riverqueue/river/rivertype"
 
+	"github.com/sitrep-dev/sitrep/internal/mailauth"
 	"github.com/sitrep-dev/sitrep/internal/store"
 )
 
@@ -42,7 +43,10 @@ type IMAPConfig struct {
 	TLS                string // "tls" (implicit, RFC 8314), "starttls" or "none"
 	InsecureSkipVerify bool
 	Username, Password string
-	Mailbox            string // default INBOX
+	// OAuth, when set, signs in as Username with an OAuth2 access token
+	// (AUTHENTICATE OAUTHBEARER or XOAUTH2) instead of Password.
+	OAuth   TokenSigner
+	Mailbox string // default INBOX
 	// MoveTo is a folder processed messages are moved into; "" leaves them
 	// in Mailbox, flagged.
 	MoveTo string
@@ -53,6 +57,14 @@ type IMAPConfig struct {
 	// within it are ingested.
 	Horizon time.Duration
 }
+
+// TokenSigner runs an IMAP login with an OAuth2 access token, and again
+// with a fresh one when the server refuses the first (mailauth.Tokens).
+type TokenSigner interface {
+	Do(ctx context.Context, server string, login func(token string) error) error
+}
+
+var _ TokenSigner = (*mailauth.Tokens)(nil)
 
 // Watch modes: how the ingester learns of new mail between fetches.
 const (
@@ -236,7 +248,7 @@ func (g *Ingester) session(ctx context.Context, log *slog.Logger) error {
 		default:
 		}
 	}
-	c, err := g.dial(&imapclient.UnilateralDataHandler{
+	c, err := g.connect(ctx, &imapclient.UnilateralDataHandler{
 		Mailbox: func(d *imapclient.UnilateralDataMailbox) {
 			if d.NumMessages != nil {
 				signal() // RFC 3501 7.3.1: EXISTS announces new mail
@@ -257,9 +269,6 @@ func (g *Ingester) session(ctx context.Context, log *slog.Logger) error {
 		}
 	}()
 
-	if err := c.Login(g.IMAP.Username, g.IMAP.Password).Wait(); err != nil {
-		return fmt.Errorf("inbox: imap login as %s: %w", g.IMAP.Username, err)
-	}
 	sel, err := c.Select(g.IMAP.Mailbox, nil).Wait()
 	if err != nil {
 		return fmt.Errorf("inbox: imap select %s: %w", g.IMAP.Mailbox, err)
@@ -327,6 +336,65 @@ func (g *Ingester) session(ctx context.Context, log *slog.Logger) error {
 			return ctx.Err()
 		}
 	}
+}
+
+// connect dials and signs in: with the password, or with an OAuth2 token
+// by the mechanism the server offers, fetched again once when the server
+// refuses it. A connection whose sign-in failed is closed.
+func (g *Ingester) connect(ctx context.Context, h *imapclient.UnilateralDataHandler) (*imapclient.Client, error) {
+	if g.IMAP.OAuth == nil {
+		c, err := g.dial(h)
+		if err != nil {
+			return nil, err
+		}
+		if err := c.Login(g.IMAP.Username, g.IMAP.Password).Wait(); err != nil {
+			c.Close()
+			return nil, fmt.Errorf("inbox: imap login as %s: %w", g.IMAP.Username, err)
+		}
+		return c, nil
+	}
+	server := "IMAP server " + g.IMAP.Addr
+	host, portStr, _ := net.SplitHostPort(g.IMAP.Addr)
+	port, _ := strconv.Atoi(portStr)
+	var c *imapclient.Client
+	err := g.IMAP.OAuth.Do(ctx, server, func(token string) error {
+		conn, err := g.dial(h)
+		if err != nil {
+			return err
+		}
+		if g.IMAP.TLS == "none" && !isLoopback(host) {
+			conn.Close()
+			return fmt.Errorf("inbox: refusing to send an OAuth2 token to %s without TLS", g.IMAP.Addr)
+		}
+		mech, err := mailauth.ChooseMechanism(server, conn.Caps().AuthMechanisms())
+		if err != nil {
+			conn.Close()
+			return err
+		}
+		cl := mailauth.NewSASL(mech, g.IMAP.Username, token, host, port)
+		if err := conn.Authenticate(cl); err != nil {
+			conn.Close()
+			var imapErr *imap.Error
+			if cl.Refusal() != nil || errors.As(err, &imapErr) {
+				return mailauth.Refused(fmt.Errorf("inbox: imap authenticate %s as %s: %w", mech, g.IMAP.Username, err))
+			}
+			return fmt.Errorf("inbox: imap authenticate %s as %s: %w", mech, g.IMAP.Username, err)
+		}
+		c = conn
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return c, nil
+}
+
+func isLoopback(host string) bool {
+	if host == "localhost" {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
 }
 
 func (g *Ingester) dial(h *imapclient.UnilateralDataHandler) (*imapclient.Client, error) {

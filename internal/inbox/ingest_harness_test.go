@@ -75,7 +75,13 @@ type hub struct {
 // mail stack serves mailUsers and extraUsers.
 func newHub(t testing.TB, extraUsers ...string) *hub {
 	t.Helper()
-	ms := testenv.StartMailStack(t, append(slices.Clone(mailUsers), extraUsers...)...)
+	return newHubWith(t, testenv.MailStackOptions{}, extraUsers...)
+}
+
+// newHubWith is newHub on a mail stack with options.
+func newHubWith(t testing.TB, opts testenv.MailStackOptions, extraUsers ...string) *hub {
+	t.Helper()
+	ms := testenv.StartMailStackWith(t, opts, append(slices.Clone(mailUsers), extraUsers...)...)
 	ctx := context.Background()
 	h := &hub{t: t, ms: ms, db: storetest.Open(t)}
 	h.dir = &directory.Store{DB: h.db}

@@ -161,7 +161,12 @@ func (h *harness) declare(t *testing.T, systems ...string) *incident.Incident {
 // waitDelivered waits until no delivery of the incident is queued, sending or deferred.
 func (h *harness) waitDelivered(t *testing.T, inc *incident.Incident) []*outbox.Message {
 	t.Helper()
-	deadline := time.Now().Add(60 * time.Second)
+	return h.waitDeliveredWithin(t, inc, 60*time.Second)
+}
+
+func (h *harness) waitDeliveredWithin(t *testing.T, inc *incident.Incident, limit time.Duration) []*outbox.Message {
+	t.Helper()
+	deadline := time.Now().Add(limit)
 	for {
 		msgs, err := h.outbox.Messages(context.Background(), inc)
 		if err != nil {
@@ -175,7 +180,7 @@ func (h *harness) waitDelivered(t *testing.T, inc *incident.Incident) []*outbox.
 			return msgs
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("deliveries still pending after 60s: %d", pending)
+			t.Fatalf("deliveries still pending after %s: %d", limit, pending)
 		}
 		time.Sleep(30 * time.Millisecond)
 	}

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net"
 	"net/textproto"
 	"strings"
 	"sync"
@@ -14,6 +15,8 @@ import (
 	gomail "github.com/wneessen/go-mail"
 	"github.com/wneessen/go-mail/smtp"
 	"golang.org/x/time/rate"
+
+	"github.com/sitrep-dev/sitrep/internal/mailauth"
 )
 
 // SMTPConfig says where and how to send.
@@ -36,7 +39,18 @@ type SMTPConfig struct {
 	// NoPipelining sends each RCPT after the reply to the previous one
 	// even when the server offers PIPELINING (for comparisons).
 	NoPipelining bool
+	// OAuth, when set, signs in as Username with an OAuth2 access token
+	// (XOAUTH2 or OAUTHBEARER, RFC 7628) instead of Password.
+	OAuth TokenSigner
 }
+
+// TokenSigner runs an SMTP login with an OAuth2 access token, and again
+// with a fresh one when the server refuses the first (mailauth.Tokens).
+type TokenSigner interface {
+	Do(ctx context.Context, server string, login func(token string) error) error
+}
+
+var _ TokenSigner = (*mailauth.Tokens)(nil)
 
 // Pool sends through a small pool of SMTP connections. go-mail dials,
 // negotiates TLS and authenticates; the transaction itself is driven here
@@ -71,7 +85,7 @@ func NewPool(cfg SMTPConfig) (*Pool, error) {
 	default:
 		opts = append(opts, gomail.WithTLSPolicy(gomail.TLSMandatory))
 	}
-	if cfg.Username != "" {
+	if cfg.Username != "" && cfg.OAuth == nil {
 		opts = append(opts, gomail.WithSMTPAuth(gomail.SMTPAuthAutoDiscover), gomail.WithUsername(cfg.Username), gomail.WithPassword(cfg.Password))
 	}
 	if cfg.HELO != "" {
@@ -105,12 +119,89 @@ func (p *Pool) get(ctx context.Context) (*smtp.Client, error) {
 		return c, nil
 	default:
 	}
-	c, err := p.dialer.DialToSMTPClientWithContext(ctx)
+	c, err := p.dial(ctx)
 	if err != nil {
 		<-p.slots
-		return nil, fmt.Errorf("smtp connect %s:%d: %w", p.cfg.Host, p.cfg.Port, err)
+		return nil, err
 	}
 	return c, nil
+}
+
+// dial connects, negotiates TLS and signs in. With OAuth the sign-in is
+// done here rather than by go-mail, so that the mechanism is chosen from
+// what the server offers and a refused token is fetched again once. A
+// connection whose sign-in failed is closed: nothing is sent on it.
+func (p *Pool) dial(ctx context.Context) (*smtp.Client, error) {
+	server := fmt.Sprintf("SMTP server %s:%d", p.cfg.Host, p.cfg.Port)
+	if p.cfg.OAuth == nil {
+		c, err := p.dialer.DialToSMTPClientWithContext(ctx)
+		if err != nil {
+			return nil, fmt.Errorf("smtp connect %s:%d: %w", p.cfg.Host, p.cfg.Port, err)
+		}
+		return c, nil
+	}
+	var c *smtp.Client
+	err := p.cfg.OAuth.Do(ctx, server, func(token string) error {
+		conn, err := p.dialer.DialToSMTPClientWithContext(ctx)
+		if err != nil {
+			return fmt.Errorf("smtp connect %s:%d: %w", p.cfg.Host, p.cfg.Port, err)
+		}
+		_, offered := conn.Extension("AUTH")
+		mech, err := mailauth.ChooseMechanism(server, strings.Fields(offered))
+		if err != nil {
+			_ = conn.Close()
+			return err
+		}
+		a := &oauthAuth{sasl: mailauth.NewSASL(mech, p.cfg.Username, token, p.cfg.Host, p.cfg.Port)}
+		if err := conn.Auth(a); err != nil {
+			_ = conn.Close()
+			var tpErr *textproto.Error
+			if errors.As(err, &tpErr) && tpErr.Code == 535 {
+				// RFC 4954 6: 535 authentication credentials invalid.
+				return mailauth.Refused(fmt.Errorf("smtp auth %s as %s: %w", mech, p.cfg.Username, smtpErr(err)))
+			}
+			return fmt.Errorf("smtp auth %s as %s: %w", mech, p.cfg.Username, err)
+		}
+		c = conn
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return c, nil
+}
+
+// oauthAuth carries a mailauth SASL client through go-mail's smtp.Auth.
+type oauthAuth struct{ sasl *mailauth.Client }
+
+func (a *oauthAuth) Start(server *smtp.ServerInfo) (string, []byte, error) {
+	// A bearer token is a password for its lifetime: not in clear text
+	// except to this machine.
+	if !server.TLS && !isLoopback(server.Name) {
+		return "", nil, fmt.Errorf("smtp: refusing to send an OAuth2 token to %s without TLS", server.Name)
+	}
+	return a.sasl.Start()
+}
+
+func (a *oauthAuth) Next(fromServer []byte, more bool) ([]byte, error) {
+	if !more {
+		return nil, nil
+	}
+	resp, err := a.sasl.Next(fromServer)
+	var refusal *mailauth.ServerRefusal
+	if errors.As(err, &refusal) {
+		// XOAUTH2: an empty response lets the server send its 535.
+		return []byte{}, nil
+	}
+	return resp, err
+}
+
+func isLoopback(host string) bool {
+	if host == "localhost" {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
 }
 
 func (p *Pool) put(c *smtp.Client, healthy bool) {
@@ -169,9 +260,9 @@ func (p *Pool) Send(ctx context.Context, from string, to []string, msg []byte) (
 		var tpErr *textproto.Error
 		if !errors.As(err, &tpErr) {
 			_ = c.Close()
-			if c, err = p.dialer.DialToSMTPClientWithContext(ctx); err != nil {
+			if c, err = p.dial(ctx); err != nil {
 				c = nil
-				return nil, fmt.Errorf("smtp reconnect %s:%d: %w", p.cfg.Host, p.cfg.Port, err)
+				return nil, fmt.Errorf("smtp reconnect: %w", err)
 			}
 			if err = c.Mail("<" + from + ">"); err != nil {
 				return nil, smtpErr(err)

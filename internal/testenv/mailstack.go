@@ -33,9 +33,14 @@ type MailStack struct {
 	SMTPAddr string // Postfix smtpd, no auth, accepts from 127.0.0.0/8
 	IMAPAddr string // Dovecot IMAP, plaintext LOGIN/AUTHENTICATE PLAIN
 	LMTPAddr string // Dovecot LMTP, where Postfix delivers
-	Domain   string // default domain for users given without one
-	Dir      string // config, queue, mailboxes and logs
+	// SubmissionAddr is a second Postfix smtpd that takes mail only after
+	// SMTP AUTH (RFC 4954), which it asks Dovecot's auth service to check
+	// (Dovecot SASL): with MailStackOptions.OAuth2, XOAUTH2 and OAUTHBEARER.
+	SubmissionAddr string
+	Domain         string // default domain for users given without one
+	Dir            string // config, queue, mailboxes and logs
 
+	opts        MailStackOptions
 	baseDir     string // Dovecot's base_dir: short, fresh, ours alone
 	users       map[string]bool
 	dovecot     *exec.Cmd
@@ -53,6 +58,38 @@ type MailStack struct {
 // on cleanup. Missing servers or a non-root run make it Unavailable.
 func StartMailStack(t testing.TB, users ...string) *MailStack {
 	t.Helper()
+	return StartMailStackWith(t, MailStackOptions{}, users...)
+}
+
+// MailStackOptions changes the default stack.
+type MailStackOptions struct {
+	// OAuth2, when set, makes Dovecot accept XOAUTH2 and OAUTHBEARER
+	// (RFC 7628) for IMAP and for a submission service, checking each
+	// bearer token locally as a JWT signed with the given key.
+	OAuth2 *DovecotOAuth2
+}
+
+// DovecotOAuth2 is what Dovecot's oauth2 passdb checks a token against
+// (introspection_mode = local).
+type DovecotOAuth2 struct {
+	// PublicKeyPEM verifies RS256 signatures (a PKIX "PUBLIC KEY" block).
+	PublicKeyPEM []byte
+	// KeyID is the kid tokens carry; "" means tokens carry none.
+	KeyID string
+	// Issuer is the only iss accepted.
+	Issuer string
+	// Audience, when set, must be in the token's aud (Dovecot's client_id).
+	Audience string
+	// UsernameClaim names the claim holding the mailbox (default "email").
+	UsernameClaim string
+	// Mechanisms Dovecot offers for tokens (default XOAUTH2 and
+	// OAUTHBEARER).
+	Mechanisms []string
+}
+
+// StartMailStackWith is StartMailStack with options.
+func StartMailStackWith(t testing.TB, opts MailStackOptions, users ...string) *MailStack {
+	t.Helper()
 	if missing := missingMailBinaries(); len(missing) > 0 {
 		Unavailable(t, "testenv: mail stack: %s not installed", strings.Join(missing, ", "))
 		return nil
@@ -67,7 +104,7 @@ func StartMailStack(t testing.TB, users ...string) *MailStack {
 	// The free ports are free when chosen, not when the servers bind them: a
 	// test running alongside may take one in between. Try again with new ones.
 	for attempt := 1; ; attempt++ {
-		ms, err = NewMailStack(filepath.Join(t.TempDir(), "mail"), TestDomain, users)
+		ms, err = NewMailStackWith(filepath.Join(t.TempDir(), "mail"), TestDomain, users, opts)
 		if err == nil {
 			break
 		}
@@ -100,6 +137,11 @@ func missingMailBinaries() []string {
 // local parts in domain or full addresses; all have the password
 // Password returns. It must run as root. Call Close to stop the servers.
 func NewMailStack(dir, domain string, users []string) (*MailStack, error) {
+	return NewMailStackWith(dir, domain, users, MailStackOptions{})
+}
+
+// NewMailStackWith is NewMailStack with options.
+func NewMailStackWith(dir, domain string, users []string, opts MailStackOptions) (*MailStack, error) {
 	if os.Geteuid() != 0 {
 		return nil, errors.New("mail stack: must run as root: Dovecot and Postfix start as root and drop privileges (run the tests as root, or skip them)")
 	}
@@ -111,7 +153,7 @@ func NewMailStack(dir, domain string, users []string) (*MailStack, error) {
 	if err != nil {
 		return nil, fmt.Errorf("mail stack: %w", err)
 	}
-	ms := &MailStack{Domain: domain, Dir: abs, users: make(map[string]bool, len(users))}
+	ms := &MailStack{Domain: domain, Dir: abs, users: make(map[string]bool, len(users)), opts: opts}
 	domains := map[string]bool{domain: true}
 	for _, u := range users {
 		addr := ms.Address(u)
@@ -130,17 +172,20 @@ func NewMailStack(dir, domain string, users []string) (*MailStack, error) {
 	uid, _ := strconv.Atoi(mailUser.Uid)
 	gid, _ := strconv.Atoi(mailUser.Gid)
 
-	ports, err := freePorts(3)
+	ports, err := freePorts(5)
 	if err != nil {
 		return nil, fmt.Errorf("mail stack: %w", err)
 	}
 	ms.SMTPAddr = fmt.Sprintf("127.0.0.1:%d", ports[0])
 	ms.IMAPAddr = fmt.Sprintf("127.0.0.1:%d", ports[1])
 	ms.LMTPAddr = fmt.Sprintf("127.0.0.1:%d", ports[2])
+	if opts.OAuth2 != nil {
+		ms.SubmissionAddr = fmt.Sprintf("127.0.0.1:%d", ports[3])
+	}
 
 	// Postfix's config directory must hold nothing else: its start-up check
 	// wants everything under it owned by root, and the queue is not.
-	for _, d := range []string{"postfix/etc", "postfix/queue", "postfix/data", "dovecot/state", "mail"} {
+	for _, d := range []string{"postfix/etc", "postfix/queue", "postfix/data", "dovecot/state", "dovecot/keys", "mail"} {
 		if err := os.MkdirAll(filepath.Join(abs, d), 0o755); err != nil {
 			return nil, fmt.Errorf("mail stack: %w", err)
 		}
@@ -309,6 +354,21 @@ protocol imap {
   mail_max_userip_connections = 100
 }
 `, ms.baseDir, ms.Dir, ports[1], ports[2], uid, gid)
+	if ms.opts.OAuth2 != nil {
+		extra, err := ms.writeOAuth2(ports)
+		if err != nil {
+			return err
+		}
+		mechs := "xoauth2 oauthbearer"
+		if len(ms.opts.OAuth2.Mechanisms) > 0 {
+			mechs = strings.ToLower(strings.Join(ms.opts.OAuth2.Mechanisms, " "))
+		}
+		dovecotConf = strings.Replace(dovecotConf, "auth_mechanisms = plain login\n", "auth_mechanisms = plain login "+mechs+"\n", 1)
+		// The password passdb stays unrestricted: a token does not match a
+		// password, and restricting it by mechanism would hide the users
+		// from LMTP's userdb lookups ("All password databases were skipped").
+		dovecotConf += extra
+	}
 	if err := os.WriteFile(filepath.Join(ms.Dir, "dovecot", "dovecot.conf"), []byte(dovecotConf), 0o644); err != nil {
 		return err
 	}
@@ -388,6 +448,17 @@ anvil          unix  -       -      n      -      1       anvil
 scache         unix  -       -      n      -      1       scache
 postlog        unix-dgram n  -      n      -      1       postlogd
 `, ports[0])
+	if ms.SubmissionAddr != "" {
+		// Only an authenticated client may even start a transaction here,
+		// so a half-authenticated sender cannot slip a message through.
+		masterCF += fmt.Sprintf(`127.0.0.1:%d   inet  n       -      n      -      -       smtpd
+  -o smtpd_sasl_auth_enable=yes
+  -o smtpd_sasl_type=dovecot
+  -o smtpd_sasl_path=inet:127.0.0.1:%d
+  -o smtpd_client_restrictions=permit_sasl_authenticated,reject
+  -o smtpd_relay_restrictions=permit_sasl_authenticated,reject
+`, ports[3], ports[4])
+	}
 	if err := os.WriteFile(filepath.Join(ms.Dir, "postfix", "etc", "master.cf"), []byte(masterCF), 0o644); err != nil {
 		return err
 	}
@@ -450,6 +521,11 @@ func (ms *MailStack) start() error {
 	}
 	if err := waitTCP(ctx, ms.SMTPAddr, "220", nil); err != nil {
 		return fmt.Errorf("postfix smtpd: %w", err)
+	}
+	if ms.SubmissionAddr != "" {
+		if err := waitTCP(ctx, ms.SubmissionAddr, "220", ms.dovecotDone); err != nil {
+			return fmt.Errorf("dovecot submission: %w", err)
+		}
 	}
 	return nil
 }

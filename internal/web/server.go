@@ -53,7 +53,10 @@ type Server struct {
 	SyncDirectory func(ctx context.Context) (*directory.SyncResult, error)
 	// Storage, when set, answers /readyz and hears of writes that failed
 	// for lack of storage (a full disk), so that readiness fails with them.
-	Storage      Storage
+	Storage Storage
+	// MailHealth, when set, says whether mail can sign in (OAuth2 tokens);
+	// a failure turns /readyz and the UI's health line red for mail.
+	MailHealth   HealthReporter
 	MaxBodyBytes int64
 	// The web UI (ui*.go): nil Accounts or Sessions, no UI. Sandbox, when
 	// set, adds the mail sandbox pages; PublicURL https makes cookies Secure.
@@ -71,6 +74,12 @@ type Server struct {
 	requests *prometheus.CounterVec
 	latency  *prometheus.HistogramVec
 	routes   []Route
+}
+
+// HealthReporter says whether a part of the hub works now; nil is healthy.
+// mailauth.Tokens is one.
+type HealthReporter interface {
+	Health() error
 }
 
 // Route is one authenticated API route and the role it needs.
@@ -239,6 +248,12 @@ func (s *Server) readyz(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
+	if err := s.mailProblem(); err != nil {
+		// Mail alone is down: the rest of the hub serves on, and this
+		// says which part needs an administrator.
+		http.Error(w, "not ready: mail: "+err.Error(), http.StatusServiceUnavailable)
+		return
+	}
 	w.Write([]byte("ready\n"))
 }
 
@@ -280,4 +295,12 @@ func actor(r *http.Request) string {
 		return p.Name
 	}
 	return ""
+}
+
+// mailProblem is why mail cannot sign in, or nil.
+func (s *Server) mailProblem() error {
+	if s.MailHealth == nil {
+		return nil
+	}
+	return s.MailHealth.Health()
 }

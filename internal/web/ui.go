@@ -202,8 +202,10 @@ type page struct {
 	Sandbox bool
 	// Improvements: the post-mortem is configured (its page is in the menu).
 	Improvements bool
-	Path         string
-	Data         any
+	// MailProblem: why mail cannot sign in now (the health line); "" when it can.
+	MailProblem string
+	Path        string
+	Data        any
 }
 
 // Can reports whether the signed-in account has at least role need.
@@ -313,6 +315,9 @@ func (s *Server) newPage(r *http.Request, sess *auth.Session, title, nav string)
 	p := &page{Title: title, Nav: nav, Sandbox: s.Sandbox != nil, Improvements: s.Postmortem != nil, Path: r.URL.Path}
 	if sess != nil {
 		p.Account, p.CSRF = sess.Account, sess.CSRF
+		if err := s.mailProblem(); err != nil {
+			p.MailProblem = err.Error()
+		}
 	}
 	return p
 }
