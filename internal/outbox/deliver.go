@@ -207,7 +207,7 @@ func (o *Outbox) build(m *storedMessage, r claimed) ([]byte, error) {
 		Subject: m.subject, MessageID: m.messageID, InReplyTo: m.inReplyTo, References: m.refs,
 		ThreadTopic: strings.TrimSpace(strings.TrimPrefix(m.subject, "["+strings.ToUpper(fmt.Sprintf("inc-%d", m.incidentID))+"]")),
 		ThreadIndex: m.index, ListID: m.listID, Date: m.createdAt,
-		AutoSubmitted: m.audience == Leads,
+		AutoSubmitted: compose.Kind(m.kind).AutoSubmitted(),
 	}
 	if m.ics != "" {
 		return compose.BuildWithCalendar(env, rendered, []byte(m.ics), m.icsMethod)

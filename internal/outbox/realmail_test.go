@@ -102,6 +102,9 @@ func TestUpdatesOverRealPostfixAndDovecot(t *testing.T) {
 		}
 		m := parseReceived(t, raws[0])
 		subj, _ := m.header.Subject()
+		if m.header.Get("Auto-Submitted") != "auto-generated" {
+			t.Errorf("%s heads-up: Auto-Submitted %q", r, m.header.Get("Auto-Submitted"))
+		}
 		if subj != "[INC-1] Heads-up: Checkout unavailable" || !strings.Contains(m.text, "near a computer") {
 			t.Errorf("%s heads-up: subject %q text %q", r, subj, m.text)
 		}
@@ -156,6 +159,10 @@ func TestUpdatesOverRealPostfixAndDovecot(t *testing.T) {
 			}
 			if to := m.header.Get("To"); strings.Contains(to, "@") || !strings.HasSuffix(to, ":;") {
 				t.Errorf("To %q must name the group, not its members", to)
+			}
+			// RFC 3834 5: out-of-office responders stay quiet on status emails.
+			if m.header.Get("Auto-Submitted") != "auto-generated" || !strings.Contains(m.header.Get("X-Auto-Response-Suppress"), "OOF") {
+				t.Errorf("%s #%d: Auto-Submitted %q, X-Auto-Response-Suppress %q", user, i, m.header.Get("Auto-Submitted"), m.header.Get("X-Auto-Response-Suppress"))
 			}
 			if m.header.Get("Thread-Topic") == "" || m.header.Get("Thread-Index") == "" {
 				t.Errorf("Outlook threading headers missing")
