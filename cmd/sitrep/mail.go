@@ -70,7 +70,23 @@ func (h *hub) startMail(ctx context.Context) (outbox.Sender, func(), error) {
 		closeAll()
 		return nil, nil, err
 	}
-	return pool, func() { pool.Close(); closeAll() }, nil
+	closer := func() { pool.Close(); closeAll() }
+	if d := cfg.Mail.DKIM; d.Enabled() {
+		// config.Load has refused a missing or malformed key already.
+		key, err := config.ParseDKIMKey(d.PrivateKey.Value())
+		if err != nil {
+			closer()
+			return nil, nil, fmt.Errorf("mail.dkim.private_key: %w", err)
+		}
+		signer, err := outbox.NewDKIMSender(pool, cfg.DKIMDomain(), d.Selector, key)
+		if err != nil {
+			closer()
+			return nil, nil, fmt.Errorf("mail.dkim: %w", err)
+		}
+		h.logger.Info("DKIM signing on", "domain", cfg.DKIMDomain(), "selector", d.Selector)
+		return signer, closer, nil
+	}
+	return pool, closer, nil
 }
 
 // buildMailTokens prepares the OAuth2 tokens SMTP and IMAP sign in with,

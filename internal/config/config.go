@@ -6,6 +6,11 @@ package config
 import (
 	"bytes"
 	"cmp"
+	"crypto"
+	"crypto/ed25519"
+	"crypto/rsa"
+	"crypto/x509"
+	"encoding/pem"
 	"errors"
 	"fmt"
 	"io"
@@ -44,6 +49,7 @@ type Config struct {
 	Chat       Chat       `yaml:"chat"`
 	Bridge     Bridge     `yaml:"bridge"`
 	Auth       Auth       `yaml:"auth"`
+	Doctor     Doctor     `yaml:"doctor"`
 	Jobs       Jobs       `yaml:"jobs"`
 	Log        Log        `yaml:"log"`
 }
@@ -349,6 +355,7 @@ type Mail struct {
 	// OAuth signs in to SMTP and IMAP with OAuth2 access tokens
 	// (docs/mail-google-workspace.md, docs/mail-microsoft-365.md).
 	OAuth MailOAuth `yaml:"oauth"`
+	DKIM  DKIM      `yaml:"dkim"`
 }
 
 // Mail sign-in methods (mail.smtp.auth, mail.imap.auth).
@@ -405,6 +412,31 @@ func (m *Mail) authOf(explicit string) string {
 // OAuthMailbox is the mailbox the tokens are for.
 func (m *Mail) OAuthMailbox() string {
 	return cmp.Or(m.OAuth.Mailbox, m.IMAP.Username, m.SMTP.Username)
+}
+
+// DKIM signs every email the hub sends (RFC 6376), for relays that do not
+// sign with the From domain themselves. Off while selector is empty.
+type DKIM struct {
+	// Domain is the signing domain (d=); empty: the From address's domain.
+	Domain string `yaml:"domain"`
+	// Selector (s=): the public key is published at <selector>._domainkey.<domain>.
+	Selector string `yaml:"selector"`
+	// PrivateKey is the PEM key (RSA of 2048 bits or more, or Ed25519), best
+	// given as {file: /etc/sitrep/dkim.pem}.
+	PrivateKey Secret `yaml:"private_key"`
+}
+
+// Enabled reports whether DKIM signing is configured.
+func (d DKIM) Enabled() bool { return d.Selector != "" }
+
+// Doctor tunes "sitrep doctor" and the admin page's checks.
+type Doctor struct {
+	// Resolver is a DNS server (host:port) for the DNS checks; empty: the
+	// system's resolver.
+	Resolver string `yaml:"resolver"`
+	// ProbeTimeout bounds how long the loop check waits for its probe to
+	// arrive in the ingest mailbox.
+	ProbeTimeout time.Duration `yaml:"probe_timeout"`
 }
 
 type SMTP struct {
@@ -587,9 +619,61 @@ func Default() Config {
 		Changes: Changes{Window: 24 * time.Hour},
 		Auth: Auth{OIDC: OIDC{ButtonLabel: "Sign in with single sign-on", NewAccountRole: "viewer",
 			Scopes: []string{"openid", "email", "profile"}}},
-		Jobs: Jobs{PollInterval: 200 * time.Millisecond, CheckInterval: 15 * time.Second, RescueAfter: 5 * time.Minute},
-		Log:  Log{Level: "info", Format: "text"},
+		Doctor: Doctor{ProbeTimeout: 60 * time.Second},
+		Jobs:   Jobs{PollInterval: 200 * time.Millisecond, CheckInterval: 15 * time.Second, RescueAfter: 5 * time.Minute},
+		Log:    Log{Level: "info", Format: "text"},
 	}
+}
+
+// DKIMDomain is the signing domain: mail.dkim.domain, else the From
+// address's domain (DMARC alignment wants them related).
+func (c *Config) DKIMDomain() string {
+	if c.Mail.DKIM.Domain != "" {
+		return strings.ToLower(c.Mail.DKIM.Domain)
+	}
+	if a, err := mail.ParseAddress(c.Mail.From); err == nil {
+		if at := strings.LastIndexByte(a.Address, '@'); at >= 0 {
+			return strings.ToLower(a.Address[at+1:])
+		}
+	}
+	return strings.ToLower(c.Mail.Domain)
+}
+
+// ParseDKIMKey reads a PEM private key for DKIM signing: PKCS #8 (RSA or
+// Ed25519) or PKCS #1 RSA. RSA keys under 2048 bits are refused (RFC 8301
+// 3.2: verifiers must not accept keys under 1024 bits, and 2048 is what
+// Gmail and Outlook expect).
+func ParseDKIMKey(pemText string) (crypto.Signer, error) {
+	if strings.TrimSpace(pemText) == "" {
+		return nil, errors.New("required with mail.dkim.selector (a PEM private key, e.g. {file: /etc/sitrep/dkim.pem})")
+	}
+	block, _ := pem.Decode([]byte(pemText))
+	if block == nil {
+		return nil, errors.New("not a PEM private key: no -----BEGIN ... PRIVATE KEY----- block")
+	}
+	var key any
+	var err error
+	switch block.Type {
+	case "RSA PRIVATE KEY":
+		key, err = x509.ParsePKCS1PrivateKey(block.Bytes)
+	case "PRIVATE KEY":
+		key, err = x509.ParsePKCS8PrivateKey(block.Bytes)
+	default:
+		return nil, fmt.Errorf("a PEM %q block is not a private key sitrep can sign with (want PRIVATE KEY or RSA PRIVATE KEY)", block.Type)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("malformed %s: %v", block.Type, err)
+	}
+	switch k := key.(type) {
+	case *rsa.PrivateKey:
+		if k.N.BitLen() < 2048 {
+			return nil, fmt.Errorf("an RSA key of %d bits is too short; make one of 2048 bits", k.N.BitLen())
+		}
+		return k, nil
+	case ed25519.PrivateKey:
+		return k, nil
+	}
+	return nil, fmt.Errorf("a %T key cannot sign DKIM; want RSA or Ed25519 (RFC 8463)", key)
 }
 
 // SandboxEnabled reports whether sitrep runs its own mail sandbox: when no
@@ -888,6 +972,27 @@ func (c *Config) validate() []string {
 		if _, err := parsePrefix(v); err != nil {
 			bad(fmt.Sprintf("server.trusted_proxies[%d]", i), "want a CIDR like 10.0.0.0/8 or an address, got %q", v)
 		}
+	}
+	if d := c.Mail.DKIM; d.Enabled() || d.PrivateKey != "" || d.Domain != "" {
+		if !d.Enabled() {
+			bad("mail.dkim.selector", "required with mail.dkim.private_key or mail.dkim.domain")
+		} else if strings.ContainsAny(d.Selector, " ;=@") {
+			bad("mail.dkim.selector", "want a DNS label like sitrep2026, got %q", d.Selector)
+		}
+		if strings.ContainsAny(d.Domain, " @<>;") {
+			bad("mail.dkim.domain", "want a domain like example.com, got %q", d.Domain)
+		}
+		if _, err := ParseDKIMKey(d.PrivateKey.Value()); err != nil {
+			bad("mail.dkim.private_key", "%v", err)
+		}
+	}
+	if c.Doctor.Resolver != "" {
+		if _, _, err := net.SplitHostPort(c.Doctor.Resolver); err != nil {
+			bad("doctor.resolver", "want host:port of a DNS server, like 127.0.0.1:53, got %q", c.Doctor.Resolver)
+		}
+	}
+	if c.Doctor.ProbeTimeout < time.Second || c.Doctor.ProbeTimeout > 30*time.Minute {
+		bad("doctor.probe_timeout", "want 1s to 30m, got %s", c.Doctor.ProbeTimeout)
 	}
 	p = append(p, c.Postmortem.validate()...)
 	p = append(p, c.validateOIDC()...)

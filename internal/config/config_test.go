@@ -1,6 +1,11 @@
 package config
 
 import (
+	"crypto/ed25519"
+	"crypto/rand"
+	"crypto/rsa"
+	"crypto/x509"
+	"encoding/pem"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -289,5 +294,48 @@ mail:
 	}
 	if err := load("mail:\n  imap: {host: imap.gmail.com, username: s@example.com}\n  oauth: {provider: google}\n"); err == nil || !strings.Contains(err.Error(), "mail.oauth.service_account_key") {
 		t.Errorf("google without key: %v", err)
+	}
+}
+
+// TestDKIMKeyProblemsNamed: a missing, malformed or weak DKIM key stops
+// the start with the key's name and what is wrong.
+func TestDKIMKeyProblemsNamed(t *testing.T) {
+	t.Parallel()
+	rsaKey, _ := rsa.GenerateKey(rand.Reader, 2048)
+	weak, _ := rsa.GenerateKey(rand.Reader, 1024)
+	_, edKey, _ := ed25519.GenerateKey(rand.Reader)
+	pkcs8 := func(k any) string {
+		der, err := x509.MarshalPKCS8PrivateKey(k)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return string(pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: der}))
+	}
+	for _, tc := range []struct {
+		name, key, want string
+	}{
+		{"rsa", pkcs8(rsaKey), ""},
+		{"rsa pkcs1", string(pem.EncodeToMemory(&pem.Block{Type: "RSA PRIVATE KEY", Bytes: x509.MarshalPKCS1PrivateKey(rsaKey)})), ""},
+		{"ed25519", pkcs8(edKey), ""},
+		{"missing", "", "mail.dkim.private_key: required"},
+		{"not pem", "MIIEvQIBADANBg", "mail.dkim.private_key: not a PEM private key"},
+		{"truncated", "-----BEGIN PRIVATE KEY-----\nMIIEvQIBADANBgkqhkiG9w0BAQEFAASC\n-----END PRIVATE KEY-----\n", "mail.dkim.private_key: malformed PRIVATE KEY"},
+		{"public key", "-----BEGIN PUBLIC KEY-----\nAAAA\n-----END PUBLIC KEY-----\n", `mail.dkim.private_key: a PEM "PUBLIC KEY" block`},
+		{"weak", pkcs8(weak), "mail.dkim.private_key: an RSA key of 1024 bits is too short"},
+	} {
+		cfg := Default()
+		cfg.Mail.DKIM = DKIM{Selector: "s2026", PrivateKey: Secret(tc.key)}
+		got := strings.Join(cfg.validate(), "\n")
+		if tc.want == "" && got != "" || tc.want != "" && !strings.Contains(got, tc.want) {
+			t.Errorf("%s: problems %q, want %q", tc.name, got, tc.want)
+		}
+	}
+	cfg := Default()
+	cfg.Mail.DKIM.PrivateKey = Secret(pkcs8(edKey))
+	if got := strings.Join(cfg.validate(), "\n"); !strings.Contains(got, "mail.dkim.selector: required") {
+		t.Errorf("a key without a selector: %q", got)
+	}
+	if cfg.DKIMDomain() != "sitrep.example" {
+		t.Errorf("DKIM domain defaults to the From domain, got %q", cfg.DKIMDomain())
 	}
 }

@@ -126,22 +126,30 @@ func newHarness(t *testing.T, smtpAddr, org string, startWorker bool, options ..
 	}
 	h.incidents.AfterDeclare = append(h.incidents.AfterDeclare, h.outbox.QueueHeadsUp)
 	if startWorker {
-		workers := river.NewWorkers()
-		h.outbox.Register(workers)
-		h.worker, err = jobs.NewWorker(h.db, jobs.Config{Workers: workers, PollInterval: 20 * time.Millisecond})
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := h.worker.Start(ctx); err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() {
-			c, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-			defer cancel()
-			h.worker.Stop(c)
-		})
+		h.startWorker(t)
 	}
 	return h
+}
+
+// startWorker runs the outbox's jobs until the test ends.
+func (h *harness) startWorker(t *testing.T) {
+	t.Helper()
+	ctx := context.Background()
+	var err error
+	workers := river.NewWorkers()
+	h.outbox.Register(workers)
+	h.worker, err = jobs.NewWorker(h.db, jobs.Config{Workers: workers, PollInterval: 20 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := h.worker.Start(ctx); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		c, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		h.worker.Stop(c)
+	})
 }
 
 func (h *harness) declare(t *testing.T, systems ...string) *incident.Incident {
