@@ -304,6 +304,10 @@ func (a *Actor) act(ctx context.Context, id int64, raw []byte, size int64, trunc
 	}
 
 	switch Class(out.class) {
+	case ClassProbe:
+		// sitrep doctor's loop check: it arrived, which is all it is for.
+		out.state, out.action = StateProcessed, "route probe of sitrep doctor; not acted on"
+		err = a.finishAlone(ctx, id, out)
 	case ClassAutoReply:
 		// RFC 3834 2: never answer an automatic response; and it is not
 		// what a person said, so it stays off the timeline.

@@ -379,3 +379,23 @@ func TestBadInputIsRecordedNotFatal(t *testing.T) {
 		return n == 2, fmt.Sprint(n)
 	})
 }
+
+// TestProbeIsFiledNotActedOn: sitrep doctor's probe lands in the ingest
+// mailbox and is recorded as a probe: not triage, not a reply, nothing sent.
+func TestProbeIsFiledNotActedOn(t *testing.T) {
+	h, _, _ := setup(t)
+	h.eventually(10*time.Second, func() (bool, string) {
+		n := h.count(`SELECT COUNT(*) FROM messages`)
+		return n == 2, fmt.Sprint(n)
+	})
+	probe := "From: sitrep <status@example.test>\r\nTo: <status+probe-q7c2m@example.test>\r\nSubject: sitrep doctor probe q7c2m\r\n" +
+		"Message-ID: <probe-q7c2m@example.test>\r\nAuto-Submitted: auto-generated\r\nX-Sitrep-Probe: q7c2m\r\n\r\nA route probe.\r\n"
+	h.appendRaw("INBOX", []byte(probe))
+	h.waitActed(1)
+	if got := h.count(`SELECT COUNT(*) FROM inbound_messages WHERE class = 'probe' AND state = 'processed' AND incident_id IS NULL`); got != 1 {
+		t.Errorf("want the probe processed as a probe, got %d such rows", got)
+	}
+	if got := h.count(`SELECT COUNT(*) FROM messages`); got != 2 {
+		t.Errorf("a probe must send nothing: %d messages", got)
+	}
+}

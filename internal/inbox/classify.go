@@ -27,13 +27,49 @@ const (
 	// waits in triage for its incident: filed from there, it becomes a
 	// report, and its sender a reporter asked to confirm the fix.
 	ClassReport Class = "report"
+	// ClassProbe is the route probe of "sitrep doctor" (ProbeToken): it
+	// proves that the reply address reaches this mailbox, and is recorded
+	// without being acted on: no reply, report or triage.
+	ClassProbe Class = "probe"
 )
 
-// Classify decides the Class of a parsed message. Bounces come first (a
-// DSN is also auto-submitted), then calendar replies (a room mailbox's
+// ProbeTag starts the plus part of a route probe's address:
+// <local>+probe-<token>@<domain>.
+const ProbeTag = "probe-"
+
+// ProbeHeader carries the probe's token, so that a probe is known by two
+// signs together: a person writing to a +probe- address is not a probe.
+const ProbeHeader = "X-Sitrep-Probe"
+
+// ProbeToken returns the token of a route probe: a message carrying
+// ProbeHeader whose token is also the plus part of an address it was sent
+// to (To, Cc or Delivered-To).
+func ProbeToken(m *Message) (string, bool) {
+	tok := strings.TrimSpace(m.header.Get(ProbeHeader))
+	if tok == "" {
+		return "", false
+	}
+	addrs := append([]string(nil), m.DeliveredTo...)
+	for _, a := range append(append([]Address(nil), m.To...), m.Cc...) {
+		addrs = append(addrs, a.Email)
+	}
+	for _, a := range addrs {
+		local, _, ok := strings.Cut(strings.ToLower(a), "@")
+		if ok && strings.HasSuffix(local, "+"+ProbeTag+strings.ToLower(tok)) {
+			return tok, true
+		}
+	}
+	return "", false
+}
+
+// Classify decides the Class of a parsed message. Probes come first,
+// then bounces (a DSN is also auto-submitted), then calendar replies (a room mailbox's
 // automatic accept is auto-submitted but still an answer we need), then
 // auto-replies; everything else is a reply.
 func Classify(m *Message) Class {
+	if _, ok := ProbeToken(m); ok {
+		return ClassProbe // before auto-replies: a probe is auto-submitted
+	}
 	switch {
 	case m.Bounce != nil:
 		return ClassBounce

@@ -186,3 +186,29 @@ func TestNotBounce(t *testing.T) {
 		}
 	}
 }
+
+// TestClassifyProbe: sitrep doctor's probe is known by its header and the
+// same token in the plus address together; either sign alone is a person.
+func TestClassifyProbe(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name, to, headers string
+		want              Class
+	}{
+		{"probe", "status+probe-k3x9@example.com", "X-Sitrep-Probe: k3x9\r\nAuto-Submitted: auto-generated\r\n", ClassProbe},
+		{"probe via Delivered-To", "status@example.com", "Delivered-To: status+probe-k3x9@example.com\r\nX-Sitrep-Probe: k3x9\r\n", ClassProbe},
+		{"header, other token", "status+probe-k3x9@example.com", "X-Sitrep-Probe: zzzz\r\n", ClassReply},
+		{"header only", "status@example.com", "X-Sitrep-Probe: k3x9\r\n", ClassReply},
+		{"address only", "status+probe-k3x9@example.com", "", ClassReply},
+	}
+	for _, tt := range tests {
+		raw := "From: sitrep <status@example.com>\r\nTo: " + tt.to + "\r\nSubject: sitrep doctor probe\r\n" + tt.headers + "\r\nhello\r\n"
+		m, err := Parse([]byte(raw), 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := Classify(m); got != tt.want {
+			t.Errorf("%s: Classify = %s, want %s", tt.name, got, tt.want)
+		}
+	}
+}
