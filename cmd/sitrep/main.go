@@ -28,6 +28,8 @@ const usage = `sitrep: incident communications hub
 Server:
   sitrep serve [--config FILE]          run the hub (embedded default with no config)
   sitrep migrate [--config FILE]        apply database migrations and exit
+  sitrep doctor [--config FILE] [--json] [--probe-timeout 60s] [--no-probe]
+                                        check the mail route, DNS, database and integrations; exit 1 on a failure
   sitrep version
 
 Client (--server URL --token TOKEN, or SITREP_SERVER / SITREP_TOKEN; every command takes --json):
@@ -92,6 +94,8 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		err = cmdServe(ctx, e, rest)
 	case "migrate":
 		err = cmdMigrate(ctx, e, rest)
+	case "doctor":
+		err = cmdDoctor(ctx, e, rest)
 	case "version", "--version":
 		fmt.Fprintf(stdout, "sitrep %s\n", version)
 		return 0

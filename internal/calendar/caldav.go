@@ -409,3 +409,22 @@ func xmlEscape(w *bytes.Buffer, s string) {
 	r := strings.NewReplacer("&", "&amp;", "<", "&lt;", ">", "&gt;", `"`, "&quot;")
 	w.WriteString(r.Replace(s))
 }
+
+// Verify logs in and looks at the calendar collection without changing
+// anything (PROPFIND, Depth 0): what sitrep doctor checks.
+func (c *CalDAV) Verify(ctx context.Context) error {
+	resp, err := c.do(ctx, "PROPFIND", c.calendar, map[string]string{"Depth": "0"}, nil)
+	if err != nil {
+		return fmt.Errorf("calendar: caldav: %s: %w", c.base.Host, err)
+	}
+	defer resp.Body.Close()
+	switch resp.StatusCode {
+	case http.StatusMultiStatus, http.StatusOK:
+		return nil
+	case http.StatusUnauthorized, http.StatusForbidden:
+		return fmt.Errorf("calendar: caldav: login as %s refused (HTTP %s)", c.user, resp.Status)
+	case http.StatusNotFound:
+		return fmt.Errorf("calendar: caldav: logged in, but the calendar %s does not exist (sitrep serve creates it at start)", c.calendar)
+	}
+	return c.statusError("find "+c.calendar, resp)
+}

@@ -328,3 +328,30 @@ func featureNames(v any) []string {
 	}
 	return names
 }
+
+// GoogleDelegation is a service account acting as Subject for Scopes
+// through domain-wide delegation.
+type GoogleDelegation struct {
+	KeyFile, Subject string
+	Scopes           []string
+}
+
+// Verify fetches a token: the one step that proves the key is valid and
+// that the Admin console grants the client these scopes (Google answers
+// unauthorized_client otherwise). Nothing is read or changed.
+func (g GoogleDelegation) Verify(ctx context.Context) error {
+	if _, err := os.Stat(g.KeyFile); err != nil {
+		return fmt.Errorf("calendar: google: key file: %w", err)
+	}
+	creds, err := credentials.NewCredentialsFromFile(credentials.ServiceAccount, g.KeyFile, &credentials.DetectOptions{Scopes: g.Scopes, Subject: g.Subject})
+	if err != nil {
+		return fmt.Errorf("calendar: google: key file %s: %w", g.KeyFile, err)
+	}
+	if _, err := creds.Token(ctx); err != nil {
+		if strings.Contains(err.Error(), "unauthorized_client") {
+			return fmt.Errorf("calendar: google: the service account may not act as %s for %s: domain-wide delegation is missing for these scopes (%w)", g.Subject, strings.Join(g.Scopes, ", "), err)
+		}
+		return fmt.Errorf("calendar: google: token for %s: %w", g.Subject, err)
+	}
+	return nil
+}

@@ -176,6 +176,36 @@ func (db *DB) Migrate(ctx context.Context) error {
 	return db.migrateRiver(ctx)
 }
 
+// MigrationStatus is the schema version the database is at and the newest
+// this binary carries; sitrep doctor reports them, without migrating.
+func (db *DB) MigrationStatus(ctx context.Context) (current, latest int64, err error) {
+	sub, err := fs.Sub(migrations, "migrations/"+string(db.Dialect))
+	if err != nil {
+		return 0, 0, fmt.Errorf("store: migrations: %w", err)
+	}
+	dialect := goose.DialectSQLite3
+	if db.Dialect == Postgres {
+		dialect = goose.DialectPostgres
+	}
+	provider, err := goose.NewProvider(dialect, db.DB, sub)
+	if err != nil {
+		return 0, 0, fmt.Errorf("store: migrations: %w", err)
+	}
+	sources := provider.ListSources()
+	if len(sources) > 0 {
+		latest = sources[len(sources)-1].Version
+	}
+	current, err = provider.GetDBVersion(ctx)
+	if err != nil {
+		// A database never migrated has no version table yet.
+		if strings.Contains(err.Error(), "no such table") || strings.Contains(err.Error(), "does not exist") {
+			return 0, latest, nil
+		}
+		return 0, latest, fmt.Errorf("store: schema version: %w", err)
+	}
+	return current, latest, nil
+}
+
 func (db *DB) migrateRiver(ctx context.Context) error {
 	migrator, err := rivermigrate.New(db.RiverDriver(), nil)
 	if err != nil {

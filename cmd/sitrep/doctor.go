@@ -1,0 +1,243 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/mail"
+	"net/url"
+	"strconv"
+	"time"
+
+	"github.com/sitrep-dev/sitrep/internal/calendar"
+	"github.com/sitrep-dev/sitrep/internal/changes"
+	"github.com/sitrep-dev/sitrep/internal/config"
+	"github.com/sitrep-dev/sitrep/internal/doctor"
+	"github.com/sitrep-dev/sitrep/internal/sandbox"
+	"github.com/sitrep-dev/sitrep/internal/store"
+)
+
+// errChecksFailed makes "sitrep doctor" exit 1 after printing its report.
+var errChecksFailed = errors.New("checks failed")
+
+// cmdDoctor checks the configured route part by part (internal/doctor)
+// and prints one line per check; the exit status is 1 when any failed.
+func cmdDoctor(ctx context.Context, e env, args []string) error {
+	fs := flag.NewFlagSet("doctor", flag.ContinueOnError)
+	fs.SetOutput(e.stderr)
+	path := fs.String("config", e.getenv("SITREP_CONFIG"), "configuration file (YAML); none = the embedded default")
+	asJSON := fs.Bool("json", false, "print the report as JSON")
+	probeTimeout := fs.Duration("probe-timeout", 0, "how long the loop check waits for its probe (default: doctor.probe_timeout, 60s)")
+	noProbe := fs.Bool("no-probe", false, "skip the loop check (sends no probe email)")
+	if err := fs.Parse(args); err != nil {
+		return errUsage
+	}
+	cfg, err := config.Load(*path, e.environ)
+	var problems []string
+	if err != nil {
+		var p *config.Problems
+		if !errors.As(err, &p) {
+			problems = []string{err.Error()}
+			cfg = config.Default() // the file could not be read: check what the default would do
+		} else {
+			problems = p.List
+		}
+	}
+	source := *path
+	if source == "" {
+		source = "embedded default"
+	}
+	logger := slog.New(slog.NewTextHandler(io.Discard, nil))
+
+	db, dbErr := store.Open(ctx, cfg.DatabaseURL())
+	if db != nil {
+		defer db.Close()
+	}
+	var sandboxSMTP, sandboxIMAP string
+	if cfg.SandboxEnabled() {
+		// The sandbox lives inside sitrep serve: check that one when it
+		// runs, else a temporary one, so that the rest of the route is
+		// still checked.
+		sandboxSMTP, sandboxIMAP = cfg.Mail.Sandbox.SMTPListen, cfg.Mail.Sandbox.IMAPListen
+		if c, err := net.DialTimeout("tcp", sandboxSMTP, time.Second); err == nil {
+			c.Close()
+		} else {
+			sb, err := sandbox.New(sandbox.Config{SMTPAddr: "127.0.0.1:0", IMAPAddr: "127.0.0.1:0", Domain: cfg.Mail.Domain,
+				Password: cfg.Mail.Sandbox.Password.Value(), Logger: logger})
+			if err == nil {
+				err = sb.EnsureMailbox(cfg.Mail.ReplyLocalPart+"@"+cfg.Mail.Domain, "sitrep inbox")
+			}
+			if err == nil {
+				err = sb.Start(ctx)
+			}
+			if err != nil {
+				return fmt.Errorf("temporary mail sandbox: %w", err)
+			}
+			defer sb.Close()
+			sandboxSMTP, sandboxIMAP = sb.SMTPAddr(), sb.IMAPAddr()
+			fmt.Fprintln(e.stderr, "sitrep doctor: sitrep serve is not running; a temporary mail sandbox plays its built-in one")
+		}
+	}
+	var database doctor.Database
+	if db != nil {
+		database = db
+	}
+	d := newDoctor(cfg, logger, database, dbErr, sandboxSMTP, sandboxIMAP)
+	d.ConfigProblems, d.ConfigSource, d.NoProbe = problems, source, *noProbe
+	if *probeTimeout > 0 {
+		d.ProbeTimeout = *probeTimeout
+	}
+	report := d.Run(ctx)
+	if *asJSON {
+		enc := json.NewEncoder(e.stdout)
+		enc.SetIndent("", "  ")
+		if err := enc.Encode(report); err != nil {
+			return err
+		}
+	} else {
+		printReport(e.stdout, source, report)
+	}
+	if report.Failed() {
+		return fmt.Errorf("%w: %d of %d", errChecksFailed, report.Count(doctor.Fail), len(report.Results))
+	}
+	return nil
+}
+
+func printReport(w io.Writer, source string, r *doctor.Report) {
+	fmt.Fprintf(w, "sitrep doctor: %s\n\n", source)
+	width := 0
+	for _, c := range r.Results {
+		width = max(width, len(c.Name))
+	}
+	marks := map[doctor.Status]string{doctor.OK: "ok", doctor.Warn: "WARN", doctor.Fail: "FAIL", doctor.Skip: "skip"}
+	for _, c := range r.Results {
+		fmt.Fprintf(w, "  %-4s  %-*s  %s\n", marks[c.Status], width, c.Name, c.Detail)
+		if c.Fix != "" && c.Status != doctor.OK {
+			fmt.Fprintf(w, "        %-*s  fix: %s\n", width, "", c.Fix)
+		}
+	}
+	fmt.Fprintf(w, "\n%d ok, %d warnings, %d failed, %d skipped\n", r.Count(doctor.OK), r.Count(doctor.Warn), r.Count(doctor.Fail), r.Count(doctor.Skip))
+}
+
+// newDoctor builds the checks from the configuration. sandboxSMTP and
+// sandboxIMAP are the sandbox's addresses when it plays the mail servers.
+func newDoctor(cfg config.Config, logger *slog.Logger, db doctor.Database, dbErr error, sandboxSMTP, sandboxIMAP string) *doctor.Doctor {
+	m := cfg.Mail
+	from := m.From
+	if a, err := mail.ParseAddress(m.From); err == nil {
+		from = a.Address
+	}
+	dm := doctor.Mail{Domain: m.Domain, From: from, ReplyLocalPart: m.ReplyLocalPart, HELO: m.Domain, Mailbox: m.IMAP.Mailbox, MoveTo: m.IMAP.MoveTo,
+		SMTP: doctor.Server{Host: m.SMTP.Host, Port: m.SMTP.Port, TLS: m.SMTP.TLS, InsecureSkipVerify: m.SMTP.InsecureSkipVerify,
+			Username: m.SMTP.Username, Password: m.SMTP.Password.Value()},
+		IMAP: doctor.Server{Host: m.IMAP.Host, Port: m.IMAP.Port, TLS: m.IMAP.TLS, Username: m.IMAP.Username, Password: m.IMAP.Password.Value()},
+	}
+	if sandboxSMTP != "" {
+		host, port, _ := net.SplitHostPort(sandboxSMTP)
+		dm.SMTP = doctor.Server{Host: host, TLS: "none", Sandbox: true}
+		dm.SMTP.Port, _ = strconv.Atoi(port)
+		if m.IMAP.Host == "" {
+			host, port, _ := net.SplitHostPort(sandboxIMAP)
+			dm.IMAP = doctor.Server{Host: host, TLS: "none", Sandbox: true, Username: m.ReplyLocalPart + "@" + m.Domain, Password: m.Sandbox.Password.Value()}
+			dm.IMAP.Port, _ = strconv.Atoi(port)
+		}
+	}
+	if k := m.DKIM; k.Enabled() {
+		if key, err := config.ParseDKIMKey(k.PrivateKey.Value()); err == nil {
+			dm.DKIM = doctor.DKIM{Domain: cfg.DKIMDomain(), Selector: k.Selector, Key: key}
+		}
+	}
+	d := &doctor.Doctor{Mail: dm, DB: db, DBError: dbErr, Resolver: resolver(cfg.Doctor.Resolver), ProbeTimeout: cfg.Doctor.ProbeTimeout,
+		Logger: logger, Integrations: integrations(cfg)}
+	return d
+}
+
+// resolver is the system's, or one that asks only the server at addr.
+func resolver(addr string) *net.Resolver {
+	if addr == "" {
+		return net.DefaultResolver
+	}
+	return &net.Resolver{PreferGo: true, Dial: func(ctx context.Context, network, _ string) (net.Conn, error) {
+		var d net.Dialer
+		return d.DialContext(ctx, network, addr)
+	}}
+}
+
+const googleDelegationFix = "Google Admin console → Security → Access and data control → API controls → Manage Domain Wide Delegation: " +
+	"add the service account's client ID with the scopes named (internal/calendar/GOOGLE.md)"
+
+// integrations are the calendar and chat checks of what is configured.
+func integrations(cfg config.Config) []doctor.Integration {
+	var out []doctor.Integration
+	pm := cfg.Postmortem
+	switch pm.Backend {
+	case "caldav":
+		if dav, err := calendar.NewCalDAV(pm.CalDAV.URL, pm.CalDAV.Username, pm.CalDAV.Password.Value(), pm.CalDAV.Calendar); err == nil {
+			out = append(out, doctor.CredentialCheck{Area: "calendar", Name: "CalDAV login", What: "post-mortem calendar at " + pm.CalDAV.URL, Verifier: dav,
+				Fix: "check postmortem.caldav.url, username, password and calendar"})
+		}
+	case "google":
+		out = append(out, doctor.CredentialCheck{Area: "calendar", Name: "Google delegation", What: "Google Calendar as " + pm.Google.Organizer,
+			Verifier: calendar.GoogleDelegation{KeyFile: pm.Google.CredentialsFile, Subject: pm.Google.Organizer, Scopes: []string{calendar.GoogleCalendarScope}},
+			Fix:      googleDelegationFix + "; postmortem.google.credentials_file is the key, organizer the user acted as"})
+		if pm.Google.RoomsAdmin != "" {
+			out = append(out, doctor.CredentialCheck{Area: "calendar", Name: "Google rooms delegation", What: "Google rooms as " + pm.Google.RoomsAdmin,
+				Verifier: calendar.GoogleDelegation{KeyFile: pm.Google.CredentialsFile, Subject: pm.Google.RoomsAdmin, Scopes: []string{calendar.GoogleRoomsScope}},
+				Fix:      googleDelegationFix + "; postmortem.google.rooms_admin must be an administrator"})
+		}
+	}
+	if d := cfg.Changes.MaintenanceCalDAV; d.URL != "" {
+		if dav, err := calendar.NewCalDAV(d.URL, d.Username, d.Password.Value(), d.CalendarPath); err == nil {
+			out = append(out, doctor.CredentialCheck{Area: "calendar", Name: "maintenance CalDAV", What: "maintenance calendar at " + d.URL, Verifier: dav,
+				Fix: "check changes.maintenance_caldav.url, username, password and calendar_path"})
+		}
+	}
+	if g := cfg.Changes.MaintenanceGoogle; g.CalendarID != "" {
+		key, subject := g.CredentialsFile, g.Subject
+		if key == "" {
+			key = pm.Google.CredentialsFile
+		}
+		if subject == "" {
+			subject = pm.Google.Organizer
+		}
+		out = append(out, doctor.CredentialCheck{Area: "calendar", Name: "maintenance Google", What: "Google maintenance calendar as " + subject,
+			Verifier: calendar.GoogleDelegation{KeyFile: key, Subject: subject, Scopes: []string{changes.GoogleReadScope}},
+			Fix:      googleDelegationFix + " (the read-only calendar scope)"})
+	}
+	if hook := cfg.Chat.Slack.WebhookURL.Value(); hook != "" {
+		if u, err := url.Parse(hook); err == nil {
+			port := u.Port()
+			if port == "" {
+				port = map[string]string{"http": "80"}[u.Scheme]
+				if port == "" {
+					port = "443"
+				}
+			}
+			out = append(out, doctor.Reachability{Area: "chat", Name: "Slack", What: "Slack webhook host", Addr: net.JoinHostPort(u.Hostname(), port), TLS: u.Scheme == "https",
+				Fix: "this machine must reach " + u.Hostname() + " over HTTPS (a proxy or firewall may block it); the webhook itself is tried at the first post"})
+		}
+	}
+	if irc := cfg.Chat.IRC; irc.Server != "" {
+		out = append(out, doctor.Reachability{Area: "chat", Name: "IRC", What: "IRC server for " + irc.Channel, Addr: irc.Server, TLS: irc.TLS,
+			Fix: "check chat.irc.server (host:port) and chat.irc.tls (6697 with TLS, 6667 without)"})
+	}
+	return out
+}
+
+// doctorFor is the hub's doctor for the admin page: the running sandbox,
+// the open database.
+func (h *hub) doctorFor() *doctor.Doctor {
+	var smtpAddr, imapAddr string
+	if h.sandbox != nil {
+		smtpAddr, imapAddr = h.sandbox.SMTPAddr(), h.sandbox.IMAPAddr()
+	}
+	d := newDoctor(h.cfg, h.logger.With("component", "doctor"), h.db, nil, smtpAddr, imapAddr)
+	d.ConfigSource = "the running hub's configuration"
+	return d
+}
+
