@@ -240,4 +240,3 @@ func (h *hub) doctorFor() *doctor.Doctor {
 	d.ConfigSource = "the running hub's configuration"
 	return d
 }
-

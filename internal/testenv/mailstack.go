@@ -67,6 +67,11 @@ type MailStackOptions struct {
 	// (RFC 7628) for IMAP and for a submission service, checking each
 	// bearer token locally as a JWT signed with the given key.
 	OAuth2 *DovecotOAuth2
+	// PlusAddressingOff breaks the stack the way real routes break: it
+	// turns recipient_delimiter off, "relay" in Postfix (status+tok@ is
+	// refused at RCPT), "mailbox" in Dovecot (Postfix accepts it, Dovecot's
+	// LMTP refuses it and Postfix bounces).
+	PlusAddressingOff string
 }
 
 // DovecotOAuth2 is what Dovecot's oauth2 passdb checks a token against
@@ -369,6 +374,9 @@ protocol imap {
 		// from LMTP's userdb lookups ("All password databases were skipped").
 		dovecotConf += extra
 	}
+	if ms.opts.PlusAddressingOff == "mailbox" {
+		dovecotConf = strings.Replace(dovecotConf, "recipient_delimiter = +", "recipient_delimiter =", 1)
+	}
 	if err := os.WriteFile(filepath.Join(ms.Dir, "dovecot", "dovecot.conf"), []byte(dovecotConf), 0o644); err != nil {
 		return err
 	}
@@ -415,6 +423,9 @@ minimal_backoff_time = 1s
 maximal_backoff_time = 2s
 biff = no
 `, ms.Dir, ms.Domain, strings.Join(domains, ", "), ports[2])
+	if ms.opts.PlusAddressingOff == "relay" {
+		mainCF = strings.Replace(mainCF, "recipient_delimiter = +", "recipient_delimiter =", 1)
+	}
 	if err := os.WriteFile(filepath.Join(ms.Dir, "postfix", "etc", "main.cf"), []byte(mainCF), 0o644); err != nil {
 		return err
 	}
