@@ -206,7 +206,7 @@ func serveWith(ctx context.Context, cfg config.Config, e env, ready func(addr st
 		Incidents: h.incidents, Directory: h.directory, Tokens: h.tokens, Outbox: h.outbox, Resolution: h.resolution, Changes: h.changes, Postmortem: h.postmortem, Inbox: h.inbox, Intake: h.intake, Logger: logger, Registry: h.registry,
 		MaxBodyBytes: cfg.Server.MaxBodyBytes, SyncDirectory: h.syncDirectory, Storage: db,
 		Accounts: h.accounts, Sessions: &auth.Sessions{DB: db}, Sandbox: h.sandbox, PublicURL: cfg.Server.PublicURL,
-		SSO: singleSignOn(cfg), TrustedProxies: cfg.Server.TrustedProxyPrefixes(),
+		SSO: singleSignOn(cfg), TrustedProxies: cfg.Server.TrustedProxyPrefixes(), Doctor: h.doctorFor(),
 	}
 	if h.mailTokens != nil {
 		srv.MailHealth = h.mailTokens

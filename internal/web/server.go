@@ -66,6 +66,9 @@ type Server struct {
 	PublicURL string
 	// SSO, when set, adds single sign-on to the sign-in page (ui_oidc.go).
 	SSO *SSO
+	// Doctor, when set, adds the admins' doctor page (ui_doctor.go).
+	Doctor     Doctor
+	doctorRuns doctorRuns
 	// TrustedProxies are the reverse proxies whose X-Forwarded-For is
 	// believed (clientIP); none: the peer is the client.
 	TrustedProxies []netip.Prefix

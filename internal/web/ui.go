@@ -130,6 +130,11 @@ func (s *Server) uiRoutes() []uiRoute {
 		{"POST", "/tokens", auth.Admin, s.uiCreateToken},
 		{"POST", "/tokens/{id}/revoke", auth.Admin, s.uiRevokeToken},
 	}
+	if s.Doctor != nil {
+		r = append(r,
+			uiRoute{"GET", "/doctor", auth.Admin, s.uiDoctor},
+			uiRoute{"POST", "/doctor", auth.Admin, s.uiRunDoctor})
+	}
 	if s.SSO != nil {
 		r = append(r,
 			uiRoute{"GET", "/login/oidc", "", s.uiOIDCStart},
@@ -204,8 +209,10 @@ type page struct {
 	Improvements bool
 	// MailProblem: why mail cannot sign in now (the health line); "" when it can.
 	MailProblem string
-	Path        string
-	Data        any
+	// Doctor: the doctor page is wired (admins see it in the menu).
+	Doctor bool
+	Path   string
+	Data   any
 }
 
 // Can reports whether the signed-in account has at least role need.
@@ -312,7 +319,7 @@ func safeNext(next string) string {
 }
 
 func (s *Server) newPage(r *http.Request, sess *auth.Session, title, nav string) *page {
-	p := &page{Title: title, Nav: nav, Sandbox: s.Sandbox != nil, Improvements: s.Postmortem != nil, Path: r.URL.Path}
+	p := &page{Title: title, Nav: nav, Sandbox: s.Sandbox != nil, Improvements: s.Postmortem != nil, Doctor: s.Doctor != nil, Path: r.URL.Path}
 	if sess != nil {
 		p.Account, p.CSRF = sess.Account, sess.CSRF
 		if err := s.mailProblem(); err != nil {
