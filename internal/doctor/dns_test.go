@@ -47,7 +47,7 @@ func TestDNSGoodAndBrokenZones(t *testing.T) {
 	chain = append(chain, `s11.example.test. 300 IN TXT "v=spf1 ip4:198.51.100.0/24 -all"`)
 	tests := []struct {
 		name   string
-		zone   []string         // applied over the good zone
+		zone   []string        // applied over the good zone
 		adjust func(d *Doctor) // nil: none
 		check  string
 		status Status
@@ -82,7 +82,7 @@ func TestDNSGoodAndBrokenZones(t *testing.T) {
 		{name: "DKIM aligned relaxed", zone: []string{`s1._domainkey.mail.example.test. 300 IN TXT "` + DKIMRecord(key) + `"`},
 			adjust: func(d *Doctor) { d.Mail.DKIM.Domain = "mail.example.test" }, check: "DNS DMARC", status: OK, detail: []string{"aligns"}},
 		{name: "DMARC from the organizational domain", adjust: func(d *Doctor) { d.Mail.From = "status@alerts.example.test"; d.Mail.DKIM = DKIM{} },
-			zone: []string{`alerts.example.test. 300 IN TXT "v=spf1 include:_spf.provider.test -all"`},
+			zone:  []string{`alerts.example.test. 300 IN TXT "v=spf1 include:_spf.provider.test -all"`},
 			check: "DNS DMARC", status: OK, detail: []string{"at _dmarc.example.test", "SPF pass"}},
 	}
 	for _, tt := range tests {
