@@ -42,8 +42,11 @@ func cmdDoctor(ctx context.Context, e env, args []string) error {
 	if err != nil {
 		var p *config.Problems
 		if !errors.As(err, &p) {
-			problems = []string{err.Error()}
-			cfg = config.Default() // the file could not be read: check what the default would do
+			// The file could not be read: nothing else can be checked
+			// without guessing at what it says.
+			report := &doctor.Report{Started: time.Now().UTC(), Results: []doctor.Result{{Area: "config", Name: "configuration", Status: doctor.Fail,
+				Detail: err.Error(), Fix: "give --config (or SITREP_CONFIG) a readable file; every {file: ...} secret must exist"}}}
+			return printAndStatus(e, *asJSON, *path, report)
 		} else {
 			problems = p.List
 		}
@@ -92,8 +95,12 @@ func cmdDoctor(ctx context.Context, e env, args []string) error {
 	if *probeTimeout > 0 {
 		d.ProbeTimeout = *probeTimeout
 	}
-	report := d.Run(ctx)
-	if *asJSON {
+	return printAndStatus(e, *asJSON, source, d.Run(ctx))
+}
+
+// printAndStatus prints the report and turns a failed check into exit 1.
+func printAndStatus(e env, asJSON bool, source string, report *doctor.Report) error {
+	if asJSON {
 		enc := json.NewEncoder(e.stdout)
 		enc.SetIndent("", "  ")
 		if err := enc.Encode(report); err != nil {

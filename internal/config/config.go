@@ -556,6 +556,33 @@ func (s Secret) GoString() string { return s.String() }
 // MarshalYAML keeps secrets out of dumped configuration.
 func (s Secret) MarshalYAML() (any, error) { return s.String(), nil }
 
+// secretProblem marks a Secret whose file or variable could not be read;
+// the rest is the problem, reported by secretProblems.
+const secretProblem = "\x00secret problem: "
+
+// secretProblems walks the struct by yaml tags and reports every Secret
+// that could not be read, by key.
+func secretProblems(v reflect.Value, prefix string) []string {
+	var problems []string
+	t := v.Type()
+	for i := 0; i < t.NumField(); i++ {
+		tag := strings.Split(t.Field(i).Tag.Get("yaml"), ",")[0]
+		if tag == "" || tag == "-" {
+			continue
+		}
+		f := v.Field(i)
+		switch {
+		case f.Type() == reflect.TypeOf(Secret("")):
+			if msg, ok := strings.CutPrefix(f.String(), secretProblem); ok {
+				problems = append(problems, prefix+tag+": "+msg)
+			}
+		case f.Kind() == reflect.Struct:
+			problems = append(problems, secretProblems(f, prefix+tag+".")...)
+		}
+	}
+	return problems
+}
+
 // Value returns the secret itself; call it only where the secret is used.
 func (s Secret) Value() string { return string(s) }
 
@@ -571,17 +598,22 @@ func (s *Secret) UnmarshalYAML(n *yaml.Node) error {
 	if err := n.Decode(&ref); err != nil {
 		return err
 	}
+	// A file or variable that is missing is kept as a problem for
+	// validation, which names the key (mail.dkim.private_key: ...); an
+	// error here would name only the line.
 	switch {
 	case ref.File != "":
 		b, err := os.ReadFile(ref.File)
 		if err != nil {
-			return fmt.Errorf("secret file: %w", err)
+			*s = Secret(secretProblem + "secret file: " + err.Error())
+			return nil
 		}
 		*s = Secret(strings.TrimSpace(string(b)))
 	case ref.Env != "":
 		v, ok := os.LookupEnv(ref.Env)
 		if !ok {
-			return fmt.Errorf("secret: environment variable %s is not set", ref.Env)
+			*s = Secret(secretProblem + "environment variable " + ref.Env + " is not set")
+			return nil
 		}
 		*s = Secret(v)
 	default:
@@ -719,6 +751,11 @@ func Load(path string, environ []string) (Config, error) {
 	}
 	var problems []string
 	problems = append(problems, applyEnv(reflect.ValueOf(&cfg).Elem(), "SITREP", envMap(environ))...)
+	if unread := secretProblems(reflect.ValueOf(&cfg).Elem(), ""); len(unread) > 0 {
+		// Validating a secret that could not be read would only repeat it.
+		sort.Strings(unread)
+		return cfg, &Problems{List: append(problems, unread...)}
+	}
 	problems = append(problems, cfg.validate()...)
 	if len(problems) > 0 {
 		return cfg, &Problems{List: problems}

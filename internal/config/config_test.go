@@ -6,6 +6,7 @@ import (
 	"crypto/rsa"
 	"crypto/x509"
 	"encoding/pem"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -337,5 +338,30 @@ func TestDKIMKeyProblemsNamed(t *testing.T) {
 	}
 	if cfg.DKIMDomain() != "sitrep.example" {
 		t.Errorf("DKIM domain defaults to the From domain, got %q", cfg.DKIMDomain())
+	}
+}
+
+// TestMissingSecretFileNamedByKey: a key file that is not there is
+// reported with the key that names it.
+func TestMissingSecretFileNamedByKey(t *testing.T) {
+	t.Parallel()
+	path := filepath.Join(t.TempDir(), "sitrep.yaml")
+	yaml := "mail:\n  dkim:\n    selector: s1\n    private_key: {file: /nonexistent/dkim.pem}\n  smtp:\n    password: {env: SITREP_TEST_NO_SUCH_VARIABLE}\n"
+	if err := os.WriteFile(path, []byte(yaml), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	_, err := Load(path, nil)
+	var p *Problems
+	if !errors.As(err, &p) {
+		t.Fatalf("want Problems, got %v", err)
+	}
+	got := strings.Join(p.List, "\n")
+	for _, want := range []string{"mail.dkim.private_key: secret file: open /nonexistent/dkim.pem", "mail.smtp.password: environment variable SITREP_TEST_NO_SUCH_VARIABLE is not set"} {
+		if !strings.Contains(got, want) {
+			t.Errorf("want %q in\n%s", want, got)
+		}
+	}
+	if strings.Contains(got, "\x00") {
+		t.Errorf("the marker leaked into the message: %q", got)
 	}
 }
