@@ -18,6 +18,7 @@ import (
 	"github.com/sitrep-dev/sitrep/internal/changes"
 	"github.com/sitrep-dev/sitrep/internal/config"
 	"github.com/sitrep-dev/sitrep/internal/doctor"
+	"github.com/sitrep-dev/sitrep/internal/outbox"
 	"github.com/sitrep-dev/sitrep/internal/sandbox"
 	"github.com/sitrep-dev/sitrep/internal/store"
 )
@@ -139,7 +140,10 @@ func newDoctor(cfg config.Config, logger *slog.Logger, db doctor.Database, dbErr
 	if a, err := mail.ParseAddress(m.From); err == nil {
 		from = a.Address
 	}
-	dm := doctor.Mail{Domain: m.Domain, From: from, ReplyLocalPart: m.ReplyLocalPart, HELO: m.Domain, Mailbox: m.IMAP.Mailbox, MoveTo: m.IMAP.MoveTo,
+	// The outbox sends every transaction from a bounce address
+	// (outbox.BounceTag); the envelope check tries one of that form.
+	envelope := m.ReplyLocalPart + "+" + outbox.BounceTag + "0-doctorcheck@" + m.Domain
+	dm := doctor.Mail{Domain: m.Domain, From: from, EnvelopeFrom: envelope, ReplyLocalPart: m.ReplyLocalPart, HELO: m.Domain, Mailbox: m.IMAP.Mailbox, MoveTo: m.IMAP.MoveTo,
 		SMTP: doctor.Server{Host: m.SMTP.Host, Port: m.SMTP.Port, TLS: m.SMTP.TLS, InsecureSkipVerify: m.SMTP.InsecureSkipVerify,
 			Username: m.SMTP.Username, Password: m.SMTP.Password.Value()},
 		IMAP: doctor.Server{Host: m.IMAP.Host, Port: m.IMAP.Port, TLS: m.IMAP.TLS, Username: m.IMAP.Username, Password: m.IMAP.Password.Value()},

@@ -11,7 +11,8 @@ import (
 )
 
 // checkDNS checks what receiving servers look up about the hub's mail:
-// the MX of the reply domain, and SPF, DKIM and DMARC of the From domain.
+// the MX of the reply domain, SPF of the envelope sender's domain, DKIM,
+// and DMARC of the From domain.
 func (d *Doctor) checkDNS(ctx context.Context, r *Report) {
 	names := []string{"DNS MX", "DNS SPF", "DNS DKIM", "DNS DMARC"}
 	if d.Mail.SMTP.Sandbox {
@@ -37,6 +38,15 @@ func (d *Doctor) checkDNS(ctx context.Context, r *Report) {
 func (d *Doctor) fromDomain() string {
 	if at := strings.LastIndexByte(d.Mail.From, '@'); at >= 0 {
 		return strings.ToLower(d.Mail.From[at+1:])
+	}
+	return strings.ToLower(d.Mail.Domain)
+}
+
+// envelopeDomain is the domain of the envelope sender, which SPF checks.
+func (d *Doctor) envelopeDomain() string {
+	e := d.envelopeFrom()
+	if at := strings.LastIndexByte(e, '@'); at >= 0 {
+		return strings.ToLower(e[at+1:])
 	}
 	return strings.ToLower(d.Mail.Domain)
 }
@@ -72,10 +82,11 @@ func (d *Doctor) checkMX(ctx context.Context, r *Report) {
 	r.add(Result{Area: "dns", Name: "DNS MX", Status: OK, Detail: "replies to " + dom + " go to " + joinMax(hosts, ", ", 4)})
 }
 
-// checkSPF evaluates the From domain's SPF record for the relay's
-// addresses and returns the result (pass, fail, ...).
+// checkSPF evaluates the SPF record of the envelope sender's domain (RFC
+// 7208 2.4: MAIL FROM is what SPF checks) for the relay's addresses and
+// returns the result (pass, fail, ...).
 func (d *Doctor) checkSPF(ctx context.Context, r *Report) string {
-	dom := d.fromDomain()
+	dom := d.envelopeDomain()
 	rec, result, err := spfRecord(ctx, d.Resolver, dom)
 	switch {
 	case result == spfPermError:
@@ -210,9 +221,9 @@ func dkimTag(rec, tag string) string {
 }
 
 // checkDMARC reads the From domain's DMARC policy (RFC 7489) and says
-// whether the hub's mail aligns with it: SPF aligns when the envelope
-// sender (the From address, as sitrep sends) passes; DKIM when the hub
-// signs with an aligned d=. The relay's own DKIM cannot be seen from here.
+// whether the hub's mail aligns with it: SPF when it passes for the
+// envelope domain (mail.domain, the bounce addresses') and that domain
+// aligns with the From domain; DKIM when the hub signs with an aligned d=. The relay's own DKIM cannot be seen from here.
 func (d *Doctor) checkDMARC(ctx context.Context, r *Report, spf string, signs bool) {
 	from := d.fromDomain()
 	rec, at, err := d.dmarcRecord(ctx, from)
@@ -248,9 +259,16 @@ func (d *Doctor) checkDMARC(ctx context.Context, r *Report, spf string, signs bo
 		}
 		dkimNote = "; sitrep's DKIM signature (d=" + d.Mail.DKIM.Domain + ") aligns"
 	}
-	spfNote := "; SPF " + spf + " for the relay (the envelope sender is the From address, so SPF aligns when it passes)"
+	env := d.envelopeDomain()
+	spfAligned := aligned(env, from, strings.ToLower(dkimTag(rec, "aspf")) == "s")
+	spfNote := "; SPF " + spf + " for the relay, for the envelope domain " + env
+	if spfAligned {
+		spfNote += ", which aligns with " + from
+	} else {
+		spfNote += ", which does not align with " + from + " (aspf)"
+	}
 	switch {
-	case dkimAligned || spf == spfPass:
+	case dkimAligned || spf == spfPass && spfAligned:
 		r.add(Result{Area: "dns", Name: "DNS DMARC", Status: OK, Detail: "p=" + policy + " at " + where + dkimNote + spfNote})
 	case policy == "none":
 		r.add(Result{Area: "dns", Name: "DNS DMARC", Status: Warn, Detail: "p=none at " + where + ": nothing is refused yet" + spfNote + "; the relay's own DKIM cannot be seen from here",

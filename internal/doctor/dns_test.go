@@ -29,7 +29,7 @@ func goodZone(key ed25519.PrivateKey) []string {
 }
 
 func dnsDoctor(ns *testenv.DNSServer, key ed25519.PrivateKey) *Doctor {
-	return &Doctor{Resolver: ns.Resolver(), Mail: Mail{Domain: "example.test", From: "status@example.test", ReplyLocalPart: "status",
+	return &Doctor{Resolver: ns.Resolver(), Mail: Mail{Domain: "example.test", From: "status@example.test", EnvelopeFrom: "status+b-0-doctorcheck@example.test", ReplyLocalPart: "status",
 		SMTP: Server{Host: "relay.provider.test", Port: 587, TLS: "starttls"},
 		DKIM: DKIM{Domain: "example.test", Selector: "s1", Key: key}}}
 }
@@ -83,7 +83,13 @@ func TestDNSGoodAndBrokenZones(t *testing.T) {
 			adjust: func(d *Doctor) { d.Mail.DKIM.Domain = "mail.example.test" }, check: "DNS DMARC", status: OK, detail: []string{"aligns"}},
 		{name: "DMARC from the organizational domain", adjust: func(d *Doctor) { d.Mail.From = "status@alerts.example.test"; d.Mail.DKIM = DKIM{} },
 			zone:  []string{`alerts.example.test. 300 IN TXT "v=spf1 include:_spf.provider.test -all"`},
-			check: "DNS DMARC", status: OK, detail: []string{"at _dmarc.example.test", "SPF pass"}},
+			check: "DNS DMARC", status: OK, detail: []string{"at _dmarc.example.test", "SPF pass", "envelope domain example.test, which aligns"}},
+		{name: "SPF passes but not aligned under aspf=s", adjust: func(d *Doctor) { d.Mail.From = "status@alerts.example.test"; d.Mail.DKIM = DKIM{} },
+			zone:  []string{`_dmarc.example.test. 300 IN TXT "v=DMARC1; p=reject; aspf=s"`},
+			check: "DNS DMARC", status: Warn, detail: []string{"SPF pass", "does not align with alerts.example.test"}},
+		{name: "SPF is the envelope domain's", adjust: func(d *Doctor) { d.Mail.From = "status@other.test" },
+			zone:  []string{`other.test. 300 IN TXT "v=spf1 -all"`},
+			check: "DNS SPF", status: OK, detail: []string{"SPF of example.test passes"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -127,8 +127,11 @@ func (s Server) Addr() string { return net.JoinHostPort(s.Host, itoa(s.Port)) }
 
 // Mail is the route the checks prove.
 type Mail struct {
-	Domain         string // the reply addresses' domain (mail.domain)
-	From           string // the From address, bare (also the envelope sender)
+	Domain string // the reply addresses' domain (mail.domain)
+	From   string // the From address, bare
+	// EnvelopeFrom is a sender address like the outbox's (MAIL FROM, the
+	// bounce address <local>+b-...@<Domain>); "": From.
+	EnvelopeFrom   string
 	ReplyLocalPart string
 	HELO           string
 	SMTP           Server

@@ -28,7 +28,7 @@ func stackDoctor(t *testing.T, ms *testenv.MailStack, ns *testenv.DNSServer) *Do
 	imapSrv := server(ms.IMAPAddr)
 	imapSrv.Username, imapSrv.Password = ms.Address("status"), ms.Password("status")
 	d := &Doctor{
-		Mail: Mail{Domain: "example.test", From: "status@example.test", ReplyLocalPart: "status", HELO: "sitrep.example.test",
+		Mail: Mail{Domain: "example.test", From: "status@example.test", EnvelopeFrom: "status+b-0-doctorcheck@example.test", ReplyLocalPart: "status", HELO: "sitrep.example.test",
 			SMTP: server(ms.SMTPAddr), IMAP: imapSrv, Mailbox: "INBOX"},
 		ProbeTimeout: 15 * time.Second, Timeout: 10 * time.Second,
 		DB: storetest.Open(t), Logger: slog.New(slog.NewTextHandler(io.Discard, nil)),
@@ -77,7 +77,7 @@ func TestRealStackGoodRoute(t *testing.T) {
 	if r.Failed() {
 		t.Errorf("a correct route: %d checks failed", r.Count(Fail))
 	}
-	want(t, r, "SMTP envelope", OK, "status+probe-rcptcheck@example.test", "nothing sent")
+	want(t, r, "SMTP envelope", OK, "MAIL FROM:<status+b-0-doctorcheck@example.test>", "status+probe-rcptcheck@example.test", "nothing sent")
 	want(t, r, "IMAP mailbox", OK)
 	want(t, r, "loop", OK, "arrived in INBOX", "recognised as a probe")
 	want(t, r, "migrations", OK, "up to date")

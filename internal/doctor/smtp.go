@@ -150,13 +150,22 @@ func (d *Doctor) checkSMTPAuth(sess *smtpSession, s Server, r *Report) bool {
 	return true
 }
 
-// checkEnvelope tries MAIL FROM and RCPT TO the reply address, plain and
+func (d *Doctor) envelopeFrom() string {
+	if d.Mail.EnvelopeFrom != "" {
+		return d.Mail.EnvelopeFrom
+	}
+	return d.Mail.From
+}
+
+// checkEnvelope tries MAIL FROM (the outbox's kind of bounce address) and RCPT TO the reply address, plain and
 // plus-addressed, then RSET: nothing is sent.
 func (d *Doctor) checkEnvelope(sess *smtpSession, r *Report) bool {
 	m := d.Mail
-	if err := sess.c.Mail(m.From); err != nil {
-		r.add(Result{Area: "smtp", Name: "SMTP envelope", Status: Fail, Detail: "MAIL FROM:<" + m.From + "> refused: " + oneLine(err.Error()),
-			Fix: "the relay must let this login send as " + m.From + " (Google: add it as a send-as alias; Microsoft 365: Send As permission on that mailbox), or change mail.from"})
+	sender := d.envelopeFrom()
+	if err := sess.c.Mail(sender); err != nil {
+		r.add(Result{Area: "smtp", Name: "SMTP envelope", Status: Fail, Detail: "MAIL FROM:<" + sender + "> refused: " + oneLine(err.Error()),
+			Fix: "the relay must let this login send as " + sender + " (the bounce address of every transaction) and as " + m.From +
+				" (Google: send-as alias; Microsoft 365: Send As permission on that mailbox; Postfix: smtpd_sender_login_maps with a recipient_delimiter)"})
 		return false
 	}
 	plain := m.ReplyLocalPart + "@" + m.Domain
@@ -179,6 +188,6 @@ func (d *Doctor) checkEnvelope(sess *smtpSession, r *Report) bool {
 		return true
 	}
 	r.add(Result{Area: "smtp", Name: "SMTP envelope", Status: OK,
-		Detail: "MAIL FROM:<" + m.From + ">, RCPT TO:<" + plain + "> and <" + plus + "> accepted; RSET, nothing sent"})
+		Detail: "MAIL FROM:<" + sender + ">, RCPT TO:<" + plain + "> and <" + plus + "> accepted; RSET, nothing sent"})
 	return true
 }
