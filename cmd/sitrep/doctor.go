@@ -91,7 +91,15 @@ func cmdDoctor(ctx context.Context, e env, args []string) error {
 	if db != nil {
 		database = db
 	}
-	d := newDoctor(cfg, logger, database, dbErr, sandboxSMTP, sandboxIMAP)
+	// The OAuth2 tokens mail signs in with, built as sitrep serve builds them.
+	var tokens doctor.TokenSource
+	th := &hub{cfg: cfg, logger: logger}
+	if err := th.buildMailTokens(ctx); err != nil {
+		problems = append(problems, err.Error())
+	} else if th.mailTokens != nil {
+		tokens = th.mailTokens
+	}
+	d := newDoctor(cfg, logger, database, dbErr, sandboxSMTP, sandboxIMAP, tokens)
 	d.ConfigProblems, d.ConfigSource, d.NoProbe = problems, source, *noProbe
 	if *probeTimeout > 0 {
 		d.ProbeTimeout = *probeTimeout
@@ -134,7 +142,7 @@ func printReport(w io.Writer, source string, r *doctor.Report) {
 
 // newDoctor builds the checks from the configuration. sandboxSMTP and
 // sandboxIMAP are the sandbox's addresses when it plays the mail servers.
-func newDoctor(cfg config.Config, logger *slog.Logger, db doctor.Database, dbErr error, sandboxSMTP, sandboxIMAP string) *doctor.Doctor {
+func newDoctor(cfg config.Config, logger *slog.Logger, db doctor.Database, dbErr error, sandboxSMTP, sandboxIMAP string, tokens doctor.TokenSource) *doctor.Doctor {
 	m := cfg.Mail
 	from := m.From
 	if a, err := mail.ParseAddress(m.From); err == nil {
@@ -147,6 +155,15 @@ func newDoctor(cfg config.Config, logger *slog.Logger, db doctor.Database, dbErr
 		SMTP: doctor.Server{Host: m.SMTP.Host, Port: m.SMTP.Port, TLS: m.SMTP.TLS, InsecureSkipVerify: m.SMTP.InsecureSkipVerify,
 			Username: m.SMTP.Username, Password: m.SMTP.Password.Value()},
 		IMAP: doctor.Server{Host: m.IMAP.Host, Port: m.IMAP.Port, TLS: m.IMAP.TLS, Username: m.IMAP.Username, Password: m.IMAP.Password.Value()},
+	}
+	// OAuth2 sign-in (mail.oauth), as the outbox and the ingester do.
+	if tokens != nil && m.SMTPAuth() == config.MailAuthOAuth2 {
+		dm.SMTP.OAuth, dm.SMTP.Password = tokens, ""
+		dm.SMTP.Username = m.OAuthMailbox()
+	}
+	if tokens != nil && m.IMAPAuth() == config.MailAuthOAuth2 {
+		dm.IMAP.OAuth, dm.IMAP.Password = tokens, ""
+		dm.IMAP.Username = m.OAuthMailbox()
 	}
 	if sandboxSMTP != "" {
 		host, port, _ := net.SplitHostPort(sandboxSMTP)
@@ -247,7 +264,11 @@ func (h *hub) doctorFor() *doctor.Doctor {
 	if h.sandbox != nil {
 		smtpAddr, imapAddr = h.sandbox.SMTPAddr(), h.sandbox.IMAPAddr()
 	}
-	d := newDoctor(h.cfg, h.logger.With("component", "doctor"), h.db, nil, smtpAddr, imapAddr)
+	var tokens doctor.TokenSource
+	if h.mailTokens != nil {
+		tokens = h.mailTokens
+	}
+	d := newDoctor(h.cfg, h.logger.With("component", "doctor"), h.db, nil, smtpAddr, imapAddr, tokens)
 	d.ConfigSource = "the running hub's configuration"
 	return d
 }

@@ -2,12 +2,15 @@ package doctor
 
 import (
 	"context"
+	"fmt"
 	"net"
 	"strings"
 	"time"
 
 	"github.com/emersion/go-imap/v2"
 	"github.com/emersion/go-imap/v2/imapclient"
+
+	"github.com/sitrep-dev/sitrep/internal/mailauth"
 )
 
 // dialIMAP connects and secures the connection as configured; step names
@@ -44,10 +47,27 @@ func (d *Doctor) dialIMAP(ctx context.Context, s Server, seen *tlsSeen) (*imapcl
 	return c, "", nil
 }
 
-// loginIMAP logs in with the configured credentials. The OAuth2 login
-// (XOAUTH2, OAUTHBEARER) goes here when a TokenSource is configured.
-func loginIMAP(c *imapclient.Client, s Server) error {
-	return c.Login(s.Username, s.Password).Wait()
+// loginIMAP logs in with the configured credentials, or with an OAuth2
+// token (OAUTHBEARER, else XOAUTH2) when a TokenSource is set.
+func loginIMAP(ctx context.Context, c *imapclient.Client, s Server) error {
+	if s.OAuth == nil {
+		return c.Login(s.Username, s.Password).Wait()
+	}
+	token, err := s.OAuth.Token(ctx)
+	if err != nil {
+		return fmt.Errorf("OAuth2 token: %w", err)
+	}
+	var offered []string
+	for cp := range c.Caps() {
+		if m, ok := strings.CutPrefix(string(cp), "AUTH="); ok {
+			offered = append(offered, m)
+		}
+	}
+	mech, err := mailauth.ChooseMechanism(s.Addr(), offered)
+	if err != nil {
+		return err
+	}
+	return c.Authenticate(mailauth.NewSASL(mech, s.Username, token, s.Host, s.Port))
 }
 
 // checkIMAP checks the mailbox sitrep reads replies from, step by step,
@@ -116,7 +136,7 @@ func (d *Doctor) checkIMAP(ctx context.Context, r *Report) bool {
 		skipRest(3, "not logged in")
 		return false
 	}
-	if err := loginIMAP(c, s); err != nil {
+	if err := loginIMAP(ctx, c, s); err != nil {
 		r.add(Result{Area: "imap", Name: "IMAP AUTH", Status: Fail, Detail: "login as " + s.Username + " refused: " + oneLine(err.Error()) + " (offered: " + offered + ")",
 			Fix: "check mail.imap.username and mail.imap.password; Google Workspace needs an app password or OAuth2, Microsoft 365 needs OAuth2 for IMAP"})
 		skipRest(3, "not logged in")

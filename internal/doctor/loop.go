@@ -80,8 +80,8 @@ func (d *Doctor) sendProbe(ctx context.Context, to, token, msgID string) error {
 		return err
 	}
 	defer sess.c.Close()
-	if s.Username != "" {
-		if err := sess.login(s); err != nil {
+	if s.Username != "" || s.OAuth != nil {
+		if err := sess.login(ctx, s); err != nil {
 			return err
 		}
 	}
@@ -130,7 +130,7 @@ func (d *Doctor) waitForProbe(ctx context.Context, token string) (*foundProbe, e
 	defer c.Close()
 	stop := context.AfterFunc(ctx, func() { c.Close() })
 	defer stop()
-	if err := loginIMAP(c, d.Mail.IMAP); err != nil {
+	if err := loginIMAP(ctx, c, d.Mail.IMAP); err != nil {
 		return nil, err
 	}
 	folders := []string{d.mailbox()}
@@ -200,7 +200,7 @@ func (d *Doctor) probeBounce(ctx context.Context, token string) string {
 	defer c.Close()
 	stop := context.AfterFunc(ctx, func() { c.Close() })
 	defer stop()
-	if loginIMAP(c, d.Mail.IMAP) != nil {
+	if loginIMAP(ctx, c, d.Mail.IMAP) != nil {
 		return ""
 	}
 	if _, err := c.Select(d.mailbox(), &imap.SelectOptions{ReadOnly: true}).Wait(); err != nil {

@@ -11,6 +11,8 @@ import (
 	"time"
 
 	"github.com/wneessen/go-mail/smtp"
+
+	"github.com/sitrep-dev/sitrep/internal/mailauth"
 )
 
 // smtpSession is a connected, greeted, TLS-secured and logged-in SMTP
@@ -70,9 +72,21 @@ func (d *Doctor) dialSMTP(ctx context.Context, s Server) (sess *smtpSession, ste
 	return sess, "", nil
 }
 
-// login authenticates with the configured credentials: PLAIN when
+// login authenticates with the configured credentials: an OAuth2 token
+// (OAUTHBEARER, else XOAUTH2) when a TokenSource is set; else PLAIN when
 // offered, else LOGIN (what the outbox's go-mail picks too).
-func (sess *smtpSession) login(s Server) error {
+func (sess *smtpSession) login(ctx context.Context, s Server) error {
+	if s.OAuth != nil {
+		token, err := s.OAuth.Token(ctx)
+		if err != nil {
+			return fmt.Errorf("OAuth2 token: %w", err)
+		}
+		mech, err := mailauth.ChooseMechanism(s.Addr(), sess.mechs)
+		if err != nil {
+			return err
+		}
+		return sess.c.Auth(saslAuth{mailauth.NewSASL(mech, s.Username, token, s.Host, s.Port)})
+	}
 	switch {
 	case slices.Contains(sess.mechs, "PLAIN"):
 		return sess.c.Auth(smtp.PlainAuth("", s.Username, s.Password, s.Host, s.TLS == "none"))
@@ -80,6 +94,19 @@ func (sess *smtpSession) login(s Server) error {
 		return sess.c.Auth(smtp.LoginAuth(s.Username, s.Password, s.Host, s.TLS == "none"))
 	}
 	return fmt.Errorf("the server offers AUTH %s; sitrep logs in with PLAIN or LOGIN", strings.Join(sess.mechs, " "))
+}
+
+// saslAuth drives a SASL client (go-sasl's shape) through go-mail's
+// smtp.Auth.
+type saslAuth struct{ c *mailauth.Client }
+
+func (a saslAuth) Start(*smtp.ServerInfo) (string, []byte, error) { return a.c.Start() }
+
+func (a saslAuth) Next(fromServer []byte, more bool) ([]byte, error) {
+	if !more {
+		return nil, nil
+	}
+	return a.c.Next(fromServer)
 }
 
 // checkSMTP checks the relay step by step and reports whether mail can be
@@ -116,7 +143,7 @@ func (d *Doctor) checkSMTP(ctx context.Context, r *Report) bool {
 			Fix: "set mail.smtp.tls: starttls (port 587) or tls (port 465)"})
 	}
 
-	if !d.checkSMTPAuth(sess, s, r) {
+	if !d.checkSMTPAuth(ctx, sess, s, r) {
 		r.add(Result{Area: "smtp", Name: "SMTP envelope", Status: Skip, Detail: "not logged in"})
 		return false
 	}
@@ -125,13 +152,20 @@ func (d *Doctor) checkSMTP(ctx context.Context, r *Report) bool {
 	return ok
 }
 
-func (d *Doctor) checkSMTPAuth(sess *smtpSession, s Server, r *Report) bool {
+func (d *Doctor) checkSMTPAuth(ctx context.Context, sess *smtpSession, s Server, r *Report) bool {
 	offered := "none"
 	if len(sess.mechs) > 0 {
 		offered = strings.Join(sess.mechs, " ")
 	}
-	// The OAuth2 check ("SMTP AUTH: OAuth2 token ...") goes here when a
-	// TokenSource is configured.
+	if s.OAuth != nil {
+		if err := sess.login(ctx, s); err != nil {
+			r.add(Result{Area: "smtp", Name: "SMTP AUTH", Status: Fail, Detail: "OAuth2 sign-in as " + s.Username + " failed: " + oneLine(err.Error()) + " (offered: " + offered + ")",
+				Fix: "see docs/mail-google-workspace.md or docs/mail-microsoft-365.md for the grant, consent and mailbox permission the error names"})
+			return false
+		}
+		r.add(Result{Area: "smtp", Name: "SMTP AUTH", Status: OK, Detail: "signed in as " + s.Username + " with an OAuth2 token (offered: " + offered + ")"})
+		return true
+	}
 	if s.Username == "" {
 		r.add(Result{Area: "smtp", Name: "SMTP AUTH", Status: OK, Detail: "no login configured: the relay must accept this machine by its address (AUTH offered: " + offered + ")"})
 		return true
@@ -141,7 +175,7 @@ func (d *Doctor) checkSMTPAuth(sess *smtpSession, s Server, r *Report) bool {
 			Fix: "use the submission port (587 with starttls, or 465 with tls) where AUTH is offered, or remove mail.smtp.username for a relay that accepts by address"})
 		return false
 	}
-	if err := sess.login(s); err != nil {
+	if err := sess.login(ctx, s); err != nil {
 		r.add(Result{Area: "smtp", Name: "SMTP AUTH", Status: Fail, Detail: "login as " + s.Username + " refused: " + oneLine(err.Error()) + " (offered: " + offered + ")",
 			Fix: "check mail.smtp.username and mail.smtp.password; Google Workspace needs an app password or OAuth2, Microsoft 365 needs SMTP AUTH enabled for the mailbox (Exchange admin center → mailbox → Manage email apps → Authenticated SMTP)"})
 		return false
