@@ -188,7 +188,7 @@ func (h *hub) buildInbox(workers *river.Workers) {
 	l := cfg.IMAP.Limits
 	actor.Limits = inbox.Limits{MaxDepth: l.MaxDepth, MaxNestingWork: l.MaxNestingWork, MaxParts: l.MaxParts,
 		MaxHeaderFields: l.MaxHeaderFields, MaxHeaderBytes: l.MaxHeaderBytes, MaxDecodedBytes: l.MaxDecodedBytes}
-	actor.MessageTimeout, actor.MaxAttempts = cfg.IMAP.ActTimeout, cfg.IMAP.ActAttempts
+	actor.MessageTimeout, actor.MaxAttempts = cfg.IMAP.ActTimeoutWithin(h.cfg.Jobs.RescueAfter), cfg.IMAP.ActAttempts
 	actor.Metrics = inbox.NewMetrics(h.registry, h.db)
 	actor.Register(workers)
 	imapCfg := inbox.IMAPConfig{

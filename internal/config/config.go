@@ -488,11 +488,23 @@ type IMAP struct {
 	Limits MIMELimits `yaml:"limits"`
 	// ActTimeout is the time budget for acting on one message. It must stay
 	// below River's job timeout (9/10 of jobs.rescue_after), so that an act
-	// job is never rescued, and so run twice, while it still runs.
+	// job is never rescued, and so run twice, while it still runs. 0 means
+	// a third of jobs.rescue_after, at most 30 s (see ActTimeoutWithin), so
+	// that lowering rescue_after alone never makes the config invalid.
 	ActTimeout time.Duration `yaml:"act_timeout"`
 	// ActAttempts: a message whose acting failed or timed out this many
 	// times is quarantined (set aside in triage, never retried).
 	ActAttempts int `yaml:"act_attempts"`
+}
+
+// ActTimeoutWithin is the time budget for acting on one message when jobs
+// are rescued after rescueAfter: ActTimeout when set, else a third of
+// rescueAfter, at most 30 s.
+func (i IMAP) ActTimeoutWithin(rescueAfter time.Duration) time.Duration {
+	if i.ActTimeout != 0 {
+		return i.ActTimeout
+	}
+	return min(30*time.Second, rescueAfter/3)
 }
 
 // MIMELimits are inbox.Limits as configured.
@@ -638,7 +650,7 @@ func Default() Config {
 				Horizon: 7 * 24 * time.Hour, TrustedAuthServIDs: []string{"sitrep-sandbox"},
 				Limits: MIMELimits{MaxDepth: 20, MaxNestingWork: 1 << 16, MaxParts: 1000, MaxHeaderFields: 1000,
 					MaxHeaderBytes: 256 << 10, MaxDecodedBytes: 64 << 20},
-				ActTimeout: 30 * time.Second, ActAttempts: 3},
+				ActAttempts: 3},
 			Sandbox: Sandbox{SMTPListen: "127.0.0.1:2525", IMAPListen: "127.0.0.1:1143", Password: "sandbox"},
 		},
 		Cadence: Cadence{SEV1: 30 * time.Minute, SEV2: 60 * time.Minute, SEV3: 4 * time.Hour, SEV4: 24 * time.Hour,
@@ -944,8 +956,8 @@ func (c *Config) validate() []string {
 			bad("mail.imap.limits."+key, "want at least 1, got %d", v)
 		}
 	}
-	if jobTimeout := c.Jobs.RescueAfter - c.Jobs.RescueAfter/10; i.ActTimeout < time.Second || i.ActTimeout >= jobTimeout {
-		bad("mail.imap.act_timeout", "want at least 1s and below 9/10 of jobs.rescue_after (%s), got %s", jobTimeout, i.ActTimeout)
+	if jobTimeout := c.Jobs.RescueAfter - c.Jobs.RescueAfter/10; i.ActTimeout != 0 && (i.ActTimeout < time.Second || i.ActTimeout >= jobTimeout) {
+		bad("mail.imap.act_timeout", "want 0 (automatic), or at least 1s and below 9/10 of jobs.rescue_after (%s), got %s", jobTimeout, i.ActTimeout)
 	}
 	if i.ActAttempts < 1 {
 		bad("mail.imap.act_attempts", "want at least 1, got %d", i.ActAttempts)

@@ -365,3 +365,27 @@ func TestMissingSecretFileNamedByKey(t *testing.T) {
 		t.Errorf("the marker leaked into the message: %q", got)
 	}
 }
+
+// TestActTimeoutFollowsRescueAfter: lowering jobs.rescue_after alone keeps
+// the config valid (the act budget follows it); an explicit act_timeout at
+// or over River's job timeout is refused, since a rescued act job would run
+// twice.
+func TestActTimeoutFollowsRescueAfter(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "sitrep.yaml")
+	os.WriteFile(path, []byte("data_dir: "+dir+"\njobs:\n  rescue_after: 10s\n"), 0o600)
+	cfg, err := Load(path, nil)
+	if err != nil {
+		t.Fatalf("rescue_after 10s alone: %v", err)
+	}
+	if got := cfg.Mail.IMAP.ActTimeoutWithin(cfg.Jobs.RescueAfter); got <= 0 || got >= 9*time.Second {
+		t.Errorf("act budget %s with rescue_after 10s, want above 0 and below 9s", got)
+	}
+	if got := (IMAP{}).ActTimeoutWithin(time.Hour); got != 30*time.Second {
+		t.Errorf("default act budget %s, want 30s", got)
+	}
+	os.WriteFile(path, []byte("data_dir: "+dir+"\njobs:\n  rescue_after: 10s\nmail:\n  imap:\n    act_timeout: 30s\n"), 0o600)
+	if _, err := Load(path, nil); err == nil || !strings.Contains(err.Error(), "mail.imap.act_timeout: ") {
+		t.Errorf("act_timeout 30s with rescue_after 10s: %v, want a problem at mail.imap.act_timeout", err)
+	}
+}

@@ -8,6 +8,8 @@ import (
 	"net/netip"
 	"slices"
 	"strings"
+
+	"golang.org/x/net/publicsuffix"
 )
 
 // checkDNS checks what receiving servers look up about the hub's mail:
@@ -280,8 +282,7 @@ func (d *Doctor) checkDMARC(ctx context.Context, r *Report, spf string, signs bo
 }
 
 // dmarcRecord finds the policy: at _dmarc.<from>, else at the
-// organizational domain's (RFC 7489 6.6.3; approximated as the last two
-// labels, without the Public Suffix List).
+// organizational domain's (RFC 7489 6.6.3).
 func (d *Doctor) dmarcRecord(ctx context.Context, from string) (rec, at string, err error) {
 	for _, dom := range []string{from, orgDomain(from)} {
 		txts, err := d.Resolver.LookupTXT(ctx, fqdn("_dmarc."+dom))
@@ -300,12 +301,15 @@ func (d *Doctor) dmarcRecord(ctx context.Context, from string) (rec, at string, 
 	return "", "", nil
 }
 
+// orgDomain is RFC 7489 3.2's organizational domain, found with the
+// public suffix list (example.co.uk, not co.uk), as the inbox's alignment
+// check finds it.
 func orgDomain(dom string) string {
-	labels := strings.Split(strings.TrimSuffix(dom, "."), ".")
-	if len(labels) <= 2 {
-		return dom
+	dom = strings.ToLower(strings.TrimSuffix(dom, "."))
+	if od, err := publicsuffix.EffectiveTLDPlusOne(dom); err == nil {
+		return od
 	}
-	return strings.Join(labels[len(labels)-2:], ".")
+	return dom
 }
 
 // aligned is RFC 7489 3.1's identifier alignment: equal domains (strict),
