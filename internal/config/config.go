@@ -9,8 +9,6 @@ import (
 	"crypto"
 	"crypto/ed25519"
 	"crypto/rsa"
-	"crypto/x509"
-	"encoding/pem"
 	"errors"
 	"fmt"
 	"io"
@@ -29,6 +27,7 @@ import (
 	"go.yaml.in/yaml/v3"
 
 	"github.com/sitrep-dev/sitrep/internal/authres"
+	"github.com/sitrep-dev/sitrep/internal/pemkey"
 )
 
 // Config is everything sitrep can be told. Keys are the yaml tags; the
@@ -691,22 +690,9 @@ func ParseDKIMKey(pemText string) (crypto.Signer, error) {
 	if strings.TrimSpace(pemText) == "" {
 		return nil, errors.New("required with mail.dkim.selector (a PEM private key, e.g. {file: /etc/sitrep/dkim.pem})")
 	}
-	block, _ := pem.Decode([]byte(pemText))
-	if block == nil {
-		return nil, errors.New("not a PEM private key: no -----BEGIN ... PRIVATE KEY----- block")
-	}
-	var key any
-	var err error
-	switch block.Type {
-	case "RSA PRIVATE KEY":
-		key, err = x509.ParsePKCS1PrivateKey(block.Bytes)
-	case "PRIVATE KEY":
-		key, err = x509.ParsePKCS8PrivateKey(block.Bytes)
-	default:
-		return nil, fmt.Errorf("a PEM %q block is not a private key sitrep can sign with (want PRIVATE KEY or RSA PRIVATE KEY)", block.Type)
-	}
+	key, err := pemkey.Private([]byte(pemText))
 	if err != nil {
-		return nil, fmt.Errorf("malformed %s: %v", block.Type, err)
+		return nil, err
 	}
 	switch k := key.(type) {
 	case *rsa.PrivateKey:

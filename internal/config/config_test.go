@@ -320,7 +320,7 @@ func TestDKIMKeyProblemsNamed(t *testing.T) {
 		{"ed25519", pkcs8(edKey), ""},
 		{"missing", "", "mail.dkim.private_key: required"},
 		{"not pem", "MIIEvQIBADANBg", "mail.dkim.private_key: not a PEM private key"},
-		{"truncated", "-----BEGIN PRIVATE KEY-----\nMIIEvQIBADANBgkqhkiG9w0BAQEFAASC\n-----END PRIVATE KEY-----\n", "mail.dkim.private_key: malformed PRIVATE KEY"},
+		{"truncated", "-----BEGIN PRIVATE KEY-----\nMIIEvQIBADANBgkqhkiG9w0BAQEFAASC\n-----END PRIVATE KEY-----\n", "mail.dkim.private_key: malformed private key (PRIVATE KEY)"},
 		{"public key", "-----BEGIN PUBLIC KEY-----\nAAAA\n-----END PUBLIC KEY-----\n", `mail.dkim.private_key: a PEM "PUBLIC KEY" block`},
 		{"weak", pkcs8(weak), "mail.dkim.private_key: an RSA key of 1024 bits is too short"},
 	} {

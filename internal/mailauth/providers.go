@@ -2,7 +2,6 @@ package mailauth
 
 import (
 	"context"
-	"crypto"
 	"crypto/rand"
 	"crypto/rsa"
 	"crypto/sha1"
@@ -27,6 +26,7 @@ import (
 	jwtgrant "golang.org/x/oauth2/jwt"
 
 	"github.com/sitrep-dev/sitrep/internal/errs"
+	"github.com/sitrep-dev/sitrep/internal/pemkey"
 )
 
 // Scopes and token endpoints of the two big providers.
@@ -391,22 +391,9 @@ func joinInvalid(bad []error) error {
 }
 
 func parseRSAKey(p []byte) (*rsa.PrivateKey, error) {
-	block, _ := pem.Decode(p)
-	if block == nil {
-		return nil, fmt.Errorf("no PEM block (a file with -----BEGIN PRIVATE KEY-----)")
-	}
-	var key crypto.PrivateKey
-	var err error
-	switch block.Type {
-	case "RSA PRIVATE KEY":
-		key, err = x509.ParsePKCS1PrivateKey(block.Bytes)
-	case "PRIVATE KEY":
-		key, err = x509.ParsePKCS8PrivateKey(block.Bytes)
-	default:
-		return nil, fmt.Errorf("a PEM %q block, not a private key", block.Type)
-	}
+	key, err := pemkey.Private(p)
 	if err != nil {
-		return nil, fmt.Errorf("malformed private key: %v", err)
+		return nil, err
 	}
 	rk, ok := key.(*rsa.PrivateKey)
 	if !ok {
