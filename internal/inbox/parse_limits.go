@@ -165,7 +165,9 @@ func CheckStructure(raw []byte, lim Limits) (Structure, error) {
 		}
 		s.NestingWork += 1 << depth
 		if s.NestingWork > lim.MaxNestingWork {
-			return overLimit("multiparts nest too deeply or too often (%d levels here; nesting work %d, the limit is %d)",
+			// The scan stops here, so deeper levels are not counted: "at
+			// least", or a 27-level message reads as 16 levels deep.
+			return overLimit("multiparts nest too deeply or too often (at least %d levels; nesting work %d, the limit is %d)",
 				depth, s.NestingWork, lim.MaxNestingWork)
 		}
 		stack = append(stack, boundaryLevel{delim: []byte("--" + boundary), depth: depth, uncertain: headerUncertain})
