@@ -102,9 +102,9 @@ type Integration interface {
 	Check(ctx context.Context) Result
 }
 
-// TokenSource is an OAuth2 token for a mail login (XOAUTH2, OAUTHBEARER).
-// Nil today: password AUTH only; the OAuth2 token sources plug in here and
-// the SMTP and IMAP AUTH checks then report "OAuth2 token ..." first.
+// TokenSource is an OAuth2 token for a mail login (XOAUTH2, OAUTHBEARER);
+// *mailauth.Tokens is one. A token that cannot be had fails the AUTH check
+// with the token endpoint's reason.
 type TokenSource interface {
 	Token(ctx context.Context) (string, error)
 }

@@ -130,19 +130,27 @@ func (d *Doctor) checkIMAP(ctx context.Context, r *Report) bool {
 	if offered == "" {
 		offered = "LOGIN only"
 	}
-	if caps.Has(imap.CapLoginDisabled) {
+	if caps.Has(imap.CapLoginDisabled) && s.OAuth == nil {
 		r.add(Result{Area: "imap", Name: "IMAP AUTH", Status: Fail, Detail: "the server refuses LOGIN here (LOGINDISABLED; offered: " + offered + ")",
 			Fix: "use TLS (mail.imap.tls: tls or starttls); Microsoft 365 refuses passwords for IMAP altogether: OAuth2"})
 		skipRest(3, "not logged in")
 		return false
 	}
 	if err := loginIMAP(ctx, c, s); err != nil {
+		fix := "check mail.imap.username and mail.imap.password; Google Workspace needs an app password or OAuth2, Microsoft 365 needs OAuth2 for IMAP"
+		if s.OAuth != nil {
+			fix = "check mail.oauth against docs/mail-google-workspace.md or docs/mail-microsoft-365.md: the mailbox, the scope, and that the app may open this mailbox"
+		}
 		r.add(Result{Area: "imap", Name: "IMAP AUTH", Status: Fail, Detail: "login as " + s.Username + " refused: " + oneLine(err.Error()) + " (offered: " + offered + ")",
-			Fix: "check mail.imap.username and mail.imap.password; Google Workspace needs an app password or OAuth2, Microsoft 365 needs OAuth2 for IMAP"})
+			Fix: fix})
 		skipRest(3, "not logged in")
 		return false
 	}
-	r.add(Result{Area: "imap", Name: "IMAP AUTH", Status: OK, Detail: "logged in as " + s.Username + " (offered: " + offered + ")"})
+	how := ""
+	if s.OAuth != nil {
+		how = " with an OAuth2 token"
+	}
+	r.add(Result{Area: "imap", Name: "IMAP AUTH", Status: OK, Detail: "logged in as " + s.Username + how + " (offered: " + offered + ")"})
 
 	mailbox := d.mailbox()
 	sel, err := c.Select(mailbox, &imap.SelectOptions{ReadOnly: true}).Wait()
