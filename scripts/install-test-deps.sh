@@ -42,7 +42,7 @@ fi
 
 installed() { [[ "$(dpkg-query -W -f='${Status}' "$1" 2>/dev/null)" == "install ok installed" ]]; }
 
-want=(dovecot-imapd dovecot-lmtpd postfix radicale chromium chromium-driver python3-icalendar ngircd)
+want=(dovecot-imapd dovecot-lmtpd dovecot-sieve postfix radicale chromium chromium-driver python3-icalendar ngircd)
 missing=()
 for p in "${want[@]}"; do
 	installed "$p" || missing+=("$p")

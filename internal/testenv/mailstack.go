@@ -72,6 +72,11 @@ type MailStackOptions struct {
 	// refused at RCPT), "mailbox" in Dovecot (Postfix accepts it, Dovecot's
 	// LMTP refuses it and Postfix bounces).
 	PlusAddressingOff string
+	// Vacation lists users (local parts or addresses) whose mailbox
+	// answers every message with a Sieve vacation reply (RFC 5230,
+	// Dovecot Pigeonhole in LMTP), sent back through the stack's Postfix:
+	// the out-of-office a real recipient has on. Needs dovecot-sieve.
+	Vacation []string
 }
 
 // DovecotOAuth2 is what Dovecot's oauth2 passdb checks a token against
@@ -97,6 +102,10 @@ func StartMailStackWith(t testing.TB, opts MailStackOptions, users ...string) *M
 	t.Helper()
 	if missing := missingMailBinaries(); len(missing) > 0 {
 		Unavailable(t, "testenv: mail stack: %s not installed", strings.Join(missing, ", "))
+		return nil
+	}
+	if _, err := os.Stat(sievePlugin); err != nil && len(opts.Vacation) > 0 {
+		Unavailable(t, "testenv: mail stack: vacation needs Pigeonhole's sieve plugin (dovecot-sieve, %s): %v", InstallHint, err)
 		return nil
 	}
 	if os.Geteuid() != 0 {
@@ -372,6 +381,13 @@ protocol imap {
 		// The password passdb stays unrestricted: a token does not match a
 		// password, and restricting it by mechanism would hide the users
 		// from LMTP's userdb lookups ("All password databases were skipped").
+		dovecotConf += extra
+	}
+	if len(ms.opts.Vacation) > 0 {
+		extra, err := ms.writeVacation(ports[0], uid, gid)
+		if err != nil {
+			return err
+		}
 		dovecotConf += extra
 	}
 	if ms.opts.PlusAddressingOff == "mailbox" {
