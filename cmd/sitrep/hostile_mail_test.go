@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -67,21 +68,7 @@ func TestForgedAuthenticationResultsChangeNothing(t *testing.T) {
 // waitBody waits for a message to email whose raw text contains want.
 func waitBody(t *testing.T, sb *sandbox.Sandbox, email, want string) sandbox.Message {
 	t.Helper()
-	deadline := time.Now().Add(20 * time.Second)
-	for {
-		msgs, err := sb.Messages(context.Background(), email)
-		if err == nil {
-			for _, m := range msgs {
-				if strings.Contains(string(m.Raw), want) {
-					return m
-				}
-			}
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("%s has no message containing %q after 20s (%d messages)", email, want, len(msgs))
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
+	return waitMessage(t, sb, email, "a text with "+strconv.Quote(want), func(m sandbox.Message) bool { return strings.Contains(string(m.Raw), want) })
 }
 
 // TestNestedEmailIsSetAsideAndIngestCarriesOn sends issue 14's 1.6 KB

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -16,12 +17,19 @@ import (
 // waitMail waits for a message whose subject contains want in a sandbox mailbox.
 func waitMail(t *testing.T, sb *sandbox.Sandbox, email, want string) sandbox.Message {
 	t.Helper()
+	return waitMessage(t, sb, email, "a subject with "+strconv.Quote(want), func(m sandbox.Message) bool { return strings.Contains(m.Subject, want) })
+}
+
+// waitMessage waits up to 20 s for a message to email that matches, and
+// fails naming what it waited for and the subjects there are.
+func waitMessage(t *testing.T, sb *sandbox.Sandbox, email, what string, match func(sandbox.Message) bool) sandbox.Message {
+	t.Helper()
 	deadline := time.Now().Add(20 * time.Second)
 	for {
 		msgs, err := sb.Messages(context.Background(), email)
 		if err == nil {
 			for _, m := range msgs {
-				if strings.Contains(m.Subject, want) {
+				if match(m) {
 					return m
 				}
 			}
@@ -31,7 +39,7 @@ func waitMail(t *testing.T, sb *sandbox.Sandbox, email, want string) sandbox.Mes
 			for _, m := range msgs {
 				subjects = append(subjects, m.Subject)
 			}
-			t.Fatalf("%s has no message with %q after 20s; has %q", email, want, subjects)
+			t.Fatalf("%s has no message with %s after 20s; has %q", email, what, subjects)
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
