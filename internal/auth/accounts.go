@@ -18,7 +18,6 @@ import (
 
 	"github.com/sitrep-dev/sitrep/internal/errs"
 	"github.com/sitrep-dev/sitrep/internal/store"
-	"github.com/sitrep-dev/sitrep/internal/textfield"
 )
 
 // Account is a local account of the web UI, without its password hash.
@@ -154,7 +153,7 @@ func (a *Accounts) Create(ctx context.Context, email, name string, role Role, pa
 		return nil, err
 	}
 	name = strings.TrimSpace(name)
-	if err := textfield.Line("name", name, 100, false); err != nil {
+	if err := errs.CheckLine("name", name, 100, false); err != nil {
 		return nil, err
 	}
 	if err := checkPassword(password); err != nil {

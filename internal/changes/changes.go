@@ -22,7 +22,6 @@ import (
 	"github.com/sitrep-dev/sitrep/internal/errs"
 	"github.com/sitrep-dev/sitrep/internal/incident"
 	"github.com/sitrep-dev/sitrep/internal/store"
-	"github.com/sitrep-dev/sitrep/internal/textfield"
 )
 
 // Kinds of change.
@@ -183,7 +182,7 @@ func (s *Service) clean(in *Input) error {
 	}
 	for field, v := range map[string]string{"service": in.Service, "version": in.Version, "environment": in.Environment,
 		"triggered_by": in.TriggeredBy, "id": in.ExternalID} {
-		if err := textfield.Line(field, v, 200, false); err != nil {
+		if err := errs.CheckLine(field, v, 200, false); err != nil {
 			return err
 		}
 	}

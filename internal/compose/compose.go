@@ -24,7 +24,6 @@ import (
 	"text/template"
 
 	"github.com/sitrep-dev/sitrep/internal/errs"
-	"github.com/sitrep-dev/sitrep/internal/textfield"
 	"github.com/sitrep-dev/sitrep/templates"
 )
 
@@ -205,11 +204,11 @@ func (r *Renderer) Render(kind Kind, data any) (*Rendered, error) {
 		return nil, fmt.Errorf("compose: template %s: subject: %w", where, err)
 	}
 	subject := strings.TrimSpace(sb.String())
-	if i, r := textfield.FirstControl(subject); i >= 0 {
+	if i, r := errs.FirstControl(subject); i >= 0 {
 		// Titles are checked when they are written; this catches one
 		// stored before that check, or a template's own mistake.
 		return nil, fmt.Errorf("compose: template %s: %w", where,
-			errs.InvalidField("subject", "contains %s, a line break or control character; fix the incident title", textfield.CodePoint(r)))
+			errs.InvalidField("subject", "contains %s, a line break or control character; fix the incident title", errs.CodePoint(r)))
 	}
 	if subject == "" {
 		return nil, fmt.Errorf("compose: template %s: %w", where, errs.InvalidField("subject", "is empty"))

@@ -15,7 +15,6 @@ import (
 	_ "time/tzdata"
 
 	"github.com/sitrep-dev/sitrep/internal/errs"
-	"github.com/sitrep-dev/sitrep/internal/textfield"
 )
 
 // Problem is one mistake in a directory. File, Line and Col are set when the
@@ -296,7 +295,7 @@ func (c *checker) personText(prefix string, p Person) {
 
 func (c *checker) groupText(prefix string, g Group) {
 	c.line(prefix+"display_name", g.DisplayName)
-	c.text(prefix+"description", textfield.Block("", g.Description, maxDescriptionBytes, false))
+	c.text(prefix+"description", errs.CheckBlock("", g.Description, maxDescriptionBytes, false))
 }
 
 func (c *checker) escalationText(prefix string, e Escalation) {
@@ -304,7 +303,7 @@ func (c *checker) escalationText(prefix string, e Escalation) {
 	c.line(prefix+"team", e.Team)
 }
 
-func (c *checker) line(path, s string) { c.text(path, textfield.Line("", s, maxNameBytes, false)) }
+func (c *checker) line(path, s string) { c.text(path, errs.CheckLine("", s, maxNameBytes, false)) }
 
 func (c *checker) text(path string, err error) {
 	var e *errs.Error

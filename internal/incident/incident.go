@@ -10,7 +10,6 @@ import (
 	"time"
 
 	"github.com/sitrep-dev/sitrep/internal/errs"
-	"github.com/sitrep-dev/sitrep/internal/textfield"
 )
 
 // State is where an incident is in its life.
@@ -229,10 +228,10 @@ const (
 	EventNote          = "note"
 )
 
-// validText is the one check of people-written text (textfield.Line):
+// validText is the one check of people-written text (errs.CheckLine):
 // titles end up in email subjects, where a line break is header injection.
 func validText(field, s string, max int, required bool) error {
-	return textfield.Line(field, s, max, required)
+	return errs.CheckLine(field, s, max, required)
 }
 
 func cleanList(field string, in []string, max int) ([]string, error) {

@@ -11,7 +11,6 @@ import (
 
 	"github.com/sitrep-dev/sitrep/internal/errs"
 	"github.com/sitrep-dev/sitrep/internal/store"
-	"github.com/sitrep-dev/sitrep/internal/textfield"
 )
 
 // Report is one account of the problem: who saw what, where, and how
@@ -54,7 +53,7 @@ func CleanReport(now time.Time, in ReportInput) (*Report, error) {
 			return nil, err
 		}
 	}
-	if err := textfield.Block("observed", r.Observed, 5000, false); err != nil {
+	if err := errs.CheckBlock("observed", r.Observed, 5000, false); err != nil {
 		return nil, err
 	}
 	switch r.Channel {

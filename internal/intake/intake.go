@@ -32,7 +32,6 @@ import (
 	"github.com/sitrep-dev/sitrep/internal/incident"
 	"github.com/sitrep-dev/sitrep/internal/jobs"
 	"github.com/sitrep-dev/sitrep/internal/store"
-	"github.com/sitrep-dev/sitrep/internal/textfield"
 )
 
 // Draft states.
@@ -580,10 +579,10 @@ func plural(n int, one, many string) string {
 }
 
 func oneLine(s string, max int) string {
-	// What textfield.Line would refuse becomes a space, so that a draft's
+	// What errs.CheckLine would refuse becomes a space, so that a draft's
 	// title can be declared as it is.
 	s = strings.Join(strings.Fields(strings.Map(func(r rune) rune {
-		if !textfield.InLine(r) {
+		if !errs.InLine(r) {
 			return ' '
 		}
 		return r

@@ -3,11 +3,11 @@ package intake
 import (
 	"testing"
 
-	"github.com/sitrep-dev/sitrep/internal/textfield"
+	"github.com/sitrep-dev/sitrep/internal/errs"
 )
 
 // A monitoring alert's title becomes a draft's title, which is declared
-// as it is: whatever textfield.Line refuses (DEL, C1 controls, Unicode line
+// as it is: whatever errs.CheckLine refuses (DEL, C1 controls, Unicode line
 // separators, not only C0) is made a space, or the declaration would fail.
 func TestAlertTitlesBecomeDeclarableTitles(t *testing.T) {
 	t.Parallel()
@@ -21,7 +21,7 @@ func TestAlertTitlesBecomeDeclarableTitles(t *testing.T) {
 		if got != want {
 			t.Errorf("oneLine(%q) = %q, want %q", in, got, want)
 		}
-		if err := textfield.Line("title", got, 200, true); err != nil {
+		if err := errs.CheckLine("title", got, 200, true); err != nil {
 			t.Errorf("oneLine(%q) = %q, which a declaration refuses: %v", in, got, err)
 		}
 	}

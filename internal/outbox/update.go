@@ -13,7 +13,6 @@ import (
 	"github.com/sitrep-dev/sitrep/internal/errs"
 	"github.com/sitrep-dev/sitrep/internal/incident"
 	"github.com/sitrep-dev/sitrep/internal/store"
-	"github.com/sitrep-dev/sitrep/internal/textfield"
 )
 
 // UpdateInput is a status update as the comms lead writes it.
@@ -71,7 +70,7 @@ func (o *Outbox) SendUpdate(ctx context.Context, actor, ref string, in UpdateInp
 	if len(status) > maxStatusBytes {
 		return nil, errs.InvalidField("status", "is %d bytes; at most %d (a status email reads in ten seconds)", len(status), maxStatusBytes)
 	}
-	if err := textfield.Block("status", status, maxStatusBytes, true); err != nil {
+	if err := errs.CheckBlock("status", status, maxStatusBytes, true); err != nil {
 		return nil, err
 	}
 	if !inc.State.Active() {

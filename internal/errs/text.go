@@ -1,45 +1,46 @@
-// Package textfield is the one check for text that people write into
-// sitrep: titles, names, group display names, status updates. Every entry
-// point (the API, the web UI, groups.yaml, the CLI through the API) runs
-// the same rules, so that what is accepted once is accepted again later:
-// a title taken at declare must not be refused when the first update
-// puts it into an email subject.
-package textfield
+package errs
+
+// The one check for text that people write into sitrep: titles, names,
+// group display names, status updates. Every entry point (the API, the
+// web UI, groups.yaml, the CLI through the API) runs the same rules, so
+// that what is accepted once is accepted again later: a title taken at
+// declare must not be refused when the first update puts it into an email
+// subject. It lives beside the error type because its refusals are the
+// Invalid errors people meet most, and so that it adds no import level
+// under every package that takes text.
 
 import (
 	"fmt"
 	"strings"
 	"unicode"
 	"unicode/utf8"
-
-	"github.com/sitrep-dev/sitrep/internal/errs"
 )
 
-// Line checks one line of text: a title, a name, a display name. It must
+// CheckLine checks one line of text: a title, a name, a display name. It must
 // be valid UTF-8, at most maxBytes long, and hold no control character
 // (C0, DEL or C1, such as U+0085 NEXT LINE, which some mail clients and
 // terminals take for a line break) and no Unicode line or paragraph
 // separator: such text ends up in email headers, where a line break is
 // header injection and the rest is refused by RFC 5322 2.2.
-func Line(field, s string, maxBytes int, required bool) error {
+func CheckLine(field, s string, maxBytes int, required bool) error {
 	if err := common(field, s, maxBytes, required); err != nil {
 		return err
 	}
 	if i, r := firstBad(s, badInLine); i >= 0 {
-		return errs.InvalidField(field, "contains %s (%s) at character %d; it must be one line of printable text", CodePoint(r), kind(r), runeIndex(s, i)+1)
+		return InvalidField(field, "contains %s (%s) at character %d; it must be one line of printable text", CodePoint(r), kind(r), runeIndex(s, i)+1)
 	}
 	return nil
 }
 
-// Block checks text that may run over several lines: a status update, a
+// CheckBlock checks text that may run over several lines: a status update, a
 // description. Line breaks and tabs are allowed; other control characters
-// are not, for the same reasons as in Line.
-func Block(field, s string, maxBytes int, required bool) error {
+// are not, for the same reasons as in CheckLine.
+func CheckBlock(field, s string, maxBytes int, required bool) error {
 	if err := common(field, s, maxBytes, required); err != nil {
 		return err
 	}
 	if i, r := firstBad(s, badInBlock); i >= 0 {
-		return errs.InvalidField(field, "contains %s (%s) at character %d; only printable text, line breaks and tabs are allowed", CodePoint(r), kind(r), runeIndex(s, i)+1)
+		return InvalidField(field, "contains %s (%s) at character %d; only printable text, line breaks and tabs are allowed", CodePoint(r), kind(r), runeIndex(s, i)+1)
 	}
 	return nil
 }
@@ -49,24 +50,24 @@ func Block(field, s string, maxBytes int, required bool) error {
 func CodePoint(r rune) string { return fmt.Sprintf("U+%04X", r) }
 
 // FirstControl returns the byte index and the rune of the first character
-// Line refuses in s, or -1 when there is none; for checks on text that was
+// CheckLine refuses in s, or -1 when there is none; for checks on text that was
 // stored before these rules (an old title reaching an email subject).
 func FirstControl(s string) (int, rune) { return firstBad(s, badInLine) }
 
-// InLine reports whether r may appear in one line of text (Line); for
+// InLine reports whether r may appear in one line of text (CheckLine); for
 // code that cleans machine-written text, such as a monitoring alert's
-// title, into something Line accepts.
+// title, into something CheckLine accepts.
 func InLine(r rune) bool { return !badInLine(r) }
 
 func common(field, s string, maxBytes int, required bool) error {
 	if required && strings.TrimSpace(s) == "" {
-		return errs.InvalidField(field, "must not be empty")
+		return InvalidField(field, "must not be empty")
 	}
 	if len(s) > maxBytes {
-		return errs.InvalidField(field, "is %d bytes long; at most %d", len(s), maxBytes)
+		return InvalidField(field, "is %d bytes long; at most %d", len(s), maxBytes)
 	}
 	if !utf8.ValidString(s) {
-		return errs.InvalidField(field, "is not valid UTF-8 (byte %d)", firstInvalid(s))
+		return InvalidField(field, "is not valid UTF-8 (byte %d)", firstInvalid(s))
 	}
 	return nil
 }

@@ -1,4 +1,4 @@
-package textfield_test
+package errs_test
 
 import (
 	"errors"
@@ -6,7 +6,6 @@ import (
 	"testing"
 
 	"github.com/sitrep-dev/sitrep/internal/errs"
-	"github.com/sitrep-dev/sitrep/internal/textfield"
 )
 
 func TestLine(t *testing.T) {
@@ -30,7 +29,7 @@ func TestLine(t *testing.T) {
 		{"   ", "must not be empty"},
 		{strings.Repeat("x", 201), "at most 200"},
 	} {
-		err := textfield.Line("title", tc.in, 200, true)
+		err := errs.CheckLine("title", tc.in, 200, true)
 		if tc.want == "" {
 			if err != nil {
 				t.Errorf("Line(%q) = %v, want accepted", tc.in, err)
@@ -53,7 +52,7 @@ func TestLine(t *testing.T) {
 
 func TestBlock(t *testing.T) {
 	t.Parallel()
-	if err := textfield.Block("status", "Line one\r\nLine two\n\tindented", 1000, true); err != nil {
+	if err := errs.CheckBlock("status", "Line one\r\nLine two\n\tindented", 1000, true); err != nil {
 		t.Errorf("Block refused line breaks and tabs: %v", err)
 	}
 	for in, want := range map[string]string{
@@ -61,12 +60,12 @@ func TestBlock(t *testing.T) {
 		"a\x1bb":   "U+001B",
 		"a\xc3":    "not valid UTF-8",
 	} {
-		err := textfield.Block("status", in, 1000, true)
+		err := errs.CheckBlock("status", in, 1000, true)
 		if err == nil || !strings.Contains(err.Error(), want) {
 			t.Errorf("Block(%q) = %v, want %q", in, err, want)
 		}
 	}
-	if err := textfield.Block("status", "", 10, false); err != nil {
+	if err := errs.CheckBlock("status", "", 10, false); err != nil {
 		t.Errorf("Block of an optional empty field: %v", err)
 	}
 }
