@@ -287,9 +287,9 @@ func viaOutbox(host string, port, n, batch, conns int, dbURL string, pipelining 
 	if err != nil {
 		return nil, err
 	}
-	ob := &outbox.Outbox{DB: db, Jobs: ins, Renderer: renderer, Directory: dir, Incidents: incidents,
-		Domain: "sitrep.test", From: "sitrep <status@sitrep.test>", ReplyPart: "status", Sender: pool, BatchSize: batch,
-		Cadence: func(string) time.Duration { return 30 * time.Minute }}
+	ob := &outbox.Outbox{DB: db, Jobs: ins, Renderer: renderer, Directory: dir,
+		Domain: "sitrep.test", From: "sitrep <status@sitrep.test>", ReplyPart: "status", Sender: pool, BatchSize: batch}
+	comms := &incident.Comms{DB: db, Incidents: incidents, Directory: dir, Mail: ob}
 	workers := river.NewWorkers()
 	ob.Register(workers)
 	worker, err := jobs.NewWorker(db, jobs.Config{Workers: workers, PollInterval: 20 * time.Millisecond,
@@ -306,7 +306,7 @@ func viaOutbox(host string, port, n, batch, conns int, dbURL string, pipelining 
 		return nil, err
 	}
 	defer worker.Stop(ctx)
-	res, err := ob.SendUpdate(ctx, "load", inc.Ref, outbox.UpdateInput{Status: "Status: load test.", Groups: []string{"everyone"}})
+	res, err := comms.SendUpdate(ctx, "load", inc.Ref, incident.UpdateInput{Status: "Status: load test.", Groups: []string{"everyone"}})
 	if err != nil {
 		return nil, err
 	}

@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
+	"time"
 
 	"github.com/riverqueue/river"
 
@@ -147,12 +148,19 @@ func (h *hub) buildOutbox(sender outbox.Sender) error {
 	}
 	cfg := h.cfg
 	h.outbox = &outbox.Outbox{
-		DB: h.db, Jobs: h.inserter, Renderer: renderer, Directory: h.directory, Incidents: h.incidents, Logger: h.logger,
-		Domain: cfg.Mail.Domain, From: cfg.Mail.From, ReplyPart: cfg.Mail.ReplyLocalPart, PublicURL: cfg.Server.PublicURL,
-		Cadence: cfg.CadenceFor, Sender: sender, BatchSize: cfg.Mail.SMTP.BatchSize, Lease: cfg.Mail.SMTP.ClaimLease,
-		MaxAttempts: cfg.Mail.SMTP.MaxAttempts, ReminderBefore: cfg.Cadence.ReminderBefore, OverdueAfter: cfg.Cadence.OverdueAfter,
-		Backup: cfg.Cadence.Backup,
+		DB: h.db, Jobs: h.inserter, Renderer: renderer, Directory: h.directory, Logger: h.logger,
+		Domain: cfg.Mail.Domain, From: cfg.Mail.From, ReplyPart: cfg.Mail.ReplyLocalPart,
+		Sender: sender, BatchSize: cfg.Mail.SMTP.BatchSize, Lease: cfg.Mail.SMTP.ClaimLease, MaxAttempts: cfg.Mail.SMTP.MaxAttempts,
 	}
+	h.comms = &incident.Comms{
+		DB: h.db, Incidents: h.incidents, Directory: h.directory, Mail: h.outbox, Logger: h.logger,
+		PublicURL: cfg.Server.PublicURL, Bridge: cfg.Bridge.Text(), Backup: cfg.Cadence.Backup,
+		Cadence: map[incident.Severity]time.Duration{
+			"SEV1": cfg.Cadence.SEV1, "SEV2": cfg.Cadence.SEV2, "SEV3": cfg.Cadence.SEV3, "SEV4": cfg.Cadence.SEV4},
+		ReminderBefore: cfg.Cadence.ReminderBefore, OverdueAfter: cfg.Cadence.OverdueAfter,
+	}
+	h.incidents.OnDeclare = append(h.incidents.OnDeclare, h.comms)
+	incident.RegisterMetrics(h.registry, h.db)
 	h.outbox.Metrics = outbox.NewMetrics(h.registry, h.outbox)
 	return nil
 }
@@ -164,7 +172,7 @@ func (h *hub) buildInbox(workers *river.Workers) {
 	cfg := h.cfg.Mail
 	h.inbox = &inbox.Store{DB: h.db}
 	actor := &inbox.Actor{
-		DB: h.db, Incidents: h.incidents, Outbox: h.outbox, Logger: h.logger.With("component", "inbox"),
+		DB: h.db, Incidents: h.incidents, Outbox: h.outbox, Comms: h.comms, Logger: h.logger.With("component", "inbox"),
 		LocalPart: cfg.ReplyLocalPart, TrustedAuthServIDs: cfg.IMAP.TrustedAuthServIDs,
 		// A lead's "resolve: <root cause>" runs the resolution flow; answers
 		// to "is it fixed for you?" are filed as confirmations.

@@ -103,6 +103,7 @@ type hub struct {
 	registry   *prometheus.Registry
 	web        *web.Server
 	outbox     *outbox.Outbox
+	comms      *incident.Comms
 	resolution *resolution.Service
 	changes    *changes.Service
 	postmortem *postmortem.Service
@@ -169,8 +170,6 @@ func serveWith(ctx context.Context, cfg config.Config, e env, ready func(addr st
 	if err := h.buildOutbox(sender); err != nil {
 		return err
 	}
-	h.outbox.Bridge = cfg.Bridge.Text()
-	h.incidents.AfterDeclare = append(h.incidents.AfterDeclare, h.outbox.QueueHeadsUp)
 	if err := h.buildResolution(); err != nil {
 		return err
 	}
@@ -203,7 +202,7 @@ func serveWith(ctx context.Context, cfg config.Config, e env, ready func(addr st
 	}
 
 	srv := &web.Server{
-		Incidents: h.incidents, Directory: h.directory, Tokens: h.tokens, Outbox: h.outbox, Resolution: h.resolution, Changes: h.changes, Postmortem: h.postmortem, Inbox: h.inbox, Intake: h.intake, Logger: logger, Registry: h.registry,
+		Incidents: h.incidents, Directory: h.directory, Tokens: h.tokens, Outbox: h.outbox, Comms: h.comms, Resolution: h.resolution, Changes: h.changes, Postmortem: h.postmortem, Inbox: h.inbox, Intake: h.intake, Logger: logger, Registry: h.registry,
 		MaxBodyBytes: cfg.Server.MaxBodyBytes, SyncDirectory: h.syncDirectory, Storage: db,
 		Accounts: h.accounts, Sessions: &auth.Sessions{DB: db}, Sandbox: h.sandbox, PublicURL: cfg.Server.PublicURL,
 		SSO: singleSignOn(cfg), TrustedProxies: cfg.Server.TrustedProxyPrefixes(), Doctor: h.doctorFor(),
@@ -420,7 +419,7 @@ func (h *hub) buildResolution() error {
 	if err != nil {
 		return fmt.Errorf("resolution.lint_dir: %w", err)
 	}
-	h.resolution = &resolution.Service{DB: h.db, Incidents: h.incidents, Outbox: h.outbox, Directory: h.directory, Rules: rules,
+	h.resolution = &resolution.Service{DB: h.db, Incidents: h.incidents, Mail: h.outbox, Comms: h.comms, Directory: h.directory, Rules: rules,
 		WriteUpAfter: h.cfg.Resolution.WriteUpAfter, Confirmers: h.cfg.Resolution.Confirmers}
 	return nil
 }
@@ -484,7 +483,7 @@ func (h *hub) runChecks(ctx context.Context, interval time.Duration) {
 	for {
 		checks := map[string]func(context.Context) error{
 			"delivery sweep":        h.outbox.Sweep,
-			"update promises":       func(ctx context.Context) error { _, err := h.outbox.CheckPromises(ctx); return err },
+			"update promises":       func(ctx context.Context) error { _, err := h.comms.CheckPromises(ctx); return err },
 			"write-up promises":     h.resolution.CheckPromises,
 			"post-mortem timelines": h.postmortem.CheckTimelines,
 			"improvement reminders": h.postmortem.CheckImprovements,
@@ -507,7 +506,7 @@ func (h *hub) runChecks(ctx context.Context, interval time.Duration) {
 // the config or Google's Directory, and the blameless lint's rules.
 func (h *hub) buildPostmortem(ctx context.Context) error {
 	c := h.cfg.Postmortem
-	s := &postmortem.Service{DB: h.db, Incidents: h.incidents, Outbox: h.outbox, Directory: h.directory, Jobs: h.inserter,
+	s := &postmortem.Service{DB: h.db, Incidents: h.incidents, Mail: h.outbox, Comms: h.comms, Directory: h.directory, Jobs: h.inserter,
 		Rules: h.resolution.Rules, BackendName: c.Backend, Logger: h.logger.With("component", "postmortem"),
 		Settings: postmortem.Settings{OptionalGroups: c.OptionalGroups, Facilitator: c.Facilitator, Duration: c.Duration,
 			MinBusinessDays: c.MinBusinessDays, MaxBusinessDays: c.MaxBusinessDays, WorkStart: c.WorkStart, WorkEnd: c.WorkEnd,

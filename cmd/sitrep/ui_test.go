@@ -330,7 +330,7 @@ func TestUIEndToEndInChromium(t *testing.T) {
 	if got := eval[string](u, `document.querySelector("#status").value`); got != draft {
 		t.Fatalf("after signing in again the draft is %q, want %q", got, draft)
 	}
-	if n, _ := u.h.hub.outbox.Messages(context.Background(), mustIncident(t, u.h, "INC-1")); countKind(n, "status") != 1 {
+	if n, _ := u.h.hub.outbox.Messages(context.Background(), mustIncident(t, u.h, "INC-1").ID); countKind(n, "status") != 1 {
 		t.Fatalf("an expired session must not send; status updates: %d", countKind(n, "status"))
 	}
 

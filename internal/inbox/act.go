@@ -39,6 +39,7 @@ type Actor struct {
 	DB        *store.DB
 	Incidents *incident.Service
 	Outbox    *outbox.Outbox
+	Comms     *incident.Comms
 	Logger    *slog.Logger
 	Now       func() time.Time
 
@@ -478,7 +479,7 @@ func (a *Actor) actOnReply(ctx context.Context, id int64, m *Message, inc *incid
 		}
 		return err
 	default: // update or hold
-		in := outbox.UpdateInput{Status: cmd.Text, Holding: cmd.Kind == CommandHold, IdempotencyKey: fmt.Sprintf("inbound-%d", id)}
+		in := incident.UpdateInput{Status: cmd.Text, Holding: cmd.Kind == CommandHold, IdempotencyKey: fmt.Sprintf("inbound-%d", id)}
 		if cmd.Next > 0 {
 			in.Next = cmd.Next.String()
 		} else if cmd.NextAt != "" {
@@ -493,7 +494,7 @@ func (a *Actor) actOnReply(ctx context.Context, id int64, m *Message, inc *incid
 			return err
 		}
 		if !sent {
-			if _, err := a.Outbox.SendUpdate(ctx, actor, inc.Ref, in); err != nil {
+			if _, err := a.Comms.SendUpdate(ctx, actor, inc.Ref, in); err != nil {
 				if errs.CodeOf(err) == errs.Internal {
 					return err
 				}
@@ -599,9 +600,9 @@ func (a *Actor) fileReply(ctx context.Context, id int64, m *Message, inc *incide
 			if out.senderName != "" {
 				from = out.senderName + " <" + out.sender + ">"
 			}
-			_, err := a.Outbox.Queue(ctx, tx, outbox.Request{
-				Incident: inc, Kind: compose.KindStakeholderReply, Audience: outbox.Leads, People: []string{to},
-				Data: compose.StakeholderReplyData{Incident: a.Outbox.View(inc), From: from, Audience: a.groupOf(out.sender),
+			_, err := a.Outbox.Queue(ctx, tx, compose.Outgoing{
+				Thread: inc.Thread(compose.Leads), Kind: compose.KindStakeholderReply, People: []string{to},
+				Data: compose.StakeholderReplyData{Incident: a.Comms.View(inc), From: from, Audience: a.groupOf(out.sender),
 					Subject: out.subject, Question: out.newText, ReceivedAt: a.now(), Now: a.now()},
 				Actor: "sitrep",
 			})
@@ -646,9 +647,9 @@ func (a *Actor) refuse(ctx context.Context, id int64, m *Message, inc *incident.
 		}
 		if to := leads(inc); len(to) > 0 {
 			first := strings.TrimSpace(strings.SplitN(strings.TrimSpace(m.NewText), "\n", 2)[0])
-			_, err := a.Outbox.Queue(ctx, tx, outbox.Request{
-				Incident: inc, Kind: compose.KindCommandRefused, Audience: outbox.Leads, People: to,
-				Data: compose.CommandRefusedData{Incident: a.Outbox.View(inc), Subject: out.subject, Command: snippet(first, 200),
+			_, err := a.Outbox.Queue(ctx, tx, compose.Outgoing{
+				Thread: inc.Thread(compose.Leads), Kind: compose.KindCommandRefused, People: to,
+				Data: compose.CommandRefusedData{Incident: a.Comms.View(inc), Subject: out.subject, Command: snippet(first, 200),
 					Reason: fmt.Sprintf("from %s: %s", out.sender, reason), Now: a.now(),
 					Allowed: []string{"the text of the next update (with an optional line next: 45m)", "hold 30m", "resolve"}},
 				Actor: "sitrep",
@@ -725,9 +726,9 @@ func (a *Actor) actOnBounce(ctx context.Context, id int64, m *Message, inc *inci
 				return err
 			}
 			if to := commsContact(inc); to != "" && !strings.EqualFold(to, d.Email) {
-				_, err := a.Outbox.Queue(ctx, tx, outbox.Request{
-					Incident: inc, Kind: compose.KindBounceNotice, Audience: outbox.Leads, People: []string{to},
-					Data: compose.BounceNoticeData{Incident: a.Outbox.View(inc), Address: d.Email, Group: d.Group,
+				_, err := a.Outbox.Queue(ctx, tx, compose.Outgoing{
+					Thread: inc.Thread(compose.Leads), Kind: compose.KindBounceNotice, People: []string{to},
+					Data: compose.BounceNoticeData{Incident: a.Comms.View(inc), Address: d.Email, Group: d.Group,
 						Reason: reason, Permanent: true, At: m.Date, Now: now},
 					Actor: "sitrep",
 				})
@@ -791,9 +792,9 @@ func (a *Actor) unverifiedBounce(ctx context.Context, tx *sql.Tx, id int64, m *M
 		return "", err
 	}
 	if to := leads(inc); len(to) > 0 {
-		_, err := a.Outbox.Queue(ctx, tx, outbox.Request{
-			Incident: inc, Kind: compose.KindUnverifiedBounce, Audience: outbox.Leads, People: to,
-			Data: compose.UnverifiedBounceData{Incident: a.Outbox.View(inc), From: sender, Recipients: addrs,
+		_, err := a.Outbox.Queue(ctx, tx, compose.Outgoing{
+			Thread: inc.Thread(compose.Leads), Kind: compose.KindUnverifiedBounce, People: to,
+			Data: compose.UnverifiedBounceData{Incident: a.Comms.View(inc), From: sender, Recipients: addrs,
 				Reason: reason, At: m.Date, Now: a.now()},
 			Actor: "sitrep",
 		})

@@ -62,6 +62,7 @@ type hub struct {
 	dir       *directory.Store
 	incidents *incident.Service
 	outbox    *outbox.Outbox
+	comms     *incident.Comms
 	actor     *inbox.Actor
 	store     *inbox.Store
 	inserter  *river.Client[*sql.Tx]
@@ -106,12 +107,13 @@ func newHubWith(t testing.TB, opts testenv.MailStackOptions, extraUsers ...strin
 	}
 	t.Cleanup(func() { pool.Close() })
 	h.outbox = &outbox.Outbox{
-		DB: h.db, Jobs: ins, Renderer: renderer, Directory: h.dir, Incidents: h.incidents,
+		DB: h.db, Jobs: ins, Renderer: renderer, Directory: h.dir,
 		Domain: "example.test", From: "sitrep <status@example.test>", ReplyPart: "status",
-		Cadence: func(string) time.Duration { return 30 * time.Minute }, Sender: pool, BatchSize: 10,
-		Lease: 5 * time.Second, MaxAttempts: 3, ReminderBefore: 10 * time.Minute, OverdueAfter: 5 * time.Minute,
+		Sender: pool, BatchSize: 10,
+		Lease: 5 * time.Second, MaxAttempts: 3,
 	}
-	h.incidents.AfterDeclare = append(h.incidents.AfterDeclare, h.outbox.QueueHeadsUp)
+	h.comms = &incident.Comms{DB: h.db, Incidents: h.incidents, Directory: h.dir, Mail: h.outbox, ReminderBefore: 10 * time.Minute, OverdueAfter: 5 * time.Minute}
+	h.incidents.OnDeclare = append(h.incidents.OnDeclare, h.comms)
 	h.actor = &inbox.Actor{DB: h.db, Incidents: h.incidents, Outbox: h.outbox, LocalPart: "status", TrustedAuthServIDs: []string{trustedMX}}
 	h.store = &inbox.Store{DB: h.db}
 	return h
@@ -189,7 +191,7 @@ func (h *hub) declare() *incident.Incident {
 // update sends a status update to exec and waits until Postfix took it.
 func (h *hub) update(inc *incident.Incident, status string) *outbox.Message {
 	h.t.Helper()
-	res, err := h.outbox.SendUpdate(context.Background(), "vp@example.test", inc.Ref, outbox.UpdateInput{Status: status, Next: "30m"})
+	res, err := h.comms.SendUpdate(context.Background(), "vp@example.test", inc.Ref, incident.UpdateInput{Status: status, Next: "30m"})
 	if err != nil {
 		h.t.Fatal(err)
 	}

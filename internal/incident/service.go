@@ -22,9 +22,20 @@ type People interface {
 	KnowsPerson(email string) bool
 }
 
-// DeclareHook runs inside the declaration's transaction, so that work it
-// queues (the heads-up) commits or rolls back with the incident.
+// DeclareListener is told of a declaration inside its transaction, so
+// that work it queues (the heads-up) commits or rolls back with the
+// incident.
+type DeclareListener interface {
+	Declared(ctx context.Context, tx *sql.Tx, inc *Incident) error
+}
+
+// DeclareHook is a function as a DeclareListener.
 type DeclareHook func(ctx context.Context, tx *sql.Tx, inc *Incident) error
+
+// Declared calls f.
+func (f DeclareHook) Declared(ctx context.Context, tx *sql.Tx, inc *Incident) error {
+	return f(ctx, tx, inc)
+}
 
 // Service runs the incident lifecycle on the database.
 type Service struct {
@@ -34,8 +45,8 @@ type Service struct {
 	People People
 	// DueSoon is how long before the due time the promise counts as due soon.
 	DueSoon time.Duration
-	// AfterDeclare hooks run in the declaring transaction.
-	AfterDeclare []DeclareHook
+	// OnDeclare are told of each declaration in its transaction.
+	OnDeclare []DeclareListener
 	// DefaultRoles, when set, fills the roles a declaration leaves empty
 	// (the comms lead from the directory, so that someone is reminded).
 	DefaultRoles func(actor string, r Roles) Roles
@@ -136,8 +147,8 @@ RETURNING id`,
 				return err
 			}
 		}
-		for _, hook := range s.AfterDeclare {
-			if err := hook(ctx, tx, inc); err != nil {
+		for _, l := range s.OnDeclare {
+			if err := l.Declared(ctx, tx, inc); err != nil {
 				return err
 			}
 		}

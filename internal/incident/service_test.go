@@ -93,9 +93,9 @@ func TestDeclareRejectsBadInputAndStoresNothing(t *testing.T) {
 
 func TestDeclareHookFailureRollsBack(t *testing.T) {
 	s, _ := newService(t)
-	s.AfterDeclare = append(s.AfterDeclare, func(ctx context.Context, tx *sql.Tx, inc *incident.Incident) error {
+	s.OnDeclare = append(s.OnDeclare, incident.DeclareHook(func(ctx context.Context, tx *sql.Tx, inc *incident.Incident) error {
 		return errors.New("heads-up could not be queued")
-	})
+	}))
 	if _, err := s.Declare(context.Background(), "vp@x.test", incident.DeclareInput{Title: "x", Severity: "SEV2"}); err == nil {
 		t.Fatal("want the hook's error")
 	}

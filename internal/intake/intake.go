@@ -434,9 +434,9 @@ func (s *Service) Declare(ctx context.Context, actor, ref string, in DeclareInpu
 		detail += ": " + d.URL
 	}
 	svc := *s.Incidents
-	svc.AfterDeclare = append([]incident.DeclareHook{func(ctx context.Context, tx *sql.Tx, inc *incident.Incident) error {
+	svc.OnDeclare = append([]incident.DeclareListener{incident.DeclareHook(func(ctx context.Context, tx *sql.Tx, inc *incident.Incident) error {
 		return s.recordDeclared(ctx, tx, actor, d, inc)
-	}}, s.Incidents.AfterDeclare...)
+	})}, s.Incidents.OnDeclare...)
 	inc, err := svc.Declare(ctx, actor, incident.DeclareInput{
 		Title: firstNonEmpty(in.Title, d.Title), Severity: sev, FirstFailureAt: &first, DetectedAt: &detected,
 		Scope: incident.Scope{DetectedVia: "monitoring", DetectionDetail: detail, Verified: false, Systems: d.Systems},

@@ -57,10 +57,10 @@ func newHarness(t testing.TB) *harness {
 	h := &harness{notes: &notes{}}
 	h.incidents = &incident.Service{DB: db, Now: clock}
 	// Stands in for the outbox's heads-up hook: what a declaration sends.
-	h.incidents.AfterDeclare = append(h.incidents.AfterDeclare, func(ctx context.Context, tx *sql.Tx, inc *incident.Incident) error {
+	h.incidents.OnDeclare = append(h.incidents.OnDeclare, incident.DeclareHook(func(ctx context.Context, tx *sql.Tx, inc *incident.Incident) error {
 		h.headsUps = append(h.headsUps, inc)
 		return nil
-	})
+	}))
 	secrets := map[string]string{}
 	for _, s := range intake.Sources {
 		secrets[s] = secret

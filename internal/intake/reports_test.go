@@ -21,11 +21,11 @@ func TestReportsOnADraftFollowItToTheIncident(t *testing.T) {
 	h := newHarness(t)
 	ctx := context.Background()
 	var seenByHeadsUp int
-	h.incidents.AfterDeclare = append(h.incidents.AfterDeclare, func(ctx context.Context, tx *sql.Tx, inc *incident.Incident) error {
+	h.incidents.OnDeclare = append(h.incidents.OnDeclare, incident.DeclareHook(func(ctx context.Context, tx *sql.Tx, inc *incident.Incident) error {
 		reps, err := incident.ReportsOf(ctx, tx, inc.ID)
 		seenByHeadsUp = len(reps)
 		return err
-	})
+	}))
 	id := intake.FormatID(h.post(t, intake.Pingdom, "pingdom_down.json").Created[0])
 
 	earlier := now.Add(-10 * time.Minute)

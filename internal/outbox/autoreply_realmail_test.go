@@ -14,7 +14,7 @@ import (
 	"github.com/emersion/go-message/textproto"
 	"github.com/emersion/go-smtp"
 
-	"github.com/sitrep-dev/sitrep/internal/outbox"
+	"github.com/sitrep-dev/sitrep/internal/incident"
 	"github.com/sitrep-dev/sitrep/internal/testenv"
 )
 
@@ -146,11 +146,11 @@ func outOfOfficeAnswers(t *testing.T, strip ...string) map[string]int {
 	h := newHarness(t, addr, org, true)
 	ctx := context.Background()
 	inc := h.declare(t, "checkout") // heads-up to r1 and r2
-	if _, err := h.outbox.SendUpdate(ctx, "vp@example.test", inc.Ref, outbox.UpdateInput{Status: "Failover in progress.", Next: "30m", Groups: []string{"exec", "cs"}}); err != nil {
+	if _, err := h.comms.SendUpdate(ctx, "vp@example.test", inc.Ref, incident.UpdateInput{Status: "Failover in progress.", Next: "30m", Groups: []string{"exec", "cs"}}); err != nil {
 		t.Fatal(err)
 	}
 	h.clock.Add(40 * time.Minute) // past due and the grace: escalate to lead, backup and vp
-	if n, err := h.outbox.CheckPromises(ctx); err != nil || n != 1 {
+	if n, err := h.comms.CheckPromises(ctx); err != nil || n != 1 {
 		t.Fatalf("overdue notice: sent %d, %v", n, err)
 	}
 	h.waitDelivered(t, inc)

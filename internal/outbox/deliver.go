@@ -81,7 +81,7 @@ type claimed struct {
 // storedMessage is what a worker needs of the message row.
 type storedMessage struct {
 	id                                          int64
-	incidentID                                  int64
+	threadRef                                   string // "INC-42"
 	kind, audience, messageID, inReplyTo, index string
 	subject, toDisplay, snapshot                string
 	refs                                        []string
@@ -166,23 +166,20 @@ RETURNING id, email, name, time_zone, via_group, attempts`, args...)
 
 func (o *Outbox) loadMessage(ctx context.Context, id int64) (*storedMessage, error) {
 	m := &storedMessage{id: id}
-	var refs, groups string
-	var token, ref string
-	var incID int64
-	err := o.DB.QueryRowContext(ctx, `SELECT m.incident_id, m.kind, m.audience, m.message_id, m.in_reply_to, m.refs, m.thread_index,
-    m.subject, m.to_display, m.render_data, m.created_at, m.groups, i.reply_token, m.ics, m.ics_method
-FROM messages m JOIN incidents i ON i.id = m.incident_id WHERE m.id = $1`, id).Scan(&incID, &m.kind, &m.audience, &m.messageID,
-		&m.inReplyTo, &refs, &m.index, &m.subject, &m.toDisplay, &m.snapshot, &m.createdAt, &groups, &token, &m.ics, &m.icsMethod)
+	var refs, groups, token string
+	err := o.DB.QueryRowContext(ctx, `SELECT kind, audience, message_id, in_reply_to, refs, thread_index,
+    subject, to_display, render_data, created_at, groups, thread_ref, reply_token, ics, ics_method
+FROM messages WHERE id = $1`, id).Scan(&m.kind, &m.audience, &m.messageID,
+		&m.inReplyTo, &refs, &m.index, &m.subject, &m.toDisplay, &m.snapshot, &m.createdAt, &groups, &m.threadRef, &token, &m.ics, &m.icsMethod)
 	if err != nil {
 		return nil, fmt.Errorf("outbox: load message %d: %w", id, err)
 	}
-	m.incidentID = incID
 	_ = json.Unmarshal([]byte(refs), &m.refs)
 	m.groups = parseList(groups)
-	ref = fmt.Sprintf("inc-%d", incID)
-	m.replyTo = o.ReplyPart + "+" + token + "@" + o.Domain
-	// RFC 2919: a List-Id per incident thread, so people can filter.
-	m.listID = fmt.Sprintf("%s %s <%s.%s.%s>", strings.ToUpper(ref), m.audience, ref, m.audience, o.Domain)
+	m.replyTo = o.ReplyAddress(token)
+	// RFC 2919: a List-Id per thread, so people can filter.
+	ref := strings.ToLower(m.threadRef)
+	m.listID = fmt.Sprintf("%s %s <%s.%s.%s>", m.threadRef, m.audience, ref, m.audience, o.Domain)
 	return m, nil
 }
 
@@ -195,7 +192,7 @@ func (o *Outbox) build(m *storedMessage, r claimed) ([]byte, error) {
 		display = g.DisplayName
 	}
 	if len(m.groups) == 0 {
-		display = strings.ToUpper(fmt.Sprintf("inc-%d", m.incidentID)) + " " + m.audience
+		display = m.threadRef + " " + m.audience
 	}
 	rendered, err := o.render(compose.Kind(m.kind), []byte(m.snapshot), directory.Recipient{Email: r.email, Name: r.name, TimeZone: r.zone, Group: r.group}, display)
 	if err != nil {
@@ -205,7 +202,7 @@ func (o *Outbox) build(m *storedMessage, r claimed) ([]byte, error) {
 	env := compose.Envelope{
 		FromName: fromName, FromAddr: fromAddr, ToDisplay: display, ReplyTo: m.replyTo,
 		Subject: m.subject, MessageID: m.messageID, InReplyTo: m.inReplyTo, References: m.refs,
-		ThreadTopic: strings.TrimSpace(strings.TrimPrefix(m.subject, "["+strings.ToUpper(fmt.Sprintf("inc-%d", m.incidentID))+"]")),
+		ThreadTopic: strings.TrimSpace(strings.TrimPrefix(m.subject, "["+m.threadRef+"]")),
 		ThreadIndex: m.index, ListID: m.listID, Date: m.createdAt,
 		AutoSubmitted: compose.Kind(m.kind).AutoSubmitted(),
 	}

@@ -3,13 +3,15 @@ package outbox
 import (
 	"context"
 	"database/sql"
+	"errors"
 	"fmt"
 	"strings"
 	"time"
 
+	"github.com/sitrep-dev/sitrep/internal/compose"
 	"github.com/sitrep-dev/sitrep/internal/directory"
 	"github.com/sitrep-dev/sitrep/internal/errs"
-	"github.com/sitrep-dev/sitrep/internal/incident"
+	"github.com/sitrep-dev/sitrep/internal/store"
 )
 
 // Delivery states.
@@ -135,19 +137,20 @@ type Delivery struct {
 	SentAt        *time.Time `json:"sent_at,omitempty"`
 }
 
-// Messages lists an incident's outgoing messages with delivery counts.
-func (o *Outbox) Messages(ctx context.Context, inc *incident.Incident) ([]*Message, error) {
-	rows, err := o.DB.QueryContext(ctx, `SELECT id, audience, kind, message_id, subject, groups, total, next_update_at, created_at, actor
-FROM messages WHERE incident_id = $1 ORDER BY id`, inc.ID)
+// Messages lists the messages of a conversation (every thread of one
+// key: an incident's) with delivery counts.
+func (o *Outbox) Messages(ctx context.Context, key int64) ([]*Message, error) {
+	rows, err := o.DB.QueryContext(ctx, `SELECT id, audience, kind, message_id, subject, groups, total, next_update_at, created_at, actor, thread_ref
+FROM messages WHERE incident_id = $1 ORDER BY id`, key)
 	if err != nil {
 		return nil, fmt.Errorf("outbox: messages: %w", err)
 	}
 	var out []*Message
 	for rows.Next() {
-		m := &Message{IncidentID: inc.ID, Incident: inc.Ref}
+		m := &Message{ThreadKey: key}
 		var groups string
 		var next sql.NullTime
-		if err := rows.Scan(&m.ID, &m.Audience, &m.Kind, &m.MessageID, &m.Subject, &groups, &m.Total, &next, &m.CreatedAt, &m.Actor); err != nil {
+		if err := rows.Scan(&m.ID, &m.Audience, &m.Kind, &m.MessageID, &m.Subject, &groups, &m.Total, &next, &m.CreatedAt, &m.Actor, &m.Incident); err != nil {
 			rows.Close()
 			return nil, fmt.Errorf("outbox: messages: %w", err)
 		}
@@ -170,9 +173,10 @@ FROM messages WHERE incident_id = $1 ORDER BY id`, inc.ID)
 	return out, nil
 }
 
-// Message returns one message of an incident by its row id.
-func (o *Outbox) Message(ctx context.Context, inc *incident.Incident, id int64) (*Message, error) {
-	list, err := o.Messages(ctx, inc)
+// Message returns one message of a conversation by its row id; ref names
+// the conversation in the not-found error.
+func (o *Outbox) Message(ctx context.Context, key int64, ref string, id int64) (*Message, error) {
+	list, err := o.Messages(ctx, key)
 	if err != nil {
 		return nil, err
 	}
@@ -181,7 +185,7 @@ func (o *Outbox) Message(ctx context.Context, inc *incident.Incident, id int64) 
 			return m, nil
 		}
 	}
-	return nil, errs.E(errs.NotFound, "no message %d on %s", id, inc.Ref)
+	return nil, errs.E(errs.NotFound, "no message %d on %s", id, ref)
 }
 
 func (o *Outbox) counts(ctx context.Context, messageID int64) (map[string]int, error) {
@@ -255,4 +259,39 @@ func parseList(s string) []string {
 	out := []string{}
 	_ = jsonUnmarshal(s, &out)
 	return out
+}
+
+// ThreadSubject is the subject a thread started with ("" when the thread
+// has no message yet): every later message keeps it, so that a renamed
+// incident stays one conversation. q may be the caller's transaction.
+func (o *Outbox) ThreadSubject(ctx context.Context, q store.Querier, t compose.Thread) (string, error) {
+	var subject string
+	err := q.QueryRowContext(ctx, `SELECT subject FROM threads WHERE incident_id = $1 AND audience = $2`, t.Key, t.Audience).Scan(&subject)
+	if errors.Is(err, sql.ErrNoRows) {
+		return "", nil
+	}
+	if err != nil {
+		return "", fmt.Errorf("outbox: thread subject: %w", err)
+	}
+	return subject, nil
+}
+
+// Recipients lists, sorted, everyone a thread's messages were addressed
+// to (whatever became of each copy). q may be the caller's transaction.
+func (o *Outbox) Recipients(ctx context.Context, q store.Querier, t compose.Thread) ([]string, error) {
+	rows, err := q.QueryContext(ctx, `SELECT DISTINCT d.email FROM deliveries d JOIN messages m ON m.id = d.message_id
+WHERE m.incident_id = $1 AND m.audience = $2 ORDER BY d.email`, t.Key, t.Audience)
+	if err != nil {
+		return nil, fmt.Errorf("outbox: thread recipients: %w", err)
+	}
+	defer rows.Close()
+	var out []string
+	for rows.Next() {
+		var email string
+		if err := rows.Scan(&email); err != nil {
+			return nil, fmt.Errorf("outbox: thread recipients: %w", err)
+		}
+		out = append(out, email)
+	}
+	return out, rows.Err()
 }

@@ -13,6 +13,7 @@ import (
 
 	"github.com/emersion/go-msgauth/dkim"
 
+	"github.com/sitrep-dev/sitrep/internal/incident"
 	"github.com/sitrep-dev/sitrep/internal/outbox"
 	"github.com/sitrep-dev/sitrep/internal/testenv"
 )
@@ -57,7 +58,7 @@ func TestDKIMSignedMailVerifiesAfterRealDelivery(t *testing.T) {
 	ctx := context.Background()
 	inc := h.declare(t, "checkout")
 	for i := 0; i < 2; i++ {
-		if _, err := h.outbox.SendUpdate(ctx, "vp@example.test", inc.Ref, outbox.UpdateInput{Status: "Failover in progress.", Next: "30m", Groups: []string{"exec"}}); err != nil {
+		if _, err := h.comms.SendUpdate(ctx, "vp@example.test", inc.Ref, incident.UpdateInput{Status: "Failover in progress.", Next: "30m", Groups: []string{"exec"}}); err != nil {
 			t.Fatal(err)
 		}
 		h.clock.Add(time.Minute)

@@ -190,12 +190,12 @@ func testOneBadRecipient(t *testing.T, option func(*outbox.SMTPConfig)) {
 	inc := h.declare(t)
 	f.setReply("pb@example.test", &smtp.SMTPError{Code: 550, EnhancedCode: smtp.EnhancedCode{5, 1, 1}, Message: "no such user"})
 	f.setReply("pc@example.test", &smtp.SMTPError{Code: 451, EnhancedCode: smtp.EnhancedCode{4, 3, 0}, Message: "try again later"})
-	res, err := h.outbox.SendUpdate(context.Background(), "vp@example.test", inc.Ref, outbox.UpdateInput{Status: "Investigating.", Groups: []string{"everyone"}})
+	res, err := h.comms.SendUpdate(context.Background(), "vp@example.test", inc.Ref, incident.UpdateInput{Status: "Investigating.", Groups: []string{"everyone"}})
 	if err != nil {
 		t.Fatal(err)
 	}
 	drain(t, h, 1)
-	m, _ := h.outbox.Message(context.Background(), inc, res.Message.ID)
+	m, _ := h.outbox.Message(context.Background(), inc.ID, inc.Ref, res.Message.ID)
 	if m.Counts[outbox.StateSent] != 5 || m.Counts[outbox.StateFailed] != 1 || m.Counts[outbox.StateDeferred] != 1 {
 		t.Fatalf("want 5 sent, 1 failed (550), 1 deferred (451); got %v", m.Counts)
 	}
@@ -206,7 +206,7 @@ func testOneBadRecipient(t *testing.T, option func(*outbox.SMTPConfig)) {
 	// The server recovers: the deferred recipient gets its copy, once.
 	f.setReply("pc@example.test", nil)
 	drain(t, h, 2)
-	m, _ = h.outbox.Message(context.Background(), inc, res.Message.ID)
+	m, _ = h.outbox.Message(context.Background(), inc.ID, inc.Ref, res.Message.ID)
 	if m.Counts[outbox.StateSent] != 6 {
 		t.Fatalf("after recovery want 6 sent, got %v", m.Counts)
 	}
@@ -227,7 +227,7 @@ func TestDroppedDataAndRefusedConnectionsAreRetriedWithTheSameMessageID(t *testi
 	h := newHarness(t, f.addr, org, false)
 	inc := h.declare(t)
 	f.refuseAll.Store(true)
-	res, err := h.outbox.SendUpdate(context.Background(), "vp@example.test", inc.Ref, outbox.UpdateInput{Status: "Investigating.", Groups: []string{"everyone"}})
+	res, err := h.comms.SendUpdate(context.Background(), "vp@example.test", inc.Ref, incident.UpdateInput{Status: "Investigating.", Groups: []string{"everyone"}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -238,7 +238,7 @@ func TestDroppedDataAndRefusedConnectionsAreRetriedWithTheSameMessageID(t *testi
 	f.refuseAll.Store(false)
 	atomic.StoreInt32(&f.dropData, 1) // the next DATA is lost mid-way
 	drain(t, h, 3)
-	m, _ := h.outbox.Message(context.Background(), inc, res.Message.ID)
+	m, _ := h.outbox.Message(context.Background(), inc.ID, inc.Ref, res.Message.ID)
 	if m.Counts[outbox.StateSent] != 6 {
 		t.Fatalf("want all 6 sent in the end, got %v", m.Counts)
 	}
@@ -257,7 +257,7 @@ func TestBadUpdatesQueueNothing(t *testing.T) {
 	inc := h.declare(t)
 	past := h.clock.Now().Add(-time.Minute)
 	ctx := context.Background()
-	cases := map[string]outbox.UpdateInput{
+	cases := map[string]incident.UpdateInput{
 		"empty status":    {Status: "   ", Groups: []string{"everyone"}},
 		"next in past":    {Status: "x", NextAt: &past, Groups: []string{"everyone"}},
 		"bad interval":    {Status: "x", Next: "soon", Groups: []string{"everyone"}},
@@ -265,11 +265,11 @@ func TestBadUpdatesQueueNothing(t *testing.T) {
 		"both next forms": {Status: "x", Next: "30m", NextAt: &past},
 	}
 	for name, in := range cases {
-		if _, err := h.outbox.SendUpdate(ctx, "vp@example.test", inc.Ref, in); errs.CodeOf(err) != errs.Invalid {
+		if _, err := h.comms.SendUpdate(ctx, "vp@example.test", inc.Ref, in); errs.CodeOf(err) != errs.Invalid {
 			t.Errorf("%s: want invalid, got %v", name, err)
 		}
 	}
-	msgs, _ := h.outbox.Messages(ctx, inc)
+	msgs, _ := h.outbox.Messages(ctx, inc.ID)
 	if len(msgs) != 0 {
 		t.Fatalf("bad updates queued %d messages", len(msgs))
 	}
@@ -280,18 +280,18 @@ func TestBadUpdatesQueueNothing(t *testing.T) {
 		t.Fatal("a broken template override must fail at start-up")
 	}
 	// An idempotency key makes a double click one update.
-	in := outbox.UpdateInput{Status: "Once.", Groups: []string{"everyone"}, IdempotencyKey: "click-1"}
-	if _, err := h.outbox.SendUpdate(ctx, "vp@example.test", inc.Ref, in); err != nil {
+	in := incident.UpdateInput{Status: "Once.", Groups: []string{"everyone"}, IdempotencyKey: "click-1"}
+	if _, err := h.comms.SendUpdate(ctx, "vp@example.test", inc.Ref, in); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := h.outbox.SendUpdate(ctx, "vp@example.test", inc.Ref, in); errs.CodeOf(err) != errs.Conflict {
+	if _, err := h.comms.SendUpdate(ctx, "vp@example.test", inc.Ref, in); errs.CodeOf(err) != errs.Conflict {
 		t.Fatalf("the same idempotency key twice must conflict, got %v", err)
 	}
 	// A resolved incident takes no status updates.
 	if _, err := h.incidents.Transition(ctx, "vp@example.test", inc.Ref, incident.Resolved, ""); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := h.outbox.SendUpdate(ctx, "vp@example.test", inc.Ref, outbox.UpdateInput{Status: "x"}); errs.CodeOf(err) != errs.Conflict {
+	if _, err := h.comms.SendUpdate(ctx, "vp@example.test", inc.Ref, incident.UpdateInput{Status: "x"}); errs.CodeOf(err) != errs.Conflict {
 		t.Fatalf("an update to a resolved incident must conflict, got %v", err)
 	}
 }
@@ -301,7 +301,7 @@ func TestDryRunShowsEachGroupAndSendsNothing(t *testing.T) {
 	org, _ := smallOrg(3)
 	h := newHarness(t, f.addr, org, false)
 	inc := h.declare(t)
-	res, err := h.outbox.SendUpdate(context.Background(), "vp@example.test", inc.Ref, outbox.UpdateInput{Status: "Checking the **CDN**.", Groups: []string{"everyone"}, DryRun: true})
+	res, err := h.comms.SendUpdate(context.Background(), "vp@example.test", inc.Ref, incident.UpdateInput{Status: "Checking the **CDN**.", Groups: []string{"everyone"}, DryRun: true})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -311,7 +311,7 @@ func TestDryRunShowsEachGroupAndSendsNothing(t *testing.T) {
 	if !strings.Contains(res.Previews[0].Text, "Checking the *CDN*") || !strings.Contains(res.Previews[0].Text, "Next update by") {
 		t.Fatalf("preview text:\n%s", res.Previews[0].Text)
 	}
-	msgs, _ := h.outbox.Messages(context.Background(), inc)
+	msgs, _ := h.outbox.Messages(context.Background(), inc.ID)
 	if len(msgs) != 0 {
 		t.Fatal("a dry run stored a message")
 	}
@@ -357,12 +357,12 @@ func TestEveryTransactionHasItsOwnBounceAddress(t *testing.T) {
 		}
 	}
 	atomic.StoreInt32(&f.dropData, 1) // the first DATA is lost: its recipients are sent again
-	res, err := h.outbox.SendUpdate(ctx, "vp@example.test", inc.Ref, outbox.UpdateInput{Status: "Investigating.", Groups: []string{"everyone"}})
+	res, err := h.comms.SendUpdate(ctx, "vp@example.test", inc.Ref, incident.UpdateInput{Status: "Investigating.", Groups: []string{"everyone"}})
 	if err != nil {
 		t.Fatal(err)
 	}
 	drain(t, h, 3)
-	m, _ := h.outbox.Message(ctx, inc, res.Message.ID)
+	m, _ := h.outbox.Message(ctx, inc.ID, inc.Ref, res.Message.ID)
 	if m.Counts[outbox.StateSent] != 7 {
 		t.Fatalf("want 7 sent, got %v", m.Counts)
 	}

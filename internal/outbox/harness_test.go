@@ -40,6 +40,7 @@ type harness struct {
 	dir       *directory.Store
 	incidents *incident.Service
 	outbox    *outbox.Outbox
+	comms     *incident.Comms
 	clock     *clock
 	worker    *river.Client[*sql.Tx]
 }
@@ -119,12 +120,13 @@ func newHarness(t *testing.T, smtpAddr, org string, startWorker bool, options ..
 	}
 	t.Cleanup(func() { pool.Close() })
 	h.outbox = &outbox.Outbox{
-		DB: h.db, Jobs: ins, Renderer: renderer, Directory: h.dir, Incidents: h.incidents, Now: h.clock.Now,
+		DB: h.db, Jobs: ins, Renderer: renderer, Directory: h.dir, Now: h.clock.Now,
 		Domain: "sitrep.test", From: "sitrep <status@sitrep.test>", ReplyPart: "status",
-		Cadence: func(string) time.Duration { return 30 * time.Minute }, Sender: pool, BatchSize: 3,
-		Lease: 5 * time.Second, MaxAttempts: 5, ReminderBefore: 10 * time.Minute, OverdueAfter: 5 * time.Minute, Backup: "backup@example.test",
+		Sender: pool, BatchSize: 3,
+		Lease: 5 * time.Second, MaxAttempts: 5,
 	}
-	h.incidents.AfterDeclare = append(h.incidents.AfterDeclare, h.outbox.QueueHeadsUp)
+	h.comms = &incident.Comms{DB: h.db, Incidents: h.incidents, Directory: h.dir, Mail: h.outbox, Now: h.clock.Now, ReminderBefore: 10 * time.Minute, OverdueAfter: 5 * time.Minute, Backup: "backup@example.test"}
+	h.incidents.OnDeclare = append(h.incidents.OnDeclare, h.comms)
 	if startWorker {
 		h.startWorker(t)
 	}
@@ -176,7 +178,7 @@ func (h *harness) waitDeliveredWithin(t *testing.T, inc *incident.Incident, limi
 	t.Helper()
 	deadline := time.Now().Add(limit)
 	for {
-		msgs, err := h.outbox.Messages(context.Background(), inc)
+		msgs, err := h.outbox.Messages(context.Background(), inc.ID)
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/sitrep-dev/sitrep/internal/errs"
+	"github.com/sitrep-dev/sitrep/internal/incident"
 	"github.com/sitrep-dev/sitrep/internal/mailauth"
 	"github.com/sitrep-dev/sitrep/internal/mailauth/oauthfake"
 	"github.com/sitrep-dev/sitrep/internal/outbox"
@@ -149,7 +150,7 @@ func TestFanOutOf2000OverOAuth2RefreshesTokens(t *testing.T) {
 			h.outbox.BatchSize = 10
 			start := time.Now()
 			inc := h.declare(t)
-			res, err := h.outbox.SendUpdate(context.Background(), "vp@example.test", inc.Ref, outbox.UpdateInput{Status: "Payments are failing over.", Next: "30m", Groups: []string{"everyone"}})
+			res, err := h.comms.SendUpdate(context.Background(), "vp@example.test", inc.Ref, incident.UpdateInput{Status: "Payments are failing over.", Next: "30m", Groups: []string{"everyone"}})
 			if err != nil {
 				t.Fatal(err)
 			}

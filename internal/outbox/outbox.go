@@ -17,21 +17,11 @@ import (
 	"strings"
 	"time"
 
-	"github.com/riverqueue/river"
-
 	"github.com/sitrep-dev/sitrep/internal/compose"
 	"github.com/sitrep-dev/sitrep/internal/directory"
 	"github.com/sitrep-dev/sitrep/internal/errs"
-	"github.com/sitrep-dev/sitrep/internal/incident"
 	"github.com/sitrep-dev/sitrep/internal/jobs"
 	"github.com/sitrep-dev/sitrep/internal/store"
-)
-
-// Audiences: each is its own thread per incident.
-const (
-	Responders   = "responders"   // heads-up and later responder mail
-	Stakeholders = "stakeholders" // status updates to the organisation's groups
-	Leads        = "leads"        // reminders and escalations to the incident's leads
 )
 
 // Directory is what the outbox needs of the directory.
@@ -39,23 +29,22 @@ type Directory interface {
 	Current() *directory.Directory
 }
 
-// Outbox queues and delivers email.
+// Outbox queues and delivers email. It delivers "this message to these
+// recipients in this thread" and knows nothing of what the thread is
+// about: the messages, deliveries, threads, delivery transactions and
+// address status tables are its own, and no other package reads them.
 type Outbox struct {
 	DB        *store.DB
 	Jobs      jobs.Inserter
 	Renderer  *compose.Renderer
 	Directory Directory
-	Incidents *incident.Service
 	Logger    *slog.Logger
 	Now       func() time.Time
 
 	Domain    string // ours: Message-IDs, List-Ids and reply addresses
 	From      string // "sitrep <status@example.com>"
 	ReplyPart string // local part of reply addresses: <ReplyPart>+<token>@<Domain>
-	PublicURL string // for links to the incident page
 
-	// Cadence is the default interval to the next update for a severity.
-	Cadence func(severity string) time.Duration
 	// Sender delivers; the SMTP pool in production.
 	Sender Sender
 	// BatchSize is recipients per SMTP transaction.
@@ -65,14 +54,8 @@ type Outbox struct {
 	Lease time.Duration
 	// MaxAttempts before a deferred delivery is given up as failed.
 	MaxAttempts int
-	// ReminderBefore and OverdueAfter drive the promise checker.
-	ReminderBefore, OverdueAfter time.Duration
 	// Metrics, when set, counts deliveries.
 	Metrics *Metrics
-	// Backup is escalated to, beside the incident lead, when an update is overdue.
-	Backup string
-	// Bridge is the conference call in one line (config bridge:), shown in the heads-up.
-	Bridge string
 }
 
 func (o *Outbox) now() time.Time {
@@ -90,49 +73,14 @@ func (o *Outbox) logger() *slog.Logger {
 }
 
 // Message is one outgoing email, whatever the number of its recipients.
-type Message struct {
-	ID           int64          `json:"id"`
-	IncidentID   int64          `json:"-"`
-	Incident     string         `json:"incident,omitempty"`
-	Audience     string         `json:"audience"`
-	Kind         string         `json:"kind"`
-	MessageID    string         `json:"message_id"`
-	Subject      string         `json:"subject"`
-	Groups       []string       `json:"groups"`
-	Total        int            `json:"total"`
-	Counts       map[string]int `json:"counts"` // deliveries by state
-	NextUpdateAt *time.Time     `json:"next_update_at,omitempty"`
-	CreatedAt    time.Time      `json:"created_at"`
-	Actor        string         `json:"actor,omitempty"`
-}
-
-// Request is one message to queue.
-type Request struct {
-	Incident *incident.Incident
-	Kind     compose.Kind
-	Audience string // Responders, Stakeholders or Leads: the thread
-	// Groups to expand, or People when the message goes to named people.
-	Groups []string
-	People []string
-	// Data is the template's data struct (compose.StatusData, ...). Zone,
-	// Audience and (when present) Recipient are filled per recipient.
-	Data           any
-	NextUpdateAt   *time.Time
-	Actor          string
-	IdempotencyKey string
-	// Calendar, when set, is an iCalendar object (RFC 5545) sent as a
-	// text/calendar alternative with CalendarMethod (REQUEST, CANCEL): an
-	// iMIP invitation (RFC 6047) that mail clients show with Accept/Decline.
-	Calendar       []byte
-	CalendarMethod string
-}
+type Message = compose.Message
 
 // Queue stores the message, its thread position and one delivery row per
 // recipient, and queues the delivery job, all in tx. Nothing is sent until
 // tx commits.
-func (o *Outbox) Queue(ctx context.Context, tx *sql.Tx, req Request) (*Message, error) {
-	if req.Incident == nil {
-		return nil, errs.E(errs.Internal, "outbox: a message needs an incident")
+func (o *Outbox) Queue(ctx context.Context, tx *sql.Tx, req compose.Outgoing) (*Message, error) {
+	if req.Thread.Key == 0 || req.Thread.Audience == "" {
+		return nil, errs.E(errs.Internal, "outbox: a message needs a thread")
 	}
 	recipients, err := o.expand(req)
 	if err != nil {
@@ -153,11 +101,11 @@ func (o *Outbox) Queue(ctx context.Context, tx *sql.Tx, req Request) (*Message, 
 	}
 
 	now := o.now()
-	th, err := o.nextInThread(ctx, tx, req.Incident, req.Audience, sample.Subject, now)
+	th, err := o.nextInThread(ctx, tx, req.Thread, sample.Subject, now)
 	if err != nil {
 		return nil, err
 	}
-	msg := &Message{IncidentID: req.Incident.ID, Incident: req.Incident.Ref, Audience: req.Audience, Kind: string(req.Kind),
+	msg := &Message{ThreadKey: req.Thread.Key, Incident: req.Thread.Ref, Audience: req.Thread.Audience, Kind: string(req.Kind),
 		MessageID: th.messageID, Subject: th.subject, Groups: req.Groups, CreatedAt: now, NextUpdateAt: req.NextUpdateAt, Actor: req.Actor}
 	if msg.Groups == nil {
 		msg.Groups = []string{}
@@ -170,11 +118,11 @@ func (o *Outbox) Queue(ctx context.Context, tx *sql.Tx, req Request) (*Message, 
 		return nil, errs.E(errs.Internal, "outbox: a calendar part needs its method")
 	}
 	err = tx.QueryRowContext(ctx, `INSERT INTO messages (incident_id, audience, kind, message_id, in_reply_to, refs, thread_index,
-    subject, to_display, groups, render_data, next_update_at, idempotency_key, actor, created_at, ics, ics_method)
-VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17) RETURNING id`,
-		msg.IncidentID, msg.Audience, msg.Kind, msg.MessageID, th.inReplyTo, mustJSON(th.refs), th.threadIndex,
-		msg.Subject, req.Audience, mustJSON(msg.Groups), string(snapshot), nullTime(req.NextUpdateAt), idem, req.Actor, now,
-		string(req.Calendar), strings.ToUpper(req.CalendarMethod),
+    subject, to_display, groups, render_data, next_update_at, idempotency_key, actor, created_at, ics, ics_method, thread_ref, reply_token)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19) RETURNING id`,
+		msg.ThreadKey, msg.Audience, msg.Kind, msg.MessageID, th.inReplyTo, mustJSON(th.refs), th.threadIndex,
+		msg.Subject, req.Thread.Audience, mustJSON(msg.Groups), string(snapshot), nullTime(req.NextUpdateAt), idem, req.Actor, now,
+		string(req.Calendar), strings.ToUpper(req.CalendarMethod), req.Thread.Ref, req.Thread.ReplyToken,
 	).Scan(&msg.ID)
 	if store.IsUniqueViolation(err) && idem.Valid {
 		return nil, errs.E(errs.Conflict, "this update was already sent (idempotency key %q)", req.IdempotencyKey)
@@ -200,7 +148,7 @@ VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $
 
 // expand turns the request's audience into recipients: groups through
 // their nesting, de-duplicated; or named people.
-func (o *Outbox) expand(req Request) ([]directory.Recipient, error) {
+func (o *Outbox) expand(req compose.Outgoing) ([]directory.Recipient, error) {
 	d := o.Directory.Current()
 	if len(req.People) > 0 {
 		seen := map[string]bool{}
@@ -211,7 +159,7 @@ func (o *Outbox) expand(req Request) ([]directory.Recipient, error) {
 				continue
 			}
 			seen[email] = true
-			r := directory.Recipient{Email: email, Group: req.Audience}
+			r := directory.Recipient{Email: email, Group: req.Thread.Audience}
 			if p, ok := d.Person(email); ok {
 				r.Name, r.TimeZone = p.Name, p.TimeZone
 			} else if _, err := mail.ParseAddress(email); err != nil {
@@ -226,9 +174,9 @@ func (o *Outbox) expand(req Request) ([]directory.Recipient, error) {
 
 // displayFor is the visible To: of a recipient's copy: the group, never
 // the members.
-func displayFor(d *directory.Directory, req Request, r directory.Recipient) string {
+func displayFor(d *directory.Directory, req compose.Outgoing, r directory.Recipient) string {
 	if len(req.People) > 0 {
-		return req.Incident.Ref + " " + req.Audience
+		return req.Thread.Ref + " " + req.Thread.Audience
 	}
 	if g, ok := d.Group(r.Group); ok && g.DisplayName != "" {
 		return g.DisplayName
@@ -241,20 +189,20 @@ type threadPos struct {
 	refs                                       []string
 }
 
-// nextInThread allocates the next message of the incident's thread for
-// audience (creating the thread with its first message).
-func (o *Outbox) nextInThread(ctx context.Context, tx *sql.Tx, inc *incident.Incident, audience, subject string, now time.Time) (*threadPos, error) {
+// nextInThread allocates the next message of the thread (creating the
+// thread with its first message).
+func (o *Outbox) nextInThread(ctx context.Context, tx *sql.Tx, t compose.Thread, subject string, now time.Time) (*threadPos, error) {
 	pos := &threadPos{messageID: compose.NewMessageID(o.Domain), subject: subject, refs: []string{}}
 	var refs, lastID, index, threadSubject string
 	err := tx.QueryRowContext(ctx, `SELECT subject, last_message_id, refs, thread_index FROM threads WHERE incident_id = $1 AND audience = $2`,
-		inc.ID, audience).Scan(&threadSubject, &lastID, &refs, &index)
+		t.Key, t.Audience).Scan(&threadSubject, &lastID, &refs, &index)
 	switch {
 	case err == sql.ErrNoRows:
 		var guid [16]byte
 		copy(guid[:], []byte(strings.Trim(pos.messageID, "<>")))
 		pos.threadIndex = compose.ThreadIndexRoot(now, guid)
 		_, err = tx.ExecContext(ctx, `INSERT INTO threads (incident_id, audience, subject, root_message_id, last_message_id, refs, thread_index, messages, last_sent_at)
-VALUES ($1, $2, $3, $4, $4, $5, $6, 1, $7)`, inc.ID, audience, subject, pos.messageID, mustJSON([]string{pos.messageID}), pos.threadIndex, now)
+VALUES ($1, $2, $3, $4, $4, $5, $6, 1, $7)`, t.Key, t.Audience, subject, pos.messageID, mustJSON([]string{pos.messageID}), pos.threadIndex, now)
 		if err != nil {
 			return nil, fmt.Errorf("outbox: new thread: %w", err)
 		}
@@ -273,7 +221,7 @@ VALUES ($1, $2, $3, $4, $4, $5, $6, 1, $7)`, inc.ID, audience, subject, pos.mess
 		return nil, fmt.Errorf("outbox: thread index: %w", err)
 	}
 	_, err = tx.ExecContext(ctx, `UPDATE threads SET last_message_id = $1, refs = $2, messages = messages + 1, last_sent_at = $3
-WHERE incident_id = $4 AND audience = $5`, pos.messageID, mustJSON(append(append([]string{}, pos.refs...), pos.messageID)), now, inc.ID, audience)
+WHERE incident_id = $4 AND audience = $5`, pos.messageID, mustJSON(append(append([]string{}, pos.refs...), pos.messageID)), now, t.Key, t.Audience)
 	if err != nil {
 		return nil, fmt.Errorf("outbox: thread: %w", err)
 	}
@@ -291,7 +239,7 @@ func (o *Outbox) render(kind compose.Kind, snapshot []byte, r directory.Recipien
 	}
 	v := reflect.ValueOf(data).Elem()
 	if f := v.FieldByName("Zone"); f.IsValid() && f.CanSet() {
-		f.Set(reflect.ValueOf(zone(r.TimeZone)))
+		f.Set(reflect.ValueOf(compose.Zone(r.TimeZone)))
 	}
 	if f := v.FieldByName("Audience"); f.IsValid() && f.CanSet() && f.Kind() == reflect.String {
 		f.SetString(audience)
@@ -312,67 +260,11 @@ func personal(kind compose.Kind) bool {
 	return reflect.ValueOf(data).Elem().FieldByName("Recipient").IsValid()
 }
 
-var zoneCache = map[string]*time.Location{}
-
-func zone(name string) *time.Location {
-	if name == "" {
-		return time.UTC
-	}
-	if loc, ok := zoneCache[name]; ok {
-		return loc
-	}
-	loc, err := time.LoadLocation(name)
-	if err != nil {
-		loc = time.UTC
-	}
-	return loc
-}
-
-// View is the incident as emails describe it.
-func (o *Outbox) View(inc *incident.Incident) compose.IncidentView {
-	d := o.Directory.Current()
-	name := func(email string) string {
-		if p, ok := d.Person(email); ok && p.Name != "" {
-			return p.Name
-		}
-		return email
-	}
-	v := compose.IncidentView{
-		ID: inc.Ref, Title: inc.Title, Severity: string(inc.Severity), State: string(inc.State),
-		DetectedVia: inc.Scope.DetectedVia, DetectionDetail: inc.Scope.DetectionDetail, Verified: inc.Scope.Verified,
-		VerificationDetail: inc.Scope.VerificationDetail, Extent: inc.Scope.Extent, Segments: inc.Scope.Segments,
-		Systems: inc.Scope.Systems, Teams: inc.Scope.Teams, IncidentLead: name(inc.Roles.IncidentLead), CommsLead: name(inc.Roles.CommsLead),
-		Bridge: o.Bridge,
-	}
-	if v.Extent == "all" {
-		v.Extent = "all users"
-	}
-	if inc.FirstFailureAt != nil {
-		v.FirstFailureAt = *inc.FirstFailureAt
-	}
-	if inc.DetectedAt != nil {
-		v.DetectedAt = *inc.DetectedAt
-	}
-	if inc.ResolvedAt != nil {
-		v.ResolvedAt = *inc.ResolvedAt
-	}
-	if inc.Roles.IncidentLead == "" {
-		v.IncidentLead = ""
-	}
-	if inc.Roles.CommsLead == "" {
-		v.CommsLead = ""
-	}
-	if o.PublicURL != "" {
-		v.URL = strings.TrimSuffix(o.PublicURL, "/") + "/incidents/" + inc.Ref
-	}
-	return v
-}
-
-// ReplyTo is the address replies to an incident's emails go to: plus
-// addressing with the incident's unguessable token routes them back to the
-// hub and names the incident.
-func (o *Outbox) ReplyTo(inc *incident.Incident) string {
-	return o.ReplyPart + "+" + inc.ReplyToken + "@" + o.Domain
+// ReplyAddress is the address replies to a thread go to: plus addressing
+// with the thread's unguessable token routes them back to the hub and
+// names the thread.
+func (o *Outbox) ReplyAddress(token string) string {
+	return o.ReplyPart + "+" + token + "@" + o.Domain
 }
 
 func (o *Outbox) fromAddress() (name, addr string) {
@@ -382,9 +274,6 @@ func (o *Outbox) fromAddress() (name, addr string) {
 	}
 	return a.Name, a.Address
 }
-
-// threadInsertOpts: jobs of the outbox go to the default queue.
-var _ = river.InsertOpts{}
 
 func mustJSON(v any) string {
 	b, err := json.Marshal(v)

@@ -6,7 +6,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/sitrep-dev/sitrep/internal/outbox"
+	"github.com/sitrep-dev/sitrep/internal/incident"
 )
 
 // TestPromiseRemindersAndEscalation drives the clock through one promise:
@@ -19,7 +19,7 @@ func TestPromiseRemindersAndEscalation(t *testing.T) {
 	h := newHarness(t, f.addr, org, false)
 	ctx := context.Background()
 	inc := h.declare(t)
-	if _, err := h.outbox.SendUpdate(ctx, "vp@example.test", inc.Ref, outbox.UpdateInput{Status: "Looking.", Next: "30m", Groups: []string{"everyone"}}); err != nil {
+	if _, err := h.comms.SendUpdate(ctx, "vp@example.test", inc.Ref, incident.UpdateInput{Status: "Looking.", Next: "30m", Groups: []string{"everyone"}}); err != nil {
 		t.Fatal(err)
 	}
 	due := h.clock.Now().Add(30 * time.Minute).Truncate(time.Minute)
@@ -29,7 +29,7 @@ func TestPromiseRemindersAndEscalation(t *testing.T) {
 		h.clock.t = at
 		h.clock.mu.Unlock()
 		for i := 0; i < 2; i++ { // a second check at the same moment sends nothing more
-			n, err := h.outbox.CheckPromises(ctx)
+			n, err := h.comms.CheckPromises(ctx)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -46,7 +46,7 @@ func TestPromiseRemindersAndEscalation(t *testing.T) {
 	check(due.Add(5*time.Minute), 1)   // overdue: escalate
 	check(due.Add(60*time.Minute), 0)  // escalated once
 
-	msgs, _ := h.outbox.Messages(ctx, inc)
+	msgs, _ := h.outbox.Messages(ctx, inc.ID)
 	var kinds []string
 	for _, m := range msgs {
 		kinds = append(kinds, m.Kind+"/"+m.Audience)
@@ -90,7 +90,7 @@ func TestPromiseRemindersAndEscalation(t *testing.T) {
 		t.Errorf("the escalation goes on the timeline once, got %d", overdue)
 	}
 	// A late update books a broken promise and starts a new one.
-	if _, err := h.outbox.SendUpdate(ctx, "vp@example.test", inc.Ref, outbox.UpdateInput{Status: "Late, sorry.", Next: "30m", Groups: []string{"everyone"}}); err != nil {
+	if _, err := h.comms.SendUpdate(ctx, "vp@example.test", inc.Ref, incident.UpdateInput{Status: "Late, sorry.", Next: "30m", Groups: []string{"everyone"}}); err != nil {
 		t.Fatal(err)
 	}
 	inc, _ = h.incidents.Get(ctx, inc.Ref)

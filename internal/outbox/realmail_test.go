@@ -13,7 +13,7 @@ import (
 	gomessage "github.com/emersion/go-message"
 	"github.com/emersion/go-message/mail"
 
-	"github.com/sitrep-dev/sitrep/internal/outbox"
+	"github.com/sitrep-dev/sitrep/internal/incident"
 	"github.com/sitrep-dev/sitrep/internal/testenv"
 )
 
@@ -75,7 +75,7 @@ func TestUpdatesOverRealPostfixAndDovecot(t *testing.T) {
 	for i := 1; i <= 3; i++ {
 		status := fmt.Sprintf("Update %d: failover of the payment provider in progress.", i)
 		statuses = append(statuses, status)
-		res, err := h.outbox.SendUpdate(ctx, "vp@example.test", inc.Ref, outbox.UpdateInput{Status: status, Next: "30m", Groups: []string{"exec", "cs"}})
+		res, err := h.comms.SendUpdate(ctx, "vp@example.test", inc.Ref, incident.UpdateInput{Status: status, Next: "30m", Groups: []string{"exec", "cs"}})
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -23,7 +23,6 @@ import (
 	"github.com/sitrep-dev/sitrep/internal/compose"
 	"github.com/sitrep-dev/sitrep/internal/errs"
 	"github.com/sitrep-dev/sitrep/internal/incident"
-	"github.com/sitrep-dev/sitrep/internal/outbox"
 	"github.com/sitrep-dev/sitrep/internal/resolution"
 	"github.com/sitrep-dev/sitrep/internal/store"
 )
@@ -493,11 +492,11 @@ func csvSafe(s string) string {
 
 // PublishResult says what went out.
 type PublishResult struct {
-	Board    *Board          `json:"board"`
-	Message  *outbox.Message `json:"message"`
-	Webhook  bool            `json:"webhook_queued"`
-	Unowned  int             `json:"unowned"`
-	Notified []string        `json:"notified"`
+	Board    *Board           `json:"board"`
+	Message  *compose.Message `json:"message"`
+	Webhook  bool             `json:"webhook_queued"`
+	Unowned  int              `json:"unowned"`
+	Notified []string         `json:"notified"`
 }
 
 // Publish sends the meeting's results (Issues, Improvements with owners,
@@ -522,7 +521,7 @@ func (s *Service) Publish(ctx context.Context, actor, ref string) (*PublishResul
 			return errs.E(errs.Conflict, "the board of %s is empty: record the Issues and Improvements first", inc.Ref)
 		}
 		res.Board, res.Unowned = b, b.Unowned
-		data := compose.PostmortemReportData{Incident: s.Outbox.View(inc), Facilitator: s.displayName(pm.Facilitator), Unowned: b.Unowned, Now: now}
+		data := compose.PostmortemReportData{Incident: s.Comms.View(inc), Facilitator: s.displayName(pm.Facilitator), Unowned: b.Unowned, Now: now}
 		if pm.Start != nil && pm.State == StateBooked {
 			data.HeldAt = *pm.Start
 		}
@@ -545,7 +544,7 @@ func (s *Service) Publish(ctx context.Context, actor, ref string) (*PublishResul
 				res.Notified = append(res.Notified, m.Owner)
 			}
 		}
-		if res.Message, err = s.Outbox.Queue(ctx, tx, outbox.Request{Incident: inc, Kind: compose.KindPostmortemReport, Audience: ThreadResults,
+		if res.Message, err = s.Mail.Queue(ctx, tx, compose.Outgoing{Thread: inc.Thread(ThreadResults), Kind: compose.KindPostmortemReport,
 			People: res.Notified, Data: data, Actor: actor}); err != nil {
 			return fmt.Errorf("postmortem: publish: %w", err)
 		}
@@ -645,14 +644,14 @@ FROM improvements WHERE state = 'open' AND owner <> '' AND due_on <> '' AND due_
 				return err
 			}
 			dueOn, _ := time.Parse(time.DateOnly, d.dueOn)
-			data := compose.ImprovementDueData{Incident: s.Outbox.View(inc), Recipient: s.displayName(d.owner), Improvement: d.text,
+			data := compose.ImprovementDueData{Incident: s.Comms.View(inc), Recipient: s.displayName(d.owner), Improvement: d.text,
 				DueOn: dueOn, Overdue: overdue, Now: now}
 			if d.issue.Valid {
 				_ = tx.QueryRowContext(ctx, `SELECT text FROM postmortem_issues WHERE id = $1`, d.issue.Int64).Scan(&data.Issue)
 			}
 			// One thread per improvement: the outbox gives a thread's later
 			// messages its first subject, which names the improvement.
-			if _, err := s.Outbox.Queue(ctx, tx, outbox.Request{Incident: inc, Kind: compose.KindImprovementDue, Audience: fmt.Sprintf("%s-%d", ThreadOwners, d.id),
+			if _, err := s.Mail.Queue(ctx, tx, compose.Outgoing{Thread: inc.Thread(fmt.Sprintf("%s-%d", ThreadOwners, d.id)), Kind: compose.KindImprovementDue,
 				People: []string{d.owner}, Data: data, Actor: "sitrep"}); err != nil {
 				return fmt.Errorf("postmortem: reminder: %w", err)
 			}
@@ -726,7 +725,7 @@ func (w *WebhookWorker) Work(ctx context.Context, job *river.Job[WebhookArgs]) e
 	if err != nil {
 		return err
 	}
-	p := WebhookPayload{Event: job.Args.Event, Incident: inc.Ref, Title: inc.Title, URL: s.Outbox.View(inc).URL,
+	p := WebhookPayload{Event: job.Args.Event, Incident: inc.Ref, Title: inc.Title, URL: s.Comms.View(inc).URL,
 		PublishedAt: job.Args.At, Issues: b.Issues, Improvements: b.Improvements}
 	body, err := json.Marshal(p)
 	if err != nil {

@@ -20,7 +20,6 @@ import (
 	"github.com/sitrep-dev/sitrep/internal/errs"
 	"github.com/sitrep-dev/sitrep/internal/incident"
 	"github.com/sitrep-dev/sitrep/internal/jobs"
-	"github.com/sitrep-dev/sitrep/internal/outbox"
 	"github.com/sitrep-dev/sitrep/internal/resolution"
 	"github.com/sitrep-dev/sitrep/internal/store"
 )
@@ -73,8 +72,9 @@ type Settings struct {
 type Service struct {
 	DB        *store.DB
 	Incidents *incident.Service
-	Outbox    *outbox.Outbox
-	Directory outbox.Directory
+	Mail      incident.Mailer
+	Comms     *incident.Comms
+	Directory incident.Directory
 	Jobs      jobs.Inserter
 	// Backend books and answers free/busy; BackendName is "imip",
 	// "caldav" or "google".
@@ -170,7 +170,9 @@ func (s *Service) finish(pm *Postmortem, inc *incident.Incident) *Postmortem {
 // stable across retries, new after a cancellation (Google keeps a
 // cancelled event's id for good).
 func (s *Service) uid(inc *incident.Incident, generation int) string {
-	domain := cmp.Or(s.Outbox.Domain, "sitrep.invalid")
+	// The reply address's domain is ours: the hub's mail domain.
+	_, domain, _ := strings.Cut(s.Mail.ReplyAddress(""), "@")
+	domain = cmp.Or(domain, "sitrep.invalid")
 	return fmt.Sprintf("postmortem-%s-%d@%s", strings.ToLower(inc.Ref), generation, domain)
 }
 
@@ -205,36 +207,19 @@ func (s *Service) gather(ctx context.Context, tx *sql.Tx, inc *incident.Incident
 	add(inc.Roles.IncidentLead, "lead", false, "")
 	add(inc.Roles.CommsLead, "lead", false, "")
 
-	rows, err := tx.QueryContext(ctx, `SELECT DISTINCT d.email FROM deliveries d JOIN messages m ON m.id = d.message_id
-WHERE m.incident_id = $1 AND m.audience = $2 ORDER BY d.email`, inc.ID, outbox.Responders)
+	responders, err := s.Mail.Recipients(ctx, tx, inc.Thread(compose.Responders))
 	if err != nil {
 		return nil, "", fmt.Errorf("postmortem: responders: %w", err)
 	}
-	var responders []string
-	for rows.Next() {
-		var e string
-		if err := rows.Scan(&e); err != nil {
-			rows.Close()
-			return nil, "", fmt.Errorf("postmortem: responders: %w", err)
-		}
-		responders = append(responders, e)
-	}
-	rows.Close()
-	rows, err = tx.QueryContext(ctx, `SELECT DISTINCT actor FROM timeline_events WHERE incident_id = $1 ORDER BY actor`, inc.ID)
+	actors, err := incident.Actors(ctx, tx, inc.ID)
 	if err != nil {
 		return nil, "", fmt.Errorf("postmortem: actors: %w", err)
 	}
-	for rows.Next() {
-		var a string
-		if err := rows.Scan(&a); err != nil {
-			rows.Close()
-			return nil, "", fmt.Errorf("postmortem: actors: %w", err)
-		}
+	for _, a := range actors {
 		if _, ok := d.Person(a); ok { // token names and "sitrep" are not people
 			responders = append(responders, a)
 		}
 	}
-	rows.Close()
 	for _, r := range responders {
 		add(r, "responder", false, "")
 	}
@@ -654,7 +639,7 @@ func (s *Service) event(ctx context.Context, q store.Querier, pm *Postmortem, in
 	}
 	ev := calendar.Event{
 		UID: pm.UID, Sequence: pm.Sequence, Summary: fmt.Sprintf("Post-mortem: %s %s", inc.Ref, inc.Title),
-		Start: *pm.Start, End: *pm.End, Organizer: Attendee{Email: s.Outbox.ReplyTo(inc), Name: orgName},
+		Start: *pm.Start, End: *pm.End, Organizer: Attendee{Email: s.Comms.ReplyTo(inc), Name: orgName},
 		Room: pm.Room, VideoLink: pm.VideoLink, CreateMeet: s.Settings.CreateMeet, RequestID: fmt.Sprintf("%s/%d", pm.UID, pm.Sequence),
 	}
 	if pm.Remote {
@@ -790,10 +775,10 @@ func (s *Service) SendInvite(ctx context.Context, ev calendar.Event, method stri
 			people = append(people, ev.Room.Email) // a room mailbox accepts or declines by itself
 		}
 	}
-	data := compose.PostmortemInviteData{Incident: s.Outbox.View(inc), Start: ev.Start, End: ev.End, Location: location,
+	data := compose.PostmortemInviteData{Incident: s.Comms.View(inc), Start: ev.Start, End: ev.End, Location: location,
 		VideoLink: ev.VideoLink, Facilitator: ev.Organizer.Name, Method: method, Sequence: ev.Sequence, Entries: entries, Now: s.now()}
 	err = s.DB.InTx(ctx, func(tx *sql.Tx) error {
-		_, err := s.Outbox.Queue(ctx, tx, outbox.Request{Incident: inc, Kind: compose.KindPostmortemInvite, Audience: ThreadInvite,
+		_, err := s.Mail.Queue(ctx, tx, compose.Outgoing{Thread: inc.Thread(ThreadInvite), Kind: compose.KindPostmortemInvite,
 			People: people, Data: data, Actor: "sitrep", Calendar: ics, CalendarMethod: method,
 			IdempotencyKey: fmt.Sprintf("%s/%d/%s", ev.UID, ev.Sequence, method)})
 		return err
@@ -896,8 +881,8 @@ func (s *Service) queueTimeline(ctx context.Context, tx *sql.Tx, pm *Postmortem,
 	if pm.VideoLink != "" {
 		location += ", " + pm.VideoLink
 	}
-	data := compose.TimelineData{Incident: s.Outbox.View(inc), Entries: entries, PostMortemAt: *pm.Start, Location: location, Now: now}
-	if _, err := s.Outbox.Queue(ctx, tx, outbox.Request{Incident: inc, Kind: compose.KindTimeline, Audience: ThreadTimeline,
+	data := compose.TimelineData{Incident: s.Comms.View(inc), Entries: entries, PostMortemAt: *pm.Start, Location: location, Now: now}
+	if _, err := s.Mail.Queue(ctx, tx, compose.Outgoing{Thread: inc.Thread(ThreadTimeline), Kind: compose.KindTimeline,
 		People: participants(pm), Data: data, Actor: "sitrep"}); err != nil {
 		return fmt.Errorf("postmortem: timeline email: %w", err)
 	}

@@ -168,6 +168,7 @@ type harness struct {
 	dir       *directory.Store
 	incidents *incident.Service
 	outbox    *outbox.Outbox
+	comms     *incident.Comms
 	svc       *postmortem.Service
 	clock     *clock
 	sent      *captureSender
@@ -212,17 +213,18 @@ func newHarness(t *testing.T, o options) *harness {
 		sender = pool
 	}
 	h.outbox = &outbox.Outbox{
-		DB: h.db, Jobs: ins, Renderer: renderer, Directory: h.dir, Incidents: h.incidents, Now: h.clock.Now,
+		DB: h.db, Jobs: ins, Renderer: renderer, Directory: h.dir, Now: h.clock.Now,
 		Domain: "sitrep.test", From: "sitrep <status@sitrep.test>", ReplyPart: "status",
-		Cadence: func(string) time.Duration { return 30 * time.Minute }, Sender: sender, BatchSize: 10,
-		Lease: 5 * time.Second, MaxAttempts: 3, ReminderBefore: 10 * time.Minute, OverdueAfter: 5 * time.Minute,
+		Sender: sender, BatchSize: 10,
+		Lease: 5 * time.Second, MaxAttempts: 3,
 	}
-	h.incidents.AfterDeclare = append(h.incidents.AfterDeclare, h.outbox.QueueHeadsUp)
+	h.comms = &incident.Comms{DB: h.db, Incidents: h.incidents, Directory: h.dir, Mail: h.outbox, Now: h.clock.Now, ReminderBefore: 10 * time.Minute, OverdueAfter: 5 * time.Minute}
+	h.incidents.OnDeclare = append(h.incidents.OnDeclare, h.comms)
 	settings := postmortem.Settings{OptionalGroups: []string{"exec"}, Holidays: []string{"2026-03-09"}, Building: "HQ"}
 	if o.settings != nil {
 		o.settings(&settings)
 	}
-	h.svc = &postmortem.Service{DB: h.db, Incidents: h.incidents, Outbox: h.outbox, Directory: h.dir, Jobs: ins,
+	h.svc = &postmortem.Service{DB: h.db, Incidents: h.incidents, Mail: h.outbox, Comms: h.comms, Directory: h.dir, Jobs: ins,
 		Rooms: func(context.Context) ([]calendar.Room, error) { return rooms, nil }, Settings: settings, Now: h.clock.Now}
 	if o.backend != nil {
 		h.svc.Backend, h.svc.BackendName = o.backend(h)

@@ -203,7 +203,7 @@ func TestBookIMIPThroughPostfixAndDovecot(t *testing.T) {
 		if err != nil || !start.Equal(*pm.Start) {
 			t.Errorf("%s: DTSTART %s, booked %s", user, inv.DTStart, pm.Start)
 		}
-		if !strings.EqualFold(inv.Organizer.Value, "mailto:"+h.outbox.ReplyTo(inc)) || inv.Organizer.Params["CN"] != "Vera Price" {
+		if !strings.EqualFold(inv.Organizer.Value, "mailto:"+h.comms.ReplyTo(inc)) || inv.Organizer.Params["CN"] != "Vera Price" {
 			t.Errorf("%s: ORGANIZER %+v: want the hub's reply address with the facilitator's name", user, inv.Organizer)
 		}
 		if p, ok := inv.attendee("ceo@example.test"); !ok || p["ROLE"] != "OPT-PARTICIPANT" {
@@ -244,7 +244,7 @@ func TestBookIMIPThroughPostfixAndDovecot(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	msgs, err := h.outbox.Messages(ctx, inc)
+	msgs, err := h.outbox.Messages(ctx, inc.ID)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -57,9 +57,10 @@ func newFlow(t *testing.T) (*resolution.Service, *incident.Incident, *clock) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ob := &outbox.Outbox{DB: db, Jobs: ins, Renderer: renderer, Directory: dir, Incidents: incidents, Now: c.now,
+	ob := &outbox.Outbox{DB: db, Jobs: ins, Renderer: renderer, Directory: dir, Now: c.now,
 		Domain: "sitrep.test", From: "sitrep <status@sitrep.test>", ReplyPart: "status"}
-	s := &resolution.Service{DB: db, Incidents: incidents, Outbox: ob, Directory: dir, Now: c.now, WriteUpAfter: 48 * time.Hour}
+	comms := &incident.Comms{DB: db, Incidents: incidents, Directory: dir, Mail: ob, Now: c.now}
+	s := &resolution.Service{DB: db, Incidents: incidents, Mail: ob, Comms: comms, Directory: dir, Now: c.now, WriteUpAfter: 48 * time.Hour}
 	inc, err := incidents.Declare(ctx, "vp@x.test", incident.DeclareInput{Title: "Login fails", Severity: "SEV2",
 		Roles: incident.Roles{IncidentLead: "lead@x.test", CommsLead: "vp@x.test"}})
 	if err != nil {
@@ -70,7 +71,7 @@ func newFlow(t *testing.T) (*resolution.Service, *incident.Incident, *clock) {
 
 func kinds(t *testing.T, s *resolution.Service, inc *incident.Incident) string {
 	t.Helper()
-	msgs, err := s.Outbox.Messages(context.Background(), inc)
+	msgs, err := s.Mail.(*outbox.Outbox).Messages(context.Background(), inc.ID)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -13,7 +13,6 @@ import (
 	"github.com/sitrep-dev/sitrep/internal/errs"
 	"github.com/sitrep-dev/sitrep/internal/inbox"
 	"github.com/sitrep-dev/sitrep/internal/incident"
-	"github.com/sitrep-dev/sitrep/internal/outbox"
 	"github.com/sitrep-dev/sitrep/internal/store"
 )
 
@@ -22,8 +21,9 @@ import (
 type Service struct {
 	DB        *store.DB
 	Incidents *incident.Service
-	Outbox    *outbox.Outbox
-	Directory outbox.Directory
+	Mail      incident.Mailer
+	Comms     *incident.Comms
+	Directory incident.Directory
 	Rules     *Rules
 	Now       func() time.Time
 	// WriteUpAfter is the default time between resolution and the promised write-up.
@@ -58,7 +58,7 @@ type ResolveInput struct {
 // ResolveResult says what went out.
 type ResolveResult struct {
 	Incident  *incident.Incident `json:"incident"`
-	Messages  []*outbox.Message  `json:"messages"`
+	Messages  []*compose.Message `json:"messages"`
 	Asked     []string           `json:"asked_to_confirm"`
 	WriteUpBy *time.Time         `json:"write_up_by,omitempty"`
 }
@@ -143,7 +143,7 @@ func (s *Service) ResolveTx(ctx context.Context, tx *sql.Tx, actor string, inc *
 		if fresh.ResolvedAt != nil {
 			restored = *fresh.ResolvedAt
 		}
-		data := compose.ResolvedData{Incident: s.Outbox.View(fresh), RestoredAt: restored, Impact: impact, RootCause: rootCause,
+		data := compose.ResolvedData{Incident: s.Comms.View(fresh), RestoredAt: restored, Impact: impact, RootCause: rootCause,
 			RootCauseUnknown: in.RootCauseUnknown, Now: now}
 		if writeUpBy != nil {
 			data.WriteUpBy = *writeUpBy
@@ -191,16 +191,11 @@ func (s *Service) responders(ctx context.Context, tx *sql.Tx, inc *incident.Inci
 			out = append(out, e)
 		}
 	}
-	rows, err := tx.QueryContext(ctx, `SELECT DISTINCT d.email FROM deliveries d JOIN messages m ON m.id = d.message_id
-WHERE m.incident_id = $1 AND m.audience = $2 ORDER BY d.email`, inc.ID, outbox.Responders)
-	if err == nil {
-		for rows.Next() {
-			var e string
-			if rows.Scan(&e) == nil {
-				add(e)
-			}
-		}
-		rows.Close()
+	// A heads-up whose recipients cannot be read is still no reason to
+	// hold back the resolution: the directory's responders hear it.
+	sent, _ := s.Mail.Recipients(ctx, tx, inc.Thread(compose.Responders))
+	for _, e := range sent {
+		add(e)
 	}
 	for _, p := range s.Directory.Current().Responders(inc.Scope.Systems...) {
 		add(p.Email)
@@ -261,8 +256,8 @@ GROUP BY reporter_email, reporter_name ORDER BY reporter_email`, inc.ID)
 			inc.ID, w.email, w.name, now); err != nil {
 			return nil, fmt.Errorf("resolution: confirmations: %w", err)
 		}
-		data := compose.ConfirmData{Incident: s.Outbox.View(inc), Recipient: w.name, ReportedAt: w.reported, RestoredAt: restored, Now: now}
-		if _, err := s.Outbox.Queue(ctx, tx, outbox.Request{Incident: inc, Kind: compose.KindConfirm, Audience: Reporters,
+		data := compose.ConfirmData{Incident: s.Comms.View(inc), Recipient: w.name, ReportedAt: w.reported, RestoredAt: restored, Now: now}
+		if _, err := s.Mail.Queue(ctx, tx, compose.Outgoing{Thread: inc.Thread(Reporters), Kind: compose.KindConfirm,
 			People: []string{w.email}, Data: data, Actor: "sitrep"}); err != nil {
 			return nil, fmt.Errorf("resolution: confirmation request: %w", err)
 		}
@@ -290,14 +285,6 @@ func asTime(v any) time.Time {
 		}
 	}
 	return time.Time{}
-}
-
-func threadTitle(ctx context.Context, q store.Querier, inc *incident.Incident, audience string) string {
-	var subject string
-	if err := q.QueryRowContext(ctx, `SELECT subject FROM threads WHERE incident_id = $1 AND audience = $2`, inc.ID, audience).Scan(&subject); err != nil {
-		return inc.Title
-	}
-	return strings.TrimSpace(strings.TrimPrefix(subject, "["+inc.Ref+"]"))
 }
 
 // Confirmation is one person's answer to "is it fixed for you?".
@@ -392,8 +379,8 @@ func (s *Service) RecordAnswer(ctx context.Context, tx *sql.Tx, incidentID int64
 			}
 		}
 		if len(leads) > 0 {
-			data := compose.StillBrokenData{Incident: s.Outbox.View(inc), From: who, Answer: text, ReceivedAt: at, Now: s.now()}
-			if _, err := s.Outbox.Queue(ctx, tx, outbox.Request{Incident: inc, Kind: compose.KindStillBroken, Audience: outbox.Leads,
+			data := compose.StillBrokenData{Incident: s.Comms.View(inc), From: who, Answer: text, ReceivedAt: at, Now: s.now()}
+			if _, err := s.Mail.Queue(ctx, tx, compose.Outgoing{Thread: inc.Thread(compose.Leads), Kind: compose.KindStillBroken,
 				People: leads, Data: data, Actor: "sitrep"}); err != nil {
 				return false, fmt.Errorf("resolution: still-broken alert: %w", err)
 			}
@@ -447,17 +434,17 @@ func (s *Service) AnswerByReply(ctx context.Context, tx *sql.Tx, inc *incident.I
 // template's data; view points at its Incident, whose thread title is set
 // per thread.
 func (s *Service) queueToEveryone(ctx context.Context, tx *sql.Tx, inc *incident.Incident, kind compose.Kind, audienceKind string,
-	data any, view *compose.IncidentView, actor string) ([]*outbox.Message, error) {
-	view.ThreadTitle = threadTitle(ctx, tx, inc, outbox.Stakeholders)
-	msg, err := s.Outbox.Queue(ctx, tx, outbox.Request{Incident: inc, Kind: kind, Audience: outbox.Stakeholders,
+	data any, view *compose.IncidentView, actor string) ([]*compose.Message, error) {
+	view.ThreadTitle = s.Comms.ThreadTitle(ctx, tx, inc, compose.Stakeholders)
+	msg, err := s.Mail.Queue(ctx, tx, compose.Outgoing{Thread: inc.Thread(compose.Stakeholders), Kind: kind,
 		Groups: s.Directory.Current().Audience(audienceKind), Data: data, Actor: actor})
 	if err != nil {
 		return nil, fmt.Errorf("resolution: %s email: %w", kind, err)
 	}
-	msgs := []*outbox.Message{msg}
+	msgs := []*compose.Message{msg}
 	if responders := s.responders(ctx, tx, inc); len(responders) > 0 {
 		view.ThreadTitle = ""
-		msg, err := s.Outbox.Queue(ctx, tx, outbox.Request{Incident: inc, Kind: kind, Audience: outbox.Responders,
+		msg, err := s.Mail.Queue(ctx, tx, compose.Outgoing{Thread: inc.Thread(compose.Responders), Kind: kind,
 			People: responders, Data: data, Actor: actor})
 		if err != nil {
 			return nil, fmt.Errorf("resolution: %s email to responders: %w", kind, err)

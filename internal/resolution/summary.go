@@ -13,7 +13,6 @@ import (
 	"github.com/sitrep-dev/sitrep/internal/directory"
 	"github.com/sitrep-dev/sitrep/internal/errs"
 	"github.com/sitrep-dev/sitrep/internal/incident"
-	"github.com/sitrep-dev/sitrep/internal/outbox"
 )
 
 // MaxSummaryBytes bounds a summary: it is an email, not a book.
@@ -107,12 +106,12 @@ type SummaryInput struct {
 
 // SummaryResult says what happened.
 type SummaryResult struct {
-	Findings []Finding         `json:"findings"`
-	Sent     bool              `json:"sent"`
-	HTML     string            `json:"html,omitempty"`
-	Text     string            `json:"text,omitempty"`
-	Messages []*outbox.Message `json:"messages,omitempty"`
-	ID       int64             `json:"id,omitempty"`
+	Findings []Finding          `json:"findings"`
+	Sent     bool               `json:"sent"`
+	HTML     string             `json:"html,omitempty"`
+	Text     string             `json:"text,omitempty"`
+	Messages []*compose.Message `json:"messages,omitempty"`
+	ID       int64              `json:"id,omitempty"`
 }
 
 // LintBlocked is the error of a summary refused for its findings.
@@ -164,7 +163,7 @@ func (s *Service) SendSummary(ctx context.Context, actor, ref string, in Summary
 	now := s.now()
 	err = s.DB.InTx(ctx, func(tx *sql.Tx) error {
 		d := s.Directory.Current()
-		data := compose.SummaryData{Incident: s.Outbox.View(inc), Summary: in.Markdown, Now: now}
+		data := compose.SummaryData{Incident: s.Comms.View(inc), Summary: in.Markdown, Now: now}
 		msgs, err := s.queueToEveryone(ctx, tx, inc, compose.KindSummary, directory.KindSummary, &data, &data.Incident, actor)
 		if err != nil {
 			return err
@@ -284,8 +283,8 @@ WHERE writeup_due_at IS NOT NULL AND writeup_stage < 2 AND writeup_due_at <= $1`
 			if len(to) == 0 {
 				return nil
 			}
-			data := compose.ReminderData{Incident: s.Outbox.View(inc), DueAt: d.at.UTC(), Now: now, Overdue: stage == 2}
-			if _, err := s.Outbox.Queue(ctx, tx, outbox.Request{Incident: inc, Kind: compose.KindWriteUpDue, Audience: outbox.Leads,
+			data := compose.ReminderData{Incident: s.Comms.View(inc), DueAt: d.at.UTC(), Now: now, Overdue: stage == 2}
+			if _, err := s.Mail.Queue(ctx, tx, compose.Outgoing{Thread: inc.Thread(compose.Leads), Kind: compose.KindWriteUpDue,
 				People: to, Data: data, Actor: "sitrep"}); err != nil {
 				return err
 			}
@@ -334,9 +333,9 @@ AND (rca_reminded_at IS NULL OR rca_reminded_at <= $1)`, now.Add(-24*time.Hour))
 			if len(to) == 0 {
 				return nil
 			}
-			data := compose.ReminderData{Incident: s.Outbox.View(inc), DueAt: now, Now: now,
+			data := compose.ReminderData{Incident: s.Comms.View(inc), DueAt: now, Now: now,
 				ReplyHint: "The root cause of this incident is still **unknown**. Record it with `sitrep resolve " + inc.Ref + " --root-cause \"...\"` when you know it."}
-			if _, err := s.Outbox.Queue(ctx, tx, outbox.Request{Incident: inc, Kind: compose.KindReminder, Audience: outbox.Leads,
+			if _, err := s.Mail.Queue(ctx, tx, compose.Outgoing{Thread: inc.Thread(compose.Leads), Kind: compose.KindReminder,
 				People: to, Data: data, Actor: "sitrep"}); err != nil {
 				return err
 			}

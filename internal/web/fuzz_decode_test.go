@@ -11,7 +11,6 @@ import (
 
 	"github.com/sitrep-dev/sitrep/internal/errs"
 	"github.com/sitrep-dev/sitrep/internal/incident"
-	"github.com/sitrep-dev/sitrep/internal/outbox"
 	"github.com/sitrep-dev/sitrep/internal/web"
 )
 
@@ -45,7 +44,7 @@ func FuzzDecodeJSON(f *testing.F) {
 	f.Fuzz(func(t *testing.T, body []byte) {
 		targets := []func() any{
 			func() any { return new(incident.DeclareInput) },
-			func() any { return new(outbox.UpdateInput) },
+			func() any { return new(incident.UpdateInput) },
 			func() any { return new(map[string]any) },
 		}
 		for _, mk := range targets {

@@ -73,7 +73,7 @@ func (s *Server) fullView(r *http.Request, inc *incident.Incident) IncidentView 
 		v.Timeline = tl
 	}
 	if s.Outbox != nil {
-		v.Messages, _ = s.Outbox.Messages(r.Context(), inc)
+		v.Messages, _ = s.Outbox.Messages(r.Context(), inc.ID)
 		v.DeliveryDelayed, _ = s.Outbox.Delayed(r.Context(), inc.ID)
 	}
 	if reps, err := s.Incidents.Reports(r.Context(), inc.Ref); err == nil {

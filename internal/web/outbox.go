@@ -5,18 +5,19 @@ import (
 	"strconv"
 
 	"github.com/sitrep-dev/sitrep/internal/errs"
+	"github.com/sitrep-dev/sitrep/internal/incident"
 	"github.com/sitrep-dev/sitrep/internal/outbox"
 )
 
 func (s *Server) sendUpdate(w http.ResponseWriter, r *http.Request) (any, error) {
-	var in outbox.UpdateInput
+	var in incident.UpdateInput
 	if err := DecodeJSON(r, &in); err != nil {
 		return nil, err
 	}
 	if key := r.Header.Get("Idempotency-Key"); key != "" && in.IdempotencyKey == "" {
 		in.IdempotencyKey = key
 	}
-	res, err := s.Outbox.SendUpdate(r.Context(), actor(r), r.PathValue("ref"), in)
+	res, err := s.Comms.SendUpdate(r.Context(), actor(r), r.PathValue("ref"), in)
 	if err != nil {
 		return nil, err
 	}
@@ -33,7 +34,7 @@ func (s *Server) sendHeadsUp(w http.ResponseWriter, r *http.Request) (any, error
 	if err := DecodeJSON(r, &in); err != nil {
 		return nil, err
 	}
-	msg, err := s.Outbox.SendHeadsUp(r.Context(), actor(r), r.PathValue("ref"), in.To)
+	msg, err := s.Comms.SendHeadsUp(r.Context(), actor(r), r.PathValue("ref"), in.To)
 	if err != nil {
 		return nil, err
 	}
@@ -45,7 +46,7 @@ func (s *Server) listMessages(w http.ResponseWriter, r *http.Request) (any, erro
 	if err != nil {
 		return nil, err
 	}
-	msgs, err := s.Outbox.Messages(r.Context(), inc)
+	msgs, err := s.Outbox.Messages(r.Context(), inc.ID)
 	if err != nil {
 		return nil, err
 	}
@@ -64,7 +65,7 @@ func (s *Server) listDeliveries(w http.ResponseWriter, r *http.Request) (any, er
 	if err != nil {
 		return nil, errs.E(errs.NotFound, "no message %q", r.PathValue("id"))
 	}
-	msg, err := s.Outbox.Message(r.Context(), inc, id)
+	msg, err := s.Outbox.Message(r.Context(), inc.ID, inc.Ref, id)
 	if err != nil {
 		return nil, err
 	}

@@ -38,6 +38,7 @@ type Server struct {
 	Directory *directory.Store
 	Tokens    *auth.Tokens
 	Outbox    *outbox.Outbox
+	Comms     *incident.Comms
 	Inbox     *inbox.Store // replies and triage; nil: no routes
 	// Resolution: resolve, confirmations, reports, the blameless summary; nil: no routes.
 	Resolution *resolution.Service

@@ -339,7 +339,7 @@ type incidentData struct {
 }
 
 type previewData struct {
-	Result *outbox.UpdateResult
+	Result *incident.UpdateResult
 	Error  string
 	Hint   string
 }
@@ -373,7 +373,7 @@ func (s *Server) incidentData(ctx context.Context, r *http.Request, ref string, 
 		}
 	}
 	if s.Outbox != nil {
-		if d.Messages, err = s.Outbox.Messages(ctx, inc); err != nil {
+		if d.Messages, err = s.Outbox.Messages(ctx, inc.ID); err != nil {
 			return nil, err
 		}
 		slices.Reverse(d.Messages)
@@ -495,8 +495,8 @@ func (s *Server) uiAddNote(w http.ResponseWriter, r *http.Request, sess *auth.Se
 	return nil
 }
 
-func (f composeForm) input(dryRun bool) outbox.UpdateInput {
-	return outbox.UpdateInput{Status: f.Status, Next: f.Next, Groups: slices.Clone(f.Groups), DryRun: dryRun, IdempotencyKey: f.Key}
+func (f composeForm) input(dryRun bool) incident.UpdateInput {
+	return incident.UpdateInput{Status: f.Status, Next: f.Next, Groups: slices.Clone(f.Groups), DryRun: dryRun, IdempotencyKey: f.Key}
 }
 
 // uiPreview renders each group's copy of the update being written, without
@@ -513,7 +513,7 @@ func (s *Server) uiPreview(w http.ResponseWriter, r *http.Request, sess *auth.Se
 	} else {
 		ctx, cancel := context.WithTimeout(r.Context(), uiPreviewTimeout)
 		defer cancel()
-		res, err := s.Outbox.SendUpdate(ctx, sess.Account.Email, r.PathValue("ref"), f.input(true))
+		res, err := s.Comms.SendUpdate(ctx, sess.Account.Email, r.PathValue("ref"), f.input(true))
 		if errs.CodeOf(err) == errs.Internal {
 			return err
 		}
@@ -534,7 +534,7 @@ func (s *Server) uiSendUpdate(w http.ResponseWriter, r *http.Request, sess *auth
 	}
 	ref := r.PathValue("ref")
 	f := readCompose(r)
-	res, err := s.Outbox.SendUpdate(r.Context(), sess.Account.Email, ref, f.input(false))
+	res, err := s.Comms.SendUpdate(r.Context(), sess.Account.Email, ref, f.input(false))
 	if err != nil {
 		c := errs.CodeOf(err)
 		// The outbox refuses a second message with the same idempotency
@@ -580,7 +580,7 @@ func (s *Server) uiMessage(w http.ResponseWriter, r *http.Request, sess *auth.Se
 	if err != nil {
 		return err
 	}
-	msg, err := s.Outbox.Message(r.Context(), inc, id)
+	msg, err := s.Outbox.Message(r.Context(), inc.ID, inc.Ref, id)
 	if err != nil {
 		return err
 	}

@@ -91,10 +91,11 @@ func newUIEnvWith(t *testing.T, configure func(s *Server, url string)) *uiEnv {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ob := &outbox.Outbox{DB: db, Jobs: ins, Renderer: renderer, Directory: dir, Incidents: incidents,
+	ob := &outbox.Outbox{DB: db, Jobs: ins, Renderer: renderer, Directory: dir,
 		Domain: "sitrep.test", From: "sitrep <status@sitrep.test>", ReplyPart: "status",
-		Cadence: func(string) time.Duration { return 30 * time.Minute }}
-	incidents.AfterDeclare = append(incidents.AfterDeclare, ob.QueueHeadsUp)
+	}
+	comms := &incident.Comms{DB: db, Incidents: incidents, Directory: dir, Mail: ob}
+	incidents.OnDeclare = append(incidents.OnDeclare, comms)
 	accounts := &auth.Accounts{DB: db, Argon2: &auth.Argon2Params{Time: 1, Memory: 1024, Threads: 1}}
 	for _, a := range []struct {
 		email string
@@ -104,9 +105,9 @@ func newUIEnvWith(t *testing.T, configure func(s *Server, url string)) *uiEnv {
 			t.Fatal(err)
 		}
 	}
-	res := &resolution.Service{DB: db, Incidents: incidents, Outbox: ob, Directory: dir}
+	res := &resolution.Service{DB: db, Incidents: incidents, Mail: ob, Comms: comms, Directory: dir}
 	ch := &changes.Service{DB: db, Incidents: incidents}
-	pm := &postmortem.Service{DB: db, Incidents: incidents, Outbox: ob, Directory: dir, Jobs: ins,
+	pm := &postmortem.Service{DB: db, Incidents: incidents, Mail: ob, Comms: comms, Directory: dir, Jobs: ins,
 		Rooms: func(context.Context) ([]calendar.Room, error) {
 			return []calendar.Room{{Email: "atlas@x.test", Name: "Atlas", Capacity: 12, Features: []string{"Whiteboard"}}}, nil
 		}}

@@ -1,0 +1,82 @@
+package compose
+
+import "time"
+
+// The vocabulary between those who decide what to send (the incident
+// domain: who gets which message in which thread) and the outbox, which
+// delivers it and knows nothing of incidents. Both import compose; neither
+// imports the other.
+
+// Audiences: each is its own thread per incident.
+const (
+	Responders   = "responders"   // heads-up and later responder mail
+	Stakeholders = "stakeholders" // status updates to the organisation's groups
+	Leads        = "leads"        // reminders and escalations to the incident's leads
+)
+
+// Thread names one conversation: one per incident and audience. The
+// outbox keeps its Message-IDs, References and subject; what the thread is
+// about is its owner's business.
+type Thread struct {
+	// Key is the owner's id for the conversation (the incident's row id);
+	// with Audience it identifies the thread.
+	Key      int64
+	Audience string
+	// Ref names the conversation to people and filters ("INC-42").
+	Ref string
+	// ReplyToken routes replies back: replies go to
+	// <reply part>+<ReplyToken>@<domain>.
+	ReplyToken string
+}
+
+// Outgoing is one message to queue: what (Kind and its typed Data), to
+// whom (Groups, expanded through their nesting, or named People), in
+// which Thread.
+type Outgoing struct {
+	Thread Thread
+	Kind   Kind
+	Groups []string
+	People []string
+	// Data is the template's data struct (StatusData, ...). Zone, Audience
+	// and (when present) Recipient are filled per recipient.
+	Data           any
+	NextUpdateAt   *time.Time
+	Actor          string
+	IdempotencyKey string
+	// Calendar, when set, is an iCalendar object (RFC 5545) sent as a
+	// text/calendar alternative with CalendarMethod (REQUEST, CANCEL): an
+	// iMIP invitation (RFC 6047) that mail clients show with Accept/Decline.
+	Calendar       []byte
+	CalendarMethod string
+}
+
+// Message is one queued email, whatever the number of its recipients,
+// with its deliveries counted by state.
+type Message struct {
+	ID           int64          `json:"id"`
+	ThreadKey    int64          `json:"-"`
+	Incident     string         `json:"incident,omitempty"` // the thread's Ref
+	Audience     string         `json:"audience"`
+	Kind         string         `json:"kind"`
+	MessageID    string         `json:"message_id"`
+	Subject      string         `json:"subject"`
+	Groups       []string       `json:"groups"`
+	Total        int            `json:"total"`
+	Counts       map[string]int `json:"counts"` // deliveries by state
+	NextUpdateAt *time.Time     `json:"next_update_at,omitempty"`
+	CreatedAt    time.Time      `json:"created_at"`
+	Actor        string         `json:"actor,omitempty"`
+}
+
+// Preview is what one group's members would receive, for a dry run and
+// the compose form's live preview.
+type Preview struct {
+	Group      string            `json:"group"`
+	Recipients int               `json:"recipients"`
+	Zones      map[string]int    `json:"zones"` // recipients per time zone
+	Headers    map[string]string `json:"headers"`
+	Subject    string            `json:"subject"`
+	Text       string            `json:"text"`
+	HTML       string            `json:"html"`
+	Raw        string            `json:"raw,omitempty"`
+}

@@ -1,0 +1,471 @@
+package incident
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"log/slog"
+	"strings"
+	"time"
+
+	"github.com/sitrep-dev/sitrep/internal/compose"
+	"github.com/sitrep-dev/sitrep/internal/directory"
+	"github.com/sitrep-dev/sitrep/internal/errs"
+	"github.com/sitrep-dev/sitrep/internal/store"
+)
+
+// Mailer delivers messages in threads: the outbox in production. The
+// incident decides who gets which message in which thread; the mailer
+// only delivers, and knows nothing of incidents.
+type Mailer interface {
+	// Queue stores the message and its recipients in tx; nothing is sent
+	// until tx commits.
+	Queue(ctx context.Context, tx *sql.Tx, m compose.Outgoing) (*compose.Message, error)
+	// Preview renders what each of m's groups would receive under subject.
+	Preview(ctx context.Context, m compose.Outgoing, subject string) ([]compose.Preview, int, error)
+	// ThreadSubject is the subject the thread started with, "" before its
+	// first message.
+	ThreadSubject(ctx context.Context, q store.Querier, t compose.Thread) (string, error)
+	// Recipients lists everyone the thread's messages went to.
+	Recipients(ctx context.Context, q store.Querier, t compose.Thread) ([]string, error)
+	// ReplyAddress is where replies to a thread with this token go.
+	ReplyAddress(token string) string
+}
+
+// Directory is what the incident's communication needs of the directory.
+type Directory interface {
+	Current() *directory.Directory
+}
+
+// Thread is the incident's conversation with one audience
+// (compose.Responders, Stakeholders or Leads).
+func (i *Incident) Thread(audience string) compose.Thread {
+	return compose.Thread{Key: i.ID, Audience: audience, Ref: i.Ref, ReplyToken: i.ReplyToken}
+}
+
+// Comms is the incident's communication: the heads-up to responders, the
+// status updates to stakeholders and the next-update promise they carry,
+// and the reminders and escalations to the leads when it runs late. It
+// decides who gets which message in which thread; Mail delivers.
+type Comms struct {
+	DB        *store.DB
+	Incidents *Service
+	Directory Directory
+	Mail      Mailer
+	Logger    *slog.Logger
+	Now       func() time.Time
+
+	// PublicURL, when set, links the emails to the incident page.
+	PublicURL string
+	// Bridge is the conference call in one line (config bridge:), shown in the heads-up.
+	Bridge string
+	// Cadence is the default interval to the next update per severity
+	// ("SEV1"); a severity it does not name gets DefaultCadence.
+	Cadence map[Severity]time.Duration
+	// ReminderBefore and OverdueAfter drive the promise checker.
+	ReminderBefore, OverdueAfter time.Duration
+	// Backup is escalated to, beside the incident lead, when an update is overdue.
+	Backup string
+}
+
+// DefaultCadence is the interval to the next update when Cadence names
+// no interval for the severity.
+const DefaultCadence = 30 * time.Minute
+
+func (c *Comms) now() time.Time {
+	if c.Now != nil {
+		return c.Now().UTC()
+	}
+	return time.Now().UTC()
+}
+
+func (c *Comms) logger() *slog.Logger {
+	if c.Logger != nil {
+		return c.Logger
+	}
+	return slog.Default()
+}
+
+// View is the incident as emails describe it.
+func (c *Comms) View(inc *Incident) compose.IncidentView {
+	d := c.Directory.Current()
+	name := func(email string) string {
+		if p, ok := d.Person(email); ok && p.Name != "" {
+			return p.Name
+		}
+		return email
+	}
+	v := compose.IncidentView{
+		ID: inc.Ref, Title: inc.Title, Severity: string(inc.Severity), State: string(inc.State),
+		DetectedVia: inc.Scope.DetectedVia, DetectionDetail: inc.Scope.DetectionDetail, Verified: inc.Scope.Verified,
+		VerificationDetail: inc.Scope.VerificationDetail, Extent: inc.Scope.Extent, Segments: inc.Scope.Segments,
+		Systems: inc.Scope.Systems, Teams: inc.Scope.Teams, IncidentLead: name(inc.Roles.IncidentLead), CommsLead: name(inc.Roles.CommsLead),
+		Bridge: c.Bridge,
+	}
+	if v.Extent == "all" {
+		v.Extent = "all users"
+	}
+	if inc.FirstFailureAt != nil {
+		v.FirstFailureAt = *inc.FirstFailureAt
+	}
+	if inc.DetectedAt != nil {
+		v.DetectedAt = *inc.DetectedAt
+	}
+	if inc.ResolvedAt != nil {
+		v.ResolvedAt = *inc.ResolvedAt
+	}
+	if inc.Roles.IncidentLead == "" {
+		v.IncidentLead = ""
+	}
+	if inc.Roles.CommsLead == "" {
+		v.CommsLead = ""
+	}
+	if c.PublicURL != "" {
+		v.URL = strings.TrimSuffix(c.PublicURL, "/") + "/incidents/" + inc.Ref
+	}
+	return v
+}
+
+// ReplyTo is the address replies to the incident's emails go to.
+func (c *Comms) ReplyTo(inc *Incident) string { return c.Mail.ReplyAddress(inc.ReplyToken) }
+
+// UpdateInput is a status update as the comms lead writes it.
+type UpdateInput struct {
+	Status string `json:"status"` // Markdown
+	// Next is the interval to the next update ("30m"); NextAt an explicit
+	// time. Neither: the severity's default cadence.
+	Next   string     `json:"next,omitempty"`
+	NextAt *time.Time `json:"next_at,omitempty"`
+	// Groups overrides the status audience.
+	Groups         []string `json:"groups,omitempty"`
+	DryRun         bool     `json:"dry_run,omitempty"`
+	Holding        bool     `json:"holding,omitempty"`
+	IdempotencyKey string   `json:"idempotency_key,omitempty"`
+}
+
+// UpdateResult says what was (or would be) sent.
+type UpdateResult struct {
+	Message      *compose.Message  `json:"message,omitempty"`
+	DryRun       bool              `json:"dry_run"`
+	Previews     []compose.Preview `json:"previews,omitempty"`
+	Recipients   int               `json:"recipients"`
+	NextUpdateAt time.Time         `json:"next_update_at"`
+}
+
+const maxStatusBytes = 20000
+
+// SendUpdate validates and queues a status update to the stakeholder
+// thread, and books it against the next-update promise. With DryRun it
+// only says what each group would receive.
+func (c *Comms) SendUpdate(ctx context.Context, actor, ref string, in UpdateInput) (*UpdateResult, error) {
+	inc, err := c.Incidents.Get(ctx, ref)
+	if err != nil {
+		return nil, err
+	}
+	status := strings.TrimSpace(in.Status)
+	if in.Holding && status == "" {
+		status = "No change since the last update; we are still working on it."
+	}
+	if status == "" {
+		return nil, errs.InvalidField("status", "must not be empty: say what is known now")
+	}
+	if len(status) > maxStatusBytes {
+		return nil, errs.InvalidField("status", "is %d bytes; at most %d (a status email reads in ten seconds)", len(status), maxStatusBytes)
+	}
+	if err := errs.CheckBlock("status", status, maxStatusBytes, true); err != nil {
+		return nil, err
+	}
+	if !inc.State.Active() {
+		return nil, errs.E(errs.Conflict, "%s is %s: status updates are for active incidents", inc.Ref, inc.State)
+	}
+	now := c.now()
+	next, err := c.nextUpdateAt(inc, in, now)
+	if err != nil {
+		return nil, err
+	}
+	d := c.Directory.Current()
+	groups := in.Groups
+	if len(groups) == 0 {
+		groups = d.Audience(directory.KindStatus)
+	}
+	for i, g := range groups {
+		groups[i] = strings.ToLower(strings.TrimSpace(g))
+		if _, ok := d.Group(groups[i]); !ok {
+			return nil, errs.InvalidField("groups", "unknown group %q", g)
+		}
+	}
+	if len(groups) == 0 {
+		return nil, errs.InvalidField("groups", "no audience: name groups or configure audiences.status")
+	}
+	number, err := c.updateCount(ctx, inc.ID)
+	if err != nil {
+		return nil, err
+	}
+	data := compose.StatusData{Incident: c.View(inc), Status: status, NextUpdateAt: next, Holding: in.Holding, Now: now, UpdateNumber: number + 1}
+	data.Incident.ThreadTitle = c.threadTitle(ctx, inc)
+	data.Incident.Reports = c.reportsLine(ctx, c.DB, inc)
+	req := compose.Outgoing{Thread: inc.Thread(compose.Stakeholders), Kind: compose.KindStatus, Groups: groups, Data: data,
+		NextUpdateAt: &next, Actor: actor, IdempotencyKey: in.IdempotencyKey}
+
+	if in.DryRun {
+		subject := compose.ThreadSubject(inc.Ref, data.Incident.ThreadTitle)
+		previews, recipients, err := c.Mail.Preview(ctx, req, subject)
+		if err != nil {
+			return nil, err
+		}
+		return &UpdateResult{DryRun: true, NextUpdateAt: next, Previews: previews, Recipients: recipients}, nil
+	}
+	var msg *compose.Message
+	err = c.DB.InTx(ctx, func(tx *sql.Tx) error {
+		var err error
+		if msg, err = c.Mail.Queue(ctx, tx, req); err != nil {
+			return err
+		}
+		if err := c.Incidents.RecordUpdateSent(ctx, tx, inc.ID, now, &next); err != nil {
+			return err
+		}
+		text := fmt.Sprintf("Status update %d to %s (%d recipients); next update by %s UTC", number+1, strings.Join(groups, ", "), msg.Total, next.Format("15:04"))
+		_, err = AddEvent(ctx, tx, now, inc.ID, EventUpdateQueued, actor, text,
+			map[string]any{"message": msg.ID, "status": status, "next_update_at": next, "groups": groups, "holding": in.Holding})
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	return &UpdateResult{Message: msg, Recipients: msg.Total, NextUpdateAt: next}, nil
+}
+
+func (c *Comms) nextUpdateAt(inc *Incident, in UpdateInput, now time.Time) (time.Time, error) {
+	switch {
+	case in.NextAt != nil && in.Next != "":
+		return time.Time{}, errs.InvalidField("next", "give next or next_at, not both")
+	case in.NextAt != nil:
+		t := in.NextAt.UTC()
+		if !t.After(now) {
+			return time.Time{}, errs.InvalidField("next_at", "%s is in the past", t.Format(time.RFC3339))
+		}
+		if t.Sub(now) > 7*24*time.Hour {
+			return time.Time{}, errs.InvalidField("next_at", "more than a week away")
+		}
+		return t, nil
+	case in.Next != "":
+		d, err := time.ParseDuration(in.Next)
+		if err != nil {
+			return time.Time{}, errs.InvalidField("next", "want a duration like 30m or 1h, got %q", in.Next)
+		}
+		if d < time.Minute || d > 7*24*time.Hour {
+			return time.Time{}, errs.InvalidField("next", "want between 1m and a week, got %s", d)
+		}
+		return now.Add(d).Truncate(time.Minute), nil
+	default:
+		d := DefaultCadence
+		if v, ok := c.Cadence[inc.Severity]; ok && v > 0 {
+			d = v
+		}
+		return now.Add(d).Truncate(time.Minute), nil
+	}
+}
+
+// updateCount is how many status updates the incident has had: each one
+// queued is on the timeline.
+func (c *Comms) updateCount(ctx context.Context, incidentID int64) (int, error) {
+	var n int
+	err := c.DB.QueryRowContext(ctx, `SELECT COUNT(*) FROM timeline_events WHERE incident_id = $1 AND kind = $2`, incidentID, EventUpdateQueued).Scan(&n)
+	if err != nil {
+		return 0, fmt.Errorf("incident: update count: %w", err)
+	}
+	return n, nil
+}
+
+// threadTitle is the title the stakeholder thread started with, so a
+// renamed incident keeps one thread.
+func (c *Comms) threadTitle(ctx context.Context, inc *Incident) string {
+	return c.ThreadTitle(ctx, c.DB, inc, compose.Stakeholders)
+}
+
+// ThreadTitle is the title the incident's thread with audience started
+// with (the incident's title before its first message), so that a renamed
+// incident keeps one thread. q may be the caller's transaction.
+func (c *Comms) ThreadTitle(ctx context.Context, q store.Querier, inc *Incident, audience string) string {
+	subject, err := c.Mail.ThreadSubject(ctx, q, inc.Thread(audience))
+	if err != nil || subject == "" {
+		return inc.Title
+	}
+	return strings.TrimSpace(strings.TrimPrefix(subject, "["+inc.Ref+"]"))
+}
+
+// Declared queues the heads-up of a new incident (a DeclareListener).
+func (c *Comms) Declared(ctx context.Context, tx *sql.Tx, inc *Incident) error {
+	return c.QueueHeadsUp(ctx, tx, inc)
+}
+
+// QueueHeadsUp sends the guide's heads-up to the responders of the
+// suspected systems, in its own thread. It runs in the declaring
+// transaction (see Declared). No suspected system: nothing to send.
+func (c *Comms) QueueHeadsUp(ctx context.Context, tx *sql.Tx, inc *Incident) error {
+	d := c.Directory.Current()
+	responders := d.Responders(inc.Scope.Systems...)
+	if len(responders) == 0 {
+		return nil
+	}
+	people := make([]string, len(responders))
+	names := make([]string, len(responders))
+	for i, p := range responders {
+		people[i], names[i] = p.Email, p.Name
+	}
+	now := c.now()
+	data := compose.HeadsUpData{Incident: c.View(inc), Now: now}
+	data.Incident.Reports = c.reportsLine(ctx, tx, inc)
+	msg, err := c.Mail.Queue(ctx, tx, compose.Outgoing{Thread: inc.Thread(compose.Responders), Kind: compose.KindHeadsUp, People: people, Data: data, Actor: "sitrep"})
+	if err != nil {
+		return fmt.Errorf("incident: heads-up: %w", err)
+	}
+	_, err = AddEvent(ctx, tx, now, inc.ID, EventHeadsUpQueued, "sitrep",
+		fmt.Sprintf("Heads-up to %d responders of %s: %s", len(people), strings.Join(inc.Scope.Systems, ", "), strings.Join(names, ", ")),
+		map[string]any{"message": msg.ID, "to": people})
+	return err
+}
+
+// SendHeadsUp sends a heads-up on demand (to the responders of the
+// incident's suspected systems, or to the people named).
+func (c *Comms) SendHeadsUp(ctx context.Context, actor, ref string, people []string) (*compose.Message, error) {
+	inc, err := c.Incidents.Get(ctx, ref)
+	if err != nil {
+		return nil, err
+	}
+	if len(people) == 0 {
+		for _, p := range c.Directory.Current().Responders(inc.Scope.Systems...) {
+			people = append(people, p.Email)
+		}
+	}
+	if len(people) == 0 {
+		return nil, errs.InvalidField("to", "no responders for the suspected systems (%s); name people", strings.Join(inc.Scope.Systems, ", "))
+	}
+	var msg *compose.Message
+	err = c.DB.InTx(ctx, func(tx *sql.Tx) error {
+		now := c.now()
+		msg, err = c.Mail.Queue(ctx, tx, compose.Outgoing{Thread: inc.Thread(compose.Responders), Kind: compose.KindHeadsUp, People: people,
+			Data: compose.HeadsUpData{Incident: c.View(inc), Now: now}, Actor: actor})
+		if err != nil {
+			return err
+		}
+		_, err = AddEvent(ctx, tx, now, inc.ID, EventHeadsUpQueued, actor,
+			fmt.Sprintf("Heads-up to %s", strings.Join(people, ", ")), map[string]any{"message": msg.ID, "to": people})
+		return err
+	})
+	return msg, err
+}
+
+// reportsLine is the status email's and the heads-up's word on the
+// reports: how many, from whom, where, how, and the guide's warning when
+// they may be isolated. q is the declaring transaction for the heads-up,
+// which must see the reports filed with the declaration.
+func (c *Comms) reportsLine(ctx context.Context, q store.Querier, inc *Incident) string {
+	reps, err := ReportsOf(ctx, q, inc.ID)
+	if err != nil || len(reps) == 0 {
+		return ""
+	}
+	s := SummarizeReports(reps)
+	line := s.Line()
+	if s.PossiblyIsolated {
+		line += "; possibly isolated (" + s.Why + "): being verified"
+	}
+	return line
+}
+
+// CheckPromises keeps the next-update promise: a reminder to the comms
+// lead before the update is due, another when it is due, and an
+// escalation to the incident lead and the backup when it is overdue. Each
+// stage goes out once per promise, whatever the number of replicas: the
+// stage advances in the same transaction that queues the email.
+func (c *Comms) CheckPromises(ctx context.Context) (int, error) {
+	now := c.now()
+	due, err := c.Incidents.PromisesDue(ctx, now.Add(c.ReminderBefore))
+	if err != nil {
+		return 0, err
+	}
+	sent := 0
+	for _, inc := range due {
+		at := *inc.Promise.NextUpdateAt
+		stage := StageReminded
+		switch {
+		case !now.Before(at.Add(c.OverdueAfter)):
+			stage = StageOverdue
+		case !now.Before(at):
+			stage = StageDue
+		}
+		if stage <= inc.Promise.Stage {
+			continue
+		}
+		err := c.DB.InTx(ctx, func(tx *sql.Tx) error {
+			won, err := AdvancePromiseStage(ctx, tx, inc.ID, at, stage)
+			if err != nil || !won {
+				return err
+			}
+			return c.queueReminder(ctx, tx, inc, at, stage, now)
+		})
+		if err != nil {
+			c.logger().Error("promise reminder failed", "incident", inc.Ref, "err", err)
+			continue
+		}
+		sent++
+	}
+	return sent, nil
+}
+
+func (c *Comms) queueReminder(ctx context.Context, tx *sql.Tx, inc *Incident, due time.Time, stage int, now time.Time) error {
+	d := c.Directory.Current()
+	kind, event := compose.KindReminder, EventReminder
+	var to []string
+	if stage == StageOverdue {
+		kind, event = compose.KindOverdue, EventOverdue
+		to = append(to, inc.Roles.IncidentLead)
+		if c.Backup != "" {
+			to = append(to, c.Backup)
+		}
+		to = append(to, inc.Roles.CommsLead)
+	} else {
+		to = append(to, inc.Roles.CommsLead)
+		if inc.Roles.CommsLead == "" {
+			to = append(to, inc.Roles.IncidentLead)
+		}
+	}
+	to = compact(to)
+	if len(to) == 0 {
+		for _, p := range d.PeopleWithRole(directory.RoleCommsLead) {
+			to = append(to, p.Email)
+		}
+	}
+	if len(to) == 0 {
+		c.logger().Warn("no one to remind: the incident has no leads and the directory no comms lead", "incident", inc.Ref)
+		return nil
+	}
+	data := compose.ReminderData{Incident: c.View(inc), DueAt: due, Now: now, Overdue: stage == StageOverdue}
+	if _, err := c.Mail.Queue(ctx, tx, compose.Outgoing{Thread: inc.Thread(compose.Leads), Kind: kind, People: to, Data: data, Actor: "sitrep"}); err != nil {
+		return err
+	}
+	var text string
+	switch stage {
+	case StageReminded:
+		text = fmt.Sprintf("Reminder to %s: next update due at %s UTC", strings.Join(to, ", "), due.Format("15:04"))
+	case StageDue:
+		text = fmt.Sprintf("Next update due now (%s UTC); reminded %s", due.Format("15:04"), strings.Join(to, ", "))
+	default:
+		text = fmt.Sprintf("Update OVERDUE (was due %s UTC); escalated to %s", due.Format("15:04"), strings.Join(to, ", "))
+	}
+	_, err := AddEvent(ctx, tx, now, inc.ID, event, "sitrep", text, map[string]any{"due": due, "stage": stage, "to": to})
+	return err
+}
+
+func compact(list []string) []string {
+	seen := map[string]bool{}
+	var out []string
+	for _, s := range list {
+		s = strings.ToLower(strings.TrimSpace(s))
+		if s != "" && !seen[s] {
+			seen[s] = true
+			out = append(out, s)
+		}
+	}
+	return out
+}

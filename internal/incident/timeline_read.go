@@ -1,0 +1,27 @@
+package incident
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/sitrep-dev/sitrep/internal/store"
+)
+
+// Actors lists, sorted, everyone who acted on the incident's timeline
+// (people, token names, "sitrep"). q may be the caller's transaction.
+func Actors(ctx context.Context, q store.Querier, incidentID int64) ([]string, error) {
+	rows, err := q.QueryContext(ctx, `SELECT DISTINCT actor FROM timeline_events WHERE incident_id = $1 ORDER BY actor`, incidentID)
+	if err != nil {
+		return nil, fmt.Errorf("incident: actors: %w", err)
+	}
+	defer rows.Close()
+	var out []string
+	for rows.Next() {
+		var a string
+		if err := rows.Scan(&a); err != nil {
+			return nil, fmt.Errorf("incident: actors: %w", err)
+		}
+		out = append(out, a)
+	}
+	return out, rows.Err()
+}
