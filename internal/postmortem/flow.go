@@ -680,20 +680,10 @@ var timelineSkip = map[string]bool{incident.EventReminder: true, incident.EventO
 // It reads through q: on SQLite's one connection, a read beside an open
 // transaction would wait for it forever.
 func (s *Service) timeline(ctx context.Context, q store.Querier, inc *incident.Incident) ([]compose.TimelineEntry, error) {
-	rows, err := q.QueryContext(ctx, `SELECT at, kind, actor, text FROM timeline_events WHERE incident_id = $1 ORDER BY id`, inc.ID)
+	events, err := incident.Events(ctx, q, inc.ID)
 	if err != nil {
 		return nil, fmt.Errorf("postmortem: timeline: %w", err)
 	}
-	var events []incident.Event
-	for rows.Next() {
-		var ev incident.Event
-		if err := rows.Scan(&ev.At, &ev.Kind, &ev.Actor, &ev.Text); err != nil {
-			rows.Close()
-			return nil, fmt.Errorf("postmortem: timeline: %w", err)
-		}
-		events = append(events, ev)
-	}
-	rows.Close()
 	d := s.Directory.Current()
 	var out []compose.TimelineEntry
 	for _, ev := range events {

@@ -129,9 +129,8 @@ func (s *Service) ResolveTx(ctx context.Context, tx *sql.Tx, actor string, inc *
 				return err
 			}
 		}
-		if _, err := tx.ExecContext(ctx, `UPDATE incidents SET root_cause = $1, fix = $2, impact = $3, root_cause_unknown = $4,
-    writeup_due_at = $5, writeup_stage = 0, rca_reminded_at = $6 WHERE id = $7`,
-			rootCause, fix, impact, in.RootCauseUnknown, nullTime(writeUpBy), now, inc.ID); err != nil {
+		if err := incident.RecordResolution(ctx, tx, inc.ID, incident.ResolutionRecord{RootCause: rootCause, Fix: fix, Impact: impact,
+			RootCauseUnknown: in.RootCauseUnknown, WriteUpBy: writeUpBy, At: now}); err != nil {
 			return fmt.Errorf("resolution: record: %w", err)
 		}
 		fresh, err := s.Incidents.GetByID(ctx, tx, inc.ID)
@@ -212,19 +211,12 @@ func (s *Service) askToConfirm(ctx context.Context, tx *sql.Tx, inc *incident.In
 	}
 	var people []who
 	seen := map[string]bool{}
-	rows, err := tx.QueryContext(ctx, `SELECT reporter_email, reporter_name, MIN(reported_at) FROM reports WHERE incident_id = $1
-GROUP BY reporter_email, reporter_name ORDER BY reporter_email`, inc.ID)
+	reporters, err := incident.Reporters(ctx, tx, inc.ID)
 	if err != nil {
-		return nil, fmt.Errorf("resolution: reporters: %w", err)
+		return nil, fmt.Errorf("resolution: %w", err)
 	}
-	for rows.Next() {
-		var w who
-		var at any
-		if err := rows.Scan(&w.email, &w.name, &at); err != nil {
-			rows.Close()
-			return nil, fmt.Errorf("resolution: reporters: %w", err)
-		}
-		w.reported = asTime(at)
+	for _, r := range reporters {
+		w := who{email: r.Email, name: r.Name, reported: r.FirstAt}
 		if w.name == "" {
 			if p, ok := s.Directory.Current().Person(w.email); ok {
 				w.name = p.Name
@@ -235,7 +227,6 @@ GROUP BY reporter_email, reporter_name ORDER BY reporter_email`, inc.ID)
 			people = append(people, w)
 		}
 	}
-	rows.Close()
 	d := s.Directory.Current()
 	for _, e := range s.Confirmers {
 		e = strings.ToLower(strings.TrimSpace(e))
@@ -270,21 +261,6 @@ GROUP BY reporter_email, reporter_name ORDER BY reporter_email`, inc.ID)
 		}
 	}
 	return asked, nil
-}
-
-// asTime reads an aggregate's time, which SQLite returns as text.
-func asTime(v any) time.Time {
-	switch t := v.(type) {
-	case time.Time:
-		return t.UTC()
-	case string:
-		for _, layout := range []string{"2006-01-02 15:04:05.999999999-07:00", time.RFC3339Nano, "2006-01-02 15:04:05"} {
-			if p, err := time.Parse(layout, t); err == nil {
-				return p.UTC()
-			}
-		}
-	}
-	return time.Time{}
 }
 
 // Confirmation is one person's answer to "is it fixed for you?".
@@ -400,13 +376,6 @@ func compactEmails(list ...string) []string {
 		}
 	}
 	return out
-}
-
-func nullTime(t *time.Time) sql.NullTime {
-	if t == nil || t.IsZero() {
-		return sql.NullTime{}
-	}
-	return sql.NullTime{Time: t.UTC(), Valid: true}
 }
 
 // ResolveByReply is the inbox's hook for a lead's "resolve" by mail: the

@@ -39,9 +39,8 @@ func (s *Service) DraftSummary(ctx context.Context, ref string) (string, error) 
 	if err != nil {
 		return "", err
 	}
-	var impact string
-	var unknown bool
-	_ = s.DB.QueryRowContext(ctx, `SELECT impact, root_cause_unknown FROM incidents WHERE id = $1`, inc.ID).Scan(&impact, &unknown)
+	// A draft without the recorded impact is still a draft to start from.
+	impact, unknown, _ := incident.ImpactOf(ctx, s.DB, inc.ID)
 	in := DraftInput{ID: inc.Ref, Title: inc.Title, Severity: string(inc.Severity), DeclaredAt: inc.DeclaredAt,
 		Extent: inc.Scope.Extent, Segments: inc.Scope.Segments, Systems: inc.Scope.Systems, Teams: inc.Scope.Teams,
 		RootCause: inc.RootCause, Fix: inc.Fix, Impact: impact, RootCauseUnknown: unknown, Names: s.names(), Rules: s.Rules}
@@ -175,7 +174,7 @@ func (s *Service) SendSummary(ctx context.Context, actor, ref string, in Summary
 			return fmt.Errorf("resolution: archive summary: %w", err)
 		}
 		// The write-up promise is kept (or late) now.
-		if _, err := tx.ExecContext(ctx, `UPDATE incidents SET writeup_stage = 9 WHERE id = $1`, inc.ID); err != nil {
+		if _, err := incident.AdvanceWriteUpStage(ctx, tx, inc.ID, incident.WriteUpStageSent); err != nil {
 			return fmt.Errorf("resolution: write-up promise: %w", err)
 		}
 		text := fmt.Sprintf("Blameless summary sent to %s", strings.Join(d.Audience(directory.KindSummary), ", "))
@@ -239,43 +238,24 @@ func (s *Service) Summaries(ctx context.Context, ref string) ([]SentSummary, err
 // it), so every replica may run it.
 func (s *Service) CheckPromises(ctx context.Context) error {
 	now := s.now()
-	rows, err := s.DB.QueryContext(ctx, `SELECT id, writeup_due_at, writeup_stage FROM incidents
-WHERE writeup_due_at IS NOT NULL AND writeup_stage < 2 AND writeup_due_at <= $1`, now.Add(2*time.Hour))
+	list, err := incident.WriteUpsDue(ctx, s.DB, now.Add(2*time.Hour))
 	if err != nil {
 		return fmt.Errorf("resolution: write-up promises: %w", err)
 	}
-	type due struct {
-		id    int64
-		at    time.Time
-		stage int
-	}
-	var list []due
-	for rows.Next() {
-		var d due
-		if err := rows.Scan(&d.id, &d.at, &d.stage); err != nil {
-			rows.Close()
-			return err
-		}
-		list = append(list, d)
-	}
-	rows.Close()
 	for _, d := range list {
 		stage := 1
-		if !now.Before(d.at) {
+		if !now.Before(d.At) {
 			stage = 2
 		}
-		if stage <= d.stage {
+		if stage <= d.Stage {
 			continue
 		}
 		err := s.DB.InTx(ctx, func(tx *sql.Tx) error {
-			r, err := tx.ExecContext(ctx, `UPDATE incidents SET writeup_stage = $1 WHERE id = $2 AND writeup_stage < $1`, stage, d.id)
-			if err != nil {
+			won, err := incident.AdvanceWriteUpStage(ctx, tx, d.ID, stage)
+			if err != nil || !won {
 				return err
 			}
-			if n, _ := r.RowsAffected(); n != 1 {
-				return nil
-			}
-			inc, err := s.Incidents.GetByID(ctx, tx, d.id)
+			inc, err := s.Incidents.GetByID(ctx, tx, d.ID)
 			if err != nil {
 				return err
 			}
@@ -283,13 +263,13 @@ WHERE writeup_due_at IS NOT NULL AND writeup_stage < 2 AND writeup_due_at <= $1`
 			if len(to) == 0 {
 				return nil
 			}
-			data := compose.ReminderData{Incident: s.Comms.View(inc), DueAt: d.at.UTC(), Now: now, Overdue: stage == 2}
+			data := compose.ReminderData{Incident: s.Comms.View(inc), DueAt: d.At.UTC(), Now: now, Overdue: stage == 2}
 			if _, err := s.Mail.Queue(ctx, tx, compose.Outgoing{Thread: inc.Thread(compose.Leads), Kind: compose.KindWriteUpDue,
 				People: to, Data: data, Actor: "sitrep"}); err != nil {
 				return err
 			}
-			_, err = incident.AddEvent(ctx, tx, now, d.id, incident.EventReminder, "sitrep",
-				fmt.Sprintf("Write-up due %s UTC: reminded %s", d.at.UTC().Format("Mon 15:04"), strings.Join(to, ", ")), nil)
+			_, err = incident.AddEvent(ctx, tx, now, d.ID, incident.EventReminder, "sitrep",
+				fmt.Sprintf("Write-up due %s UTC: reminded %s", d.At.UTC().Format("Mon 15:04"), strings.Join(to, ", ")), nil)
 			return err
 		})
 		if err != nil {
@@ -302,28 +282,15 @@ WHERE writeup_due_at IS NOT NULL AND writeup_stage < 2 AND writeup_due_at <= $1`
 // remindUnknownRootCause nudges the incident lead once a day while an
 // incident waits in monitoring with no root cause.
 func (s *Service) remindUnknownRootCause(ctx context.Context, now time.Time) error {
-	rows, err := s.DB.QueryContext(ctx, `SELECT id FROM incidents WHERE root_cause_unknown AND state = 'monitoring'
-AND (rca_reminded_at IS NULL OR rca_reminded_at <= $1)`, now.Add(-24*time.Hour))
+	ids, err := incident.UnknownRootCauses(ctx, s.DB, now.Add(-24*time.Hour))
 	if err != nil {
-		return fmt.Errorf("resolution: unknown root causes: %w", err)
+		return fmt.Errorf("resolution: %w", err)
 	}
-	var ids []int64
-	for rows.Next() {
-		var id int64
-		if rows.Scan(&id) == nil {
-			ids = append(ids, id)
-		}
-	}
-	rows.Close()
 	for _, id := range ids {
 		err := s.DB.InTx(ctx, func(tx *sql.Tx) error {
-			r, err := tx.ExecContext(ctx, `UPDATE incidents SET rca_reminded_at = $1 WHERE id = $2 AND (rca_reminded_at IS NULL OR rca_reminded_at <= $3)`,
-				now, id, now.Add(-24*time.Hour))
-			if err != nil {
+			won, err := incident.MarkRootCauseReminded(ctx, tx, id, now, now.Add(-24*time.Hour))
+			if err != nil || !won {
 				return err
-			}
-			if n, _ := r.RowsAffected(); n != 1 {
-				return nil
 			}
 			inc, err := s.Incidents.GetByID(ctx, tx, id)
 			if err != nil {
