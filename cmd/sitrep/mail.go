@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"database/sql"
 	"fmt"
 	"net"
 	"os"
@@ -14,11 +13,11 @@ import (
 
 	"github.com/sitrep-dev/sitrep/internal/compose"
 	"github.com/sitrep-dev/sitrep/internal/config"
-	"github.com/sitrep-dev/sitrep/internal/directory"
 	"github.com/sitrep-dev/sitrep/internal/inbox"
 	"github.com/sitrep-dev/sitrep/internal/incident"
 	"github.com/sitrep-dev/sitrep/internal/mailauth"
 	"github.com/sitrep-dev/sitrep/internal/outbox"
+	"github.com/sitrep-dev/sitrep/internal/reply"
 	"github.com/sitrep-dev/sitrep/internal/sandbox"
 )
 
@@ -171,28 +170,15 @@ func (h *hub) buildOutbox(sender outbox.Sender) error {
 func (h *hub) buildInbox(workers *river.Workers) {
 	cfg := h.cfg.Mail
 	h.inbox = &inbox.Store{DB: h.db}
-	actor := &inbox.Actor{
-		DB: h.db, Incidents: h.incidents, Outbox: h.outbox, Comms: h.comms, Logger: h.logger.With("component", "inbox"),
-		LocalPart: cfg.ReplyLocalPart, TrustedAuthServIDs: cfg.IMAP.TrustedAuthServIDs,
-		// A lead's "resolve: <root cause>" runs the resolution flow; answers
-		// to "is it fixed for you?" are filed as confirmations.
-		Resolve: h.resolution.ResolveByReply, OnReply: h.resolution.AnswerByReply,
-		// Leads declare or dismiss a monitoring draft by replying to its note.
-		IsLead: func(email string) bool {
-			p, ok := h.directory.Current().Person(email)
-			return ok && (p.HasRole(directory.RoleCommsLead) || p.HasRole(directory.RoleIncidentLead))
-		},
-		// Accept/Decline answers to post-mortem invitations update the RSVPs.
-		OnCalendarReply: func(ctx context.Context, tx *sql.Tx, _ int64, m *inbox.Message, _ *incident.Incident) error {
-			if m.Calendar == nil || h.postmortem == nil {
-				return nil
-			}
-			return h.postmortem.RecordCalendarReply(ctx, tx, m.Calendar.Raw)
-		},
-	}
-	if h.intake != nil {
-		actor.OnDraftReply = h.intake.HandleReply
-	}
+	actor := &inbox.Actor{DB: h.db, Logger: h.logger.With("component", "inbox")}
+	// One use case acts on every reply: a lead's "resolve" runs the
+	// resolution flow, answers to "is it fixed for you?" are confirmations,
+	// leads declare or dismiss monitoring drafts, and answers to
+	// post-mortem invitations update the RSVPs.
+	h.replies = &reply.Service{DB: h.db, Incidents: h.incidents, Comms: h.comms, Mail: h.outbox, Directory: h.directory,
+		Inbox: actor, Triage: h.inbox, Resolution: h.resolution, Drafts: h.intake, Invitations: h.postmortem,
+		Logger: h.logger.With("component", "reply"), LocalPart: cfg.ReplyLocalPart, TrustedAuthServIDs: cfg.IMAP.TrustedAuthServIDs}
+	actor.Handler = h.replies
 	l := cfg.IMAP.Limits
 	actor.Limits = inbox.Limits{MaxDepth: l.MaxDepth, MaxNestingWork: l.MaxNestingWork, MaxParts: l.MaxParts,
 		MaxHeaderFields: l.MaxHeaderFields, MaxHeaderBytes: l.MaxHeaderBytes, MaxDecodedBytes: l.MaxDecodedBytes}
@@ -216,5 +202,5 @@ func (h *hub) buildInbox(workers *river.Workers) {
 		return // nothing to read
 	}
 	h.ingester = &inbox.Ingester{IMAP: imapCfg, DB: h.db, Jobs: h.inserter, Logger: h.logger.With("component", "ingest")}
-	actor.OnProcessed = h.ingester.Wake
+	actor.Wake = h.ingester
 }

@@ -236,8 +236,7 @@ func TestEmailedReportIsFiled(t *testing.T) {
 	if triage[0].Class != "report" {
 		t.Fatalf("a report waiting in triage says so: %+v", triage[0])
 	}
-	inc, _ := h.hub.incidents.Get(ctx, "INC-1")
-	if _, err := h.hub.inbox.Assign(ctx, triage[0].ID, inc, "lead@sitrep.example"); err != nil {
+	if _, err := h.hub.replies.File(ctx, triage[0].ID, "INC-1", "lead@sitrep.example"); err != nil {
 		t.Fatal(err)
 	}
 	reps, _ := h.hub.incidents.Reports(ctx, "INC-1")

@@ -35,6 +35,7 @@ import (
 	"github.com/sitrep-dev/sitrep/internal/mailauth"
 	"github.com/sitrep-dev/sitrep/internal/outbox"
 	"github.com/sitrep-dev/sitrep/internal/postmortem"
+	"github.com/sitrep-dev/sitrep/internal/reply"
 	"github.com/sitrep-dev/sitrep/internal/resolution"
 	"github.com/sitrep-dev/sitrep/internal/sandbox"
 	"github.com/sitrep-dev/sitrep/internal/store"
@@ -111,6 +112,7 @@ type hub struct {
 	chat       *chat.Mirror // nil: no chat mirror configured
 	sandbox    *sandbox.Sandbox
 	inbox      *inbox.Store
+	replies    *reply.Service
 	ingester   *inbox.Ingester  // nil when there is no mailbox to read
 	mailTokens *mailauth.Tokens // nil unless mail signs in with OAuth2
 	accounts   *auth.Accounts
@@ -202,7 +204,7 @@ func serveWith(ctx context.Context, cfg config.Config, e env, ready func(addr st
 	}
 
 	srv := &web.Server{
-		Incidents: h.incidents, Directory: h.directory, Tokens: h.tokens, Outbox: h.outbox, Comms: h.comms, Resolution: h.resolution, Changes: h.changes, Postmortem: h.postmortem, Inbox: h.inbox, Intake: h.intake, Logger: logger, Registry: h.registry,
+		Incidents: h.incidents, Directory: h.directory, Tokens: h.tokens, Outbox: h.outbox, Comms: h.comms, Resolution: h.resolution, Changes: h.changes, Postmortem: h.postmortem, Inbox: h.inbox, Replies: h.replies, Intake: h.intake, Logger: logger, Registry: h.registry,
 		MaxBodyBytes: cfg.Server.MaxBodyBytes, SyncDirectory: h.syncDirectory, Storage: db,
 		Accounts: h.accounts, Sessions: &auth.Sessions{DB: db}, Sandbox: h.sandbox, PublicURL: cfg.Server.PublicURL,
 		SSO: singleSignOn(cfg), TrustedProxies: cfg.Server.TrustedProxyPrefixes(), Doctor: h.doctorFor(),

@@ -80,3 +80,15 @@ type Preview struct {
 	HTML       string            `json:"html"`
 	Raw        string            `json:"raw,omitempty"`
 }
+
+// Bounced is a delivery a bounce proved it answers (the outbox verified
+// it came back to that transaction's bounce address and names one of its
+// recipients).
+type Bounced struct {
+	ThreadKey int64  // the thread of the message that bounced
+	Email     string // the recipient whose copy bounced
+	Group     string // the group it went through, "" for a named person
+	// WasBouncing: the address was already known to bounce before this
+	// report, so nobody needs telling again.
+	WasBouncing bool
+}

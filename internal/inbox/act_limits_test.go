@@ -2,7 +2,6 @@ package inbox_test
 
 import (
 	"context"
-	"database/sql"
 	"strings"
 	"testing"
 	"time"
@@ -10,7 +9,6 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/sitrep-dev/sitrep/internal/inbox"
-	"github.com/sitrep-dev/sitrep/internal/incident"
 )
 
 // byMessageID returns the stored message with that Message-ID.
@@ -124,13 +122,13 @@ func TestPoisonMessageIsQuarantined(t *testing.T) {
 	h.actor.Metrics = inbox.NewMetrics(reg, h.db)
 	h.actor.MessageTimeout = 3 * time.Second // ample for a good message on a loaded machine under -race
 	h.actor.MaxAttempts = 2
-	h.actor.OnReply = func(ctx context.Context, _ *sql.Tx, _ *incident.Incident, _, text string, _ time.Time) (bool, string, error) {
+	h.replies.Resolution = answers(func(ctx context.Context, text string) (bool, string, error) {
 		if strings.Contains(text, "poison") {
 			<-ctx.Done() // stuck until the message's deadline
 			return false, "", ctx.Err()
 		}
 		return false, "", nil
-	}
+	})
 
 	h.appendRaw("INBOX",
 		h.compose(orig, reply{from: "ben", body: "A poison message."}),

@@ -2,7 +2,6 @@ package inbox_test
 
 import (
 	"context"
-	"database/sql"
 	"fmt"
 	"strings"
 	"testing"
@@ -258,11 +257,11 @@ func TestBounceFailsTheDeliveryAndTellsTheCommsLead(t *testing.T) {
 
 func TestTriageAndCalendarReplies(t *testing.T) {
 	h, inc, orig := setup(t)
-	var hooked []int64
-	h.actor.OnCalendarReply = func(ctx context.Context, tx *sql.Tx, id int64, m *inbox.Message, inc *incident.Incident) error {
-		hooked = append(hooked, id)
+	var hooked [][]byte
+	h.replies.Invitations = invitations(func(ics []byte) error {
+		hooked = append(hooked, ics)
 		return nil
-	}
+	})
 	// Matched by nothing: to the bare address, no thread, no reference.
 	h.answer(orig, reply{from: "ben", to: "status@example.test", subject: "Is the shop down?", noThreadID: true, body: "Customers say they cannot pay."})
 	h.waitActed(1)
@@ -274,13 +273,13 @@ func TestTriageAndCalendarReplies(t *testing.T) {
 	if len(list) != 1 || list[0].ID != in.ID {
 		t.Fatalf("triage list %+v", list)
 	}
-	if _, err := h.store.Assign(context.Background(), in.ID, inc, "vp@example.test"); err != nil {
+	if _, err := h.replies.File(context.Background(), in.ID, inc.Ref, "vp@example.test"); err != nil {
 		t.Fatal(err)
 	}
 	if ev := h.replyEvents(inc); ev[float64(in.ID)] != 1 {
 		t.Errorf("assigned message on the timeline: %v", ev)
 	}
-	if _, err := h.store.Assign(context.Background(), in.ID, inc, "vp@example.test"); err == nil {
+	if _, err := h.replies.File(context.Background(), in.ID, inc.Ref, "vp@example.test"); err == nil {
 		t.Error("assigning twice must fail")
 	}
 
@@ -312,8 +311,8 @@ END:VCALENDAR
 `, "\n", "\r\n")
 	h.appendRaw("INBOX", []byte(cal))
 	h.waitActed(3)
-	if in := h.last(); in.Class != "calendar_reply" || in.Incident != inc.Ref || len(hooked) != 1 || hooked[0] != in.ID {
-		t.Errorf("calendar reply %+v, hook saw %v", in, hooked)
+	if in := h.last(); in.Class != "calendar_reply" || in.Incident != inc.Ref || len(hooked) != 1 || !strings.Contains(string(hooked[0]), "PARTSTAT=ACCEPTED:mailto:ana@example.test") {
+		t.Errorf("calendar reply %+v, the invitations saw %q", in, hooked)
 	}
 }
 

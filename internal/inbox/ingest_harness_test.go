@@ -25,6 +25,7 @@ import (
 	"github.com/sitrep-dev/sitrep/internal/incident"
 	"github.com/sitrep-dev/sitrep/internal/jobs"
 	"github.com/sitrep-dev/sitrep/internal/outbox"
+	replyflow "github.com/sitrep-dev/sitrep/internal/reply"
 	"github.com/sitrep-dev/sitrep/internal/store"
 	"github.com/sitrep-dev/sitrep/internal/storetest"
 	"github.com/sitrep-dev/sitrep/internal/testenv"
@@ -64,6 +65,7 @@ type hub struct {
 	outbox    *outbox.Outbox
 	comms     *incident.Comms
 	actor     *inbox.Actor
+	replies   *replyflow.Service
 	store     *inbox.Store
 	inserter  *river.Client[*sql.Tx]
 
@@ -114,8 +116,11 @@ func newHubWith(t testing.TB, opts testenv.MailStackOptions, extraUsers ...strin
 	}
 	h.comms = &incident.Comms{DB: h.db, Incidents: h.incidents, Directory: h.dir, Mail: h.outbox, ReminderBefore: 10 * time.Minute, OverdueAfter: 5 * time.Minute}
 	h.incidents.OnDeclare = append(h.incidents.OnDeclare, h.comms)
-	h.actor = &inbox.Actor{DB: h.db, Incidents: h.incidents, Outbox: h.outbox, LocalPart: "status", TrustedAuthServIDs: []string{trustedMX}}
+	h.actor = &inbox.Actor{DB: h.db}
 	h.store = &inbox.Store{DB: h.db}
+	h.replies = &replyflow.Service{DB: h.db, Incidents: h.incidents, Comms: h.comms, Mail: h.outbox, Directory: h.dir,
+		Inbox: h.actor, Triage: h.store, LocalPart: "status", TrustedAuthServIDs: []string{trustedMX}}
+	h.actor.Handler = h.replies
 	return h
 }
 
@@ -406,4 +411,23 @@ func bodyOf(raw []byte) string {
 // messagesOfKind counts our outgoing messages of a kind.
 func (h *hub) messagesOfKind(kind compose.Kind) int {
 	return h.count(`SELECT COUNT(*) FROM messages WHERE kind = $1`, string(kind))
+}
+
+// answers is a reply.Resolution that only answers ordinary replies, for
+// tests of what happens when that answer fails or never comes.
+type answers func(ctx context.Context, text string) (bool, string, error)
+
+func (f answers) ResolveByReply(ctx context.Context, tx *sql.Tx, inc *incident.Incident, actor, note string) error {
+	return nil
+}
+
+func (f answers) AnswerByReply(ctx context.Context, _ *sql.Tx, _ *incident.Incident, _, text string, _ time.Time) (bool, string, error) {
+	return f(ctx, text)
+}
+
+// invitations is a reply.Invitations that notes each calendar reply.
+type invitations func(ics []byte) error
+
+func (f invitations) RecordCalendarReply(_ context.Context, _ *sql.Tx, ics []byte) error {
+	return f(ics)
 }

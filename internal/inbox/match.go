@@ -1,21 +1,5 @@
 package inbox
 
-import (
-	"context"
-	"database/sql"
-	"errors"
-	"fmt"
-	"regexp"
-	"slices"
-	"strconv"
-	"strings"
-
-	"github.com/sitrep-dev/sitrep/internal/errs"
-	"github.com/sitrep-dev/sitrep/internal/incident"
-	"github.com/sitrep-dev/sitrep/internal/outbox"
-	"github.com/sitrep-dev/sitrep/internal/store"
-)
-
 // How a message was matched to its incident, strongest first.
 const (
 	MatchToken   = "token"   // the reply token in the address it was sent to
@@ -24,103 +8,13 @@ const (
 	MatchManual  = "manual"  // filed from triage by a person
 )
 
-// subjectRefRE finds "[INC-42]" as our subjects carry it.
-var subjectRefRE = regexp.MustCompile(`(?i)\[\s*INC-(\d{1,18})\s*\]`)
+// ReportTag marks the report addresses: <local>+report@<domain> for any
+// report, <local>+report-<token>@<domain> for one incident's.
+const ReportTag = "report"
 
-// match finds the incident a message is about: first the reply token in
-// the address it was sent to (only the incident's own emails carry it),
-// then the thread it answers, then the reference in the subject. A nil
-// incident means no match: the message goes to triage.
-func (a *Actor) match(ctx context.Context, q store.Querier, m *Message) (*incident.Incident, string, error) {
-	for _, token := range m.ReplyTokens(a.LocalPart) {
-		if _, _, ok := outbox.ParseBounceTag(token); ok {
-			// A bounce address names a transaction, not an incident: only
-			// actOnBounce may believe it, after checking it.
-			continue
-		}
-		// <local>+report-<token>@ is an incident's report address.
-		token = strings.TrimPrefix(token, ReportTag+"-")
-		inc, err := a.Incidents.ByReplyToken(ctx, token)
-		if errs.Is(err, errs.NotFound) {
-			continue // an old or mistyped token: try the weaker signs
-		}
-		if err != nil {
-			return nil, "", err
-		}
-		return inc, MatchToken, nil
-	}
+// DraftTag starts the plus part of a monitoring draft's reply address.
+const DraftTag = "draft-"
 
-	// RFC 5322 3.6.4: In-Reply-To names the parent; References the
-	// thread, oldest first. The nearest ancestor we sent decides.
-	ids := []string{}
-	if m.Bounce != nil && m.Bounce.OriginalMessageID != "" {
-		ids = append(ids, m.Bounce.OriginalMessageID)
-	}
-	if m.InReplyTo != "" {
-		ids = append(ids, m.InReplyTo)
-	}
-	refs := slices.Clone(m.References)
-	slices.Reverse(refs)
-	ids = append(ids, refs...)
-	for _, id := range ids {
-		incID, err := incidentOfMessage(ctx, q, id)
-		if err != nil {
-			return nil, "", err
-		}
-		if incID == 0 {
-			continue
-		}
-		inc, err := a.Incidents.GetByID(ctx, q, incID)
-		if errs.Is(err, errs.NotFound) {
-			continue
-		}
-		if err != nil {
-			return nil, "", err
-		}
-		return inc, MatchThread, nil
-	}
-
-	if sm := subjectRefRE.FindStringSubmatch(m.Subject); sm != nil {
-		id, err := strconv.ParseInt(sm[1], 10, 64)
-		if err == nil && id > 0 {
-			inc, err := a.Incidents.GetByID(ctx, q, id)
-			if err == nil {
-				return inc, MatchSubject, nil
-			}
-			if !errs.Is(err, errs.NotFound) {
-				return nil, "", err
-			}
-		}
-	}
-	return nil, "", nil
-}
-
-// incidentOfMessage returns the incident of one of our outgoing messages,
-// by Message-ID without angle brackets; 0 when it is not ours.
-func incidentOfMessage(ctx context.Context, q store.Querier, messageID string) (int64, error) {
-	var id sql.NullInt64
-	err := q.QueryRowContext(ctx, `SELECT incident_id FROM messages WHERE message_id = $1`, "<"+messageID+">").Scan(&id)
-	if errors.Is(err, sql.ErrNoRows) {
-		return 0, nil
-	}
-	if err != nil {
-		return 0, fmt.Errorf("inbox: match thread: %w", err)
-	}
-	return id.Int64, nil
-}
-
-// ourMessage reports whether a Message-ID is one of the hub's own.
-func ourMessage(ctx context.Context, q store.Querier, messageID string) (bool, error) {
-	if messageID == "" {
-		return false, nil
-	}
-	var one int
-	err := q.QueryRowContext(ctx, `SELECT 1 FROM messages WHERE message_id = $1`, "<"+messageID+">").Scan(&one)
-	if errors.Is(err, sql.ErrNoRows) {
-		return false, nil
-	}
-	if err != nil {
-		return false, fmt.Errorf("inbox: own message: %w", err)
-	}
-	return true, nil
-}
+// MatchBounce: a verified bounce named the incident (its bounce address
+// names the message that bounced).
+const MatchBounce = "bounce"

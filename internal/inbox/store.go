@@ -9,7 +9,6 @@ import (
 	"time"
 
 	"github.com/sitrep-dev/sitrep/internal/errs"
-	"github.com/sitrep-dev/sitrep/internal/incident"
 	"github.com/sitrep-dev/sitrep/internal/store"
 )
 
@@ -40,7 +39,7 @@ const (
 // never the raw bytes.
 type Inbound struct {
 	ID          int64     `json:"id"`
-	Incident    string    `json:"incident,omitempty"` // INC-42; "" while in triage
+	Incident    string    `json:"incident,omitempty"` // what it was matched to, INC-42; "" while in triage
 	IncidentID  int64     `json:"-"`
 	State       string    `json:"state"`
 	Class       string    `json:"class"`
@@ -73,21 +72,18 @@ func (s *Store) now() time.Time {
 	return time.Now().UTC()
 }
 
-const inboundColumns = `id, COALESCE(incident_id, 0), state, class, sender, sender_name, subject, new_text, received_at,
+const inboundColumns = `id, COALESCE(incident_id, 0), matched_ref, state, class, sender, sender_name, subject, new_text, received_at,
     matched_by, action, error, size, truncated, message_id, mailbox, uidvalidity, uid`
 
 func scanInbound(row interface{ Scan(...any) error }) (*Inbound, error) {
 	var in Inbound
 	var uv, uid int64
-	if err := row.Scan(&in.ID, &in.IncidentID, &in.State, &in.Class, &in.Sender, &in.SenderName, &in.Subject, &in.Text,
+	if err := row.Scan(&in.ID, &in.IncidentID, &in.Incident, &in.State, &in.Class, &in.Sender, &in.SenderName, &in.Subject, &in.Text,
 		&in.ReceivedAt, &in.MatchedBy, &in.Action, &in.Error, &in.Size, &in.Truncated, &in.MessageID, &in.Mailbox, &uv, &uid); err != nil {
 		return nil, err
 	}
 	in.UIDValidity, in.UID = uint32(uv), uint32(uid)
 	in.ReceivedAt = in.ReceivedAt.UTC()
-	if in.IncidentID > 0 {
-		in.Incident = incident.FormatRef(in.IncidentID)
-	}
 	return &in, nil
 }
 
@@ -134,59 +130,30 @@ func (s *Store) Get(ctx context.Context, id int64) (*Inbound, error) {
 	return in, nil
 }
 
-// Assign files a triaged message on an incident: it joins the incident's
-// replies and its timeline, as a reply filed by actor. Commands in it are
-// not carried out: a message that needed a person to place it did not
-// come through the incident's reply address.
-func (s *Store) Assign(ctx context.Context, id int64, inc *incident.Incident, actor string) (*Inbound, error) {
-	now := s.now()
-	err := s.DB.InTx(ctx, func(tx *sql.Tx) error {
-		in, err := scanInbound(tx.QueryRowContext(ctx, `SELECT `+inboundColumns+` FROM inbound_messages WHERE id = $1`, id))
-		if errors.Is(err, sql.ErrNoRows) {
-			return errs.E(errs.NotFound, "no inbound message %d", id)
-		}
-		if err != nil {
-			return fmt.Errorf("inbox: assign: %w", err)
-		}
-		if in.State != StateTriage {
-			return errs.E(errs.Conflict, "message %d is not in triage (it is %s)", id, in.State)
-		}
-		res, err := tx.ExecContext(ctx, `UPDATE inbound_messages SET state = $1, incident_id = $2, matched_by = 'manual',
-    action = $3, processed_at = $4 WHERE id = $5 AND state = $6`, StateProcessed, inc.ID, "filed from triage by "+actor, now, id, StateTriage)
-		if err != nil {
-			return fmt.Errorf("inbox: assign: %w", err)
-		}
-		if n, _ := res.RowsAffected(); n != 1 {
-			return errs.E(errs.Conflict, "message %d was filed meanwhile", id)
-		}
-		if in.Class == string(ClassReport) {
-			return fileTriagedReport(ctx, tx, now, inc, actor, in)
-		}
-		text := fmt.Sprintf("Reply from %s (filed from triage by %s): %s", in.Sender, actor, snippet(in.Text, 2000))
-		_, err = incident.AddEvent(ctx, tx, now, inc.ID, incident.EventReply, actor, text,
-			map[string]any{"inbound": id, "class": in.Class, "from": in.Sender, "matched_by": "manual"})
-		return err
-	})
+// File records that a person filed a triaged message on the
+// conversation key (named ref) in tx, and returns it as it was: the
+// caller puts it on that conversation. It is a conflict when the message
+// is not (or no longer) in triage.
+func (s *Store) File(ctx context.Context, tx *sql.Tx, id, key int64, ref, actor string) (*Inbound, error) {
+	in, err := scanInbound(tx.QueryRowContext(ctx, `SELECT `+inboundColumns+` FROM inbound_messages WHERE id = $1`, id))
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, errs.E(errs.NotFound, "no inbound message %d", id)
+	}
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("inbox: file: %w", err)
 	}
-	return s.Get(ctx, id)
-}
-
-// fileTriagedReport files an emailed report that waited in triage on the
-// incident a lead chose: the sender becomes a reporter, summarised with
-// the others and asked to confirm the fix.
-func fileTriagedReport(ctx context.Context, tx *sql.Tx, now time.Time, inc *incident.Incident, actor string, in *Inbound) error {
-	observed := strings.TrimSpace(in.Text)
-	if observed == "" {
-		observed = in.Subject
+	if in.State != StateTriage {
+		return nil, errs.E(errs.Conflict, "message %d is not in triage (it is %s)", id, in.State)
 	}
-	r, err := incident.CleanReport(now, incident.ReportInput{Email: in.Sender, Name: in.SenderName, Observed: snippet(observed, 5000),
-		Channel: "email", ReportedAt: &in.ReceivedAt})
+	res, err := tx.ExecContext(ctx, `UPDATE inbound_messages SET state = $1, incident_id = $2, matched_ref = $3, matched_by = $4,
+    action = $5, processed_at = $6 WHERE id = $7 AND state = $8`, StateProcessed, key, ref, MatchManual, "filed from triage by "+actor, s.now(), id, StateTriage)
 	if err != nil {
-		return err
+		return nil, fmt.Errorf("inbox: file: %w", err)
 	}
-	return incident.FileReport(ctx, tx, now, inc.ID, actor, r)
+	if n, _ := res.RowsAffected(); n != 1 {
+		return nil, errs.E(errs.Conflict, "message %d was filed meanwhile", id)
+	}
+	return in, nil
 }
 
 // raw returns the stored bytes of a message.

@@ -63,9 +63,5 @@ func (s *Server) assignTriage(w http.ResponseWriter, r *http.Request) (any, erro
 	if strings.TrimSpace(in.Incident) == "" {
 		return nil, errs.InvalidField("incident", "name the incident to file the message on, like INC-42")
 	}
-	inc, err := s.Incidents.Get(r.Context(), in.Incident)
-	if err != nil {
-		return nil, err
-	}
-	return s.Inbox.Assign(r.Context(), id, inc, actor(r))
+	return s.Replies.File(r.Context(), id, in.Incident, actor(r))
 }

@@ -24,6 +24,7 @@ import (
 	"github.com/sitrep-dev/sitrep/internal/intake"
 	"github.com/sitrep-dev/sitrep/internal/outbox"
 	"github.com/sitrep-dev/sitrep/internal/postmortem"
+	"github.com/sitrep-dev/sitrep/internal/reply"
 	"github.com/sitrep-dev/sitrep/internal/resolution"
 	"github.com/sitrep-dev/sitrep/internal/sandbox"
 	"github.com/sitrep-dev/sitrep/internal/store"
@@ -39,7 +40,8 @@ type Server struct {
 	Tokens    *auth.Tokens
 	Outbox    *outbox.Outbox
 	Comms     *incident.Comms
-	Inbox     *inbox.Store // replies and triage; nil: no routes
+	Inbox     *inbox.Store   // replies and triage; nil: no routes
+	Replies   *reply.Service // files triaged messages
 	// Resolution: resolve, confirmations, reports, the blameless summary; nil: no routes.
 	Resolution *resolution.Service
 	// Postmortem: booking, the board and improvements; nil: no routes.

@@ -644,17 +644,14 @@ func (s *Server) uiAssign(w http.ResponseWriter, r *http.Request, sess *auth.Ses
 	if err != nil {
 		return err
 	}
-	inc, err := s.Incidents.Get(r.Context(), r.PostFormValue("incident"))
-	if err == nil {
-		_, err = s.Inbox.Assign(r.Context(), id, inc, sess.Account.Email)
-	}
+	filed, err := s.Replies.File(r.Context(), id, r.PostFormValue("incident"), sess.Account.Email)
 	if err != nil {
 		if errs.CodeOf(err) == errs.Internal {
 			return err
 		}
 		return s.triagePage(w, r, sess, statusOf[errs.CodeOf(err)], func(p *page) { p.Error = errMessage(err) })
 	}
-	return s.triagePage(w, r, sess, http.StatusOK, func(p *page) { p.Notice = "Filed on " + inc.Ref + "." })
+	return s.triagePage(w, r, sess, http.StatusOK, func(p *page) { p.Notice = "Filed on " + filed.Incident + "." })
 }
 
 type dirGroup struct {
