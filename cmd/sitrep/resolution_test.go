@@ -4,6 +4,8 @@ import (
 	"context"
 	"database/sql"
 	"encoding/json"
+	"fmt"
+	"net/http"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -236,8 +238,32 @@ func TestEmailedReportIsFiled(t *testing.T) {
 	if triage[0].Class != "report" {
 		t.Fatalf("a report waiting in triage says so: %+v", triage[0])
 	}
-	if _, err := h.hub.replies.File(ctx, triage[0].ID, "INC-1", "lead@sitrep.example"); err != nil {
+	// Filed through the API, as the triage page does.
+	var server, token string
+	for _, kv := range e.environ {
+		if v, ok := strings.CutPrefix(kv, "SITREP_SERVER="); ok {
+			server = v
+		}
+		if v, ok := strings.CutPrefix(kv, "SITREP_TOKEN="); ok {
+			token = v
+		}
+	}
+	req, _ := http.NewRequest(http.MethodPost, fmt.Sprintf("%s/api/v1/triage/%d/assign", server, triage[0].ID), strings.NewReader(`{"incident": "INC-1"}`))
+	req.Header.Set("Authorization", "Bearer "+token)
+	req.Header.Set("Content-Type", "application/json")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
 		t.Fatal(err)
+	}
+	var filedMsg struct {
+		Incident  string `json:"incident"`
+		State     string `json:"state"`
+		MatchedBy string `json:"matched_by"`
+	}
+	json.NewDecoder(resp.Body).Decode(&filedMsg)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK || filedMsg.Incident != "INC-1" || filedMsg.State != "processed" || filedMsg.MatchedBy != "manual" {
+		t.Fatalf("filing from triage: %d %+v", resp.StatusCode, filedMsg)
 	}
 	reps, _ := h.hub.incidents.Reports(ctx, "INC-1")
 	filed := map[string]string{}

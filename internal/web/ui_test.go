@@ -113,7 +113,7 @@ func newUIEnvWith(t *testing.T, configure func(s *Server, url string)) *uiEnv {
 		}}
 	pm.Backend, pm.BackendName = pm.IMIP(), "imip"
 	res.Causes = ch.ConfirmedCauses
-	s := &Server{Incidents: incidents, Directory: dir, Tokens: &auth.Tokens{DB: db}, Outbox: ob, Inbox: &inbox.Store{DB: db},
+	s := &Server{Incidents: incidents, Directory: dir, Tokens: &auth.Tokens{DB: db}, Outbox: ob, Comms: comms, Inbox: &inbox.Store{DB: db},
 		Resolution: res, Changes: ch, Postmortem: pm,
 		Accounts: accounts, Sessions: &auth.Sessions{DB: db}, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))}
 	srv := httptest.NewUnstartedServer(nil)
