@@ -782,7 +782,7 @@ func (g *Ingester) storeChunk(ctx context.Context, stmts *txStmts, uidValidity u
 		mailbox     string
 	}
 	have := map[string]known{}
-	st, err := stmts.prepare(ctx, `SELECT id, hash, uidvalidity, mailbox FROM inbound_messages WHERE hash IN (`+placeholders(g.DB.Dialect, 1, insertChunk)+`)`)
+	st, err := stmts.prepare(ctx, `SELECT id, hash, uidvalidity, mailbox FROM inbound_messages WHERE hash IN (`+g.DB.Placeholders(1, insertChunk)+`)`)
 	if err != nil {
 		return nil, fmt.Errorf("inbox: store: %w", err)
 	}
@@ -811,7 +811,7 @@ func (g *Ingester) storeChunk(ctx context.Context, stmts *txStmts, uidValidity u
 	// it once.
 	seenMID := map[string]bool{}
 	if len(mids) > 0 {
-		st, err := stmts.prepare(ctx, `SELECT message_key FROM inbound_messages WHERE message_key IN (`+placeholders(g.DB.Dialect, 1, insertChunk)+`)`)
+		st, err := stmts.prepare(ctx, `SELECT message_key FROM inbound_messages WHERE message_key IN (`+g.DB.Placeholders(1, insertChunk)+`)`)
 		if err != nil {
 			return nil, fmt.Errorf("inbox: store: %w", err)
 		}
@@ -868,7 +868,7 @@ func (g *Ingester) storeChunk(ctx context.Context, stmts *txStmts, uidValidity u
 		if len(args) > 0 {
 			sb.WriteString(", ")
 		}
-		sb.WriteString("(" + placeholders(g.DB.Dialect, len(args)+1, 12) + ")")
+		sb.WriteString("(" + g.DB.Placeholders(len(args)+1, 12) + ")")
 		args = append(args, g.key(), int64(uidValidity), int64(r.uid), r.messageID, key, r.hash, r.raw, r.size, r.truncated, received.UTC(), now, state)
 	}
 	if len(args) == 0 {
@@ -902,26 +902,6 @@ func (g *Ingester) storeChunk(ctx context.Context, stmts *txStmts, uidValidity u
 		return nil, fmt.Errorf("inbox: store: %w", err)
 	}
 	return toAct, nil
-}
-
-// placeholders returns n parameters numbered from from: "$from, ..." as
-// in every other query, or "?, ..." on SQLite. Both bind by position, but
-// SQLite's driver looks each $N up by name, at a cost that grows with the
-// parameters in the statement: with 600 of them that was a fifth of the
-// ingester's CPU.
-func placeholders(d store.Dialect, from, n int) string {
-	var b strings.Builder
-	for i := range n {
-		if i > 0 {
-			b.WriteString(", ")
-		}
-		if d == store.SQLite {
-			b.WriteString("?")
-		} else {
-			b.WriteString("$" + strconv.Itoa(from+i))
-		}
-	}
-	return b.String()
 }
 
 // headerMessageID reads the Message-ID from the header block only, without

@@ -289,3 +289,16 @@ func (db *DB) Placeholder(n int) string {
 	}
 	return "$" + strconv.Itoa(n)
 }
+
+// Placeholders is n bind parameters numbered from from, comma separated:
+// "$3, $4, $5", or "?, ?, ?" on SQLite (see Placeholder).
+func (db *DB) Placeholders(from, n int) string {
+	var b strings.Builder
+	for i := range n {
+		if i > 0 {
+			b.WriteString(", ")
+		}
+		b.WriteString(db.Placeholder(from + i))
+	}
+	return b.String()
+}

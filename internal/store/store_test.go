@@ -63,3 +63,18 @@ func TestOpenRejectsUnknownScheme(t *testing.T) {
 		t.Fatalf("error should say unsupported and hide the password: %s", got)
 	}
 }
+
+// Statements built with many parameters bind them by position on both
+// databases: "$3, $4" on PostgreSQL, "?, ?" on SQLite.
+func TestPlaceholdersBindInOrder(t *testing.T) {
+	db := storetest.Open(t)
+	var got string
+	err := db.QueryRowContext(context.Background(), `SELECT `+strings.Join([]string{"CAST(" + db.Placeholder(1) + " AS TEXT)", "CAST(" + db.Placeholder(2) + " AS TEXT)", "CAST(" + db.Placeholder(3) + " AS TEXT)"}, " || '-' || "),
+		"a", "b", "c").Scan(&got)
+	if err != nil || got != "a-b-c" {
+		t.Fatalf("got %q, %v", got, err)
+	}
+	if want := map[store.Dialect]string{store.SQLite: "?, ?, ?", store.Postgres: "$3, $4, $5"}[db.Dialect]; db.Placeholders(3, 3) != want {
+		t.Errorf("Placeholders(3, 3) = %q, want %q", db.Placeholders(3, 3), want)
+	}
+}
