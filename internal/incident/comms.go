@@ -270,7 +270,7 @@ func (c *Comms) nextUpdateAt(inc *Incident, in UpdateInput, now time.Time) (time
 // queued is on the timeline.
 func (c *Comms) updateCount(ctx context.Context, incidentID int64) (int, error) {
 	var n int
-	err := c.DB.QueryRowContext(ctx, `SELECT COUNT(*) FROM timeline_events WHERE incident_id = $1 AND kind = $2`, incidentID, EventUpdateQueued).Scan(&n)
+	err := c.DB.QueryRowContext(ctx, queries.Get("count-events-of-kind"), incidentID, EventUpdateQueued).Scan(&n)
 	if err != nil {
 		return 0, fmt.Errorf("incident: update count: %w", err)
 	}

@@ -30,9 +30,7 @@ func (c *promiseCollector) Describe(ch chan<- *prometheus.Desc) {
 }
 
 func (c *promiseCollector) Collect(ch chan<- prometheus.Metric) {
-	rows, err := c.db.QueryContext(context.Background(), `SELECT id, severity, updates_promised, updates_on_time,
-    CASE WHEN next_update_at IS NOT NULL AND next_update_at < $1 THEN 1 ELSE 0 END
-FROM incidents WHERE state IN ('investigating', 'identified', 'monitoring')`, time.Now().UTC())
+	rows, err := c.db.QueryContext(context.Background(), queries.Get("promise-gauges"), time.Now().UTC())
 	if err != nil {
 		return
 	}

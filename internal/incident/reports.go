@@ -97,8 +97,7 @@ func (s *Service) AddReport(ctx context.Context, q store.Querier, actor, ref str
 // puts it on the timeline. It runs inside the caller's transaction: the
 // declaring one when reports come with the declaration or from a draft.
 func FileReport(ctx context.Context, q store.Querier, now time.Time, incidentID int64, actor string, r *Report) error {
-	err := q.QueryRowContext(ctx, `INSERT INTO reports (incident_id, reporter_email, reporter_name, location, access, observed, channel, reported_at, created_at)
-VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) RETURNING id`, incidentID, r.Email, r.Name, r.Location, r.Access, r.Observed, r.Channel, r.ReportedAt, now).Scan(&r.ID)
+	err := q.QueryRowContext(ctx, queries.Get("insert-report"), incidentID, r.Email, r.Name, r.Location, r.Access, r.Observed, r.Channel, r.ReportedAt, now).Scan(&r.ID)
 	if err != nil {
 		return fmt.Errorf("incident: add report: %w", err)
 	}
@@ -122,8 +121,7 @@ func (s *Service) Reports(ctx context.Context, ref string) ([]Report, error) {
 // ReportsOf lists incident id's reports, oldest first, through q: a
 // declare hook reads the reports its own transaction filed.
 func ReportsOf(ctx context.Context, q store.Querier, incidentID int64) ([]Report, error) {
-	return ScanReports(q.QueryContext(ctx, `SELECT id, reporter_email, reporter_name, location, access, observed, channel, reported_at
-FROM reports WHERE incident_id = $1 ORDER BY reported_at, id`, incidentID))
+	return ScanReports(q.QueryContext(ctx, queries.Get("reports"), incidentID))
 }
 
 // ScanReports reads rows of (id, email, name, location, access, observed,

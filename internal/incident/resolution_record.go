@@ -25,8 +25,7 @@ type ResolutionRecord struct {
 // RecordResolution writes the root cause, fix and impact, and starts the
 // write-up promise and the unknown-root-cause reminders afresh.
 func RecordResolution(ctx context.Context, tx *sql.Tx, id int64, r ResolutionRecord) error {
-	_, err := tx.ExecContext(ctx, `UPDATE incidents SET root_cause = $1, fix = $2, impact = $3, root_cause_unknown = $4,
-    writeup_due_at = $5, writeup_stage = 0, rca_reminded_at = $6 WHERE id = $7`,
+	_, err := tx.ExecContext(ctx, queries.Get("record-resolution"),
 		r.RootCause, r.Fix, r.Impact, r.RootCauseUnknown, nullTime(r.WriteUpBy), r.At.UTC(), id)
 	if err != nil {
 		return fmt.Errorf("incident: record resolution: %w", err)
@@ -37,7 +36,7 @@ func RecordResolution(ctx context.Context, tx *sql.Tx, id int64, r ResolutionRec
 // ImpactOf returns the impact recorded at resolution and whether the root
 // cause was unknown.
 func ImpactOf(ctx context.Context, q store.Querier, id int64) (impact string, rootCauseUnknown bool, err error) {
-	err = q.QueryRowContext(ctx, `SELECT impact, root_cause_unknown FROM incidents WHERE id = $1`, id).Scan(&impact, &rootCauseUnknown)
+	err = q.QueryRowContext(ctx, queries.Get("impact"), id).Scan(&impact, &rootCauseUnknown)
 	if err != nil {
 		return "", false, fmt.Errorf("incident: impact: %w", err)
 	}
@@ -57,8 +56,7 @@ type WriteUpDue struct {
 // WriteUpsDue lists the write-ups due by horizon whose reminders are not
 // all sent (stage below 2).
 func WriteUpsDue(ctx context.Context, q store.Querier, horizon time.Time) ([]WriteUpDue, error) {
-	rows, err := q.QueryContext(ctx, `SELECT id, writeup_due_at, writeup_stage FROM incidents
-WHERE writeup_due_at IS NOT NULL AND writeup_stage < 2 AND writeup_due_at <= $1`, horizon.UTC())
+	rows, err := q.QueryContext(ctx, queries.Get("write-ups-due"), horizon.UTC())
 	if err != nil {
 		return nil, fmt.Errorf("incident: write-ups due: %w", err)
 	}
@@ -78,7 +76,7 @@ WHERE writeup_due_at IS NOT NULL AND writeup_stage < 2 AND writeup_due_at <= $1`
 // earlier one; it reports whether this call moved it, so that each
 // reminder goes out once whatever the number of replicas.
 func AdvanceWriteUpStage(ctx context.Context, tx *sql.Tx, id int64, stage int) (bool, error) {
-	r, err := tx.ExecContext(ctx, `UPDATE incidents SET writeup_stage = $1 WHERE id = $2 AND writeup_stage < $1`, stage, id)
+	r, err := tx.ExecContext(ctx, queries.Get("advance-write-up-stage"), stage, id)
 	if err != nil {
 		return false, fmt.Errorf("incident: write-up stage: %w", err)
 	}
@@ -89,8 +87,7 @@ func AdvanceWriteUpStage(ctx context.Context, tx *sql.Tx, id int64, stage int) (
 // UnknownRootCauses lists incidents in monitoring with no root cause
 // whose lead was last reminded before since (or never).
 func UnknownRootCauses(ctx context.Context, q store.Querier, since time.Time) ([]int64, error) {
-	rows, err := q.QueryContext(ctx, `SELECT id FROM incidents WHERE root_cause_unknown AND state = 'monitoring'
-AND (rca_reminded_at IS NULL OR rca_reminded_at <= $1)`, since.UTC())
+	rows, err := q.QueryContext(ctx, queries.Get("unknown-root-causes"), since.UTC())
 	if err != nil {
 		return nil, fmt.Errorf("incident: unknown root causes: %w", err)
 	}
@@ -109,7 +106,7 @@ AND (rca_reminded_at IS NULL OR rca_reminded_at <= $1)`, since.UTC())
 // MarkRootCauseReminded records a reminder about the unknown root cause
 // at now, if none was sent since; it reports whether this call did.
 func MarkRootCauseReminded(ctx context.Context, tx *sql.Tx, id int64, now, since time.Time) (bool, error) {
-	r, err := tx.ExecContext(ctx, `UPDATE incidents SET rca_reminded_at = $1 WHERE id = $2 AND (rca_reminded_at IS NULL OR rca_reminded_at <= $3)`,
+	r, err := tx.ExecContext(ctx, queries.Get("mark-root-cause-reminded"),
 		now.UTC(), id, since.UTC())
 	if err != nil {
 		return false, fmt.Errorf("incident: root cause reminder: %w", err)
@@ -126,8 +123,7 @@ type Reporter struct {
 
 // Reporters lists the incident's reporters once each, by email.
 func Reporters(ctx context.Context, q store.Querier, id int64) ([]Reporter, error) {
-	rows, err := q.QueryContext(ctx, `SELECT reporter_email, reporter_name, MIN(reported_at) FROM reports WHERE incident_id = $1
-GROUP BY reporter_email, reporter_name ORDER BY reporter_email`, id)
+	rows, err := q.QueryContext(ctx, queries.Get("reporters"), id)
 	if err != nil {
 		return nil, fmt.Errorf("incident: reporters: %w", err)
 	}
@@ -164,7 +160,7 @@ func aggregateTime(v any) time.Time {
 // caller's transaction when it has one: on SQLite's one connection a read
 // beside an open transaction would wait for it).
 func Events(ctx context.Context, q store.Querier, id int64) ([]Event, error) {
-	rows, err := q.QueryContext(ctx, `SELECT id, at, kind, actor, text FROM timeline_events WHERE incident_id = $1 ORDER BY id`, id)
+	rows, err := q.QueryContext(ctx, queries.Get("events"), id)
 	if err != nil {
 		return nil, fmt.Errorf("incident: events: %w", err)
 	}

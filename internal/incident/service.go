@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/rand"
 	"database/sql"
+	"embed"
 	"encoding/base32"
 	"encoding/json"
 	"errors"
@@ -123,12 +124,7 @@ func (s *Service) Declare(ctx context.Context, actor string, in DeclareInput) (*
 	inc.ReplyToken = newToken()
 
 	err = s.DB.InTx(ctx, func(tx *sql.Tx) error {
-		err := tx.QueryRowContext(ctx, `
-INSERT INTO incidents (title, severity, state, detected_via, detection_detail, verified, verification_detail,
-    extent, segments, systems, teams, first_failure_at, detected_at, declared_at, incident_lead, comms_lead,
-    facilitator, reply_token, updated_at)
-VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19)
-RETURNING id`,
+		err := tx.QueryRowContext(ctx, queries.Get("insert-incident"),
 			inc.Title, inc.Severity, inc.State, inc.Scope.DetectedVia, inc.Scope.DetectionDetail, inc.Scope.Verified,
 			inc.Scope.VerificationDetail, inc.Scope.Extent, jsonList(inc.Scope.Segments), jsonList(inc.Scope.Systems),
 			jsonList(inc.Scope.Teams), nullTime(inc.FirstFailureAt), nullTime(inc.DetectedAt), inc.DeclaredAt,
@@ -247,11 +243,8 @@ func newToken() string {
 	return strings.ToLower(base32.StdEncoding.WithPadding(base32.NoPadding).EncodeToString(b))
 }
 
-const incidentColumns = `id, title, severity, state, detected_via, detection_detail, verified, verification_detail,
-    extent, segments, systems, teams, first_failure_at, detected_at, declared_at, resolved_at, incident_lead,
-    comms_lead, facilitator, next_update_at, updates_promised, updates_on_time, promise_stage, root_cause, fix,
-    reply_token, version, updated_at`
-
+// scanIncident reads the columns every incident query of queries.sql
+// selects, in that order.
 func scanIncident(row interface{ Scan(...any) error }) (*Incident, error) {
 	var inc Incident
 	var segments, systems, teams string
@@ -284,7 +277,7 @@ func (s *Service) Get(ctx context.Context, ref string) (*Incident, error) {
 
 // GetByID reads an incident through q (the database or a transaction).
 func (s *Service) GetByID(ctx context.Context, q store.Querier, id int64) (*Incident, error) {
-	inc, err := scanIncident(q.QueryRowContext(ctx, `SELECT `+incidentColumns+` FROM incidents WHERE id = $1`, id))
+	inc, err := scanIncident(q.QueryRowContext(ctx, queries.Get("get-incident"), id))
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, errs.E(errs.NotFound, "no incident %s", FormatRef(id))
 	}
@@ -297,7 +290,7 @@ func (s *Service) GetByID(ctx context.Context, q store.Querier, id int64) (*Inci
 
 // ByReplyToken finds the incident whose reply addresses carry token.
 func (s *Service) ByReplyToken(ctx context.Context, token string) (*Incident, error) {
-	inc, err := scanIncident(s.DB.QueryRowContext(ctx, `SELECT `+incidentColumns+` FROM incidents WHERE reply_token = $1`, strings.ToLower(token)))
+	inc, err := scanIncident(s.DB.QueryRowContext(ctx, queries.Get("incident-by-reply-token"), strings.ToLower(token)))
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, errs.E(errs.NotFound, "no incident for that reply token")
 	}
@@ -316,17 +309,15 @@ type ListFilter struct {
 
 // List returns incidents, active ones first, newest first within each.
 func (s *Service) List(ctx context.Context, f ListFilter) ([]*Incident, error) {
-	q := `SELECT ` + incidentColumns + ` FROM incidents`
+	q := queries.Get("list-incidents")
 	if f.ActiveOnly {
-		q += ` WHERE state IN ('investigating', 'identified', 'monitoring')`
+		q = queries.Get("list-active-incidents")
 	}
-	q += ` ORDER BY CASE WHEN state IN ('investigating', 'identified', 'monitoring') THEN 0 ELSE 1 END, id DESC`
 	limit := f.Limit
 	if limit <= 0 || limit > 1000 {
 		limit = 200
 	}
-	q += fmt.Sprintf(` LIMIT %d`, limit)
-	rows, err := s.DB.QueryContext(ctx, q)
+	rows, err := s.DB.QueryContext(ctx, q, limit)
 	if err != nil {
 		return nil, fmt.Errorf("incident: list: %w", err)
 	}
@@ -382,8 +373,7 @@ func (s *Service) TransitionTx(ctx context.Context, tx *sql.Tx, actor string, id
 	case to == Investigating && inc.State == Resolved:
 		resolvedAt = sql.NullTime{} // reopened
 	}
-	res, err := tx.ExecContext(ctx, `UPDATE incidents SET state = $1, resolved_at = $2, next_update_at = $3, promise_stage = 0,
-    version = version + 1, updated_at = $4 WHERE id = $5 AND version = $6`, to, resolvedAt, nextUpdate, now, id, inc.Version)
+	res, err := tx.ExecContext(ctx, queries.Get("transition"), to, resolvedAt, nextUpdate, now, id, inc.Version)
 	if err != nil {
 		return fmt.Errorf("incident: transition: %w", err)
 	}
@@ -481,10 +471,7 @@ func (s *Service) Patch(ctx context.Context, actor, ref string, in PatchInput) (
 		if len(changes) == 0 {
 			return nil
 		}
-		res, err := tx.ExecContext(ctx, `UPDATE incidents SET title = $1, severity = $2, detected_via = $3, detection_detail = $4,
-    verified = $5, verification_detail = $6, extent = $7, segments = $8, systems = $9, teams = $10, incident_lead = $11,
-    comms_lead = $12, facilitator = $13, first_failure_at = $14, version = version + 1, updated_at = $15
-    WHERE id = $16 AND version = $17`,
+		res, err := tx.ExecContext(ctx, queries.Get("patch"),
 			inc.Title, inc.Severity, inc.Scope.DetectedVia, inc.Scope.DetectionDetail, inc.Scope.Verified, inc.Scope.VerificationDetail,
 			inc.Scope.Extent, jsonList(inc.Scope.Segments), jsonList(inc.Scope.Systems), jsonList(inc.Scope.Teams),
 			inc.Roles.IncidentLead, inc.Roles.CommsLead, inc.Roles.Facilitator, nullTime(inc.FirstFailureAt), now, id, inc.Version)
@@ -511,11 +498,7 @@ func (s *Service) Patch(ctx context.Context, actor, ref string, in PatchInput) (
 // kept the previous promise if it went out by then; nextUpdateAt is the new
 // promise (nil: none, e.g. resolved).
 func (s *Service) RecordUpdateSent(ctx context.Context, tx *sql.Tx, id int64, sentAt time.Time, nextUpdateAt *time.Time) error {
-	_, err := tx.ExecContext(ctx, `UPDATE incidents SET
-    updates_promised = updates_promised + CASE WHEN next_update_at IS NULL THEN 0 ELSE 1 END,
-    updates_on_time = updates_on_time + CASE WHEN next_update_at IS NOT NULL AND next_update_at >= $1 THEN 1 ELSE 0 END,
-    next_update_at = $2, promise_stage = 0, version = version + 1, updated_at = $1
-    WHERE id = $3`, sentAt.UTC(), nullTime(nextUpdateAt), id)
+	_, err := tx.ExecContext(ctx, queries.Get("record-update-sent"), sentAt.UTC(), nullTime(nextUpdateAt), id)
 	if err != nil {
 		return fmt.Errorf("incident: record update: %w", err)
 	}
@@ -526,7 +509,7 @@ func (s *Service) RecordUpdateSent(ctx context.Context, tx *sql.Tx, id int64, se
 // still at an earlier stage for the same due time. It reports whether this
 // call moved it: exactly one caller wins, on any number of replicas.
 func AdvancePromiseStage(ctx context.Context, tx *sql.Tx, id int64, due time.Time, stage int) (bool, error) {
-	res, err := tx.ExecContext(ctx, `UPDATE incidents SET promise_stage = $1 WHERE id = $2 AND next_update_at = $3 AND promise_stage < $1`,
+	res, err := tx.ExecContext(ctx, queries.Get("advance-promise-stage"),
 		stage, id, due.UTC())
 	if err != nil {
 		return false, fmt.Errorf("incident: promise stage: %w", err)
@@ -538,9 +521,7 @@ func AdvancePromiseStage(ctx context.Context, tx *sql.Tx, id int64, due time.Tim
 // PromisesDue lists active incidents whose next update is due before
 // horizon and whose promise stage is below maxStage.
 func (s *Service) PromisesDue(ctx context.Context, horizon time.Time) ([]*Incident, error) {
-	rows, err := s.DB.QueryContext(ctx, `SELECT `+incidentColumns+` FROM incidents
-    WHERE state IN ('investigating', 'identified', 'monitoring') AND next_update_at IS NOT NULL
-      AND next_update_at <= $1 AND promise_stage < 3 ORDER BY next_update_at`, horizon.UTC())
+	rows, err := s.DB.QueryContext(ctx, queries.Get("promises-due"), horizon.UTC())
 	if err != nil {
 		return nil, fmt.Errorf("incident: promises due: %w", err)
 	}
@@ -568,8 +549,7 @@ func AddEvent(ctx context.Context, q store.Querier, at time.Time, incidentID int
 		raw = string(b)
 	}
 	var id int64
-	err := q.QueryRowContext(ctx, `INSERT INTO timeline_events (incident_id, at, kind, actor, text, data)
-VALUES ($1, $2, $3, $4, $5, $6) RETURNING id`, incidentID, at.UTC(), kind, actor, text, raw).Scan(&id)
+	err := q.QueryRowContext(ctx, queries.Get("add-event"), incidentID, at.UTC(), kind, actor, text, raw).Scan(&id)
 	if err != nil {
 		return 0, fmt.Errorf("incident: add event: %w", err)
 	}
@@ -608,7 +588,7 @@ func (s *Service) Timeline(ctx context.Context, ref string) ([]Event, error) {
 	if _, err := s.GetByID(ctx, s.DB, id); err != nil {
 		return nil, err
 	}
-	rows, err := s.DB.QueryContext(ctx, `SELECT id, at, kind, actor, text, data FROM timeline_events WHERE incident_id = $1 ORDER BY id`, id)
+	rows, err := s.DB.QueryContext(ctx, queries.Get("timeline"), id)
 	if err != nil {
 		return nil, fmt.Errorf("incident: timeline: %w", err)
 	}
@@ -705,3 +685,8 @@ func timePtr(t sql.NullTime) *time.Time {
 	u := t.Time.UTC()
 	return &u
 }
+
+//go:embed queries.sql
+var queryFiles embed.FS
+
+var queries = store.MustQueries(queryFiles)

@@ -10,7 +10,7 @@ import (
 // Actors lists, sorted, everyone who acted on the incident's timeline
 // (people, token names, "sitrep"). q may be the caller's transaction.
 func Actors(ctx context.Context, q store.Querier, incidentID int64) ([]string, error) {
-	rows, err := q.QueryContext(ctx, `SELECT DISTINCT actor FROM timeline_events WHERE incident_id = $1 ORDER BY actor`, incidentID)
+	rows, err := q.QueryContext(ctx, queries.Get("actors"), incidentID)
 	if err != nil {
 		return nil, fmt.Errorf("incident: actors: %w", err)
 	}

@@ -13,7 +13,6 @@ import (
 
 	"github.com/sitrep-dev/sitrep/internal/compose"
 	"github.com/sitrep-dev/sitrep/internal/directory"
-	"github.com/sitrep-dev/sitrep/internal/store"
 )
 
 // Sender hands one message to an SMTP server for some recipients.
@@ -123,23 +122,16 @@ func (o *Outbox) claim(ctx context.Context, tx *sql.Tx, messageID int64, limit i
 	if lease <= 0 {
 		lease = 2 * time.Minute
 	}
-	lock := ""
-	if o.DB.Dialect == store.Postgres {
-		lock = " FOR UPDATE SKIP LOCKED"
-	}
 	var out []claimed
 	// The first pass takes queued rows (an index range); the second, the
 	// deferred ones whose retry time has come and the claimed ones whose
 	// lease ran out.
 	for pass := 0; pass < 2 && len(out) < limit; pass++ {
-		due, args := `state = 'queued'`, []any{wall.Add(lease), messageID, limit - len(out)}
+		claim, args := "claim-queued", []any{wall.Add(lease), messageID, limit - len(out)}
 		if pass == 1 {
-			due = `((state = 'deferred' AND next_attempt_at <= $4) OR (state = 'sending' AND lease_until < $5))`
-			args = append(args, now, wall)
+			claim, args = "claim-due", append(args, now, wall)
 		}
-		rows, err := tx.QueryContext(ctx, `UPDATE deliveries SET state = 'sending', lease_until = $1, attempts = attempts + 1
-WHERE id IN (SELECT id FROM deliveries WHERE message_id = $2 AND `+due+` ORDER BY id LIMIT $3`+lock+`)
-RETURNING id, email, name, time_zone, via_group, attempts`, args...)
+		rows, err := tx.QueryContext(ctx, queries.SQL(o.DB, claim), args...)
 		if err != nil {
 			return nil, fmt.Errorf("outbox: claim: %w", err)
 		}
@@ -157,7 +149,7 @@ RETURNING id, email, name, time_zone, via_group, attempts`, args...)
 		}
 	}
 	if len(out) > 0 {
-		if _, err := tx.ExecContext(ctx, `UPDATE messages SET last_activity_at = $1 WHERE id = $2`, now, messageID); err != nil {
+		if _, err := tx.ExecContext(ctx, queries.Get("touch-message"), now, messageID); err != nil {
 			return nil, fmt.Errorf("outbox: activity: %w", err)
 		}
 	}
@@ -167,9 +159,7 @@ RETURNING id, email, name, time_zone, via_group, attempts`, args...)
 func (o *Outbox) loadMessage(ctx context.Context, id int64) (*storedMessage, error) {
 	m := &storedMessage{id: id}
 	var refs, groups, token string
-	err := o.DB.QueryRowContext(ctx, `SELECT kind, audience, message_id, in_reply_to, refs, thread_index,
-    subject, to_display, render_data, created_at, groups, thread_ref, reply_token, ics, ics_method
-FROM messages WHERE id = $1`, id).Scan(&m.kind, &m.audience, &m.messageID,
+	err := o.DB.QueryRowContext(ctx, queries.Get("load-message"), id).Scan(&m.kind, &m.audience, &m.messageID,
 		&m.inReplyTo, &refs, &m.index, &m.subject, &m.toDisplay, &m.snapshot, &m.createdAt, &groups, &m.threadRef, &token, &m.ics, &m.icsMethod)
 	if err != nil {
 		return nil, fmt.Errorf("outbox: load message %d: %w", id, err)

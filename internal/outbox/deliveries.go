@@ -68,7 +68,7 @@ func (o *Outbox) insertDeliveries(ctx context.Context, tx *sql.Tx, messageID int
 // insertDeliveriesSQL inserts rows delivery rows in one statement.
 func (o *Outbox) insertDeliveriesSQL(rows int) string {
 	var sb strings.Builder
-	sb.WriteString(`INSERT INTO deliveries (message_id, email, name, time_zone, via_group, state, last_error) VALUES `)
+	sb.WriteString(queries.Get("insert-deliveries") + " ")
 	for i := 0; i < rows; i++ {
 		if i > 0 {
 			sb.WriteString(", ")
@@ -86,7 +86,7 @@ func (o *Outbox) insertDeliveriesSQL(rows int) string {
 }
 
 func blockedAddresses(ctx context.Context, tx *sql.Tx) (map[string]string, error) {
-	rows, err := tx.QueryContext(ctx, `SELECT email, bouncing, opted_out, reason FROM address_status WHERE bouncing OR opted_out`)
+	rows, err := tx.QueryContext(ctx, queries.Get("blocked-addresses"))
 	if err != nil {
 		return nil, fmt.Errorf("outbox: address status: %w", err)
 	}
@@ -115,10 +115,10 @@ func MarkBouncing(ctx context.Context, q interface {
 	ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error)
 }, email, reason string, at time.Time) error {
 	email = strings.ToLower(strings.TrimSpace(email))
-	if _, err := q.ExecContext(ctx, `DELETE FROM address_status WHERE email = $1`, email); err != nil {
+	if _, err := q.ExecContext(ctx, queries.Get("clear-address-status"), email); err != nil {
 		return fmt.Errorf("outbox: mark bouncing: %w", err)
 	}
-	if _, err := q.ExecContext(ctx, `INSERT INTO address_status (email, bouncing, reason, updated_at) VALUES ($1, TRUE, $2, $3)`, email, reason, at.UTC()); err != nil {
+	if _, err := q.ExecContext(ctx, queries.Get("mark-bouncing"), email, reason, at.UTC()); err != nil {
 		return fmt.Errorf("outbox: mark bouncing: %w", err)
 	}
 	return nil
@@ -140,8 +140,7 @@ type Delivery struct {
 // Messages lists the messages of a conversation (every thread of one
 // key: an incident's) with delivery counts.
 func (o *Outbox) Messages(ctx context.Context, key int64) ([]*Message, error) {
-	rows, err := o.DB.QueryContext(ctx, `SELECT id, audience, kind, message_id, subject, groups, total, next_update_at, created_at, actor, thread_ref
-FROM messages WHERE incident_id = $1 ORDER BY id`, key)
+	rows, err := o.DB.QueryContext(ctx, queries.Get("messages-of-thread-key"), key)
 	if err != nil {
 		return nil, fmt.Errorf("outbox: messages: %w", err)
 	}
@@ -189,7 +188,7 @@ func (o *Outbox) Message(ctx context.Context, key int64, ref string, id int64) (
 }
 
 func (o *Outbox) counts(ctx context.Context, messageID int64) (map[string]int, error) {
-	rows, err := o.DB.QueryContext(ctx, `SELECT state, COUNT(*) FROM deliveries WHERE message_id = $1 GROUP BY state`, messageID)
+	rows, err := o.DB.QueryContext(ctx, queries.Get("delivery-counts"), messageID)
 	if err != nil {
 		return nil, fmt.Errorf("outbox: counts: %w", err)
 	}
@@ -211,13 +210,10 @@ func (o *Outbox) Deliveries(ctx context.Context, messageID int64, state string, 
 	if limit <= 0 || limit > 10000 {
 		limit = 1000
 	}
-	q := `SELECT id, email, name, via_group, state, attempts, last_error, next_attempt_at, sent_at FROM deliveries WHERE message_id = $1`
-	args := []any{messageID}
+	q, args := queries.Get("deliveries"), []any{messageID, limit}
 	if state != "" {
-		q += ` AND state = $2`
-		args = append(args, state)
+		q, args = queries.Get("deliveries-in-state"), append(args, state)
 	}
-	q += fmt.Sprintf(` ORDER BY id LIMIT %d`, limit)
 	rows, err := o.DB.QueryContext(ctx, q, args...)
 	if err != nil {
 		return nil, fmt.Errorf("outbox: deliveries: %w", err)
@@ -247,8 +243,7 @@ func (o *Outbox) Deliveries(ctx context.Context, messageID int64, state string, 
 // retry: the incident view says delivery is delayed.
 func (o *Outbox) Delayed(ctx context.Context, incidentID int64) (int, error) {
 	var n int
-	err := o.DB.QueryRowContext(ctx, `SELECT COUNT(*) FROM deliveries d JOIN messages m ON m.id = d.message_id
-WHERE m.incident_id = $1 AND d.state = 'deferred'`, incidentID).Scan(&n)
+	err := o.DB.QueryRowContext(ctx, queries.Get("deferred-count"), incidentID).Scan(&n)
 	if err != nil {
 		return 0, fmt.Errorf("outbox: delayed: %w", err)
 	}
@@ -266,7 +261,7 @@ func parseList(s string) []string {
 // incident stays one conversation. q may be the caller's transaction.
 func (o *Outbox) ThreadSubject(ctx context.Context, q store.Querier, t compose.Thread) (string, error) {
 	var subject string
-	err := q.QueryRowContext(ctx, `SELECT subject FROM threads WHERE incident_id = $1 AND audience = $2`, t.Key, t.Audience).Scan(&subject)
+	err := q.QueryRowContext(ctx, queries.Get("thread-subject"), t.Key, t.Audience).Scan(&subject)
 	if errors.Is(err, sql.ErrNoRows) {
 		return "", nil
 	}
@@ -279,8 +274,7 @@ func (o *Outbox) ThreadSubject(ctx context.Context, q store.Querier, t compose.T
 // Recipients lists, sorted, everyone a thread's messages were addressed
 // to (whatever became of each copy). q may be the caller's transaction.
 func (o *Outbox) Recipients(ctx context.Context, q store.Querier, t compose.Thread) ([]string, error) {
-	rows, err := q.QueryContext(ctx, `SELECT DISTINCT d.email FROM deliveries d JOIN messages m ON m.id = d.message_id
-WHERE m.incident_id = $1 AND m.audience = $2 ORDER BY d.email`, t.Key, t.Audience)
+	rows, err := q.QueryContext(ctx, queries.Get("thread-recipients"), t.Key, t.Audience)
 	if err != nil {
 		return nil, fmt.Errorf("outbox: thread recipients: %w", err)
 	}

@@ -10,7 +10,6 @@ import (
 	"time"
 
 	"github.com/sitrep-dev/sitrep/internal/compose"
-	"github.com/sitrep-dev/sitrep/internal/store"
 )
 
 // outcome is what the server answered to one SMTP transaction: one error
@@ -364,7 +363,7 @@ func (o *Outbox) recordOutcomes(ctx context.Context, tx *sql.Tx, outcomes []outc
 			if len(reason) > 500 {
 				reason = reason[:500]
 			}
-			if _, err := tx.ExecContext(ctx, `UPDATE deliveries SET state = $1, next_attempt_at = $2, last_error = $3, lease_until = NULL WHERE id = $4`,
+			if _, err := tx.ExecContext(ctx, queries.Get("record-delivery-outcome"),
 				state, next, reason, r.id); err != nil {
 				return rec, fmt.Errorf("outbox: record refused delivery %d: %w", r.id, err)
 			}
@@ -372,11 +371,7 @@ func (o *Outbox) recordOutcomes(ctx context.Context, tx *sql.Tx, outcomes []outc
 		}
 	}
 	if len(sent) > 0 {
-		// The ids go as one JSON array: the statement's text is the same
-		// whatever their number, so the database parses (or, PostgreSQL,
-		// caches) one statement instead of a new IN list per batch.
-		if _, err := tx.ExecContext(ctx, `UPDATE deliveries SET state = 'sent', sent_at = $1, lease_until = NULL, last_error = ''
-WHERE id IN (`+o.idsFromJSON("$2")+`)`, now, jsonIDs(sent)); err != nil {
+		if _, err := tx.ExecContext(ctx, queries.SQL(o.DB, "mark-sent"), now, jsonIDs(sent)); err != nil {
 			return rec, fmt.Errorf("outbox: record sent deliveries: %w", err)
 		}
 	}
@@ -392,15 +387,6 @@ func sentCount(outcomes []outcome) int {
 		}
 	}
 	return n
-}
-
-// idsFromJSON is a subquery yielding the integers of the JSON array in
-// parameter p.
-func (o *Outbox) idsFromJSON(p string) string {
-	if o.DB.Dialect == store.Postgres {
-		return `SELECT jsonb_array_elements_text(` + p + `::jsonb)::bigint`
-	}
-	return `SELECT value FROM json_each(` + p + `)`
 }
 
 func jsonIDs(ids []int64) string {

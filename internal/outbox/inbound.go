@@ -23,7 +23,7 @@ func (o *Outbox) IsOurs(ctx context.Context, q store.Querier, messageID string) 
 		return false, nil
 	}
 	var one int
-	err := q.QueryRowContext(ctx, `SELECT 1 FROM messages WHERE message_id = $1`, "<"+messageID+">").Scan(&one)
+	err := q.QueryRowContext(ctx, queries.Get("is-ours"), "<"+messageID+">").Scan(&one)
 	if errors.Is(err, sql.ErrNoRows) {
 		return false, nil
 	}
@@ -37,7 +37,7 @@ func (o *Outbox) IsOurs(ctx context.Context, q store.Querier, messageID string) 
 // Message-ID (without angle brackets); 0 when it is not ours.
 func (o *Outbox) ThreadKeyOf(ctx context.Context, q store.Querier, messageID string) (int64, error) {
 	var key sql.NullInt64
-	err := q.QueryRowContext(ctx, `SELECT incident_id FROM messages WHERE message_id = $1`, "<"+messageID+">").Scan(&key)
+	err := q.QueryRowContext(ctx, queries.Get("thread-key-of-message-id"), "<"+messageID+">").Scan(&key)
 	if errors.Is(err, sql.ErrNoRows) {
 		return 0, nil
 	}
@@ -51,7 +51,7 @@ func (o *Outbox) ThreadKeyOf(ctx context.Context, q store.Querier, messageID str
 // queued: a job that runs again after a crash must not send it twice.
 func (o *Outbox) SentWithKey(ctx context.Context, key string) (bool, error) {
 	var one int
-	err := o.DB.QueryRowContext(ctx, `SELECT 1 FROM messages WHERE idempotency_key = $1`, key).Scan(&one)
+	err := o.DB.QueryRowContext(ctx, queries.Get("sent-with-key"), key).Scan(&one)
 	if errors.Is(err, sql.ErrNoRows) {
 		return false, nil
 	}
@@ -88,13 +88,13 @@ func (o *Outbox) RecordBounce(ctx context.Context, tx *sql.Tx, tags []string, ad
 		return compose.Bounced{}, err
 	}
 	b := compose.Bounced{Email: d.Email, Group: d.Group}
-	if err := tx.QueryRowContext(ctx, `SELECT incident_id FROM messages WHERE id = $1`, d.MessageID).Scan(&b.ThreadKey); err != nil {
+	if err := tx.QueryRowContext(ctx, queries.Get("thread-key-of-row"), d.MessageID).Scan(&b.ThreadKey); err != nil {
 		return compose.Bounced{}, fmt.Errorf("outbox: bounce: message %d: %w", d.MessageID, err)
 	}
 	if err := FailBounced(ctx, tx, d, "bounced: "+reason); err != nil {
 		return compose.Bounced{}, err
 	}
-	err = tx.QueryRowContext(ctx, `SELECT bouncing FROM address_status WHERE email = $1`, strings.ToLower(d.Email)).Scan(&b.WasBouncing)
+	err = tx.QueryRowContext(ctx, queries.Get("is-bouncing"), strings.ToLower(d.Email)).Scan(&b.WasBouncing)
 	if err != nil && !errors.Is(err, sql.ErrNoRows) {
 		return compose.Bounced{}, fmt.Errorf("outbox: bounce: %w", err)
 	}

@@ -34,7 +34,7 @@ type deliveryCollector struct{ o *Outbox }
 func (c *deliveryCollector) Describe(ch chan<- *prometheus.Desc) { ch <- deliveriesDesc }
 
 func (c *deliveryCollector) Collect(ch chan<- prometheus.Metric) {
-	rows, err := c.o.DB.QueryContext(context.Background(), `SELECT state, COUNT(*) FROM deliveries GROUP BY state`)
+	rows, err := c.o.DB.QueryContext(context.Background(), queries.Get("deliveries-by-state"))
 	if err != nil {
 		return
 	}

@@ -9,6 +9,7 @@ package outbox
 import (
 	"context"
 	"database/sql"
+	"embed"
 	"encoding/json"
 	"fmt"
 	"log/slog"
@@ -117,9 +118,7 @@ func (o *Outbox) Queue(ctx context.Context, tx *sql.Tx, req compose.Outgoing) (*
 	if len(req.Calendar) > 0 && req.CalendarMethod == "" {
 		return nil, errs.E(errs.Internal, "outbox: a calendar part needs its method")
 	}
-	err = tx.QueryRowContext(ctx, `INSERT INTO messages (incident_id, audience, kind, message_id, in_reply_to, refs, thread_index,
-    subject, to_display, groups, render_data, next_update_at, idempotency_key, actor, created_at, ics, ics_method, thread_ref, reply_token)
-VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19) RETURNING id`,
+	err = tx.QueryRowContext(ctx, queries.Get("insert-message"),
 		msg.ThreadKey, msg.Audience, msg.Kind, msg.MessageID, th.inReplyTo, mustJSON(th.refs), th.threadIndex,
 		msg.Subject, req.Thread.Audience, mustJSON(msg.Groups), string(snapshot), nullTime(req.NextUpdateAt), idem, req.Actor, now,
 		string(req.Calendar), strings.ToUpper(req.CalendarMethod), req.Thread.Ref, req.Thread.ReplyToken,
@@ -135,7 +134,7 @@ VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $
 		return nil, err
 	}
 	msg.Total, msg.Counts = len(recipients), counts
-	if _, err := tx.ExecContext(ctx, `UPDATE messages SET total = $1 WHERE id = $2`, msg.Total, msg.ID); err != nil {
+	if _, err := tx.ExecContext(ctx, queries.Get("set-message-total"), msg.Total, msg.ID); err != nil {
 		return nil, fmt.Errorf("outbox: message total: %w", err)
 	}
 	if counts[StateQueued] > 0 {
@@ -194,15 +193,14 @@ type threadPos struct {
 func (o *Outbox) nextInThread(ctx context.Context, tx *sql.Tx, t compose.Thread, subject string, now time.Time) (*threadPos, error) {
 	pos := &threadPos{messageID: compose.NewMessageID(o.Domain), subject: subject, refs: []string{}}
 	var refs, lastID, index, threadSubject string
-	err := tx.QueryRowContext(ctx, `SELECT subject, last_message_id, refs, thread_index FROM threads WHERE incident_id = $1 AND audience = $2`,
+	err := tx.QueryRowContext(ctx, queries.Get("thread"),
 		t.Key, t.Audience).Scan(&threadSubject, &lastID, &refs, &index)
 	switch {
 	case err == sql.ErrNoRows:
 		var guid [16]byte
 		copy(guid[:], []byte(strings.Trim(pos.messageID, "<>")))
 		pos.threadIndex = compose.ThreadIndexRoot(now, guid)
-		_, err = tx.ExecContext(ctx, `INSERT INTO threads (incident_id, audience, subject, root_message_id, last_message_id, refs, thread_index, messages, last_sent_at)
-VALUES ($1, $2, $3, $4, $4, $5, $6, 1, $7)`, t.Key, t.Audience, subject, pos.messageID, mustJSON([]string{pos.messageID}), pos.threadIndex, now)
+		_, err = tx.ExecContext(ctx, queries.Get("insert-thread"), t.Key, t.Audience, subject, pos.messageID, mustJSON([]string{pos.messageID}), pos.threadIndex, now)
 		if err != nil {
 			return nil, fmt.Errorf("outbox: new thread: %w", err)
 		}
@@ -220,8 +218,7 @@ VALUES ($1, $2, $3, $4, $4, $5, $6, 1, $7)`, t.Key, t.Audience, subject, pos.mes
 	if pos.threadIndex, err = compose.ThreadIndexChild(index, now); err != nil {
 		return nil, fmt.Errorf("outbox: thread index: %w", err)
 	}
-	_, err = tx.ExecContext(ctx, `UPDATE threads SET last_message_id = $1, refs = $2, messages = messages + 1, last_sent_at = $3
-WHERE incident_id = $4 AND audience = $5`, pos.messageID, mustJSON(append(append([]string{}, pos.refs...), pos.messageID)), now, t.Key, t.Audience)
+	_, err = tx.ExecContext(ctx, queries.Get("advance-thread"), pos.messageID, mustJSON(append(append([]string{}, pos.refs...), pos.messageID)), now, t.Key, t.Audience)
 	if err != nil {
 		return nil, fmt.Errorf("outbox: thread: %w", err)
 	}
@@ -289,3 +286,8 @@ func nullTime(t *time.Time) sql.NullTime {
 	}
 	return sql.NullTime{Time: t.UTC(), Valid: true}
 }
+
+//go:embed queries.sql
+var queryFiles embed.FS
+
+var queries = store.MustQueries(queryFiles)

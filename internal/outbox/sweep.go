@@ -24,11 +24,7 @@ func (o *Outbox) DueMessages(ctx context.Context) ([]int64, error) {
 		quiet = o.Lease
 	}
 	stale := now.Add(-quiet)
-	rows, err := o.DB.QueryContext(ctx, `SELECT DISTINCT d.message_id FROM deliveries d JOIN messages m ON m.id = d.message_id
-WHERE (d.state = 'queued' AND m.created_at < $2 AND (m.last_activity_at IS NULL OR m.last_activity_at < $2))
-   OR (d.state = 'deferred' AND d.next_attempt_at <= $1)
-   OR (d.state = 'sending' AND d.lease_until < $3)
-LIMIT 200`, now, stale, time.Now().UTC())
+	rows, err := o.DB.QueryContext(ctx, queries.Get("due-messages"), now, stale, time.Now().UTC())
 	if err != nil {
 		return nil, fmt.Errorf("outbox: due messages: %w", err)
 	}

@@ -77,7 +77,7 @@ func (o *Outbox) recordTransactions(ctx context.Context, tx *sql.Tx, messageID i
 		return nil
 	}
 	var q strings.Builder
-	q.WriteString(`INSERT INTO delivery_transactions (message_id, token, deliveries) VALUES `)
+	q.WriteString(queries.Get("insert-transactions") + " ")
 	args := make([]any, 0, 3*len(txs))
 	for i, t := range txs {
 		if i > 0 {
@@ -118,7 +118,7 @@ func VerifyBounce(ctx context.Context, q store.Querier, plus, email string) (Bou
 		return BouncedDelivery{}, ErrBounceUnverified
 	}
 	var carried string
-	err := q.QueryRowContext(ctx, `SELECT deliveries FROM delivery_transactions WHERE message_id = $1 AND token = $2`, row, token).Scan(&carried)
+	err := q.QueryRowContext(ctx, queries.Get("bounce-transaction"), row, token).Scan(&carried)
 	if errors.Is(err, sql.ErrNoRows) {
 		return BouncedDelivery{}, ErrBounceUnverified
 	}
@@ -126,7 +126,7 @@ func VerifyBounce(ctx context.Context, q store.Querier, plus, email string) (Bou
 		return BouncedDelivery{}, fmt.Errorf("outbox: verify bounce: %w", err)
 	}
 	d := BouncedDelivery{MessageID: row}
-	err = q.QueryRowContext(ctx, `SELECT id, email, via_group FROM deliveries WHERE message_id = $1 AND LOWER(email) = LOWER($2)`,
+	err = q.QueryRowContext(ctx, queries.Get("bounced-delivery"),
 		row, strings.TrimSpace(email)).Scan(&d.ID, &d.Email, &d.Group)
 	if errors.Is(err, sql.ErrNoRows) {
 		return BouncedDelivery{}, ErrBounceUnverified
@@ -149,7 +149,7 @@ func FailBounced(ctx context.Context, q store.Querier, d BouncedDelivery, reason
 	if len(reason) > 1000 {
 		reason = reason[:1000]
 	}
-	if _, err := q.ExecContext(ctx, `UPDATE deliveries SET state = $1, last_error = $2, lease_until = NULL, next_attempt_at = NULL WHERE id = $3`,
+	if _, err := q.ExecContext(ctx, queries.Get("fail-bounced"),
 		StateFailed, reason, d.ID); err != nil {
 		return fmt.Errorf("outbox: fail bounced delivery %d: %w", d.ID, err)
 	}

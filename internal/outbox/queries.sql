@@ -1,0 +1,149 @@
+-- The outbox's statements: messages, deliveries, threads, delivery
+-- transactions and address status are its tables, and only it names them.
+
+-- name: touch-message
+-- A live worker marks its message active at every batch (see DueMessages).
+UPDATE messages SET last_activity_at = $1 WHERE id = $2;
+
+-- name: load-message
+SELECT kind, audience, message_id, in_reply_to, refs, thread_index,
+    subject, to_display, render_data, created_at, groups, thread_ref, reply_token, ics, ics_method
+FROM messages WHERE id = $1;
+
+-- name: blocked-addresses
+SELECT email, bouncing, opted_out, reason FROM address_status WHERE bouncing OR opted_out;
+
+-- name: clear-address-status
+DELETE FROM address_status WHERE email = $1;
+
+-- name: mark-bouncing
+INSERT INTO address_status (email, bouncing, reason, updated_at) VALUES ($1, TRUE, $2, $3);
+
+-- name: messages-of-thread-key
+SELECT id, audience, kind, message_id, subject, groups, total, next_update_at, created_at, actor, thread_ref
+FROM messages WHERE incident_id = $1 ORDER BY id;
+
+-- name: delivery-counts
+SELECT state, COUNT(*) FROM deliveries WHERE message_id = $1 GROUP BY state;
+
+-- name: deferred-count
+SELECT COUNT(*) FROM deliveries d JOIN messages m ON m.id = d.message_id
+WHERE m.incident_id = $1 AND d.state = 'deferred';
+
+-- name: thread-subject
+SELECT subject FROM threads WHERE incident_id = $1 AND audience = $2;
+
+-- name: thread-recipients
+SELECT DISTINCT d.email FROM deliveries d JOIN messages m ON m.id = d.message_id
+WHERE m.incident_id = $1 AND m.audience = $2 ORDER BY d.email;
+
+-- name: record-delivery-outcome
+UPDATE deliveries SET state = $1, next_attempt_at = $2, last_error = $3, lease_until = NULL WHERE id = $4;
+
+-- name: is-ours
+SELECT 1 FROM messages WHERE message_id = $1;
+
+-- name: thread-key-of-message-id
+SELECT incident_id FROM messages WHERE message_id = $1;
+
+-- name: sent-with-key
+SELECT 1 FROM messages WHERE idempotency_key = $1;
+
+-- name: thread-key-of-row
+SELECT incident_id FROM messages WHERE id = $1;
+
+-- name: is-bouncing
+SELECT bouncing FROM address_status WHERE email = $1;
+
+-- name: deliveries-by-state
+SELECT state, COUNT(*) FROM deliveries GROUP BY state;
+
+-- name: insert-message
+INSERT INTO messages (incident_id, audience, kind, message_id, in_reply_to, refs, thread_index,
+    subject, to_display, groups, render_data, next_update_at, idempotency_key, actor, created_at, ics, ics_method, thread_ref, reply_token)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19) RETURNING id;
+
+-- name: set-message-total
+UPDATE messages SET total = $1 WHERE id = $2;
+
+-- name: thread
+SELECT subject, last_message_id, refs, thread_index FROM threads WHERE incident_id = $1 AND audience = $2;
+
+-- name: insert-thread
+INSERT INTO threads (incident_id, audience, subject, root_message_id, last_message_id, refs, thread_index, messages, last_sent_at)
+VALUES ($1, $2, $3, $4, $4, $5, $6, 1, $7);
+
+-- name: advance-thread
+-- RFC 5322 3.6.4: the thread keeps the References chain.
+UPDATE threads SET last_message_id = $1, refs = $2, messages = messages + 1, last_sent_at = $3
+WHERE incident_id = $4 AND audience = $5;
+
+-- name: due-messages
+-- Queued ones whose job was lost with a crashed replica, deferred ones whose retry time has come, claimed ones whose lease ran out.
+SELECT DISTINCT d.message_id FROM deliveries d JOIN messages m ON m.id = d.message_id
+WHERE (d.state = 'queued' AND m.created_at < $2 AND (m.last_activity_at IS NULL OR m.last_activity_at < $2))
+   OR (d.state = 'deferred' AND d.next_attempt_at <= $1)
+   OR (d.state = 'sending' AND d.lease_until < $3)
+LIMIT 200;
+
+-- name: bounce-transaction
+SELECT deliveries FROM delivery_transactions WHERE message_id = $1 AND token = $2;
+
+-- name: bounced-delivery
+SELECT id, email, via_group FROM deliveries WHERE message_id = $1 AND LOWER(email) = LOWER($2);
+
+-- name: fail-bounced
+UPDATE deliveries SET state = $1, last_error = $2, lease_until = NULL, next_attempt_at = NULL WHERE id = $3;
+
+-- name: claim-queued
+-- The first pass of a claim takes queued rows (an index range).
+UPDATE deliveries SET state = 'sending', lease_until = $1, attempts = attempts + 1
+WHERE id IN (SELECT id FROM deliveries WHERE message_id = $2 AND state = 'queued' ORDER BY id LIMIT $3)
+RETURNING id, email, name, time_zone, via_group, attempts;
+
+-- name: claim-queued (postgres)
+-- Two replicas claiming the same message skip each other's rows.
+UPDATE deliveries SET state = 'sending', lease_until = $1, attempts = attempts + 1
+WHERE id IN (SELECT id FROM deliveries WHERE message_id = $2 AND state = 'queued' ORDER BY id LIMIT $3 FOR UPDATE SKIP LOCKED)
+RETURNING id, email, name, time_zone, via_group, attempts;
+
+-- name: claim-due
+-- The second pass takes the deferred rows whose retry time has come and
+-- the claimed ones whose lease ran out.
+UPDATE deliveries SET state = 'sending', lease_until = $1, attempts = attempts + 1
+WHERE id IN (SELECT id FROM deliveries WHERE message_id = $2
+    AND ((state = 'deferred' AND next_attempt_at <= $4) OR (state = 'sending' AND lease_until < $5)) ORDER BY id LIMIT $3)
+RETURNING id, email, name, time_zone, via_group, attempts;
+
+-- name: claim-due (postgres)
+UPDATE deliveries SET state = 'sending', lease_until = $1, attempts = attempts + 1
+WHERE id IN (SELECT id FROM deliveries WHERE message_id = $2
+    AND ((state = 'deferred' AND next_attempt_at <= $4) OR (state = 'sending' AND lease_until < $5)) ORDER BY id LIMIT $3 FOR UPDATE SKIP LOCKED)
+RETURNING id, email, name, time_zone, via_group, attempts;
+
+-- name: insert-deliveries
+-- Followed by one "(...)" of 7 parameters per row: one statement per batch.
+INSERT INTO deliveries (message_id, email, name, time_zone, via_group, state, last_error) VALUES
+
+-- name: insert-transactions
+-- Followed by one "(message_id, token, deliveries)" per SMTP transaction.
+INSERT INTO delivery_transactions (message_id, token, deliveries) VALUES
+
+-- name: deliveries
+SELECT id, email, name, via_group, state, attempts, last_error, next_attempt_at, sent_at FROM deliveries
+WHERE message_id = $1 ORDER BY id LIMIT $2;
+
+-- name: deliveries-in-state
+SELECT id, email, name, via_group, state, attempts, last_error, next_attempt_at, sent_at FROM deliveries
+WHERE message_id = $1 AND state = $3 ORDER BY id LIMIT $2;
+
+-- name: mark-sent
+-- The ids go as one JSON array: the statement's text is the same whatever
+-- their number, so the database parses (or, PostgreSQL, caches) one
+-- statement instead of a new IN list per batch.
+UPDATE deliveries SET state = 'sent', sent_at = $1, lease_until = NULL, last_error = ''
+WHERE id IN (SELECT value FROM json_each($2));
+
+-- name: mark-sent (postgres)
+UPDATE deliveries SET state = 'sent', sent_at = $1, lease_until = NULL, last_error = ''
+WHERE id IN (SELECT jsonb_array_elements_text($2::jsonb)::bigint);
