@@ -3,6 +3,7 @@ package resolution
 import (
 	"context"
 	"database/sql"
+	"embed"
 	"fmt"
 	"net/mail"
 	"strings"
@@ -240,10 +241,10 @@ func (s *Service) askToConfirm(ctx context.Context, tx *sql.Tx, inc *incident.In
 	for _, w := range people {
 		// One question per person and incident: a reopened and re-resolved
 		// incident asks again.
-		if _, err := tx.ExecContext(ctx, `DELETE FROM confirmations WHERE incident_id = $1 AND email = $2`, inc.ID, w.email); err != nil {
+		if _, err := tx.ExecContext(ctx, queries.Get("forget-confirmation"), inc.ID, w.email); err != nil {
 			return nil, fmt.Errorf("resolution: confirmations: %w", err)
 		}
-		if _, err := tx.ExecContext(ctx, `INSERT INTO confirmations (incident_id, email, name, state, asked_at) VALUES ($1, $2, $3, 'asked', $4)`,
+		if _, err := tx.ExecContext(ctx, queries.Get("ask-confirmation"),
 			inc.ID, w.email, w.name, now); err != nil {
 			return nil, fmt.Errorf("resolution: confirmations: %w", err)
 		}
@@ -279,7 +280,7 @@ func (s *Service) Confirmations(ctx context.Context, ref string) ([]Confirmation
 	if err != nil {
 		return nil, err
 	}
-	rows, err := s.DB.QueryContext(ctx, `SELECT email, name, state, answer, asked_at, answered_at FROM confirmations WHERE incident_id = $1 ORDER BY email`, inc.ID)
+	rows, err := s.DB.QueryContext(ctx, queries.Get("confirmations"), inc.ID)
 	if err != nil {
 		return nil, fmt.Errorf("resolution: confirmations: %w", err)
 	}
@@ -315,7 +316,7 @@ const (
 func (s *Service) RecordAnswer(ctx context.Context, tx *sql.Tx, incidentID int64, from, state, text string, at time.Time) (bool, error) {
 	from = strings.ToLower(strings.TrimSpace(from))
 	var name string
-	err := tx.QueryRowContext(ctx, `SELECT name FROM confirmations WHERE incident_id = $1 AND email = $2`, incidentID, from).Scan(&name)
+	err := tx.QueryRowContext(ctx, queries.Get("confirmer-name"), incidentID, from).Scan(&name)
 	if err == sql.ErrNoRows {
 		return false, nil
 	}
@@ -330,7 +331,7 @@ func (s *Service) RecordAnswer(ctx context.Context, tx *sql.Tx, incidentID int64
 	if len(text) > 4000 {
 		text = text[:4000]
 	}
-	if _, err := tx.ExecContext(ctx, `UPDATE confirmations SET state = $1, answer = $2, answered_at = $3 WHERE incident_id = $4 AND email = $5`,
+	if _, err := tx.ExecContext(ctx, queries.Get("answer-confirmation"),
 		state, text, at.UTC(), incidentID, from); err != nil {
 		return false, fmt.Errorf("resolution: answer: %w", err)
 	}
@@ -422,3 +423,8 @@ func (s *Service) queueToEveryone(ctx context.Context, tx *sql.Tx, inc *incident
 	}
 	return msgs, nil
 }
+
+//go:embed queries.sql
+var queryFiles embed.FS
+
+var queries = store.MustQueries(queryFiles)

@@ -169,7 +169,7 @@ func (s *Service) SendSummary(ctx context.Context, actor, ref string, in Summary
 		}
 		res.Messages = msgs
 		overridden, _ := json.Marshal(findings)
-		if err := tx.QueryRowContext(ctx, `INSERT INTO summaries (incident_id, markdown, html, findings, actor, sent_at) VALUES ($1, $2, $3, $4, $5, $6) RETURNING id`,
+		if err := tx.QueryRowContext(ctx, queries.Get("archive-summary"),
 			inc.ID, in.Markdown, html, string(overridden), actor, now).Scan(&res.ID); err != nil {
 			return fmt.Errorf("resolution: archive summary: %w", err)
 		}
@@ -216,7 +216,7 @@ func (s *Service) Summaries(ctx context.Context, ref string) ([]SentSummary, err
 	if err != nil {
 		return nil, err
 	}
-	rows, err := s.DB.QueryContext(ctx, `SELECT id, markdown, html, actor, sent_at FROM summaries WHERE incident_id = $1 ORDER BY id DESC`, inc.ID)
+	rows, err := s.DB.QueryContext(ctx, queries.Get("summaries"), inc.ID)
 	if err != nil {
 		return nil, fmt.Errorf("resolution: summaries: %w", err)
 	}
