@@ -178,7 +178,7 @@ func serveWith(ctx context.Context, cfg config.Config, e env, ready func(addr st
 	if err := h.buildChanges(ctx); err != nil {
 		return err
 	}
-	h.resolution.Causes = h.changes.ConfirmedCauses
+	h.resolution.Changes = h.changes
 	if err := h.buildPostmortem(ctx); err != nil {
 		return err
 	}

@@ -17,6 +17,12 @@ import (
 	"github.com/sitrep-dev/sitrep/internal/store"
 )
 
+// Changes are the deployments and maintenance windows confirmed as an
+// incident's cause (the change log).
+type Changes interface {
+	ConfirmedCauses(ctx context.Context, incidentID int64) ([]string, error)
+}
+
 // Service runs the resolution flow: the quick "resolved" email, the
 // confirmation requests, the blameless summary and its promise.
 type Service struct {
@@ -32,9 +38,9 @@ type Service struct {
 	// Confirmers are asked to confirm every fix, beside the reporters
 	// (e.g. the customer service leads).
 	Confirmers []string
-	// Causes, when set, lists the changes confirmed as the incident's
+	// Changes, when set, lists the changes confirmed as the incident's
 	// cause, for the summary draft's root-cause section.
-	Causes func(ctx context.Context, incidentID int64) ([]string, error)
+	Changes Changes
 }
 
 func (s *Service) now() time.Time {

@@ -56,10 +56,10 @@ func (s *Service) DraftSummary(ctx context.Context, ref string) (string, error) 
 	for _, ev := range events {
 		in.Events = append(in.Events, DraftEvent{At: ev.At, Kind: ev.Kind, Text: ev.Text})
 	}
-	if s.Causes != nil {
+	if s.Changes != nil {
 		// Changes confirmed as the cause (a deploy, a maintenance window)
 		// go into the root-cause section, below what the lead wrote.
-		causes, err := s.Causes(ctx, inc.ID)
+		causes, err := s.Changes.ConfirmedCauses(ctx, inc.ID)
 		if err != nil {
 			return "", err
 		}

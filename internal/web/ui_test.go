@@ -112,7 +112,7 @@ func newUIEnvWith(t *testing.T, configure func(s *Server, url string)) *uiEnv {
 			return []calendar.Room{{Email: "atlas@x.test", Name: "Atlas", Capacity: 12, Features: []string{"Whiteboard"}}}, nil
 		}}
 	pm.Backend, pm.BackendName = pm.IMIP(), "imip"
-	res.Causes = ch.ConfirmedCauses
+	res.Changes = ch
 	s := &Server{Incidents: incidents, Directory: dir, Tokens: &auth.Tokens{DB: db}, Outbox: ob, Comms: comms, Inbox: &inbox.Store{DB: db},
 		Resolution: res, Changes: ch, Postmortem: pm,
 		Accounts: accounts, Sessions: &auth.Sessions{DB: db}, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))}
