@@ -11,7 +11,6 @@ import (
 	"embed"
 	"errors"
 	"fmt"
-	"io/fs"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -152,7 +151,7 @@ func (db *DB) RiverDriver() riverdriver.Driver[*sql.Tx] {
 // Migrate applies sitrep's and River's migrations. On PostgreSQL several
 // replicas may start at once: an advisory lock lets one migrate at a time.
 func (db *DB) Migrate(ctx context.Context) error {
-	sub, err := fs.Sub(migrations, "migrations/"+string(db.Dialect))
+	sub, err := migrationsFor(db.Dialect)
 	if err != nil {
 		return fmt.Errorf("store: migrations: %w", err)
 	}
@@ -179,7 +178,7 @@ func (db *DB) Migrate(ctx context.Context) error {
 // MigrationStatus is the schema version the database is at and the newest
 // this binary carries; sitrep doctor reports them, without migrating.
 func (db *DB) MigrationStatus(ctx context.Context) (current, latest int64, err error) {
-	sub, err := fs.Sub(migrations, "migrations/"+string(db.Dialect))
+	sub, err := migrationsFor(db.Dialect)
 	if err != nil {
 		return 0, 0, fmt.Errorf("store: migrations: %w", err)
 	}
