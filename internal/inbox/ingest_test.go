@@ -219,7 +219,18 @@ func TestOneIngesterPerMailbox(t *testing.T) {
 	inbox.SetHooks(a, nil, func(u []uint32) { storedBy[0].Add(int32(len(u))) })
 	inbox.SetHooks(b, nil, func(u []uint32) { storedBy[1].Add(int32(len(u))) })
 	stopA := h.run(a)
-	time.Sleep(300 * time.Millisecond) // a takes the lease first
+	// a takes the lease first: wait until it holds it, however loaded the
+	// machine, before b starts.
+	for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(20 * time.Millisecond) {
+		var owner string
+		h.db.QueryRow(`SELECT owner FROM inbox_leases`).Scan(&owner)
+		if owner == "replica-a" {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("replica a never took the lease (owner %q)", owner)
+		}
+	}
 	h.run(b)
 
 	h.appendRaw("INBOX", h.compose(orig, reply{from: "ana", body: "One?"}))

@@ -54,7 +54,7 @@ func (o *Outbox) deliver(ctx context.Context, messageID int64, budget time.Durat
 		return 0, err
 	}
 	f := &fanOut{o: o, messageID: messageID, msg: msg, batch: o.BatchSize, conc: max(1, o.Sender.Concurrency()),
-		personal: personal(compose.Kind(msg.kind)), bodies: map[string][]byte{}}
+		personal: compose.Personal(compose.Kind(msg.kind)), bodies: map[string][]byte{}}
 	if f.batch <= 0 {
 		f.batch = 50
 	}

@@ -14,7 +14,6 @@ import (
 	"fmt"
 	"log/slog"
 	"net/mail"
-	"reflect"
 	"strings"
 	"time"
 
@@ -234,27 +233,8 @@ func (o *Outbox) render(kind compose.Kind, snapshot []byte, r directory.Recipien
 	if err := json.Unmarshal(snapshot, data); err != nil {
 		return nil, fmt.Errorf("outbox: snapshot of %s: %w", kind, err)
 	}
-	v := reflect.ValueOf(data).Elem()
-	if f := v.FieldByName("Zone"); f.IsValid() && f.CanSet() {
-		f.Set(reflect.ValueOf(compose.Zone(r.TimeZone)))
-	}
-	if f := v.FieldByName("Audience"); f.IsValid() && f.CanSet() && f.Kind() == reflect.String {
-		f.SetString(audience)
-	}
-	if f := v.FieldByName("Recipient"); f.IsValid() && f.CanSet() && f.Kind() == reflect.String {
-		f.SetString(r.Name)
-	}
+	compose.Address(data, compose.Copy{Name: r.Name, Zone: compose.Zone(r.TimeZone), To: audience})
 	return o.Renderer.Render(kind, data)
-}
-
-// personal reports whether a kind's copies name their recipient, so that
-// they cannot share one SMTP transaction.
-func personal(kind compose.Kind) bool {
-	data, err := compose.NewData(kind)
-	if err != nil {
-		return false
-	}
-	return reflect.ValueOf(data).Elem().FieldByName("Recipient").IsValid()
 }
 
 // ReplyAddress is the address replies to a thread go to: plus addressing
