@@ -14,7 +14,8 @@ import (
 	"strconv"
 	"time"
 
-	"github.com/sitrep-dev/sitrep/internal/calendar"
+	"github.com/sitrep-dev/sitrep/internal/calendar/caldav"
+	"github.com/sitrep-dev/sitrep/internal/calendar/google"
 	"github.com/sitrep-dev/sitrep/internal/changes"
 	"github.com/sitrep-dev/sitrep/internal/config"
 	"github.com/sitrep-dev/sitrep/internal/doctor"
@@ -205,22 +206,22 @@ func integrations(cfg config.Config) []doctor.Integration {
 	pm := cfg.Postmortem
 	switch pm.Backend {
 	case "caldav":
-		if dav, err := calendar.NewCalDAV(pm.CalDAV.URL, pm.CalDAV.Username, pm.CalDAV.Password.Value(), pm.CalDAV.Calendar); err == nil {
+		if dav, err := caldav.New(pm.CalDAV.URL, pm.CalDAV.Username, pm.CalDAV.Password.Value(), pm.CalDAV.Calendar); err == nil {
 			out = append(out, doctor.CredentialCheck{Area: "calendar", Name: "CalDAV login", What: "post-mortem calendar at " + pm.CalDAV.URL, Verifier: dav,
 				Fix: "check postmortem.caldav.url, username, password and calendar"})
 		}
 	case "google":
 		out = append(out, doctor.CredentialCheck{Area: "calendar", Name: "Google delegation", What: "Google Calendar as " + pm.Google.Organizer,
-			Verifier: calendar.GoogleDelegation{KeyFile: pm.Google.CredentialsFile, Subject: pm.Google.Organizer, Scopes: []string{calendar.GoogleCalendarScope}},
+			Verifier: google.Delegation{KeyFile: pm.Google.CredentialsFile, Subject: pm.Google.Organizer, Scopes: []string{google.CalendarScope}},
 			Fix:      googleDelegationFix + "; postmortem.google.credentials_file is the key, organizer the user acted as"})
 		if pm.Google.RoomsAdmin != "" {
 			out = append(out, doctor.CredentialCheck{Area: "calendar", Name: "Google rooms delegation", What: "Google rooms as " + pm.Google.RoomsAdmin,
-				Verifier: calendar.GoogleDelegation{KeyFile: pm.Google.CredentialsFile, Subject: pm.Google.RoomsAdmin, Scopes: []string{calendar.GoogleRoomsScope}},
+				Verifier: google.Delegation{KeyFile: pm.Google.CredentialsFile, Subject: pm.Google.RoomsAdmin, Scopes: []string{google.RoomsScope}},
 				Fix:      googleDelegationFix + "; postmortem.google.rooms_admin must be an administrator"})
 		}
 	}
 	if d := cfg.Changes.MaintenanceCalDAV; d.URL != "" {
-		if dav, err := calendar.NewCalDAV(d.URL, d.Username, d.Password.Value(), d.CalendarPath); err == nil {
+		if dav, err := caldav.New(d.URL, d.Username, d.Password.Value(), d.CalendarPath); err == nil {
 			out = append(out, doctor.CredentialCheck{Area: "calendar", Name: "maintenance CalDAV", What: "maintenance calendar at " + d.URL, Verifier: dav,
 				Fix: "check changes.maintenance_caldav.url, username, password and calendar_path"})
 		}
@@ -234,7 +235,7 @@ func integrations(cfg config.Config) []doctor.Integration {
 			subject = pm.Google.Organizer
 		}
 		out = append(out, doctor.CredentialCheck{Area: "calendar", Name: "maintenance Google", What: "Google maintenance calendar as " + subject,
-			Verifier: calendar.GoogleDelegation{KeyFile: key, Subject: subject, Scopes: []string{changes.GoogleReadScope}},
+			Verifier: google.Delegation{KeyFile: key, Subject: subject, Scopes: []string{changes.GoogleReadScope}},
 			Fix:      googleDelegationFix + " (the read-only calendar scope)"})
 	}
 	if hook := cfg.Chat.Slack.WebhookURL.Value(); hook != "" {

@@ -24,6 +24,8 @@ import (
 	exampleconfig "github.com/sitrep-dev/sitrep/config"
 	"github.com/sitrep-dev/sitrep/internal/auth"
 	"github.com/sitrep-dev/sitrep/internal/calendar"
+	"github.com/sitrep-dev/sitrep/internal/calendar/caldav"
+	"github.com/sitrep-dev/sitrep/internal/calendar/google"
 	"github.com/sitrep-dev/sitrep/internal/changes"
 	"github.com/sitrep-dev/sitrep/internal/chat"
 	"github.com/sitrep-dev/sitrep/internal/config"
@@ -451,7 +453,7 @@ func (h *hub) buildChanges(ctx context.Context) error {
 	}
 	if g := cfg.MaintenanceGoogle; g.CalendarID != "" {
 		pm := h.cfg.Postmortem.Google
-		opt, err := calendar.GoogleServiceAccount(cmp.Or(g.CredentialsFile, pm.CredentialsFile), cmp.Or(g.Subject, pm.Organizer), changes.GoogleReadScope)
+		opt, err := google.ServiceAccount(cmp.Or(g.CredentialsFile, pm.CredentialsFile), cmp.Or(g.Subject, pm.Organizer), changes.GoogleReadScope)
 		if err != nil {
 			return fmt.Errorf("changes.maintenance_google: %w", err)
 		}
@@ -524,7 +526,7 @@ func (h *hub) buildPostmortem(ctx context.Context) error {
 	s.Rooms = func(context.Context) ([]calendar.Room, error) { return rooms, nil }
 	switch c.Backend {
 	case "caldav":
-		dav, err := calendar.NewCalDAV(c.CalDAV.URL, c.CalDAV.Username, c.CalDAV.Password.Value(), c.CalDAV.Calendar)
+		dav, err := caldav.New(c.CalDAV.URL, c.CalDAV.Username, c.CalDAV.Password.Value(), c.CalDAV.Calendar)
 		if err != nil {
 			return fmt.Errorf("postmortem.caldav: %w", err)
 		}
@@ -534,22 +536,22 @@ func (h *hub) buildPostmortem(ctx context.Context) error {
 		}
 		s.Backend, s.Invites = dav, s.IMIP()
 	case "google":
-		opt, err := calendar.GoogleServiceAccount(c.Google.CredentialsFile, c.Google.Organizer, calendar.GoogleCalendarScope)
+		opt, err := google.ServiceAccount(c.Google.CredentialsFile, c.Google.Organizer, google.CalendarScope)
 		if err != nil {
 			return fmt.Errorf("postmortem.google: %w", err)
 		}
-		g, err := calendar.NewGoogle(ctx, opt)
+		g, err := google.New(ctx, opt)
 		if err != nil {
 			return fmt.Errorf("postmortem.google: %w", err)
 		}
 		g.CalendarID = c.Google.CalendarID
 		s.Backend = g
 		if c.Google.RoomsAdmin != "" {
-			ropt, err := calendar.GoogleServiceAccount(c.Google.CredentialsFile, c.Google.RoomsAdmin, calendar.GoogleRoomsScope)
+			ropt, err := google.ServiceAccount(c.Google.CredentialsFile, c.Google.RoomsAdmin, google.RoomsScope)
 			if err != nil {
 				return fmt.Errorf("postmortem.google.rooms_admin: %w", err)
 			}
-			gr, err := calendar.NewGoogleRooms(ctx, ropt)
+			gr, err := google.NewRooms(ctx, ropt)
 			if err != nil {
 				return fmt.Errorf("postmortem.google.rooms_admin: %w", err)
 			}

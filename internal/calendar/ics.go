@@ -32,16 +32,16 @@ func Invite(ev Event, method string) ([]byte, error) {
 	if method != MethodRequest && method != MethodCancel {
 		return nil, fmt.Errorf("calendar: invite: method %q is not REQUEST or CANCEL", method)
 	}
-	cal, err := vcalendar(ev, method, time.Now())
+	cal, err := VCalendar(ev, method, time.Now())
 	if err != nil {
 		return nil, err
 	}
-	return encode(cal)
+	return Encode(cal)
 }
 
-// vcalendar builds the VCALENDAR for ev. An empty method leaves METHOD out,
+// VCalendar builds the VCALENDAR for ev. An empty method leaves METHOD out,
 // as a CalDAV calendar object resource must (RFC 4791 4.1).
-func vcalendar(ev Event, method string, now time.Time) (*ical.Calendar, error) {
+func VCalendar(ev Event, method string, now time.Time) (*ical.Calendar, error) {
 	if err := ev.Validate(); err != nil {
 		return nil, err
 	}
@@ -67,7 +67,7 @@ func vcalendar(ev Event, method string, now time.Time) (*ical.Calendar, error) {
 	if ev.Description != "" {
 		vev.Props.SetText(ical.PropDescription, ev.Description)
 	}
-	if loc := location(ev); loc != "" {
+	if loc := Location(ev); loc != "" {
 		vev.Props.SetText(ical.PropLocation, loc)
 	}
 	if ev.VideoLink != "" {
@@ -119,7 +119,9 @@ func attendeeProp(email, name, cutype, role string) *ical.Prop {
 	return p
 }
 
-func location(ev Event) string {
+// Location is where the event takes place, as LOCATION says it: the room
+// and the video link.
+func Location(ev Event) string {
 	var parts []string
 	if ev.Room != nil {
 		parts = append(parts, ev.Room.Location())
@@ -152,8 +154,8 @@ func paramValue(s string) string {
 	}, s)
 }
 
-// encode writes cal and folds its lines.
-func encode(cal *ical.Calendar) ([]byte, error) {
+// Encode writes cal and folds its lines.
+func Encode(cal *ical.Calendar) ([]byte, error) {
 	var buf bytes.Buffer
 	if err := ical.NewEncoder(&buf).Encode(cal); err != nil {
 		return nil, fmt.Errorf("calendar: encode: %w", err)
@@ -198,7 +200,7 @@ type Reply struct {
 // ParseReply reads a METHOD:REPLY iCalendar object, as mail clients send back
 // when someone answers an invitation.
 func ParseReply(ics []byte) (Reply, error) {
-	cal, err := decode(bytes.NewReader(ics))
+	cal, err := Decode(bytes.NewReader(ics))
 	if err != nil {
 		return Reply{}, errs.E(errs.Invalid, "calendar reply: not iCalendar: %v", err)
 	}
@@ -235,10 +237,10 @@ func ParseReply(ics []byte) (Reply, error) {
 	return r, nil
 }
 
-// decode reads one iCalendar object. go-ical's decoder panics on some
+// Decode reads one iCalendar object. go-ical's decoder panics on some
 // malformed content lines (found by FuzzParseReply: "0;0="); replies come
 // from strangers' mail, so a panic becomes an error.
-func decode(r io.Reader) (cal *ical.Calendar, err error) {
+func Decode(r io.Reader) (cal *ical.Calendar, err error) {
 	defer func() {
 		if p := recover(); p != nil {
 			cal, err = nil, fmt.Errorf("malformed iCalendar (%v)", p)

@@ -25,7 +25,7 @@ type Google struct {
 var _ Calendar = (*Google)(nil)
 
 // NewGoogle reads calendarID. Production passes a service account's
-// credentials (calendar.GoogleServiceAccount with GoogleReadScope); tests
+// credentials (google.ServiceAccount with GoogleReadScope); tests
 // point it at googlefake with option.WithEndpoint.
 func NewGoogle(ctx context.Context, calendarID string, opts ...option.ClientOption) (*Google, error) {
 	if calendarID == "" {

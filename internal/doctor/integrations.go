@@ -7,8 +7,8 @@ import (
 	"time"
 )
 
-// Verifier is an adapter's side-effect-free login (calendar.CalDAV,
-// calendar.GoogleDelegation).
+// Verifier is an adapter's side-effect-free login (caldav.Calendar,
+// google.Delegation).
 type Verifier interface {
 	Verify(ctx context.Context) error
 }

@@ -15,6 +15,8 @@ import (
 	"google.golang.org/api/option"
 
 	"github.com/sitrep-dev/sitrep/internal/calendar"
+	"github.com/sitrep-dev/sitrep/internal/calendar/caldav"
+	"github.com/sitrep-dev/sitrep/internal/calendar/google"
 	"github.com/sitrep-dev/sitrep/internal/calendar/googlefake"
 	"github.com/sitrep-dev/sitrep/internal/errs"
 	"github.com/sitrep-dev/sitrep/internal/incident"
@@ -335,14 +337,14 @@ func TestBookThroughGoogleFake(t *testing.T) {
 	h := newHarness(t, options{
 		settings: func(s *postmortem.Settings) { s.CreateMeet = true },
 		backend: func(h *harness) (calendar.Backend, string) {
-			g, err := calendar.NewGoogle(context.Background(), append(opts, option.WithEndpoint(fake.CalendarEndpoint()))...)
+			g, err := google.New(context.Background(), append(opts, option.WithEndpoint(fake.CalendarEndpoint()))...)
 			if err != nil {
 				t.Fatal(err)
 			}
 			return g, "google"
 		},
 	})
-	gr, err := calendar.NewGoogleRooms(context.Background(), append(opts, option.WithEndpoint(fake.AdminEndpoint()))...)
+	gr, err := google.NewRooms(context.Background(), append(opts, option.WithEndpoint(fake.AdminEndpoint()))...)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -369,7 +371,7 @@ func TestBookThroughGoogleFake(t *testing.T) {
 		t.Fatal(err)
 	}
 	pm := h.waitState(t, inc.Ref, postmortem.StateBooked)
-	if pm.Booking == nil || pm.Booking.ID != calendar.GoogleEventID(pm.UID) || !strings.HasPrefix(pm.Booking.MeetLink, "https://meet.google.com/") {
+	if pm.Booking == nil || pm.Booking.ID != google.EventID(pm.UID) || !strings.HasPrefix(pm.Booking.MeetLink, "https://meet.google.com/") {
 		t.Fatalf("booking %+v", pm.Booking)
 	}
 	var inserts, refused int
@@ -424,10 +426,10 @@ func TestBookThroughGoogleFake(t *testing.T) {
 func TestBookThroughRadicale(t *testing.T) {
 	const hub = "hub@example.test"
 	r := testenv.StartRadicale(t, hub)
-	var dav *calendar.CalDAV
+	var dav *caldav.Calendar
 	h := newHarness(t, options{backend: func(h *harness) (calendar.Backend, string) {
 		var err error
-		if dav, err = calendar.NewCalDAV(r.URL, hub, r.Password(hub), "/"+hub+"/postmortems/"); err != nil {
+		if dav, err = caldav.New(r.URL, hub, r.Password(hub), "/"+hub+"/postmortems/"); err != nil {
 			t.Fatal(err)
 		}
 		if err := dav.EnsureCalendar(context.Background(), "Post-mortems"); err != nil {

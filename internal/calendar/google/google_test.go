@@ -1,4 +1,4 @@
-package calendar
+package google
 
 import (
 	"context"
@@ -14,14 +14,16 @@ import (
 
 	"github.com/sitrep-dev/sitrep/internal/calendar/googlefake"
 	"github.com/sitrep-dev/sitrep/internal/errs"
+
+	"github.com/sitrep-dev/sitrep/internal/calendar"
 )
 
-func newFakeGoogle(t *testing.T) (*Google, *googlefake.Server) {
+func newFakeGoogle(t *testing.T) (*Calendar, *googlefake.Server) {
 	t.Helper()
 	fake := googlefake.New()
 	t.Cleanup(fake.Close)
 	fake.Primary = "facilitator@example.test"
-	g, err := NewGoogle(context.Background(),
+	g, err := New(context.Background(),
 		option.WithEndpoint(fake.CalendarEndpoint()),
 		option.WithHTTPClient(fake.Client()),
 		option.WithoutAuthentication())
@@ -32,11 +34,11 @@ func newFakeGoogle(t *testing.T) (*Google, *googlefake.Server) {
 }
 
 func TestGoogleEventID(t *testing.T) {
-	id := GoogleEventID("pm-INC-42@sitrep.example.test")
+	id := EventID("pm-INC-42@sitrep.example.test")
 	if !regexp.MustCompile(`^[a-v0-9]{5,1000}$`).MatchString(id) {
 		t.Errorf("id %q is not base32hex lower case, 5-1024 long", id)
 	}
-	if id != GoogleEventID("pm-INC-42@sitrep.example.test") || id == GoogleEventID("pm-INC-43@sitrep.example.test") {
+	if id != EventID("pm-INC-42@sitrep.example.test") || id == EventID("pm-INC-43@sitrep.example.test") {
 		t.Error("ids are not stable per UID, or collide")
 	}
 }
@@ -44,7 +46,7 @@ func TestGoogleEventID(t *testing.T) {
 func TestGoogleBookRescheduleCancel(t *testing.T) {
 	g, fake := newFakeGoogle(t)
 	ctx := context.Background()
-	ev := testEvent()
+	ev := calendar.SampleEvent()
 	ev.Sequence = 0
 	ev.CreateMeet = true
 	ev.RequestID = "req-1"
@@ -53,7 +55,7 @@ func TestGoogleBookRescheduleCancel(t *testing.T) {
 	if err != nil {
 		t.Fatalf("Book: %v", err)
 	}
-	if b.ID != GoogleEventID(ev.UID) || b.ETag == "" || !strings.HasPrefix(b.MeetLink, "https://meet.google.com/") || b.HTMLLink == "" {
+	if b.ID != EventID(ev.UID) || b.ETag == "" || !strings.HasPrefix(b.MeetLink, "https://meet.google.com/") || b.HTMLLink == "" {
 		t.Errorf("booking = %+v", b)
 	}
 	stored, ok := fake.Event("primary", b.ID)
@@ -131,8 +133,8 @@ func TestGoogleBookRescheduleCancel(t *testing.T) {
 	if last.Method != http.MethodPatch || last.Header.Get("If-Match") != b.ETag || last.Query.Get("sendUpdates") != "all" {
 		t.Errorf("patch request %s if-match %q query %v", last.Method, last.Header.Get("If-Match"), last.Query)
 	}
-	// Someone moved it in Google Calendar since: the stale booking loses.
-	if _, err := g.Reschedule(ctx, *b, ev); !errors.Is(err, ErrChanged) {
+	// Someone moved it in Calendar Calendar since: the stale booking loses.
+	if _, err := g.Reschedule(ctx, *b, ev); !errors.Is(err, calendar.ErrChanged) {
 		t.Errorf("Reschedule with a stale ETag: %v, want ErrChanged", err)
 	}
 
@@ -142,13 +144,13 @@ func TestGoogleBookRescheduleCancel(t *testing.T) {
 	if last := fake.Requests()[len(fake.Requests())-1]; last.Method != http.MethodDelete || last.Query.Get("sendUpdates") != "all" {
 		t.Errorf("cancel request %s %v", last.Method, last.Query)
 	}
-	if err := g.Cancel(ctx, *b2); !errors.Is(err, ErrGone) {
+	if err := g.Cancel(ctx, *b2); !errors.Is(err, calendar.ErrGone) {
 		t.Errorf("second Cancel: %v, want ErrGone", err)
 	}
-	if _, err := g.Reschedule(ctx, *b2, moved); !errors.Is(err, ErrGone) {
+	if _, err := g.Reschedule(ctx, *b2, moved); !errors.Is(err, calendar.ErrGone) {
 		t.Errorf("Reschedule after cancel: %v, want ErrGone", err)
 	}
-	if _, err := g.Book(ctx, ev); !errors.Is(err, ErrGone) {
+	if _, err := g.Book(ctx, ev); !errors.Is(err, calendar.ErrGone) {
 		t.Errorf("Book with a cancelled UID: %v, want ErrGone", err)
 	}
 }
@@ -156,7 +158,7 @@ func TestGoogleBookRescheduleCancel(t *testing.T) {
 func TestGoogleErrors(t *testing.T) {
 	g, fake := newFakeGoogle(t)
 	ctx := context.Background()
-	ev := testEvent()
+	ev := calendar.SampleEvent()
 
 	for _, tc := range []struct {
 		status int
@@ -164,19 +166,19 @@ func TestGoogleErrors(t *testing.T) {
 	}{{429, "rateLimitExceeded"}, {403, "rateLimitExceeded"}, {403, "userRateLimitExceeded"}, {503, "backendError"}} {
 		fake.FailNext(1, tc.status, tc.reason)
 		_, err := g.Book(ctx, ev)
-		var r *RetryableError
+		var r *calendar.RetryableError
 		if !errors.As(err, &r) || r.Status != tc.status || r.Reason != tc.reason {
 			t.Errorf("%d %s: %v, want retryable", tc.status, tc.reason, err)
 		}
 	}
 	fake.FailNext(1, 429, "rateLimitExceeded")
-	if _, err := g.Busy(ctx, []string{"ana@example.test"}, ev.Start, ev.End); !IsRetryable(err) {
+	if _, err := g.Busy(ctx, []string{"ana@example.test"}, ev.Start, ev.End); !calendar.IsRetryable(err) {
 		t.Errorf("free/busy rate limited: %v, want retryable", err)
 	}
 
 	fake.NoDelegation = true
 	_, err := g.Book(ctx, ev)
-	if !errs.Is(err, errs.Forbidden) || IsRetryable(err) || !strings.Contains(err.Error(), "domain-wide delegation") {
+	if !errs.Is(err, errs.Forbidden) || calendar.IsRetryable(err) || !strings.Contains(err.Error(), "domain-wide delegation") {
 		t.Errorf("no delegation: %v, want a forbidden error that says what to do", err)
 	}
 }
@@ -189,7 +191,7 @@ func TestGoogleRoomsFromDirectory(t *testing.T) {
 	for i := range 3 {
 		fake.AddRoom(googlefake.Room{Email: "booth" + string(rune('a'+i)) + "@resource.example.test", Name: "Booth", BuildingID: "hq", Capacity: 1})
 	}
-	r, err := NewGoogleRooms(context.Background(),
+	r, err := NewRooms(context.Background(),
 		option.WithEndpoint(fake.AdminEndpoint()), option.WithHTTPClient(fake.Client()), option.WithoutAuthentication())
 	if err != nil {
 		t.Fatal(err)

@@ -1,4 +1,4 @@
-package calendar
+package caldav
 
 import (
 	"bytes"
@@ -18,13 +18,15 @@ import (
 	"github.com/emersion/go-ical"
 	"github.com/emersion/go-webdav"
 	"github.com/emersion/go-webdav/caldav"
+
+	"github.com/sitrep-dev/sitrep/internal/calendar"
 )
 
-// CalDAV keeps the post-mortem in one calendar collection of a CalDAV server
+// Calendar keeps the post-mortem in one calendar collection of a Calendar server
 // (RFC 4791): the organizer's, or a shared "post-mortems" calendar. It does
 // not invite anyone: few servers do RFC 6638 scheduling (Radicale does not),
 // so invitations still go by iMIP.
-type CalDAV struct {
+type Calendar struct {
 	base     *url.URL // scheme and host
 	calendar string   // collection path, unescaped, with a trailing slash
 	user     string
@@ -36,13 +38,13 @@ type CalDAV struct {
 	Owner string
 }
 
-var _ Backend = (*CalDAV)(nil)
+var _ calendar.Backend = (*Calendar)(nil)
 
-// NewCalDAV talks to the server at serverURL ("https://dav.example.com") as
+// New talks to the server at serverURL ("https://dav.example.com") as
 // user, keeping events in calendarPath, an unescaped path
 // ("/hub@example.test/postmortems/"). A full URL is accepted as calendarPath
 // too.
-func NewCalDAV(serverURL, user, password, calendarPath string) (*CalDAV, error) {
+func New(serverURL, user, password, calendarPath string) (*Calendar, error) {
 	base, err := url.Parse(serverURL)
 	if err != nil || base.Scheme == "" || base.Host == "" {
 		return nil, fmt.Errorf("calendar: caldav: server URL %q is not an absolute URL", serverURL)
@@ -65,7 +67,7 @@ func NewCalDAV(serverURL, user, password, calendarPath string) (*CalDAV, error) 
 	if err != nil {
 		return nil, fmt.Errorf("calendar: caldav: %w", err)
 	}
-	c := &CalDAV{base: base, calendar: calendarPath, user: user, password: password, http: hc, dav: dav}
+	c := &Calendar{base: base, calendar: calendarPath, user: user, password: password, http: hc, dav: dav}
 	if strings.Contains(user, "@") {
 		c.Owner = user
 	}
@@ -74,7 +76,7 @@ func NewCalDAV(serverURL, user, password, calendarPath string) (*CalDAV, error) 
 
 // EnsureCalendar creates the calendar collection with MKCALENDAR (RFC 4791
 // 5.3.1) unless it exists.
-func (c *CalDAV) EnsureCalendar(ctx context.Context, displayName string) error {
+func (c *Calendar) EnsureCalendar(ctx context.Context, displayName string) error {
 	resp, err := c.do(ctx, "PROPFIND", c.calendar, map[string]string{"Depth": "0"}, nil)
 	if err != nil {
 		return fmt.Errorf("calendar: caldav: find %s: %w", c.calendar, err)
@@ -108,7 +110,7 @@ func (c *CalDAV) EnsureCalendar(ctx context.Context, displayName string) error {
 // 4791 5.3.2, RFC 9110 13.1.2), so a retried job never makes a second one:
 // if the object exists with the same UID, that is the earlier try, and Book
 // returns it.
-func (c *CalDAV) Book(ctx context.Context, ev Event) (*Booking, error) {
+func (c *Calendar) Book(ctx context.Context, ev calendar.Event) (*calendar.Booking, error) {
 	p := c.calendar + objectName(ev.UID)
 	body, err := objectBody(ev)
 	if err != nil {
@@ -133,7 +135,7 @@ func (c *CalDAV) Book(ctx context.Context, ev Event) (*Booking, error) {
 		if obj.uid != ev.UID {
 			return nil, fmt.Errorf("calendar: caldav: book %s: the path holds another event (UID %q)", p, obj.uid)
 		}
-		return &Booking{Backend: "caldav", ID: p, ETag: obj.etag, Sequence: obj.sequence}, nil
+		return &calendar.Booking{Backend: "caldav", ID: p, ETag: obj.etag, Sequence: obj.sequence}, nil
 	default:
 		return nil, c.statusError("book "+p, resp)
 	}
@@ -142,7 +144,7 @@ func (c *CalDAV) Book(ctx context.Context, ev Event) (*Booking, error) {
 // Reschedule PUTs the changed event over the booked one with SEQUENCE
 // raised and If-Match on the booked ETag: a calendar changed by someone
 // else since gives ErrChanged instead of being overwritten.
-func (c *CalDAV) Reschedule(ctx context.Context, b Booking, ev Event) (*Booking, error) {
+func (c *Calendar) Reschedule(ctx context.Context, b calendar.Booking, ev calendar.Event) (*calendar.Booking, error) {
 	ev.Sequence = max(ev.Sequence, b.Sequence+1)
 	body, err := objectBody(ev)
 	if err != nil {
@@ -164,12 +166,12 @@ func (c *CalDAV) Reschedule(ctx context.Context, b Booking, ev Event) (*Booking,
 		return c.booking(ctx, b.ID, resp.Header.Get("ETag"), ev.Sequence)
 	case http.StatusPreconditionFailed:
 		// If-Match fails on a changed object and on a missing one alike.
-		if _, err := c.get(ctx, b.ID); errors.Is(err, ErrGone) {
-			return nil, fmt.Errorf("calendar: caldav: reschedule %s: %w", b.ID, ErrGone)
+		if _, err := c.get(ctx, b.ID); errors.Is(err, calendar.ErrGone) {
+			return nil, fmt.Errorf("calendar: caldav: reschedule %s: %w", b.ID, calendar.ErrGone)
 		}
-		return nil, fmt.Errorf("calendar: caldav: reschedule %s: %w", b.ID, ErrChanged)
+		return nil, fmt.Errorf("calendar: caldav: reschedule %s: %w", b.ID, calendar.ErrChanged)
 	case http.StatusNotFound, http.StatusGone:
-		return nil, fmt.Errorf("calendar: caldav: reschedule %s: %w", b.ID, ErrGone)
+		return nil, fmt.Errorf("calendar: caldav: reschedule %s: %w", b.ID, calendar.ErrGone)
 	default:
 		return nil, c.statusError("reschedule "+b.ID, resp)
 	}
@@ -177,7 +179,7 @@ func (c *CalDAV) Reschedule(ctx context.Context, b Booking, ev Event) (*Booking,
 
 // Cancel DELETEs the event. One already gone gives ErrGone: for a cancel,
 // that means done.
-func (c *CalDAV) Cancel(ctx context.Context, b Booking) error {
+func (c *Calendar) Cancel(ctx context.Context, b calendar.Booking) error {
 	resp, err := c.do(ctx, http.MethodDelete, b.ID, nil, nil)
 	if err != nil {
 		return fmt.Errorf("calendar: caldav: cancel %s: %w", b.ID, err)
@@ -187,7 +189,7 @@ func (c *CalDAV) Cancel(ctx context.Context, b Booking) error {
 	case http.StatusOK, http.StatusNoContent, http.StatusAccepted:
 		return nil
 	case http.StatusNotFound, http.StatusGone:
-		return fmt.Errorf("calendar: caldav: cancel %s: %w", b.ID, ErrGone)
+		return fmt.Errorf("calendar: caldav: cancel %s: %w", b.ID, calendar.ErrGone)
 	default:
 		return c.statusError("cancel "+b.ID, resp)
 	}
@@ -195,10 +197,10 @@ func (c *CalDAV) Cancel(ctx context.Context, b Booking) error {
 
 // Busy answers for the calendar's Owner only, from a calendar-query REPORT
 // with a time-range filter (RFC 4791 7.8.1, 9.9); other addresses are unknown
-// to a CalDAV server without scheduling. Cancelled and transparent events
+// to a Calendar server without scheduling. Cancelled and transparent events
 // do not count; recurring ones are expanded.
-func (c *CalDAV) Busy(ctx context.Context, emails []string, from, to time.Time) (map[string][]Interval, error) {
-	out := map[string][]Interval{}
+func (c *Calendar) Busy(ctx context.Context, emails []string, from, to time.Time) (map[string][]calendar.Interval, error) {
+	out := map[string][]calendar.Interval{}
 	asked := false
 	for _, e := range emails {
 		if c.Owner != "" && strings.EqualFold(e, c.Owner) {
@@ -218,8 +220,8 @@ func (c *CalDAV) Busy(ctx context.Context, emails []string, from, to time.Time) 
 	if err != nil {
 		return nil, retryableIfTransient("caldav", fmt.Errorf("free/busy query %s: %w", c.calendar, err))
 	}
-	window := Interval{Start: from, End: to}
-	var busy []Interval
+	window := calendar.Interval{Start: from, End: to}
+	var busy []calendar.Interval
 	for _, o := range objs {
 		if o.Data == nil {
 			continue
@@ -237,7 +239,7 @@ func (c *CalDAV) Busy(ctx context.Context, emails []string, from, to time.Time) 
 }
 
 // eventBusy lists when one VEVENT makes its owner busy inside window.
-func eventBusy(vev ical.Event, window Interval) []Interval {
+func eventBusy(vev ical.Event, window calendar.Interval) []calendar.Interval {
 	if st, _ := vev.Status(); st == ical.EventCancelled {
 		return nil
 	}
@@ -254,12 +256,12 @@ func eventBusy(vev ical.Event, window Interval) []Interval {
 		end = start.Add(24 * time.Hour) // an all-day event without DTEND
 	}
 	dur := end.Sub(start)
-	var out []Interval
+	var out []calendar.Interval
 	if vev.Props.Get(ical.PropRecurrenceRule) != nil {
 		set, err := vev.RecurrenceSet(time.UTC)
 		if err == nil && set != nil {
 			for _, s := range set.Between(window.Start.Add(-dur), window.End, true) {
-				iv := Interval{Start: s, End: s.Add(dur)}
+				iv := calendar.Interval{Start: s, End: s.Add(dur)}
 				if iv.Overlaps(window) {
 					out = append(out, iv)
 				}
@@ -267,7 +269,7 @@ func eventBusy(vev ical.Event, window Interval) []Interval {
 			return out
 		}
 	}
-	if iv := (Interval{Start: start, End: end}); iv.Overlaps(window) {
+	if iv := (calendar.Interval{Start: start, End: end}); iv.Overlaps(window) {
 		out = append(out, iv)
 	}
 	return out
@@ -280,7 +282,7 @@ type davObject struct {
 	cal      *ical.Calendar
 }
 
-func (c *CalDAV) get(ctx context.Context, p string) (*davObject, error) {
+func (c *Calendar) get(ctx context.Context, p string) (*davObject, error) {
 	resp, err := c.do(ctx, http.MethodGet, p, nil, nil)
 	if err != nil {
 		return nil, err
@@ -289,11 +291,11 @@ func (c *CalDAV) get(ctx context.Context, p string) (*davObject, error) {
 	switch resp.StatusCode {
 	case http.StatusOK:
 	case http.StatusNotFound, http.StatusGone:
-		return nil, ErrGone
+		return nil, calendar.ErrGone
 	default:
 		return nil, c.statusError("get "+p, resp)
 	}
-	cal, err := decode(io.LimitReader(resp.Body, 1<<20))
+	cal, err := calendar.Decode(io.LimitReader(resp.Body, 1<<20))
 	if err != nil {
 		return nil, fmt.Errorf("get %s: %w", p, err)
 	}
@@ -310,8 +312,8 @@ func (c *CalDAV) get(ctx context.Context, p string) (*davObject, error) {
 // booking builds the Booking after a write. Servers may leave the ETag out
 // of a PUT response when they changed the body (RFC 4791 5.3.4); then it is
 // read back.
-func (c *CalDAV) booking(ctx context.Context, p, etag string, seq int) (*Booking, error) {
-	b := &Booking{Backend: "caldav", ID: p, ETag: unquoteETag(etag), Sequence: seq}
+func (c *Calendar) booking(ctx context.Context, p, etag string, seq int) (*calendar.Booking, error) {
+	b := &calendar.Booking{Backend: "caldav", ID: p, ETag: unquoteETag(etag), Sequence: seq}
 	if b.ETag == "" {
 		obj, err := c.get(ctx, p)
 		if err != nil {
@@ -322,7 +324,7 @@ func (c *CalDAV) booking(ctx context.Context, p, etag string, seq int) (*Booking
 	return b, nil
 }
 
-func (c *CalDAV) do(ctx context.Context, method, p string, header map[string]string, body []byte) (*http.Response, error) {
+func (c *Calendar) do(ctx context.Context, method, p string, header map[string]string, body []byte) (*http.Response, error) {
 	u := url.URL{Scheme: c.base.Scheme, Host: c.base.Host, Path: p}
 	var r io.Reader
 	if body != nil {
@@ -338,16 +340,16 @@ func (c *CalDAV) do(ctx context.Context, method, p string, header map[string]str
 	}
 	resp, err := c.http.Do(req)
 	if err != nil {
-		return nil, &RetryableError{Backend: "caldav", Err: err}
+		return nil, &calendar.RetryableError{Backend: "caldav", Err: err}
 	}
 	return resp, nil
 }
 
-func (c *CalDAV) statusError(what string, resp *http.Response) error {
+func (c *Calendar) statusError(what string, resp *http.Response) error {
 	msg, _ := io.ReadAll(io.LimitReader(resp.Body, 512))
 	err := fmt.Errorf("%s: HTTP %s: %s", what, resp.Status, strings.TrimSpace(string(msg)))
 	if resp.StatusCode == http.StatusTooManyRequests || resp.StatusCode >= 500 {
-		r := &RetryableError{Backend: "caldav", Status: resp.StatusCode, Err: err}
+		r := &calendar.RetryableError{Backend: "caldav", Status: resp.StatusCode, Err: err}
 		if s, err := strconv.Atoi(resp.Header.Get("Retry-After")); err == nil {
 			r.RetryAfter = time.Duration(s) * time.Second
 		}
@@ -359,24 +361,24 @@ func (c *CalDAV) statusError(what string, resp *http.Response) error {
 // retryableIfTransient marks go-webdav's errors for 5xx and 429 retryable;
 // its error type is internal, so the status is read from the message.
 func retryableIfTransient(backend string, err error) error {
-	if IsRetryable(err) {
+	if calendar.IsRetryable(err) {
 		return err
 	}
 	if m := regexp.MustCompile(`\b(429|5\d\d)\b`).FindString(err.Error()); m != "" {
 		code, _ := strconv.Atoi(m)
-		return &RetryableError{Backend: backend, Status: code, Err: err}
+		return &calendar.RetryableError{Backend: backend, Status: code, Err: err}
 	}
 	return fmt.Errorf("calendar: %s: %w", backend, err)
 }
 
 // objectBody is the calendar object resource: METHOD-less, one VEVENT
 // (RFC 4791 4.1).
-func objectBody(ev Event) ([]byte, error) {
-	cal, err := vcalendar(ev, "", time.Now())
+func objectBody(ev calendar.Event) ([]byte, error) {
+	cal, err := calendar.VCalendar(ev, "", time.Now())
 	if err != nil {
 		return nil, err
 	}
-	return encode(cal)
+	return calendar.Encode(cal)
 }
 
 var safeName = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._@-]{0,200}$`)
@@ -412,7 +414,7 @@ func xmlEscape(w *bytes.Buffer, s string) {
 
 // Verify logs in and looks at the calendar collection without changing
 // anything (PROPFIND, Depth 0): what sitrep doctor checks.
-func (c *CalDAV) Verify(ctx context.Context) error {
+func (c *Calendar) Verify(ctx context.Context) error {
 	resp, err := c.do(ctx, "PROPFIND", c.calendar, map[string]string{"Depth": "0"}, nil)
 	if err != nil {
 		return fmt.Errorf("calendar: caldav: %s: %w", c.base.Host, err)

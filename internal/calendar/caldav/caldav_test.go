@@ -1,4 +1,4 @@
-package calendar
+package caldav
 
 import (
 	"context"
@@ -11,14 +11,16 @@ import (
 	"time"
 
 	"github.com/sitrep-dev/sitrep/internal/testenv"
+
+	"github.com/sitrep-dev/sitrep/internal/calendar"
 )
 
 const hub = "hub@example.test"
 
-func newRadicaleCalDAV(t *testing.T) (*CalDAV, *testenv.Radicale) {
+func newRadicaleCalDAV(t *testing.T) (*Calendar, *testenv.Radicale) {
 	t.Helper()
 	r := testenv.StartRadicale(t, hub)
-	c, err := NewCalDAV(r.URL, hub, r.Password(hub), "/"+hub+"/postmortems/")
+	c, err := New(r.URL, hub, r.Password(hub), "/"+hub+"/postmortems/")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -52,7 +54,7 @@ func rawGet(t *testing.T, r *testenv.Radicale, p string) (int, string) {
 func TestCalDAVAgainstRadicale(t *testing.T) {
 	c, r := newRadicaleCalDAV(t)
 	ctx := context.Background()
-	ev := testEvent()
+	ev := calendar.SampleEvent()
 	ev.Sequence = 0
 
 	b, err := c.Book(ctx, ev)
@@ -93,7 +95,7 @@ func TestCalDAVAgainstRadicale(t *testing.T) {
 		t.Errorf("busy[%s] = %v, want one hour at %v", hub, busy[hub], ev.Start)
 	}
 	if len(busy["someone@example.test"]) != 0 {
-		t.Errorf("busy for an address CalDAV cannot know: %v", busy)
+		t.Errorf("busy for an address Calendar cannot know: %v", busy)
 	}
 	// Outside the event's time, the query finds nothing.
 	busy, err = c.Busy(ctx, []string{hub}, ev.End.Add(time.Hour), ev.End.Add(3*time.Hour))
@@ -116,7 +118,7 @@ func TestCalDAVAgainstRadicale(t *testing.T) {
 		t.Errorf("rescheduled object:\n%s", body)
 	}
 	// The old ETag no longer matches: a stale booking cannot overwrite.
-	if _, err := c.Reschedule(ctx, *b, ev); !errors.Is(err, ErrChanged) {
+	if _, err := c.Reschedule(ctx, *b, ev); !errors.Is(err, calendar.ErrChanged) {
 		t.Errorf("Reschedule with a stale ETag: %v, want ErrChanged", err)
 	}
 
@@ -126,22 +128,22 @@ func TestCalDAVAgainstRadicale(t *testing.T) {
 	if status, _ := rawGet(t, r, b.ID); status != http.StatusNotFound {
 		t.Errorf("GET after cancel: %d, want 404", status)
 	}
-	if err := c.Cancel(ctx, *b2); !errors.Is(err, ErrGone) {
+	if err := c.Cancel(ctx, *b2); !errors.Is(err, calendar.ErrGone) {
 		t.Errorf("second Cancel: %v, want ErrGone", err)
 	}
-	if _, err := c.Reschedule(ctx, *b2, moved); !errors.Is(err, ErrGone) {
+	if _, err := c.Reschedule(ctx, *b2, moved); !errors.Is(err, calendar.ErrGone) {
 		t.Errorf("Reschedule after cancel: %v, want ErrGone", err)
 	}
 }
 
 func TestCalDAVWrongPassword(t *testing.T) {
 	r := testenv.StartRadicale(t, hub)
-	c, err := NewCalDAV(r.URL, hub, "wrong", "/"+hub+"/postmortems/")
+	c, err := New(r.URL, hub, "wrong", "/"+hub+"/postmortems/")
 	if err != nil {
 		t.Fatal(err)
 	}
 	err = c.EnsureCalendar(context.Background(), "x")
-	if err == nil || IsRetryable(err) || !strings.Contains(err.Error(), "401") {
+	if err == nil || calendar.IsRetryable(err) || !strings.Contains(err.Error(), "401") {
 		t.Errorf("wrong password: %v, want a non-retryable 401", err)
 	}
 }

@@ -1,4 +1,4 @@
-package calendar
+package google
 
 import (
 	"context"
@@ -19,19 +19,21 @@ import (
 	"google.golang.org/api/option"
 
 	"github.com/sitrep-dev/sitrep/internal/errs"
+
+	"github.com/sitrep-dev/sitrep/internal/calendar"
 )
 
 // OAuth scopes sitrep asks for; GOOGLE.md says where to grant them.
 const (
-	GoogleCalendarScope = "https://www.googleapis.com/auth/calendar"
-	GoogleRoomsScope    = "https://www.googleapis.com/auth/admin.directory.resource.calendar.readonly"
+	CalendarScope = "https://www.googleapis.com/auth/calendar"
+	RoomsScope    = "https://www.googleapis.com/auth/admin.directory.resource.calendar.readonly"
 )
 
-// GoogleServiceAccount reads a service account's JSON key and acts as
+// ServiceAccount reads a service account's JSON key and acts as
 // subject through domain-wide delegation (see GOOGLE.md). Only service
 // account keys are accepted: the file comes from config, and another
 // credential type there is a mistake, or worse.
-func GoogleServiceAccount(keyFile, subject string, scopes ...string) (option.ClientOption, error) {
+func ServiceAccount(keyFile, subject string, scopes ...string) (option.ClientOption, error) {
 	if _, err := os.Stat(keyFile); err != nil {
 		return nil, fmt.Errorf("calendar: google: key file: %w", err)
 	}
@@ -45,46 +47,46 @@ func GoogleServiceAccount(keyFile, subject string, scopes ...string) (option.Cli
 	return option.WithAuthCredentials(creds), nil
 }
 
-// Google books in Google Calendar through the v3 API, as the organizer:
-// production credentials impersonate them (GoogleServiceAccount). Google
+// Calendar books in Calendar Calendar through the v3 API, as the organizer:
+// production credentials impersonate them (ServiceAccount). Calendar
 // sends the invitations itself (sendUpdates=all).
-type Google struct {
+type Calendar struct {
 	svc *gcal.Service
 	// CalendarID is the calendar events go in; "primary" is the
 	// impersonated user's own.
 	CalendarID string
 }
 
-var _ Backend = (*Google)(nil)
+var _ calendar.Backend = (*Calendar)(nil)
 
-// NewGoogle builds the backend. Tests point it at a fake with
+// New builds the backend. Tests point it at a fake with
 // option.WithEndpoint and option.WithoutAuthentication.
-func NewGoogle(ctx context.Context, opts ...option.ClientOption) (*Google, error) {
+func New(ctx context.Context, opts ...option.ClientOption) (*Calendar, error) {
 	svc, err := gcal.NewService(ctx, opts...)
 	if err != nil {
 		return nil, fmt.Errorf("calendar: google: %w", err)
 	}
-	return &Google{svc: svc, CalendarID: "primary"}, nil
+	return &Calendar{svc: svc, CalendarID: "primary"}, nil
 }
 
-// GoogleEventID derives the event id from the UID. Google wants base32hex
+// EventID derives the event id from the UID. Calendar wants base32hex
 // characters (a-v, 0-9), 5 to 1024 of them; a hash of the UID gives 52, and
 // the same UID always the same id, so a retried insert meets its first try
 // as a 409 instead of making a second event.
-func GoogleEventID(uid string) string {
+func EventID(uid string) string {
 	sum := sha256.Sum256([]byte(uid))
 	return strings.ToLower(base32.HexEncoding.WithPadding(base32.NoPadding).EncodeToString(sum[:]))
 }
 
 // Book inserts the event with the room as a resource attendee, asks for a
-// Meet link when ev.CreateMeet, and has Google email everyone. A 409 means
+// Meet link when ev.CreateMeet, and has Calendar email everyone. A 409 means
 // an earlier try got through: Book fetches and returns that event.
-func (g *Google) Book(ctx context.Context, ev Event) (*Booking, error) {
+func (g *Calendar) Book(ctx context.Context, ev calendar.Event) (*calendar.Booking, error) {
 	if err := ev.Validate(); err != nil {
 		return nil, err
 	}
 	e := googleEvent(ev)
-	e.Id = GoogleEventID(ev.UID)
+	e.Id = EventID(ev.UID)
 	e.ICalUID = ev.UID
 	e.Sequence = int64(ev.Sequence)
 	if ev.CreateMeet {
@@ -110,17 +112,17 @@ func (g *Google) Book(ctx context.Context, ev Event) (*Booking, error) {
 			return nil, googleError("get existing "+e.Id, err)
 		}
 		if got.Status == "cancelled" {
-			// Google keeps a deleted event's id for good: this UID is spent.
-			return nil, fmt.Errorf("calendar: google: book %s: an event with this UID was cancelled; book under a new UID: %w", e.Id, ErrGone)
+			// Calendar keeps a deleted event's id for good: this UID is spent.
+			return nil, fmt.Errorf("calendar: google: book %s: an event with this UID was cancelled; book under a new UID: %w", e.Id, calendar.ErrGone)
 		}
 	}
 	return googleBooking(got), nil
 }
 
 // Reschedule patches time, text, attendees and room, with If-Match on the
-// booked ETag so that changes made in Google Calendar since are not
+// booked ETag so that changes made in Calendar Calendar since are not
 // silently overwritten (412 → ErrChanged).
-func (g *Google) Reschedule(ctx context.Context, b Booking, ev Event) (*Booking, error) {
+func (g *Calendar) Reschedule(ctx context.Context, b calendar.Booking, ev calendar.Event) (*calendar.Booking, error) {
 	if err := ev.Validate(); err != nil {
 		return nil, err
 	}
@@ -137,24 +139,24 @@ func (g *Google) Reschedule(ctx context.Context, b Booking, ev Event) (*Booking,
 	return googleBooking(got), nil
 }
 
-// Cancel deletes the event and has Google tell everyone. An event deleted
+// Cancel deletes the event and has Calendar tell everyone. An event deleted
 // already gives ErrGone: for a cancel, that means done.
-func (g *Google) Cancel(ctx context.Context, b Booking) error {
+func (g *Calendar) Cancel(ctx context.Context, b calendar.Booking) error {
 	if err := g.svc.Events.Delete(g.CalendarID, b.ID).SendUpdates("all").Context(ctx).Do(); err != nil {
 		return googleError("delete "+b.ID, err)
 	}
 	return nil
 }
 
-// freeBusyBatch is how many calendars go in one query; Google answers
+// freeBusyBatch is how many calendars go in one query; Calendar answers
 // groupTooBig / tooManyCalendarsRequested above 50.
 const freeBusyBatch = 50
 
-// Busy asks Google's free/busy for people and rooms. Calendars Google will
+// Busy asks Calendar's free/busy for people and rooms. Calendars Calendar will
 // not show (another domain, not shared) come back with no busy time: the
-// caller cannot tell them from free ones, as with Google's own scheduler.
-func (g *Google) Busy(ctx context.Context, emails []string, from, to time.Time) (map[string][]Interval, error) {
-	out := make(map[string][]Interval, len(emails))
+// caller cannot tell them from free ones, as with Calendar's own scheduler.
+func (g *Calendar) Busy(ctx context.Context, emails []string, from, to time.Time) (map[string][]calendar.Interval, error) {
+	out := make(map[string][]calendar.Interval, len(emails))
 	for i := 0; i < len(emails); i += freeBusyBatch {
 		batch := emails[i:min(i+freeBusyBatch, len(emails))]
 		req := &gcal.FreeBusyRequest{TimeMin: from.UTC().Format(time.RFC3339), TimeMax: to.UTC().Format(time.RFC3339)}
@@ -176,18 +178,18 @@ func (g *Google) Busy(ctx context.Context, emails []string, from, to time.Time) 
 				if err1 != nil || err2 != nil {
 					return nil, fmt.Errorf("calendar: google: free/busy of %s: bad period %q–%q", e, p.Start, p.End)
 				}
-				out[e] = append(out[e], Interval{Start: s, End: en})
+				out[e] = append(out[e], calendar.Interval{Start: s, End: en})
 			}
 		}
 	}
 	return out, nil
 }
 
-func googleEvent(ev Event) *gcal.Event {
+func googleEvent(ev calendar.Event) *gcal.Event {
 	e := &gcal.Event{
 		Summary:     ev.Summary,
 		Description: ev.Description,
-		Location:    location(ev),
+		Location:    calendar.Location(ev),
 		Start:       &gcal.EventDateTime{DateTime: ev.Start.UTC().Format(time.RFC3339)},
 		End:         &gcal.EventDateTime{DateTime: ev.End.UTC().Format(time.RFC3339)},
 		// Facilitators own the meeting; guests propose changes instead.
@@ -208,8 +210,8 @@ func googleEvent(ev Event) *gcal.Event {
 	return e
 }
 
-func googleBooking(e *gcal.Event) *Booking {
-	b := &Booking{Backend: "google", ID: e.Id, HTMLLink: e.HtmlLink, ETag: e.Etag, Sequence: int(e.Sequence), MeetLink: e.HangoutLink}
+func googleBooking(e *gcal.Event) *calendar.Booking {
+	b := &calendar.Booking{Backend: "google", ID: e.Id, HTMLLink: e.HtmlLink, ETag: e.Etag, Sequence: int(e.Sequence), MeetLink: e.HangoutLink}
 	if e.ConferenceData != nil {
 		for _, ep := range e.ConferenceData.EntryPoints {
 			if ep.EntryPointType == "video" {
@@ -229,7 +231,7 @@ func code(err error) int {
 	return 0
 }
 
-// googleError sorts Google's answer into what a caller acts on
+// googleError sorts Calendar's answer into what a caller acts on
 // (developers.google.com/workspace/calendar/api/guides/errors): retry later,
 // gone, changed, or a configuration mistake to report.
 func googleError(what string, err error) error {
@@ -239,7 +241,7 @@ func googleError(what string, err error) error {
 		if errors.Is(err, context.Canceled) {
 			return fmt.Errorf("calendar: google: %s: %w", what, err)
 		}
-		return &RetryableError{Backend: "google", Err: fmt.Errorf("%s: %w", what, err)}
+		return &calendar.RetryableError{Backend: "google", Err: fmt.Errorf("%s: %w", what, err)}
 	}
 	reason := ""
 	if len(ge.Errors) > 0 {
@@ -252,42 +254,42 @@ func googleError(what string, err error) error {
 	switch {
 	case ge.Code == http.StatusTooManyRequests, ge.Code >= 500,
 		ge.Code == http.StatusForbidden && (reason == "rateLimitExceeded" || reason == "userRateLimitExceeded" || reason == "quotaExceeded"):
-		return &RetryableError{Backend: "google", Status: ge.Code, Reason: reason, RetryAfter: retryAfter, Err: fmt.Errorf("%s: %w", what, err)}
+		return &calendar.RetryableError{Backend: "google", Status: ge.Code, Reason: reason, RetryAfter: retryAfter, Err: fmt.Errorf("%s: %w", what, err)}
 	case ge.Code == http.StatusForbidden && reason == "forbiddenForServiceAccounts":
 		return &errs.Error{Code: errs.Forbidden, Message: "calendar: google: " + what +
 			": a service account cannot invite attendees without domain-wide delegation; grant it and set the organizer to impersonate (GOOGLE.md)"}
 	case ge.Code == http.StatusGone, ge.Code == http.StatusNotFound:
-		return fmt.Errorf("calendar: google: %s: %w (%v)", what, ErrGone, err)
+		return fmt.Errorf("calendar: google: %s: %w (%v)", what, calendar.ErrGone, err)
 	case ge.Code == http.StatusPreconditionFailed:
-		return fmt.Errorf("calendar: google: %s: %w (%v)", what, ErrChanged, err)
+		return fmt.Errorf("calendar: google: %s: %w (%v)", what, calendar.ErrChanged, err)
 	}
 	return fmt.Errorf("calendar: google: %s: %w", what, err)
 }
 
-// GoogleRooms lists meeting rooms from the Admin SDK Directory API. It needs
+// Rooms lists meeting rooms from the Admin SDK Directory API. It needs
 // its own credentials: reading resources takes an administrator to
 // impersonate, not the organizer (GOOGLE.md).
-type GoogleRooms struct {
+type Rooms struct {
 	svc *admin.Service
 	// Customer is the Workspace account; "my_customer" is the
 	// impersonated administrator's own.
 	Customer string
 }
 
-// NewGoogleRooms builds the room lister.
-func NewGoogleRooms(ctx context.Context, opts ...option.ClientOption) (*GoogleRooms, error) {
+// NewRooms builds the room lister.
+func NewRooms(ctx context.Context, opts ...option.ClientOption) (*Rooms, error) {
 	svc, err := admin.NewService(ctx, opts...)
 	if err != nil {
 		return nil, fmt.Errorf("calendar: google rooms: %w", err)
 	}
-	return &GoogleRooms{svc: svc, Customer: "my_customer"}, nil
+	return &Rooms{svc: svc, Customer: "my_customer"}, nil
 }
 
 // Rooms lists every conference room, all pages of them. Building is the
 // Directory's buildingId, so the organizer's building must be given as an
 // id too.
-func (r *GoogleRooms) Rooms(ctx context.Context) ([]Room, error) {
-	var rooms []Room
+func (r *Rooms) Rooms(ctx context.Context) ([]calendar.Room, error) {
+	var rooms []calendar.Room
 	err := r.svc.Resources.Calendars.List(r.Customer).MaxResults(500).Pages(ctx, func(page *admin.CalendarResources) error {
 		for _, res := range page.Items {
 			if res.ResourceCategory != "" && res.ResourceCategory != "CONFERENCE_ROOM" {
@@ -297,7 +299,7 @@ func (r *GoogleRooms) Rooms(ctx context.Context) ([]Room, error) {
 			if res.GeneratedResourceName != "" {
 				name = res.GeneratedResourceName
 			}
-			rooms = append(rooms, Room{
+			rooms = append(rooms, calendar.Room{
 				Email:    res.ResourceEmail,
 				Name:     name,
 				Building: res.BuildingId,
@@ -329,17 +331,17 @@ func featureNames(v any) []string {
 	return names
 }
 
-// GoogleDelegation is a service account acting as Subject for Scopes
+// Delegation is a service account acting as Subject for Scopes
 // through domain-wide delegation.
-type GoogleDelegation struct {
+type Delegation struct {
 	KeyFile, Subject string
 	Scopes           []string
 }
 
 // Verify fetches a token: the one step that proves the key is valid and
-// that the Admin console grants the client these scopes (Google answers
+// that the Admin console grants the client these scopes (Calendar answers
 // unauthorized_client otherwise). Nothing is read or changed.
-func (g GoogleDelegation) Verify(ctx context.Context) error {
+func (g Delegation) Verify(ctx context.Context) error {
 	if _, err := os.Stat(g.KeyFile); err != nil {
 		return fmt.Errorf("calendar: google: key file: %w", err)
 	}
