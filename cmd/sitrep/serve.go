@@ -23,6 +23,7 @@ import (
 
 	exampleconfig "github.com/sitrep-dev/sitrep/config"
 	"github.com/sitrep-dev/sitrep/internal/auth"
+	"github.com/sitrep-dev/sitrep/internal/blameless"
 	"github.com/sitrep-dev/sitrep/internal/calendar"
 	"github.com/sitrep-dev/sitrep/internal/calendar/caldav"
 	"github.com/sitrep-dev/sitrep/internal/calendar/google"
@@ -419,7 +420,7 @@ func (h *hub) printBanner(e env, url, adminToken string, startup time.Duration) 
 }
 
 func (h *hub) buildResolution() error {
-	rules, err := resolution.LoadRules(nonEmpty(h.cfg.Resolution.LintDir)...)
+	rules, err := blameless.LoadRules(nonEmpty(h.cfg.Resolution.LintDir)...)
 	if err != nil {
 		return fmt.Errorf("resolution.lint_dir: %w", err)
 	}

@@ -20,10 +20,10 @@ import (
 
 	"github.com/riverqueue/river"
 
+	"github.com/sitrep-dev/sitrep/internal/blameless"
 	"github.com/sitrep-dev/sitrep/internal/compose"
 	"github.com/sitrep-dev/sitrep/internal/errs"
 	"github.com/sitrep-dev/sitrep/internal/incident"
-	"github.com/sitrep-dev/sitrep/internal/resolution"
 	"github.com/sitrep-dev/sitrep/internal/store"
 )
 
@@ -33,12 +33,12 @@ import (
 
 // Issue is a system or process failure found at the post-mortem.
 type Issue struct {
-	ID         int64                `json:"id"`
-	Ref        string               `json:"ref"` // "I1", numbered per incident
-	Text       string               `json:"text"`
-	Overridden []resolution.Finding `json:"overridden_findings,omitempty"`
-	Actor      string               `json:"actor,omitempty"`
-	CreatedAt  time.Time            `json:"created_at"`
+	ID         int64               `json:"id"`
+	Ref        string              `json:"ref"` // "I1", numbered per incident
+	Text       string              `json:"text"`
+	Overridden []blameless.Finding `json:"overridden_findings,omitempty"`
+	Actor      string              `json:"actor,omitempty"`
+	CreatedAt  time.Time           `json:"created_at"`
 }
 
 // Improvement is a change to make, with its owner.
@@ -83,13 +83,13 @@ func cleanItem(field, text string) (string, error) {
 }
 
 // names is everyone in the directory, for the blameless lint.
-func (s *Service) names() resolution.NameSet {
+func (s *Service) names() blameless.NameSet {
 	d := s.Directory.Current()
-	people := make([]resolution.Person, len(d.People))
+	people := make([]blameless.Person, len(d.People))
 	for i, p := range d.People {
-		people[i] = resolution.Person{Name: p.Name, Email: p.Email, Handles: p.Handles}
+		people[i] = blameless.Person{Name: p.Name, Email: p.Email, Handles: p.Handles}
 	}
-	return resolution.NewNameSet(people)
+	return blameless.NewNameSet(people)
 }
 
 // IssueInput is an Issue to record.
@@ -101,7 +101,7 @@ type IssueInput struct {
 }
 
 // AddIssue records an Issue after the blameless lint: names and blame
-// language are refused (resolution.LintBlocked, a 409) unless overridden.
+// language are refused (blameless.Blocked, a 409) unless overridden.
 func (s *Service) AddIssue(ctx context.Context, actor, ref string, in IssueInput) (*Issue, error) {
 	inc, err := s.Incidents.Get(ctx, ref)
 	if err != nil {
@@ -111,9 +111,9 @@ func (s *Service) AddIssue(ctx context.Context, actor, ref string, in IssueInput
 	if err != nil {
 		return nil, err
 	}
-	findings := resolution.Lint(text, s.names(), s.Rules)
+	findings := blameless.Lint(text, s.names(), s.Rules)
 	if len(findings) > 0 && !in.Override {
-		return nil, &resolution.LintBlocked{Findings: findings}
+		return nil, &blameless.Blocked{Findings: findings}
 	}
 	now := s.now()
 	is := &Issue{Text: text, Overridden: findings, Actor: actor, CreatedAt: now}
@@ -140,9 +140,9 @@ VALUES ($1, $2, $3, $4, $5) RETURNING id`, inc.ID, text, findingsJSON(findings),
 	return is, nil
 }
 
-func findingsJSON(f []resolution.Finding) string {
+func findingsJSON(f []blameless.Finding) string {
 	if f == nil {
-		f = []resolution.Finding{}
+		f = []blameless.Finding{}
 	}
 	return mustJSON(f)
 }

@@ -13,9 +13,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/sitrep-dev/sitrep/internal/blameless"
 	"github.com/sitrep-dev/sitrep/internal/errs"
 	"github.com/sitrep-dev/sitrep/internal/postmortem"
-	"github.com/sitrep-dev/sitrep/internal/resolution"
 )
 
 // TestBoardPublishRemindExport: the blameless lint refuses a blaming
@@ -45,7 +45,7 @@ func TestBoardPublishRemindExport(t *testing.T) {
 	inc := h.resolved(t)
 
 	_, err := h.svc.AddIssue(ctx, "vp@example.test", inc.Ref, postmortem.IssueInput{Text: "Lars Eder forgot to run the migration check before deploying."})
-	var blocked *resolution.LintBlocked
+	var blocked *blameless.Blocked
 	if !errors.As(err, &blocked) || errs.CodeOf(err) != errs.Conflict || len(blocked.Findings) == 0 {
 		t.Fatalf("a blaming issue must be refused with the findings: %v", err)
 	}

@@ -14,13 +14,13 @@ import (
 	"strings"
 	"time"
 
+	"github.com/sitrep-dev/sitrep/internal/blameless"
 	"github.com/sitrep-dev/sitrep/internal/calendar"
 	"github.com/sitrep-dev/sitrep/internal/compose"
 	"github.com/sitrep-dev/sitrep/internal/directory"
 	"github.com/sitrep-dev/sitrep/internal/errs"
 	"github.com/sitrep-dev/sitrep/internal/incident"
 	"github.com/sitrep-dev/sitrep/internal/jobs"
-	"github.com/sitrep-dev/sitrep/internal/resolution"
 	"github.com/sitrep-dev/sitrep/internal/store"
 )
 
@@ -85,7 +85,7 @@ type Service struct {
 	Invites *calendar.IMIP
 	// Rooms lists the bookable rooms (config, or Google's Directory).
 	Rooms    func(ctx context.Context) ([]Room, error)
-	Rules    *resolution.Rules
+	Rules    *blameless.Rules
 	Settings Settings
 	// HTTP posts the webhook (default: a client with a 30 s timeout).
 	HTTP   *http.Client

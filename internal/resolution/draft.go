@@ -7,6 +7,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/sitrep-dev/sitrep/internal/blameless"
 )
 
 // DraftInput is what the summary draft is written from: the incident's
@@ -30,8 +32,8 @@ type DraftInput struct {
 	Events              []DraftEvent
 	Zone                *time.Location // a second time column; nil or UTC for none
 
-	Names NameSet
-	Rules *Rules
+	Names blameless.NameSet
+	Rules *blameless.Rules
 }
 
 // DraftEvent is one timeline entry. Kind is one of the incident package's
@@ -65,8 +67,8 @@ const aResponder = "a responder"
 // cause, fix, timeline, teams, thanks. Missing facts become "_TODO: ..._"
 // lines. The timeline is written from event kinds, never from the event
 // text (which carries responders' names and addresses), except for notes,
-// whose names are replaced with "a responder". When the inputs pass Lint,
-// so does the draft.
+// whose names are replaced with "a responder". When the inputs pass
+// blameless.Lint, so does the draft.
 func Draft(in DraftInput) string {
 	var b strings.Builder
 	local := in.Zone
@@ -370,14 +372,14 @@ func describeEvent(ev DraftEvent, in DraftInput) string {
 // text fit one table cell.
 func scrubNames(text string, in DraftInput) string {
 	text = oneLine(text)
-	fs := Lint(text, in.Names, in.Rules)
+	fs := blameless.Lint(text, in.Names, in.Rules)
 	runes := []rune(text)
 	for i := len(fs) - 1; i >= 0; i-- {
 		f := fs[i]
-		if f.Kind != KindName || f.Line != 1 || f.Col < 1 || f.End-1 > len(runes) || f.End <= f.Col {
+		if f.Kind != blameless.KindName || f.Line != 1 || f.Col < 1 || f.End-1 > len(runes) || f.End <= f.Col {
 			continue
 		}
-		if i+1 < len(fs) && fs[i+1].Kind == KindName && fs[i+1].Col < f.End {
+		if i+1 < len(fs) && fs[i+1].Kind == blameless.KindName && fs[i+1].Col < f.End {
 			continue // overlaps a later replacement
 		}
 		runes = append(runes[:f.Col-1], append([]rune(aResponder), runes[f.End-1:]...)...)

@@ -1,3 +1,7 @@
+// Package resolution holds what happens when an incident ends: the
+// resolution, the reporters' confirmations, and the blameless summary to
+// the organisation, which package blameless checks for names and blame
+// before it is sent.
 package resolution
 
 import (
@@ -9,6 +13,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/sitrep-dev/sitrep/internal/blameless"
 	"github.com/sitrep-dev/sitrep/internal/compose"
 	"github.com/sitrep-dev/sitrep/internal/directory"
 	"github.com/sitrep-dev/sitrep/internal/errs"
@@ -31,7 +36,7 @@ type Service struct {
 	Mail      incident.Mailer
 	Comms     *incident.Comms
 	Directory incident.Directory
-	Rules     *Rules
+	Rules     *blameless.Rules
 	Now       func() time.Time
 	// WriteUpAfter is the default time between resolution and the promised write-up.
 	WriteUpAfter time.Duration

@@ -9,6 +9,7 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"github.com/sitrep-dev/sitrep/internal/blameless"
 	"github.com/sitrep-dev/sitrep/internal/compose"
 	"github.com/sitrep-dev/sitrep/internal/directory"
 	"github.com/sitrep-dev/sitrep/internal/errs"
@@ -19,13 +20,13 @@ import (
 const MaxSummaryBytes = 200 << 10
 
 // names is everyone in the directory, for the lint.
-func (s *Service) names() NameSet {
+func (s *Service) names() blameless.NameSet {
 	d := s.Directory.Current()
-	people := make([]Person, len(d.People))
+	people := make([]blameless.Person, len(d.People))
 	for i, p := range d.People {
-		people[i] = Person{Name: p.Name, Email: p.Email, Handles: p.Handles}
+		people[i] = blameless.Person{Name: p.Name, Email: p.Email, Handles: p.Handles}
 	}
-	return NewNameSet(people)
+	return blameless.NewNameSet(people)
 }
 
 // DraftSummary writes the Markdown draft of the blameless summary from the
@@ -79,7 +80,7 @@ func (s *Service) DraftSummary(ctx context.Context, ref string) (string, error) 
 }
 
 // CheckSummary validates a summary's text and lints it.
-func (s *Service) CheckSummary(markdown string) ([]Finding, error) {
+func (s *Service) CheckSummary(markdown string) ([]blameless.Finding, error) {
 	switch {
 	case !utf8.ValidString(markdown):
 		return nil, errs.InvalidField("markdown", "is not UTF-8 text; save it as UTF-8")
@@ -88,9 +89,9 @@ func (s *Service) CheckSummary(markdown string) ([]Finding, error) {
 	case len(markdown) > MaxSummaryBytes:
 		return nil, &errs.Error{Code: errs.TooLarge, Field: "markdown", Message: fmt.Sprintf("is %d bytes; at most %d", len(markdown), MaxSummaryBytes)}
 	}
-	findings := Lint(markdown, s.names(), s.Rules)
+	findings := blameless.Lint(markdown, s.names(), s.Rules)
 	if findings == nil {
-		findings = []Finding{}
+		findings = []blameless.Finding{}
 	}
 	return findings, nil
 }
@@ -105,33 +106,12 @@ type SummaryInput struct {
 
 // SummaryResult says what happened.
 type SummaryResult struct {
-	Findings []Finding          `json:"findings"`
-	Sent     bool               `json:"sent"`
-	HTML     string             `json:"html,omitempty"`
-	Text     string             `json:"text,omitempty"`
-	Messages []*compose.Message `json:"messages,omitempty"`
-	ID       int64              `json:"id,omitempty"`
-}
-
-// LintBlocked is the error of a summary refused for its findings.
-type LintBlocked struct{ Findings []Finding }
-
-func (e *LintBlocked) Error() string {
-	var b strings.Builder
-	fmt.Fprintf(&b, "the blameless lint found %d problem(s); fix them, or send with an explicit override (recorded on the timeline):", len(e.Findings))
-	for _, f := range e.Findings {
-		b.WriteString("\n  " + f.String())
-	}
-	return b.String()
-}
-
-// As lets the API map it to a 409 with the error shape.
-func (e *LintBlocked) As(target any) bool {
-	if t, ok := target.(**errs.Error); ok {
-		*t = &errs.Error{Code: errs.Conflict, Field: "markdown", Message: e.Error()}
-		return true
-	}
-	return false
+	Findings []blameless.Finding `json:"findings"`
+	Sent     bool                `json:"sent"`
+	HTML     string              `json:"html,omitempty"`
+	Text     string              `json:"text,omitempty"`
+	Messages []*compose.Message  `json:"messages,omitempty"`
+	ID       int64               `json:"id,omitempty"`
 }
 
 // SendSummary lints the summary and, when clean (or overridden), sends it
@@ -154,7 +134,7 @@ func (s *Service) SendSummary(ctx context.Context, actor, ref string, in Summary
 		return res, nil
 	}
 	if len(findings) > 0 && !in.Override {
-		return nil, &LintBlocked{Findings: findings}
+		return nil, &blameless.Blocked{Findings: findings}
 	}
 	if inc.State.Active() {
 		return nil, &errs.Error{Code: errs.Conflict, Field: "state", Message: fmt.Sprintf("%s is %s: resolve it before sending the summary", inc.Ref, inc.State)}
@@ -193,7 +173,7 @@ func (s *Service) SendSummary(ctx context.Context, actor, ref string, in Summary
 	return res, nil
 }
 
-func findingWords(fs []Finding) string {
+func findingWords(fs []blameless.Finding) string {
 	var parts []string
 	for _, f := range fs {
 		parts = append(parts, fmt.Sprintf("%d:%d %q", f.Line, f.Col, f.Words))

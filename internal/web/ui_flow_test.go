@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/sitrep-dev/sitrep/internal/blameless"
 	"github.com/sitrep-dev/sitrep/internal/changes"
 	"github.com/sitrep-dev/sitrep/internal/incident"
 	"github.com/sitrep-dev/sitrep/internal/postmortem"
@@ -265,7 +266,7 @@ func TestUISummaryEditor(t *testing.T) {
 
 func TestMarkFindingsCutsAtRuneColumns(t *testing.T) {
 	md := "Zoë said: Ann did it\nsecond"
-	fs := resolution.Lint(md, resolution.NewNameSet([]resolution.Person{{Name: "Ann Smith", Email: "ann@x.test"}, {Name: "Zoë Berg"}}), nil)
+	fs := blameless.Lint(md, blameless.NewNameSet([]blameless.Person{{Name: "Ann Smith", Email: "ann@x.test"}, {Name: "Zoë Berg"}}), nil)
 	lines := markFindings(md, fs)
 	if len(lines) != 2 || !lines[0].Finding || lines[1].Finding {
 		t.Fatalf("lines %+v", lines)
@@ -285,7 +286,7 @@ func TestMarkFindingsCutsAtRuneColumns(t *testing.T) {
 		t.Fatalf("marked %q (findings %+v)", marked, fs)
 	}
 	// Overlapping or out-of-range findings do not break the line.
-	odd := []resolution.Finding{{Line: 1, Col: 1, End: 4}, {Line: 1, Col: 2, End: 6}, {Line: 1, Col: 50, End: 60}, {Line: 9, Col: 1, End: 2}}
+	odd := []blameless.Finding{{Line: 1, Col: 1, End: 4}, {Line: 1, Col: 2, End: 6}, {Line: 1, Col: 50, End: 60}, {Line: 9, Col: 1, End: 2}}
 	lines = markFindings("abcdefg", odd)
 	if len(lines) != 1 || len(lines[0].Segs) != 2 || lines[0].Segs[0].Text != "abc" || lines[0].Segs[1].Text != "defg" {
 		t.Fatalf("odd findings: %+v", lines)

@@ -11,11 +11,11 @@ import (
 	"time"
 
 	"github.com/sitrep-dev/sitrep/internal/auth"
+	"github.com/sitrep-dev/sitrep/internal/blameless"
 	"github.com/sitrep-dev/sitrep/internal/directory"
 	"github.com/sitrep-dev/sitrep/internal/errs"
 	"github.com/sitrep-dev/sitrep/internal/incident"
 	"github.com/sitrep-dev/sitrep/internal/postmortem"
-	"github.com/sitrep-dev/sitrep/internal/resolution"
 )
 
 // The post-mortem page: who comes, when and where (proposed slots to pick
@@ -25,7 +25,7 @@ import (
 type issueForm struct {
 	Text     string
 	Override bool
-	Refused  []resolution.Finding // the lint's findings when it was refused
+	Refused  []blameless.Finding // the lint's findings when it was refused
 }
 
 type improvementForm struct {
@@ -196,7 +196,7 @@ func (s *Server) uiPMIssue(w http.ResponseWriter, r *http.Request, sess *auth.Se
 	}
 	f := issueForm{Text: r.PostFormValue("text"), Override: r.PostFormValue("override") == "yes"}
 	if _, err := s.Postmortem.AddIssue(r.Context(), sess.Account.Email, r.PathValue("ref"), postmortem.IssueInput{Text: f.Text, Override: f.Override}); err != nil {
-		var blocked *resolution.LintBlocked
+		var blocked *blameless.Blocked
 		if errors.As(err, &blocked) {
 			f.Refused = blocked.Findings
 			err = &errs.Error{Code: errs.Conflict, Field: "issue_text", Message: fmt.Sprintf(

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/sitrep-dev/sitrep/internal/auth"
+	"github.com/sitrep-dev/sitrep/internal/blameless"
 	"github.com/sitrep-dev/sitrep/internal/changes"
 	"github.com/sitrep-dev/sitrep/internal/errs"
 	"github.com/sitrep-dev/sitrep/internal/incident"
@@ -267,7 +268,7 @@ type srcSeg struct {
 
 type findingView struct {
 	N int
-	resolution.Finding
+	blameless.Finding
 }
 
 // summaryCheck is the lint's findings in place and the rendered preview.
@@ -292,7 +293,7 @@ type summaryData struct {
 // markFindings cuts the source into lines and segments at the findings'
 // columns (1-based, in runes, End exclusive). Overlapping findings mark
 // the first; the list still names them all.
-func markFindings(markdown string, findings []resolution.Finding) []srcLine {
+func markFindings(markdown string, findings []blameless.Finding) []srcLine {
 	raw := strings.Split(strings.ReplaceAll(markdown, "\r\n", "\n"), "\n")
 	byLine := map[int][]int{}
 	for i, f := range findings {
@@ -441,7 +442,7 @@ func (s *Server) uiSendSummary(w http.ResponseWriter, r *http.Request, sess *aut
 			return cerr
 		}
 		msg := errMessage(err)
-		var blocked *resolution.LintBlocked
+		var blocked *blameless.Blocked
 		if errors.As(err, &blocked) {
 			msg = fmt.Sprintf("Not sent: the blameless lint found %d problem(s), marked in the text below. Rewrite them, or tick the override (it is recorded on the timeline) and send again.", len(blocked.Findings))
 		}

@@ -1,4 +1,4 @@
-package resolution
+package blameless
 
 import (
 	"os"
@@ -26,7 +26,7 @@ type corpusLine struct {
 
 func readCorpus(t *testing.T) []corpusLine {
 	t.Helper()
-	b, err := os.ReadFile("testdata/lint_corpus.tsv")
+	b, err := os.ReadFile("testdata/corpus.tsv")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -37,7 +37,7 @@ func readCorpus(t *testing.T) []corpusLine {
 		}
 		label, text, ok := strings.Cut(line, "\t")
 		if !ok || (label != "blame" && label != "name" && label != "neutral") {
-			t.Fatalf("lint_corpus.tsv:%d: want label TAB sentence, label blame|name|neutral", n+1)
+			t.Fatalf("corpus.tsv:%d: want label TAB sentence, label blame|name|neutral", n+1)
 		}
 		out = append(out, corpusLine{label, text})
 	}

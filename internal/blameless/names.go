@@ -1,4 +1,4 @@
-package resolution
+package blameless
 
 import (
 	"regexp"

@@ -1,4 +1,4 @@
-package resolution
+package blameless
 
 import (
 	"bufio"
@@ -72,7 +72,7 @@ var defaultRules = sync.OnceValues(func() (*Rules, error) { return LoadRules() }
 func mustDefaultRules() *Rules {
 	r, err := defaultRules()
 	if err != nil {
-		panic("resolution: embedded lint rules: " + err.Error())
+		panic("blameless: embedded rules: " + err.Error())
 	}
 	return r
 }
@@ -87,12 +87,12 @@ func LoadRules(extraDirs ...string) (*Rules, error) {
 	r := &Rules{commonWords: map[string]bool{}, personWords: map[string]bool{}}
 	embedded, err := fs.Glob(lintdata, "lintdata/*.txt")
 	if err != nil {
-		return nil, fmt.Errorf("resolution: list embedded rules: %w", err)
+		return nil, fmt.Errorf("blameless: list embedded rules: %w", err)
 	}
 	for _, name := range embedded {
 		b, err := lintdata.ReadFile(name)
 		if err != nil {
-			return nil, fmt.Errorf("resolution: read embedded %s: %w", name, err)
+			return nil, fmt.Errorf("blameless: read embedded %s: %w", name, err)
 		}
 		if err := r.add(name, path.Base(name), string(b)); err != nil {
 			return nil, err
@@ -101,7 +101,7 @@ func LoadRules(extraDirs ...string) (*Rules, error) {
 	for _, dir := range extraDirs {
 		entries, err := os.ReadDir(dir)
 		if err != nil {
-			return nil, fmt.Errorf("resolution: read rules dir: %w", err)
+			return nil, fmt.Errorf("blameless: read rules dir: %w", err)
 		}
 		names := make([]string, 0, len(entries))
 		for _, e := range entries {
@@ -114,7 +114,7 @@ func LoadRules(extraDirs ...string) (*Rules, error) {
 			p := filepath.Join(dir, name)
 			b, err := os.ReadFile(p)
 			if err != nil {
-				return nil, fmt.Errorf("resolution: read rules: %w", err)
+				return nil, fmt.Errorf("blameless: read rules: %w", err)
 			}
 			if err := r.add(p, name, string(b)); err != nil {
 				return nil, err

@@ -1,7 +1,4 @@
-// Package resolution holds what happens when an incident ends: the
-// resolution, the reporters' confirmations, and the blameless summary to
-// the organisation with the lint that keeps names and blame out of it.
-package resolution
+package blameless
 
 import (
 	"fmt"
