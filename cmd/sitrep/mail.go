@@ -16,6 +16,7 @@ import (
 	"github.com/sitrep-dev/sitrep/internal/inbox"
 	"github.com/sitrep-dev/sitrep/internal/incident"
 	"github.com/sitrep-dev/sitrep/internal/mailauth"
+	"github.com/sitrep-dev/sitrep/internal/mailmsg"
 	"github.com/sitrep-dev/sitrep/internal/outbox"
 	"github.com/sitrep-dev/sitrep/internal/reply"
 	"github.com/sitrep-dev/sitrep/internal/sandbox"
@@ -180,7 +181,7 @@ func (h *hub) buildInbox(workers *river.Workers) {
 		Logger: h.logger.With("component", "reply"), LocalPart: cfg.ReplyLocalPart, TrustedAuthServIDs: cfg.IMAP.TrustedAuthServIDs}
 	actor.Handler = h.replies
 	l := cfg.IMAP.Limits
-	actor.Limits = inbox.Limits{MaxDepth: l.MaxDepth, MaxNestingWork: l.MaxNestingWork, MaxParts: l.MaxParts,
+	actor.Limits = mailmsg.Limits{MaxDepth: l.MaxDepth, MaxNestingWork: l.MaxNestingWork, MaxParts: l.MaxParts,
 		MaxHeaderFields: l.MaxHeaderFields, MaxHeaderBytes: l.MaxHeaderBytes, MaxDecodedBytes: l.MaxDecodedBytes}
 	actor.MessageTimeout, actor.MaxAttempts = cfg.IMAP.ActTimeoutWithin(h.cfg.Jobs.RescueAfter), cfg.IMAP.ActAttempts
 	actor.Metrics = inbox.NewMetrics(h.registry, h.db)

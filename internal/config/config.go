@@ -506,7 +506,7 @@ func (i IMAP) ActTimeoutWithin(rescueAfter time.Duration) time.Duration {
 	return min(30*time.Second, rescueAfter/3)
 }
 
-// MIMELimits are inbox.Limits as configured.
+// MIMELimits are mailmsg.Limits as configured.
 type MIMELimits struct {
 	MaxDepth        int   `yaml:"max_depth"`
 	MaxNestingWork  int64 `yaml:"max_nesting_work"`

@@ -12,7 +12,7 @@ import (
 	"github.com/emersion/go-imap/v2"
 	"github.com/emersion/go-imap/v2/imapclient"
 
-	"github.com/sitrep-dev/sitrep/internal/inbox"
+	"github.com/sitrep-dev/sitrep/internal/mailmsg"
 )
 
 // checkLoop sends a probe to <local>+probe-<token>@<domain> through the
@@ -30,7 +30,7 @@ func (d *Doctor) checkLoop(ctx context.Context, r *Report, smtpOK, imapOK bool) 
 		return
 	}
 	token := newProbeToken()
-	to := d.Mail.ReplyLocalPart + "+" + inbox.ProbeTag + token + "@" + d.Mail.Domain
+	to := d.Mail.ReplyLocalPart + "+" + mailmsg.ProbeTag + token + "@" + d.Mail.Domain
 	msgID := "<probe-" + token + "@" + d.Mail.Domain + ">"
 	sent := time.Now()
 	if err := d.sendProbe(ctx, to, token, msgID); err != nil {
@@ -58,9 +58,9 @@ func (d *Doctor) checkLoop(ctx context.Context, r *Report, smtpOK, imapOK bool) 
 			Fix: "mail to " + d.Mail.ReplyLocalPart + "+anything@" + d.Mail.Domain + " must reach the mailbox sitrep reads: turn plus-addressing on at every hop " +
 				"(Postfix and Dovecot recipient_delimiter = +; Microsoft 365 Set-OrganizationConfig -DisablePlusAddressInRecipients $false) and check aliases; " +
 				"look for Message-ID " + msgID + " in the relay's logs (a slow relay: raise doctor.probe_timeout)"})
-	case found.class != inbox.ClassProbe:
+	case found.class != mailmsg.ClassProbe:
 		r.add(Result{Area: "loop", Name: name, Status: Fail, Detail: "the probe arrived in " + found.mailbox + " after " + took.String() + " but reads as " + string(found.class) + ", not a probe",
-			Fix: "something on the way rewrote the To header or removed " + inbox.ProbeHeader + ": check the relay's rules for the reply address"})
+			Fix: "something on the way rewrote the To header or removed " + mailmsg.ProbeHeader + ": check the relay's rules for the reply address"})
 	default:
 		r.add(Result{Area: "loop", Name: name, Status: OK, Detail: "the probe to <" + to + "> arrived in " + found.mailbox + " after " + took.String() + " and was recognised as a probe"})
 	}
@@ -91,7 +91,7 @@ func (d *Doctor) sendProbe(ctx context.Context, to, token, msgID string) error {
 		"Auto-Submitted: auto-generated\r\n%s: %s\r\nMIME-Version: 1.0\r\nContent-Type: text/plain; charset=utf-8\r\n\r\n"+
 		"This message proves that mail to the reply address reaches the mailbox sitrep reads.\r\n"+
 		"sitrep files it as a probe; it can be deleted.\r\n",
-		d.Mail.From, to, token, time.Now().Format(time.RFC1123Z), msgID, inbox.ProbeHeader, token)
+		d.Mail.From, to, token, time.Now().Format(time.RFC1123Z), msgID, mailmsg.ProbeHeader, token)
 	if err := sess.c.Mail(d.Mail.From); err != nil {
 		return err
 	}
@@ -114,7 +114,7 @@ func (d *Doctor) sendProbe(ctx context.Context, to, token, msgID string) error {
 
 type foundProbe struct {
 	mailbox string
-	class   inbox.Class
+	class   mailmsg.Class
 }
 
 // waitForProbe searches the ingest mailbox (and the folder the ingester
@@ -137,7 +137,7 @@ func (d *Doctor) waitForProbe(ctx context.Context, token string) (*foundProbe, e
 	if d.Mail.MoveTo != "" {
 		folders = append(folders, d.Mail.MoveTo)
 	}
-	criteria := &imap.SearchCriteria{Header: []imap.SearchCriteriaHeaderField{{Key: inbox.ProbeHeader, Value: token}}}
+	criteria := &imap.SearchCriteria{Header: []imap.SearchCriteriaHeaderField{{Key: mailmsg.ProbeHeader, Value: token}}}
 	for {
 		for _, folder := range folders {
 			if _, err := c.Select(folder, nil).Wait(); err != nil {
@@ -172,11 +172,11 @@ func (d *Doctor) classifyProbe(c *imapclient.Client, folder string, uids []imap.
 		return nil, fmt.Errorf("fetch the probe from %s: %v", folder, err)
 	}
 	f := &foundProbe{mailbox: folder}
-	m, err := inbox.Parse(msgs[0].BodySection[0].Bytes, 0)
+	m, err := mailmsg.Parse(msgs[0].BodySection[0].Bytes, 0)
 	if err != nil {
 		return nil, fmt.Errorf("parse the probe: %w", err)
 	}
-	f.class = inbox.Classify(m)
+	f.class = mailmsg.Classify(m)
 	// Leave the mailbox as it was: the probe goes (where UID EXPUNGE, RFC
 	// 4315, removes it alone; else it stays, flagged deleted).
 	if err := c.Store(set, &imap.StoreFlags{Op: imap.StoreFlagsAdd, Silent: true, Flags: []imap.Flag{imap.FlagDeleted}}, nil).Close(); err == nil &&
@@ -206,7 +206,7 @@ func (d *Doctor) probeBounce(ctx context.Context, token string) string {
 	if _, err := c.Select(d.mailbox(), &imap.SelectOptions{ReadOnly: true}).Wait(); err != nil {
 		return ""
 	}
-	data, err := c.UIDSearch(&imap.SearchCriteria{Text: []string{inbox.ProbeTag + token}}, nil).Wait()
+	data, err := c.UIDSearch(&imap.SearchCriteria{Text: []string{mailmsg.ProbeTag + token}}, nil).Wait()
 	if err != nil || len(data.AllUIDs()) == 0 {
 		return ""
 	}
@@ -218,7 +218,7 @@ func (d *Doctor) probeBounce(ctx context.Context, token string) string {
 		if len(msg.BodySection) == 0 {
 			continue
 		}
-		m, err := inbox.Parse(msg.BodySection[0].Bytes, 0)
+		m, err := mailmsg.Parse(msg.BodySection[0].Bytes, 0)
 		if err != nil || m.Bounce == nil {
 			continue
 		}

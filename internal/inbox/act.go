@@ -13,6 +13,7 @@ import (
 	"github.com/riverqueue/river"
 
 	"github.com/sitrep-dev/sitrep/internal/errs"
+	"github.com/sitrep-dev/sitrep/internal/mailmsg"
 	"github.com/sitrep-dev/sitrep/internal/store"
 )
 
@@ -30,8 +31,8 @@ type Actor struct {
 	Now    func() time.Time
 
 	// Limits bound the parsing of each message (zero fields take
-	// DefaultLimits); a message over one is filed in triage as malformed.
-	Limits Limits
+	// mailmsg.DefaultLimits); a message over one is filed in triage as malformed.
+	Limits mailmsg.Limits
 	// MessageTimeout is the time budget for acting on one message
 	// (default DefaultMessageTimeout). It must stay below River's job
 	// timeout, so that a job never outlives it and is never rescued (run
@@ -129,7 +130,7 @@ type Outcome struct {
 // Handler with the Outcome so far (its class, sender and text).
 type Received struct {
 	ID      int64
-	Message *Message
+	Message *mailmsg.Message
 	Outcome Outcome
 	// Truncated: only the first Stored of Size bytes were kept; the
 	// message is too large to act on.
@@ -212,8 +213,8 @@ var errActTimeout = errors.New("timed out")
 // last error: it is never acted on again, and the messages behind it go
 // on.
 func (a *Actor) quarantine(ctx context.Context, id int64, raw []byte, attempts int, lastErr string) error {
-	h := peekHeader(raw, a.Limits.withDefaults().MaxHeaderBytes)
-	out := Outcome{State: StateTriage, Class: string(ClassQuarantined), Sender: h.sender, SenderName: h.senderName, Subject: h.subject,
+	h := mailmsg.PeekHeader(raw, a.Limits.WithDefaults().MaxHeaderBytes)
+	out := Outcome{State: StateTriage, Class: string(ClassQuarantined), Sender: h.Sender, SenderName: h.SenderName, Subject: h.Subject,
 		Action: fmt.Sprintf("quarantined after %d failed attempts; not acted on", attempts),
 		Err:    lastErr}
 	a.logger().Error("inbound message quarantined", "inbound", id, "attempts", attempts, "err", lastErr)
@@ -224,22 +225,22 @@ func (a *Actor) quarantine(ctx context.Context, id int64, raw []byte, attempts i
 	return nil
 }
 
-// parse runs ParseLimited under ctx. enmime cannot be interrupted: when
-// ctx ends first the parse goes on in the background (CheckStructure
+// parse runs mailmsg.ParseLimited under ctx. enmime cannot be interrupted: when
+// ctx ends first the parse goes on in the background (mailmsg.CheckStructure
 // bounds how long), and until it is over another attempt of the same
 // message fails at once rather than run beside it.
-func (a *Actor) parse(ctx context.Context, id int64, raw []byte) (*Message, error) {
+func (a *Actor) parse(ctx context.Context, id int64, raw []byte) (*mailmsg.Message, error) {
 	if _, busy := a.parsing.LoadOrStore(id, struct{}{}); busy {
 		return nil, fmt.Errorf("inbox: act %d: an earlier attempt is still parsing the message", id)
 	}
 	type result struct {
-		m   *Message
+		m   *mailmsg.Message
 		err error
 	}
 	done := make(chan result, 1)
 	go func() {
 		defer a.parsing.Delete(id)
-		m, err := ParseLimited(raw, 0, a.Limits)
+		m, err := mailmsg.ParseLimited(raw, 0, a.Limits)
 		done <- result{m, err}
 	}()
 	select {
@@ -258,18 +259,18 @@ func (a *Actor) act(ctx context.Context, id int64, raw []byte, size int64, trunc
 	case errs.CodeOf(perr) == errs.TooLarge:
 		// Over a parsing limit: kept raw, never parsed further, shown
 		// to people with the reason.
-		h := peekHeader(raw, a.Limits.withDefaults().MaxHeaderBytes)
+		h := mailmsg.PeekHeader(raw, a.Limits.WithDefaults().MaxHeaderBytes)
 		a.Metrics.malformed()
-		return a.finishAlone(ctx, id, Outcome{State: StateTriage, Class: string(ClassMalformed), Sender: h.sender, SenderName: h.senderName,
-			Subject: h.subject, Action: "over a parsing limit; stored raw and not parsed; waiting in triage",
-			Err: strings.TrimPrefix(perr.Error(), "inbox: ")})
+		return a.finishAlone(ctx, id, Outcome{State: StateTriage, Class: string(ClassMalformed), Sender: h.Sender, SenderName: h.SenderName,
+			Subject: h.Subject, Action: "over a parsing limit; stored raw and not parsed; waiting in triage",
+			Err: strings.TrimPrefix(perr.Error(), "mailmsg: ")})
 	case errs.CodeOf(perr) == errs.Invalid:
 		return a.finishAlone(ctx, id, Outcome{State: StateRejected, Err: "unreadable message: " + perr.Error()})
 	default:
 		return perr
 	}
 	out := Outcome{
-		Class: string(Classify(m)), Sender: strings.ToLower(m.From.Email), SenderName: m.From.Name,
+		Class: string(mailmsg.Classify(m)), Sender: strings.ToLower(m.From.Email), SenderName: m.From.Name,
 		Subject: snippet(m.Subject, 998), NewText: snippet(m.NewText, 100_000),
 	}
 	err := a.Handler.Handle(ctx, &Received{ID: id, Message: m, Outcome: out, Truncated: truncated, Size: size, Stored: int64(len(raw))})

@@ -1,8 +1,6 @@
 package inbox
 
 import (
-	"bufio"
-	"bytes"
 	"context"
 	"crypto/rand"
 	"crypto/sha256"
@@ -15,7 +13,6 @@ import (
 	"log/slog"
 	"math/big"
 	"net"
-	"net/textproto"
 	"os"
 	"slices"
 	"strconv"
@@ -29,6 +26,7 @@ import (
 	"github.com/riverqueue/river/rivertype"
 
 	"github.com/sitrep-dev/sitrep/internal/mailauth"
+	"github.com/sitrep-dev/sitrep/internal/mailmsg"
 	"github.com/sitrep-dev/sitrep/internal/store"
 )
 
@@ -497,7 +495,7 @@ type fetched struct {
 }
 
 func newFetched(uid uint32, raw []byte, size int64, internalDate time.Time) fetched {
-	f := fetched{uid: uid, raw: raw, size: size, internalDate: internalDate, truncated: size > int64(len(raw)), messageID: headerMessageID(raw)}
+	f := fetched{uid: uid, raw: raw, size: size, internalDate: internalDate, truncated: size > int64(len(raw)), messageID: mailmsg.PeekMessageID(raw)}
 	sum := sha256.New()
 	sum.Write(raw)
 	if f.truncated {
@@ -902,22 +900,6 @@ func (g *Ingester) storeChunk(ctx context.Context, stmts *txStmts, uidValidity u
 		return nil, fmt.Errorf("inbox: store: %w", err)
 	}
 	return toAct, nil
-}
-
-// headerMessageID reads the Message-ID from the header block only, without
-// parsing the body: the ingest loop must be cheap and never fail on a
-// broken message.
-func headerMessageID(raw []byte) string {
-	end := bytes.Index(raw, []byte("\r\n\r\n"))
-	if end < 0 {
-		end = bytes.Index(raw, []byte("\n\n"))
-	}
-	if end < 0 {
-		end = len(raw)
-	}
-	r := textproto.NewReader(bufio.NewReader(bytes.NewReader(append(raw[:end:end], "\r\n\r\n"...))))
-	h, _ := r.ReadMIMEHeader() // a partial header is fine
-	return firstMsgID(h.Get("Message-Id"))
 }
 
 // flagProcessed marks messages the hub is done with: \Seen and

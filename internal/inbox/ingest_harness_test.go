@@ -24,6 +24,7 @@ import (
 	"github.com/sitrep-dev/sitrep/internal/inbox"
 	"github.com/sitrep-dev/sitrep/internal/incident"
 	"github.com/sitrep-dev/sitrep/internal/jobs"
+	"github.com/sitrep-dev/sitrep/internal/mailmsg"
 	"github.com/sitrep-dev/sitrep/internal/outbox"
 	replyflow "github.com/sitrep-dev/sitrep/internal/reply"
 	"github.com/sitrep-dev/sitrep/internal/store"
@@ -401,7 +402,7 @@ func subjectOf(raw []byte) string {
 }
 
 func bodyOf(raw []byte) string {
-	m, err := inbox.Parse(raw, 0)
+	m, err := mailmsg.Parse(raw, 0)
 	if err != nil {
 		return ""
 	}

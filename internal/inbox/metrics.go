@@ -6,6 +6,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/sitrep-dev/sitrep/internal/mailmsg"
 	"github.com/sitrep-dev/sitrep/internal/store"
 )
 
@@ -58,7 +59,7 @@ func (c *setAsideCollector) Describe(ch chan<- *prometheus.Desc) { ch <- setAsid
 func (c *setAsideCollector) Collect(ch chan<- prometheus.Metric) {
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
-	counts := map[Class]float64{ClassMalformed: 0, ClassQuarantined: 0}
+	counts := map[mailmsg.Class]float64{ClassMalformed: 0, ClassQuarantined: 0}
 	rows, err := c.db.QueryContext(ctx, `SELECT class, COUNT(*) FROM inbound_messages WHERE state = $1 AND class IN ($2, $3) GROUP BY class`,
 		StateTriage, ClassMalformed, ClassQuarantined)
 	if err != nil {
@@ -71,7 +72,7 @@ func (c *setAsideCollector) Collect(ch chan<- prometheus.Metric) {
 		if err := rows.Scan(&class, &n); err != nil {
 			return
 		}
-		counts[Class(class)] = float64(n)
+		counts[mailmsg.Class(class)] = float64(n)
 	}
 	if rows.Err() != nil {
 		return

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/sitrep-dev/sitrep/internal/errs"
+	"github.com/sitrep-dev/sitrep/internal/mailmsg"
 	"github.com/sitrep-dev/sitrep/internal/store"
 )
 
@@ -23,16 +24,16 @@ const (
 
 // ClassOwn marks mail the hub sent itself (a copy that came back to its
 // own inbox): recorded, never acted on.
-const ClassOwn Class = "own"
+const ClassOwn mailmsg.Class = "own"
 
 // Messages set aside in triage, their error saying why, never acted on:
 const (
-	// ClassMalformed: over a parsing limit (see Limits); stored raw and
+	// ClassMalformed: over a parsing limit (see mailmsg.Limits); stored raw and
 	// never parsed.
-	ClassMalformed Class = "malformed"
+	ClassMalformed mailmsg.Class = "malformed"
 	// ClassQuarantined: a poison message, that failed or ran out of time
 	// Actor.MaxAttempts times.
-	ClassQuarantined Class = "quarantined"
+	ClassQuarantined mailmsg.Class = "quarantined"
 )
 
 // Inbound is a stored inbound message as the API shows it: never the HTML,

@@ -15,6 +15,7 @@ import (
 	"github.com/sitrep-dev/sitrep/internal/errs"
 	"github.com/sitrep-dev/sitrep/internal/inbox"
 	"github.com/sitrep-dev/sitrep/internal/incident"
+	"github.com/sitrep-dev/sitrep/internal/mailmsg"
 )
 
 // isLead reports whether email is a lead of the incident.
@@ -55,10 +56,10 @@ func contains(list []string, s string) bool {
 // actOnReply files a person's reply: a lead's command is carried out when
 // every check passes, refused (and the leads told why) when one fails;
 // anything else goes on the timeline and to the comms lead only.
-func (s *Service) actOnReply(ctx context.Context, id int64, m *inbox.Message, inc *incident.Incident, by string, out inbox.Outcome, log *slog.Logger) error {
-	cmd := inbox.ParseCommand(m.NewText)
+func (s *Service) actOnReply(ctx context.Context, id int64, m *mailmsg.Message, inc *incident.Incident, by string, out inbox.Outcome, log *slog.Logger) error {
+	cmd := mailmsg.ParseCommand(m.NewText)
 	lead := isLead(inc, out.Sender)
-	isCommand := (lead && cmd.Kind != inbox.CommandNone) || cmd.Kind == inbox.CommandHold || cmd.Kind == inbox.CommandResolve
+	isCommand := (lead && cmd.Kind != mailmsg.CommandNone) || cmd.Kind == mailmsg.CommandHold || cmd.Kind == mailmsg.CommandResolve
 
 	if !isCommand {
 		return s.fileReply(ctx, id, m, inc, out, "")
@@ -72,7 +73,7 @@ func (s *Service) actOnReply(ctx context.Context, id int64, m *inbox.Message, in
 	if by != MatchToken {
 		reasons = append(reasons, fmt.Sprintf("the message was not sent to %s's reply address", inc.Ref))
 	}
-	if v := inbox.CheckAuthentication(m, s.TrustedAuthServIDs); !v.Pass {
+	if v := mailmsg.CheckAuthentication(m, s.TrustedAuthServIDs); !v.Pass {
 		reasons = append(reasons, "the sender could not be authenticated: "+v.Reason)
 	}
 	if len(reasons) > 0 {
@@ -81,7 +82,7 @@ func (s *Service) actOnReply(ctx context.Context, id int64, m *inbox.Message, in
 
 	actor := out.Sender
 	switch cmd.Kind {
-	case inbox.CommandResolve:
+	case mailmsg.CommandResolve:
 		err := s.DB.InTx(ctx, func(tx *sql.Tx) error {
 			if err := s.resolve(ctx, tx, inc, actor, cmd.Text); err != nil {
 				if errs.CodeOf(err) == errs.Internal {
@@ -104,7 +105,7 @@ func (s *Service) actOnReply(ctx context.Context, id int64, m *inbox.Message, in
 		}
 		return err
 	default: // update or hold
-		in := incident.UpdateInput{Status: cmd.Text, Holding: cmd.Kind == inbox.CommandHold, IdempotencyKey: fmt.Sprintf("inbound-%d", id)}
+		in := incident.UpdateInput{Status: cmd.Text, Holding: cmd.Kind == mailmsg.CommandHold, IdempotencyKey: fmt.Sprintf("inbound-%d", id)}
 		if cmd.Next > 0 {
 			in.Next = cmd.Next.String()
 		} else if cmd.NextAt != "" {
@@ -194,7 +195,7 @@ func (s *Service) replyEvent(ctx context.Context, tx *sql.Tx, id int64, inc *inc
 
 // fileReply puts a reply on the timeline and forwards it to the comms lead,
 // only: the guide's "keep the resolution channel clear".
-func (s *Service) fileReply(ctx context.Context, id int64, m *inbox.Message, inc *incident.Incident, out inbox.Outcome, note string) error {
+func (s *Service) fileReply(ctx context.Context, id int64, m *mailmsg.Message, inc *incident.Incident, out inbox.Outcome, note string) error {
 	err := s.DB.InTx(ctx, func(tx *sql.Tx) error {
 		if s.Resolution != nil {
 			handled, action, err := s.Resolution.AnswerByReply(ctx, tx, inc, out.Sender, out.NewText, s.now())
@@ -254,7 +255,7 @@ func (s *Service) groupOf(email string) string {
 // refuse files a command that was not carried out as an ordinary reply
 // and tells the incident's leads why. The sender is not written to: it may
 // be whoever forged the message.
-func (s *Service) refuse(ctx context.Context, id int64, m *inbox.Message, inc *incident.Incident, cmd inbox.Command, out inbox.Outcome, reason string) error {
+func (s *Service) refuse(ctx context.Context, id int64, m *mailmsg.Message, inc *incident.Incident, cmd mailmsg.Command, out inbox.Outcome, reason string) error {
 	err := s.DB.InTx(ctx, func(tx *sql.Tx) error {
 		out.State, out.Err = inbox.StateProcessed, "command refused: "+reason
 		out.Action = "on the timeline; command refused"
@@ -291,7 +292,7 @@ func (s *Service) refuse(ctx context.Context, id int64, m *inbox.Message, inc *i
 // report of a failure is an unverified bounce: filed, on the timeline, the
 // leads told, and no delivery changed, since anyone can write a DSN that
 // names an update's Message-ID and a colleague.
-func (s *Service) actOnBounce(ctx context.Context, id int64, m *inbox.Message, inc *incident.Incident, out inbox.Outcome) error {
+func (s *Service) actOnBounce(ctx context.Context, id int64, m *mailmsg.Message, inc *incident.Incident, out inbox.Outcome) error {
 	b := m.Bounce
 	tags := s.bounceTags(m)
 	err := s.DB.InTx(ctx, func(tx *sql.Tx) error {
@@ -377,7 +378,7 @@ func (s *Service) actOnBounce(ctx context.Context, id int64, m *inbox.Message, i
 // unverifiedBounce files a report of failures it could not verify: on
 // the incident's timeline, and the leads told, as refused commands are.
 // It returns the action for the inbound record.
-func (s *Service) unverifiedBounce(ctx context.Context, tx *sql.Tx, id int64, m *inbox.Message, inc *incident.Incident, addrs []string, toBounceAddress bool) (string, error) {
+func (s *Service) unverifiedBounce(ctx context.Context, tx *sql.Tx, id int64, m *mailmsg.Message, inc *incident.Incident, addrs []string, toBounceAddress bool) (string, error) {
 	reason := "it did not come back to the address any update was sent from"
 	if toBounceAddress {
 		reason = "it came back to the address of a transaction that did not go to " + plural(len(addrs), "this address", "these addresses")
@@ -416,7 +417,7 @@ func plural(n int, one, many string) string {
 
 // bounceTags returns the plus parts of the hub's bounce addresses that
 // the message was sent to (To, Cc, Delivered-To, X-Original-To).
-func (s *Service) bounceTags(m *inbox.Message) []string {
+func (s *Service) bounceTags(m *mailmsg.Message) []string {
 	var out []string
 	for _, t := range m.ReplyTokens(s.LocalPart) {
 		if s.Mail.IsBounceTag(t) {
@@ -427,7 +428,7 @@ func (s *Service) bounceTags(m *inbox.Message) []string {
 }
 
 // isReport reports whether the message was sent to a report address.
-func (s *Service) isReport(m *inbox.Message) bool {
+func (s *Service) isReport(m *mailmsg.Message) bool {
 	for _, token := range m.ReplyTokens(s.LocalPart) {
 		if token == inbox.ReportTag || strings.HasPrefix(token, inbox.ReportTag+"-") {
 			return true
@@ -439,9 +440,9 @@ func (s *Service) isReport(m *inbox.Message) bool {
 // fileReport files an emailed report on its incident (the guide's "who
 // saw what, where"): the sender is the reporter and will be asked to
 // confirm the fix. A report for no known incident waits in triage.
-func (s *Service) fileReport(ctx context.Context, id int64, m *inbox.Message, inc *incident.Incident, out inbox.Outcome) error {
+func (s *Service) fileReport(ctx context.Context, id int64, m *mailmsg.Message, inc *incident.Incident, out inbox.Outcome) error {
 	if inc == nil {
-		out.State, out.Class, out.Action = inbox.StateTriage, string(inbox.ClassReport), "a report for no known incident; waiting in triage"
+		out.State, out.Class, out.Action = inbox.StateTriage, string(mailmsg.ClassReport), "a report for no known incident; waiting in triage"
 		return s.finishAlone(ctx, id, out)
 	}
 	err := s.DB.InTx(ctx, func(tx *sql.Tx) error {
@@ -466,7 +467,7 @@ func (s *Service) fileReport(ctx context.Context, id int64, m *inbox.Message, in
 	return err
 }
 
-func (s *Service) draftToken(m *inbox.Message) (string, bool) {
+func (s *Service) draftToken(m *mailmsg.Message) (string, bool) {
 	for _, token := range m.ReplyTokens(s.LocalPart) {
 		if strings.HasPrefix(token, inbox.DraftTag) {
 			return strings.TrimPrefix(token, inbox.DraftTag), true
@@ -477,13 +478,13 @@ func (s *Service) draftToken(m *inbox.Message) (string, bool) {
 
 // actOnDraftReply declares or dismisses a monitoring draft by reply, when
 // a lead of the directory sent it and a trusted server vouched for them.
-func (s *Service) actOnDraftReply(ctx context.Context, id int64, m *inbox.Message, token string, out inbox.Outcome) error {
+func (s *Service) actOnDraftReply(ctx context.Context, id int64, m *mailmsg.Message, token string, out inbox.Outcome) error {
 	switch {
 	case !s.isDirectoryLead(out.Sender):
 		out.State, out.Err = inbox.StateRejected, out.Sender+" may not declare or dismiss a draft: only comms and incident leads may"
 		return s.finishAlone(ctx, id, out)
-	case !inbox.CheckAuthentication(m, s.TrustedAuthServIDs).Pass:
-		out.State, out.Err = inbox.StateRejected, "the sender could not be authenticated: "+inbox.CheckAuthentication(m, s.TrustedAuthServIDs).Reason
+	case !mailmsg.CheckAuthentication(m, s.TrustedAuthServIDs).Pass:
+		out.State, out.Err = inbox.StateRejected, "the sender could not be authenticated: "+mailmsg.CheckAuthentication(m, s.TrustedAuthServIDs).Reason
 		return s.finishAlone(ctx, id, out)
 	}
 	first := ""
@@ -542,7 +543,7 @@ func (s *Service) File(ctx context.Context, id int64, ref, actor string) (*inbox
 		if err != nil {
 			return err
 		}
-		if in.Class == string(inbox.ClassReport) {
+		if in.Class == string(mailmsg.ClassReport) {
 			observed := strings.TrimSpace(in.Text)
 			if observed == "" {
 				observed = in.Subject

@@ -10,6 +10,7 @@ import (
 	"github.com/sitrep-dev/sitrep/internal/errs"
 	"github.com/sitrep-dev/sitrep/internal/inbox"
 	"github.com/sitrep-dev/sitrep/internal/incident"
+	"github.com/sitrep-dev/sitrep/internal/mailmsg"
 	"github.com/sitrep-dev/sitrep/internal/store"
 )
 
@@ -28,7 +29,7 @@ var subjectRefRE = regexp.MustCompile(`(?i)\[\s*INC-(\d{1,18})\s*\]`)
 // the address it was sent to (only the incident's own emails carry it),
 // then the thread it answers, then the reference in the subject. A nil
 // incident means no match: the message goes to triage.
-func (s *Service) match(ctx context.Context, q store.Querier, m *inbox.Message) (*incident.Incident, string, error) {
+func (s *Service) match(ctx context.Context, q store.Querier, m *mailmsg.Message) (*incident.Incident, string, error) {
 	for _, token := range m.ReplyTokens(s.LocalPart) {
 		if s.Mail.IsBounceTag(token) {
 			// A bounce address names a transaction, not an incident: only

@@ -21,6 +21,7 @@ import (
 	"github.com/sitrep-dev/sitrep/internal/compose"
 	"github.com/sitrep-dev/sitrep/internal/inbox"
 	"github.com/sitrep-dev/sitrep/internal/incident"
+	"github.com/sitrep-dev/sitrep/internal/mailmsg"
 	"github.com/sitrep-dev/sitrep/internal/store"
 )
 
@@ -98,7 +99,7 @@ type Service struct {
 	// status+<token>@example.com).
 	LocalPart string
 	// TrustedAuthServIDs are the authserv-ids whose Authentication-Results
-	// are believed for commands (see inbox.CheckAuthentication).
+	// are believed for commands (see mailmsg.CheckAuthentication).
 	TrustedAuthServIDs []string
 }
 
@@ -141,12 +142,12 @@ func (s *Service) Handle(ctx context.Context, r *inbox.Received) error {
 		return s.finishAlone(ctx, id, out)
 	}
 
-	switch inbox.Class(out.Class) {
-	case inbox.ClassProbe:
+	switch mailmsg.Class(out.Class) {
+	case mailmsg.ClassProbe:
 		// sitrep doctor's loop check: it arrived, which is all it is for.
 		out.State, out.Action = inbox.StateProcessed, "route probe of sitrep doctor; not acted on"
 		err = s.finishAlone(ctx, id, out)
-	case inbox.ClassAutoReply:
+	case mailmsg.ClassAutoReply:
 		// RFC 3834 2: never answer an automatic response; and it is not
 		// what a person said, so it stays off the timeline.
 		out.State, out.Action = inbox.StateProcessed, "auto-reply recorded; not answered"
@@ -154,9 +155,9 @@ func (s *Service) Handle(ctx context.Context, r *inbox.Received) error {
 			out.State = inbox.StateTriage
 		}
 		err = s.finishAlone(ctx, id, out)
-	case inbox.ClassBounce:
+	case mailmsg.ClassBounce:
 		err = s.actOnBounce(ctx, id, m, inc, out)
-	case inbox.ClassCalendarReply:
+	case mailmsg.ClassCalendarReply:
 		err = s.DB.InTx(ctx, func(tx *sql.Tx) error {
 			out.State, out.Action = inbox.StateProcessed, "calendar reply recorded"
 			if s.Invitations != nil && m.Calendar != nil {

@@ -17,8 +17,8 @@ import (
 	"github.com/sitrep-dev/sitrep/internal/compose"
 	"github.com/sitrep-dev/sitrep/internal/directory"
 	"github.com/sitrep-dev/sitrep/internal/errs"
-	"github.com/sitrep-dev/sitrep/internal/inbox"
 	"github.com/sitrep-dev/sitrep/internal/incident"
+	"github.com/sitrep-dev/sitrep/internal/mailmsg"
 	"github.com/sitrep-dev/sitrep/internal/store"
 )
 
@@ -401,8 +401,8 @@ func (s *Service) ResolveByReply(ctx context.Context, tx *sql.Tx, inc *incident.
 // AnswerByReply is the inbox's hook for ordinary replies: an answer from
 // someone asked to confirm the fix is filed as their confirmation.
 func (s *Service) AnswerByReply(ctx context.Context, tx *sql.Tx, inc *incident.Incident, sender, text string, at time.Time) (bool, string, error) {
-	// The inbox's classifier reads the words; its values are ours.
-	state := string(inbox.ClassifyConfirmation(text))
+	// mailmsg's classifier reads the words; its values are ours.
+	state := string(mailmsg.ClassifyConfirmation(text))
 	ok, err := s.RecordAnswer(ctx, tx, inc.ID, sender, state, text, at)
 	if err != nil || !ok {
 		return false, "", err

@@ -7,7 +7,7 @@ import (
 	"time"
 
 	"github.com/sitrep-dev/sitrep/internal/authres"
-	"github.com/sitrep-dev/sitrep/internal/inbox"
+	"github.com/sitrep-dev/sitrep/internal/mailmsg"
 )
 
 func TestNormalizeAddress(t *testing.T) {
@@ -123,7 +123,7 @@ func checkStripped(t *testing.T, raw []byte) {
 	if again := stripAuthResults(out, AuthServID); !bytes.Equal(again, out) {
 		t.Errorf("not idempotent: %q -> %q -> %q", raw, out, again)
 	}
-	m, err := inbox.Parse(out, 0)
+	m, err := mailmsg.Parse(out, 0)
 	if err != nil {
 		return
 	}
@@ -132,7 +132,7 @@ func checkStripped(t *testing.T, raw []byte) {
 			t.Errorf("kept %q, which the inbox reads as the sandbox's own\ninput: %q", v, raw)
 		}
 	}
-	if v := inbox.CheckAuthentication(m, []string{AuthServID}); v.Pass {
+	if v := mailmsg.CheckAuthentication(m, []string{AuthServID}); v.Pass {
 		t.Errorf("the inbox believes %q after stripping: %s", raw, v.Reason)
 	}
 }

@@ -1,4 +1,4 @@
-package inbox
+package mailmsg
 
 import (
 	"bytes"
@@ -14,13 +14,13 @@ import (
 	"github.com/sitrep-dev/sitrep/internal/errs"
 )
 
-// FuzzInbound runs the whole inbound path on raw bytes, as Act does:
-// structure check, parse, reply extraction, classification,
-// authentication, commands. It must not panic (it calls parse, not
-// ParseLimited, which recovers from panics and would hide them), each
-// input must finish within inboundDeadline (so that the next super-linear
-// input fails here rather than in production), and what CheckStructure
-// reports must bound the tree enmime builds.
+// FuzzInbound runs the whole pure inbound path on raw bytes, as the inbox
+// and the reply use case run it: structure check, parse, reply extraction,
+// classification, authentication, commands. It must not panic (it calls
+// parse, not ParseLimited, which recovers from panics and would hide
+// them), each input must finish within inboundDeadline (so that the next
+// super-linear input fails here rather than in production), and what
+// CheckStructure reports must bound the tree enmime builds.
 func FuzzInbound(f *testing.F) {
 	for _, dir := range []string{"testdata/replies", "testdata/classify"} {
 		files, _ := filepath.Glob(filepath.Join(dir, "*.eml"))
@@ -69,7 +69,7 @@ func inbound(raw []byte, lim Limits) string {
 		if errs.CodeOf(err) != errs.TooLarge {
 			return fmt.Sprintf("CheckStructure: error of code %s: %v", errs.CodeOf(err), err)
 		}
-		return "" // refused before parsing, as Act does
+		return "" // refused before parsing, as the act worker does
 	}
 	if err := checkBound(raw); err != nil {
 		return err.Error()

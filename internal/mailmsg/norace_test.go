@@ -1,5 +1,5 @@
 //go:build !race
 
-package inbox
+package mailmsg
 
 const raceEnabled = false

@@ -1,4 +1,4 @@
-package inbox
+package mailmsg
 
 import (
 	"bufio"
@@ -143,9 +143,9 @@ func Parse(raw []byte, maxBytes int64) (*Message, error) {
 // after), is refused with errs.TooLarge and a reason for people.
 func ParseLimited(raw []byte, maxBytes int64, lim Limits) (m *Message, err error) {
 	if maxBytes > 0 && int64(len(raw)) > maxBytes {
-		return nil, errs.E(errs.TooLarge, "inbox: message of %d bytes is over the limit of %d bytes", len(raw), maxBytes)
+		return nil, errs.E(errs.TooLarge, "mailmsg: message of %d bytes is over the limit of %d bytes", len(raw), maxBytes)
 	}
-	lim = lim.withDefaults()
+	lim = lim.WithDefaults()
 	if _, err := CheckStructure(raw, lim); err != nil {
 		return nil, err
 	}
@@ -156,7 +156,7 @@ func ParseLimited(raw []byte, maxBytes int64, lim Limits) (m *Message, err error
 	defer func() {
 		if r := recover(); r != nil {
 			m = nil
-			err = fmt.Errorf("%w: panic: %v", errs.E(errs.Invalid, "inbox: parse: message could not be parsed"), r)
+			err = fmt.Errorf("%w: panic: %v", errs.E(errs.Invalid, "mailmsg: parse: message could not be parsed"), r)
 		}
 	}()
 	return parse(raw, lim)
@@ -183,7 +183,7 @@ func parse(raw []byte, lim Limits) (*Message, error) {
 		return nil, overLimit("the decoded parts come to %d bytes; the limit is %d", n, lim.MaxDecodedBytes)
 	}
 	if len(env.Root.Header) == 0 {
-		return nil, errs.E(errs.Invalid, "inbox: parse: no header fields")
+		return nil, errs.E(errs.Invalid, "mailmsg: parse: no header fields")
 	}
 
 	m := &Message{
@@ -233,10 +233,10 @@ func parse(raw []byte, lim Limits) (*Message, error) {
 func parseFallback(raw []byte, cause error) (*Message, error) {
 	msg, err := mail.ReadMessage(bytes.NewReader(raw))
 	if err != nil {
-		return nil, fmt.Errorf("%w: %w", errs.E(errs.Invalid, "inbox: parse: unreadable message"), errors.Join(cause, err))
+		return nil, fmt.Errorf("%w: %w", errs.E(errs.Invalid, "mailmsg: parse: unreadable message"), errors.Join(cause, err))
 	}
 	if len(msg.Header) == 0 {
-		return nil, fmt.Errorf("%w: %w", errs.E(errs.Invalid, "inbox: parse: no header fields"), cause)
+		return nil, fmt.Errorf("%w: %w", errs.E(errs.Invalid, "mailmsg: parse: no header fields"), cause)
 	}
 	body, _ := io.ReadAll(io.LimitReader(msg.Body, int64(len(raw))))
 	m := &Message{

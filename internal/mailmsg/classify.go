@@ -1,4 +1,4 @@
-package inbox
+package mailmsg
 
 import (
 	"regexp"
@@ -23,7 +23,7 @@ const (
 	// ClassCalendarReply is an iMIP REPLY (RFC 6047): someone accepted or
 	// declined an invitation.
 	ClassCalendarReply Class = "calendar_reply"
-	// ClassReport is a reply sent to a report address (ReportTag) that
+	// ClassReport is a reply sent to a report address (inbox.ReportTag) that
 	// waits in triage for its incident: filed from there, it becomes a
 	// report, and its sender a reporter asked to confirm the fix.
 	ClassReport Class = "report"

@@ -1,11 +1,9 @@
-package inbox
+package mailmsg
 
 import (
 	"bufio"
 	"bytes"
 	"fmt"
-	"net/mail"
-	"net/textproto"
 	"strings"
 	"unicode"
 
@@ -57,8 +55,8 @@ func DefaultLimits() Limits {
 	}
 }
 
-// withDefaults fills the zero fields of l from DefaultLimits.
-func (l Limits) withDefaults() Limits {
+// WithDefaults fills the zero fields of l from DefaultLimits.
+func (l Limits) WithDefaults() Limits {
 	d := DefaultLimits()
 	if l.MaxDepth <= 0 {
 		l.MaxDepth = d.MaxDepth
@@ -94,7 +92,7 @@ type Structure struct {
 // overLimit builds the error for a message over a limit: errs.TooLarge,
 // the reason readable by people (it is shown in triage).
 func overLimit(format string, args ...any) error {
-	return errs.E(errs.TooLarge, "inbox: "+format, args...)
+	return errs.E(errs.TooLarge, "mailmsg: "+format, args...)
 }
 
 // boundaryLevel is a multipart whose parts are being read.
@@ -116,7 +114,7 @@ type boundaryLevel struct {
 // first limit the message is over. Its cost is linear in the size of the
 // message times the depth, which is itself limited.
 func CheckStructure(raw []byte, lim Limits) (Structure, error) {
-	lim = lim.withDefaults()
+	lim = lim.WithDefaults()
 	var s Structure
 	var stack []boundaryLevel
 
@@ -323,33 +321,3 @@ type discardErrors struct{}
 
 func (discardErrors) AddError(string, string, ...any)   {}
 func (discardErrors) AddWarning(string, string, ...any) {}
-
-// peeked is what people need to recognise a message that is not parsed.
-type peeked struct{ sender, senderName, subject string }
-
-// peekHeader reads From and Subject from the top-level header block
-// alone (at most maxBytes of it), for a message that is not parsed.
-func peekHeader(raw []byte, maxBytes int) peeked {
-	end := bytes.Index(raw, []byte("\r\n\r\n"))
-	if end < 0 {
-		end = bytes.Index(raw, []byte("\n\n"))
-	}
-	if end < 0 {
-		end = len(raw)
-	}
-	end = min(end, maxBytes)
-	r := textproto.NewReader(bufio.NewReader(bytes.NewReader(append(raw[:end:end], "\r\n\r\n"...))))
-	h, _ := r.ReadMIMEHeader() // a partial header is fine
-	var p peeked
-	p.subject = snippet(strings.ToValidUTF8(enmime.DecodeRFC2047(h.Get("Subject")), "\uFFFD"), 998)
-	if from := h.Get("From"); from != "" {
-		if a, err := mail.ParseAddress(from); err == nil {
-			p.sender, p.senderName = strings.ToLower(a.Address), a.Name
-		} else {
-			p.sender = strings.ToLower(bareAddress(from))
-		}
-	}
-	p.sender = strings.ToValidUTF8(p.sender, "\uFFFD")
-	p.senderName = strings.ToValidUTF8(p.senderName, "\uFFFD")
-	return p
-}
