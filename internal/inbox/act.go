@@ -112,36 +112,10 @@ func (a *Actor) Register(workers *river.Workers) {
 	river.AddWorker(workers, &ActWorker{Actor: a})
 }
 
-// Outcome is what acting decided, written onto the row.
-type Outcome struct {
-	State, Class       string
-	Sender, SenderName string
-	Subject, NewText   string
-	// IncidentID is the key of the conversation the message was matched
-	// to (0: none); MatchedBy says how (MatchToken, ...).
-	IncidentID int64
-	MatchedRef string // "INC-42"
-	MatchedBy  string
-	Action     string
-	Err        string
-}
-
-// Received is a stored message, parsed and classified, handed to the
-// Handler with the Outcome so far (its class, sender and text).
-type Received struct {
-	ID      int64
-	Message *mailmsg.Message
-	Outcome Outcome
-	// Truncated: only the first Stored of Size bytes were kept; the
-	// message is too large to act on.
-	Truncated    bool
-	Size, Stored int64
-}
-
 // Handler acts on parsed messages: the reply use case in production. It
 // records each Outcome through Finish, in the transaction of its effects.
 type Handler interface {
-	Handle(ctx context.Context, r *Received) error
+	Handle(ctx context.Context, r *mailmsg.Received) error
 }
 
 // Waker is told when a message was acted on (the ingester flags it at once).
@@ -170,7 +144,7 @@ func (a *Actor) Act(ctx context.Context, id int64) error {
 	if err != nil {
 		return fmt.Errorf("inbox: act %d: load: %w", id, err)
 	}
-	if state != StateStored {
+	if state != mailmsg.StateStored {
 		return nil
 	}
 	if attempts >= a.maxAttempts() {
@@ -197,7 +171,7 @@ func (a *Actor) Act(ctx context.Context, id int64) error {
 	rctx, rcancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
 	defer rcancel()
 	if _, uerr := a.DB.ExecContext(rctx, `UPDATE inbound_messages SET attempts = attempts + 1, error = $1 WHERE id = $2 AND state = $3`,
-		snippet(err.Error(), 2000), id, StateStored); uerr != nil {
+		snippet(err.Error(), 2000), id, mailmsg.StateStored); uerr != nil {
 		return errors.Join(err, fmt.Errorf("inbox: act %d: record failure: %w", id, uerr))
 	}
 	if attempts+1 >= a.maxAttempts() {
@@ -214,7 +188,7 @@ var errActTimeout = errors.New("timed out")
 // on.
 func (a *Actor) quarantine(ctx context.Context, id int64, raw []byte, attempts int, lastErr string) error {
 	h := mailmsg.PeekHeader(raw, a.Limits.WithDefaults().MaxHeaderBytes)
-	out := Outcome{State: StateTriage, Class: string(ClassQuarantined), Sender: h.Sender, SenderName: h.SenderName, Subject: h.Subject,
+	out := mailmsg.Outcome{State: mailmsg.StateTriage, Class: string(mailmsg.ClassQuarantined), Sender: h.Sender, SenderName: h.SenderName, Subject: h.Subject,
 		Action: fmt.Sprintf("quarantined after %d failed attempts; not acted on", attempts),
 		Err:    lastErr}
 	a.logger().Error("inbound message quarantined", "inbound", id, "attempts", attempts, "err", lastErr)
@@ -261,19 +235,19 @@ func (a *Actor) act(ctx context.Context, id int64, raw []byte, size int64, trunc
 		// to people with the reason.
 		h := mailmsg.PeekHeader(raw, a.Limits.WithDefaults().MaxHeaderBytes)
 		a.Metrics.malformed()
-		return a.finishAlone(ctx, id, Outcome{State: StateTriage, Class: string(ClassMalformed), Sender: h.Sender, SenderName: h.SenderName,
+		return a.finishAlone(ctx, id, mailmsg.Outcome{State: mailmsg.StateTriage, Class: string(mailmsg.ClassMalformed), Sender: h.Sender, SenderName: h.SenderName,
 			Subject: h.Subject, Action: "over a parsing limit; stored raw and not parsed; waiting in triage",
 			Err: strings.TrimPrefix(perr.Error(), "mailmsg: ")})
 	case errs.CodeOf(perr) == errs.Invalid:
-		return a.finishAlone(ctx, id, Outcome{State: StateRejected, Err: "unreadable message: " + perr.Error()})
+		return a.finishAlone(ctx, id, mailmsg.Outcome{State: mailmsg.StateRejected, Err: "unreadable message: " + perr.Error()})
 	default:
 		return perr
 	}
-	out := Outcome{
+	out := mailmsg.Outcome{
 		Class: string(mailmsg.Classify(m)), Sender: strings.ToLower(m.From.Email), SenderName: m.From.Name,
 		Subject: snippet(m.Subject, 998), NewText: snippet(m.NewText, 100_000),
 	}
-	err := a.Handler.Handle(ctx, &Received{ID: id, Message: m, Outcome: out, Truncated: truncated, Size: size, Stored: int64(len(raw))})
+	err := a.Handler.Handle(ctx, &mailmsg.Received{ID: id, Message: m, Outcome: out, Truncated: truncated, Size: size, Stored: int64(len(raw))})
 	if err != nil {
 		return err
 	}
@@ -283,12 +257,9 @@ func (a *Actor) act(ctx context.Context, id int64, raw []byte, size int64, trunc
 	return nil
 }
 
-// ErrAlreadyDone: another worker acted on the message first.
-var ErrAlreadyDone = errors.New("inbox: message already acted on")
-
-func (a *Actor) finishAlone(ctx context.Context, id int64, out Outcome) error {
+func (a *Actor) finishAlone(ctx context.Context, id int64, out mailmsg.Outcome) error {
 	err := a.DB.InTx(ctx, func(tx *sql.Tx) error { return a.Finish(ctx, tx, id, out) })
-	if errors.Is(err, ErrAlreadyDone) {
+	if errors.Is(err, mailmsg.ErrAlreadyDone) {
 		return nil
 	}
 	if err == nil && a.Wake != nil {
@@ -299,7 +270,7 @@ func (a *Actor) finishAlone(ctx context.Context, id int64, out Outcome) error {
 
 // finish writes the Outcome, only if the row is still waiting: together
 // with the effects in tx, this is what makes acting happen once.
-func (a *Actor) Finish(ctx context.Context, tx *sql.Tx, id int64, out Outcome) error {
+func (a *Actor) Finish(ctx context.Context, tx *sql.Tx, id int64, out mailmsg.Outcome) error {
 	var incID sql.NullInt64
 	if out.IncidentID > 0 {
 		incID = sql.NullInt64{Int64: out.IncidentID, Valid: true}
@@ -307,12 +278,12 @@ func (a *Actor) Finish(ctx context.Context, tx *sql.Tx, id int64, out Outcome) e
 	res, err := tx.ExecContext(ctx, `UPDATE inbound_messages SET state = $1, class = $2, sender = $3, sender_name = $4, subject = $5,
     new_text = $6, incident_id = $7, matched_by = $8, action = $9, error = $10, processed_at = $11, matched_ref = $14 WHERE id = $12 AND state = $13`,
 		out.State, out.Class, out.Sender, out.SenderName, out.Subject, out.NewText, incID, out.MatchedBy, snippet(out.Action, 2000),
-		snippet(out.Err, 2000), a.now(), id, StateStored, out.MatchedRef)
+		snippet(out.Err, 2000), a.now(), id, mailmsg.StateStored, out.MatchedRef)
 	if err != nil {
 		return fmt.Errorf("inbox: act %d: record: %w", id, err)
 	}
 	if n, _ := res.RowsAffected(); n != 1 {
-		return ErrAlreadyDone
+		return mailmsg.ErrAlreadyDone
 	}
 	return nil
 }

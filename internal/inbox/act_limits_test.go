@@ -9,10 +9,11 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/sitrep-dev/sitrep/internal/inbox"
+	"github.com/sitrep-dev/sitrep/internal/mailmsg"
 )
 
 // byMessageID returns the stored message with that Message-ID.
-func (h *hub) byMessageID(mid string) *inbox.Inbound {
+func (h *hub) byMessageID(mid string) *mailmsg.Inbound {
 	h.t.Helper()
 	var id int64
 	if err := h.db.QueryRow(`SELECT id FROM inbound_messages WHERE message_id = $1`, mid).Scan(&id); err != nil {
@@ -79,7 +80,7 @@ func TestIssue14NestedMessageIsSetAsideAndTheNextIsActedOn(t *testing.T) {
 	t.Logf("both acted on %v after they were delivered", time.Since(start).Round(time.Millisecond))
 
 	bad := h.byMessageID("nested-27@attacker.example")
-	if bad.State != inbox.StateTriage || bad.Class != string(inbox.ClassMalformed) || !strings.Contains(bad.Error, "multiparts nest") {
+	if bad.State != mailmsg.StateTriage || bad.Class != string(mailmsg.ClassMalformed) || !strings.Contains(bad.Error, "multiparts nest") {
 		t.Fatalf("the nested message: %+v", bad)
 	}
 	if bad.Sender != "mallory@attacker.example" || bad.Subject != "nested" || bad.Incident != "" {
@@ -94,14 +95,14 @@ func TestIssue14NestedMessageIsSetAsideAndTheNextIsActedOn(t *testing.T) {
 		t.Errorf("the raw message must be kept: %d bytes stored", rawLen)
 	}
 
-	var next *inbox.Inbound
+	var next *mailmsg.Inbound
 	list, _ := h.store.Replies(context.Background(), inc.ID)
 	for i := range list {
 		if list[i].Sender == "ana@example.test" {
 			next = &list[i]
 		}
 	}
-	if next == nil || next.State != inbox.StateProcessed || !strings.Contains(next.Text, "Berlin") {
+	if next == nil || next.State != mailmsg.StateProcessed || !strings.Contains(next.Text, "Berlin") {
 		t.Fatalf("the reply behind it was not acted on: %+v", list)
 	}
 	if n := metric(t, reg, "sitrep_inbox_set_aside", map[string]string{"class": "malformed"}); n != 1 {
@@ -142,10 +143,10 @@ func TestPoisonMessageIsQuarantined(t *testing.T) {
 		t.Fatalf("messages not found: %d, %d", poisonID, goodID)
 	}
 	poison, good := h.inbound(poisonID), h.inbound(goodID)
-	if good.State != inbox.StateProcessed || good.Incident != inc.Ref {
+	if good.State != mailmsg.StateProcessed || good.Incident != inc.Ref {
 		t.Fatalf("the message behind the poison one was not acted on: %+v", good)
 	}
-	if poison.State != inbox.StateTriage || poison.Class != string(inbox.ClassQuarantined) ||
+	if poison.State != mailmsg.StateTriage || poison.Class != string(mailmsg.ClassQuarantined) ||
 		!strings.Contains(poison.Error, "timed out after 3s") || !strings.Contains(poison.Action, "quarantined after 2 failed attempts") {
 		t.Fatalf("the poison message: %+v", poison)
 	}

@@ -8,8 +8,8 @@ import (
 	"time"
 
 	"github.com/sitrep-dev/sitrep/internal/compose"
-	"github.com/sitrep-dev/sitrep/internal/inbox"
 	"github.com/sitrep-dev/sitrep/internal/incident"
+	"github.com/sitrep-dev/sitrep/internal/mailmsg"
 )
 
 // setup: a hub with its worker and ingester running, an incident, and
@@ -24,7 +24,7 @@ func setup(t *testing.T) (*hub, *incident.Incident, []byte) {
 	return h, inc, orig
 }
 
-func (h *hub) inbound(id int64) *inbox.Inbound {
+func (h *hub) inbound(id int64) *mailmsg.Inbound {
 	h.t.Helper()
 	in, err := h.store.Get(context.Background(), id)
 	if err != nil {
@@ -34,7 +34,7 @@ func (h *hub) inbound(id int64) *inbox.Inbound {
 }
 
 // last returns the newest stored inbound message.
-func (h *hub) last() *inbox.Inbound {
+func (h *hub) last() *mailmsg.Inbound {
 	h.t.Helper()
 	var id int64
 	if err := h.db.QueryRow(`SELECT MAX(id) FROM inbound_messages`).Scan(&id); err != nil {
@@ -52,7 +52,7 @@ func TestLeadActsByReply(t *testing.T) {
 	before := time.Now()
 	h.answer(orig, reply{from: "lead", extra: trustedPass, body: "Failover complete; payments are recovering.\nnext: 45m"})
 	h.waitActed(1)
-	if in := h.last(); in.State != inbox.StateProcessed || in.Error != "" || !strings.Contains(in.Action, "status update sent") {
+	if in := h.last(); in.State != mailmsg.StateProcessed || in.Error != "" || !strings.Contains(in.Action, "status update sent") {
 		t.Fatalf("update by reply: %+v", in)
 	}
 	var status string
@@ -112,7 +112,7 @@ func TestSpoofedCommandsAreRefusedAndReported(t *testing.T) {
 		h.answer(orig, c.r)
 		h.waitActed(i + 1)
 		in := h.last()
-		if in.State != inbox.StateProcessed || !strings.Contains(in.Error, "command refused") || !strings.Contains(in.Error, c.cause) {
+		if in.State != mailmsg.StateProcessed || !strings.Contains(in.Error, "command refused") || !strings.Contains(in.Error, c.cause) {
 			t.Errorf("%s: want refused because %q, got %+v", c.name, c.cause, in)
 		}
 	}
@@ -266,7 +266,7 @@ func TestTriageAndCalendarReplies(t *testing.T) {
 	h.answer(orig, reply{from: "ben", to: "status@example.test", subject: "Is the shop down?", noThreadID: true, body: "Customers say they cannot pay."})
 	h.waitActed(1)
 	in := h.last()
-	if in.State != inbox.StateTriage || in.Incident != "" {
+	if in.State != mailmsg.StateTriage || in.Incident != "" {
 		t.Fatalf("unmatched mail goes to triage: %+v", in)
 	}
 	list, _ := h.store.Triage(context.Background(), 0)
@@ -286,7 +286,7 @@ func TestTriageAndCalendarReplies(t *testing.T) {
 	// Matched by the subject alone.
 	h.answer(orig, reply{from: "ben", to: "status@example.test", subject: "Re: [INC-1] Checkout unavailable", noThreadID: true, body: "Thanks."})
 	h.waitActed(2)
-	if in := h.last(); in.Incident != inc.Ref || in.MatchedBy != inbox.MatchSubject {
+	if in := h.last(); in.Incident != inc.Ref || in.MatchedBy != mailmsg.MatchSubject {
 		t.Errorf("subject match: %+v", in)
 	}
 
@@ -338,7 +338,7 @@ func TestBadInputIsRecordedNotFatal(t *testing.T) {
 		h.appendRaw("INBOX", msgs[name])
 	}
 	h.waitActed(len(msgs))
-	byMID := map[string]*inbox.Inbound{}
+	byMID := map[string]*mailmsg.Inbound{}
 	ids := map[string]int64{}
 	rows, _ := h.db.Query(`SELECT id, message_id FROM inbound_messages`)
 	for rows.Next() {
@@ -351,10 +351,10 @@ func TestBadInputIsRecordedNotFatal(t *testing.T) {
 	for mid, id := range ids {
 		byMID[mid] = h.inbound(id)
 	}
-	if in := byMID["bad1@x"]; in == nil || in.State != inbox.StateProcessed || !strings.Contains(in.Text, "broken but readable") {
+	if in := byMID["bad1@x"]; in == nil || in.State != mailmsg.StateProcessed || !strings.Contains(in.Text, "broken but readable") {
 		t.Errorf("malformed: %+v", in)
 	}
-	if in := byMID["big1@x"]; in == nil || in.State != inbox.StateRejected || !in.Truncated || in.Size < 25<<20 || !strings.Contains(in.Error, "over the limit") {
+	if in := byMID["big1@x"]; in == nil || in.State != mailmsg.StateRejected || !in.Truncated || in.Size < 25<<20 || !strings.Contains(in.Error, "over the limit") {
 		t.Errorf("huge: %+v", in)
 	} else {
 		var stored int
@@ -366,10 +366,10 @@ func TestBadInputIsRecordedNotFatal(t *testing.T) {
 	if in := byMID["html1@x"]; in == nil || !strings.Contains(in.Text, "fixed") || strings.Contains(in.Text, "<script") || strings.Contains(in.Text, "alert") || strings.Contains(in.Text, "<") {
 		t.Errorf("html: the text must be plain, without the script: %+v", in)
 	}
-	if in := byMID["empty1@x"]; in == nil || in.State != inbox.StateProcessed || in.Text != "" {
+	if in := byMID["empty1@x"]; in == nil || in.State != mailmsg.StateProcessed || in.Text != "" {
 		t.Errorf("no body: %+v", in)
 	}
-	if in := byMID[""]; in == nil || in.State != inbox.StateRejected || in.Error == "" {
+	if in := byMID[""]; in == nil || in.State != mailmsg.StateRejected || in.Error == "" {
 		t.Errorf("no header: %+v", in)
 	}
 	// An empty reply is not forwarded: only the malformed and the HTML one are.

@@ -8,7 +8,7 @@ import (
 	"time"
 
 	"github.com/sitrep-dev/sitrep/internal/compose"
-	"github.com/sitrep-dev/sitrep/internal/inbox"
+	"github.com/sitrep-dev/sitrep/internal/mailmsg"
 	"github.com/sitrep-dev/sitrep/internal/outbox"
 )
 
@@ -65,7 +65,7 @@ func TestForgedBounceChangesNoDeliveryAndTellsTheLeads(t *testing.T) {
 		h.send("mallory", []string{forged.to}, dsn(forged.to, "ben@example.test", messageID))
 		h.waitActed(i + 1)
 		in := h.last()
-		if in.Class != "bounce" || in.State != inbox.StateProcessed || in.Incident != inc.Ref ||
+		if in.Class != "bounce" || in.State != mailmsg.StateProcessed || in.Incident != inc.Ref ||
 			!strings.Contains(in.Action, "unverified bounce") || !strings.Contains(in.Action, "leads told") {
 			t.Errorf("%s: %+v", forged.name, in)
 		}
@@ -147,7 +147,7 @@ func TestBounceAddressIsNotAReplyAddress(t *testing.T) {
 	h.answer(orig, reply{from: "lead", to: returnPath(t, orig), extra: trustedPass, body: "resolve"})
 	h.waitActed(1)
 	in := h.last()
-	if in.Incident != inc.Ref || in.MatchedBy != inbox.MatchThread || !strings.Contains(in.Error, "not sent to INC-1's reply address") {
+	if in.Incident != inc.Ref || in.MatchedBy != mailmsg.MatchThread || !strings.Contains(in.Error, "not sent to INC-1's reply address") {
 		t.Fatalf("a command to a bounce address: %+v", in)
 	}
 	if got, _ := h.incidents.Get(t.Context(), inc.Ref); got.State != inc.State {

@@ -849,11 +849,11 @@ func (g *Ingester) storeChunk(ctx context.Context, stmts *txStmts, uidValidity u
 			continue
 		}
 		inBatch[r.hash] = true
-		state := StateStored
+		state := mailmsg.StateStored
 		var key sql.NullString
 		if r.messageID != "" {
 			if seenMID[r.messageID] {
-				state = StateDuplicate
+				state = mailmsg.StateDuplicate
 			} else {
 				key = sql.NullString{String: r.messageID, Valid: true}
 			}
@@ -891,7 +891,7 @@ func (g *Ingester) storeChunk(ctx context.Context, stmts *txStmts, uidValidity u
 			q.Close()
 			return nil, fmt.Errorf("inbox: store: %w", err)
 		}
-		if state == StateStored {
+		if state == mailmsg.StateStored {
 			toAct = append(toAct, id)
 		}
 	}
@@ -906,7 +906,7 @@ func (g *Ingester) storeChunk(ctx context.Context, stmts *txStmts, uidValidity u
 // KeywordDone, then moves them to MoveTo when configured.
 func (g *Ingester) flagProcessed(ctx context.Context, c *imapclient.Client, uidValidity uint32) error {
 	rows, err := g.DB.QueryContext(ctx, `SELECT id, uid, uidvalidity FROM inbound_messages
-WHERE mailbox = $1 AND flagged = FALSE AND state <> $2 ORDER BY id LIMIT 1000`, g.key(), StateStored)
+WHERE mailbox = $1 AND flagged = FALSE AND state <> $2 ORDER BY id LIMIT 1000`, g.key(), mailmsg.StateStored)
 	if err != nil {
 		return fmt.Errorf("inbox: flag: %w", err)
 	}

@@ -17,6 +17,7 @@ import (
 
 	"github.com/sitrep-dev/sitrep/internal/compose"
 	"github.com/sitrep-dev/sitrep/internal/inbox"
+	"github.com/sitrep-dev/sitrep/internal/mailmsg"
 )
 
 // TestFullLoopOverRealMail: the hub sends a status update through Postfix
@@ -47,7 +48,7 @@ func TestFullLoopOverRealMail(t *testing.T) {
 		t.Fatalf("want 1 reply, got %+v", replies)
 	}
 	r := replies[0]
-	if r.Class != "reply" || r.Sender != "ana@example.test" || r.MatchedBy != inbox.MatchToken || r.State != inbox.StateProcessed {
+	if r.Class != "reply" || r.Sender != "ana@example.test" || r.MatchedBy != mailmsg.MatchToken || r.State != mailmsg.StateProcessed {
 		t.Errorf("reply %+v", r)
 	}
 	if !strings.HasPrefix(r.Text, "When will EU customers be able to pay again?") || strings.Contains(r.Text, "quoted") {

@@ -13,53 +13,6 @@ import (
 	"github.com/sitrep-dev/sitrep/internal/store"
 )
 
-// States of a stored inbound message.
-const (
-	StateStored    = "stored"    // stored, not yet acted on (its act job is queued)
-	StateProcessed = "processed" // acted on
-	StateTriage    = "triage"    // matched no incident: waits for a person to file it
-	StateRejected  = "rejected"  // unusable (too large, unparseable); Error says why
-	StateDuplicate = "duplicate" // another copy (same Message-ID) was already stored
-)
-
-// ClassOwn marks mail the hub sent itself (a copy that came back to its
-// own inbox): recorded, never acted on.
-const ClassOwn mailmsg.Class = "own"
-
-// Messages set aside in triage, their error saying why, never acted on:
-const (
-	// ClassMalformed: over a parsing limit (see mailmsg.Limits); stored raw and
-	// never parsed.
-	ClassMalformed mailmsg.Class = "malformed"
-	// ClassQuarantined: a poison message, that failed or ran out of time
-	// Actor.MaxAttempts times.
-	ClassQuarantined mailmsg.Class = "quarantined"
-)
-
-// Inbound is a stored inbound message as the API shows it: never the HTML,
-// never the raw bytes.
-type Inbound struct {
-	ID          int64     `json:"id"`
-	Incident    string    `json:"incident,omitempty"` // what it was matched to, INC-42; "" while in triage
-	IncidentID  int64     `json:"-"`
-	State       string    `json:"state"`
-	Class       string    `json:"class"`
-	Sender      string    `json:"sender"`
-	SenderName  string    `json:"sender_name,omitempty"`
-	Subject     string    `json:"subject"`
-	Text        string    `json:"text"` // the new text of the reply, plain text
-	ReceivedAt  time.Time `json:"received_at"`
-	MatchedBy   string    `json:"matched_by,omitempty"`
-	Action      string    `json:"action,omitempty"`
-	Error       string    `json:"error,omitempty"`
-	Size        int64     `json:"size"`
-	Truncated   bool      `json:"truncated,omitempty"`
-	MessageID   string    `json:"message_id,omitempty"`
-	Mailbox     string    `json:"-"`
-	UIDValidity uint32    `json:"-"`
-	UID         uint32    `json:"-"`
-}
-
 // Store reads and files stored inbound messages.
 type Store struct {
 	DB  *store.DB
@@ -76,8 +29,8 @@ func (s *Store) now() time.Time {
 const inboundColumns = `id, COALESCE(incident_id, 0), matched_ref, state, class, sender, sender_name, subject, new_text, received_at,
     matched_by, action, error, size, truncated, message_id, mailbox, uidvalidity, uid`
 
-func scanInbound(row interface{ Scan(...any) error }) (*Inbound, error) {
-	var in Inbound
+func scanInbound(row interface{ Scan(...any) error }) (*mailmsg.Inbound, error) {
+	var in mailmsg.Inbound
 	var uv, uid int64
 	if err := row.Scan(&in.ID, &in.IncidentID, &in.Incident, &in.State, &in.Class, &in.Sender, &in.SenderName, &in.Subject, &in.Text,
 		&in.ReceivedAt, &in.MatchedBy, &in.Action, &in.Error, &in.Size, &in.Truncated, &in.MessageID, &in.Mailbox, &uv, &uid); err != nil {
@@ -88,13 +41,13 @@ func scanInbound(row interface{ Scan(...any) error }) (*Inbound, error) {
 	return &in, nil
 }
 
-func (s *Store) list(ctx context.Context, where string, args ...any) ([]Inbound, error) {
+func (s *Store) list(ctx context.Context, where string, args ...any) ([]mailmsg.Inbound, error) {
 	rows, err := s.DB.QueryContext(ctx, `SELECT `+inboundColumns+` FROM inbound_messages WHERE `+where, args...)
 	if err != nil {
 		return nil, fmt.Errorf("inbox: list: %w", err)
 	}
 	defer rows.Close()
-	out := []Inbound{}
+	out := []mailmsg.Inbound{}
 	for rows.Next() {
 		in, err := scanInbound(rows)
 		if err != nil {
@@ -107,20 +60,20 @@ func (s *Store) list(ctx context.Context, where string, args ...any) ([]Inbound,
 
 // Replies lists what came back on an incident, oldest first: replies,
 // auto-replies, bounces and calendar replies, with their class.
-func (s *Store) Replies(ctx context.Context, incidentID int64) ([]Inbound, error) {
+func (s *Store) Replies(ctx context.Context, incidentID int64) ([]mailmsg.Inbound, error) {
 	return s.list(ctx, `incident_id = $1 ORDER BY received_at, id`, incidentID)
 }
 
 // Triage lists the messages that matched no incident, newest first.
-func (s *Store) Triage(ctx context.Context, limit int) ([]Inbound, error) {
+func (s *Store) Triage(ctx context.Context, limit int) ([]mailmsg.Inbound, error) {
 	if limit <= 0 || limit > 1000 {
 		limit = 200
 	}
-	return s.list(ctx, `state = $1 ORDER BY id DESC LIMIT $2`, StateTriage, limit)
+	return s.list(ctx, `state = $1 ORDER BY id DESC LIMIT $2`, mailmsg.StateTriage, limit)
 }
 
 // Get returns one stored message.
-func (s *Store) Get(ctx context.Context, id int64) (*Inbound, error) {
+func (s *Store) Get(ctx context.Context, id int64) (*mailmsg.Inbound, error) {
 	in, err := scanInbound(s.DB.QueryRowContext(ctx, `SELECT `+inboundColumns+` FROM inbound_messages WHERE id = $1`, id))
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, errs.E(errs.NotFound, "no inbound message %d", id)
@@ -135,7 +88,7 @@ func (s *Store) Get(ctx context.Context, id int64) (*Inbound, error) {
 // conversation key (named ref) in tx, and returns it as it was: the
 // caller puts it on that conversation. It is a conflict when the message
 // is not (or no longer) in triage.
-func (s *Store) File(ctx context.Context, tx *sql.Tx, id, key int64, ref, actor string) (*Inbound, error) {
+func (s *Store) File(ctx context.Context, tx *sql.Tx, id, key int64, ref, actor string) (*mailmsg.Inbound, error) {
 	in, err := scanInbound(tx.QueryRowContext(ctx, `SELECT `+inboundColumns+` FROM inbound_messages WHERE id = $1`, id))
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, errs.E(errs.NotFound, "no inbound message %d", id)
@@ -143,11 +96,11 @@ func (s *Store) File(ctx context.Context, tx *sql.Tx, id, key int64, ref, actor 
 	if err != nil {
 		return nil, fmt.Errorf("inbox: file: %w", err)
 	}
-	if in.State != StateTriage {
+	if in.State != mailmsg.StateTriage {
 		return nil, errs.E(errs.Conflict, "message %d is not in triage (it is %s)", id, in.State)
 	}
 	res, err := tx.ExecContext(ctx, `UPDATE inbound_messages SET state = $1, incident_id = $2, matched_ref = $3, matched_by = $4,
-    action = $5, processed_at = $6 WHERE id = $7 AND state = $8`, StateProcessed, key, ref, MatchManual, "filed from triage by "+actor, s.now(), id, StateTriage)
+    action = $5, processed_at = $6 WHERE id = $7 AND state = $8`, mailmsg.StateProcessed, key, ref, mailmsg.MatchManual, "filed from triage by "+actor, s.now(), id, mailmsg.StateTriage)
 	if err != nil {
 		return nil, fmt.Errorf("inbox: file: %w", err)
 	}

@@ -13,7 +13,6 @@ import (
 	"github.com/sitrep-dev/sitrep/internal/compose"
 	"github.com/sitrep-dev/sitrep/internal/directory"
 	"github.com/sitrep-dev/sitrep/internal/errs"
-	"github.com/sitrep-dev/sitrep/internal/inbox"
 	"github.com/sitrep-dev/sitrep/internal/incident"
 	"github.com/sitrep-dev/sitrep/internal/mailmsg"
 )
@@ -56,7 +55,7 @@ func contains(list []string, s string) bool {
 // actOnReply files a person's reply: a lead's command is carried out when
 // every check passes, refused (and the leads told why) when one fails;
 // anything else goes on the timeline and to the comms lead only.
-func (s *Service) actOnReply(ctx context.Context, id int64, m *mailmsg.Message, inc *incident.Incident, by string, out inbox.Outcome, log *slog.Logger) error {
+func (s *Service) actOnReply(ctx context.Context, id int64, m *mailmsg.Message, inc *incident.Incident, by string, out mailmsg.Outcome, log *slog.Logger) error {
 	cmd := mailmsg.ParseCommand(m.NewText)
 	lead := isLead(inc, out.Sender)
 	isCommand := (lead && cmd.Kind != mailmsg.CommandNone) || cmd.Kind == mailmsg.CommandHold || cmd.Kind == mailmsg.CommandResolve
@@ -70,7 +69,7 @@ func (s *Service) actOnReply(ctx context.Context, id int64, m *mailmsg.Message, 
 	if !lead {
 		reasons = append(reasons, fmt.Sprintf("%s is not a lead of %s", out.Sender, inc.Ref))
 	}
-	if by != MatchToken {
+	if by != mailmsg.MatchToken {
 		reasons = append(reasons, fmt.Sprintf("the message was not sent to %s's reply address", inc.Ref))
 	}
 	if v := mailmsg.CheckAuthentication(m, s.TrustedAuthServIDs); !v.Pass {
@@ -90,7 +89,7 @@ func (s *Service) actOnReply(ctx context.Context, id int64, m *mailmsg.Message, 
 				}
 				return errRefused{err}
 			}
-			out.State, out.Action = inbox.StateProcessed, "resolve by reply: "+inc.Ref+" resolved"
+			out.State, out.Action = mailmsg.StateProcessed, "resolve by reply: "+inc.Ref+" resolved"
 			if err := s.replyEvent(ctx, tx, id, inc, out, map[string]any{"command": string(cmd.Kind)}); err != nil {
 				return err
 			}
@@ -100,7 +99,7 @@ func (s *Service) actOnReply(ctx context.Context, id int64, m *mailmsg.Message, 
 		switch {
 		case errors.As(err, &refused):
 			return s.refuse(ctx, id, m, inc, cmd, out, refused.error.Error())
-		case errors.Is(err, inbox.ErrAlreadyDone):
+		case errors.Is(err, mailmsg.ErrAlreadyDone):
 			return nil
 		}
 		return err
@@ -127,7 +126,7 @@ func (s *Service) actOnReply(ctx context.Context, id int64, m *mailmsg.Message, 
 				return s.refuse(ctx, id, m, inc, cmd, out, err.Error())
 			}
 		}
-		out.State, out.Action = inbox.StateProcessed, fmt.Sprintf("%s by reply: status update sent", cmd.Kind)
+		out.State, out.Action = mailmsg.StateProcessed, fmt.Sprintf("%s by reply: status update sent", cmd.Kind)
 		log.Info("status update by reply", "incident", inc.Ref, "by", actor, "kind", cmd.Kind)
 		err = s.DB.InTx(ctx, func(tx *sql.Tx) error {
 			if err := s.replyEvent(ctx, tx, id, inc, out, map[string]any{"command": string(cmd.Kind)}); err != nil {
@@ -135,7 +134,7 @@ func (s *Service) actOnReply(ctx context.Context, id int64, m *mailmsg.Message, 
 			}
 			return s.Inbox.Finish(ctx, tx, id, out)
 		})
-		if errors.Is(err, inbox.ErrAlreadyDone) {
+		if errors.Is(err, mailmsg.ErrAlreadyDone) {
 			return nil
 		}
 		return err
@@ -183,7 +182,7 @@ func (s *Service) clockTime(email, hhmm string) (time.Time, error) {
 
 // replyEvent puts the reply on the timeline: once per message, in the
 // transaction that marks it done.
-func (s *Service) replyEvent(ctx context.Context, tx *sql.Tx, id int64, inc *incident.Incident, out inbox.Outcome, extra map[string]any) error {
+func (s *Service) replyEvent(ctx context.Context, tx *sql.Tx, id int64, inc *incident.Incident, out mailmsg.Outcome, extra map[string]any) error {
 	data := map[string]any{"inbound": id, "class": out.Class, "from": out.Sender, "matched_by": out.MatchedBy}
 	for k, v := range extra {
 		data[k] = v
@@ -195,7 +194,7 @@ func (s *Service) replyEvent(ctx context.Context, tx *sql.Tx, id int64, inc *inc
 
 // fileReply puts a reply on the timeline and forwards it to the comms lead,
 // only: the guide's "keep the resolution channel clear".
-func (s *Service) fileReply(ctx context.Context, id int64, m *mailmsg.Message, inc *incident.Incident, out inbox.Outcome, note string) error {
+func (s *Service) fileReply(ctx context.Context, id int64, m *mailmsg.Message, inc *incident.Incident, out mailmsg.Outcome, note string) error {
 	err := s.DB.InTx(ctx, func(tx *sql.Tx) error {
 		if s.Resolution != nil {
 			handled, action, err := s.Resolution.AnswerByReply(ctx, tx, inc, out.Sender, out.NewText, s.now())
@@ -203,11 +202,11 @@ func (s *Service) fileReply(ctx context.Context, id int64, m *mailmsg.Message, i
 				return err
 			}
 			if handled {
-				out.State, out.Action = inbox.StateProcessed, action
+				out.State, out.Action = mailmsg.StateProcessed, action
 				return s.Inbox.Finish(ctx, tx, id, out)
 			}
 		}
-		out.State, out.Action = inbox.StateProcessed, "on the timeline"
+		out.State, out.Action = mailmsg.StateProcessed, "on the timeline"
 		if err := s.replyEvent(ctx, tx, id, inc, out, nil); err != nil {
 			return err
 		}
@@ -230,7 +229,7 @@ func (s *Service) fileReply(ctx context.Context, id int64, m *mailmsg.Message, i
 		}
 		return s.Inbox.Finish(ctx, tx, id, out)
 	})
-	if errors.Is(err, inbox.ErrAlreadyDone) {
+	if errors.Is(err, mailmsg.ErrAlreadyDone) {
 		return nil
 	}
 	return err
@@ -255,9 +254,9 @@ func (s *Service) groupOf(email string) string {
 // refuse files a command that was not carried out as an ordinary reply
 // and tells the incident's leads why. The sender is not written to: it may
 // be whoever forged the message.
-func (s *Service) refuse(ctx context.Context, id int64, m *mailmsg.Message, inc *incident.Incident, cmd mailmsg.Command, out inbox.Outcome, reason string) error {
+func (s *Service) refuse(ctx context.Context, id int64, m *mailmsg.Message, inc *incident.Incident, cmd mailmsg.Command, out mailmsg.Outcome, reason string) error {
 	err := s.DB.InTx(ctx, func(tx *sql.Tx) error {
-		out.State, out.Err = inbox.StateProcessed, "command refused: "+reason
+		out.State, out.Err = mailmsg.StateProcessed, "command refused: "+reason
 		out.Action = "on the timeline; command refused"
 		if err := s.replyEvent(ctx, tx, id, inc, out, map[string]any{"command": string(cmd.Kind), "refused": reason}); err != nil {
 			return err
@@ -278,7 +277,7 @@ func (s *Service) refuse(ctx context.Context, id int64, m *mailmsg.Message, inc 
 		}
 		return s.Inbox.Finish(ctx, tx, id, out)
 	})
-	if errors.Is(err, inbox.ErrAlreadyDone) {
+	if errors.Is(err, mailmsg.ErrAlreadyDone) {
 		return nil
 	}
 	return err
@@ -292,7 +291,7 @@ func (s *Service) refuse(ctx context.Context, id int64, m *mailmsg.Message, inc 
 // report of a failure is an unverified bounce: filed, on the timeline, the
 // leads told, and no delivery changed, since anyone can write a DSN that
 // names an update's Message-ID and a colleague.
-func (s *Service) actOnBounce(ctx context.Context, id int64, m *mailmsg.Message, inc *incident.Incident, out inbox.Outcome) error {
+func (s *Service) actOnBounce(ctx context.Context, id int64, m *mailmsg.Message, inc *incident.Incident, out mailmsg.Outcome) error {
 	b := m.Bounce
 	tags := s.bounceTags(m)
 	err := s.DB.InTx(ctx, func(tx *sql.Tx) error {
@@ -321,7 +320,7 @@ func (s *Service) actOnBounce(ctx context.Context, id int64, m *mailmsg.Message,
 				if inc, err = s.Incidents.GetByID(ctx, tx, d.ThreadKey); err != nil {
 					return err
 				}
-				out.IncidentID, out.MatchedRef, out.MatchedBy = inc.ID, inc.Ref, inbox.MatchBounce
+				out.IncidentID, out.MatchedRef, out.MatchedBy = inc.ID, inc.Ref, mailmsg.MatchBounce
 			}
 			failed = append(failed, d.Email)
 			if d.WasBouncing {
@@ -359,17 +358,17 @@ func (s *Service) actOnBounce(ctx context.Context, id int64, m *mailmsg.Message,
 		}
 		switch {
 		case len(unverified) > 0 && inc == nil:
-			out.State, out.Action = inbox.StateTriage, strings.Join(actions, "; ")+"; waiting in triage"
+			out.State, out.Action = mailmsg.StateTriage, strings.Join(actions, "; ")+"; waiting in triage"
 		case len(actions) > 0:
-			out.State, out.Action = inbox.StateProcessed, strings.Join(actions, "; ")
+			out.State, out.Action = mailmsg.StateProcessed, strings.Join(actions, "; ")
 		case inc != nil:
-			out.State, out.Action = inbox.StateProcessed, "bounce recorded; it names no recipient of the message"
+			out.State, out.Action = mailmsg.StateProcessed, "bounce recorded; it names no recipient of the message"
 		default:
-			out.State, out.Action = inbox.StateTriage, "bounce of a message that is not ours; waiting in triage"
+			out.State, out.Action = mailmsg.StateTriage, "bounce of a message that is not ours; waiting in triage"
 		}
 		return s.Inbox.Finish(ctx, tx, id, out)
 	})
-	if errors.Is(err, inbox.ErrAlreadyDone) {
+	if errors.Is(err, mailmsg.ErrAlreadyDone) {
 		return nil
 	}
 	return err
@@ -430,7 +429,7 @@ func (s *Service) bounceTags(m *mailmsg.Message) []string {
 // isReport reports whether the message was sent to a report address.
 func (s *Service) isReport(m *mailmsg.Message) bool {
 	for _, token := range m.ReplyTokens(s.LocalPart) {
-		if token == inbox.ReportTag || strings.HasPrefix(token, inbox.ReportTag+"-") {
+		if token == mailmsg.ReportTag || strings.HasPrefix(token, mailmsg.ReportTag+"-") {
 			return true
 		}
 	}
@@ -440,9 +439,9 @@ func (s *Service) isReport(m *mailmsg.Message) bool {
 // fileReport files an emailed report on its incident (the guide's "who
 // saw what, where"): the sender is the reporter and will be asked to
 // confirm the fix. A report for no known incident waits in triage.
-func (s *Service) fileReport(ctx context.Context, id int64, m *mailmsg.Message, inc *incident.Incident, out inbox.Outcome) error {
+func (s *Service) fileReport(ctx context.Context, id int64, m *mailmsg.Message, inc *incident.Incident, out mailmsg.Outcome) error {
 	if inc == nil {
-		out.State, out.Class, out.Action = inbox.StateTriage, string(mailmsg.ClassReport), "a report for no known incident; waiting in triage"
+		out.State, out.Class, out.Action = mailmsg.StateTriage, string(mailmsg.ClassReport), "a report for no known incident; waiting in triage"
 		return s.finishAlone(ctx, id, out)
 	}
 	err := s.DB.InTx(ctx, func(tx *sql.Tx) error {
@@ -455,13 +454,13 @@ func (s *Service) fileReport(ctx context.Context, id int64, m *mailmsg.Message, 
 			if errs.CodeOf(err) == errs.Internal {
 				return err
 			}
-			out.State, out.Action, out.Err = inbox.StateRejected, "report not filed", err.Error()
+			out.State, out.Action, out.Err = mailmsg.StateRejected, "report not filed", err.Error()
 			return s.Inbox.Finish(ctx, tx, id, out)
 		}
-		out.State, out.Action = inbox.StateProcessed, "filed as a report"
+		out.State, out.Action = mailmsg.StateProcessed, "filed as a report"
 		return s.Inbox.Finish(ctx, tx, id, out)
 	})
-	if errors.Is(err, inbox.ErrAlreadyDone) {
+	if errors.Is(err, mailmsg.ErrAlreadyDone) {
 		return nil
 	}
 	return err
@@ -469,8 +468,8 @@ func (s *Service) fileReport(ctx context.Context, id int64, m *mailmsg.Message, 
 
 func (s *Service) draftToken(m *mailmsg.Message) (string, bool) {
 	for _, token := range m.ReplyTokens(s.LocalPart) {
-		if strings.HasPrefix(token, inbox.DraftTag) {
-			return strings.TrimPrefix(token, inbox.DraftTag), true
+		if strings.HasPrefix(token, mailmsg.DraftTag) {
+			return strings.TrimPrefix(token, mailmsg.DraftTag), true
 		}
 	}
 	return "", false
@@ -478,13 +477,13 @@ func (s *Service) draftToken(m *mailmsg.Message) (string, bool) {
 
 // actOnDraftReply declares or dismisses a monitoring draft by reply, when
 // a lead of the directory sent it and a trusted server vouched for them.
-func (s *Service) actOnDraftReply(ctx context.Context, id int64, m *mailmsg.Message, token string, out inbox.Outcome) error {
+func (s *Service) actOnDraftReply(ctx context.Context, id int64, m *mailmsg.Message, token string, out mailmsg.Outcome) error {
 	switch {
 	case !s.isDirectoryLead(out.Sender):
-		out.State, out.Err = inbox.StateRejected, out.Sender+" may not declare or dismiss a draft: only comms and incident leads may"
+		out.State, out.Err = mailmsg.StateRejected, out.Sender+" may not declare or dismiss a draft: only comms and incident leads may"
 		return s.finishAlone(ctx, id, out)
 	case !mailmsg.CheckAuthentication(m, s.TrustedAuthServIDs).Pass:
-		out.State, out.Err = inbox.StateRejected, "the sender could not be authenticated: "+mailmsg.CheckAuthentication(m, s.TrustedAuthServIDs).Reason
+		out.State, out.Err = mailmsg.StateRejected, "the sender could not be authenticated: "+mailmsg.CheckAuthentication(m, s.TrustedAuthServIDs).Reason
 		return s.finishAlone(ctx, id, out)
 	}
 	first := ""
@@ -499,9 +498,9 @@ func (s *Service) actOnDraftReply(ctx context.Context, id int64, m *mailmsg.Mess
 	case err != nil && errs.CodeOf(err) == errs.Internal:
 		return err
 	case err != nil:
-		out.State, out.Err = inbox.StateRejected, err.Error()
+		out.State, out.Err = mailmsg.StateRejected, err.Error()
 	default:
-		out.State, out.Action = inbox.StateProcessed, result
+		out.State, out.Action = mailmsg.StateProcessed, result
 	}
 	return s.finishAlone(ctx, id, out)
 }
@@ -532,7 +531,7 @@ func snippet(s string, n int) string {
 // actor, or, when it is an emailed report, its sender becomes a reporter.
 // Commands in it are not carried out: a message that needed a person to
 // place it did not come through the incident's reply address.
-func (s *Service) File(ctx context.Context, id int64, ref, actor string) (*inbox.Inbound, error) {
+func (s *Service) File(ctx context.Context, id int64, ref, actor string) (*mailmsg.Inbound, error) {
 	inc, err := s.Incidents.Get(ctx, ref)
 	if err != nil {
 		return nil, err
@@ -557,7 +556,7 @@ func (s *Service) File(ctx context.Context, id int64, ref, actor string) (*inbox
 		}
 		text := fmt.Sprintf("Reply from %s (filed from triage by %s): %s", in.Sender, actor, snippet(in.Text, 2000))
 		_, err = incident.AddEvent(ctx, tx, now, inc.ID, incident.EventReply, actor, text,
-			map[string]any{"inbound": id, "class": in.Class, "from": in.Sender, "matched_by": inbox.MatchManual})
+			map[string]any{"inbound": id, "class": in.Class, "from": in.Sender, "matched_by": mailmsg.MatchManual})
 		return err
 	})
 	if err != nil {

@@ -8,18 +8,9 @@ import (
 	"strings"
 
 	"github.com/sitrep-dev/sitrep/internal/errs"
-	"github.com/sitrep-dev/sitrep/internal/inbox"
 	"github.com/sitrep-dev/sitrep/internal/incident"
 	"github.com/sitrep-dev/sitrep/internal/mailmsg"
 	"github.com/sitrep-dev/sitrep/internal/store"
-)
-
-// How a message was matched to its incident, strongest first.
-const (
-	MatchToken   = "token"   // the reply token in the address it was sent to
-	MatchThread  = "thread"  // In-Reply-To or References name one of our messages
-	MatchSubject = "subject" // [INC-42] in the subject
-	MatchManual  = "manual"  // filed from triage by a person
 )
 
 // subjectRefRE finds "[INC-42]" as our subjects carry it.
@@ -37,7 +28,7 @@ func (s *Service) match(ctx context.Context, q store.Querier, m *mailmsg.Message
 			continue
 		}
 		// <local>+report-<token>@ is an incident's report address.
-		token = strings.TrimPrefix(token, inbox.ReportTag+"-")
+		token = strings.TrimPrefix(token, mailmsg.ReportTag+"-")
 		inc, err := s.Incidents.ByReplyToken(ctx, token)
 		if errs.Is(err, errs.NotFound) {
 			continue // an old or mistyped token: try the weaker signs
@@ -45,7 +36,7 @@ func (s *Service) match(ctx context.Context, q store.Querier, m *mailmsg.Message
 		if err != nil {
 			return nil, "", err
 		}
-		return inc, MatchToken, nil
+		return inc, mailmsg.MatchToken, nil
 	}
 
 	// RFC 5322 3.6.4: In-Reply-To names the parent; References the
@@ -75,7 +66,7 @@ func (s *Service) match(ctx context.Context, q store.Querier, m *mailmsg.Message
 		if err != nil {
 			return nil, "", err
 		}
-		return inc, MatchThread, nil
+		return inc, mailmsg.MatchThread, nil
 	}
 
 	if sm := subjectRefRE.FindStringSubmatch(m.Subject); sm != nil {
@@ -83,7 +74,7 @@ func (s *Service) match(ctx context.Context, q store.Querier, m *mailmsg.Message
 		if err == nil && id > 0 {
 			inc, err := s.Incidents.GetByID(ctx, q, id)
 			if err == nil {
-				return inc, MatchSubject, nil
+				return inc, mailmsg.MatchSubject, nil
 			}
 			if !errs.Is(err, errs.NotFound) {
 				return nil, "", err

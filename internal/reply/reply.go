@@ -19,7 +19,6 @@ import (
 	"time"
 
 	"github.com/sitrep-dev/sitrep/internal/compose"
-	"github.com/sitrep-dev/sitrep/internal/inbox"
 	"github.com/sitrep-dev/sitrep/internal/incident"
 	"github.com/sitrep-dev/sitrep/internal/mailmsg"
 	"github.com/sitrep-dev/sitrep/internal/store"
@@ -28,15 +27,15 @@ import (
 // Inbox records what became of an inbound message.
 type Inbox interface {
 	// Finish writes the outcome in tx, only if the message still waits
-	// to be acted on; else it returns inbox.ErrAlreadyDone.
-	Finish(ctx context.Context, tx *sql.Tx, id int64, out inbox.Outcome) error
+	// to be acted on; else it returns mailmsg.ErrAlreadyDone.
+	Finish(ctx context.Context, tx *sql.Tx, id int64, out mailmsg.Outcome) error
 }
 
 // Triage is the inbox's store, where messages that matched nothing wait
 // for a person to file them.
 type Triage interface {
-	File(ctx context.Context, tx *sql.Tx, id, key int64, ref, actor string) (*inbox.Inbound, error)
-	Get(ctx context.Context, id int64) (*inbox.Inbound, error)
+	File(ctx context.Context, tx *sql.Tx, id, key int64, ref, actor string) (*mailmsg.Inbound, error)
+	Get(ctx context.Context, id int64) (*mailmsg.Inbound, error)
 }
 
 // Mail is what the reply flow needs of the outbox: to send in the
@@ -74,7 +73,7 @@ type Invitations interface {
 	RecordCalendarReply(ctx context.Context, tx *sql.Tx, ics []byte) error
 }
 
-// Service acts on parsed inbound mail (inbox.Handler).
+// Service acts on parsed inbound mail (an inbox.Handler).
 type Service struct {
 	DB        *store.DB
 	Incidents *incident.Service
@@ -119,13 +118,13 @@ func (s *Service) logger() *slog.Logger {
 
 // Handle acts on one parsed message; its outcome is recorded through
 // Inbox with its effects.
-func (s *Service) Handle(ctx context.Context, r *inbox.Received) error {
+func (s *Service) Handle(ctx context.Context, r *mailmsg.Received) error {
 	id, m, out := r.ID, r.Message, r.Outcome
 	log := s.logger().With("inbound", id)
 	if own, err := s.Mail.IsOurs(ctx, s.DB, m.MessageID); err != nil {
 		return err
 	} else if own {
-		out.State, out.Class, out.Action = inbox.StateProcessed, string(inbox.ClassOwn), "the hub's own message; ignored"
+		out.State, out.Class, out.Action = mailmsg.StateProcessed, string(mailmsg.ClassOwn), "the hub's own message; ignored"
 		return s.finishAlone(ctx, id, out)
 	}
 	inc, by, err := s.match(ctx, s.DB, m)
@@ -137,7 +136,7 @@ func (s *Service) Handle(ctx context.Context, r *inbox.Received) error {
 	}
 	if r.Truncated {
 		// Too large to act on: the start of it is kept for people.
-		out.State = inbox.StateRejected
+		out.State = mailmsg.StateRejected
 		out.Err = fmt.Sprintf("message of %d bytes is over the limit; only the first %d bytes were stored", r.Size, r.Stored)
 		return s.finishAlone(ctx, id, out)
 	}
@@ -145,21 +144,21 @@ func (s *Service) Handle(ctx context.Context, r *inbox.Received) error {
 	switch mailmsg.Class(out.Class) {
 	case mailmsg.ClassProbe:
 		// sitrep doctor's loop check: it arrived, which is all it is for.
-		out.State, out.Action = inbox.StateProcessed, "route probe of sitrep doctor; not acted on"
+		out.State, out.Action = mailmsg.StateProcessed, "route probe of sitrep doctor; not acted on"
 		err = s.finishAlone(ctx, id, out)
 	case mailmsg.ClassAutoReply:
 		// RFC 3834 2: never answer an automatic response; and it is not
 		// what a person said, so it stays off the timeline.
-		out.State, out.Action = inbox.StateProcessed, "auto-reply recorded; not answered"
+		out.State, out.Action = mailmsg.StateProcessed, "auto-reply recorded; not answered"
 		if inc == nil {
-			out.State = inbox.StateTriage
+			out.State = mailmsg.StateTriage
 		}
 		err = s.finishAlone(ctx, id, out)
 	case mailmsg.ClassBounce:
 		err = s.actOnBounce(ctx, id, m, inc, out)
 	case mailmsg.ClassCalendarReply:
 		err = s.DB.InTx(ctx, func(tx *sql.Tx) error {
-			out.State, out.Action = inbox.StateProcessed, "calendar reply recorded"
+			out.State, out.Action = mailmsg.StateProcessed, "calendar reply recorded"
 			if s.Invitations != nil && m.Calendar != nil {
 				if err := s.Invitations.RecordCalendarReply(ctx, tx, m.Calendar.Raw); err != nil {
 					return err
@@ -177,7 +176,7 @@ func (s *Service) Handle(ctx context.Context, r *inbox.Received) error {
 			break
 		}
 		if inc == nil {
-			out.State, out.Action = inbox.StateTriage, "matched no incident; waiting in triage"
+			out.State, out.Action = mailmsg.StateTriage, "matched no incident; waiting in triage"
 			err = s.finishAlone(ctx, id, out)
 			break
 		}
@@ -186,9 +185,9 @@ func (s *Service) Handle(ctx context.Context, r *inbox.Received) error {
 	return err
 }
 
-func (s *Service) finishAlone(ctx context.Context, id int64, out inbox.Outcome) error {
+func (s *Service) finishAlone(ctx context.Context, id int64, out mailmsg.Outcome) error {
 	err := s.DB.InTx(ctx, func(tx *sql.Tx) error { return s.Inbox.Finish(ctx, tx, id, out) })
-	if errors.Is(err, inbox.ErrAlreadyDone) {
+	if errors.Is(err, mailmsg.ErrAlreadyDone) {
 		return nil
 	}
 	return err

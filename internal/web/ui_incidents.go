@@ -15,9 +15,9 @@ import (
 	"github.com/sitrep-dev/sitrep/internal/changes"
 	"github.com/sitrep-dev/sitrep/internal/directory"
 	"github.com/sitrep-dev/sitrep/internal/errs"
-	"github.com/sitrep-dev/sitrep/internal/inbox"
 	"github.com/sitrep-dev/sitrep/internal/incident"
 	"github.com/sitrep-dev/sitrep/internal/intake"
+	"github.com/sitrep-dev/sitrep/internal/mailmsg"
 	"github.com/sitrep-dev/sitrep/internal/outbox"
 )
 
@@ -316,7 +316,7 @@ type incidentData struct {
 	Timeline    []incident.Event
 	Messages    []*outbox.Message
 	Delayed     int
-	Replies     []inbox.Inbound
+	Replies     []mailmsg.Inbound
 	HasInbox    bool
 	HeadsUp     *headsUp
 	Compose     composeForm
@@ -608,7 +608,7 @@ func (s *Server) uiMessage(w http.ResponseWriter, r *http.Request, sess *auth.Se
 }
 
 type triageData struct {
-	Messages []inbox.Inbound
+	Messages []mailmsg.Inbound
 	Active   []*incident.Incident
 }
 
