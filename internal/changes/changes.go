@@ -131,7 +131,7 @@ func (s *Service) Record(ctx context.Context, in Input) (c *Change, created bool
 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)
 ON CONFLICT (source, external_id) DO NOTHING RETURNING id`,
 		in.Source, in.ExternalID, in.Kind, in.Service, jsonList(in.Systems), in.Version, in.Environment,
-		in.TriggeredBy, in.Summary, in.Details, in.URL, in.At, nullTime(in.End), now).Scan(&id)
+		in.TriggeredBy, in.Summary, in.Details, in.URL, in.At, store.NullTime(in.End), now).Scan(&id)
 	switch {
 	case errors.Is(err, sql.ErrNoRows):
 		// Already there: a redelivered webhook, a retried CI step.
@@ -157,7 +157,7 @@ VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)
 ON CONFLICT (source, external_id) DO UPDATE SET systems = excluded.systems, summary = excluded.summary,
     details = excluded.details, url = excluded.url, started_at = excluded.started_at, ended_at = excluded.ended_at`,
 		in.Source, in.ExternalID, in.Kind, in.Service, jsonList(in.Systems), in.Version, in.Environment,
-		in.TriggeredBy, in.Summary, in.Details, in.URL, in.At, nullTime(in.End), s.now())
+		in.TriggeredBy, in.Summary, in.Details, in.URL, in.At, store.NullTime(in.End), s.now())
 	if err != nil {
 		return fmt.Errorf("changes: store maintenance %s: %w", in.ExternalID, err)
 	}
@@ -592,11 +592,4 @@ func jsonList(l []string) string {
 	}
 	b, _ := json.Marshal(l)
 	return string(b)
-}
-
-func nullTime(t *time.Time) sql.NullTime {
-	if t == nil {
-		return sql.NullTime{}
-	}
-	return sql.NullTime{Time: t.UTC(), Valid: true}
 }

@@ -3,7 +3,6 @@ package chat
 import (
 	"context"
 	"database/sql"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -32,13 +31,28 @@ var Mirrored = map[string]bool{
 	"monitor_recovered":        true, // intake: the monitor says it recovered
 }
 
+// Timeline is what the mirror needs of the incidents: their timeline read
+// in id order, inside the sweep's transaction, and the incident an event
+// belongs to. The incident package owns the timeline's table.
+type Timeline interface {
+	// SettleTimeline returns incident.ErrTimelineBusy while an event with
+	// a smaller id than one already visible may still commit.
+	SettleTimeline(ctx context.Context, tx *sql.Tx) error
+	NewestEventID(ctx context.Context, q store.Querier) (int64, error)
+	EventsAfter(ctx context.Context, q store.Querier, after int64, limit int) ([]incident.Event, error)
+	EventByID(ctx context.Context, q store.Querier, id int64) (*incident.Event, error)
+	GetByID(ctx context.Context, q store.Querier, id int64) (*incident.Incident, error)
+}
+
+var _ Timeline = (*incident.Service)(nil)
+
 // Mirror reads new timeline events and queues one post per event and
 // target. Every replica may sweep: the cursor moves by compare-and-set in
 // the transaction that queues the posts, so each event is queued once.
 type Mirror struct {
 	DB        *store.DB
 	Jobs      jobs.Inserter
-	Incidents *incident.Service
+	Incidents Timeline
 	Targets   map[string]Poster // "slack", "irc"
 	PublicURL string
 	Logger    *slog.Logger
@@ -107,58 +121,39 @@ func (m *Mirror) Sweep(ctx context.Context) (int, error) {
 	return queued, nil
 }
 
-var (
-	errMoved = errors.New("chat: cursor moved by another replica")
-	errBusy  = errors.New("chat: timeline being written")
-)
+var errMoved = errors.New("chat: cursor moved by another replica")
 
 func (m *Mirror) sweepTarget(ctx context.Context, target string) (int, error) {
 	queued := 0
 	err := m.DB.InTx(ctx, func(tx *sql.Tx) error {
-		if m.DB.Dialect == store.Postgres {
-			// Sweep only when no transaction that inserted timeline
-			// events is open (migration 00010): one committing later
-			// with a smaller id would be skipped for good. Trying, not
-			// waiting: a waiting sweep would queue every new writer
-			// behind it; it tries again at the next tick.
-			var free bool
-			if err := tx.QueryRowContext(ctx, `SELECT pg_try_advisory_xact_lock(7319001)`).Scan(&free); err != nil {
-				return fmt.Errorf("chat: timeline lock: %w", err)
-			}
-			if !free {
-				return errBusy
-			}
+		// Sweep only when no event with a smaller id than one visible now
+		// may still commit: it would be skipped for good. The next tick
+		// tries again.
+		if err := m.Incidents.SettleTimeline(ctx, tx); err != nil {
+			return fmt.Errorf("chat: %w", err)
 		}
-		// SQLite: an upsert on INSERT ... SELECT needs a WHERE to parse.
-		if _, err := tx.ExecContext(ctx, `INSERT INTO chat_cursors (target, last_event_id)
-SELECT $1, COALESCE(MAX(id), 0) FROM timeline_events WHERE true ON CONFLICT (target) DO NOTHING`, target); err != nil {
+		newest, err := m.Incidents.NewestEventID(ctx, tx)
+		if err != nil {
+			return fmt.Errorf("chat: cursor: %w", err)
+		}
+		if _, err := tx.ExecContext(ctx, `INSERT INTO chat_cursors (target, last_event_id) VALUES ($1, $2) ON CONFLICT (target) DO NOTHING`, target, newest); err != nil {
 			return fmt.Errorf("chat: cursor: %w", err)
 		}
 		var cursor int64
 		if err := tx.QueryRowContext(ctx, `SELECT last_event_id FROM chat_cursors WHERE target = $1`, target).Scan(&cursor); err != nil {
 			return fmt.Errorf("chat: cursor: %w", err)
 		}
-		rows, err := tx.QueryContext(ctx, `SELECT id, kind, data FROM timeline_events WHERE id > $1 ORDER BY id LIMIT 500`, cursor)
+		events, err := m.Incidents.EventsAfter(ctx, tx, cursor, 500)
 		if err != nil {
 			return fmt.Errorf("chat: events: %w", err)
 		}
 		var post []int64
 		last := cursor
-		for rows.Next() {
-			var id int64
-			var kind, data string
-			if err := rows.Scan(&id, &kind, &data); err != nil {
-				rows.Close()
-				return fmt.Errorf("chat: events: %w", err)
+		for _, ev := range events {
+			last = ev.ID
+			if Mirrored[ev.Kind] {
+				post = append(post, ev.ID)
 			}
-			last = id
-			if Mirrored[kind] {
-				post = append(post, id)
-			}
-		}
-		rows.Close()
-		if err := rows.Err(); err != nil {
-			return fmt.Errorf("chat: events: %w", err)
 		}
 		if last == cursor {
 			return nil
@@ -180,7 +175,7 @@ SELECT $1, COALESCE(MAX(id), 0) FROM timeline_events WHERE true ON CONFLICT (tar
 		queued = len(post)
 		return nil
 	})
-	if errors.Is(err, errMoved) || errors.Is(err, errBusy) {
+	if errors.Is(err, errMoved) || errors.Is(err, incident.ErrTimelineBusy) {
 		return 0, nil
 	}
 	return queued, err
@@ -219,36 +214,30 @@ func (w *PostWorker) Work(ctx context.Context, job *river.Job[PostArgs]) error {
 
 // Message builds the post for one timeline event.
 func (m *Mirror) Message(ctx context.Context, eventID int64) (*Message, error) {
-	var incID int64
-	var at time.Time
-	var kind, text, data string
-	err := m.DB.QueryRowContext(ctx, `SELECT incident_id, at, kind, text, data FROM timeline_events WHERE id = $1`, eventID).
-		Scan(&incID, &at, &kind, &text, &data)
+	ev, err := m.Incidents.EventByID(ctx, m.DB, eventID)
 	if err != nil {
-		return nil, fmt.Errorf("chat: event %d: %w", eventID, err)
+		return nil, fmt.Errorf("chat: %w", err)
 	}
-	inc, err := m.Incidents.GetByID(ctx, m.DB, incID)
+	inc, err := m.Incidents.GetByID(ctx, m.DB, ev.IncidentID)
 	if err != nil {
 		return nil, err
 	}
-	var d map[string]any
-	_ = json.Unmarshal([]byte(data), &d)
-	msg := &Message{Incident: inc.Ref, Title: inc.Title, Severity: string(inc.Severity), State: string(inc.State), At: at.UTC(), Text: text}
+	msg := &Message{Incident: inc.Ref, Title: inc.Title, Severity: string(inc.Severity), State: string(inc.State), At: ev.At, Text: ev.Text}
 	if m.PublicURL != "" {
 		msg.URL = strings.TrimSuffix(m.PublicURL, "/") + "/incidents/" + inc.Ref
 	}
-	switch kind {
+	switch ev.Kind {
 	case incident.EventDeclared:
 		msg.Event = "Declared"
 		msg.Text = describe(inc)
 	case incident.EventUpdateQueued:
 		msg.Event = "Status update sent"
-		if s, ok := d["status"].(string); ok && s != "" {
+		if s, ok := ev.Data["status"].(string); ok && s != "" {
 			msg.Text = s
 		}
 	case incident.EventStateChanged:
 		msg.Event = "State changed"
-		if to, _ := d["to"].(string); to == string(incident.Resolved) {
+		if to, _ := ev.Data["to"].(string); to == string(incident.Resolved) {
 			msg.Event = "Resolved"
 		}
 	case "resolved_email":
@@ -258,7 +247,7 @@ func (m *Mirror) Message(ctx context.Context, eventID int64) (*Message, error) {
 	case "monitor_recovered":
 		msg.Event = "Monitor reports recovery"
 	default:
-		msg.Event = kind
+		msg.Event = ev.Kind
 	}
 	return msg, nil
 }

@@ -98,7 +98,7 @@ func (s *Store) SyncFile(ctx context.Context, data []byte, filename string) (*Sy
 				return err
 			}
 		}
-		meta := map[string]string{"organization": file.Organization, "example": fmt.Sprint(file.Example), "audiences": mustJSON(file.Audiences), "file": filename}
+		meta := map[string]string{"organization": file.Organization, "example": fmt.Sprint(file.Example), "audiences": store.JSON(file.Audiences), "file": filename}
 		for k, v := range meta {
 			if _, err := tx.ExecContext(ctx, `DELETE FROM directory_meta WHERE key = $1`, k); err != nil {
 				return fmt.Errorf("directory: meta: %w", err)
@@ -287,7 +287,7 @@ func putPerson(ctx context.Context, tx *sql.Tx, p Person, source string) error {
 		return fmt.Errorf("directory: put person: %w", err)
 	}
 	_, err := tx.ExecContext(ctx, `INSERT INTO people (email, name, time_zone, roles, handles, team, source) VALUES ($1, $2, $3, $4, $5, $6, $7)`,
-		strings.ToLower(p.Email), p.Name, p.TimeZone, mustJSON(nonNil(p.Roles)), mustJSON(nonNil(p.Handles)), p.Team, source)
+		strings.ToLower(p.Email), p.Name, p.TimeZone, store.JSON(nonNil(p.Roles)), store.JSON(nonNil(p.Handles)), p.Team, source)
 	if err != nil {
 		return fmt.Errorf("directory: put person %s: %w", p.Email, err)
 	}
@@ -299,7 +299,7 @@ func putGroup(ctx context.Context, tx *sql.Tx, g Group, source string) error {
 		return fmt.Errorf("directory: put group: %w", err)
 	}
 	_, err := tx.ExecContext(ctx, `INSERT INTO dir_groups (name, display_name, description, time_zone, members, nested, source) VALUES ($1, $2, $3, $4, $5, $6, $7)`,
-		g.Name, g.DisplayName, g.Description, g.TimeZone, mustJSON(nonNil(g.Members)), mustJSON(nonNil(g.Groups)), source)
+		g.Name, g.DisplayName, g.Description, g.TimeZone, store.JSON(nonNil(g.Members)), store.JSON(nonNil(g.Groups)), source)
 	if err != nil {
 		return fmt.Errorf("directory: put group %s: %w", g.Name, err)
 	}
@@ -311,7 +311,7 @@ func putEscalation(ctx context.Context, tx *sql.Tx, e Escalation, source string)
 		return fmt.Errorf("directory: put escalation: %w", err)
 	}
 	_, err := tx.ExecContext(ctx, `INSERT INTO escalations (system, team, responders, backup, source) VALUES ($1, $2, $3, $4, $5)`,
-		e.System, e.Team, mustJSON(nonNil(e.Responders)), e.Backup, source)
+		e.System, e.Team, store.JSON(nonNil(e.Responders)), e.Backup, source)
 	if err != nil {
 		return fmt.Errorf("directory: put escalation %s: %w", e.System, err)
 	}
@@ -323,14 +323,6 @@ func nonNil(l []string) []string {
 		return []string{}
 	}
 	return l
-}
-
-func mustJSON(v any) string {
-	b, err := json.Marshal(v)
-	if err != nil {
-		panic(err)
-	}
-	return string(b)
 }
 
 func parseJSONList(s string) []string {

@@ -125,3 +125,13 @@ SELECT id, title, severity, state, detected_via, detection_detail, verified, ver
 FROM incidents
 WHERE state IN ('investigating', 'identified', 'monitoring') AND next_update_at IS NOT NULL
   AND next_update_at <= $1 AND promise_stage < 3 ORDER BY next_update_at;
+
+-- name: newest-event-id
+SELECT COALESCE(MAX(id), 0) FROM timeline_events;
+
+-- name: events-after
+-- The whole timeline, every incident's, by id: for readers that follow it.
+SELECT id, incident_id, at, kind, actor, text, data FROM timeline_events WHERE id > $1 ORDER BY id LIMIT $2;
+
+-- name: event-by-id
+SELECT id, incident_id, at, kind, actor, text, data FROM timeline_events WHERE id = $1;

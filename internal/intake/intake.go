@@ -193,7 +193,7 @@ func (s *Service) fire(ctx context.Context, a Alert) (id int64, created bool, er
 		err = tx.QueryRowContext(ctx, `INSERT INTO intake_drafts (source, alert_key, open_key, title, systems, detail, url, severity,
     first_failure_at, received_at, last_seen_at, reply_token)
 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $10, $11) RETURNING id`,
-			a.Source, a.Key, openKey(a.Source, a.Key), title, mustJSON(systems), truncate(a.Detail, 2000), truncate(a.URL, 2000),
+			a.Source, a.Key, openKey(a.Source, a.Key), title, store.JSON(systems), truncate(a.Detail, 2000), truncate(a.URL, 2000),
 			a.Severity, first, now, newToken()).Scan(&id)
 		if err != nil {
 			return fmt.Errorf("intake: new draft: %w", err)
@@ -331,7 +331,7 @@ func scanDraft(row interface{ Scan(...any) error }) (*Draft, error) {
 		d.Systems = []string{}
 	}
 	d.FirstFailureAt, d.ReceivedAt, d.LastSeenAt = d.FirstFailureAt.UTC(), d.ReceivedAt.UTC(), d.LastSeenAt.UTC()
-	d.ResolvedAt, d.DecidedAt = timePtr(resolved), timePtr(decided)
+	d.ResolvedAt, d.DecidedAt = store.TimePtr(resolved), store.TimePtr(decided)
 	if d.incidentID.Valid {
 		d.Incident = incident.FormatRef(d.incidentID.Int64)
 	}
@@ -606,20 +606,4 @@ func newToken() string {
 		panic(fmt.Sprintf("intake: crypto/rand failed: %v", err))
 	}
 	return strings.ToLower(base32.StdEncoding.WithPadding(base32.NoPadding).EncodeToString(b))
-}
-
-func mustJSON(v any) string {
-	b, err := json.Marshal(v)
-	if err != nil {
-		panic(err)
-	}
-	return string(b)
-}
-
-func timePtr(t sql.NullTime) *time.Time {
-	if !t.Valid {
-		return nil
-	}
-	u := t.Time.UTC()
-	return &u
 }

@@ -21,6 +21,11 @@ type countArgs struct {
 
 func (countArgs) Kind() string { return "test_count" }
 
+// runsTable is the test's own table of job runs: jobs owns only River's
+// tables, and borrowing another package's would tie this test to its
+// schema.
+const runsTable = `CREATE TABLE jobs_test_runs (key TEXT PRIMARY KEY, value TEXT NOT NULL)`
+
 // countWorker records every run, by which replica, in the database.
 type countWorker struct {
 	river.WorkerDefaults[countArgs]
@@ -29,7 +34,7 @@ type countWorker struct {
 }
 
 func (w *countWorker) Work(ctx context.Context, job *river.Job[countArgs]) error {
-	_, err := w.db.ExecContext(ctx, `INSERT INTO directory_meta (key, value) VALUES ($1, $2)`, fmt.Sprintf("run-%d-%d", job.Args.N, job.ID), w.replica)
+	_, err := w.db.ExecContext(ctx, `INSERT INTO jobs_test_runs (key, value) VALUES ($1, $2)`, fmt.Sprintf("run-%d-%d", job.Args.N, job.ID), w.replica)
 	return err
 }
 
@@ -57,6 +62,9 @@ func startReplica(t *testing.T, db *store.DB, id string) *river.Client[*sql.Tx] 
 func TestJobInsertedWithStateRunsOnceAcrossReplicas(t *testing.T) {
 	db := storetest.Open(t)
 	ctx := context.Background()
+	if _, err := db.ExecContext(ctx, runsTable); err != nil {
+		t.Fatal(err)
+	}
 	ins, err := jobs.NewInserter(db)
 	if err != nil {
 		t.Fatal(err)
@@ -93,25 +101,25 @@ func TestJobInsertedWithStateRunsOnceAcrossReplicas(t *testing.T) {
 	deadline := time.Now().Add(30 * time.Second)
 	var runs int
 	for time.Now().Before(deadline) {
-		db.QueryRowContext(ctx, `SELECT COUNT(*) FROM directory_meta WHERE key LIKE 'run-%'`).Scan(&runs)
+		db.QueryRowContext(ctx, `SELECT COUNT(*) FROM jobs_test_runs WHERE key LIKE 'run-%'`).Scan(&runs)
 		if runs >= n {
 			break
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
 	time.Sleep(500 * time.Millisecond) // let any duplicate run show itself
-	db.QueryRowContext(ctx, `SELECT COUNT(*) FROM directory_meta WHERE key LIKE 'run-%'`).Scan(&runs)
+	db.QueryRowContext(ctx, `SELECT COUNT(*) FROM jobs_test_runs WHERE key LIKE 'run-%'`).Scan(&runs)
 	if runs != n {
 		t.Fatalf("%d jobs inserted, %d runs recorded", n, runs)
 	}
 	var rolledBack int
-	db.QueryRowContext(ctx, `SELECT COUNT(*) FROM directory_meta WHERE key LIKE 'run-999-%'`).Scan(&rolledBack)
+	db.QueryRowContext(ctx, `SELECT COUNT(*) FROM jobs_test_runs WHERE key LIKE 'run-999-%'`).Scan(&rolledBack)
 	if rolledBack != 0 {
 		t.Fatal("a job from a rolled-back transaction ran")
 	}
 	if replicas == 2 {
 		var byReplica int
-		db.QueryRowContext(ctx, `SELECT COUNT(DISTINCT value) FROM directory_meta WHERE key LIKE 'run-%'`).Scan(&byReplica)
+		db.QueryRowContext(ctx, `SELECT COUNT(DISTINCT value) FROM jobs_test_runs WHERE key LIKE 'run-%'`).Scan(&byReplica)
 		t.Logf("jobs worked by %d replicas", byReplica)
 	}
 }

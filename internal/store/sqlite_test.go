@@ -8,6 +8,7 @@ import (
 	"strings"
 	"syscall"
 	"testing"
+	"time"
 
 	"github.com/sitrep-dev/sitrep/internal/store"
 )
@@ -68,7 +69,7 @@ func TestReadyFailsWhileTheDiskIsFull(t *testing.T) {
 	// Fill what free pages are left, as other writes would.
 	var full error
 	for i := 0; i < 100 && full == nil; i++ {
-		_, full = db.ExecContext(ctx, `INSERT INTO directory_meta (key, value) VALUES ($1, $2)`, strconv.Itoa(i), strings.Repeat("x", 3000))
+		_, full = db.ExecContext(ctx, `INSERT INTO readiness_probe (at, filler) VALUES ($1, $2)`, time.Now().UTC(), []byte(strings.Repeat("x", 3000)))
 	}
 	if reason := store.StorageFault(full); !strings.Contains(reason, "SQLITE_FULL") {
 		t.Fatalf("the filling write failed with %v, classified %q; want SQLITE_FULL", full, reason)
