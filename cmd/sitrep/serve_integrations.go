@@ -14,7 +14,7 @@ import (
 
 // buildIntake wires the monitoring webhooks: a secret per source, the
 // escalation list's systems to map alerts onto, and the note to the comms
-// leads, sent through the outbox's templates and SMTP pool by its own job.
+// leads, queued in the outbox by its own job.
 func (h *hub) buildIntake(workers *river.Workers) {
 	c := h.cfg.Intake
 	h.intake = &intake.Service{DB: h.db, Incidents: h.incidents, Jobs: h.inserter, Secrets: c.Secrets(),
@@ -36,12 +36,8 @@ func (h *hub) buildIntake(workers *river.Workers) {
 			}
 			return out
 		}}
-	river.AddWorker(workers, &intake.NoteWorker{Service: h.intake, Mail: &intake.Mail{Renderer: h.outbox.Renderer, Sender: h.outbox.Sender,
-		From: h.cfg.Mail.From, Domain: h.cfg.Mail.Domain, ReplyPart: h.cfg.Mail.ReplyLocalPart, PublicURL: h.cfg.Server.PublicURL,
-		Person: func(email string) (string, string, bool) {
-			p, ok := h.directory.Current().Person(email)
-			return p.Name, p.TimeZone, ok
-		}}})
+	// The note to the comms leads goes through the outbox, as every message does.
+	river.AddWorker(workers, &intake.NoteWorker{Service: h.intake, Mail: h.outbox, PublicURL: h.cfg.Server.PublicURL})
 }
 
 // buildChat wires the chat mirror when Slack or IRC is configured, and

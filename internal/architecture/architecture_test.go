@@ -117,7 +117,6 @@ var pendingDomainImports = []string{}
 var pendingMainFuncs = []string{
 	"internal/changes.Service.KnownSystems",
 	"internal/incident.Service.DefaultRoles",
-	"internal/intake.Mail.Person",
 	"internal/intake.Service.KnownSystems",
 	"internal/intake.Service.Notify",
 	"internal/postmortem.Service.Rooms",

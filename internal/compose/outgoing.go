@@ -19,7 +19,8 @@ const (
 // about is its owner's business.
 type Thread struct {
 	// Key is the owner's id for the conversation (the incident's row id);
-	// with Audience it identifies the thread.
+	// with Audience it identifies the thread. 0: a message of its own,
+	// in no thread (a monitoring draft's note).
 	Key      int64
 	Audience string
 	// Ref names the conversation to people and filters ("INC-42").

@@ -2,6 +2,7 @@ package intake
 
 import (
 	"context"
+	"database/sql"
 	"fmt"
 	"strings"
 	"time"
@@ -9,27 +10,15 @@ import (
 	"github.com/riverqueue/river"
 
 	"github.com/sitrep-dev/sitrep/internal/compose"
+	"github.com/sitrep-dev/sitrep/internal/errs"
 )
 
-// Sender hands one message to the SMTP server; the outbox's pool
-// satisfies it (outbox.Sender).
-type Sender interface {
-	Send(ctx context.Context, from string, to []string, msg []byte) (perRcpt []error, err error)
-}
-
-// Mail is what the note to the comms lead needs of the mail side. A draft
-// is not an incident, so the note cannot go through the outbox's incident
-// threads; it is rendered by the same templates and sent through the same
-// SMTP pool by a River job of its own, retried until it is accepted.
-type Mail struct {
-	Renderer  *compose.Renderer
-	Sender    Sender
-	From      string // "sitrep <status@example.com>"
-	Domain    string
-	ReplyPart string
-	PublicURL string
-	// Person gives a recipient's name and time zone, if the directory knows them.
-	Person func(email string) (name, zone string, ok bool)
+// Mailer queues the note in the outbox, as every other message goes: the
+// same delivery rows before the first byte, retries and bounce handling.
+// A draft is not an incident, so its note is a message of its own, in no
+// thread (compose.Thread with no Key).
+type Mailer interface {
+	Queue(ctx context.Context, tx *sql.Tx, m compose.Outgoing) (*compose.Message, error)
 }
 
 // NoteArgs is the job that tells one person of a new draft.
@@ -43,11 +32,14 @@ func (NoteArgs) Kind() string { return "intake_draft_note" }
 // InsertOpts: a note is worth a day of retries, not River's default three weeks.
 func (NoteArgs) InsertOpts() river.InsertOpts { return river.InsertOpts{MaxAttempts: 12} }
 
-// NoteWorker works NoteArgs.
+// NoteWorker works NoteArgs: it queues the note while the draft is still
+// undecided (a draft decided before its job ran asks nobody anything).
 type NoteWorker struct {
 	river.WorkerDefaults[NoteArgs]
 	Service *Service
-	Mail    *Mail
+	Mail    Mailer
+	// PublicURL, when set, links the note to the draft's page.
+	PublicURL string
 }
 
 func (w *NoteWorker) Work(ctx context.Context, job *river.Job[NoteArgs]) error {
@@ -58,31 +50,30 @@ func (w *NoteWorker) Work(ctx context.Context, job *river.Job[NoteArgs]) error {
 	if d.State != StateDraft {
 		return nil // decided before the note went out: nothing to ask
 	}
-	msg, err := w.Mail.Build(d, job.Args.To, w.Service.now())
-	if err != nil {
-		return river.JobCancel(err) // a template that fails will fail again
+	note := compose.Outgoing{
+		Thread: compose.Thread{Audience: "leads", Ref: FormatID(d.ID), ReplyToken: ReplyPrefix + d.ReplyToken},
+		Kind:   compose.KindDraftAlert, People: []string{job.Args.To}, Data: w.data(d, w.Service.now()), Actor: "sitrep",
+		// A job run again after a crash finds its note queued.
+		IdempotencyKey: fmt.Sprintf("draft-note-%d-%s", d.ID, strings.ToLower(job.Args.To)),
 	}
-	_, from := w.Mail.fromAddress()
-	perRcpt, err := w.Mail.Sender.Send(ctx, from, []string{job.Args.To}, msg)
-	if err == nil && len(perRcpt) > 0 {
-		err = perRcpt[0]
-	}
-	if err != nil {
+	err = w.Service.DB.InTx(ctx, func(tx *sql.Tx) error {
+		_, err := w.Mail.Queue(ctx, tx, note)
+		return err
+	})
+	switch {
+	case errs.Is(err, errs.Conflict):
+		return nil // queued by an earlier run of this job
+	case errs.Is(err, errs.Invalid):
+		return river.JobCancel(err) // a template or address that fails will fail again
+	case err != nil:
 		return fmt.Errorf("intake: note on %s to %s: %w", FormatID(d.ID), job.Args.To, err)
 	}
 	return nil
 }
 
-// Build renders the note on draft d for one recipient.
-func (m *Mail) Build(d *Draft, to string, now time.Time) ([]byte, error) {
-	name, zone := "", ""
-	if m.Person != nil {
-		name, zone, _ = m.Person(to)
-	}
-	loc, err := time.LoadLocation(zone)
-	if err != nil {
-		loc = time.UTC
-	}
+// data is the note on draft d; the outbox puts each copy in its
+// recipient's zone.
+func (w *NoteWorker) data(d *Draft, now time.Time) *compose.DraftAlertData {
 	view := compose.IncidentView{ID: FormatID(d.ID), Title: d.Title, State: d.State, DetectedVia: "monitoring",
 		DetectionDetail: sourceName(d.Source) + " alert " + d.AlertKey, FirstFailureAt: d.FirstFailureAt, DetectedAt: d.ReceivedAt,
 		Systems: d.Systems, URL: d.URL}
@@ -94,29 +85,9 @@ func (m *Mail) Build(d *Draft, to string, now time.Time) ([]byte, error) {
 	if d.Fired > 1 {
 		fmt.Fprintf(&b, " Fired %d times, last at %s UTC.", d.Fired, d.LastSeenAt.Format("15:04:05"))
 	}
-	if m.PublicURL != "" {
+	if w.PublicURL != "" {
 		fmt.Fprintf(&b, "\n\nOr on the web, with the reports filed so far: %s/drafts/%s; from the command line: `sitrep draft declare %d` / `sitrep draft dismiss %d`.",
-			strings.TrimRight(m.PublicURL, "/"), FormatID(d.ID), d.ID, d.ID)
+			strings.TrimRight(w.PublicURL, "/"), FormatID(d.ID), d.ID, d.ID)
 	}
-	rendered, err := m.Renderer.Render(compose.KindDraftAlert, &compose.DraftAlertData{Incident: view, Draft: b.String(),
-		DraftedBy: sourceName(d.Source), Now: now, Zone: loc, Alert: true})
-	if err != nil {
-		return nil, err
-	}
-	fromName, fromAddr := m.fromAddress()
-	display := to
-	if name != "" {
-		display = name
-	}
-	return compose.Build(compose.Envelope{FromName: fromName, FromAddr: fromAddr, ToDisplay: display,
-		ReplyTo: m.ReplyPart + "+" + ReplyPrefix + d.ReplyToken + "@" + m.Domain, MessageID: compose.NewMessageID(m.Domain),
-		Date: now, AutoSubmitted: compose.AutoGenerated}, rendered)
-}
-
-func (m *Mail) fromAddress() (name, addr string) {
-	name, addr, ok := strings.Cut(m.From, "<")
-	if !ok {
-		return "sitrep", strings.TrimSpace(m.From)
-	}
-	return strings.Trim(strings.TrimSpace(name), `"`), strings.TrimSuffix(strings.TrimSpace(addr), ">")
+	return &compose.DraftAlertData{Incident: view, Draft: b.String(), DraftedBy: sourceName(d.Source), Now: now, Alert: true}
 }

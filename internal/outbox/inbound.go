@@ -88,9 +88,11 @@ func (o *Outbox) RecordBounce(ctx context.Context, tx *sql.Tx, tags []string, ad
 		return compose.Bounced{}, err
 	}
 	b := compose.Bounced{Email: d.Email, Group: d.Group}
-	if err := tx.QueryRowContext(ctx, queries.Get("thread-key-of-row"), d.MessageID).Scan(&b.ThreadKey); err != nil {
+	var key sql.NullInt64 // NULL: a message of its own, in no thread
+	if err := tx.QueryRowContext(ctx, queries.Get("thread-key-of-row"), d.MessageID).Scan(&key); err != nil {
 		return compose.Bounced{}, fmt.Errorf("outbox: bounce: message %d: %w", d.MessageID, err)
 	}
+	b.ThreadKey = key.Int64
 	if err := FailBounced(ctx, tx, d, "bounced: "+reason); err != nil {
 		return compose.Bounced{}, err
 	}

@@ -79,8 +79,8 @@ type Message = compose.Message
 // recipient, and queues the delivery job, all in tx. Nothing is sent until
 // tx commits.
 func (o *Outbox) Queue(ctx context.Context, tx *sql.Tx, req compose.Outgoing) (*Message, error) {
-	if req.Thread.Key == 0 || req.Thread.Audience == "" {
-		return nil, errs.E(errs.Internal, "outbox: a message needs a thread")
+	if req.Thread.Audience == "" || req.Thread.Ref == "" {
+		return nil, errs.E(errs.Internal, "outbox: a message needs its thread's audience and name")
 	}
 	recipients, err := o.expand(req)
 	if err != nil {
@@ -105,6 +105,10 @@ func (o *Outbox) Queue(ctx context.Context, tx *sql.Tx, req compose.Outgoing) (*
 	if err != nil {
 		return nil, err
 	}
+	var key sql.NullInt64 // none: a message of its own (Thread.Key 0)
+	if req.Thread.Key != 0 {
+		key = sql.NullInt64{Int64: req.Thread.Key, Valid: true}
+	}
 	msg := &Message{ThreadKey: req.Thread.Key, Incident: req.Thread.Ref, Audience: req.Thread.Audience, Kind: string(req.Kind),
 		MessageID: th.messageID, Subject: th.subject, Groups: req.Groups, CreatedAt: now, NextUpdateAt: req.NextUpdateAt, Actor: req.Actor}
 	if msg.Groups == nil {
@@ -118,7 +122,7 @@ func (o *Outbox) Queue(ctx context.Context, tx *sql.Tx, req compose.Outgoing) (*
 		return nil, errs.E(errs.Internal, "outbox: a calendar part needs its method")
 	}
 	err = tx.QueryRowContext(ctx, queries.Get("insert-message"),
-		msg.ThreadKey, msg.Audience, msg.Kind, msg.MessageID, th.inReplyTo, mustJSON(th.refs), th.threadIndex,
+		key, msg.Audience, msg.Kind, msg.MessageID, th.inReplyTo, mustJSON(th.refs), th.threadIndex,
 		msg.Subject, req.Thread.Audience, mustJSON(msg.Groups), string(snapshot), nullTime(req.NextUpdateAt), idem, req.Actor, now,
 		string(req.Calendar), strings.ToUpper(req.CalendarMethod), req.Thread.Ref, req.Thread.ReplyToken,
 	).Scan(&msg.ID)
@@ -188,9 +192,16 @@ type threadPos struct {
 }
 
 // nextInThread allocates the next message of the thread (creating the
-// thread with its first message).
+// thread with its first message). A thread without a key (0) is a
+// message of its own: it starts no thread and continues none.
 func (o *Outbox) nextInThread(ctx context.Context, tx *sql.Tx, t compose.Thread, subject string, now time.Time) (*threadPos, error) {
 	pos := &threadPos{messageID: compose.NewMessageID(o.Domain), subject: subject, refs: []string{}}
+	if t.Key == 0 {
+		var guid [16]byte
+		copy(guid[:], []byte(strings.Trim(pos.messageID, "<>")))
+		pos.threadIndex = compose.ThreadIndexRoot(now, guid)
+		return pos, nil
+	}
 	var refs, lastID, index, threadSubject string
 	err := tx.QueryRowContext(ctx, queries.Get("thread"),
 		t.Key, t.Audience).Scan(&threadSubject, &lastID, &refs, &index)

@@ -314,6 +314,12 @@ func (s *Service) actOnBounce(ctx context.Context, id int64, m *mailmsg.Message,
 			if err != nil {
 				return fmt.Errorf("reply: bounce: %w", err)
 			}
+			failed = append(failed, d.Email)
+			if d.ThreadKey == 0 {
+				// A message of no incident (a draft's note): the delivery
+				// failed and the address bounces; no timeline to tell.
+				continue
+			}
 			// The incident is the one of the message that bounced, whatever
 			// the report's headers say.
 			if inc == nil || inc.ID != d.ThreadKey {
@@ -322,7 +328,6 @@ func (s *Service) actOnBounce(ctx context.Context, id int64, m *mailmsg.Message,
 				}
 				out.IncidentID, out.MatchedRef, out.MatchedBy = inc.ID, inc.Ref, mailmsg.MatchBounce
 			}
-			failed = append(failed, d.Email)
 			if d.WasBouncing {
 				continue
 			}
