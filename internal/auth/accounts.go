@@ -5,6 +5,7 @@ import (
 	"crypto/rand"
 	"crypto/subtle"
 	"database/sql"
+	"embed"
 	"encoding/base64"
 	"errors"
 	"fmt"
@@ -165,8 +166,7 @@ func (a *Accounts) Create(ctx context.Context, email, name string, role Role, pa
 	}
 	now := a.now()
 	acc := &Account{Email: email, Name: name, Role: role, CreatedAt: now, UpdatedAt: now}
-	err = a.DB.QueryRowContext(ctx, `INSERT INTO accounts (email, name, role, password_hash, created_at, updated_at)
-VALUES ($1, $2, $3, $4, $5, $6) RETURNING id`, email, name, role, h, now, now).Scan(&acc.ID)
+	err = a.DB.QueryRowContext(ctx, queries.Get("insert-account"), email, name, role, h, now, now).Scan(&acc.ID)
 	if store.IsUniqueViolation(err) {
 		return nil, &errs.Error{Code: errs.Conflict, Field: "email", Message: fmt.Sprintf("an account for %s exists already", email)}
 	}
@@ -195,8 +195,7 @@ func (a *Accounts) Authenticate(ctx context.Context, email, password string) (*A
 	var acc Account
 	var h string
 	var disabled sql.NullTime
-	err := a.DB.QueryRowContext(ctx, `SELECT id, email, name, role, created_at, updated_at, password_hash, disabled_at
-FROM accounts WHERE email = $1`, email).Scan(&acc.ID, &acc.Email, &acc.Name, &acc.Role, &acc.CreatedAt, &acc.UpdatedAt, &h, &disabled)
+	err := a.DB.QueryRowContext(ctx, queries.Get("credentials"), email).Scan(&acc.ID, &acc.Email, &acc.Name, &acc.Role, &acc.CreatedAt, &acc.UpdatedAt, &h, &disabled)
 	if errors.Is(err, sql.ErrNoRows) {
 		verifyPassword(password, dummyHash())
 		return nil, fail
@@ -210,8 +209,8 @@ FROM accounts WHERE email = $1`, email).Scan(&acc.ID, &acc.Email, &acc.Name, &ac
 	return &acc, nil
 }
 
-const accountColumns = `id, email, name, role, created_at, updated_at`
-
+// scanAccount reads the columns the account queries select first (see
+// queries.sql).
 func scanAccount(row interface{ Scan(...any) error }) (*Account, error) {
 	var acc Account
 	if err := row.Scan(&acc.ID, &acc.Email, &acc.Name, &acc.Role, &acc.CreatedAt, &acc.UpdatedAt); err != nil {
@@ -222,7 +221,7 @@ func scanAccount(row interface{ Scan(...any) error }) (*Account, error) {
 
 // Get returns a live account by id.
 func (a *Accounts) Get(ctx context.Context, id int64) (*Account, error) {
-	acc, err := scanAccount(a.DB.QueryRowContext(ctx, `SELECT `+accountColumns+` FROM accounts WHERE id = $1 AND disabled_at IS NULL`, id))
+	acc, err := scanAccount(a.DB.QueryRowContext(ctx, queries.Get("live-account"), id))
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, errs.E(errs.NotFound, "no account %d", id)
 	}
@@ -234,16 +233,16 @@ func (a *Accounts) Get(ctx context.Context, id int64) (*Account, error) {
 
 // List returns live accounts by email.
 func (a *Accounts) List(ctx context.Context) ([]Account, error) {
-	return a.list(ctx, `disabled_at IS NULL`)
+	return a.list(ctx, "live-accounts")
 }
 
 // Disabled lists the disabled accounts, by email.
 func (a *Accounts) Disabled(ctx context.Context) ([]Account, error) {
-	return a.list(ctx, `disabled_at IS NOT NULL`)
+	return a.list(ctx, "disabled-accounts")
 }
 
-func (a *Accounts) list(ctx context.Context, where string) ([]Account, error) {
-	rows, err := a.DB.QueryContext(ctx, `SELECT `+accountColumns+` FROM accounts WHERE `+where+` ORDER BY email`)
+func (a *Accounts) list(ctx context.Context, query string) ([]Account, error) {
+	rows, err := a.DB.QueryContext(ctx, queries.Get(query))
 	if err != nil {
 		return nil, fmt.Errorf("auth: list accounts: %w", err)
 	}
@@ -262,7 +261,7 @@ func (a *Accounts) list(ctx context.Context, where string) ([]Account, error) {
 // Count is the number of live accounts.
 func (a *Accounts) Count(ctx context.Context) (int, error) {
 	var n int
-	err := a.DB.QueryRowContext(ctx, `SELECT COUNT(*) FROM accounts WHERE disabled_at IS NULL`).Scan(&n)
+	err := a.DB.QueryRowContext(ctx, queries.Get("count-live-accounts")).Scan(&n)
 	if err != nil {
 		return 0, fmt.Errorf("auth: count accounts: %w", err)
 	}
@@ -278,7 +277,7 @@ func (a *Accounts) SetRole(ctx context.Context, id int64, role Role) (*Account, 
 	}
 	err = a.DB.InTx(ctx, func(tx *sql.Tx) error {
 		var cur Role
-		err := tx.QueryRowContext(ctx, `SELECT role FROM accounts WHERE id = $1 AND disabled_at IS NULL`, id).Scan(&cur)
+		err := tx.QueryRowContext(ctx, queries.Get("live-role"), id).Scan(&cur)
 		if errors.Is(err, sql.ErrNoRows) {
 			return errs.E(errs.NotFound, "no account %d", id)
 		}
@@ -294,7 +293,7 @@ func (a *Accounts) SetRole(ctx context.Context, id int64, role Role) (*Account, 
 				return &errs.Error{Code: errs.Conflict, Field: "role", Message: "this is the last admin account; make another admin first"}
 			}
 		}
-		_, err = tx.ExecContext(ctx, `UPDATE accounts SET role = $1, updated_at = $2 WHERE id = $3`, role, a.now(), id)
+		_, err = tx.ExecContext(ctx, queries.Get("set-role"), role, a.now(), id)
 		if err != nil {
 			return fmt.Errorf("auth: set role: %w", err)
 		}
@@ -317,14 +316,14 @@ func (a *Accounts) SetPassword(ctx context.Context, id int64, password string) e
 		return err
 	}
 	return a.DB.InTx(ctx, func(tx *sql.Tx) error {
-		res, err := tx.ExecContext(ctx, `UPDATE accounts SET password_hash = $1, updated_at = $2 WHERE id = $3 AND disabled_at IS NULL`, h, a.now(), id)
+		res, err := tx.ExecContext(ctx, queries.Get("set-password"), h, a.now(), id)
 		if err != nil {
 			return fmt.Errorf("auth: set password: %w", err)
 		}
 		if n, _ := res.RowsAffected(); n == 0 {
 			return errs.E(errs.NotFound, "no account %d", id)
 		}
-		if _, err := tx.ExecContext(ctx, `DELETE FROM ui_sessions WHERE account_id = $1`, id); err != nil {
+		if _, err := tx.ExecContext(ctx, queries.Get("end-sessions-of-account"), id); err != nil {
 			return fmt.Errorf("auth: end sessions: %w", err)
 		}
 		return nil
@@ -345,7 +344,7 @@ func (a *Accounts) SignOn(ctx context.Context, email, name string, create Role) 
 	for attempt := 0; ; attempt++ {
 		var acc Account
 		var disabled sql.NullTime
-		err := a.DB.QueryRowContext(ctx, `SELECT `+accountColumns+`, disabled_at FROM accounts WHERE email = $1`, email).Scan(
+		err := a.DB.QueryRowContext(ctx, queries.Get("account-by-email"), email).Scan(
 			&acc.ID, &acc.Email, &acc.Name, &acc.Role, &acc.CreatedAt, &acc.UpdatedAt, &disabled)
 		switch {
 		case err == nil && disabled.Valid:
@@ -390,7 +389,7 @@ func (a *Accounts) SetDisabled(ctx context.Context, actorID, id int64, disabled 
 	err := a.DB.InTx(ctx, func(tx *sql.Tx) error {
 		var role Role
 		var was sql.NullTime
-		err := tx.QueryRowContext(ctx, `SELECT role, disabled_at FROM accounts WHERE id = $1`, id).Scan(&role, &was)
+		err := tx.QueryRowContext(ctx, queries.Get("role-and-disabled"), id).Scan(&role, &was)
 		if errors.Is(err, sql.ErrNoRows) {
 			return errs.E(errs.NotFound, "no account %d", id)
 		}
@@ -411,11 +410,11 @@ func (a *Accounts) SetDisabled(ctx context.Context, actorID, id int64, disabled 
 		}
 		now := a.now()
 		at := sql.NullTime{Time: now, Valid: disabled}
-		if _, err := tx.ExecContext(ctx, `UPDATE accounts SET disabled_at = $1, updated_at = $2 WHERE id = $3`, at, now, id); err != nil {
+		if _, err := tx.ExecContext(ctx, queries.Get("set-disabled"), at, now, id); err != nil {
 			return fmt.Errorf("auth: disable: %w", err)
 		}
 		if disabled {
-			if _, err := tx.ExecContext(ctx, `DELETE FROM ui_sessions WHERE account_id = $1`, id); err != nil {
+			if _, err := tx.ExecContext(ctx, queries.Get("end-sessions-of-account"), id); err != nil {
 				return fmt.Errorf("auth: end sessions: %w", err)
 			}
 		}
@@ -424,7 +423,7 @@ func (a *Accounts) SetDisabled(ctx context.Context, actorID, id int64, disabled 
 	if err != nil {
 		return nil, err
 	}
-	acc, err := scanAccount(a.DB.QueryRowContext(ctx, `SELECT `+accountColumns+` FROM accounts WHERE id = $1`, id))
+	acc, err := scanAccount(a.DB.QueryRowContext(ctx, queries.Get("account"), id))
 	if err != nil {
 		return nil, fmt.Errorf("auth: disable: %w", err)
 	}
@@ -437,11 +436,7 @@ func (a *Accounts) SetDisabled(ctx context.Context, actorID, id int64, disabled 
 // none; the second now waits, then counts again without the first's
 // target. SQLite runs one writing transaction at a time anyway.
 func (a *Accounts) liveAdmins(ctx context.Context, tx *sql.Tx) (int, error) {
-	q := `SELECT id FROM accounts WHERE role = 'admin' AND disabled_at IS NULL`
-	if a.DB.Dialect == store.Postgres {
-		q += ` FOR UPDATE`
-	}
-	rows, err := tx.QueryContext(ctx, q)
+	rows, err := tx.QueryContext(ctx, queries.SQL(a.DB, "live-admins"))
 	if err != nil {
 		return 0, err
 	}
@@ -452,3 +447,8 @@ func (a *Accounts) liveAdmins(ctx context.Context, tx *sql.Tx) (int, error) {
 	}
 	return n, rows.Err()
 }
+
+//go:embed queries.sql
+var queryFiles embed.FS
+
+var queries = store.MustQueries(queryFiles)

@@ -73,13 +73,12 @@ func (s *Sessions) Start(ctx context.Context, acc *Account) (string, *Session, e
 	now := s.now()
 	ttl, _ := s.ttl()
 	sess := &Session{Account: acc, CSRF: csrf, CreatedAt: now, ExpiresAt: now.Add(ttl)}
-	_, err = s.DB.ExecContext(ctx, `INSERT INTO ui_sessions (id_hash, account_id, csrf, created_at, last_seen_at, expires_at)
-VALUES ($1, $2, $3, $4, $5, $6)`, hash(id), acc.ID, csrf, now, now, sess.ExpiresAt)
+	_, err = s.DB.ExecContext(ctx, queries.Get("insert-session"), hash(id), acc.ID, csrf, now, now, sess.ExpiresAt)
 	if err != nil {
 		return "", nil, fmt.Errorf("auth: start session: %w", err)
 	}
 	// Expired sessions are swept on sign-in; there is no other writer of the table.
-	_, _ = s.DB.ExecContext(ctx, `DELETE FROM ui_sessions WHERE expires_at < $1`, now)
+	_, _ = s.DB.ExecContext(ctx, queries.Get("delete-expired-sessions"), now)
 	return id, sess, nil
 }
 
@@ -92,9 +91,7 @@ func (s *Sessions) Lookup(ctx context.Context, cookie string) (*Session, error) 
 	now := s.now()
 	var sess Session
 	var acc Account
-	err := s.DB.QueryRowContext(ctx, `SELECT s.csrf, s.created_at, s.expires_at, a.id, a.email, a.name, a.role, a.created_at, a.updated_at
-FROM ui_sessions s JOIN accounts a ON a.id = s.account_id
-WHERE s.id_hash = $1 AND s.expires_at > $2 AND a.disabled_at IS NULL`, hash(cookie), now).Scan(
+	err := s.DB.QueryRowContext(ctx, queries.Get("session"), hash(cookie), now).Scan(
 		&sess.CSRF, &sess.CreatedAt, &sess.ExpiresAt, &acc.ID, &acc.Email, &acc.Name, &acc.Role, &acc.CreatedAt, &acc.UpdatedAt)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, errs.E(errs.Unauthorized, "your session has expired; sign in again")
@@ -110,7 +107,7 @@ WHERE s.id_hash = $1 AND s.expires_at > $2 AND a.disabled_at IS NULL`, hash(cook
 	}
 	// Extend at most once a minute: a page with many requests writes once.
 	if next.Sub(sess.ExpiresAt) > time.Minute {
-		if _, err := s.DB.ExecContext(ctx, `UPDATE ui_sessions SET last_seen_at = $1, expires_at = $2 WHERE id_hash = $3`, now, next, hash(cookie)); err == nil {
+		if _, err := s.DB.ExecContext(ctx, queries.Get("extend-session"), now, next, hash(cookie)); err == nil {
 			sess.ExpiresAt = next
 		}
 	}
@@ -119,7 +116,7 @@ WHERE s.id_hash = $1 AND s.expires_at > $2 AND a.disabled_at IS NULL`, hash(cook
 
 // End signs a session out.
 func (s *Sessions) End(ctx context.Context, cookie string) error {
-	if _, err := s.DB.ExecContext(ctx, `DELETE FROM ui_sessions WHERE id_hash = $1`, hash(cookie)); err != nil {
+	if _, err := s.DB.ExecContext(ctx, queries.Get("delete-session"), hash(cookie)); err != nil {
 		return fmt.Errorf("auth: end session: %w", err)
 	}
 	return nil

@@ -82,7 +82,7 @@ func (t *Tokens) Create(ctx context.Context, name string, role Role) (string, *T
 	plain := tokenPrefix + hex.EncodeToString(b)
 	now := time.Now().UTC()
 	tok := &Token{Name: name, Role: role, CreatedAt: now}
-	err := t.DB.QueryRowContext(ctx, `INSERT INTO api_tokens (name, hash, role, created_at) VALUES ($1, $2, $3, $4) RETURNING id`,
+	err := t.DB.QueryRowContext(ctx, queries.Get("insert-token"),
 		name, hash(plain), role, now).Scan(&tok.ID)
 	if err != nil {
 		return "", nil, fmt.Errorf("auth: create token: %w", err)
@@ -95,7 +95,7 @@ func (t *Tokens) Import(ctx context.Context, name, plain string, role Role) erro
 	if len(plain) < 20 {
 		return errs.InvalidField("server.admin_token", "must be at least 20 characters")
 	}
-	_, err := t.DB.ExecContext(ctx, `INSERT INTO api_tokens (name, hash, role, created_at) VALUES ($1, $2, $3, $4)`,
+	_, err := t.DB.ExecContext(ctx, queries.Get("import-token"),
 		name, hash(plain), role, time.Now().UTC())
 	if err != nil && !store.IsUniqueViolation(err) {
 		return fmt.Errorf("auth: import token: %w", err)
@@ -106,7 +106,7 @@ func (t *Tokens) Import(ctx context.Context, name, plain string, role Role) erro
 // Count is the number of live tokens.
 func (t *Tokens) Count(ctx context.Context) (int, error) {
 	var n int
-	err := t.DB.QueryRowContext(ctx, `SELECT COUNT(*) FROM api_tokens WHERE revoked_at IS NULL`).Scan(&n)
+	err := t.DB.QueryRowContext(ctx, queries.Get("count-live-tokens")).Scan(&n)
 	return n, err
 }
 
@@ -117,7 +117,7 @@ func (t *Tokens) Verify(ctx context.Context, plain string) (*Principal, error) {
 	}
 	var p Principal
 	var id int64
-	err := t.DB.QueryRowContext(ctx, `SELECT id, name, role FROM api_tokens WHERE hash = $1 AND revoked_at IS NULL`, hash(plain)).Scan(&id, &p.Name, &p.Role)
+	err := t.DB.QueryRowContext(ctx, queries.Get("token-by-hash"), hash(plain)).Scan(&id, &p.Name, &p.Role)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, errs.E(errs.Unauthorized, "invalid or revoked token")
 	}
@@ -125,13 +125,13 @@ func (t *Tokens) Verify(ctx context.Context, plain string) (*Principal, error) {
 		return nil, fmt.Errorf("auth: verify: %w", err)
 	}
 	// Best effort: a failure to note the use must not fail the request.
-	_, _ = t.DB.ExecContext(ctx, `UPDATE api_tokens SET last_used_at = $1 WHERE id = $2`, time.Now().UTC(), id)
+	_, _ = t.DB.ExecContext(ctx, queries.Get("touch-token"), time.Now().UTC(), id)
 	return &p, nil
 }
 
 // List returns live tokens.
 func (t *Tokens) List(ctx context.Context) ([]Token, error) {
-	rows, err := t.DB.QueryContext(ctx, `SELECT id, name, role, created_at, last_used_at FROM api_tokens WHERE revoked_at IS NULL ORDER BY id`)
+	rows, err := t.DB.QueryContext(ctx, queries.Get("live-tokens"))
 	if err != nil {
 		return nil, fmt.Errorf("auth: list tokens: %w", err)
 	}
@@ -153,7 +153,7 @@ func (t *Tokens) List(ctx context.Context) ([]Token, error) {
 
 // Revoke ends a token.
 func (t *Tokens) Revoke(ctx context.Context, id int64) error {
-	res, err := t.DB.ExecContext(ctx, `UPDATE api_tokens SET revoked_at = $1 WHERE id = $2 AND revoked_at IS NULL`, time.Now().UTC(), id)
+	res, err := t.DB.ExecContext(ctx, queries.Get("revoke-token"), time.Now().UTC(), id)
 	if err != nil {
 		return fmt.Errorf("auth: revoke: %w", err)
 	}

@@ -10,6 +10,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"database/sql"
+	"embed"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
@@ -126,10 +127,7 @@ func (s *Service) Record(ctx context.Context, in Input) (c *Change, created bool
 	}
 	now := s.now()
 	var id int64
-	err = s.DB.QueryRowContext(ctx, `INSERT INTO changes (source, external_id, kind, service, systems, version, environment,
-    triggered_by, summary, details, url, started_at, ended_at, created_at)
-VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)
-ON CONFLICT (source, external_id) DO NOTHING RETURNING id`,
+	err = s.DB.QueryRowContext(ctx, queries.Get("record-change"),
 		in.Source, in.ExternalID, in.Kind, in.Service, jsonList(in.Systems), in.Version, in.Environment,
 		in.TriggeredBy, in.Summary, in.Details, in.URL, in.At, store.NullTime(in.End), now).Scan(&id)
 	switch {
@@ -151,11 +149,7 @@ func (s *Service) upsertMaintenance(ctx context.Context, in Input) error {
 	if err := s.clean(&in); err != nil {
 		return err
 	}
-	_, err := s.DB.ExecContext(ctx, `INSERT INTO changes (source, external_id, kind, service, systems, version, environment,
-    triggered_by, summary, details, url, started_at, ended_at, created_at)
-VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)
-ON CONFLICT (source, external_id) DO UPDATE SET systems = excluded.systems, summary = excluded.summary,
-    details = excluded.details, url = excluded.url, started_at = excluded.started_at, ended_at = excluded.ended_at`,
+	_, err := s.DB.ExecContext(ctx, queries.Get("upsert-maintenance"),
 		in.Source, in.ExternalID, in.Kind, in.Service, jsonList(in.Systems), in.Version, in.Environment,
 		in.TriggeredBy, in.Summary, in.Details, in.URL, in.At, store.NullTime(in.End), s.now())
 	if err != nil {
@@ -233,9 +227,8 @@ func (s *Service) clean(in *Input) error {
 	return nil
 }
 
-const changeColumns = `c.id, c.source, c.external_id, c.kind, c.service, c.systems, c.version, c.environment,
-    c.triggered_by, c.summary, c.details, c.url, c.started_at, c.ended_at`
-
+// scanChange reads the columns every change query selects first (see
+// queries.sql), then extra.
 func scanChange(row interface{ Scan(...any) error }, extra ...any) (*Change, error) {
 	var c Change
 	var systems string
@@ -257,7 +250,7 @@ func scanChange(row interface{ Scan(...any) error }, extra ...any) (*Change, err
 
 // Get returns one change.
 func (s *Service) Get(ctx context.Context, id int64) (*Change, error) {
-	c, err := scanChange(s.DB.QueryRowContext(ctx, `SELECT `+changeColumns+` FROM changes c WHERE c.id = $1`, id))
+	c, err := scanChange(s.DB.QueryRowContext(ctx, queries.Get("change"), id))
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, errs.E(errs.NotFound, "no change %d", id)
 	}
@@ -268,7 +261,7 @@ func (s *Service) Get(ctx context.Context, id int64) (*Change, error) {
 }
 
 func (s *Service) byKey(ctx context.Context, source, externalID string) (*Change, error) {
-	c, err := scanChange(s.DB.QueryRowContext(ctx, `SELECT `+changeColumns+` FROM changes c WHERE c.source = $1 AND c.external_id = $2`, source, externalID))
+	c, err := scanChange(s.DB.QueryRowContext(ctx, queries.Get("change-by-key"), source, externalID))
 	if err != nil {
 		return nil, fmt.Errorf("changes: get %s/%s: %w", source, externalID, err)
 	}
@@ -277,8 +270,7 @@ func (s *Service) byKey(ctx context.Context, source, externalID string) (*Change
 
 // List returns the stored changes that started in [from, to], newest first.
 func (s *Service) List(ctx context.Context, from, to time.Time) ([]Change, error) {
-	rows, err := s.DB.QueryContext(ctx, `SELECT `+changeColumns+` FROM changes c
-WHERE c.started_at >= $1 AND c.started_at <= $2 ORDER BY c.started_at DESC, c.id DESC LIMIT 1000`, from.UTC(), to.UTC())
+	rows, err := s.DB.QueryContext(ctx, queries.Get("changes-between"), from.UTC(), to.UTC())
 	if err != nil {
 		return nil, fmt.Errorf("changes: list: %w", err)
 	}
@@ -337,12 +329,7 @@ func (s *Service) ForIncident(ctx context.Context, ref string, window time.Durat
 	from := out.Reference.Add(-window)
 	out.Warnings = s.readCalendars(ctx, from, out.Reference)
 
-	// A maintenance window that began before the look-back but was still
-	// running inside it counts: the work was going on.
-	rows, err := s.DB.QueryContext(ctx, `SELECT `+changeColumns+`, COALESCE(ic.state, '') FROM changes c
-LEFT JOIN incident_changes ic ON ic.change_id = c.id AND ic.incident_id = $1
-WHERE c.started_at <= $2 AND (c.started_at >= $3 OR (c.ended_at IS NOT NULL AND c.ended_at >= $3))
-ORDER BY c.started_at DESC, c.id DESC LIMIT 500`, inc.ID, out.Reference, from)
+	rows, err := s.DB.QueryContext(ctx, queries.Get("changes-before-incident"), inc.ID, out.Reference, from)
 	if err != nil {
 		return nil, fmt.Errorf("changes: for %s: %w", inc.Ref, err)
 	}
@@ -410,10 +397,10 @@ func (s *Service) Mark(ctx context.Context, actor, ref string, changeID int64, s
 	now := s.now()
 	err = s.DB.InTx(ctx, func(tx *sql.Tx) error {
 		var prev string
-		err := tx.QueryRowContext(ctx, `SELECT state FROM incident_changes WHERE incident_id = $1 AND change_id = $2`, inc.ID, c.ID).Scan(&prev)
+		err := tx.QueryRowContext(ctx, queries.Get("incident-change-state"), inc.ID, c.ID).Scan(&prev)
 		switch {
 		case errors.Is(err, sql.ErrNoRows):
-			_, err = tx.ExecContext(ctx, `INSERT INTO incident_changes (incident_id, change_id, state, actor, marked_at) VALUES ($1, $2, $3, $4, $5)`,
+			_, err = tx.ExecContext(ctx, queries.Get("insert-incident-change"),
 				inc.ID, c.ID, state, actor, now)
 		case err != nil:
 		case prev == state:
@@ -421,7 +408,7 @@ func (s *Service) Mark(ctx context.Context, actor, ref string, changeID int64, s
 		case prev == Confirmed:
 			return errs.E(errs.Conflict, "change %d is already confirmed as a cause of %s", c.ID, inc.Ref)
 		default:
-			_, err = tx.ExecContext(ctx, `UPDATE incident_changes SET state = $1, actor = $2, marked_at = $3 WHERE incident_id = $4 AND change_id = $5`,
+			_, err = tx.ExecContext(ctx, queries.Get("update-incident-change"),
 				state, actor, now, inc.ID, c.ID)
 		}
 		if err != nil {
@@ -448,9 +435,7 @@ func (s *Service) ConfirmedCauses(ctx context.Context, incidentID int64) ([]stri
 	if err != nil {
 		return nil, err
 	}
-	rows, err := s.DB.QueryContext(ctx, `SELECT `+changeColumns+` FROM changes c
-JOIN incident_changes ic ON ic.change_id = c.id
-WHERE ic.incident_id = $1 AND ic.state = $2 ORDER BY c.started_at, c.id`, incidentID, Confirmed)
+	rows, err := s.DB.QueryContext(ctx, queries.Get("confirmed-causes"), incidentID, Confirmed)
 	if err != nil {
 		return nil, fmt.Errorf("changes: confirmed causes: %w", err)
 	}
@@ -593,3 +578,8 @@ func jsonList(l []string) string {
 	b, _ := json.Marshal(l)
 	return string(b)
 }
+
+//go:embed queries.sql
+var queryFiles embed.FS
+
+var queries = store.MustQueries(queryFiles)

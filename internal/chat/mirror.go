@@ -3,6 +3,7 @@ package chat
 import (
 	"context"
 	"database/sql"
+	"embed"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -136,11 +137,11 @@ func (m *Mirror) sweepTarget(ctx context.Context, target string) (int, error) {
 		if err != nil {
 			return fmt.Errorf("chat: cursor: %w", err)
 		}
-		if _, err := tx.ExecContext(ctx, `INSERT INTO chat_cursors (target, last_event_id) VALUES ($1, $2) ON CONFLICT (target) DO NOTHING`, target, newest); err != nil {
+		if _, err := tx.ExecContext(ctx, queries.Get("start-cursor"), target, newest); err != nil {
 			return fmt.Errorf("chat: cursor: %w", err)
 		}
 		var cursor int64
-		if err := tx.QueryRowContext(ctx, `SELECT last_event_id FROM chat_cursors WHERE target = $1`, target).Scan(&cursor); err != nil {
+		if err := tx.QueryRowContext(ctx, queries.Get("cursor"), target).Scan(&cursor); err != nil {
 			return fmt.Errorf("chat: cursor: %w", err)
 		}
 		events, err := m.Incidents.EventsAfter(ctx, tx, cursor, 500)
@@ -158,7 +159,7 @@ func (m *Mirror) sweepTarget(ctx context.Context, target string) (int, error) {
 		if last == cursor {
 			return nil
 		}
-		res, err := tx.ExecContext(ctx, `UPDATE chat_cursors SET last_event_id = $1 WHERE target = $2 AND last_event_id = $3`, last, target, cursor)
+		res, err := tx.ExecContext(ctx, queries.Get("advance-cursor"), last, target, cursor)
 		if err != nil {
 			return fmt.Errorf("chat: cursor: %w", err)
 		}
@@ -268,3 +269,8 @@ func describe(inc *incident.Incident) string {
 	}
 	return strings.Join(parts, ". ")
 }
+
+//go:embed queries.sql
+var queryFiles embed.FS
+
+var queries = store.MustQueries(queryFiles)

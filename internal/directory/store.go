@@ -3,6 +3,7 @@ package directory
 import (
 	"context"
 	"database/sql"
+	"embed"
 	"encoding/json"
 	"fmt"
 	"slices"
@@ -75,10 +76,13 @@ func (s *Store) SyncFile(ctx context.Context, data []byte, filename string) (*Sy
 	}
 	res := &SyncResult{People: len(file.People), Groups: len(file.Groups), Escalations: len(file.Escalations)}
 	err = s.DB.InTx(ctx, func(tx *sql.Tx) error {
-		for _, table := range []string{"people", "dir_groups", "escalations"} {
-			r, err := tx.ExecContext(ctx, `DELETE FROM `+table+` WHERE source = $1`, SourceFile)
+		fromFile := []struct{ table, query string }{
+			{"people", "clear-file-people"}, {"dir_groups", "clear-file-groups"}, {"escalations", "clear-file-escalations"},
+		}
+		for _, c := range fromFile {
+			r, err := tx.ExecContext(ctx, queries.Get(c.query), SourceFile)
 			if err != nil {
-				return fmt.Errorf("directory: clear %s: %w", table, err)
+				return fmt.Errorf("directory: clear %s: %w", c.table, err)
 			}
 			n, _ := r.RowsAffected()
 			res.Removed += int(n)
@@ -100,10 +104,10 @@ func (s *Store) SyncFile(ctx context.Context, data []byte, filename string) (*Sy
 		}
 		meta := map[string]string{"organization": file.Organization, "example": fmt.Sprint(file.Example), "audiences": store.JSON(file.Audiences), "file": filename}
 		for k, v := range meta {
-			if _, err := tx.ExecContext(ctx, `DELETE FROM directory_meta WHERE key = $1`, k); err != nil {
+			if _, err := tx.ExecContext(ctx, queries.Get("delete-meta"), k); err != nil {
 				return fmt.Errorf("directory: meta: %w", err)
 			}
-			if _, err := tx.ExecContext(ctx, `INSERT INTO directory_meta (key, value) VALUES ($1, $2)`, k, v); err != nil {
+			if _, err := tx.ExecContext(ctx, queries.Get("insert-meta"), k, v); err != nil {
 				return fmt.Errorf("directory: meta: %w", err)
 			}
 		}
@@ -157,7 +161,7 @@ func (s *Store) Load(ctx context.Context) error {
 func (s *Store) read(ctx context.Context) (*Directory, map[string]string, error) {
 	d := &Directory{Audiences: map[string][]string{}}
 	sources := map[string]string{}
-	rows, err := s.DB.QueryContext(ctx, `SELECT email, name, time_zone, roles, handles, team, source FROM people ORDER BY email`)
+	rows, err := s.DB.QueryContext(ctx, queries.Get("people"))
 	if err != nil {
 		return nil, nil, fmt.Errorf("directory: read people: %w", err)
 	}
@@ -173,7 +177,7 @@ func (s *Store) read(ctx context.Context) (*Directory, map[string]string, error)
 		sources["person:"+p.Email] = source
 	}
 	rows.Close()
-	rows, err = s.DB.QueryContext(ctx, `SELECT name, display_name, description, time_zone, members, nested, source FROM dir_groups ORDER BY name`)
+	rows, err = s.DB.QueryContext(ctx, queries.Get("groups"))
 	if err != nil {
 		return nil, nil, fmt.Errorf("directory: read groups: %w", err)
 	}
@@ -189,7 +193,7 @@ func (s *Store) read(ctx context.Context) (*Directory, map[string]string, error)
 		sources["group:"+g.Name] = source
 	}
 	rows.Close()
-	rows, err = s.DB.QueryContext(ctx, `SELECT system, team, responders, backup, source FROM escalations ORDER BY system`)
+	rows, err = s.DB.QueryContext(ctx, queries.Get("escalations"))
 	if err != nil {
 		return nil, nil, fmt.Errorf("directory: read escalations: %w", err)
 	}
@@ -205,7 +209,7 @@ func (s *Store) read(ctx context.Context) (*Directory, map[string]string, error)
 		sources["escalation:"+e.System] = source
 	}
 	rows.Close()
-	rows, err = s.DB.QueryContext(ctx, `SELECT key, value FROM directory_meta`)
+	rows, err = s.DB.QueryContext(ctx, queries.Get("meta"))
 	if err != nil {
 		return nil, nil, fmt.Errorf("directory: read meta: %w", err)
 	}
@@ -283,10 +287,10 @@ func (s *Store) putAPI(ctx context.Context, kind, key string, change func(*Direc
 }
 
 func putPerson(ctx context.Context, tx *sql.Tx, p Person, source string) error {
-	if _, err := tx.ExecContext(ctx, `DELETE FROM people WHERE email = $1`, p.Email); err != nil {
+	if _, err := tx.ExecContext(ctx, queries.Get("delete-person"), p.Email); err != nil {
 		return fmt.Errorf("directory: put person: %w", err)
 	}
-	_, err := tx.ExecContext(ctx, `INSERT INTO people (email, name, time_zone, roles, handles, team, source) VALUES ($1, $2, $3, $4, $5, $6, $7)`,
+	_, err := tx.ExecContext(ctx, queries.Get("insert-person"),
 		strings.ToLower(p.Email), p.Name, p.TimeZone, store.JSON(nonNil(p.Roles)), store.JSON(nonNil(p.Handles)), p.Team, source)
 	if err != nil {
 		return fmt.Errorf("directory: put person %s: %w", p.Email, err)
@@ -295,10 +299,10 @@ func putPerson(ctx context.Context, tx *sql.Tx, p Person, source string) error {
 }
 
 func putGroup(ctx context.Context, tx *sql.Tx, g Group, source string) error {
-	if _, err := tx.ExecContext(ctx, `DELETE FROM dir_groups WHERE name = $1`, g.Name); err != nil {
+	if _, err := tx.ExecContext(ctx, queries.Get("delete-group"), g.Name); err != nil {
 		return fmt.Errorf("directory: put group: %w", err)
 	}
-	_, err := tx.ExecContext(ctx, `INSERT INTO dir_groups (name, display_name, description, time_zone, members, nested, source) VALUES ($1, $2, $3, $4, $5, $6, $7)`,
+	_, err := tx.ExecContext(ctx, queries.Get("insert-group"),
 		g.Name, g.DisplayName, g.Description, g.TimeZone, store.JSON(nonNil(g.Members)), store.JSON(nonNil(g.Groups)), source)
 	if err != nil {
 		return fmt.Errorf("directory: put group %s: %w", g.Name, err)
@@ -307,10 +311,10 @@ func putGroup(ctx context.Context, tx *sql.Tx, g Group, source string) error {
 }
 
 func putEscalation(ctx context.Context, tx *sql.Tx, e Escalation, source string) error {
-	if _, err := tx.ExecContext(ctx, `DELETE FROM escalations WHERE system = $1`, e.System); err != nil {
+	if _, err := tx.ExecContext(ctx, queries.Get("delete-escalation"), e.System); err != nil {
 		return fmt.Errorf("directory: put escalation: %w", err)
 	}
-	_, err := tx.ExecContext(ctx, `INSERT INTO escalations (system, team, responders, backup, source) VALUES ($1, $2, $3, $4, $5)`,
+	_, err := tx.ExecContext(ctx, queries.Get("insert-escalation"),
 		e.System, e.Team, store.JSON(nonNil(e.Responders)), e.Backup, source)
 	if err != nil {
 		return fmt.Errorf("directory: put escalation %s: %w", e.System, err)
@@ -330,3 +334,8 @@ func parseJSONList(s string) []string {
 	_ = json.Unmarshal([]byte(s), &out)
 	return out
 }
+
+//go:embed queries.sql
+var queryFiles embed.FS
+
+var queries = store.MustQueries(queryFiles)

@@ -16,6 +16,7 @@ import (
 	"context"
 	"crypto/rand"
 	"database/sql"
+	"embed"
 	"encoding/base32"
 	"encoding/json"
 	"errors"
@@ -179,9 +180,7 @@ func (s *Service) fire(ctx context.Context, a Alert) (id int64, created bool, er
 		// The write comes first: on SQLite it takes the write lock before
 		// anything is read, so concurrent deliveries queue instead of
 		// failing a lock upgrade.
-		err := tx.QueryRowContext(ctx, `UPDATE intake_drafts SET fired = fired + 1, last_seen_at = $1, resolved_at = NULL,
-    first_failure_at = CASE WHEN first_failure_at > $2 THEN $2 ELSE first_failure_at END
-    WHERE open_key = $3 RETURNING id`, now, first, openKey(a.Source, a.Key)).Scan(&id)
+		err := tx.QueryRowContext(ctx, queries.Get("attach-alert"), now, first, openKey(a.Source, a.Key)).Scan(&id)
 		if err == nil {
 			return nil
 		}
@@ -190,9 +189,7 @@ func (s *Service) fire(ctx context.Context, a Alert) (id int64, created bool, er
 		}
 		systems := s.mapSystems(a.Names)
 		title := oneLine(a.Title, 200)
-		err = tx.QueryRowContext(ctx, `INSERT INTO intake_drafts (source, alert_key, open_key, title, systems, detail, url, severity,
-    first_failure_at, received_at, last_seen_at, reply_token)
-VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $10, $11) RETURNING id`,
+		err = tx.QueryRowContext(ctx, queries.Get("insert-draft"),
 			a.Source, a.Key, openKey(a.Source, a.Key), title, store.JSON(systems), truncate(a.Detail, 2000), truncate(a.URL, 2000),
 			a.Severity, first, now, newToken()).Scan(&id)
 		if err != nil {
@@ -239,9 +236,7 @@ func (s *Service) recover(ctx context.Context, a Alert) (int64, error) {
 	err := s.DB.InTx(ctx, func(tx *sql.Tx) error {
 		var state string
 		var incID sql.NullInt64
-		err := tx.QueryRowContext(ctx, `UPDATE intake_drafts SET resolved_at = $1, last_seen_at = $2,
-    open_key = CASE WHEN state = 'draft' THEN open_key ELSE NULL END
-    WHERE open_key = $3 RETURNING id, state, incident_id`, at, now, openKey(a.Source, a.Key)).Scan(&id, &state, &incID)
+		err := tx.QueryRowContext(ctx, queries.Get("recover-draft"), at, now, openKey(a.Source, a.Key)).Scan(&id, &state, &incID)
 		if errors.Is(err, sql.ErrNoRows) {
 			id = 0
 			return nil
@@ -315,9 +310,8 @@ func containsWord(n, k string) bool {
 
 func isAlnum(b byte) bool { return b >= 'a' && b <= 'z' || b >= '0' && b <= '9' }
 
-const draftColumns = `id, source, alert_key, title, systems, detail, url, severity, first_failure_at, received_at, last_seen_at,
-    fired, resolved_at, state, incident_id, decided_by, decided_at, reply_token`
-
+// scanDraft reads a row of draft, draft-by-reply-token, drafts or
+// drafts-in-state, which select the same columns.
 func scanDraft(row interface{ Scan(...any) error }) (*Draft, error) {
 	var d Draft
 	var systems string
@@ -364,7 +358,7 @@ func (s *Service) Get(ctx context.Context, ref string) (*Draft, error) {
 }
 
 func (s *Service) get(ctx context.Context, q store.Querier, id int64) (*Draft, error) {
-	d, err := scanDraft(q.QueryRowContext(ctx, `SELECT `+draftColumns+` FROM intake_drafts WHERE id = $1`, id))
+	d, err := scanDraft(q.QueryRowContext(ctx, queries.Get("draft"), id))
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, errs.E(errs.NotFound, "no draft %s", FormatID(id))
 	}
@@ -382,11 +376,11 @@ func (s *Service) List(ctx context.Context, state string, limit int) ([]*Draft, 
 	if limit <= 0 || limit > 1000 {
 		limit = 200
 	}
-	q, args := `SELECT `+draftColumns+` FROM intake_drafts`, []any{}
+	q, args := queries.Get("drafts"), []any{limit}
 	if state != "" {
-		q, args = q+` WHERE state = $1`, append(args, state)
+		q, args = queries.Get("drafts-in-state"), append(args, state)
 	}
-	rows, err := s.DB.QueryContext(ctx, q+fmt.Sprintf(` ORDER BY id DESC LIMIT %d`, limit), args...)
+	rows, err := s.DB.QueryContext(ctx, q, args...)
 	if err != nil {
 		return nil, fmt.Errorf("intake: list drafts: %w", err)
 	}
@@ -451,8 +445,7 @@ func (s *Service) Declare(ctx context.Context, actor, ref string, in DeclareInpu
 
 func (s *Service) recordDeclared(ctx context.Context, tx *sql.Tx, actor string, d *Draft, inc *incident.Incident) error {
 	now := s.now()
-	res, err := tx.ExecContext(ctx, `UPDATE intake_drafts SET state = 'declared', incident_id = $1, decided_by = $2, decided_at = $3,
-    open_key = CASE WHEN resolved_at IS NULL THEN open_key ELSE NULL END WHERE id = $4 AND state = 'draft'`, inc.ID, actor, now, d.ID)
+	res, err := tx.ExecContext(ctx, queries.Get("declare-draft"), inc.ID, actor, now, d.ID)
 	if err != nil {
 		return fmt.Errorf("intake: declare draft: %w", err)
 	}
@@ -488,9 +481,7 @@ func (s *Service) Dismiss(ctx context.Context, actor, ref, reason string) (*Draf
 	}
 	var d *Draft
 	err = s.DB.InTx(ctx, func(tx *sql.Tx) error {
-		res, err := tx.ExecContext(ctx, `UPDATE intake_drafts SET state = 'dismissed', decided_by = $1, decided_at = $2,
-    detail = CASE WHEN $3 = '' THEN detail ELSE detail || $4 END,
-    open_key = CASE WHEN resolved_at IS NULL THEN open_key ELSE NULL END WHERE id = $5 AND state = 'draft'`,
+		res, err := tx.ExecContext(ctx, queries.Get("dismiss-draft"),
 			actor, s.now(), reason, "\n\nDismissed: "+reason, id)
 		if err != nil {
 			return fmt.Errorf("intake: dismiss: %w", err)
@@ -520,7 +511,7 @@ func (s *Service) decided(d *Draft) error {
 // ByReplyToken finds the draft a reply is about; token is what follows
 // "draft-" in the plus-address.
 func (s *Service) ByReplyToken(ctx context.Context, token string) (*Draft, error) {
-	d, err := scanDraft(s.DB.QueryRowContext(ctx, `SELECT `+draftColumns+` FROM intake_drafts WHERE reply_token = $1`, strings.ToLower(token)))
+	d, err := scanDraft(s.DB.QueryRowContext(ctx, queries.Get("draft-by-reply-token"), strings.ToLower(token)))
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, errs.E(errs.NotFound, "no draft for that reply token")
 	}
@@ -607,3 +598,8 @@ func newToken() string {
 	}
 	return strings.ToLower(base32.StdEncoding.WithPadding(base32.NoPadding).EncodeToString(b))
 }
+
+//go:embed queries.sql
+var queryFiles embed.FS
+
+var queries = store.MustQueries(queryFiles)

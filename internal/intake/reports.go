@@ -44,7 +44,7 @@ func (s *Service) AddReport(ctx context.Context, actor, ref string, in incident.
 		// a declaration running beside this either waits for the report
 		// (and copies it) or has committed already (and the state check
 		// below sends the report to its incident).
-		res, err := tx.ExecContext(ctx, `UPDATE intake_drafts SET state = state WHERE id = $1 AND state = 'draft'`, id)
+		res, err := tx.ExecContext(ctx, queries.Get("lock-draft"), id)
 		if err != nil {
 			return fmt.Errorf("intake: add report: %w", err)
 		}
@@ -54,8 +54,7 @@ func (s *Service) AddReport(ctx context.Context, actor, ref string, in incident.
 		if n, _ := res.RowsAffected(); n != 1 {
 			return nil // decided: handled after the transaction
 		}
-		return tx.QueryRowContext(ctx, `INSERT INTO draft_reports (draft_id, reporter_email, reporter_name, location, access, observed, channel, reported_at, created_at)
-VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) RETURNING id`, id, r.Email, r.Name, r.Location, r.Access, r.Observed, r.Channel, r.ReportedAt, now).Scan(&r.ID)
+		return tx.QueryRowContext(ctx, queries.Get("insert-draft-report"), id, r.Email, r.Name, r.Location, r.Access, r.Observed, r.Channel, r.ReportedAt, now).Scan(&r.ID)
 	})
 	if err != nil {
 		return nil, err
@@ -74,9 +73,6 @@ VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) RETURNING id`, id, r.Email, r.Name, 
 		Message: fmt.Sprintf("%s was dismissed as a false alarm by %s; if the report shows it is real, declare an incident and file the report there", FormatID(d.ID), d.DecidedBy)}
 }
 
-const draftReportsQuery = `SELECT id, reporter_email, reporter_name, location, access, observed, channel, reported_at
-FROM draft_reports WHERE draft_id = $1 ORDER BY reported_at, id`
-
 // Reports lists a draft's reports, oldest first.
 func (s *Service) Reports(ctx context.Context, ref string) ([]incident.Report, error) {
 	id, err := ParseID(ref)
@@ -86,14 +82,14 @@ func (s *Service) Reports(ctx context.Context, ref string) ([]incident.Report, e
 	if _, err := s.get(ctx, s.DB, id); err != nil {
 		return nil, err
 	}
-	return incident.ScanReports(s.DB.QueryContext(ctx, draftReportsQuery, id))
+	return incident.ScanReports(s.DB.QueryContext(ctx, queries.Get("draft-reports"), id))
 }
 
 // fileDraftReports files the draft's reports on the incident it became.
 // It runs in the declaring transaction after the draft's row was updated
 // (and so locked), so no report filed on the draft is left behind.
 func fileDraftReports(ctx context.Context, tx *sql.Tx, now time.Time, actor string, draftID, incidentID int64) error {
-	reports, err := incident.ScanReports(tx.QueryContext(ctx, draftReportsQuery, draftID))
+	reports, err := incident.ScanReports(tx.QueryContext(ctx, queries.Get("draft-reports"), draftID))
 	if err != nil {
 		return fmt.Errorf("intake: draft reports: %w", err)
 	}

@@ -118,11 +118,10 @@ func (s *Service) AddIssue(ctx context.Context, actor, ref string, in IssueInput
 	now := s.now()
 	is := &Issue{Text: text, Overridden: findings, Actor: actor, CreatedAt: now}
 	err = s.DB.InTx(ctx, func(tx *sql.Tx) error {
-		if err := tx.QueryRowContext(ctx, `INSERT INTO postmortem_issues (incident_id, text, findings, actor, created_at)
-VALUES ($1, $2, $3, $4, $5) RETURNING id`, inc.ID, text, findingsJSON(findings), actor, now).Scan(&is.ID); err != nil {
+		if err := tx.QueryRowContext(ctx, queries.Get("insert-issue"), inc.ID, text, findingsJSON(findings), actor, now).Scan(&is.ID); err != nil {
 			return fmt.Errorf("postmortem: add issue: %w", err)
 		}
-		n, err := countBefore(ctx, tx, "postmortem_issues", inc.ID, is.ID)
+		n, err := countBefore(ctx, tx, "number-issue", inc.ID, is.ID)
 		if err != nil {
 			return err
 		}
@@ -147,10 +146,11 @@ func findingsJSON(f []blameless.Finding) string {
 	return mustJSON(f)
 }
 
-// countBefore numbers a row among its incident's rows: I1, I2, ...
-func countBefore(ctx context.Context, q store.Querier, table string, incidentID, id int64) (int, error) {
+// countBefore numbers a row among its incident's rows: I1, I2, ...; query
+// is number-issue or number-improvement.
+func countBefore(ctx context.Context, q store.Querier, query string, incidentID, id int64) (int, error) {
 	var n int
-	if err := q.QueryRowContext(ctx, `SELECT COUNT(*) FROM `+table+` WHERE incident_id = $1 AND id <= $2`, incidentID, id).Scan(&n); err != nil {
+	if err := q.QueryRowContext(ctx, queries.Get(query), incidentID, id).Scan(&n); err != nil {
 		return 0, fmt.Errorf("postmortem: number: %w", err)
 	}
 	return n, nil
@@ -202,8 +202,7 @@ func (s *Service) AddImprovement(ctx context.Context, actor, ref string, in Impr
 	now := s.now()
 	var id int64
 	err = s.DB.InTx(ctx, func(tx *sql.Tx) error {
-		if err := tx.QueryRowContext(ctx, `INSERT INTO improvements (incident_id, issue_id, text, owner, due_on, actor, created_at)
-VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id`, inc.ID, issueID, text, owner, due, actor, now).Scan(&id); err != nil {
+		if err := tx.QueryRowContext(ctx, queries.Get("insert-improvement"), inc.ID, issueID, text, owner, due, actor, now).Scan(&id); err != nil {
 			return fmt.Errorf("postmortem: add improvement: %w", err)
 		}
 		msg := "Post-mortem improvement: " + oneLine(text)
@@ -244,24 +243,24 @@ type ImprovementPatch struct {
 // the reminders) or marks it done.
 func (s *Service) UpdateImprovement(ctx context.Context, actor string, id int64, in ImprovementPatch) (*Improvement, error) {
 	var incidentID int64
-	if err := s.DB.QueryRowContext(ctx, `SELECT incident_id FROM improvements WHERE id = $1`, id).Scan(&incidentID); err == sql.ErrNoRows {
+	if err := s.DB.QueryRowContext(ctx, queries.Get("incident-of-improvement"), id).Scan(&incidentID); err == sql.ErrNoRows {
 		return nil, errs.E(errs.NotFound, "no improvement %d", id)
 	} else if err != nil {
 		return nil, fmt.Errorf("postmortem: improvement: %w", err)
 	}
-	var sets []string
-	var args []any
-	set := func(col string, v any) {
-		args = append(args, v)
-		sets = append(sets, fmt.Sprintf("%s = $%d", col, len(args)))
+	// One statement per field given, in one transaction.
+	type set struct {
+		query string
+		value any
 	}
+	var sets []set
 	var changes []string
 	if in.Owner != nil {
 		owner, err := s.owner(*in.Owner)
 		if err != nil {
 			return nil, err
 		}
-		set("owner", owner)
+		sets = append(sets, set{"set-improvement-owner", owner})
 		changes = append(changes, "owner "+cmp.Or(owner, "none"))
 	}
 	if in.Due != nil {
@@ -269,24 +268,24 @@ func (s *Service) UpdateImprovement(ctx context.Context, actor string, id int64,
 		if err != nil {
 			return nil, err
 		}
-		set("due_on", due)
-		sets = append(sets, "reminded_before_at = NULL", "reminded_overdue_at = NULL")
+		sets = append(sets, set{"set-improvement-due", due})
 		changes = append(changes, "due "+cmp.Or(due, "none"))
 	}
 	if in.State != nil {
 		if *in.State != "open" && *in.State != "done" {
 			return nil, errs.InvalidField("state", "want open or done, got %q", *in.State)
 		}
-		set("state", *in.State)
+		sets = append(sets, set{"set-improvement-state", *in.State})
 		changes = append(changes, *in.State)
 	}
 	if len(sets) == 0 {
 		return nil, errs.E(errs.Invalid, "nothing to change: give owner, due or state")
 	}
-	args = append(args, id)
 	err := s.DB.InTx(ctx, func(tx *sql.Tx) error {
-		if _, err := tx.ExecContext(ctx, `UPDATE improvements SET `+strings.Join(sets, ", ")+fmt.Sprintf(` WHERE id = $%d`, len(args)), args...); err != nil {
-			return fmt.Errorf("postmortem: update improvement: %w", err)
+		for _, st := range sets {
+			if _, err := tx.ExecContext(ctx, queries.Get(st.query), st.value, id); err != nil {
+				return fmt.Errorf("postmortem: update improvement: %w", err)
+			}
 		}
 		_, err := incident.AddEvent(ctx, tx, s.now(), incidentID, "postmortem_improvement", actor,
 			fmt.Sprintf("Improvement %d: %s", id, strings.Join(changes, ", ")), map[string]any{"improvement": id})
@@ -334,7 +333,7 @@ func cleanDue(v string, now time.Time) (string, error) {
 }
 
 func (s *Service) issues(ctx context.Context, q store.Querier, inc *incident.Incident) ([]Issue, error) {
-	rows, err := q.QueryContext(ctx, `SELECT id, text, findings, actor, created_at FROM postmortem_issues WHERE incident_id = $1 ORDER BY id`, inc.ID)
+	rows, err := q.QueryContext(ctx, queries.Get("issues"), inc.ID)
 	if err != nil {
 		return nil, fmt.Errorf("postmortem: issues: %w", err)
 	}
@@ -396,9 +395,7 @@ func (s *Service) Improvements(ctx context.Context, f ImprovementFilter) ([]Impr
 }
 
 func (s *Service) improvements(ctx context.Context, q store.Querier, f ImprovementFilter) ([]Improvement, error) {
-	query := `SELECT m.id, m.incident_id, m.text, m.owner, m.due_on, m.issue_id, COALESCE(i.text, ''), m.state, m.created_at,
-    m.reminded_before_at, m.reminded_overdue_at
-FROM improvements m LEFT JOIN postmortem_issues i ON i.id = m.issue_id WHERE 1 = 1`
+	query := queries.Get("improvements")
 	var args []any
 	arg := func(v any) string { args = append(args, v); return "$" + strconv.Itoa(len(args)) }
 	if f.Incident != "" {
@@ -457,7 +454,7 @@ FROM improvements m LEFT JOIN postmortem_issues i ON i.id = m.issue_id WHERE 1 =
 			continue
 		}
 		incID, _ := incident.ParseRef(m.Incident)
-		n, err := countBefore(ctx, q, "improvements", incID, m.ID)
+		n, err := countBefore(ctx, q, "number-improvement", incID, m.ID)
 		if err != nil {
 			return nil, err
 		}
@@ -548,7 +545,7 @@ func (s *Service) Publish(ctx context.Context, actor, ref string) (*PublishResul
 			People: res.Notified, Data: data, Actor: actor}); err != nil {
 			return fmt.Errorf("postmortem: publish: %w", err)
 		}
-		if _, err := tx.ExecContext(ctx, `UPDATE postmortems SET published_at = $1, updated_at = $1 WHERE id = $2`, now, pm.ID); err != nil {
+		if _, err := tx.ExecContext(ctx, queries.Get("mark-published"), now, pm.ID); err != nil {
 			return fmt.Errorf("postmortem: publish: %w", err)
 		}
 		if s.Settings.WebhookURL != "" {
@@ -594,8 +591,7 @@ func (s *Service) remindBefore() time.Duration { return cmp.Or(s.Settings.Remind
 // email, so that replicas side by side send it once.
 func (s *Service) CheckImprovements(ctx context.Context) error {
 	now := s.now()
-	rows, err := s.DB.QueryContext(ctx, `SELECT id, incident_id, text, owner, due_on, issue_id, reminded_before_at IS NOT NULL, reminded_overdue_at IS NOT NULL
-FROM improvements WHERE state = 'open' AND owner <> '' AND due_on <> '' AND due_on <= $1 AND reminded_overdue_at IS NULL ORDER BY id`,
+	rows, err := s.DB.QueryContext(ctx, queries.Get("improvements-to-remind"),
 		now.Add(s.remindBefore()).Format(time.DateOnly))
 	if err != nil {
 		return fmt.Errorf("postmortem: improvements due: %w", err)
@@ -619,20 +615,15 @@ FROM improvements WHERE state = 'open' AND owner <> '' AND due_on <> '' AND due_
 	today := now.Format(time.DateOnly)
 	for _, d := range list {
 		overdue := d.dueOn < today
-		column := "reminded_before_at"
+		claim := "claim-reminder-before"
 		switch {
 		case overdue:
-			column = "reminded_overdue_at"
+			claim = "claim-reminder-overdue"
 		case d.beforeSent:
 			continue
 		}
 		err := s.DB.InTx(ctx, func(tx *sql.Tx) error {
-			// An overdue reminder also closes the "before" stage: no late "due soon".
-			set := `reminded_before_at = $1`
-			if overdue {
-				set = `reminded_overdue_at = $1, reminded_before_at = COALESCE(reminded_before_at, $1)`
-			}
-			res, err := tx.ExecContext(ctx, `UPDATE improvements SET `+set+` WHERE id = $2 AND `+column+` IS NULL`, now, d.id)
+			res, err := tx.ExecContext(ctx, queries.Get(claim), now, d.id)
 			if err != nil {
 				return fmt.Errorf("postmortem: remind: %w", err)
 			}
@@ -647,7 +638,7 @@ FROM improvements WHERE state = 'open' AND owner <> '' AND due_on <> '' AND due_
 			data := compose.ImprovementDueData{Incident: s.Comms.View(inc), Recipient: s.displayName(d.owner), Improvement: d.text,
 				DueOn: dueOn, Overdue: overdue, Now: now}
 			if d.issue.Valid {
-				_ = tx.QueryRowContext(ctx, `SELECT text FROM postmortem_issues WHERE id = $1`, d.issue.Int64).Scan(&data.Issue)
+				_ = tx.QueryRowContext(ctx, queries.Get("issue-text"), d.issue.Int64).Scan(&data.Issue)
 			}
 			// One thread per improvement: the outbox gives a thread's later
 			// messages its first subject, which names the improvement.

@@ -136,8 +136,7 @@ func (s *Service) ensure(ctx context.Context, inc *incident.Incident) (*Postmort
 			return err
 		}
 		var id int64
-		err = tx.QueryRowContext(ctx, `INSERT INTO postmortems (incident_id, uid, state, facilitator, remote, video_link, backend, created_at, updated_at)
-VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $8) RETURNING id`,
+		err = tx.QueryRowContext(ctx, queries.Get("insert-postmortem"),
 			inc.ID, s.uid(inc, 1), StateDraft, facilitator, s.Settings.Remote, s.Settings.VideoLink, s.BackendName, now).Scan(&id)
 		if store.IsUniqueViolation(err) {
 			return nil // another request made it first
@@ -280,7 +279,7 @@ func (s *Service) SetAttendee(ctx context.Context, actor, ref string, in Attende
 		}
 		for _, p := range pm.Attendees {
 			if p.Email == email {
-				if _, err := tx.ExecContext(ctx, `UPDATE postmortem_attendees SET optional = $1 WHERE postmortem_id = $2 AND email = $3`,
+				if _, err := tx.ExecContext(ctx, queries.Get("set-attendee-optional"),
 					in.Optional, pm.ID, email); err != nil {
 					return "", fmt.Errorf("postmortem: attendee: %w", err)
 				}
@@ -302,7 +301,7 @@ func (s *Service) RemoveAttendee(ctx context.Context, actor, ref, email string) 
 		if email == pm.Facilitator {
 			return "", errs.InvalidField("email", "%s facilitates; name another facilitator on the incident first", email)
 		}
-		res, err := tx.ExecContext(ctx, `DELETE FROM postmortem_attendees WHERE postmortem_id = $1 AND email = $2`, pm.ID, email)
+		res, err := tx.ExecContext(ctx, queries.Get("delete-attendee"), pm.ID, email)
 		if err != nil {
 			return "", fmt.Errorf("postmortem: remove attendee: %w", err)
 		}
@@ -377,7 +376,7 @@ func (s *Service) Propose(ctx context.Context, ref string, in ProposeInput) (*Pr
 	if len(slots) > 0 {
 		warnings = slots[0].Warnings
 	}
-	if _, err := s.DB.ExecContext(ctx, `UPDATE postmortems SET proposals = $1, warnings = $2, remote = $3, updated_at = $4 WHERE id = $5`,
+	if _, err := s.DB.ExecContext(ctx, queries.Get("save-proposals"),
 		mustJSON(slots), mustJSON(warnings), pm.Remote, s.now(), pm.ID); err != nil {
 		return nil, fmt.Errorf("postmortem: proposals: %w", err)
 	}
@@ -799,7 +798,7 @@ func (s *Service) RecordRSVP(ctx context.Context, tx *sql.Tx, r calendar.Reply) 
 		return nil
 	}
 	now := s.now()
-	res, err := tx.ExecContext(ctx, `UPDATE postmortem_attendees SET partstat = $1, replied_at = $2 WHERE postmortem_id = $3 AND email = $4`,
+	res, err := tx.ExecContext(ctx, queries.Get("record-rsvp"),
 		r.PartStat, now, pm.ID, email)
 	if err != nil {
 		return fmt.Errorf("postmortem: rsvp: %w", err)
@@ -815,7 +814,7 @@ func (s *Service) RecordRSVP(ctx context.Context, tx *sql.Tx, r calendar.Reply) 
 			if err := insertAttendee(ctx, tx, pm.ID, p); err != nil {
 				return err
 			}
-			if _, err := tx.ExecContext(ctx, `UPDATE postmortem_attendees SET partstat = $1, replied_at = $2 WHERE postmortem_id = $3 AND email = $4`,
+			if _, err := tx.ExecContext(ctx, queries.Get("record-rsvp"),
 				r.PartStat, now, pm.ID, email); err != nil {
 				return fmt.Errorf("postmortem: rsvp: %w", err)
 			}
@@ -853,7 +852,7 @@ func participants(pm *Postmortem) []string {
 // correct an item"), once per post-mortem: whoever sets timeline_sent_at
 // first sends it.
 func (s *Service) queueTimeline(ctx context.Context, tx *sql.Tx, pm *Postmortem, inc *incident.Incident, now time.Time) error {
-	res, err := tx.ExecContext(ctx, `UPDATE postmortems SET timeline_sent_at = $1 WHERE id = $2 AND timeline_sent_at IS NULL`, now, pm.ID)
+	res, err := tx.ExecContext(ctx, queries.Get("claim-timeline"), now, pm.ID)
 	if err != nil {
 		return fmt.Errorf("postmortem: timeline: %w", err)
 	}
@@ -889,8 +888,7 @@ func (s *Service) timelineBefore() time.Duration {
 // starts within TimelineBefore and has not had it. Safe on every replica.
 func (s *Service) CheckTimelines(ctx context.Context) error {
 	now := s.now()
-	rows, err := s.DB.QueryContext(ctx, `SELECT incident_id FROM postmortems WHERE state = $1 AND timeline_sent_at IS NULL
-    AND start_at IS NOT NULL AND start_at <= $2 AND start_at > $3`, StateBooked, now.Add(s.timelineBefore()), now)
+	rows, err := s.DB.QueryContext(ctx, queries.Get("timelines-due"), StateBooked, now.Add(s.timelineBefore()), now)
 	if err != nil {
 		return fmt.Errorf("postmortem: timelines due: %w", err)
 	}

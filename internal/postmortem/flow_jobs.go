@@ -70,7 +70,7 @@ func (w *BookWorker) Work(ctx context.Context, job *river.Job[BookArgs]) error {
 	if err != nil {
 		if retryable(s.BackendName, err) && job.Attempt < job.MaxAttempts {
 			// Reported while it is retried: the API and the CLI show it.
-			_, _ = s.DB.ExecContext(ctx, `UPDATE postmortems SET booking_error = $1 WHERE id = $2`,
+			_, _ = s.DB.ExecContext(ctx, queries.Get("set-booking-error"),
 				fmt.Sprintf("attempt %d of %d failed, retrying: %v", job.Attempt, job.MaxAttempts, err), pm.ID)
 			return err
 		}

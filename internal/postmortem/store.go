@@ -3,6 +3,7 @@ package postmortem
 import (
 	"context"
 	"database/sql"
+	"embed"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -75,9 +76,8 @@ type Postmortem struct {
 	generation   int
 }
 
-const pmColumns = `id, incident_id, uid, generation, state, pending_op, sequence, facilitator, start_at, end_at, room, remote,
-    video_link, backend, booking, booking_error, proposals, warnings, booked_at, timeline_sent_at, published_at`
-
+// scanPostmortem reads a row of postmortem-of-incident, postmortem-by-id or
+// postmortem-by-uid, which select the same columns.
 func scanPostmortem(row interface{ Scan(...any) error }) (*Postmortem, error) {
 	var pm Postmortem
 	var start, end, booked, timeline, published sql.NullTime
@@ -110,7 +110,7 @@ func scanPostmortem(row interface{ Scan(...any) error }) (*Postmortem, error) {
 // load reads the post-mortem of an incident with its attendees; nil, nil
 // when there is none yet.
 func load(ctx context.Context, q store.Querier, incidentID int64) (*Postmortem, error) {
-	pm, err := scanPostmortem(q.QueryRowContext(ctx, `SELECT `+pmColumns+` FROM postmortems WHERE incident_id = $1`, incidentID))
+	pm, err := scanPostmortem(q.QueryRowContext(ctx, queries.Get("postmortem-of-incident"), incidentID))
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, nil
 	}
@@ -125,7 +125,7 @@ func load(ctx context.Context, q store.Querier, incidentID int64) (*Postmortem, 
 
 // loadByID reads a post-mortem by its row id.
 func loadByID(ctx context.Context, q store.Querier, id int64) (*Postmortem, error) {
-	pm, err := scanPostmortem(q.QueryRowContext(ctx, `SELECT `+pmColumns+` FROM postmortems WHERE id = $1`, id))
+	pm, err := scanPostmortem(q.QueryRowContext(ctx, queries.Get("postmortem-by-id"), id))
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, errs.E(errs.NotFound, "no post-mortem %d", id)
 	}
@@ -141,7 +141,7 @@ func loadByID(ctx context.Context, q store.Querier, id int64) (*Postmortem, erro
 // loadByUID reads the post-mortem whose invitations carry uid; nil, nil
 // when none does.
 func loadByUID(ctx context.Context, q store.Querier, uid string) (*Postmortem, error) {
-	pm, err := scanPostmortem(q.QueryRowContext(ctx, `SELECT `+pmColumns+` FROM postmortems WHERE uid = $1`, uid))
+	pm, err := scanPostmortem(q.QueryRowContext(ctx, queries.Get("postmortem-by-uid"), uid))
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, nil
 	}
@@ -155,8 +155,7 @@ func loadByUID(ctx context.Context, q store.Querier, uid string) (*Postmortem, e
 }
 
 func loadAttendees(ctx context.Context, q store.Querier, pmID int64) ([]Participant, error) {
-	rows, err := q.QueryContext(ctx, `SELECT email, name, time_zone, optional, source, partstat, replied_at
-FROM postmortem_attendees WHERE postmortem_id = $1 ORDER BY optional, email`, pmID)
+	rows, err := q.QueryContext(ctx, queries.Get("attendees"), pmID)
 	if err != nil {
 		return nil, fmt.Errorf("postmortem: attendees: %w", err)
 	}
@@ -175,8 +174,7 @@ FROM postmortem_attendees WHERE postmortem_id = $1 ORDER BY optional, email`, pm
 }
 
 func insertAttendee(ctx context.Context, q store.Querier, pmID int64, p Participant) error {
-	_, err := q.ExecContext(ctx, `INSERT INTO postmortem_attendees (postmortem_id, email, name, time_zone, optional, source, partstat)
-VALUES ($1, $2, $3, $4, $5, $6, $7)`, pmID, strings.ToLower(p.Email), p.Name, p.TimeZone, p.Optional, p.Source, partStatPending)
+	_, err := q.ExecContext(ctx, queries.Get("insert-attendee"), pmID, strings.ToLower(p.Email), p.Name, p.TimeZone, p.Optional, p.Source, partStatPending)
 	if err != nil {
 		return fmt.Errorf("postmortem: add attendee %s: %w", p.Email, err)
 	}
@@ -185,9 +183,7 @@ VALUES ($1, $2, $3, $4, $5, $6, $7)`, pmID, strings.ToLower(p.Email), p.Name, p.
 
 // saveSchedule writes what a booking, move or cancellation changes.
 func saveSchedule(ctx context.Context, tx *sql.Tx, pm *Postmortem, now time.Time) error {
-	_, err := tx.ExecContext(ctx, `UPDATE postmortems SET uid = $1, generation = $2, state = $3, pending_op = $4, sequence = $5,
-    start_at = $6, end_at = $7, room = $8, remote = $9, video_link = $10, backend = $11, booking = $12, booking_error = $13,
-    booked_at = $14, facilitator = $15, updated_at = $16 WHERE id = $17`,
+	_, err := tx.ExecContext(ctx, queries.Get("save-schedule"),
 		pm.UID, pm.generation, pm.State, pm.PendingOp, pm.Sequence, nullTime(pm.Start), nullTime(pm.End), jsonOrEmpty(pm.Room),
 		pm.Remote, pm.VideoLink, pm.Backend, jsonOrEmpty(pm.Booking), pm.BookingError, nullTime(pm.BookedAt), pm.Facilitator, now, pm.ID)
 	if err != nil {
@@ -225,3 +221,8 @@ func timePtr(t sql.NullTime) *time.Time {
 	u := t.Time.UTC()
 	return &u
 }
+
+//go:embed queries.sql
+var queryFiles embed.FS
+
+var queries = store.MustQueries(queryFiles)

@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"crypto/rand"
+	"embed"
 	"errors"
 	"fmt"
 	"strings"
@@ -125,11 +126,10 @@ func (db *DB) probe(ctx context.Context, filler []byte) error {
 	}
 	defer tx.Rollback()
 	var id int64
-	// Insert before deleting: the new row must find space of its own.
-	if err := tx.QueryRowContext(ctx, `INSERT INTO readiness_probe (at, filler) VALUES ($1, $2) RETURNING id`, time.Now().UTC(), filler).Scan(&id); err != nil {
+	if err := tx.QueryRowContext(ctx, queries.Get("insert-probe"), time.Now().UTC(), filler).Scan(&id); err != nil {
 		return fmt.Errorf("store: readiness probe: %w", err)
 	}
-	if _, err := tx.ExecContext(ctx, `DELETE FROM readiness_probe WHERE id < $1`, id); err != nil {
+	if _, err := tx.ExecContext(ctx, queries.Get("delete-older-probes"), id); err != nil {
 		return fmt.Errorf("store: readiness probe: %w", err)
 	}
 	if err := tx.Commit(); err != nil {
@@ -137,3 +137,8 @@ func (db *DB) probe(ctx context.Context, filler []byte) error {
 	}
 	return nil
 }
+
+//go:embed queries.sql
+var queryFiles embed.FS
+
+var queries = MustQueries(queryFiles)

@@ -1,11 +1,13 @@
 package store_test
 
 import (
+	"context"
 	"strings"
 	"testing"
 	"testing/fstest"
 
 	"github.com/sitrep-dev/sitrep/internal/store"
+	"github.com/sitrep-dev/sitrep/internal/storetest"
 )
 
 func TestQueriesNamedWithDialectOverrides(t *testing.T) {
@@ -72,5 +74,13 @@ func TestQueriesRefuseMistakes(t *testing.T) {
 		if _, err := store.ParseQueries(fstest.MapFS{"q.sql": {Data: []byte(text)}}); err == nil {
 			t.Errorf("%s: accepted", name)
 		}
+	}
+}
+
+// Every statement of the store's own queries.sql is valid on the database
+// the test runs on.
+func TestQueriesPrepare(t *testing.T) {
+	if err := store.OwnQueries.Check(context.Background(), storetest.Open(t)); err != nil {
+		t.Fatal(err)
 	}
 }
