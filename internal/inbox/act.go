@@ -136,7 +136,7 @@ func (a *Actor) Act(ctx context.Context, id int64) error {
 	var size int64
 	var truncated bool
 	var attempts int
-	err := a.DB.QueryRowContext(ctx, `SELECT state, raw, size, truncated, attempts, error FROM inbound_messages WHERE id = $1`, id).
+	err := a.DB.QueryRowContext(ctx, queries.Get("load-for-acting"), id).
 		Scan(&state, &raw, &size, &truncated, &attempts, &lastErr)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil // nothing to do: the row is gone
@@ -170,7 +170,7 @@ func (a *Actor) Act(ctx context.Context, id int64) error {
 	// Recorded even when ctx is done: the count is what stops retries.
 	rctx, rcancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
 	defer rcancel()
-	if _, uerr := a.DB.ExecContext(rctx, `UPDATE inbound_messages SET attempts = attempts + 1, error = $1 WHERE id = $2 AND state = $3`,
+	if _, uerr := a.DB.ExecContext(rctx, queries.Get("record-failed-attempt"),
 		snippet(err.Error(), 2000), id, mailmsg.StateStored); uerr != nil {
 		return errors.Join(err, fmt.Errorf("inbox: act %d: record failure: %w", id, uerr))
 	}
@@ -275,8 +275,7 @@ func (a *Actor) Finish(ctx context.Context, tx *sql.Tx, id int64, out mailmsg.Ou
 	if out.IncidentID > 0 {
 		incID = sql.NullInt64{Int64: out.IncidentID, Valid: true}
 	}
-	res, err := tx.ExecContext(ctx, `UPDATE inbound_messages SET state = $1, class = $2, sender = $3, sender_name = $4, subject = $5,
-    new_text = $6, incident_id = $7, matched_by = $8, action = $9, error = $10, processed_at = $11, matched_ref = $14 WHERE id = $12 AND state = $13`,
+	res, err := tx.ExecContext(ctx, queries.Get("finish"),
 		out.State, out.Class, out.Sender, out.SenderName, out.Subject, out.NewText, incID, out.MatchedBy, snippet(out.Action, 2000),
 		snippet(out.Err, 2000), a.now(), id, mailmsg.StateStored, out.MatchedRef)
 	if err != nil {

@@ -832,13 +832,13 @@ func (g *Ingester) storeChunk(ctx context.Context, stmts *txStmts, uidValidity u
 	}
 
 	var sb strings.Builder
-	sb.WriteString(`INSERT INTO inbound_messages (mailbox, uidvalidity, uid, message_id, message_key, hash, raw, size, truncated, received_at, stored_at, state) VALUES `)
+	sb.WriteString(queries.Get("insert-inbound"))
 	args := make([]any, 0, len(chunk)*12)
 	inBatch := map[string]bool{}
 	for _, r := range chunk {
 		if k, ok := have[r.hash]; ok {
 			if k.mailbox == g.key() && k.uidValidity != uidValidity {
-				if _, err := stmts.tx.ExecContext(ctx, `UPDATE inbound_messages SET uidvalidity = $1, uid = $2, flagged = FALSE WHERE id = $3`,
+				if _, err := stmts.tx.ExecContext(ctx, queries.Get("renumber-inbound"),
 					int64(uidValidity), int64(r.uid), k.id); err != nil {
 					return nil, fmt.Errorf("inbox: store: %w", err)
 				}
@@ -905,8 +905,7 @@ func (g *Ingester) storeChunk(ctx context.Context, stmts *txStmts, uidValidity u
 // flagProcessed marks messages the hub is done with: \Seen and
 // KeywordDone, then moves them to MoveTo when configured.
 func (g *Ingester) flagProcessed(ctx context.Context, c *imapclient.Client, uidValidity uint32) error {
-	rows, err := g.DB.QueryContext(ctx, `SELECT id, uid, uidvalidity FROM inbound_messages
-WHERE mailbox = $1 AND flagged = FALSE AND state <> $2 ORDER BY id LIMIT 1000`, g.key(), mailmsg.StateStored)
+	rows, err := g.DB.QueryContext(ctx, queries.Get("unflagged"), g.key(), mailmsg.StateStored)
 	if err != nil {
 		return fmt.Errorf("inbox: flag: %w", err)
 	}
@@ -941,14 +940,7 @@ WHERE mailbox = $1 AND flagged = FALSE AND state <> $2 ORDER BY id LIMIT 1000`, 
 			}
 		}
 	}
-	var ph strings.Builder
-	for i := range ids {
-		if i > 0 {
-			ph.WriteString(", ")
-		}
-		fmt.Fprintf(&ph, "$%d", i+1)
-	}
-	if _, err := g.DB.ExecContext(ctx, `UPDATE inbound_messages SET flagged = TRUE WHERE id IN (`+ph.String()+`)`, ids...); err != nil {
+	if _, err := g.DB.ExecContext(ctx, `UPDATE inbound_messages SET flagged = TRUE WHERE id IN (`+g.DB.Placeholders(1, len(ids))+`)`, ids...); err != nil {
 		return fmt.Errorf("inbox: flag: %w", err)
 	}
 	return nil

@@ -60,7 +60,7 @@ func (c *setAsideCollector) Collect(ch chan<- prometheus.Metric) {
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
 	counts := map[mailmsg.Class]float64{mailmsg.ClassMalformed: 0, mailmsg.ClassQuarantined: 0}
-	rows, err := c.db.QueryContext(ctx, `SELECT class, COUNT(*) FROM inbound_messages WHERE state = $1 AND class IN ($2, $3) GROUP BY class`,
+	rows, err := c.db.QueryContext(ctx, queries.Get("set-aside-counts"),
 		mailmsg.StateTriage, mailmsg.ClassMalformed, mailmsg.ClassQuarantined)
 	if err != nil {
 		return

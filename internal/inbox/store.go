@@ -3,6 +3,7 @@ package inbox
 import (
 	"context"
 	"database/sql"
+	"embed"
 	"errors"
 	"fmt"
 	"strings"
@@ -26,9 +27,7 @@ func (s *Store) now() time.Time {
 	return time.Now().UTC()
 }
 
-const inboundColumns = `id, COALESCE(incident_id, 0), matched_ref, state, class, sender, sender_name, subject, new_text, received_at,
-    matched_by, action, error, size, truncated, message_id, mailbox, uidvalidity, uid`
-
+// scanInbound reads the columns of the inbox queries that return messages.
 func scanInbound(row interface{ Scan(...any) error }) (*mailmsg.Inbound, error) {
 	var in mailmsg.Inbound
 	var uv, uid int64
@@ -41,8 +40,8 @@ func scanInbound(row interface{ Scan(...any) error }) (*mailmsg.Inbound, error) 
 	return &in, nil
 }
 
-func (s *Store) list(ctx context.Context, where string, args ...any) ([]mailmsg.Inbound, error) {
-	rows, err := s.DB.QueryContext(ctx, `SELECT `+inboundColumns+` FROM inbound_messages WHERE `+where, args...)
+func (s *Store) list(ctx context.Context, query string, args ...any) ([]mailmsg.Inbound, error) {
+	rows, err := s.DB.QueryContext(ctx, query, args...)
 	if err != nil {
 		return nil, fmt.Errorf("inbox: list: %w", err)
 	}
@@ -61,7 +60,7 @@ func (s *Store) list(ctx context.Context, where string, args ...any) ([]mailmsg.
 // Replies lists what came back on an incident, oldest first: replies,
 // auto-replies, bounces and calendar replies, with their class.
 func (s *Store) Replies(ctx context.Context, incidentID int64) ([]mailmsg.Inbound, error) {
-	return s.list(ctx, `incident_id = $1 ORDER BY received_at, id`, incidentID)
+	return s.list(ctx, queries.Get("replies"), incidentID)
 }
 
 // Triage lists the messages that matched no incident, newest first.
@@ -69,12 +68,12 @@ func (s *Store) Triage(ctx context.Context, limit int) ([]mailmsg.Inbound, error
 	if limit <= 0 || limit > 1000 {
 		limit = 200
 	}
-	return s.list(ctx, `state = $1 ORDER BY id DESC LIMIT $2`, mailmsg.StateTriage, limit)
+	return s.list(ctx, queries.Get("triage"), mailmsg.StateTriage, limit)
 }
 
 // Get returns one stored message.
 func (s *Store) Get(ctx context.Context, id int64) (*mailmsg.Inbound, error) {
-	in, err := scanInbound(s.DB.QueryRowContext(ctx, `SELECT `+inboundColumns+` FROM inbound_messages WHERE id = $1`, id))
+	in, err := scanInbound(s.DB.QueryRowContext(ctx, queries.Get("get-inbound"), id))
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, errs.E(errs.NotFound, "no inbound message %d", id)
 	}
@@ -89,7 +88,7 @@ func (s *Store) Get(ctx context.Context, id int64) (*mailmsg.Inbound, error) {
 // caller puts it on that conversation. It is a conflict when the message
 // is not (or no longer) in triage.
 func (s *Store) File(ctx context.Context, tx *sql.Tx, id, key int64, ref, actor string) (*mailmsg.Inbound, error) {
-	in, err := scanInbound(tx.QueryRowContext(ctx, `SELECT `+inboundColumns+` FROM inbound_messages WHERE id = $1`, id))
+	in, err := scanInbound(tx.QueryRowContext(ctx, queries.Get("get-inbound"), id))
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, errs.E(errs.NotFound, "no inbound message %d", id)
 	}
@@ -99,8 +98,7 @@ func (s *Store) File(ctx context.Context, tx *sql.Tx, id, key int64, ref, actor 
 	if in.State != mailmsg.StateTriage {
 		return nil, errs.E(errs.Conflict, "message %d is not in triage (it is %s)", id, in.State)
 	}
-	res, err := tx.ExecContext(ctx, `UPDATE inbound_messages SET state = $1, incident_id = $2, matched_ref = $3, matched_by = $4,
-    action = $5, processed_at = $6 WHERE id = $7 AND state = $8`, mailmsg.StateProcessed, key, ref, mailmsg.MatchManual, "filed from triage by "+actor, s.now(), id, mailmsg.StateTriage)
+	res, err := tx.ExecContext(ctx, queries.Get("file-from-triage"), mailmsg.StateProcessed, key, ref, mailmsg.MatchManual, "filed from triage by "+actor, s.now(), id, mailmsg.StateTriage)
 	if err != nil {
 		return nil, fmt.Errorf("inbox: file: %w", err)
 	}
@@ -113,7 +111,7 @@ func (s *Store) File(ctx context.Context, tx *sql.Tx, id, key int64, ref, actor 
 // raw returns the stored bytes of a message.
 func (s *Store) raw(ctx context.Context, id int64) ([]byte, error) {
 	var raw []byte
-	if err := s.DB.QueryRowContext(ctx, `SELECT raw FROM inbound_messages WHERE id = $1`, id).Scan(&raw); err != nil {
+	if err := s.DB.QueryRowContext(ctx, queries.Get("raw"), id).Scan(&raw); err != nil {
 		return nil, fmt.Errorf("inbox: raw %d: %w", id, err)
 	}
 	return raw, nil
@@ -129,7 +127,7 @@ type Checkpoint struct {
 // ingest.
 func checkpoint(ctx context.Context, q store.Querier, mailbox string) (cp Checkpoint, ok bool, err error) {
 	var uv, last int64
-	err = q.QueryRowContext(ctx, `SELECT uidvalidity, last_uid FROM inbox_checkpoints WHERE mailbox = $1`, mailbox).Scan(&uv, &last)
+	err = q.QueryRowContext(ctx, queries.Get("checkpoint"), mailbox).Scan(&uv, &last)
 	if errors.Is(err, sql.ErrNoRows) {
 		return Checkpoint{}, false, nil
 	}
@@ -140,8 +138,7 @@ func checkpoint(ctx context.Context, q store.Querier, mailbox string) (cp Checkp
 }
 
 func saveCheckpoint(ctx context.Context, tx *sql.Tx, mailbox string, cp Checkpoint, now time.Time) error {
-	_, err := tx.ExecContext(ctx, `INSERT INTO inbox_checkpoints (mailbox, uidvalidity, last_uid, updated_at) VALUES ($1, $2, $3, $4)
-ON CONFLICT (mailbox) DO UPDATE SET uidvalidity = excluded.uidvalidity, last_uid = excluded.last_uid, updated_at = excluded.updated_at`,
+	_, err := tx.ExecContext(ctx, queries.Get("save-checkpoint"),
 		mailbox, int64(cp.UIDValidity), int64(cp.LastUID), now)
 	if err != nil {
 		return fmt.Errorf("inbox: save checkpoint: %w", err)
@@ -155,9 +152,7 @@ var errLeaseLost = errors.New("inbox: ingest lease lost to another replica")
 // acquireLease takes or renews the mailbox's lease for owner until
 // until. It fails (false) while another owner's lease runs.
 func acquireLease(ctx context.Context, q store.Querier, mailbox, owner string, now, until time.Time) (bool, error) {
-	res, err := q.ExecContext(ctx, `INSERT INTO inbox_leases (mailbox, owner, lease_until) VALUES ($1, $2, $3)
-ON CONFLICT (mailbox) DO UPDATE SET owner = excluded.owner, lease_until = excluded.lease_until
-WHERE inbox_leases.owner = excluded.owner OR inbox_leases.lease_until < $4`, mailbox, owner, until, now)
+	res, err := q.ExecContext(ctx, queries.Get("acquire-lease"), mailbox, owner, until, now)
 	if err != nil {
 		return false, fmt.Errorf("inbox: lease: %w", err)
 	}
@@ -172,7 +167,7 @@ WHERE inbox_leases.owner = excluded.owner OR inbox_leases.lease_until < $4`, mai
 // behalf, that owner still holds it, and extends it: a replica that lost
 // its lease while it was fetching cannot move the checkpoint.
 func holdLease(ctx context.Context, tx *sql.Tx, mailbox, owner string, now, until time.Time) error {
-	res, err := tx.ExecContext(ctx, `UPDATE inbox_leases SET lease_until = $1 WHERE mailbox = $2 AND owner = $3 AND lease_until >= $4`,
+	res, err := tx.ExecContext(ctx, queries.Get("hold-lease"),
 		until, mailbox, owner, now)
 	if err != nil {
 		return fmt.Errorf("inbox: lease: %w", err)
@@ -184,7 +179,7 @@ func holdLease(ctx context.Context, tx *sql.Tx, mailbox, owner string, now, unti
 }
 
 func releaseLease(ctx context.Context, q store.Querier, mailbox, owner string) error {
-	_, err := q.ExecContext(ctx, `DELETE FROM inbox_leases WHERE mailbox = $1 AND owner = $2`, mailbox, owner)
+	_, err := q.ExecContext(ctx, queries.Get("release-lease"), mailbox, owner)
 	return err
 }
 
@@ -202,3 +197,8 @@ func snippet(s string, n int) string {
 }
 
 func utf8RuneStart(b byte) bool { return b&0xC0 != 0x80 }
+
+//go:embed queries.sql
+var queryFiles embed.FS
+
+var queries = store.MustQueries(queryFiles)
