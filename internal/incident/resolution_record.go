@@ -26,7 +26,7 @@ type ResolutionRecord struct {
 // write-up promise and the unknown-root-cause reminders afresh.
 func RecordResolution(ctx context.Context, tx *sql.Tx, id int64, r ResolutionRecord) error {
 	_, err := tx.ExecContext(ctx, queries.Get("record-resolution"),
-		r.RootCause, r.Fix, r.Impact, r.RootCauseUnknown, nullTime(r.WriteUpBy), r.At.UTC(), id)
+		r.RootCause, r.Fix, r.Impact, r.RootCauseUnknown, store.NullTime(r.WriteUpBy), r.At.UTC(), id)
 	if err != nil {
 		return fmt.Errorf("incident: record resolution: %w", err)
 	}

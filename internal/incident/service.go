@@ -127,7 +127,7 @@ func (s *Service) Declare(ctx context.Context, actor string, in DeclareInput) (*
 		err := tx.QueryRowContext(ctx, queries.Get("insert-incident"),
 			inc.Title, inc.Severity, inc.State, inc.Scope.DetectedVia, inc.Scope.DetectionDetail, inc.Scope.Verified,
 			inc.Scope.VerificationDetail, inc.Scope.Extent, jsonList(inc.Scope.Segments), jsonList(inc.Scope.Systems),
-			jsonList(inc.Scope.Teams), nullTime(inc.FirstFailureAt), nullTime(inc.DetectedAt), inc.DeclaredAt,
+			jsonList(inc.Scope.Teams), store.NullTime(inc.FirstFailureAt), store.NullTime(inc.DetectedAt), inc.DeclaredAt,
 			inc.Roles.IncidentLead, inc.Roles.CommsLead, inc.Roles.Facilitator, inc.ReplyToken, inc.UpdatedAt,
 		).Scan(&inc.ID)
 		if err != nil {
@@ -261,7 +261,7 @@ func scanIncident(row interface{ Scan(...any) error }) (*Incident, error) {
 	inc.Scope.Segments = parseList(segments)
 	inc.Scope.Systems = parseList(systems)
 	inc.Scope.Teams = parseList(teams)
-	inc.FirstFailureAt, inc.DetectedAt, inc.ResolvedAt, inc.Promise.NextUpdateAt = timePtr(first), timePtr(detected), timePtr(resolved), timePtr(next)
+	inc.FirstFailureAt, inc.DetectedAt, inc.ResolvedAt, inc.Promise.NextUpdateAt = store.TimePtr(first), store.TimePtr(detected), store.TimePtr(resolved), store.TimePtr(next)
 	inc.DeclaredAt, inc.UpdatedAt = inc.DeclaredAt.UTC(), inc.UpdatedAt.UTC()
 	return &inc, nil
 }
@@ -364,8 +364,8 @@ func (s *Service) TransitionTx(ctx context.Context, tx *sql.Tx, actor string, id
 			Message: fmt.Sprintf("%s is %s; it cannot move to %s", inc.Ref, inc.State, to)}
 	}
 	now := s.now()
-	resolvedAt := nullTime(inc.ResolvedAt)
-	nextUpdate := nullTime(inc.Promise.NextUpdateAt)
+	resolvedAt := store.NullTime(inc.ResolvedAt)
+	nextUpdate := store.NullTime(inc.Promise.NextUpdateAt)
 	switch {
 	case to == Resolved:
 		resolvedAt = sql.NullTime{Time: now, Valid: true}
@@ -443,7 +443,7 @@ func (s *Service) Patch(ctx context.Context, actor, ref string, in PatchInput) (
 			if err != nil {
 				return err
 			}
-			if b1, b2 := mustJSON(sc), mustJSON(inc.Scope); b1 != b2 {
+			if b1, b2 := store.JSON(sc), store.JSON(inc.Scope); b1 != b2 {
 				changes = append(changes, "scope: "+describeScope(sc))
 				inc.Scope = sc
 			}
@@ -474,7 +474,7 @@ func (s *Service) Patch(ctx context.Context, actor, ref string, in PatchInput) (
 		res, err := tx.ExecContext(ctx, queries.Get("patch"),
 			inc.Title, inc.Severity, inc.Scope.DetectedVia, inc.Scope.DetectionDetail, inc.Scope.Verified, inc.Scope.VerificationDetail,
 			inc.Scope.Extent, jsonList(inc.Scope.Segments), jsonList(inc.Scope.Systems), jsonList(inc.Scope.Teams),
-			inc.Roles.IncidentLead, inc.Roles.CommsLead, inc.Roles.Facilitator, nullTime(inc.FirstFailureAt), now, id, inc.Version)
+			inc.Roles.IncidentLead, inc.Roles.CommsLead, inc.Roles.Facilitator, store.NullTime(inc.FirstFailureAt), now, id, inc.Version)
 		if err != nil {
 			return fmt.Errorf("incident: patch: %w", err)
 		}
@@ -498,7 +498,7 @@ func (s *Service) Patch(ctx context.Context, actor, ref string, in PatchInput) (
 // kept the previous promise if it went out by then; nextUpdateAt is the new
 // promise (nil: none, e.g. resolved).
 func (s *Service) RecordUpdateSent(ctx context.Context, tx *sql.Tx, id int64, sentAt time.Time, nextUpdateAt *time.Time) error {
-	_, err := tx.ExecContext(ctx, queries.Get("record-update-sent"), sentAt.UTC(), nullTime(nextUpdateAt), id)
+	_, err := tx.ExecContext(ctx, queries.Get("record-update-sent"), sentAt.UTC(), store.NullTime(nextUpdateAt), id)
 	if err != nil {
 		return fmt.Errorf("incident: record update: %w", err)
 	}
@@ -654,36 +654,13 @@ func jsonList(l []string) string {
 	if l == nil {
 		l = []string{}
 	}
-	return mustJSON(l)
-}
-
-func mustJSON(v any) string {
-	b, err := json.Marshal(v)
-	if err != nil {
-		panic(err)
-	}
-	return string(b)
+	return store.JSON(l)
 }
 
 func parseList(s string) []string {
 	out := []string{}
 	_ = json.Unmarshal([]byte(s), &out)
 	return out
-}
-
-func nullTime(t *time.Time) sql.NullTime {
-	if t == nil || t.IsZero() {
-		return sql.NullTime{}
-	}
-	return sql.NullTime{Time: t.UTC(), Valid: true}
-}
-
-func timePtr(t sql.NullTime) *time.Time {
-	if !t.Valid {
-		return nil
-	}
-	u := t.Time.UTC()
-	return &u
 }
 
 //go:embed queries.sql

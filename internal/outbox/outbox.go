@@ -122,8 +122,8 @@ func (o *Outbox) Queue(ctx context.Context, tx *sql.Tx, req compose.Outgoing) (*
 		return nil, errs.E(errs.Internal, "outbox: a calendar part needs its method")
 	}
 	err = tx.QueryRowContext(ctx, queries.Get("insert-message"),
-		key, msg.Audience, msg.Kind, msg.MessageID, th.inReplyTo, mustJSON(th.refs), th.threadIndex,
-		msg.Subject, req.Thread.Audience, mustJSON(msg.Groups), string(snapshot), nullTime(req.NextUpdateAt), idem, req.Actor, now,
+		key, msg.Audience, msg.Kind, msg.MessageID, th.inReplyTo, store.JSON(th.refs), th.threadIndex,
+		msg.Subject, req.Thread.Audience, store.JSON(msg.Groups), string(snapshot), store.NullTime(req.NextUpdateAt), idem, req.Actor, now,
 		string(req.Calendar), strings.ToUpper(req.CalendarMethod), req.Thread.Ref, req.Thread.ReplyToken,
 	).Scan(&msg.ID)
 	if store.IsUniqueViolation(err) && idem.Valid {
@@ -210,7 +210,7 @@ func (o *Outbox) nextInThread(ctx context.Context, tx *sql.Tx, t compose.Thread,
 		var guid [16]byte
 		copy(guid[:], []byte(strings.Trim(pos.messageID, "<>")))
 		pos.threadIndex = compose.ThreadIndexRoot(now, guid)
-		_, err = tx.ExecContext(ctx, queries.Get("insert-thread"), t.Key, t.Audience, subject, pos.messageID, mustJSON([]string{pos.messageID}), pos.threadIndex, now)
+		_, err = tx.ExecContext(ctx, queries.Get("insert-thread"), t.Key, t.Audience, subject, pos.messageID, store.JSON([]string{pos.messageID}), pos.threadIndex, now)
 		if err != nil {
 			return nil, fmt.Errorf("outbox: new thread: %w", err)
 		}
@@ -228,7 +228,7 @@ func (o *Outbox) nextInThread(ctx context.Context, tx *sql.Tx, t compose.Thread,
 	if pos.threadIndex, err = compose.ThreadIndexChild(index, now); err != nil {
 		return nil, fmt.Errorf("outbox: thread index: %w", err)
 	}
-	_, err = tx.ExecContext(ctx, queries.Get("advance-thread"), pos.messageID, mustJSON(append(append([]string{}, pos.refs...), pos.messageID)), now, t.Key, t.Audience)
+	_, err = tx.ExecContext(ctx, queries.Get("advance-thread"), pos.messageID, store.JSON(append(append([]string{}, pos.refs...), pos.messageID)), now, t.Key, t.Audience)
 	if err != nil {
 		return nil, fmt.Errorf("outbox: thread: %w", err)
 	}
@@ -261,21 +261,6 @@ func (o *Outbox) fromAddress() (name, addr string) {
 		return "sitrep", o.From
 	}
 	return a.Name, a.Address
-}
-
-func mustJSON(v any) string {
-	b, err := json.Marshal(v)
-	if err != nil {
-		panic(err)
-	}
-	return string(b)
-}
-
-func nullTime(t *time.Time) sql.NullTime {
-	if t == nil || t.IsZero() {
-		return sql.NullTime{}
-	}
-	return sql.NullTime{Time: t.UTC(), Valid: true}
 }
 
 //go:embed queries.sql

@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"github.com/sitrep-dev/sitrep/internal/compose"
+	"github.com/sitrep-dev/sitrep/internal/store"
 )
 
 // Preview renders what each of req's groups would receive, under the
@@ -52,7 +53,7 @@ func (o *Outbox) Preview(ctx context.Context, req compose.Outgoing, subject stri
 				break
 			}
 		}
-		snapshot := mustJSON(req.Data)
+		snapshot := store.JSON(req.Data)
 		display := g
 		if gr, ok := d.Group(g); ok && gr.DisplayName != "" {
 			display = gr.DisplayName

@@ -143,7 +143,7 @@ func findingsJSON(f []blameless.Finding) string {
 	if f == nil {
 		f = []blameless.Finding{}
 	}
-	return mustJSON(f)
+	return store.JSON(f)
 }
 
 // countBefore numbers a row among its incident's rows: I1, I2, ...; query
@@ -437,7 +437,7 @@ func (s *Service) improvements(ctx context.Context, q store.Querier, f Improveme
 		m.Unowned = m.Owner == ""
 		m.Overdue = m.State == "open" && m.DueOn != "" && m.DueOn < today
 		m.CreatedAt = m.CreatedAt.UTC()
-		m.RemindedAt = cmp.Or(timePtr(overdue), timePtr(before))
+		m.RemindedAt = cmp.Or(store.TimePtr(overdue), store.TimePtr(before))
 		if p, ok := d.Person(m.Owner); ok {
 			m.OwnerName = p.Name
 		}

@@ -377,7 +377,7 @@ func (s *Service) Propose(ctx context.Context, ref string, in ProposeInput) (*Pr
 		warnings = slots[0].Warnings
 	}
 	if _, err := s.DB.ExecContext(ctx, queries.Get("save-proposals"),
-		mustJSON(slots), mustJSON(warnings), pm.Remote, s.now(), pm.ID); err != nil {
+		store.JSON(slots), store.JSON(warnings), pm.Remote, s.now(), pm.ID); err != nil {
 		return nil, fmt.Errorf("postmortem: proposals: %w", err)
 	}
 	pm.Proposals, pm.Warnings = slots, warnings

@@ -88,7 +88,7 @@ func scanPostmortem(row interface{ Scan(...any) error }) (*Postmortem, error) {
 	if err != nil {
 		return nil, err
 	}
-	pm.Start, pm.End, pm.BookedAt, pm.TimelineSent, pm.PublishedAt = timePtr(start), timePtr(end), timePtr(booked), timePtr(timeline), timePtr(published)
+	pm.Start, pm.End, pm.BookedAt, pm.TimelineSent, pm.PublishedAt = store.TimePtr(start), store.TimePtr(end), store.TimePtr(booked), store.TimePtr(timeline), store.TimePtr(published)
 	if room != "" {
 		pm.Room = &Room{}
 		if err := json.Unmarshal([]byte(room), pm.Room); err != nil {
@@ -167,7 +167,7 @@ func loadAttendees(ctx context.Context, q store.Querier, pmID int64) ([]Particip
 		if err := rows.Scan(&p.Email, &p.Name, &p.TimeZone, &p.Optional, &p.Source, &p.PartStat, &replied); err != nil {
 			return nil, fmt.Errorf("postmortem: attendees: %w", err)
 		}
-		p.RepliedAt = timePtr(replied)
+		p.RepliedAt = store.TimePtr(replied)
 		out = append(out, p)
 	}
 	return out, rows.Err()
@@ -184,8 +184,8 @@ func insertAttendee(ctx context.Context, q store.Querier, pmID int64, p Particip
 // saveSchedule writes what a booking, move or cancellation changes.
 func saveSchedule(ctx context.Context, tx *sql.Tx, pm *Postmortem, now time.Time) error {
 	_, err := tx.ExecContext(ctx, queries.Get("save-schedule"),
-		pm.UID, pm.generation, pm.State, pm.PendingOp, pm.Sequence, nullTime(pm.Start), nullTime(pm.End), jsonOrEmpty(pm.Room),
-		pm.Remote, pm.VideoLink, pm.Backend, jsonOrEmpty(pm.Booking), pm.BookingError, nullTime(pm.BookedAt), pm.Facilitator, now, pm.ID)
+		pm.UID, pm.generation, pm.State, pm.PendingOp, pm.Sequence, store.NullTime(pm.Start), store.NullTime(pm.End), jsonOrEmpty(pm.Room),
+		pm.Remote, pm.VideoLink, pm.Backend, jsonOrEmpty(pm.Booking), pm.BookingError, store.NullTime(pm.BookedAt), pm.Facilitator, now, pm.ID)
 	if err != nil {
 		return fmt.Errorf("postmortem: save: %w", err)
 	}
@@ -196,30 +196,7 @@ func jsonOrEmpty[T any](v *T) string {
 	if v == nil {
 		return ""
 	}
-	return mustJSON(v)
-}
-
-func mustJSON(v any) string {
-	b, err := json.Marshal(v)
-	if err != nil {
-		panic(err)
-	}
-	return string(b)
-}
-
-func nullTime(t *time.Time) sql.NullTime {
-	if t == nil || t.IsZero() {
-		return sql.NullTime{}
-	}
-	return sql.NullTime{Time: t.UTC(), Valid: true}
-}
-
-func timePtr(t sql.NullTime) *time.Time {
-	if !t.Valid {
-		return nil
-	}
-	u := t.Time.UTC()
-	return &u
+	return store.JSON(v)
 }
 
 //go:embed queries.sql
