@@ -153,6 +153,7 @@ const unlabeled = `Array.from(document.querySelectorAll("input, select, textarea
   .map(el => el.outerHTML.slice(0, 120))`
 
 func TestUIEndToEndInChromium(t *testing.T) {
+	t.Parallel()
 	u, _ := startBrowser(t)
 
 	// Not signed in: the sign-in page, with where to go after.
