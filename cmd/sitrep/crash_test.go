@@ -69,7 +69,7 @@ func startProcess(t *testing.T, bin, config, url string) *process {
 	if err := p.cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	deadline := time.Now().Add(30 * time.Second)
+	deadline := time.Now().Add(2 * time.Minute) // a guard against a hang; a loaded machine took 30 s
 	for {
 		resp, err := http.Get(url + "/readyz")
 		if err == nil {
@@ -80,7 +80,7 @@ func startProcess(t *testing.T, bin, config, url string) *process {
 		}
 		if time.Now().After(deadline) {
 			p.cmd.Process.Kill()
-			t.Fatalf("sitrep serve not ready in 30s:\n%s", p.log.String())
+			t.Fatalf("sitrep serve not ready in 2 minutes:\n%s", p.log.String())
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
