@@ -273,9 +273,9 @@ func FuzzLint(f *testing.F) {
 
 // A pasted log or a line of stray Markdown must not stall the lint: every
 // step is linear or n·log n in the line's length. (The bound is loose for
-// a shared machine; the quadratic versions took tens of seconds.)
+// a shared machine; the quadratic versions took tens of seconds.) Not
+// parallel: it times itself.
 func TestLintLongLines(t *testing.T) {
-	t.Parallel()
 	for _, unit := range []string{"@wturner ", "`a", "](a", "<a", "no blame, ", "Will forgot to, ", "someone from "} {
 		md := strings.Repeat(unit, 200_000/len(unit))
 		start := time.Now()

@@ -699,7 +699,7 @@ func luminance(hex string) float64 {
 // page with a long timeline (the browser's load time is measured by the
 // chromedp suite in cmd/sitrep).
 func TestIncidentPageWith500Events(t *testing.T) {
-	t.Parallel()
+	// Not parallel: it times the page.
 	e := newUIEnv(t)
 	inc := e.declare("Checkout down")
 	for i := len("x"); i < 500; i++ {
