@@ -16,7 +16,7 @@ go build -o "${TMPDIR:-/tmp}/sitrep-reliability.$$" ./cmd/sitrep-reliability
 trap 'rm -f "${TMPDIR:-/tmp}/sitrep-reliability.$$"' EXIT
 if [[ $mode == ci ]]; then
 	# The bound is a guard against a hang, not the expected time (~2.5 min
-	# alone, longer beside the Go tests in scripts/test.sh).
+	# alone, longer beside a database's Go tests in scripts/test.sh).
 	timeout --signal=INT --kill-after=30s 8m "${TMPDIR:-/tmp}/sitrep-reliability.$$" ci
 	exit
 fi
