@@ -58,6 +58,7 @@ Message-ID: `+messageID+`
 // back to the bounce address of that recipient's transaction fails the
 // delivery: the check, not a broken bounce path, is what stops the forgery.
 func TestForgedBounceFromAPlainSMTPClientChangesNothing(t *testing.T) {
+	t.Parallel()
 	e, h := startHub(t)
 	ctx := context.Background()
 	cli(t, e, "declare", "--title", "Checkout down", "--severity", "SEV1", "--systems", "checkout")

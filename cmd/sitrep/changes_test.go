@@ -25,6 +25,7 @@ import (
 // highlighted, suspect and confirm onto the timeline; and `sitrep show`'s
 // report summary with the possibly-isolated flag.
 func TestChangesAndReportsThroughTheCLI(t *testing.T) {
+	t.Parallel()
 	firstFailure := time.Now().UTC().Add(-time.Hour).Truncate(time.Minute)
 	f := func(t time.Time) string { return t.UTC().Format("20060102T150405Z") }
 	ics := filepath.Join(t.TempDir(), "maintenance.ics")

@@ -16,6 +16,7 @@ import (
 // every check "sitrep doctor" runs from the command line passes; the
 // probe makes the loop through the sandbox and is filed as a probe.
 func TestDoctorAllGreenOnEmbeddedDefault(t *testing.T) {
+	t.Parallel()
 	_, h := startHub(t)
 	rep := h.hub.web.Doctor.Run(context.Background())
 	for _, r := range rep.Results {
@@ -53,6 +54,7 @@ func TestDoctorAllGreenOnEmbeddedDefault(t *testing.T) {
 // TestDoctorExitStatusAndText: a route that cannot work exits 1 and says
 // which check failed and how to fix it, one line each.
 func TestDoctorExitStatusAndText(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	environ := []string{"SITREP_DATA_DIR=" + dir, "SITREP_MAIL_SMTP_HOST=127.0.0.1", "SITREP_MAIL_SMTP_PORT=1", "SITREP_MAIL_SMTP_TLS=none",
 		"SITREP_MAIL_IMAP_HOST=127.0.0.1", "SITREP_MAIL_IMAP_PORT=1", "SITREP_MAIL_IMAP_TLS=none", "SITREP_MAIL_IMAP_USERNAME=status",

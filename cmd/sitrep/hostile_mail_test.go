@@ -22,6 +22,7 @@ import (
 // that honours them. Nothing may change, and the leads are told why each
 // command was refused.
 func TestForgedAuthenticationResultsChangeNothing(t *testing.T) {
+	t.Parallel()
 	e, h := startHub(t)
 	sb := h.hub.sandbox
 	const lead, comms = "will.hartmann@sitrep.example", "grace.okafor@sitrep.example"
@@ -77,6 +78,7 @@ func waitBody(t *testing.T, sb *sandbox.Sandbox, email, want string) sandbox.Mes
 // The nested one must wait in triage as malformed, with its reason, never
 // parsed; the reply behind it must reach the timeline.
 func TestNestedEmailIsSetAsideAndIngestCarriesOn(t *testing.T) {
+	t.Parallel()
 	e, h := startHub(t)
 	sb := h.hub.sandbox
 	cli(t, e, "declare", "--title", "Orders cannot be placed", "--severity", "SEV1", "--systems", "checkout",

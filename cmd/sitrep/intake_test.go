@@ -61,6 +61,7 @@ func waitForMail(t *testing.T, h *hubHandle, email, subject string, within time.
 // Slack post hangs; the recovery lands on the timeline; the other draft
 // is dismissed.
 func TestMonitoringAlertToIncidentThroughTheCLIWhileSlackHangs(t *testing.T) {
+	t.Parallel()
 	var mu sync.Mutex
 	var slackBodies []string
 	release := make(chan struct{})
@@ -202,6 +203,7 @@ func TestMonitoringAlertToIncidentThroughTheCLIWhileSlackHangs(t *testing.T) {
 // TestDraftDeclaredByReply: the comms lead declares a monitoring draft by
 // replying "declare SEV2" to its note; a reply from someone else is refused.
 func TestDraftDeclaredByReply(t *testing.T) {
+	t.Parallel()
 	const secret = "generic-secret-4242"
 	e, h := startHubWith(t, func(c *config.Config) { c.Intake.Generic.Secret = secret }, nil)
 	body := `{"key":"db-latency","title":"Database latency above 2s","system":"database","started_at":"` +

@@ -25,6 +25,7 @@ import (
 // both signing in with tokens Dovecot checks. When the delegation is
 // removed, /readyz turns red naming the fix, while the API goes on.
 func TestHubOnGoogleWorkspaceOAuth2(t *testing.T) {
+	t.Parallel()
 	f := oauthfake.New(t, 3*time.Second)
 	ms := testenv.StartMailStackWith(t, testenv.MailStackOptions{OAuth2: &testenv.DovecotOAuth2{
 		PublicKeyPEM: f.PublicKeyPEM(), KeyID: f.KeyID(), Issuer: f.Issuer, Audience: mailauth.GoogleMailScope,

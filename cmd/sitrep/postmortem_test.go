@@ -16,6 +16,7 @@ import (
 // an Issue and an owned Improvement recorded, the results published to
 // the owner, and the export.
 func TestPostmortemOnTheEmbeddedDefault(t *testing.T) {
+	t.Parallel()
 	e, h := startHub(t)
 	sb := h.hub.sandbox
 	const (

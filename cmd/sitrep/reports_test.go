@@ -32,6 +32,7 @@ func mailText(t *testing.T, raw []byte) string {
 // declare output, in the heads-up and in the status email; and the
 // reporters of both are the people asked to confirm the fix.
 func TestReportSummaryInDeclareOutputAndEmails(t *testing.T) {
+	t.Parallel()
 	const secret = "generic-secret-42"
 	e, h := startHubWith(t, func(c *config.Config) { c.Intake.Generic.Secret = secret }, nil)
 	sb := h.hub.sandbox

@@ -21,6 +21,7 @@ import (
 // by reply, the other says it is still broken; the incident shows both and
 // the leads are alerted.
 func TestResolutionOverPostfixAndDovecot(t *testing.T) {
+	t.Parallel()
 	ms := testenv.StartMailStack(t, "vp", "lead", "exec1", "rep1", "rep2", "status")
 	dir := t.TempDir()
 	groups := filepath.Join(dir, "groups.yaml")

@@ -64,6 +64,7 @@ func header(raw []byte, name string) string {
 // confirm, a "still broken" answer alerting the leads, and the blameless
 // summary refused for a finding, then sent with an override on the timeline.
 func TestResolveConfirmAndSummary(t *testing.T) {
+	t.Parallel()
 	e, h := startHub(t)
 	sb := h.hub.sandbox
 	const exec = "mark.delaney@sitrep.example"
@@ -205,6 +206,7 @@ func TestResolveConfirmAndSummary(t *testing.T) {
 // report on the incident its subject names; one naming no incident waits
 // in triage, and becomes a report of the incident a lead files it on.
 func TestEmailedReportIsFiled(t *testing.T) {
+	t.Parallel()
 	e, h := startHub(t)
 	sb := h.hub.sandbox
 	ctx := context.Background()

@@ -19,6 +19,7 @@ import (
 // serve wires it: every API route refuses a request without a token, and
 // every state-changing one refuses a viewer.
 func TestEveryRouteOfTheHubNeedsAToken(t *testing.T) {
+	t.Parallel()
 	e, h := startHub(t)
 	server := e.getenv("SITREP_SERVER")
 	admin := e.getenv("SITREP_TOKEN")
@@ -73,6 +74,7 @@ func TestEveryRouteOfTheHubNeedsAToken(t *testing.T) {
 // configuration and debug logging, exercises it, and greps everything it
 // wrote.
 func TestSecretsNeverReachTheLogs(t *testing.T) {
+	t.Parallel()
 	const admin = "admin-token-secret-5b8e2d4f9a"
 	const sandboxPassword = "sandbox-password-c4e7a1"
 	logs := &syncWriter{w: &bytes.Buffer{}}
@@ -96,6 +98,7 @@ func TestSecretsNeverReachTheLogs(t *testing.T) {
 // TestEveryRouteIsDocumented: every API route of the hub is in the
 // OpenAPI file the server serves, with its method.
 func TestEveryRouteIsDocumented(t *testing.T) {
+	t.Parallel()
 	e, h := startHub(t)
 	resp, err := http.Get(e.getenv("SITREP_SERVER") + "/api/v1/openapi.yaml")
 	if err != nil {
@@ -126,6 +129,7 @@ func TestEveryRouteIsDocumented(t *testing.T) {
 // admin token and password are printed only on a terminal, and otherwise
 // the banner says which files hold them (they used to go to the log).
 func TestFirstStartSecretsStayOutOfTheLog(t *testing.T) {
+	t.Parallel()
 	_, h := startHub(t)
 	dir := h.hub.cfg.DataDir
 	token, err := os.ReadFile(filepath.Join(dir, "admin-token"))

@@ -23,6 +23,7 @@ import (
 // cannot sign in; once the provider is back, the button signs the first
 // admin in, without a restart. Through serve's own wiring of auth.oidc.
 func TestSSOProviderDownAtStart(t *testing.T) {
+	t.Parallel()
 	idp := oidcfake.New(t)
 	idp.SetDown(true)
 	// The callback URL is configured, so the port is chosen first.

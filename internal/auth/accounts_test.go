@@ -16,6 +16,7 @@ import (
 var cheap = &auth.Argon2Params{Time: 1, Memory: 1024, Threads: 1}
 
 func TestAccountsPasswordsAndRoles(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	db := storetest.Open(t)
 	accts := &auth.Accounts{DB: db, Argon2: cheap}
@@ -83,6 +84,7 @@ func TestAccountsPasswordsAndRoles(t *testing.T) {
 }
 
 func TestSessionsExpire(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	db := storetest.Open(t)
 	now := time.Date(2026, 3, 1, 9, 0, 0, 0, time.UTC)
@@ -119,6 +121,7 @@ func TestSessionsExpire(t *testing.T) {
 }
 
 func TestLoginLimiter(t *testing.T) {
+	t.Parallel()
 	now := time.Date(2026, 3, 1, 9, 0, 0, 0, time.UTC)
 	l := &auth.LoginLimiter{Now: func() time.Time { return now }}
 	// One account from many addresses: 5 attempts, then no.
@@ -152,6 +155,7 @@ func TestLoginLimiter(t *testing.T) {
 // lets it sign in again. Nobody disables themselves, and the last admin
 // stays.
 func TestDisableAndEnable(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	db := storetest.Open(t)
 	accounts := &auth.Accounts{DB: db, Argon2: cheap}
@@ -205,6 +209,7 @@ func TestDisableAndEnable(t *testing.T) {
 // Two admins disabling each other at the same moment leave one admin,
 // not none: the second waits for the first and counts again.
 func TestTwoAdminsCannotDisableEachOtherAtOnce(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	db := storetest.Open(t)
 	accounts := &auth.Accounts{DB: db, Argon2: cheap}

@@ -15,6 +15,7 @@ import (
 )
 
 func TestSignOn(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	db := storetest.Open(t)
 	accts := &auth.Accounts{DB: db, Argon2: cheap}
@@ -62,6 +63,7 @@ func signInAt(t *testing.T, start *auth.OIDCStart) (code, state string) {
 }
 
 func TestOIDCDiscoveryIsLazyAndRetried(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	idp := oidcfake.New(t)
 	idp.SetDown(true)
@@ -96,6 +98,7 @@ func TestOIDCDiscoveryIsLazyAndRetried(t *testing.T) {
 }
 
 func TestOIDCFinish(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	idp := oidcfake.New(t)
 	o := &auth.OIDC{Issuer: idp.URL, ClientID: idp.ClientID, ClientSecret: idp.ClientSecret, RedirectURL: "http://127.0.0.1:1/login/oidc/callback"}

@@ -10,6 +10,7 @@ import (
 )
 
 func TestTokenLifecycle(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	tokens := &auth.Tokens{DB: storetest.Open(t)}
 	plain, tok, err := tokens.Create(ctx, "ci", auth.Lead)
@@ -37,6 +38,7 @@ func TestTokenLifecycle(t *testing.T) {
 }
 
 func TestRoles(t *testing.T) {
+	t.Parallel()
 	if !auth.Admin.Allows(auth.Lead) || auth.Viewer.Allows(auth.Lead) || !auth.Lead.Allows(auth.Viewer) || auth.Role("x").Allows(auth.Viewer) {
 		t.Fatal("role ranking wrong")
 	}

@@ -55,6 +55,7 @@ func readCorpus(t *testing.T) []corpusLine {
 //     or blame (a blaming sentence may name someone too);
 //   - false-positive rate: neutral sentences with any finding.
 func TestLintCorpus(t *testing.T) {
+	t.Parallel()
 	corpus := readCorpus(t)
 	if len(corpus) < 80 {
 		t.Fatalf("corpus has %d sentences, want at least 80", len(corpus))

@@ -23,6 +23,7 @@ func words(fs []Finding) []string {
 }
 
 func TestLintFindsNamesAndBlame(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		name, md string
 		want     []string
@@ -60,6 +61,7 @@ func TestLintFindsNamesAndBlame(t *testing.T) {
 }
 
 func TestLintPositions(t *testing.T) {
+	t.Parallel()
 	md := "# Summary\n\nÜber-fast recovery: thanks to Grace.\n  - Will Turner was paged.\n"
 	fs := Lint(md, testNames(), nil)
 	if len(fs) != 2 {
@@ -84,6 +86,7 @@ func TestLintPositions(t *testing.T) {
 }
 
 func TestLintSkipsCodeURLsAndComments(t *testing.T) {
+	t.Parallel()
 	md := strings.Join([]string{
 		"```sh",
 		"git blame --author=Will.Turner  # human error",
@@ -106,6 +109,7 @@ func TestLintSkipsCodeURLsAndComments(t *testing.T) {
 }
 
 func TestLintLinkTextIsRead(t *testing.T) {
+	t.Parallel()
 	fs := Lint("Ask [Mark Chen](mailto:mark.chen@example.com).", testNames(), nil)
 	if got := words(fs); len(got) != 1 || got[0] != "name:Mark Chen" {
 		t.Errorf("findings = %v, want the link text only", got)
@@ -113,6 +117,7 @@ func TestLintLinkTextIsRead(t *testing.T) {
 }
 
 func TestLintSentenceContinuesOnNextLine(t *testing.T) {
+	t.Parallel()
 	// A wrapped paragraph: "Mark" on the second line is mid-sentence.
 	fs := Lint("The rollback was approved by\nMark at 14:10.", testNames(), nil)
 	if got := words(fs); len(got) != 1 || got[0] != "name:Mark" {
@@ -125,6 +130,7 @@ func TestLintSentenceContinuesOnNextLine(t *testing.T) {
 }
 
 func TestLintZeroNameSet(t *testing.T) {
+	t.Parallel()
 	fs := Lint("Will Turner said he failed to renew it.", NameSet{}, nil)
 	if got := words(fs); len(got) != 1 || got[0] != "blame:he failed to" {
 		t.Errorf("findings = %v, want only the pronoun blame", got)
@@ -132,6 +138,7 @@ func TestLintZeroNameSet(t *testing.T) {
 }
 
 func TestLoadRulesExtraDir(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	write := func(name, content string) {
 		t.Helper()
@@ -161,6 +168,7 @@ func TestLoadRulesExtraDir(t *testing.T) {
 }
 
 func TestLoadRulesErrorsNameFileAndLine(t *testing.T) {
+	t.Parallel()
 	tests := []struct{ file, content, want string }{
 		{"blame_x.txt", "# c\nforgot to\n", "blame_x.txt:2: want a pattern, a TAB and a suggestion"},
 		{"blame_x.txt", "ok\tfine\n{who} failed\tx\n", "blame_x.txt:2: unknown placeholder"},
@@ -196,6 +204,7 @@ func TestLoadRulesErrorsNameFileAndLine(t *testing.T) {
 // TestDefaultRulesCoverTheGuide checks the phrases the brief requires are
 // in the embedded list, and that their neutral look-alikes are not flagged.
 func TestDefaultRulesCoverTheGuide(t *testing.T) {
+	t.Parallel()
 	blaming := []string{
 		"It was Will's fault.", "The fault of the on-call.", "A human error.", "A careless change.",
 		"Pure carelessness.", "He should have known.", "She should have noticed.", "They forgot to renew it.",
@@ -221,6 +230,7 @@ func TestDefaultRulesCoverTheGuide(t *testing.T) {
 }
 
 func TestEmbeddedRulesLoad(t *testing.T) {
+	t.Parallel()
 	r, err := LoadRules()
 	if err != nil {
 		t.Fatal(err)
@@ -263,7 +273,8 @@ func FuzzLint(f *testing.F) {
 
 // A pasted log or a line of stray Markdown must not stall the lint: every
 // step is linear or n·log n in the line's length. (The bound is loose for
-// a shared machine; the quadratic versions took tens of seconds.)
+// a shared machine; the quadratic versions took tens of seconds.) Not
+// parallel: it times itself.
 func TestLintLongLines(t *testing.T) {
 	for _, unit := range []string{"@wturner ", "`a", "](a", "<a", "no blame, ", "Will forgot to, ", "someone from "} {
 		md := strings.Repeat(unit, 200_000/len(unit))

@@ -90,6 +90,7 @@ func parseWithPython(t *testing.T, py string, ics []byte) pyInvite {
 }
 
 func TestInviteParsedByPythonIcalendar(t *testing.T) {
+	t.Parallel()
 	py := icalendarPython(t)
 	ev := testEvent()
 	ics, err := Invite(ev, MethodRequest)
@@ -159,6 +160,7 @@ func TestInviteParsedByPythonIcalendar(t *testing.T) {
 }
 
 func TestInviteCancel(t *testing.T) {
+	t.Parallel()
 	py := icalendarPython(t)
 	ev := testEvent()
 	ev.Sequence = 3
@@ -176,6 +178,7 @@ func TestInviteCancel(t *testing.T) {
 }
 
 func TestInviteRejects(t *testing.T) {
+	t.Parallel()
 	ev := testEvent()
 	if _, err := Invite(ev, "PUBLISH"); err == nil {
 		t.Error("method PUBLISH accepted")
@@ -214,6 +217,7 @@ sys.stdout.buffer.write(cal.to_ical())
 `
 
 func TestParseReplyFromPythonIcalendar(t *testing.T) {
+	t.Parallel()
 	py := icalendarPython(t)
 	ev := testEvent()
 	out, err := exec.Command(py, "-c", pyReply, ev.UID, "2").Output()
@@ -231,6 +235,7 @@ func TestParseReplyFromPythonIcalendar(t *testing.T) {
 }
 
 func TestParseReplyRejects(t *testing.T) {
+	t.Parallel()
 	req, err := Invite(testEvent(), MethodRequest)
 	if err != nil {
 		t.Fatal(err)
@@ -259,6 +264,7 @@ func FuzzParseReply(f *testing.F) {
 }
 
 func TestFoldKeepsUTF8(t *testing.T) {
+	t.Parallel()
 	line := "DESCRIPTION:" + strings.Repeat("é", 100) + "\r\n"
 	got := fold([]byte(line))
 	for _, l := range strings.Split(strings.TrimSuffix(string(got), "\r\n"), "\r\n") {
@@ -276,6 +282,7 @@ func TestFoldKeepsUTF8(t *testing.T) {
 }
 
 func TestIMIPSendsRequestsAndCancel(t *testing.T) {
+	t.Parallel()
 	ev := testEvent()
 	type sent struct {
 		method string

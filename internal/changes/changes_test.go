@@ -92,6 +92,7 @@ func vevent(uid, summary, description string, start time.Time, d time.Duration) 
 // hours before are both listed, closest first, the deployment highlighted;
 // a deployment 30 hours before is not listed.
 func TestIncidentChangesFromWebhookAndCalDAV(t *testing.T) {
+	t.Parallel()
 	cal := radicaleCalendar(t,
 		vevent("net-maint-1@ops", "Core switch firmware upgrade", "Network team, eu-west racks 4-9.", firstFailure.Add(-10*time.Hour), time.Hour),
 		vevent("old-maint@ops", "Storage array firmware", "", firstFailure.Add(-40*time.Hour), time.Hour),
@@ -195,6 +196,7 @@ func TestIncidentChangesFromWebhookAndCalDAV(t *testing.T) {
 // A calendar that cannot be reached is reported in the view; the deployments
 // are listed all the same.
 func TestUnreachableCalendarIsReportedNotFatal(t *testing.T) {
+	t.Parallel()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
@@ -221,6 +223,7 @@ func TestUnreachableCalendarIsReportedNotFatal(t *testing.T) {
 }
 
 func TestICSFileWindows(t *testing.T) {
+	t.Parallel()
 	s, inc := newService(t, &changes.ICS{Location: "testdata/maintenance.ics"})
 	view, err := s.ForIncident(context.Background(), inc.Ref, 0)
 	if err != nil || len(view.Warnings) != 0 {
@@ -245,6 +248,7 @@ func TestICSFileWindows(t *testing.T) {
 }
 
 func TestSameDeploymentTwiceIsStoredOnce(t *testing.T) {
+	t.Parallel()
 	s, _ := newService(t)
 	ctx := context.Background()
 	body := payload(t, "github_deployment_status.json")
@@ -275,6 +279,7 @@ func TestSameDeploymentTwiceIsStoredOnce(t *testing.T) {
 }
 
 func TestRecordRefusesBadInput(t *testing.T) {
+	t.Parallel()
 	s, _ := newService(t)
 	for field, in := range map[string]changes.Input{
 		"service": {Version: "v1"},
@@ -289,6 +294,7 @@ func TestRecordRefusesBadInput(t *testing.T) {
 }
 
 func TestTouches(t *testing.T) {
+	t.Parallel()
 	suspected := []string{"checkout", "payments-db"}
 	for _, tc := range []struct {
 		c    changes.Change

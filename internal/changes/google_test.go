@@ -32,6 +32,7 @@ func googleEvent(t *testing.T, svc *gcal.Service, summary, description string, s
 // one 30 hours before is not; a cancelled window is not; and a calendar
 // Google cannot be reached for is a warning on the view, not a failure.
 func TestIncidentChangesFromGoogleCalendar(t *testing.T) {
+	t.Parallel()
 	fake := googlefake.New()
 	defer fake.Close()
 	ctx := context.Background()

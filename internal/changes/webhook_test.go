@@ -31,6 +31,7 @@ func sign(secret string, body []byte) string {
 }
 
 func TestAuthenticate(t *testing.T) {
+	t.Parallel()
 	body := payload(t, "generic_deployment.json")
 	const secret = "s3cret-webhook"
 	for _, tc := range []struct {
@@ -70,6 +71,7 @@ func TestAuthenticate(t *testing.T) {
 }
 
 func TestParseDeploymentShapes(t *testing.T) {
+	t.Parallel()
 	gh := http.Header{"X-Github-Event": {"deployment_status"}}
 	gl := http.Header{"X-Gitlab-Event": {"Deployment Hook"}}
 	for _, tc := range []struct {
@@ -134,6 +136,7 @@ func TestParseDeploymentShapes(t *testing.T) {
 }
 
 func TestParseDeploymentBadInput(t *testing.T) {
+	t.Parallel()
 	for _, body := range []string{`not json`, `{"service": "x", "at": "yesterday"}`, `[1,2]`,
 		`{"object_kind":"deployment","status":"success","project":{"path_with_namespace":"a/b"},"status_changed_at":"28/04/2021"}`,
 		`{"deployment":{},"deployment_status":{"state":"success"}}`} {

@@ -73,6 +73,7 @@ func (l *listener) waitForText(sub string) []string {
 }
 
 func TestIRCPostsToARealChannelAndReconnects(t *testing.T) {
+	t.Parallel()
 	srv := testenv.StartIRCd(t)
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
@@ -116,6 +117,7 @@ func TestIRCPostsToARealChannelAndReconnects(t *testing.T) {
 }
 
 func TestIRCLinesStayWithinTheProtocolsLineLength(t *testing.T) {
+	t.Parallel()
 	m := sample
 	m.Title = strings.Repeat("é", 400)
 	m.Text = "one\ntwo\r\nthree\nfour\nfive\nsix"

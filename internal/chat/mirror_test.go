@@ -60,6 +60,7 @@ func startWorker(t *testing.T, db *store.DB, m *chat.Mirror, mail *mailWorker) {
 }
 
 func TestMirrorPostsKeyEventsAndAChatOutageNeverHoldsUpEmail(t *testing.T) {
+	t.Parallel()
 	db := storetest.Open(t)
 	ctx := context.Background()
 	inserter, err := jobs.NewInserter(db)
@@ -190,6 +191,7 @@ func TestMirrorPostsKeyEventsAndAChatOutageNeverHoldsUpEmail(t *testing.T) {
 // event-writing transaction is open instead of moving past it. On SQLite
 // transactions write one at a time, so the two events commit in order.
 func TestMirrorNeverSkipsAnEventCommittedOutOfOrder(t *testing.T) {
+	t.Parallel()
 	db := storetest.Open(t)
 	ctx := context.Background()
 	inserter, err := jobs.NewInserter(db)

@@ -76,6 +76,7 @@ var sample = chat.Message{Incident: "INC-7", Title: "Checkout <down> & out", Sev
 	At: time.Date(2026, 11, 24, 14, 5, 0, 0, time.UTC)}
 
 func TestSlackFollowsTheWebhookContract(t *testing.T) {
+	t.Parallel()
 	contract := &slackContract{}
 	srv := httptest.NewServer(contract)
 	defer srv.Close()

@@ -28,6 +28,7 @@ func nested() *Directory {
 }
 
 func TestExpandNestingAndDeduplication(t *testing.T) {
+	t.Parallel()
 	d := nested()
 	if err := d.Validate(); err != nil {
 		t.Fatalf("fixture invalid: %v", err)
@@ -71,6 +72,7 @@ func TestExpandNestingAndDeduplication(t *testing.T) {
 }
 
 func TestExpandUnknownGroup(t *testing.T) {
+	t.Parallel()
 	d := nested()
 	_, err := d.Expand("top1", "legal")
 	if !errs.Is(err, errs.Invalid) || !strings.Contains(err.Error(), `"legal"`) {
@@ -84,6 +86,7 @@ func TestExpandUnknownGroup(t *testing.T) {
 }
 
 func TestExpandUnvalidatedCycleTerminates(t *testing.T) {
+	t.Parallel()
 	d := &Directory{
 		People: []Person{{Email: "x@c.example", Name: "X"}},
 		Groups: []Group{
@@ -106,6 +109,7 @@ func TestExpandUnvalidatedCycleTerminates(t *testing.T) {
 }
 
 func TestExpandNothing(t *testing.T) {
+	t.Parallel()
 	got, err := nested().Expand()
 	if err != nil || len(got) != 0 {
 		t.Errorf("Expand() = %v, %v; want no recipients", got, err)
@@ -113,6 +117,7 @@ func TestExpandNothing(t *testing.T) {
 }
 
 func TestValidateCyclic(t *testing.T) {
+	t.Parallel()
 	d := &Directory{
 		Organization: "Loop Inc",
 		People:       []Person{{Email: "a@l.example", Name: "A"}},

@@ -33,6 +33,7 @@ func emails(ps []Person) []string {
 }
 
 func TestResponders(t *testing.T) {
+	t.Parallel()
 	d := escalations()
 	if err := d.Validate(); err != nil {
 		t.Fatal(err)
@@ -59,6 +60,7 @@ func TestResponders(t *testing.T) {
 }
 
 func TestLookups(t *testing.T) {
+	t.Parallel()
 	d := escalations()
 	if p, ok := d.Person("RAY@e.example"); !ok || p.Name != "Ray" {
 		t.Errorf("Person(RAY@...) = %+v, %v", p, ok)
@@ -81,6 +83,7 @@ func TestLookups(t *testing.T) {
 }
 
 func TestAudience(t *testing.T) {
+	t.Parallel()
 	d := escalations() // has product, exec, legal only
 	if got := d.Audience(KindStatus); !reflect.DeepEqual(got, []string{"exec", "product", "legal"}) {
 		t.Errorf("default status audience = %v; want the defaults this directory has", got)
@@ -106,6 +109,7 @@ func TestAudience(t *testing.T) {
 }
 
 func TestValidateReportsEverything(t *testing.T) {
+	t.Parallel()
 	d := escalations()
 	d.People = append(d.People, Person{Email: "Lena@E.example", Name: "Lena Again", TimeZone: "Nowhere/City", Roles: []string{"boss"}})
 	d.Groups = append(d.Groups, Group{Name: "exec", Members: []string{"zed@e.example"}})
@@ -137,6 +141,7 @@ func TestValidateReportsEverything(t *testing.T) {
 }
 
 func TestNormalize(t *testing.T) {
+	t.Parallel()
 	d := &Directory{
 		People:      []Person{{Email: " Ann@X.Example "}},
 		Groups:      []Group{{Name: "g", Members: []string{"ANN@x.example"}}},
@@ -151,6 +156,7 @@ func TestNormalize(t *testing.T) {
 }
 
 func TestValidEmail(t *testing.T) {
+	t.Parallel()
 	for s, want := range map[string]bool{
 		"alice@example.org":           true,
 		"first.last+tag@example.org":  true,

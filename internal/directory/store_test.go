@@ -30,6 +30,7 @@ escalations:
 `
 
 func TestSyncFileThenAPIEdits(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	s := &directory.Store{DB: storetest.Open(t)}
 	if _, err := s.SyncFile(ctx, []byte(smallOrg), "groups.yaml"); err != nil {
@@ -67,6 +68,7 @@ func TestSyncFileThenAPIEdits(t *testing.T) {
 }
 
 func TestBadFileKeepsPreviousDirectory(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	s := &directory.Store{DB: storetest.Open(t)}
 	if _, err := s.SyncFile(ctx, []byte(smallOrg), "groups.yaml"); err != nil {
@@ -88,6 +90,7 @@ func TestBadFileKeepsPreviousDirectory(t *testing.T) {
 }
 
 func TestExampleOrganisationSyncs(t *testing.T) {
+	t.Parallel()
 	data, err := os.ReadFile("../../config/groups.yaml")
 	if err != nil {
 		t.Fatal(err)

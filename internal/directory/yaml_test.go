@@ -11,6 +11,7 @@ import (
 )
 
 func TestParseYAMLExample(t *testing.T) {
+	t.Parallel()
 	data, err := os.ReadFile("../../config/groups.yaml")
 	if err != nil {
 		t.Fatal(err)
@@ -84,6 +85,7 @@ type pos struct {
 }
 
 func TestParseYAMLBroken(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		file string
 		want []pos
@@ -181,6 +183,7 @@ func TestParseYAMLBroken(t *testing.T) {
 }
 
 func TestProblemFormat(t *testing.T) {
+	t.Parallel()
 	for _, tt := range []struct {
 		p    Problem
 		want string
@@ -196,6 +199,7 @@ func TestProblemFormat(t *testing.T) {
 }
 
 func TestParseYAMLNormalisesEmails(t *testing.T) {
+	t.Parallel()
 	src := `organization: Case Inc
 people:
   - email: Alice.Smith@Case.Example
@@ -220,6 +224,7 @@ escalations:
 }
 
 func TestParseYAMLEmptyAndWrongShape(t *testing.T) {
+	t.Parallel()
 	for _, tt := range []struct {
 		name, src string
 		want      pos
@@ -246,6 +251,7 @@ func TestParseYAMLEmptyAndWrongShape(t *testing.T) {
 }
 
 func TestParseYAMLScalarAlias(t *testing.T) {
+	t.Parallel()
 	// An anchor on a scalar is harmless and sometimes handy for a shared zone.
 	src := `organization: X
 people:
@@ -266,6 +272,7 @@ people:
 }
 
 func TestParseYAMLAudiencesSaidEmpty(t *testing.T) {
+	t.Parallel()
 	src := "organization: X\ngroups:\n  - name: product\naudiences:\n  postmortem: []\n"
 	d, err := ParseYAML([]byte(src), "f.yaml")
 	if err != nil {

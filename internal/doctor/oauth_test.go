@@ -17,6 +17,7 @@ import (
 // and the loop runs over those sessions; when the tenant's consent is
 // withdrawn, both AUTH checks fail with the token endpoint's reason.
 func TestRealStackOAuth2SignIn(t *testing.T) {
+	t.Parallel()
 	f := oauthfake.New(t, time.Hour)
 	ms := testenv.StartMailStackWith(t, testenv.MailStackOptions{OAuth2: &testenv.DovecotOAuth2{
 		PublicKeyPEM: f.PublicKeyPEM(), KeyID: f.KeyID(), Issuer: f.Issuer, Audience: "https://outlook.office365.com",

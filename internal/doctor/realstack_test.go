@@ -60,6 +60,7 @@ func want(t *testing.T, r *Report, name string, status Status, detail ...string)
 // Dovecot into the ingest mailbox and is recognised; nothing fails, and
 // the probe is gone from the mailbox afterwards.
 func TestRealStackGoodRoute(t *testing.T) {
+	t.Parallel()
 	ms := testenv.StartMailStack(t, "status", "ana")
 	_, key, _ := ed25519.GenerateKey(rand.Reader)
 	ns := testenv.StartDNS(t,
@@ -99,6 +100,7 @@ func TestRealStackGoodRoute(t *testing.T) {
 // recipient_delimiter refuses status+<token>@ at RCPT; the envelope check
 // names plus-addressing, and the loop fails on the same refusal.
 func TestRealStackPlusAddressRefusedByRelay(t *testing.T) {
+	t.Parallel()
 	ms := testenv.StartMailStackWith(t, testenv.MailStackOptions{PlusAddressingOff: "relay"}, "status")
 	d := stackDoctor(t, ms, nil)
 	r := d.Run(context.Background())
@@ -114,6 +116,7 @@ func TestRealStackPlusAddressRefusedByRelay(t *testing.T) {
 // never reaches the mailbox: only the loop can see that, and it says the
 // probe bounced and why.
 func TestRealStackPlusAddressLostAtMailbox(t *testing.T) {
+	t.Parallel()
 	ms := testenv.StartMailStackWith(t, testenv.MailStackOptions{PlusAddressingOff: "mailbox"}, "status")
 	d := stackDoctor(t, ms, nil)
 	d.ProbeTimeout = 8 * time.Second
@@ -130,6 +133,7 @@ func TestRealStackPlusAddressLostAtMailbox(t *testing.T) {
 // TestWrongMailboxPasswordAndFolder: a refused login and a missing
 // mailbox are each named with their key.
 func TestWrongMailboxPasswordAndFolder(t *testing.T) {
+	t.Parallel()
 	ms := testenv.StartMailStack(t, "status")
 	d := stackDoctor(t, ms, nil)
 	d.NoProbe = true

@@ -70,6 +70,7 @@ func metric(t *testing.T, reg *prometheus.Registry, name string, labels map[stri
 // The message is now set aside in triage, unparsed, and the reply behind
 // it is acted on.
 func TestIssue14NestedMessageIsSetAsideAndTheNextIsActedOn(t *testing.T) {
+	t.Parallel()
 	h, inc, orig := setup(t)
 	reg := prometheus.NewRegistry()
 	h.actor.Metrics = inbox.NewMetrics(reg, h.db)
@@ -118,10 +119,11 @@ func TestIssue14NestedMessageIsSetAsideAndTheNextIsActedOn(t *testing.T) {
 // retried again, and the message behind it in the same job is acted on
 // at its first attempt.
 func TestPoisonMessageIsQuarantined(t *testing.T) {
+	t.Parallel()
 	h, inc, orig := setup(t)
 	reg := prometheus.NewRegistry()
 	h.actor.Metrics = inbox.NewMetrics(reg, h.db)
-	h.actor.MessageTimeout = 3 * time.Second // ample for a good message on a loaded machine under -race
+	h.actor.MessageTimeout = 6 * time.Second // ample for a good message on a loaded machine under -race, beside parallel tests
 	h.actor.MaxAttempts = 2
 	h.replies.Resolution = answers(func(ctx context.Context, text string) (bool, string, error) {
 		if strings.Contains(text, "poison") {
@@ -147,7 +149,7 @@ func TestPoisonMessageIsQuarantined(t *testing.T) {
 		t.Fatalf("the message behind the poison one was not acted on: %+v", good)
 	}
 	if poison.State != mailmsg.StateTriage || poison.Class != string(mailmsg.ClassQuarantined) ||
-		!strings.Contains(poison.Error, "timed out after 3s") || !strings.Contains(poison.Action, "quarantined after 2 failed attempts") {
+		!strings.Contains(poison.Error, "timed out after 6s") || !strings.Contains(poison.Action, "quarantined after 2 failed attempts") {
 		t.Fatalf("the poison message: %+v", poison)
 	}
 	if !h.inTriage(poison.ID) {

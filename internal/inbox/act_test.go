@@ -46,6 +46,7 @@ func (h *hub) last() *mailmsg.Inbound {
 const trustedPass = "Authentication-Results: " + trustedMX + "; dmarc=pass (p=reject) header.from=example.test\r\n"
 
 func TestLeadActsByReply(t *testing.T) {
+	t.Parallel()
 	h, inc, orig := setup(t)
 
 	// An update by reply, with its next-update time.
@@ -97,6 +98,7 @@ func TestLeadActsByReply(t *testing.T) {
 }
 
 func TestSpoofedCommandsAreRefusedAndReported(t *testing.T) {
+	t.Parallel()
 	h, inc, orig := setup(t)
 	cases := []struct {
 		name  string
@@ -142,6 +144,7 @@ func TestSpoofedCommandsAreRefusedAndReported(t *testing.T) {
 }
 
 func TestAutoReplyFloodSendsNothing(t *testing.T) {
+	t.Parallel()
 	h, inc, orig := setup(t)
 	h.eventually(10*time.Second, func() (bool, string) {
 		n := h.count(`SELECT COUNT(*) FROM messages`)
@@ -211,6 +214,7 @@ Message-ID: `+messageID+`
 }
 
 func TestBounceFailsTheDeliveryAndTellsTheCommsLead(t *testing.T) {
+	t.Parallel()
 	h, inc, _ := setup(t)
 	var msgRow int64
 	var messageID string
@@ -256,6 +260,7 @@ func TestBounceFailsTheDeliveryAndTellsTheCommsLead(t *testing.T) {
 }
 
 func TestTriageAndCalendarReplies(t *testing.T) {
+	t.Parallel()
 	h, inc, orig := setup(t)
 	var hooked [][]byte
 	h.replies.Invitations = invitations(func(ics []byte) error {
@@ -317,6 +322,7 @@ END:VCALENDAR
 }
 
 func TestBadInputIsRecordedNotFatal(t *testing.T) {
+	t.Parallel()
 	h, inc, _ := setup(t)
 	to := "status+" + inc.ReplyToken + "@example.test"
 	head := "From: Ana <ana@example.test>\r\nTo: " + to + "\r\nSubject: Re: [INC-1] Checkout unavailable\r\n"
@@ -382,6 +388,7 @@ func TestBadInputIsRecordedNotFatal(t *testing.T) {
 // TestProbeIsFiledNotActedOn: sitrep doctor's probe lands in the ingest
 // mailbox and is recorded as a probe: not triage, not a reply, nothing sent.
 func TestProbeIsFiledNotActedOn(t *testing.T) {
+	t.Parallel()
 	h, _, _ := setup(t)
 	h.eventually(10*time.Second, func() (bool, string) {
 		n := h.count(`SELECT COUNT(*) FROM messages`)

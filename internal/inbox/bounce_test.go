@@ -43,6 +43,7 @@ WHERE m.kind = 'status' AND d.email = $1 ORDER BY m.id LIMIT 1`, email).Scan(&st
 // address of the transaction that went to that recipient. It is filed,
 // and the leads hear of an "unverified bounce".
 func TestForgedBounceChangesNoDeliveryAndTellsTheLeads(t *testing.T) {
+	t.Parallel()
 	h, inc, _ := setup(t)
 	var messageID string
 	h.db.QueryRow(`SELECT message_id FROM messages WHERE kind = 'status'`).Scan(&messageID)
@@ -103,6 +104,7 @@ func TestForgedBounceChangesNoDeliveryAndTellsTheLeads(t *testing.T) {
 // hub's INBOX). It fails the delivery, marks the address bouncing, and
 // tells the comms lead.
 func TestRealPostfixBounceFailsTheDelivery(t *testing.T) {
+	t.Parallel()
 	h := newHub(t, "ghost")
 	org := strings.Replace(testOrg, "  - {email: mallory@example.test, name: Mallory}\n",
 		"  - {email: mallory@example.test, name: Mallory}\n  - {email: ghost@example.test, name: Ghost}\n", 1)
@@ -143,6 +145,7 @@ func TestRealPostfixBounceFailsTheDelivery(t *testing.T) {
 // incident's reply address: a lead's command through it is refused, and
 // the message is matched by its thread instead.
 func TestBounceAddressIsNotAReplyAddress(t *testing.T) {
+	t.Parallel()
 	h, inc, orig := setup(t)
 	h.answer(orig, reply{from: "lead", to: returnPath(t, orig), extra: trustedPass, body: "resolve"})
 	h.waitActed(1)

@@ -25,6 +25,7 @@ import (
 // Reply-To; the hub reads its own Dovecot inbox: the reply is on the
 // timeline once, forwarded to the comms lead only, and flagged done.
 func TestFullLoopOverRealMail(t *testing.T) {
+	t.Parallel()
 	h := newHub(t)
 	h.startWorker()
 	inc := h.declare()
@@ -85,6 +86,7 @@ func TestFullLoopOverRealMail(t *testing.T) {
 // before the checkpoint, and again after storing and before acting; after
 // restarts every reply is on the timeline exactly once.
 func TestKillMidIngestEveryReplyOnce(t *testing.T) {
+	t.Parallel()
 	h := newHub(t)
 	h.startWorker()
 	inc := h.declare()
@@ -143,6 +145,7 @@ func TestKillMidIngestEveryReplyOnce(t *testing.T) {
 // (new UIDVALIDITY, every UID reused) with the old messages and one new
 // one: the new one is ingested, the old ones are not doubled.
 func TestUIDValidityChangeResyncsWithoutDoubles(t *testing.T) {
+	t.Parallel()
 	h := newHub(t)
 	h.startWorker()
 	inc := h.declare()
@@ -207,6 +210,7 @@ func TestUIDValidityChangeResyncsWithoutDoubles(t *testing.T) {
 // TestOneIngesterPerMailbox: two replicas on one database; one reads, and
 // the other takes over when it stops.
 func TestOneIngesterPerMailbox(t *testing.T) {
+	t.Parallel()
 	h := newHub(t)
 	h.startWorker()
 	inc := h.declare()
@@ -262,6 +266,7 @@ func TestOneIngesterPerMailbox(t *testing.T) {
 // one-message form still runs, and a message named by two jobs is acted
 // on once.
 func TestActJobsCarryTheirTransactionsMessages(t *testing.T) {
+	t.Parallel()
 	h := newHub(t)
 	h.startWorker()
 	inc := h.declare()
@@ -353,6 +358,7 @@ func (unreleasing) JobRetry(context.Context, int64) (*rivertype.JobRow, error) {
 // while it is stored, run when their hold ends if nobody releases them;
 // every reply once.
 func TestHeldActJobsRunWhenTheIngesterDies(t *testing.T) {
+	t.Parallel()
 	h := newHub(t)
 	h.startWorker()
 	inc := h.declare()

@@ -45,8 +45,10 @@ func plainMessage(i int) []byte {
 // refuses none), and each of the 27 messages is stored exactly once.
 // With OAUTHBEARER (offered beside XOAUTH2) and XOAUTH2 alone.
 func TestIngestOverOAuth2AcrossExpiredTokens(t *testing.T) {
+	t.Parallel()
 	for _, mech := range []string{mailauth.OAuthBearer, mailauth.XOAuth2} {
 		t.Run(mech, func(t *testing.T) {
+			t.Parallel()
 			var offered []string
 			if mech == mailauth.XOAuth2 {
 				offered = []string{"xoauth2"}
@@ -102,6 +104,7 @@ func TestIngestOverOAuth2AcrossExpiredTokens(t *testing.T) {
 // message that says to sign in again, and the ingester keeps trying
 // rather than stopping.
 func TestIngestWithRevokedGrantReportsIt(t *testing.T) {
+	t.Parallel()
 	h, f, tokens := oauthHub(t, 2*time.Second, nil)
 	g := h.ingester("")
 	g.IMAP.Password, g.IMAP.OAuth = "", tokens

@@ -43,6 +43,7 @@ func declare(t *testing.T, s *incident.Service) *incident.Incident {
 }
 
 func TestDeclareStoresScopeAndTimeline(t *testing.T) {
+	t.Parallel()
 	s, _ := newService(t)
 	inc := declare(t, s)
 	if inc.Ref != "INC-1" || inc.Severity != "SEV1" || inc.State != incident.Investigating {
@@ -68,6 +69,7 @@ func TestDeclareStoresScopeAndTimeline(t *testing.T) {
 }
 
 func TestDeclareRejectsBadInputAndStoresNothing(t *testing.T) {
+	t.Parallel()
 	s, _ := newService(t)
 	future := time.Date(2026, 11, 25, 0, 0, 0, 0, time.UTC)
 	cases := map[string]incident.DeclareInput{
@@ -92,6 +94,7 @@ func TestDeclareRejectsBadInputAndStoresNothing(t *testing.T) {
 }
 
 func TestDeclareHookFailureRollsBack(t *testing.T) {
+	t.Parallel()
 	s, _ := newService(t)
 	s.OnDeclare = append(s.OnDeclare, incident.DeclareHook(func(ctx context.Context, tx *sql.Tx, inc *incident.Incident) error {
 		return errors.New("heads-up could not be queued")
@@ -105,6 +108,7 @@ func TestDeclareHookFailureRollsBack(t *testing.T) {
 }
 
 func TestLifecycleTransitions(t *testing.T) {
+	t.Parallel()
 	s, _ := newService(t)
 	ctx := context.Background()
 	declare(t, s)
@@ -133,6 +137,7 @@ func TestLifecycleTransitions(t *testing.T) {
 }
 
 func TestTimelineIsAppendOnly(t *testing.T) {
+	t.Parallel()
 	s, _ := newService(t)
 	declare(t, s)
 	if _, err := s.DB.ExecContext(context.Background(), `UPDATE timeline_events SET text = 'rewritten'`); err == nil {
@@ -144,6 +149,7 @@ func TestTimelineIsAppendOnly(t *testing.T) {
 }
 
 func TestPatchStaleVersionConflicts(t *testing.T) {
+	t.Parallel()
 	s, _ := newService(t)
 	ctx := context.Background()
 	inc := declare(t, s)
@@ -163,6 +169,7 @@ func TestPatchStaleVersionConflicts(t *testing.T) {
 }
 
 func TestPromiseKeptRate(t *testing.T) {
+	t.Parallel()
 	s, c := newService(t)
 	ctx := context.Background()
 	inc := declare(t, s)
@@ -193,6 +200,7 @@ func TestPromiseKeptRate(t *testing.T) {
 }
 
 func TestAdvancePromiseStageOnce(t *testing.T) {
+	t.Parallel()
 	s, c := newService(t)
 	ctx := context.Background()
 	inc := declare(t, s)
@@ -217,6 +225,7 @@ func TestAdvancePromiseStageOnce(t *testing.T) {
 // timeline and summarised; one bad report refuses the whole declaration,
 // naming the report and the field, and stores nothing.
 func TestDeclareFilesItsReports(t *testing.T) {
+	t.Parallel()
 	s, _ := newService(t)
 	ctx := context.Background()
 	in := incident.DeclareInput{Title: "Checkout down", Severity: "SEV2", Reports: []incident.ReportInput{
@@ -255,6 +264,7 @@ func TestDeclareFilesItsReports(t *testing.T) {
 }
 
 func TestReportSummaryFlagsWhatMayBeIsolated(t *testing.T) {
+	t.Parallel()
 	r := func(email, where, how string) incident.Report {
 		return incident.Report{Email: email, Location: where, Access: how}
 	}

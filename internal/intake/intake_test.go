@@ -92,6 +92,7 @@ func (h *harness) post(t testing.TB, source, file string) *intake.Receipt {
 }
 
 func TestEachVendorsPayloadOpensADraftWithTheMonitorsFirstFailure(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t)
 	cases := []struct {
 		source, file string
@@ -148,6 +149,7 @@ func TestEachVendorsPayloadOpensADraftWithTheMonitorsFirstFailure(t *testing.T) 
 }
 
 func TestWrongOrMissingSecretIs401AndStoresNothing(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t)
 	body := payload(t, "alertmanager_firing.json")
 	mac := hmac.New(sha256.New, []byte(secret))
@@ -187,6 +189,7 @@ func TestWrongOrMissingSecretIs401AndStoresNothing(t *testing.T) {
 }
 
 func TestMalformedPayloadIs400WithTheReason(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t)
 	cases := []struct{ source, body, reason string }{
 		{intake.Alertmanager, `{"version":"4","alerts":[`, "malformed alertmanager payload"},
@@ -218,6 +221,7 @@ func TestMalformedPayloadIs400WithTheReason(t *testing.T) {
 }
 
 func TestDeclareKeepsTheMonitorsFirstFailureAndTheRecoveryGoesOnTheTimeline(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t)
 	ctx := context.Background()
 	r := h.post(t, intake.Pingdom, "pingdom_down.json")
@@ -275,6 +279,7 @@ func TestDeclareKeepsTheMonitorsFirstFailureAndTheRecoveryGoesOnTheTimeline(t *t
 }
 
 func TestDismissAndRepliesToTheNote(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t)
 	ctx := context.Background()
 	r := h.post(t, intake.Alertmanager, "alertmanager_firing.json")
@@ -312,6 +317,7 @@ func TestDismissAndRepliesToTheNote(t *testing.T) {
 }
 
 func TestRecoveryOfAnUnknownAlertIsIgnored(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t)
 	r := h.post(t, intake.Dynatrace, "dynatrace_resolved.json")
 	if r.Ignored != 1 || len(r.Created)+len(r.Resolved) != 0 {

@@ -51,6 +51,7 @@ groups:
 // the server refuses it, asks the comms lead to declare or dismiss in
 // their own zone, and is not queued at all once the draft is decided.
 func TestTheNoteAsksTheCommsLeadToDeclareOrDismissAndRetriesOnFailure(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	h := newHarness(t)
 	r := h.post(t, intake.Pingdom, "pingdom_down.json")

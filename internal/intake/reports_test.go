@@ -18,6 +18,7 @@ import (
 // transaction, so the heads-up sees them), and later reports on the
 // declared draft go to its incident.
 func TestReportsOnADraftFollowItToTheIncident(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t)
 	ctx := context.Background()
 	var seenByHeadsUp int
@@ -85,6 +86,7 @@ func TestReportsOnADraftFollowItToTheIncident(t *testing.T) {
 }
 
 func TestAReportOnADismissedDraftIsRefused(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t)
 	ctx := context.Background()
 	id := intake.FormatID(h.post(t, intake.Pingdom, "pingdom_down.json").Created[0])
@@ -104,6 +106,7 @@ func TestAReportOnADismissedDraftIsRefused(t *testing.T) {
 // incident exactly once, either copied with the draft's or passed on
 // after the declaration. None is left behind on the draft alone.
 func TestReportsRacingTheDeclarationAreNeverLeftBehind(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t)
 	ctx := context.Background()
 	for round := 0; round < 8; round++ {

@@ -22,6 +22,7 @@ import (
 // One draft per distinct alert, every other delivery attached and counted,
 // and /healthz answers quickly all along.
 func TestAlertStormMakesOneDraftPerAlertAndTheServerStaysResponsive(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t)
 	h.svc.Now = nil // real time: the figures are real
 	srv := &web.Server{Intake: h.svc, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))}

@@ -60,6 +60,7 @@ func startReplica(t *testing.T, db *store.DB, id string) *river.Client[*sql.Tx] 
 // transaction runs once, even with two replicas working the same database;
 // a job whose transaction rolled back never runs.
 func TestJobInsertedWithStateRunsOnceAcrossReplicas(t *testing.T) {
+	t.Parallel()
 	db := storetest.Open(t)
 	ctx := context.Background()
 	if _, err := db.ExecContext(ctx, runsTable); err != nil {

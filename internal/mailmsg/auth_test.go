@@ -6,6 +6,7 @@ import (
 )
 
 func TestCheckAuthentication(t *testing.T) {
+	t.Parallel()
 	trusted := []string{"mx.example.com", "sandbox.sitrep.local"}
 	tests := []struct {
 		name    string
@@ -169,6 +170,7 @@ func TestCheckAuthentication(t *testing.T) {
 }
 
 func TestParseAuthResultsFolded(t *testing.T) {
+	t.Parallel()
 	// A folded header as Postfix/OpenDMARC write it.
 	raw := "Authentication-Results: mx.example.com;\r\n\tdkim=pass (2048-bit key; unprotected) header.d=example.net\r\n\theader.i=@example.net header.b=\"AbCdEf12\";\r\n\tdkim-atps=neutral\r\nFrom: a@example.net\r\n\r\nx\r\n"
 	m, err := Parse([]byte(raw), 0)

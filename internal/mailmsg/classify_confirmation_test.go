@@ -3,6 +3,7 @@ package mailmsg
 import "testing"
 
 func TestClassifyConfirmation(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		in   string
 		want Confirmation

@@ -22,6 +22,7 @@ func parseFile(t *testing.T, path string) *Message {
 }
 
 func TestClassifyCorpus(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		file   string
 		want   Class
@@ -97,6 +98,7 @@ func TestClassifyCorpus(t *testing.T) {
 }
 
 func TestClassifyCalendarMethod(t *testing.T) {
+	t.Parallel()
 	m := parseFile(t, "testdata/classify/calendar_reply.eml")
 	if m.Calendar == nil || m.Calendar.Method != "REPLY" || !strings.Contains(string(m.Calendar.Raw), "PARTSTAT=ACCEPTED") {
 		t.Fatalf("Calendar = %+v", m.Calendar)
@@ -110,6 +112,7 @@ func TestClassifyCalendarMethod(t *testing.T) {
 
 // TestClassifyHeaders covers the header rules one by one on a plain message.
 func TestClassifyHeaders(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		name, headers string
 		want          Class
@@ -143,6 +146,7 @@ func TestClassifyHeaders(t *testing.T) {
 }
 
 func TestClassifySubjects(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		subject string
 		want    Class
@@ -173,6 +177,7 @@ func TestClassifySubjects(t *testing.T) {
 // A human reply from a daemon-looking address without bounce signals is
 // not a bounce, and a bounce-like subject from a person is not either.
 func TestNotBounce(t *testing.T) {
+	t.Parallel()
 	for _, raw := range []string{
 		"From: Postmaster Team <postmaster@example.org>\r\nSubject: Re: [INC-1] mail down\r\n\r\nWe see it too.\r\n",
 		"From: Alice <alice@example.org>\r\nSubject: Undeliverable mail since 13:00?\r\n\r\nIs that the incident?\r\n",

@@ -11,6 +11,7 @@ import (
 // replies from the common clients (testdata/replies/*.eml) and compares
 // the new text with the .want.txt beside each.
 func TestExtractReplyCorpus(t *testing.T) {
+	t.Parallel()
 	files, err := filepath.Glob("testdata/replies/*.eml")
 	if err != nil {
 		t.Fatal(err)
@@ -47,6 +48,7 @@ func TestExtractReplyCorpus(t *testing.T) {
 }
 
 func TestExtractReply(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		name, in, want string
 	}{

@@ -6,6 +6,7 @@ import (
 )
 
 func TestParseCommand(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		name string
 		in   string
@@ -88,6 +89,7 @@ func TestParseCommand(t *testing.T) {
 }
 
 func TestAddressToken(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		addr, local string
 		token       string

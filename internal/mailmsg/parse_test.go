@@ -13,6 +13,7 @@ import (
 )
 
 func TestParseHeaders(t *testing.T) {
+	t.Parallel()
 	m := parseFile(t, "testdata/replies/gmail_en.eml")
 
 	if m.MessageID != "CAF=gmail1x@mail.gmail.com" {
@@ -58,6 +59,7 @@ func TestParseHeaders(t *testing.T) {
 }
 
 func TestParseCharsets(t *testing.T) {
+	t.Parallel()
 	// ISO-8859-1 quoted-printable body and an RFC 2047 Q-encoded From.
 	m := parseFile(t, "testdata/replies/german_gmail.eml")
 	if m.From.Name != "Jürgen Müller" {
@@ -89,6 +91,7 @@ func hasWarning(m *Message, substr string) bool {
 }
 
 func TestParseDeliveredTo(t *testing.T) {
+	t.Parallel()
 	raw := "Delivered-To: status+tok1@example.com\r\n" +
 		"X-Original-To: <status+tok2@example.com>\r\n" +
 		"Delivered-To: STATUS+tok1@example.com\r\n" +
@@ -107,6 +110,7 @@ func TestParseDeliveredTo(t *testing.T) {
 }
 
 func TestParseAttachments(t *testing.T) {
+	t.Parallel()
 	// 25 MB is what Gmail and Exchange allow; it must come through whole.
 	const size = 25 << 20
 	block := make([]byte, 256)
@@ -151,6 +155,7 @@ func TestParseAttachments(t *testing.T) {
 // TestParseDamaged: damaged mail gives a Message with warnings when there is
 // anything to read, an Invalid error when there is not, and never panics.
 func TestParseDamaged(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		name     string
 		raw      string
@@ -238,6 +243,7 @@ func TestParseDamaged(t *testing.T) {
 }
 
 func TestMsgIDs(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		in   string
 		want []string

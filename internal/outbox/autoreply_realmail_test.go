@@ -103,6 +103,7 @@ func startStripRelay(t *testing.T, next string, strip ...string) string {
 // measured again with List-Id stripped too: an auto-responder that does
 // not read List-Id answers every email "before", and none "after".
 func TestOutOfOfficeAnswersOverRealMail(t *testing.T) {
+	t.Parallel()
 	const as, xars, listID = "Auto-Submitted", "X-Auto-Response-Suppress", "List-Id"
 	kinds := []string{"heads-up", "status", "overdue"}
 	// One recipient, one answer: r1 and r2; ana, ben and cy (cy in both
@@ -116,19 +117,23 @@ func TestOutOfOfficeAnswersOverRealMail(t *testing.T) {
 		{name: "as sent", before: []string{as, xars}, after: nil},
 		{name: "List-Id stripped", before: []string{listID, as, xars}, after: []string{listID}, wantBeforeEach: true},
 	} {
-		before := outOfOfficeAnswers(t, c.before...)
-		after := outOfOfficeAnswers(t, c.after...)
-		for _, k := range kinds {
-			t.Logf("%s: out-of-office answers to the %s: before %d, after %d (of %d recipients)", c.name, k, before[k], after[k], recipients[k])
-			if after[k] != 0 {
-				t.Errorf("%s: %s: %d out-of-office answers to mail marked Auto-Submitted", c.name, k, after[k])
+		// Each run has its own mail stack: the two cases go side by side.
+		t.Run(c.name, func(t *testing.T) {
+			t.Parallel()
+			before := outOfOfficeAnswers(t, c.before...)
+			after := outOfOfficeAnswers(t, c.after...)
+			for _, k := range kinds {
+				t.Logf("%s: out-of-office answers to the %s: before %d, after %d (of %d recipients)", c.name, k, before[k], after[k], recipients[k])
+				if after[k] != 0 {
+					t.Errorf("%s: %s: %d out-of-office answers to mail marked Auto-Submitted", c.name, k, after[k])
+				}
+				// Without this the test would pass on a stack whose
+				// vacation never answers anything.
+				if c.wantBeforeEach && before[k] != recipients[k] {
+					t.Errorf("%s: %s: want an out-of-office answer from each of %d recipients without the headers, got %d", c.name, k, recipients[k], before[k])
+				}
 			}
-			// Without this the test would pass on a stack whose
-			// vacation never answers anything.
-			if c.wantBeforeEach && before[k] != recipients[k] {
-				t.Errorf("%s: %s: want an out-of-office answer from each of %d recipients without the headers, got %d", c.name, k, recipients[k], before[k])
-			}
-		}
+		})
 	}
 }
 

@@ -41,6 +41,7 @@ func dkimRecord(t *testing.T, name string, key *rsa.PrivateKey) string {
 // key from a DNS server on loopback; the signature covers the threading,
 // reply and list headers, so a changed Reply-To fails it.
 func TestDKIMSignedMailVerifiesAfterRealDelivery(t *testing.T) {
+	t.Parallel()
 	people := []string{"vp", "lead", "ana", "r1"}
 	ms := testenv.StartMailStack(t, people...)
 	key, err := rsa.GenerateKey(rand.Reader, 2048)

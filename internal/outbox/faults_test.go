@@ -176,6 +176,7 @@ func drain(t *testing.T, h *harness, rounds int) {
 // transaction together, or (NoPipelining) one by one; the outcome per
 // recipient must be the same.
 func TestOneBadRecipientDoesNotStopTheOthers(t *testing.T) {
+	t.Parallel()
 	for _, pipelining := range []bool{true, false} {
 		t.Run(fmt.Sprintf("pipelining=%v", pipelining), func(t *testing.T) {
 			testOneBadRecipient(t, func(c *outbox.SMTPConfig) { c.NoPipelining = !pipelining })
@@ -222,6 +223,7 @@ func testOneBadRecipient(t *testing.T, option func(*outbox.SMTPConfig)) {
 }
 
 func TestDroppedDataAndRefusedConnectionsAreRetriedWithTheSameMessageID(t *testing.T) {
+	t.Parallel()
 	f := startFaulty(t)
 	org, people := smallOrg(6)
 	h := newHarness(t, f.addr, org, false)
@@ -251,6 +253,7 @@ func TestDroppedDataAndRefusedConnectionsAreRetriedWithTheSameMessageID(t *testi
 }
 
 func TestBadUpdatesQueueNothing(t *testing.T) {
+	t.Parallel()
 	f := startFaulty(t)
 	org, _ := smallOrg(2)
 	h := newHarness(t, f.addr, org, false)
@@ -297,6 +300,7 @@ func TestBadUpdatesQueueNothing(t *testing.T) {
 }
 
 func TestDryRunShowsEachGroupAndSendsNothing(t *testing.T) {
+	t.Parallel()
 	f := startFaulty(t)
 	org, _ := smallOrg(3)
 	h := newHarness(t, f.addr, org, false)
@@ -342,6 +346,7 @@ func bounceTag(t *testing.T, from string) string {
 // the first one still vouches for the recipient, since the server may
 // have taken and bounced that copy too.
 func TestEveryTransactionHasItsOwnBounceAddress(t *testing.T) {
+	t.Parallel()
 	f := startFaulty(t)
 	org, _ := smallOrg(7)
 	h := newHarness(t, f.addr, org, false) // 3 recipients per transaction

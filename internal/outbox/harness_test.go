@@ -123,7 +123,10 @@ func newHarness(t *testing.T, smtpAddr, org string, startWorker bool, options ..
 		DB: h.db, Jobs: ins, Renderer: renderer, Directory: h.dir, Now: h.clock.Now,
 		Domain: "sitrep.test", From: "sitrep <status@sitrep.test>", ReplyPart: "status",
 		Sender: pool, BatchSize: 3,
-		Lease: 5 * time.Second, MaxAttempts: 5,
+		// The lease is for a worker that died, and these tests kill none:
+		// with 5 s a batch on a loaded machine outlived it and was sent
+		// twice (production's default is 2 minutes).
+		Lease: 30 * time.Second, MaxAttempts: 5,
 	}
 	h.comms = &incident.Comms{DB: h.db, Incidents: h.incidents, Directory: h.dir, Mail: h.outbox, Now: h.clock.Now, ReminderBefore: 10 * time.Minute, OverdueAfter: 5 * time.Minute, Backup: "backup@example.test"}
 	h.incidents.OnDeclare = append(h.incidents.OnDeclare, h.comms)

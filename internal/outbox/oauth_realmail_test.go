@@ -116,6 +116,7 @@ func (p *cuttingProxy) port() int { return p.ln.Addr().(*net.TCPAddr).Port }
 // server offers both) and XOAUTH2 (the server offers only it; 400
 // recipients).
 func TestFanOutOf2000OverOAuth2RefreshesTokens(t *testing.T) {
+	t.Parallel()
 	if testing.Short() {
 		t.Skip("-short")
 	}

@@ -14,6 +14,7 @@ import (
 // escalation to the incident lead and the backup 5 minutes after; each
 // once, and delivered.
 func TestPromiseRemindersAndEscalation(t *testing.T) {
+	t.Parallel()
 	f := startFaulty(t)
 	org, _ := smallOrg(2)
 	h := newHarness(t, f.addr, org, false)

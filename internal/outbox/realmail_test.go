@@ -62,6 +62,7 @@ func msgID(t *testing.T, h mail.Header, key string) []string {
 // copy of each, in one thread per audience, with the next update in
 // their own time zone.
 func TestUpdatesOverRealPostfixAndDovecot(t *testing.T) {
+	t.Parallel()
 	people := []string{"vp", "lead", "ana", "ben", "cy", "r1", "r2", "backup"}
 	ms := testenv.StartMailStack(t, people...)
 	org := orgYAML("example.test", people,

@@ -16,6 +16,7 @@ import (
 // until its timeout. The replies (one refused for good, one for now) must
 // come back to the right recipients.
 func TestPipelinedRcptRepliesGoToTheirRecipients(t *testing.T) {
+	t.Parallel()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)

@@ -7,6 +7,7 @@ import (
 )
 
 func TestBounceAddressRoundTrip(t *testing.T) {
+	t.Parallel()
 	o := &Outbox{ReplyPart: "status", Domain: "example.com"}
 	token := newBounceToken()
 	addr := o.bounceAddress(42, token)

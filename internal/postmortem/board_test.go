@@ -24,6 +24,7 @@ import (
 // signed webhook; the owner is reminded before the due date and once when
 // overdue; the export lists what is overdue.
 func TestBoardPublishRemindExport(t *testing.T) {
+	t.Parallel()
 	const secret = "hook-secret"
 	var mu sync.Mutex
 	var hooks []*http.Request
@@ -189,6 +190,7 @@ func TestBoardPublishRemindExport(t *testing.T) {
 }
 
 func TestCSVNeutralisesFormulas(t *testing.T) {
+	t.Parallel()
 	var b bytes.Buffer
 	_ = postmortem.WriteCSV(&b, []postmortem.Improvement{{ID: 1, Incident: "INC-1", Text: "=HYPERLINK(\"http://evil\")", State: "open"}})
 	if strings.Contains(b.String(), ",=HYPERLINK") || !strings.Contains(b.String(), "'=HYPERLINK") {

@@ -25,6 +25,7 @@ import (
 )
 
 func TestAttendeesAndProposalsFromAResolvedIncident(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t, options{})
 	ctx := context.Background()
 	inc := h.resolved(t)
@@ -100,6 +101,7 @@ func TestAttendeesAndProposalsFromAResolvedIncident(t *testing.T) {
 }
 
 func TestAttendeesEditableBeforeBooking(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t, options{})
 	ctx := context.Background()
 	inc := h.resolved(t)
@@ -149,6 +151,7 @@ func TestAttendeesEditableBeforeBooking(t *testing.T) {
 // REPLY is recorded; the timeline goes out the day before, once; a move
 // is SEQUENCE 1 and a cancellation a CANCEL.
 func TestBookIMIPThroughPostfixAndDovecot(t *testing.T) {
+	t.Parallel()
 	ms := testenv.StartMailStack(t, "vp", "lead", "r1", "r2", "pm1", "cs1", "ceo", "atlas")
 	h := newHarness(t, options{smtpAddr: ms.SMTPAddr})
 	ctx := context.Background()
@@ -320,6 +323,7 @@ func (f roundTripFunc) RoundTrip(r *http.Request) (*http.Response, error) { retu
 // from the Directory API; the first insert is refused with 429 and the
 // job's retry books it, once.
 func TestBookThroughGoogleFake(t *testing.T) {
+	t.Parallel()
 	fake := googlefake.New()
 	t.Cleanup(fake.Close)
 	fake.Primary = "vp@example.test"
@@ -424,6 +428,7 @@ func TestBookThroughGoogleFake(t *testing.T) {
 // TestBookThroughRadicale puts the event on the hub's CalDAV calendar and
 // invites by iMIP beside it.
 func TestBookThroughRadicale(t *testing.T) {
+	t.Parallel()
 	const hub = "hub@example.test"
 	r := testenv.StartRadicale(t, hub)
 	var dav *caldav.Calendar
@@ -471,6 +476,7 @@ func TestBookThroughRadicale(t *testing.T) {
 
 // A backend that refuses outright fails the booking, on the record.
 func TestBookingRefusedIsReported(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t, options{backend: func(h *harness) (calendar.Backend, string) {
 		return refusing{h.svc.IMIP()}, "refusing"
 	}})

@@ -8,6 +8,7 @@ import (
 )
 
 func TestPickRoom(t *testing.T) {
+	t.Parallel()
 	rooms := []Room{
 		{Email: "hall@r", Name: "Hall", Building: "HQ", Capacity: 40, Features: []string{"Whiteboard"}},
 		{Email: "atlas@r", Name: "Atlas", Building: "HQ", Capacity: 8, Features: []string{"Whiteboard", "Video"}},

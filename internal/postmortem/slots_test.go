@@ -68,6 +68,7 @@ func wantStarts(t *testing.T, slots []Slot, loc *time.Location, want ...string) 
 }
 
 func TestWeekendSkipped(t *testing.T) {
+	t.Parallel()
 	loc := mustLoc(t, ny)
 	// Resolved Friday afternoon: the window is Monday and Tuesday.
 	req := baseRequest(t, time.Date(2026, 4, 10, 15, 0, 0, 0, loc))
@@ -90,6 +91,7 @@ func TestWeekendSkipped(t *testing.T) {
 }
 
 func TestHolidaySkipped(t *testing.T) {
+	t.Parallel()
 	loc := mustLoc(t, ny)
 	// Resolved Thursday 24 December; Friday is a holiday, then the weekend.
 	req := baseRequest(t, time.Date(2026, 12, 24, 11, 0, 0, 0, loc))
@@ -111,6 +113,7 @@ func TestHolidaySkipped(t *testing.T) {
 }
 
 func TestTwoTimeZonesOverlap(t *testing.T) {
+	t.Parallel()
 	loc := mustLoc(t, ny)
 	// Mid-April both zones are on summer time: Berlin is 6 hours ahead, so
 	// New York 09:00–11:00 is Berlin 15:00–17:00, the only shared hours.
@@ -149,6 +152,7 @@ func TestTwoTimeZonesOverlap(t *testing.T) {
 }
 
 func TestSomeoneBusy(t *testing.T) {
+	t.Parallel()
 	loc := mustLoc(t, ny)
 	req := baseRequest(t, time.Date(2026, 4, 10, 15, 0, 0, 0, loc))
 	busy := busyMap{"bob@x.test": {{Start: time.Date(2026, 4, 13, 9, 0, 0, 0, loc), End: time.Date(2026, 4, 13, 12, 30, 0, 0, loc)}}}
@@ -168,6 +172,7 @@ func TestSomeoneBusy(t *testing.T) {
 }
 
 func TestOptionalAttendeesRanked(t *testing.T) {
+	t.Parallel()
 	loc := mustLoc(t, ny)
 	req := baseRequest(t, time.Date(2026, 4, 10, 15, 0, 0, 0, loc))
 	req.Attendees = append(req.Attendees,
@@ -200,6 +205,7 @@ func TestOptionalAttendeesRanked(t *testing.T) {
 }
 
 func TestNoRoomBigEnoughProposesRemote(t *testing.T) {
+	t.Parallel()
 	loc := mustLoc(t, ny)
 	req := baseRequest(t, time.Date(2026, 4, 10, 15, 0, 0, 0, loc))
 	for _, n := range []string{"d", "e", "f", "g"} {
@@ -220,6 +226,7 @@ func TestNoRoomBigEnoughProposesRemote(t *testing.T) {
 }
 
 func TestRoomBusyPicksAnother(t *testing.T) {
+	t.Parallel()
 	loc := mustLoc(t, ny)
 	req := baseRequest(t, time.Date(2026, 4, 10, 15, 0, 0, 0, loc))
 	req.Want = 1
@@ -241,6 +248,7 @@ func TestRoomBusyPicksAnother(t *testing.T) {
 }
 
 func TestNoSlotInWindow(t *testing.T) {
+	t.Parallel()
 	loc := mustLoc(t, ny)
 	req := baseRequest(t, time.Date(2026, 4, 10, 15, 0, 0, 0, loc))
 	busy := busyMap{"bob@x.test": {{Start: time.Date(2026, 4, 13, 0, 0, 0, 0, loc), End: time.Date(2026, 4, 15, 0, 0, 0, 0, loc)}}}
@@ -263,6 +271,7 @@ func TestNoSlotInWindow(t *testing.T) {
 }
 
 func TestAttendeeWithoutZone(t *testing.T) {
+	t.Parallel()
 	loc := mustLoc(t, ny)
 	req := baseRequest(t, time.Date(2026, 4, 10, 15, 0, 0, 0, loc))
 	req.Attendees = append(req.Attendees, Attendee{Email: "zed@x.test", Name: "Zed"})
@@ -276,6 +285,7 @@ func TestAttendeeWithoutZone(t *testing.T) {
 }
 
 func TestInvalidRequests(t *testing.T) {
+	t.Parallel()
 	loc := mustLoc(t, ny)
 	good := baseRequest(t, time.Date(2026, 4, 10, 15, 0, 0, 0, loc))
 	for name, mutate := range map[string]func(*SlotRequest){
@@ -302,6 +312,7 @@ func (failingFreeBusy) Busy(context.Context, []string, time.Time, time.Time) (ma
 }
 
 func TestFreeBusyFailure(t *testing.T) {
+	t.Parallel()
 	req := baseRequest(t, time.Date(2026, 4, 10, 15, 0, 0, 0, mustLoc(t, ny)))
 	if _, err := ProposeSlots(context.Background(), req, failingFreeBusy{}, nil); err == nil || !strings.Contains(err.Error(), "calendar down") {
 		t.Errorf("err = %v", err)

@@ -67,6 +67,7 @@ func fullInput() DraftInput {
 }
 
 func TestDraftSectionsInOrder(t *testing.T) {
+	t.Parallel()
 	md := Draft(fullInput())
 	if !strings.HasPrefix(md, "# [INC-42] Checkout errors in the EU: summary\n") {
 		t.Errorf("title line: %q", strings.SplitN(md, "\n", 2)[0])
@@ -113,6 +114,7 @@ func TestDraftSectionsInOrder(t *testing.T) {
 // The draft copies no names from event texts, and passes the lint that
 // the author will run before sending.
 func TestDraftPassesLint(t *testing.T) {
+	t.Parallel()
 	in := fullInput()
 	md := Draft(in)
 	if fs := blameless.Lint(md, in.Names, nil); len(fs) != 0 {
@@ -134,6 +136,7 @@ func TestDraftPassesLint(t *testing.T) {
 // Blame in the author's text is kept, for the lint to point at: the draft
 // does not silently rewrite what people wrote.
 func TestDraftKeepsBlameForTheLint(t *testing.T) {
+	t.Parallel()
 	in := fullInput()
 	in.RootCause = "Mark forgot to add the index back."
 	fs := blameless.Lint(Draft(in), in.Names, nil)
@@ -143,6 +146,7 @@ func TestDraftKeepsBlameForTheLint(t *testing.T) {
 }
 
 func TestDraftTODOsWhenMissing(t *testing.T) {
+	t.Parallel()
 	md := Draft(DraftInput{ID: "INC-7", Title: "Slow search", DeclaredAt: at("09:00")})
 	for _, want := range []string{
 		"INC-7 was an incident that began at 2024-03-05 09:00 UTC.",
@@ -166,6 +170,7 @@ func TestDraftTODOsWhenMissing(t *testing.T) {
 }
 
 func TestDraftRootCauseUnknown(t *testing.T) {
+	t.Parallel()
 	in := fullInput()
 	in.RootCause, in.RootCauseUnknown = "", true
 	md := Draft(in)
@@ -178,6 +183,7 @@ func TestDraftRootCauseUnknown(t *testing.T) {
 }
 
 func TestDraftLocalZoneAndEscaping(t *testing.T) {
+	t.Parallel()
 	berlin, err := time.LoadLocation("Europe/Berlin")
 	if err != nil {
 		t.Skip("no tzdata:", err)
@@ -199,6 +205,7 @@ func TestDraftLocalZoneAndEscaping(t *testing.T) {
 }
 
 func TestFormatDuration(t *testing.T) {
+	t.Parallel()
 	for d, want := range map[time.Duration]string{
 		20 * time.Second:                "under a minute",
 		45 * time.Minute:                "45 min",

@@ -83,6 +83,7 @@ func kinds(t *testing.T, s *resolution.Service, inc *incident.Incident) string {
 }
 
 func TestWriteUpPromiseRemindedOnceEach(t *testing.T) {
+	t.Parallel()
 	s, inc, c := newFlow(t)
 	ctx := context.Background()
 	if _, err := s.Resolve(ctx, "vp@x.test", inc.Ref, resolution.ResolveInput{RootCause: "An expired certificate."}); err != nil {
@@ -109,6 +110,7 @@ func TestWriteUpPromiseRemindedOnceEach(t *testing.T) {
 }
 
 func TestUnknownRootCauseStaysInMonitoringAndIsRemindedDaily(t *testing.T) {
+	t.Parallel()
 	s, inc, c := newFlow(t)
 	ctx := context.Background()
 	res, err := s.Resolve(ctx, "vp@x.test", inc.Ref, resolution.ResolveInput{RootCauseUnknown: true})
@@ -142,6 +144,7 @@ func TestUnknownRootCauseStaysInMonitoringAndIsRemindedDaily(t *testing.T) {
 }
 
 func TestResolveAndSummaryBadInput(t *testing.T) {
+	t.Parallel()
 	s, inc, _ := newFlow(t)
 	ctx := context.Background()
 	if _, err := s.Resolve(ctx, "vp@x.test", inc.Ref, resolution.ResolveInput{}); errs.CodeOf(err) != errs.Invalid {

@@ -11,6 +11,7 @@ import (
 )
 
 func TestNormalizeAddress(t *testing.T) {
+	t.Parallel()
 	sb, err := New(Config{Domain: "Sitrep.Example.", Password: "x"})
 	if err != nil {
 		t.Fatal(err)
@@ -43,6 +44,7 @@ func TestNormalizeAddress(t *testing.T) {
 }
 
 func TestNewReportsEveryConfigProblem(t *testing.T) {
+	t.Parallel()
 	_, err := New(Config{Domain: "not a domain", SMTPAddr: "nope", MaxMessageBytes: -1})
 	if err == nil {
 		t.Fatal("New accepted a broken config")
@@ -55,6 +57,7 @@ func TestNewReportsEveryConfigProblem(t *testing.T) {
 }
 
 func TestStripAuthResults(t *testing.T) {
+	t.Parallel()
 	for _, tc := range []struct{ name, in, want string }{
 		{"none", "Subject: x\r\n\r\nbody\r\n", "Subject: x\r\n\r\nbody\r\n"},
 		{"ours dropped, folded", "Authentication-Results: sitrep-sandbox;\r\n auth=pass\r\nSubject: x\r\n\r\nb\r\n", "Subject: x\r\n\r\nb\r\n"},
@@ -138,6 +141,7 @@ func checkStripped(t *testing.T, raw []byte) {
 }
 
 func TestToCRLF(t *testing.T) {
+	t.Parallel()
 	for in, want := range map[string]string{
 		"a\nb\n":     "a\r\nb\r\n",
 		"a\r\nb\n":   "a\r\nb\r\n",

@@ -16,6 +16,7 @@ import (
 // moves a message into it, files a copy of a sent message. All of it must
 // survive a restart with the same UIDs.
 func TestMoveAndAppendPersist(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	alice := "alice@" + testDomain
 	raws := [][]byte{[]byte("Subject: a\r\n\r\nfirst\r\n"), []byte("Subject: b\r\n\r\nsecond\r\n")}
@@ -114,6 +115,7 @@ func appendMsg(c *imapclient.Client, mailbox string, raw []byte) (*imap.AppendDa
 // The hub's ingest keeps (UIDVALIDITY, UID); the web UI keeps message IDs.
 // Both must still point at the same message after a restart.
 func TestMessageIDStableAcrossRestart(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	hub := "status@" + testDomain
 	sb := startSandbox(t, dir)
@@ -141,6 +143,7 @@ func TestMessageIDStableAcrossRestart(t *testing.T) {
 }
 
 func TestStopsWhenContextDone(t *testing.T) {
+	t.Parallel()
 	sb, err := New(Config{SMTPAddr: "127.0.0.1:0", IMAPAddr: "127.0.0.1:0", Password: testPassword})
 	if err != nil {
 		t.Fatal(err)
@@ -179,6 +182,7 @@ func TestStopsWhenContextDone(t *testing.T) {
 // A message delivered between the client's last command and its IDLE must
 // be reported as soon as IDLE starts, not at the next delivery.
 func TestIdleReportsChangesPendingBeforeIdle(t *testing.T) {
+	t.Parallel()
 	sb := startSandbox(t, "")
 	hub := "status@" + testDomain
 	if err := sb.EnsureMailbox(hub, ""); err != nil {

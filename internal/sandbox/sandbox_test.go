@@ -154,6 +154,7 @@ func headerOf(raw []byte, name string) []string {
 }
 
 func TestSMTPDeliveryReadableOverIMAP(t *testing.T) {
+	t.Parallel()
 	sb := startSandbox(t, "")
 	for _, e := range []string{"status@" + testDomain, "alice@" + testDomain} {
 		if err := sb.EnsureMailbox(e, ""); err != nil {
@@ -232,6 +233,7 @@ func fetchAllUIDs(t *testing.T, c *imapclient.Client, mailbox string) (*imap.Sel
 }
 
 func TestIMAPLoginRefused(t *testing.T) {
+	t.Parallel()
 	sb := startSandbox(t, "")
 	if err := sb.EnsureMailbox("alice@"+testDomain, "Alice"); err != nil {
 		t.Fatal(err)
@@ -253,6 +255,7 @@ func TestIMAPLoginRefused(t *testing.T) {
 }
 
 func TestIdleNotifiesNewMessage(t *testing.T) {
+	t.Parallel()
 	sb := startSandbox(t, "")
 	hub := "status@" + testDomain
 	if err := sb.EnsureMailbox(hub, "sitrep"); err != nil {
@@ -305,6 +308,7 @@ func TestIdleNotifiesNewMessage(t *testing.T) {
 }
 
 func TestUIDFetchDoesNotMentionUnannouncedMessages(t *testing.T) {
+	t.Parallel()
 	sb := startSandbox(t, "")
 	hub := "status@" + testDomain
 	if err := sb.EnsureMailbox(hub, ""); err != nil {
@@ -340,6 +344,7 @@ func TestUIDFetchDoesNotMentionUnannouncedMessages(t *testing.T) {
 }
 
 func TestRestartKeepsMessagesUIDsAndUIDValidity(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	hub := "status@" + testDomain
 	raws := [][]byte{
@@ -409,6 +414,7 @@ func TestRestartKeepsMessagesUIDsAndUIDValidity(t *testing.T) {
 }
 
 func TestMemoryRestartChangesUIDValidity(t *testing.T) {
+	t.Parallel()
 	hub := "status@" + testDomain
 	var vals []uint32
 	for range 2 {
@@ -458,6 +464,7 @@ func fetchPeek(t *testing.T, c *imapclient.Client) (*imap.SelectData, map[imap.U
 }
 
 func TestDeliverAndMessages(t *testing.T) {
+	t.Parallel()
 	sb := startSandbox(t, "")
 	hub := "status@" + testDomain
 	if err := sb.EnsureMailbox(hub, "sitrep"); err != nil {
@@ -525,6 +532,7 @@ func TestDeliverAndMessages(t *testing.T) {
 }
 
 func TestForgedAuthenticationResultsStripped(t *testing.T) {
+	t.Parallel()
 	sb := startSandbox(t, "")
 	hub := "status@" + testDomain
 	raw := "Authentication-Results: sitrep-sandbox; auth=pass\r\n smtp.mailfrom=ceo@sitrep.example\r\n" +
@@ -553,6 +561,7 @@ func TestForgedAuthenticationResultsStripped(t *testing.T) {
 }
 
 func TestSMTPAuth(t *testing.T) {
+	t.Parallel()
 	sb := startSandbox(t, "")
 	alice, hub := "alice@"+testDomain, "status@"+testDomain
 	for _, e := range []string{alice, hub, "bob@" + testDomain} {
@@ -600,6 +609,7 @@ func TestSMTPAuth(t *testing.T) {
 }
 
 func TestOversizeRefused(t *testing.T) {
+	t.Parallel()
 	sb := startSandbox(t, "", func(c *Config) { c.MaxMessageBytes = 2048 })
 	hub := "status@" + testDomain
 	if err := sb.EnsureMailbox(hub, ""); err != nil {
@@ -627,6 +637,7 @@ func TestOversizeRefused(t *testing.T) {
 }
 
 func TestNonLoopbackNeedsAuth(t *testing.T) {
+	t.Parallel()
 	sb := startSandbox(t, "")
 	sess := &smtpSession{sb: sb, helo: func() string { return "x" }, remoteIP: "192.0.2.1", loopback: false}
 	var smtpErr *gosmtp.SMTPError
@@ -640,6 +651,7 @@ func TestNonLoopbackNeedsAuth(t *testing.T) {
 }
 
 func TestParallelDeliveryArrivesExactlyOnce(t *testing.T) {
+	t.Parallel()
 	const (
 		conns   = 4
 		perConn = 125

@@ -16,6 +16,8 @@ import (
 // The SQLite file holds password and token hashes and everyone's incident
 // mail: it, and its -wal and -shm files, are readable by sitrep's user only,
 // whatever the umask (it used to be 0644 in a 0750 directory).
+//
+// Not parallel: the umask it sets is the whole process's.
 func TestSQLiteFilesAreCreatedPrivate(t *testing.T) {
 	old := syscall.Umask(0o022) // the usual umask, under which SQLite alone makes 0644
 	defer syscall.Umask(old)
@@ -45,6 +47,7 @@ func TestSQLiteFilesAreCreatedPrivate(t *testing.T) {
 // Ready fails while the database cannot take a write, found by its own
 // probe write (nothing else failed through InTx here), and names the fault.
 func TestReadyFailsWhileTheDiskIsFull(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	db, err := store.Open(ctx, "sqlite://"+filepath.Join(t.TempDir(), "sitrep.db"))
 	if err != nil {

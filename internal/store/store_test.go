@@ -13,6 +13,7 @@ import (
 func openTest(t *testing.T) *store.DB { return storetest.Open(t) }
 
 func TestMigrateTwiceIsANoOp(t *testing.T) {
+	t.Parallel()
 	db := openTest(t)
 	if err := db.Migrate(context.Background()); err != nil {
 		t.Fatalf("second migrate: %v", err)
@@ -23,6 +24,7 @@ func TestMigrateTwiceIsANoOp(t *testing.T) {
 // that they depend on no other package's schema.
 
 func TestTimesRoundTripInUTC(t *testing.T) {
+	t.Parallel()
 	db := openTest(t)
 	ctx := context.Background()
 	at := time.Date(2026, 11, 24, 14, 30, 15, 123000000, time.FixedZone("CET", 3600))
@@ -41,6 +43,7 @@ func TestTimesRoundTripInUTC(t *testing.T) {
 }
 
 func TestUniqueViolationRecognised(t *testing.T) {
+	t.Parallel()
 	db := openTest(t)
 	ctx := context.Background()
 	var id int64
@@ -63,6 +66,7 @@ func TestUniqueViolationRecognised(t *testing.T) {
 }
 
 func TestOpenRejectsUnknownScheme(t *testing.T) {
+	t.Parallel()
 	_, err := store.Open(context.Background(), "mysql://root:pw@localhost/x")
 	if err == nil {
 		t.Fatal("want an error")

@@ -31,14 +31,25 @@ func StartDNS(t testing.TB, lines ...string) *DNSServer {
 	if err := s.Set(lines...); err != nil {
 		t.Fatal(err)
 	}
-	pc, err := net.ListenPacket("udp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatalf("testenv: dns: %v", err)
-	}
-	ln, err := net.Listen("tcp", pc.LocalAddr().String())
-	if err != nil {
+	// The UDP port is free for UDP only: a test running alongside (in this
+	// binary or another) may hold the same port number over TCP. Take
+	// another pair then.
+	var pc net.PacketConn
+	var ln net.Listener
+	for attempt := 1; ; attempt++ {
+		var err error
+		pc, err = net.ListenPacket("udp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatalf("testenv: dns: %v", err)
+		}
+		ln, err = net.Listen("tcp", pc.LocalAddr().String())
+		if err == nil {
+			break
+		}
 		pc.Close()
-		t.Fatalf("testenv: dns: %v", err)
+		if attempt == 10 {
+			t.Fatalf("testenv: dns: %v", err)
+		}
 	}
 	s.Addr = pc.LocalAddr().String()
 	started := make(chan struct{}, 2)

@@ -35,12 +35,17 @@ func StartIRCd(t testing.TB) *IRCd {
 		}
 		bin = "/usr/sbin/ngircd"
 	}
-	ports, err := freePorts(1)
-	if err != nil {
-		t.Fatalf("testenv: ircd: %v", err)
-	}
-	s := &IRCd{Addr: fmt.Sprintf("127.0.0.1:%d", ports[0]), Dir: t.TempDir(), bin: bin}
-	conf := fmt.Sprintf(`# Written by internal/testenv; a private ngIRCd for one test.
+	start := time.Now()
+	var s *IRCd
+	// The free port is free when chosen, not when ngIRCd binds it: a test
+	// running alongside may take it in between. Try again with another.
+	for attempt := 1; ; attempt++ {
+		ports, err := freePorts(1)
+		if err != nil {
+			t.Fatalf("testenv: ircd: %v", err)
+		}
+		s = &IRCd{Addr: fmt.Sprintf("127.0.0.1:%d", ports[0]), Dir: t.TempDir(), bin: bin}
+		conf := fmt.Sprintf(`# Written by internal/testenv; a private ngIRCd for one test.
 [Global]
 	Name = irc.sitrep.test
 	Info = sitrep test IRC server
@@ -61,13 +66,18 @@ func StartIRCd(t testing.TB) *IRCd {
 	Name = #incidents
 	Modes = +nt
 `, ports[0], filepath.Join(s.Dir, "ngircd.pid"))
-	s.conf = filepath.Join(s.Dir, "ngircd.conf")
-	if err := os.WriteFile(s.conf, []byte(conf), 0o644); err != nil {
-		t.Fatalf("testenv: ircd: %v", err)
-	}
-	start := time.Now()
-	if err := s.start(); err != nil {
-		t.Fatalf("testenv: %v", err)
+		s.conf = filepath.Join(s.Dir, "ngircd.conf")
+		if err := os.WriteFile(s.conf, []byte(conf), 0o644); err != nil {
+			t.Fatalf("testenv: ircd: %v", err)
+		}
+		if err := s.start(); err != nil {
+			if attempt == 3 {
+				t.Fatalf("testenv: %v", err)
+			}
+			t.Logf("testenv: ngircd start-up failed, trying again: %v", err)
+			continue
+		}
+		break
 	}
 	t.Logf("testenv: ngircd up in %s at %s", time.Since(start).Round(time.Millisecond), s.Addr)
 	t.Cleanup(func() { _ = s.Stop() })

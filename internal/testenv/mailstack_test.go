@@ -40,6 +40,7 @@ func sendMail(t *testing.T, ms *testenv.MailStack, to []string, subject string) 
 }
 
 func TestMailStackDeliversToUsersAndPlusAddresses(t *testing.T) {
+	t.Parallel()
 	ms := testenv.StartMailStack(t, "alice", "status", "bob")
 	sendMail(t, ms, []string{"alice@example.test"}, "for alice")
 	sendMail(t, ms, []string{"status+abc123@example.test"}, "for a token")
@@ -76,6 +77,7 @@ func TestMailStackDeliversToUsersAndPlusAddresses(t *testing.T) {
 }
 
 func TestMailStackRefusesUnknownRecipient(t *testing.T) {
+	t.Parallel()
 	ms := testenv.StartMailStack(t, "alice")
 	c, err := smtp.Dial(ms.SMTPAddr)
 	if err != nil {
@@ -101,6 +103,7 @@ func TestMailStackRefusesUnknownRecipient(t *testing.T) {
 }
 
 func TestMailStackWrongPasswordIsRefused(t *testing.T) {
+	t.Parallel()
 	ms := testenv.StartMailStack(t, "alice")
 	c, err := ms.DialIMAP("alice")
 	if err != nil {
@@ -125,6 +128,7 @@ func TestMailStackWrongPasswordIsRefused(t *testing.T) {
 // The fan-out tests give the stack thousands of mailboxes; start-up must not
 // grow with them beyond writing two files.
 func TestMailStackManyUsers(t *testing.T) {
+	t.Parallel()
 	users := make([]string, 2000)
 	for i := range users {
 		users[i] = fmt.Sprintf("member%04d", i)
@@ -149,6 +153,7 @@ func TestMailStackManyUsers(t *testing.T) {
 // not leave Postfix and Dovecot running: they would hold ports and CPU until
 // the machine restarts.
 func TestMailStackDiesWithTestBinary(t *testing.T) {
+	t.Parallel()
 	if dir := os.Getenv("SITREP_TESTENV_CRASH_DIR"); dir != "" {
 		ms, err := testenv.NewMailStack(dir, testenv.TestDomain, []string{"alice"})
 		if err != nil {

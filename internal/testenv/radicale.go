@@ -51,9 +51,18 @@ func StartRadicale(t testing.TB, users ...string) *Radicale {
 		return nil
 	}
 	start := time.Now()
-	r, err := startRadicale(bin, t.TempDir(), users)
-	if err != nil {
-		t.Fatalf("testenv: %v", err)
+	var r *Radicale
+	// The free port is free when chosen, not when Radicale binds it: a test
+	// running alongside may take it in between. Try again with another.
+	for attempt := 1; ; attempt++ {
+		r, err = startRadicale(bin, t.TempDir(), users)
+		if err == nil {
+			break
+		}
+		if attempt == 3 {
+			t.Fatalf("testenv: %v", err)
+		}
+		t.Logf("testenv: radicale start-up failed, trying again: %v", err)
 	}
 	t.Logf("testenv: radicale up in %s at %s", time.Since(start).Round(time.Millisecond), r.URL)
 	t.Cleanup(func() {

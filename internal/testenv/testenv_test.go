@@ -137,6 +137,7 @@ func TestDatabaseURLPostgres(t *testing.T) {
 }
 
 func TestRadicaleOwnerOnly(t *testing.T) {
+	t.Parallel()
 	r := testenv.StartRadicale(t, "hub@example.test", "other@example.test")
 	propfind := func(user, password, target string) int {
 		t.Helper()

@@ -99,6 +99,7 @@ func errCode(out map[string]any) (code, field string) {
 }
 
 func TestDeclareShowAndTransition(t *testing.T) {
+	t.Parallel()
 	a := newAPI(t)
 	status, out := a.call(t, a.lead, "POST", "/api/v1/incidents", `{"title":"Checkout down","severity":"SEV1","scope":{"systems":["checkout"],"extent":"subset","segments":["region: EU"]},"roles":{"comms_lead":"vp@x.test"}}`)
 	if status != 201 || out["id"] != "INC-1" || out["state"] != "investigating" {
@@ -123,6 +124,7 @@ func TestDeclareShowAndTransition(t *testing.T) {
 }
 
 func TestBadInputGetsTheErrorShapeAndChangesNothing(t *testing.T) {
+	t.Parallel()
 	a := newAPI(t)
 	cases := []struct {
 		name, body string
@@ -163,6 +165,7 @@ func TestBadInputGetsTheErrorShapeAndChangesNothing(t *testing.T) {
 }
 
 func TestAuthAndRoles(t *testing.T) {
+	t.Parallel()
 	a := newAPI(t)
 	if status, out := a.call(t, "", "GET", "/api/v1/incidents", ""); status != 401 {
 		t.Fatalf("no token: %d %v", status, out)
@@ -186,6 +189,7 @@ func TestAuthAndRoles(t *testing.T) {
 }
 
 func TestGroupsExpandNesting(t *testing.T) {
+	t.Parallel()
 	a := newAPI(t)
 	status, out := a.call(t, a.view, "GET", "/api/v1/groups/all", "")
 	if status != 200 || len(out["recipients"].([]any)) != 2 || out["source"] != "file" {
@@ -209,6 +213,7 @@ func TestGroupsExpandNesting(t *testing.T) {
 }
 
 func TestHealthMetricsAndOpenAPI(t *testing.T) {
+	t.Parallel()
 	a := newAPI(t)
 	for _, path := range []string{"/healthz", "/readyz", "/metrics", "/api/v1/openapi.yaml"} {
 		resp, err := http.Get(a.srv.URL + path)

@@ -10,6 +10,7 @@ import (
 )
 
 func TestClientIP(t *testing.T) {
+	t.Parallel()
 	s := &Server{TrustedProxies: []netip.Prefix{netip.MustParsePrefix("10.0.0.0/8"), netip.MustParsePrefix("::1/128")}}
 	for _, c := range []struct {
 		peer string
@@ -49,6 +50,7 @@ func TestClientIP(t *testing.T) {
 // X-Forwarded-For from a peer that is not a trusted proxy does not get a
 // fresh bucket; through a trusted proxy, two clients have a bucket each.
 func TestLoginLimitBehindAProxy(t *testing.T) {
+	t.Parallel()
 	attempt := func(e *uiEnv, b *browser, i int, xff string) int {
 		b.get("/login")
 		emails := []string{"admin@x.test", "lead@x.test", "viewer@x.test"} // the per-account limit is not what is tested

@@ -12,6 +12,7 @@ import (
 // request without a token (401) and, when it changes state, a viewer's
 // token (403). A route added without auth fails this test.
 func TestEveryAPIRouteNeedsAToken(t *testing.T) {
+	t.Parallel()
 	a := newAPI(t)
 	routes := a.server.Routes()
 	if len(routes) < 20 {

@@ -25,6 +25,7 @@ func (s *stubDoctor) Run(context.Context) *doctor.Report {
 // TestUIDoctorPage: admins run the checks from the page and read each
 // verdict with its fix; others may not.
 func TestUIDoctorPage(t *testing.T) {
+	t.Parallel()
 	stub := &stubDoctor{}
 	e := newUIEnvWith(t, func(s *Server, _ string) { s.Doctor = stub })
 	admin := e.login("admin@x.test")

@@ -17,6 +17,7 @@ import (
 // a second decision is refused with a message; a viewer sees no forms; the
 // monitor's text is escaped.
 func TestUIDraftReportsDeclareAndDismiss(t *testing.T) {
+	t.Parallel()
 	e := newUIEnvWith(t, func(s *Server, _ string) {
 		s.Intake = &intake.Service{DB: s.Incidents.DB, Incidents: s.Incidents, Jobs: s.Outbox.Jobs,
 			Secrets: map[string]string{intake.Generic: "k"}, Notify: func() []string { return []string{"vp@x.test"} },

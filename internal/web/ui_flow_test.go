@@ -32,6 +32,7 @@ func (e *uiEnv) declareWithLeads(title string) *incident.Incident {
 }
 
 func TestUIResolveConfirmationsAndReports(t *testing.T) {
+	t.Parallel()
 	e := newUIEnv(t)
 	inc := e.declareWithLeads("Checkout down")
 	lead := e.login("lead@x.test")
@@ -121,6 +122,7 @@ func TestUIResolveConfirmationsAndReports(t *testing.T) {
 }
 
 func TestUIRecentChanges(t *testing.T) {
+	t.Parallel()
 	e := newUIEnv(t)
 	inc := e.declareWithLeads("Checkout down")
 	ctx := context.Background()
@@ -187,6 +189,7 @@ func (e *uiEnv) resolve(ref string) {
 }
 
 func TestUISummaryEditor(t *testing.T) {
+	t.Parallel()
 	e := newUIEnv(t)
 	inc := e.declareWithLeads("Checkout down")
 	lead := e.login("lead@x.test")
@@ -265,6 +268,7 @@ func TestUISummaryEditor(t *testing.T) {
 }
 
 func TestMarkFindingsCutsAtRuneColumns(t *testing.T) {
+	t.Parallel()
 	md := "Zoë said: Ann did it\nsecond"
 	fs := blameless.Lint(md, blameless.NewNameSet([]blameless.Person{{Name: "Ann Smith", Email: "ann@x.test"}, {Name: "Zoë Berg"}}), nil)
 	lines := markFindings(md, fs)
@@ -294,6 +298,7 @@ func TestMarkFindingsCutsAtRuneColumns(t *testing.T) {
 }
 
 func TestUIPostmortemPageAndBoard(t *testing.T) {
+	t.Parallel()
 	e := newUIEnv(t)
 	inc := e.declareWithLeads("Checkout down")
 	lead := e.login("lead@x.test")
@@ -411,6 +416,7 @@ func TestUIPostmortemPageAndBoard(t *testing.T) {
 // TestUINewPagesLabelledAndEscaped: every field of the new pages has a
 // label, and hostile text is shown as text.
 func TestUINewPagesLabelledAndEscaped(t *testing.T) {
+	t.Parallel()
 	e := newUIEnv(t)
 	const x = `<script>alert(1)</script><img src=x onerror=alert(2)>`
 	inc, err := e.incidents.Declare(context.Background(), "test", incident.DeclareInput{Title: "T " + x, Severity: "SEV2",

@@ -94,6 +94,7 @@ func sessionOf(resp *http.Response) *http.Cookie {
 }
 
 func TestSSOSignsInAnExistingAccount(t *testing.T) {
+	t.Parallel()
 	e := newSSOEnv(t, nil)
 	e.idp.SignIn(oidcfake.User{Subject: "42", Email: "Lead@X.test", EmailVerified: true, Name: "Lee"}, nil)
 	b := e.browser()
@@ -146,6 +147,7 @@ func TestSSOSignsInAnExistingAccount(t *testing.T) {
 }
 
 func TestSSOCreatesAViewerWhenAllowed(t *testing.T) {
+	t.Parallel()
 	e := newSSOEnv(t, func(s *SSO) {
 		s.NewAccountRole = auth.Viewer
 		s.OIDC.HostedDomain = "x.test"
@@ -172,6 +174,7 @@ func TestSSOCreatesAViewerWhenAllowed(t *testing.T) {
 // TestSSORefusals: every way a sign-in must not get through ends on the
 // sign-in page with a message and the password form, without a session.
 func TestSSORefusals(t *testing.T) {
+	t.Parallel()
 	e := newSSOEnv(t, func(s *SSO) {
 		s.OIDC.HostedDomain = "x.test"
 	})
@@ -240,6 +243,7 @@ func TestSSORefusals(t *testing.T) {
 }
 
 func TestSSOAllowedDomains(t *testing.T) {
+	t.Parallel()
 	e := newSSOEnv(t, func(s *SSO) { s.OIDC.AllowedDomains = []string{"example.com", "X.test"} })
 	e.idp.SignIn(oidcfake.User{Subject: "42", Email: "lead@x.test", EmailVerified: true}, nil)
 	if resp, _ := e.ssoSignIn(e.browser(), "", nil); resp.StatusCode != http.StatusSeeOther {
@@ -254,6 +258,7 @@ func TestSSOAllowedDomains(t *testing.T) {
 // Microsoft Entra ID sends no email_verified; its optional claim xms_edov
 // (the email's domain verified by its owner) stands for it, and only when true.
 func TestSSOEntraDomainOwnerVerified(t *testing.T) {
+	t.Parallel()
 	e := newSSOEnv(t, nil)
 	entra := oidcfake.User{Subject: "42", Email: "lead@x.test"}
 	for _, c := range []struct {
@@ -275,6 +280,7 @@ func TestSSOEntraDomainOwnerVerified(t *testing.T) {
 // TestSSOVerifierIsChecked: a flow cookie with another PKCE verifier (as an
 // attacker who stole the code but not the cookie would have) gets no token.
 func TestSSOVerifierIsChecked(t *testing.T) {
+	t.Parallel()
 	e := newSSOEnv(t, nil)
 	e.idp.SignIn(oidcfake.User{Subject: "42", Email: "lead@x.test", EmailVerified: true}, nil)
 	b := e.browser()
@@ -305,6 +311,7 @@ func TestSSOVerifierIsChecked(t *testing.T) {
 // passwords work, and the button says what is wrong; once it is back, the
 // button works without a restart.
 func TestSSOProviderDown(t *testing.T) {
+	t.Parallel()
 	e := newSSOEnv(t, nil)
 	e.idp.SetDown(true)
 	b := e.browser()
@@ -329,6 +336,7 @@ func TestSSOProviderDown(t *testing.T) {
 }
 
 func TestNoSSORoutesWhenNotConfigured(t *testing.T) {
+	t.Parallel()
 	e := newUIEnv(t)
 	b := e.browser()
 	if _, page := b.get("/login"); strings.Contains(page, `id="sso"`) {

@@ -210,6 +210,7 @@ func (e *uiEnv) count(query string, args ...any) int {
 }
 
 func TestUISessionCookie(t *testing.T) {
+	t.Parallel()
 	e := newUIEnv(t)
 	b := e.browser()
 	b.get("/login")
@@ -250,6 +251,7 @@ func TestUISessionCookie(t *testing.T) {
 // TestUIEveryUnsafeRouteNeedsTheCSRFToken walks the UI's route table: every
 // POST/PUT/PATCH/DELETE refuses a missing or wrong token, and changes nothing.
 func TestUIEveryUnsafeRouteNeedsTheCSRFToken(t *testing.T) {
+	t.Parallel()
 	e := newUIEnv(t)
 	inc := e.declare("Checkout down")
 	admin := e.login("admin@x.test")
@@ -308,6 +310,7 @@ func TestUIEveryUnsafeRouteNeedsTheCSRFToken(t *testing.T) {
 }
 
 func TestUIRolesAndExpiredSessions(t *testing.T) {
+	t.Parallel()
 	e := newUIEnv(t)
 	inc := e.declare("Checkout down")
 	viewer := e.login("viewer@x.test")
@@ -357,6 +360,7 @@ func TestUIRolesAndExpiredSessions(t *testing.T) {
 }
 
 func TestUILoginIsRateLimited(t *testing.T) {
+	t.Parallel()
 	e := newUIEnv(t)
 	b := e.browser()
 	b.get("/login")
@@ -379,6 +383,7 @@ func TestUILoginIsRateLimited(t *testing.T) {
 }
 
 func TestUIDeclareSendTwiceAndStaleTransition(t *testing.T) {
+	t.Parallel()
 	e := newUIEnv(t)
 	lead := e.login("lead@x.test")
 	lead.get("/incidents/new")
@@ -461,6 +466,7 @@ func TestUIDeclareSendTwiceAndStaleTransition(t *testing.T) {
 // TestUIEscapesHostileText puts script in every text field a person or a
 // stranger (a reply) can fill, and checks that it arrives as text.
 func TestUIEscapesHostileText(t *testing.T) {
+	t.Parallel()
 	e := newUIEnv(t)
 	const x = `<script>alert(1)</script><img src=x onerror=alert(2)>"'`
 	lead := e.login("lead@x.test")
@@ -509,6 +515,7 @@ func TestUIEscapesHostileText(t *testing.T) {
 // address comes back with the whole form kept, that field marked, and
 // nothing declared.
 func TestUIDeclareWithAReport(t *testing.T) {
+	t.Parallel()
 	e := newUIEnv(t)
 	lead := e.login("lead@x.test")
 	_, page := lead.get("/incidents/new")
@@ -544,6 +551,7 @@ func TestUIDeclareWithAReport(t *testing.T) {
 }
 
 func TestUIAccountsAndTokens(t *testing.T) {
+	t.Parallel()
 	e := newUIEnv(t)
 	admin := e.login("admin@x.test")
 	admin.get("/accounts")
@@ -598,6 +606,7 @@ func TestUIAccountsAndTokens(t *testing.T) {
 // chromedp suite checks the DOM too): every visible input, select and
 // textarea has a <label for> naming its id.
 func TestUIEveryInputHasALabel(t *testing.T) {
+	t.Parallel()
 	e := newUIEnv(t)
 	e.declare("Checkout down")
 	admin := e.login("admin@x.test")
@@ -634,6 +643,7 @@ func unlabelledInputs(page string) []string {
 // TestPaletteContrast computes the WCAG 2.2 contrast ratio of every text
 // and background pair of app.css: at least 4.5:1 (SC 1.4.3, normal text).
 func TestPaletteContrast(t *testing.T) {
+	t.Parallel()
 	css, err := uiStaticFS.ReadFile("ui/static/app.css")
 	if err != nil {
 		t.Fatal(err)
@@ -689,6 +699,7 @@ func luminance(hex string) float64 {
 // page with a long timeline (the browser's load time is measured by the
 // chromedp suite in cmd/sitrep).
 func TestIncidentPageWith500Events(t *testing.T) {
+	// Not parallel: it times the page.
 	e := newUIEnv(t)
 	inc := e.declare("Checkout down")
 	for i := len("x"); i < 500; i++ {
@@ -719,6 +730,7 @@ func TestIncidentPageWith500Events(t *testing.T) {
 // ends at once and its password no longer works; enabling restores it.
 // The admin's own row offers no Disable, and posting it anyway is refused.
 func TestUIDisableAccount(t *testing.T) {
+	t.Parallel()
 	e := newUIEnv(t)
 	admin := e.login("admin@x.test")
 	lead := e.login("lead@x.test")

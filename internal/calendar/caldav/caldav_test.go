@@ -52,6 +52,7 @@ func rawGet(t *testing.T, r *testenv.Radicale, p string) (int, string) {
 }
 
 func TestCalDAVAgainstRadicale(t *testing.T) {
+	t.Parallel()
 	c, r := newRadicaleCalDAV(t)
 	ctx := context.Background()
 	ev := calendar.SampleEvent()
@@ -137,6 +138,7 @@ func TestCalDAVAgainstRadicale(t *testing.T) {
 }
 
 func TestCalDAVWrongPassword(t *testing.T) {
+	t.Parallel()
 	r := testenv.StartRadicale(t, hub)
 	c, err := New(r.URL, hub, "wrong", "/"+hub+"/postmortems/")
 	if err != nil {
@@ -149,6 +151,7 @@ func TestCalDAVWrongPassword(t *testing.T) {
 }
 
 func TestObjectName(t *testing.T) {
+	t.Parallel()
 	if got := objectName("pm-INC-42@sitrep.example.test"); got != "pm-INC-42@sitrep.example.test.ics" {
 		t.Errorf("plain UID: %q", got)
 	}

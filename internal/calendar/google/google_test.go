@@ -34,6 +34,7 @@ func newFakeGoogle(t *testing.T) (*Calendar, *googlefake.Server) {
 }
 
 func TestGoogleEventID(t *testing.T) {
+	t.Parallel()
 	id := EventID("pm-INC-42@sitrep.example.test")
 	if !regexp.MustCompile(`^[a-v0-9]{5,1000}$`).MatchString(id) {
 		t.Errorf("id %q is not base32hex lower case, 5-1024 long", id)
@@ -44,6 +45,7 @@ func TestGoogleEventID(t *testing.T) {
 }
 
 func TestGoogleBookRescheduleCancel(t *testing.T) {
+	t.Parallel()
 	g, fake := newFakeGoogle(t)
 	ctx := context.Background()
 	ev := calendar.SampleEvent()
@@ -156,6 +158,7 @@ func TestGoogleBookRescheduleCancel(t *testing.T) {
 }
 
 func TestGoogleErrors(t *testing.T) {
+	t.Parallel()
 	g, fake := newFakeGoogle(t)
 	ctx := context.Background()
 	ev := calendar.SampleEvent()
@@ -184,6 +187,7 @@ func TestGoogleErrors(t *testing.T) {
 }
 
 func TestGoogleRoomsFromDirectory(t *testing.T) {
+	t.Parallel()
 	fake := googlefake.New()
 	defer fake.Close()
 	fake.AddRoom(googlefake.Room{Email: "atlas@resource.example.test", Name: "Atlas", BuildingID: "hq", Floor: "3", Capacity: 8, Features: []string{"Whiteboard", "Video"}})
