@@ -162,7 +162,7 @@ func serveWith(ctx context.Context, cfg config.Config, e env, ready func(addr st
 	if h.inserter, err = jobs.NewInserter(db); err != nil {
 		return err
 	}
-	h.incidents = &incident.Service{DB: db, People: h.directory, DueSoon: cfg.Cadence.ReminderBefore, DefaultRoles: h.defaultRoles}
+	h.incidents = &incident.Service{DB: db, People: h.directory, DueSoon: cfg.Cadence.ReminderBefore, CommsLeads: h.directory}
 	h.tokens = &auth.Tokens{DB: db}
 
 	runCtx, cancel := context.WithCancel(ctx)
@@ -563,22 +563,4 @@ func (h *hub) buildPostmortem(ctx context.Context) error {
 	}
 	h.postmortem = s
 	return nil
-}
-
-// defaultRoles makes sure every incident has a comms lead, whom the
-// reminders go to: the declarer when they are a comms lead, else the first
-// comms lead of the directory.
-func (h *hub) defaultRoles(actor string, r incident.Roles) incident.Roles {
-	if r.CommsLead != "" {
-		return r
-	}
-	d := h.directory.Current()
-	if p, ok := d.Person(actor); ok && p.HasRole(directory.RoleCommsLead) {
-		r.CommsLead = p.Email
-		return r
-	}
-	if leads := d.PeopleWithRole(directory.RoleCommsLead); len(leads) > 0 {
-		r.CommsLead = leads[0].Email
-	}
-	return r
 }

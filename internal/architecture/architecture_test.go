@@ -116,7 +116,6 @@ var pendingDomainImports = []string{}
 // issue 16: to be emptied.
 var pendingMainFuncs = []string{
 	"internal/changes.Service.KnownSystems",
-	"internal/incident.Service.DefaultRoles",
 	"internal/intake.Service.KnownSystems",
 	"internal/intake.Service.Notify",
 	"internal/postmortem.Service.Rooms",

@@ -23,6 +23,14 @@ type People interface {
 	KnowsPerson(email string) bool
 }
 
+// CommsLeads is what the service needs of the directory to give an
+// incident declared without a comms lead one.
+type CommsLeads interface {
+	// DefaultCommsLead is the declarer when they are a comms lead, else
+	// the first comms lead; "" when there is none.
+	DefaultCommsLead(declarer string) string
+}
+
 // DeclareListener is told of a declaration inside its transaction, so
 // that work it queues (the heads-up) commits or rolls back with the
 // incident.
@@ -48,9 +56,9 @@ type Service struct {
 	DueSoon time.Duration
 	// OnDeclare are told of each declaration in its transaction.
 	OnDeclare []DeclareListener
-	// DefaultRoles, when set, fills the roles a declaration leaves empty
-	// (the comms lead from the directory, so that someone is reminded).
-	DefaultRoles func(actor string, r Roles) Roles
+	// CommsLeads, when set, names the comms lead of an incident declared
+	// without one.
+	CommsLeads CommsLeads
 }
 
 func (s *Service) now() time.Time {
@@ -94,8 +102,10 @@ func (s *Service) Declare(ctx context.Context, actor string, in DeclareInput) (*
 	if inc.Scope, err = s.cleanScope(in.Scope); err != nil {
 		return nil, err
 	}
-	if s.DefaultRoles != nil {
-		in.Roles = s.DefaultRoles(actor, in.Roles)
+	if in.Roles.CommsLead == "" && s.CommsLeads != nil {
+		// Every incident has a comms lead: the reminders of the next
+		// update go to them.
+		in.Roles.CommsLead = s.CommsLeads.DefaultCommsLead(actor)
 	}
 	if inc.Roles, err = s.cleanRoles(in.Roles); err != nil {
 		return nil, err
