@@ -435,13 +435,7 @@ func (h *hub) buildResolution() error {
 func (h *hub) buildChanges(ctx context.Context) error {
 	cfg := h.cfg.Changes
 	h.changes = &changes.Service{DB: h.db, Incidents: h.incidents, WebhookSecret: cfg.WebhookSecret.Value(), Window: cfg.Window, Logger: h.logger,
-		KnownSystems: func() []string {
-			var out []string
-			for _, e := range h.directory.Current().Escalations {
-				out = append(out, e.System)
-			}
-			return out
-		}}
+		KnownSystems: h.directory}
 	if cfg.MaintenanceICS != "" {
 		h.changes.Calendars = append(h.changes.Calendars, &changes.ICS{Location: cfg.MaintenanceICS})
 	}
@@ -520,11 +514,11 @@ func (h *hub) buildPostmortem(ctx context.Context) error {
 	if len(c.Groups) > 0 {
 		s.Settings.Groups = c.Groups // else the directory's postmortem audience
 	}
-	var rooms []calendar.Room
+	var rooms calendar.StaticRooms
 	for _, r := range c.Rooms {
 		rooms = append(rooms, calendar.Room{Email: r.Email, Name: r.Name, Building: r.Building, Floor: r.Floor, Capacity: r.Capacity, Features: r.Features})
 	}
-	s.Rooms = func(context.Context) ([]calendar.Room, error) { return rooms, nil }
+	s.Rooms = rooms
 	switch c.Backend {
 	case "caldav":
 		dav, err := caldav.New(c.CalDAV.URL, c.CalDAV.Username, c.CalDAV.Password.Value(), c.CalDAV.Calendar)
@@ -556,7 +550,7 @@ func (h *hub) buildPostmortem(ctx context.Context) error {
 			if err != nil {
 				return fmt.Errorf("postmortem.google.rooms_admin: %w", err)
 			}
-			s.Rooms = gr.Rooms
+			s.Rooms = gr
 		}
 	default:
 		s.Backend = s.IMIP()

@@ -8,7 +8,6 @@ import (
 	"github.com/riverqueue/river"
 
 	"github.com/sitrep-dev/sitrep/internal/chat"
-	"github.com/sitrep-dev/sitrep/internal/directory"
 	"github.com/sitrep-dev/sitrep/internal/intake"
 )
 
@@ -19,23 +18,7 @@ func (h *hub) buildIntake(workers *river.Workers) {
 	c := h.cfg.Intake
 	h.intake = &intake.Service{DB: h.db, Incidents: h.incidents, Jobs: h.inserter, Secrets: c.Secrets(),
 		DefaultSeverity: c.DefaultSeverity, Logger: h.logger.With("component", "intake"),
-		KnownSystems: func() []string {
-			var out []string
-			for _, e := range h.directory.Current().Escalations {
-				out = append(out, e.System)
-			}
-			return out
-		},
-		Notify: func() []string {
-			if len(c.Notify) > 0 {
-				return c.Notify
-			}
-			var out []string
-			for _, p := range h.directory.Current().PeopleWithRole(directory.RoleCommsLead) {
-				out = append(out, p.Email)
-			}
-			return out
-		}}
+		KnownSystems: h.directory, Notify: c.Notify, CommsLeads: h.directory}
 	// The note to the comms leads goes through the outbox, as every message does.
 	river.AddWorker(workers, &intake.NoteWorker{Service: h.intake, Mail: h.outbox, PublicURL: h.cfg.Server.PublicURL})
 }

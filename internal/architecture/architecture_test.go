@@ -115,10 +115,6 @@ var pendingDomainImports = []string{}
 // package.Var) of other packages that cmd/sitrep gives function values.
 // issue 16: to be emptied.
 var pendingMainFuncs = []string{
-	"internal/changes.Service.KnownSystems",
-	"internal/intake.Service.KnownSystems",
-	"internal/intake.Service.Notify",
-	"internal/postmortem.Service.Rooms",
 	"internal/web.Server.SyncDirectory",
 }
 

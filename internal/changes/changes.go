@@ -82,6 +82,12 @@ type Input struct {
 	End         *time.Time
 }
 
+// Systems lists the systems a maintenance event may name; the directory
+// store satisfies it.
+type Systems interface {
+	Systems() []string
+}
+
 // Service records changes and lists them for incidents.
 type Service struct {
 	DB        *store.DB
@@ -90,7 +96,7 @@ type Service struct {
 	Calendars []Calendar
 	// KnownSystems lists the systems a maintenance event may name (the
 	// directory's escalation lists); nil: none.
-	KnownSystems func() []string
+	KnownSystems Systems
 	// WebhookSecret authenticates the deployment webhook; empty: it is off.
 	WebhookSecret string
 	// Window is the default look-back before the first failure.
@@ -358,7 +364,7 @@ func (s *Service) readCalendars(ctx context.Context, from, to time.Time) []strin
 	}
 	var known []string
 	if s.KnownSystems != nil {
-		known = s.KnownSystems()
+		known = s.KnownSystems.Systems()
 	}
 	for _, cal := range s.Calendars {
 		cctx, cancel := context.WithTimeout(ctx, timeout)

@@ -78,9 +78,13 @@ type Service struct {
 	Secrets map[string]string
 	// KnownSystems lists the escalation list's systems, to map the
 	// monitor's names onto; nil: none.
-	KnownSystems func() []string
-	// Notify returns who is told of a new draft (the comms leads).
-	Notify func() []string
+	KnownSystems Systems
+	// Notify is who is told of a new draft (intake.notify); empty: the
+	// comms leads of CommsLeads.
+	Notify []string
+	// CommsLeads names the comms leads, told of a new draft when Notify
+	// names nobody; nil: none.
+	CommsLeads CommsLeads
 	// DefaultSeverity declares a draft whose monitor suggested none.
 	DefaultSeverity string
 	Now             func() time.Time
@@ -207,10 +211,13 @@ func (s *Service) fire(ctx context.Context, a Alert) (id int64, created bool, er
 // queueNotes queues one email job per person to tell, so that each
 // retries on its own.
 func (s *Service) queueNotes(ctx context.Context, tx *sql.Tx, draftID int64) error {
-	if s.Notify == nil || s.Jobs == nil {
+	if s.Jobs == nil {
 		return nil
 	}
-	people := s.Notify()
+	people := s.Notify
+	if len(people) == 0 && s.CommsLeads != nil {
+		people = s.CommsLeads.CommsLeads()
+	}
 	if len(people) == 0 {
 		s.logger().Warn("a draft incident was opened but nobody is told: no comms lead in the directory and no intake.notify", "draft", draftID)
 	}
@@ -260,7 +267,7 @@ func (s *Service) recover(ctx context.Context, a Alert) (int64, error) {
 func (s *Service) mapSystems(names []string) []string {
 	var known []string
 	if s.KnownSystems != nil {
-		known = s.KnownSystems()
+		known = s.KnownSystems.Systems()
 	}
 	out := []string{}
 	add := func(sys string) {

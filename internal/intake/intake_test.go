@@ -66,8 +66,7 @@ func newHarness(t testing.TB) *harness {
 		secrets[s] = secret
 	}
 	h.svc = &intake.Service{DB: db, Incidents: h.incidents, Jobs: h.notes, Secrets: secrets, Now: clock,
-		KnownSystems: func() []string { return []string{"checkout", "payments", "identity", "edge"} },
-		Notify:       func() []string { return []string{"comms@example.com"} }}
+		KnownSystems: systems{"checkout", "payments", "identity", "edge"}, Notify: []string{"comms@example.com"}}
 	return h
 }
 

@@ -84,7 +84,7 @@ type Service struct {
 	// CalDAV, which only stores the event). Use s.IMIP().
 	Invites *calendar.IMIP
 	// Rooms lists the bookable rooms (config, or Google's Directory).
-	Rooms    func(ctx context.Context) ([]Room, error)
+	Rooms    RoomLister
 	Rules    *blameless.Rules
 	Settings Settings
 	// HTTP posts the webhook (default: a client with a 30 s timeout).
@@ -401,7 +401,7 @@ func (s *Service) rooms(ctx context.Context) ([]Room, error) {
 	if s.Rooms == nil {
 		return nil, nil
 	}
-	rooms, err := s.Rooms(ctx)
+	rooms, err := s.Rooms.Rooms(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("postmortem: rooms: %w", err)
 	}

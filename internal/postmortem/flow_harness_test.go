@@ -225,7 +225,7 @@ func newHarness(t *testing.T, o options) *harness {
 		o.settings(&settings)
 	}
 	h.svc = &postmortem.Service{DB: h.db, Incidents: h.incidents, Mail: h.outbox, Comms: h.comms, Directory: h.dir, Jobs: ins,
-		Rooms: func(context.Context) ([]calendar.Room, error) { return rooms, nil }, Settings: settings, Now: h.clock.Now}
+		Rooms: calendar.StaticRooms(rooms), Settings: settings, Now: h.clock.Now}
 	if o.backend != nil {
 		h.svc.Backend, h.svc.BackendName = o.backend(h)
 	} else {

@@ -352,7 +352,7 @@ func TestBookThroughGoogleFake(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	h.svc.Rooms = gr.Rooms
+	h.svc.Rooms = gr
 	ctx := context.Background()
 	inc := h.resolved(t)
 	// Lars is busy Tuesday morning New York time: the slots avoid it.

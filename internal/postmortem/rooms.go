@@ -2,6 +2,7 @@ package postmortem
 
 import (
 	"cmp"
+	"context"
 	"fmt"
 	"slices"
 	"strings"
@@ -12,6 +13,14 @@ import (
 
 // Room is a bookable meeting room; see calendar.Room.
 type Room = calendar.Room
+
+// RoomLister lists the bookable rooms: calendar.StaticRooms from the
+// configuration, or google.Rooms from Google's Directory.
+type RoomLister interface {
+	Rooms(ctx context.Context) ([]Room, error)
+}
+
+var _ RoomLister = calendar.StaticRooms(nil)
 
 // NoRoomError says why no room could be picked. It unwraps to an
 // errs.Conflict error, so callers that only want the code get it.

@@ -20,8 +20,8 @@ func TestUIDraftReportsDeclareAndDismiss(t *testing.T) {
 	t.Parallel()
 	e := newUIEnvWith(t, func(s *Server, _ string) {
 		s.Intake = &intake.Service{DB: s.Incidents.DB, Incidents: s.Incidents, Jobs: s.Outbox.Jobs,
-			Secrets: map[string]string{intake.Generic: "k"}, Notify: func() []string { return []string{"vp@x.test"} },
-			KnownSystems: func() []string { return []string{"checkout"} }}
+			Secrets: map[string]string{intake.Generic: "k"}, Notify: []string{"vp@x.test"},
+			KnownSystems: s.Directory}
 	})
 	ctx := context.Background()
 	for _, a := range []string{

@@ -108,9 +108,7 @@ func newUIEnvWith(t *testing.T, configure func(s *Server, url string)) *uiEnv {
 	res := &resolution.Service{DB: db, Incidents: incidents, Mail: ob, Comms: comms, Directory: dir}
 	ch := &changes.Service{DB: db, Incidents: incidents}
 	pm := &postmortem.Service{DB: db, Incidents: incidents, Mail: ob, Comms: comms, Directory: dir, Jobs: ins,
-		Rooms: func(context.Context) ([]calendar.Room, error) {
-			return []calendar.Room{{Email: "atlas@x.test", Name: "Atlas", Capacity: 12, Features: []string{"Whiteboard"}}}, nil
-		}}
+		Rooms: calendar.StaticRooms{{Email: "atlas@x.test", Name: "Atlas", Capacity: 12, Features: []string{"Whiteboard"}}}}
 	pm.Backend, pm.BackendName = pm.IMIP(), "imip"
 	res.Changes = ch
 	s := &Server{Incidents: incidents, Directory: dir, Tokens: &auth.Tokens{DB: db}, Outbox: ob, Comms: comms, Inbox: &inbox.Store{DB: db},
