@@ -17,15 +17,6 @@ import (
 	"github.com/sitrep-dev/sitrep/internal/incident"
 )
 
-// clientCommands talk to a running server over its API.
-var clientCommands = map[string]func(ctx context.Context, e env, args []string) error{
-	"declare": cmdDeclare,
-	"list":    cmdList,
-	"show":    cmdShow,
-	"groups":  cmdGroups,
-	"state":   cmdState,
-}
-
 // client is the API client every command shares.
 type client struct {
 	server, token string

@@ -11,11 +11,6 @@ import (
 	"github.com/sitrep-dev/sitrep/internal/incident"
 )
 
-func init() {
-	clientCommands["changes"] = cmdChanges
-	clientCommands["change"] = cmdChange
-}
-
 type changeOut struct {
 	ID               int64      `json:"id"`
 	Kind             string     `json:"kind"`

@@ -10,11 +10,6 @@ import (
 	"github.com/sitrep-dev/sitrep/internal/incident"
 )
 
-func init() {
-	clientCommands["drafts"] = cmdDrafts
-	clientCommands["draft"] = cmdDraft
-}
-
 type draftOut struct {
 	ID             int64      `json:"id"`
 	Source         string     `json:"source"`

@@ -8,11 +8,6 @@ import (
 	"time"
 )
 
-func init() {
-	clientCommands["postmortem"] = cmdPostmortem
-	clientCommands["improvements"] = cmdImprovements
-}
-
 type slotOut struct {
 	Start    time.Time                               `json:"start"`
 	End      time.Time                               `json:"end"`

@@ -10,13 +10,6 @@ import (
 	"github.com/sitrep-dev/sitrep/internal/incident"
 )
 
-func init() {
-	clientCommands["resolve"] = cmdResolve
-	clientCommands["summary"] = cmdSummary
-	clientCommands["confirmations"] = cmdConfirmations
-	clientCommands["report"] = cmdReport
-}
-
 func cmdResolve(ctx context.Context, e env, args []string) error {
 	fs, c := clientFlags(e, "resolve", "resolve INC-42 --root-cause TEXT [--fix TEXT] [--impact TEXT] | --root-cause-unknown")
 	rootCause := fs.String("root-cause", "", "what caused it (required unless --root-cause-unknown)")

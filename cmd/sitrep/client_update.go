@@ -12,12 +12,6 @@ import (
 	"time"
 )
 
-func init() {
-	clientCommands["update"] = cmdUpdate
-	clientCommands["headsup"] = cmdHeadsUp
-	clientCommands["deliveries"] = cmdDeliveries
-}
-
 type messageOut struct {
 	ID        int64          `json:"id"`
 	Audience  string         `json:"audience"`

@@ -54,6 +54,33 @@ Client (--server URL --token TOKEN, or SITREP_SERVER / SITREP_TOKEN; every comma
 Run "sitrep COMMAND --help" for a command's flags.
 `
 
+// commands is every subcommand but version and help: the server's, then
+// the clients', which talk to a running server over its API.
+var commands = map[string]func(ctx context.Context, e env, args []string) error{
+	"serve":   cmdServe,
+	"migrate": cmdMigrate,
+	"doctor":  cmdDoctor,
+
+	"declare":       cmdDeclare,
+	"list":          cmdList,
+	"show":          cmdShow,
+	"groups":        cmdGroups,
+	"state":         cmdState,
+	"update":        cmdUpdate,
+	"headsup":       cmdHeadsUp,
+	"deliveries":    cmdDeliveries,
+	"report":        cmdReport,
+	"changes":       cmdChanges,
+	"change":        cmdChange,
+	"drafts":        cmdDrafts,
+	"draft":         cmdDraft,
+	"resolve":       cmdResolve,
+	"confirmations": cmdConfirmations,
+	"summary":       cmdSummary,
+	"postmortem":    cmdPostmortem,
+	"improvements":  cmdImprovements,
+}
+
 type env struct {
 	stdin          io.Reader
 	stdout, stderr io.Writer
@@ -88,29 +115,20 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		return 2
 	}
 	cmd, rest := args[0], args[1:]
-	var err error
 	switch cmd {
-	case "serve":
-		err = cmdServe(ctx, e, rest)
-	case "migrate":
-		err = cmdMigrate(ctx, e, rest)
-	case "doctor":
-		err = cmdDoctor(ctx, e, rest)
 	case "version", "--version":
 		fmt.Fprintf(stdout, "sitrep %s\n", version)
 		return 0
 	case "help", "-h", "--help":
 		fmt.Fprint(stdout, usage)
 		return 0
-	default:
-		c, ok := clientCommands[cmd]
-		if !ok {
-			fmt.Fprintf(stderr, "sitrep: unknown command %q\n\n%s", cmd, usage)
-			return 2
-		}
-		err = c(ctx, e, rest)
 	}
-	if err != nil {
+	c, ok := commands[cmd]
+	if !ok {
+		fmt.Fprintf(stderr, "sitrep: unknown command %q\n\n%s", cmd, usage)
+		return 2
+	}
+	if err := c(ctx, e, rest); err != nil {
 		if err == errUsage {
 			return 2
 		}
