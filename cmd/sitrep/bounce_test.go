@@ -59,11 +59,11 @@ Message-ID: `+messageID+`
 // delivery: the check, not a broken bounce path, is what stops the forgery.
 func TestForgedBounceFromAPlainSMTPClientChangesNothing(t *testing.T) {
 	t.Parallel()
-	e, h := startHub(t)
+	e, h := startHub(t, testConfig(t))
 	ctx := context.Background()
 	cli(t, e, "declare", "--title", "Checkout down", "--severity", "SEV1", "--systems", "checkout")
 	cli(t, e, "update", "INC-1", "--status", "Card payments fail in the EU; failing over.", "--next", "30m", "--to", "exec")
-	g, _ := h.hub.directory.Current().Group("exec")
+	g, _ := h.directory.Current().Group("exec")
 	victim := strings.ToLower(g.Members[0])
 	copyOf := waitForMail(t, h, victim, "[INC-1] Checkout down", 20*time.Second)
 	m, err := mail.ReadMessage(strings.NewReader(copyOf))
@@ -72,7 +72,7 @@ func TestForgedBounceFromAPlainSMTPClientChangesNothing(t *testing.T) {
 	}
 	messageID := m.Header.Get("Message-ID")
 
-	db := h.hub.db
+	db := h.db
 	var msgRow, deliveryID int64
 	var state string
 	deadline := time.Now().Add(20 * time.Second)
@@ -87,16 +87,16 @@ WHERE m.message_id = $1 AND d.email = $2`, messageID, victim).Scan(&msgRow, &del
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
-	inc, err := h.hub.incidents.Get(ctx, "INC-1")
+	inc, err := h.incidents.Get(ctx, "INC-1")
 	if err != nil {
 		t.Fatal(err)
 	}
-	domain := h.hub.cfg.Mail.Domain
-	status := h.hub.cfg.Mail.ReplyLocalPart + "@" + domain
+	domain := h.cfg.Mail.Domain
+	status := h.cfg.Mail.ReplyLocalPart + "@" + domain
 
 	send := func(to string) {
 		t.Helper()
-		if err := smtp.SendMail(h.hub.sandbox.SMTPAddr(), nil, "nobody@attacker.example", []string{to}, forgedDSN(to, victim, messageID)); err != nil {
+		if err := smtp.SendMail(h.sandbox.SMTPAddr(), nil, "nobody@attacker.example", []string{to}, forgedDSN(to, victim, messageID)); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -163,7 +163,7 @@ WHERE m.message_id = $1 AND d.email = $2`, messageID, victim).Scan(&msgRow, &del
 	if tag == "" {
 		t.Fatalf("no transaction of message %d carried delivery %d", msgRow, deliveryID)
 	}
-	send(h.hub.cfg.Mail.ReplyLocalPart + "+" + outbox.BounceTag + fmt.Sprint(msgRow) + "-" + tag + "@" + domain)
+	send(h.cfg.Mail.ReplyLocalPart + "+" + outbox.BounceTag + fmt.Sprint(msgRow) + "-" + tag + "@" + domain)
 	if action := acted(2); !strings.Contains(action, "marked bouncing: "+victim) {
 		t.Errorf("the DSN to the bounce address: %q", action)
 	}

@@ -42,11 +42,11 @@ func TestChangesAndReportsThroughTheCLI(t *testing.T) {
 	deadDAV := "http://" + ln.Addr().String()
 	ln.Close()
 	const secret = "hook-secret-4711"
-	e, _ := startHubWith(t, func(c *config.Config) {
-		c.Changes.WebhookSecret = secret
-		c.Changes.MaintenanceICS = ics
-		c.Changes.MaintenanceCalDAV = config.MaintenanceCalDAV{URL: deadDAV, Username: "ops", Password: "x", CalendarPath: "/ops/maintenance/"}
-	}, nil)
+	cfg := testConfig(t)
+	cfg.Changes.WebhookSecret = secret
+	cfg.Changes.MaintenanceICS = ics
+	cfg.Changes.MaintenanceCalDAV = config.MaintenanceCalDAV{URL: deadDAV, Username: "ops", Password: "x", CalendarPath: "/ops/maintenance/"}
+	e, _ := startHub(t, cfg)
 	server := e.getenv("SITREP_SERVER")
 
 	cli(t, e, "declare", "--title", "Checkout down", "--severity", "SEV1", "--systems", "checkout", "--since", firstFailure.Format(time.RFC3339))

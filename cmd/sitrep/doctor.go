@@ -94,7 +94,7 @@ func cmdDoctor(ctx context.Context, e env, args []string) error {
 	}
 	// The OAuth2 tokens mail signs in with, built as sitrep serve builds them.
 	var tokens doctor.TokenSource
-	th := &hub{cfg: cfg, logger: logger}
+	th := &Main{cfg: cfg, logger: logger}
 	if err := th.buildMailTokens(ctx); err != nil {
 		problems = append(problems, err.Error())
 	} else if th.mailTokens != nil {
@@ -260,7 +260,7 @@ func integrations(cfg config.Config) []doctor.Integration {
 
 // doctorFor is the hub's doctor for the admin page: the running sandbox,
 // the open database.
-func (h *hub) doctorFor() *doctor.Doctor {
+func (h *Main) doctorFor() *doctor.Doctor {
 	var smtpAddr, imapAddr string
 	if h.sandbox != nil {
 		smtpAddr, imapAddr = h.sandbox.SMTPAddr(), h.sandbox.IMAPAddr()

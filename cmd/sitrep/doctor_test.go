@@ -17,8 +17,8 @@ import (
 // probe makes the loop through the sandbox and is filed as a probe.
 func TestDoctorAllGreenOnEmbeddedDefault(t *testing.T) {
 	t.Parallel()
-	_, h := startHub(t)
-	rep := h.hub.web.Doctor.Run(context.Background())
+	_, h := startHub(t, testConfig(t))
+	rep := h.web.Doctor.Run(context.Background())
 	for _, r := range rep.Results {
 		if r.Status != doctor.OK && r.Status != doctor.Skip {
 			t.Errorf("admin page: %s: %s: %s (fix: %s)", r.Name, r.Status, r.Detail, r.Fix)
@@ -28,9 +28,9 @@ func TestDoctorAllGreenOnEmbeddedDefault(t *testing.T) {
 		t.Errorf("the loop must be proven: %+v", loop)
 	}
 
-	cfg := h.hub.cfg
+	cfg := h.cfg
 	environ := []string{"SITREP_DATA_DIR=" + cfg.DataDir,
-		"SITREP_MAIL_SANDBOX_SMTP_LISTEN=" + h.hub.sandbox.SMTPAddr(), "SITREP_MAIL_SANDBOX_IMAP_LISTEN=" + h.hub.sandbox.IMAPAddr()}
+		"SITREP_MAIL_SANDBOX_SMTP_LISTEN=" + h.sandbox.SMTPAddr(), "SITREP_MAIL_SANDBOX_IMAP_LISTEN=" + h.sandbox.IMAPAddr()}
 	if testenv.DatabaseKind() == "postgres" {
 		environ = append(environ, "SITREP_DATABASE_URL="+cfg.Database.URL)
 	}
@@ -46,7 +46,7 @@ func TestDoctorAllGreenOnEmbeddedDefault(t *testing.T) {
 	if m, _ := cli.Find("migrations"); !strings.Contains(m.Detail, "up to date") {
 		t.Errorf("the CLI must check the hub's database: %+v", m)
 	}
-	if s, _ := cli.Find("SMTP connect"); !strings.Contains(s.Detail, h.hub.sandbox.SMTPAddr()) {
+	if s, _ := cli.Find("SMTP connect"); !strings.Contains(s.Detail, h.sandbox.SMTPAddr()) {
 		t.Errorf("the CLI must check the running hub's sandbox: %+v", s)
 	}
 }

@@ -23,8 +23,8 @@ import (
 // command was refused.
 func TestForgedAuthenticationResultsChangeNothing(t *testing.T) {
 	t.Parallel()
-	e, h := startHub(t)
-	sb := h.hub.sandbox
+	e, h := startHub(t, testConfig(t))
+	sb := h.sandbox
 	const lead, comms = "will.hartmann@sitrep.example", "grace.okafor@sitrep.example"
 	cli(t, e, "declare", "--title", "Orders cannot be placed", "--severity", "SEV1", "--systems", "checkout",
 		"--lead", lead, "--comms", comms, "--since", "10m")
@@ -57,7 +57,7 @@ func TestForgedAuthenticationResultsChangeNothing(t *testing.T) {
 			t.Errorf("the leads' notice for forgery %d does not say the sender could not be authenticated:\n%s", i, m.Raw)
 		}
 	}
-	inc, err := h.hub.incidents.Get(context.Background(), "INC-1")
+	inc, err := h.incidents.Get(context.Background(), "INC-1")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -79,8 +79,8 @@ func waitBody(t *testing.T, sb *sandbox.Sandbox, email, want string) sandbox.Mes
 // parsed; the reply behind it must reach the timeline.
 func TestNestedEmailIsSetAsideAndIngestCarriesOn(t *testing.T) {
 	t.Parallel()
-	e, h := startHub(t)
-	sb := h.hub.sandbox
+	e, h := startHub(t, testConfig(t))
+	sb := h.sandbox
 	cli(t, e, "declare", "--title", "Orders cannot be placed", "--severity", "SEV1", "--systems", "checkout",
 		"--lead", "will.hartmann@sitrep.example", "--comms", "grace.okafor@sitrep.example", "--since", "10m")
 	cli(t, e, "update", "INC-1", "--status", "Checkout fails for every customer; rolling back.", "--to", "exec")
@@ -106,7 +106,7 @@ func TestNestedEmailIsSetAsideAndIngestCarriesOn(t *testing.T) {
 	}
 
 	ctx := context.Background()
-	inc, err := h.hub.incidents.Get(ctx, "INC-1")
+	inc, err := h.incidents.Get(ctx, "INC-1")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -115,7 +115,7 @@ func TestNestedEmailIsSetAsideAndIngestCarriesOn(t *testing.T) {
 		if time.Now().After(deadline) {
 			t.Fatalf("after 30 s: nested message in triage %v, the reply behind it on the timeline %v", setAside, carriedOn)
 		}
-		triage, _ := h.hub.inbox.Triage(ctx, 50)
+		triage, _ := h.inbox.Triage(ctx, 50)
 		for _, in := range triage {
 			if in.MessageID == "<nested-27@attacker.example>" || in.Subject == "nested" {
 				if in.Class != "malformed" || !strings.Contains(in.Error, "nest") {
@@ -124,7 +124,7 @@ func TestNestedEmailIsSetAsideAndIngestCarriesOn(t *testing.T) {
 				setAside = true
 			}
 		}
-		replies, _ := h.hub.inbox.Replies(ctx, inc.ID)
+		replies, _ := h.inbox.Replies(ctx, inc.ID)
 		for _, in := range replies {
 			if strings.Contains(in.Text, "EU customers") {
 				carriedOn = true

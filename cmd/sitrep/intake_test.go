@@ -19,14 +19,14 @@ import (
 
 // waitForMail reads email's sandbox INBOX until a message whose subject
 // contains subject arrives, and returns its raw text.
-func waitForMail(t *testing.T, h *hubHandle, email, subject string, within time.Duration) string {
+func waitForMail(t *testing.T, h *testHub, email, subject string, within time.Duration) string {
 	t.Helper()
-	c, err := imapclient.DialInsecure(h.hub.sandbox.IMAPAddr(), nil)
+	c, err := imapclient.DialInsecure(h.sandbox.IMAPAddr(), nil)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer c.Close()
-	if err := c.Login(email, h.hub.cfg.Mail.Sandbox.Password.Value()).Wait(); err != nil {
+	if err := c.Login(email, h.cfg.Mail.Sandbox.Password.Value()).Wait(); err != nil {
 		t.Fatal(err)
 	}
 	deadline := time.Now().Add(within)
@@ -82,12 +82,12 @@ func TestMonitoringAlertToIncidentThroughTheCLIWhileSlackHangs(t *testing.T) {
 	defer close(release)
 
 	const secret = "am-secret-0815"
-	e, h := startHubWith(t, func(c *config.Config) {
-		c.Intake.Alertmanager.Secret = secret
-		c.Chat.Slack.WebhookURL = config.Secret(slack.URL + "/services/T0/B0/x")
-		c.Chat.Interval = 200 * time.Millisecond
-		c.Bridge = config.Bridge{PhoneNumbers: []string{"+1 555 0100", "+44 20 7946 0000"}, PIN: "4711#", VideoURL: "https://meet.example.com/ops"}
-	}, nil)
+	cfg := testConfig(t)
+	cfg.Intake.Alertmanager.Secret = secret
+	cfg.Chat.Slack.WebhookURL = config.Secret(slack.URL + "/services/T0/B0/x")
+	cfg.Chat.Interval = 200 * time.Millisecond
+	cfg.Bridge = config.Bridge{PhoneNumbers: []string{"+1 555 0100", "+44 20 7946 0000"}, PIN: "4711#", VideoURL: "https://meet.example.com/ops"}
+	e, h := startHub(t, cfg)
 	server := e.getenv("SITREP_SERVER")
 
 	// The documented payload, its first failures moved to 20 minutes ago.
@@ -205,7 +205,9 @@ func TestMonitoringAlertToIncidentThroughTheCLIWhileSlackHangs(t *testing.T) {
 func TestDraftDeclaredByReply(t *testing.T) {
 	t.Parallel()
 	const secret = "generic-secret-4242"
-	e, h := startHubWith(t, func(c *config.Config) { c.Intake.Generic.Secret = secret }, nil)
+	cfg := testConfig(t)
+	cfg.Intake.Generic.Secret = secret
+	e, h := startHub(t, cfg)
 	body := `{"key":"db-latency","title":"Database latency above 2s","system":"database","started_at":"` +
 		time.Now().UTC().Add(-10*time.Minute).Format(time.RFC3339) + `"}`
 	req, _ := http.NewRequest("POST", e.getenv("SITREP_SERVER")+"/api/v1/intake/generic", strings.NewReader(body))
@@ -232,7 +234,7 @@ func TestDraftDeclaredByReply(t *testing.T) {
 	send := func(from, text string) {
 		raw := "From: " + from + "\r\nTo: " + replyTo + "\r\nSubject: Re: draft\r\nMessage-ID: <" + strings.ReplaceAll(from, "@", ".") + "@draft.test>\r\nDate: " +
 			time.Now().Format(time.RFC1123Z) + "\r\nContent-Type: text/plain\r\n\r\n" + text + "\r\n"
-		if err := h.hub.sandbox.Deliver(context.Background(), from, []string{replyTo}, []byte(raw)); err != nil {
+		if err := h.sandbox.Deliver(context.Background(), from, []string{replyTo}, []byte(raw)); err != nil {
 			t.Fatal(err)
 		}
 	}

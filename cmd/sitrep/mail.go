@@ -25,7 +25,7 @@ import (
 // startMail starts the mail sandbox when no SMTP server is configured,
 // and returns the pool that sends through the configured server or the
 // sandbox.
-func (h *hub) startMail(ctx context.Context) (outbox.Sender, func(), error) {
+func (h *Main) startMail(ctx context.Context) (outbox.Sender, func(), error) {
 	cfg := h.cfg
 	smtpCfg := outbox.SMTPConfig{
 		Host: cfg.Mail.SMTP.Host, Port: cfg.Mail.SMTP.Port, TLS: cfg.Mail.SMTP.TLS,
@@ -94,7 +94,7 @@ func (h *hub) startMail(ctx context.Context) (outbox.Sender, func(), error) {
 // when either is configured to. A key or secret that cannot be read stops
 // the start; a token endpoint that refuses does not: mail turns unhealthy
 // with the reason, and the rest of the hub runs.
-func (h *hub) buildMailTokens(ctx context.Context) error {
+func (h *Main) buildMailTokens(ctx context.Context) error {
 	m := h.cfg.Mail
 	if !(m.SMTP.Host != "" && m.SMTPAuth() == config.MailAuthOAuth2) && !(m.IMAP.Host != "" && m.IMAPAuth() == config.MailAuthOAuth2) {
 		return nil
@@ -129,7 +129,7 @@ func (h *hub) buildMailTokens(ctx context.Context) error {
 
 // ensureSandboxMailboxes gives every person of the directory, and the
 // hub's own reply address, a sandbox mailbox.
-func (h *hub) ensureSandboxMailboxes(sb *sandbox.Sandbox) error {
+func (h *Main) ensureSandboxMailboxes(sb *sandbox.Sandbox) error {
 	for _, p := range h.directory.Current().People {
 		if err := sb.EnsureMailbox(p.Email, p.Name); err != nil {
 			return fmt.Errorf("mail sandbox: %w", err)
@@ -141,7 +141,7 @@ func (h *hub) ensureSandboxMailboxes(sb *sandbox.Sandbox) error {
 	return nil
 }
 
-func (h *hub) buildOutbox(sender outbox.Sender) error {
+func (h *Main) buildOutbox(sender outbox.Sender) error {
 	renderer, err := compose.New(h.cfg.Templates.Dir)
 	if err != nil {
 		return fmt.Errorf("templates: %w", err)
@@ -168,7 +168,7 @@ func (h *hub) buildOutbox(sender outbox.Sender) error {
 // buildInbox wires what reads replies: the store the API reads, the act
 // worker, and the ingester of the configured mailbox, or of the hub's own
 // sandbox inbox when the sandbox runs and no IMAP host is configured.
-func (h *hub) buildInbox(workers *river.Workers) {
+func (h *Main) buildInbox(workers *river.Workers) {
 	cfg := h.cfg.Mail
 	h.inbox = &inbox.Store{DB: h.db}
 	actor := &inbox.Actor{DB: h.db, Logger: h.logger.With("component", "inbox")}

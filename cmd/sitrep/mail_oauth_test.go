@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"fmt"
 	"io"
@@ -48,14 +47,13 @@ audiences:
 `), 0o600)
 	smtpHost, smtpPort := splitHostPort(t, ms.SubmissionAddr)
 	imapHost, imapPort := splitHostPort(t, ms.IMAPAddr)
-	logs := &syncWriter{w: &bytes.Buffer{}}
-	e, h := startHubWith(t, func(cfg *config.Config) {
-		cfg.Directory.File = groups
-		cfg.Mail.Domain, cfg.Mail.From = "example.test", "sitrep <status@example.test>"
-		cfg.Mail.SMTP.Host, cfg.Mail.SMTP.Port, cfg.Mail.SMTP.TLS, cfg.Mail.SMTP.Username = smtpHost, smtpPort, "none", "status@example.test"
-		cfg.Mail.IMAP.Host, cfg.Mail.IMAP.Port, cfg.Mail.IMAP.TLS, cfg.Mail.IMAP.Username = imapHost, imapPort, "none", "status@example.test"
-		cfg.Mail.OAuth.Provider, cfg.Mail.OAuth.ServiceAccountKey = "google", config.Secret(keyFile)
-	}, logs)
+	cfg := testConfig(t)
+	cfg.Directory.File = groups
+	cfg.Mail.Domain, cfg.Mail.From = "example.test", "sitrep <status@example.test>"
+	cfg.Mail.SMTP.Host, cfg.Mail.SMTP.Port, cfg.Mail.SMTP.TLS, cfg.Mail.SMTP.Username = smtpHost, smtpPort, "none", "status@example.test"
+	cfg.Mail.IMAP.Host, cfg.Mail.IMAP.Port, cfg.Mail.IMAP.TLS, cfg.Mail.IMAP.Username = imapHost, imapPort, "none", "status@example.test"
+	cfg.Mail.OAuth.Provider, cfg.Mail.OAuth.ServiceAccountKey = "google", config.Secret(keyFile)
+	e, h := startHub(t, cfg)
 	server := e.getenv("SITREP_SERVER")
 	readyz := func() (int, string) {
 		resp, err := http.Get(server + "/readyz")
@@ -84,12 +82,12 @@ audiences:
 	}
 	for {
 		var n int
-		h.hub.db.QueryRowContext(ctx, `SELECT COUNT(*) FROM inbound_messages`).Scan(&n)
+		h.db.QueryRowContext(ctx, `SELECT COUNT(*) FROM inbound_messages`).Scan(&n)
 		if n == 1 {
 			break
 		}
 		if ctx.Err() != nil {
-			t.Fatalf("the reply was never ingested\n%s\n%s", logs.String(), ms.LogTail())
+			t.Fatalf("the reply was never ingested\n%s\n%s", h.logs.String(), ms.LogTail())
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
@@ -117,10 +115,10 @@ audiences:
 	// The rest of the hub works on.
 	cli(t, e, "declare", "--title", "Second", "--severity", "SEV3", "--lead", "lead@example.test", "--comms", "vp@example.test")
 	// Every access token the fake issues is a JWT, whose text starts so.
-	if strings.Contains(logs.String(), "eyJhbGciOiJSUzI1NiIs") {
+	if strings.Contains(h.logs.String(), "eyJhbGciOiJSUzI1NiIs") {
 		t.Fatal("an access token was logged")
 	}
-	if !strings.Contains(logs.String(), "Domain-wide delegation") {
-		t.Errorf("the log must say what to fix:\n%s", logs.String())
+	if !strings.Contains(h.logs.String(), "Domain-wide delegation") {
+		t.Errorf("the log must say what to fix:\n%s", h.logs.String())
 	}
 }

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"io"
 	"os"
 	"path/filepath"
 	"strings"
@@ -18,21 +17,13 @@ import (
 	"github.com/sitrep-dev/sitrep/internal/testenv"
 )
 
-// startHub runs `sitrep serve` in-process on the embedded default (the
-// example organisation and the mail sandbox), on free ports and a
-// throwaway database, and returns the environment a CLI user would have.
-func startHub(t *testing.T) (env, *hubHandle) {
+// testConfig is the embedded default (the example organisation and the
+// mail sandbox) on free ports, with a throwaway data directory and
+// database: what startHub runs, once a test has changed what it needs.
+func testConfig(t *testing.T) config.Config {
 	t.Helper()
-	return startHubWith(t, nil, nil)
-}
-
-// startHubWith is startHub with a change to the configuration and a
-// writer for the logs.
-func startHubWith(t *testing.T, mutate func(*config.Config), logs io.Writer) (env, *hubHandle) {
-	t.Helper()
-	dir := t.TempDir()
 	cfg := config.Default()
-	cfg.DataDir = dir
+	cfg.DataDir = t.TempDir()
 	cfg.Server.Listen = "127.0.0.1:0"
 	cfg.Mail.Sandbox.SMTPListen = "127.0.0.1:0"
 	cfg.Mail.Sandbox.IMAPListen = "127.0.0.1:0"
@@ -40,50 +31,44 @@ func startHubWith(t *testing.T, mutate func(*config.Config), logs io.Writer) (en
 	if testenv.DatabaseKind() == "postgres" {
 		cfg.Database.URL = testenv.DatabaseURL(t)
 	}
-	if mutate != nil {
-		mutate(&cfg)
-	}
-	if logs == nil {
-		logs = &bytes.Buffer{}
-	}
-	ctx, cancel := context.WithCancel(context.Background())
+	return cfg
+}
+
+// testHub is a hub a test started, with what it printed.
+type testHub struct {
+	*Main
+	banner string      // the start's banner on stdout
+	logs   *syncWriter // the logs, as they are written
+}
+
+// startHub runs the hub in-process, as `sitrep serve` does, on cfg (see
+// testConfig) until the test ends, and returns it with the environment a
+// CLI user would have.
+func startHub(t *testing.T, cfg config.Config) (env, *testHub) {
+	t.Helper()
 	var out bytes.Buffer
-	e := env{stdin: strings.NewReader(""), stdout: &syncWriter{w: &out}, stderr: &syncWriter{w: logs}}
-	ready := make(chan string, 1)
-	done := make(chan error, 1)
-	h := &hubHandle{}
-	go func() { done <- serveWith(ctx, cfg, e, func(addr string, hb *hub) { h.hub = hb; ready <- addr }) }()
-	var addr string
-	select {
-	case addr = <-ready:
-	case err := <-done:
-		t.Fatalf("serve stopped: %v", err)
-	case <-time.After(2 * time.Minute): // a guard against a hang; a loaded machine took over 30 s
-		t.Fatal("serve did not start in 2 minutes")
-	}
+	h := &testHub{logs: &syncWriter{w: &bytes.Buffer{}}}
+	h.Main = NewMain(cfg, env{stdin: strings.NewReader(""), stdout: &syncWriter{w: &out}, stderr: h.logs})
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute) // a guard against a hang; a loaded machine took over 30 s
+	defer cancel()
+	err := h.Run(ctx)
 	t.Cleanup(func() {
-		cancel()
-		select {
-		case <-done:
-		case <-time.After(20 * time.Second):
-			t.Error("serve did not stop")
+		if err := h.Close(); err != nil {
+			t.Errorf("close: %v", err)
 		}
 	})
+	if err != nil {
+		t.Fatalf("serve did not start: %v\n%s", err, h.logs.String())
+	}
 	h.banner = out.String()
 	token := []byte(cfg.Server.AdminToken.Value())
 	if len(token) == 0 {
-		var err error
-		if token, err = os.ReadFile(filepath.Join(dir, "admin-token")); err != nil {
+		if token, err = os.ReadFile(filepath.Join(cfg.DataDir, "admin-token")); err != nil {
 			t.Fatalf("the first start must leave the admin token for the CLI: %v", err)
 		}
 	}
-	client := env{stdin: strings.NewReader(""), environ: []string{"SITREP_SERVER=http://" + addr, "SITREP_TOKEN=" + strings.TrimSpace(string(token))}}
+	client := env{stdin: strings.NewReader(""), environ: []string{"SITREP_SERVER=http://" + h.Addr(), "SITREP_TOKEN=" + strings.TrimSpace(string(token))}}
 	return client, h
-}
-
-type hubHandle struct {
-	hub    *hub
-	banner string
 }
 
 // cli runs one client command and returns its stdout.
@@ -99,7 +84,7 @@ func cli(t *testing.T, e env, args ...string) string {
 
 func TestEmbeddedDefaultDeclareUpdateAndReadTheSandbox(t *testing.T) {
 	t.Parallel()
-	e, h := startHub(t)
+	e, h := startHub(t, testConfig(t))
 	if !strings.Contains(h.banner, "admin API token") || !strings.Contains(h.banner, "EXAMPLE organisation") || !strings.Contains(h.banner, "mail sandbox") {
 		t.Fatalf("the banner must say how to log in, that the org is an example, and where the sandbox is:\n%s", h.banner)
 	}
@@ -127,15 +112,15 @@ func TestEmbeddedDefaultDeclareUpdateAndReadTheSandbox(t *testing.T) {
 	}
 
 	// Read it as an executive of the example organisation would, over IMAP.
-	d := h.hub.directory.Current()
+	d := h.directory.Current()
 	g, _ := d.Group("exec")
 	member := g.Members[0]
-	c, err := imapclient.DialInsecure(h.hub.sandbox.IMAPAddr(), nil)
+	c, err := imapclient.DialInsecure(h.sandbox.IMAPAddr(), nil)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer c.Close()
-	if err := c.Login(member, h.hub.cfg.Mail.Sandbox.Password.Value()).Wait(); err != nil {
+	if err := c.Login(member, h.cfg.Mail.Sandbox.Password.Value()).Wait(); err != nil {
 		t.Fatal(err)
 	}
 	deadline := time.Now().Add(20 * time.Second)

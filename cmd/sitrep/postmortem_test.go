@@ -17,8 +17,8 @@ import (
 // the owner, and the export.
 func TestPostmortemOnTheEmbeddedDefault(t *testing.T) {
 	t.Parallel()
-	e, h := startHub(t)
-	sb := h.hub.sandbox
+	e, h := startHub(t, testConfig(t))
+	sb := h.sandbox
 	const (
 		responder = "lena.vogel@sitrep.example"
 		product   = "faith.adeyemi@sitrep.example"

@@ -10,8 +10,6 @@ import (
 	"time"
 
 	"github.com/jhillyerd/enmime/v2"
-
-	"github.com/sitrep-dev/sitrep/internal/config"
 )
 
 // mailText is the plain-text part of a message, decoded, as a mail client
@@ -34,8 +32,10 @@ func mailText(t *testing.T, raw []byte) string {
 func TestReportSummaryInDeclareOutputAndEmails(t *testing.T) {
 	t.Parallel()
 	const secret = "generic-secret-42"
-	e, h := startHubWith(t, func(c *config.Config) { c.Intake.Generic.Secret = secret }, nil)
-	sb := h.hub.sandbox
+	cfg := testConfig(t)
+	cfg.Intake.Generic.Secret = secret
+	e, h := startHub(t, cfg)
+	sb := h.sandbox
 	const responder = "lena.vogel@sitrep.example" // checkout's first responder in the example organisation
 
 	// One report, given with the declaration.
@@ -90,7 +90,7 @@ func TestReportSummaryInDeclareOutputAndEmails(t *testing.T) {
 		t.Fatalf("the heads-up from the draft:\n%s", heads)
 	}
 	// The reports are the incident's now, with their original times.
-	inc2, err := h.hub.incidents.Reports(context.Background(), "INC-2")
+	inc2, err := h.incidents.Reports(context.Background(), "INC-2")
 	if err != nil || len(inc2) != 3 || inc2[0].Email != "ana@customer.test" || time.Since(inc2[0].ReportedAt) > time.Minute {
 		t.Fatalf("INC-2's reports: %+v %v", inc2, err)
 	}
@@ -102,7 +102,7 @@ func TestReportSummaryInDeclareOutputAndEmails(t *testing.T) {
 
 	// The status email's scope, to a stakeholder group.
 	cli(t, e, "update", "INC-2", "--status", "Payments provider is failing; switching over.", "--to", "exec")
-	g, _ := h.hub.directory.Current().Group("exec")
+	g, _ := h.directory.Current().Group("exec")
 	status := mailText(t, waitMail(t, sb, g.Members[0], "[INC-2] Checkout 5xx").Raw)
 	if !strings.Contains(status, "Reports:* 4 reports from 4 people in eu, us via api, mobile app, web") || strings.Contains(status, "isolated") {
 		t.Fatalf("status email scope:\n%s", status)

@@ -41,14 +41,14 @@ audiences:
 `), 0o600)
 	smtpHost, smtpPort := splitHostPort(t, ms.SMTPAddr)
 	imapHost, imapPort := splitHostPort(t, ms.IMAPAddr)
-	e, h := startHubWith(t, func(cfg *config.Config) {
-		cfg.Directory.File = groups
-		cfg.Mail.Domain, cfg.Mail.From = "example.test", "sitrep <status@example.test>"
-		cfg.Mail.SMTP.Host, cfg.Mail.SMTP.Port, cfg.Mail.SMTP.TLS = smtpHost, smtpPort, "none"
-		cfg.Mail.IMAP.Host, cfg.Mail.IMAP.Port, cfg.Mail.IMAP.TLS = imapHost, imapPort, "none"
-		cfg.Mail.IMAP.Username, cfg.Mail.IMAP.Password = "status@example.test", config.Secret(ms.Password("status"))
-	}, nil)
-	if h.hub.sandbox != nil {
+	cfg := testConfig(t)
+	cfg.Directory.File = groups
+	cfg.Mail.Domain, cfg.Mail.From = "example.test", "sitrep <status@example.test>"
+	cfg.Mail.SMTP.Host, cfg.Mail.SMTP.Port, cfg.Mail.SMTP.TLS = smtpHost, smtpPort, "none"
+	cfg.Mail.IMAP.Host, cfg.Mail.IMAP.Port, cfg.Mail.IMAP.TLS = imapHost, imapPort, "none"
+	cfg.Mail.IMAP.Username, cfg.Mail.IMAP.Password = "status@example.test", config.Secret(ms.Password("status"))
+	e, h := startHub(t, cfg)
+	if h.sandbox != nil {
 		t.Fatal("with SMTP configured the sandbox must be off")
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)

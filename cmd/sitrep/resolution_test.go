@@ -65,8 +65,8 @@ func header(raw []byte, name string) string {
 // summary refused for a finding, then sent with an override on the timeline.
 func TestResolveConfirmAndSummary(t *testing.T) {
 	t.Parallel()
-	e, h := startHub(t)
-	sb := h.hub.sandbox
+	e, h := startHub(t, testConfig(t))
+	sb := h.sandbox
 	const exec = "mark.delaney@sitrep.example"
 	cli(t, e, "declare", "--title", "Search results empty", "--severity", "SEV2", "--systems", "search",
 		"--lead", "will.hartmann@sitrep.example", "--comms", "grace.okafor@sitrep.example", "--since", "30m")
@@ -117,8 +117,8 @@ func TestResolveConfirmAndSummary(t *testing.T) {
 	// One reporter confirms by reply, the other says it is still broken:
 	// real replies, read back by the hub from its own inbox.
 	ctx := context.Background()
-	db := h.hub.db
-	inc, _ := h.hub.incidents.Get(ctx, "INC-1")
+	db := h.db
+	inc, _ := h.incidents.Get(ctx, "INC-1")
 	reply := func(from, text string) {
 		t.Helper()
 		ask := waitMail(t, sb, from, "Is it fixed for you?")
@@ -133,7 +133,7 @@ func TestResolveConfirmAndSummary(t *testing.T) {
 	reply("dana@customer.example", "Yes, works now.")
 	reply("june.park@sitrep.example", "No, still empty on the app.")
 	for deadline := time.Now().Add(20 * time.Second); ; time.Sleep(100 * time.Millisecond) {
-		list, _ := h.hub.resolution.Confirmations(ctx, "INC-1")
+		list, _ := h.resolution.Confirmations(ctx, "INC-1")
 		answered := 0
 		for _, c := range list {
 			if c.State != "asked" {
@@ -148,7 +148,7 @@ func TestResolveConfirmAndSummary(t *testing.T) {
 		}
 	}
 	err := db.InTx(ctx, func(tx *sql.Tx) error {
-		ok, err := h.hub.resolution.RecordAnswer(ctx, tx, inc.ID, "stranger@x.example", "confirmed", "yes", time.Now())
+		ok, err := h.resolution.RecordAnswer(ctx, tx, inc.ID, "stranger@x.example", "confirmed", "yes", time.Now())
 		if ok {
 			t.Error("an answer from someone not asked must be filed as an ordinary reply")
 		}
@@ -207,8 +207,8 @@ func TestResolveConfirmAndSummary(t *testing.T) {
 // in triage, and becomes a report of the incident a lead files it on.
 func TestEmailedReportIsFiled(t *testing.T) {
 	t.Parallel()
-	e, h := startHub(t)
-	sb := h.hub.sandbox
+	e, h := startHub(t, testConfig(t))
+	sb := h.sandbox
 	ctx := context.Background()
 	cli(t, e, "declare", "--title", "Checkout down", "--severity", "SEV1")
 	send := func(from, subject, body string) {
@@ -222,8 +222,8 @@ func TestEmailedReportIsFiled(t *testing.T) {
 	send("casey@shop.example", "[INC-1] cannot pay", "The payment page spins forever on my phone.")
 	send("drew@shop.example", "site broken?", "Nothing loads.")
 	for deadline := time.Now().Add(20 * time.Second); ; time.Sleep(100 * time.Millisecond) {
-		reps, _ := h.hub.incidents.Reports(ctx, "INC-1")
-		triage, _ := h.hub.inbox.Triage(ctx, 10)
+		reps, _ := h.incidents.Reports(ctx, "INC-1")
+		triage, _ := h.inbox.Triage(ctx, 10)
 		if len(reps) == 1 && len(triage) == 1 {
 			if reps[0].Email != "casey@shop.example" || reps[0].Channel != "email" || !strings.Contains(reps[0].Observed, "spins forever") {
 				t.Fatalf("report %+v", reps[0])
@@ -236,7 +236,7 @@ func TestEmailedReportIsFiled(t *testing.T) {
 	}
 	// The lead files the waiting report on INC-1: a report, not a reply,
 	// so its sender is a reporter too (and will be asked to confirm).
-	triage, _ := h.hub.inbox.Triage(ctx, 10)
+	triage, _ := h.inbox.Triage(ctx, 10)
 	if triage[0].Class != "report" {
 		t.Fatalf("a report waiting in triage says so: %+v", triage[0])
 	}
@@ -267,7 +267,7 @@ func TestEmailedReportIsFiled(t *testing.T) {
 	if resp.StatusCode != http.StatusOK || filedMsg.Incident != "INC-1" || filedMsg.State != "processed" || filedMsg.MatchedBy != "manual" {
 		t.Fatalf("filing from triage: %d %+v", resp.StatusCode, filedMsg)
 	}
-	reps, _ := h.hub.incidents.Reports(ctx, "INC-1")
+	reps, _ := h.incidents.Reports(ctx, "INC-1")
 	filed := map[string]string{}
 	for _, r := range reps {
 		filed[r.Email] = r.Channel + ": " + r.Observed

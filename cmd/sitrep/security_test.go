@@ -11,7 +11,6 @@ import (
 	"time"
 
 	"github.com/sitrep-dev/sitrep/internal/auth"
-	"github.com/sitrep-dev/sitrep/internal/config"
 	"go.yaml.in/yaml/v3"
 )
 
@@ -20,7 +19,7 @@ import (
 // every state-changing one refuses a viewer.
 func TestEveryRouteOfTheHubNeedsAToken(t *testing.T) {
 	t.Parallel()
-	e, h := startHub(t)
+	e, h := startHub(t, testConfig(t))
 	server := e.getenv("SITREP_SERVER")
 	admin := e.getenv("SITREP_TOKEN")
 	call := func(token, method, path string) int {
@@ -44,7 +43,7 @@ func TestEveryRouteOfTheHubNeedsAToken(t *testing.T) {
 	var created struct{ Token string }
 	json.NewDecoder(resp.Body).Decode(&created)
 	resp.Body.Close()
-	routes := h.hub.web.Routes()
+	routes := h.web.Routes()
 	if len(routes) < 30 {
 		t.Fatalf("only %d routes: the hub is not wired as expected", len(routes))
 	}
@@ -77,20 +76,19 @@ func TestSecretsNeverReachTheLogs(t *testing.T) {
 	t.Parallel()
 	const admin = "admin-token-secret-5b8e2d4f9a"
 	const sandboxPassword = "sandbox-password-c4e7a1"
-	logs := &syncWriter{w: &bytes.Buffer{}}
-	e, _ := startHubWith(t, func(cfg *config.Config) {
-		cfg.Server.AdminToken = admin
-		cfg.Mail.Sandbox.Password = sandboxPassword
-		cfg.Log.Level = "debug"
-	}, logs)
+	cfg := testConfig(t)
+	cfg.Server.AdminToken = admin
+	cfg.Mail.Sandbox.Password = sandboxPassword
+	cfg.Log.Level = "debug"
+	e, h := startHub(t, cfg)
 	cli(t, e, "declare", "--title", "Secrets test", "--severity", "SEV3", "--systems", "checkout")
 	cli(t, e, "update", "INC-1", "--status", "Checking.", "--to", "exec")
 	for _, secret := range []string{admin, sandboxPassword} {
-		if secret != "" && strings.Contains(logs.String(), secret) {
-			t.Fatalf("a secret reached the logs:\n%s", logs.String())
+		if secret != "" && strings.Contains(h.logs.String(), secret) {
+			t.Fatalf("a secret reached the logs:\n%s", h.logs.String())
 		}
 	}
-	if logs.String() == "" {
+	if h.logs.String() == "" {
 		t.Fatal("no logs captured: the test would prove nothing")
 	}
 }
@@ -99,7 +97,7 @@ func TestSecretsNeverReachTheLogs(t *testing.T) {
 // OpenAPI file the server serves, with its method.
 func TestEveryRouteIsDocumented(t *testing.T) {
 	t.Parallel()
-	e, h := startHub(t)
+	e, h := startHub(t, testConfig(t))
 	resp, err := http.Get(e.getenv("SITREP_SERVER") + "/api/v1/openapi.yaml")
 	if err != nil {
 		t.Fatal(err)
@@ -111,7 +109,7 @@ func TestEveryRouteIsDocumented(t *testing.T) {
 	if err := yaml.NewDecoder(resp.Body).Decode(&doc); err != nil {
 		t.Fatalf("openapi.yaml: %v", err)
 	}
-	for _, r := range h.hub.web.Routes() {
+	for _, r := range h.web.Routes() {
 		method, path, _ := strings.Cut(r.Pattern, " ")
 		path = strings.TrimPrefix(path, "/api/v1")
 		ops, ok := doc.Paths[path]
@@ -130,8 +128,8 @@ func TestEveryRouteIsDocumented(t *testing.T) {
 // the banner says which files hold them (they used to go to the log).
 func TestFirstStartSecretsStayOutOfTheLog(t *testing.T) {
 	t.Parallel()
-	_, h := startHub(t)
-	dir := h.hub.cfg.DataDir
+	_, h := startHub(t, testConfig(t))
+	dir := h.cfg.DataDir
 	token, err := os.ReadFile(filepath.Join(dir, "admin-token"))
 	if err != nil {
 		t.Fatal(err)
@@ -159,7 +157,7 @@ func TestFirstStartSecretsStayOutOfTheLog(t *testing.T) {
 	banner := func(e env) string {
 		var out bytes.Buffer
 		e.stdout = &out
-		h.hub.printBanner(e, "http://sitrep.test", tok, time.Second)
+		h.printBanner(e, "http://sitrep.test", tok, time.Second)
 		return out.String()
 	}
 	// A person at a terminal sees them, once.
@@ -168,7 +166,7 @@ func TestFirstStartSecretsStayOutOfTheLog(t *testing.T) {
 	}
 	// With no file to hold them they are shown anyway, with a warning:
 	// otherwise nobody could ever sign in.
-	h.hub.adminTokenFile, h.hub.adminPasswordFile = "", ""
+	h.adminTokenFile, h.adminPasswordFile = "", ""
 	if b := banner(env{}); !strings.Contains(b, tok) || !strings.Contains(b, password) || !strings.Contains(b, "may be a log") {
 		t.Errorf("with no file, the banner must show the secrets and warn:\n%s", b)
 	}

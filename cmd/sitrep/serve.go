@@ -14,6 +14,7 @@ import (
 	"os/signal"
 	"path/filepath"
 	"strings"
+	"sync"
 	"syscall"
 	"time"
 
@@ -86,17 +87,32 @@ func cmdMigrate(ctx context.Context, e env, args []string) error {
 	return nil
 }
 
+// cmdServe runs the hub until SIGINT or SIGTERM ends ctx, then stops it.
 func cmdServe(ctx context.Context, e env, args []string) error {
 	cfg, _, err := loadConfig(e, "serve", args)
 	if err != nil {
 		return err
 	}
-	return serve(ctx, cfg, e)
+	h := NewMain(cfg, e)
+	if err := h.Run(ctx); err != nil {
+		_ = h.Close() // what Run had started; Run's error is the news
+		return err
+	}
+	select {
+	case <-ctx.Done():
+	case err = <-h.serveErr:
+		err = fmt.Errorf("serve: http: %w", err)
+	}
+	return errors.Join(err, h.Close())
 }
 
-// hub is everything serve wires together.
-type hub struct {
+// Main is the hub: every part of sitrep, wired here and nowhere else
+// (benbjohnson/wtf's cmd/wtfd). NewMain takes the configuration, Run builds
+// and starts the parts, Close stops them; `sitrep serve` and the tests
+// start it the same way.
+type Main struct {
 	cfg        config.Config
+	env        env
 	logger     *slog.Logger
 	db         *store.DB
 	directory  *directory.Store
@@ -124,28 +140,53 @@ type hub struct {
 	// adminTokenFile and adminPasswordFile: where the first start kept them
 	// (mode 0600); "" when there is no data directory or the write failed.
 	adminTokenFile, adminPasswordFile string
+
+	// What Close stops, in its order.
+	listener   net.Listener
+	httpServer *http.Server
+	serveErr   chan error // why the HTTP server stopped before Close; nil until it serves
+	jobsRun    bool       // the worker has started
+	loops      background // the periodic checks and the SIGHUP reload
+	ingest     background // the mailbox reader
+	chatRun    background // the chat mirror's sweep and its IRC connection
+	mailRun    background // the sandbox and the OAuth2 token's first fetch
+	closeMail  func()     // closes the SMTP pool and the sandbox; nil until they run
+	// ctx lasts until Close: the clients that keep a context (Google's) get it.
+	ctx    context.Context
+	cancel context.CancelFunc
+	closed bool
 }
 
-// serve runs the hub until ctx ends.
-func serve(ctx context.Context, cfg config.Config, e env) error { return serveWith(ctx, cfg, e, nil) }
-
-// serveWith is serve with a hook: ready gets the HTTP address once the
-// server listens (tests listen on port 0) and the wired hub.
-func serveWith(ctx context.Context, cfg config.Config, e env, ready func(addr string, h *hub)) error {
-	started := time.Now()
-	logger := newLogger(cfg, e)
-	h := &hub{cfg: cfg, logger: logger, registry: prometheus.NewRegistry()}
+// NewMain is the hub for cfg, writing its banner and logs to e; Run starts it.
+func NewMain(cfg config.Config, e env) *Main {
+	h := &Main{cfg: cfg, env: e, logger: newLogger(cfg, e), registry: prometheus.NewRegistry()}
 	h.registry.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	h.ctx, h.cancel = context.WithCancel(context.Background())
+	for _, b := range []*background{&h.loops, &h.ingest, &h.chatRun, &h.mailRun} {
+		b.ctx, b.cancel = context.WithCancel(h.ctx)
+	}
+	return h
+}
+
+// Addr is the address the HTTP server listens on, once Run has returned:
+// the port is the system's choice when the configuration says port 0.
+func (h *Main) Addr() string { return h.listener.Addr().String() }
+
+// Run migrates the database, builds every part and starts the hub, and
+// returns once the HTTP server listens. ctx bounds the start only; the hub
+// runs until Close, which is also what undoes a Run that failed half-way.
+func (h *Main) Run(ctx context.Context) error {
+	started := time.Now()
+	cfg, logger := h.cfg, h.logger
 
 	db, err := store.Open(ctx, cfg.DatabaseURL())
 	if err != nil {
 		return err
 	}
-	defer db.Close()
+	h.db = db
 	if err := db.Migrate(ctx); err != nil {
 		return err
 	}
-	h.db = db
 
 	h.directory = &directory.Store{DB: db}
 	if err := h.directory.Load(ctx); err != nil {
@@ -165,24 +206,22 @@ func serveWith(ctx context.Context, cfg config.Config, e env, ready func(addr st
 	h.incidents = &incident.Service{DB: db, People: h.directory, DueSoon: cfg.Cadence.ReminderBefore, CommsLeads: h.directory}
 	h.tokens = &auth.Tokens{DB: db}
 
-	runCtx, cancel := context.WithCancel(ctx)
-	defer cancel()
-	sender, closeMail, err := h.startMail(runCtx)
+	sender, closeMail, err := h.startMail(h.mailRun.ctx)
 	if err != nil {
 		return err
 	}
-	defer closeMail()
+	h.closeMail = closeMail
 	if err := h.buildOutbox(sender); err != nil {
 		return err
 	}
 	if err := h.buildResolution(); err != nil {
 		return err
 	}
-	if err := h.buildChanges(ctx); err != nil {
+	if err := h.buildChanges(h.ctx); err != nil {
 		return err
 	}
 	h.resolution.Changes = h.changes
-	if err := h.buildPostmortem(ctx); err != nil {
+	if err := h.buildPostmortem(ctx, h.ctx); err != nil {
 		return err
 	}
 
@@ -219,48 +258,97 @@ func serveWith(ctx context.Context, cfg config.Config, e env, ready func(addr st
 		logger.Info("single sign-on configured; the provider is contacted at the first sign-in", "issuer", cfg.Auth.OIDC.Issuer, "redirect_url", srv.SSO.OIDC.RedirectURL)
 	}
 	h.web = srv
-	ln, err := net.Listen("tcp", cfg.Server.Listen)
-	if err != nil {
+	if h.listener, err = net.Listen("tcp", cfg.Server.Listen); err != nil {
 		return fmt.Errorf("serve: listen on %s: %w", cfg.Server.Listen, err)
 	}
-	httpServer := &http.Server{Handler: srv.Handler(), ReadHeaderTimeout: 10 * time.Second, ErrorLog: slog.NewLogLogger(logger.Handler(), slog.LevelWarn)}
+	h.httpServer = &http.Server{Handler: srv.Handler(), ReadHeaderTimeout: 10 * time.Second, ErrorLog: slog.NewLogLogger(logger.Handler(), slog.LevelWarn)}
 
-	if err := h.worker.Start(runCtx); err != nil {
+	if err := h.worker.Start(h.loops.ctx); err != nil {
 		return fmt.Errorf("serve: start jobs: %w", err)
 	}
-	go h.reloadOnSIGHUP(runCtx)
-	go h.runChecks(runCtx, cfg.Jobs.CheckInterval)
-	h.startChat(runCtx)
+	h.jobsRun = true
+	h.loops.Go(h.reloadOnSIGHUP)
+	h.loops.Go(func(ctx context.Context) { h.runChecks(ctx, cfg.Jobs.CheckInterval) })
+	h.startChat()
 	if h.ingester != nil {
-		go h.ingester.Run(runCtx)
+		h.ingest.Go(func(ctx context.Context) { _ = h.ingester.Run(ctx) }) // it logs its failures and returns when stopped
 	}
 
-	errc := make(chan error, 1)
-	go func() { errc <- httpServer.Serve(ln) }()
+	h.serveErr = make(chan error, 1)
+	go func() { h.serveErr <- h.httpServer.Serve(h.listener) }()
 
-	url := "http://" + ln.Addr().String()
+	url := "http://" + h.Addr()
 	if cfg.Server.PublicURL != "" {
 		url = cfg.Server.PublicURL
 	}
-	h.printBanner(e, url, adminToken, time.Since(started))
+	h.printBanner(h.env, url, adminToken, time.Since(started))
 	logger.Info("sitrep started", "version", version, "url", url, "database", db.Dialect, "startup", time.Since(started).Round(time.Millisecond))
-	if ready != nil {
-		ready(ln.Addr().String(), h)
-	}
+	return nil
+}
 
-	select {
-	case <-ctx.Done():
-	case err := <-errc:
-		if !errors.Is(err, http.ErrServerClosed) {
-			return fmt.Errorf("serve: http: %w", err)
+// Close stops the hub, each part after what uses it: the HTTP server
+// (requests in flight finish), the job workers and periodic checks, the
+// mailbox reader, the chat mirror, mail (the SMTP pool and the sandbox),
+// and the database. Jobs still running are cancelled, as on a crash; River
+// runs them again. Close undoes a Run that failed half-way too.
+func (h *Main) Close() error {
+	if h.closed {
+		return nil
+	}
+	h.closed = true
+	ctx, stop := context.WithTimeout(context.Background(), 15*time.Second)
+	defer stop()
+	var problems []error
+	check := func(what string, err error) {
+		if err != nil {
+			problems = append(problems, fmt.Errorf("serve: stop %s: %w", what, err))
 		}
 	}
-	logger.Info("shutting down")
-	shutdownCtx, stop := context.WithTimeout(context.Background(), 15*time.Second)
-	defer stop()
-	_ = httpServer.Shutdown(shutdownCtx)
-	_ = h.worker.Stop(shutdownCtx)
-	return nil
+	if h.serveErr != nil {
+		h.logger.Info("shutting down")
+		check("http", h.httpServer.Shutdown(ctx))
+	} else if h.listener != nil {
+		check("http", h.listener.Close())
+	}
+	if h.jobsRun {
+		check("jobs", h.worker.StopAndCancel(ctx))
+	}
+	check("periodic checks", h.loops.stop(ctx))
+	check("mailbox reader", h.ingest.stop(ctx))
+	check("chat mirror", h.chatRun.stop(ctx))
+	check("mail", h.mailRun.stop(ctx))
+	if h.closeMail != nil {
+		h.closeMail()
+	}
+	if h.db != nil {
+		check("database", h.db.Close())
+	}
+	h.cancel()
+	return errors.Join(problems...)
+}
+
+// background is goroutines that stop together: Close cancels their
+// context and waits for them to return.
+type background struct {
+	ctx    context.Context
+	cancel context.CancelFunc
+	wg     sync.WaitGroup
+}
+
+// Go runs f on the group's context.
+func (b *background) Go(f func(ctx context.Context)) { b.wg.Go(func() { f(b.ctx) }) }
+
+// stop cancels the group and waits for it until ctx ends.
+func (b *background) stop(ctx context.Context) error {
+	b.cancel()
+	done := make(chan struct{})
+	go func() { b.wg.Wait(); close(done) }()
+	select {
+	case <-done:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
 }
 
 // singleSignOn is the web UI's single sign-on of auth.oidc; nil when it is off.
@@ -279,7 +367,7 @@ func singleSignOn(cfg config.Config) *web.SSO {
 
 // syncDirectory loads groups.yaml, or the example organisation when none
 // is configured.
-func (h *hub) syncDirectory(ctx context.Context) (*directory.SyncResult, error) {
+func (h *Main) syncDirectory(ctx context.Context) (*directory.SyncResult, error) {
 	data, name := exampleconfig.ExampleGroups, "example groups.yaml (built in)"
 	if h.cfg.Directory.File != "" {
 		b, err := os.ReadFile(h.cfg.Directory.File)
@@ -296,7 +384,7 @@ func (h *hub) syncDirectory(ctx context.Context) (*directory.SyncResult, error) 
 	return res, nil
 }
 
-func (h *hub) reloadOnSIGHUP(ctx context.Context) {
+func (h *Main) reloadOnSIGHUP(ctx context.Context) {
 	hup := make(chan os.Signal, 1)
 	signal.Notify(hup, syscall.SIGHUP)
 	defer signal.Stop(hup)
@@ -315,7 +403,7 @@ func (h *hub) reloadOnSIGHUP(ctx context.Context) {
 // ensureAdminToken makes the first admin token on first start. It is
 // printed once, and kept in the data directory (mode 0600) so that the CLI
 // on the same machine finds it; the database only has its hash.
-func (h *hub) ensureAdminToken(ctx context.Context) (string, error) {
+func (h *Main) ensureAdminToken(ctx context.Context) (string, error) {
 	if v := h.cfg.Server.AdminToken.Value(); v != "" {
 		return "", h.tokens.Import(ctx, "admin (from config)", v, auth.Admin)
 	}
@@ -337,7 +425,7 @@ func (h *hub) ensureAdminToken(ctx context.Context) (string, error) {
 // ensureAdminAccount makes the first web UI account, an admin, on first
 // start: admin@<mail domain> with a generated password, printed once and
 // kept in the data directory (mode 0600) like the admin token.
-func (h *hub) ensureAdminAccount(ctx context.Context) error {
+func (h *Main) ensureAdminAccount(ctx context.Context) error {
 	n, err := h.accounts.Count(ctx)
 	if err != nil || n > 0 {
 		return err
@@ -358,7 +446,7 @@ func (h *hub) ensureAdminAccount(ctx context.Context) error {
 // keepSecret writes a first-start secret to the data directory, readable
 // by sitrep's user only, and returns the file's path, or "" when there is
 // no data directory or the write failed (the banner then has to show it).
-func (h *hub) keepSecret(name, content string) string {
+func (h *Main) keepSecret(name, content string) string {
 	if h.cfg.DataDir == "" {
 		return ""
 	}
@@ -374,7 +462,7 @@ func (h *hub) keepSecret(name, content string) string {
 	return path
 }
 
-func (h *hub) printBanner(e env, url, adminToken string, startup time.Duration) {
+func (h *Main) printBanner(e env, url, adminToken string, startup time.Duration) {
 	var b strings.Builder
 	fmt.Fprintf(&b, "\nsitrep %s is running at %s (started in %s, %s database)\n", version, url, startup.Round(time.Millisecond), h.db.Dialect)
 	if h.sandbox != nil {
@@ -419,7 +507,7 @@ func (h *hub) printBanner(e env, url, adminToken string, startup time.Duration) 
 	fmt.Fprintln(e.stdout, b.String())
 }
 
-func (h *hub) buildResolution() error {
+func (h *Main) buildResolution() error {
 	rules, err := blameless.LoadRules(nonEmpty(h.cfg.Resolution.LintDir)...)
 	if err != nil {
 		return fmt.Errorf("resolution.lint_dir: %w", err)
@@ -432,7 +520,7 @@ func (h *hub) buildResolution() error {
 // buildChanges wires the change log: the webhook secret, the look-back
 // window and the maintenance calendars, with the directory's escalation
 // systems as the systems a maintenance event may name.
-func (h *hub) buildChanges(ctx context.Context) error {
+func (h *Main) buildChanges(ctx context.Context) error {
 	cfg := h.cfg.Changes
 	h.changes = &changes.Service{DB: h.db, Incidents: h.incidents, WebhookSecret: cfg.WebhookSecret.Value(), Window: cfg.Window, Logger: h.logger,
 		KnownSystems: h.directory}
@@ -476,7 +564,7 @@ func nonEmpty(s ...string) []string {
 // is won once; a swept message is claimed recipient by recipient), and
 // unlike a leader-only periodic job it resumes the moment a restarted
 // replica is up, not when a dead leader's term runs out.
-func (h *hub) runChecks(ctx context.Context, interval time.Duration) {
+func (h *Main) runChecks(ctx context.Context, interval time.Duration) {
 	t := time.NewTicker(interval)
 	defer t.Stop()
 	for {
@@ -502,8 +590,9 @@ func (h *hub) runChecks(ctx context.Context, interval time.Duration) {
 
 // buildPostmortem wires the post-mortem: the calendar backend of
 // postmortem.backend (iMIP through the outbox by default), the rooms from
-// the config or Google's Directory, and the blameless lint's rules.
-func (h *hub) buildPostmortem(ctx context.Context) error {
+// the config or Google's Directory, and the blameless lint's rules. The
+// Google clients keep life for their sign-ins; start bounds the CalDAV check.
+func (h *Main) buildPostmortem(start, life context.Context) error {
 	c := h.cfg.Postmortem
 	s := &postmortem.Service{DB: h.db, Incidents: h.incidents, Mail: h.outbox, Comms: h.comms, Directory: h.directory, Jobs: h.inserter,
 		Rules: h.resolution.Rules, BackendName: c.Backend, Logger: h.logger.With("component", "postmortem"),
@@ -525,7 +614,7 @@ func (h *hub) buildPostmortem(ctx context.Context) error {
 		if err != nil {
 			return fmt.Errorf("postmortem.caldav: %w", err)
 		}
-		if err := dav.EnsureCalendar(ctx, "Post-mortems"); err != nil {
+		if err := dav.EnsureCalendar(start, "Post-mortems"); err != nil {
 			// The server may be back by the first booking; the job retries then.
 			h.logger.Warn("postmortem: CalDAV calendar not reachable at start", "err", err)
 		}
@@ -535,7 +624,7 @@ func (h *hub) buildPostmortem(ctx context.Context) error {
 		if err != nil {
 			return fmt.Errorf("postmortem.google: %w", err)
 		}
-		g, err := google.New(ctx, opt)
+		g, err := google.New(life, opt)
 		if err != nil {
 			return fmt.Errorf("postmortem.google: %w", err)
 		}
@@ -546,7 +635,7 @@ func (h *hub) buildPostmortem(ctx context.Context) error {
 			if err != nil {
 				return fmt.Errorf("postmortem.google.rooms_admin: %w", err)
 			}
-			gr, err := google.NewRooms(ctx, ropt)
+			gr, err := google.NewRooms(life, ropt)
 			if err != nil {
 				return fmt.Errorf("postmortem.google.rooms_admin: %w", err)
 			}

@@ -14,7 +14,7 @@ import (
 // buildIntake wires the monitoring webhooks: a secret per source, the
 // escalation list's systems to map alerts onto, and the note to the comms
 // leads, queued in the outbox by its own job.
-func (h *hub) buildIntake(workers *river.Workers) {
+func (h *Main) buildIntake(workers *river.Workers) {
 	c := h.cfg.Intake
 	h.intake = &intake.Service{DB: h.db, Incidents: h.incidents, Jobs: h.inserter, Secrets: c.Secrets(),
 		DefaultSeverity: c.DefaultSeverity, Logger: h.logger.With("component", "intake"),
@@ -26,7 +26,7 @@ func (h *hub) buildIntake(workers *river.Workers) {
 // buildChat wires the chat mirror when Slack or IRC is configured, and
 // returns the River queues its posts run on (one per target, beside the
 // default queue, so that a chat outage never takes an email worker).
-func (h *hub) buildChat(workers *river.Workers) map[string]river.QueueConfig {
+func (h *Main) buildChat(workers *river.Workers) map[string]river.QueueConfig {
 	c := h.cfg.Chat
 	targets := map[string]chat.Poster{}
 	if u := c.Slack.WebhookURL.Value(); u != "" {
@@ -45,17 +45,17 @@ func (h *hub) buildChat(workers *river.Workers) map[string]river.QueueConfig {
 	return h.chat.Queues()
 }
 
-// startChat connects IRC and sweeps the timeline until ctx ends.
-func (h *hub) startChat(ctx context.Context) {
+// startChat connects IRC and sweeps the timeline until Close.
+func (h *Main) startChat() {
 	if h.chat == nil {
 		return
 	}
 	for _, t := range h.chat.Targets {
 		if irc, ok := t.(*chat.IRC); ok {
-			irc.Start(ctx)
+			irc.Start(h.chatRun.ctx)
 		}
 	}
-	go h.chat.Run(ctx, h.cfg.Chat.Interval)
+	h.chatRun.Go(func(ctx context.Context) { h.chat.Run(ctx, h.cfg.Chat.Interval) })
 	h.logger.Info("chat mirror on", "targets", strings.Join(targetNames(h.chat.Targets), ", "))
 }
 

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bytes"
 	"io"
 	"net"
 	"net/http"
@@ -33,13 +32,12 @@ func TestSSOProviderDownAtStart(t *testing.T) {
 	}
 	addr := ln.Addr().String()
 	ln.Close()
-	logs := &syncWriter{w: &bytes.Buffer{}}
-	_, h := startHubWith(t, func(cfg *config.Config) {
-		cfg.Server.Listen = addr
-		cfg.Server.PublicURL = "http://" + addr
-		cfg.Auth.OIDC = config.OIDC{Issuer: idp.URL, ClientID: idp.ClientID, ClientSecret: config.Secret(idp.ClientSecret),
-			ButtonLabel: "Sign in with Example SSO", HostedDomain: "sitrep.example", NewAccountRole: "viewer", Scopes: []string{"openid", "email"}}
-	}, logs)
+	cfg := testConfig(t)
+	cfg.Server.Listen = addr
+	cfg.Server.PublicURL = "http://" + addr
+	cfg.Auth.OIDC = config.OIDC{Issuer: idp.URL, ClientID: idp.ClientID, ClientSecret: config.Secret(idp.ClientSecret),
+		ButtonLabel: "Sign in with Example SSO", HostedDomain: "sitrep.example", NewAccountRole: "viewer", Scopes: []string{"openid", "email"}}
+	_, h := startHub(t, cfg)
 	base := "http://" + addr
 
 	jar, _ := cookiejar.New(nil)
@@ -64,7 +62,7 @@ func TestSSOProviderDownAtStart(t *testing.T) {
 	}
 
 	// Passwords work meanwhile.
-	raw, err := os.ReadFile(filepath.Join(h.hub.cfg.DataDir, "admin-password"))
+	raw, err := os.ReadFile(filepath.Join(h.cfg.DataDir, "admin-password"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -101,7 +99,7 @@ func TestSSOProviderDownAtStart(t *testing.T) {
 		}
 		time.Sleep(250 * time.Millisecond)
 	}
-	out := logs.String()
+	out := h.logs.String()
 	if !strings.Contains(out, "single sign-on failed") || !strings.Contains(out, "method=oidc") {
 		t.Fatalf("the logs must tell the failure and the sign-in:\n%s", out)
 	}

@@ -30,7 +30,7 @@ type uiSession struct {
 	t       *testing.T
 	ctx     context.Context
 	base    string
-	h       *hubHandle
+	h       *testHub
 	shots   string // directory for screenshots, "" for none
 	started time.Time
 }
@@ -38,7 +38,7 @@ type uiSession struct {
 func startBrowser(t *testing.T) (*uiSession, context.Context) {
 	t.Helper()
 	chromium := testenv.ChromiumPath(t)
-	_, h := startHub(t)
+	_, h := startHub(t, testConfig(t))
 	opts := []chromedp.ExecAllocatorOption{
 		chromedp.ExecPath(chromium),
 		chromedp.Flag("headless", true),
@@ -134,7 +134,7 @@ func (u *uiSession) shot(name string) {
 
 func (u *uiSession) signIn() {
 	u.t.Helper()
-	raw, err := os.ReadFile(filepath.Join(u.h.hub.cfg.DataDir, "admin-password"))
+	raw, err := os.ReadFile(filepath.Join(u.h.cfg.DataDir, "admin-password"))
 	if err != nil {
 		u.t.Fatalf("the first start must leave the admin account's password: %v", err)
 	}
@@ -228,13 +228,13 @@ func TestUIEndToEndInChromium(t *testing.T) {
 	}
 
 	// The email, as an executive receives it.
-	d := u.h.hub.directory.Current()
+	d := u.h.directory.Current()
 	g, _ := d.Group("exec")
 	member := g.Members[0]
 	var msgID string
 	deadline := time.Now().Add(20 * time.Second)
 	for msgID == "" {
-		msgs, err := u.h.hub.sandbox.Messages(context.Background(), member)
+		msgs, err := u.h.sandbox.Messages(context.Background(), member)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -253,7 +253,7 @@ func TestUIEndToEndInChromium(t *testing.T) {
 	u.do("sandbox", chromedp.Navigate(u.base+"/sandbox"), chromedp.WaitVisible(chromedp.CSS("main table")))
 	u.shot("sandbox")
 	u.do("mail", chromedp.Navigate(u.base+"/sandbox/"+url.PathEscape(member)+"/"+msgID), chromedp.WaitVisible(chromedp.ID("body")))
-	if got := eval[string](u, `document.querySelector("#to").value`); !strings.HasPrefix(got, u.h.hub.cfg.Mail.ReplyLocalPart+"+") {
+	if got := eval[string](u, `document.querySelector("#to").value`); !strings.HasPrefix(got, u.h.cfg.Mail.ReplyLocalPart+"+") {
 		t.Fatalf("the reply goes to %q, want the Reply-To of the status email", got)
 	}
 	if !eval[bool](u, `document.querySelector("iframe.mail").getAttribute("sandbox") === ""`) {
@@ -291,7 +291,7 @@ func TestUIEndToEndInChromium(t *testing.T) {
 	// A monitoring alert waiting for a decision: listed on the incidents
 	// page; its page takes a report (flagged possibly isolated) by keyboard
 	// and mouse, like any form.
-	if err := u.h.hub.intake.File(context.Background(), intake.Alert{Source: intake.Generic, Key: "disk-full", Firing: true,
+	if err := u.h.intake.File(context.Background(), intake.Alert{Source: intake.Generic, Key: "disk-full", Firing: true,
 		Title: "Disk almost full on db-2", Names: []string{"payments"}, Severity: "SEV3", StartedAt: time.Now().Add(-10 * time.Minute)},
 		&intake.Receipt{}); err != nil {
 		t.Fatal(err)
@@ -323,7 +323,7 @@ func TestUIEndToEndInChromium(t *testing.T) {
 	// An expired session while writing: back to sign-in, then the draft is still there.
 	const draft = "Failover done; error rate back to 2% and falling."
 	u.do("draft", chromedp.Navigate(u.base+"/incidents/INC-1"), chromedp.WaitVisible(chromedp.ID("status")), chromedp.SendKeys(chromedp.ID("status"), draft))
-	if _, err := u.h.hub.db.ExecContext(context.Background(), `DELETE FROM ui_sessions`); err != nil {
+	if _, err := u.h.db.ExecContext(context.Background(), `DELETE FROM ui_sessions`); err != nil {
 		t.Fatal(err)
 	}
 	u.do("send on an expired session", chromedp.Click(chromedp.ID("send")), chromedp.WaitVisible(chromedp.ID("password")))
@@ -335,7 +335,7 @@ func TestUIEndToEndInChromium(t *testing.T) {
 	if got := eval[string](u, `document.querySelector("#status").value`); got != draft {
 		t.Fatalf("after signing in again the draft is %q, want %q", got, draft)
 	}
-	if n, _ := u.h.hub.outbox.Messages(context.Background(), mustIncident(t, u.h, "INC-1").ID); countKind(n, "status") != 1 {
+	if n, _ := u.h.outbox.Messages(context.Background(), mustIncident(t, u.h, "INC-1").ID); countKind(n, "status") != 1 {
 		t.Fatalf("an expired session must not send; status updates: %d", countKind(n, "status"))
 	}
 
@@ -343,7 +343,7 @@ func TestUIEndToEndInChromium(t *testing.T) {
 
 	// The incident page with 500 timeline events: browser load time.
 	for i := 0; i < 500; i++ {
-		if _, err := u.h.hub.incidents.AddNote(context.Background(), "bench", "INC-1", fmt.Sprintf("Observation %d: error rate %d%%", i, i%100)); err != nil {
+		if _, err := u.h.incidents.AddNote(context.Background(), "bench", "INC-1", fmt.Sprintf("Observation %d: error rate %d%%", i, i%100)); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -357,7 +357,7 @@ func TestUIEndToEndInChromium(t *testing.T) {
 	t.Logf("incident page with %d timeline events in Chromium: load event at %.0f ms (5 loads: %v)", events, median(loads), loads)
 }
 
-func hubURL(t *testing.T, h *hubHandle) string {
+func hubURL(t *testing.T, h *testHub) string {
 	t.Helper()
 	m := regexp.MustCompile(`running at (http://\S+)`).FindStringSubmatch(h.banner)
 	if m == nil {
@@ -378,9 +378,9 @@ func median(v []float64) float64 {
 	return s[len(s)/2]
 }
 
-func mustIncident(t *testing.T, h *hubHandle, ref string) *incident.Incident {
+func mustIncident(t *testing.T, h *testHub, ref string) *incident.Incident {
 	t.Helper()
-	inc, err := h.hub.incidents.Get(context.Background(), ref)
+	inc, err := h.incidents.Get(context.Background(), ref)
 	if err != nil {
 		t.Fatal(err)
 	}
