@@ -65,7 +65,7 @@ func TestForgedBounceFromAPlainSMTPClientChangesNothing(t *testing.T) {
 	cli(t, e, "update", "INC-1", "--status", "Card payments fail in the EU; failing over.", "--next", "30m", "--to", "exec")
 	g, _ := h.directory.Current().Group("exec")
 	victim := strings.ToLower(g.Members[0])
-	copyOf := waitForMail(t, h, victim, "[INC-1] Checkout down", 20*time.Second)
+	copyOf := string(waitMail(t, h.sandbox, victim, "[INC-1] Checkout down").Raw)
 	m, err := mail.ReadMessage(strings.NewReader(copyOf))
 	if err != nil {
 		t.Fatal(err)
@@ -138,7 +138,7 @@ WHERE m.message_id = $1 AND d.email = $2`, messageID, victim).Scan(&msgRow, &del
 		if lead == "" {
 			continue
 		}
-		if got := waitForMail(t, h, lead, "Unverified bounce for "+victim, 20*time.Second); !strings.Contains(got, "changed no delivery") {
+		if got := string(waitMail(t, h.sandbox, lead, "Unverified bounce for "+victim).Raw); !strings.Contains(got, "changed no delivery") {
 			t.Errorf("%s's notice:\n%s", lead, got)
 		}
 	}

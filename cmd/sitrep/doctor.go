@@ -32,7 +32,7 @@ var errChecksFailed = errors.New("checks failed")
 func cmdDoctor(ctx context.Context, e env, args []string) error {
 	fs := flag.NewFlagSet("doctor", flag.ContinueOnError)
 	fs.SetOutput(e.stderr)
-	path := fs.String("config", e.getenv("SITREP_CONFIG"), "configuration file (YAML); none = the embedded default")
+	path := configFlag(fs, e)
 	asJSON := fs.Bool("json", false, "print the report as JSON")
 	probeTimeout := fs.Duration("probe-timeout", 0, "how long the loop check waits for its probe (default: doctor.probe_timeout, 60s)")
 	noProbe := fs.Bool("no-probe", false, "skip the loop check (sends no probe email)")

@@ -48,15 +48,20 @@ import (
 
 var errUsage = errors.New("usage")
 
-func loadConfig(e env, name string, args []string) (config.Config, *flag.FlagSet, error) {
+// loadConfig reads the configuration a server command's --config names.
+func loadConfig(e env, name string, args []string) (config.Config, error) {
 	fs := flag.NewFlagSet(name, flag.ContinueOnError)
 	fs.SetOutput(e.stderr)
-	path := fs.String("config", e.getenv("SITREP_CONFIG"), "configuration file (YAML); none = the embedded default")
+	path := configFlag(fs, e)
 	if err := fs.Parse(args); err != nil {
-		return config.Config{}, fs, errUsage
+		return config.Config{}, errUsage
 	}
-	cfg, err := config.Load(*path, e.environ)
-	return cfg, fs, err
+	return config.Load(*path, e.environ)
+}
+
+// configFlag is the --config flag of the server commands.
+func configFlag(fs *flag.FlagSet, e env) *string {
+	return fs.String("config", e.getenv("SITREP_CONFIG"), "configuration file (YAML); none = the embedded default")
 }
 
 func newLogger(cfg config.Config, e env) *slog.Logger {
@@ -70,7 +75,7 @@ func newLogger(cfg config.Config, e env) *slog.Logger {
 }
 
 func cmdMigrate(ctx context.Context, e env, args []string) error {
-	cfg, _, err := loadConfig(e, "migrate", args)
+	cfg, err := loadConfig(e, "migrate", args)
 	if err != nil {
 		return err
 	}
@@ -89,7 +94,7 @@ func cmdMigrate(ctx context.Context, e env, args []string) error {
 
 // cmdServe runs the hub until SIGINT or SIGTERM ends ctx, then stops it.
 func cmdServe(ctx context.Context, e env, args []string) error {
-	cfg, _, err := loadConfig(e, "serve", args)
+	cfg, err := loadConfig(e, "serve", args)
 	if err != nil {
 		return err
 	}
