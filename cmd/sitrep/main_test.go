@@ -4,6 +4,9 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
+	"io"
+	"net"
 	"os"
 	"path/filepath"
 	"strings"
@@ -172,4 +175,35 @@ func TestClientErrorsAreClear(t *testing.T) {
 	if code != 2 {
 		t.Fatalf("unknown command: exit %d", code)
 	}
+}
+
+// A Run that fails half-way (here: the HTTP port is taken, after the
+// database, the sandbox and the workers were built) is undone by Close:
+// the sandbox's ports are free again, and a second Close does nothing.
+func TestCloseUndoesAFailedRun(t *testing.T) {
+	taken, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer taken.Close()
+	cfg := testConfig(t)
+	cfg.Server.Listen = taken.Addr().String()
+	smtpPort := freePort(t)
+	cfg.Mail.Sandbox.SMTPListen = fmt.Sprintf("127.0.0.1:%d", smtpPort)
+	m := NewMain(cfg, env{stdin: strings.NewReader(""), stdout: io.Discard, stderr: io.Discard})
+	if err := m.Run(context.Background()); err == nil || !strings.Contains(err.Error(), "listen on") {
+		m.Close()
+		t.Fatalf("Run on a taken port: %v, want the listen error", err)
+	}
+	if err := m.Close(); err != nil {
+		t.Fatalf("close: %v", err)
+	}
+	if err := m.Close(); err != nil {
+		t.Fatalf("second close: %v", err)
+	}
+	ln, err := net.Listen("tcp", cfg.Mail.Sandbox.SMTPListen)
+	if err != nil {
+		t.Fatalf("the sandbox's SMTP port is still held after Close: %v", err)
+	}
+	ln.Close()
 }
