@@ -151,6 +151,7 @@ type Main struct {
 	httpServer *http.Server
 	serveErr   chan error // why the HTTP server stopped before Close; nil until it serves
 	jobsRun    bool       // the worker has started
+	jobs       background // the worker's context: cancelling it stops the worker
 	loops      background // the periodic checks and the SIGHUP reload
 	ingest     background // the mailbox reader
 	chatRun    background // the chat mirror's sweep and its IRC connection
@@ -167,7 +168,7 @@ func NewMain(cfg config.Config, e env) *Main {
 	h := &Main{cfg: cfg, env: e, logger: newLogger(cfg, e), registry: prometheus.NewRegistry()}
 	h.registry.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	h.ctx, h.cancel = context.WithCancel(context.Background())
-	for _, b := range []*background{&h.loops, &h.ingest, &h.chatRun, &h.mailRun} {
+	for _, b := range []*background{&h.jobs, &h.loops, &h.ingest, &h.chatRun, &h.mailRun} {
 		b.ctx, b.cancel = context.WithCancel(h.ctx)
 	}
 	return h
@@ -268,7 +269,7 @@ func (h *Main) Run(ctx context.Context) error {
 	}
 	h.httpServer = &http.Server{Handler: srv.Handler(), ReadHeaderTimeout: 10 * time.Second, ErrorLog: slog.NewLogLogger(logger.Handler(), slog.LevelWarn)}
 
-	if err := h.worker.Start(h.loops.ctx); err != nil {
+	if err := h.worker.Start(h.jobs.ctx); err != nil {
 		return fmt.Errorf("serve: start jobs: %w", err)
 	}
 	h.jobsRun = true
@@ -316,7 +317,13 @@ func (h *Main) Close() error {
 		check("http", h.listener.Close())
 	}
 	if h.jobsRun {
-		check("jobs", h.worker.StopAndCancel(ctx))
+		// Cancelling the worker's context is River's hard stop, as before.
+		h.jobs.cancel()
+		select {
+		case <-h.worker.Stopped():
+		case <-ctx.Done():
+			check("jobs", ctx.Err())
+		}
 	}
 	check("periodic checks", h.loops.stop(ctx))
 	check("mailbox reader", h.ingest.stop(ctx))
