@@ -1,4 +1,4 @@
-package web_test
+package api_test
 
 import (
 	"bytes"
@@ -16,6 +16,7 @@ import (
 	"github.com/sitrep-dev/sitrep/internal/store"
 	"github.com/sitrep-dev/sitrep/internal/storetest"
 	"github.com/sitrep-dev/sitrep/internal/web"
+	"github.com/sitrep-dev/sitrep/internal/web/api"
 )
 
 const org = `organization: API Test
@@ -33,15 +34,15 @@ groups:
     groups: [exec]
 `
 
-type api struct {
-	server            *web.Server
+type apiEnv struct {
+	server            *api.Server
 	srv               *httptest.Server
 	admin, lead, view string
 	incidents         *incident.Service
 	db                *store.DB
 }
 
-func newAPI(t *testing.T) *api {
+func newAPI(t *testing.T) *apiEnv {
 	t.Helper()
 	ctx := context.Background()
 	db := storetest.Open(t)
@@ -50,7 +51,7 @@ func newAPI(t *testing.T) *api {
 		t.Fatal(err)
 	}
 	tokens := &auth.Tokens{DB: db}
-	a := &api{incidents: &incident.Service{DB: db, People: dir}, db: db}
+	a := &apiEnv{incidents: &incident.Service{DB: db, People: dir}, db: db}
 	var err error
 	for _, x := range []struct {
 		dst  *string
@@ -60,17 +61,18 @@ func newAPI(t *testing.T) *api {
 			t.Fatal(err)
 		}
 	}
-	s := &web.Server{Incidents: a.incidents, Directory: dir, Tokens: tokens, MaxBodyBytes: 4096,
+	base := &web.Server{Tokens: tokens, MaxBodyBytes: 4096}
+	s := &api.Server{Server: base, Incidents: a.incidents, Directory: dir,
 		SyncDirectory: func(ctx context.Context) (*directory.SyncResult, error) {
 			return dir.SyncFile(ctx, []byte(org), "groups.yaml")
 		}}
 	a.server = s
-	a.srv = httptest.NewServer(s.Handler())
+	a.srv = httptest.NewServer(base.Handler(s))
 	t.Cleanup(a.srv.Close)
 	return a
 }
 
-func (a *api) call(t *testing.T, token, method, path, body string) (int, map[string]any) {
+func (a *apiEnv) call(t *testing.T, token, method, path, body string) (int, map[string]any) {
 	t.Helper()
 	req, _ := http.NewRequest(method, a.srv.URL+path, strings.NewReader(body))
 	if token != "" {

@@ -1,4 +1,4 @@
-package web
+package api
 
 import (
 	"io"
@@ -9,6 +9,7 @@ import (
 	"github.com/sitrep-dev/sitrep/internal/auth"
 	"github.com/sitrep-dev/sitrep/internal/changes"
 	"github.com/sitrep-dev/sitrep/internal/errs"
+	"github.com/sitrep-dev/sitrep/internal/web"
 )
 
 // registerChanges adds the change log: the deployment webhook (shared
@@ -18,40 +19,33 @@ func (s *Server) registerChanges(mux *http.ServeMux) {
 	if s.Changes == nil {
 		return
 	}
-	mux.HandleFunc("POST /api/v1/changes/deployments", s.deploymentWebhook)
-	s.handle(mux, "POST /api/v1/changes", auth.Lead, s.addChange)
-	s.handle(mux, "GET /api/v1/changes", auth.Viewer, s.listChanges)
-	s.handle(mux, "GET /api/v1/incidents/{ref}/changes", auth.Viewer, s.incidentChanges)
-	s.handle(mux, "POST /api/v1/incidents/{ref}/changes/{id}/suspect", auth.Lead, s.markChange(changes.Suspected))
-	s.handle(mux, "POST /api/v1/incidents/{ref}/changes/{id}/confirm", auth.Lead, s.markChange(changes.Confirmed))
+	mux.HandleFunc("POST /api/v1/changes/deployments", s.Instrument("POST /api/v1/changes/deployments", s.deploymentWebhook))
+	s.Handle(mux, "POST /api/v1/changes", auth.Lead, s.addChange)
+	s.Handle(mux, "GET /api/v1/changes", auth.Viewer, s.listChanges)
+	s.Handle(mux, "GET /api/v1/incidents/{ref}/changes", auth.Viewer, s.incidentChanges)
+	s.Handle(mux, "POST /api/v1/incidents/{ref}/changes/{id}/suspect", auth.Lead, s.markChange(changes.Suspected))
+	s.Handle(mux, "POST /api/v1/incidents/{ref}/changes/{id}/confirm", auth.Lead, s.markChange(changes.Confirmed))
 }
 
 // deploymentWebhook: 201 with the change when new, 200 when it was posted
 // before, 202 when the event is not a finished deployment, 401 (nothing
 // stored) without the secret.
 func (s *Server) deploymentWebhook(w http.ResponseWriter, r *http.Request) {
-	start := time.Now()
-	rec := &statusRecorder{ResponseWriter: w, status: 200}
-	const route = "POST /api/v1/changes/deployments"
-	defer func() {
-		s.requests.WithLabelValues(route, statusClass(rec.status)).Inc()
-		s.latency.WithLabelValues(route).Observe(time.Since(start).Seconds())
-	}()
-	body, err := io.ReadAll(http.MaxBytesReader(rec, r.Body, s.MaxBodyBytes))
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, s.MaxBodyBytes))
 	if err != nil {
-		s.writeError(rec, r, err)
+		s.Error(w, r, err)
 		return
 	}
 	c, created, ignored, err := s.Changes.ReceiveDeployment(r.Context(), r.Header, body)
 	switch {
 	case err != nil:
-		s.writeError(rec, r, err)
+		s.Error(w, r, err)
 	case c == nil:
-		writeJSON(rec, http.StatusAccepted, map[string]any{"ignored": ignored})
+		web.WriteJSON(w, http.StatusAccepted, map[string]any{"ignored": ignored})
 	case created:
-		writeJSON(rec, http.StatusCreated, map[string]any{"change": c, "created": true})
+		web.WriteJSON(w, http.StatusCreated, map[string]any{"change": c, "created": true})
 	default:
-		writeJSON(rec, http.StatusOK, map[string]any{"change": c, "created": false})
+		web.WriteJSON(w, http.StatusOK, map[string]any{"change": c, "created": false})
 	}
 }
 
@@ -82,7 +76,7 @@ func (s *Server) addChange(w http.ResponseWriter, r *http.Request) (any, error) 
 	if !created {
 		return map[string]any{"change": c, "created": false}, nil
 	}
-	return Created(map[string]any{"change": c, "created": true}), nil
+	return web.Created(map[string]any{"change": c, "created": true}), nil
 }
 
 func (s *Server) listChanges(w http.ResponseWriter, r *http.Request) (any, error) {
@@ -106,7 +100,7 @@ func (s *Server) incidentChanges(w http.ResponseWriter, r *http.Request) (any, e
 	return s.Changes.ForIncident(r.Context(), r.PathValue("ref"), window)
 }
 
-func (s *Server) markChange(state string) APIHandler {
+func (s *Server) markChange(state string) web.APIHandler {
 	return func(w http.ResponseWriter, r *http.Request) (any, error) {
 		id, err := strconv.ParseInt(r.PathValue("id"), 10, 64)
 		if err != nil || id <= 0 {

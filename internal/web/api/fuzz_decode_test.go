@@ -1,4 +1,4 @@
-package web_test
+package api_test
 
 import (
 	"bytes"
@@ -11,7 +11,7 @@ import (
 
 	"github.com/sitrep-dev/sitrep/internal/errs"
 	"github.com/sitrep-dev/sitrep/internal/incident"
-	"github.com/sitrep-dev/sitrep/internal/web"
+	"github.com/sitrep-dev/sitrep/internal/web/api"
 )
 
 // FuzzDecodeJSON: the API's one JSON decoder, on the bodies of the two
@@ -52,7 +52,7 @@ func FuzzDecodeJSON(f *testing.F) {
 			rec := httptest.NewRecorder()
 			r := httptest.NewRequest(http.MethodPost, "/api/v1/x", bytes.NewReader(body))
 			r.Body = http.MaxBytesReader(rec, r.Body, 1<<16)
-			err := web.DecodeJSON(r, v)
+			err := api.DecodeJSON(r, v)
 			if err != nil {
 				var de *errs.Error
 				var mb *http.MaxBytesError

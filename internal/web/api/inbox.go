@@ -1,4 +1,4 @@
-package web
+package api
 
 import (
 	"net/http"
@@ -16,9 +16,9 @@ func (s *Server) registerInbox(mux *http.ServeMux) {
 	if s.Inbox == nil {
 		return
 	}
-	s.handle(mux, "GET /api/v1/incidents/{ref}/replies", auth.Viewer, s.listReplies)
-	s.handle(mux, "GET /api/v1/triage", auth.Viewer, s.listTriage)
-	s.handle(mux, "POST /api/v1/triage/{id}/assign", auth.Lead, s.assignTriage)
+	s.Handle(mux, "GET /api/v1/incidents/{ref}/replies", auth.Viewer, s.listReplies)
+	s.Handle(mux, "GET /api/v1/triage", auth.Viewer, s.listTriage)
+	s.Handle(mux, "POST /api/v1/triage/{id}/assign", auth.Lead, s.assignTriage)
 }
 
 func (s *Server) listReplies(w http.ResponseWriter, r *http.Request) (any, error) {

@@ -1,4 +1,4 @@
-package web
+package api
 
 import (
 	"fmt"
@@ -11,6 +11,7 @@ import (
 	"github.com/sitrep-dev/sitrep/internal/errs"
 	"github.com/sitrep-dev/sitrep/internal/incident"
 	"github.com/sitrep-dev/sitrep/internal/outbox"
+	"github.com/sitrep-dev/sitrep/internal/web"
 )
 
 func (s *Server) me(w http.ResponseWriter, r *http.Request) (any, error) {
@@ -64,7 +65,7 @@ func (s *Server) declareIncident(w http.ResponseWriter, r *http.Request) (any, e
 	if err != nil {
 		return nil, err
 	}
-	return Created(s.fullView(r, inc)), nil
+	return web.Created(s.fullView(r, inc)), nil
 }
 
 func (s *Server) fullView(r *http.Request, inc *incident.Incident) IncidentView {
@@ -141,7 +142,7 @@ func (s *Server) addNote(w http.ResponseWriter, r *http.Request) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	return Created(ev), nil
+	return web.Created(ev), nil
 }
 
 // HumanDuration is "45m", "3h 05m" or "2d 4h": what people say.

@@ -1,13 +1,13 @@
-package web
+package api
 
 import (
 	"io"
 	"net/http"
-	"time"
 
 	"github.com/sitrep-dev/sitrep/internal/auth"
 	"github.com/sitrep-dev/sitrep/internal/incident"
 	"github.com/sitrep-dev/sitrep/internal/intake"
+	"github.com/sitrep-dev/sitrep/internal/web"
 )
 
 // registerIntake adds the monitoring webhooks (one per source, each with
@@ -17,37 +17,30 @@ func (s *Server) registerIntake(mux *http.ServeMux) {
 	if s.Intake == nil {
 		return
 	}
-	mux.HandleFunc("POST /api/v1/intake/{source}", s.intakeWebhook)
-	s.handle(mux, "GET /api/v1/drafts", auth.Viewer, s.listDrafts)
-	s.handle(mux, "GET /api/v1/drafts/{id}", auth.Viewer, s.getDraft)
-	s.handle(mux, "POST /api/v1/drafts/{id}/declare", auth.Lead, s.declareDraft)
-	s.handle(mux, "POST /api/v1/drafts/{id}/dismiss", auth.Lead, s.dismissDraft)
-	s.handle(mux, "GET /api/v1/drafts/{id}/reports", auth.Viewer, s.listDraftReports)
-	s.handle(mux, "POST /api/v1/drafts/{id}/reports", auth.Lead, s.addDraftReport)
+	mux.HandleFunc("POST /api/v1/intake/{source}", s.Instrument("POST /api/v1/intake/{source}", s.intakeWebhook))
+	s.Handle(mux, "GET /api/v1/drafts", auth.Viewer, s.listDrafts)
+	s.Handle(mux, "GET /api/v1/drafts/{id}", auth.Viewer, s.getDraft)
+	s.Handle(mux, "POST /api/v1/drafts/{id}/declare", auth.Lead, s.declareDraft)
+	s.Handle(mux, "POST /api/v1/drafts/{id}/dismiss", auth.Lead, s.dismissDraft)
+	s.Handle(mux, "GET /api/v1/drafts/{id}/reports", auth.Viewer, s.listDraftReports)
+	s.Handle(mux, "POST /api/v1/drafts/{id}/reports", auth.Lead, s.addDraftReport)
 }
 
 // intakeWebhook: 202 with what each alert did; 401 (nothing stored)
 // without the source's secret; 400 with the reason for a payload that
 // does not read; 404 for an unknown source.
 func (s *Server) intakeWebhook(w http.ResponseWriter, r *http.Request) {
-	start := time.Now()
-	rec := &statusRecorder{ResponseWriter: w, status: 200}
-	const route = "POST /api/v1/intake/{source}"
-	defer func() {
-		s.requests.WithLabelValues(route, statusClass(rec.status)).Inc()
-		s.latency.WithLabelValues(route).Observe(time.Since(start).Seconds())
-	}()
-	body, err := io.ReadAll(http.MaxBytesReader(rec, r.Body, s.MaxBodyBytes))
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, s.MaxBodyBytes))
 	if err != nil {
-		s.writeError(rec, r, err)
+		s.Error(w, r, err)
 		return
 	}
 	receipt, err := s.Intake.Receive(r.Context(), r.PathValue("source"), r.Header, r.URL.Query(), body)
 	if err != nil {
-		s.writeError(rec, r, err)
+		s.Error(w, r, err)
 		return
 	}
-	writeJSON(rec, http.StatusAccepted, receipt)
+	web.WriteJSON(w, http.StatusAccepted, receipt)
 }
 
 func (s *Server) listDrafts(w http.ResponseWriter, r *http.Request) (any, error) {
@@ -98,7 +91,7 @@ func (s *Server) addDraftReport(w http.ResponseWriter, r *http.Request) (any, er
 	if err != nil {
 		return nil, err
 	}
-	return Created(map[string]any{"report": filed.Report, "draft": filed.Draft, "incident": filed.Incident,
+	return web.Created(map[string]any{"report": filed.Report, "draft": filed.Draft, "incident": filed.Incident,
 		"summary": incident.SummarizeReports(list)}), nil
 }
 
@@ -113,7 +106,7 @@ func (s *Server) declareDraft(w http.ResponseWriter, r *http.Request) (any, erro
 	if err != nil {
 		return nil, err
 	}
-	return Created(map[string]any{"incident": s.fullView(r, inc), "draft": d}), nil
+	return web.Created(map[string]any{"incident": s.fullView(r, inc), "draft": d}), nil
 }
 
 func (s *Server) dismissDraft(w http.ResponseWriter, r *http.Request) (any, error) {

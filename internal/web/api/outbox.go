@@ -1,4 +1,4 @@
-package web
+package api
 
 import (
 	"net/http"
@@ -7,6 +7,7 @@ import (
 	"github.com/sitrep-dev/sitrep/internal/errs"
 	"github.com/sitrep-dev/sitrep/internal/incident"
 	"github.com/sitrep-dev/sitrep/internal/outbox"
+	"github.com/sitrep-dev/sitrep/internal/web"
 )
 
 func (s *Server) sendUpdate(w http.ResponseWriter, r *http.Request) (any, error) {
@@ -24,7 +25,7 @@ func (s *Server) sendUpdate(w http.ResponseWriter, r *http.Request) (any, error)
 	if res.DryRun {
 		return res, nil
 	}
-	return Created(res), nil
+	return web.Created(res), nil
 }
 
 func (s *Server) sendHeadsUp(w http.ResponseWriter, r *http.Request) (any, error) {
@@ -38,7 +39,7 @@ func (s *Server) sendHeadsUp(w http.ResponseWriter, r *http.Request) (any, error
 	if err != nil {
 		return nil, err
 	}
-	return Created(msg), nil
+	return web.Created(msg), nil
 }
 
 func (s *Server) listMessages(w http.ResponseWriter, r *http.Request) (any, error) {

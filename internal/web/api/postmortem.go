@@ -1,4 +1,4 @@
-package web
+package api
 
 import (
 	"bytes"
@@ -9,6 +9,7 @@ import (
 	"github.com/sitrep-dev/sitrep/internal/auth"
 	"github.com/sitrep-dev/sitrep/internal/errs"
 	"github.com/sitrep-dev/sitrep/internal/postmortem"
+	"github.com/sitrep-dev/sitrep/internal/web"
 )
 
 func (s *Server) registerPostmortem(mux *http.ServeMux) {
@@ -16,19 +17,19 @@ func (s *Server) registerPostmortem(mux *http.ServeMux) {
 		return
 	}
 	const base = "/api/v1/incidents/{ref}/postmortem"
-	s.handle(mux, "GET "+base, auth.Viewer, s.getPostmortem)
-	s.handle(mux, "POST "+base+"/attendees", auth.Lead, s.setPostmortemAttendee)
-	s.handle(mux, "DELETE "+base+"/attendees/{email}", auth.Lead, s.removePostmortemAttendee)
-	s.handle(mux, "POST "+base+"/propose", auth.Lead, s.proposePostmortem)
-	s.handle(mux, "POST "+base+"/book", auth.Lead, s.bookPostmortem)
-	s.handle(mux, "POST "+base+"/reschedule", auth.Lead, s.reschedulePostmortem)
-	s.handle(mux, "POST "+base+"/cancel", auth.Lead, s.cancelPostmortem)
-	s.handle(mux, "GET "+base+"/board", auth.Viewer, s.getPostmortemBoard)
-	s.handle(mux, "POST "+base+"/issues", auth.Lead, s.addPostmortemIssue)
-	s.handle(mux, "POST "+base+"/improvements", auth.Lead, s.addImprovement)
-	s.handle(mux, "POST "+base+"/publish", auth.Lead, s.publishPostmortem)
-	s.handle(mux, "GET /api/v1/improvements", auth.Viewer, s.listImprovements)
-	s.handle(mux, "PATCH /api/v1/improvements/{id}", auth.Lead, s.patchImprovement)
+	s.Handle(mux, "GET "+base, auth.Viewer, s.getPostmortem)
+	s.Handle(mux, "POST "+base+"/attendees", auth.Lead, s.setPostmortemAttendee)
+	s.Handle(mux, "DELETE "+base+"/attendees/{email}", auth.Lead, s.removePostmortemAttendee)
+	s.Handle(mux, "POST "+base+"/propose", auth.Lead, s.proposePostmortem)
+	s.Handle(mux, "POST "+base+"/book", auth.Lead, s.bookPostmortem)
+	s.Handle(mux, "POST "+base+"/reschedule", auth.Lead, s.reschedulePostmortem)
+	s.Handle(mux, "POST "+base+"/cancel", auth.Lead, s.cancelPostmortem)
+	s.Handle(mux, "GET "+base+"/board", auth.Viewer, s.getPostmortemBoard)
+	s.Handle(mux, "POST "+base+"/issues", auth.Lead, s.addPostmortemIssue)
+	s.Handle(mux, "POST "+base+"/improvements", auth.Lead, s.addImprovement)
+	s.Handle(mux, "POST "+base+"/publish", auth.Lead, s.publishPostmortem)
+	s.Handle(mux, "GET /api/v1/improvements", auth.Viewer, s.listImprovements)
+	s.Handle(mux, "PATCH /api/v1/improvements/{id}", auth.Lead, s.patchImprovement)
 }
 
 func (s *Server) getPostmortem(w http.ResponseWriter, r *http.Request) (any, error) {
@@ -64,7 +65,7 @@ func (s *Server) bookPostmortem(w http.ResponseWriter, r *http.Request) (any, er
 	if err != nil {
 		return nil, err
 	}
-	return Created(pm), nil
+	return web.Created(pm), nil
 }
 
 func (s *Server) reschedulePostmortem(w http.ResponseWriter, r *http.Request) (any, error) {
@@ -92,7 +93,7 @@ func (s *Server) addPostmortemIssue(w http.ResponseWriter, r *http.Request) (any
 	if err != nil {
 		return nil, err
 	}
-	return Created(is), nil
+	return web.Created(is), nil
 }
 
 func (s *Server) addImprovement(w http.ResponseWriter, r *http.Request) (any, error) {
@@ -104,7 +105,7 @@ func (s *Server) addImprovement(w http.ResponseWriter, r *http.Request) (any, er
 	if err != nil {
 		return nil, err
 	}
-	return Created(m), nil
+	return web.Created(m), nil
 }
 
 func (s *Server) publishPostmortem(w http.ResponseWriter, r *http.Request) (any, error) {
@@ -112,7 +113,7 @@ func (s *Server) publishPostmortem(w http.ResponseWriter, r *http.Request) (any,
 	if err != nil {
 		return nil, err
 	}
-	return Created(res), nil
+	return web.Created(res), nil
 }
 
 // listImprovements exports improvements: JSON, or CSV with format=csv;
@@ -150,7 +151,7 @@ func (s *Server) listImprovements(w http.ResponseWriter, r *http.Request) (any, 
 		w.Header().Set("Content-Type", "text/csv; charset=utf-8")
 		w.Header().Set("Content-Disposition", `attachment; filename="improvements-`+time.Now().UTC().Format("2006-01-02")+`.csv"`)
 		w.Write(buf.Bytes())
-		return nil, errWritten
+		return nil, web.ErrWritten
 	default:
 		return nil, errs.InvalidField("format", "want json or csv, got %q", q.Get("format"))
 	}

@@ -1,4 +1,4 @@
-package web
+package api
 
 import (
 	"net/http"
@@ -6,20 +6,21 @@ import (
 	"github.com/sitrep-dev/sitrep/internal/auth"
 	"github.com/sitrep-dev/sitrep/internal/incident"
 	"github.com/sitrep-dev/sitrep/internal/resolution"
+	"github.com/sitrep-dev/sitrep/internal/web"
 )
 
 func (s *Server) registerResolution(mux *http.ServeMux) {
 	if s.Resolution == nil {
 		return
 	}
-	s.handle(mux, "POST /api/v1/incidents/{ref}/resolve", auth.Lead, s.resolve)
-	s.handle(mux, "GET /api/v1/incidents/{ref}/confirmations", auth.Viewer, s.listConfirmations)
-	s.handle(mux, "GET /api/v1/incidents/{ref}/reports", auth.Viewer, s.listReports)
-	s.handle(mux, "POST /api/v1/incidents/{ref}/reports", auth.Lead, s.addReport)
-	s.handle(mux, "GET /api/v1/incidents/{ref}/summary/draft", auth.Viewer, s.summaryDraft)
-	s.handle(mux, "POST /api/v1/incidents/{ref}/summary/lint", auth.Viewer, s.summaryLint)
-	s.handle(mux, "POST /api/v1/incidents/{ref}/summary", auth.Lead, s.sendSummary)
-	s.handle(mux, "GET /api/v1/incidents/{ref}/summaries", auth.Viewer, s.listSummaries)
+	s.Handle(mux, "POST /api/v1/incidents/{ref}/resolve", auth.Lead, s.resolve)
+	s.Handle(mux, "GET /api/v1/incidents/{ref}/confirmations", auth.Viewer, s.listConfirmations)
+	s.Handle(mux, "GET /api/v1/incidents/{ref}/reports", auth.Viewer, s.listReports)
+	s.Handle(mux, "POST /api/v1/incidents/{ref}/reports", auth.Lead, s.addReport)
+	s.Handle(mux, "GET /api/v1/incidents/{ref}/summary/draft", auth.Viewer, s.summaryDraft)
+	s.Handle(mux, "POST /api/v1/incidents/{ref}/summary/lint", auth.Viewer, s.summaryLint)
+	s.Handle(mux, "POST /api/v1/incidents/{ref}/summary", auth.Lead, s.sendSummary)
+	s.Handle(mux, "GET /api/v1/incidents/{ref}/summaries", auth.Viewer, s.listSummaries)
 }
 
 func (s *Server) resolve(w http.ResponseWriter, r *http.Request) (any, error) {
@@ -60,7 +61,7 @@ func (s *Server) addReport(w http.ResponseWriter, r *http.Request) (any, error) 
 		return nil, err
 	}
 	list, _ := s.Incidents.Reports(r.Context(), r.PathValue("ref"))
-	return Created(map[string]any{"report": rep, "summary": incident.SummarizeReports(list)}), nil
+	return web.Created(map[string]any{"report": rep, "summary": incident.SummarizeReports(list)}), nil
 }
 
 func (s *Server) summaryDraft(w http.ResponseWriter, r *http.Request) (any, error) {
@@ -98,7 +99,7 @@ func (s *Server) sendSummary(w http.ResponseWriter, r *http.Request) (any, error
 		return nil, err
 	}
 	if res.Sent {
-		return Created(res), nil
+		return web.Created(res), nil
 	}
 	return res, nil
 }
@@ -111,7 +112,7 @@ func (s *Server) listSummaries(w http.ResponseWriter, r *http.Request) (any, err
 	if r.URL.Query().Get("format") == "markdown" && len(list) > 0 {
 		w.Header().Set("Content-Type", "text/markdown; charset=utf-8")
 		w.Write([]byte(list[0].Markdown))
-		return nil, errWritten
+		return nil, web.ErrWritten
 	}
 	return map[string]any{"summaries": list}, nil
 }

@@ -1,4 +1,4 @@
-package web
+package api
 
 import (
 	"net/http"
@@ -6,6 +6,7 @@ import (
 
 	"github.com/sitrep-dev/sitrep/internal/auth"
 	"github.com/sitrep-dev/sitrep/internal/errs"
+	"github.com/sitrep-dev/sitrep/internal/web"
 )
 
 func (s *Server) listTokens(w http.ResponseWriter, r *http.Request) (any, error) {
@@ -32,7 +33,7 @@ func (s *Server) createToken(w http.ResponseWriter, r *http.Request) (any, error
 	if err != nil {
 		return nil, err
 	}
-	return Created(map[string]any{"token": plain, "info": tok}), nil
+	return web.Created(map[string]any{"token": plain, "info": tok}), nil
 }
 
 func (s *Server) revokeToken(w http.ResponseWriter, r *http.Request) (any, error) {

@@ -1,4 +1,4 @@
-package web
+package ui
 
 import (
 	"context"
@@ -42,13 +42,4 @@ func (s *Server) uiDoctor(w http.ResponseWriter, r *http.Request, sess *auth.Ses
 	last := s.doctorRuns.last
 	s.doctorRuns.mu.Unlock()
 	return s.doctorPage(w, r, sess, http.StatusOK, last)
-}
-
-func (s *Server) uiRunDoctor(w http.ResponseWriter, r *http.Request, sess *auth.Session) error {
-	s.doctorRuns.mu.Lock()
-	defer s.doctorRuns.mu.Unlock()
-	rep := s.Doctor.Run(r.Context())
-	s.doctorRuns.last = rep
-	s.Logger.Info("doctor run", "by", sess.Account.Email, "failed", rep.Count(doctor.Fail), "warnings", rep.Count(doctor.Warn))
-	return s.doctorPage(w, r, sess, http.StatusOK, rep)
 }

@@ -1,4 +1,4 @@
-package web
+package ui
 
 import (
 	"net/http"
@@ -8,6 +8,7 @@ import (
 	"github.com/sitrep-dev/sitrep/internal/errs"
 	"github.com/sitrep-dev/sitrep/internal/incident"
 	"github.com/sitrep-dev/sitrep/internal/intake"
+	"github.com/sitrep-dev/sitrep/internal/web"
 )
 
 // Drafts in the UI: what monitoring opened, waiting for the comms lead.
@@ -71,59 +72,10 @@ func (s *Server) draftFormError(w http.ResponseWriter, r *http.Request, sess *au
 	if c := errs.CodeOf(err); c == errs.Internal || c == errs.NotFound {
 		return err
 	}
-	return s.draftPage(w, r, sess, statusOf[errs.CodeOf(err)], func(d *draftData, p *page) {
+	return s.draftPage(w, r, sess, web.StatusOf(err), func(d *draftData, p *page) {
 		p.Error = errMessage(err)
 		if fill != nil {
 			fill(d, p)
 		}
 	})
-}
-
-func (s *Server) uiDeclareDraft(w http.ResponseWriter, r *http.Request, sess *auth.Session) error {
-	if s.Intake == nil {
-		return errs.E(errs.NotFound, "monitoring intake is not configured on this server")
-	}
-	_ = r.ParseForm()
-	in := intake.DeclareInput{Title: r.PostFormValue("title"), Severity: r.PostFormValue("severity")}
-	inc, _, err := s.Intake.Declare(r.Context(), sess.Account.Email, r.PathValue("id"), in)
-	if err != nil {
-		return s.draftFormError(w, r, sess, err, func(d *draftData, p *page) { d.Declare, p.Field = in, "declare_"+errField(err) })
-	}
-	http.Redirect(w, r, "/incidents/"+url.PathEscape(inc.Ref)+"?declared=1", http.StatusSeeOther)
-	return nil
-}
-
-func (s *Server) uiDismissDraft(w http.ResponseWriter, r *http.Request, sess *auth.Session) error {
-	if s.Intake == nil {
-		return errs.E(errs.NotFound, "monitoring intake is not configured on this server")
-	}
-	_ = r.ParseForm()
-	reason := r.PostFormValue("reason")
-	d, err := s.Intake.Dismiss(r.Context(), sess.Account.Email, r.PathValue("id"), reason)
-	if err != nil {
-		return s.draftFormError(w, r, sess, err, func(d *draftData, p *page) { d.Reason, p.Field = reason, "reason" })
-	}
-	http.Redirect(w, r, "/drafts/"+url.PathEscape(intake.FormatID(d.ID))+"?dismissed=1", http.StatusSeeOther)
-	return nil
-}
-
-// uiDraftReport files a report on the draft, or on its incident once
-// declared (and then shows the incident).
-func (s *Server) uiDraftReport(w http.ResponseWriter, r *http.Request, sess *auth.Session) error {
-	if s.Intake == nil {
-		return errs.E(errs.NotFound, "monitoring intake is not configured on this server")
-	}
-	_ = r.ParseForm()
-	in := incident.ReportInput{Email: r.PostFormValue("email"), Name: r.PostFormValue("name"), Location: r.PostFormValue("location"),
-		Access: r.PostFormValue("access"), Observed: r.PostFormValue("observed"), Channel: "web"}
-	filed, err := s.Intake.AddReport(r.Context(), sess.Account.Email, r.PathValue("id"), in)
-	if err != nil {
-		return s.draftFormError(w, r, sess, err, func(d *draftData, p *page) { d.Reports.Form, p.Field = in, "report_"+errField(err) })
-	}
-	if filed.Incident != "" {
-		http.Redirect(w, r, "/incidents/"+url.PathEscape(filed.Incident)+"?reported=1#reports-h", http.StatusSeeOther)
-		return nil
-	}
-	http.Redirect(w, r, "/drafts/"+url.PathEscape(filed.Draft)+"?reported=1#reports-h", http.StatusSeeOther)
-	return nil
 }

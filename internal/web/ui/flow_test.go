@@ -1,4 +1,4 @@
-package web
+package ui
 
 import (
 	"context"
@@ -239,7 +239,7 @@ func TestUISummaryEditor(t *testing.T) {
 	if page := body(resp); resp.StatusCode != http.StatusConflict || !strings.Contains(page, "Not sent: the blameless lint found") || !strings.Contains(page, ">Otto</mark>") {
 		t.Fatalf("send with findings: %d", resp.StatusCode)
 	}
-	if n := e.count(`SELECT COUNT(*) FROM summaries`); n != 0 {
+	if n := len(must(e.s.Resolution.Summaries(context.Background(), inc.Ref))); n != 0 {
 		t.Fatalf("a refused summary was archived (%d)", n)
 	}
 	// With the explicit override: sent, archived, the override on the timeline.
@@ -248,7 +248,13 @@ func TestUISummaryEditor(t *testing.T) {
 	if resp.StatusCode != http.StatusSeeOther || !strings.HasPrefix(resp.Header.Get("Location"), "/incidents/"+inc.Ref+"/summary?sent=") {
 		t.Fatalf("send with override: %d %s", resp.StatusCode, resp.Header.Get("Location"))
 	}
-	if n := e.count(`SELECT COUNT(*) FROM timeline_events WHERE kind = 'summary_sent' AND text LIKE '%OVERRIDDEN%'`); n != 1 {
+	overridden := 0
+	for _, ev := range must(e.incidents.Timeline(context.Background(), inc.Ref)) {
+		if ev.Kind == "summary_sent" && strings.Contains(ev.Text, "OVERRIDDEN") {
+			overridden++
+		}
+	}
+	if n := overridden; n != 1 {
 		t.Fatalf("the override must be on the timeline (%d)", n)
 	}
 	_, page = lead.get(resp.Header.Get("Location"))
@@ -403,7 +409,11 @@ func TestUIPostmortemPageAndBoard(t *testing.T) {
 		t.Fatalf("csv (%s):\n%s", ct, csv)
 	}
 	var unowned int64
-	e.db.QueryRowContext(context.Background(), `SELECT id FROM improvements WHERE owner = ''`).Scan(&unowned)
+	for _, m := range must(e.s.Postmortem.Improvements(context.Background(), postmortem.ImprovementFilter{})) {
+		if m.Owner == "" {
+			unowned = m.ID
+		}
+	}
 	resp = lead.post("/improvements/"+itoa(unowned), url.Values{"csrf": {lead.csrf}, "owner": {"ops@x.test"}}, "Referer", e.srv.URL+"/improvements")
 	if body(resp); resp.StatusCode != http.StatusSeeOther {
 		t.Fatalf("assign owner: %d", resp.StatusCode)

@@ -1,4 +1,4 @@
-package web
+package ui
 
 import (
 	"context"
@@ -12,6 +12,7 @@ import (
 
 	"github.com/sitrep-dev/sitrep/internal/auth"
 	"github.com/sitrep-dev/sitrep/internal/auth/oidcfake"
+	"github.com/sitrep-dev/sitrep/internal/web"
 )
 
 // ssoEnv is the UI with single sign-on through a fake provider.
@@ -86,7 +87,7 @@ func encodeFlow(f oidcFlow) string {
 
 func sessionOf(resp *http.Response) *http.Cookie {
 	for _, c := range resp.Cookies() {
-		if c.Name == sessionCookie && c.Value != "" {
+		if c.Name == web.SessionCookie && c.Value != "" {
 			return c
 		}
 	}
@@ -131,7 +132,7 @@ func TestSSOSignsInAnExistingAccount(t *testing.T) {
 	if status, page := b.get("/incidents"); status != http.StatusOK || !strings.Contains(page, "lead@x.test (lead)") {
 		t.Fatalf("incidents after single sign-on: %d", status)
 	}
-	if n := e.count(`SELECT COUNT(*) FROM accounts`); n != 3 {
+	if n := len(e.allAccounts()); n != 3 {
 		t.Fatalf("an existing account must be used, not a new one: %d accounts", n)
 	}
 	// The flow is used once: the callback again (a reload, a replay) does not sign in.
@@ -161,12 +162,18 @@ func TestSSOCreatesAViewerWhenAllowed(t *testing.T) {
 	if status, page := b.get("/incidents"); status != http.StatusOK || !strings.Contains(page, "new.person@x.test (viewer)") {
 		t.Fatalf("incidents: %d", status)
 	}
-	if n := e.count(`SELECT COUNT(*) FROM accounts WHERE email = 'new.person@x.test' AND role = 'viewer' AND name = 'New Person'`); n != 1 {
+	created := 0
+	for _, a := range e.allAccounts() {
+		if a.Email == "new.person@x.test" && a.Role == auth.Viewer && a.Name == "New Person" {
+			created++
+		}
+	}
+	if n := created; n != 1 {
 		t.Fatal("a viewer account must be created, named from the token")
 	}
 	// The second sign-in finds it.
 	resp, _ = e.ssoSignIn(e.browser(), "", nil)
-	if resp.StatusCode != http.StatusSeeOther || e.count(`SELECT COUNT(*) FROM accounts`) != 4 {
+	if resp.StatusCode != http.StatusSeeOther || len(e.allAccounts()) != 4 {
 		t.Fatalf("second sign-in: %d", resp.StatusCode)
 	}
 }
@@ -179,7 +186,7 @@ func TestSSORefusals(t *testing.T) {
 		s.OIDC.HostedDomain = "x.test"
 	})
 	ctx := context.Background()
-	if _, err := e.db.ExecContext(ctx, `UPDATE accounts SET disabled_at = $1 WHERE email = 'viewer@x.test'`, time.Now().UTC()); err != nil {
+	if _, err := e.s.Accounts.SetDisabled(ctx, e.accountID("admin@x.test"), e.accountID("viewer@x.test"), true); err != nil {
 		t.Fatal(err)
 	}
 	lead := oidcfake.User{Subject: "42", Email: "lead@x.test", EmailVerified: true, HostedDomain: "x.test"}
@@ -223,7 +230,7 @@ func TestSSORefusals(t *testing.T) {
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			e.idp.SignIn(c.user, c.tweak)
-			before := e.count(`SELECT COUNT(*) FROM ui_sessions`)
+			before := e.sessions()
 			b := e.browser()
 			resp, page := e.ssoSignIn(b, "", c.callback)
 			if resp.StatusCode != c.status || !strings.Contains(page, c.says) || !strings.Contains(page, `id="password"`) || sessionOf(resp) != nil {
@@ -232,7 +239,7 @@ func TestSSORefusals(t *testing.T) {
 			if strings.Contains(page, "oidc:") || strings.Contains(page, "goroutine") {
 				t.Fatalf("internal details on the page:\n%s", page)
 			}
-			if e.count(`SELECT COUNT(*) FROM ui_sessions`) != before || e.count(`SELECT COUNT(*) FROM accounts`) != 3 {
+			if e.sessions() != before || len(e.allAccounts()) != 3 {
 				t.Fatal("a refused sign-in started a session or made an account")
 			}
 			if status, _ := b.get("/incidents"); status != http.StatusSeeOther {

@@ -1,4 +1,4 @@
-package web
+package ui
 
 import (
 	"context"
@@ -24,11 +24,13 @@ import (
 	"github.com/sitrep-dev/sitrep/internal/inbox"
 	"github.com/sitrep-dev/sitrep/internal/incident"
 	"github.com/sitrep-dev/sitrep/internal/jobs"
+	"github.com/sitrep-dev/sitrep/internal/mailmsg"
 	"github.com/sitrep-dev/sitrep/internal/outbox"
 	"github.com/sitrep-dev/sitrep/internal/postmortem"
 	"github.com/sitrep-dev/sitrep/internal/resolution"
 	"github.com/sitrep-dev/sitrep/internal/store"
 	"github.com/sitrep-dev/sitrep/internal/storetest"
+	"github.com/sitrep-dev/sitrep/internal/web"
 )
 
 const uiOrg = `organization: UI Test
@@ -113,14 +115,14 @@ func newUIEnvWith(t *testing.T, configure func(s *Server, url string)) *uiEnv {
 		}}
 	pm.Backend, pm.BackendName = pm.IMIP(), "imip"
 	res.Changes = ch
-	s := &Server{Incidents: incidents, Directory: dir, Tokens: &auth.Tokens{DB: db}, Outbox: ob, Comms: comms, Inbox: &inbox.Store{DB: db},
-		Resolution: res, Changes: ch, Postmortem: pm,
-		Accounts: accounts, Sessions: &auth.Sessions{DB: db}, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))}
+	base := &web.Server{Tokens: &auth.Tokens{DB: db}, Sessions: &auth.Sessions{DB: db}, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))}
+	s := &Server{Server: base, Incidents: incidents, Directory: dir, Outbox: ob, Comms: comms, Inbox: &inbox.Store{DB: db},
+		Resolution: res, Changes: ch, Postmortem: pm, Accounts: accounts}
 	srv := httptest.NewUnstartedServer(nil)
 	if configure != nil {
 		configure(s, "http://"+srv.Listener.Addr().String())
 	}
-	srv.Config.Handler = s.Handler()
+	srv.Config.Handler = base.Handler(s)
 	srv.Start()
 	t.Cleanup(srv.Close)
 	return &uiEnv{t: t, srv: srv, s: s, db: db, incidents: incidents, accounts: accounts}
@@ -200,13 +202,84 @@ func (e *uiEnv) declare(title string) *incident.Incident {
 	return inc
 }
 
-func (e *uiEnv) count(query string, args ...any) int {
+// must is v; a failure to read what a test checks ends the test (as
+// template.Must does: there is nothing to check without it).
+func must[T any](v T, err error) T {
+	if err != nil {
+		panic(fmt.Sprintf("test: %v", err))
+	}
+	return v
+}
+
+// sessions counts the sessions signed in now.
+func (e *uiEnv) sessions() int {
 	e.t.Helper()
-	var n int
-	if err := e.db.QueryRowContext(context.Background(), query, args...).Scan(&n); err != nil {
-		e.t.Fatal(err)
+	return must(e.s.Sessions.Live(context.Background()))
+}
+
+// allAccounts lists every account, disabled ones too.
+func (e *uiEnv) allAccounts() []auth.Account {
+	e.t.Helper()
+	ctx := context.Background()
+	return append(must(e.s.Accounts.List(ctx)), must(e.s.Accounts.Disabled(ctx))...)
+}
+
+// accountID is the id of the account of email; 0 when there is none.
+func (e *uiEnv) accountID(email string) int64 {
+	e.t.Helper()
+	for _, a := range e.allAccounts() {
+		if a.Email == email {
+			return a.ID
+		}
+	}
+	return 0
+}
+
+// messagesOfKind counts the messages of kind sent on every incident.
+func (e *uiEnv) messagesOfKind(kind string) int {
+	e.t.Helper()
+	ctx := context.Background()
+	n := 0
+	for _, inc := range must(e.incidents.List(ctx, incident.ListFilter{})) {
+		for _, m := range must(e.s.Outbox.Messages(ctx, inc.ID)) {
+			if m.Kind == kind {
+				n++
+			}
+		}
 	}
 	return n
+}
+
+// state sums up what a form could change, through the services that own
+// it: incidents and their timelines, accounts, live API tokens, messages,
+// sessions, reports, summaries, marked changes, post-mortems, their Issues
+// and the improvements.
+func (e *uiEnv) state() string {
+	e.t.Helper()
+	ctx := context.Background()
+	list := must(e.incidents.List(ctx, incident.ListFilter{}))
+	var events, messages, reports, summaries, marked, postmortems, issues int
+	for _, inc := range list {
+		events += len(must(e.incidents.Timeline(ctx, inc.Ref)))
+		messages += len(must(e.s.Outbox.Messages(ctx, inc.ID)))
+		reports += len(must(e.incidents.Reports(ctx, inc.Ref)))
+		summaries += len(must(e.s.Resolution.Summaries(ctx, inc.Ref)))
+		for _, c := range must(e.s.Changes.ForIncident(ctx, inc.Ref, 0)).Changes {
+			if c.Suspicion != "" {
+				marked++
+			}
+		}
+		if must(e.s.Postmortem.Find(ctx, inc.Ref)) != nil {
+			postmortems++
+		}
+		issues += len(must(e.s.Postmortem.Board(ctx, inc.Ref)).Issues)
+	}
+	var roles []string
+	for _, a := range e.allAccounts() {
+		roles = append(roles, a.Email+"="+string(a.Role))
+	}
+	return fmt.Sprint(events, len(list), roles, len(must(e.s.Tokens.List(ctx))), messages, e.sessions(),
+		reports, summaries, marked, postmortems, issues, len(must(e.s.Postmortem.Improvements(ctx, postmortem.ImprovementFilter{}))))
 }
 
 func TestUISessionCookie(t *testing.T) {
@@ -218,15 +291,17 @@ func TestUISessionCookie(t *testing.T) {
 	resp.Body.Close()
 	var c *http.Cookie
 	for _, x := range resp.Cookies() {
-		if x.Name == sessionCookie {
+		if x.Name == web.SessionCookie {
 			c = x
 		}
 	}
 	if c == nil || !c.HttpOnly || c.SameSite != http.SameSiteLaxMode || c.Secure || c.Path != "/" || c.Expires.IsZero() {
 		t.Fatalf("session cookie %+v", c)
 	}
-	if n := e.count(`SELECT COUNT(*) FROM ui_sessions WHERE id_hash = $1`, c.Value); n != 0 {
-		t.Fatal("the cookie value must not be stored as is")
+	// The cookie is the session's id; the database keeps only its hash
+	// (checked where it is stored: internal/auth TestAccountsPasswordsAndRoles).
+	if _, err := e.s.Sessions.Lookup(context.Background(), c.Value); err != nil {
+		t.Fatalf("the cookie must open its session: %v", err)
 	}
 	// Behind a TLS-terminating proxy (public URL https) the cookie is Secure.
 	e.s.PublicURL = "https://sitrep.example.com"
@@ -235,7 +310,7 @@ func TestUISessionCookie(t *testing.T) {
 	resp = b2.post("/login", url.Values{"csrf": {b2.csrf}, "email": {"lead@x.test"}, "password": {uiPassword}})
 	resp.Body.Close()
 	for _, x := range resp.Cookies() {
-		if x.Name == sessionCookie && !x.Secure {
+		if x.Name == web.SessionCookie && !x.Secure {
 			t.Fatal("with an https public URL the session cookie must be Secure")
 		}
 	}
@@ -255,14 +330,7 @@ func TestUIEveryUnsafeRouteNeedsTheCSRFToken(t *testing.T) {
 	e := newUIEnv(t)
 	inc := e.declare("Checkout down")
 	admin := e.login("admin@x.test")
-	before := func() string {
-		return fmt.Sprint(e.count(`SELECT COUNT(*) FROM timeline_events`), e.count(`SELECT COUNT(*) FROM incidents`),
-			e.count(`SELECT COUNT(*) FROM accounts`), e.count(`SELECT COUNT(*) FROM api_tokens WHERE revoked_at IS NULL`),
-			e.count(`SELECT COUNT(*) FROM messages`), e.count(`SELECT COUNT(*) FROM ui_sessions`),
-			e.count(`SELECT COUNT(*) FROM reports`), e.count(`SELECT COUNT(*) FROM summaries`), e.count(`SELECT COUNT(*) FROM incident_changes`),
-			e.count(`SELECT COUNT(*) FROM postmortems`), e.count(`SELECT COUNT(*) FROM postmortem_issues`), e.count(`SELECT COUNT(*) FROM improvements`))
-	}
-	state := before()
+	state := e.state()
 	params := strings.NewReplacer("{ref}", inc.Ref, "{id}", "1", "{email}", "ann@x.test")
 	form := url.Values{"title": {"Forged"}, "severity": {"SEV1"}, "to": {"identified"}, "from": {"investigating"},
 		"note": {"forged"}, "status": {"forged update"}, "role": {"viewer"}, "name": {"forged"}, "email": {"x@x.test"},
@@ -270,7 +338,7 @@ func TestUIEveryUnsafeRouteNeedsTheCSRFToken(t *testing.T) {
 		"root_cause": {"forged"}, "fix": {"forged"}, "markdown": {"forged summary"}, "override": {"yes"}, "text": {"forged"},
 		"slot": {"1"}, "owner": {"ann@x.test"}, "state": {"done"}, "observed": {"forged"}}
 	checked := 0
-	for _, rt := range e.s.uiRoutes() {
+	for _, rt := range e.s.routes() {
 		if rt.method == http.MethodGet || rt.method == http.MethodHead {
 			continue
 		}
@@ -294,7 +362,7 @@ func TestUIEveryUnsafeRouteNeedsTheCSRFToken(t *testing.T) {
 	if checked < 29 {
 		t.Fatalf("only %d unsafe routes walked", checked)
 	}
-	if got := before(); got != state {
+	if got := e.state(); got != state {
 		t.Fatalf("a refused form changed something: %s → %s", state, got)
 	}
 	// The same form with the right token goes through: the test can fail.
@@ -335,9 +403,8 @@ func TestUIRolesAndExpiredSessions(t *testing.T) {
 	// An expired session posting the compose form goes back to its page.
 	lead := e.login("lead@x.test")
 	lead.get("/incidents/" + inc.Ref)
-	if _, err := e.db.ExecContext(context.Background(), `UPDATE ui_sessions SET expires_at = $1`, time.Now().Add(-time.Minute).UTC()); err != nil {
-		t.Fatal(err)
-	}
+	// Eight days on, past the longest a session lives (auth.Sessions.MaxAge).
+	e.s.Sessions.Now = func() time.Time { return time.Now().Add(8 * 24 * time.Hour) }
 	resp = lead.post("/incidents/"+inc.Ref+"/updates", url.Values{"csrf": {lead.csrf}, "status": {"draft"}}, "Referer", e.srv.URL+"/incidents/"+inc.Ref)
 	resp.Body.Close()
 	if loc := resp.Header.Get("Location"); resp.StatusCode != http.StatusSeeOther || loc != "/login?expired=1&next=%2Fincidents%2F"+inc.Ref {
@@ -348,7 +415,7 @@ func TestUIRolesAndExpiredSessions(t *testing.T) {
 	if resp.StatusCode != http.StatusUnauthorized || !strings.HasPrefix(resp.Header.Get("X-Sitrep-Login"), "/login?next=") {
 		t.Fatalf("expired fetch: %d %v", resp.StatusCode, resp.Header)
 	}
-	if n := e.count(`SELECT COUNT(*) FROM messages WHERE kind = 'status'`); n != 0 {
+	if n := e.messagesOfKind("status"); n != 0 {
 		t.Fatal("nothing may be sent on an expired session")
 	}
 	// Open redirects are refused.
@@ -410,7 +477,7 @@ func TestUIDeclareSendTwiceAndStaleTransition(t *testing.T) {
 		!strings.Contains(preview, "[INC-1] Checkout down") || !strings.Contains(preview, "Europe/Berlin (1)") {
 		t.Fatalf("preview:\n%s", preview)
 	}
-	if n := e.count(`SELECT COUNT(*) FROM messages WHERE kind = 'status'`); n != 0 {
+	if n := e.messagesOfKind("status"); n != 0 {
 		t.Fatal("a preview must not send")
 	}
 
@@ -429,7 +496,7 @@ func TestUIDeclareSendTwiceAndStaleTransition(t *testing.T) {
 		second.StatusCode != http.StatusSeeOther || second.Header.Get("Location") != "/incidents/INC-1?dup=1" {
 		t.Fatalf("sends: %d %s, %d %s", first.StatusCode, first.Header.Get("Location"), second.StatusCode, second.Header.Get("Location"))
 	}
-	if n := e.count(`SELECT COUNT(*) FROM messages WHERE kind = 'status'`); n != 1 {
+	if n := e.messagesOfKind("status"); n != 1 {
 		t.Fatalf("a double-clicked send made %d updates", n)
 	}
 	status, msgPage := lead.get(first.Header.Get("Location"))
@@ -480,17 +547,13 @@ func TestUIEscapesHostileText(t *testing.T) {
 	resp = lead.post("/incidents/INC-1/notes", url.Values{"csrf": {lead.csrf}, "note": {x}})
 	body(resp)
 	inc, _ := e.incidents.Get(context.Background(), "INC-1")
-	_, err := e.db.ExecContext(context.Background(), `INSERT INTO inbound_messages (mailbox, uidvalidity, uid, hash, raw, size, received_at, stored_at,
-    state, class, sender, sender_name, subject, new_text, incident_id) VALUES ('m', 1, 1, 'h', $1, 1, $2, $2, 'processed', 'reply', $3, $4, $5, $6, $7)`,
-		[]byte("raw"), time.Now().UTC(), "evil@x.test", x, x, x, inc.ID)
-	if err != nil {
+	reply := mailmsg.Inbound{Mailbox: "m", UIDValidity: 1, UID: 1, Class: "reply", Sender: "evil@x.test", SenderName: x, Subject: x, Text: x, IncidentID: inc.ID}
+	if _, err := e.s.Inbox.Record(context.Background(), reply, []byte("raw 1")); err != nil {
 		t.Fatal(err)
 	}
 	// The same text in triage.
-	_, err = e.db.ExecContext(context.Background(), `INSERT INTO inbound_messages (mailbox, uidvalidity, uid, hash, raw, size, received_at, stored_at,
-    state, class, sender, sender_name, subject, new_text) VALUES ('m', 1, 2, 'h2', $1, 1, $2, $2, 'triage', 'reply', $3, $4, $5, $6)`,
-		[]byte("raw"), time.Now().UTC(), "evil@x.test", x, x, x)
-	if err != nil {
+	reply.UID, reply.IncidentID = 2, 0
+	if _, err := e.s.Inbox.Record(context.Background(), reply, []byte("raw 2")); err != nil {
 		t.Fatal(err)
 	}
 	for _, path := range []string{"/incidents", "/incidents/INC-1", "/incidents/INC-1/edit", "/triage"} {
@@ -532,7 +595,7 @@ func TestUIDeclareWithAReport(t *testing.T) {
 		!strings.Contains(text, "Checkout spins</textarea>") || !strings.Contains(text, `value="Checkout down"`) {
 		t.Fatalf("a bad reporter address: %d\n%s", resp.StatusCode, text)
 	}
-	if n := e.count(`SELECT COUNT(*) FROM incidents`); n != 0 {
+	if n := len(must(e.incidents.List(context.Background(), incident.ListFilter{}))); n != 0 {
 		t.Fatalf("a refused declaration stored %d incidents", n)
 	}
 	form.Set("report_email", "ann@x.test")
@@ -568,8 +631,7 @@ func TestUIAccountsAndTokens(t *testing.T) {
 	if text := body(resp); resp.StatusCode != http.StatusConflict || !strings.Contains(text, "exists already") {
 		t.Fatalf("duplicate account: %d", resp.StatusCode)
 	}
-	var id int64
-	e.db.QueryRowContext(context.Background(), `SELECT id FROM accounts WHERE email = 'new@x.test'`).Scan(&id)
+	id := e.accountID("new@x.test")
 	resp = admin.post("/accounts/"+strconv.FormatInt(id, 10)+"/role", url.Values{"csrf": {admin.csrf}, "role": {"lead"}})
 	if body(resp); resp.StatusCode != 200 {
 		t.Fatalf("set role: %d", resp.StatusCode)
@@ -592,7 +654,11 @@ func TestUIAccountsAndTokens(t *testing.T) {
 		t.Fatal("a token is shown once only")
 	}
 	var tid int64
-	e.db.QueryRowContext(context.Background(), `SELECT id FROM api_tokens WHERE name = 'ci'`).Scan(&tid)
+	for _, tk := range must(e.s.Tokens.List(context.Background())) {
+		if tk.Name == "ci" {
+			tid = tk.ID
+		}
+	}
 	resp = admin.post("/tokens/"+strconv.FormatInt(tid, 10)+"/revoke", url.Values{"csrf": {admin.csrf}})
 	if body(resp); resp.StatusCode != 200 {
 		t.Fatalf("revoke: %d", resp.StatusCode)
@@ -644,7 +710,7 @@ func unlabelledInputs(page string) []string {
 // and background pair of app.css: at least 4.5:1 (SC 1.4.3, normal text).
 func TestPaletteContrast(t *testing.T) {
 	t.Parallel()
-	css, err := uiStaticFS.ReadFile("ui/static/app.css")
+	css, err := staticFS.ReadFile("static/app.css")
 	if err != nil {
 		t.Fatal(err)
 	}
