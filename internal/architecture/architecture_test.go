@@ -120,7 +120,7 @@ var pendingMainFuncs = []string{
 	"internal/intake.Service.KnownSystems",
 	"internal/intake.Service.Notify",
 	"internal/postmortem.Service.Rooms",
-	"internal/web.Server.SyncDirectory",
+	"internal/web/api.Server.SyncDirectory", // moved with the API out of internal/web
 }
 
 // tableRef finds a name where SQL expects a table. DELETE FROM, INSERT
