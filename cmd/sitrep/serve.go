@@ -44,6 +44,8 @@ import (
 	"github.com/sitrep-dev/sitrep/internal/sandbox"
 	"github.com/sitrep-dev/sitrep/internal/store"
 	"github.com/sitrep-dev/sitrep/internal/web"
+	"github.com/sitrep-dev/sitrep/internal/web/api"
+	"github.com/sitrep-dev/sitrep/internal/web/ui"
 )
 
 var errUsage = errors.New("usage")
@@ -251,23 +253,24 @@ func (h *Main) Run(ctx context.Context) error {
 		return err
 	}
 
-	srv := &web.Server{
-		Incidents: h.incidents, Directory: h.directory, Tokens: h.tokens, Outbox: h.outbox, Comms: h.comms, Resolution: h.resolution, Changes: h.changes, Postmortem: h.postmortem, Inbox: h.inbox, Replies: h.replies, Intake: h.intake, Logger: logger, Registry: h.registry,
-		MaxBodyBytes: cfg.Server.MaxBodyBytes, SyncDirectory: h.syncDirectory, Storage: db,
-		Accounts: h.accounts, Sessions: &auth.Sessions{DB: db}, Sandbox: h.sandbox, PublicURL: cfg.Server.PublicURL,
-		SSO: singleSignOn(cfg), TrustedProxies: cfg.Server.TrustedProxyPrefixes(), Doctor: h.doctorFor(),
-	}
+	srv := &web.Server{Tokens: h.tokens, Sessions: &auth.Sessions{DB: db}, Logger: logger, Registry: h.registry,
+		MaxBodyBytes: cfg.Server.MaxBodyBytes, Storage: db, PublicURL: cfg.Server.PublicURL, TrustedProxies: cfg.Server.TrustedProxyPrefixes()}
+	jsonAPI := &api.Server{Server: srv, Incidents: h.incidents, Directory: h.directory, Outbox: h.outbox, Comms: h.comms, Resolution: h.resolution,
+		Changes: h.changes, Postmortem: h.postmortem, Inbox: h.inbox, Replies: h.replies, Intake: h.intake, SyncDirectory: h.syncDirectory}
+	pages := &ui.Server{Server: srv, Incidents: h.incidents, Directory: h.directory, Outbox: h.outbox, Comms: h.comms, Resolution: h.resolution,
+		Changes: h.changes, Postmortem: h.postmortem, Inbox: h.inbox, Replies: h.replies, Intake: h.intake,
+		Accounts: h.accounts, Sandbox: h.sandbox, SSO: singleSignOn(cfg), Doctor: h.doctorFor()}
 	if h.mailTokens != nil {
 		srv.MailHealth = h.mailTokens
 	}
-	if srv.SSO != nil {
-		logger.Info("single sign-on configured; the provider is contacted at the first sign-in", "issuer", cfg.Auth.OIDC.Issuer, "redirect_url", srv.SSO.OIDC.RedirectURL)
+	if pages.SSO != nil {
+		logger.Info("single sign-on configured; the provider is contacted at the first sign-in", "issuer", cfg.Auth.OIDC.Issuer, "redirect_url", pages.SSO.OIDC.RedirectURL)
 	}
 	h.web = srv
 	if h.listener, err = net.Listen("tcp", cfg.Server.Listen); err != nil {
 		return fmt.Errorf("serve: listen on %s: %w", cfg.Server.Listen, err)
 	}
-	h.httpServer = &http.Server{Handler: srv.Handler(), ReadHeaderTimeout: 10 * time.Second, ErrorLog: slog.NewLogLogger(logger.Handler(), slog.LevelWarn)}
+	h.httpServer = &http.Server{Handler: srv.Handler(jsonAPI, pages), ReadHeaderTimeout: 10 * time.Second, ErrorLog: slog.NewLogLogger(logger.Handler(), slog.LevelWarn)}
 
 	if err := h.worker.Start(h.jobs.ctx); err != nil {
 		return fmt.Errorf("serve: start jobs: %w", err)
@@ -364,12 +367,12 @@ func (b *background) stop(ctx context.Context) error {
 }
 
 // singleSignOn is the web UI's single sign-on of auth.oidc; nil when it is off.
-func singleSignOn(cfg config.Config) *web.SSO {
+func singleSignOn(cfg config.Config) *ui.SSO {
 	o := cfg.Auth.OIDC
 	if !o.Enabled() {
 		return nil
 	}
-	sso := &web.SSO{Label: o.ButtonLabel, OIDC: &auth.OIDC{Issuer: o.Issuer, ClientID: o.ClientID, ClientSecret: o.ClientSecret.Value(),
+	sso := &ui.SSO{Label: o.ButtonLabel, OIDC: &auth.OIDC{Issuer: o.Issuer, ClientID: o.ClientID, ClientSecret: o.ClientSecret.Value(),
 		RedirectURL: cfg.OIDCRedirectURL(), Scopes: o.Scopes, HostedDomain: o.HostedDomain, AllowedDomains: o.AllowedDomains}}
 	if o.CreateAccounts {
 		sso.NewAccountRole = auth.Role(o.NewAccountRole)

@@ -115,7 +115,7 @@ var pendingDomainImports = []string{}
 // package.Var) of other packages that cmd/sitrep gives function values.
 // issue 16: to be emptied.
 var pendingMainFuncs = []string{
-	"internal/web.Server.SyncDirectory",
+	"internal/web/api.Server.SyncDirectory", // moved with the API out of internal/web
 }
 
 // tableRef finds a name where SQL expects a table. DELETE FROM, INSERT

@@ -15,6 +15,7 @@ import (
 
 	"github.com/sitrep-dev/sitrep/internal/intake"
 	"github.com/sitrep-dev/sitrep/internal/web"
+	"github.com/sitrep-dev/sitrep/internal/web/api"
 )
 
 // An alert storm: 1,000 Alertmanager notifications in well under a minute,
@@ -25,8 +26,8 @@ func TestAlertStormMakesOneDraftPerAlertAndTheServerStaysResponsive(t *testing.T
 	t.Parallel()
 	h := newHarness(t)
 	h.svc.Now = nil // real time: the figures are real
-	srv := &web.Server{Intake: h.svc, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))}
-	ts := httptest.NewServer(srv.Handler())
+	srv := &web.Server{Logger: slog.New(slog.NewTextHandler(io.Discard, nil))}
+	ts := httptest.NewServer(srv.Handler(&api.Server{Server: srv, Intake: h.svc}))
 	defer ts.Close()
 
 	const total, distinct, workers = 1000, 50, 32

@@ -7,13 +7,13 @@ import (
 	"strings"
 )
 
-// clientIP is the address of the client, for the sign-in rate limit and the
+// ClientIP is the address of the client, for the sign-in rate limit and the
 // logs. It is the peer, unless the peer is one of TrustedProxies: then it
 // is the right-most X-Forwarded-For address that is not a trusted proxy.
 // Each proxy appends the address it was reached from, so everything left
 // of that address was written by the client and could be anything; a
 // forged header from a peer that is not trusted is never read.
-func (s *Server) clientIP(r *http.Request) string {
+func (s *Server) ClientIP(r *http.Request) string {
 	host, _, err := net.SplitHostPort(r.RemoteAddr)
 	if err != nil {
 		host = r.RemoteAddr
