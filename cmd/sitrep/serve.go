@@ -256,7 +256,7 @@ func (h *Main) Run(ctx context.Context) error {
 	srv := &web.Server{Tokens: h.tokens, Sessions: &auth.Sessions{DB: db}, Logger: logger, Registry: h.registry,
 		MaxBodyBytes: cfg.Server.MaxBodyBytes, Storage: db, PublicURL: cfg.Server.PublicURL, TrustedProxies: cfg.Server.TrustedProxyPrefixes()}
 	jsonAPI := &api.Server{Server: srv, Incidents: h.incidents, Directory: h.directory, Outbox: h.outbox, Comms: h.comms, Resolution: h.resolution,
-		Changes: h.changes, Postmortem: h.postmortem, Inbox: h.inbox, Replies: h.replies, Intake: h.intake, SyncDirectory: h.syncDirectory}
+		Changes: h.changes, Postmortem: h.postmortem, Inbox: h.inbox, Replies: h.replies, Intake: h.intake, Groups: h.groupsFile()}
 	pages := &ui.Server{Server: srv, Incidents: h.incidents, Directory: h.directory, Outbox: h.outbox, Comms: h.comms, Resolution: h.resolution,
 		Changes: h.changes, Postmortem: h.postmortem, Inbox: h.inbox, Replies: h.replies, Intake: h.intake,
 		Accounts: h.accounts, Sandbox: h.sandbox, SSO: singleSignOn(cfg), Doctor: h.doctorFor()}
@@ -383,20 +383,11 @@ func singleSignOn(cfg config.Config) *ui.SSO {
 // syncDirectory loads groups.yaml, or the example organisation when none
 // is configured.
 func (h *Main) syncDirectory(ctx context.Context) (*directory.SyncResult, error) {
-	data, name := exampleconfig.ExampleGroups, "example groups.yaml (built in)"
-	if h.cfg.Directory.File != "" {
-		b, err := os.ReadFile(h.cfg.Directory.File)
-		if err != nil {
-			return nil, fmt.Errorf("directory: %w", err)
-		}
-		data, name = b, h.cfg.Directory.File
-	}
-	res, err := h.directory.SyncFile(ctx, data, name)
-	if err != nil {
-		return nil, err
-	}
-	h.logger.Info("directory synced", "file", name, "people", res.People, "groups", res.Groups, "escalations", res.Escalations)
-	return res, nil
+	return h.groupsFile().Sync(ctx)
+}
+
+func (h *Main) groupsFile() *directory.FileSync {
+	return &directory.FileSync{Store: h.directory, File: h.cfg.Directory.File, Example: exampleconfig.ExampleGroups, Logger: h.logger}
 }
 
 func (h *Main) reloadOnSIGHUP(ctx context.Context) {

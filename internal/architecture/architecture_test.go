@@ -114,9 +114,7 @@ var pendingDomainImports = []string{}
 // pendingMainFuncs are today's fields (package.Type.Field, or
 // package.Var) of other packages that cmd/sitrep gives function values.
 // issue 16: to be emptied.
-var pendingMainFuncs = []string{
-	"internal/web/api.Server.SyncDirectory", // moved with the API out of internal/web
-}
+var pendingMainFuncs = []string{}
 
 // tableRef finds a name where SQL expects a table. DELETE FROM, INSERT
 // INTO, ALTER/CREATE/DROP TABLE are covered by FROM, INTO and TABLE.

@@ -26,6 +26,11 @@ import (
 //go:embed openapi.yaml
 var openapiFS embed.FS
 
+// GroupsFile is where the directory comes from (groups.yaml).
+type GroupsFile interface {
+	Sync(ctx context.Context) (*directory.SyncResult, error)
+}
+
 // Server is the API: the base server and the services its routes call.
 // main builds it.
 type Server struct {
@@ -44,8 +49,8 @@ type Server struct {
 	Changes *changes.Service
 	// Intake: monitoring webhooks and the draft incidents they open; nil: no routes.
 	Intake *intake.Service
-	// SyncDirectory re-reads groups.yaml (the API's sync endpoint and SIGHUP).
-	SyncDirectory func(ctx context.Context) (*directory.SyncResult, error)
+	// Groups re-reads groups.yaml for the sync endpoint; nil: no endpoint.
+	Groups GroupsFile
 }
 
 var _ web.Registrar = (*Server)(nil)

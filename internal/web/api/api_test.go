@@ -7,6 +7,8 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -62,10 +64,11 @@ func newAPI(t *testing.T) *apiEnv {
 		}
 	}
 	base := &web.Server{Tokens: tokens, MaxBodyBytes: 4096}
-	s := &api.Server{Server: base, Incidents: a.incidents, Directory: dir,
-		SyncDirectory: func(ctx context.Context) (*directory.SyncResult, error) {
-			return dir.SyncFile(ctx, []byte(org), "groups.yaml")
-		}}
+	groups := filepath.Join(t.TempDir(), "groups.yaml")
+	if err := os.WriteFile(groups, []byte(org), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	s := &api.Server{Server: base, Incidents: a.incidents, Directory: dir, Groups: &directory.FileSync{Store: dir, File: groups}}
 	a.server = s
 	a.srv = httptest.NewServer(base.Handler(s))
 	t.Cleanup(a.srv.Close)

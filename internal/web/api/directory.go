@@ -20,10 +20,10 @@ func (s *Server) getDirectory(w http.ResponseWriter, r *http.Request) (any, erro
 }
 
 func (s *Server) syncDirectory(w http.ResponseWriter, r *http.Request) (any, error) {
-	if s.SyncDirectory == nil {
+	if s.Groups == nil {
 		return nil, errs.E(errs.Conflict, "no groups.yaml is configured (directory.file)")
 	}
-	return s.SyncDirectory(r.Context())
+	return s.Groups.Sync(r.Context())
 }
 
 func (s *Server) listGroups(w http.ResponseWriter, r *http.Request) (any, error) {
