@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -204,7 +205,8 @@ func TestUIEndToEndInChromium(t *testing.T) {
 	}
 	const status = "Card payments fail for EU customers; payments is failing over."
 	u.do("compose", chromedp.SendKeys(chromedp.ID("status"), status))
-	u.waitFor("the live preview", `document.querySelector("#preview").innerText.includes("recipients in")`, false, 10*time.Second)
+	// The preview follows the typing: wait for the one of the whole text.
+	u.waitFor("the live preview", `document.querySelector("#preview").innerText.includes("recipients in") && document.querySelector("#preview").innerText.includes(`+strconv.Quote(status)+`)`, false, 30*time.Second)
 	preview := eval[string](u, `document.querySelector("#preview").innerText`)
 	if !strings.Contains(preview, "Subject") || !strings.Contains(preview, "[INC-1]") || !strings.Contains(preview, status) || !strings.Contains(preview, "Next update by") {
 		t.Fatalf("preview:\n%s", preview)

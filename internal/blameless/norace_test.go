@@ -1,0 +1,5 @@
+//go:build !race
+
+package blameless
+
+const raceEnabled = false
