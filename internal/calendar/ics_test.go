@@ -290,13 +290,10 @@ func TestIMIPSendsRequestsAndCancel(t *testing.T) {
 		ics    string
 	}
 	var log []sent
-	m := &IMIP{
-		Send: func(_ context.Context, e Event, method string, ics []byte) error {
-			log = append(log, sent{method, e.Sequence, string(ics)})
-			return nil
-		},
-		Event: func(_ context.Context, uid string) (Event, error) { return ev, nil },
-	}
+	m := &IMIP{Mail: inviteLog{
+		send: func(e Event, method string, ics []byte) { log = append(log, sent{method, e.Sequence, string(ics)}) },
+		ev:   ev,
+	}}
 	ctx := context.Background()
 	b, err := m.Book(ctx, ev)
 	if err != nil {
@@ -325,3 +322,17 @@ func TestIMIPSendsRequestsAndCancel(t *testing.T) {
 		t.Errorf("cancel is not CANCELLED")
 	}
 }
+
+// inviteLog is an InviteMail that notes what would be sent and knows one
+// booked event.
+type inviteLog struct {
+	send func(ev Event, method string, ics []byte)
+	ev   Event
+}
+
+func (l inviteLog) SendInvite(_ context.Context, ev Event, method string, ics []byte) error {
+	l.send(ev, method, ics)
+	return nil
+}
+
+func (l inviteLog) EventByUID(context.Context, string) (Event, error) { return l.ev, nil }

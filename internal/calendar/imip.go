@@ -7,14 +7,19 @@ import (
 )
 
 // IMIP books by email: it writes the iCalendar invitation and hands it to
-// Send, which the application wires to its outbox (RFC 6047: a text/calendar
-// part with the method parameter). Mail has no free/busy, so FreeBusy says
-// everyone is free.
+// its Mail, which the post-mortem sends through the outbox (RFC 6047: a
+// text/calendar part with the method parameter). Mail has no free/busy, so
+// Busy says everyone is free.
 type IMIP struct {
-	Send func(ctx context.Context, ev Event, method string, ics []byte) error
-	// Event looks up a booked post-mortem by UID, for Cancel: a CANCEL must
-	// name the organizer and every attendee again (RFC 5546 3.2.5).
-	Event func(ctx context.Context, uid string) (Event, error)
+	Mail InviteMail
+}
+
+// InviteMail is what booking by email needs of whoever sends the mail.
+type InviteMail interface {
+	SendInvite(ctx context.Context, ev Event, method string, ics []byte) error
+	// EventByUID looks up a booked event, for Cancel: a CANCEL must name
+	// the organizer and every attendee again (RFC 5546 3.2.5).
+	EventByUID(ctx context.Context, uid string) (Event, error)
 }
 
 var _ Backend = (*IMIP)(nil)
@@ -43,10 +48,10 @@ func (m *IMIP) Reschedule(ctx context.Context, b Booking, ev Event) (*Booking, e
 
 // Cancel sends a CANCEL with a higher SEQUENCE to everyone on the event.
 func (m *IMIP) Cancel(ctx context.Context, b Booking) error {
-	if m.Event == nil {
-		return fmt.Errorf("calendar: imip: cancel %q: no Event lookup configured", b.ID)
+	if m.Mail == nil {
+		return fmt.Errorf("calendar: imip: cancel %q: no mail configured", b.ID)
 	}
-	ev, err := m.Event(ctx, b.ID)
+	ev, err := m.Mail.EventByUID(ctx, b.ID)
 	if err != nil {
 		return fmt.Errorf("calendar: imip: cancel %q: %w", b.ID, err)
 	}
@@ -60,14 +65,14 @@ func (m *IMIP) Busy(ctx context.Context, emails []string, from, to time.Time) (m
 }
 
 func (m *IMIP) send(ctx context.Context, ev Event, method string) error {
-	if m.Send == nil {
-		return fmt.Errorf("calendar: imip: no Send configured")
+	if m.Mail == nil {
+		return fmt.Errorf("calendar: imip: no mail configured")
 	}
 	ics, err := Invite(ev, method)
 	if err != nil {
 		return fmt.Errorf("calendar: imip: %w", err)
 	}
-	if err := m.Send(ctx, ev, method, ics); err != nil {
+	if err := m.Mail.SendInvite(ctx, ev, method, ics); err != nil {
 		return fmt.Errorf("calendar: imip: send %s %q: %w", method, ev.UID, err)
 	}
 	return nil

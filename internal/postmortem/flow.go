@@ -111,7 +111,7 @@ func (s *Service) logger() *slog.Logger {
 // the outbox in the incident's post-mortem thread, and a cancellation
 // finds the attendees again from the database.
 func (s *Service) IMIP() *calendar.IMIP {
-	return &calendar.IMIP{Send: s.SendInvite, Event: s.EventByUID}
+	return &calendar.IMIP{Mail: s}
 }
 
 // Get returns the post-mortem of an incident, gathering its attendees the
