@@ -173,10 +173,25 @@ func TestResolveConfirmAndSummary(t *testing.T) {
 		}
 	}
 	dir := t.TempDir()
+	// The draft as it comes is unfinished: its TODO placeholders stop it,
+	// override or not.
+	unfinished := filepath.Join(dir, "draft.md")
+	os.WriteFile(unfinished, []byte(draft), 0o600)
+	var todoErr strings.Builder
+	code := run(ctx, []string{"summary", "INC-1", "--file", unfinished, "--send", "--override"}, strings.NewReader(""), &syncWriter{w: &strings.Builder{}}, &syncWriter{w: &todoErr}, e.environ)
+	if code == 0 || !strings.Contains(todoErr.String(), "TODO placeholder") {
+		t.Fatalf("a summary with TODOs must be refused even with --override; exit %d: %s", code, todoErr.String())
+	}
+	var finished []string
+	for _, line := range strings.Split(draft, "\n") {
+		if !strings.Contains(line, "TODO:") {
+			finished = append(finished, line)
+		}
+	}
 	blaming := filepath.Join(dir, "summary.md")
-	os.WriteFile(blaming, []byte(draft+"\nWill forgot to check the alias.\n"), 0o600)
+	os.WriteFile(blaming, []byte(strings.Join(finished, "\n")+"\nWill forgot to check the alias.\n"), 0o600)
 	var errOut strings.Builder
-	code := run(ctx, []string{"summary", "INC-1", "--file", blaming, "--send"}, strings.NewReader(""), &syncWriter{w: &strings.Builder{}}, &syncWriter{w: &errOut}, e.environ)
+	code = run(ctx, []string{"summary", "INC-1", "--file", blaming, "--send"}, strings.NewReader(""), &syncWriter{w: &strings.Builder{}}, &syncWriter{w: &errOut}, e.environ)
 	if code == 0 || !strings.Contains(errOut.String(), "blameless lint") {
 		t.Fatalf("a summary with a finding must be refused; exit %d: %s", code, errOut.String())
 	}

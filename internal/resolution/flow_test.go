@@ -2,6 +2,7 @@ package resolution_test
 
 import (
 	"context"
+	"errors"
 	"strings"
 	"testing"
 	"time"
@@ -193,5 +194,35 @@ func TestResolveAndSummaryBadInput(t *testing.T) {
 	archived, _ := s.Summaries(ctx, inc.Ref)
 	if len(archived) != 1 || !strings.Contains(archived[0].Markdown, "renewal is now automated") || archived[0].HTML == "" {
 		t.Fatalf("archive: %+v", archived)
+	}
+}
+
+// A summary with a TODO placeholder left in is unfinished: it is refused
+// with the lines named, and the lint override does not send it.
+func TestASummaryWithATODOIsNeverSent(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	s, inc, _ := newFlow(t)
+	if _, err := s.Resolve(ctx, "vp@x.test", inc.Ref, resolution.ResolveInput{RootCause: "A bad config."}); err != nil {
+		t.Fatal(err)
+	}
+	draft, err := s.DraftSummary(ctx, inc.Ref)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, md := range []string{draft, "# Summary\n\nCheckout failed for an hour.\n\nTODO: ask the payments team.\n"} {
+		for _, override := range []bool{false, true} {
+			_, err := s.SendSummary(ctx, "vp@x.test", inc.Ref, resolution.SummaryInput{Markdown: md, Override: override})
+			var e *errs.Error
+			if !errors.As(err, &e) || e.Code != errs.Conflict || e.Field != "markdown" || !strings.Contains(e.Message, "TODO placeholder") {
+				t.Fatalf("override %v: a summary with a TODO: %v", override, err)
+			}
+		}
+	}
+	if sent, err := s.Summaries(ctx, inc.Ref); err != nil || len(sent) != 0 {
+		t.Fatalf("%d summaries sent with TODOs (%v)", len(sent), err)
+	}
+	if _, err := s.SendSummary(ctx, "vp@x.test", inc.Ref, resolution.SummaryInput{Markdown: "# Summary\n\nCheckout failed for an hour; a bad config was rolled back.\n"}); err != nil {
+		t.Fatalf("a finished summary: %v", err)
 	}
 }

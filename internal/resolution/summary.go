@@ -5,6 +5,8 @@ import (
 	"database/sql"
 	"encoding/json"
 	"fmt"
+	"regexp"
+	"strconv"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -132,6 +134,13 @@ func (s *Service) SendSummary(ctx context.Context, actor, ref string, in Summary
 	res := &SummaryResult{Findings: findings, HTML: html, Text: text}
 	if in.DryRun {
 		return res, nil
+	}
+	// A placeholder left in is an unfinished summary, not a matter of
+	// wording: no override sends it to the whole company.
+	if lines := unfinished(in.Markdown); len(lines) > 0 {
+		return nil, &errs.Error{Code: errs.Conflict, Field: "markdown", Message: fmt.Sprintf(
+			"is not finished: %s still %s a TODO placeholder; fill in or delete %s before sending (the lint override does not cover it)",
+			lineList(lines), plural(len(lines), "holds", "hold"), plural(len(lines), "it", "them"))}
 	}
 	if len(findings) > 0 && !in.Override {
 		return nil, &blameless.Blocked{Findings: findings}
@@ -294,4 +303,33 @@ func (s *Service) remindUnknownRootCause(ctx context.Context, now time.Time) err
 		}
 	}
 	return nil
+}
+
+// todoRE finds the draft's placeholders ("_TODO: describe the root
+// cause._") and any other "TODO:" a writer left.
+// ("_" counts as a word character, so \b would miss the draft's own.)
+var todoRE = regexp.MustCompile(`(?i)(?:^|[^\pL\pN])TODO\s*:`)
+
+// unfinished returns the 1-based numbers of the lines that hold a TODO
+// placeholder.
+func unfinished(markdown string) []int {
+	var out []int
+	for i, line := range strings.Split(markdown, "\n") {
+		if todoRE.MatchString(line) {
+			out = append(out, i+1)
+		}
+	}
+	return out
+}
+
+func lineList(lines []int) string {
+	words := make([]string, 0, min(len(lines), 6))
+	for i, n := range lines {
+		if i == 5 {
+			words = append(words, fmt.Sprintf("and %d more", len(lines)-5))
+			break
+		}
+		words = append(words, strconv.Itoa(n))
+	}
+	return plural(len(lines), "line ", "lines ") + strings.Join(words, ", ")
 }
