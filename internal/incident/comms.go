@@ -256,14 +256,25 @@ func (c *Comms) nextUpdateAt(inc *Incident, in UpdateInput, now time.Time) (time
 		if d < time.Minute || d > 7*24*time.Hour {
 			return time.Time{}, errs.InvalidField("next", "want between 1m and a week, got %s", d)
 		}
-		return now.Add(d).Truncate(time.Minute), nil
+		return promiseAt(now, d), nil
 	default:
 		d := DefaultCadence
 		if v, ok := c.Cadence[inc.Severity]; ok && v > 0 {
 			d = v
 		}
-		return now.Add(d).Truncate(time.Minute), nil
+		return promiseAt(now, d), nil
 	}
+}
+
+// promiseAt is the next update's time d from now, on a whole minute (it
+// is shown as a clock time) and never earlier than asked: "in 2 minutes"
+// at 04:04:59 is 04:07, not 04:06.
+func promiseAt(now time.Time, d time.Duration) time.Time {
+	t := now.Add(d)
+	if m := t.Truncate(time.Minute); !m.Equal(t) {
+		return m.Add(time.Minute)
+	}
+	return t
 }
 
 // updateCount is how many status updates the incident has had: each one
