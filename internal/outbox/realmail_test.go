@@ -173,7 +173,10 @@ func TestUpdatesOverRealPostfixAndDovecot(t *testing.T) {
 			}
 			// The promise, in the recipient's zone and in UTC.
 			sentAt := msgs[i+1].CreatedAt
-			next := sentAt.Add(30 * time.Minute).Truncate(time.Minute)
+			next := *msgs[i+1].NextUpdateAt // on a whole minute, never less than the 30 asked
+			if ahead := next.Sub(sentAt); ahead < 30*time.Minute-time.Second || ahead > 31*time.Minute || next.Second() != 0 {
+				t.Errorf("update %d promised %s for %s: want 30 minutes ahead, rounded up to the minute", i+1, next, sentAt)
+			}
 			loc, _ := time.LoadLocation(zones[user])
 			clock := next.In(loc).Format("15:04")
 			if next.In(loc).YearDay() != sentAt.In(loc).YearDay() {
