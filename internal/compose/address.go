@@ -29,7 +29,7 @@ func Address(data any, c Copy) {
 // SMTP transaction.
 func Personal(kind Kind) bool {
 	switch kind {
-	case KindHeadsUp, KindCommandRefused:
+	case KindHeadsUp:
 		return true
 	}
 	return false
@@ -44,7 +44,8 @@ func (d *ResolvedData) address(c Copy)         { d.Zone, d.Audience = c.Zone, c.
 func (d *ConfirmData) address(c Copy)          { d.Zone = c.Zone }
 func (d *SummaryData) address(c Copy)          { d.Zone, d.Audience = c.Zone, c.To }
 func (d *TimelineData) address(c Copy)         { d.Zone = c.Zone }
-func (d *CommandRefusedData) address(c Copy)   { d.Recipient, d.Zone = c.Name, c.Zone }
+func (d *CommandRefusedData) address(c Copy)   { d.Zone = c.Zone }
+func (d *RootCauseDueData) address(c Copy)     { d.Zone = c.Zone }
 func (d *BounceNoticeData) address(c Copy)     { d.Zone = c.Zone }
 func (d *UnverifiedBounceData) address(c Copy) { d.Zone = c.Zone }
 func (d *StakeholderReplyData) address(c Copy) { d.Zone = c.Zone }

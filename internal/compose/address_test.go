@@ -38,7 +38,8 @@ func TestAddressingNeverOverwritesWhoTheMessageIsAbout(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !strings.Contains(out.Text, "ceo@example.com>* (Executives) replied") || strings.Contains(out.Text, "INC-42 leads") {
+	if !strings.Contains(out.Text, "ceo@example.com> (Executives) replied") ||
+		!strings.HasPrefix(out.Text, "*Question from Catherine Osei (Executives)*") || strings.Contains(out.Text, "INC-42 leads") {
 		t.Errorf("the question forward names the asker's group:\n%s", out.Text)
 	}
 

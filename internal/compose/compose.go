@@ -49,6 +49,7 @@ const (
 	KindPostmortemInvite Kind = "postmortem_invite"
 	KindPostmortemReport Kind = "postmortem_report"
 	KindImprovementDue   Kind = "improvement_due"
+	KindRootCauseDue     Kind = "rootcause_due"
 )
 
 // dataTypes says which struct each kind's template receives; Render
@@ -73,6 +74,7 @@ var dataTypes = map[Kind]reflect.Type{
 	KindPostmortemInvite: reflect.TypeFor[PostmortemInviteData](),
 	KindPostmortemReport: reflect.TypeFor[PostmortemReportData](),
 	KindImprovementDue:   reflect.TypeFor[ImprovementDueData](),
+	KindRootCauseDue:     reflect.TypeFor[RootCauseDueData](),
 }
 
 // Kinds lists every kind, in a stable order.
@@ -105,10 +107,13 @@ func (k Kind) AutoSubmitted() string {
 
 // Rendered is one email's content, before envelope headers.
 type Rendered struct {
-	Subject  string
-	Markdown string // the source, with user Markdown inlined
-	HTML     string // a complete HTML document
-	Text     string // the plain-text alternative
+	Subject string
+	// Preheader is the template's optional "preheader" block: one line
+	// saying what this message is, rendered as the body's first line.
+	Preheader string
+	Markdown  string // the source, with user Markdown inlined
+	HTML      string // a complete HTML document
+	Text      string // the plain-text alternative
 }
 
 // Renderer holds the parsed templates. It is safe for concurrent use.
@@ -214,7 +219,23 @@ func (r *Renderer) Render(kind Kind, data any) (*Rendered, error) {
 		return nil, fmt.Errorf("compose: template %s: %w", where, errs.InvalidField("subject", "is empty"))
 	}
 
+	var pre string
+	if t.Lookup("preheader") != nil {
+		var pb bytes.Buffer
+		if err := t.ExecuteTemplate(&pb, "preheader", data); err != nil {
+			return nil, fmt.Errorf("compose: template %s: preheader: %w", where, err)
+		}
+		pre = strings.Join(strings.Fields(pb.String()), " ")
+	}
+
 	var bb bytes.Buffer
+	if pre != "" {
+		// The preheader is the body's first line, in bold: what an inbox
+		// shows beside the subject, and what a reader sees first. A thread
+		// keeps one subject, so this line is where a message says what it
+		// is ("OVERDUE since 04:17 UTC: no update sent").
+		bb.WriteString("**" + EscapeInline(pre) + "**\n\n")
+	}
 	if err := t.Execute(&bb, data); err != nil {
 		return nil, fmt.Errorf("compose: template %s: %w", where, err)
 	}
@@ -222,7 +243,7 @@ func (r *Renderer) Render(kind Kind, data any) (*Rendered, error) {
 	if err != nil {
 		return nil, fmt.Errorf("compose: template %s: %w", where, err)
 	}
-	return &Rendered{Subject: subject, Markdown: source, HTML: wrap(subject, body), Text: plain}, nil
+	return &Rendered{Subject: subject, Preheader: pre, Markdown: source, HTML: wrap(subject, body), Text: plain}, nil
 }
 
 // ThreadSubject is the subject every message of one thread carries:

@@ -5,6 +5,7 @@ import (
 	"html"
 	"os"
 	"path/filepath"
+	"reflect"
 	"regexp"
 	"strings"
 	"testing"
@@ -186,12 +187,23 @@ func TestReminderSaysWhenAndHowToAct(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, want := range []string{"The next update for *INC-42*", "is due at *15:30 CET (14:30 UTC)* (in 12 minutes)",
-		"`hold 30m`", "`resolve`", "the update text"} {
+	if !strings.HasPrefix(out.Text, "*Update due in 12 minutes, at 15:30 CET (14:30 UTC)*\n") {
+		t.Errorf("the reminder's first line says when the update is due:\n%s", out.Text)
+	}
+	for _, want := range []string{"the next update by *15:30 CET (14:30 UTC)*", "`hold 30m`", "`resolve`", "the update text"} {
 		if !strings.Contains(out.Text, want) {
 			t.Errorf("reminder lacks %q:\n%s", want, out.Text)
 		}
 	}
+	d.DueAt = now.Add(-10 * time.Second) // the "due now" stage runs just after
+	out, err = r.Render(KindReminder, d)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.HasPrefix(out.Text, "*Update due now: 15:18 CET (14:18 UTC)*\n") || strings.Contains(out.Text, "in 0 minutes") {
+		t.Errorf("the due-now reminder:\n%s", out.Text)
+	}
+	d.DueAt = now.Add(11*time.Minute + 30*time.Second)
 	d.ReplyHint = "Reply **stop** to stop reminders."
 	out, err = r.Render(KindReminder, d)
 	if err != nil {
@@ -206,7 +218,7 @@ func TestReminderSaysWhenAndHowToAct(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !strings.Contains(out.Text, "is overdue") || !strings.Contains(out.Text, "12 minutes ago") {
+	if !strings.HasPrefix(out.Text, "*OVERDUE since 15:06 CET (14:06 UTC): no update sent*\n") || !strings.Contains(out.Text, "12 minutes ago") {
 		t.Errorf("overdue text:\n%s", out.Text)
 	}
 }
@@ -474,4 +486,51 @@ func FuzzRenderMarkdown(f *testing.F) {
 		}
 		checkSafeHTML(t, doc)
 	})
+}
+
+// The leads' thread keeps one subject, so every message in it must say
+// what it is where people look: the inbox preview and the first line. Each
+// is rendered for a recipient who is not the person it is about.
+func TestEveryLeadsMessageSaysWhatItIsInItsFirstLine(t *testing.T) {
+	r := newRenderer(t)
+	for kind, want := range map[Kind]string{
+		KindReminder:         "Update due in ",
+		KindOverdue:          "OVERDUE since ",
+		KindStakeholderReply: "Question from Dana Lee (Customer service)",
+		KindCommandRefused:   `Refused: "resolve" from Sam Ortiz`,
+		KindBounceNotice:     "Bounce: update 2 did not reach ceo@example.com (Exec team)",
+		KindUnverifiedBounce: "Unverified bounce for ceo@example.com: nothing changed",
+		KindStillBroken:      "STILL BROKEN for ",
+		KindWriteUpDue:       "Write-up due at ",
+		KindRootCauseDue:     "Root cause still unknown, 1 day 2 h after the fix",
+		KindResolved:         "Resolved: service restored at ",
+		KindSummary:          "Blameless summary of INC-42",
+		KindConfirm:          "Is it fixed for you?",
+		KindHeadsUp:          "Heads-up, SEV1: are you near a computer?",
+	} {
+		data, err := NewData(kind)
+		if err != nil {
+			t.Fatal(err)
+		}
+		reflect.ValueOf(data).Elem().Set(reflect.ValueOf(SampleData(kind)))
+		Address(data, Copy{Name: "Lena Fischer", Zone: mustZone(t, "America/New_York"), To: "INC-42 leads"})
+		out, err := r.Render(kind, data)
+		if err != nil {
+			t.Fatal(err)
+		}
+		first, _, _ := strings.Cut(out.Text, "\n")
+		if !strings.HasPrefix(out.Preheader, want) || first != "*"+out.Preheader+"*" {
+			t.Errorf("%s: preheader %q, first line %q; want it to start %q", kind, out.Preheader, first, want)
+		}
+		if strings.Contains(out.Text, "Lena Fischer") && !Personal(kind) {
+			t.Errorf("%s names its reader as if it were about them:\n%s", kind, out.Text)
+		}
+	}
+	out, err := r.Render(KindRootCauseDue, SampleData(KindRootCauseDue))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(out.Text, "Update due") || strings.Contains(out.Text, "next update") {
+		t.Errorf("the root-cause reminder reuses the update reminder's words:\n%s", out.Text)
+	}
 }

@@ -82,6 +82,14 @@ type ReminderData struct {
 	ReplyHint string // overrides the default "reply with ..." line when set (Markdown)
 }
 
+// RootCauseDueData is for KindRootCauseDue: the daily reminder to the
+// leads of an incident resolved with its root cause unknown.
+type RootCauseDueData struct {
+	Incident IncidentView // .ResolvedAt says since when
+	Now      time.Time
+	Zone     *time.Location
+}
+
 // ResolvedData is for KindResolved: the quick "it is fixed" to the
 // stakeholder thread.
 type ResolvedData struct {
@@ -139,14 +147,14 @@ type TimelineData struct {
 // CommandRefusedData is for KindCommandRefused: someone replied with a
 // command (hold, resolve, ...) that sitrep did not carry out.
 type CommandRefusedData struct {
-	Incident  IncidentView
-	Subject   string // the subject of the message being answered; empty = the thread subject
-	Command   string // what they wrote, first line
-	Reason    string // why it was refused, for people
-	Allowed   []string
-	Recipient string
-	Now       time.Time
-	Zone      *time.Location
+	Incident IncidentView
+	Subject  string // the subject of the message being answered; empty = the thread subject
+	From     string // who sent it, "Jane Doe <jane@example.com>"
+	Command  string // what they wrote, first line
+	Reason   string // why it was refused, for people
+	Allowed  []string
+	Now      time.Time
+	Zone     *time.Location
 }
 
 // BounceNoticeData is for KindBounceNotice: tells the comms lead that a

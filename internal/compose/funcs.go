@@ -239,5 +239,19 @@ func funcs() template.FuncMap {
 			}
 			return many
 		},
+		"name": displayName,
+		"sub":  func(a, b int) int { return a - b },
 	}
+}
+
+// displayName is the name part of "Jane Doe <jane@example.com>", or the
+// address when there is no name: how a first line names a person.
+func displayName(s string) string {
+	s = strings.TrimSpace(s)
+	if i := strings.LastIndex(s, "<"); i > 0 && strings.HasSuffix(s, ">") {
+		if n := strings.Trim(strings.TrimSpace(s[:i]), `"`); n != "" {
+			return n
+		}
+	}
+	return strings.Trim(s, "<>")
 }

@@ -28,6 +28,13 @@ type Thread struct {
 	// ReplyToken routes replies back: replies go to
 	// <reply part>+<ReplyToken>@<domain>.
 	ReplyToken string
+	// Subject, when set, is the subject the thread starts with, whatever
+	// its first message: the leads' thread gets reminders, escalations,
+	// questions and notices, and one of them must not name it. Unset: the
+	// first message's own subject names the thread. Either way every later
+	// message carries the thread's subject, and says what it is in its
+	// first line (see the templates' "preheader").
+	Subject string
 }
 
 // Outgoing is one message to queue: what (Kind and its typed Data), to

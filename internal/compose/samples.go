@@ -58,8 +58,13 @@ func SampleData(kind Kind) any {
 		}, PostMortemAt: now.Add(48 * time.Hour), Location: "Room Ada", Now: now, Zone: zone}
 	case KindCommandRefused:
 		return CommandRefusedData{Incident: inc, Subject: "Re: [INC-42] Update due at 15:15 CET", Command: "resolve",
+			From:   "Sam Ortiz <sam@example.com>",
 			Reason: "only the incident lead can resolve", Allowed: []string{"hold 30m", "the update text"},
-			Recipient: "Alex Chen", Now: now, Zone: zone}
+			Now: now, Zone: zone}
+	case KindRootCauseDue:
+		resolved := inc
+		resolved.State, resolved.ResolvedAt = "monitoring", now.Add(-26*time.Hour)
+		return RootCauseDueData{Incident: resolved, Now: now, Zone: zone}
 	case KindBounceNotice:
 		return BounceNoticeData{Incident: inc, Address: "ceo@example.com", Group: "Exec team", UpdateNumber: 2,
 			Reason: "mailbox full", Permanent: false, At: now, Now: now, Zone: zone}

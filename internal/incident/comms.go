@@ -39,8 +39,18 @@ type Directory interface {
 
 // Thread is the incident's conversation with one audience
 // (compose.Responders, Stakeholders or Leads).
+//
+// The leads' thread has a neutral subject of its own ("[INC-42] For the
+// leads: Checkout unavailable"): it carries reminders, escalations,
+// stakeholders' questions and notices, and each says what it is in its
+// first line. Named after its first message, the thread would be
+// "Update due at 05:17 CET" for the thirty messages after it.
 func (i *Incident) Thread(audience string) compose.Thread {
-	return compose.Thread{Key: i.ID, Audience: audience, Ref: i.Ref, ReplyToken: i.ReplyToken}
+	t := compose.Thread{Key: i.ID, Audience: audience, Ref: i.Ref, ReplyToken: i.ReplyToken}
+	if audience == compose.Leads {
+		t.Subject = compose.ThreadSubject(i.Ref, "For the leads: "+i.Title)
+	}
+	return t
 }
 
 // Comms is the incident's communication: the heads-up to responders, the
@@ -163,16 +173,13 @@ func (c *Comms) SendUpdate(ctx context.Context, actor, ref string, in UpdateInpu
 		return nil, err
 	}
 	status := strings.TrimSpace(in.Status)
-	if in.Holding && status == "" {
-		status = "No change since the last update; we are still working on it."
-	}
-	if status == "" {
+	if status == "" && !in.Holding {
 		return nil, errs.InvalidField("status", "must not be empty: say what is known now")
 	}
 	if len(status) > maxStatusBytes {
 		return nil, errs.InvalidField("status", "is %d bytes; at most %d (a status email reads in ten seconds)", len(status), maxStatusBytes)
 	}
-	if err := errs.CheckBlock("status", status, maxStatusBytes, true); err != nil {
+	if err := errs.CheckBlock("status", status, maxStatusBytes, !in.Holding); err != nil {
 		return nil, err
 	}
 	if !inc.State.Active() {
@@ -200,6 +207,12 @@ func (c *Comms) SendUpdate(ctx context.Context, actor, ref string, in UpdateInpu
 	number, err := c.updateCount(ctx, inc.ID)
 	if err != nil {
 		return nil, err
+	}
+	if status == "" { // a holding update in sitrep's words; the template adds none of its own
+		status = "No change since the last update; we are still working on it."
+		if number == 0 {
+			status = "We are still working on it and have nothing new to report yet."
+		}
 	}
 	data := compose.StatusData{Incident: c.View(inc), Status: status, NextUpdateAt: next, Holding: in.Holding, Now: now, UpdateNumber: number + 1}
 	data.Incident.ThreadTitle = c.threadTitle(ctx, inc)

@@ -7,6 +7,7 @@
 package outbox
 
 import (
+	"cmp"
 	"context"
 	"database/sql"
 	"embed"
@@ -101,7 +102,7 @@ func (o *Outbox) Queue(ctx context.Context, tx *sql.Tx, req compose.Outgoing) (*
 	}
 
 	now := o.now()
-	th, err := o.nextInThread(ctx, tx, req.Thread, sample.Subject, now)
+	th, err := o.nextInThread(ctx, tx, req.Thread, cmp.Or(req.Thread.Subject, sample.Subject), now)
 	if err != nil {
 		return nil, err
 	}

@@ -58,6 +58,13 @@ func TestPromiseRemindersAndEscalation(t *testing.T) {
 	if got := strings.Join(kinds, " "); got != "status/stakeholders reminder/leads reminder/leads overdue/leads" {
 		t.Fatalf("messages: %s", got)
 	}
+	// The leads' thread is named for what it is, not after its first
+	// message ("Update due at 05:17 CET" over an escalation).
+	for _, m := range msgs[1:] {
+		if want := "[" + inc.Ref + "] For the leads: " + inc.Title; m.Subject != want {
+			t.Errorf("%s to the leads: subject %q, want %q", m.Kind, m.Subject, want)
+		}
+	}
 	// Deliver and check who got what.
 	for _, m := range msgs {
 		for {
@@ -100,5 +107,33 @@ func TestPromiseRemindersAndEscalation(t *testing.T) {
 	inc, _ = h.incidents.Get(ctx, inc.Ref)
 	if inc.Promise.Promised != 1 || inc.Promise.Kept != 0 || inc.Promise.Status != "on_time" {
 		t.Errorf("after a late update: %+v", inc.Promise)
+	}
+}
+
+// A holding update says "no change" once, and a hold sent before any
+// update does not speak of a last update.
+func TestHoldingUpdateSaysItsSentenceOnce(t *testing.T) {
+	t.Parallel()
+	f := startFaulty(t)
+	org, _ := smallOrg(2)
+	h := newHarness(t, f.addr, org, false)
+	ctx := context.Background()
+	inc := h.declare(t)
+	text := func() string {
+		t.Helper()
+		res, err := h.comms.SendUpdate(ctx, "vp@example.test", inc.Ref, incident.UpdateInput{Holding: true, Next: "30m", Groups: []string{"everyone"}, DryRun: true})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return res.Previews[0].Text
+	}
+	if got := text(); strings.Contains(got, "last update") || !strings.Contains(got, "nothing new to report yet") {
+		t.Errorf("a hold as the first update:\n%s", got)
+	}
+	if _, err := h.comms.SendUpdate(ctx, "vp@example.test", inc.Ref, incident.UpdateInput{Status: "Looking.", Next: "30m", Groups: []string{"everyone"}}); err != nil {
+		t.Fatal(err)
+	}
+	if got := text(); strings.Count(got, "No change since the last update") != 1 {
+		t.Errorf("a hold says its sentence once:\n%s", got)
 	}
 }

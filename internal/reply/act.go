@@ -212,10 +212,7 @@ func (s *Service) fileReply(ctx context.Context, id int64, m *mailmsg.Message, i
 		}
 		to := commsContact(inc)
 		if to != "" && strings.TrimSpace(out.NewText) != "" && !strings.EqualFold(to, out.Sender) {
-			from := out.Sender
-			if out.SenderName != "" {
-				from = out.SenderName + " <" + out.Sender + ">"
-			}
+			from := senderLine(out)
 			_, err := s.Mail.Queue(ctx, tx, compose.Outgoing{
 				Thread: inc.Thread(compose.Leads), Kind: compose.KindStakeholderReply, People: []string{to},
 				Data: compose.StakeholderReplyData{Incident: s.Comms.View(inc), From: from, Audience: s.groupOf(out.Sender),
@@ -233,6 +230,14 @@ func (s *Service) fileReply(ctx context.Context, id int64, m *mailmsg.Message, i
 		return nil
 	}
 	return err
+}
+
+// senderLine is the sender as the leads read it: "Jane Doe <jane@...>".
+func senderLine(out mailmsg.Outcome) string {
+	if out.SenderName != "" {
+		return out.SenderName + " <" + out.Sender + ">"
+	}
+	return out.Sender
 }
 
 // groupOf names the first group a person is in, for the comms lead.
@@ -266,7 +271,7 @@ func (s *Service) refuse(ctx context.Context, id int64, m *mailmsg.Message, inc 
 			_, err := s.Mail.Queue(ctx, tx, compose.Outgoing{
 				Thread: inc.Thread(compose.Leads), Kind: compose.KindCommandRefused, People: to,
 				Data: compose.CommandRefusedData{Incident: s.Comms.View(inc), Subject: out.Subject, Command: snippet(first, 200),
-					Reason: fmt.Sprintf("from %s: %s", out.Sender, reason), Now: s.now(),
+					From: senderLine(out), Reason: reason, Now: s.now(),
 					Allowed: []string{"the text of the next update (with an optional line next: 45m)", "hold 30m", "resolve"}},
 				Actor: "sitrep",
 			})

@@ -129,7 +129,7 @@ func TestUnknownRootCauseStaysInMonitoringAndIsRemindedDaily(t *testing.T) {
 		if err := s.CheckPromises(ctx); err != nil {
 			t.Fatal(err)
 		}
-		if got := strings.Count(kinds(t, s, inc), "reminder"); got != step.want {
+		if got := strings.Count(kinds(t, s, inc), "rootcause_due"); got != step.want {
 			t.Fatalf("at +%s: %d daily reminders, want %d", step.at, got, step.want)
 		}
 	}
@@ -139,7 +139,7 @@ func TestUnknownRootCauseStaysInMonitoringAndIsRemindedDaily(t *testing.T) {
 	}
 	c.t = inc.DeclaredAt.Add(80 * time.Hour)
 	s.CheckPromises(ctx)
-	if got := strings.Count(kinds(t, s, inc), "reminder"); got != 2 {
+	if got := strings.Count(kinds(t, s, inc), "rootcause_due"); got != 2 {
 		t.Fatalf("reminders after the root cause was found: %d", got)
 	}
 }

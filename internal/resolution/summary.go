@@ -289,9 +289,8 @@ func (s *Service) remindUnknownRootCause(ctx context.Context, now time.Time) err
 			if len(to) == 0 {
 				return nil
 			}
-			data := compose.ReminderData{Incident: s.Comms.View(inc), DueAt: now, Now: now,
-				ReplyHint: "The root cause of this incident is still **unknown**. Record it with `sitrep resolve " + inc.Ref + " --root-cause \"...\"` when you know it."}
-			if _, err := s.Mail.Queue(ctx, tx, compose.Outgoing{Thread: inc.Thread(compose.Leads), Kind: compose.KindReminder,
+			data := compose.RootCauseDueData{Incident: s.Comms.View(inc), Now: now}
+			if _, err := s.Mail.Queue(ctx, tx, compose.Outgoing{Thread: inc.Thread(compose.Leads), Kind: compose.KindRootCauseDue,
 				People: to, Data: data, Actor: "sitrep"}); err != nil {
 				return err
 			}
