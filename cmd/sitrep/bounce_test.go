@@ -138,7 +138,7 @@ WHERE m.message_id = $1 AND d.email = $2`, messageID, victim).Scan(&msgRow, &del
 		if lead == "" {
 			continue
 		}
-		if got := string(waitMail(t, h.sandbox, lead, "Unverified bounce for "+victim).Raw); !strings.Contains(got, "changed no delivery") {
+		if got := string(waitLeadsMail(t, h.sandbox, lead, "Unverified bounce for "+victim).Raw); !strings.Contains(got, "changed no delivery") {
 			t.Errorf("%s's notice:\n%s", lead, got)
 		}
 	}

@@ -178,8 +178,10 @@ func (h *Main) buildInbox(workers *river.Workers) {
 	// post-mortem invitations update the RSVPs.
 	h.replies = &reply.Service{DB: h.db, Incidents: h.incidents, Comms: h.comms, Mail: h.outbox, Directory: h.directory,
 		Inbox: actor, Triage: h.inbox, Resolution: h.resolution, Drafts: h.intake, Invitations: h.postmortem,
+		Questions: reply.Questions{Jobs: h.inserter, Window: h.cfg.Cadence.QuestionWindow},
 		Logger: h.logger.With("component", "reply"), LocalPart: cfg.ReplyLocalPart, TrustedAuthServIDs: cfg.IMAP.TrustedAuthServIDs}
 	actor.Handler = h.replies
+	h.replies.Register(workers)
 	l := cfg.IMAP.Limits
 	actor.Limits = mailmsg.Limits{MaxDepth: l.MaxDepth, MaxNestingWork: l.MaxNestingWork, MaxParts: l.MaxParts,
 		MaxHeaderFields: l.MaxHeaderFields, MaxHeaderBytes: l.MaxHeaderBytes, MaxDecodedBytes: l.MaxDecodedBytes}

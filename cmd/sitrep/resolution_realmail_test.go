@@ -69,7 +69,7 @@ audiences:
 		t.Fatal(err)
 	}
 	resolved := raws[1]
-	if !bytes.Contains(resolved, []byte("Resolved: INC-1")) || header(resolved, "Subject") != header(update, "Subject") ||
+	if !bytes.Contains(resolved, []byte("Resolved: service restored at ")) || header(resolved, "Subject") != header(update, "Subject") ||
 		header(resolved, "In-Reply-To") != header(update, "Message-ID") {
 		t.Fatalf("the resolved email must continue the stakeholder thread:\n%s", resolved)
 	}
@@ -106,7 +106,7 @@ audiences:
 			raws, _ := ms.Messages(ctx, lead)
 			found := false
 			for _, raw := range raws {
-				if strings.Contains(header(raw, "Subject"), "STILL BROKEN") {
+				if strings.Contains(header(raw, "Subject"), "For the leads: ") && bytes.Contains(raw, []byte("STILL BROKEN for ")) {
 					found = true
 				}
 			}

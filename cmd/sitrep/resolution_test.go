@@ -22,6 +22,15 @@ func waitMail(t *testing.T, sb *sandbox.Sandbox, email, want string) sandbox.Mes
 	return waitMessage(t, sb, email, "a subject with "+strconv.Quote(want), func(m sandbox.Message) bool { return strings.Contains(m.Subject, want) })
 }
 
+// waitLeadsMail waits for a message to email in the leads' thread, whose
+// subject is the thread's; what it is shows in its first line.
+func waitLeadsMail(t *testing.T, sb *sandbox.Sandbox, email, firstLine string) sandbox.Message {
+	t.Helper()
+	return waitMessage(t, sb, email, "a first line with "+strconv.Quote(firstLine), func(m sandbox.Message) bool {
+		return strings.Contains(m.Subject, "For the leads: ") && strings.Contains(string(m.Raw), firstLine)
+	})
+}
+
 // waitMessage waits up to 20 s for a message to email that matches, and
 // fails naming what it waited for and the subjects there are.
 func waitMessage(t *testing.T, sb *sandbox.Sandbox, email, what string, match func(sandbox.Message) bool) sandbox.Message {
@@ -95,7 +104,7 @@ func TestResolveConfirmAndSummary(t *testing.T) {
 	for {
 		msgs, _ := sb.Messages(context.Background(), exec)
 		for _, m := range msgs {
-			if strings.Contains(string(m.Raw), "Resolved: INC-1") {
+			if strings.Contains(string(m.Raw), "Resolved: service restored at ") {
 				resolved = m
 			}
 		}
@@ -161,8 +170,8 @@ func TestResolveConfirmAndSummary(t *testing.T) {
 	if !strings.Contains(out, "CONFIRMED") || !strings.Contains(out, "STILL BROKEN") {
 		t.Fatalf("confirmations:\n%s", out)
 	}
-	waitMail(t, sb, "will.hartmann@sitrep.example", "STILL BROKEN")
-	waitMail(t, sb, "grace.okafor@sitrep.example", "STILL BROKEN")
+	waitLeadsMail(t, sb, "will.hartmann@sitrep.example", "STILL BROKEN for ")
+	waitLeadsMail(t, sb, "grace.okafor@sitrep.example", "STILL BROKEN for ")
 
 	// The summary draft has every section, filled from the incident.
 	draft := cli(t, e, "summary", "INC-1")

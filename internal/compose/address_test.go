@@ -32,7 +32,7 @@ func TestEveryKindIsAddressed(t *testing.T) {
 func TestAddressingNeverOverwritesWhoTheMessageIsAbout(t *testing.T) {
 	r := newRenderer(t)
 	q := SampleData(KindStakeholderReply).(StakeholderReplyData)
-	q.From, q.Audience = "Catherine Osei <ceo@example.com>", "Executives"
+	q.Questions[0].From, q.Questions[0].Audience = "Catherine Osei <ceo@example.com>", "Executives"
 	Address(&q, Copy{Name: "Lena Fischer", Zone: time.UTC, To: "INC-42 leads"})
 	out, err := r.Render(KindStakeholderReply, &q)
 	if err != nil {

@@ -453,7 +453,7 @@ func TestRenderMarkdownTablesAndText(t *testing.T) {
 func TestStakeholderQuestionIsQuotedAsText(t *testing.T) {
 	r := newRenderer(t)
 	d := SampleData(KindStakeholderReply).(StakeholderReplyData)
-	d.Question = "Hi,\n\n# Can we *retry*?\n1. yes\n<b>no</b>"
+	d.Questions[0].Text = "Hi,\n\n# Can we *retry*?\n1. yes\n<b>no</b>"
 	out, err := r.Render(KindStakeholderReply, d)
 	if err != nil {
 		t.Fatal(err)

@@ -165,8 +165,8 @@ type BounceNoticeData struct {
 	// fills fields of those names with the reader's name and audience,
 	// and the comms lead was told that their own address bounced.
 	Address      string // the address that bounced
-	Group        string // the group it was sent to
-	UpdateNumber int
+	Group        string // the display name of the group it was sent to
+	What         string // what bounced: "update 2", "the heads-up"; "" when not known
 	Reason       string // from the DSN, for people
 	Permanent    bool
 	At           time.Time
@@ -191,15 +191,21 @@ type UnverifiedBounceData struct {
 
 // StakeholderReplyData is for KindStakeholderReply: a stakeholder's
 // question forwarded to the comms lead, so responders are not interrupted.
+// Questions that arrive close together come in one email, oldest first.
 type StakeholderReplyData struct {
-	Incident   IncidentView
+	Incident  IncidentView
+	Questions []Question // at least one
+	Now       time.Time
+	Zone      *time.Location
+}
+
+// Question is one stakeholder's reply, as the comms lead reads it.
+type Question struct {
 	From       string // "Jane Doe <jane@example.com>"
 	Audience   string // the group they are in, if known
 	Subject    string // of their message
-	Question   string // plain text of their reply, quoted part removed
+	Text       string // plain text of their reply, quoted part removed
 	ReceivedAt time.Time
-	Now        time.Time
-	Zone       *time.Location
 }
 
 // DraftAlertData is for KindDraftAlert: a draft status update is waiting

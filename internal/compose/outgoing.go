@@ -96,6 +96,10 @@ type Bounced struct {
 	ThreadKey int64  // the thread of the message that bounced
 	Email     string // the recipient whose copy bounced
 	Group     string // the group it went through, "" for a named person
+	// Kind of the message that bounced, and which of its kind in its
+	// thread it was (2: the second status update).
+	Kind     Kind
+	Position int
 	// WasBouncing: the address was already known to bounce before this
 	// report, so nobody needs telling again.
 	WasBouncing bool

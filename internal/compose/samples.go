@@ -66,15 +66,15 @@ func SampleData(kind Kind) any {
 		resolved.State, resolved.ResolvedAt = "monitoring", now.Add(-26*time.Hour)
 		return RootCauseDueData{Incident: resolved, Now: now, Zone: zone}
 	case KindBounceNotice:
-		return BounceNoticeData{Incident: inc, Address: "ceo@example.com", Group: "Exec team", UpdateNumber: 2,
+		return BounceNoticeData{Incident: inc, Address: "ceo@example.com", Group: "Exec team", What: "update 2",
 			Reason: "mailbox full", Permanent: false, At: now, Now: now, Zone: zone}
 	case KindUnverifiedBounce:
 		return UnverifiedBounceData{Incident: inc, From: "MAILER-DAEMON@mx.example.net", Recipients: []string{"ceo@example.com"},
 			Reason: "it did not come back to the address the update was sent from", At: now, Now: now, Zone: zone}
 	case KindStakeholderReply:
-		return StakeholderReplyData{Incident: inc, From: "Dana Lee <dana@example.com>", Audience: "Customer service",
-			Subject: "Re: [INC-42] Checkout unavailable", Question: "Can we tell customers to retry?\nThanks",
-			ReceivedAt: now, Now: now, Zone: zone}
+		return StakeholderReplyData{Incident: inc, Questions: []Question{{From: "Dana Lee <dana@example.com>", Audience: "Customer service",
+			Subject: "Re: [INC-42] Checkout unavailable", Text: "Can we tell customers to retry?\nThanks", ReceivedAt: now}},
+			Now: now, Zone: zone}
 	case KindStillBroken:
 		return StillBrokenData{Incident: inc, From: "Dana Fox <dana@example.com>", Answer: "No, checkout still fails for me with error 502.", ReceivedAt: now, Now: now, Zone: zone}
 	case KindWriteUpDue:

@@ -538,6 +538,10 @@ type Cadence struct {
 	OverdueAfter time.Duration `yaml:"overdue_after"`
 	// Backup is the address escalated to, beside the incident lead, when an update is overdue.
 	Backup string `yaml:"backup"`
+	// QuestionWindow: stakeholders' questions reach the comms lead at most
+	// once per window; the first after a quiet spell at once, those that
+	// follow together when the window ends. 0 forwards each at once.
+	QuestionWindow time.Duration `yaml:"question_window"`
 }
 
 type Templates struct {
@@ -653,7 +657,7 @@ func Default() Config {
 			Sandbox: Sandbox{SMTPListen: "127.0.0.1:2525", IMAPListen: "127.0.0.1:1143", Password: "sandbox"},
 		},
 		Cadence: Cadence{SEV1: 30 * time.Minute, SEV2: 60 * time.Minute, SEV3: 4 * time.Hour, SEV4: 24 * time.Hour,
-			ReminderBefore: 10 * time.Minute, OverdueAfter: 5 * time.Minute},
+			ReminderBefore: 10 * time.Minute, OverdueAfter: 5 * time.Minute, QuestionWindow: 2 * time.Minute},
 		Resolution: Resolution{WriteUpAfter: 48 * time.Hour},
 		Intake:     Intake{DefaultSeverity: "SEV2"},
 		Chat:       Chat{Interval: 2 * time.Second, IRC: ChatIRC{Nick: "sitrep"}},
@@ -962,6 +966,9 @@ func (c *Config) validate() []string {
 	}
 	if c.Cadence.ReminderBefore < 0 {
 		bad("cadence.reminder_before", "must not be negative")
+	}
+	if c.Cadence.QuestionWindow < 0 || c.Cadence.QuestionWindow > time.Hour {
+		bad("cadence.question_window", "want 0 (forward each question at once) up to 1h, got %s", c.Cadence.QuestionWindow)
 	}
 	if c.Cadence.OverdueAfter < 0 {
 		bad("cadence.overdue_after", "must not be negative")

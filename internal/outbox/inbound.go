@@ -93,6 +93,12 @@ func (o *Outbox) RecordBounce(ctx context.Context, tx *sql.Tx, tags []string, ad
 		return compose.Bounced{}, fmt.Errorf("outbox: bounce: message %d: %w", d.MessageID, err)
 	}
 	b.ThreadKey = key.Int64
+	if key.Valid {
+		err := tx.QueryRowContext(ctx, queries.Get("position-in-thread"), d.MessageID).Scan(&b.Kind, &b.Position)
+		if err != nil {
+			return compose.Bounced{}, fmt.Errorf("outbox: bounce: message %d: %w", d.MessageID, err)
+		}
+	}
 	if err := FailBounced(ctx, tx, d, "bounced: "+reason); err != nil {
 		return compose.Bounced{}, err
 	}

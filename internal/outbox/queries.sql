@@ -49,6 +49,12 @@ SELECT incident_id FROM messages WHERE message_id = $1;
 -- name: sent-with-key
 SELECT 1 FROM messages WHERE idempotency_key = $1;
 
+-- name: position-in-thread
+-- Which of its kind in its thread a message is: 2 for the second update.
+SELECT m.kind, COUNT(*) FROM messages m JOIN messages o
+    ON o.incident_id = m.incident_id AND o.audience = m.audience AND o.kind = m.kind AND o.id <= m.id
+WHERE m.id = $1 GROUP BY m.kind;
+
 -- name: thread-key-of-row
 SELECT incident_id FROM messages WHERE id = $1;
 

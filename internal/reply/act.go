@@ -212,17 +212,15 @@ func (s *Service) fileReply(ctx context.Context, id int64, m *mailmsg.Message, i
 		}
 		to := commsContact(inc)
 		if to != "" && strings.TrimSpace(out.NewText) != "" && !strings.EqualFold(to, out.Sender) {
-			from := senderLine(out)
-			_, err := s.Mail.Queue(ctx, tx, compose.Outgoing{
-				Thread: inc.Thread(compose.Leads), Kind: compose.KindStakeholderReply, People: []string{to},
-				Data: compose.StakeholderReplyData{Incident: s.Comms.View(inc), From: from, Audience: s.groupOf(out.Sender),
-					Subject: out.Subject, Question: out.NewText, ReceivedAt: s.now(), Now: s.now()},
-				Actor: "sitrep",
-			})
+			sent, err := s.forwardQuestion(ctx, tx, id, inc, compose.Question{From: s.senderLine(out), Audience: s.groupOf(out.Sender),
+				Subject: out.Subject, Text: out.NewText, ReceivedAt: s.now()})
 			if err != nil {
 				return err
 			}
 			out.Action = "on the timeline; forwarded to " + to
+			if !sent {
+				out.Action += " with the next questions"
+			}
 		}
 		return s.Inbox.Finish(ctx, tx, id, out)
 	})
@@ -232,8 +230,39 @@ func (s *Service) fileReply(ctx context.Context, id int64, m *mailmsg.Message, i
 	return err
 }
 
-// senderLine is the sender as the leads read it: "Jane Doe <jane@...>".
-func senderLine(out mailmsg.Outcome) string {
+// bouncedWhat names the message that bounced as the comms lead knows it.
+func bouncedWhat(b compose.Bounced) string {
+	switch b.Kind {
+	case compose.KindStatus:
+		return fmt.Sprintf("update %d", b.Position)
+	case compose.KindHeadsUp:
+		return "the heads-up"
+	case compose.KindResolved:
+		return `the "resolved" email`
+	case compose.KindSummary:
+		return "the blameless summary"
+	case compose.KindConfirm:
+		return `the "is it fixed for you?" question`
+	case compose.KindPostmortemInvite:
+		return "the post-mortem invitation"
+	}
+	return ""
+}
+
+// groupName is a group's display name, for people.
+func (s *Service) groupName(name string) string {
+	if g, ok := s.Directory.Current().Group(name); ok && g.DisplayName != "" {
+		return g.DisplayName
+	}
+	return name
+}
+
+// senderLine is the sender as the leads read it: "Jane Doe <jane@...>",
+// with the name the directory knows them by, else the one they sent.
+func (s *Service) senderLine(out mailmsg.Outcome) string {
+	if p, ok := s.Directory.Current().Person(out.Sender); ok && p.Name != "" {
+		return p.Name + " <" + out.Sender + ">"
+	}
 	if out.SenderName != "" {
 		return out.SenderName + " <" + out.Sender + ">"
 	}
@@ -271,7 +300,7 @@ func (s *Service) refuse(ctx context.Context, id int64, m *mailmsg.Message, inc 
 			_, err := s.Mail.Queue(ctx, tx, compose.Outgoing{
 				Thread: inc.Thread(compose.Leads), Kind: compose.KindCommandRefused, People: to,
 				Data: compose.CommandRefusedData{Incident: s.Comms.View(inc), Subject: out.Subject, Command: snippet(first, 200),
-					From: senderLine(out), Reason: reason, Now: s.now(),
+					From: s.senderLine(out), Reason: reason, Now: s.now(),
 					Allowed: []string{"the text of the next update (with an optional line next: 45m)", "hold 30m", "resolve"}},
 				Actor: "sitrep",
 			})
@@ -343,7 +372,7 @@ func (s *Service) actOnBounce(ctx context.Context, id int64, m *mailmsg.Message,
 			if to := commsContact(inc); to != "" && !strings.EqualFold(to, d.Email) {
 				_, err := s.Mail.Queue(ctx, tx, compose.Outgoing{
 					Thread: inc.Thread(compose.Leads), Kind: compose.KindBounceNotice, People: []string{to},
-					Data: compose.BounceNoticeData{Incident: s.Comms.View(inc), Address: d.Email, Group: d.Group,
+					Data: compose.BounceNoticeData{Incident: s.Comms.View(inc), Address: d.Email, Group: s.groupName(d.Group), What: bouncedWhat(d),
 						Reason: reason, Permanent: true, At: m.Date, Now: now},
 					Actor: "sitrep",
 				})

@@ -93,6 +93,8 @@ type Service struct {
 	Drafts Drafts
 	// Invitations, when set, takes answers to post-mortem invitations.
 	Invitations Invitations
+	// Questions batches stakeholders' questions to the comms lead.
+	Questions Questions
 
 	// LocalPart is the local part of the reply addresses (status in
 	// status+<token>@example.com).

@@ -4,8 +4,12 @@ import (
 	"context"
 	"database/sql"
 	"encoding/json"
+	"fmt"
 	"strings"
 	"testing"
+	"time"
+
+	"github.com/riverqueue/river"
 
 	"github.com/sitrep-dev/sitrep/internal/compose"
 	"github.com/sitrep-dev/sitrep/internal/directory"
@@ -136,7 +140,7 @@ Can we tell customers to retry?
 		t.Fatalf("outcome %+v", out)
 	}
 	fwd := e.queued(t, compose.KindStakeholderReply)
-	if len(fwd) != 1 || fwd[0]["audience"] != compose.Leads || fwd[0]["Audience"] != "Executives" {
+	if len(fwd) != 1 || fwd[0]["audience"] != compose.Leads || fwd[0]["Questions"].([]any)[0].(map[string]any)["Audience"] != "Executives" {
 		t.Fatalf("forwards %v: want one in the leads' thread naming Executives", fwd)
 	}
 }
@@ -185,5 +189,83 @@ Any news?
 	e.receive(t, 7, raw)
 	if n := len(e.queued(t, compose.KindStakeholderReply)); n != 1 {
 		t.Errorf("%d forwards of one message, want 1", n)
+	}
+}
+
+// Twenty-two stakeholders asking within a minute make two emails to the
+// comms lead, not twenty-two: the first at once, the rest together when
+// the window after it ends, and none of them lost or repeated. A question
+// after a quiet spell goes at once again.
+func TestQuestionsCloseTogetherReachTheCommsLeadInOneEmail(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	start := time.Date(2026, 12, 6, 9, 0, 0, 0, time.UTC)
+	now := start
+	e.svc.Now = func() time.Time { return now }
+	ins, err := jobs.NewInserter(e.svc.DB)
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.svc.Questions = reply.Questions{Jobs: ins, Window: 2 * time.Minute}
+	ask := func(id int64) mailmsg.Outcome {
+		return e.receive(t, id, fmt.Sprintf(`From: Catherine Osei <ceo@example.com>
+To: status+%s@example.test
+Subject: Re: [INC-1] Orders cannot be placed
+Message-ID: <q%d@example.com>
+Date: Sun, 06 Dec 2026 09:00:00 +0000
+Content-Type: text/plain
+
+Question number %d: can we tell customers to retry?
+`, e.inc.ReplyToken, id, id))
+	}
+	questionsIn := func(email map[string]any) []string {
+		var out []string
+		for _, q := range email["Questions"].([]any) {
+			text := q.(map[string]any)["Text"].(string)
+			out = append(out, strings.Fields(text)[2])
+		}
+		return out
+	}
+	for i := int64(1); i <= 22; i++ {
+		now = start.Add(time.Duration(i-1) * 2500 * time.Millisecond)
+		if out := ask(i); !strings.Contains(out.Action, "forwarded to lena@example.com") {
+			t.Fatalf("question %d: %+v", i, out)
+		}
+	}
+	emails := e.queued(t, compose.KindStakeholderReply)
+	if len(emails) != 1 || strings.Join(questionsIn(emails[0]), " ") != "1:" {
+		t.Fatalf("the first question goes at once, alone: %v", emails)
+	}
+	var scheduled time.Time
+	if err := e.svc.DB.QueryRow(`SELECT scheduled_at FROM river_job WHERE kind = 'reply_questions' ORDER BY id LIMIT 1`).Scan(&scheduled); err != nil {
+		t.Fatal(err)
+	}
+	if !scheduled.Equal(start.Add(2 * time.Minute)) {
+		t.Errorf("the rest are sent when the window ends, %s; scheduled at %s", start.Add(2*time.Minute), scheduled)
+	}
+
+	now = start.Add(2 * time.Minute)
+	w := &reply.QuestionsWorker{Service: e.svc}
+	for range 2 { // a second job for the same window finds nothing left
+		if err := w.Work(context.Background(), &river.Job[reply.QuestionsArgs]{Args: reply.QuestionsArgs{Incident: e.inc.ID}}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	emails = e.queued(t, compose.KindStakeholderReply)
+	if len(emails) != 2 {
+		t.Fatalf("%d emails of questions, want 2", len(emails))
+	}
+	var want []string
+	for i := 2; i <= 22; i++ {
+		want = append(want, fmt.Sprintf("%d:", i))
+	}
+	if got := questionsIn(emails[1]); strings.Join(got, " ") != strings.Join(want, " ") {
+		t.Errorf("the second email carries questions 2 to 22 in order: %v", got)
+	}
+
+	now = start.Add(10 * time.Minute)
+	ask(23)
+	if emails = e.queued(t, compose.KindStakeholderReply); len(emails) != 3 || strings.Join(questionsIn(emails[2]), " ") != "23:" {
+		t.Errorf("after a quiet spell a question goes at once: %d emails", len(emails))
 	}
 }

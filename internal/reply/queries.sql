@@ -1,0 +1,18 @@
+-- The reply flow's statements: lead_questions is its table, and only it
+-- names it.
+
+-- name: insert-question
+INSERT INTO lead_questions (incident_id, inbound_id, sender, audience, subject, question, received_at)
+VALUES ($1, $2, $3, $4, $5, $6, $7)
+ON CONFLICT (inbound_id) DO NOTHING; -- a retried message: the first attempt stored it
+
+-- name: last-questions-sent
+-- (ORDER BY, not MAX: SQLite returns an aggregate of times as text.)
+SELECT sent_at FROM lead_questions WHERE incident_id = $1 AND sent_at IS NOT NULL
+ORDER BY sent_at DESC LIMIT 1;
+
+-- name: claim-questions
+-- Marks every waiting question of the incident as sent and returns them:
+-- a concurrent claim waits on the rows and then finds them taken.
+UPDATE lead_questions SET sent_at = $1 WHERE incident_id = $2 AND sent_at IS NULL
+RETURNING sender, audience, subject, question, received_at;
