@@ -1,6 +1,7 @@
 package compose
 
 import (
+	"encoding/json"
 	"reflect"
 	"strings"
 	"testing"
@@ -58,5 +59,30 @@ func TestAddressingNeverOverwritesWhoTheMessageIsAbout(t *testing.T) {
 	}
 	if !strings.Contains(out.Text, "Hi Ana Silva,") || !Personal(KindHeadsUp) {
 		t.Errorf("a heads-up greets its recipient and is personal:\n%s", out.Text)
+	}
+}
+
+// A question forward or a bounce notice queued before an upgrade (its
+// data stored in the old shape) is still delivered, and says the same.
+func TestSnapshotsQueuedBeforeAnUpgradeStillRender(t *testing.T) {
+	r := newRenderer(t)
+	for kind, stored := range map[Kind]string{
+		KindStakeholderReply: `{"Incident":{"ID":"INC-7","Title":"Checkout down"},"From":"Catherine Osei <ceo@example.com>","Audience":"Executives","Question":"Should we tell the board?"}`,
+		KindBounceNotice:     `{"Incident":{"ID":"INC-7","Title":"Checkout down"},"Address":"mark@example.com","Group":"Executives","UpdateNumber":1}`,
+	} {
+		data, err := NewData(kind)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := json.Unmarshal([]byte(stored), data); err != nil {
+			t.Fatal(err)
+		}
+		out, err := r.Render(kind, data)
+		if err != nil {
+			t.Fatalf("%s: %v", kind, err)
+		}
+		if !strings.Contains(out.Text, "Should we tell the board?") && !strings.Contains(out.Text, "Bounce: update 1 did not reach mark@example.com (Executives)") {
+			t.Errorf("%s from an old snapshot:\n%s", kind, out.Text)
+		}
 	}
 }

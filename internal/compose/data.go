@@ -1,6 +1,10 @@
 package compose
 
-import "time"
+import (
+	"encoding/json"
+	"fmt"
+	"time"
+)
 
 // The data each template receives. These are plain structs on purpose:
 // compose does not import the incident or directory packages, so the
@@ -164,14 +168,14 @@ type BounceNoticeData struct {
 	// Address and Group are not named Recipient and Audience: the outbox
 	// fills fields of those names with the reader's name and audience,
 	// and the comms lead was told that their own address bounced.
-	Address      string // the address that bounced
-	Group        string // the display name of the group it was sent to
-	What         string // what bounced: "update 2", "the heads-up"; "" when not known
-	Reason       string // from the DSN, for people
-	Permanent    bool
-	At           time.Time
-	Now          time.Time
-	Zone         *time.Location
+	Address   string // the address that bounced
+	Group     string // the display name of the group it was sent to
+	What      string // what bounced: "update 2", "the heads-up"; "" when not known
+	Reason    string // from the DSN, for people
+	Permanent bool
+	At        time.Time
+	Now       time.Time
+	Zone      *time.Location
 }
 
 // UnverifiedBounceData is for KindUnverifiedBounce: tells the leads that
@@ -292,4 +296,42 @@ type ImprovementDueData struct {
 	Overdue     bool
 	Now         time.Time
 	Zone        *time.Location
+}
+
+// UnmarshalJSON reads a stored snapshot, also one queued before questions
+// were batched (one question in From, Audience, Subject, Question and
+// ReceivedAt), so that an upgrade delivers what was queued before it.
+func (d *StakeholderReplyData) UnmarshalJSON(b []byte) error {
+	type plain StakeholderReplyData
+	var v struct {
+		plain
+		From, Audience, Subject, Question string
+		ReceivedAt                        time.Time
+	}
+	if err := json.Unmarshal(b, &v); err != nil {
+		return err
+	}
+	*d = StakeholderReplyData(v.plain)
+	if len(d.Questions) == 0 && v.Question != "" {
+		d.Questions = []Question{{From: v.From, Audience: v.Audience, Subject: v.Subject, Text: v.Question, ReceivedAt: v.ReceivedAt}}
+	}
+	return nil
+}
+
+// UnmarshalJSON reads a stored snapshot, also one queued when a bounce
+// notice carried an UpdateNumber instead of What.
+func (d *BounceNoticeData) UnmarshalJSON(b []byte) error {
+	type plain BounceNoticeData
+	var v struct {
+		plain
+		UpdateNumber int
+	}
+	if err := json.Unmarshal(b, &v); err != nil {
+		return err
+	}
+	*d = BounceNoticeData(v.plain)
+	if d.What == "" && v.UpdateNumber > 0 {
+		d.What = fmt.Sprintf("update %d", v.UpdateNumber)
+	}
+	return nil
 }
