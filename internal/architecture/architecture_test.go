@@ -53,6 +53,7 @@ var owners = map[string]string{
 	"delivery_transactions": "internal/outbox",
 
 	"inbound_messages":  "internal/inbox",
+	"lead_questions":    "internal/reply",
 	"inbox_checkpoints": "internal/inbox",
 	"inbox_leases":      "internal/inbox",
 

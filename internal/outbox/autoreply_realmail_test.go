@@ -177,7 +177,7 @@ func outOfOfficeAnswers(t *testing.T, strip ...string) map[string]int {
 			switch {
 			case strings.Contains(subj, "Heads-up"):
 				kind = "heads-up"
-			case strings.Contains(strings.ToLower(subj), "overdue"):
+			case strings.Contains(subj, "For the leads: ") && strings.Contains(m.text, "OVERDUE since"):
 				kind = "overdue"
 			}
 			kindOf[id] = kind
