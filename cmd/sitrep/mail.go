@@ -179,7 +179,7 @@ func (h *Main) buildInbox(workers *river.Workers) {
 	h.replies = &reply.Service{DB: h.db, Incidents: h.incidents, Comms: h.comms, Mail: h.outbox, Directory: h.directory,
 		Inbox: actor, Triage: h.inbox, Resolution: h.resolution, Drafts: h.intake, Invitations: h.postmortem,
 		Questions: reply.Questions{Jobs: h.inserter, Window: h.cfg.Cadence.QuestionWindow},
-		Logger: h.logger.With("component", "reply"), LocalPart: cfg.ReplyLocalPart, TrustedAuthServIDs: cfg.IMAP.TrustedAuthServIDs}
+		Logger:    h.logger.With("component", "reply"), LocalPart: cfg.ReplyLocalPart, TrustedAuthServIDs: cfg.IMAP.TrustedAuthServIDs}
 	actor.Handler = h.replies
 	h.replies.Register(workers)
 	l := cfg.IMAP.Limits
