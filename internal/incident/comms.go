@@ -389,7 +389,7 @@ func (c *Comms) reportsLine(ctx context.Context, q store.Querier, inc *Incident)
 	if err != nil || len(reps) == 0 {
 		return ""
 	}
-	s := SummarizeReports(reps)
+	s := SummarizeIncidentReports(inc.Scope, reps)
 	line := s.Line()
 	if s.PossiblyIsolated {
 		line += "; possibly isolated (" + s.Why + "): being verified"

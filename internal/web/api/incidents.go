@@ -78,7 +78,7 @@ func (s *Server) fullView(r *http.Request, inc *incident.Incident) IncidentView 
 		v.DeliveryDelayed, _ = s.Outbox.Delayed(r.Context(), inc.ID)
 	}
 	if reps, err := s.Incidents.Reports(r.Context(), inc.Ref); err == nil {
-		sum := incident.SummarizeReports(reps)
+		sum := incident.SummarizeIncidentReports(inc.Scope, reps)
 		v.ReportSummary = &sum
 	}
 	return v

@@ -251,7 +251,7 @@ func (s *Server) resolutionData(ctx context.Context, d *incidentData) error {
 	if err != nil {
 		return err
 	}
-	d.Reports.List, d.Reports.Summary = reports, incident.SummarizeReports(reports)
+	d.Reports.List, d.Reports.Summary = reports, incident.SummarizeIncidentReports(inc.Scope, reports)
 	d.Reports.Action = "/incidents/" + url.PathEscape(inc.Ref) + "/reports"
 	if s.Changes != nil {
 		ch, err := s.Changes.ForIncident(ctx, inc.Ref, 0)
