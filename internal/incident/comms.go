@@ -109,7 +109,7 @@ func (c *Comms) View(inc *Incident) compose.IncidentView {
 		ID: inc.Ref, Title: inc.Title, Severity: string(inc.Severity), State: string(inc.State),
 		DetectedVia: inc.Scope.DetectedVia, DetectionDetail: inc.Scope.DetectionDetail, Verified: inc.Scope.Verified,
 		VerificationDetail: inc.Scope.VerificationDetail, Extent: inc.Scope.Extent, Segments: inc.Scope.Segments,
-		Systems: inc.Scope.Systems, Teams: inc.Scope.Teams, IncidentLead: name(inc.Roles.IncidentLead), CommsLead: name(inc.Roles.CommsLead),
+		Systems: inc.Scope.Systems, Teams: teamNames(d, inc.Scope.Teams), IncidentLead: name(inc.Roles.IncidentLead), CommsLead: name(inc.Roles.CommsLead),
 		Bridge: c.Bridge,
 	}
 	if v.Extent == "all" {
