@@ -185,6 +185,7 @@ type incidentOut struct {
 		Text  string    `json:"text"`
 	} `json:"timeline"`
 	ReportSummary *incident.ReportSummary `json:"report_summary"`
+	Warnings      []string                `json:"warnings"`
 }
 
 func splitList(s string) []string {
@@ -244,6 +245,9 @@ func cmdDeclare(ctx context.Context, e env, args []string) error {
 		return nil
 	}
 	fmt.Fprintf(e.stdout, "Declared %s %s: %s\n", out.ID, out.Severity, out.Title)
+	for _, w := range out.Warnings {
+		fmt.Fprintf(e.stdout, "  WARNING: %s\n", w)
+	}
 	for _, ev := range out.Timeline {
 		if ev.Kind != "declared" && ev.Kind != "report" {
 			fmt.Fprintf(e.stdout, "  %s\n", ev.Text)
@@ -371,6 +375,9 @@ func cmdShow(ctx context.Context, e env, args []string) error {
 	}
 	fmt.Fprintln(w)
 	fmt.Fprintf(w, "  leads        incident %s, comms %s\n", orDash(inc.Roles.IncidentLead), orDash(inc.Roles.CommsLead))
+	for _, warning := range inc.Warnings {
+		fmt.Fprintf(w, "               WARNING: %s\n", warning)
+	}
 	sc := inc.Scope
 	verified := "not verified"
 	if sc.Verified {

@@ -76,6 +76,9 @@ type Comms struct {
 	ReminderBefore, OverdueAfter time.Duration
 	// Backup is escalated to, beside the incident lead, when an update is overdue.
 	Backup string
+	// FallbackGroup is escalated to when an overdue update would otherwise
+	// reach nobody but the comms lead (no incident lead, no backup).
+	FallbackGroup string
 }
 
 // DefaultCadence is the interval to the next update when Cadence names
@@ -443,11 +446,7 @@ func (c *Comms) queueReminder(ctx context.Context, tx *sql.Tx, inc *Incident, du
 	var to []string
 	if stage == StageOverdue {
 		kind, event = compose.KindOverdue, EventOverdue
-		to = append(to, inc.Roles.IncidentLead)
-		if c.Backup != "" {
-			to = append(to, c.Backup)
-		}
-		to = append(to, inc.Roles.CommsLead)
+		to = c.overdueTo(d, inc)
 	} else {
 		to = append(to, inc.Roles.CommsLead)
 		if inc.Roles.CommsLead == "" {

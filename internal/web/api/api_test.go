@@ -241,3 +241,21 @@ func TestHealthMetricsAndOpenAPI(t *testing.T) {
 		}
 	}
 }
+
+// Issue 17: declaring an incident with no incident lead and no backup
+// says that an overdue update would reach nobody but the comms lead; with
+// a lead it says nothing.
+func TestDeclareWarnsWhenNobodyElseWouldHearOfAnOverdueUpdate(t *testing.T) {
+	t.Parallel()
+	a := newAPI(t)
+	a.server.Comms = &incident.Comms{Directory: a.server.Directory}
+	status, out := a.call(t, a.lead, "POST", "/api/v1/incidents", `{"title":"Checkout down","severity":"SEV2","roles":{"comms_lead":"vp@x.test"}}`)
+	warnings, _ := out["warnings"].([]any)
+	if status != 201 || len(warnings) != 1 || !strings.Contains(warnings[0].(string), "nobody but the comms lead") {
+		t.Fatalf("declare without an incident lead: %d %v", status, out)
+	}
+	status, out = a.call(t, a.lead, "POST", "/api/v1/incidents", `{"title":"Search slow","severity":"SEV3","roles":{"comms_lead":"vp@x.test","incident_lead":"ann@x.test"}}`)
+	if status != 201 || out["warnings"] != nil {
+		t.Fatalf("declare with an incident lead: %d %v", status, out)
+	}
+}
