@@ -137,8 +137,8 @@ func (h *commsHarness) deliver(t *testing.T, inc *incident.Incident) {
 	}
 }
 
-// textTo is the plain text of the one message to addr whose subject holds
-// subject, as a mail client shows it.
+// textTo is the plain text of the one message to addr whose subject or
+// text holds subject, as a mail client shows it.
 func (h *commsHarness) textTo(t *testing.T, addr, subject string) string {
 	t.Helper()
 	h.sent.mu.Lock()
@@ -149,7 +149,7 @@ func (h *commsHarness) textTo(t *testing.T, addr, subject string) string {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if !strings.Contains(env.GetHeader("Subject"), subject) {
+		if !strings.Contains(env.GetHeader("Subject")+"\n"+env.Text, subject) {
 			continue
 		}
 		for _, r := range m.to {
@@ -159,12 +159,12 @@ func (h *commsHarness) textTo(t *testing.T, addr, subject string) string {
 		}
 	}
 	if len(found) != 1 {
-		t.Fatalf("%d messages to %s with %q in the subject, want 1", len(found), addr, subject)
+		t.Fatalf("%d messages to %s with %q, want 1", len(found), addr, subject)
 	}
 	return found[0]
 }
 
-// recipients lists who got a message whose subject holds subject.
+// recipients lists who got a message whose subject or text holds subject.
 func (h *commsHarness) recipients(t *testing.T, subject string) []string {
 	t.Helper()
 	h.sent.mu.Lock()
@@ -175,7 +175,7 @@ func (h *commsHarness) recipients(t *testing.T, subject string) []string {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if strings.Contains(env.GetHeader("Subject"), subject) {
+		if strings.Contains(env.GetHeader("Subject")+"\n"+env.Text, subject) {
 			out = append(out, m.to...)
 		}
 	}

@@ -11,6 +11,10 @@ import (
 	"github.com/sitrep-dev/sitrep/internal/incident"
 )
 
+// overdueText is in the text of the overdue escalation, and of no other
+// message to the leads.
+const overdueText = "and nothing has gone out"
+
 // overdue declares an incident with no incident lead, sends an update
 // promising the next in 30 minutes, and lets it go 5 minutes overdue.
 func overdue(t *testing.T, h *commsHarness) *incident.Incident {
@@ -45,13 +49,13 @@ func TestOverdueWithoutIncidentLeadEscalatesToTheFallbackGroup(t *testing.T) {
 		t.Fatal(err)
 	}
 	inc := overdue(t, h)
-	got := h.recipients(t, "Update overdue")
+	got := h.recipients(t, overdueText)
 	slices.Sort(got)
 	if strings.Join(got, " ") != "mgr@x.test vp@x.test" {
 		t.Fatalf("the escalation went to %v, want the fallback group's manager and the comms lead", got)
 	}
-	text := h.textTo(t, "mgr@x.test", "Update overdue")
-	if !strings.Contains(text, "is overdue") || !strings.Contains(text, "Vera Price, the comms lead, was reminded") {
+	text := h.textTo(t, "mgr@x.test", overdueText)
+	if !strings.Contains(text, "was due at") || !strings.Contains(text, "Vera Price, the comms lead, was reminded") {
 		t.Errorf("the fallback group's copy:\n%s", text)
 	}
 	w := h.comms.Warnings(inc)
@@ -67,7 +71,7 @@ func TestNoIncidentLeadIsWarnedOfAndALeadIsEscalatedTo(t *testing.T) {
 	t.Parallel()
 	h := newCommsHarness(t)
 	inc := overdue(t, h)
-	if got := h.recipients(t, "Update overdue"); strings.Join(got, " ") != "vp@x.test" {
+	if got := h.recipients(t, overdueText); strings.Join(got, " ") != "vp@x.test" {
 		t.Fatalf("without a fallback group: %v", got)
 	}
 	w := h.comms.Warnings(inc)
@@ -94,7 +98,7 @@ func TestNoIncidentLeadIsWarnedOfAndALeadIsEscalatedTo(t *testing.T) {
 		t.Fatal(err)
 	}
 	h2.deliver(t, led)
-	got := h2.recipients(t, "Update overdue")
+	got := h2.recipients(t, overdueText)
 	slices.Sort(got)
 	if strings.Join(got, " ") != "lead@x.test vp@x.test" {
 		t.Errorf("with a lead the escalation goes to the lead and the comms lead: %v", got)
