@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -184,6 +185,7 @@ type incidentOut struct {
 		Text  string    `json:"text"`
 	} `json:"timeline"`
 	ReportSummary *incident.ReportSummary `json:"report_summary"`
+	Warnings      []string                `json:"warnings"`
 }
 
 func splitList(s string) []string {
@@ -236,13 +238,16 @@ func cmdDeclare(ctx context.Context, e env, args []string) error {
 	var out incidentOut
 	raw, err := c.do(ctx, "POST", "/incidents", in, &out)
 	if err != nil {
-		return err
+		return declareFlagError(err)
 	}
 	if c.json {
 		c.printJSON(raw)
 		return nil
 	}
 	fmt.Fprintf(e.stdout, "Declared %s %s: %s\n", out.ID, out.Severity, out.Title)
+	for _, w := range out.Warnings {
+		fmt.Fprintf(e.stdout, "  WARNING: %s\n", w)
+	}
 	for _, ev := range out.Timeline {
 		if ev.Kind != "declared" && ev.Kind != "report" {
 			fmt.Fprintf(e.stdout, "  %s\n", ev.Text)
@@ -251,6 +256,30 @@ func cmdDeclare(ctx context.Context, e env, args []string) error {
 	printReportSummary(e.stdout, out.ReportSummary)
 	fmt.Fprintf(e.stdout, "Next: sitrep show %s\n", out.ID)
 	return nil
+}
+
+// declareFlags names the declare flag behind each field the API can
+// refuse, so that the error points at what was typed.
+var declareFlags = map[string]string{
+	"title": "--title", "severity": "--severity", "scope.detected_via": "--detected-via", "scope.extent": "--extent",
+	"scope.segments": "--segments", "scope.systems": "--systems", "scope.teams": "--teams",
+	"roles.incident_lead": "--lead", "roles.comms_lead": "--comms", "first_failure_at": "--since",
+}
+
+// declareFlagError says a refused field as the flag that set it:
+// "--systems: unknown system "logins" ...".
+func declareFlagError(err error) error {
+	var ae *apiError
+	if errors.As(err, &ae) && ae.Field != "" {
+		field := ae.Field
+		if i := strings.IndexByte(field, '['); i > 0 {
+			field = field[:i] // scope.systems[2]
+		}
+		if flag, ok := declareFlags[field]; ok {
+			return fmt.Errorf("%s: %s", flag, ae.Msg)
+		}
+	}
+	return err
 }
 
 // parseWhen reads an RFC 3339 time, HH:MM (today, UTC) or a duration ago.
@@ -346,6 +375,9 @@ func cmdShow(ctx context.Context, e env, args []string) error {
 	}
 	fmt.Fprintln(w)
 	fmt.Fprintf(w, "  leads        incident %s, comms %s\n", orDash(inc.Roles.IncidentLead), orDash(inc.Roles.CommsLead))
+	for _, warning := range inc.Warnings {
+		fmt.Fprintf(w, "               WARNING: %s\n", warning)
+	}
 	sc := inc.Scope
 	verified := "not verified"
 	if sc.Verified {

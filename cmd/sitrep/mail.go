@@ -154,10 +154,13 @@ func (h *Main) buildOutbox(sender outbox.Sender) error {
 	}
 	h.comms = &incident.Comms{
 		DB: h.db, Incidents: h.incidents, Directory: h.directory, Mail: h.outbox, Logger: h.logger,
-		PublicURL: cfg.Server.PublicURL, Bridge: cfg.Bridge.Text(), Backup: cfg.Cadence.Backup,
+		PublicURL: cfg.Server.PublicURL, Bridge: cfg.Bridge.Text(), Backup: cfg.Cadence.Backup, FallbackGroup: cfg.Escalation.FallbackGroup,
 		Cadence: map[incident.Severity]time.Duration{
 			"SEV1": cfg.Cadence.SEV1, "SEV2": cfg.Cadence.SEV2, "SEV3": cfg.Cadence.SEV3, "SEV4": cfg.Cadence.SEV4},
 		ReminderBefore: cfg.Cadence.ReminderBefore, OverdueAfter: cfg.Cadence.OverdueAfter,
+	}
+	if err := h.comms.CheckConfig(); err != nil {
+		return fmt.Errorf("config: %w", err)
 	}
 	h.incidents.OnDeclare = append(h.incidents.OnDeclare, h.comms)
 	incident.RegisterMetrics(h.registry, h.db)

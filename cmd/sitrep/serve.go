@@ -211,7 +211,7 @@ func (h *Main) Run(ctx context.Context) error {
 	if h.inserter, err = jobs.NewInserter(db); err != nil {
 		return err
 	}
-	h.incidents = &incident.Service{DB: db, People: h.directory, DueSoon: cfg.Cadence.ReminderBefore, CommsLeads: h.directory}
+	h.incidents = &incident.Service{DB: db, People: h.directory, DueSoon: cfg.Cadence.ReminderBefore, CommsLeads: h.directory, KnownSystems: h.directory}
 	h.tokens = &auth.Tokens{DB: db}
 
 	sender, closeMail, err := h.startMail(h.mailRun.ctx)

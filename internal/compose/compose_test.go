@@ -128,11 +128,11 @@ func TestStatusReadsInOrder(t *testing.T) {
 	order := []string{
 		"Rollback of release 2026.03.2 is *done*; error rates falling.",
 		"Next update by 15:30 CET (14:30 UTC)",
-		"Who is affected:* EU customers, mobile app",
+		"Who is affected:* EU customers; mobile app",
 		"first failure 13:25 CET (12:25 UTC)",
 		"detected 13:40 CET (12:40 UTC)",
 		"1 h 35 min so far",
-		"Teams:* Payments, SRE",
+		"Teams:* the Payments and SRE teams",
 		"Sent to Exec team",
 	}
 	pos := -1
@@ -288,7 +288,7 @@ func TestUserTextNeverBecomesMarkup(t *testing.T) {
 	seen := visibleText(out.HTML)
 	for _, shown := range []string{
 		"# <script>alert(1)</script> *Checkout* [x](javascript:alert(1)) | a |", // the title, literally
-		"<img src=x onerror=alert(1)>, - SRE",
+		"the <img src=x onerror=alert(1)> and - SRE teams",
 		"Sent to **Exec** team ---",
 		"<script>alert(2)</script>", // raw HTML in the status shows as text
 		`<div onclick="x()">raw block</div>`,
@@ -303,8 +303,45 @@ func TestUserTextNeverBecomesMarkup(t *testing.T) {
 	if !strings.Contains(out.HTML, "<strong>Next update by") {
 		t.Error("the status swallowed the rest of the email")
 	}
-	if !strings.Contains(out.Text, "- *Teams:* <img src=x onerror=alert(1)>, - SRE") {
+	if !strings.Contains(out.Text, "- *Teams:* the <img src=x onerror=alert(1)> and - SRE teams") {
 		t.Errorf("text part:\n%s", out.Text)
+	}
+}
+
+// Issue 17: segments and teams went out raw ("region: EU, region:
+// US-East", "dba, sre"). They are written for people, and what people
+// typed stays literal text.
+func TestSegmentsAndTeamsReadAsPeopleWriteThem(t *testing.T) {
+	for _, c := range []struct {
+		in   []string
+		want string
+	}{
+		{[]string{"region: EU", "region: US-East"}, `the EU and US\-East regions`},
+		{[]string{"region: EU"}, "the EU region"},
+		{[]string{"Region: EU", "feature: checkout", "region: APAC", "region: US"}, "the EU, APAC and US regions; the checkout feature"},
+		{[]string{"EU customers", "mobile app"}, "EU customers; mobile app"},
+		{[]string{"customers: enterprise", "customers: free tier"}, "the enterprise and free tier customers"},
+		{[]string{"Customers in Germany on mobile: most", "*bold*: x"}, `Customers in Germany on mobile\: most; the x \*bold\*`},
+	} {
+		if got := segmentsText(c.in); got != c.want {
+			t.Errorf("segments %q: %q, want %q", c.in, got, c.want)
+		}
+	}
+	for _, c := range []struct {
+		in   []string
+		want string
+	}{
+		{[]string{"DBA"}, "the DBA team"},
+		{[]string{"DBA", "SRE"}, "the DBA and SRE teams"},
+		{[]string{"DBA", "Web team", "SRE"}, "the DBA, Web and SRE teams"},
+		{nil, ""},
+	} {
+		if got := teamsText(c.in); got != c.want {
+			t.Errorf("teams %q: %q, want %q", c.in, got, c.want)
+		}
+	}
+	if got := joinWords([]string{"checkout", "", "payments", "search"}); got != "checkout, payments and search" {
+		t.Errorf("join: %q", got)
 	}
 }
 

@@ -190,6 +190,99 @@ func escapeList(items []string) string {
 	return strings.Join(out, ", ")
 }
 
+// joinWords writes a list as people do, Oxford-less: "a", "a and b",
+// "a, b and c". Each item is escaped (esc); empty ones are dropped.
+func joinWords(items []string) string {
+	out := make([]string, 0, len(items))
+	for _, s := range items {
+		if s = EscapeInline(s); s != "" {
+			out = append(out, s)
+		}
+	}
+	return joinEscaped(out)
+}
+
+func joinEscaped(out []string) string {
+	switch len(out) {
+	case 0:
+		return ""
+	case 1:
+		return out[0]
+	}
+	return strings.Join(out[:len(out)-1], ", ") + " and " + out[len(out)-1]
+}
+
+// segmentsText writes the affected segments for people: segments are
+// typed "kind: value" ("region: EU"), and those of one kind are said
+// together, in the order first given: "region: EU, region: US-East,
+// feature: checkout" is "the EU and US-East regions; the checkout
+// feature". A segment without a kind is said as typed.
+func segmentsText(segments []string) string {
+	type group struct {
+		kind   string
+		values []string
+	}
+	var groups []*group
+	byKind := map[string]*group{}
+	for _, s := range segments {
+		s = strings.TrimSpace(s)
+		if s == "" {
+			continue
+		}
+		kind, value, ok := strings.Cut(s, ":")
+		kind, value = strings.TrimSpace(kind), strings.TrimSpace(value)
+		// More than two words before the colon is a sentence, not a kind:
+		// "Customers in Germany on mobile: most of them".
+		if !ok || kind == "" || value == "" || len(strings.Fields(kind)) > 2 {
+			groups = append(groups, &group{values: []string{s}})
+			continue
+		}
+		k := strings.ToLower(kind)
+		if g := byKind[k]; g != nil {
+			g.values = append(g.values, value)
+			continue
+		}
+		g := &group{kind: k, values: []string{value}}
+		byKind[k] = g
+		groups = append(groups, g)
+	}
+	parts := make([]string, 0, len(groups))
+	for _, g := range groups {
+		if g.kind == "" {
+			parts = append(parts, EscapeInline(g.values[0]))
+			continue
+		}
+		noun := g.kind
+		if len(g.values) > 1 && !strings.HasSuffix(noun, "s") {
+			noun += "s"
+		}
+		parts = append(parts, "the "+joinWords(g.values)+" "+EscapeInline(noun))
+	}
+	return strings.Join(parts, "; ")
+}
+
+// teamsText names teams for people: "the DBA team", "the DBA and SRE
+// teams". A name that already ends in "team" is not given a second one.
+func teamsText(teams []string) string {
+	names := make([]string, 0, len(teams))
+	for _, t := range teams {
+		t = strings.TrimSpace(t)
+		if low := strings.ToLower(t); strings.HasSuffix(low, " team") {
+			t = strings.TrimSpace(t[:len(t)-len(" team")])
+		}
+		if t = EscapeInline(t); t != "" {
+			names = append(names, t)
+		}
+	}
+	switch len(names) {
+	case 0:
+		return ""
+	case 1:
+		return "the " + names[0] + " team"
+	}
+	return "the " + joinEscaped(names) + " teams"
+}
+
 // oneLine collapses whitespace and drops control characters without
 // Markdown escaping, for subjects built from text that came in by email.
 func oneLine(s string) string {
@@ -216,17 +309,20 @@ func link(label, raw string) string {
 // go through esc, list or quote (inline text) or usermd (their Markdown).
 func funcs() template.FuncMap {
 	return template.FuncMap{
-		"esc":     EscapeInline,
-		"list":    escapeList,
-		"quote":   quoteText,
-		"usermd":  userMarkdown,
-		"subject": ThreadSubject,
-		"oneline": oneLine,
-		"link":    link,
-		"clock":   clock,
-		"when":    when,
-		"dur":     humanDuration,
-		"between": between,
+		"esc":      EscapeInline,
+		"list":     escapeList,
+		"join":     joinWords,
+		"segments": segmentsText,
+		"teams":    teamsText,
+		"quote":    quoteText,
+		"usermd":   userMarkdown,
+		"subject":  ThreadSubject,
+		"oneline":  oneLine,
+		"link":     link,
+		"clock":    clock,
+		"when":     when,
+		"dur":      humanDuration,
+		"between":  between,
 		"minutesUntil": func(now, t time.Time) int {
 			return minutesUntil(now, t)
 		},

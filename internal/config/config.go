@@ -18,6 +18,7 @@ import (
 	"net/url"
 	"os"
 	"reflect"
+	"regexp"
 	"slices"
 	"sort"
 	"strconv"
@@ -40,6 +41,7 @@ type Config struct {
 	Mail       Mail       `yaml:"mail"`
 	Directory  Directory  `yaml:"directory"`
 	Cadence    Cadence    `yaml:"cadence"`
+	Escalation Escalation `yaml:"escalation"`
 	Templates  Templates  `yaml:"templates"`
 	Resolution Resolution `yaml:"resolution"`
 	Changes    Changes    `yaml:"changes"`
@@ -544,6 +546,16 @@ type Cadence struct {
 	QuestionWindow time.Duration `yaml:"question_window"`
 }
 
+// Escalation configures who an overdue update escalates to beyond the
+// incident's own people.
+type Escalation struct {
+	// FallbackGroup is a group of the directory escalated to when an overdue
+	// update would otherwise reach nobody but the comms lead who missed it
+	// (no incident lead, no cadence.backup). Checked against the directory
+	// at start.
+	FallbackGroup string `yaml:"fallback_group"`
+}
+
 type Templates struct {
 	// Dir overrides any email template by file name.
 	Dir string `yaml:"dir"`
@@ -784,6 +796,10 @@ func envMap(environ []string) map[string]string {
 
 var durationType = reflect.TypeOf(time.Duration(0))
 
+// groupName is the shape of a group name in groups.yaml (the directory's
+// slug); whether the group exists is checked against the directory at start.
+var groupName = regexp.MustCompile(`^[a-z0-9]+(?:-[a-z0-9]+)*$`)
+
 // applyEnv walks the struct by yaml tags and sets every field whose
 // environment variable is present.
 func applyEnv(v reflect.Value, prefix string, env map[string]string) []string {
@@ -1004,6 +1020,9 @@ func (c *Config) validate() []string {
 		} else if _, err := mail.ParseAddress(subject); err != nil {
 			bad("changes.maintenance_google.subject", "want an email address: %v", err)
 		}
+	}
+	if g := c.Escalation.FallbackGroup; g != "" && !groupName.MatchString(g) {
+		bad("escalation.fallback_group", "want a group name of groups.yaml (lower-case letters, digits, hyphens), got %q", g)
 	}
 	if c.Cadence.Backup != "" {
 		if _, err := mail.ParseAddress(c.Cadence.Backup); err != nil {

@@ -204,6 +204,7 @@ auth:
 		{"server:\n  trusted_proxies: [10.0.0.0/8, not-an-ip]\n", "server.trusted_proxies[1]", "CIDR"},
 		{"mail:\n  imap:\n    trusted_authserv_ids: [\"mx one.example\"]\n", "mail.imap.trusted_authserv_ids", "not an authserv-id"},
 		{"mail:\n  imap:\n    trusted_authserv_ids: [\"mx.example;\"]\n", "mail.imap.trusted_authserv_ids", "not an authserv-id"},
+		{"escalation:\n  fallback_group: On Call\n", "escalation.fallback_group", "want a group name"},
 	} {
 		err := load(c.yaml)
 		if err == nil || !strings.Contains(err.Error(), c.key+": ") || !strings.Contains(err.Error(), c.says) {

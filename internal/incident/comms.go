@@ -76,6 +76,9 @@ type Comms struct {
 	ReminderBefore, OverdueAfter time.Duration
 	// Backup is escalated to, beside the incident lead, when an update is overdue.
 	Backup string
+	// FallbackGroup is escalated to when an overdue update would otherwise
+	// reach nobody but the comms lead (no incident lead, no backup).
+	FallbackGroup string
 }
 
 // DefaultCadence is the interval to the next update when Cadence names
@@ -109,7 +112,7 @@ func (c *Comms) View(inc *Incident) compose.IncidentView {
 		ID: inc.Ref, Title: inc.Title, Severity: string(inc.Severity), State: string(inc.State),
 		DetectedVia: inc.Scope.DetectedVia, DetectionDetail: inc.Scope.DetectionDetail, Verified: inc.Scope.Verified,
 		VerificationDetail: inc.Scope.VerificationDetail, Extent: inc.Scope.Extent, Segments: inc.Scope.Segments,
-		Systems: inc.Scope.Systems, Teams: inc.Scope.Teams, IncidentLead: name(inc.Roles.IncidentLead), CommsLead: name(inc.Roles.CommsLead),
+		Systems: inc.Scope.Systems, Teams: teamNames(d, inc.Scope.Teams), IncidentLead: name(inc.Roles.IncidentLead), CommsLead: name(inc.Roles.CommsLead),
 		Bridge: c.Bridge,
 	}
 	if v.Extent == "all" {
@@ -389,7 +392,7 @@ func (c *Comms) reportsLine(ctx context.Context, q store.Querier, inc *Incident)
 	if err != nil || len(reps) == 0 {
 		return ""
 	}
-	s := SummarizeReports(reps)
+	s := SummarizeIncidentReports(inc.Scope, reps)
 	line := s.Line()
 	if s.PossiblyIsolated {
 		line += "; possibly isolated (" + s.Why + "): being verified"
@@ -443,11 +446,7 @@ func (c *Comms) queueReminder(ctx context.Context, tx *sql.Tx, inc *Incident, du
 	var to []string
 	if stage == StageOverdue {
 		kind, event = compose.KindOverdue, EventOverdue
-		to = append(to, inc.Roles.IncidentLead)
-		if c.Backup != "" {
-			to = append(to, c.Backup)
-		}
-		to = append(to, inc.Roles.CommsLead)
+		to = c.overdueTo(d, inc)
 	} else {
 		to = append(to, inc.Roles.CommsLead)
 		if inc.Roles.CommsLead == "" {

@@ -118,6 +118,21 @@ func (s *Service) Reports(ctx context.Context, ref string) ([]Report, error) {
 	return ReportsOf(ctx, s.DB, id)
 }
 
+// ReportSummaryOf lists an incident's reports and summarises them as its
+// scope leaves them (SummarizeIncidentReports): what the API and the CLI
+// show.
+func (s *Service) ReportSummaryOf(ctx context.Context, ref string) ([]Report, ReportSummary, error) {
+	inc, err := s.Get(ctx, ref)
+	if err != nil {
+		return nil, ReportSummary{}, err
+	}
+	list, err := ReportsOf(ctx, s.DB, inc.ID)
+	if err != nil {
+		return nil, ReportSummary{}, err
+	}
+	return list, SummarizeIncidentReports(inc.Scope, list), nil
+}
+
 // ReportsOf lists incident id's reports, oldest first, through q: a
 // declare hook reads the reports its own transaction filed.
 func ReportsOf(ctx context.Context, q store.Querier, incidentID int64) ([]Report, error) {
@@ -184,6 +199,20 @@ func SummarizeReports(reports []Report) ReportSummary {
 		sum.PossiblyIsolated, sum.Why = true, "a single reporter"
 	case len(locs) == 1 && len(access) <= 1:
 		sum.PossiblyIsolated, sum.Why = true, "every report comes from "+sum.Locations[0]
+	}
+	return sum
+}
+
+// SummarizeIncidentReports is SummarizeReports as the incident's scope
+// leaves it: the guide's "possibly isolated: verify before mobilising" is
+// for reports nobody has checked, so it is not raised once the problem is
+// verified, nor when monitoring saw it (a monitor is not one office's
+// wifi). Saying it then told execs and responders both "verified: yes"
+// and "being verified" (issue 17).
+func SummarizeIncidentReports(sc Scope, reports []Report) ReportSummary {
+	sum := SummarizeReports(reports)
+	if sc.Verified || sc.DetectedVia == "monitoring" {
+		sum.PossiblyIsolated, sum.Why = false, ""
 	}
 	return sum
 }

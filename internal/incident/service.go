@@ -31,6 +31,14 @@ type CommsLeads interface {
 	DefaultCommsLead(declarer string) string
 }
 
+// KnownSystems is what the service needs of the directory to refuse a
+// suspected system nobody is on call for: the systems that have an
+// escalation list. A typo there ("logins") would otherwise declare an
+// incident whose heads-up reaches nobody, without a word.
+type KnownSystems interface {
+	Systems() []string
+}
+
 // DeclareListener is told of a declaration inside its transaction, so
 // that work it queues (the heads-up) commits or rolls back with the
 // incident.
@@ -59,6 +67,8 @@ type Service struct {
 	// CommsLeads, when set, names the comms lead of an incident declared
 	// without one.
 	CommsLeads CommsLeads
+	// KnownSystems, when set, must know every suspected system named.
+	KnownSystems KnownSystems
 }
 
 func (s *Service) now() time.Time {
@@ -99,7 +109,7 @@ func (s *Service) Declare(ctx context.Context, actor string, in DeclareInput) (*
 		return nil, err
 	}
 	inc.Severity = sev
-	if inc.Scope, err = s.cleanScope(in.Scope); err != nil {
+	if inc.Scope, err = s.cleanScope(in.Scope, nil); err != nil {
 		return nil, err
 	}
 	if in.Roles.CommsLead == "" && s.CommsLeads != nil {
@@ -167,7 +177,10 @@ func (s *Service) Declare(ctx context.Context, actor string, in DeclareInput) (*
 	return inc, nil
 }
 
-func (s *Service) cleanScope(in Scope) (Scope, error) {
+// cleanScope validates and normalises a scope. Systems in had (those the
+// incident already names) pass even when the directory no longer lists
+// them, so that editing another field of an old incident still works.
+func (s *Service) cleanScope(in Scope, had []string) (Scope, error) {
 	out := in
 	out.DetectedVia = strings.ToLower(strings.TrimSpace(in.DetectedVia))
 	if out.DetectedVia != "" && !contains(DetectionSources, out.DetectedVia) {
@@ -192,10 +205,79 @@ func (s *Service) cleanScope(in Scope) (Scope, error) {
 	for i := range out.Systems {
 		out.Systems[i] = strings.ToLower(out.Systems[i])
 	}
+	if err := s.checkSystems(out.Systems, had); err != nil {
+		return out, err
+	}
 	if out.Teams, err = cleanList("scope.teams", in.Teams, 100); err != nil {
 		return out, err
 	}
 	return out, nil
+}
+
+// checkSystems refuses a suspected system without an escalation list,
+// naming the ones there are: the heads-up goes to a system's responders,
+// and an unknown one has none. No systems at all is fine (not known yet).
+func (s *Service) checkSystems(systems, had []string) error {
+	if s.KnownSystems == nil || len(systems) == 0 {
+		return nil
+	}
+	known := s.KnownSystems.Systems()
+	for _, sys := range systems {
+		if containsFold(known, sys) || containsFold(had, sys) {
+			continue
+		}
+		if len(known) == 0 {
+			return errs.InvalidField("scope.systems", "unknown system %q: the directory has no escalation lists, so no system is known; leave systems empty or add one to groups.yaml", sys)
+		}
+		return errs.InvalidField("scope.systems", "unknown system %q%s; the known systems are %s (the directory's escalation lists)",
+			sys, didYouMean(sys, known), strings.Join(known, ", "))
+	}
+	return nil
+}
+
+// didYouMean is ` (did you mean "x"?)` when one known name is within two
+// edits of s: the typos people make when declaring in a hurry.
+func didYouMean(s string, known []string) string {
+	best, bestD := "", 3
+	for _, k := range known {
+		if d := editDistance(strings.ToLower(s), strings.ToLower(k)); d < bestD {
+			best, bestD = k, d
+		}
+	}
+	if best == "" {
+		return ""
+	}
+	return fmt.Sprintf(" (did you mean %q?)", best)
+}
+
+// editDistance is the Levenshtein distance, on bytes; system names are ASCII.
+func editDistance(a, b string) int {
+	prev := make([]int, len(b)+1)
+	for j := range prev {
+		prev[j] = j
+	}
+	for i := 1; i <= len(a); i++ {
+		cur := make([]int, len(b)+1)
+		cur[0] = i
+		for j := 1; j <= len(b); j++ {
+			cost := 1
+			if a[i-1] == b[j-1] {
+				cost = 0
+			}
+			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
+		}
+		prev = cur
+	}
+	return prev[len(b)]
+}
+
+func containsFold(list []string, s string) bool {
+	for _, v := range list {
+		if strings.EqualFold(v, s) {
+			return true
+		}
+	}
+	return false
 }
 
 func (s *Service) cleanRoles(in Roles) (Roles, error) {
@@ -449,7 +531,7 @@ func (s *Service) Patch(ctx context.Context, actor, ref string, in PatchInput) (
 			}
 		}
 		if in.Scope != nil {
-			sc, err := s.cleanScope(*in.Scope)
+			sc, err := s.cleanScope(*in.Scope, inc.Scope.Systems)
 			if err != nil {
 				return err
 			}

@@ -34,6 +34,11 @@ groups:
   - name: all
     members: [ann@x.test]
     groups: [exec]
+escalations:
+  - system: checkout
+    responders: [ann@x.test]
+  - system: login
+    responders: [ann@x.test]
 `
 
 type apiEnv struct {
@@ -53,7 +58,7 @@ func newAPI(t *testing.T) *apiEnv {
 		t.Fatal(err)
 	}
 	tokens := &auth.Tokens{DB: db}
-	a := &apiEnv{incidents: &incident.Service{DB: db, People: dir}, db: db}
+	a := &apiEnv{incidents: &incident.Service{DB: db, People: dir, KnownSystems: dir}, db: db}
 	var err error
 	for _, x := range []struct {
 		dst  *string
@@ -146,6 +151,8 @@ func TestBadInputGetsTheErrorShapeAndChangesNothing(t *testing.T) {
 		{"wrong type", `{"title":5,"severity":"SEV2"}`, 400, "invalid", "title"},
 		{"oversized", `{"title":"` + strings.Repeat("x", 5000) + `","severity":"SEV2"}`, 413, "too_large", ""},
 		{"header injection", `{"title":"x\r\nBcc: all@x.test","severity":"SEV2"}`, 400, "invalid", "title"},
+		// Issue 17: a typo'd system declared an incident whose heads-up reached nobody.
+		{"unknown system", `{"title":"x","severity":"SEV2","scope":{"systems":["logins"]}}`, 400, "invalid", "scope.systems"},
 	}
 	for _, c := range cases {
 		status, out := a.call(t, a.lead, "POST", "/api/v1/incidents", c.body)
@@ -155,6 +162,8 @@ func TestBadInputGetsTheErrorShapeAndChangesNothing(t *testing.T) {
 		}
 		if e, _ := out["error"].(map[string]any); e["message"] == "" {
 			t.Errorf("%s: the error needs a message for people", c.name)
+		} else if msg, _ := e["message"].(string); c.field == "scope.systems" && !strings.Contains(msg, "checkout, login") {
+			t.Errorf("%s: the error must list the known systems: %s", c.name, msg)
 		}
 	}
 	_, out := a.call(t, a.view, "GET", "/api/v1/incidents", "")
@@ -230,5 +239,23 @@ func TestHealthMetricsAndOpenAPI(t *testing.T) {
 		if path == "/api/v1/openapi.yaml" && !bytes.Contains(body, []byte("/incidents/{ref}/transitions")) {
 			t.Fatal("openapi must document the routes")
 		}
+	}
+}
+
+// Issue 17: declaring an incident with no incident lead and no backup
+// says that an overdue update would reach nobody but the comms lead; with
+// a lead it says nothing.
+func TestDeclareWarnsWhenNobodyElseWouldHearOfAnOverdueUpdate(t *testing.T) {
+	t.Parallel()
+	a := newAPI(t)
+	a.server.Comms = &incident.Comms{Directory: a.server.Directory}
+	status, out := a.call(t, a.lead, "POST", "/api/v1/incidents", `{"title":"Checkout down","severity":"SEV2","roles":{"comms_lead":"vp@x.test"}}`)
+	warnings, _ := out["warnings"].([]any)
+	if status != 201 || len(warnings) != 1 || !strings.Contains(warnings[0].(string), "nobody but the comms lead") {
+		t.Fatalf("declare without an incident lead: %d %v", status, out)
+	}
+	status, out = a.call(t, a.lead, "POST", "/api/v1/incidents", `{"title":"Search slow","severity":"SEV3","roles":{"comms_lead":"vp@x.test","incident_lead":"ann@x.test"}}`)
+	if status != 201 || out["warnings"] != nil {
+		t.Fatalf("declare with an incident lead: %d %v", status, out)
 	}
 }

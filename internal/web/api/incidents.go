@@ -30,6 +30,10 @@ type IncidentView struct {
 	// ReportSummary: how many reports from how many people, where, and
 	// whether they may be isolated; what the declare output shows.
 	ReportSummary *incident.ReportSummary `json:"report_summary,omitempty"`
+	// Warnings: what the lead must know, such as an overdue update that
+	// would escalate to nobody but the comms lead (no incident lead, no
+	// backup).
+	Warnings []string `json:"warnings,omitempty"`
 }
 
 func (s *Server) view(inc *incident.Incident) IncidentView {
@@ -77,8 +81,11 @@ func (s *Server) fullView(r *http.Request, inc *incident.Incident) IncidentView 
 		v.Messages, _ = s.Outbox.Messages(r.Context(), inc.ID)
 		v.DeliveryDelayed, _ = s.Outbox.Delayed(r.Context(), inc.ID)
 	}
+	if s.Comms != nil {
+		v.Warnings = s.Comms.Warnings(inc)
+	}
 	if reps, err := s.Incidents.Reports(r.Context(), inc.Ref); err == nil {
-		sum := incident.SummarizeReports(reps)
+		sum := incident.SummarizeIncidentReports(inc.Scope, reps)
 		v.ReportSummary = &sum
 	}
 	return v

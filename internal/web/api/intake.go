@@ -82,17 +82,19 @@ func (s *Server) addDraftReport(w http.ResponseWriter, r *http.Request) (any, er
 	if err != nil {
 		return nil, err
 	}
-	var list []incident.Report
+	var sum incident.ReportSummary
 	if filed.Incident != "" {
-		list, err = s.Incidents.Reports(r.Context(), filed.Incident)
+		_, sum, err = s.Incidents.ReportSummaryOf(r.Context(), filed.Incident)
 	} else {
+		var list []incident.Report
 		list, err = s.Intake.Reports(r.Context(), filed.Draft)
+		sum = incident.SummarizeReports(list)
 	}
 	if err != nil {
 		return nil, err
 	}
 	return web.Created(map[string]any{"report": filed.Report, "draft": filed.Draft, "incident": filed.Incident,
-		"summary": incident.SummarizeReports(list)}), nil
+		"summary": sum}), nil
 }
 
 func (s *Server) declareDraft(w http.ResponseWriter, r *http.Request) (any, error) {

@@ -44,11 +44,11 @@ func (s *Server) listConfirmations(w http.ResponseWriter, r *http.Request) (any,
 }
 
 func (s *Server) listReports(w http.ResponseWriter, r *http.Request) (any, error) {
-	list, err := s.Incidents.Reports(r.Context(), r.PathValue("ref"))
+	list, sum, err := s.Incidents.ReportSummaryOf(r.Context(), r.PathValue("ref"))
 	if err != nil {
 		return nil, err
 	}
-	return map[string]any{"reports": list, "summary": incident.SummarizeReports(list)}, nil
+	return map[string]any{"reports": list, "summary": sum}, nil
 }
 
 func (s *Server) addReport(w http.ResponseWriter, r *http.Request) (any, error) {
@@ -60,8 +60,8 @@ func (s *Server) addReport(w http.ResponseWriter, r *http.Request) (any, error) 
 	if err != nil {
 		return nil, err
 	}
-	list, _ := s.Incidents.Reports(r.Context(), r.PathValue("ref"))
-	return web.Created(map[string]any{"report": rep, "summary": incident.SummarizeReports(list)}), nil
+	_, sum, _ := s.Incidents.ReportSummaryOf(r.Context(), r.PathValue("ref"))
+	return web.Created(map[string]any{"report": rep, "summary": sum}), nil
 }
 
 func (s *Server) summaryDraft(w http.ResponseWriter, r *http.Request) (any, error) {

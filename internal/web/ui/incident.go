@@ -61,6 +61,9 @@ type incidentData struct {
 	NextOptions []nextOption
 	Preview     *previewData
 	Names       map[string]string // email → name, for the roles
+	// EscalationWarnings: what the lead must know, e.g. an overdue update
+	// that would escalate to nobody but the comms lead (incident.Comms.Warnings).
+	EscalationWarnings []string
 
 	// The resolution side (ui_resolution.go).
 	HasResolution bool
@@ -93,6 +96,9 @@ func (s *Server) incidentData(ctx context.Context, r *http.Request, ref string, 
 	slices.Reverse(events) // newest first: what just happened is what matters
 	now := s.now()
 	d := &incidentData{Inc: inc, Row: s.row(inc, now), Now: now, DueSoon: s.Incidents.DueSoon, Duration: inc.Duration(now), Timeline: events, Names: map[string]string{}}
+	if s.Comms != nil {
+		d.EscalationWarnings = s.Comms.Warnings(inc)
+	}
 	for _, st := range incident.States {
 		if inc.State.CanMoveTo(st) {
 			d.Transitions = append(d.Transitions, st)
@@ -251,7 +257,7 @@ func (s *Server) resolutionData(ctx context.Context, d *incidentData) error {
 	if err != nil {
 		return err
 	}
-	d.Reports.List, d.Reports.Summary = reports, incident.SummarizeReports(reports)
+	d.Reports.List, d.Reports.Summary = reports, incident.SummarizeIncidentReports(inc.Scope, reports)
 	d.Reports.Action = "/incidents/" + url.PathEscape(inc.Ref) + "/reports"
 	if s.Changes != nil {
 		ch, err := s.Changes.ForIncident(ctx, inc.Ref, 0)
