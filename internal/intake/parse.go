@@ -141,8 +141,12 @@ func parseAlertmanager(body []byte) ([]Alert, error) {
 	return out, nil
 }
 
-// pingdomPayload is Pingdom's state-change webhook for uptime checks
-// (Pingdom's "Webhooks" documentation).
+// pingdomPayload is Pingdom's state-change webhook (Pingdom's "Webhooks"
+// documentation, www.pingdom.com/resources/webhooks). It is sent for both
+// kinds of check: uptime checks (check_type HTTP, TCP, PING, DNS, ...)
+// change state UP ↔ DOWN and carry check_params; transaction checks
+// (check_type TRANSACTION) change state SUCCESS ↔ FAILING and have no
+// check_params. Everything else is common to both.
 type pingdomPayload struct {
 	CheckID     json.Number `json:"check_id"`
 	CheckName   string      `json:"check_name"`
@@ -159,6 +163,7 @@ type pingdomPayload struct {
 	StateChangedUTCTime   string   `json:"state_changed_utc_time"`
 	LongDescription       string   `json:"long_description"`
 	Description           string   `json:"description"`
+	CustomMessage         string   `json:"custom_message"`
 }
 
 func parsePingdom(body []byte) ([]Alert, error) {
@@ -171,13 +176,23 @@ func parsePingdom(body []byte) ([]Alert, error) {
 	if p.CheckID.String() == "" {
 		return nil, errs.InvalidField("check_id", "missing")
 	}
+	// The state words say which kind of check it is; check_type is not
+	// needed to read them, so a check type Pingdom adds later still reads.
 	var firing bool
+	failing := "down"
 	switch strings.ToUpper(p.CurrentState) {
 	case "DOWN":
 		firing = true
+	case "FAILING":
+		firing, failing = true, "failing"
 	case "UP":
+	case "SUCCESS":
+		failing = "failing"
 	default:
-		return nil, errs.InvalidField("current_state", "want DOWN or UP, got %q", p.CurrentState)
+		return nil, errs.InvalidField("current_state", "want DOWN or UP (an uptime check) or FAILING or SUCCESS (a transaction check), got %q", p.CurrentState)
+	}
+	if strings.EqualFold(p.CheckType, "TRANSACTION") {
+		failing = "failing"
 	}
 	at := time.Unix(p.StateChangedTimestamp, 0).UTC()
 	if p.StateChangedTimestamp == 0 {
@@ -188,8 +203,8 @@ func parsePingdom(body []byte) ([]Alert, error) {
 		at = t.UTC()
 	}
 	name := firstNonEmpty(p.CheckName, "check "+p.CheckID.String())
-	a := Alert{Source: Pingdom, Key: p.CheckID.String(), Firing: firing, Title: "Pingdom: " + name + " is down",
-		Names: nonEmpty(p.CheckName, p.CheckParams.Hostname), Detail: firstNonEmpty(p.LongDescription, p.Description),
+	a := Alert{Source: Pingdom, Key: p.CheckID.String(), Firing: firing, Title: "Pingdom: " + name + " is " + failing,
+		Names: nonEmpty(p.CheckName, p.CheckParams.Hostname), Detail: firstNonEmpty(p.LongDescription, p.Description, p.CustomMessage),
 		URL: p.CheckParams.FullURL, Severity: severityFrom(p.ImportanceLevel), StartedAt: at}
 	if !firing {
 		a.EndedAt = at
