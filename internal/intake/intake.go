@@ -98,6 +98,10 @@ func (s *Service) now() time.Time {
 	return time.Now().UTC()
 }
 
+// defaultSeverity is what a draft is declared as when neither the lead
+// nor the monitor said.
+func (s *Service) defaultSeverity() string { return firstNonEmpty(s.DefaultSeverity, "SEV2") }
+
 func (s *Service) logger() *slog.Logger {
 	if s.Logger != nil {
 		return s.Logger
@@ -193,9 +197,15 @@ func (s *Service) fire(ctx context.Context, a Alert) (id int64, created bool, er
 		}
 		systems := s.mapSystems(a.Names)
 		title := oneLine(a.Title, 200)
+		severity, detail := a.Severity, a.Detail
+		if severity == "" && a.SeverityMissing != "" {
+			// Said first, so that truncating a long detail never drops it.
+			severity = s.defaultSeverity()
+			detail = strings.TrimSpace(fmt.Sprintf("Severity %s assumed (intake.default_severity): %s.\n\n%s", severity, a.SeverityMissing, detail))
+		}
 		err = tx.QueryRowContext(ctx, queries.Get("insert-draft"),
-			a.Source, a.Key, openKey(a.Source, a.Key), title, store.JSON(systems), truncate(a.Detail, 2000), truncate(a.URL, 2000),
-			a.Severity, first, now, newToken()).Scan(&id)
+			a.Source, a.Key, openKey(a.Source, a.Key), title, store.JSON(systems), truncate(detail, 2000), truncate(a.URL, 2000),
+			severity, first, now, newToken()).Scan(&id)
 		if err != nil {
 			return fmt.Errorf("intake: new draft: %w", err)
 		}
@@ -424,7 +434,7 @@ func (s *Service) Declare(ctx context.Context, actor, ref string, in DeclareInpu
 	if d.State != StateDraft {
 		return nil, nil, s.decided(d)
 	}
-	sev := firstNonEmpty(in.Severity, d.Severity, s.DefaultSeverity, "SEV2")
+	sev := firstNonEmpty(in.Severity, d.Severity, s.defaultSeverity())
 	first := d.FirstFailureAt
 	detected := d.ReceivedAt
 	if detected.Before(first) {
