@@ -34,6 +34,10 @@ func TestDynatracesDocumentedExampleOpensADraftWithItsLinkAndSaysTheSeverityWasA
 	if !strings.Contains(d.Detail, "Dynatrace problem notification test run details") || strings.Contains(d.Detail, "<h1>") {
 		t.Errorf("detail %q; want the text of {ProblemDetailsHTML}", d.Detail)
 	}
+	// Its {ProblemDetailsJSON} has no startTime: the arrival stands in, and the draft says so.
+	if !d.FirstFailureAt.Equal(now) || !strings.Contains(d.Detail, "first failure") {
+		t.Errorf("first failure %s, detail %q; want the arrival, said to be assumed", d.FirstFailureAt, d.Detail)
+	}
 	if d.Title != "Dynatrace problem notification test run" || d.AlertKey != "99999" || strings.Join(d.Systems, ",") != "myhost1" {
 		t.Errorf("draft %+v", d)
 	}

@@ -180,10 +180,25 @@ func openKey(source, key string) string { return source + ":" + key }
 
 func (s *Service) fire(ctx context.Context, a Alert) (id int64, created bool, err error) {
 	now := s.now()
+	// What the draft takes for granted is said first in its detail, so
+	// that truncating a long detail never drops it.
+	var assumed []string
 	first := a.StartedAt
-	if first.IsZero() || first.After(now) {
-		first = now // a monitor that says nothing of the start, or whose clock runs ahead
+	switch {
+	case first.IsZero():
+		first = now
+		assumed = append(assumed, "The monitor gave no first failure time: the time the alert arrived stands in for the first failure.")
+	case first.After(now):
+		assumed = append(assumed, fmt.Sprintf("The monitor's first failure time %s is ahead of sitrep's clock: the time the alert arrived stands in for the first failure.",
+			first.Format(time.RFC3339)))
+		first = now
 	}
+	severity := a.Severity
+	if severity == "" && a.SeverityMissing != "" {
+		severity = s.defaultSeverity()
+		assumed = append(assumed, fmt.Sprintf("Severity %s assumed (intake.default_severity): %s.", severity, a.SeverityMissing))
+	}
+	detail := strings.TrimSpace(strings.Join(append(assumed, a.Detail), "\n\n"))
 	err = s.DB.InTx(ctx, func(tx *sql.Tx) error {
 		// The write comes first: on SQLite it takes the write lock before
 		// anything is read, so concurrent deliveries queue instead of
@@ -197,12 +212,6 @@ func (s *Service) fire(ctx context.Context, a Alert) (id int64, created bool, er
 		}
 		systems := s.mapSystems(a.Names)
 		title := oneLine(a.Title, 200)
-		severity, detail := a.Severity, a.Detail
-		if severity == "" && a.SeverityMissing != "" {
-			// Said first, so that truncating a long detail never drops it.
-			severity = s.defaultSeverity()
-			detail = strings.TrimSpace(fmt.Sprintf("Severity %s assumed (intake.default_severity): %s.\n\n%s", severity, a.SeverityMissing, detail))
-		}
 		err = tx.QueryRowContext(ctx, queries.Get("insert-draft"),
 			a.Source, a.Key, openKey(a.Source, a.Key), title, store.JSON(systems), truncate(detail, 2000), truncate(a.URL, 2000),
 			severity, first, now, newToken()).Scan(&id)
