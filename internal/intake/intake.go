@@ -85,7 +85,9 @@ type Service struct {
 	// CommsLeads names the comms leads, told of a new draft when Notify
 	// names nobody; nil: none.
 	CommsLeads CommsLeads
-	// DefaultSeverity declares a draft whose monitor suggested none.
+	// DefaultSeverity declares a draft whose monitor suggested none, and
+	// is what a draft says it assumed when its monitor should have sent a
+	// severity and did not (Alert.SeverityMissing); "": SEV2.
 	DefaultSeverity string
 	Now             func() time.Time
 	Logger          *slog.Logger
