@@ -58,3 +58,25 @@ func TestDynatraceTemplateWithoutTheProblemURLIsRefusedNamingIt(t *testing.T) {
 		t.Errorf("%d drafts stored", len(list))
 	}
 }
+
+// A template with {ImpactedEntity} but not {ImpactedEntities} still names
+// the suspects; {ProblemDetailsHTML} reads as text; a severity Dynatrace
+// adds later is said to be unknown rather than silently dropped.
+func TestDynatraceTemplateVariantsRead(t *testing.T) {
+	t.Parallel()
+	alerts, err := intake.Parse(intake.Dynatrace, []byte(`{"PID":"7","State":"OPEN","ProblemTitle":"t","ProblemURL":"https://x.example/p/7",
+		"ImpactedEntity":"checkout-api, db-1","ProblemSeverity":"SECURITY","ProblemDetailsHTML":"<p>Error rate &gt; 5&#37; on <b>checkout-api</b></p>"}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	a := alerts[0]
+	if strings.Join(a.Names, ",") != "checkout-api,db-1" || a.Detail != "Error rate > 5% on checkout-api" ||
+		a.Severity != "" || !strings.Contains(a.SeverityMissing, `"SECURITY" is not one sitrep knows`) {
+		t.Errorf("%+v", a)
+	}
+	// "N impacted entities" is a count, not a name.
+	alerts, _ = intake.Parse(intake.Dynatrace, []byte(`{"PID":"7","State":"OPEN","ProblemTitle":"t","ProblemURL":"u","ImpactedEntity":"3 impacted entities"}`))
+	if len(alerts[0].Names) != 0 {
+		t.Errorf("names %q", alerts[0].Names)
+	}
+}
