@@ -85,7 +85,9 @@ type Service struct {
 	// CommsLeads names the comms leads, told of a new draft when Notify
 	// names nobody; nil: none.
 	CommsLeads CommsLeads
-	// DefaultSeverity declares a draft whose monitor suggested none.
+	// DefaultSeverity declares a draft whose monitor suggested none, and
+	// is what a draft says it assumed when its monitor should have sent a
+	// severity and did not (Alert.SeverityMissing); "": SEV2.
 	DefaultSeverity string
 	Now             func() time.Time
 	Logger          *slog.Logger
@@ -97,6 +99,10 @@ func (s *Service) now() time.Time {
 	}
 	return time.Now().UTC()
 }
+
+// defaultSeverity is what a draft is declared as when neither the lead
+// nor the monitor said.
+func (s *Service) defaultSeverity() string { return firstNonEmpty(s.DefaultSeverity, "SEV2") }
 
 func (s *Service) logger() *slog.Logger {
 	if s.Logger != nil {
@@ -176,10 +182,25 @@ func openKey(source, key string) string { return source + ":" + key }
 
 func (s *Service) fire(ctx context.Context, a Alert) (id int64, created bool, err error) {
 	now := s.now()
+	// What the draft takes for granted is said first in its detail, so
+	// that truncating a long detail never drops it.
+	var assumed []string
 	first := a.StartedAt
-	if first.IsZero() || first.After(now) {
-		first = now // a monitor that says nothing of the start, or whose clock runs ahead
+	switch {
+	case first.IsZero():
+		first = now
+		assumed = append(assumed, "The monitor gave no first failure time: the time the alert arrived stands in for the first failure.")
+	case first.After(now):
+		assumed = append(assumed, fmt.Sprintf("The monitor's first failure time %s is ahead of sitrep's clock: the time the alert arrived stands in for the first failure.",
+			first.Format(time.RFC3339)))
+		first = now
 	}
+	severity := a.Severity
+	if severity == "" && a.SeverityMissing != "" {
+		severity = s.defaultSeverity()
+		assumed = append(assumed, fmt.Sprintf("Severity %s assumed (intake.default_severity): %s.", severity, a.SeverityMissing))
+	}
+	detail := strings.TrimSpace(strings.Join(append(assumed, a.Detail), "\n\n"))
 	err = s.DB.InTx(ctx, func(tx *sql.Tx) error {
 		// The write comes first: on SQLite it takes the write lock before
 		// anything is read, so concurrent deliveries queue instead of
@@ -194,8 +215,8 @@ func (s *Service) fire(ctx context.Context, a Alert) (id int64, created bool, er
 		systems := s.mapSystems(a.Names)
 		title := oneLine(a.Title, 200)
 		err = tx.QueryRowContext(ctx, queries.Get("insert-draft"),
-			a.Source, a.Key, openKey(a.Source, a.Key), title, store.JSON(systems), truncate(a.Detail, 2000), truncate(a.URL, 2000),
-			a.Severity, first, now, newToken()).Scan(&id)
+			a.Source, a.Key, openKey(a.Source, a.Key), title, store.JSON(systems), truncate(detail, 2000), truncate(a.URL, 2000),
+			severity, first, now, newToken()).Scan(&id)
 		if err != nil {
 			return fmt.Errorf("intake: new draft: %w", err)
 		}
@@ -424,7 +445,7 @@ func (s *Service) Declare(ctx context.Context, actor, ref string, in DeclareInpu
 	if d.State != StateDraft {
 		return nil, nil, s.decided(d)
 	}
-	sev := firstNonEmpty(in.Severity, d.Severity, s.DefaultSeverity, "SEV2")
+	sev := firstNonEmpty(in.Severity, d.Severity, s.defaultSeverity())
 	first := d.FirstFailureAt
 	detected := d.ReceivedAt
 	if detected.Before(first) {

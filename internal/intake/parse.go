@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
+	"html"
 	"sort"
 	"strconv"
 	"strings"
@@ -39,6 +40,10 @@ type Alert struct {
 	Detail   string
 	URL      string
 	Severity string // SEV1..SEV4 suggested by the monitor; "" unknown
+	// SeverityMissing says why a monitor that should suggest a severity
+	// did not; the draft then takes intake.default_severity and says it
+	// was assumed, and why.
+	SeverityMissing string
 	// StartedAt is the first failure as the monitor saw it.
 	StartedAt time.Time
 	// EndedAt is when it recovered; zero when firing or unknown.
@@ -141,8 +146,12 @@ func parseAlertmanager(body []byte) ([]Alert, error) {
 	return out, nil
 }
 
-// pingdomPayload is Pingdom's state-change webhook for uptime checks
-// (Pingdom's "Webhooks" documentation).
+// pingdomPayload is Pingdom's state-change webhook (Pingdom's "Webhooks"
+// documentation, www.pingdom.com/resources/webhooks). It is sent for both
+// kinds of check: uptime checks (check_type HTTP, TCP, PING, DNS, ...)
+// change state UP ↔ DOWN and carry check_params; transaction checks
+// (check_type TRANSACTION) change state SUCCESS ↔ FAILING and have no
+// check_params. Everything else is common to both.
 type pingdomPayload struct {
 	CheckID     json.Number `json:"check_id"`
 	CheckName   string      `json:"check_name"`
@@ -159,6 +168,7 @@ type pingdomPayload struct {
 	StateChangedUTCTime   string   `json:"state_changed_utc_time"`
 	LongDescription       string   `json:"long_description"`
 	Description           string   `json:"description"`
+	CustomMessage         string   `json:"custom_message"`
 }
 
 func parsePingdom(body []byte) ([]Alert, error) {
@@ -171,13 +181,23 @@ func parsePingdom(body []byte) ([]Alert, error) {
 	if p.CheckID.String() == "" {
 		return nil, errs.InvalidField("check_id", "missing")
 	}
+	// The state words say which kind of check it is; check_type is not
+	// needed to read them, so a check type Pingdom adds later still reads.
 	var firing bool
+	failing := "down"
 	switch strings.ToUpper(p.CurrentState) {
 	case "DOWN":
 		firing = true
+	case "FAILING":
+		firing, failing = true, "failing"
 	case "UP":
+	case "SUCCESS":
+		failing = "failing"
 	default:
-		return nil, errs.InvalidField("current_state", "want DOWN or UP, got %q", p.CurrentState)
+		return nil, errs.InvalidField("current_state", "want DOWN or UP (an uptime check) or FAILING or SUCCESS (a transaction check), got %q", p.CurrentState)
+	}
+	if strings.EqualFold(p.CheckType, "TRANSACTION") {
+		failing = "failing"
 	}
 	at := time.Unix(p.StateChangedTimestamp, 0).UTC()
 	if p.StateChangedTimestamp == 0 {
@@ -188,8 +208,8 @@ func parsePingdom(body []byte) ([]Alert, error) {
 		at = t.UTC()
 	}
 	name := firstNonEmpty(p.CheckName, "check "+p.CheckID.String())
-	a := Alert{Source: Pingdom, Key: p.CheckID.String(), Firing: firing, Title: "Pingdom: " + name + " is down",
-		Names: nonEmpty(p.CheckName, p.CheckParams.Hostname), Detail: firstNonEmpty(p.LongDescription, p.Description),
+	a := Alert{Source: Pingdom, Key: p.CheckID.String(), Firing: firing, Title: "Pingdom: " + name + " is " + failing,
+		Names: nonEmpty(p.CheckName, p.CheckParams.Hostname), Detail: firstNonEmpty(p.LongDescription, p.Description, p.CustomMessage),
 		URL: p.CheckParams.FullURL, Severity: severityFrom(p.ImportanceLevel), StartedAt: at}
 	if !firing {
 		a.EndedAt = at
@@ -197,19 +217,27 @@ func parsePingdom(body []byte) ([]Alert, error) {
 	return []Alert{a}, nil
 }
 
-// dynatracePayload is what the custom-integration template in
-// testdata/README.md makes Dynatrace send: its documented placeholders,
-// each under its own name.
+// dynatracePayload is what a Dynatrace custom integration sends: the
+// JSON payload template its owner writes, with Dynatrace's placeholders
+// filled in (docs.dynatrace.com, "Problem notifications: Webhook
+// integration"). The names are the template's, so both the template in
+// docs/monitors.md and Dynatrace's own documented example read: that
+// example names the link "Problem URL" (with a space) and sends neither
+// {ProblemSeverity} nor {ProblemDetailsText}, only {ProblemDetailsHTML}.
 type dynatracePayload struct {
-	ProblemID        string          `json:"ProblemID"`
-	PID              string          `json:"PID"`
-	State            string          `json:"State"`
-	ProblemTitle     string          `json:"ProblemTitle"`
-	ProblemURL       string          `json:"ProblemURL"`
-	ProblemImpact    string          `json:"ProblemImpact"`
-	ProblemSeverity  string          `json:"ProblemSeverity"`
-	ProblemDetails   string          `json:"ProblemDetailsText"`
-	Tags             string          `json:"Tags"`
+	ProblemID       string  `json:"ProblemID"`
+	PID             string  `json:"PID"`
+	State           string  `json:"State"`
+	ProblemTitle    string  `json:"ProblemTitle"`
+	ProblemURL      *string `json:"ProblemURL"`
+	ProblemURLSpace *string `json:"Problem URL"` // Dynatrace's documented example
+	ProblemImpact   string  `json:"ProblemImpact"`
+	ProblemSeverity string  `json:"ProblemSeverity"`
+	ProblemDetails  string  `json:"ProblemDetailsText"`
+	ProblemHTML     string  `json:"ProblemDetailsHTML"`
+	Tags            string  `json:"Tags"`
+	// ImpactedEntity ({ImpactedEntity}) is "name, name" or "N impacted
+	// entities"; the list is in {ImpactedEntities}.
 	ImpactedEntity   string          `json:"ImpactedEntity"`
 	ImpactedEntities json.RawMessage `json:"ImpactedEntities"`
 	// ProblemDetailsJSON ({ProblemDetailsJSON}) carries the problem's
@@ -250,14 +278,36 @@ func parseDynatrace(body []byte) ([]Alert, error) {
 			return nil, errs.InvalidField("ImpactedEntities", "want the {ImpactedEntities} JSON list: %v", err)
 		}
 	}
+	// The link is what takes the comms lead to the problem: a template
+	// without it is refused, so that Dynatrace's "Send test notification"
+	// says what to add, rather than every draft opening without its link.
+	var url string
+	switch {
+	case p.ProblemURL != nil:
+		url = *p.ProblemURL
+	case p.ProblemURLSpace != nil:
+		url = *p.ProblemURLSpace
+	default:
+		return nil, errs.InvalidField("ProblemURL", `missing: the template must send "ProblemURL": "{ProblemURL}" (or "Problem URL", as in Dynatrace's example)`)
+	}
 	var names []string
 	for _, e := range entities {
 		names = append(names, e.Name)
 	}
+	if len(entities) == 0 && !strings.HasSuffix(strings.TrimSpace(p.ImpactedEntity), "impacted entities") {
+		names = append(names, strings.Split(p.ImpactedEntity, ",")...)
+	}
 	names = append(names, tagValues(p.Tags, "service", "system", "app")...)
 	a := Alert{Source: Dynatrace, Key: key, Firing: firing, Title: p.ProblemTitle, Names: nonEmpty(names...),
-		Detail: firstNonEmpty(p.ProblemDetails, strings.TrimSpace(p.ProblemImpact+" "+p.ProblemSeverity)), URL: p.ProblemURL,
-		Severity: dynatraceSeverity(p.ProblemSeverity, p.ProblemImpact)}
+		Detail: firstNonEmpty(p.ProblemDetails, htmlText(p.ProblemHTML), strings.TrimSpace(p.ProblemImpact+" "+p.ProblemSeverity)),
+		URL:    strings.TrimSpace(url), Severity: dynatraceSeverity(p.ProblemSeverity, p.ProblemImpact)}
+	if a.Severity == "" {
+		if strings.TrimSpace(p.ProblemSeverity) == "" {
+			a.SeverityMissing = "the Dynatrace payload has no ProblemSeverity (add \"ProblemSeverity\": \"{ProblemSeverity}\" to the template)"
+		} else {
+			a.SeverityMissing = fmt.Sprintf("Dynatrace's ProblemSeverity %q is not one sitrep knows", oneLine(p.ProblemSeverity, 40))
+		}
+	}
 	if ms := p.ProblemDetailsJSON.StartTime; ms > 0 {
 		a.StartedAt = time.UnixMilli(ms).UTC()
 	}
@@ -265,6 +315,26 @@ func parseDynatrace(body []byte) ([]Alert, error) {
 		a.EndedAt = time.UnixMilli(ms).UTC()
 	}
 	return []Alert{a}, nil
+}
+
+// htmlText is the text of an HTML fragment such as {ProblemDetailsHTML}:
+// tags dropped, character references decoded, white space collapsed. One
+// pass over the input: it is a monitor's summary, not a page to render.
+func htmlText(s string) string {
+	var b strings.Builder
+	inTag := false
+	for _, r := range s {
+		switch {
+		case r == '<':
+			inTag = true
+			b.WriteByte(' ')
+		case r == '>' && inTag:
+			inTag = false
+		case !inTag:
+			b.WriteRune(r)
+		}
+	}
+	return strings.Join(strings.Fields(html.UnescapeString(b.String())), " ")
 }
 
 // GenericAlert is sitrep's own form, for any monitor that can POST JSON:
