@@ -240,6 +240,18 @@ type StillBrokenData struct {
 	Zone       *time.Location
 }
 
+// UnclearAnswerData is for KindUnclearAnswer: someone asked to confirm the
+// fix answered neither yes nor no. Like StillBrokenData it goes to the
+// incident and comms leads, who read the words and decide.
+type UnclearAnswerData struct {
+	Incident   IncidentView
+	From       string // "Jane Doe <jane@example.com>"
+	Answer     string // plain text of their reply, quoted part removed
+	ReceivedAt time.Time
+	Now        time.Time
+	Zone       *time.Location
+}
+
 // PostmortemInviteData is for KindPostmortemInvite: the body of the
 // post-mortem invitation (the text/calendar part travels beside it), with
 // the agenda and the timeline to read before the meeting.
