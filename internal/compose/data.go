@@ -112,8 +112,11 @@ type ResolvedData struct {
 // ConfirmData is for KindConfirm: ask someone who reported the problem
 // whether it is gone for them.
 type ConfirmData struct {
-	Incident   IncidentView
-	Recipient  string    // display name of the reporter
+	Incident  IncidentView
+	Recipient string // display name of the reporter
+	// Reporter: they reported the problem; false for the people asked
+	// to confirm every fix (resolution.Service.Confirmers), who did not.
+	Reporter   bool
 	ReportedAt time.Time // when they reported it; zero = unknown
 	RestoredAt time.Time
 	Now        time.Time

@@ -68,3 +68,27 @@ func TestResolvedFirstLinePunctuation(t *testing.T) {
 		}
 	}
 }
+
+// Someone on the confirmers list, who did not report the problem, is not
+// told "You reported ..."; a reporter still is.
+func TestConfirmTellsOnlyReportersTheyReportedIt(t *testing.T) {
+	r := newRenderer(t)
+	d := SampleData(KindConfirm).(ConfirmData)
+	d.Reporter, d.ReportedAt = false, time.Time{}
+	Address(&d, Copy{Name: "Carla Service", Zone: time.UTC})
+	out, err := r.Render(KindConfirm, &d)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(out.Text, "You reported") || !strings.Contains(out.Text, "You check fixes for us: this one is for *Checkout unavailable*.") {
+		t.Errorf("a confirmer's request:\n%s", out.Text)
+	}
+	d = SampleData(KindConfirm).(ConfirmData)
+	out, err = r.Render(KindConfirm, d)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(out.Text, "You reported *Checkout unavailable* at") {
+		t.Errorf("a reporter's request:\n%s", out.Text)
+	}
+}

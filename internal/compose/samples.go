@@ -46,7 +46,7 @@ func SampleData(kind Kind) any {
 			Impact: "About 8% of EU checkouts failed.", RootCause: "A release changed the card token format.",
 			RootCauseUnknown: false, WriteUpBy: now.Add(48 * time.Hour), Now: now, Zone: zone, Audience: "Exec team"}
 	case KindConfirm:
-		return ConfirmData{Incident: inc, Recipient: "Jo Park", ReportedAt: now.Add(-60 * time.Minute),
+		return ConfirmData{Incident: inc, Recipient: "Jo Park", Reporter: true, ReportedAt: now.Add(-60 * time.Minute),
 			RestoredAt: now, Now: now, Zone: zone}
 	case KindSummary:
 		return SummaryData{Incident: inc, Summary: "## Summary\n\nCheckout failed for EU cards.\n\n| When | What |\n|---|---|\n| 12:55 | Release |\n",

@@ -3,6 +3,7 @@ package resolution_test
 import (
 	"context"
 	"database/sql"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -61,7 +62,8 @@ func TestDraftSummaryOfAnIncident(t *testing.T) {
 		Domain: "sitrep.test", From: "sitrep <status@sitrep.test>", ReplyPart: "status"}
 	comms := &incident.Comms{DB: db, Incidents: incidents, Directory: dir, Mail: ob, Now: c.now}
 	incidents.OnDeclare = []incident.DeclareListener{comms}
-	s := &resolution.Service{DB: db, Incidents: incidents, Mail: ob, Comms: comms, Directory: dir, Now: c.now, WriteUpAfter: 48 * time.Hour}
+	s := &resolution.Service{DB: db, Incidents: incidents, Mail: ob, Comms: comms, Directory: dir, Now: c.now, WriteUpAfter: 48 * time.Hour,
+		Confirmers: []string{"ann@x.test"}}
 
 	reported := c.t.Add(-50 * time.Minute)
 	inc, err := incidents.Declare(ctx, "vp@x.test", incident.DeclareInput{Title: "Login fails.", Severity: "SEV2",
@@ -99,11 +101,27 @@ func TestDraftSummaryOfAnIncident(t *testing.T) {
 			t.Errorf("the timeline says %q:\n%s", slip, timeline)
 		}
 	}
-	for _, want := range []string{"Heads-up to 1 responder of auth", "(1 recipient)", "Asked 1 person who reported the problem to confirm the fix",
+	for _, want := range []string{"Heads-up to 1 responder of auth", "(1 recipient)", "Asked 2 people to confirm the fix: 1 who reported the problem and 1 on the confirmers list",
 		"State investigating → resolved: An expired certificate.", "Root cause: An expired certificate. Resolved email sent to exec"} {
 		if !strings.Contains(timeline, want) {
 			t.Errorf("the timeline lacks %q:\n%s", want, timeline)
 		}
+	}
+
+	// Only the reporter is told "You reported ...".
+	rows, err := db.Query(`SELECT d.email, m.render_data FROM messages m JOIN deliveries d ON d.message_id = m.id WHERE m.kind = 'confirm' ORDER BY d.email`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var asked []string
+	for rows.Next() {
+		var email, data string
+		rows.Scan(&email, &data)
+		asked = append(asked, fmt.Sprintf("%s %v", email, strings.Contains(data, `"Reporter":true`)))
+	}
+	rows.Close()
+	if strings.Join(asked, ", ") != "ann@x.test false, rob@x.test true" {
+		t.Errorf("confirmation requests: %v", asked)
 	}
 
 	md, err := s.DraftSummary(ctx, inc.Ref)

@@ -57,7 +57,7 @@ func (s *Service) now() time.Time {
 	return time.Now().UTC()
 }
 
-// ConfirmThread is the thread in which email is asked to confirm the fix
+// confirmThread is the thread in which email is asked to confirm the fix
 // of inc: one per person, so that each "Is it fixed for you?" continues
 // only what that person was sent (their own earlier question, when the
 // incident was reopened and resolved again) and never names another
@@ -65,7 +65,7 @@ func (s *Service) now() time.Time {
 // digest of the address: it shows in List-Id and the To: display, which
 // take no "@", and says nothing of the address to anyone else. Replies
 // come back by the incident's reply token, as in every thread.
-func ConfirmThread(inc *incident.Incident, email string) compose.Thread {
+func confirmThread(inc *incident.Incident, email string) compose.Thread {
 	sum := sha256.Sum256([]byte(strings.ToLower(strings.TrimSpace(email))))
 	return inc.Thread("reporter-" + hex.EncodeToString(sum[:6]))
 }
@@ -275,8 +275,8 @@ func (s *Service) askToConfirm(ctx context.Context, tx *sql.Tx, inc *incident.In
 			inc.ID, w.email, w.name, now); err != nil {
 			return nil, fmt.Errorf("resolution: confirmations: %w", err)
 		}
-		data := compose.ConfirmData{Incident: s.Comms.View(inc), Recipient: w.name, ReportedAt: w.reported, RestoredAt: restored, Now: now}
-		if _, err := s.Mail.Queue(ctx, tx, compose.Outgoing{Thread: ConfirmThread(inc, w.email), Kind: compose.KindConfirm,
+		data := compose.ConfirmData{Incident: s.Comms.View(inc), Recipient: w.name, Reporter: w.reporter, ReportedAt: w.reported, RestoredAt: restored, Now: now}
+		if _, err := s.Mail.Queue(ctx, tx, compose.Outgoing{Thread: confirmThread(inc, w.email), Kind: compose.KindConfirm,
 			People: []string{w.email}, Data: data, Actor: "sitrep"}); err != nil {
 			return nil, fmt.Errorf("resolution: confirmation request: %w", err)
 		}
