@@ -51,6 +51,7 @@ func (d *UnverifiedBounceData) address(c Copy) { d.Zone = c.Zone }
 func (d *StakeholderReplyData) address(c Copy) { d.Zone = c.Zone }
 func (d *DraftAlertData) address(c Copy)       { d.Zone = c.Zone }
 func (d *StillBrokenData) address(c Copy)      { d.Zone = c.Zone }
+func (d *UnclearAnswerData) address(c Copy)    { d.Zone = c.Zone }
 func (d *PostmortemInviteData) address(c Copy) { d.Zone = c.Zone }
 func (d *PostmortemReportData) address(c Copy) { d.Zone = c.Zone }
 func (d *ImprovementDueData) address(c Copy)   { d.Zone = c.Zone }

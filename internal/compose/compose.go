@@ -45,6 +45,7 @@ const (
 	KindStakeholderReply Kind = "stakeholder_reply"
 	KindDraftAlert       Kind = "draft_alert"
 	KindStillBroken      Kind = "still_broken"
+	KindUnclearAnswer    Kind = "unclear_answer"
 	KindWriteUpDue       Kind = "writeup_due"
 	KindPostmortemInvite Kind = "postmortem_invite"
 	KindPostmortemReport Kind = "postmortem_report"
@@ -70,6 +71,7 @@ var dataTypes = map[Kind]reflect.Type{
 	KindStakeholderReply: reflect.TypeFor[StakeholderReplyData](),
 	KindDraftAlert:       reflect.TypeFor[DraftAlertData](),
 	KindStillBroken:      reflect.TypeFor[StillBrokenData](),
+	KindUnclearAnswer:    reflect.TypeFor[UnclearAnswerData](),
 	KindWriteUpDue:       reflect.TypeFor[ReminderData](),
 	KindPostmortemInvite: reflect.TypeFor[PostmortemInviteData](),
 	KindPostmortemReport: reflect.TypeFor[PostmortemReportData](),

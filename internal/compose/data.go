@@ -112,8 +112,11 @@ type ResolvedData struct {
 // ConfirmData is for KindConfirm: ask someone who reported the problem
 // whether it is gone for them.
 type ConfirmData struct {
-	Incident   IncidentView
-	Recipient  string    // display name of the reporter
+	Incident  IncidentView
+	Recipient string // display name of the reporter
+	// Reporter: they reported the problem; false for the people asked
+	// to confirm every fix (resolution.Service.Confirmers), who did not.
+	Reporter   bool
 	ReportedAt time.Time // when they reported it; zero = unknown
 	RestoredAt time.Time
 	Now        time.Time
@@ -232,6 +235,18 @@ type DraftAlertData struct {
 // says the problem is still there. It goes to the incident and comms leads
 // at once.
 type StillBrokenData struct {
+	Incident   IncidentView
+	From       string // "Jane Doe <jane@example.com>"
+	Answer     string // plain text of their reply, quoted part removed
+	ReceivedAt time.Time
+	Now        time.Time
+	Zone       *time.Location
+}
+
+// UnclearAnswerData is for KindUnclearAnswer: someone asked to confirm the
+// fix answered neither yes nor no. Like StillBrokenData it goes to the
+// incident and comms leads, who read the words and decide.
+type UnclearAnswerData struct {
 	Incident   IncidentView
 	From       string // "Jane Doe <jane@example.com>"
 	Answer     string // plain text of their reply, quoted part removed

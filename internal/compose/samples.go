@@ -46,7 +46,7 @@ func SampleData(kind Kind) any {
 			Impact: "About 8% of EU checkouts failed.", RootCause: "A release changed the card token format.",
 			RootCauseUnknown: false, WriteUpBy: now.Add(48 * time.Hour), Now: now, Zone: zone, Audience: "Exec team"}
 	case KindConfirm:
-		return ConfirmData{Incident: inc, Recipient: "Jo Park", ReportedAt: now.Add(-60 * time.Minute),
+		return ConfirmData{Incident: inc, Recipient: "Jo Park", Reporter: true, ReportedAt: now.Add(-60 * time.Minute),
 			RestoredAt: now, Now: now, Zone: zone}
 	case KindSummary:
 		return SummaryData{Incident: inc, Summary: "## Summary\n\nCheckout failed for EU cards.\n\n| When | What |\n|---|---|\n| 12:55 | Release |\n",
@@ -77,6 +77,8 @@ func SampleData(kind Kind) any {
 			Now: now, Zone: zone}
 	case KindStillBroken:
 		return StillBrokenData{Incident: inc, From: "Dana Fox <dana@example.com>", Answer: "No, checkout still fails for me with error 502.", ReceivedAt: now, Now: now, Zone: zone}
+	case KindUnclearAnswer:
+		return UnclearAnswerData{Incident: inc, From: "Dana Fox <dana@example.com>", Answer: "Checkout works again, but the order page is slow.\nShould we retry the failed orders?", ReceivedAt: now, Now: now, Zone: zone}
 	case KindWriteUpDue:
 		return ReminderData{Incident: inc, DueAt: now.Add(2 * time.Hour), Now: now, Zone: zone}
 	case KindPostmortemInvite:

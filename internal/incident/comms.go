@@ -240,7 +240,8 @@ func (c *Comms) SendUpdate(ctx context.Context, actor, ref string, in UpdateInpu
 		if err := c.Incidents.RecordUpdateSent(ctx, tx, inc.ID, now, &next); err != nil {
 			return err
 		}
-		text := fmt.Sprintf("Status update %d to %s (%d recipients); next update by %s UTC", number+1, strings.Join(groups, ", "), msg.Total, next.Format("15:04"))
+		text := fmt.Sprintf("Status update %d to %s (%d %s); next update by %s UTC", number+1, strings.Join(groups, ", "), msg.Total,
+			plural(msg.Total, "recipient", "recipients"), next.Format("15:04"))
 		_, err = AddEvent(ctx, tx, now, inc.ID, EventUpdateQueued, actor, text,
 			map[string]any{"message": msg.ID, "status": status, "next_update_at": next, "groups": groups, "holding": in.Holding})
 		return err
@@ -348,7 +349,7 @@ func (c *Comms) QueueHeadsUp(ctx context.Context, tx *sql.Tx, inc *Incident) err
 		return fmt.Errorf("incident: heads-up: %w", err)
 	}
 	_, err = AddEvent(ctx, tx, now, inc.ID, EventHeadsUpQueued, "sitrep",
-		fmt.Sprintf("Heads-up to %d responders of %s: %s", len(people), strings.Join(inc.Scope.Systems, ", "), strings.Join(names, ", ")),
+		fmt.Sprintf("Heads-up to %d %s of %s: %s", len(people), plural(len(people), "responder", "responders"), strings.Join(inc.Scope.Systems, ", "), strings.Join(names, ", ")),
 		map[string]any{"message": msg.ID, "to": people})
 	return err
 }

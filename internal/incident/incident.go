@@ -226,6 +226,9 @@ const (
 	EventOverdue       = "overdue"
 	EventReply         = "reply_received"
 	EventNote          = "note"
+	// EventReport is a report filed (FileReport); its data carries the
+	// report's fields, its text who filed it.
+	EventReport = "report"
 )
 
 // validText is the one check of people-written text (errs.CheckLine):

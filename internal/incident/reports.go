@@ -101,12 +101,35 @@ func FileReport(ctx context.Context, q store.Querier, now time.Time, incidentID 
 	if err != nil {
 		return fmt.Errorf("incident: add report: %w", err)
 	}
-	where := ""
-	if r.Location != "" {
-		where = " in " + r.Location
-	}
-	_, err = AddEvent(ctx, q, now, incidentID, "report", actor, fmt.Sprintf("Report from %s%s via %s: %s", r.Email, where, r.Channel, r.Observed), nil)
+	_, err = AddEvent(ctx, q, now, incidentID, EventReport, actor, reportText(r),
+		map[string]any{"report": r.ID, "location": r.Location, "access": r.Access, "observed": r.Observed, "channel": r.Channel})
 	return err
+}
+
+// channelWords says how a report reached sitrep. It comes last and in its
+// own words: "via" is how the reporter reaches the service (their access),
+// as in the reports line of the status email, so "via cli" read as if the
+// reporter used a command line when they were on the web.
+var channelWords = map[string]string{"api": "filed through the API", "cli": "filed with the CLI", "web": "filed on the web page", "email": "sent by email"}
+
+// reportText is the report's timeline entry: who, where, how they reach
+// the service, what they saw, and how the report came in.
+func reportText(r *Report) string {
+	var b strings.Builder
+	b.WriteString("Report from " + r.Email)
+	if r.Location != "" {
+		b.WriteString(" in " + r.Location)
+	}
+	if r.Access != "" {
+		b.WriteString(" via " + r.Access)
+	}
+	if obs := strings.Join(strings.Fields(r.Observed), " "); obs != "" {
+		b.WriteString(": " + obs)
+	}
+	if w, ok := channelWords[r.Channel]; ok {
+		b.WriteString(" (" + w + ")")
+	}
+	return b.String()
 }
 
 // Reports lists an incident's reports, oldest first.

@@ -152,10 +152,12 @@ func (s *Service) resolve(ctx context.Context, tx *sql.Tx, inc *incident.Inciden
 	if s.Resolution != nil {
 		return s.Resolution.ResolveByReply(ctx, tx, inc, actor, note)
 	}
+	// The state change says "→ resolved" already: "resolved: resolved by
+	// reply: ..." said it twice, with two colons.
 	if note == "" {
-		note = "resolved by reply"
+		note = "by reply"
 	} else {
-		note = "resolved by reply: " + note
+		note = "by reply; " + note
 	}
 	return s.Incidents.TransitionTx(ctx, tx, actor, inc.ID, incident.Resolved, snippet(note, 2000))
 }

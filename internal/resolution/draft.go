@@ -12,36 +12,42 @@ import (
 )
 
 // DraftInput is what the summary draft is written from: the incident's
-// fields and its timeline. Names and Rules are for the notes, the only
-// event text the draft copies; the zero NameSet finds no one and nil Rules
-// are the defaults.
+// fields and its timeline. Names and Rules are for the people's words the
+// draft copies (notes, updates, reports, answers), whose names it
+// replaces; the zero NameSet finds no one and nil Rules are the defaults.
 type DraftInput struct {
 	ID, Title, Severity string
 	FirstFailureAt      time.Time
 	DetectedAt          time.Time
+	FirstReportAt       time.Time // the earliest report; zero = none
 	DeclaredAt          time.Time
 	ResolvedAt          time.Time
 	Extent              string // "all", "subset", or the author's words
 	Segments            []string
 	Systems             []string
-	Teams               []string
+	Teams               []string // the incident's, and those of the escalation lists engaged
 	RootCause           string
 	Fix                 string
 	Impact              string
 	RootCauseUnknown    bool
 	Events              []DraftEvent
 	Zone                *time.Location // a second time column; nil or UTC for none
+	// StillBroken holds the words of each person whose last answer to
+	// "is it fixed for you?" is that it is not: the fix is not confirmed.
+	StillBroken []string
 
 	Names blameless.NameSet
 	Rules *blameless.Rules
 }
 
 // DraftEvent is one timeline entry. Kind is one of the incident package's
-// event kinds ("declared", "state_changed", "note", ...).
+// event kinds ("declared", "state_changed", "note", ...); Data is the
+// event's data, where the words of an update, a report or an answer are.
 type DraftEvent struct {
 	At   time.Time
 	Kind string
 	Text string
+	Data map[string]any
 }
 
 // Event kinds the draft knows, as the incident and outbox packages write
@@ -57,6 +63,11 @@ const (
 	evOverdue       = "overdue"
 	evReply         = "reply_received"
 	evNote          = "note"
+	evReport        = "report"
+	evResolvedEmail = EventResolvedEmail
+	evAsked         = EventConfirmationAsked
+	evConfirmation  = EventConfirmation
+	evSummarySent   = EventSummarySent
 )
 
 // The person a name in a note is replaced with.
@@ -65,10 +76,11 @@ const aResponder = "a responder"
 // Draft writes the blameless summary as Markdown for the author to finish,
 // in the order the outage guide asks for: summary, time frame, impact, root
 // cause, fix, timeline, teams, thanks. Missing facts become "_TODO: ..._"
-// lines. The timeline is written from event kinds, never from the event
-// text (which carries responders' names and addresses), except for notes,
-// whose names are replaced with "a responder". When the inputs pass
-// blameless.Lint, so does the draft.
+// lines. Each timeline row says what happened: the words of notes,
+// updates, reports and answers are copied with every name and address
+// replaced by "a responder"; the rest of the event text (which carries
+// responders' names and addresses) is not, only its fixed vocabulary.
+// When the inputs pass blameless.Lint, so does the draft.
 func Draft(in DraftInput) string {
 	var b strings.Builder
 	local := in.Zone
@@ -80,7 +92,9 @@ func Draft(in DraftInput) string {
 	if id == "" {
 		id = "INC-?"
 	}
-	title := oneLine(in.Title)
+	// The heading adds ": summary"; a title's own end ("Login fails.")
+	// would read "Login fails.: summary".
+	title := strings.TrimRight(oneLine(in.Title), ".!?:;, ")
 	if title == "" {
 		title = "_TODO: title_"
 	}
@@ -155,13 +169,16 @@ func writeSummary(b *strings.Builder, in DraftInput, id string) {
 	} else {
 		s.WriteString(" was an incident")
 	}
-	start, end := in.FirstFailureAt, in.ResolvedAt
-	if start.IsZero() {
-		start = in.DeclaredAt
-	}
-	if !start.IsZero() && !end.IsZero() && !end.Before(start) {
+	start, from := impactStart(in)
+	end := in.ResolvedAt
+	switch {
+	case !start.IsZero() && !end.IsZero() && !end.Before(start) && from == "first failure":
 		fmt.Fprintf(&s, " that lasted %s, from %s to %s UTC", formatDuration(end.Sub(start)), fmtUTC(start), fmtEnd(start, end))
-	} else if !start.IsZero() {
+	case !start.IsZero() && !end.IsZero() && !end.Before(start):
+		// The first failure was not established: the impact lasted at
+		// least from the earliest sign of it.
+		fmt.Fprintf(&s, " that lasted at least %s, from the %s at %s to %s UTC", formatDuration(end.Sub(start)), from, fmtUTC(start), fmtEnd(start, end))
+	case !start.IsZero():
 		fmt.Fprintf(&s, " that began at %s UTC", fmtUTC(start))
 	}
 	switch ext := extentPhrase(in.Extent, in.Segments); {
@@ -174,7 +191,17 @@ func writeSummary(b *strings.Builder, in DraftInput, id string) {
 	if imp := strings.TrimSpace(in.Impact); imp != "" {
 		b.WriteString(imp + "\n\n")
 	}
-	switch {
+	switch n := len(in.StillBroken); {
+	case n > 0:
+		// An open "still broken" is not "found and fixed": the author
+		// must find out before the organisation reads it (issue 17).
+		fmt.Fprintf(b, "A fix is in place, but %d %s asked to confirm it %s it is still broken for them",
+			n, plural(n, "person", "people"), plural(n, "says", "say"))
+		if quoted := cleanWords(in.StillBroken, in); len(quoted) > 0 {
+			b.WriteString(": " + strings.Join(quoted, "; "))
+		}
+		b.WriteString(".\n\n")
+		b.WriteString("_TODO: find out whether it is fixed for them, and say so here; if it is not, reopen the incident._\n\n")
 	case in.RootCauseUnknown:
 		b.WriteString("Service is restored; the root cause is not known yet and the systems are being watched.\n\n")
 	case strings.TrimSpace(in.RootCause) != "" && strings.TrimSpace(in.Fix) != "":
@@ -214,6 +241,9 @@ func writeTimeFrame(b *strings.Builder, in DraftInput, local *time.Location) {
 		writeRow(b, timeCells(what, t, local)...)
 	}
 	row("First failure", in.FirstFailureAt, "when did it first fail? Check the graphs")
+	if !in.FirstReportAt.IsZero() {
+		row("First report", in.FirstReportAt, "")
+	}
 	row("Detected", in.DetectedAt, "when was it first noticed?")
 	row("Declared", in.DeclaredAt, "when was the incident declared?")
 	row("Resolved", in.ResolvedAt, "when was service restored?")
@@ -228,10 +258,10 @@ func writeTimeFrame(b *strings.Builder, in DraftInput, local *time.Location) {
 		}
 		writeRow(b, cells...)
 	}
-	start := in.FirstFailureAt
-	what := "Duration (first failure to resolution)"
-	if start.IsZero() {
-		start, what = in.DeclaredAt, "Duration (declaration to resolution)"
+	start, from := impactStart(in)
+	what := "Duration (" + from + " to resolution)"
+	if from == "" {
+		what = "Duration (first failure to resolution)"
 	}
 	span(what, start, in.ResolvedAt, "needs the start and resolution times")
 	span("Time to detect", in.FirstFailureAt, in.DetectedAt, "needs the first failure and detection times")
@@ -298,15 +328,117 @@ var (
 	updateRe     = regexp.MustCompile(`^Status update (\d+) to (.*) \((\d+) recipients?\)`)
 	headsUpOfRe  = regexp.MustCompile(`^Heads-up to \d+ responders? of ([^:]+):`)
 	stateWordsRe = regexp.MustCompile(`^[a-z]+$`)
+	resolvedToRe = regexp.MustCompile(`Resolved email sent to ([a-z0-9, -]+)`)
+	replyRe      = regexp.MustCompile(`(?s)^Reply from \S+(?: \([^)]*\))?: (.*)$`)
 )
 
-// describeEvent writes a timeline line from an event's kind. Event texts
-// carry responders' names and addresses ("Heads-up to 2 responders: Lena
-// Vogel, ..."), so only fixed vocabulary is taken from them: states,
-// severities, counts and the systems a heads-up was about.
+// maxWords bounds the people's words one timeline row or sentence quotes:
+// a row is a line of a table, not the message.
+const maxWords = 240
+
+// quoteWords quotes people's words in one line, names replaced, cut at
+// maxWords runes; "" for none.
+func quoteWords(text string, in DraftInput) string {
+	text = scrubNames(text, in)
+	if text == "" {
+		return ""
+	}
+	if r := []rune(text); len(r) > maxWords {
+		text = strings.TrimSpace(string(r[:maxWords])) + "…"
+	}
+	return "“" + text + "”"
+}
+
+// cleanWords quotes each of list (see quoteWords), leaving out the empty.
+func cleanWords(list []string, in DraftInput) []string {
+	var out []string
+	for _, s := range list {
+		if w := quoteWords(s, in); w != "" {
+			out = append(out, w)
+		}
+	}
+	return out
+}
+
+// dataText is a string of the event's data, trimmed; "" when absent.
+func dataText(ev DraftEvent, key string) string {
+	s, _ := ev.Data[key].(string)
+	return strings.TrimSpace(s)
+}
+
+// impactStart is when the impact began as far as the incident knows, and
+// what that time is: the first failure when it was established; else the
+// earliest of detection, the first report and the declaration, which the
+// impact lasted at least since (issue 17: the status said "45 min so far"
+// from the detection, the draft "lasted 1 min" from the declaration).
+func impactStart(in DraftInput) (time.Time, string) {
+	if !in.FirstFailureAt.IsZero() {
+		return in.FirstFailureAt, "first failure"
+	}
+	var at time.Time
+	var what string
+	for _, c := range []struct {
+		at   time.Time
+		what string
+	}{{in.DetectedAt, "detection"}, {in.FirstReportAt, "first report"}, {in.DeclaredAt, "declaration"}} {
+		if !c.at.IsZero() && (at.IsZero() || c.at.Before(at)) {
+			at, what = c.at, c.what
+		}
+	}
+	return at, what
+}
+
+// describeEvent writes a timeline line that says what happened. Event
+// texts carry responders' names and addresses ("Heads-up to 2 responders:
+// Lena Vogel, ..."), so from them only fixed vocabulary is taken (states,
+// severities, counts, groups and the systems a heads-up was about), and
+// people's words (an update's text, a report, an answer, a note) with
+// their names replaced.
 func describeEvent(ev DraftEvent, in DraftInput) string {
 	text := strings.TrimSpace(ev.Text)
 	switch ev.Kind {
+	case evReport:
+		s := "Report received"
+		if where := dataText(ev, "location"); where != "" {
+			s += " from " + scrubNames(where, in)
+		}
+		if how := dataText(ev, "access"); how != "" {
+			s += " (" + scrubNames(how, in) + ")"
+		}
+		if w := quoteWords(dataText(ev, "observed"), in); w != "" {
+			s += ": " + w
+		}
+		return s
+	case evConfirmation:
+		who := "A person asked to confirm the fix"
+		if r, _ := ev.Data["reporter"].(bool); r {
+			who = "A reporter"
+		}
+		var s string
+		switch dataText(ev, "state") {
+		case "confirmed":
+			s = who + " confirmed the fix"
+		case "still_broken":
+			s = who + " says it is still broken"
+		default:
+			s = who + " answered, not clearly yes or no"
+		}
+		if w := quoteWords(dataText(ev, "answer"), in); w != "" {
+			s += ": " + w
+		}
+		return s
+	case evAsked:
+		if asked, ok := ev.Data["asked"].([]any); ok && len(asked) > 0 {
+			return fmt.Sprintf("%d %s asked to confirm the fix", len(asked), plural(len(asked), "person", "people"))
+		}
+		return "Reporters asked to confirm the fix"
+	case evResolvedEmail:
+		if m := resolvedToRe.FindStringSubmatch(text); m != nil {
+			return "Resolved email sent to " + m[1]
+		}
+		return "Resolved email sent"
+	case evSummarySent:
+		return "Blameless summary sent"
 	case evDeclared:
 		if sev := sevRe.FindString(text); sev != "" {
 			return "Incident declared as " + sev
@@ -339,11 +471,15 @@ func describeEvent(ev DraftEvent, in DraftInput) string {
 		}
 		return "Incident details updated"
 	case evUpdateQueued, evUpdateSent:
+		s := "Status update sent"
 		if m := updateRe.FindStringSubmatch(text); m != nil {
 			n := len(strings.Split(m[2], ","))
-			return fmt.Sprintf("Status update %s sent to %d %s", m[1], n, plural(n, "group", "groups"))
+			s = fmt.Sprintf("Status update %s sent to %d %s", m[1], n, plural(n, "group", "groups"))
 		}
-		return "Status update sent"
+		if w := quoteWords(dataText(ev, "status"), in); w != "" {
+			s += ": " + w
+		}
+		return s
 	case evHeadsUpQueued:
 		if m := headsUpOfRe.FindStringSubmatch(text); m != nil {
 			return "Heads-up sent to the responders of " + scrubNames(m[1], in)
@@ -354,6 +490,11 @@ func describeEvent(ev DraftEvent, in DraftInput) string {
 	case evOverdue:
 		return "Status update overdue; escalated to the incident leads"
 	case evReply:
+		if m := replyRe.FindStringSubmatch(text); m != nil {
+			if w := quoteWords(m[1], in); w != "" {
+				return "Reply received: " + w
+			}
+		}
 		return "Reply received"
 	case evNote:
 		if text == "" {
@@ -493,4 +634,14 @@ func plural(n int, one, many string) string {
 		return one
 	}
 	return many
+}
+
+// sentence ends s with a full stop unless it ends with one of its own:
+// "certificate." does not become "certificate..".
+func sentence(s string) string {
+	s = strings.TrimSpace(s)
+	if s == "" || strings.ContainsAny(s[len(s)-1:], ".!?") || strings.HasSuffix(s, "…") {
+		return s
+	}
+	return s + "."
 }

@@ -97,7 +97,7 @@ func TestDraftSectionsInOrder(t *testing.T) {
 		"| 2024-03-05 14:31 | Severity changed: SEV3 → SEV2 |",
 		"| 2024-03-05 14:40 | State changed: investigating → identified: a responder found the dropped index |",
 		"| 2024-03-05 14:45 | Note: a responder and a responder are rebuilding the index; ETA 30 min |",
-		"| 2024-03-05 14:52 | Reply received |",
+		"| 2024-03-05 14:52 | Reply received: “still broken in DE” |",
 		"| 2024-03-05 15:25 | State changed: identified → resolved |",
 		"- Payments\n- SRE team\n",
 		"Thank you to the Payments team and the SRE team for working on resolving this issue",
@@ -217,6 +217,117 @@ func TestFormatDuration(t *testing.T) {
 	} {
 		if got := formatDuration(d); got != want {
 			t.Errorf("formatDuration(%v) = %q, want %q", d, got, want)
+		}
+	}
+}
+
+// The draft's duration starts at the first failure when it is known;
+// otherwise at the earliest sign the incident has, and says so (issue 17:
+// the status said "45 min so far" from the detection, the draft "lasted
+// 1 min" from the declaration).
+func TestDraftDurationFromTheEarliestSign(t *testing.T) {
+	t.Parallel()
+	in := DraftInput{ID: "INC-1", Title: "Login fails", DetectedAt: at("09:15"), DeclaredAt: at("10:00"), ResolvedAt: at("10:01")}
+	md := Draft(in)
+	for _, want := range []string{
+		"INC-1 was an incident that lasted at least 46 min, from the detection at 2024-03-05 09:15 to 10:01 UTC.",
+		"| Duration (detection to resolution) | 46 min |",
+	} {
+		if !strings.Contains(md, want) {
+			t.Errorf("draft lacks %q:\n%s", want, md)
+		}
+	}
+	in.FirstReportAt = at("09:10")
+	md = Draft(in)
+	for _, want := range []string{
+		"lasted at least 51 min, from the first report at 2024-03-05 09:10 to 10:01 UTC.",
+		"| First report | 2024-03-05 09:10 |",
+		"| Duration (first report to resolution) | 51 min |",
+	} {
+		if !strings.Contains(md, want) {
+			t.Errorf("draft lacks %q:\n%s", want, md)
+		}
+	}
+	if strings.Contains(md, "lasted 1 min") {
+		t.Errorf("the draft counts from the declaration:\n%s", md)
+	}
+	in.FirstFailureAt = at("09:00")
+	if md := Draft(in); !strings.Contains(md, "that lasted 1 h 1 min, from 2024-03-05 09:00 to 10:01 UTC.") {
+		t.Errorf("with the first failure known:\n%s", md)
+	}
+}
+
+// Every timeline row says what happened: the report's words, the
+// update's text, the answer to "is it fixed for you?", who the resolved
+// email went to; never a bare "Report", "Confirmation" or "Resolved
+// email" (issue 17). People's words keep no names or addresses.
+func TestDraftTimelineSaysWhatHappened(t *testing.T) {
+	t.Parallel()
+	in := fullInput()
+	in.Events = []DraftEvent{
+		{At: at("14:12"), Kind: "report", Text: "Report from breyes@example.com in Berlin via web: checkout spins (filed with the CLI)",
+			Data: map[string]any{"location": "Berlin", "access": "web", "observed": "Checkout spins; Mark saw it too", "channel": "cli"}},
+		{At: at("14:20"), Kind: "update_queued", Text: "Status update 1 to exec, support (2 recipients); next update by 14:50 UTC",
+			Data: map[string]any{"status": "Payments fail for **EU** cards.\nWe are rolling back.", "groups": []any{"exec", "support"}}},
+		{At: at("15:25"), Kind: "resolved_email", Text: "Root cause: A migration. Resolved email sent to exec, support; write-up promised by Thu 15:25 UTC"},
+		{At: at("15:25"), Kind: "confirmation_asked", Text: "Asked 2 people who reported the problem to confirm the fix",
+			Data: map[string]any{"asked": []any{"breyes@example.com", "lena.vogel@example.com"}}},
+		{At: at("15:40"), Kind: "confirmation", Text: "Bob Reyes <breyes@example.com> says it is STILL BROKEN: no, still 502",
+			Data: map[string]any{"state": "still_broken", "answer": "No, still 502 here. Bob Reyes", "reporter": true}},
+		{At: at("15:41"), Kind: "confirmation", Text: "lena.vogel@example.com answered (unclear; read it): works but slow",
+			Data: map[string]any{"state": "ambiguous", "answer": "Works, but slow for lena.vogel@example.com", "reporter": true}},
+		{At: at("15:42"), Kind: "confirmation", Text: "x confirmed the fix", Data: map[string]any{"state": "confirmed", "reporter": false}},
+	}
+	md := Draft(in)
+	for _, want := range []string{
+		"| 2024-03-05 14:12 | Report received from Berlin (web): “Checkout spins; a responder saw it too” |",
+		"| 2024-03-05 14:20 | Status update 1 sent to 2 groups: “Payments fail for **EU** cards. We are rolling back.” |",
+		"| 2024-03-05 15:25 | Resolved email sent to exec, support |",
+		"| 2024-03-05 15:25 | 2 people asked to confirm the fix |",
+		"| 2024-03-05 15:40 | A reporter says it is still broken: “No, still 502 here. a responder” |",
+		"| 2024-03-05 15:41 | A reporter answered, not clearly yes or no: “Works, but slow for a responder” |",
+		"| 2024-03-05 15:42 | A person asked to confirm the fix confirmed the fix |",
+	} {
+		if !strings.Contains(md, want) {
+			t.Errorf("draft lacks %q:\n%s", want, md)
+		}
+	}
+	for _, bare := range []string{"| Report |", "| Confirmation |", "| Resolved email |", "| Confirmation asked |"} {
+		if strings.Contains(md, bare) {
+			t.Errorf("a bare row %q:\n%s", bare, md)
+		}
+	}
+	if fs := blameless.Lint(md, in.Names, nil); len(fs) != 0 {
+		t.Errorf("draft has findings %v:\n%s", words(fs), md)
+	}
+}
+
+// A reporter's open "still broken" is in the summary, with their words
+// and a TODO that keeps it from being sent as is, and the draft does not
+// say the root cause was "found and fixed" (issue 17).
+func TestDraftStillBrokenIsNotFoundAndFixed(t *testing.T) {
+	t.Parallel()
+	in := fullInput()
+	in.StillBroken = []string{"No, still 502 for Bob Reyes.", ""}
+	md := Draft(in)
+	summary := md[:strings.Index(md, "## Time frame")]
+	if strings.Contains(summary, "found and fixed") ||
+		!strings.Contains(summary, "A fix is in place, but 2 people asked to confirm it say it is still broken for them: “No, still 502 for a responder.”.") ||
+		!strings.Contains(summary, "_TODO: find out whether it is fixed for them") {
+		t.Errorf("summary:\n%s", summary)
+	}
+	in.StillBroken = in.StillBroken[:1]
+	if md := Draft(in); !strings.Contains(md, "1 person asked to confirm it says it is still broken") {
+		t.Errorf("one answer:\n%s", md)
+	}
+}
+
+// A title's own punctuation does not run into the heading's.
+func TestDraftHeadingPunctuation(t *testing.T) {
+	t.Parallel()
+	for title, want := range map[string]string{"Login fails.": "# [INC-7] Login fails: summary\n", "Is search down?": "# [INC-7] Is search down: summary\n"} {
+		if md := Draft(DraftInput{ID: "INC-7", Title: title}); !strings.HasPrefix(md, want) {
+			t.Errorf("title %q: %q", title, strings.SplitN(md, "\n", 2)[0])
 		}
 	}
 }

@@ -6,8 +6,10 @@ package resolution
 
 import (
 	"context"
+	"crypto/sha256"
 	"database/sql"
 	"embed"
+	"encoding/hex"
 	"fmt"
 	"net/mail"
 	"strings"
@@ -55,8 +57,18 @@ func (s *Service) now() time.Time {
 	return time.Now().UTC()
 }
 
-// Reporters are asked to confirm in their own thread.
-const Reporters = "reporters"
+// confirmThread is the thread in which email is asked to confirm the fix
+// of inc: one per person, so that each "Is it fixed for you?" continues
+// only what that person was sent (their own earlier question, when the
+// incident was reopened and resolved again) and never names another
+// reporter's message in In-Reply-To or References. The audience is a
+// digest of the address: it shows in List-Id and the To: display, which
+// take no "@", and says nothing of the address to anyone else. Replies
+// come back by the incident's reply token, as in every thread.
+func confirmThread(inc *incident.Incident, email string) compose.Thread {
+	sum := sha256.Sum256([]byte(strings.ToLower(strings.TrimSpace(email))))
+	return inc.Thread("reporter-" + hex.EncodeToString(sum[:6]))
+}
 
 // ResolveInput is what resolving says.
 type ResolveInput struct {
@@ -132,9 +144,11 @@ func (s *Service) ResolveTx(ctx context.Context, tx *sql.Tx, actor string, inc *
 	}
 	res := &ResolveResult{WriteUpBy: writeUpBy}
 	err := func() error {
-		target, note := incident.Resolved, "resolved: "+oneLine(rootCause)
+		// The state change says "→ resolved" already: the note is the
+		// root cause alone, not "resolved: resolved: ..." (issue 17).
+		target, note := incident.Resolved, sentence(oneLine(rootCause))
 		if in.RootCauseUnknown {
-			target, note = incident.Monitoring, "fix in place, root cause unknown: watching"
+			target, note = incident.Monitoring, "fix in place, root cause unknown; watching"
 		}
 		if inc.State != target {
 			if err := s.Incidents.TransitionTx(ctx, tx, actor, inc.ID, target, note); err != nil {
@@ -169,9 +183,9 @@ func (s *Service) ResolveTx(ctx context.Context, tx *sql.Tx, actor string, inc *
 		if in.RootCauseUnknown {
 			text = "Fix in place; root cause UNKNOWN: incident stays in monitoring. " + text
 		} else {
-			text = fmt.Sprintf("Root cause: %s. %s; write-up promised by %s UTC", oneLine(rootCause), text, writeUpBy.Format("Mon 15:04"))
+			text = fmt.Sprintf("Root cause: %s %s; write-up promised by %s UTC", sentence(oneLine(rootCause)), text, writeUpBy.Format("Mon 15:04"))
 		}
-		if _, err := incident.AddEvent(ctx, tx, now, inc.ID, "resolved_email", actor, text,
+		if _, err := incident.AddEvent(ctx, tx, now, inc.ID, EventResolvedEmail, actor, text,
 			map[string]any{"root_cause": rootCause, "fix": fix, "impact": impact, "root_cause_unknown": in.RootCauseUnknown}); err != nil {
 			return err
 		}
@@ -220,6 +234,7 @@ func (s *Service) askToConfirm(ctx context.Context, tx *sql.Tx, inc *incident.In
 	type who struct {
 		email, name string
 		reported    time.Time
+		reporter    bool // reported the problem; else one of the Confirmers
 	}
 	var people []who
 	seen := map[string]bool{}
@@ -228,7 +243,7 @@ func (s *Service) askToConfirm(ctx context.Context, tx *sql.Tx, inc *incident.In
 		return nil, fmt.Errorf("resolution: %w", err)
 	}
 	for _, r := range reporters {
-		w := who{email: r.Email, name: r.Name, reported: r.FirstAt}
+		w := who{email: r.Email, name: r.Name, reported: r.FirstAt, reporter: true}
 		if w.name == "" {
 			if p, ok := s.Directory.Current().Person(w.email); ok {
 				w.name = p.Name
@@ -249,6 +264,7 @@ func (s *Service) askToConfirm(ctx context.Context, tx *sql.Tx, inc *incident.In
 		}
 	}
 	var asked []string
+	reported := 0
 	for _, w := range people {
 		// One question per person and incident: a reopened and re-resolved
 		// incident asks again.
@@ -259,21 +275,45 @@ func (s *Service) askToConfirm(ctx context.Context, tx *sql.Tx, inc *incident.In
 			inc.ID, w.email, w.name, now); err != nil {
 			return nil, fmt.Errorf("resolution: confirmations: %w", err)
 		}
-		data := compose.ConfirmData{Incident: s.Comms.View(inc), Recipient: w.name, ReportedAt: w.reported, RestoredAt: restored, Now: now}
-		if _, err := s.Mail.Queue(ctx, tx, compose.Outgoing{Thread: inc.Thread(Reporters), Kind: compose.KindConfirm,
+		data := compose.ConfirmData{Incident: s.Comms.View(inc), Recipient: w.name, Reporter: w.reporter, ReportedAt: w.reported, RestoredAt: restored, Now: now}
+		if _, err := s.Mail.Queue(ctx, tx, compose.Outgoing{Thread: confirmThread(inc, w.email), Kind: compose.KindConfirm,
 			People: []string{w.email}, Data: data, Actor: "sitrep"}); err != nil {
 			return nil, fmt.Errorf("resolution: confirmation request: %w", err)
 		}
 		asked = append(asked, w.email)
+		if w.reporter {
+			reported++
+		}
 	}
 	if len(asked) > 0 {
-		if _, err := incident.AddEvent(ctx, tx, now, inc.ID, "confirmation_asked", "sitrep",
-			fmt.Sprintf("Asked %d people who reported the problem to confirm the fix", len(asked)), map[string]any{"asked": asked}); err != nil {
+		if _, err := incident.AddEvent(ctx, tx, now, inc.ID, EventConfirmationAsked, "sitrep",
+			askedText(len(asked), reported), map[string]any{"asked": asked}); err != nil {
 			return nil, err
 		}
 	}
 	return asked, nil
 }
+
+// askedText is the timeline's word on who was asked to confirm: the
+// reporters, and the configured confirmers who did not report it.
+func askedText(asked, reported int) string {
+	switch {
+	case reported == asked:
+		return fmt.Sprintf("Asked %d %s who reported the problem to confirm the fix", asked, plural(asked, "person", "people"))
+	case reported == 0:
+		return fmt.Sprintf("Asked %d %s on the confirmers list to confirm the fix", asked, plural(asked, "person", "people"))
+	}
+	return fmt.Sprintf("Asked %d people to confirm the fix: %d who reported the problem and %d on the confirmers list",
+		asked, reported, asked-reported)
+}
+
+// Event kinds of the resolution flow, as its timeline entries say them.
+const (
+	EventResolvedEmail     = "resolved_email"
+	EventConfirmationAsked = "confirmation_asked"
+	EventConfirmation      = "confirmation"
+	EventSummarySent       = "summary_sent"
+)
 
 // Confirmation is one person's answer to "is it fixed for you?".
 type Confirmation struct {
@@ -355,26 +395,59 @@ func (s *Service) RecordAnswer(ctx context.Context, tx *sql.Tx, incidentID int64
 		who = (&mail.Address{Name: name, Address: from}).String()
 	}
 	words := map[string]string{AnswerConfirmed: "confirmed the fix", AnswerStillBroken: "says it is STILL BROKEN", AnswerAmbiguous: "answered (unclear; read it)"}
-	if _, err := incident.AddEvent(ctx, tx, at, incidentID, "confirmation", from, fmt.Sprintf("%s %s: %s", who, words[state], oneLine(text)),
-		map[string]any{"state": state}); err != nil {
+	event := who + " " + words[state]
+	if answer := oneLine(text); answer != "" {
+		event += ": " + answer
+	}
+	reporter, err := isReporter(ctx, tx, incidentID, from)
+	if err != nil {
 		return false, err
 	}
-	if state == AnswerStillBroken {
-		leads := compactEmails(inc.Roles.IncidentLead, inc.Roles.CommsLead)
-		if len(leads) == 0 {
-			for _, p := range s.Directory.Current().PeopleWithRole(directory.RoleCommsLead) {
-				leads = append(leads, p.Email)
-			}
+	if _, err := incident.AddEvent(ctx, tx, at, incidentID, EventConfirmation, from, event,
+		map[string]any{"state": state, "answer": text, "reporter": reporter}); err != nil {
+		return false, err
+	}
+	// Anything but a yes goes to the leads at once, in their thread, with
+	// the words: a "still broken" may mean reopening; an unclear answer
+	// is theirs to read, not only a line on the timeline.
+	var kind compose.Kind
+	var data any
+	switch state {
+	case AnswerStillBroken:
+		kind, data = compose.KindStillBroken, compose.StillBrokenData{Incident: s.Comms.View(inc), From: who, Answer: text, ReceivedAt: at, Now: s.now()}
+	case AnswerAmbiguous:
+		kind, data = compose.KindUnclearAnswer, compose.UnclearAnswerData{Incident: s.Comms.View(inc), From: who, Answer: text, ReceivedAt: at, Now: s.now()}
+	default:
+		return true, nil
+	}
+	leads := compactEmails(inc.Roles.IncidentLead, inc.Roles.CommsLead)
+	if len(leads) == 0 {
+		for _, p := range s.Directory.Current().PeopleWithRole(directory.RoleCommsLead) {
+			leads = append(leads, p.Email)
 		}
-		if len(leads) > 0 {
-			data := compose.StillBrokenData{Incident: s.Comms.View(inc), From: who, Answer: text, ReceivedAt: at, Now: s.now()}
-			if _, err := s.Mail.Queue(ctx, tx, compose.Outgoing{Thread: inc.Thread(compose.Leads), Kind: compose.KindStillBroken,
-				People: leads, Data: data, Actor: "sitrep"}); err != nil {
-				return false, fmt.Errorf("resolution: still-broken alert: %w", err)
-			}
+	}
+	if len(leads) > 0 {
+		if _, err := s.Mail.Queue(ctx, tx, compose.Outgoing{Thread: inc.Thread(compose.Leads), Kind: kind,
+			People: leads, Data: data, Actor: "sitrep"}); err != nil {
+			return false, fmt.Errorf("resolution: %s alert: %w", kind, err)
 		}
 	}
 	return true, nil
+}
+
+// isReporter reports whether email filed a report on the incident (the
+// others asked to confirm are the configured confirmers).
+func isReporter(ctx context.Context, tx *sql.Tx, incidentID int64, email string) (bool, error) {
+	reporters, err := incident.Reporters(ctx, tx, incidentID)
+	if err != nil {
+		return false, fmt.Errorf("resolution: %w", err)
+	}
+	for _, r := range reporters {
+		if strings.EqualFold(r.Email, email) {
+			return true, nil
+		}
+	}
+	return false, nil
 }
 
 func compactEmails(list ...string) []string {

@@ -45,8 +45,26 @@ func (s *Service) DraftSummary(ctx context.Context, ref string) (string, error) 
 	// A draft without the recorded impact is still a draft to start from.
 	impact, unknown, _ := incident.ImpactOf(ctx, s.DB, inc.ID)
 	in := DraftInput{ID: inc.Ref, Title: inc.Title, Severity: string(inc.Severity), DeclaredAt: inc.DeclaredAt,
-		Extent: inc.Scope.Extent, Segments: inc.Scope.Segments, Systems: inc.Scope.Systems, Teams: inc.Scope.Teams,
+		Extent: inc.Scope.Extent, Segments: inc.Scope.Segments, Systems: inc.Scope.Systems, Teams: s.teams(inc),
 		RootCause: inc.RootCause, Fix: inc.Fix, Impact: impact, RootCauseUnknown: unknown, Names: s.names(), Rules: s.Rules}
+	reports, err := incident.ReportsOf(ctx, s.DB, inc.ID)
+	if err != nil {
+		return "", err
+	}
+	for _, r := range reports {
+		if in.FirstReportAt.IsZero() || r.ReportedAt.Before(in.FirstReportAt) {
+			in.FirstReportAt = r.ReportedAt
+		}
+	}
+	answers, err := s.Confirmations(ctx, ref)
+	if err != nil {
+		return "", err
+	}
+	for _, a := range answers {
+		if a.State == AnswerStillBroken {
+			in.StillBroken = append(in.StillBroken, a.Answer)
+		}
+	}
 	if inc.FirstFailureAt != nil {
 		in.FirstFailureAt = *inc.FirstFailureAt
 	}
@@ -57,7 +75,7 @@ func (s *Service) DraftSummary(ctx context.Context, ref string) (string, error) 
 		in.ResolvedAt = *inc.ResolvedAt
 	}
 	for _, ev := range events {
-		in.Events = append(in.Events, DraftEvent{At: ev.At, Kind: ev.Kind, Text: ev.Text})
+		in.Events = append(in.Events, DraftEvent{At: ev.At, Kind: ev.Kind, Text: ev.Text, Data: ev.Data})
 	}
 	if s.Changes != nil {
 		// Changes confirmed as the cause (a deploy, a maintenance window)
@@ -79,6 +97,20 @@ func (s *Service) DraftSummary(ctx context.Context, ref string) (string, error) 
 		}
 	}
 	return Draft(in), nil
+}
+
+// teams are the teams that worked on the incident: those it names, then
+// the owners of the escalation lists of its suspected systems, whose
+// responders the heads-up called.
+func (s *Service) teams(inc *incident.Incident) []string {
+	out := append([]string{}, inc.Scope.Teams...)
+	d := s.Directory.Current()
+	for _, sys := range inc.Scope.Systems {
+		if e, ok := d.Escalation(sys); ok && strings.TrimSpace(e.Team) != "" {
+			out = append(out, e.Team)
+		}
+	}
+	return cleanTeams(out)
 }
 
 // CheckSummary validates a summary's text and lints it.
@@ -169,10 +201,10 @@ func (s *Service) SendSummary(ctx context.Context, actor, ref string, in Summary
 		text := fmt.Sprintf("Blameless summary sent to %s", strings.Join(d.Audience(directory.KindSummary), ", "))
 		data2 := map[string]any{"summary": res.ID}
 		if len(findings) > 0 {
-			text += fmt.Sprintf("; lint OVERRIDDEN with %d finding(s): %s", len(findings), findingWords(findings))
+			text += fmt.Sprintf("; lint OVERRIDDEN with %d %s: %s", len(findings), plural(len(findings), "finding", "findings"), findingWords(findings))
 			data2["overridden"] = findings
 		}
-		_, err = incident.AddEvent(ctx, tx, now, inc.ID, "summary_sent", actor, text, data2)
+		_, err = incident.AddEvent(ctx, tx, now, inc.ID, EventSummarySent, actor, text, data2)
 		return err
 	})
 	if err != nil {
