@@ -28,6 +28,9 @@ type Thread struct {
 	// ReplyToken routes replies back: replies go to
 	// <reply part>+<ReplyToken>@<domain>.
 	ReplyToken string
+	// ToName, when set, is how the To: line of mail to named people names
+	// the audience ("INC-42 reporters"); unset, "<Ref> <Audience>".
+	ToName string
 	// Subject, when set, is the subject the thread starts with, whatever
 	// its first message: the leads' thread gets reminders, escalations,
 	// questions and notices, and one of them must not name it. Unset: the

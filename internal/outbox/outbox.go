@@ -179,7 +179,7 @@ func (o *Outbox) expand(req compose.Outgoing) ([]directory.Recipient, error) {
 // the members.
 func displayFor(d *directory.Directory, req compose.Outgoing, r directory.Recipient) string {
 	if len(req.People) > 0 {
-		return req.Thread.Ref + " " + req.Thread.Audience
+		return cmp.Or(req.Thread.ToName, req.Thread.Ref+" "+req.Thread.Audience)
 	}
 	if g, ok := d.Group(r.Group); ok && g.DisplayName != "" {
 		return g.DisplayName

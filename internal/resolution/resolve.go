@@ -67,7 +67,9 @@ func (s *Service) now() time.Time {
 // come back by the incident's reply token, as in every thread.
 func confirmThread(inc *incident.Incident, email string) compose.Thread {
 	sum := sha256.Sum256([]byte(strings.ToLower(strings.TrimSpace(email))))
-	return inc.Thread("reporter-" + hex.EncodeToString(sum[:6]))
+	t := inc.Thread("reporter-" + hex.EncodeToString(sum[:6]))
+	t.ToName = inc.Ref + " reporters" // the To: line; the audience is for List-Id and threading
+	return t
 }
 
 // ResolveInput is what resolving says.
