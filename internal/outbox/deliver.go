@@ -58,7 +58,7 @@ func (DeliverArgs) Kind() string { return "outbox_deliver" }
 // is inserted (Queue, Sweep).
 func (a DeliverArgs) InsertOpts() river.InsertOpts {
 	if a.Urgent {
-		return river.InsertOpts{Queue: jobs.QueueUrgent, Priority: 1}
+		return river.InsertOpts{Queue: jobs.QueueUrgent}
 	}
 	return river.InsertOpts{}
 }
