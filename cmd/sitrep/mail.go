@@ -31,7 +31,7 @@ func (h *Main) startMail(ctx context.Context) (outbox.Sender, func(), error) {
 		Host: cfg.Mail.SMTP.Host, Port: cfg.Mail.SMTP.Port, TLS: cfg.Mail.SMTP.TLS,
 		Username: cfg.Mail.SMTP.Username, Password: cfg.Mail.SMTP.Password.Value(),
 		Concurrency: cfg.Mail.SMTP.Concurrency, RatePerSecond: cfg.Mail.SMTP.RatePerSecond,
-		Timeout: cfg.Mail.SMTP.Timeout, InsecureSkipVerify: cfg.Mail.SMTP.InsecureSkipVerify,
+		Timeout: cfg.Mail.SMTP.Timeout, MaxIdle: cfg.Mail.SMTP.MaxIdle, InsecureSkipVerify: cfg.Mail.SMTP.InsecureSkipVerify,
 		NoPipelining: cfg.Mail.SMTP.NoPipelining, HELO: cfg.Mail.Domain, Logger: h.logger,
 	}
 	closeAll := func() {}

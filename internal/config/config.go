@@ -460,6 +460,9 @@ type SMTP struct {
 	NoPipelining bool `yaml:"no_pipelining"`
 	// Timeout bounds each SMTP exchange; a slower server counts as failed (temporarily).
 	Timeout time.Duration `yaml:"timeout"`
+	// MaxIdle: a connection unused for longer is closed and a fresh one
+	// dialled, before the server drops it with "421 Idle timeout".
+	MaxIdle time.Duration `yaml:"max_idle"`
 	// ClaimLease: a recipient claimed by a worker that died is taken over after this.
 	ClaimLease time.Duration `yaml:"claim_lease"`
 	// MaxAttempts before a temporarily failing recipient is given up.
@@ -659,7 +662,7 @@ func Default() Config {
 			Domain:         "sitrep.example",
 			From:           "sitrep <status@sitrep.example>",
 			ReplyLocalPart: "status",
-			SMTP: SMTP{Port: 587, TLS: "starttls", Concurrency: 4, BatchSize: 50, Timeout: 60 * time.Second,
+			SMTP: SMTP{Port: 587, TLS: "starttls", Concurrency: 4, BatchSize: 50, Timeout: 60 * time.Second, MaxIdle: 30 * time.Second,
 				ClaimLease: 2 * time.Minute, MaxAttempts: 12},
 			IMAP: IMAP{Port: 993, TLS: "tls", Mailbox: "INBOX", MaxMessageBytes: 10 << 20,
 				Horizon: 7 * 24 * time.Hour, TrustedAuthServIDs: []string{"sitrep-sandbox"},
@@ -916,6 +919,9 @@ func (c *Config) validate() []string {
 	}
 	if s.Timeout < time.Second {
 		bad("mail.smtp.timeout", "want at least 1s, got %s", s.Timeout)
+	}
+	if s.MaxIdle < time.Second {
+		bad("mail.smtp.max_idle", "want at least 1s (and below the server's idle timeout: Postfix's smtpd_timeout is 300s), got %s", s.MaxIdle)
 	}
 	if s.ClaimLease < time.Second {
 		bad("mail.smtp.claim_lease", "want at least 1s, got %s", s.ClaimLease)

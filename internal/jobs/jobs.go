@@ -57,6 +57,15 @@ type Config struct {
 	Queues map[string]river.QueueConfig
 }
 
+// QueueUrgent is the queue of small jobs people are waiting on (an alert
+// to the incident's leads). It has workers of its own, so that such a job
+// never waits for a worker held by bulk work (a fan-out to thousands)
+// queued before it.
+const QueueUrgent = "urgent"
+
+// urgentWorkers is the urgent queue's share: few, since its jobs are small.
+const urgentWorkers = 2
+
 // NewWorker builds the client that works jobs. Start it with Start(ctx),
 // stop it with Stop(ctx).
 func NewWorker(db *store.DB, cfg Config) (*river.Client[*sql.Tx], error) {
@@ -73,10 +82,13 @@ func NewWorker(db *store.DB, cfg Config) (*river.Client[*sql.Tx], error) {
 		cfg.Logger = slog.Default()
 	}
 	rc := &river.Config{
-		ID:                   cfg.ID,
-		Workers:              cfg.Workers,
-		PeriodicJobs:         cfg.PeriodicJobs,
-		Queues:               map[string]river.QueueConfig{river.QueueDefault: {MaxWorkers: cfg.Concurrency}},
+		ID:           cfg.ID,
+		Workers:      cfg.Workers,
+		PeriodicJobs: cfg.PeriodicJobs,
+		Queues: map[string]river.QueueConfig{
+			river.QueueDefault: {MaxWorkers: cfg.Concurrency},
+			QueueUrgent:        {MaxWorkers: urgentWorkers},
+		},
 		FetchPollInterval:    cfg.PollInterval,
 		FetchCooldown:        cfg.PollInterval / 4,
 		RescueStuckJobsAfter: cfg.RescueAfter,

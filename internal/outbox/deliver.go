@@ -13,6 +13,7 @@ import (
 
 	"github.com/sitrep-dev/sitrep/internal/compose"
 	"github.com/sitrep-dev/sitrep/internal/directory"
+	"github.com/sitrep-dev/sitrep/internal/jobs"
 )
 
 // Sender hands one message to an SMTP server for some recipients.
@@ -43,9 +44,28 @@ func Permanent(err error) bool {
 // DeliverArgs is the job that works one message's deliveries.
 type DeliverArgs struct {
 	MessageID int64 `json:"message_id"`
+	// Urgent: a message to the leads (a reminder, an overdue alert, a
+	// stakeholder's question). It runs on River's urgent queue, whose
+	// workers a bulk fan-out never holds, so it does not wait for one
+	// queued before it; its sends then take the pool's next free
+	// connection (withUrgent).
+	Urgent bool `json:"urgent,omitempty"`
 }
 
 func (DeliverArgs) Kind() string { return "outbox_deliver" }
+
+// InsertOpts puts an urgent message's job on the urgent queue, wherever it
+// is inserted (Queue, Sweep).
+func (a DeliverArgs) InsertOpts() river.InsertOpts {
+	if a.Urgent {
+		return river.InsertOpts{Queue: jobs.QueueUrgent}
+	}
+	return river.InsertOpts{}
+}
+
+// urgent says whether a message's audience is waiting on it: the leads'
+// messages go ahead of bulk fan-out.
+func urgent(audience string) bool { return audience == compose.Leads }
 
 // DeliverWorker works DeliverArgs jobs.
 type DeliverWorker struct {

@@ -59,6 +59,9 @@ func (o *Outbox) deliver(ctx context.Context, messageID int64, budget time.Durat
 		f.batch = 50
 	}
 	f.unrecorded = make(chan struct{}, 2*f.conc)
+	if urgent(msg.audience) {
+		ctx = withUrgent(ctx)
+	}
 	return f.run(ctx, budget, maxRounds)
 }
 

@@ -35,6 +35,8 @@ type faultyServer struct {
 	// answered.
 	onData func(from string, rcpt []string)
 	txs    []envelope // every transaction whose DATA came, in order
+	// conns are the connections accepted, open or closed (idle_test.go).
+	conns []*trackedConn
 }
 
 type envelope struct {
@@ -59,7 +61,7 @@ func startFaulty(t *testing.T) *faultyServer {
 		t.Fatal(err)
 	}
 	f.addr = ln.Addr().String()
-	go srv.Serve(ln)
+	go srv.Serve(&trackedListener{Listener: ln, f: f})
 	t.Cleanup(func() { srv.Close() })
 	return f
 }

@@ -142,7 +142,7 @@ func (o *Outbox) Queue(ctx context.Context, tx *sql.Tx, req compose.Outgoing) (*
 		return nil, fmt.Errorf("outbox: message total: %w", err)
 	}
 	if counts[StateQueued] > 0 {
-		if _, err := o.Jobs.InsertTx(ctx, tx, DeliverArgs{MessageID: msg.ID}, nil); err != nil {
+		if _, err := o.Jobs.InsertTx(ctx, tx, DeliverArgs{MessageID: msg.ID, Urgent: urgent(req.Thread.Audience)}, nil); err != nil {
 			return nil, fmt.Errorf("outbox: queue delivery job: %w", err)
 		}
 	}

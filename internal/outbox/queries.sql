@@ -86,7 +86,7 @@ WHERE incident_id = $4 AND audience = $5;
 
 -- name: due-messages
 -- Queued ones whose job was lost with a crashed replica, deferred ones whose retry time has come, claimed ones whose lease ran out.
-SELECT DISTINCT d.message_id FROM deliveries d JOIN messages m ON m.id = d.message_id
+SELECT DISTINCT d.message_id, m.audience FROM deliveries d JOIN messages m ON m.id = d.message_id
 WHERE (d.state = 'queued' AND m.created_at < $2 AND (m.last_activity_at IS NULL OR m.last_activity_at < $2))
    OR (d.state = 'deferred' AND d.next_attempt_at <= $1)
    OR (d.state = 'sending' AND d.lease_until < $3)

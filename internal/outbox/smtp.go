@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net"
 	"net/textproto"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -33,7 +34,12 @@ type SMTPConfig struct {
 	// RatePerSecond caps recipients per second over all connections (0 = none).
 	RatePerSecond float64
 	// Timeout bounds each SMTP exchange (a slow server is waited for this long).
-	Timeout            time.Duration
+	Timeout time.Duration
+	// MaxIdle is how long a connection may sit unused and still be reused;
+	// an older one is closed and a fresh one dialled. Servers drop idle
+	// clients (Postfix's smtpd_timeout, 300 s; many relays far less) with
+	// "421 4.4.2 Idle timeout", so this stays well below theirs. Default 30 s.
+	MaxIdle            time.Duration
 	InsecureSkipVerify bool
 	Logger             *slog.Logger
 	// NoPipelining sends each RCPT after the reply to the previous one
@@ -59,11 +65,43 @@ var _ TokenSigner = (*mailauth.Tokens)(nil)
 type Pool struct {
 	cfg     SMTPConfig
 	dialer  *gomail.Client
-	idle    chan *smtp.Client
-	slots   chan struct{}
+	idle    chan idleConn
 	limiter *rate.Limiter
-	mu      sync.Mutex
-	closed  bool
+	now     func() time.Time // tests move it to age idle connections
+
+	mu     sync.Mutex
+	closed bool
+	// busy counts the connections handed out (at most Concurrency);
+	// waiting holds those waiting for one, urgent first (see acquire).
+	busy    int
+	waiting [2][]chan struct{}
+}
+
+// idleConn is a connection back in the pool and since when.
+type idleConn struct {
+	c     *smtp.Client
+	since time.Time
+}
+
+// The lanes of Pool.waiting: a freed connection goes to the first waiter
+// of the urgent lane, then of the bulk lane.
+const (
+	urgentLane = 0
+	bulkLane   = 1
+)
+
+type urgentKey struct{}
+
+// withUrgent marks the sends of ctx as urgent: a message the leads wait
+// on (an overdue alert) takes the next free connection ahead of a bulk
+// fan-out's transactions, which may have been waiting longer.
+func withUrgent(ctx context.Context) context.Context {
+	return context.WithValue(ctx, urgentKey{}, true)
+}
+
+func isUrgent(ctx context.Context) bool {
+	u, _ := ctx.Value(urgentKey{}).(bool)
+	return u
 }
 
 var _ Sender = (*Pool)(nil)
@@ -75,6 +113,9 @@ func NewPool(cfg SMTPConfig) (*Pool, error) {
 	}
 	if cfg.Timeout <= 0 {
 		cfg.Timeout = 60 * time.Second
+	}
+	if cfg.MaxIdle <= 0 {
+		cfg.MaxIdle = 30 * time.Second
 	}
 	opts := []gomail.Option{gomail.WithPort(cfg.Port), gomail.WithTimeout(cfg.Timeout)}
 	switch cfg.TLS {
@@ -98,7 +139,7 @@ func NewPool(cfg SMTPConfig) (*Pool, error) {
 	if err := dialer.SetTLSConfig(&tls.Config{ServerName: cfg.Host, InsecureSkipVerify: cfg.InsecureSkipVerify, MinVersion: tls.VersionTLS12}); err != nil {
 		return nil, fmt.Errorf("outbox: smtp tls: %w", err)
 	}
-	p := &Pool{cfg: cfg, dialer: dialer, idle: make(chan *smtp.Client, cfg.Concurrency), slots: make(chan struct{}, cfg.Concurrency)}
+	p := &Pool{cfg: cfg, dialer: dialer, idle: make(chan idleConn, cfg.Concurrency), now: time.Now}
 	if cfg.RatePerSecond > 0 {
 		p.limiter = rate.NewLimiter(rate.Limit(cfg.RatePerSecond), max(1, int(cfg.RatePerSecond)))
 	}
@@ -108,23 +149,84 @@ func NewPool(cfg SMTPConfig) (*Pool, error) {
 // Concurrency is the number of connections.
 func (p *Pool) Concurrency() int { return p.cfg.Concurrency }
 
-func (p *Pool) get(ctx context.Context) (*smtp.Client, error) {
+// acquire waits for one of the Concurrency connections to be free. A
+// freed connection is handed to an urgent waiter first, then to the bulk
+// waiter that has waited longest, so an alert to the leads waits for at
+// most one transaction of a fan-out in progress, however many are queued.
+func (p *Pool) acquire(ctx context.Context, urgent bool) error {
+	p.mu.Lock()
+	if p.busy < p.cfg.Concurrency {
+		// Nobody waits while one is free: release hands a freed connection
+		// straight to a waiter.
+		p.busy++
+		p.mu.Unlock()
+		return nil
+	}
+	lane := bulkLane
+	if urgent {
+		lane = urgentLane
+	}
+	ready := make(chan struct{})
+	p.waiting[lane] = append(p.waiting[lane], ready)
+	p.mu.Unlock()
 	select {
-	case p.slots <- struct{}{}:
+	case <-ready:
+		return nil
 	case <-ctx.Done():
-		return nil, ctx.Err()
+		p.mu.Lock()
+		if i := slices.Index(p.waiting[lane], ready); i >= 0 {
+			p.waiting[lane] = slices.Delete(p.waiting[lane], i, i+1)
+			p.mu.Unlock()
+			return ctx.Err()
+		}
+		p.mu.Unlock()
+		p.release() // handed one just as ctx ended: pass it on
+		return ctx.Err()
 	}
-	select {
-	case c := <-p.idle:
-		return c, nil
-	default:
+}
+
+// release gives a connection's place to the next waiter, or frees it.
+func (p *Pool) release() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	for lane := range p.waiting {
+		if len(p.waiting[lane]) > 0 {
+			close(p.waiting[lane][0])
+			p.waiting[lane] = p.waiting[lane][1:]
+			return
+		}
 	}
-	c, err := p.dial(ctx)
-	if err != nil {
-		<-p.slots
-		return nil, err
+	p.busy--
+}
+
+// get returns an open connection, and whether it was used before (then
+// the server may have dropped it meanwhile; see Send). One idle for longer
+// than MaxIdle is closed rather than reused: the server may be about to
+// drop it, or has already, and a failure there would count against the
+// message.
+func (p *Pool) get(ctx context.Context) (*smtp.Client, bool, error) {
+	for {
+		select {
+		case ic := <-p.idle:
+			if p.now().Sub(ic.since) <= p.cfg.MaxIdle {
+				return ic.c, true, nil
+			}
+			p.quit(ic.c)
+			continue
+		default:
+		}
+		c, err := p.dial(ctx)
+		return c, false, err
 	}
-	return c, nil
+}
+
+// quit ends a connection politely, under a short deadline (the server
+// may be gone), and closes it whatever the server answers.
+func (p *Pool) quit(c *smtp.Client) {
+	_ = c.UpdateDeadline(min(p.cfg.Timeout, 5*time.Second))
+	if err := c.Quit(); err != nil {
+		_ = c.Close()
+	}
 }
 
 // dial connects, negotiates TLS and signs in. With OAuth the sign-in is
@@ -205,7 +307,7 @@ func isLoopback(host string) bool {
 }
 
 func (p *Pool) put(c *smtp.Client, healthy bool) {
-	defer func() { <-p.slots }()
+	defer p.release()
 	if c == nil {
 		return
 	}
@@ -217,9 +319,9 @@ func (p *Pool) put(c *smtp.Client, healthy bool) {
 		return
 	}
 	select {
-	case p.idle <- c:
+	case p.idle <- idleConn{c: c, since: p.now()}:
 	default:
-		_ = c.Quit()
+		p.quit(c)
 	}
 }
 
@@ -230,8 +332,8 @@ func (p *Pool) Close() error {
 	p.mu.Unlock()
 	for {
 		select {
-		case c := <-p.idle:
-			_ = c.Quit()
+		case ic := <-p.idle:
+			p.quit(ic.c)
 		default:
 			return nil
 		}
@@ -241,13 +343,21 @@ func (p *Pool) Close() error {
 // Send runs one SMTP transaction: MAIL, one RCPT per recipient (a refused
 // recipient is reported and the others go on), DATA.
 func (p *Pool) Send(ctx context.Context, from string, to []string, msg []byte) ([]error, error) {
+	// The connection's turn first, then the rate: waiting for the rate in
+	// turn keeps an urgent message behind at most the transactions that
+	// hold a connection, not behind every one queued.
+	if err := p.acquire(ctx, isUrgent(ctx)); err != nil {
+		return nil, err
+	}
 	if p.limiter != nil {
 		if err := p.limiter.WaitN(ctx, min(len(to), p.limiter.Burst())); err != nil {
+			p.release()
 			return nil, err
 		}
 	}
-	c, err := p.get(ctx)
+	c, reused, err := p.get(ctx)
 	if err != nil {
+		p.release()
 		return nil, err
 	}
 	healthy := false
@@ -256,19 +366,29 @@ func (p *Pool) Send(ctx context.Context, from string, to []string, msg []byte) (
 		return nil, err
 	}
 	if err := c.Mail("<" + from + ">"); err != nil {
-		// A pooled connection the server closed meanwhile: one fresh try.
 		var tpErr *textproto.Error
-		if !errors.As(err, &tpErr) {
-			_ = c.Close()
-			if c, err = p.dial(ctx); err != nil {
-				c = nil
-				return nil, fmt.Errorf("smtp reconnect: %w", err)
-			}
-			if err = c.Mail("<" + from + ">"); err != nil {
-				return nil, smtpErr(err)
-			}
-		} else {
-			healthy = c.Reset() == nil
+		dropped := !errors.As(err, &tpErr) || tpErr.Code == 421
+		if !reused || !dropped {
+			healthy = !dropped && c.Reset() == nil
+			return nil, smtpErr(err)
+		}
+		// A pooled connection the server dropped meanwhile: gone (a
+		// broken pipe, EOF), or closing with RFC 5321 4.2.3's "421
+		// service not available" (Postfix and go-smtp say "4.4.2 Idle
+		// timeout"; RFC 5321 3.8). No RCPT was sent, so no one has the
+		// message: try once more at once on a fresh connection, within the
+		// same delivery attempt (the claim counted it). A failure on the
+		// fresh connection is the server's answer, and is reported.
+		_ = c.Close()
+		if c, err = p.dial(ctx); err != nil {
+			c = nil
+			return nil, fmt.Errorf("smtp reconnect: %w", err)
+		}
+		if err := c.UpdateDeadline(p.cfg.Timeout); err != nil {
+			return nil, err
+		}
+		if err = c.Mail("<" + from + ">"); err != nil {
+			healthy = errors.As(err, &tpErr) && tpErr.Code != 421 && c.Reset() == nil
 			return nil, smtpErr(err)
 		}
 	}

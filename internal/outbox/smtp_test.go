@@ -4,11 +4,15 @@ import (
 	"bufio"
 	"context"
 	"errors"
+	"io"
 	"net"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
+
+	gosmtp "github.com/emersion/go-smtp"
 )
 
 // A scripted server that reads every RCPT of the transaction before it
@@ -98,4 +102,162 @@ func scriptedServer(ln net.Listener, to, replies []string) error {
 	}
 	reply("250 queued")
 	return nil
+}
+
+// countingServer is a real SMTP server (go-smtp) that counts the
+// connections it accepts and the messages it takes.
+type countingServer struct {
+	addr     string
+	mu       sync.Mutex
+	sessions int
+	messages int
+}
+
+func startCounting(t *testing.T) *countingServer {
+	t.Helper()
+	s := &countingServer{}
+	srv := gosmtp.NewServer(gosmtp.BackendFunc(func(*gosmtp.Conn) (gosmtp.Session, error) {
+		s.mu.Lock()
+		s.sessions++
+		s.mu.Unlock()
+		return &countingSession{s: s}, nil
+	}))
+	srv.Domain = "counting.test"
+	srv.ReadTimeout, srv.WriteTimeout = 10*time.Second, 10*time.Second
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.addr = ln.Addr().String()
+	go srv.Serve(ln)
+	t.Cleanup(func() { srv.Close() })
+	return s
+}
+
+func (s *countingServer) counts() (sessions, messages int) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.sessions, s.messages
+}
+
+type countingSession struct{ s *countingServer }
+
+func (*countingSession) Reset()                                 {}
+func (*countingSession) Logout() error                          { return nil }
+func (*countingSession) Mail(string, *gosmtp.MailOptions) error { return nil }
+func (*countingSession) Rcpt(string, *gosmtp.RcptOptions) error { return nil }
+func (c *countingSession) Data(r io.Reader) error {
+	if _, err := io.Copy(io.Discard, r); err != nil {
+		return err
+	}
+	c.s.mu.Lock()
+	c.s.messages++
+	c.s.mu.Unlock()
+	return nil
+}
+
+// A connection is reused while it has been idle for at most MaxIdle; one
+// idle for longer is not tried at all (the server may be about to drop
+// it), but replaced by a fresh one. The pool's clock is moved, not waited
+// for.
+func TestConnectionIdleLongerThanMaxIdleIsNotReused(t *testing.T) {
+	t.Parallel()
+	srv := startCounting(t)
+	host, port, _ := net.SplitHostPort(srv.addr)
+	p, _ := strconv.Atoi(port)
+	pool, err := NewPool(SMTPConfig{Host: host, Port: p, TLS: "none", Concurrency: 1, Timeout: 5 * time.Second, HELO: "sitrep.test", MaxIdle: 30 * time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer pool.Close()
+	now := time.Date(2026, 12, 6, 4, 0, 0, 0, time.UTC)
+	pool.now = func() time.Time { return now }
+	send := func() {
+		t.Helper()
+		if _, err := pool.Send(context.Background(), "status@sitrep.test", []string{"lead@example.test"}, []byte("Subject: x\r\n\r\nbody\r\n")); err != nil {
+			t.Fatalf("send: %v", err)
+		}
+	}
+	send()
+	now = now.Add(30 * time.Second) // idle for MaxIdle: still reused
+	send()
+	if sessions, messages := srv.counts(); sessions != 1 || messages != 2 {
+		t.Fatalf("within MaxIdle: want 2 messages on 1 connection, got %d on %d", messages, sessions)
+	}
+	now = now.Add(31 * time.Second) // idle for longer: a fresh connection
+	send()
+	if sessions, messages := srv.counts(); sessions != 2 || messages != 3 {
+		t.Fatalf("after MaxIdle: want the third message on a second connection, got %d messages on %d", messages, sessions)
+	}
+}
+
+// With every connection busy, a freed one goes to an urgent send (an
+// alert to the leads) before a bulk send that has waited longer.
+func TestFreedConnectionGoesToTheUrgentWaiterFirst(t *testing.T) {
+	t.Parallel()
+	pool, err := NewPool(SMTPConfig{Host: "127.0.0.1", Port: 25, TLS: "none", Concurrency: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	if err := pool.acquire(ctx, false); err != nil { // the one connection, busy
+		t.Fatal(err)
+	}
+	got := make(chan string, 2)
+	waitFor := func(lane, n int) {
+		for {
+			pool.mu.Lock()
+			queued := len(pool.waiting[lane])
+			pool.mu.Unlock()
+			if queued == n {
+				return
+			}
+			time.Sleep(time.Millisecond)
+		}
+	}
+	go func() {
+		if pool.acquire(ctx, false) == nil {
+			got <- "bulk"
+			pool.release()
+		}
+	}()
+	waitFor(bulkLane, 1) // the bulk send waits first
+	go func() {
+		if pool.acquire(ctx, true) == nil {
+			got <- "urgent"
+			pool.release()
+		}
+	}()
+	waitFor(urgentLane, 1)
+	pool.release()
+	if first, second := <-got, <-got; first != "urgent" || second != "bulk" {
+		t.Fatalf("a freed connection went to %s, then %s; want the urgent send first", first, second)
+	}
+}
+
+// A send whose context ends while it waits gives up its place: the
+// connection freed later goes to the next waiter, not to nobody.
+func TestCancelledWaiterDoesNotKeepAConnection(t *testing.T) {
+	t.Parallel()
+	pool, err := NewPool(SMTPConfig{Host: "127.0.0.1", Port: 25, TLS: "none", Concurrency: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := pool.acquire(context.Background(), false); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	if err := pool.acquire(ctx, true); !errors.Is(err, context.Canceled) {
+		t.Fatalf("want the cancelled wait to fail, got %v", err)
+	}
+	pool.release()
+	if err := pool.acquire(context.Background(), false); err != nil {
+		t.Fatal(err)
+	}
+	pool.mu.Lock()
+	defer pool.mu.Unlock()
+	if pool.busy != 1 || len(pool.waiting[urgentLane])+len(pool.waiting[bulkLane]) != 0 {
+		t.Fatalf("busy %d, waiting %v", pool.busy, pool.waiting)
+	}
 }

@@ -15,6 +15,16 @@ import (
 // ran out. The sweep queues a delivery job for each; claims keep two jobs
 // on one message from sending a recipient twice.
 func (o *Outbox) DueMessages(ctx context.Context) ([]int64, error) {
+	due, err := o.dueMessages(ctx)
+	ids := make([]int64, len(due))
+	for i, d := range due {
+		ids[i] = d.MessageID
+	}
+	return ids, err
+}
+
+// dueMessages is DueMessages with each message's job as queued.
+func (o *Outbox) dueMessages(ctx context.Context) ([]DeliverArgs, error) {
 	now := o.now()
 	// A live worker marks its message active at every batch; a message
 	// quiet for this long has lost its worker. Guessing wrong only starts
@@ -29,13 +39,14 @@ func (o *Outbox) DueMessages(ctx context.Context) ([]int64, error) {
 		return nil, fmt.Errorf("outbox: due messages: %w", err)
 	}
 	defer rows.Close()
-	var out []int64
+	var out []DeliverArgs
 	for rows.Next() {
 		var id int64
-		if err := rows.Scan(&id); err != nil {
+		var audience string
+		if err := rows.Scan(&id, &audience); err != nil {
 			return nil, fmt.Errorf("outbox: due messages: %w", err)
 		}
-		out = append(out, id)
+		out = append(out, DeliverArgs{MessageID: id, Urgent: urgent(audience)})
 	}
 	return out, rows.Err()
 }
@@ -43,13 +54,13 @@ func (o *Outbox) DueMessages(ctx context.Context) ([]int64, error) {
 // Sweep queues a delivery job for every message with due deliveries
 // nobody is working on.
 func (o *Outbox) Sweep(ctx context.Context) error {
-	ids, err := o.DueMessages(ctx)
+	due, err := o.dueMessages(ctx)
 	if err != nil {
 		return err
 	}
-	for _, id := range ids {
+	for _, args := range due {
 		err := o.DB.InTx(ctx, func(tx *sql.Tx) error {
-			_, err := o.Jobs.InsertTx(ctx, tx, DeliverArgs{MessageID: id}, nil)
+			_, err := o.Jobs.InsertTx(ctx, tx, args, nil)
 			return err
 		})
 		if err != nil {
