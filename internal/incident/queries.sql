@@ -45,7 +45,7 @@ SELECT reporter_email, reporter_name, MIN(reported_at) FROM reports WHERE incide
 GROUP BY reporter_email, reporter_name ORDER BY reporter_email;
 
 -- name: events
-SELECT id, at, kind, actor, text FROM timeline_events WHERE incident_id = $1 ORDER BY id;
+SELECT id, at, kind, actor, text, data FROM timeline_events WHERE incident_id = $1 ORDER BY id;
 
 -- name: insert-incident
 INSERT INTO incidents (title, severity, state, detected_via, detection_detail, verified, verification_detail,

@@ -3,6 +3,7 @@ package incident
 import (
 	"context"
 	"database/sql"
+	"encoding/json"
 	"fmt"
 	"time"
 
@@ -168,8 +169,15 @@ func Events(ctx context.Context, q store.Querier, id int64) ([]Event, error) {
 	var out []Event
 	for rows.Next() {
 		ev := Event{IncidentID: id}
-		if err := rows.Scan(&ev.ID, &ev.At, &ev.Kind, &ev.Actor, &ev.Text); err != nil {
+		var data string
+		if err := rows.Scan(&ev.ID, &ev.At, &ev.Kind, &ev.Actor, &ev.Text, &data); err != nil {
 			return nil, fmt.Errorf("incident: events: %w", err)
+		}
+		// The data says what the text only spells out (who a heads-up went
+		// to, how a reporter answered), so that a reader can retell an
+		// event without copying its text.
+		if data != "" && data != "{}" {
+			_ = json.Unmarshal([]byte(data), &ev.Data)
 		}
 		out = append(out, ev)
 	}

@@ -647,20 +647,21 @@ func (s *Service) event(ctx context.Context, q store.Querier, pm *Postmortem, in
 	for _, p := range pm.Attendees {
 		ev.Attendees = append(ev.Attendees, p.attendee())
 	}
-	entries, err := s.timeline(ctx, q, inc)
+	sh, err := s.shared(ctx, q, pm, inc)
 	if err != nil {
 		return calendar.Event{}, err
 	}
-	ev.Description = agenda(inc, entries)
+	ev.Description = agenda(sh)
 	return ev, nil
 }
 
 // agenda is the invitation's description: the agenda and the timeline, as
-// plain text for calendar clients.
-func agenda(inc *incident.Incident, entries []compose.TimelineEntry) string {
+// plain text for calendar clients. Every attendee's calendar keeps it, so
+// it is written from the shared view only.
+func agenda(sh Shared) string {
 	var b strings.Builder
-	fmt.Fprintf(&b, "Post-mortem of %s: %s\n\nAgenda:\n1. Review of the timeline (below)\n2. Issues: system and process failures (no names, no blame)\n3. Improvements: each with an owner and a due date\n\nTimeline (UTC):\n", inc.Ref, inc.Title)
-	for _, e := range entries {
+	fmt.Fprintf(&b, "Post-mortem of %s: %s\n\nAgenda:\n1. Review of the timeline (below)\n2. Issues: system and process failures (no names, no blame)\n3. Improvements: each with an owner and a due date\n\nTimeline (UTC):\n", sh.Incident.ID, sh.Incident.Title)
+	for _, e := range sh.Entries {
 		who := ""
 		if e.Who != "" {
 			who = " (" + e.Who + ")"
@@ -669,43 +670,6 @@ func agenda(inc *incident.Incident, entries []compose.TimelineEntry) string {
 	}
 	b.WriteString("\nReply to the invitation email to add or correct an item.\n")
 	return b.String()
-}
-
-// timelineSkip are the events that say nothing about the outage itself.
-var timelineSkip = map[string]bool{incident.EventReminder: true, incident.EventOverdue: true, "postmortem_attendees": true}
-
-// timeline is the incident's timeline as the post-mortem reads it: who by
-// role or team, never by name.
-// It reads through q: on SQLite's one connection, a read beside an open
-// transaction would wait for it forever.
-func (s *Service) timeline(ctx context.Context, q store.Querier, inc *incident.Incident) ([]compose.TimelineEntry, error) {
-	events, err := incident.Events(ctx, q, inc.ID)
-	if err != nil {
-		return nil, fmt.Errorf("postmortem: timeline: %w", err)
-	}
-	d := s.Directory.Current()
-	var out []compose.TimelineEntry
-	for _, ev := range events {
-		if timelineSkip[ev.Kind] || strings.HasPrefix(ev.Kind, "postmortem") {
-			continue
-		}
-		who := ""
-		switch {
-		case ev.Actor == "":
-		case strings.EqualFold(ev.Actor, inc.Roles.IncidentLead):
-			who = "incident lead"
-		case strings.EqualFold(ev.Actor, inc.Roles.CommsLead):
-			who = "comms lead"
-		case ev.Actor == "sitrep":
-			who = "sitrep"
-		default:
-			if p, ok := d.Person(ev.Actor); ok {
-				who = p.Team
-			}
-		}
-		out = append(out, compose.TimelineEntry{At: ev.At.UTC(), What: oneLine(ev.Text), Who: who})
-	}
-	return out, nil
 }
 
 func oneLine(s string) string {
@@ -749,7 +713,7 @@ func (s *Service) SendInvite(ctx context.Context, ev calendar.Event, method stri
 	if err != nil {
 		return err
 	}
-	entries, err := s.timeline(ctx, s.DB, inc)
+	sh, err := s.shared(ctx, s.DB, pm, inc)
 	if err != nil {
 		return err
 	}
@@ -764,8 +728,8 @@ func (s *Service) SendInvite(ctx context.Context, ev calendar.Event, method stri
 			people = append(people, ev.Room.Email) // a room mailbox accepts or declines by itself
 		}
 	}
-	data := compose.PostmortemInviteData{Incident: s.Comms.View(inc), Start: ev.Start, End: ev.End, Location: location,
-		VideoLink: ev.VideoLink, Facilitator: ev.Organizer.Name, Method: method, Sequence: ev.Sequence, Entries: entries, Now: s.now()}
+	data := compose.PostmortemInviteData{Incident: sh.Incident, Start: ev.Start, End: ev.End, Location: location,
+		VideoLink: ev.VideoLink, Facilitator: ev.Organizer.Name, Method: method, Sequence: ev.Sequence, Entries: sh.Entries, Now: s.now()}
 	err = s.DB.InTx(ctx, func(tx *sql.Tx) error {
 		_, err := s.Mail.Queue(ctx, tx, compose.Outgoing{Thread: inc.Thread(ThreadInvite), Kind: compose.KindPostmortemInvite,
 			People: people, Data: data, Actor: "sitrep", Calendar: ics, CalendarMethod: method,
@@ -859,7 +823,7 @@ func (s *Service) queueTimeline(ctx context.Context, tx *sql.Tx, pm *Postmortem,
 	if n, _ := res.RowsAffected(); n == 0 {
 		return nil
 	}
-	entries, err := s.timeline(ctx, tx, inc)
+	sh, err := s.shared(ctx, tx, pm, inc)
 	if err != nil {
 		return err
 	}
@@ -870,7 +834,7 @@ func (s *Service) queueTimeline(ctx context.Context, tx *sql.Tx, pm *Postmortem,
 	if pm.VideoLink != "" {
 		location += ", " + pm.VideoLink
 	}
-	data := compose.TimelineData{Incident: s.Comms.View(inc), Entries: entries, PostMortemAt: *pm.Start, Location: location, Now: now}
+	data := compose.TimelineData{Incident: sh.Incident, Entries: sh.Entries, PostMortemAt: *pm.Start, Location: location, Now: now}
 	if _, err := s.Mail.Queue(ctx, tx, compose.Outgoing{Thread: inc.Thread(ThreadTimeline), Kind: compose.KindTimeline,
 		People: participants(pm), Data: data, Actor: "sitrep"}); err != nil {
 		return fmt.Errorf("postmortem: timeline email: %w", err)

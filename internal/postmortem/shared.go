@@ -1,0 +1,341 @@
+package postmortem
+
+import (
+	"cmp"
+	"context"
+	"fmt"
+	"regexp"
+	"strings"
+	"unicode"
+	"unicode/utf8"
+
+	"github.com/sitrep-dev/sitrep/internal/blameless"
+	"github.com/sitrep-dev/sitrep/internal/compose"
+	"github.com/sitrep-dev/sitrep/internal/directory"
+	"github.com/sitrep-dev/sitrep/internal/incident"
+	"github.com/sitrep-dev/sitrep/internal/store"
+)
+
+// Shared is the incident as every attendee of the post-mortem may read it:
+// what the invitation email, the calendar event's description (iMIP,
+// CalDAV, Google) and the timeline sent before the meeting (the pre-read)
+// show. The attendees are the whole of product, customer service and
+// perhaps the exec team, so it holds no stakeholder's question, no
+// reporter's address or words, nothing from triage, and names no one: the
+// outage guide's "don't use people's names" for the post-mortem. People
+// are their role or team ("the incident lead", "a responder from
+// payments", "a reporter").
+type Shared struct {
+	Incident compose.IncidentView
+	Entries  []compose.TimelineEntry
+}
+
+// shared builds the Shared view of inc's post-mortem pm. Every path that
+// puts the incident in front of the attendees goes through it, so that
+// none can copy the raw timeline by mistake. It reads through q: on
+// SQLite's one connection, a read beside an open transaction would wait
+// for it forever.
+func (s *Service) shared(ctx context.Context, q store.Querier, pm *Postmortem, inc *incident.Incident) (Shared, error) {
+	events, err := incident.Events(ctx, q, inc.ID)
+	if err != nil {
+		return Shared{}, fmt.Errorf("postmortem: timeline: %w", err)
+	}
+	reporters, err := incident.Reporters(ctx, q, inc.ID)
+	if err != nil {
+		return Shared{}, fmt.Errorf("postmortem: timeline: %w", err)
+	}
+	r := newRedactor(s.Directory.Current(), inc, pm, reporters, s.Rules)
+	v := s.Comms.View(inc)
+	// Templates can be overridden: what they are not given, they cannot
+	// show. The roles are named in the timeline by role.
+	v.IncidentLead, v.CommsLead, v.Reports = "", "", ""
+	v.DetectionDetail, v.VerificationDetail = r.scrub(v.DetectionDetail), r.scrub(v.VerificationDetail)
+	return Shared{Incident: v, Entries: r.timeline(events)}, nil
+}
+
+// redactor retells timeline events for the attendees.
+type redactor struct {
+	dir       *directory.Directory
+	inc       *incident.Incident
+	reporters map[string]bool // lower-case addresses
+	// byIdent maps what the lint matches (an address, a local part, a
+	// handle, a full name, lower case) to the person's role phrase.
+	byIdent map[string]string
+	// byPart maps one word of a name (as written) to the role phrases of
+	// everyone who has it.
+	byPart     map[string][]string
+	names      blameless.NameSet
+	rules      *blameless.Rules
+	responders map[string]bool
+	facilitate string
+}
+
+func newRedactor(d *directory.Directory, inc *incident.Incident, pm *Postmortem, reporters []incident.Reporter, rules *blameless.Rules) *redactor {
+	r := &redactor{dir: d, inc: inc, reporters: map[string]bool{}, byIdent: map[string]string{}, byPart: map[string][]string{},
+		rules: rules, responders: map[string]bool{}}
+	if pm != nil {
+		r.facilitate = pm.Facilitator
+		for _, p := range pm.Attendees {
+			if p.Source == "responder" {
+				r.responders[p.Email] = true
+			}
+		}
+	}
+	var people []blameless.Person
+	add := func(name, email string, handles []string) {
+		phrase := r.role(email)
+		people = append(people, blameless.Person{Name: name, Email: email, Handles: handles})
+		email = strings.ToLower(email)
+		r.byIdent[email] = phrase
+		if local, _, ok := strings.Cut(email, "@"); ok {
+			r.byIdent[local] = phrase
+		}
+		for _, h := range handles {
+			h = strings.ToLower(strings.TrimPrefix(strings.TrimSpace(h), "@"))
+			r.byIdent[h], r.byIdent["@"+h] = phrase, phrase
+		}
+		if name = strings.TrimSpace(name); name != "" {
+			r.byIdent[strings.ToLower(name)] = phrase
+			for _, w := range strings.Fields(name) {
+				r.byPart[w] = append(r.byPart[w], phrase)
+			}
+		}
+	}
+	for _, rep := range reporters {
+		r.reporters[strings.ToLower(rep.Email)] = true
+	}
+	for _, p := range d.People {
+		add(p.Name, p.Email, p.Handles)
+	}
+	for _, rep := range reporters {
+		if _, ok := d.Person(rep.Email); !ok {
+			add(rep.Name, rep.Email, nil)
+		}
+	}
+	r.names = blameless.NewNameSet(people)
+	return r
+}
+
+// role is how the attendees read a person: by the role they had in the
+// incident, else as a responder or someone of their team, else as a
+// reporter, else as someone.
+func (r *redactor) role(email string) string {
+	email = strings.ToLower(strings.TrimSpace(email))
+	switch {
+	case email == "":
+		return ""
+	case strings.EqualFold(email, r.inc.Roles.IncidentLead):
+		return "the incident lead"
+	case strings.EqualFold(email, r.inc.Roles.CommsLead):
+		return "the comms lead"
+	case strings.EqualFold(email, r.inc.Roles.Facilitator), email == r.facilitate:
+		return "the facilitator"
+	}
+	if p, ok := r.dir.Person(email); ok {
+		who := "someone"
+		if r.responders[email] {
+			who = "a responder"
+		}
+		if p.Team != "" {
+			who += " from " + p.Team
+		}
+		return who
+	}
+	if r.reporters[email] {
+		return "a reporter"
+	}
+	return "someone"
+}
+
+// who is the timeline's Who column for an actor: a role without its
+// article ("incident lead", "responder from payments"), "sitrep", or
+// nothing for what is not a person we know (a token, a monitor, an
+// address from outside).
+func (r *redactor) who(actor string) string {
+	switch {
+	case actor == "sitrep":
+		return "sitrep"
+	case !strings.Contains(actor, "@"):
+		return ""
+	}
+	phrase := r.role(actor)
+	if phrase == "someone" {
+		return ""
+	}
+	phrase = strings.TrimPrefix(phrase, "the ")
+	return strings.TrimPrefix(phrase, "a ")
+}
+
+// An email address in free text.
+var addressRe = regexp.MustCompile(`[A-Za-z0-9._%+\-]+@[A-Za-z0-9\-]+(?:\.[A-Za-z0-9\-]+)+`)
+
+// scrub makes text written by people fit for the attendees: on one line,
+// every name the blameless lint finds (the directory's people and the
+// reporters) replaced by the person's role, and every other address by
+// "someone".
+func (r *redactor) scrub(text string) string {
+	text = oneLine(text)
+	if text == "" {
+		return ""
+	}
+	runes := []rune(text)
+	fs := blameless.Lint(text, r.names, r.rules)
+	for i := len(fs) - 1; i >= 0; i-- {
+		f := fs[i]
+		if f.Kind != blameless.KindName || f.Line != 1 || f.Col < 1 || f.End <= f.Col || f.End-1 > len(runes) {
+			continue
+		}
+		if i+1 < len(fs) && fs[i+1].Kind == blameless.KindName && fs[i+1].Line == 1 && fs[i+1].Col < f.End {
+			continue // overlaps the replacement after it
+		}
+		runes = append(runes[:f.Col-1], append([]rune(r.phraseFor(f.Words)), runes[f.End-1:]...)...)
+	}
+	return addressRe.ReplaceAllStringFunc(string(runes), r.role)
+}
+
+// phraseFor is the role of the person the lint matched by words.
+func (r *redactor) phraseFor(words string) string {
+	key := strings.ToLower(strings.TrimSuffix(strings.TrimSuffix(strings.TrimSpace(words), "'s"), "’s"))
+	if p, ok := r.byIdent[key]; ok {
+		return p
+	}
+	var phrase string
+	for _, w := range strings.Fields(strings.TrimSpace(words)) {
+		for _, p := range r.byPart[strings.Trim(w, ".,()\"")] {
+			if phrase != "" && phrase != p {
+				return "someone" // a first name several people share
+			}
+			phrase = p
+		}
+	}
+	return cmp.Or(phrase, "someone")
+}
+
+func capitalize(s string) string {
+	c, n := utf8.DecodeRuneInString(s)
+	if n == 0 || unicode.IsUpper(c) {
+		return s
+	}
+	return string(unicode.ToUpper(c)) + s[n:]
+}
+
+// What of sitrep's own words an event's text may be retold with.
+var (
+	updateRe  = regexp.MustCompile(`^Status update (\d+) to (.*?) \(\d+ recipients?\)`)
+	headsUpRe = regexp.MustCompile(`^Heads-up to \d+ responders? of ([^:]+):`)
+)
+
+// timeline retells the events the attendees may read, in order. Only the
+// kinds named here are shown; any other (replies, stakeholders' questions,
+// bounces, reminders, the post-mortem's own bookkeeping, and kinds added
+// later) is left out, so that a new kind of event is private until someone
+// decides how the attendees read it.
+func (r *redactor) timeline(events []incident.Event) []compose.TimelineEntry {
+	var out []compose.TimelineEntry
+	reports, confirmed := 0, 0
+	for _, ev := range events {
+		who := r.who(ev.Actor)
+		var what string
+		switch ev.Kind {
+		case incident.EventDeclared, incident.EventStateChanged, "change_suspected", "change_confirmed",
+			"resolved_email", "confirmation_asked", "monitor_recovered":
+			// sitrep's words, with typed text (a title, a note on the
+			// change, the root cause) that may name someone.
+			what = r.scrub(ev.Text)
+		case incident.EventFieldChanged:
+			if strings.HasPrefix(ev.Text, "roles:") {
+				what = "Incident roles reassigned" // the text lists addresses
+			} else {
+				what = r.scrub(ev.Text)
+			}
+		case incident.EventUpdateQueued, incident.EventUpdateSent:
+			what = r.statusUpdate(ev)
+		case incident.EventHeadsUpQueued:
+			what = r.headsUp(ev)
+		case incident.EventNote:
+			// A note from mail (a bounce, an unverified bounce) is about
+			// someone's address, not the outage.
+			if ev.Data["inbound"] != nil || ev.Data["bounce"] != nil || ev.Data["unverified_bounce"] != nil {
+				continue
+			}
+			what = r.scrub(ev.Text)
+		case "report":
+			// Who reported it, from where and in what words stays with
+			// the incident's leads.
+			reports++
+			what = fmt.Sprintf("Problem reported by a reporter (report %d)", reports)
+			who = cmp.Or(who, "reporter")
+		case "confirmation":
+			switch ev.Data["state"] {
+			case "confirmed":
+				confirmed++
+				what = fmt.Sprintf("A reporter confirmed the fix (%d %s so far)", confirmed, plural(confirmed, "confirmation", "confirmations"))
+			case "still_broken":
+				what = "A reporter says it is still broken"
+			default:
+				what = "A reporter answered the request to confirm the fix"
+			}
+			who = cmp.Or(who, "reporter")
+		case "summary_sent":
+			// The override's findings quote the names the lint found.
+			text, _, _ := strings.Cut(ev.Text, "; lint OVERRIDDEN")
+			what = r.scrub(text)
+		default:
+			continue
+		}
+		if what == "" {
+			continue
+		}
+		// "the incident lead rolled back" may now start a line.
+		out = append(out, compose.TimelineEntry{At: ev.At.UTC(), What: capitalize(what), Who: who})
+	}
+	return out
+}
+
+// statusUpdate is a status update as its audience read it: its number,
+// the groups it went to, and its words.
+func (r *redactor) statusUpdate(ev incident.Event) string {
+	head := "Status update"
+	if m := updateRe.FindStringSubmatch(ev.Text); m != nil {
+		head = fmt.Sprintf("Status update %s to %s", m[1], m[2])
+	}
+	if holding, _ := ev.Data["holding"].(bool); holding {
+		return head + ": no news yet; next update promised"
+	}
+	if status, _ := ev.Data["status"].(string); strings.TrimSpace(status) != "" {
+		return head + ": " + r.scrub(status)
+	}
+	return head
+}
+
+// headsUp counts the responders paged and names their teams.
+func (r *redactor) headsUp(ev incident.Event) string {
+	to, _ := ev.Data["to"].([]any)
+	if len(to) == 0 {
+		return "Heads-up sent to responders"
+	}
+	var teams []string
+	seen := map[string]bool{}
+	for _, a := range to {
+		email, _ := a.(string)
+		if p, ok := r.dir.Person(email); ok && p.Team != "" && !seen[p.Team] {
+			seen[p.Team] = true
+			teams = append(teams, p.Team)
+		}
+	}
+	what := fmt.Sprintf("Heads-up sent to %d %s", len(to), plural(len(to), "responder", "responders"))
+	if m := headsUpRe.FindStringSubmatch(ev.Text); m != nil {
+		what += " of " + r.scrub(m[1])
+	}
+	if len(teams) > 0 {
+		what += " (" + strings.Join(teams, ", ") + ")"
+	}
+	return what
+}
+
+func plural(n int, one, many string) string {
+	if n == 1 {
+		return one
+	}
+	return many
+}
