@@ -84,7 +84,10 @@ VALUES ($1, $2, $3, $4, $5, $6) RETURNING id;
 SELECT id, at, kind, actor, text, data FROM timeline_events WHERE incident_id = $1 ORDER BY id;
 
 -- name: actors
-SELECT DISTINCT actor FROM timeline_events WHERE incident_id = $1 ORDER BY actor;
+-- Those who worked on the incident: not stakeholders who asked by reply,
+-- reporters, or people answering "is it fixed for you?".
+SELECT DISTINCT actor FROM timeline_events
+WHERE incident_id = $1 AND kind NOT IN ('reply_received', 'report', 'confirmation') ORDER BY actor;
 
 -- name: get-incident
 SELECT id, title, severity, state, detected_via, detection_detail, verified, verification_detail,

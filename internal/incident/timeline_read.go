@@ -7,8 +7,11 @@ import (
 	"github.com/sitrep-dev/sitrep/internal/store"
 )
 
-// Actors lists, sorted, everyone who acted on the incident's timeline
-// (people, token names, "sitrep"). q may be the caller's transaction.
+// Actors lists, sorted, everyone who worked on the incident on its
+// timeline (people, token names, "sitrep"): not those whose only part was
+// a reply, a report or an answer to "is it fixed for you?", who are no
+// responders to invite to the post-mortem. q may be the caller's
+// transaction.
 func Actors(ctx context.Context, q store.Querier, incidentID int64) ([]string, error) {
 	rows, err := q.QueryContext(ctx, queries.Get("actors"), incidentID)
 	if err != nil {

@@ -147,6 +147,12 @@ func privateIncident(t *testing.T, h *harness) (*incident.Incident, *postmortem.
 		t.Fatal(err)
 	}
 	pm := h.waitState(t, inc.Ref, postmortem.StateBooked)
+	// Asking a question or reporting makes nobody a responder to invite.
+	for _, p := range pm.Attendees {
+		if p.Source == "responder" && (p.Email == "ceo@example.test" || p.Email == reporterAddr) {
+			t.Errorf("%s is invited as a responder for asking or reporting", p.Email)
+		}
+	}
 	// The pre-read: the timeline sent to the participants before the meeting.
 	h.clock.Set(pm.Start.Add(-20 * time.Hour))
 	if err := h.svc.CheckTimelines(ctx); err != nil {
