@@ -538,6 +538,7 @@ func TestEveryLeadsMessageSaysWhatItIsInItsFirstLine(t *testing.T) {
 		KindBounceNotice:     "Bounce: update 2 did not reach ceo@example.com (Exec team)",
 		KindUnverifiedBounce: "Unverified bounce for ceo@example.com: nothing changed",
 		KindStillBroken:      "STILL BROKEN for ",
+		KindUnclearAnswer:    "Unclear answer from Dana Fox: is it fixed for them?",
 		KindWriteUpDue:       "Write-up due at ",
 		KindRootCauseDue:     "Root cause still unknown, 1 day 2 h after the fix",
 		KindResolved:         "Resolved: service restored at ",
@@ -569,5 +570,22 @@ func TestEveryLeadsMessageSaysWhatItIsInItsFirstLine(t *testing.T) {
 	}
 	if strings.Contains(out.Text, "Update due") || strings.Contains(out.Text, "next update") {
 		t.Errorf("the root-cause reminder reuses the update reminder's words:\n%s", out.Text)
+	}
+}
+
+// A reason that ends its own sentence does not end the template's in "..".
+func TestReasonsEndInOneFullStop(t *testing.T) {
+	r := newRenderer(t)
+	for _, kind := range []Kind{KindCommandRefused, KindBounceNotice, KindUnverifiedBounce} {
+		data, _ := NewData(kind)
+		reflect.ValueOf(data).Elem().Set(reflect.ValueOf(SampleData(kind)))
+		reflect.ValueOf(data).Elem().FieldByName("Reason").SetString("the mailbox is full.")
+		out, err := r.Render(kind, data)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !strings.Contains(out.Text, "the mailbox is full.") || strings.Contains(out.Text, "full..") {
+			t.Errorf("%s:\n%s", kind, out.Text)
+		}
 	}
 }

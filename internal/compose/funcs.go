@@ -335,9 +335,16 @@ func funcs() template.FuncMap {
 			}
 			return many
 		},
-		"name": displayName,
-		"sub":  func(a, b int) int { return a - b },
+		"name":   displayName,
+		"clause": clause,
+		"sub":    func(a, b int) int { return a - b },
 	}
+}
+
+// clause is text that a template ends with its own full stop: without
+// the one it may already have ("mailbox full." would end "..").
+func clause(s string) string {
+	return strings.TrimRight(strings.TrimSpace(s), ". ")
 }
 
 // displayName is the name part of "Jane Doe <jane@example.com>", or the
