@@ -275,12 +275,18 @@ func (c *Comms) nextUpdateAt(inc *Incident, in UpdateInput, now time.Time) (time
 		}
 		return promiseAt(now, d), nil
 	default:
-		d := DefaultCadence
-		if v, ok := c.Cadence[inc.Severity]; ok && v > 0 {
-			d = v
-		}
-		return promiseAt(now, d), nil
+		return promiseAt(now, c.CadenceOf(inc.Severity)), nil
 	}
+}
+
+// CadenceOf is the interval to the next update that an update of an
+// incident of severity sev promises when the lead asks for none: what
+// "Default for SEV1" means on the compose form.
+func (c *Comms) CadenceOf(sev Severity) time.Duration {
+	if v, ok := c.Cadence[sev]; ok && v > 0 {
+		return v
+	}
+	return DefaultCadence
 }
 
 // promiseAt is the next update's time d from now, on a whole minute (it

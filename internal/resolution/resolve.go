@@ -208,7 +208,7 @@ func (s *Service) ResolveTx(ctx context.Context, tx *sql.Tx, actor string, inc *
 
 // responders are the people the heads-up went to, and the responders of
 // the suspected systems: they hear that it is over, in their thread.
-func (s *Service) responders(ctx context.Context, tx *sql.Tx, inc *incident.Incident) []string {
+func (s *Service) responders(ctx context.Context, q store.Querier, inc *incident.Incident) []string {
 	seen := map[string]bool{}
 	var out []string
 	add := func(e string) {
@@ -220,7 +220,7 @@ func (s *Service) responders(ctx context.Context, tx *sql.Tx, inc *incident.Inci
 	}
 	// A heads-up whose recipients cannot be read is still no reason to
 	// hold back the resolution: the directory's responders hear it.
-	sent, _ := s.Mail.Recipients(ctx, tx, inc.Thread(compose.Responders))
+	sent, _ := s.Mail.Recipients(ctx, q, inc.Thread(compose.Responders))
 	for _, e := range sent {
 		add(e)
 	}
@@ -228,6 +228,37 @@ func (s *Service) responders(ctx context.Context, tx *sql.Tx, inc *incident.Inci
 		add(p.Email)
 	}
 	return out
+}
+
+// Audience lists everyone resolving (audienceKind directory.KindResolved)
+// or sending the summary (directory.KindSummary) would email now, each
+// once: the audience's groups and the responders, as queueToEveryone
+// addresses them. The UI names how many before one click emails them all.
+func (s *Service) Audience(ctx context.Context, ref, audienceKind string) ([]string, error) {
+	inc, err := s.Incidents.Get(ctx, ref)
+	if err != nil {
+		return nil, err
+	}
+	d := s.Directory.Current()
+	groups, err := d.Expand(d.Audience(audienceKind)...)
+	if err != nil {
+		return nil, err
+	}
+	seen := map[string]bool{}
+	var out []string
+	for _, r := range groups {
+		if !seen[r.Email] {
+			seen[r.Email] = true
+			out = append(out, r.Email)
+		}
+	}
+	for _, e := range s.responders(ctx, s.DB, inc) {
+		if !seen[e] {
+			seen[e] = true
+			out = append(out, e)
+		}
+	}
+	return out, nil
 }
 
 // askToConfirm asks every reporter and configured confirmer, once each,

@@ -13,6 +13,7 @@ import (
 
 	"github.com/sitrep-dev/sitrep/internal/blameless"
 	"github.com/sitrep-dev/sitrep/internal/changes"
+	"github.com/sitrep-dev/sitrep/internal/directory"
 	"github.com/sitrep-dev/sitrep/internal/incident"
 	"github.com/sitrep-dev/sitrep/internal/postmortem"
 	"github.com/sitrep-dev/sitrep/internal/resolution"
@@ -63,8 +64,28 @@ func TestUIResolveConfirmationsAndReports(t *testing.T) {
 		t.Fatalf("a bad report must come back with the form kept and the field marked: %d", resp.StatusCode)
 	}
 
+	// Resolving emails everyone at once: the form names how many, and
+	// without that box ticked (for that number) nothing is sent; the
+	// server checks it, so it holds without JavaScript.
+	who := must(e.s.Resolution.Audience(context.Background(), ref, directory.KindResolved))
+	confirm := strconv.Itoa(len(who))
+	if len(who) == 0 || !strings.Contains(page, `name="confirm_recipients" value="`+confirm+`" required`) || !strings.Contains(page, "Email all "+confirm+" recipients now") {
+		t.Fatalf("the resolve form must name the %d recipients:\n%s", len(who), section(page, "resolve-h"))
+	}
+	for _, c := range []string{"", strconv.Itoa(len(who) + 1)} {
+		resp = lead.post("/incidents/"+ref+"/resolve", url.Values{"csrf": {lead.csrf}, "from": {"investigating"}, "confirm_recipients": {c},
+			"root_cause": {"A config push"}, "fix": {"Rolled back"}})
+		if text := body(resp); resp.StatusCode != http.StatusBadRequest || !strings.Contains(text, confirm+" recipients") ||
+			!regexp.MustCompile(`id="resolve-confirm"[^>]*aria-invalid="true"`).MatchString(text) || !strings.Contains(text, "A config push</textarea>") {
+			t.Fatalf("resolve confirmed for %q, not %s: %d\n%s", c, confirm, resp.StatusCode, text)
+		}
+		if got, _ := e.incidents.Get(context.Background(), ref); got.State != incident.Investigating {
+			t.Fatalf("an unconfirmed resolve moved the incident to %s", got.State)
+		}
+	}
+
 	// Resolving without a root cause is refused, the form kept.
-	resp = lead.post("/incidents/"+ref+"/resolve", url.Values{"csrf": {lead.csrf}, "from": {"investigating"}, "fix": {"Rolled back"}})
+	resp = lead.post("/incidents/"+ref+"/resolve", url.Values{"csrf": {lead.csrf}, "from": {"investigating"}, "fix": {"Rolled back"}, "confirm_recipients": {confirm}})
 	if text := body(resp); resp.StatusCode != http.StatusBadRequest || !strings.Contains(text, "say what caused it") || !strings.Contains(text, "Rolled back</textarea>") {
 		t.Fatalf("resolve without a root cause: %d", resp.StatusCode)
 	}
@@ -77,7 +98,7 @@ func TestUIResolveConfirmationsAndReports(t *testing.T) {
 		t.Fatalf("stale resolve: %d", resp.StatusCode)
 	}
 
-	resp = lead.post("/incidents/"+ref+"/resolve", url.Values{"csrf": {lead.csrf}, "from": {"investigating"},
+	resp = lead.post("/incidents/"+ref+"/resolve", url.Values{"csrf": {lead.csrf}, "from": {"investigating"}, "confirm_recipients": {confirm},
 		"root_cause": {"A config push disabled the payment provider's keys."}, "fix": {"Rolled the config back."}, "impact": {"EU card payments failed for 40 minutes."}})
 	page = body(resp)
 	if resp.StatusCode != http.StatusOK || !strings.Contains(page, "What resolving sent") || !strings.Contains(page, "Asked to confirm the fix:</strong> Ann &lt;ann@x.test&gt;") ||
@@ -234,8 +255,24 @@ func TestUISummaryEditor(t *testing.T) {
 		t.Fatal("the preview is in a sandboxed iframe")
 	}
 
+	// Sending emails everyone at once: without the box naming how many
+	// ticked, nothing is sent.
+	confirm := strconv.Itoa(len(must(e.s.Resolution.Audience(context.Background(), inc.Ref, directory.KindSummary))))
+	if _, page := lead.get("/incidents/" + inc.Ref + "/summary"); !strings.Contains(page, `name="confirm_recipients" value="`+confirm+`" required`) ||
+		!strings.Contains(page, "Email all "+confirm+" recipients now") {
+		t.Fatalf("the summary's send must name the %s recipients", confirm)
+	}
+	resp = lead.post("/incidents/"+inc.Ref+"/summary", url.Values{"csrf": {lead.csrf}, "markdown": {"# Fine\n\nNothing to lint.\n"}})
+	if page := body(resp); resp.StatusCode != http.StatusBadRequest || !strings.Contains(page, "Email all "+confirm+" recipients now") ||
+		!regexp.MustCompile(`id="summary-confirm"[^>]*aria-invalid="true"`).MatchString(page) {
+		t.Fatalf("send without confirming: %d", resp.StatusCode)
+	}
+	if n := len(must(e.s.Resolution.Summaries(context.Background(), inc.Ref))); n != 0 {
+		t.Fatalf("an unconfirmed summary was archived (%d)", n)
+	}
+
 	// Sending with findings is refused; nothing is sent or archived.
-	resp = lead.post("/incidents/"+inc.Ref+"/summary", url.Values{"csrf": {lead.csrf}, "markdown": {text}})
+	resp = lead.post("/incidents/"+inc.Ref+"/summary", url.Values{"csrf": {lead.csrf}, "markdown": {text}, "confirm_recipients": {confirm}})
 	if page := body(resp); resp.StatusCode != http.StatusConflict || !strings.Contains(page, "Not sent: the blameless lint found") || !strings.Contains(page, ">Otto</mark>") {
 		t.Fatalf("send with findings: %d", resp.StatusCode)
 	}
@@ -243,7 +280,7 @@ func TestUISummaryEditor(t *testing.T) {
 		t.Fatalf("a refused summary was archived (%d)", n)
 	}
 	// With the explicit override: sent, archived, the override on the timeline.
-	resp = lead.post("/incidents/"+inc.Ref+"/summary", url.Values{"csrf": {lead.csrf}, "markdown": {text}, "override": {"yes"}})
+	resp = lead.post("/incidents/"+inc.Ref+"/summary", url.Values{"csrf": {lead.csrf}, "markdown": {text}, "override": {"yes"}, "confirm_recipients": {confirm}})
 	body(resp)
 	if resp.StatusCode != http.StatusSeeOther || !strings.HasPrefix(resp.Header.Get("Location"), "/incidents/"+inc.Ref+"/summary?sent=") {
 		t.Fatalf("send with override: %d %s", resp.StatusCode, resp.Header.Get("Location"))

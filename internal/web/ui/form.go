@@ -168,16 +168,50 @@ func (f composeForm) input(dryRun bool) incident.UpdateInput {
 	return incident.UpdateInput{Status: f.Status, Next: f.Next, Groups: slices.Clone(f.Groups), DryRun: dryRun, IdempotencyKey: f.Key}
 }
 
+// holdForm is the overdue banner's holding update: the next update's
+// interval ("": the severity's cadence) and the form's idempotency key.
+type holdForm struct {
+	Next, Key string
+}
+
+func readHold(r *http.Request) holdForm {
+	_ = r.ParseForm()
+	return holdForm{Next: r.PostFormValue("next"), Key: r.PostFormValue("idempotency_key")}
+}
+
+func (f holdForm) input() incident.UpdateInput {
+	return incident.UpdateInput{Holding: true, Next: f.Next, IdempotencyKey: f.Key}
+}
+
 // resolveForm is the resolve form as typed, kept when it is refused.
 type resolveForm struct {
 	RootCause, Fix, Impact string
 	Unknown                bool
+	// Confirmed is the number of recipients the lead ticked to email
+	// ("": not ticked).
+	Confirmed string
 }
 
 func readResolveForm(r *http.Request) resolveForm {
 	_ = r.ParseForm()
 	return resolveForm{RootCause: r.PostFormValue("root_cause"), Fix: r.PostFormValue("fix"),
-		Impact: r.PostFormValue("impact"), Unknown: r.PostFormValue("root_cause_unknown") == "yes"}
+		Impact: r.PostFormValue("impact"), Unknown: r.PostFormValue("root_cause_unknown") == "yes",
+		Confirmed: r.PostFormValue("confirm_recipients")}
+}
+
+// checkConfirmed refuses a form that emails everyone at once unless its
+// box naming how many was ticked, for the number it names now: one click
+// on a button under the compose box must not email 31 people (issue 17).
+// It is the server's check, so that it holds without JavaScript and
+// whatever the browser did with the box's required attribute.
+func checkConfirmed(confirmed string, recipients int) error {
+	if confirmed == "" {
+		return errs.InvalidField("confirm_recipients", "tick “Email all %d recipients now” to confirm; nothing was sent", recipients)
+	}
+	if confirmed != strconv.Itoa(recipients) {
+		return errs.InvalidField("confirm_recipients", "it now goes to %d recipients, not the %s you confirmed (the directory or the responders changed); nothing was sent: tick the box again", recipients, confirmed)
+	}
+	return nil
 }
 
 type issueForm struct {

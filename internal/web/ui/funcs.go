@@ -26,7 +26,8 @@ var uiFuncs = template.FuncMap{
 		}
 		return ""
 	},
-	"hhmm": func(t time.Time) string { return t.UTC().Format("15:04") },
+	"at":    func(t any) template.HTML { return timeElement(t, uiTimeFormat) },
+	"clock": func(t any) template.HTML { return timeElement(t, "15:04") },
 	"iso": func(t any) string {
 		switch v := t.(type) {
 		case time.Time:
@@ -87,6 +88,38 @@ var uiFuncs = template.FuncMap{
 	"sanitize": func(html string) string { return mailPolicy.Sanitize(html) },
 }
 
+// timeElement is a time as the page shows it: in UTC, labelled, and with
+// the full UTC time in its title; app.js rewrites the text into the
+// viewer's zone (their directory entry's, else the browser's), labelled
+// with that zone and keeping the UTC title, so that every time on a page is
+// in one zone and says which (issue 17). Layout "15:04" is the clock
+// of a timeline row. The text is digits and letters of a format: nothing
+// to escape.
+func timeElement(t any, layout string) template.HTML {
+	var v time.Time
+	switch x := t.(type) {
+	case time.Time:
+		v = x
+	case *time.Time:
+		if x == nil {
+			return "—"
+		}
+		v = *x
+	default:
+		return ""
+	}
+	if v.IsZero() {
+		return "—"
+	}
+	v = v.UTC()
+	clock := ""
+	if layout == "15:04" {
+		clock = ` data-clock`
+	}
+	return template.HTML(fmt.Sprintf(`<time datetime="%s" title="%s UTC"%s>%s UTC</time>`,
+		v.Format(time.RFC3339), v.Format(uiTimeFormat), clock, v.Format(layout)))
+}
+
 // humanDuration says a duration the way a person would: 45s, 12m, 3h 05m, 2d 4h.
 func humanDuration(d time.Duration) string {
 	if d < 0 {
@@ -102,6 +135,21 @@ func humanDuration(d time.Duration) string {
 	default:
 		return fmt.Sprintf("%dd %dh", int(d.Hours())/24, int(d.Hours())%24)
 	}
+}
+
+// intervalText says an interval to the next update as a menu would: "30 min",
+// "1 hour", "1 h 30 min".
+func intervalText(d time.Duration) string {
+	h, m := int(d/time.Hour), int(d%time.Hour/time.Minute)
+	switch {
+	case h == 0:
+		return fmt.Sprintf("%d min", m)
+	case m == 0 && h == 1:
+		return "1 hour"
+	case m == 0:
+		return fmt.Sprintf("%d hours", h)
+	}
+	return fmt.Sprintf("%d h %d min", h, m)
 }
 
 // countdownText is the server's rendering of a countdown; app.js keeps it ticking.

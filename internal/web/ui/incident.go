@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"net/url"
 	"slices"
+	"strconv"
 	"time"
 
 	"github.com/sitrep-dev/sitrep/internal/auth"
@@ -60,6 +61,8 @@ type incidentData struct {
 	Groups      []groupOption
 	NextOptions []nextOption
 	Preview     *previewData
+	Hold        holdView
+	Held        *outbox.Message   // the holding update just sent
 	Names       map[string]string // email → name, for the roles
 	// EscalationWarnings: what the lead must know, e.g. an overdue update
 	// that would escalate to nobody but the comms lead (incident.Comms.Warnings).
@@ -70,12 +73,22 @@ type incidentData struct {
 	HasChanges    bool
 	HasPostmortem bool
 	Resolve       resolveForm
-	Resolved      *resolvedView // what resolving just sent
-	Confirm       *confirmView
-	CanReopen     bool
-	Reports       reportsView
-	Changes       *changes.IncidentChanges
-	ChangesError  string
+	// ResolveAudience is how many people resolving emails: the resolve
+	// form's confirmation names it.
+	ResolveAudience int
+	Resolved        *resolvedView // what resolving just sent
+	Confirm         *confirmView
+	CanReopen       bool
+	Reports         reportsView
+	Changes         *changes.IncidentChanges
+	ChangesError    string
+}
+
+// holdView is the overdue banner's holding update: to whom it goes.
+type holdView struct {
+	Groups     []string
+	Recipients int
+	Key        string // idempotency key of the banner's form
 }
 
 type previewData struct {
@@ -157,8 +170,24 @@ func (s *Server) incidentData(ctx context.Context, r *http.Request, ref string, 
 		}
 		d.Groups = append(d.Groups, groupOption{Name: g.Name, Display: display, Recipients: len(rs), Checked: slices.Contains(checked, g.Name)})
 	}
-	d.NextOptions = []nextOption{{"", "Default for " + string(inc.Severity)}, {"15m", "15 minutes"}, {"30m", "30 minutes"},
-		{"45m", "45 minutes"}, {"1h", "1 hour"}, {"2h", "2 hours"}, {"4h", "4 hours"}}
+	// "Default" alone does not say how long: the severity's cadence does.
+	cadence := incident.DefaultCadence
+	if s.Comms != nil {
+		cadence = s.Comms.CadenceOf(inc.Severity)
+	}
+	d.NextOptions = []nextOption{{"", "Default for " + string(inc.Severity) + " (" + intervalText(cadence) + ")"},
+		{"15m", "15 minutes"}, {"30m", "30 minutes"}, {"45m", "45 minutes"}, {"1h", "1 hour"}, {"2h", "2 hours"}, {"4h", "4 hours"}}
+	d.Hold = holdView{Groups: dir.Audience(directory.KindStatus), Key: newUIToken()}
+	if rs, err := dir.Expand(d.Hold.Groups...); err == nil {
+		d.Hold.Recipients = len(rs)
+	}
+	if id := r.URL.Query().Get("held"); id != "" {
+		for _, m := range d.Messages {
+			if strconv.FormatInt(m.ID, 10) == id {
+				d.Held = m
+			}
+		}
+	}
 	return d, nil
 }
 
@@ -252,6 +281,13 @@ func (s *Server) resolutionData(ctx context.Context, d *incidentData) error {
 		}
 		d.Confirm = c
 		d.CanReopen = inc.State.CanMoveTo(incident.Investigating) && !inc.State.Active()
+		if inc.State.Active() {
+			who, err := s.Resolution.Audience(ctx, inc.Ref, directory.KindResolved)
+			if err != nil {
+				return err
+			}
+			d.ResolveAudience = len(who)
+		}
 	}
 	reports, err := s.Incidents.Reports(ctx, inc.Ref)
 	if err != nil {

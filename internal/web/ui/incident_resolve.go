@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/sitrep-dev/sitrep/internal/auth"
+	"github.com/sitrep-dev/sitrep/internal/directory"
 	"github.com/sitrep-dev/sitrep/internal/errs"
 	"github.com/sitrep-dev/sitrep/internal/outbox"
 	"github.com/sitrep-dev/sitrep/internal/resolution"
@@ -47,6 +48,16 @@ func (s *Server) uiResolve(w http.ResponseWriter, r *http.Request, sess *auth.Se
 			err := errs.E(errs.Conflict, "%s was moved to %s by someone else after your page loaded (it showed %s). Nothing was changed; the page below is current.", inc.Ref, inc.State, from)
 			return s.incidentPage(w, r, sess, http.StatusConflict, ref, nil, func(d *incidentData, p *page) { d.Resolve = f; p.Error = errMessage(err) })
 		}
+	}
+	who, err := s.Resolution.Audience(r.Context(), ref, directory.KindResolved)
+	if err != nil {
+		return err
+	}
+	if err := checkConfirmed(f.Confirmed, len(who)); err != nil {
+		return s.incidentPage(w, r, sess, web.StatusOf(err), ref, nil, func(d *incidentData, p *page) {
+			d.Resolve = f
+			p.Error, p.Field = errMessage(err), errField(err)
+		})
 	}
 	res, err := s.Resolution.Resolve(r.Context(), sess.Account.Email, ref, resolution.ResolveInput{
 		RootCause: f.RootCause, Fix: f.Fix, Impact: f.Impact, RootCauseUnknown: f.Unknown})

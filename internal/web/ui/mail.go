@@ -62,6 +62,10 @@ func (s *Server) uiMail(w http.ResponseWriter, r *http.Request, sess *auth.Sessi
 	d.Reply.Subject = replySubject(env.GetHeader("Subject"))
 	d.Reply.Body = "\n\n" + quote(env.GetHeader("From"), msg.Date, env.Text)
 	p := s.newPage(r, sess, msg.Subject, "sandbox")
+	if to := r.URL.Query().Get("replied"); to != "" {
+		// After "Send reply" the page is the same message again: say it went.
+		p.Notice = "Reply sent to " + to + " as " + d.Mailbox + ". sitrep reads it like any email: it shows on the incident page once the inbox has fetched it."
+	}
 	p.Data = d
 	return s.render(w, http.StatusOK, "mail", p)
 }

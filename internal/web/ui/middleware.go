@@ -94,7 +94,13 @@ func (s *Server) toLogin(w http.ResponseWriter, r *http.Request) {
 		fmt.Fprintln(w, "Your session has expired; sign in again. Your draft is kept in this browser.")
 		return
 	}
-	http.Redirect(w, r, "/login?expired=1&next="+url.QueryEscape(next), http.StatusSeeOther)
+	// "Your session has expired" only to someone who had one: a first
+	// visit has no session cookie and is simply asked to sign in.
+	expired := ""
+	if _, err := r.Cookie(web.SessionCookie); err == nil {
+		expired = "expired=1&"
+	}
+	http.Redirect(w, r, "/login?"+expired+"next="+url.QueryEscape(next), http.StatusSeeOther)
 }
 
 // safeNext keeps a redirect target on this site: a path, not //host or a URL.

@@ -65,7 +65,10 @@ type page struct {
 	// Doctor: the doctor page is wired (admins see it in the menu).
 	Doctor bool
 	Path   string
-	Data   any
+	// Zone is the viewer's time zone from their directory entry; "": the
+	// browser's. app.js shows every time of the page in it (funcs.go, at).
+	Zone string
+	Data any
 }
 
 // Can reports whether the signed-in account has at least role need.
@@ -77,6 +80,11 @@ func (s *Server) newPage(r *http.Request, sess *auth.Session, title, nav string)
 	p := &page{Title: title, Nav: nav, Sandbox: s.Sandbox != nil, Improvements: s.Postmortem != nil, Doctor: s.Doctor != nil, Path: r.URL.Path}
 	if sess != nil {
 		p.Account, p.CSRF = sess.Account, sess.CSRF
+		if s.Directory != nil {
+			if person, ok := s.Directory.Current().Person(sess.Account.Email); ok {
+				p.Zone = person.TimeZone
+			}
+		}
 		if err := s.MailProblem(); err != nil {
 			p.MailProblem = err.Error()
 		}

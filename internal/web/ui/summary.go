@@ -5,10 +5,12 @@ import (
 	"fmt"
 	"net/http"
 	"sort"
+	"strconv"
 	"strings"
 
 	"github.com/sitrep-dev/sitrep/internal/auth"
 	"github.com/sitrep-dev/sitrep/internal/blameless"
+	"github.com/sitrep-dev/sitrep/internal/directory"
 	"github.com/sitrep-dev/sitrep/internal/errs"
 	"github.com/sitrep-dev/sitrep/internal/incident"
 	"github.com/sitrep-dev/sitrep/internal/resolution"
@@ -54,6 +56,9 @@ type summaryData struct {
 	Archive  []resolution.SentSummary
 	SentID   int64
 	CanSend  bool
+	// Audience is how many people the summary goes to: its send
+	// confirmation names the number.
+	Audience int
 }
 
 // markFindings cuts the source into lines and segments at the findings'
@@ -122,6 +127,11 @@ func (s *Server) summaryPage(w http.ResponseWriter, r *http.Request, sess *auth.
 	}
 	d.Archive = archive
 	d.CanSend = !d.Inc.State.Active()
+	who, err := s.Resolution.Audience(r.Context(), d.Inc.Ref, directory.KindSummary)
+	if err != nil {
+		return err
+	}
+	d.Audience = len(who)
 	p := s.newPage(r, sess, "Summary of "+d.Inc.Ref, "incidents")
 	if fill != nil {
 		fill(p)
@@ -161,7 +171,10 @@ func (s *Server) uiSummary(w http.ResponseWriter, r *http.Request, sess *auth.Se
 	}
 	return s.summaryPage(w, r, sess, http.StatusOK, d, func(p *page) {
 		if d.SentID > 0 {
-			p.Notice = "The summary was sent; it is archived below."
+			p.Notice = "The summary was sent to everyone; it is archived below."
+			if n, err := strconv.Atoi(r.URL.Query().Get("to")); err == nil && n > 0 {
+				p.Notice = fmt.Sprintf("The summary was sent to %d recipients; it is archived below.", n)
+			}
 		}
 	})
 }

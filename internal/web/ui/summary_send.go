@@ -8,6 +8,7 @@ import (
 
 	"github.com/sitrep-dev/sitrep/internal/auth"
 	"github.com/sitrep-dev/sitrep/internal/blameless"
+	"github.com/sitrep-dev/sitrep/internal/directory"
 	"github.com/sitrep-dev/sitrep/internal/errs"
 	"github.com/sitrep-dev/sitrep/internal/resolution"
 	"github.com/sitrep-dev/sitrep/internal/web"
@@ -24,7 +25,14 @@ func (s *Server) uiSendSummary(w http.ResponseWriter, r *http.Request, sess *aut
 		return err
 	}
 	md, override := r.PostFormValue("markdown"), r.PostFormValue("override") == "yes"
-	res, err := s.Resolution.SendSummary(r.Context(), sess.Account.Email, inc.Ref, resolution.SummaryInput{Markdown: md, Override: override})
+	who, err := s.Resolution.Audience(r.Context(), inc.Ref, directory.KindSummary)
+	if err != nil {
+		return err
+	}
+	var res *resolution.SummaryResult
+	if err = checkConfirmed(r.PostFormValue("confirm_recipients"), len(who)); err == nil {
+		res, err = s.Resolution.SendSummary(r.Context(), sess.Account.Email, inc.Ref, resolution.SummaryInput{Markdown: md, Override: override})
+	}
 	if err != nil {
 		if c := errs.CodeOf(err); c == errs.Internal || c == errs.NotFound {
 			return err
@@ -42,6 +50,10 @@ func (s *Server) uiSendSummary(w http.ResponseWriter, r *http.Request, sess *aut
 			p.Error, p.Field = msg, errField(err)
 		})
 	}
-	http.Redirect(w, r, fmt.Sprintf("/incidents/%s/summary?sent=%d", url.PathEscape(inc.Ref), res.ID), http.StatusSeeOther)
+	total := 0
+	for _, m := range res.Messages {
+		total += m.Total
+	}
+	http.Redirect(w, r, fmt.Sprintf("/incidents/%s/summary?sent=%d&to=%d", url.PathEscape(inc.Ref), res.ID, total), http.StatusSeeOther)
 	return nil
 }

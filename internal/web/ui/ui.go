@@ -90,6 +90,7 @@ func (s *Server) routes() []route {
 		{"POST", "/incidents/{ref}/notes", auth.Lead, s.uiAddNote},
 		{"POST", "/incidents/{ref}/preview", auth.Lead, s.uiPreview},
 		{"POST", "/incidents/{ref}/updates", auth.Lead, s.uiSendUpdate},
+		{"POST", "/incidents/{ref}/hold", auth.Lead, s.uiSendHold},
 		{"GET", "/incidents/{ref}/messages/{id}", auth.Viewer, s.uiMessage},
 
 		{"POST", "/incidents/{ref}/resolve", auth.Lead, s.uiResolve},

@@ -1,5 +1,7 @@
 // sitrep web UI: small enhancements over pages that work without JavaScript.
-// - countdowns to the next promised update tick and change colour;
+// - countdowns to the next promised update tick and change colour, and
+//   the overdue banner appears when the promise runs out;
+// - times are shown in the viewer's zone, labelled (localTimes);
 // - drafts of forms marked data-draft are kept in localStorage, so an
 //   expired session or a closed tab does not lose an update being written;
 // - the update being composed is previewed as each group will receive it;
@@ -29,15 +31,41 @@
       el.classList.remove("on_time", "due_soon", "overdue");
       el.classList.add(status);
       el.textContent = left < 0 ? "overdue by " + fmt(left / 1000) : "due in " + fmt(left / 1000);
+      // The page's overdue banner (its holding update) appears when the
+      // promise runs out while the page is open.
+      var banner = document.querySelector("[data-overdue-banner]");
+      if (banner && left < 0) banner.hidden = false;
     });
   }
 
-  function localTimes() {
-    document.querySelectorAll("time.local[datetime]").forEach(function (el) {
+  // viewerZone is the zone every time on the page is shown in: the one of
+  // the viewer's directory entry (the server puts it on <body>), else the
+  // browser's. Without JavaScript the page shows UTC, labelled.
+  function viewerZone() {
+    var z = document.body.dataset.zone;
+    try {
+      if (z) { new Intl.DateTimeFormat("en", { timeZone: z }); return z; }
+      return Intl.DateTimeFormat().resolvedOptions().timeZone || "UTC";
+    } catch (e) { return "UTC"; }
+  }
+
+  // localTimes rewrites each <time datetime> in root into the viewer's
+  // zone, always with the zone's name, as "2026-12-05 23:12 EST" (or
+  // "23:12 EST" for a timeline's clock); the title keeps the UTC time.
+  function localTimes(root) {
+    var zone = viewerZone(), fmt;
+    try {
+      fmt = new Intl.DateTimeFormat("en-US", { timeZone: zone, year: "numeric", month: "2-digit", day: "2-digit",
+        hour: "2-digit", minute: "2-digit", hourCycle: "h23", timeZoneName: "short" });
+    } catch (e) { return; }
+    (root || document).querySelectorAll("time[datetime]").forEach(function (el) {
       var d = new Date(el.getAttribute("datetime"));
       if (isNaN(d)) return;
-      el.title = el.textContent;
-      el.textContent = d.toLocaleString([], { month: "short", day: "numeric", hour: "2-digit", minute: "2-digit" });
+      var p = {};
+      fmt.formatToParts(d).forEach(function (x) { p[x.type] = x.value; });
+      var clock = p.hour + ":" + p.minute + " " + p.timeZoneName;
+      if (!el.title) el.title = el.textContent;
+      el.textContent = el.hasAttribute("data-clock") ? clock : p.year + "-" + p.month + "-" + p.day + " " + clock;
     });
   }
 
@@ -87,7 +115,7 @@
         }).then(function (resp) {
           return resp.text().then(function (text) {
             if (mine !== seq) return;
-            if (resp.ok) { out.innerHTML = text; return; }
+            if (resp.ok) { out.innerHTML = text; localTimes(out); return; }
             out.textContent = "";
             var p = document.createElement("p");
             p.className = "error";
@@ -143,7 +171,7 @@
   function init() {
     tick();
     setInterval(tick, 1000);
-    localTimes();
+    localTimes(document);
     drafts();
     preview();
     onceButtons();
