@@ -163,7 +163,7 @@ func TestUIEndToEndInChromium(t *testing.T) {
 
 	// Not signed in: the sign-in page, with where to go after.
 	u.do("open", chromedp.Navigate(u.base+"/incidents"), chromedp.WaitVisible(chromedp.ID("email")))
-	if loc, _ := chromedp.Run(u.ctx, chromedp.Location()); !strings.Contains(loc, "/login?expired=1&next=%2Fincidents") {
+	if loc, _ := chromedp.Run(u.ctx, chromedp.Location()); !strings.Contains(loc, "/login?next=%2Fincidents") {
 		t.Fatalf("not signed in: at %s", loc)
 	}
 	u.shot("login")
@@ -437,6 +437,7 @@ func (u *uiSession) afterTheIncident() {
 		chromedp.SendKeys(chromedp.ID("root_cause"), "A configuration push disabled the payment provider's API keys."),
 		chromedp.SendKeys(chromedp.ID("fix"), "Rolled the configuration back."),
 		chromedp.SendKeys(chromedp.ID("impact"), "EU card payments failed for 40 minutes."),
+		chromedp.Click(chromedp.ID("resolve-confirm")),
 		chromedp.Click(chromedp.ID("resolve-send")),
 		chromedp.WaitVisible(chromedp.ID("resolved-h")),
 	)
@@ -470,13 +471,13 @@ func (u *uiSession) afterTheIncident() {
 		time.Sleep(time.Second) // the preview iframe renders its srcdoc after the fragment lands
 	}
 	u.shot("summary")
-	u.do("send with the finding", chromedp.Click(chromedp.ID("send-summary")), chromedp.WaitVisible(chromedp.CSS("main p.error")))
+	u.do("send with the finding", chromedp.Click(chromedp.ID("summary-confirm")), chromedp.Click(chromedp.ID("send-summary")), chromedp.WaitVisible(chromedp.CSS("main p.error")))
 	if got := eval[string](u, `document.querySelector("main p.error").innerText`); !strings.Contains(got, "Not sent: the blameless lint found") {
 		t.Fatalf("send with a finding: %q", got)
 	}
 	u.setText("markdown", strings.Replace(blaming, "Will Hartmann pushed", "a deployment pushed", 1))
 	u.waitFor("a clean check", `document.querySelector("#summary-check").innerText.includes("found nothing")`, false, 10*time.Second)
-	u.do("send the summary", chromedp.Click(chromedp.ID("send-summary")))
+	u.do("send the summary", chromedp.Click(chromedp.ID("summary-confirm")), chromedp.Click(chromedp.ID("send-summary")))
 	u.waitFor("the archive", `location.search.includes("sent=") && document.readyState === "complete" && document.querySelector("#archive-h").parentElement.innerText.includes("Sent ")`, false, 10*time.Second)
 
 	// The post-mortem: propose, pick a slot, book.
