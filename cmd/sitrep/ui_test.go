@@ -170,7 +170,13 @@ func TestUIEndToEndInChromium(t *testing.T) {
 	u.signIn()
 
 	// Declare, with script in the title.
-	const hostile = `<img src=x onerror="window.pwned=1"> Checkout down`
+	// Script in the title and in the answer proves they stay text; the
+	// screenshots for the README get what a real incident would say.
+	hostile := `<img src=x onerror="window.pwned=1"> Checkout down`
+	answer := "<script>window.pwned=1</script> When will checkout be back? Customers are calling."
+	if u.shots != "" {
+		hostile, answer = "Card payments failing for EU customers", "When will checkout be back? Customers are calling."
+	}
 	u.do("declare form", chromedp.Navigate(u.base+"/incidents/new"), chromedp.WaitVisible(chromedp.ID("title")))
 	if l := eval[[]string](u, unlabeled); len(l) > 0 {
 		t.Errorf("declare form: fields without a label: %v", l)
@@ -262,7 +268,6 @@ func TestUIEndToEndInChromium(t *testing.T) {
 		t.Fatal("the HTML part must be in a sandboxed iframe")
 	}
 	u.shot("sandbox-mail")
-	const answer = "<script>window.pwned=1</script> When will checkout be back? Customers are calling."
 	eval[bool](u, `(document.querySelector("#body").value = "") === ""`)
 	u.do("reply as "+member,
 		chromedp.SendKeys(chromedp.ID("body"), answer),
@@ -274,7 +279,7 @@ func TestUIEndToEndInChromium(t *testing.T) {
 	u.do("incident", chromedp.Navigate(u.base+"/incidents/INC-1"), chromedp.WaitVisible(chromedp.ID("replies-h")))
 	u.waitFor("the reply on the incident page", `document.querySelector("#replies-h").parentElement.innerText.includes("When will checkout be back?")`, true, 45*time.Second)
 	reply := eval[string](u, `document.querySelector(".reply .text").textContent`)
-	if !strings.Contains(reply, "<script>window.pwned=1</script>") || eval[bool](u, `document.querySelectorAll(".reply script").length > 0 || window.pwned === 1`) {
+	if !strings.Contains(reply, answer) || eval[bool](u, `document.querySelectorAll(".reply script").length > 0 || window.pwned === 1`) {
 		t.Fatalf("the reply must be shown as text: %q", reply)
 	}
 	u.shot("incident")
