@@ -220,6 +220,11 @@ func TestUIPagesInChromium(t *testing.T) {
 	u.accessible("the mail sandbox")
 	u.do("mail", chromedp.Navigate(u.base+mailPage), chromedp.WaitVisible(chromedp.ID("body")))
 	u.accessible("an email in the sandbox")
+	// The email is read whole: its frame is most of the window tall, not a
+	// 420 px slot that cuts it off.
+	if h := eval[float64](u, `document.querySelector("iframe.mail").getBoundingClientRect().height / window.innerHeight`); h < 0.7 {
+		t.Errorf("the email's frame is %.0f%% of the window's height", h*100)
+	}
 	u.do("reply", chromedp.SendKeys(chromedp.ID("body"), "Thanks. Is the mobile app affected too?"), chromedp.Click(chromedp.CSS("#reply-h ~ form button.primary")))
 	u.waitFor("the reply's confirmation", `location.search.includes("replied=") && document.readyState === "complete"`, false, 10*time.Second)
 	if got := eval[string](u, `(document.querySelector("main .notice") || {innerText: ""}).innerText`); !strings.Contains(got, "Reply sent to") {
