@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"encoding/base64"
 	"fmt"
 	"net/url"
 	"os"
@@ -16,6 +17,7 @@ import (
 	"github.com/chromedp/cdproto/emulation"
 	"github.com/chromedp/chromedp"
 
+	"github.com/sitrep-dev/sitrep/internal/compose"
 	"github.com/sitrep-dev/sitrep/internal/directory"
 	"github.com/sitrep-dev/sitrep/internal/incident"
 )
@@ -298,6 +300,28 @@ func TestUIPagesInChromium(t *testing.T) {
 		u.fits(p)
 		if h := eval[int](u, `document.querySelector("header.top").offsetHeight`); h > 64 {
 			t.Errorf("%s: the menu takes %d px of a 390 px phone", p, h)
+		}
+	}
+	// The emails with a table (the post-mortem invitation and its
+	// timeline) fit the phone too; the invitation was 435 px wide.
+	r, err := compose.New("")
+	if err != nil {
+		t.Fatal(err)
+	}
+	long := compose.TimelineEntry{At: time.Now(), Who: "responder from payments",
+		What: "Status update 3 to Executives and Customer service: checkout-api.payments.eu-west-1.example.com/v2/authorizations answers 502 for EU cards"}
+	invite := compose.SampleData(compose.KindPostmortemInvite).(compose.PostmortemInviteData)
+	invite.Entries = append(invite.Entries, long)
+	timeline := compose.SampleData(compose.KindTimeline).(compose.TimelineData)
+	timeline.Entries = append(timeline.Entries, long)
+	for kind, data := range map[compose.Kind]any{compose.KindPostmortemInvite: invite, compose.KindTimeline: timeline} {
+		out, err := r.Render(kind, data)
+		if err != nil {
+			t.Fatal(err)
+		}
+		u.do(string(kind), chromedp.Navigate("data:text/html;base64,"+base64.StdEncoding.EncodeToString([]byte(out.HTML))))
+		if bad := eval[[]string](u, overflow); len(bad) > 0 {
+			t.Errorf("the %s email at 390 px is wider than the screen: %v", kind, bad)
 		}
 	}
 	u.do("desktop", chromedp.EmulateViewport(1280, 900))

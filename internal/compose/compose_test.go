@@ -470,7 +470,7 @@ func TestRenderMarkdownTablesAndText(t *testing.T) {
 		t.Fatal(err)
 	}
 	checkSafeHTML(t, doc)
-	for _, want := range []string{`<table style="border-collapse:collapse;`, `<th align="left" style="border:1px solid`,
+	for _, want := range []string{`<table style="width:100%;border-collapse:collapse;`, `<th align="left" style="border:1px solid`,
 		`<h2 style="font-family:`, "max-width:640px", "&#9745; done"} {
 		if !strings.Contains(doc, want) {
 			t.Errorf("HTML lacks %q:\n%s", want, doc)

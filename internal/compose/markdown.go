@@ -36,7 +36,9 @@ var nodeStyles = map[ast.NodeKind]string{
 	ast.KindLink:          "color:#0969da;text-decoration:underline;",
 	ast.KindImage:         "max-width:100%;height:auto;border:0;",
 	ast.KindThematicBreak: "border:0;border-top:1px solid #d0d7de;margin:16px 0;",
-	east.KindTable:        "border-collapse:collapse;margin:0 0 12px 0;" + textStyle,
+	// A table takes the column's width and its cells break long words, so
+	// that a timeline fits a phone (it was 435 px wide on a 390 px screen).
+	east.KindTable: "width:100%;border-collapse:collapse;margin:0 0 12px 0;" + textStyle,
 }
 
 var headingStyles = [...]string{
@@ -49,7 +51,7 @@ var headingStyles = [...]string{
 }
 
 const (
-	cellStyle       = "border:1px solid #d0d7de;padding:6px 10px;vertical-align:top;text-align:left;font-size:14px;"
+	cellStyle       = "border:1px solid #d0d7de;padding:6px 10px;vertical-align:top;text-align:left;font-size:14px;word-break:break-word;overflow-wrap:anywhere;"
 	headerCellStyle = cellStyle + "background:#f6f8fa;font-weight:600;"
 	preStyle        = "margin:0 0 12px 0;padding:10px 12px;background:#f6f8fa;border:1px solid #d0d7de;" +
 		"font-family:" + monoStack + ";font-size:13px;line-height:1.4;white-space:pre-wrap;word-wrap:break-word;"
