@@ -12,6 +12,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/sitrep-dev/sitrep/internal/config"
 )
 
 // runCLI runs one command and returns its exit status and what it wrote.
@@ -114,7 +116,10 @@ func jsonErrorOf(t *testing.T, stderr string) jsonError {
 func TestCLIErrorsNameFlagsFormatsAndChoices(t *testing.T) {
 	t.Parallel()
 	e, _ := startHub(t, testConfig(t))
-	ref := strings.Fields(cli(t, e, "declare", "--title", "Checkout down", "--severity", "SEV1"))[1]
+	ref := strings.TrimSpace(cli(t, e, "declare", "--title", "Checkout down", "--severity", "SEV1", "--quiet"))
+	if !regexp.MustCompile(`^INC-\d+$`).MatchString(ref) {
+		t.Fatalf("declare --quiet prints the id alone, for INC=$(sitrep declare ... --quiet); got %q", ref)
+	}
 
 	// --next 3 mins, as people type it: the promise is 3 minutes ahead.
 	before := time.Now()
@@ -313,19 +318,43 @@ func TestAlertOpensADraftOnTheEmbeddedDefault(t *testing.T) {
 	}
 	e.environ = append(e.environ, "SITREP_DATA_DIR="+cfg.DataDir)
 
-	code, _, errOut := runCLI(e, "alert", "--title", "Login failing", "--secret", "wrong-secret")
+	code, _, errOut := runCLI(e, "alert", "--title", "Checkout failing", "--secret", "wrong-secret")
 	if code != 1 || !strings.Contains(errOut, "refused the secret") {
 		t.Errorf("a wrong secret: exit %d\n%s", code, errOut)
 	}
-	out := cli(t, e, "alert", "--title", "Login failing from us-east", "--system", "identity", "--severity", "high", "--started", "5m")
+	out := cli(t, e, "alert", "--title", "Checkout failing from us-east", "--system", "checkout-us", "--severity", "high", "--started", "5m")
 	if !strings.Contains(out, "opened DRAFT-") {
 		t.Fatalf("sitrep alert:\n%s", out)
 	}
-	if again := cli(t, e, "alert", "--title", "Login failing from us-east", "--system", "identity"); !strings.Contains(again, "attached to DRAFT-") {
+	if again := cli(t, e, "alert", "--title", "Checkout failing from us-east", "--system", "checkout-us"); !strings.Contains(again, "attached to DRAFT-") {
 		t.Errorf("the same alert again attaches to its draft:\n%s", again)
 	}
 	drafts := cli(t, e, "drafts")
-	if !strings.Contains(drafts, "Login failing from us-east") || !strings.Contains(drafts, "generic") || !strings.Contains(drafts, "identity") {
+	// checkout-us is mapped onto the escalation list's checkout.
+	if !strings.Contains(drafts, "Checkout failing from us-east") || !strings.Contains(drafts, "generic") || !regexp.MustCompile(`\scheckout\s`).MatchString(drafts) {
 		t.Errorf("sitrep drafts:\n%s", drafts)
+	}
+}
+
+// The README moves the ports with these variables: they must be the ones
+// the configuration reads, on the embedded default too.
+func TestREADMEPortVariables(t *testing.T) {
+	t.Parallel()
+	readme, err := os.ReadFile("../../README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	environ := []string{"SITREP_SERVER_LISTEN=127.0.0.1:9080", "SITREP_MAIL_SANDBOX_SMTP_LISTEN=127.0.0.1:2526", "SITREP_MAIL_SANDBOX_IMAP_LISTEN=127.0.0.1:1144"}
+	for _, kv := range append(environ, "server.listen", "mail.sandbox.smtp_listen", "mail.sandbox.imap_listen", "SITREP_SERVER=http://127.0.0.1:9080") {
+		if !strings.Contains(string(readme), kv) {
+			t.Errorf("the README does not say %s", kv)
+		}
+	}
+	cfg, err := config.Load("", environ)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cfg.Server.Listen != "127.0.0.1:9080" || cfg.Mail.Sandbox.SMTPListen != "127.0.0.1:2526" || cfg.Mail.Sandbox.IMAPListen != "127.0.0.1:1144" {
+		t.Errorf("the variables did not move the ports: %s, %s, %s", cfg.Server.Listen, cfg.Mail.Sandbox.SMTPListen, cfg.Mail.Sandbox.IMAPListen)
 	}
 }

@@ -201,6 +201,7 @@ func cmdDeclare(ctx context.Context, e env, args []string) error {
 	lead := fs.String("lead", "", "incident lead's email")
 	comms := fs.String("comms", "", "comms lead's email")
 	since := fs.String("since", "", "first failure time (RFC 3339, or HH:MM today UTC, or a duration ago like 20m)")
+	quiet := fs.Bool("quiet", false, "print only the new incident's id, for scripts: INC=$(sitrep declare ... --quiet)")
 	var reports reportFlags
 	fs.Var(&reports, "report", "a report that led here, repeatable: \"EMAIL; where=REGION; how=ACCESS; saw=TEXT\"")
 	if _, err := parse(fs, args); err != nil {
@@ -231,6 +232,10 @@ func cmdDeclare(ctx context.Context, e env, args []string) error {
 	}
 	if c.json {
 		c.printJSON(raw)
+		return nil
+	}
+	if *quiet {
+		fmt.Fprintln(e.stdout, out.ID)
 		return nil
 	}
 	fmt.Fprintf(e.stdout, "Declared %s %s: %s\n", out.ID, out.Severity, out.Title)

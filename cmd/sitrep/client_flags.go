@@ -148,7 +148,7 @@ var fieldFlags = map[string][]string{
 	"first_failure_at":       {"since"},
 	"triggered_by":           {"by"},
 	"environment":            {"env"},
-	"markdown":               {"file"},
+	"markdown":               {"file", "issue"},
 	"text":                   {"issue", "improvement"},
 	"slot":                   {"book", "reschedule"},
 	"status":                 {"status", "status-file"},

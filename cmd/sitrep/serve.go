@@ -517,7 +517,7 @@ func (h *Main) printBanner(e env, url, adminToken string, startup time.Duration)
 		if h.intakeSecretFile != "" {
 			fmt.Fprintf(&b, "  The secret is in %s (mode 0600), where `sitrep alert` finds it.\n", h.intakeSecretFile)
 		}
-		fmt.Fprintf(&b, "  Send a test alert:  %s alert --title \"Login failing\" --system identity   then: %s drafts\n", e.programName(), e.programName())
+		fmt.Fprintf(&b, "  Send a test alert:  %s alert --title \"Checkout failing\" --system checkout   then: %s drafts\n", e.programName(), e.programName())
 	}
 	if h.firstAdmin != "" {
 		switch {
