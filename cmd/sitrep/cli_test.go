@@ -334,6 +334,10 @@ func TestAlertOpensADraftOnTheEmbeddedDefault(t *testing.T) {
 	if !strings.Contains(drafts, "Checkout failing from us-east") || !strings.Contains(drafts, "generic") || !regexp.MustCompile(`\scheckout\s`).MatchString(drafts) {
 		t.Errorf("sitrep drafts:\n%s", drafts)
 	}
+	draft := regexp.MustCompile(`DRAFT-(\d+)`).FindStringSubmatch(out)[1]
+	if ref := strings.TrimSpace(cli(t, e, "draft", "declare", draft, "--severity", "SEV2", "--quiet")); !regexp.MustCompile(`^INC-\d+$`).MatchString(ref) {
+		t.Errorf("draft declare --quiet prints the id alone; got %q", ref)
+	}
 }
 
 // The README moves the ports with these variables: they must be the ones
@@ -356,5 +360,87 @@ func TestREADMEPortVariables(t *testing.T) {
 	}
 	if cfg.Server.Listen != "127.0.0.1:9080" || cfg.Mail.Sandbox.SMTPListen != "127.0.0.1:2526" || cfg.Mail.Sandbox.IMAPListen != "127.0.0.1:1144" {
 		t.Errorf("the variables did not move the ports: %s, %s, %s", cfg.Server.Listen, cfg.Mail.Sandbox.SMTPListen, cfg.Mail.Sandbox.IMAPListen)
+	}
+}
+
+// Every sitrep command line in the README and the user guide names a
+// command that exists, and only flags that command has: the docs are run
+// by newcomers word for word.
+func TestDocumentedCommandsExist(t *testing.T) {
+	t.Parallel()
+	invocation := regexp.MustCompile(`(?:^|[\s($/])(?:\./)?sitrep ([a-z][a-z-]*)((?: +[^ ]+)*)`)
+	flagRE := regexp.MustCompile(`(?:^|[\s\[|(])--([a-z][a-z-]*)`)
+	subcommands := map[string][]string{"change": {"add", "suspect", "confirm"}, "triage": {"file"}}
+	helps := map[string]string{}
+	help := func(args ...string) string {
+		key := strings.Join(args, " ")
+		if h, ok := helps[key]; ok {
+			return h
+		}
+		_, out, _ := runCLI(env{}, append(args, "--help")...)
+		helps[key] = out
+		return out
+	}
+	checked := 0
+	defer func() {
+		if checked < 100 {
+			t.Errorf("only %d documented flags found: is the scan still reading the docs?", checked)
+		}
+	}()
+	for _, doc := range []string{"../../README.md", "../../docs/user-guide.md"} {
+		b, err := os.ReadFile(doc)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var lines []string
+		for i, block := range strings.Split(string(b), "```") {
+			if i%2 == 1 { // a code block: lines, continuations joined, comments cut
+				for _, l := range strings.Split(strings.ReplaceAll(block, "\\\n", " "), "\n") {
+					if c := strings.Index(l, " #"); c >= 0 {
+						l = l[:c]
+					}
+					lines = append(lines, l)
+				}
+				continue
+			}
+			for _, span := range regexp.MustCompile("`([^`]+)`").FindAllStringSubmatch(block, -1) {
+				lines = append(lines, span[1])
+			}
+		}
+		for _, line := range lines {
+			if strings.HasPrefix(strings.TrimSpace(line), "docker ") {
+				continue // the image is called sitrep too
+			}
+			for _, m := range invocation.FindAllStringSubmatch(line, -1) {
+				name, rest := m[1], m[2]
+				if name == "help" || name == "version" {
+					continue
+				}
+				if _, ok := commands[name]; !ok {
+					t.Errorf("%s: `sitrep %s`: no such command (in %q)", doc, name, line)
+					continue
+				}
+				args := []string{name}
+				if subs, ok := subcommands[name]; ok {
+					first := strings.Split(strings.Fields(rest + " x")[0], "|")[0]
+					first = strings.Split(first, `\`)[0]
+					for _, s := range subs {
+						if first == s {
+							args = append(args, s)
+						}
+					}
+					if len(args) == 1 {
+						continue // `sitrep change` alone: its usage, no flags
+					}
+				}
+				usage := help(args...)
+				for _, f := range flagRE.FindAllStringSubmatch(rest, -1) {
+					checked++
+					if !strings.Contains(usage, "  -"+f[1]+" ") && !strings.Contains(usage, "  -"+f[1]+"\n") {
+						t.Errorf("%s: `sitrep %s` has no flag --%s (in %q)", doc, strings.Join(args, " "), f[1], line)
+					}
+				}
+			}
+		}
 	}
 }

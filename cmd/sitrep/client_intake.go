@@ -87,6 +87,7 @@ func cmdDraft(ctx context.Context, e env, args []string) error {
 	lead := fs.String("incident-lead", "", "declare: the incident lead's email")
 	comms := fs.String("comms-lead", "", "declare: the comms lead's email")
 	reason := fs.String("reason", "", "dismiss: why it is a false alarm")
+	quiet := fs.Bool("quiet", false, "declare: print only the new incident's id, for scripts: INC=$(sitrep draft declare 1 --quiet)")
 	pos, err := parse(fs, args)
 	if err != nil {
 		return err
@@ -144,6 +145,10 @@ func cmdDraft(ctx context.Context, e env, args []string) error {
 		}
 		if c.json {
 			c.printJSON(raw)
+			return nil
+		}
+		if *quiet {
+			fmt.Fprintln(e.stdout, out.Incident.ID)
 			return nil
 		}
 		first := "unknown"

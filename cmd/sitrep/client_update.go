@@ -378,7 +378,11 @@ func (c *client) deliveriesInState(ctx context.Context, ref string, messages []m
 		return nil
 	}
 	if found == 0 {
-		fmt.Fprintf(c.e.stdout, "No %s deliveries on %s (%d messages).\n", state, strings.ToUpper(ref), len(messages))
+		plural := "s"
+		if len(messages) == 1 {
+			plural = ""
+		}
+		fmt.Fprintf(c.e.stdout, "No %s deliveries on %s (of %d message%s).\n", state, strings.ToUpper(ref), len(messages), plural)
 	}
 	return nil
 }
