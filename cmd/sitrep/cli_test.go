@@ -297,13 +297,14 @@ func TestRepliesAndTriageThroughTheCLI(t *testing.T) {
 
 // On the embedded default, "drafts from monitoring" can be tried at once:
 // the generic webhook is on with a secret kept in the data directory, the
-// banner says so with the command that works (here as under `go run`),
+// banner shows it (on a terminal, once) with the command that works (here
+// as under `go run`),
 // and `sitrep alert` opens a draft that `sitrep drafts` lists. A wrong
 // secret is refused, and said so.
 func TestAlertOpensADraftOnTheEmbeddedDefault(t *testing.T) {
 	t.Parallel()
 	cfg := testConfig(t)
-	e, h := startHubAs(t, cfg, goRun)
+	e, h := startHubAs(t, cfg, env{program: goRun, terminal: true})
 	for _, want := range []string{"go run ./cmd/sitrep declare", "/api/v1/intake/generic is on", "go run ./cmd/sitrep alert --title", "go install ./cmd/sitrep"} {
 		if !strings.Contains(h.banner, want) {
 			t.Errorf("the banner does not say %q:\n%s", want, h.banner)
@@ -312,6 +313,9 @@ func TestAlertOpensADraftOnTheEmbeddedDefault(t *testing.T) {
 	secret, err := os.ReadFile(filepath.Join(cfg.DataDir, intakeSecretFile))
 	if err != nil || len(strings.TrimSpace(string(secret))) < 32 {
 		t.Fatalf("the generated secret must be kept in the data directory: %v %q", err, secret)
+	}
+	if !strings.Contains(h.banner, strings.TrimSpace(string(secret))) {
+		t.Errorf("on a terminal, the first start shows the webhook's secret, as it shows the API token:\n%s", h.banner)
 	}
 	if info, _ := os.Stat(filepath.Join(cfg.DataDir, intakeSecretFile)); info.Mode().Perm() != 0o600 {
 		t.Errorf("the secret file is mode %v, want 0600", info.Mode().Perm())
