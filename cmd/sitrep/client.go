@@ -24,42 +24,24 @@ type client struct {
 	json          bool
 	http          *http.Client
 	e             env
+	// fs is the command's flags: an API error naming a field names the
+	// flag that sets it instead.
+	fs *flag.FlagSet
 }
 
 // clientFlags adds the flags every client command has.
 func clientFlags(e env, name, synopsis string) (*flag.FlagSet, *client) {
 	c := &client{e: e, http: &http.Client{Timeout: 60 * time.Second}}
-	fs := flag.NewFlagSet(name, flag.ContinueOnError)
-	fs.SetOutput(e.stderr)
-	fs.Usage = func() {
-		fmt.Fprintf(e.stderr, "usage: sitrep %s\n\nflags:\n", synopsis)
-		fs.PrintDefaults()
-	}
+	fs := newFlagSet(e, name, synopsis)
+	c.fs = fs
 	server := e.getenv("SITREP_SERVER")
 	if server == "" {
 		server = "http://127.0.0.1:8080"
 	}
 	fs.StringVar(&c.server, "server", server, "sitrep server URL (SITREP_SERVER)")
 	fs.StringVar(&c.token, "token", e.getenv("SITREP_TOKEN"), "API token (SITREP_TOKEN; default: ./sitrep-data/admin-token)")
-	fs.BoolVar(&c.json, "json", false, "print machine-readable JSON")
+	fs.BoolVar(&c.json, "json", false, "print machine-readable JSON; a failure is one JSON error object on stderr")
 	return fs, c
-}
-
-// parse parses flags, allowing flags after positional arguments
-// (`sitrep show INC-1 --json`).
-func parse(fs *flag.FlagSet, args []string) ([]string, error) {
-	var positional []string
-	for {
-		if err := fs.Parse(args); err != nil {
-			return nil, errUsage
-		}
-		args = fs.Args()
-		if len(args) == 0 {
-			return positional, nil
-		}
-		positional = append(positional, args[0])
-		args = args[1:]
-	}
 }
 
 func (c *client) resolveToken() string {
@@ -77,16 +59,21 @@ func (c *client) resolveToken() string {
 	return ""
 }
 
-// apiError is the API's error shape.
+// apiError is the API's error shape, with the command's flag for the
+// field at fault.
 type apiError struct {
 	Status int
 	Code   string `json:"code"`
 	Msg    string `json:"message"`
 	Field  string `json:"field"`
+	Flag   string `json:"-"`
 }
 
 func (e *apiError) Error() string {
-	if e.Field != "" {
+	switch {
+	case e.Flag != "":
+		return fmt.Sprintf("%s (%s: %s)", e.Msg, e.Code, e.Flag)
+	case e.Field != "":
 		return fmt.Sprintf("%s (%s: %s)", e.Msg, e.Code, e.Field)
 	}
 	return fmt.Sprintf("%s (%s)", e.Msg, e.Code)
@@ -130,6 +117,8 @@ func (c *client) do(ctx context.Context, method, path string, in, out any) ([]by
 			return raw, fmt.Errorf("server answered %s", resp.Status)
 		}
 		eb.Error.Status = resp.StatusCode
+		eb.Error.Flag = flagFor(c.fs, eb.Error.Field)
+		eb.Error.Msg = withFlags(c.fs, eb.Error.Msg)
 		if resp.StatusCode == 401 {
 			eb.Error.Msg += "; pass --token or set SITREP_TOKEN"
 		}
@@ -212,6 +201,7 @@ func cmdDeclare(ctx context.Context, e env, args []string) error {
 	lead := fs.String("lead", "", "incident lead's email")
 	comms := fs.String("comms", "", "comms lead's email")
 	since := fs.String("since", "", "first failure time (RFC 3339, or HH:MM today UTC, or a duration ago like 20m)")
+	quiet := fs.Bool("quiet", false, "print only the new incident's id, for scripts: INC=$(sitrep declare ... --quiet)")
 	var reports reportFlags
 	fs.Var(&reports, "report", "a report that led here, repeatable: \"EMAIL; where=REGION; how=ACCESS; saw=TEXT\"")
 	if _, err := parse(fs, args); err != nil {
@@ -242,6 +232,10 @@ func cmdDeclare(ctx context.Context, e env, args []string) error {
 	}
 	if c.json {
 		c.printJSON(raw)
+		return nil
+	}
+	if *quiet {
+		fmt.Fprintln(e.stdout, out.ID)
 		return nil
 	}
 	fmt.Fprintf(e.stdout, "Declared %s %s: %s\n", out.ID, out.Severity, out.Title)

@@ -149,9 +149,16 @@ func shortDuration(d time.Duration) string {
 
 // cmdChange is `sitrep change add|suspect|confirm`.
 func cmdChange(ctx context.Context, e env, args []string) error {
+	const usage = "usage: sitrep change add --service S --version V [--at TIME] [--by WHO] [--url U]\n" +
+		"       sitrep change suspect|confirm INC-42 CHANGE-ID\n\n" +
+		"Run \"sitrep change add --help\" or \"sitrep change suspect --help\" for the flags."
 	if len(args) == 0 {
-		fmt.Fprintln(e.stderr, "usage: sitrep change add --service S --version V [--at TIME] [--by WHO] [--url U]\n       sitrep change suspect|confirm INC-42 ID")
+		fmt.Fprintln(e.stderr, usage)
 		return errUsage
+	}
+	if helpAsked(args[:1]) {
+		fmt.Fprintln(e.stdout, usage)
+		return errHelp
 	}
 	switch args[0] {
 	case "add":

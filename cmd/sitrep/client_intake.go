@@ -2,7 +2,10 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"os"
+	"path/filepath"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -84,6 +87,7 @@ func cmdDraft(ctx context.Context, e env, args []string) error {
 	lead := fs.String("incident-lead", "", "declare: the incident lead's email")
 	comms := fs.String("comms-lead", "", "declare: the comms lead's email")
 	reason := fs.String("reason", "", "dismiss: why it is a false alarm")
+	quiet := fs.Bool("quiet", false, "declare: print only the new incident's id, for scripts: INC=$(sitrep draft declare 1 --quiet)")
 	pos, err := parse(fs, args)
 	if err != nil {
 		return err
@@ -143,6 +147,10 @@ func cmdDraft(ctx context.Context, e env, args []string) error {
 			c.printJSON(raw)
 			return nil
 		}
+		if *quiet {
+			fmt.Fprintln(e.stdout, out.Incident.ID)
+			return nil
+		}
 		first := "unknown"
 		if out.Incident.FirstFailureAt != nil {
 			first = out.Incident.FirstFailureAt.UTC().Format("2006-01-02 15:04:05 UTC")
@@ -169,4 +177,94 @@ func cmdDraft(ctx context.Context, e env, args []string) error {
 	}
 	fs.Usage()
 	return fmt.Errorf("unknown draft command %q (want show, declare or dismiss)", verb)
+}
+
+// intakeSecretFile is where the embedded default keeps the generic
+// webhook's secret it generated on first start (serve), for `sitrep alert`.
+const intakeSecretFile = "intake-generic-secret"
+
+// cmdAlert sends one alert in the generic webhook's form, as a monitor
+// would: the way to try "drafts from monitoring" without a monitor, and to
+// test a monitor's secret. It is authenticated by the webhook's secret, not
+// the API token.
+func cmdAlert(ctx context.Context, e env, args []string) error {
+	fs, c := clientFlags(e, "alert", "alert --title TITLE [--system S] [--severity high] [--key K] [--resolved] [--secret S]")
+	title := fs.String("title", "", "what the monitor saw (required)")
+	system := fs.String("system", "", "the system it concerns (a key of the escalation list, like checkout)")
+	severity := fs.String("severity", "", "the monitor's word for it: critical, high, warning, info (or SEV1..SEV4)")
+	key := fs.String("key", "", "the alert's key: the same key firing again attaches to the same draft (default: from the title)")
+	started := fs.String("started", "", "first failure: RFC 3339, HH:MM (UTC) or a duration ago like 5m (default now)")
+	link := fs.String("url", "", "a link to the monitor's page")
+	desc := fs.String("description", "", "the monitor's detail")
+	resolved := fs.Bool("resolved", false, "send the recovery instead: the alert is over")
+	secret := fs.String("secret", e.getenv("SITREP_INTAKE_SECRET"), "intake.generic.secret (SITREP_INTAKE_SECRET; default: ./sitrep-data/"+intakeSecretFile+", which the embedded default writes)")
+	pos, err := parse(fs, args)
+	if err != nil {
+		return err
+	}
+	if len(pos) != 0 || *title == "" {
+		fs.Usage()
+		return fmt.Errorf("want --title")
+	}
+	if *secret == "" {
+		dir := e.getenv("SITREP_DATA_DIR")
+		if dir == "" {
+			dir = "sitrep-data"
+		}
+		b, err := os.ReadFile(filepath.Join(dir, intakeSecretFile))
+		if err != nil {
+			return fmt.Errorf("no webhook secret: pass --secret (intake.generic.secret of the server's configuration) or set SITREP_INTAKE_SECRET; the embedded default keeps one in %s", filepath.Join(dir, intakeSecretFile))
+		}
+		*secret = strings.TrimSpace(string(b))
+	}
+	at := time.Now()
+	if *started != "" {
+		if at, err = parseWhen(*started, time.Now()); err != nil {
+			return fmt.Errorf("--started: %w", err)
+		}
+	}
+	if *key == "" {
+		*key = "sitrep-alert-" + strings.Join(strings.Fields(strings.ToLower(*title)), "-")
+	}
+	status := "firing"
+	if *resolved {
+		status = "resolved"
+	}
+	body := map[string]any{"key": *key, "status": status, "title": *title, "system": *system, "started_at": at.UTC().Format(time.RFC3339),
+		"url": *link, "severity": *severity, "description": *desc}
+	if *resolved {
+		body["ended_at"] = time.Now().UTC().Format(time.RFC3339)
+	}
+	var out struct {
+		Created  []int64 `json:"created"`
+		Attached []int64 `json:"attached"`
+		Resolved []int64 `json:"resolved"`
+		Ignored  int     `json:"ignored"`
+	}
+	// The webhook's secret is its bearer token, in place of the API token.
+	hook := *c
+	hook.token = *secret
+	raw, err := hook.do(ctx, "POST", "/intake/generic", body, &out)
+	if err != nil {
+		var api *apiError
+		if errors.As(err, &api) && api.Status == 401 {
+			return fmt.Errorf("the server refused the secret: is intake.generic.secret set on it, and is it this one? (%w)", err)
+		}
+		return err
+	}
+	if c.json {
+		c.printJSON(raw)
+		return nil
+	}
+	switch {
+	case len(out.Created) > 0:
+		fmt.Fprintf(e.stdout, "Alert sent: it opened DRAFT-%d. See it with `sitrep drafts`; declare it with `sitrep draft declare %d`.\n", out.Created[0], out.Created[0])
+	case len(out.Attached) > 0:
+		fmt.Fprintf(e.stdout, "Alert sent: it fired again and attached to DRAFT-%d.\n", out.Attached[0])
+	case len(out.Resolved) > 0:
+		fmt.Fprintln(e.stdout, "Recovery sent: the draft (or the incident declared from it) records that the monitor recovered.")
+	default:
+		fmt.Fprintln(e.stdout, "Alert sent; the server had nothing to do with it (a recovery of an alert it never saw?).")
+	}
+	return nil
 }

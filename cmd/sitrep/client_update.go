@@ -4,10 +4,13 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"encoding/json"
 	"fmt"
 	"io"
+	"net/url"
 	"os"
 	"sort"
+	"strconv"
 	"strings"
 	"time"
 )
@@ -27,7 +30,7 @@ func cmdUpdate(ctx context.Context, e env, args []string) error {
 	fs, c := clientFlags(e, "update", "update INC-42 --status TEXT [--next 30m | --next-at 15:30] [--to GROUP,...] [--dry-run]")
 	status := fs.String("status", "", "what is known now (Markdown)")
 	statusFile := fs.String("status-file", "", "read the status from this file (- for stdin)")
-	next := fs.String("next", "", "next update in (30m, 1h); default: the severity's cadence")
+	next := fs.String("next", "", "next update in: 30m, 1h, 1h30m (also \"3 mins\", \"1 hour\"); default: the severity's cadence")
 	nextAt := fs.String("next-at", "", "next update at HH:MM (your local time) or RFC 3339")
 	to := fs.String("to", "", "groups, comma-separated; default: the status audience")
 	dryRun := fs.Bool("dry-run", false, "show what each group would receive; send nothing")
@@ -37,8 +40,25 @@ func cmdUpdate(ctx context.Context, e env, args []string) error {
 	if err != nil {
 		return err
 	}
+	if *next != "" && len(pos) == 2 && durationUnit(pos[1]) != "" {
+		// `--next 3 mins`: the shell split the value; the unit came out as
+		// a second argument.
+		*next += " " + pos[1]
+		pos = pos[:1]
+	}
+	if len(pos) > 1 && *next != "" {
+		fs.Usage()
+		return fmt.Errorf("want one incident id, got %q too; %s", strings.Join(pos[1:], " "), nextFormats)
+	}
 	if err := wantOneIncident(fs, pos); err != nil {
 		return err
+	}
+	if *next != "" {
+		d, err := parseNext(*next)
+		if err != nil {
+			return err
+		}
+		*next = d.String()
 	}
 	text := *status
 	if *statusFile != "" {
@@ -182,6 +202,43 @@ func zonesLine(z map[string]int) string {
 	return strings.Join(parts, ", ")
 }
 
+// nextFormats says what --next and --next-at take, for their errors.
+const nextFormats = "--next takes a duration like 30m, 1h, 1h30m or \"3 mins\" (quoted, or written 3m); --next-at takes HH:MM (your local time) or RFC 3339"
+
+// parseNext reads --next: a Go duration (30m, 1h30m), or a number and a
+// unit as people write them ("3 mins", "1 hour", "90 seconds").
+func parseNext(s string) (time.Duration, error) {
+	s = strings.TrimSpace(s)
+	if d, err := time.ParseDuration(s); err == nil {
+		return d, nil
+	}
+	i := strings.IndexFunc(s, func(r rune) bool { return (r < '0' || r > '9') && r != '.' })
+	if i > 0 {
+		if unit := durationUnit(strings.TrimSpace(s[i:])); unit != "" {
+			if d, err := time.ParseDuration(s[:i] + unit); err == nil {
+				return d, nil
+			}
+		}
+	}
+	if _, err := strconv.ParseFloat(s, 64); err == nil {
+		return 0, fmt.Errorf("--next %s: add a unit, like %sm or %sh; %s", s, s, s, nextFormats)
+	}
+	return 0, fmt.Errorf("--next %q: %s", s, nextFormats)
+}
+
+// durationUnit is the Go unit of a word people use for one: "mins" is m.
+func durationUnit(word string) string {
+	switch strings.ToLower(strings.TrimSuffix(strings.TrimSpace(word), ".")) {
+	case "s", "sec", "secs", "second", "seconds":
+		return "s"
+	case "m", "min", "mins", "minute", "minutes":
+		return "m"
+	case "h", "hr", "hrs", "hour", "hours":
+		return "h"
+	}
+	return ""
+}
+
 // parseClock reads HH:MM as the next such time in local time, or RFC 3339.
 func parseClock(s string, now time.Time) (time.Time, error) {
 	if t, err := time.Parse(time.RFC3339, s); err == nil {
@@ -223,14 +280,14 @@ func cmdHeadsUp(ctx context.Context, e env, args []string) error {
 
 func cmdDeliveries(ctx context.Context, e env, args []string) error {
 	fs, c := clientFlags(e, "deliveries", "deliveries INC-42 [MESSAGE] [--state failed]")
-	state := fs.String("state", "", "only this state: queued, sending, sent, deferred, failed, skipped")
+	state := fs.String("state", "", "only deliveries in this state: queued, sending, sent, deferred, failed, skipped (of every message, without MESSAGE)")
 	pos, err := parse(fs, args)
 	if err != nil {
 		return err
 	}
-	if len(pos) < 1 {
+	if len(pos) < 1 || len(pos) > 2 {
 		fs.Usage()
-		return fmt.Errorf("want an incident id")
+		return fmt.Errorf("want an incident id, and optionally a message number from `sitrep deliveries INC-42`")
 	}
 	if len(pos) == 1 {
 		var out struct {
@@ -240,27 +297,29 @@ func cmdDeliveries(ctx context.Context, e env, args []string) error {
 		if err != nil {
 			return err
 		}
+		if *state != "" {
+			return c.deliveriesInState(ctx, pos[0], out.Messages, *state)
+		}
 		if c.json {
 			c.printJSON(raw)
 			return nil
 		}
-		for _, m := range out.Messages {
-			fmt.Fprintf(e.stdout, "%4d  %s  %-12s %-9s sent %d/%d failed %d retrying %d  %s\n", m.ID, m.CreatedAt.Local().Format("15:04"),
-				m.Audience, m.Kind, m.Counts["sent"], m.Total, m.Counts["failed"], m.Counts["deferred"], m.MessageID)
+		if len(out.Messages) == 0 {
+			fmt.Fprintf(e.stdout, "No messages sent on %s yet.\n", strings.ToUpper(pos[0]))
+			return nil
 		}
+		for _, m := range out.Messages {
+			fmt.Fprintf(e.stdout, "%4d  %s  %-12s %-9s sent %d/%d failed %d retrying %d skipped %d  %s\n", m.ID, m.CreatedAt.Local().Format("15:04"),
+				m.Audience, m.Kind, m.Counts["sent"], m.Total, m.Counts["failed"], m.Counts["deferred"], m.Counts["skipped"], m.MessageID)
+		}
+		fmt.Fprintf(e.stdout, "Who: sitrep deliveries %s MESSAGE [--state failed]\n", strings.ToUpper(pos[0]))
 		return nil
 	}
 	path := fmt.Sprintf("/incidents/%s/messages/%s/deliveries", pos[0], pos[1])
 	if *state != "" {
-		path += "?state=" + *state
+		path += "?state=" + url.QueryEscape(*state)
 	}
-	var out struct {
-		Deliveries []struct {
-			Email, State string
-			Attempts     int
-			LastError    string `json:"last_error"`
-		} `json:"deliveries"`
-	}
+	var out deliveriesOut
 	raw, err := c.do(ctx, "GET", path, nil, &out)
 	if err != nil {
 		return err
@@ -269,8 +328,61 @@ func cmdDeliveries(ctx context.Context, e env, args []string) error {
 		c.printJSON(raw)
 		return nil
 	}
+	printDeliveries(e.stdout, out)
+	return nil
+}
+
+// deliveriesOut is one message's deliveries, as the API lists them.
+type deliveriesOut struct {
+	Message    messageOut `json:"message"`
+	Deliveries []struct {
+		Email     string `json:"email"`
+		State     string `json:"state"`
+		Attempts  int    `json:"attempts"`
+		LastError string `json:"last_error"`
+	} `json:"deliveries"`
+}
+
+func printDeliveries(w io.Writer, out deliveriesOut) {
 	for _, d := range out.Deliveries {
-		fmt.Fprintf(e.stdout, "%-40s %-9s %d  %s\n", d.Email, d.State, d.Attempts, d.LastError)
+		fmt.Fprintf(w, "%-40s %-9s %d  %s\n", d.Email, d.State, d.Attempts, d.LastError)
+	}
+}
+
+// deliveriesInState is `sitrep deliveries INC-42 --state failed`: the
+// deliveries in that state of every message of the incident, by message.
+func (c *client) deliveriesInState(ctx context.Context, ref string, messages []messageOut, state string) error {
+	var all []json.RawMessage
+	found := 0
+	for _, m := range messages {
+		var out deliveriesOut
+		raw, err := c.do(ctx, "GET", fmt.Sprintf("/incidents/%s/messages/%d/deliveries?state=%s", ref, m.ID, url.QueryEscape(state)), nil, &out)
+		if err != nil {
+			return err
+		}
+		all = append(all, raw)
+		if c.json || len(out.Deliveries) == 0 {
+			found += len(out.Deliveries)
+			continue
+		}
+		found += len(out.Deliveries)
+		fmt.Fprintf(c.e.stdout, "%4d  %s  %-12s %-9s %d %s of %d\n", m.ID, m.CreatedAt.Local().Format("15:04"), m.Audience, m.Kind, len(out.Deliveries), state, m.Total)
+		printDeliveries(c.e.stdout, out)
+	}
+	if c.json {
+		b, err := json.Marshal(map[string]any{"incident": strings.ToUpper(ref), "state": state, "messages": all})
+		if err != nil {
+			return err
+		}
+		c.printJSON(b)
+		return nil
+	}
+	if found == 0 {
+		plural := "s"
+		if len(messages) == 1 {
+			plural = ""
+		}
+		fmt.Fprintf(c.e.stdout, "No %s deliveries on %s (of %d message%s).\n", state, strings.ToUpper(ref), len(messages), plural)
 	}
 	return nil
 }

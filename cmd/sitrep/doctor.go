@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"log/slog"
@@ -30,14 +29,13 @@ var errChecksFailed = errors.New("checks failed")
 // cmdDoctor checks the configured route part by part (internal/doctor)
 // and prints one line per check; the exit status is 1 when any failed.
 func cmdDoctor(ctx context.Context, e env, args []string) error {
-	fs := flag.NewFlagSet("doctor", flag.ContinueOnError)
-	fs.SetOutput(e.stderr)
+	fs := newFlagSet(e, "doctor", "doctor [--config FILE] [--json] [--probe-timeout 60s] [--no-probe]")
 	path := configFlag(fs, e)
 	asJSON := fs.Bool("json", false, "print the report as JSON")
 	probeTimeout := fs.Duration("probe-timeout", 0, "how long the loop check waits for its probe (default: doctor.probe_timeout, 60s)")
 	noProbe := fs.Bool("no-probe", false, "skip the loop check (sends no probe email)")
-	if err := fs.Parse(args); err != nil {
-		return errUsage
+	if _, err := parse(fs, args); err != nil {
+		return err
 	}
 	cfg, err := config.Load(*path, e.environ)
 	var problems []string

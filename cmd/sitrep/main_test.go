@@ -49,9 +49,16 @@ type testHub struct {
 // CLI user would have.
 func startHub(t *testing.T, cfg config.Config) (env, *testHub) {
 	t.Helper()
+	return startHubAs(t, cfg, env{})
+}
+
+// startHubAs is startHub for a sitrep started as as.program (programOf:
+// what its messages suggest to run), on a terminal when as.terminal.
+func startHubAs(t *testing.T, cfg config.Config, as env) (env, *testHub) {
+	t.Helper()
 	var out bytes.Buffer
 	h := &testHub{logs: &syncWriter{w: &bytes.Buffer{}}}
-	h.Main = NewMain(cfg, env{stdin: strings.NewReader(""), stdout: &syncWriter{w: &out}, stderr: h.logs})
+	h.Main = NewMain(cfg, env{stdin: strings.NewReader(""), stdout: &syncWriter{w: &out}, stderr: h.logs, program: as.program, terminal: as.terminal})
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute) // a guard against a hang; a loaded machine took over 30 s
 	defer cancel()
 	err := h.Run(ctx)

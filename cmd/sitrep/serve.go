@@ -52,11 +52,15 @@ var errUsage = errors.New("usage")
 
 // loadConfig reads the configuration a server command's --config names.
 func loadConfig(e env, name string, args []string) (config.Config, error) {
-	fs := flag.NewFlagSet(name, flag.ContinueOnError)
-	fs.SetOutput(e.stderr)
+	fs := newFlagSet(e, name, name+" [--config FILE]")
 	path := configFlag(fs, e)
-	if err := fs.Parse(args); err != nil {
-		return config.Config{}, errUsage
+	pos, err := parse(fs, args)
+	if err != nil {
+		return config.Config{}, err
+	}
+	if len(pos) > 0 {
+		fs.Usage()
+		return config.Config{}, &usageError{fmt.Errorf("%s takes no arguments, got %q", name, pos[0])}
 	}
 	return config.Load(*path, e.environ)
 }
@@ -147,6 +151,11 @@ type Main struct {
 	// adminTokenFile and adminPasswordFile: where the first start kept them
 	// (mode 0600); "" when there is no data directory or the write failed.
 	adminTokenFile, adminPasswordFile string
+	// intakeSecret and intakeSecretFile: the generic webhook's secret the
+	// embedded default generated, so that an alert can be tried at once
+	// (cmdAlert); intakeSecretNew: made by this start, so shown once.
+	intakeSecret, intakeSecretFile string
+	intakeSecretNew                bool
 
 	// What Close stops, in its order.
 	listener   net.Listener
@@ -495,7 +504,20 @@ func (h *Main) printBanner(e env, url, adminToken string, startup time.Duration)
 		default:
 			fmt.Fprintf(&b, "\n  First start: an admin API token was created and kept in %s (mode 0600),\n  where the sitrep CLI on this machine finds it. It is not printed: this output is not a terminal, and may be a log.\n", h.adminTokenFile)
 		}
-		fmt.Fprintf(&b, "  Try:  sitrep declare --title \"Checkout down\" --severity SEV1\n")
+		fmt.Fprintf(&b, "  Try:  %s declare --title \"Checkout down\" --severity SEV1\n", e.programName())
+		if e.program == goRun {
+			fmt.Fprintf(&b, "  (run through `go run`, sitrep is not installed: `go install ./cmd/sitrep` puts it in $(go env GOPATH)/bin)\n")
+		}
+	}
+	if h.intakeSecret != "" {
+		fmt.Fprintf(&b, "\n  Monitoring: the generic webhook POST %s/api/v1/intake/generic is on (embedded default).\n", url)
+		if h.intakeSecretNew && (e.terminal || h.intakeSecretFile == "") {
+			fmt.Fprintf(&b, "  Its secret (intake.generic.secret), shown once:\n\n      %s\n\n", h.intakeSecret)
+		}
+		if h.intakeSecretFile != "" {
+			fmt.Fprintf(&b, "  The secret is in %s (mode 0600), where `sitrep alert` finds it.\n", h.intakeSecretFile)
+		}
+		fmt.Fprintf(&b, "  Send a test alert:  %s alert --title \"Checkout failing\" --system checkout   then: %s drafts\n", e.programName(), e.programName())
 	}
 	if h.firstAdmin != "" {
 		switch {

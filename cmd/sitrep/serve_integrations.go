@@ -2,7 +2,11 @@ package main
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/hex"
 	"net"
+	"os"
+	"path/filepath"
 	"strings"
 
 	"github.com/riverqueue/river"
@@ -16,7 +20,14 @@ import (
 // leads, queued in the outbox by its own job.
 func (h *Main) buildIntake(workers *river.Workers) {
 	c := h.cfg.Intake
-	h.intake = &intake.Service{DB: h.db, Incidents: h.incidents, Jobs: h.inserter, Secrets: c.Secrets(),
+	secrets := c.Secrets()
+	if secrets[intake.Generic] == "" && h.cfg.SandboxEnabled() && h.directory.Current().Example {
+		// The embedded default: every webhook would be off until a secret is
+		// set, so "drafts from monitoring" could not be tried. The generic
+		// one is turned on with a secret of its own, kept like the admin token.
+		secrets[intake.Generic] = h.exampleIntakeSecret()
+	}
+	h.intake = &intake.Service{DB: h.db, Incidents: h.incidents, Jobs: h.inserter, Secrets: secrets,
 		DefaultSeverity: c.DefaultSeverity, Logger: h.logger.With("component", "intake"),
 		KnownSystems: h.directory, Notify: c.Notify, CommsLeads: h.directory}
 	// The note to the comms leads goes through the outbox, as every message does.
@@ -69,4 +80,22 @@ func targetNames(m map[string]chat.Poster) []string {
 		out = append(out, name)
 	}
 	return out
+}
+
+// exampleIntakeSecret is the generic webhook's secret on the embedded
+// default: the one kept in the data directory by an earlier start, else a
+// new one, kept there (mode 0600) for `sitrep alert`.
+func (h *Main) exampleIntakeSecret() string {
+	if h.cfg.DataDir != "" {
+		path := filepath.Join(h.cfg.DataDir, intakeSecretFile)
+		if b, err := os.ReadFile(path); err == nil && len(strings.TrimSpace(string(b))) >= 16 {
+			h.intakeSecret, h.intakeSecretFile = strings.TrimSpace(string(b)), path
+			return h.intakeSecret
+		}
+	}
+	raw := make([]byte, 24)
+	_, _ = rand.Read(raw) // crypto/rand.Read does not fail (Go 1.24)
+	h.intakeSecret, h.intakeSecretNew = hex.EncodeToString(raw), true
+	h.intakeSecretFile = h.keepSecret(intakeSecretFile, h.intakeSecret+"\n")
+	return h.intakeSecret
 }

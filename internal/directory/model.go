@@ -128,6 +128,16 @@ func (d *Directory) Group(name string) (Group, bool) {
 	return Group{}, false
 }
 
+// GroupNames lists the groups' names, in file order: what an error about
+// an unknown group offers instead.
+func (d *Directory) GroupNames() []string {
+	out := make([]string, 0, len(d.Groups))
+	for _, g := range d.Groups {
+		out = append(out, g.Name)
+	}
+	return out
+}
+
 // PeopleWithRole returns the people holding role, in file order.
 func (d *Directory) PeopleWithRole(role string) []Person {
 	var out []Person

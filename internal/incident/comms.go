@@ -201,7 +201,7 @@ func (c *Comms) SendUpdate(ctx context.Context, actor, ref string, in UpdateInpu
 	for i, g := range groups {
 		groups[i] = strings.ToLower(strings.TrimSpace(g))
 		if _, ok := d.Group(groups[i]); !ok {
-			return nil, errs.InvalidField("groups", "unknown group %q", g)
+			return nil, errs.InvalidField("groups", "unknown group %q; the groups are %s", g, strings.Join(d.GroupNames(), ", "))
 		}
 	}
 	if len(groups) == 0 {

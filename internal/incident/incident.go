@@ -135,10 +135,12 @@ type Incident struct {
 type Promise struct {
 	NextUpdateAt *time.Time `json:"next_update_at,omitempty"`
 	// Status is on_time, due_soon, overdue, or none (no promise outstanding).
-	Status   string `json:"status"`
-	Promised int    `json:"promised"` // updates promised so far (each update promises the next)
-	Kept     int    `json:"kept"`     // of those, sent on or before the promised time
-	// KeptRate is Kept/Promised, 1 when nothing has been promised yet.
+	Status string `json:"status"`
+	// Promised: updates promised so far that have come due (each update
+	// promises the next), the outstanding promise included once overdue.
+	Promised int `json:"promised"`
+	Kept     int `json:"kept"` // of those, sent on or before the promised time
+	// KeptRate is Kept/Promised, 1 when nothing has come due yet.
 	KeptRate float64 `json:"kept_rate"`
 	Stage    int     `json:"-"`
 }
@@ -197,10 +199,20 @@ func (p *Promise) derive(now time.Time, soon time.Duration) {
 	default:
 		p.Status = "on_time"
 	}
-	p.KeptRate = 1
-	if p.Promised > 0 {
-		p.KeptRate = float64(p.Kept) / float64(p.Promised)
+	// An overdue promise is already a missed one: counting it only once the
+	// late update goes out would show 100% kept while nobody has been told.
+	if p.Status == "overdue" {
+		p.Promised++
 	}
+	p.KeptRate = KeptRate(p.Kept, p.Promised)
+}
+
+// KeptRate is kept/promised, 1 when nothing has come due yet.
+func KeptRate(kept, promised int) float64 {
+	if promised == 0 {
+		return 1
+	}
+	return float64(kept) / float64(promised)
 }
 
 // Event is one entry of an incident's timeline.

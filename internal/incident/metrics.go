@@ -42,10 +42,8 @@ func (c *promiseCollector) Collect(ch chan<- prometheus.Metric) {
 		if rows.Scan(&id, &sev, &promised, &kept, &overdue) != nil {
 			return
 		}
-		rate := 1.0
-		if promised > 0 {
-			rate = float64(kept) / float64(promised)
-		}
+		// The overdue promise counts as missed already, as in Promise.derive.
+		rate := KeptRate(kept, promised+overdue)
 		ref := FormatRef(id)
 		ch <- prometheus.MustNewConstMetric(promiseRateDesc, prometheus.GaugeValue, rate, ref, sev)
 		ch <- prometheus.MustNewConstMetric(promiseOverdueDesc, prometheus.GaugeValue, float64(overdue), ref, sev)

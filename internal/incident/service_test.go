@@ -168,6 +168,47 @@ func TestPatchStaleVersionConflicts(t *testing.T) {
 	}
 }
 
+// The first promise, overdue with no update since: none of one kept, not
+// "1" because nothing had been counted yet.
+func TestFirstPromiseOverdueIsMissed(t *testing.T) {
+	t.Parallel()
+	s, c := newService(t)
+	ctx := context.Background()
+	inc := declare(t, s)
+	next := c.t.Add(30 * time.Minute)
+	if err := s.DB.InTx(ctx, func(tx *sql.Tx) error { return s.RecordUpdateSent(ctx, tx, inc.ID, c.t, &next) }); err != nil {
+		t.Fatal(err)
+	}
+	got, _ := s.Get(ctx, inc.Ref)
+	if got.Promise.KeptRate != 1 || got.Promise.Promised != 0 {
+		t.Errorf("before it is due: %+v, want nothing counted and rate 1", got.Promise)
+	}
+	c.t = c.t.Add(31 * time.Minute)
+	for _, list := range [][]*incident.Incident{{mustGet(t, s, inc.Ref)}, mustList(t, s)} {
+		if p := list[0].Promise; p.Status != "overdue" || p.KeptRate != 0 || p.Promised != 1 || p.Kept != 0 {
+			t.Errorf("a minute overdue: %+v, want 0 of 1 kept", p)
+		}
+	}
+}
+
+func mustGet(t *testing.T, s *incident.Service, ref string) *incident.Incident {
+	t.Helper()
+	inc, err := s.Get(context.Background(), ref)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return inc
+}
+
+func mustList(t *testing.T, s *incident.Service) []*incident.Incident {
+	t.Helper()
+	list, err := s.List(context.Background(), incident.ListFilter{})
+	if err != nil || len(list) == 0 {
+		t.Fatalf("list: %v %d", err, len(list))
+	}
+	return list
+}
+
 func TestPromiseKeptRate(t *testing.T) {
 	t.Parallel()
 	s, c := newService(t)
@@ -191,6 +232,10 @@ func TestPromiseKeptRate(t *testing.T) {
 	got, _ = s.Get(ctx, inc.Ref)
 	if got.Promise.Status != "overdue" {
 		t.Errorf("10 minutes late: status %s", got.Promise.Status)
+	}
+	// Overdue now is missed now (issue 17: kept_rate was 1 while overdue).
+	if got.Promise.Promised != 2 || got.Promise.Kept != 1 || got.Promise.KeptRate != 0.5 {
+		t.Errorf("while the second promise is overdue: %+v, want 1 of 2 kept", got.Promise)
 	}
 	send(due(30 * time.Minute)) // late
 	got, _ = s.Get(ctx, inc.Ref)

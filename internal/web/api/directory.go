@@ -40,7 +40,7 @@ func (s *Server) getGroup(w http.ResponseWriter, r *http.Request) (any, error) {
 	d := s.Directory.Current()
 	g, ok := d.Group(r.PathValue("name"))
 	if !ok {
-		return nil, errs.E(errs.NotFound, "no group %q", r.PathValue("name"))
+		return nil, errs.E(errs.NotFound, "no group %q; the groups are %s", r.PathValue("name"), strings.Join(d.GroupNames(), ", "))
 	}
 	rec, err := d.Expand(g.Name)
 	if err != nil {
