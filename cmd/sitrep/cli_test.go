@@ -448,3 +448,12 @@ func TestDocumentedCommandsExist(t *testing.T) {
 		}
 	}
 }
+
+// "fired 1 times" and "1 finding(s)" are gone: counts agree with their noun.
+func TestCountsAgreeWithTheirNoun(t *testing.T) {
+	for n, want := range map[int]string{0: "0 findings", 1: "1 finding", 2: "2 findings"} {
+		if got := count(n, "finding", "findings"); got != want {
+			t.Errorf("count(%d) = %q, want %q", n, got, want)
+		}
+	}
+}

@@ -493,3 +493,11 @@ func wantOneIncident(fs *flag.FlagSet, pos []string) error {
 	}
 	return nil
 }
+
+// count is "1 finding" or "3 findings".
+func count(n int, one, many string) string {
+	if n == 1 {
+		return "1 " + one
+	}
+	return fmt.Sprintf("%d %s", n, many)
+}

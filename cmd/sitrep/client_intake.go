@@ -116,7 +116,7 @@ func cmdDraft(ctx context.Context, e env, args []string) error {
 		fmt.Fprintf(w, "DRAFT-%d  %s  (%s)\n", d.ID, d.Title, d.State)
 		fmt.Fprintf(w, "  source:         %s alert %s\n", d.Source, d.AlertKey)
 		fmt.Fprintf(w, "  first failure:  %s (from the monitor)\n", d.FirstFailureAt.UTC().Format("2006-01-02 15:04:05 UTC"))
-		fmt.Fprintf(w, "  received:       %s; fired %d times, last %s\n", d.ReceivedAt.UTC().Format("15:04:05"), d.Fired, d.LastSeenAt.UTC().Format("15:04:05"))
+		fmt.Fprintf(w, "  received:       %s; fired %s, last %s\n", d.ReceivedAt.UTC().Format("15:04:05"), count(d.Fired, "time", "times"), d.LastSeenAt.UTC().Format("15:04:05"))
 		fmt.Fprintf(w, "  systems:        %s\n", orDash(strings.Join(d.Systems, ", ")))
 		fmt.Fprintf(w, "  severity:       %s (suggested)\n", orDash(d.Severity))
 		if d.ResolvedAt != nil {

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"strings"
@@ -112,7 +113,7 @@ func cmdSummary(ctx context.Context, e env, args []string) error {
 			printFindings(e, *file, out.Findings)
 		}
 		if len(out.Findings) > 0 {
-			return fmt.Errorf("%d finding(s)", len(out.Findings))
+			return errors.New(count(len(out.Findings), "finding", "findings"))
 		}
 		return nil
 	case *send || *dryRun:
