@@ -279,6 +279,16 @@ func TestUISummaryEditor(t *testing.T) {
 	if n := len(must(e.s.Resolution.Summaries(context.Background(), inc.Ref))); n != 0 {
 		t.Fatalf("a refused summary was archived (%d)", n)
 	}
+	// A summary with the draft's TODO placeholders is refused, override or
+	// not, and the page names the unfinished line.
+	todo := text + "\n## Root cause\n\n_TODO: describe the root cause._\n"
+	resp = lead.post("/incidents/"+inc.Ref+"/summary", url.Values{"csrf": {lead.csrf}, "markdown": {todo}, "override": {"yes"}, "confirm_recipients": {confirm}})
+	if page := body(resp); resp.StatusCode != http.StatusConflict || !strings.Contains(page, "TODO") {
+		t.Fatalf("send with a TODO and the override: %d", resp.StatusCode)
+	}
+	if n := len(must(e.s.Resolution.Summaries(context.Background(), inc.Ref))); n != 0 {
+		t.Fatalf("a summary with a TODO was archived (%d)", n)
+	}
 	// With the explicit override: sent, archived, the override on the timeline.
 	resp = lead.post("/incidents/"+inc.Ref+"/summary", url.Values{"csrf": {lead.csrf}, "markdown": {text}, "override": {"yes"}, "confirm_recipients": {confirm}})
 	body(resp)

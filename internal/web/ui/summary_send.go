@@ -44,7 +44,11 @@ func (s *Server) uiSendSummary(w http.ResponseWriter, r *http.Request, sess *aut
 		msg := errMessage(err)
 		var blocked *blameless.Blocked
 		if errors.As(err, &blocked) {
-			msg = fmt.Sprintf("Not sent: the blameless lint found %d problem(s), marked in the text below. Rewrite them, or tick the override (it is recorded on the timeline) and send again.", len(blocked.Findings))
+			n := fmt.Sprintf("%d problems", len(blocked.Findings))
+			if len(blocked.Findings) == 1 {
+				n = "1 problem"
+			}
+			msg = "Not sent: the blameless lint found " + n + ", marked in the text below. Rewrite them, or tick the override (it is recorded on the timeline) and send again."
 		}
 		return s.summaryPage(w, r, sess, web.StatusOf(err), &summaryData{Inc: inc, Markdown: md, Check: check, Override: override}, func(p *page) {
 			p.Error, p.Field = msg, errField(err)
