@@ -132,6 +132,17 @@ func (c *client) do(ctx context.Context, method, path string, in, out any) ([]by
 	return raw, nil
 }
 
+// get reads path into out; with --json it prints the API's answer as it
+// came and reports printed, and the caller has nothing more to show.
+func (c *client) get(ctx context.Context, path string, out any) (printed bool, err error) {
+	raw, err := c.do(ctx, "GET", path, nil, out)
+	if err != nil || !c.json {
+		return false, err
+	}
+	c.printJSON(raw)
+	return true, nil
+}
+
 func (c *client) printJSON(raw []byte) {
 	c.e.stdout.Write(raw)
 	if len(raw) > 0 && raw[len(raw)-1] != '\n' {
@@ -304,13 +315,8 @@ func cmdList(ctx context.Context, e env, args []string) error {
 	var out struct {
 		Incidents []incidentOut `json:"incidents"`
 	}
-	raw, err := c.do(ctx, "GET", path, nil, &out)
-	if err != nil {
+	if printed, err := c.get(ctx, path, &out); printed || err != nil {
 		return err
-	}
-	if c.json {
-		c.printJSON(raw)
-		return nil
 	}
 	if len(out.Incidents) == 0 {
 		fmt.Fprintln(e.stdout, "No incidents.")
@@ -348,13 +354,8 @@ func cmdShow(ctx context.Context, e env, args []string) error {
 		return err
 	}
 	var inc incidentOut
-	raw, err := c.do(ctx, "GET", "/incidents/"+pos[0], nil, &inc)
-	if err != nil {
+	if printed, err := c.get(ctx, "/incidents/"+pos[0], &inc); printed || err != nil {
 		return err
-	}
-	if c.json {
-		c.printJSON(raw)
-		return nil
 	}
 	w := e.stdout
 	fmt.Fprintf(w, "%s  %s  %s  %s\n", inc.ID, inc.Severity, strings.ToUpper(inc.State), inc.Title)
@@ -417,13 +418,8 @@ func cmdGroups(ctx context.Context, e env, args []string) error {
 	}
 	if len(pos) == 1 {
 		var g group
-		raw, err := c.do(ctx, "GET", "/groups/"+pos[0], nil, &g)
-		if err != nil {
+		if printed, err := c.get(ctx, "/groups/"+pos[0], &g); printed || err != nil {
 			return err
-		}
-		if c.json {
-			c.printJSON(raw)
-			return nil
 		}
 		fmt.Fprintf(e.stdout, "%s (%s) — %d recipients, from %s\n", g.Name, g.DisplayName, len(g.Recipients), g.Source)
 		if len(g.Groups) > 0 {
@@ -440,13 +436,8 @@ func cmdGroups(ctx context.Context, e env, args []string) error {
 		Example      bool    `json:"example"`
 		Groups       []group `json:"groups"`
 	}
-	raw, err := c.do(ctx, "GET", "/groups", nil, &out)
-	if err != nil {
+	if printed, err := c.get(ctx, "/groups", &out); printed || err != nil {
 		return err
-	}
-	if c.json {
-		c.printJSON(raw)
-		return nil
 	}
 	title := out.Organization
 	if out.Example {

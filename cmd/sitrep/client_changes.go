@@ -81,13 +81,8 @@ func cmdChanges(ctx context.Context, e env, args []string) error {
 		Changes     []changeOut `json:"changes"`
 		Warnings    []string    `json:"warnings"`
 	}
-	raw, err := c.do(ctx, "GET", path, nil, &out)
-	if err != nil {
+	if printed, err := c.get(ctx, path, &out); printed || err != nil {
 		return err
-	}
-	if c.json {
-		c.printJSON(raw)
-		return nil
 	}
 	w := e.stdout
 	for _, warn := range out.Warnings {

@@ -41,13 +41,8 @@ func cmdReplies(ctx context.Context, e env, args []string) error {
 		Incident string       `json:"incident"`
 		Replies  []inboundOut `json:"replies"`
 	}
-	raw, err := c.do(ctx, "GET", "/incidents/"+pos[0]+"/replies", nil, &out)
-	if err != nil {
+	if printed, err := c.get(ctx, "/incidents/"+pos[0]+"/replies", &out); printed || err != nil {
 		return err
-	}
-	if c.json {
-		c.printJSON(raw)
-		return nil
 	}
 	if len(out.Replies) == 0 {
 		fmt.Fprintf(e.stdout, "No replies to %s yet.\n", out.Incident)
@@ -110,13 +105,8 @@ func cmdTriage(ctx context.Context, e env, args []string) error {
 	var out struct {
 		Messages []inboundOut `json:"messages"`
 	}
-	raw, err := c.do(ctx, "GET", path, nil, &out)
-	if err != nil {
+	if printed, err := c.get(ctx, path, &out); printed || err != nil {
 		return err
-	}
-	if c.json {
-		c.printJSON(raw)
-		return nil
 	}
 	if len(out.Messages) == 0 {
 		fmt.Fprintln(e.stdout, "Triage is empty: every inbound message matched an incident.")

@@ -47,13 +47,8 @@ func cmdDrafts(ctx context.Context, e env, args []string) error {
 	var out struct {
 		Drafts []draftOut `json:"drafts"`
 	}
-	raw, err := c.do(ctx, "GET", path, nil, &out)
-	if err != nil {
+	if printed, err := c.get(ctx, path, &out); printed || err != nil {
 		return err
-	}
-	if c.json {
-		c.printJSON(raw)
-		return nil
 	}
 	if len(out.Drafts) == 0 {
 		fmt.Fprintln(e.stdout, "No drafts.")
@@ -103,13 +98,8 @@ func cmdDraft(ctx context.Context, e env, args []string) error {
 			Draft         draftOut                `json:"draft"`
 			ReportSummary *incident.ReportSummary `json:"report_summary"`
 		}
-		raw, err := c.do(ctx, "GET", "/drafts/"+id, nil, &out)
-		if err != nil {
+		if printed, err := c.get(ctx, "/drafts/"+id, &out); printed || err != nil {
 			return err
-		}
-		if c.json {
-			c.printJSON(raw)
-			return nil
 		}
 		d := out.Draft
 		w := e.stdout

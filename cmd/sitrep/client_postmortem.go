@@ -266,13 +266,8 @@ func cmdImprovements(ctx context.Context, e env, args []string) error {
 		} `json:"improvements"`
 		Unowned int `json:"unowned"`
 	}
-	raw, err := c.do(ctx, "GET", "/improvements?"+q.Encode(), nil, &out)
-	if err != nil {
+	if printed, err := c.get(ctx, "/improvements?"+q.Encode(), &out); printed || err != nil {
 		return err
-	}
-	if c.json {
-		c.printJSON(raw)
-		return nil
 	}
 	if len(out.Improvements) == 0 {
 		fmt.Fprintln(e.stdout, "No improvements.")

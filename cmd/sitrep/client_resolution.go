@@ -179,13 +179,8 @@ func cmdConfirmations(ctx context.Context, e env, args []string) error {
 			Answer string `json:"answer"`
 		} `json:"confirmations"`
 	}
-	raw, err := c.do(ctx, "GET", "/incidents/"+pos[0]+"/confirmations", nil, &out)
-	if err != nil {
+	if printed, err := c.get(ctx, "/incidents/"+pos[0]+"/confirmations", &out); printed || err != nil {
 		return err
-	}
-	if c.json {
-		c.printJSON(raw)
-		return nil
 	}
 	if len(out.Confirmations) == 0 {
 		fmt.Fprintln(e.stdout, "Nobody was asked to confirm (no reports, no configured confirmers).")

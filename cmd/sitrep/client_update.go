@@ -320,13 +320,8 @@ func cmdDeliveries(ctx context.Context, e env, args []string) error {
 		path += "?state=" + url.QueryEscape(*state)
 	}
 	var out deliveriesOut
-	raw, err := c.do(ctx, "GET", path, nil, &out)
-	if err != nil {
+	if printed, err := c.get(ctx, path, &out); printed || err != nil {
 		return err
-	}
-	if c.json {
-		c.printJSON(raw)
-		return nil
 	}
 	printDeliveries(e.stdout, out)
 	return nil
