@@ -231,22 +231,11 @@ type DraftAlertData struct {
 	Alert bool
 }
 
-// StillBrokenData is for KindStillBroken: someone asked to confirm the fix
-// says the problem is still there. It goes to the incident and comms leads
-// at once.
-type StillBrokenData struct {
-	Incident   IncidentView
-	From       string // "Jane Doe <jane@example.com>"
-	Answer     string // plain text of their reply, quoted part removed
-	ReceivedAt time.Time
-	Now        time.Time
-	Zone       *time.Location
-}
-
-// UnclearAnswerData is for KindUnclearAnswer: someone asked to confirm the
-// fix answered neither yes nor no. Like StillBrokenData it goes to the
-// incident and comms leads, who read the words and decide.
-type UnclearAnswerData struct {
+// AnswerData is for KindStillBroken and KindUnclearAnswer: someone asked
+// to confirm the fix says the problem is still there, or answered neither
+// yes nor no. It goes to the incident and comms leads at once, who read
+// the words and decide.
+type AnswerData struct {
 	Incident   IncidentView
 	From       string // "Jane Doe <jane@example.com>"
 	Answer     string // plain text of their reply, quoted part removed

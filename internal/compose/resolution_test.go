@@ -11,7 +11,7 @@ import (
 // reporter it is about.
 func TestUnclearAnswerQuotesTheReporterToTheLeads(t *testing.T) {
 	r := newRenderer(t)
-	d := SampleData(KindUnclearAnswer).(UnclearAnswerData)
+	d := SampleData(KindUnclearAnswer).(AnswerData)
 	d.From, d.Answer = "Rex Two <rex@example.com>", "Works, *mostly*.\n# the history page is empty"
 	Address(&d, Copy{Name: "Lena Fischer", Zone: time.UTC, To: "INC-42 leads"})
 	out, err := r.Render(KindUnclearAnswer, &d)

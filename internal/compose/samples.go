@@ -76,9 +76,9 @@ func SampleData(kind Kind) any {
 			Subject: "Re: [INC-42] Checkout unavailable", Text: "Can we tell customers to retry?\nThanks", ReceivedAt: now}},
 			Now: now, Zone: zone}
 	case KindStillBroken:
-		return StillBrokenData{Incident: inc, From: "Dana Fox <dana@example.com>", Answer: "No, checkout still fails for me with error 502.", ReceivedAt: now, Now: now, Zone: zone}
+		return AnswerData{Incident: inc, From: "Dana Fox <dana@example.com>", Answer: "No, checkout still fails for me with error 502.", ReceivedAt: now, Now: now, Zone: zone}
 	case KindUnclearAnswer:
-		return UnclearAnswerData{Incident: inc, From: "Dana Fox <dana@example.com>", Answer: "Checkout works again, but the order page is slow.\nShould we retry the failed orders?", ReceivedAt: now, Now: now, Zone: zone}
+		return AnswerData{Incident: inc, From: "Dana Fox <dana@example.com>", Answer: "Checkout works again, but the order page is slow.\nShould we retry the failed orders?", ReceivedAt: now, Now: now, Zone: zone}
 	case KindWriteUpDue:
 		return ReminderData{Incident: inc, DueAt: now.Add(2 * time.Hour), Now: now, Zone: zone}
 	case KindPostmortemInvite:

@@ -447,9 +447,9 @@ func (s *Service) RecordAnswer(ctx context.Context, tx *sql.Tx, incidentID int64
 	var data any
 	switch state {
 	case AnswerStillBroken:
-		kind, data = compose.KindStillBroken, compose.StillBrokenData{Incident: s.Comms.View(inc), From: who, Answer: text, ReceivedAt: at, Now: s.now()}
+		kind, data = compose.KindStillBroken, compose.AnswerData{Incident: s.Comms.View(inc), From: who, Answer: text, ReceivedAt: at, Now: s.now()}
 	case AnswerAmbiguous:
-		kind, data = compose.KindUnclearAnswer, compose.UnclearAnswerData{Incident: s.Comms.View(inc), From: who, Answer: text, ReceivedAt: at, Now: s.now()}
+		kind, data = compose.KindUnclearAnswer, compose.AnswerData{Incident: s.Comms.View(inc), From: who, Answer: text, ReceivedAt: at, Now: s.now()}
 	default:
 		return true, nil
 	}
