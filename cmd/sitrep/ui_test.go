@@ -39,6 +39,7 @@ type uiSession struct {
 func startBrowser(t *testing.T) (*uiSession, context.Context) {
 	t.Helper()
 	chromium := testenv.ChromiumPath(t)
+	testenv.OneBrowserAtATime(t)
 	_, h := startHub(t, testConfig(t))
 	opts := []chromedp.ExecAllocatorOption{
 		chromedp.ExecPath(chromium),
