@@ -51,7 +51,7 @@ $ci && summary_flags+=(-fail-on-skip)
 # test's default is the number of cores): most of their time is spent
 # waiting on real servers (mail delivery, IMAP, the browser), so on 2 cores
 # a whole run kept only 1.25 cores busy with the default.
-parallel=${SITREP_TEST_PARALLEL:-6}
+parallel=${SITREP_TEST_PARALLEL:-4}
 
 # One database's run: go test into the summariser, its output kept in
 # $tmp/$db.out, go test's and the summariser's statuses in $tmp/$db.status.

@@ -66,6 +66,9 @@ const QueueUrgent = "urgent"
 // urgentWorkers is the urgent queue's share: few, since its jobs are small.
 const urgentWorkers = 2
 
+// urgentPoll is the urgent queue's slowest poll interval (see NewWorker).
+const urgentPoll = 100 * time.Millisecond
+
 // NewWorker builds the client that works jobs. Start it with Start(ctx),
 // stop it with Stop(ctx).
 func NewWorker(db *store.DB, cfg Config) (*river.Client[*sql.Tx], error) {
@@ -87,7 +90,13 @@ func NewWorker(db *store.DB, cfg Config) (*river.Client[*sql.Tx], error) {
 		PeriodicJobs: cfg.PeriodicJobs,
 		Queues: map[string]river.QueueConfig{
 			river.QueueDefault: {MaxWorkers: cfg.Concurrency},
-			QueueUrgent:        {MaxWorkers: urgentWorkers},
+			// Its own fetch loop polls no faster than every 100 ms: on
+			// SQLite every poll is a write, and at the 20 ms the tests
+			// use for the default queue a second loop per hub starved a
+			// 2-core machine running both suites. Production polls every
+			// 200 ms either way.
+			QueueUrgent: {MaxWorkers: urgentWorkers, FetchPollInterval: max(cfg.PollInterval, urgentPoll),
+				FetchCooldown: max(cfg.PollInterval, urgentPoll) / 4},
 		},
 		FetchPollInterval:    cfg.PollInterval,
 		FetchCooldown:        cfg.PollInterval / 4,
