@@ -61,7 +61,8 @@ run_db() {
 	{
 		echo "== go test -race ($db)"
 		set +e
-		SITREP_TEST_DB="$db" go test -json -race -count=1 -parallel "$parallel" "${args[@]}" "${pkgs[@]}" |
+		# cmd/sitrep runs more than Go's default 10 minutes on 2 cores beside the other suite.
+		SITREP_TEST_DB="$db" go test -json -race -count=1 -timeout 30m -parallel "$parallel" "${args[@]}" "${pkgs[@]}" |
 			"$tmp/testsummary" -label "$db" -counts "$tmp/$db.counts" "${summary_flags[@]}"
 		codes=("${PIPESTATUS[@]}")
 		set -e
