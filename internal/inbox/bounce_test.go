@@ -105,16 +105,7 @@ func TestForgedBounceChangesNoDeliveryAndTellsTheLeads(t *testing.T) {
 // tells the comms lead.
 func TestRealPostfixBounceFailsTheDelivery(t *testing.T) {
 	t.Parallel()
-	h := newHub(t, "ghost")
-	org := strings.Replace(testOrg, "  - {email: mallory@example.test, name: Mallory}\n",
-		"  - {email: mallory@example.test, name: Mallory}\n  - {email: ghost@example.test, name: Ghost}\n", 1)
-	org = strings.Replace(org, "members: [ana@example.test, ben@example.test]", "members: [ana@example.test, ben@example.test, ghost@example.test]", 1)
-	if _, err := h.dir.SyncFile(t.Context(), []byte(org), "groups.yaml"); err != nil {
-		t.Fatal(err)
-	}
-	if err := h.ms.DropMailbox("ghost"); err != nil {
-		t.Fatal(err)
-	}
+	h := newHubWithGhost(t)
 	h.startWorker()
 	inc := h.declare()
 	h.update(inc, "Payments fail for EU customers.")
@@ -156,4 +147,21 @@ func TestBounceAddressIsNotAReplyAddress(t *testing.T) {
 	if got, _ := h.incidents.Get(t.Context(), inc.Ref); got.State != inc.State {
 		t.Errorf("the incident went from %s to %s", inc.State, got.State)
 	}
+}
+
+// newHubWithGhost is newHub with ghost@example.test in the exec group and
+// no mailbox: Dovecot refuses ghost's copy and Postfix bounces it.
+func newHubWithGhost(t *testing.T) *hub {
+	t.Helper()
+	h := newHub(t, "ghost")
+	org := strings.Replace(testOrg, "  - {email: mallory@example.test, name: Mallory}\n",
+		"  - {email: mallory@example.test, name: Mallory}\n  - {email: ghost@example.test, name: Ghost}\n", 1)
+	org = strings.Replace(org, "members: [ana@example.test, ben@example.test]", "members: [ana@example.test, ben@example.test, ghost@example.test]", 1)
+	if _, err := h.dir.SyncFile(t.Context(), []byte(org), "groups.yaml"); err != nil {
+		t.Fatal(err)
+	}
+	if err := h.ms.DropMailbox("ghost"); err != nil {
+		t.Fatal(err)
+	}
+	return h
 }

@@ -21,16 +21,7 @@ import (
 // what an inbox shows beside the subject.
 func TestLeadsThreadHoldsInEveryClient(t *testing.T) {
 	t.Parallel()
-	h := newHub(t, "ghost")
-	org := strings.Replace(testOrg, "  - {email: mallory@example.test, name: Mallory}\n",
-		"  - {email: mallory@example.test, name: Mallory}\n  - {email: ghost@example.test, name: Ghost}\n", 1)
-	org = strings.Replace(org, "members: [ana@example.test, ben@example.test]", "members: [ana@example.test, ben@example.test, ghost@example.test]", 1)
-	if _, err := h.dir.SyncFile(t.Context(), []byte(org), "groups.yaml"); err != nil {
-		t.Fatal(err)
-	}
-	if err := h.ms.DropMailbox("ghost"); err != nil {
-		t.Fatal(err)
-	}
+	h := newHubWithGhost(t)
 	var mu sync.Mutex
 	now := time.Now().UTC()
 	h.comms.Now = func() time.Time { mu.Lock(); defer mu.Unlock(); return now }
