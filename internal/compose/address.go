@@ -1,6 +1,9 @@
 package compose
 
-import "time"
+import (
+	"strings"
+	"time"
+)
 
 // Copy is what differs between the copies of one message: each recipient
 // gets it in their own zone, addressed as their copy's To: shows it.
@@ -12,6 +15,9 @@ type Copy struct {
 	// To is how the copy is addressed: the group's display name, or the
 	// thread's name for mail to named people ("INC-42 leads").
 	To string
+	// Language is the recipient's BCP 47 tag ("de", "en-US"); "" is the
+	// organisation's default. The copy is rendered with RenderIn(Language).
+	Language string
 }
 
 // Address fills data (a pointer to one kind's struct) for one recipient's
@@ -37,8 +43,29 @@ func Personal(kind Kind) bool {
 
 type addressed interface{ address(Copy) }
 
-func (d *HeadsUpData) address(c Copy)          { d.Recipient, d.Zone = c.Name, c.Zone }
-func (d *StatusData) address(c Copy)           { d.Zone, d.Audience = c.Zone, c.To }
+func (d *HeadsUpData) address(c Copy) { d.Recipient, d.Zone = c.Name, c.Zone }
+func (d *StatusData) address(c Copy) {
+	d.Zone, d.Audience = c.Zone, c.To
+	if s, ok := translation(d.Translations, c.Language); ok {
+		d.Status = s
+	}
+}
+
+// translation is the version written for tag: its own ("de-CH") or its
+// language's ("de").
+func translation(ts map[string]string, tag string) (string, bool) {
+	for tag != "" {
+		if s, ok := ts[tag]; ok && strings.TrimSpace(s) != "" {
+			return s, true
+		}
+		i := strings.LastIndex(tag, "-")
+		if i < 0 {
+			break
+		}
+		tag = tag[:i]
+	}
+	return "", false
+}
 func (d *ReminderData) address(c Copy)         { d.Zone = c.Zone }
 func (d *ResolvedData) address(c Copy)         { d.Zone, d.Audience = c.Zone, c.To }
 func (d *ConfirmData) address(c Copy)          { d.Zone = c.Zone }

@@ -12,6 +12,7 @@ package compose
 
 import (
 	"bytes"
+	"cmp"
 	"encoding/base64"
 	"errors"
 	"fmt"
@@ -21,9 +22,11 @@ import (
 	"reflect"
 	"sort"
 	"strings"
+	"sync"
 	"text/template"
 
 	"github.com/sitrep-dev/sitrep/internal/errs"
+	"github.com/sitrep-dev/sitrep/internal/i18n"
 	"github.com/sitrep-dev/sitrep/templates"
 )
 
@@ -120,16 +123,27 @@ type Rendered struct {
 
 // Renderer holds the parsed templates. It is safe for concurrent use.
 type Renderer struct {
-	tmpl map[Kind]*template.Template
-	src  map[Kind]string // where each template came from, for errors
+	tmpl map[Kind]*template.Template // parsed once, with English helpers
+	src  map[Kind]string             // where each template came from, for errors
+	cat  *i18n.Catalog
+
+	mu     sync.Mutex
+	byLang map[string]map[Kind]*template.Template // reader's tag → templates with their helpers
 }
+
+// Catalog is the message catalogs the templates write from.
+func (r *Renderer) Catalog() *i18n.Catalog { return r.cat }
 
 // New parses every embedded template, replacing any by the file of the
 // same name in overrideDir (may be ""), and renders each once with sample
 // data so that a misspelt field fails now. All problems are reported
 // together, each naming its file.
 func New(overrideDir string) (*Renderer, error) {
-	r := &Renderer{tmpl: map[Kind]*template.Template{}, src: map[Kind]string{}}
+	cat, err := i18n.Load(templates.FS, "locales")
+	if err != nil {
+		return nil, fmt.Errorf("compose: %w", err)
+	}
+	r := &Renderer{tmpl: map[Kind]*template.Template{}, src: map[Kind]string{}, cat: cat, byLang: map[string]map[Kind]*template.Template{}}
 	texts := map[Kind]string{}
 	var problems []error
 	for _, k := range Kinds() {
@@ -170,7 +184,7 @@ func New(overrideDir string) (*Renderer, error) {
 		if !ok {
 			continue
 		}
-		t, err := template.New(k.file()).Option("missingkey=error").Funcs(funcs()).Parse(text)
+		t, err := template.New(k.file()).Option("missingkey=error").Funcs(funcs(cat.Localizer(i18n.Default))).Parse(text)
 		if err != nil {
 			problems = append(problems, fmt.Errorf("compose: template %s: %w", r.src[k], err))
 			continue
@@ -180,8 +194,17 @@ func New(overrideDir string) (*Renderer, error) {
 			continue
 		}
 		r.tmpl[k] = t
-		if _, err := r.Render(k, SampleData(k)); err != nil {
-			problems = append(problems, fmt.Errorf("compose: template %s: rendering sample data: %w", r.src[k], err))
+	}
+	// Every template in every language, with sample data: a catalog text
+	// that breaks a template fails now.
+	for _, lang := range cat.Languages() {
+		for _, k := range Kinds() {
+			if r.tmpl[k] == nil {
+				continue
+			}
+			if _, err := r.RenderIn(lang, k, SampleData(k)); err != nil {
+				problems = append(problems, fmt.Errorf("compose: template %s in %s: rendering sample data: %w", r.src[k], lang, err))
+			}
 		}
 	}
 	if len(problems) > 0 {
@@ -191,13 +214,46 @@ func New(overrideDir string) (*Renderer, error) {
 }
 
 // Render executes the template of kind with data (the kind's data struct,
-// or a pointer to it) and renders the result to HTML and plain text.
+// or a pointer to it) in English and renders the result to HTML and plain
+// text.
 func (r *Renderer) Render(kind Kind, data any) (*Rendered, error) {
+	return r.RenderIn(i18n.Default, kind, data)
+}
+
+// forTag is the template set whose helpers write for a reader of tag. The
+// parse trees are shared; each set only binds its own helpers.
+func (r *Renderer) forTag(tag string) (map[Kind]*template.Template, error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if set, ok := r.byLang[tag]; ok {
+		return set, nil
+	}
+	fm := funcs(r.cat.Localizer(tag))
+	set := make(map[Kind]*template.Template, len(r.tmpl))
+	for k, t := range r.tmpl {
+		c, err := t.Clone()
+		if err != nil {
+			return nil, fmt.Errorf("compose: template %s: %w", r.src[k], err)
+		}
+		set[k] = c.Funcs(fm)
+	}
+	r.byLang[tag] = set
+	return set, nil
+}
+
+// RenderIn is Render for a reader of language tag (BCP 47, "de", "en-US";
+// "" is English): sitrep's own words from the catalog of that language,
+// dates as that tag writes them.
+func (r *Renderer) RenderIn(tag string, kind Kind, data any) (*Rendered, error) {
 	want, ok := dataTypes[kind]
 	if !ok {
 		return nil, errs.E(errs.Invalid, "compose: no email kind %q", kind)
 	}
-	t := r.tmpl[kind]
+	set, err := r.forTag(cmp.Or(tag, i18n.Default))
+	if err != nil {
+		return nil, err
+	}
+	t := set[kind]
 	if t == nil {
 		return nil, fmt.Errorf("compose: template %s not loaded", kind.file())
 	}

@@ -15,6 +15,8 @@ import (
 	xhtml "golang.org/x/net/html"
 
 	"github.com/sitrep-dev/sitrep/internal/errs"
+	"github.com/sitrep-dev/sitrep/internal/i18n"
+	"github.com/sitrep-dev/sitrep/templates"
 )
 
 func newRenderer(t *testing.T) *Renderer {
@@ -323,7 +325,7 @@ func TestSegmentsAndTeamsReadAsPeopleWriteThem(t *testing.T) {
 		{[]string{"customers: enterprise", "customers: free tier"}, "the enterprise and free tier customers"},
 		{[]string{"Customers in Germany on mobile: most", "*bold*: x"}, `Customers in Germany on mobile\: most; the x \*bold\*`},
 	} {
-		if got := segmentsText(c.in); got != c.want {
+		if got := segmentsText(english(t), c.in); got != c.want {
 			t.Errorf("segments %q: %q, want %q", c.in, got, c.want)
 		}
 	}
@@ -336,11 +338,11 @@ func TestSegmentsAndTeamsReadAsPeopleWriteThem(t *testing.T) {
 		{[]string{"DBA", "Web team", "SRE"}, "the DBA, Web and SRE teams"},
 		{nil, ""},
 	} {
-		if got := teamsText(c.in); got != c.want {
+		if got := teamsText(english(t), c.in); got != c.want {
 			t.Errorf("teams %q: %q, want %q", c.in, got, c.want)
 		}
 	}
-	if got := joinWords([]string{"checkout", "", "payments", "search"}); got != "checkout, payments and search" {
+	if got := joinWords(english(t), []string{"checkout", "", "payments", "search"}); got != "checkout, payments and search" {
 		t.Errorf("join: %q", got)
 	}
 }
@@ -588,4 +590,14 @@ func TestReasonsEndInOneFullStop(t *testing.T) {
 			t.Errorf("%s:\n%s", kind, out.Text)
 		}
 	}
+}
+
+// english is the English localizer the embedded catalogs give.
+func english(t *testing.T) *i18n.Localizer {
+	t.Helper()
+	cat, err := i18n.Load(templates.FS, "locales")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return cat.Localizer(i18n.Default)
 }

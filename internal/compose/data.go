@@ -64,8 +64,12 @@ type HeadsUpData struct {
 
 // StatusData is for KindStatus: one update to the stakeholder thread.
 type StatusData struct {
-	Incident     IncidentView
-	Status       string // Markdown from the comms lead
+	Incident IncidentView
+	Status   string // Markdown from the comms lead
+	// Translations are the comms lead's own versions of Status, by
+	// language ("de" → Markdown). A reader whose language has one gets it
+	// instead of Status; sitrep never translates what people write.
+	Translations map[string]string `json:",omitempty"`
 	NextUpdateAt time.Time
 	Holding      bool // no news since the last update; the promise was renewed
 	Now          time.Time
