@@ -82,7 +82,10 @@ type Message struct {
 // Preview is what one group's members would receive, for a dry run and
 // the compose form's live preview.
 type Preview struct {
-	Group      string            `json:"group"`
+	Group string `json:"group"`
+	// Language is the catalog language these members read ("de"); a
+	// group whose members read several languages has one preview each.
+	Language   string            `json:"language,omitempty"`
 	Recipients int               `json:"recipients"`
 	Zones      map[string]int    `json:"zones"` // recipients per time zone
 	Headers    map[string]string `json:"headers"`

@@ -27,6 +27,7 @@ import (
 	"text/template"
 
 	goi18n "github.com/nicksnyder/go-i18n/v2/i18n"
+	"github.com/sitrep-dev/sitrep/templates"
 	"go.yaml.in/yaml/v3"
 	"golang.org/x/text/language"
 )
@@ -241,4 +242,38 @@ func (c *Catalog) Localizer(tag string) *Localizer {
 	l := &Localizer{cat: c, tag: tag, lang: lang, loc: goi18n.NewLocalizer(c.bundle, lang), cldr: cldrFor(tag, lang)}
 	c.localizers[tag] = l
 	return l
+}
+
+var embedded struct {
+	once sync.Once
+	cat  *Catalog
+	err  error
+}
+
+// Embedded is the catalog set built into sitrep (templates/locales).
+func Embedded() (*Catalog, error) {
+	embedded.once.Do(func() { embedded.cat, embedded.err = Load(templates.FS, "locales") })
+	return embedded.cat, embedded.err
+}
+
+// Available lists the languages sitrep writes in, English first; with
+// a broken catalog (a test catches it), English alone.
+func Available() []string {
+	c, err := Embedded()
+	if err != nil {
+		return []string{Default}
+	}
+	return c.Languages()
+}
+
+// Supported reports whether tag is a well-formed BCP 47 tag whose
+// language sitrep has a catalog for ("de-AT" is, "pt-BR" is not), and
+// the tag in its canonical form.
+func Supported(tag string) (string, bool) {
+	t, err := language.Parse(tag)
+	if err != nil {
+		return "", false
+	}
+	base, _ := t.Base()
+	return t.String(), slices.Contains(Available(), base.String())
 }
