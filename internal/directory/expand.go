@@ -13,6 +13,10 @@ type Recipient struct {
 	Name     string `json:"name"`
 	TimeZone string `json:"time_zone"` // the person's, else the nearest group's on the way to them, else ""
 	Group    string `json:"group"`     // the group named to Expand that reached them first
+	// Language is the BCP 47 tag the person reads ("de", "en-US"): their
+	// own, else the nearest group's on the way to them, else the
+	// organisation's; "" is English.
+	Language string `json:"language,omitempty"`
 }
 
 // Expand returns the people in the named groups and in the groups nested in
