@@ -1,10 +1,12 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"flag"
 	"fmt"
 	"math/rand/v2"
+	"strings"
 	"time"
 
 	"github.com/sitrep-dev/sitrep/internal/reliability"
@@ -16,12 +18,13 @@ import (
 // count is exact at the SMTP boundary (where the hub's duty ends).
 func crashFanout(ctx context.Context, e *env, args []string) error {
 	var trials, n int
-	var dbs string
+	var dbs, langs string
 	var rate float64
 	if err := flags("crash-fanout", args, func(fs *flag.FlagSet) {
 		fs.IntVar(&trials, "trials", 3, "trials per database")
 		fs.IntVar(&n, "n", 2000, "recipients")
 		fs.StringVar(&dbs, "db", "sqlite,postgres", "databases, comma-separated")
+		fs.StringVar(&langs, "languages", "", "languages the recipients read in turn, comma-separated (en,de,fr,es,ja): one message per language, each its own Message-ID")
 		fs.Float64Var(&rate, "rate", 400, "mail.smtp.rate_per_second, so that the fan-out lasts long enough to be cut (2,000 at 400/s: 5 s)")
 	}); err != nil {
 		return err
@@ -42,12 +45,16 @@ func crashFanout(ctx context.Context, e *env, args []string) error {
 				return ctx.Err()
 			}
 			sink.Reset()
-			t, err := newTrial(ctx, e, kind, reliability.Directory{Groups: map[string][]string{"all-staff": people}},
+			dir := reliability.Directory{Groups: map[string][]string{"all-staff": people}}
+			if langs != "" {
+				dir.Languages = strings.Split(langs, ",")
+			}
+			t, err := newTrial(ctx, e, kind, dir,
 				reliability.Config{SMTPPort: sink.Port(), Concurrency: 4, BatchSize: 10, RatePerSecond: rate, ClaimLease: 3 * time.Second})
 			if err != nil {
 				return err
 			}
-			row, err := crashFanoutTrial(ctx, t, sink, n)
+			row, err := crashFanoutTrial(ctx, t, sink, dir, n)
 			t.close()
 			if err != nil {
 				return fmt.Errorf("%s trial %d: %w", kind, i, err)
@@ -66,7 +73,7 @@ func crashFanout(ctx context.Context, e *env, args []string) error {
 	tab.print()
 	for _, kind := range dbList(dbs) {
 		tot := totals[kind]
-		fmt.Printf("%s: %d trials, %d recipients missing in all, %d extra copies in all (every one with the update's own Message-ID)\n", kind, tot[0], tot[1], tot[2])
+		fmt.Printf("%s: %d trials, %d recipients missing in all, %d extra copies in all (every one with the Message-ID of the update in the recipient's language)\n", kind, tot[0], tot[1], tot[2])
 	}
 	if lost {
 		return errLoss
@@ -80,7 +87,7 @@ type crashRow struct {
 	done                    time.Duration
 }
 
-func crashFanoutTrial(ctx context.Context, t *trial, sink *reliability.Sink, n int) (crashRow, error) {
+func crashFanoutTrial(ctx context.Context, t *trial, sink *reliability.Sink, dir reliability.Directory, n int) (crashRow, error) {
 	var row crashRow
 	hub, err := t.start()
 	if err != nil {
@@ -95,6 +102,11 @@ func crashFanoutTrial(ctx context.Context, t *trial, sink *reliability.Sink, n i
 	if err != nil {
 		hub.Kill9()
 		return row, err
+	}
+	ids, rows := up.MessageIDs()
+	if len(dir.Languages) > 0 && len(ids) != len(dir.Languages) {
+		hub.Kill9()
+		return row, fmt.Errorf("the update went out in %d languages (%v), want %d", len(ids), ids, len(dir.Languages))
 	}
 	// A random moment of the fan-out: between a tenth and nine tenths of
 	// the recipients accepted.
@@ -119,9 +131,15 @@ func crashFanoutTrial(ctx context.Context, t *trial, sink *reliability.Sink, n i
 	defer hub.Stop()
 	deadline = time.Now().Add(3 * time.Minute)
 	for {
-		got, _ := sink.CopiesOf(up.Message.MessageID)
-		pending := t.count(ctx, `SELECT COUNT(*) FROM deliveries WHERE message_id = $1 AND state IN ('queued', 'sending', 'deferred')`, up.Message.ID)
-		if got == n && pending == 0 {
+		got, pending := 0, 0
+		for _, id := range ids {
+			c, _ := sink.CopiesOf(id)
+			got += c
+		}
+		for _, r := range rows {
+			pending += t.count(ctx, `SELECT COUNT(*) FROM deliveries WHERE message_id = $1 AND state IN ('queued', 'sending', 'deferred')`, r)
+		}
+		if got >= n && pending == 0 {
 			break
 		}
 		if time.Now().After(deadline) {
@@ -132,21 +150,26 @@ func crashFanoutTrial(ctx context.Context, t *trial, sink *reliability.Sink, n i
 	}
 	row.done = time.Since(restarted)
 	copies := sink.Copies()
-	for _, p := range reliability.People("p", n) {
-		ids := copies[p]
-		if len(ids) == 0 {
+	for i, p := range reliability.People("p", n) {
+		got := copies[p]
+		if len(got) == 0 {
 			row.missing++
 			continue
 		}
-		row.extra += len(ids) - 1
-		for _, id := range ids {
-			if id != up.Message.MessageID {
+		row.extra += len(got) - 1
+		// Every copy, the resent ones too, carries the Message-ID of the
+		// update in the recipient's own language.
+		want := ids[cmp.Or(dir.LanguageOf(i), "en")]
+		for _, id := range got {
+			if id != want {
 				row.wrongID++
 			}
 		}
 	}
-	if failed := t.count(ctx, `SELECT COUNT(*) FROM deliveries WHERE message_id = $1 AND state = 'failed'`, up.Message.ID); failed > 0 {
-		return row, fmt.Errorf("%d deliveries failed against a sink that accepts everything", failed)
+	for _, r := range rows {
+		if failed := t.count(ctx, `SELECT COUNT(*) FROM deliveries WHERE message_id = $1 AND state = 'failed'`, r); failed > 0 {
+			return row, fmt.Errorf("%d deliveries failed against a sink that accepts everything", failed)
+		}
 	}
 	return row, nil
 }

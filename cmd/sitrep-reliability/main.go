@@ -185,7 +185,7 @@ func suiteCI(ctx context.Context, e *env, args []string) error {
 		run  func(context.Context, *env, []string) error
 		args []string
 	}{
-		{"crash-fanout", crashFanout, []string{"-trials", "2", "-db", "sqlite,postgres"}},
+		{"crash-fanout", crashFanout, []string{"-trials", "2", "-db", "sqlite,postgres", "-languages", "en,de,fr,es,ja"}},
 		{"crash-ingest", crashIngest, []string{"-trials", "1", "-n", "500", "-db", "sqlite,postgres"}},
 		{"smtp-faults", smtpFaults, []string{"-n", "300", "-stall", "6s", "-refuse", "0"}},
 		{"db-cut", dbCut, []string{"-cuts", "2", "-n", "1000"}},

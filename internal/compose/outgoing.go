@@ -38,6 +38,11 @@ type Thread struct {
 	// message carries the thread's subject, and says what it is in its
 	// first line (see the templates' "preheader").
 	Subject string
+	// SubjectKey, when set, is the catalog key Subject is written from,
+	// with Title as its {{.Title}}: each language's variant of the thread
+	// starts with the subject in its own language. Subject is the English.
+	SubjectKey string
+	Title      string
 }
 
 // Outgoing is one message to queue: what (Kind and its typed Data), to
@@ -77,6 +82,12 @@ type Message struct {
 	NextUpdateAt *time.Time     `json:"next_update_at,omitempty"`
 	CreatedAt    time.Time      `json:"created_at"`
 	Actor        string         `json:"actor,omitempty"`
+	// Language is the catalog language of this message's readers ("de").
+	Language string `json:"language,omitempty"`
+	// Variants are the same message in the other languages its audience
+	// reads, each its own message in its own thread (only on the message
+	// Queue returns).
+	Variants []*Message `json:"variants,omitempty"`
 }
 
 // Preview is what one group's members would receive, for a dry run and

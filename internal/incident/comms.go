@@ -49,6 +49,7 @@ func (i *Incident) Thread(audience string) compose.Thread {
 	t := compose.Thread{Key: i.ID, Audience: audience, Ref: i.Ref, ReplyToken: i.ReplyToken}
 	if audience == compose.Leads {
 		t.Subject = compose.ThreadSubject(i.Ref, "For the leads: "+i.Title)
+		t.SubjectKey, t.Title = "thread.leads", i.Title
 	}
 	return t
 }

@@ -1,6 +1,7 @@
 package outbox
 
 import (
+	"cmp"
 	"context"
 	"database/sql"
 	"encoding/json"
@@ -94,6 +95,7 @@ func (w *DeliverWorker) Work(ctx context.Context, job *river.Job[DeliverArgs]) e
 type claimed struct {
 	id                       int64
 	email, name, zone, group string
+	lang                     string // the reader's tag; "" in rows from before languages
 	attempts                 int
 }
 
@@ -103,6 +105,7 @@ type storedMessage struct {
 	threadRef                                   string // "INC-42"
 	kind, audience, messageID, inReplyTo, index string
 	subject, toDisplay, snapshot                string
+	language                                    string // the catalog language of its readers
 	refs                                        []string
 	createdAt                                   time.Time
 	replyTo, listID                             string
@@ -157,7 +160,7 @@ func (o *Outbox) claim(ctx context.Context, tx *sql.Tx, messageID int64, limit i
 		}
 		for rows.Next() {
 			var c claimed
-			if err := rows.Scan(&c.id, &c.email, &c.name, &c.zone, &c.group, &c.attempts); err != nil {
+			if err := rows.Scan(&c.id, &c.email, &c.name, &c.zone, &c.group, &c.attempts, &c.lang); err != nil {
 				rows.Close()
 				return nil, fmt.Errorf("outbox: claim: %w", err)
 			}
@@ -180,7 +183,7 @@ func (o *Outbox) loadMessage(ctx context.Context, id int64) (*storedMessage, err
 	m := &storedMessage{id: id}
 	var refs, groups, token string
 	err := o.DB.QueryRowContext(ctx, queries.Get("load-message"), id).Scan(&m.kind, &m.audience, &m.messageID,
-		&m.inReplyTo, &refs, &m.index, &m.subject, &m.toDisplay, &m.snapshot, &m.createdAt, &groups, &m.threadRef, &token, &m.ics, &m.icsMethod)
+		&m.inReplyTo, &refs, &m.index, &m.subject, &m.toDisplay, &m.snapshot, &m.createdAt, &groups, &m.threadRef, &token, &m.ics, &m.icsMethod, &m.language)
 	if err != nil {
 		return nil, fmt.Errorf("outbox: load message %d: %w", id, err)
 	}
@@ -204,7 +207,7 @@ func (o *Outbox) build(m *storedMessage, r claimed) ([]byte, error) {
 	if len(m.groups) == 0 {
 		display = m.threadRef + " " + m.audience
 	}
-	rendered, err := o.render(compose.Kind(m.kind), []byte(m.snapshot), directory.Recipient{Email: r.email, Name: r.name, TimeZone: r.zone, Group: r.group}, display)
+	rendered, err := o.render(compose.Kind(m.kind), []byte(m.snapshot), directory.Recipient{Email: r.email, Name: r.name, TimeZone: r.zone, Group: r.group, Language: cmp.Or(r.lang, m.language)}, display)
 	if err != nil {
 		return nil, err
 	}

@@ -44,14 +44,14 @@ func (o *Outbox) insertDeliveries(ctx context.Context, tx *sql.Tx, messageID int
 	}
 	for start := 0; start < len(recipients); start += chunk {
 		end := min(start+chunk, len(recipients))
-		args := make([]any, 0, (end-start)*7)
+		args := make([]any, 0, (end-start)*8)
 		for _, r := range recipients[start:end] {
 			state, reason := StateQueued, ""
 			if why, ok := blocked[r.Email]; ok {
 				state, reason = StateSkipped, why
 			}
 			counts[state]++
-			args = append(args, messageID, r.Email, r.Name, r.TimeZone, r.Group, state, reason)
+			args = append(args, messageID, r.Email, r.Name, r.TimeZone, r.Group, state, reason, r.Language)
 		}
 		if end-start == chunk {
 			_, err = full.ExecContext(ctx, args...)
@@ -74,11 +74,11 @@ func (o *Outbox) insertDeliveriesSQL(rows int) string {
 			sb.WriteString(", ")
 		}
 		sb.WriteString("(")
-		for k := 1; k <= 7; k++ {
+		for k := 1; k <= 8; k++ {
 			if k > 1 {
 				sb.WriteString(", ")
 			}
-			sb.WriteString(o.DB.Placeholder(i*7 + k))
+			sb.WriteString(o.DB.Placeholder(i*8 + k))
 		}
 		sb.WriteString(")")
 	}
@@ -149,7 +149,7 @@ func (o *Outbox) Messages(ctx context.Context, key int64) ([]*Message, error) {
 		m := &Message{ThreadKey: key}
 		var groups string
 		var next sql.NullTime
-		if err := rows.Scan(&m.ID, &m.Audience, &m.Kind, &m.MessageID, &m.Subject, &groups, &m.Total, &next, &m.CreatedAt, &m.Actor, &m.Incident); err != nil {
+		if err := rows.Scan(&m.ID, &m.Audience, &m.Kind, &m.MessageID, &m.Subject, &groups, &m.Total, &next, &m.CreatedAt, &m.Actor, &m.Incident, &m.Language); err != nil {
 			rows.Close()
 			return nil, fmt.Errorf("outbox: messages: %w", err)
 		}

@@ -277,7 +277,7 @@ func (f *fanOut) group(rows []claimed) []transaction {
 	byKey := map[string][]claimed{}
 	var order []string
 	for _, r := range rows {
-		key := r.zone + "\x00" + r.group
+		key := r.zone + "\x00" + r.group + "\x00" + r.lang
 		if f.personal {
 			key += "\x00" + r.name
 		}

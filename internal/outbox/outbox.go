@@ -15,12 +15,14 @@ import (
 	"fmt"
 	"log/slog"
 	"net/mail"
+	"sort"
 	"strings"
 	"time"
 
 	"github.com/sitrep-dev/sitrep/internal/compose"
 	"github.com/sitrep-dev/sitrep/internal/directory"
 	"github.com/sitrep-dev/sitrep/internal/errs"
+	"github.com/sitrep-dev/sitrep/internal/i18n"
 	"github.com/sitrep-dev/sitrep/internal/jobs"
 	"github.com/sitrep-dev/sitrep/internal/store"
 )
@@ -79,6 +81,14 @@ type Message = compose.Message
 // Queue stores the message, its thread position and one delivery row per
 // recipient, and queues the delivery job, all in tx. Nothing is sent until
 // tx commits.
+//
+// Recipients who read different languages get different messages: one per
+// catalog language, each with its own Message-ID, in its own thread per
+// audience and language, so that a reader's thread never changes language
+// and a resend after a crash repeats the one Message-ID of that reader's
+// variant. The message returned is the first variant (English when some
+// recipients read English); Total and Counts are over all variants, and
+// Variants lists the others.
 func (o *Outbox) Queue(ctx context.Context, tx *sql.Tx, req compose.Outgoing) (*Message, error) {
 	if req.Thread.Audience == "" || req.Thread.Ref == "" {
 		return nil, errs.E(errs.Internal, "outbox: a message needs its thread's audience and name")
@@ -90,19 +100,90 @@ func (o *Outbox) Queue(ctx context.Context, tx *sql.Tx, req compose.Outgoing) (*
 	if len(recipients) == 0 {
 		return nil, errs.E(errs.Invalid, "nobody to send to: the audience is empty")
 	}
-	// Render one sample now: a template that fails must fail here, with
-	// nothing queued, not later in the worker.
 	snapshot, err := json.Marshal(req.Data)
 	if err != nil {
 		return nil, fmt.Errorf("outbox: snapshot: %w", err)
 	}
-	sample, err := o.render(req.Kind, snapshot, recipients[0], displayFor(o.Directory.Current(), req, recipients[0]))
+	var first *Message
+	for i, v := range o.variants(recipients) {
+		idem := req.IdempotencyKey
+		if i > 0 {
+			idem = "" // the first variant's key stands for the update
+		}
+		msg, err := o.queueVariant(ctx, tx, req, v, snapshot, idem)
+		if err != nil {
+			return nil, err
+		}
+		if first == nil {
+			first = msg
+			continue
+		}
+		first.Variants = append(first.Variants, msg)
+		first.Total += msg.Total
+		for st, n := range msg.Counts {
+			first.Counts[st] += n
+		}
+	}
+	return first, nil
+}
+
+// variant is the recipients of one language's message.
+type variant struct {
+	lang       string // the catalog language: "de"
+	recipients []directory.Recipient
+}
+
+// variants splits recipients by the catalog language they read, English
+// first and then in the order of the languages' names, each keeping the
+// recipients' order.
+func (o *Outbox) variants(recipients []directory.Recipient) []variant {
+	cat := o.Renderer.Catalog()
+	byLang := map[string]*variant{}
+	var out []*variant
+	for _, r := range recipients {
+		lang := cat.Match(r.Language)
+		v := byLang[lang]
+		if v == nil {
+			v = &variant{lang: lang}
+			byLang[lang] = v
+			out = append(out, v)
+		}
+		v.recipients = append(v.recipients, r)
+	}
+	sort.SliceStable(out, func(i, j int) bool {
+		if (out[i].lang == i18n.Default) != (out[j].lang == i18n.Default) {
+			return out[i].lang == i18n.Default
+		}
+		return out[i].lang < out[j].lang
+	})
+	vs := make([]variant, len(out))
+	for i, v := range out {
+		vs[i] = *v
+	}
+	return vs
+}
+
+// queueVariant stores one language's message, its thread position and its
+// deliveries, and queues its delivery job.
+func (o *Outbox) queueVariant(ctx context.Context, tx *sql.Tx, req compose.Outgoing, v variant, snapshot []byte, idemKey string) (*Message, error) {
+	// Render one sample now: a template that fails must fail here, with
+	// nothing queued, not later in the worker.
+	first := v.recipients[0]
+	sample, err := o.render(req.Kind, snapshot, first, displayFor(o.Directory.Current(), req, first))
 	if err != nil {
 		return nil, err
 	}
 
 	now := o.now()
-	th, err := o.nextInThread(ctx, tx, req.Thread, cmp.Or(req.Thread.Subject, sample.Subject), now)
+	subject := sample.Subject
+	if req.Thread.Subject != "" {
+		subject = req.Thread.Subject
+		if req.Thread.SubjectKey != "" {
+			l := o.Renderer.Catalog().Localizer(v.lang)
+			subject = compose.ThreadSubject(req.Thread.Ref, l.T(req.Thread.SubjectKey, "Title", req.Thread.Title))
+		}
+	}
+	th, err := o.nextInThread(ctx, tx, req.Thread, v.lang, subject, now)
 	if err != nil {
 		return nil, err
 	}
@@ -111,13 +192,14 @@ func (o *Outbox) Queue(ctx context.Context, tx *sql.Tx, req compose.Outgoing) (*
 		key = sql.NullInt64{Int64: req.Thread.Key, Valid: true}
 	}
 	msg := &Message{ThreadKey: req.Thread.Key, Incident: req.Thread.Ref, Audience: req.Thread.Audience, Kind: string(req.Kind),
-		MessageID: th.messageID, Subject: th.subject, Groups: req.Groups, CreatedAt: now, NextUpdateAt: req.NextUpdateAt, Actor: req.Actor}
+		MessageID: th.messageID, Subject: th.subject, Groups: req.Groups, CreatedAt: now, NextUpdateAt: req.NextUpdateAt, Actor: req.Actor,
+		Language: v.lang}
 	if msg.Groups == nil {
 		msg.Groups = []string{}
 	}
 	var idem sql.NullString
-	if req.IdempotencyKey != "" {
-		idem = sql.NullString{String: req.IdempotencyKey, Valid: true}
+	if idemKey != "" {
+		idem = sql.NullString{String: idemKey, Valid: true}
 	}
 	if len(req.Calendar) > 0 && req.CalendarMethod == "" {
 		return nil, errs.E(errs.Internal, "outbox: a calendar part needs its method")
@@ -125,19 +207,19 @@ func (o *Outbox) Queue(ctx context.Context, tx *sql.Tx, req compose.Outgoing) (*
 	err = tx.QueryRowContext(ctx, queries.Get("insert-message"),
 		key, msg.Audience, msg.Kind, msg.MessageID, th.inReplyTo, store.JSON(th.refs), th.threadIndex,
 		msg.Subject, req.Thread.Audience, store.JSON(msg.Groups), string(snapshot), store.NullTime(req.NextUpdateAt), idem, req.Actor, now,
-		string(req.Calendar), strings.ToUpper(req.CalendarMethod), req.Thread.Ref, req.Thread.ReplyToken,
+		string(req.Calendar), strings.ToUpper(req.CalendarMethod), req.Thread.Ref, req.Thread.ReplyToken, v.lang,
 	).Scan(&msg.ID)
 	if store.IsUniqueViolation(err) && idem.Valid {
-		return nil, errs.E(errs.Conflict, "this update was already sent (idempotency key %q)", req.IdempotencyKey)
+		return nil, errs.E(errs.Conflict, "this update was already sent (idempotency key %q)", idemKey)
 	}
 	if err != nil {
 		return nil, fmt.Errorf("outbox: insert message: %w", err)
 	}
-	counts, err := o.insertDeliveries(ctx, tx, msg.ID, recipients)
+	counts, err := o.insertDeliveries(ctx, tx, msg.ID, v.recipients)
 	if err != nil {
 		return nil, err
 	}
-	msg.Total, msg.Counts = len(recipients), counts
+	msg.Total, msg.Counts = len(v.recipients), counts
 	if _, err := tx.ExecContext(ctx, queries.Get("set-message-total"), msg.Total, msg.ID); err != nil {
 		return nil, fmt.Errorf("outbox: message total: %w", err)
 	}
@@ -195,7 +277,7 @@ type threadPos struct {
 // nextInThread allocates the next message of the thread (creating the
 // thread with its first message). A thread without a key (0) is a
 // message of its own: it starts no thread and continues none.
-func (o *Outbox) nextInThread(ctx context.Context, tx *sql.Tx, t compose.Thread, subject string, now time.Time) (*threadPos, error) {
+func (o *Outbox) nextInThread(ctx context.Context, tx *sql.Tx, t compose.Thread, lang, subject string, now time.Time) (*threadPos, error) {
 	pos := &threadPos{messageID: compose.NewMessageID(o.Domain), subject: subject, refs: []string{}}
 	if t.Key == 0 {
 		var guid [16]byte
@@ -205,13 +287,13 @@ func (o *Outbox) nextInThread(ctx context.Context, tx *sql.Tx, t compose.Thread,
 	}
 	var refs, lastID, index, threadSubject string
 	err := tx.QueryRowContext(ctx, queries.Get("thread"),
-		t.Key, t.Audience).Scan(&threadSubject, &lastID, &refs, &index)
+		t.Key, t.Audience, lang).Scan(&threadSubject, &lastID, &refs, &index)
 	switch {
 	case err == sql.ErrNoRows:
 		var guid [16]byte
 		copy(guid[:], []byte(strings.Trim(pos.messageID, "<>")))
 		pos.threadIndex = compose.ThreadIndexRoot(now, guid)
-		_, err = tx.ExecContext(ctx, queries.Get("insert-thread"), t.Key, t.Audience, subject, pos.messageID, store.JSON([]string{pos.messageID}), pos.threadIndex, now)
+		_, err = tx.ExecContext(ctx, queries.Get("insert-thread"), t.Key, t.Audience, subject, pos.messageID, store.JSON([]string{pos.messageID}), pos.threadIndex, now, lang)
 		if err != nil {
 			return nil, fmt.Errorf("outbox: new thread: %w", err)
 		}
@@ -229,7 +311,7 @@ func (o *Outbox) nextInThread(ctx context.Context, tx *sql.Tx, t compose.Thread,
 	if pos.threadIndex, err = compose.ThreadIndexChild(index, now); err != nil {
 		return nil, fmt.Errorf("outbox: thread index: %w", err)
 	}
-	_, err = tx.ExecContext(ctx, queries.Get("advance-thread"), pos.messageID, store.JSON(append(append([]string{}, pos.refs...), pos.messageID)), now, t.Key, t.Audience)
+	_, err = tx.ExecContext(ctx, queries.Get("advance-thread"), pos.messageID, store.JSON(append(append([]string{}, pos.refs...), pos.messageID)), now, t.Key, t.Audience, lang)
 	if err != nil {
 		return nil, fmt.Errorf("outbox: thread: %w", err)
 	}
@@ -245,8 +327,8 @@ func (o *Outbox) render(kind compose.Kind, snapshot []byte, r directory.Recipien
 	if err := json.Unmarshal(snapshot, data); err != nil {
 		return nil, fmt.Errorf("outbox: snapshot of %s: %w", kind, err)
 	}
-	compose.Address(data, compose.Copy{Name: r.Name, Zone: compose.Zone(r.TimeZone), To: audience})
-	return o.Renderer.Render(kind, data)
+	compose.Address(data, compose.Copy{Name: r.Name, Zone: compose.Zone(r.TimeZone), To: audience, Language: r.Language})
+	return o.Renderer.RenderIn(r.Language, kind, data)
 }
 
 // ReplyAddress is the address replies to a thread go to: plus addressing

@@ -1,18 +1,20 @@
 package outbox
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"sort"
 	"strings"
 
 	"github.com/sitrep-dev/sitrep/internal/compose"
+	"github.com/sitrep-dev/sitrep/internal/directory"
 	"github.com/sitrep-dev/sitrep/internal/store"
 )
 
 // Preview renders what each of req's groups would receive, under the
-// thread's subject, without storing anything; recipients counts everyone
-// once.
+// thread's subject, without storing anything: one preview per group and
+// language its members read. recipients counts everyone once.
 func (o *Outbox) Preview(ctx context.Context, req compose.Outgoing, subject string) (previews []compose.Preview, recipients int, err error) {
 	d := o.Directory.Current()
 	seen := map[string]bool{}
@@ -21,57 +23,57 @@ func (o *Outbox) Preview(ctx context.Context, req compose.Outgoing, subject stri
 		if err != nil {
 			return nil, 0, err
 		}
-		p := compose.Preview{Group: g, Zones: map[string]int{}}
-		for _, r := range members {
-			z := r.TimeZone
-			if z == "" {
-				z = "UTC"
-			}
-			p.Zones[z]++
-			if !seen[r.Email] {
-				seen[r.Email] = true
-				p.Recipients++
-			}
-		}
-		recipients += p.Recipients
 		if len(members) == 0 {
-			previews = append(previews, p)
+			previews = append(previews, compose.Preview{Group: g, Zones: map[string]int{}})
 			continue
 		}
-		// The most common zone of the group stands for it in the preview.
-		zones := make([]string, 0, len(p.Zones))
-		for z := range p.Zones {
-			zones = append(zones, z)
-		}
-		sort.Slice(zones, func(i, j int) bool {
-			return p.Zones[zones[i]] > p.Zones[zones[j]] || (p.Zones[zones[i]] == p.Zones[zones[j]] && zones[i] < zones[j])
-		})
-		sample := members[0]
-		for _, r := range members {
-			if r.TimeZone == zones[0] || (zones[0] == "UTC" && r.TimeZone == "") {
-				sample = r
-				break
-			}
-		}
-		snapshot := store.JSON(req.Data)
 		display := g
 		if gr, ok := d.Group(g); ok && gr.DisplayName != "" {
 			display = gr.DisplayName
 		}
-		rendered, err := o.render(req.Kind, []byte(snapshot), sample, display)
-		if err != nil {
-			return nil, 0, err
+		for _, v := range o.variants(members) {
+			p := compose.Preview{Group: g, Language: v.lang, Zones: map[string]int{}}
+			for _, r := range v.recipients {
+				p.Zones[cmp.Or(r.TimeZone, "UTC")]++
+				if !seen[r.Email] {
+					seen[r.Email] = true
+					recipients++
+				}
+				p.Recipients++
+			}
+			rendered, err := o.render(req.Kind, []byte(store.JSON(req.Data)), commonest(v.recipients, p.Zones), display)
+			if err != nil {
+				return nil, 0, err
+			}
+			p.Subject, p.Text, p.HTML = subject, rendered.Text, rendered.HTML
+			fromName, fromAddr := o.fromAddress()
+			p.Headers = map[string]string{
+				"From":     fmt.Sprintf("%s <%s>", fromName, fromAddr),
+				"To":       display + ":;",
+				"Reply-To": o.ReplyAddress(req.Thread.ReplyToken),
+				"Subject":  subject,
+				"List-Id":  fmt.Sprintf("%s %s <%s.%s.%s>", req.Thread.Ref, req.Thread.Audience, strings.ToLower(req.Thread.Ref), req.Thread.Audience, o.Domain),
+			}
+			previews = append(previews, p)
 		}
-		p.Subject, p.Text, p.HTML = subject, rendered.Text, rendered.HTML
-		fromName, fromAddr := o.fromAddress()
-		p.Headers = map[string]string{
-			"From":     fmt.Sprintf("%s <%s>", fromName, fromAddr),
-			"To":       display + ":;",
-			"Reply-To": o.ReplyAddress(req.Thread.ReplyToken),
-			"Subject":  subject,
-			"List-Id":  fmt.Sprintf("%s %s <%s.%s.%s>", req.Thread.Ref, req.Thread.Audience, strings.ToLower(req.Thread.Ref), req.Thread.Audience, o.Domain),
-		}
-		previews = append(previews, p)
 	}
 	return previews, recipients, nil
+}
+
+// commonest is a member in the most common zone, who stands for the
+// others in a preview.
+func commonest(members []directory.Recipient, zones map[string]int) directory.Recipient {
+	names := make([]string, 0, len(zones))
+	for z := range zones {
+		names = append(names, z)
+	}
+	sort.Slice(names, func(i, j int) bool {
+		return zones[names[i]] > zones[names[j]] || (zones[names[i]] == zones[names[j]] && names[i] < names[j])
+	})
+	for _, r := range members {
+		if cmp.Or(r.TimeZone, "UTC") == names[0] {
+			return r
+		}
+	}
+	return members[0]
 }

@@ -7,7 +7,7 @@ UPDATE messages SET last_activity_at = $1 WHERE id = $2;
 
 -- name: load-message
 SELECT kind, audience, message_id, in_reply_to, refs, thread_index,
-    subject, to_display, render_data, created_at, groups, thread_ref, reply_token, ics, ics_method
+    subject, to_display, render_data, created_at, groups, thread_ref, reply_token, ics, ics_method, language
 FROM messages WHERE id = $1;
 
 -- name: blocked-addresses
@@ -20,7 +20,7 @@ DELETE FROM address_status WHERE email = $1;
 INSERT INTO address_status (email, bouncing, reason, updated_at) VALUES ($1, TRUE, $2, $3);
 
 -- name: messages-of-thread-key
-SELECT id, audience, kind, message_id, subject, groups, total, next_update_at, created_at, actor, thread_ref
+SELECT id, audience, kind, message_id, subject, groups, total, next_update_at, created_at, actor, thread_ref, language
 FROM messages WHERE incident_id = $1 ORDER BY id;
 
 -- name: delivery-counts
@@ -31,7 +31,8 @@ SELECT COUNT(*) FROM deliveries d JOIN messages m ON m.id = d.message_id
 WHERE m.incident_id = $1 AND d.state = 'deferred';
 
 -- name: thread-subject
-SELECT subject FROM threads WHERE incident_id = $1 AND audience = $2;
+-- A thread has a variant per language; the English one when there is one.
+SELECT subject FROM threads WHERE incident_id = $1 AND audience = $2 ORDER BY language <> 'en', language LIMIT 1;
 
 -- name: thread-recipients
 SELECT DISTINCT d.email FROM deliveries d JOIN messages m ON m.id = d.message_id
@@ -52,7 +53,7 @@ SELECT 1 FROM messages WHERE idempotency_key = $1;
 -- name: position-in-thread
 -- Which of its kind in its thread a message is: 2 for the second update.
 SELECT m.kind, COUNT(*) FROM messages m JOIN messages o
-    ON o.incident_id = m.incident_id AND o.audience = m.audience AND o.kind = m.kind AND o.id <= m.id
+    ON o.incident_id = m.incident_id AND o.audience = m.audience AND o.language = m.language AND o.kind = m.kind AND o.id <= m.id
 WHERE m.id = $1 GROUP BY m.kind;
 
 -- name: thread-key-of-row
@@ -66,23 +67,23 @@ SELECT state, COUNT(*) FROM deliveries GROUP BY state;
 
 -- name: insert-message
 INSERT INTO messages (incident_id, audience, kind, message_id, in_reply_to, refs, thread_index,
-    subject, to_display, groups, render_data, next_update_at, idempotency_key, actor, created_at, ics, ics_method, thread_ref, reply_token)
-VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19) RETURNING id;
+    subject, to_display, groups, render_data, next_update_at, idempotency_key, actor, created_at, ics, ics_method, thread_ref, reply_token, language)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20) RETURNING id;
 
 -- name: set-message-total
 UPDATE messages SET total = $1 WHERE id = $2;
 
 -- name: thread
-SELECT subject, last_message_id, refs, thread_index FROM threads WHERE incident_id = $1 AND audience = $2;
+SELECT subject, last_message_id, refs, thread_index FROM threads WHERE incident_id = $1 AND audience = $2 AND language = $3;
 
 -- name: insert-thread
-INSERT INTO threads (incident_id, audience, subject, root_message_id, last_message_id, refs, thread_index, messages, last_sent_at)
-VALUES ($1, $2, $3, $4, $4, $5, $6, 1, $7);
+INSERT INTO threads (incident_id, audience, subject, root_message_id, last_message_id, refs, thread_index, messages, last_sent_at, language)
+VALUES ($1, $2, $3, $4, $4, $5, $6, 1, $7, $8);
 
 -- name: advance-thread
 -- RFC 5322 3.6.4: the thread keeps the References chain.
 UPDATE threads SET last_message_id = $1, refs = $2, messages = messages + 1, last_sent_at = $3
-WHERE incident_id = $4 AND audience = $5;
+WHERE incident_id = $4 AND audience = $5 AND language = $6;
 
 -- name: due-messages
 -- Queued ones whose job was lost with a crashed replica, deferred ones whose retry time has come, claimed ones whose lease ran out.
@@ -105,13 +106,13 @@ UPDATE deliveries SET state = $1, last_error = $2, lease_until = NULL, next_atte
 -- The first pass of a claim takes queued rows (an index range).
 UPDATE deliveries SET state = 'sending', lease_until = $1, attempts = attempts + 1
 WHERE id IN (SELECT id FROM deliveries WHERE message_id = $2 AND state = 'queued' ORDER BY id LIMIT $3)
-RETURNING id, email, name, time_zone, via_group, attempts;
+RETURNING id, email, name, time_zone, via_group, attempts, language;
 
 -- name: claim-queued (postgres)
 -- Two replicas claiming the same message skip each other's rows.
 UPDATE deliveries SET state = 'sending', lease_until = $1, attempts = attempts + 1
 WHERE id IN (SELECT id FROM deliveries WHERE message_id = $2 AND state = 'queued' ORDER BY id LIMIT $3 FOR UPDATE SKIP LOCKED)
-RETURNING id, email, name, time_zone, via_group, attempts;
+RETURNING id, email, name, time_zone, via_group, attempts, language;
 
 -- name: claim-due
 -- The second pass takes the deferred rows whose retry time has come and
@@ -119,17 +120,17 @@ RETURNING id, email, name, time_zone, via_group, attempts;
 UPDATE deliveries SET state = 'sending', lease_until = $1, attempts = attempts + 1
 WHERE id IN (SELECT id FROM deliveries WHERE message_id = $2
     AND ((state = 'deferred' AND next_attempt_at <= $4) OR (state = 'sending' AND lease_until < $5)) ORDER BY id LIMIT $3)
-RETURNING id, email, name, time_zone, via_group, attempts;
+RETURNING id, email, name, time_zone, via_group, attempts, language;
 
 -- name: claim-due (postgres)
 UPDATE deliveries SET state = 'sending', lease_until = $1, attempts = attempts + 1
 WHERE id IN (SELECT id FROM deliveries WHERE message_id = $2
     AND ((state = 'deferred' AND next_attempt_at <= $4) OR (state = 'sending' AND lease_until < $5)) ORDER BY id LIMIT $3 FOR UPDATE SKIP LOCKED)
-RETURNING id, email, name, time_zone, via_group, attempts;
+RETURNING id, email, name, time_zone, via_group, attempts, language;
 
 -- name: insert-deliveries
--- Followed by one "(...)" of 7 parameters per row: one statement per batch.
-INSERT INTO deliveries (message_id, email, name, time_zone, via_group, state, last_error) VALUES
+-- Followed by one "(...)" of 8 parameters per row: one statement per batch.
+INSERT INTO deliveries (message_id, email, name, time_zone, via_group, state, last_error, language) VALUES
 
 -- name: insert-transactions
 -- Followed by one "(message_id, token, deliveries)" per SMTP transaction.

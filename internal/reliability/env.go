@@ -117,6 +117,17 @@ func Count(ctx context.Context, db *store.DB, query string, args ...any) (int, e
 type Directory struct {
 	Groups map[string][]string // group name → member emails (people are made for them)
 	Extra  []string            // more people, in no group
+	// Languages, when set, are given to the people in turn (the first
+	// person the first language, ...): `language:` in groups.yaml.
+	Languages []string
+}
+
+// LanguageOf is the language Write gives the i-th person of a group.
+func (d Directory) LanguageOf(i int) string {
+	if len(d.Languages) == 0 {
+		return ""
+	}
+	return d.Languages[i%len(d.Languages)]
 }
 
 // Write writes the directory to path.
@@ -126,20 +137,23 @@ func (d Directory) Write(path string) error {
 	b.WriteString("  - email: comms@example.test\n    name: Comms Lead\n    roles: [comms-lead]\n")
 	b.WriteString("  - email: lead@example.test\n    name: Incident Lead\n    roles: [incident-lead]\n")
 	seen := map[string]bool{"comms@example.test": true, "lead@example.test": true}
-	person := func(e string) {
+	person := func(e, lang string) {
 		if !seen[e] {
 			seen[e] = true
 			fmt.Fprintf(&b, "  - email: %s\n    name: P\n", e)
+			if lang != "" {
+				fmt.Fprintf(&b, "    language: %s\n", lang)
+			}
 		}
 	}
 	names := sortedKeys(d.Groups)
 	for _, g := range names {
-		for _, e := range d.Groups[g] {
-			person(e)
+		for i, e := range d.Groups[g] {
+			person(e, d.LanguageOf(i))
 		}
 	}
 	for _, e := range d.Extra {
-		person(e)
+		person(e, "")
 	}
 	b.WriteString("groups:\n")
 	for _, g := range names {

@@ -277,7 +277,26 @@ type Update struct {
 	Message struct {
 		ID        int64  `json:"id"`
 		MessageID string `json:"message_id"`
+		Language  string `json:"language"`
+		// Variants are the update in the audience's other languages.
+		Variants []struct {
+			ID        int64  `json:"id"`
+			MessageID string `json:"message_id"`
+			Language  string `json:"language"`
+		} `json:"variants"`
 	} `json:"message"`
+}
+
+// MessageIDs is the Message-ID of the update per language, and the rows
+// of its messages.
+func (u Update) MessageIDs() (byLang map[string]string, rows []int64) {
+	byLang = map[string]string{u.Message.Language: u.Message.MessageID}
+	rows = []int64{u.Message.ID}
+	for _, v := range u.Message.Variants {
+		byLang[v.Language] = v.MessageID
+		rows = append(rows, v.ID)
+	}
+	return byLang, rows
 }
 
 // SendUpdate posts a status update to groups, the next one due in next
