@@ -119,6 +119,9 @@ type Rendered struct {
 	Markdown  string // the source, with user Markdown inlined
 	HTML      string // a complete HTML document
 	Text      string // the plain-text alternative
+	// Language is the reader's tag it was written for: the HTML's lang
+	// and the message's Content-Language (RFC 3282).
+	Language string
 }
 
 // Renderer holds the parsed templates. It is safe for concurrent use.
@@ -301,7 +304,8 @@ func (r *Renderer) RenderIn(tag string, kind Kind, data any) (*Rendered, error) 
 	if err != nil {
 		return nil, fmt.Errorf("compose: template %s: %w", where, err)
 	}
-	return &Rendered{Subject: subject, Preheader: pre, Markdown: source, HTML: wrap(subject, body), Text: plain}, nil
+	lang := cmp.Or(tag, i18n.Default)
+	return &Rendered{Subject: subject, Preheader: pre, Markdown: source, HTML: wrap(subject, body, lang), Text: plain, Language: lang}, nil
 }
 
 // ThreadSubject is the subject every message of one thread carries:

@@ -216,6 +216,10 @@ type Envelope struct {
 	// auto-responders (out-of-office) to stay quiet.
 	AutoSubmitted string
 
+	// Language is the body's BCP 47 tag, written as Content-Language
+	// (RFC 3282); "" writes none.
+	Language string
+
 	Extra map[string]string // other headers; may not replace the ones above
 }
 
@@ -346,6 +350,9 @@ func build(env Envelope, r *Rendered, ics []byte, method string) ([]byte, error)
 	if env.ListID != "" {
 		m.SetGenHeaderPreformatted(mail.Header("List-Id"), listID(env.ListID))
 	}
+	if env.Language != "" {
+		m.SetGenHeader(mail.Header("Content-Language"), env.Language)
+	}
 	if env.AutoSubmitted != "" {
 		m.SetGenHeader(mail.Header("Auto-Submitted"), env.AutoSubmitted)
 		// Exchange and Outlook do not read Auto-Submitted; they honour
@@ -377,7 +384,7 @@ func checkHeaders(env Envelope, subject string) error {
 	fields := []struct{ name, value string }{
 		{"From", env.FromName}, {"From", env.FromAddr}, {"To", env.ToDisplay}, {"Reply-To", env.ReplyTo},
 		{"Subject", subject}, {"Message-ID", env.MessageID}, {"In-Reply-To", env.InReplyTo},
-		{"Thread-Topic", env.ThreadTopic}, {"Thread-Index", env.ThreadIndex}, {"List-Id", env.ListID},
+		{"Thread-Topic", env.ThreadTopic}, {"Thread-Index", env.ThreadIndex}, {"List-Id", env.ListID}, {"Content-Language", env.Language},
 	}
 	for _, ref := range env.References {
 		fields = append(fields, struct{ name, value string }{"References", ref})

@@ -2,6 +2,7 @@ package compose
 
 import (
 	"bytes"
+	"cmp"
 	"fmt"
 	"html"
 	"strings"
@@ -195,10 +196,14 @@ func renderPiece(src string) (htmlBody, plain string, err error) {
 // wrap puts a body fragment into the table-based layout that Gmail,
 // Outlook (Word engine: no max-width, hence the MSO-only fixed table) and
 // Apple Mail all lay out the same: a centred column of at most 640px.
-func wrap(title, body string) string {
+//
+// lang is the reader's BCP 47 tag: screen readers pick their voice by it,
+// and browsers and mail clients their fonts (Japanese text set in a
+// Chinese font reads wrong).
+func wrap(title, body, lang string) string {
 	var b strings.Builder
 	b.WriteString(`<!DOCTYPE html>
-<html><head><meta charset="utf-8"><meta name="viewport" content="width=device-width,initial-scale=1">
+<html lang="` + html.EscapeString(cmp.Or(lang, "en")) + `"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width,initial-scale=1">
 <meta name="x-apple-disable-message-reformatting"><title>`)
 	b.WriteString(html.EscapeString(title))
 	b.WriteString(`</title></head>
@@ -227,5 +232,5 @@ func RenderMarkdown(src string) (htmlDoc, plain string, err error) {
 	if err != nil {
 		return "", "", err
 	}
-	return wrap("", body), plain + "\n", nil
+	return wrap("", body, ""), plain + "\n", nil
 }

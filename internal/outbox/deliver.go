@@ -218,6 +218,7 @@ func (o *Outbox) build(m *storedMessage, r claimed) ([]byte, error) {
 		ThreadTopic: strings.TrimSpace(strings.TrimPrefix(m.subject, "["+m.threadRef+"]")),
 		ThreadIndex: m.index, ListID: m.listID, Date: m.createdAt,
 		AutoSubmitted: compose.Kind(m.kind).AutoSubmitted(),
+		Language:      rendered.Language,
 	}
 	if m.ics != "" {
 		return compose.BuildWithCalendar(env, rendered, []byte(m.ics), m.icsMethod)
