@@ -50,9 +50,28 @@ type IncidentView struct {
 	Bridge string
 
 	// Reports summarises who reported the problem, where and how, with the
-	// "possibly isolated" warning; empty when nobody reported it.
-	Reports string
+	// "possibly isolated" warning; empty when nobody reported it. It is
+	// English: ReportFacts, when set, are said in the reader's language
+	// instead (the template helper "reports"); snapshots queued before
+	// them have only this line.
+	Reports     string
+	ReportFacts *ReportFacts `json:",omitempty"`
 }
+
+// ReportFacts are the facts of the reports behind an incident.
+type ReportFacts struct {
+	Reports, Reporters int
+	Locations, Access  []string // as the reporters gave them
+	// Isolated says why the problem may be one place's: IsolatedSingle
+	// (one reporter) or IsolatedPlace (every report from Locations[0]);
+	// "" when not, or once the problem is verified.
+	Isolated string `json:",omitempty"`
+}
+
+const (
+	IsolatedSingle = "single"
+	IsolatedPlace  = "one_place"
+)
 
 // HeadsUpData is for KindHeadsUp: a responder may be needed.
 type HeadsUpData struct {

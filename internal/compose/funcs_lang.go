@@ -45,7 +45,40 @@ func funcs(l *i18n.Localizer) template.FuncMap {
 		"clause": clause,
 		"sub":    func(a, b int) int { return a - b },
 		"lang":   l.Lang,
+		"reports": func(v IncidentView) string {
+			return reportsText(l, v)
+		},
 	}
+}
+
+// reportsText says who reported the problem in the reader's language:
+// "3 reports from 2 people in berlin via vpn; possibly isolated (a single
+// reporter): being verified". A snapshot from before ReportFacts has only
+// the English line.
+func reportsText(l *i18n.Localizer, v IncidentView) string {
+	f := v.ReportFacts
+	if f == nil {
+		return EscapeInline(v.Reports)
+	}
+	if f.Reports == 0 {
+		return ""
+	}
+	line := l.T("reports.line", "Reports", l.T("reports.reports", "Count", f.Reports), "People", l.T("reports.people", "Count", f.Reporters))
+	if len(f.Locations) > 0 {
+		line += l.T("reports.in", "Places", escapeList(f.Locations))
+	}
+	if len(f.Access) > 0 {
+		line += l.T("reports.via", "Access", escapeList(f.Access))
+	}
+	switch f.Isolated {
+	case IsolatedSingle:
+		line += l.T("reports.isolated_single")
+	case IsolatedPlace:
+		if len(f.Locations) > 0 {
+			line += l.T("reports.isolated_place", "Place", EscapeInline(f.Locations[0]))
+		}
+	}
+	return line
 }
 
 // stateWord is an incident state in the reader's language; a state the

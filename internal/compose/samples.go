@@ -28,6 +28,8 @@ func SampleData(kind Kind) any {
 		IncidentLead:       "Sam Rivera",
 		CommsLead:          "Alex Chen",
 		URL:                "https://sitrep.example.com/incidents/INC-42",
+		Reports:            "12 reports from 9 people in berlin, paris via mobile app",
+		ReportFacts:        &ReportFacts{Reports: 12, Reporters: 9, Locations: []string{"berlin", "paris"}, Access: []string{"mobile app"}, Isolated: IsolatedPlace},
 	}
 	switch kind {
 	case KindHeadsUp:

@@ -220,7 +220,7 @@ func (c *Comms) SendUpdate(ctx context.Context, actor, ref string, in UpdateInpu
 	}
 	data := compose.StatusData{Incident: c.View(inc), Status: status, NextUpdateAt: next, Holding: in.Holding, Now: now, UpdateNumber: number + 1}
 	data.Incident.ThreadTitle = c.threadTitle(ctx, inc)
-	data.Incident.Reports = c.reportsLine(ctx, c.DB, inc)
+	data.Incident.Reports, data.Incident.ReportFacts = c.reportsLine(ctx, c.DB, inc)
 	req := compose.Outgoing{Thread: inc.Thread(compose.Stakeholders), Kind: compose.KindStatus, Groups: groups, Data: data,
 		NextUpdateAt: &next, Actor: actor, IdempotencyKey: in.IdempotencyKey}
 
@@ -350,7 +350,7 @@ func (c *Comms) QueueHeadsUp(ctx context.Context, tx *sql.Tx, inc *Incident) err
 	}
 	now := c.now()
 	data := compose.HeadsUpData{Incident: c.View(inc), Now: now}
-	data.Incident.Reports = c.reportsLine(ctx, tx, inc)
+	data.Incident.Reports, data.Incident.ReportFacts = c.reportsLine(ctx, tx, inc)
 	msg, err := c.Mail.Queue(ctx, tx, compose.Outgoing{Thread: inc.Thread(compose.Responders), Kind: compose.KindHeadsUp, People: people, Data: data, Actor: "sitrep"})
 	if err != nil {
 		return fmt.Errorf("incident: heads-up: %w", err)
@@ -395,17 +395,17 @@ func (c *Comms) SendHeadsUp(ctx context.Context, actor, ref string, people []str
 // reports: how many, from whom, where, how, and the guide's warning when
 // they may be isolated. q is the declaring transaction for the heads-up,
 // which must see the reports filed with the declaration.
-func (c *Comms) reportsLine(ctx context.Context, q store.Querier, inc *Incident) string {
+func (c *Comms) reportsLine(ctx context.Context, q store.Querier, inc *Incident) (string, *compose.ReportFacts) {
 	reps, err := ReportsOf(ctx, q, inc.ID)
 	if err != nil || len(reps) == 0 {
-		return ""
+		return "", nil
 	}
 	s := SummarizeIncidentReports(inc.Scope, reps)
 	line := s.Line()
 	if s.PossiblyIsolated {
 		line += "; possibly isolated (" + s.Why + "): being verified"
 	}
-	return line
+	return line, s.Facts()
 }
 
 // CheckPromises keeps the next-update promise: a reminder to the comms

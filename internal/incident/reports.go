@@ -9,6 +9,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/sitrep-dev/sitrep/internal/compose"
 	"github.com/sitrep-dev/sitrep/internal/errs"
 	"github.com/sitrep-dev/sitrep/internal/store"
 )
@@ -238,6 +239,19 @@ func SummarizeIncidentReports(sc Scope, reports []Report) ReportSummary {
 		sum.PossiblyIsolated, sum.Why = false, ""
 	}
 	return sum
+}
+
+// Facts are the summary for an email, which says them in each reader's
+// language.
+func (sum ReportSummary) Facts() *compose.ReportFacts {
+	f := &compose.ReportFacts{Reports: sum.Reports, Reporters: sum.Reporters, Locations: sum.Locations, Access: sum.Access}
+	if sum.PossiblyIsolated {
+		f.Isolated = compose.IsolatedPlace
+		if sum.Reporters == 1 {
+			f.Isolated = compose.IsolatedSingle
+		}
+	}
+	return f
 }
 
 // Line says the summary in one line: "3 reports from 3 people in eu, us
