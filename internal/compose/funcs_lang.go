@@ -28,6 +28,8 @@ func funcs(l *i18n.Localizer) template.FuncMap {
 		"clock":    func(t time.Time, z *time.Location, now time.Time) string { return l.Clock(t, z, now) },
 		"when":     func(t time.Time, z *time.Location) string { return l.When(t, z) },
 		"dur":      l.Duration,
+		"day":      func(t time.Time) string { return calendarDay(l, t, l.Day) },
+		"date":     func(t time.Time) string { return calendarDay(l, t, l.Date) },
 		"between":  between,
 		"minutesUntil": func(now, t time.Time) int {
 			return minutesUntil(now, t)
@@ -171,4 +173,14 @@ func teamsText(l *i18n.Localizer, teams []string) string {
 		return ""
 	}
 	return l.T("teams.names", "Names", l.List(names), "Count", len(names))
+}
+
+// calendarDay writes a calendar date (an improvement's due date) as the
+// reader writes a day: as stored, in no zone, since a date has no time to
+// convert. A zero t is the catalog's "unknown".
+func calendarDay(l *i18n.Localizer, t time.Time, f func(time.Time) string) string {
+	if t.IsZero() {
+		return l.T("time.unknown")
+	}
+	return f(t)
 }
