@@ -169,9 +169,13 @@ type TimelineData struct {
 	Incident     IncidentView
 	Entries      []TimelineEntry
 	PostMortemAt time.Time // zero = not booked yet
-	Location     string    // room or video link
-	Now          time.Time
-	Zone         *time.Location
+	// Location is the room, "" when the meeting is remote (the template
+	// says so in the reader's language); a snapshot queued before VideoLink
+	// existed has "remote, <link>" here, which is shown as it is.
+	Location  string
+	VideoLink string // "" = none
+	Now       time.Time
+	Zone      *time.Location
 }
 
 // CommandRefusedData is for KindCommandRefused: someone replied with a

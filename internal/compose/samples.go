@@ -57,7 +57,8 @@ func SampleData(kind Kind) any {
 		return TimelineData{Incident: inc, Entries: []TimelineEntry{
 			{At: now.Add(-70 * time.Minute), What: "Release 2026.03.2 deployed", Who: "Payments"},
 			{At: now.Add(-55 * time.Minute), What: "Support escalates card failures", Who: "Support"},
-		}, PostMortemAt: now.Add(48 * time.Hour), Location: "Room Ada", Now: now, Zone: zone}
+		}, PostMortemAt: now.Add(48 * time.Hour), Location: "Room Ada",
+			VideoLink: "https://meet.example.com/inc-42", Now: now, Zone: zone}
 	case KindCommandRefused:
 		return CommandRefusedData{Incident: inc, Subject: "Re: [INC-42] Update due at 15:15 CET", Command: "resolve",
 			From:   "Sam Ortiz <sam@example.com>",

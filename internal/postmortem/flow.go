@@ -827,14 +827,12 @@ func (s *Service) queueTimeline(ctx context.Context, tx *sql.Tx, pm *Postmortem,
 	if err != nil {
 		return err
 	}
-	location := "remote"
+	location := "" // remote: the template says so in each reader's language
 	if pm.Room != nil && !pm.Remote {
 		location = pm.Room.Location()
 	}
-	if pm.VideoLink != "" {
-		location += ", " + pm.VideoLink
-	}
-	data := compose.TimelineData{Incident: sh.Incident, Entries: sh.Entries, PostMortemAt: *pm.Start, Location: location, Now: now}
+	data := compose.TimelineData{Incident: sh.Incident, Entries: sh.Entries, PostMortemAt: *pm.Start, Location: location,
+		VideoLink: pm.VideoLink, Now: now}
 	if _, err := s.Mail.Queue(ctx, tx, compose.Outgoing{Thread: inc.Thread(ThreadTimeline), Kind: compose.KindTimeline,
 		People: participants(pm), Data: data, Actor: "sitrep"}); err != nil {
 		return fmt.Errorf("postmortem: timeline email: %w", err)
