@@ -26,7 +26,8 @@ func stakeCases() []stakeCase {
 		{"headsup", KindHeadsUp, func() any {
 			d := SampleData(KindHeadsUp).(HeadsUpData)
 			d.Now = d.Now.Add(day)
-			d.Incident.Bridge, d.Incident.Reports = "+1 555 0100, PIN 4711#", "3 reports from 2 people"
+			// The reports as facts; the English line is for older snapshots.
+			d.Incident.Bridge, d.Incident.Reports = "+1 555 0100, PIN 4711#", ""
 			return &d
 		}},
 		{"headsup unverified, by a customer, no lead", KindHeadsUp, func() any {
@@ -34,6 +35,7 @@ func stakeCases() []stakeCase {
 			d.Now = d.Now.Add(day)
 			d.Incident.DetectedVia, d.Incident.DetectionDetail, d.Incident.Verified = "customer", "", false
 			d.Incident.IncidentLead, d.Incident.Systems, d.Incident.Segments = "", nil, nil
+			d.Incident.Reports, d.Incident.ReportFacts = "", &ReportFacts{Reports: 1, Reporters: 1, Access: []string{"web"}, Isolated: IsolatedSingle}
 			return &d
 		}},
 		{"resolved", KindResolved, func() any {
@@ -104,8 +106,8 @@ var marchIn = map[string]string{"de": "März", "fr": "mars", "es": "mar.", "ja":
 
 // Words sitrep writes that are the same in the reader's language.
 var sameWord = map[string][]string{
-	"de": {"min", "post", "mortem", "problem", "system", "monitoring", "online", "team", "teams"},
-	"fr": {"min", "post", "mortem", "impact", "animation", "incident", "page", "service", "cause", "date", "questions", "corrections"},
+	"de": {"min", "post", "mortem", "problem", "system", "monitoring", "online", "team", "teams", "person"},
+	"fr": {"min", "via", "post", "mortem", "impact", "animation", "incident", "page", "service", "cause", "date", "questions", "corrections"},
 	"es": {"min", "post", "mortem"},
 	"ja": {},
 }

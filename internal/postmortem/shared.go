@@ -48,7 +48,7 @@ func (s *Service) shared(ctx context.Context, q store.Querier, pm *Postmortem, i
 	v := s.Comms.View(inc)
 	// Templates can be overridden: what they are not given, they cannot
 	// show. The roles are named in the timeline by role.
-	v.IncidentLead, v.CommsLead, v.Reports = "", "", ""
+	v.IncidentLead, v.CommsLead, v.Reports, v.ReportFacts = "", "", "", nil
 	v.DetectionDetail, v.VerificationDetail = r.scrub(v.DetectionDetail), r.scrub(v.VerificationDetail)
 	return Shared{Incident: v, Entries: r.timeline(events)}, nil
 }
