@@ -93,10 +93,10 @@ func Classify(m *Message) Class {
 var autoReplySubjectRE = regexp.MustCompile(`(?i)^\s*\[?\s*((` +
 	`out of (the )?office|automatic reply|auto[- ]?reply|auto[- ]?response|autoresponse|away from (the )?office|on vacation|vacation reply` +
 	`|abwesenheitsnotiz|automatische antwort|abwesend` +
-	`|reponse automatique|absence du bureau|absente? du bureau|absente?\s*:` +
-	`|respuesta automatica|fuera de la oficina|ausente\s*:` +
+	`|reponse automatique|absence du bureau|absente? du bureau` +
+	`|respuesta automatica|fuera de la oficina` +
 	`|risposta automatica|fuori sede|automatisch antwoord|afwezig` +
-	`)\b|(自動応答|自動返信|自動送信|不在通知|不在のお知らせ|不在|休暇のお知らせ)\s*[:\]] ?)`)
+	`)\b|(absente?|ausente|自動応答|自動返信|自動送信|不在通知|不在のお知らせ|不在|休暇のお知らせ)\s*[:\]])`)
 
 // isAutoReply applies RFC 3834 and the headers and subjects that common
 // responders use in its place.
@@ -140,7 +140,7 @@ func isAutoReply(m *Message) bool {
 // (oooReturnRE). Or the message says it is automatic (oooAutomaticRE).
 var (
 	oooAwayRE = regexp.MustCompile(`\b(i am|i'm|i will be|i'll be) (currently |now )?(out of (the )?office|away from (the |my )?(office|desk)|on (annual |parental |maternity |paternity |sick )?(leave|vacation|holiday)|on (business )?travel|travell?ing|away|off)\b` +
-		`|\b(ich bin|bin ich|ich befinde mich)( [^ .,!?;:]+){0,6} (nicht im buro|abwesend|im urlaub|in elternzeit|in mutterschutz|auf dienstreise|nicht erreichbar|ausser haus)\b` +
+		`|\b(ich bin|bin ich|ich befinde mich)( [^ ,!?;:]+){0,6} (nicht im buro|abwesend|im urlaub|in elternzeit|in mutterschutz|auf dienstreise|nicht erreichbar|ausser haus)\b` +
 		`|\bje suis (actuellement )?(absent|absente|absent\(e\)|en conges?|en vacances|en deplacement|hors du bureau|en arret|en conge (parental|maternite|maladie))\b|\babsente? du bureau\b` +
 		`|\b(estoy|me encuentro|estare) (actualmente |ahora )?(fuera de la oficina|ausente|de vacaciones|de baja|de viaje|fuera)\b|\bno me encuentro en la oficina\b` +
 		`|不在にして|不在です|不在となり|不在の|休暇をいただいて|休暇のため|休暇中|出張のため|出張中|育児休業|産休`)
