@@ -34,7 +34,7 @@ var labelledLangs = []string{"en", "de", "fr", "es", "ja"}
 // (auto_reply).
 var labelledClasses = []string{"fixed", "still_broken", "ambiguous", "auto_reply"}
 
-func loadLabelled(t *testing.T) []labelledReply {
+func loadLabelled(t testing.TB) []labelledReply {
 	t.Helper()
 	var all []labelledReply
 	for _, lang := range labelledLangs {
