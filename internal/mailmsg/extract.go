@@ -114,14 +114,31 @@ func nextNonBlank(lines []string, from int) int {
 // with a date and ends in ":" has no "<...@...>"), Thunderbird
 // "2026/03/03 15:30 に Alice さんは書きました:", Apple Mail "2026/03/03
 // 15:30、Alice <a@x>のメール:".
-var attributionRE = regexp.MustCompile(`(?i)^(` +
-	`on\s.{1,200}\swrote\s?:` +
-	`|am\s.{1,200}\sschrieb\s?.{0,200}:` +
-	`|le\s.{1,200}\sa\s+écrit\s?:` +
-	`|el\s.{1,200}\sescribió\s?:` +
-	`|\d{4}年\d{1,2}月\d{1,2}日.{0,20}\d{1,2}:\d{2}.{1,200}<\s?[^<>\s]{1,200}@[^<>\s]{1,200}>\s?:` +
-	`|\d{4}/\d{1,2}/\d{1,2}.{1,200}(さんは書きました|のメール|wrote)\s?:` +
-	`)$`)
+// The Japanese forms are a regexp of their own, chosen by the line's
+// first byte: each line that starts like an attribution is matched, and
+// the smaller program keeps that cheap.
+var (
+	attributionRE = regexp.MustCompile(`(?i)^(` +
+		`on\s.{1,200}\swrote\s?:` +
+		`|am\s.{1,200}\sschrieb\s?.{0,200}:` +
+		`|le\s.{1,200}\sa\s+écrit\s?:` +
+		`|el\s.{1,200}\sescribió\s?:` +
+		`)$`)
+	attributionJaRE = regexp.MustCompile(`(?i)^(` +
+		`\d{4}年\d{1,2}月\d{1,2}日.{0,20}\d{1,2}:\d{2}.{1,200}<\s?[^<>\s]{1,200}@[^<>\s]{1,200}>\s?:` +
+		`|\d{4}/\d{1,2}/\d{1,2}.{1,200}(さんは書きました|のメール|wrote)\s?:` +
+		`)$`)
+)
+
+func isAttribution(s string) bool {
+	if !strings.HasSuffix(s, ":") {
+		return false // every form ends so; most lines are passed over here
+	}
+	if s[0] >= '0' && s[0] <= '9' {
+		return attributionJaRE.MatchString(s)
+	}
+	return attributionRE.MatchString(s)
+}
 
 var attributionStartRE = regexp.MustCompile(`(?i)^((on|am|le|el)\s|\d{4}[年/])`)
 
@@ -133,14 +150,14 @@ func attributionLines(lines []string, i int) int {
 	if !attributionStartRE.MatchString(first) {
 		return 0
 	}
-	if attributionRE.MatchString(first) {
+	if isAttribution(first) {
 		return 1
 	}
 	if i+1 < len(lines) {
 		second := strings.TrimSpace(lines[i+1])
 		// The second line must not be an attribution on its own: then the
 		// first is the reply's last line ("On my side it works.").
-		if second != "" && !isQuoted(second) && !attributionRE.MatchString(second) && attributionRE.MatchString(first+" "+second) {
+		if second != "" && !isQuoted(second) && !isAttribution(second) && isAttribution(first+" "+second) {
 			return 2
 		}
 	}
