@@ -14,7 +14,8 @@ import (
 //
 //   - A line quoted with ">" is history and is dropped.
 //   - An attribution line ("On <date>, <name> wrote:", and its German,
-//     French and Spanish forms, possibly wrapped over two lines) is dropped.
+//     French, Spanish and Japanese forms, possibly wrapped over two lines)
+//     is dropped.
 //     If ">" lines follow it, the reply may be inline (answers between the
 //     quoted lines), so unquoted lines after the quote are kept. If
 //     unquoted text follows it, that text is history rendered without

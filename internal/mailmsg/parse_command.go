@@ -78,7 +78,9 @@ var (
 // ParseCommand reads a lead's reply (its new text, see ExtractReply). Only
 // the first non-empty line decides between hold and resolve; anything else
 // non-empty is an update. Matching is case-insensitive and tolerant of
-// white space.
+// white space (no-break and full-width spaces and colons included), and
+// the commands have aliases in German, French, Spanish and Japanese (see
+// holdRE, resolveRE, nextRE).
 func ParseCommand(newText string) Command {
 	lines := strings.Split(strings.ReplaceAll(newText, "\r\n", "\n"), "\n")
 
