@@ -82,17 +82,21 @@ func Classify(m *Message) Class {
 }
 
 // autoReplySubjectRE matches the subjects out-of-office responders put in
-// front, in English, German, French and Spanish (and Italian and Dutch,
-// which cost nothing). Only the start of the subject is checked: an
-// incident titled "Out of office VPN down" gets replies titled "Re: Out of
-// office VPN down", and those are people.
-var autoReplySubjectRE = regexp.MustCompile(`(?i)^\s*\[?\s*(` +
+// front, in English, German, French, Spanish and Japanese (and Italian
+// and Dutch, which cost nothing), read with the accents folded
+// (answerFolder: Go's \b is ASCII, so "automática:" would not end a
+// word). Only the start of the subject is checked: an incident titled
+// "Out of office VPN down" gets replies titled "Re: Out of office VPN
+// down", and those are people. Japanese has no \b: its words are
+// followed by ":" or a space, as Outlook ("自動応答: ") and the
+// responders people set up ("不在: ", "不在通知: ") write them.
+var autoReplySubjectRE = regexp.MustCompile(`(?i)^\s*\[?\s*((` +
 	`out of (the )?office|automatic reply|auto[- ]?reply|auto[- ]?response|autoresponse|away from (the )?office|on vacation|vacation reply` +
 	`|abwesenheitsnotiz|automatische antwort|abwesend` +
-	`|réponse automatique|reponse automatique|absence du bureau|absent du bureau` +
-	`|respuesta automática|respuesta automatica|fuera de la oficina` +
+	`|reponse automatique|absence du bureau|absente? du bureau` +
+	`|respuesta automatica|fuera de la oficina` +
 	`|risposta automatica|fuori sede|automatisch antwoord|afwezig` +
-	`)\b`)
+	`)\b|(absente?|ausente|自動応答|自動返信|自動送信|不在通知|不在のお知らせ|不在|休暇のお知らせ)\s*[:\]])`)
 
 // isAutoReply applies RFC 3834 and the headers and subjects that common
 // responders use in its place.
@@ -121,5 +125,48 @@ func isAutoReply(m *Message) bool {
 	case "bulk", "auto_reply", "list", "junk":
 		return true
 	}
-	return autoReplySubjectRE.MatchString(m.Subject)
+	if autoReplySubjectRE.MatchString(answerFolder.Replace(strings.ToLower(m.Subject))) {
+		return true
+	}
+	return isAutoReplyBody(m)
+}
+
+// The body of an out-of-office answer that came without any of the
+// headers above and under the person's own "Re:" subject: client-side
+// rules (Outlook's "reply using a template", Thunderbird's filters) and
+// some hosted responders send those. Two signs together, in the first
+// 400 bytes of the new text: the person says they are away (oooAwayRE)
+// and says until when or what happens to the mail meanwhile
+// (oooReturnRE). Or the message says it is automatic (oooAutomaticRE).
+var (
+	oooAwayRE = regexp.MustCompile(`\b(i am|i'm|i will be|i'll be) (currently |now )?(out of (the )?office|away from (the |my )?(office|desk)|on (annual |parental |maternity |paternity |sick )?(leave|vacation|holiday)|on (business )?travel|travell?ing|away|off)\b` +
+		`|\b(ich bin|bin ich|ich befinde mich)( [^ ,!?;:]+){0,6} (nicht im buro|abwesend|im urlaub|in elternzeit|in mutterschutz|auf dienstreise|nicht erreichbar|ausser haus)\b` +
+		`|\bje suis (actuellement )?(absent|absente|absent\(e\)|en conges?|en vacances|en deplacement|hors du bureau|en arret|en conge (parental|maternite|maladie))\b|\babsente? du bureau\b` +
+		`|\b(estoy|me encuentro|estare) (actualmente |ahora )?(fuera de la oficina|ausente|de vacaciones|de baja|de viaje|fuera)\b|\bno me encuentro en la oficina\b` +
+		`|不在にして|不在です|不在となり|不在の|休暇をいただいて|休暇のため|休暇中|出張のため|出張中|育児休業|産休`)
+	oooReturnRE = regexp.MustCompile(`\b(until|back on|back in|will return|returning|return on|when i return|upon my return|limited access|no access|not be checking|not checking|will not be forwarded|will respond|will reply)\b` +
+		`|\b(bis|ab dem|ab|wieder (im buro|erreichbar|da)|zuruck|ruckkehr|eingeschrankt|nicht weitergeleitet|keine e-mails|in dringenden fallen)\b` +
+		`|\b(jusqu'(au|a|en)|de retour|a mon retour|acces (limite|restreint)|ne sera pas (transfere|lu)|en cas d'urgence|ne consulte pas)\b` +
+		`|\b(hasta|volvere|de vuelta|a mi regreso|a mi vuelta|acceso limitado|no sera reenviado|urgente|urgencia|no consulto)\b` +
+		`|まで|以降|戻り次第|確認が遅れ|転送|緊急`)
+	oooAutomaticRE = regexp.MustCompile(`\bthis is an (automated|automatic|auto-generated) (response|reply|message)\b|\bdies ist eine automatische (antwort|nachricht|e-mail)\b|\bceci est (une|un) (reponse|message) automatique\b|\beste es un (mensaje|correo) automatico\b|自動(送信|応答|返信)`)
+)
+
+// isAutoReplyBody reads the new text of a message that quotes nothing: a
+// person's reply from a mail client quotes sitrep's message below it, an
+// out-of-office answer does not. Only the top is read, with the
+// greeting and the thanks that open such answers.
+func isAutoReplyBody(m *Message) bool {
+	if m.NewText == "" || len(m.NewText) < len(strings.TrimSpace(m.Text))*8/10 {
+		return false // empty, or history was cut: a person's reply
+	}
+	top := m.NewText
+	if len(top) > 400 {
+		top = top[:400]
+	}
+	top = strings.Join(strings.Fields(answerFolder.Replace(strings.ToLower(top))), " ")
+	if oooAutomaticRE.MatchString(top) {
+		return true
+	}
+	return oooAwayRE.MatchString(top) && oooReturnRE.MatchString(top)
 }

@@ -161,6 +161,21 @@ func TestClassifySubjects(t *testing.T) {
 		{"Automatische Antwort: [INC-1] down", ClassAutoReply},
 		{"Réponse automatique : [INC-1] down", ClassAutoReply},
 		{"Respuesta automática: [INC-1] down", ClassAutoReply},
+		{"Respuesta automatica: [INC-1] down", ClassAutoReply},
+		{"Absent : [INC-1] down", ClassAutoReply},
+		{"Absente du bureau : [INC-1] down", ClassAutoReply},
+		{"Ausente: [INC-1] down", ClassAutoReply},
+		{"Fuera de la oficina: [INC-1] down", ClassAutoReply},
+		{"自動応答: [INC-1] down", ClassAutoReply},
+		{"自動返信：[INC-1] down", ClassAutoReply},
+		{"不在: [INC-1] down", ClassAutoReply},
+		{"[不在] [INC-1] down", ClassAutoReply},
+		{"不在通知: [INC-1] down", ClassAutoReply},
+		{"Absent users cannot log in", ClassReply},
+		{"Ausente el proveedor, seguimos sin pagos", ClassReply},
+		{"不在時の対応について", ClassReply},
+		{"RE: [INC-1] 自動応答が止まらない", ClassReply},
+		{"Réf. : [INC-1] down", ClassReply},
 		{"Re: [INC-1] down", ClassReply},
 		{"Re: Out of office wifi is down", ClassReply},
 		{"AW: [INC-1] down", ClassReply},
@@ -170,6 +185,41 @@ func TestClassifySubjects(t *testing.T) {
 		m := &Message{Subject: tt.subject}
 		if got := Classify(m); got != tt.want {
 			t.Errorf("Classify(subject %q) = %s, want %s", tt.subject, got, tt.want)
+		}
+	}
+}
+
+// TestClassifyAutoReplyBody: an out-of-office answer with neither the
+// headers nor a telling subject is known by its body, when it quotes
+// nothing; a person's reply that mentions being away is not.
+func TestClassifyAutoReplyBody(t *testing.T) {
+	t.Parallel()
+	quote := "\r\n\r\nOn Tue, 3 Mar 2026 at 15:30, Sitrep <status@example.com> wrote:\r\n> Is it fixed for you?\r\n"
+	tests := []struct {
+		name, body string
+		want       Class
+	}{
+		{"en", "Thank you for your email. I am out of the office until Monday 9 March.", ClassAutoReply},
+		{"en automated", "This is an automated response. Your message has been received.", ClassAutoReply},
+		{"de", "Vielen Dank für Ihre Nachricht. Ich bin bis zum 13.03. nicht im Büro.", ClassAutoReply},
+		{"de urlaub", "Ich befinde mich bis einschließlich 20. März im Urlaub. In dringenden Fällen wenden Sie sich an ops@example.de.", ClassAutoReply},
+		{"fr", "Bonjour,\r\nJe suis absente du bureau jusqu'au 9 mars inclus.", ClassAutoReply},
+		{"es", "Gracias por su mensaje. Estoy fuera de la oficina hasta el lunes.", ClassAutoReply},
+		{"ja", "お世話になっております。\r\n3月9日まで不在にしております。", ClassAutoReply},
+		{"ja automatic", "このメールは自動送信されています。", ClassAutoReply},
+		{"en person quoting", "I'm out of the office until Monday, but checked from my phone: works again." + quote, ClassReply},
+		{"de person quoting", "Ich bin bis Freitag im Urlaub, aber bei mir geht es wieder." + quote, ClassReply},
+		{"away without a return", "I'm on vacation, but it works for me again.", ClassReply},
+		{"plain answer", "Ja, funktioniert wieder bis auf Weiteres.", ClassReply},
+	}
+	for _, tt := range tests {
+		raw := "From: a@example.org\r\nTo: status@example.com\r\nSubject: Re: [INC-1] down\r\nMIME-Version: 1.0\r\nContent-Type: text/plain; charset=utf-8\r\n\r\n" + tt.body + "\r\n"
+		m, err := Parse([]byte(raw), 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := Classify(m); got != tt.want {
+			t.Errorf("%s: Classify = %s, want %s (new text %q)", tt.name, got, tt.want, m.NewText)
 		}
 	}
 }

@@ -25,6 +25,12 @@
 //     Authentication-Results headers that a trusted receiving server added
 //     (CheckAuthentication).
 //
+// Replies are read in English, German, French, Spanish and Japanese:
+// answers to the confirmation question, auto-replies, the quoting of the
+// common clients and the leads' commands (docs/replies.md lists what, and
+// TestReplyLabelledSet measures it on labelled replies in
+// testdata/replies/labelled).
+//
 // Everything here is a pure function of its input: no network, no files,
 // no database, no job queue, no clock. Storing the raw mail and running
 // the act worker are package inbox's work, deciding what a message means

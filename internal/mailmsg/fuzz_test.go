@@ -32,6 +32,15 @@ func FuzzInbound(f *testing.F) {
 			f.Add(raw)
 		}
 	}
+	// Replies in the five languages, one per language and client, and
+	// leads' commands in each, so that the fuzzer starts inside the
+	// patterns of every language.
+	for _, r := range labelledSeeds(f) {
+		f.Add(r.rfc5322())
+	}
+	for _, cmd := range []string{"nächstes Update in 45 Minuten", "prochain : 1 heure et 30 minutes", "próxima actualización a las 15:30", "次回更新：1時間30分後", "保留 30分", "Gelöst: Zertifikat", "résolu", "解決済み。"} {
+		f.Add([]byte("From: lead@example.org\r\nSubject: Re: [INC-1] x\r\nMIME-Version: 1.0\r\nContent-Type: text/plain; charset=utf-8\r\n\r\nRollback.\r\n" + cmd + "\r\n"))
+	}
 	f.Add([]byte("From: a@b\r\nContent-Type: multipart/report; report-type=delivery-status; boundary=x\r\n\r\n--x\r\n\r\n--x\r\nContent-Type: message/delivery-status\r\n\r\nReporting-MTA: dns; x\r\n\r\nFinal-Recipient: rfc822; a@b\r\nAction: failed\r\n--x--\r\n"))
 	f.Add(nestedMultipart(27, ""))
 	f.Add(nestedMultipart(12, "x"))
@@ -131,7 +140,11 @@ func FuzzExtractReply(f *testing.F) {
 			f.Add(m.Text)
 		}
 	}
+	for _, r := range labelledSeeds(f) {
+		f.Add(r.Text)
+	}
 	f.Add("a\n> b\nOn x wrote:\nc\n-- \nd\n> e\nf")
+	f.Add("a\n2026年3月3日(火) 15:30 x <\ny@z>:\nb\n差出人: x\n送信日時: y\n")
 	f.Add("From: x\nSent: y\n")
 	f.Fuzz(func(t *testing.T, text string) {
 		out := ExtractReply(text)
@@ -148,6 +161,19 @@ func FuzzExtractReply(f *testing.F) {
 			t.Fatalf("output longer than input: %q → %q", text, out)
 		}
 	})
+}
+
+// labelledSeeds: the first labelled reply of each language and client.
+func labelledSeeds(f *testing.F) []labelledReply {
+	seen := map[string]bool{}
+	var out []labelledReply
+	for _, r := range loadLabelled(f) {
+		if k := r.Lang + "/" + r.Client; !seen[k] {
+			seen[k] = true
+			out = append(out, r)
+		}
+	}
+	return out
 }
 
 func mustRead(f *testing.F, path string) []byte {

@@ -34,23 +34,53 @@ type Command struct {
 	NextAt string
 }
 
-// durationPattern matches "30m", "30 min", "1h30m", "1 hour 30 minutes", "1.5h", "2 hrs".
+// durationUnits are the units of a duration in English, German, French,
+// Spanish and Japanese ("30 Minuten", "1 heure", "2 horas", "1時間30分").
 // Longest unit names first: Go's regexp prefers the leftmost alternative.
-const durationPattern = `(?:\d+(?:\.\d+)?\s*(?:hours|hour|hrs|hr|h|minutes|minute|mins|min|m)\s*(?:and\s+)?)+`
+// A unit starting with "h", "s" (Stunde, Std) or "時" is hours.
+const durationUnits = `hours|hour|hrs|hr|heures|heure|horas|hora|h|stunden|stunde|std|時間|minutes|minute|minuten|minutos|minuto|mins|min|m|分`
 
+// durationPattern matches "30m", "30 min", "1h30m", "1 hour 30 minutes",
+// "1.5h", "2 hrs", "1 Stunde und 30 Minuten", "1 heure et 30 minutes",
+// "1 hora y 30 minutos", "1時間30分".
+const durationPattern = `(?:\d+(?:\.\d+)?\s*(?:` + durationUnits + `)\s*(?:(?:and|und|et|y)\s+)?)+`
+
+// The commands and their aliases in German, French, Spanish and Japanese
+// (docs/replies.md lists them). An alias is a translation of the English
+// word, and like it is a command only as the whole line (optionally with
+// a duration, a clock time, or ": text"), so that a sentence that starts
+// with the same word ("Warten wir ab", "En attente du fournisseur",
+// "Prochaine étape : ...") stays an update. No alias is an everyday word
+// on its own: "fixed" is not a command in English, so "behoben", "réparé",
+// "arreglado" and "直りました" are not either.
 var (
-	holdRE    = regexp.MustCompile(`(?i)^hold(?:\s+(?:for\s+)?(` + durationPattern + `))?\s*(?:[:\-–—]\s*(.*))?$`)
-	resolveRE = regexp.MustCompile(`(?i)^resolved?\s*[.!]?\s*(?:[:\-–—]\s*(.*))?$`)
+	// hold: de "warten", fr "en attente", es "en espera", ja "保留".
+	holdRE = regexp.MustCompile(`(?i)^(?:hold|warten|en attente|en espera|保留)(?:\s*(?:(?:for|für|pendant|durante)\s+)?(` + durationPattern + `))?\s*(?:[:\-–—]\s*(.*))?$`)
+	// resolve: de "gelöst", fr "résolu", es "resuelto", ja "解決",
+	// "解決済み".
+	resolveRE = regexp.MustCompile(`(?i)^(?:resolved?|gelöst|geloest|résolue?|resolue?|resuelt[oa]|解決済み|解決済|解決)\s*[.!。]?\s*(?:[:\-–—]\s*(.*))?$`)
 	// "next: 45m", "next update: 45 minutes", "next update in 45 minutes",
-	// "next: 15:30", "next update at 15:30".
-	nextRE         = regexp.MustCompile(`(?i)^next(?:\s+update)?\s*(?::|\s+in|\s+at|:\s*in|:\s*at)\s*(?:(` + durationPattern + `)|(\d{1,2})[:.h](\d{2}))\s*[.!]?$`)
-	durationPartRE = regexp.MustCompile(`(?i)(\d+(?:\.\d+)?)\s*(hours|hour|hrs|hr|h|minutes|minute|mins|min|m)`)
+	// "next: 15:30", "next update at 15:30"; de "nächstes Update in 45
+	// Minuten", "nächstes: 15:30", "nächstes Update um 15:30"; fr
+	// "prochain : 45 min", "prochaine mise à jour dans 45 minutes", "... à
+	// 15h30"; es "próxima: 45 min", "próxima actualización en 45 minutos",
+	// "... a las 15:30"; ja "次回: 30分", "次回更新: 15:30", "次の更新: 30分後".
+	nextRE = regexp.MustCompile(`(?i)^(?:` +
+		`next(?:\s+update)?\s*(?::|\s+in|\s+at|:\s*in|:\s*at)` +
+		`|n(?:ä|ae|a)chste[sr]?(?:\s+(?:update|aktualisierung))?\s*(?::|\s+in|\s+um|:\s*in|:\s*um)` +
+		`|prochaine?(?:\s+mise\s+(?:à|a)\s+jour)?\s*(?::|\s+dans|\s+(?:à|a)|:\s*dans|:\s*(?:à|a))` +
+		`|pr(?:ó|o)xima(?:\s+actualizaci(?:ó|o)n)?\s*(?::|\s+en|\s+a\s+las|:\s*en|:\s*a\s+las)` +
+		`|(?:次回更新|次回|次の更新)\s*:` +
+		`)\s*(?:(` + durationPattern + `)(?:後)?|(\d{1,2})[:.h](\d{2}))\s*[.!。]?$`)
+	durationPartRE = regexp.MustCompile(`(?i)(\d+(?:\.\d+)?)\s*(` + durationUnits + `)`)
 )
 
 // ParseCommand reads a lead's reply (its new text, see ExtractReply). Only
 // the first non-empty line decides between hold and resolve; anything else
 // non-empty is an update. Matching is case-insensitive and tolerant of
-// white space.
+// white space (no-break and full-width spaces and colons included), and
+// the commands have aliases in German, French, Spanish and Japanese (see
+// holdRE, resolveRE, nextRE).
 func ParseCommand(newText string) Command {
 	lines := strings.Split(strings.ReplaceAll(newText, "\r\n", "\n"), "\n")
 
@@ -58,7 +88,7 @@ func ParseCommand(newText string) Command {
 	var c Command
 	nextLine := -1
 	for i, l := range lines {
-		mm := nextRE.FindStringSubmatch(strings.TrimSpace(l))
+		mm := nextRE.FindStringSubmatch(strings.TrimSpace(spaceFolder.Replace(l)))
 		if mm == nil {
 			continue
 		}
@@ -95,7 +125,7 @@ func ParseCommand(newText string) Command {
 		return Command{Kind: CommandNone}
 	}
 
-	head := strings.Join(strings.Fields(rest[first]), " ")
+	head := strings.Join(strings.Fields(spaceFolder.Replace(rest[first])), " ")
 	after := strings.TrimSpace(strings.Join(rest[first+1:], "\n"))
 	if mm := holdRE.FindStringSubmatch(head); mm != nil {
 		c.Kind = CommandHold
@@ -136,7 +166,7 @@ func parseDuration(s string) time.Duration {
 			return 0
 		}
 		unit := time.Minute
-		if strings.HasPrefix(strings.ToLower(mm[2]), "h") {
+		if u := strings.ToLower(mm[2]); strings.HasPrefix(u, "h") || strings.HasPrefix(u, "s") || strings.HasPrefix(u, "時") {
 			unit = time.Hour
 		}
 		d += time.Duration(n * float64(unit))
