@@ -274,3 +274,52 @@ resolve: the database was restored
 		t.Errorf("state change %q", got)
 	}
 }
+
+// A reporter answers in German that it is still broken, under Gmail's
+// German attribution line: the leads are alerted with the words, as for
+// an English "still broken" (issue 18; it used to be "ambiguous" and
+// nobody was told). A French "yes" confirms.
+func TestAGermanStillBrokenAlertsTheLeads(t *testing.T) {
+	t.Parallel()
+	e, res := newConfirmEnv(t)
+	ctx := context.Background()
+	if _, err := res.Resolve(ctx, "lena@example.com", e.inc.Ref, resolution.ResolveInput{RootCause: "The session store ran out of disk."}); err != nil {
+		t.Fatal(err)
+	}
+	words := "Nein, es geht immer noch nicht. Die Bestellseite zeigt weiterhin Fehler 500."
+	out := e.receive(t, 1, `From: Rex Two <rex@example.com>
+To: status+`+e.inc.ReplyToken+`@example.test
+Subject: AW: [INC-1] Ist es für Sie behoben? Login fails
+Message-ID: <rex-de@example.com>
+Date: Sun, 06 Dec 2026 09:00:00 +0000
+Content-Type: text/plain; charset=utf-8
+
+`+words+`
+
+Am So., 6. Dez. 2026 um 09:55 Uhr schrieb sitrep <status@example.test>:
+> Wir glauben, dass es seit 09:50 behoben ist.
+> Ja, behoben?
+`)
+	if out.Action != "confirmation: still_broken" {
+		t.Fatalf("outcome %+v: want still broken", out)
+	}
+	told := e.queued(t, compose.KindStillBroken)
+	if len(told) != 1 || told[0]["audience"] != compose.Leads || !strings.Contains(told[0]["Answer"].(string), "Fehler 500") {
+		t.Fatalf("still-broken notices %v: want one in the leads' thread with Rex's words", told)
+	}
+	out = e.receive(t, 2, `From: Rae One <rae@example.com>
+To: status+`+e.inc.ReplyToken+`@example.test
+Subject: RE: [INC-1] Login fails
+Message-ID: <rae-fr@example.com>
+Date: Sun, 06 Dec 2026 09:01:00 +0000
+Content-Type: text/plain; charset=utf-8
+
+Oui, c'est réparé, merci !
+
+Le dim. 6 déc. 2026 à 09:55, sitrep <status@example.test> a écrit :
+> Est-ce réparé pour vous ?
+`)
+	if out.Action != "confirmation: confirmed" {
+		t.Fatalf("a French yes: %+v", out)
+	}
+}
