@@ -2,7 +2,6 @@ package compose
 
 import (
 	"encoding/json"
-	"fmt"
 	"time"
 )
 
@@ -186,9 +185,12 @@ type CommandRefusedData struct {
 	From     string // who sent it, "Jane Doe <jane@example.com>"
 	Command  string // what they wrote, first line
 	Reason   string // why it was refused, for people
-	Allowed  []string
-	Now      time.Time
-	Zone     *time.Location
+	// UpdateAllowed: a lead may also reply with the text of the next
+	// update; the template says so in the reader's language.
+	UpdateAllowed bool
+	Allowed       []string // commands they may use, as they type them ("hold 30m")
+	Now           time.Time
+	Zone          *time.Location
 }
 
 // BounceNoticeData is for KindBounceNotice: tells the comms lead that a
@@ -198,9 +200,16 @@ type BounceNoticeData struct {
 	// Address and Group are not named Recipient and Audience: the outbox
 	// fills fields of those names with the reader's name and audience,
 	// and the comms lead was told that their own address bounced.
-	Address   string // the address that bounced
-	Group     string // the display name of the group it was sent to
-	What      string // what bounced: "update 2", "the heads-up"; "" when not known
+	Address string // the address that bounced
+	Group   string // the display name of the group it was sent to
+	// BouncedKind and Position say what bounced (KindStatus and 2: update
+	// 2); the template names it in the reader's language. A kind it does
+	// not name is "an email".
+	BouncedKind Kind
+	Position    int
+	// What is what bounced in English ("update 2"), from a snapshot queued
+	// before BouncedKind; used only when BouncedKind is empty.
+	What      string
 	Reason    string // from the DSN, for people
 	Permanent bool
 	At        time.Time
@@ -217,11 +226,25 @@ type UnverifiedBounceData struct {
 	Incident   IncidentView
 	From       string   // the report's From, as written (anyone can write it)
 	Recipients []string // the addresses it says failed
-	Reason     string   // why it is not believed, for people
-	At         time.Time
-	Now        time.Time
-	Zone       *time.Location
+	// Cause says why it is not believed, in the reader's language:
+	// UnverifiedNotToBounceAddress or UnverifiedOtherTransaction.
+	Cause string
+	// Reason is why in English, from a snapshot queued before Cause; when
+	// set, it is used instead.
+	Reason string
+	At     time.Time
+	Now    time.Time
+	Zone   *time.Location
 }
+
+// Causes of an unverified bounce (UnverifiedBounceData.Cause).
+const (
+	// It did not come back to the address any update was sent from.
+	UnverifiedNotToBounceAddress = "not_to_bounce_address"
+	// It came back to the address of a transaction that did not go to
+	// the addresses it names.
+	UnverifiedOtherTransaction = "other_transaction"
+)
 
 // StakeholderReplyData is for KindStakeholderReply: a stakeholder's
 // question forwarded to the comms lead, so responders are not interrupted.
@@ -361,8 +384,8 @@ func (d *BounceNoticeData) UnmarshalJSON(b []byte) error {
 		return err
 	}
 	*d = BounceNoticeData(v.plain)
-	if d.What == "" && v.UpdateNumber > 0 {
-		d.What = fmt.Sprintf("update %d", v.UpdateNumber)
+	if d.BouncedKind == "" && d.What == "" && v.UpdateNumber > 0 {
+		d.BouncedKind, d.Position = KindStatus, v.UpdateNumber
 	}
 	return nil
 }

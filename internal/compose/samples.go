@@ -62,18 +62,18 @@ func SampleData(kind Kind) any {
 	case KindCommandRefused:
 		return CommandRefusedData{Incident: inc, Subject: "Re: [INC-42] Update due at 15:15 CET", Command: "resolve",
 			From:   "Sam Ortiz <sam@example.com>",
-			Reason: "only the incident lead can resolve", Allowed: []string{"hold 30m", "the update text"},
+			Reason: "only the incident lead can resolve", UpdateAllowed: true, Allowed: []string{"hold 30m"},
 			Now: now, Zone: zone}
 	case KindRootCauseDue:
 		resolved := inc
 		resolved.State, resolved.ResolvedAt = "monitoring", now.Add(-26*time.Hour)
 		return RootCauseDueData{Incident: resolved, Now: now, Zone: zone}
 	case KindBounceNotice:
-		return BounceNoticeData{Incident: inc, Address: "ceo@example.com", Group: "Exec team", What: "update 2",
+		return BounceNoticeData{Incident: inc, Address: "ceo@example.com", Group: "Exec team", BouncedKind: KindStatus, Position: 2,
 			Reason: "mailbox full", Permanent: false, At: now, Now: now, Zone: zone}
 	case KindUnverifiedBounce:
 		return UnverifiedBounceData{Incident: inc, From: "MAILER-DAEMON@mx.example.net", Recipients: []string{"ceo@example.com"},
-			Reason: "it did not come back to the address the update was sent from", At: now, Now: now, Zone: zone}
+			Cause: UnverifiedNotToBounceAddress, At: now, Now: now, Zone: zone}
 	case KindStakeholderReply:
 		return StakeholderReplyData{Incident: inc, Questions: []Question{{From: "Dana Lee <dana@example.com>", Audience: "Customer service",
 			Subject: "Re: [INC-42] Checkout unavailable", Text: "Can we tell customers to retry?\nThanks", ReceivedAt: now}},

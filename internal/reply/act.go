@@ -232,25 +232,6 @@ func (s *Service) fileReply(ctx context.Context, id int64, m *mailmsg.Message, i
 	return err
 }
 
-// bouncedWhat names the message that bounced as the comms lead knows it.
-func bouncedWhat(b compose.Bounced) string {
-	switch b.Kind {
-	case compose.KindStatus:
-		return fmt.Sprintf("update %d", b.Position)
-	case compose.KindHeadsUp:
-		return "the heads-up"
-	case compose.KindResolved:
-		return `the "resolved" email`
-	case compose.KindSummary:
-		return "the blameless summary"
-	case compose.KindConfirm:
-		return `the "is it fixed for you?" question`
-	case compose.KindPostmortemInvite:
-		return "the post-mortem invitation"
-	}
-	return ""
-}
-
 // groupName is a group's display name, for people.
 func (s *Service) groupName(name string) string {
 	if g, ok := s.Directory.Current().Group(name); ok && g.DisplayName != "" {
@@ -303,7 +284,7 @@ func (s *Service) refuse(ctx context.Context, id int64, m *mailmsg.Message, inc 
 				Thread: inc.Thread(compose.Leads), Kind: compose.KindCommandRefused, People: to,
 				Data: compose.CommandRefusedData{Incident: s.Comms.View(inc), Subject: out.Subject, Command: snippet(first, 200),
 					From: s.senderLine(out), Reason: reason, Now: s.now(),
-					Allowed: []string{"the text of the next update (with an optional line next: 45m)", "hold 30m", "resolve"}},
+					UpdateAllowed: true, Allowed: []string{"hold 30m", "resolve"}},
 				Actor: "sitrep",
 			})
 			if err != nil {
@@ -374,7 +355,7 @@ func (s *Service) actOnBounce(ctx context.Context, id int64, m *mailmsg.Message,
 			if to := commsContact(inc); to != "" && !strings.EqualFold(to, d.Email) {
 				_, err := s.Mail.Queue(ctx, tx, compose.Outgoing{
 					Thread: inc.Thread(compose.Leads), Kind: compose.KindBounceNotice, People: []string{to},
-					Data: compose.BounceNoticeData{Incident: s.Comms.View(inc), Address: d.Email, Group: s.groupName(d.Group), What: bouncedWhat(d),
+					Data: compose.BounceNoticeData{Incident: s.Comms.View(inc), Address: d.Email, Group: s.groupName(d.Group), BouncedKind: d.Kind, Position: d.Position,
 						Reason: reason, Permanent: true, At: m.Date, Now: now},
 					Actor: "sitrep",
 				})
@@ -419,8 +400,9 @@ func (s *Service) actOnBounce(ctx context.Context, id int64, m *mailmsg.Message,
 // the incident's timeline, and the leads told, as refused commands are.
 // It returns the action for the inbound record.
 func (s *Service) unverifiedBounce(ctx context.Context, tx *sql.Tx, id int64, m *mailmsg.Message, inc *incident.Incident, addrs []string, toBounceAddress bool) (string, error) {
-	reason := "it did not come back to the address any update was sent from"
+	reason, cause := "it did not come back to the address any update was sent from", compose.UnverifiedNotToBounceAddress
 	if toBounceAddress {
+		cause = compose.UnverifiedOtherTransaction
 		reason = "it came back to the address of a transaction that did not go to " + plural(len(addrs), "this address", "these addresses")
 	}
 	action := "unverified bounce, no delivery changed (" + reason + "): " + strings.Join(addrs, ", ")
@@ -437,7 +419,7 @@ func (s *Service) unverifiedBounce(ctx context.Context, tx *sql.Tx, id int64, m 
 		_, err := s.Mail.Queue(ctx, tx, compose.Outgoing{
 			Thread: inc.Thread(compose.Leads), Kind: compose.KindUnverifiedBounce, People: to,
 			Data: compose.UnverifiedBounceData{Incident: s.Comms.View(inc), From: sender, Recipients: addrs,
-				Reason: reason, At: m.Date, Now: s.now()},
+				Cause: cause, At: m.Date, Now: s.now()},
 			Actor: "sitrep",
 		})
 		if err != nil {
