@@ -279,6 +279,16 @@ type DraftAlertData struct {
 	// not a status update; Incident.ID is then the draft's (DRAFT-12) and
 	// Draft says what the monitor reported. Nothing has been sent.
 	Alert bool
+	// For an Alert, what sitrep knows of the alert, which the template
+	// says in the reader's language; Draft then holds only the monitor's
+	// own text. An empty AlertKey (a note queued before these fields)
+	// means Draft says it all.
+	AlertKey          string
+	SuggestedSeverity string // "" = none
+	Fired             int    // how many times the alert fired
+	LastFiredAt       time.Time
+	DraftPage         string // the draft's page in the web UI; "" = none
+	DraftNumber       int64  // for `sitrep draft declare 12`
 }
 
 // AnswerData is for KindStillBroken and KindUnclearAnswer: someone asked

@@ -70,7 +70,7 @@ func leadsCases() []leadsCase {
 			d := SampleData(KindDraftAlert).(DraftAlertData)
 			d.Alert, d.DraftedBy, d.Incident.ID = true, "Grafana", "DRAFT-12"
 			return d
-		}, []string{"Alert:", "declare or dismiss", "opened draft", "Nothing has been sent", "First failure", "Suspected systems", "Open it in the monitor", "false alarm"},
+		}, []string{"Alert:", "declare or dismiss", "opened draft", "Nothing has been sent", "First failure", "Suspected systems", "Open it in the monitor", "false alarm", "Suggested severity", "Fired 3 times", "with the reports filed so far", "from the command line"},
 			func(d any) time.Time { return d.(*DraftAlertData).Incident.FirstFailureAt }},
 		{"still_broken", KindStillBroken, func() any { return SampleData(KindStillBroken) },
 			[]string{"STILL BROKEN", "who reported it", "is not fixed for them", "answered at", "isolated case", "reopen the incident"}, answerAt},

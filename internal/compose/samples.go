@@ -99,7 +99,9 @@ func SampleData(kind Kind) any {
 			Issue: "The release pipeline did not run the card-token contract tests.", DueOn: now.Add(48 * time.Hour), Overdue: false, Now: now, Zone: zone}
 	case KindDraftAlert:
 		return DraftAlertData{Incident: inc, Draft: "Rollback done; watching error rates.", DraftedBy: "Sam Rivera",
-			Audiences: []string{"Exec team", "Customer service"}, DueAt: now.Add(10 * time.Minute), Now: now, Zone: zone}
+			Audiences: []string{"Exec team", "Customer service"}, DueAt: now.Add(10 * time.Minute), Now: now, Zone: zone,
+			AlertKey: "checkout-5xx", SuggestedSeverity: "SEV2", Fired: 3, LastFiredAt: now.Add(-2 * time.Minute),
+			DraftPage: "https://sitrep.example.com/drafts/DRAFT-12", DraftNumber: 12}
 	}
 	return nil
 }
