@@ -184,7 +184,13 @@ type CommandRefusedData struct {
 	Subject  string // the subject of the message being answered; empty = the thread subject
 	From     string // who sent it, "Jane Doe <jane@example.com>"
 	Command  string // what they wrote, first line
-	Reason   string // why it was refused, for people
+	Reason   string // why it was refused, in English (a domain error), when Refusals is empty
+	// Refusals say which of the checks every command must pass failed
+	// (RefusedNotLead, RefusedNotReplyAddress, RefusedUnauthenticated),
+	// in the reader's language; AuthDetail is what the authentication
+	// results said, as they said it.
+	Refusals   []string
+	AuthDetail string
 	// UpdateAllowed: a lead may also reply with the text of the next
 	// update; the template says so in the reader's language.
 	UpdateAllowed bool
@@ -192,6 +198,13 @@ type CommandRefusedData struct {
 	Now           time.Time
 	Zone          *time.Location
 }
+
+// The checks a command failed (CommandRefusedData.Refusals).
+const (
+	RefusedNotLead         = "not_lead"          // the sender is not a lead of the incident
+	RefusedNotReplyAddress = "not_reply_address" // not sent to the incident's reply address
+	RefusedUnauthenticated = "unauthenticated"   // no trusted server vouched for the From
+)
 
 // BounceNoticeData is for KindBounceNotice: tells the comms lead that a
 // status email did not reach someone.

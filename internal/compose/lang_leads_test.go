@@ -34,6 +34,12 @@ func leadsCases() []leadsCase {
 			d.Reason = "" // the reason is English from Go (a domain error): not this test's to check
 			return d
 		}, []string{"Refused", "A reply about", "asked for", "carry it out", "A lead can reply", "the text of the next update"}, nil},
+		{"command_refused failing the checks", KindCommandRefused, func() any {
+			d := SampleData(KindCommandRefused).(CommandRefusedData)
+			d.Reason, d.AuthDetail = "", "dmarc=fail; spf=fail"
+			d.Refusals = []string{RefusedNotLead, RefusedNotReplyAddress, RefusedUnauthenticated}
+			return d
+		}, []string{"Refused", "is not a lead of", "was not sent to", "reply address", "could not be authenticated", "carry it out"}, nil},
 		{"bounce_notice", KindBounceNotice, func() any { return SampleData(KindBounceNotice) },
 			[]string{"Bounce", "did not reach", "Not delivered", "This looks temporary", "tell them another way"},
 			func(d any) time.Time { return d.(*BounceNoticeData).At }},
