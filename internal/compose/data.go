@@ -2,7 +2,6 @@ package compose
 
 import (
 	"encoding/json"
-	"fmt"
 	"time"
 )
 
@@ -185,11 +184,27 @@ type CommandRefusedData struct {
 	Subject  string // the subject of the message being answered; empty = the thread subject
 	From     string // who sent it, "Jane Doe <jane@example.com>"
 	Command  string // what they wrote, first line
-	Reason   string // why it was refused, for people
-	Allowed  []string
-	Now      time.Time
-	Zone     *time.Location
+	Reason   string // why it was refused, in English (a domain error), when Refusals is empty
+	// Refusals say which of the checks every command must pass failed
+	// (RefusedNotLead, RefusedNotReplyAddress, RefusedUnauthenticated),
+	// in the reader's language; AuthDetail is what the authentication
+	// results said, as they said it.
+	Refusals   []string
+	AuthDetail string
+	// UpdateAllowed: a lead may also reply with the text of the next
+	// update; the template says so in the reader's language.
+	UpdateAllowed bool
+	Allowed       []string // commands they may use, as they type them ("hold 30m")
+	Now           time.Time
+	Zone          *time.Location
 }
+
+// The checks a command failed (CommandRefusedData.Refusals).
+const (
+	RefusedNotLead         = "not_lead"          // the sender is not a lead of the incident
+	RefusedNotReplyAddress = "not_reply_address" // not sent to the incident's reply address
+	RefusedUnauthenticated = "unauthenticated"   // no trusted server vouched for the From
+)
 
 // BounceNoticeData is for KindBounceNotice: tells the comms lead that a
 // status email did not reach someone.
@@ -198,9 +213,16 @@ type BounceNoticeData struct {
 	// Address and Group are not named Recipient and Audience: the outbox
 	// fills fields of those names with the reader's name and audience,
 	// and the comms lead was told that their own address bounced.
-	Address   string // the address that bounced
-	Group     string // the display name of the group it was sent to
-	What      string // what bounced: "update 2", "the heads-up"; "" when not known
+	Address string // the address that bounced
+	Group   string // the display name of the group it was sent to
+	// BouncedKind and Position say what bounced (KindStatus and 2: update
+	// 2); the template names it in the reader's language. A kind it does
+	// not name is "an email".
+	BouncedKind Kind
+	Position    int
+	// What is what bounced in English ("update 2"), from a snapshot queued
+	// before BouncedKind; used only when BouncedKind is empty.
+	What      string
 	Reason    string // from the DSN, for people
 	Permanent bool
 	At        time.Time
@@ -217,11 +239,25 @@ type UnverifiedBounceData struct {
 	Incident   IncidentView
 	From       string   // the report's From, as written (anyone can write it)
 	Recipients []string // the addresses it says failed
-	Reason     string   // why it is not believed, for people
-	At         time.Time
-	Now        time.Time
-	Zone       *time.Location
+	// Cause says why it is not believed, in the reader's language:
+	// UnverifiedNotToBounceAddress or UnverifiedOtherTransaction.
+	Cause string
+	// Reason is why in English, from a snapshot queued before Cause; when
+	// set, it is used instead.
+	Reason string
+	At     time.Time
+	Now    time.Time
+	Zone   *time.Location
 }
+
+// Causes of an unverified bounce (UnverifiedBounceData.Cause).
+const (
+	// It did not come back to the address any update was sent from.
+	UnverifiedNotToBounceAddress = "not_to_bounce_address"
+	// It came back to the address of a transaction that did not go to
+	// the addresses it names.
+	UnverifiedOtherTransaction = "other_transaction"
+)
 
 // StakeholderReplyData is for KindStakeholderReply: a stakeholder's
 // question forwarded to the comms lead, so responders are not interrupted.
@@ -256,6 +292,16 @@ type DraftAlertData struct {
 	// not a status update; Incident.ID is then the draft's (DRAFT-12) and
 	// Draft says what the monitor reported. Nothing has been sent.
 	Alert bool
+	// For an Alert, what sitrep knows of the alert, which the template
+	// says in the reader's language; Draft then holds only the monitor's
+	// own text. An empty AlertKey (a note queued before these fields)
+	// means Draft says it all.
+	AlertKey          string
+	SuggestedSeverity string // "" = none
+	Fired             int    // how many times the alert fired
+	LastFiredAt       time.Time
+	DraftPage         string // the draft's page in the web UI; "" = none
+	DraftNumber       int64  // for `sitrep draft declare 12`
 }
 
 // AnswerData is for KindStillBroken and KindUnclearAnswer: someone asked
@@ -361,8 +407,8 @@ func (d *BounceNoticeData) UnmarshalJSON(b []byte) error {
 		return err
 	}
 	*d = BounceNoticeData(v.plain)
-	if d.What == "" && v.UpdateNumber > 0 {
-		d.What = fmt.Sprintf("update %d", v.UpdateNumber)
+	if d.BouncedKind == "" && d.What == "" && v.UpdateNumber > 0 {
+		d.BouncedKind, d.Position = KindStatus, v.UpdateNumber
 	}
 	return nil
 }

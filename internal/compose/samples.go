@@ -62,18 +62,18 @@ func SampleData(kind Kind) any {
 	case KindCommandRefused:
 		return CommandRefusedData{Incident: inc, Subject: "Re: [INC-42] Update due at 15:15 CET", Command: "resolve",
 			From:   "Sam Ortiz <sam@example.com>",
-			Reason: "only the incident lead can resolve", Allowed: []string{"hold 30m", "the update text"},
+			Reason: "only the incident lead can resolve", UpdateAllowed: true, Allowed: []string{"hold 30m"},
 			Now: now, Zone: zone}
 	case KindRootCauseDue:
 		resolved := inc
 		resolved.State, resolved.ResolvedAt = "monitoring", now.Add(-26*time.Hour)
 		return RootCauseDueData{Incident: resolved, Now: now, Zone: zone}
 	case KindBounceNotice:
-		return BounceNoticeData{Incident: inc, Address: "ceo@example.com", Group: "Exec team", What: "update 2",
+		return BounceNoticeData{Incident: inc, Address: "ceo@example.com", Group: "Exec team", BouncedKind: KindStatus, Position: 2,
 			Reason: "mailbox full", Permanent: false, At: now, Now: now, Zone: zone}
 	case KindUnverifiedBounce:
 		return UnverifiedBounceData{Incident: inc, From: "MAILER-DAEMON@mx.example.net", Recipients: []string{"ceo@example.com"},
-			Reason: "it did not come back to the address the update was sent from", At: now, Now: now, Zone: zone}
+			Cause: UnverifiedNotToBounceAddress, At: now, Now: now, Zone: zone}
 	case KindStakeholderReply:
 		return StakeholderReplyData{Incident: inc, Questions: []Question{{From: "Dana Lee <dana@example.com>", Audience: "Customer service",
 			Subject: "Re: [INC-42] Checkout unavailable", Text: "Can we tell customers to retry?\nThanks", ReceivedAt: now}},
@@ -99,7 +99,9 @@ func SampleData(kind Kind) any {
 			Issue: "The release pipeline did not run the card-token contract tests.", DueOn: now.Add(48 * time.Hour), Overdue: false, Now: now, Zone: zone}
 	case KindDraftAlert:
 		return DraftAlertData{Incident: inc, Draft: "Rollback done; watching error rates.", DraftedBy: "Sam Rivera",
-			Audiences: []string{"Exec team", "Customer service"}, DueAt: now.Add(10 * time.Minute), Now: now, Zone: zone}
+			Audiences: []string{"Exec team", "Customer service"}, DueAt: now.Add(10 * time.Minute), Now: now, Zone: zone,
+			AlertKey: "checkout-5xx", SuggestedSeverity: "SEV2", Fired: 3, LastFiredAt: now.Add(-2 * time.Minute),
+			DraftPage: "https://sitrep.example.com/drafts/DRAFT-12", DraftNumber: 12}
 	}
 	return nil
 }

@@ -77,17 +77,10 @@ func (w *NoteWorker) data(d *Draft, now time.Time) *compose.DraftAlertData {
 	view := compose.IncidentView{ID: FormatID(d.ID), Title: d.Title, State: d.State, DetectedVia: "monitoring",
 		DetectionDetail: sourceName(d.Source) + " alert " + d.AlertKey, FirstFailureAt: d.FirstFailureAt, DetectedAt: d.ReceivedAt,
 		Systems: d.Systems, URL: d.URL}
-	var b strings.Builder
-	if d.Detail != "" {
-		b.WriteString(d.Detail + "\n\n")
-	}
-	fmt.Fprintf(&b, "Source: %s, alert `%s`. Suggested severity: %s.", sourceName(d.Source), d.AlertKey, firstNonEmpty(d.Severity, "none"))
-	if d.Fired > 1 {
-		fmt.Fprintf(&b, " Fired %d times, last at %s UTC.", d.Fired, d.LastSeenAt.Format("15:04:05"))
-	}
+	page := ""
 	if w.PublicURL != "" {
-		fmt.Fprintf(&b, "\n\nOr on the web, with the reports filed so far: %s/drafts/%s; from the command line: `sitrep draft declare %d` / `sitrep draft dismiss %d`.",
-			strings.TrimRight(w.PublicURL, "/"), FormatID(d.ID), d.ID, d.ID)
+		page = strings.TrimRight(w.PublicURL, "/") + "/drafts/" + FormatID(d.ID)
 	}
-	return &compose.DraftAlertData{Incident: view, Draft: b.String(), DraftedBy: sourceName(d.Source), Now: now, Alert: true}
+	return &compose.DraftAlertData{Incident: view, Draft: d.Detail, DraftedBy: sourceName(d.Source), Now: now, Alert: true,
+		AlertKey: d.AlertKey, SuggestedSeverity: d.Severity, Fired: d.Fired, LastFiredAt: d.LastSeenAt, DraftPage: page, DraftNumber: d.ID}
 }

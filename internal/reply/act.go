@@ -66,17 +66,22 @@ func (s *Service) actOnReply(ctx context.Context, id int64, m *mailmsg.Message, 
 	// All must hold (issue 4): a lead of this incident, through this
 	// incident's reply address, and a From that a trusted server vouched for.
 	var reasons []string
+	why := refusal{}
 	if !lead {
 		reasons = append(reasons, fmt.Sprintf("%s is not a lead of %s", out.Sender, inc.Ref))
+		why.checks = append(why.checks, compose.RefusedNotLead)
 	}
 	if by != mailmsg.MatchToken {
 		reasons = append(reasons, fmt.Sprintf("the message was not sent to %s's reply address", inc.Ref))
+		why.checks = append(why.checks, compose.RefusedNotReplyAddress)
 	}
 	if v := mailmsg.CheckAuthentication(m, s.TrustedAuthServIDs); !v.Pass {
 		reasons = append(reasons, "the sender could not be authenticated: "+v.Reason)
+		why.checks, why.authDetail = append(why.checks, compose.RefusedUnauthenticated), v.Reason
 	}
 	if len(reasons) > 0 {
-		return s.refuse(ctx, id, m, inc, cmd, out, strings.Join(reasons, "; "))
+		why.reason = strings.Join(reasons, "; ")
+		return s.refuse(ctx, id, m, inc, cmd, out, why)
 	}
 
 	actor := out.Sender
@@ -98,7 +103,7 @@ func (s *Service) actOnReply(ctx context.Context, id int64, m *mailmsg.Message, 
 		var refused errRefused
 		switch {
 		case errors.As(err, &refused):
-			return s.refuse(ctx, id, m, inc, cmd, out, refused.error.Error())
+			return s.refuse(ctx, id, m, inc, cmd, out, refusal{reason: refused.error.Error()})
 		case errors.Is(err, mailmsg.ErrAlreadyDone):
 			return nil
 		}
@@ -110,7 +115,7 @@ func (s *Service) actOnReply(ctx context.Context, id int64, m *mailmsg.Message, 
 		} else if cmd.NextAt != "" {
 			t, err := s.clockTime(actor, cmd.NextAt)
 			if err != nil {
-				return s.refuse(ctx, id, m, inc, cmd, out, err.Error())
+				return s.refuse(ctx, id, m, inc, cmd, out, refusal{reason: err.Error()})
 			}
 			in.NextAt = &t
 		}
@@ -123,7 +128,7 @@ func (s *Service) actOnReply(ctx context.Context, id int64, m *mailmsg.Message, 
 				if errs.CodeOf(err) == errs.Internal {
 					return err
 				}
-				return s.refuse(ctx, id, m, inc, cmd, out, err.Error())
+				return s.refuse(ctx, id, m, inc, cmd, out, refusal{reason: err.Error()})
 			}
 		}
 		out.State, out.Action = mailmsg.StateProcessed, fmt.Sprintf("%s by reply: status update sent", cmd.Kind)
@@ -232,25 +237,6 @@ func (s *Service) fileReply(ctx context.Context, id int64, m *mailmsg.Message, i
 	return err
 }
 
-// bouncedWhat names the message that bounced as the comms lead knows it.
-func bouncedWhat(b compose.Bounced) string {
-	switch b.Kind {
-	case compose.KindStatus:
-		return fmt.Sprintf("update %d", b.Position)
-	case compose.KindHeadsUp:
-		return "the heads-up"
-	case compose.KindResolved:
-		return `the "resolved" email`
-	case compose.KindSummary:
-		return "the blameless summary"
-	case compose.KindConfirm:
-		return `the "is it fixed for you?" question`
-	case compose.KindPostmortemInvite:
-		return "the post-mortem invitation"
-	}
-	return ""
-}
-
 // groupName is a group's display name, for people.
 func (s *Service) groupName(name string) string {
 	if g, ok := s.Directory.Current().Group(name); ok && g.DisplayName != "" {
@@ -287,10 +273,24 @@ func (s *Service) groupOf(email string) string {
 	return ""
 }
 
+// refusal is why a command was not carried out: reason in English, for
+// the record; checks (compose.Refused...) when it failed the checks every
+// command must pass, for the leads to read in their language.
+type refusal struct {
+	reason     string
+	checks     []string
+	authDetail string
+}
+
 // refuse files a command that was not carried out as an ordinary reply
 // and tells the incident's leads why. The sender is not written to: it may
 // be whoever forged the message.
-func (s *Service) refuse(ctx context.Context, id int64, m *mailmsg.Message, inc *incident.Incident, cmd mailmsg.Command, out mailmsg.Outcome, reason string) error {
+func (s *Service) refuse(ctx context.Context, id int64, m *mailmsg.Message, inc *incident.Incident, cmd mailmsg.Command, out mailmsg.Outcome, why refusal) error {
+	reason := why.reason
+	leadsReason := reason // English; the leads read the checks in their language
+	if len(why.checks) > 0 {
+		leadsReason = ""
+	}
 	err := s.DB.InTx(ctx, func(tx *sql.Tx) error {
 		out.State, out.Err = mailmsg.StateProcessed, "command refused: "+reason
 		out.Action = "on the timeline; command refused"
@@ -302,8 +302,8 @@ func (s *Service) refuse(ctx context.Context, id int64, m *mailmsg.Message, inc 
 			_, err := s.Mail.Queue(ctx, tx, compose.Outgoing{
 				Thread: inc.Thread(compose.Leads), Kind: compose.KindCommandRefused, People: to,
 				Data: compose.CommandRefusedData{Incident: s.Comms.View(inc), Subject: out.Subject, Command: snippet(first, 200),
-					From: s.senderLine(out), Reason: reason, Now: s.now(),
-					Allowed: []string{"the text of the next update (with an optional line next: 45m)", "hold 30m", "resolve"}},
+					From: s.senderLine(out), Reason: leadsReason, Refusals: why.checks, AuthDetail: why.authDetail, Now: s.now(),
+					UpdateAllowed: true, Allowed: []string{"hold 30m", "resolve"}},
 				Actor: "sitrep",
 			})
 			if err != nil {
@@ -374,7 +374,7 @@ func (s *Service) actOnBounce(ctx context.Context, id int64, m *mailmsg.Message,
 			if to := commsContact(inc); to != "" && !strings.EqualFold(to, d.Email) {
 				_, err := s.Mail.Queue(ctx, tx, compose.Outgoing{
 					Thread: inc.Thread(compose.Leads), Kind: compose.KindBounceNotice, People: []string{to},
-					Data: compose.BounceNoticeData{Incident: s.Comms.View(inc), Address: d.Email, Group: s.groupName(d.Group), What: bouncedWhat(d),
+					Data: compose.BounceNoticeData{Incident: s.Comms.View(inc), Address: d.Email, Group: s.groupName(d.Group), BouncedKind: d.Kind, Position: d.Position,
 						Reason: reason, Permanent: true, At: m.Date, Now: now},
 					Actor: "sitrep",
 				})
@@ -419,8 +419,9 @@ func (s *Service) actOnBounce(ctx context.Context, id int64, m *mailmsg.Message,
 // the incident's timeline, and the leads told, as refused commands are.
 // It returns the action for the inbound record.
 func (s *Service) unverifiedBounce(ctx context.Context, tx *sql.Tx, id int64, m *mailmsg.Message, inc *incident.Incident, addrs []string, toBounceAddress bool) (string, error) {
-	reason := "it did not come back to the address any update was sent from"
+	reason, cause := "it did not come back to the address any update was sent from", compose.UnverifiedNotToBounceAddress
 	if toBounceAddress {
+		cause = compose.UnverifiedOtherTransaction
 		reason = "it came back to the address of a transaction that did not go to " + plural(len(addrs), "this address", "these addresses")
 	}
 	action := "unverified bounce, no delivery changed (" + reason + "): " + strings.Join(addrs, ", ")
@@ -437,7 +438,7 @@ func (s *Service) unverifiedBounce(ctx context.Context, tx *sql.Tx, id int64, m 
 		_, err := s.Mail.Queue(ctx, tx, compose.Outgoing{
 			Thread: inc.Thread(compose.Leads), Kind: compose.KindUnverifiedBounce, People: to,
 			Data: compose.UnverifiedBounceData{Incident: s.Comms.View(inc), From: sender, Recipients: addrs,
-				Reason: reason, At: m.Date, Now: s.now()},
+				Cause: cause, At: m.Date, Now: s.now()},
 			Actor: "sitrep",
 		})
 		if err != nil {
