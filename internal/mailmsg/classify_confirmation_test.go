@@ -87,6 +87,12 @@ func TestClassifyConfirmationLanguages(t *testing.T) {
 		{"Ja, immer noch Fehler 500", StillBroken},
 		{"Ja, aber es ist immer noch langsam", Ambiguous},
 		{"Nein, jetzt geht es wieder", Ambiguous},
+		// "Nothing works any more" after a moment it worked: never fixed;
+		// mixed, it goes to the leads with the words
+		// (the one reply of the fresh held-back set that came out fixed
+		// when it was still broken).
+		{"Hat nach Ihrer Mail kurz funktioniert, jetzt geht wieder gar nichts mehr.", Ambiguous},
+		{"Nichts geht mehr.", StillBroken},
 		{"Bei uns funktioniert es, bei den Kollegen in Wien nicht.", Ambiguous},
 		{"Weiß ich nicht, ich frage mal nach.", Ambiguous},
 		{"Ist es jetzt behoben?", Ambiguous},
