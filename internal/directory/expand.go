@@ -25,7 +25,8 @@ type Recipient struct {
 //
 // Groups are walked in the order given and depth first in file order, and the
 // first way a person is reached decides their Group and, when they have no
-// zone of their own, their TimeZone. A group is walked at most once per call,
+// zone or language of their own, their TimeZone and Language (a person
+// whom no group on the way gives a language has the organisation's). A group is walked at most once per call,
 // which also keeps an unvalidated directory with a cycle from recursing
 // forever. An unknown group, named or nested, is an errs.Invalid error naming
 // it: a status email that silently skips legal is worse than one that does
@@ -43,8 +44,8 @@ func (d *Directory) Expand(groupNames ...string) ([]Recipient, error) {
 
 	walked := map[string]bool{}
 	byEmail := map[string]Recipient{}
-	var walk func(top string, name, parent, zone string) error
-	walk = func(top, name, parent, zone string) error {
+	var walk func(top string, name, parent, zone, lang string) error
+	walk = func(top, name, parent, zone, lang string) error {
 		i, ok := index[name]
 		if !ok {
 			if parent == "" {
@@ -60,6 +61,9 @@ func (d *Directory) Expand(groupNames ...string) ([]Recipient, error) {
 		if g.TimeZone != "" {
 			zone = g.TimeZone
 		}
+		if g.Language != "" {
+			lang = g.Language
+		}
 		for _, m := range g.Members {
 			email := normalizeEmail(m)
 			if email == "" {
@@ -68,31 +72,37 @@ func (d *Directory) Expand(groupNames ...string) ([]Recipient, error) {
 			if _, done := byEmail[email]; done {
 				continue
 			}
-			r := Recipient{Email: email, TimeZone: zone, Group: top}
+			r := Recipient{Email: email, TimeZone: zone, Language: lang, Group: top}
 			if pi, ok := people[email]; ok {
 				p := d.People[pi]
 				r.Name = p.Name
 				if p.TimeZone != "" {
 					r.TimeZone = p.TimeZone
 				}
+				if p.Language != "" {
+					r.Language = p.Language
+				}
 			}
 			byEmail[email] = r
 		}
 		for _, n := range g.Groups {
-			if err := walk(top, n, name, zone); err != nil {
+			if err := walk(top, n, name, zone, lang); err != nil {
 				return err
 			}
 		}
 		return nil
 	}
 	for _, name := range groupNames {
-		if err := walk(name, name, "", ""); err != nil {
+		if err := walk(name, name, "", "", ""); err != nil {
 			return nil, err
 		}
 	}
 
 	out := make([]Recipient, 0, len(byEmail))
 	for _, r := range byEmail {
+		if r.Language == "" {
+			r.Language = d.Language
+		}
 		out = append(out, r)
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].Email < out[j].Email })

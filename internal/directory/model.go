@@ -44,6 +44,7 @@ type Person struct {
 	Email    string   `json:"email"`     // lower case once normalised; the identity of a person
 	Name     string   `json:"name"`      // for greetings and the From/To display names
 	TimeZone string   `json:"time_zone"` // IANA zone, e.g. "Europe/London"; "" means the group's
+	Language string   `json:"language"`  // BCP 47 tag, e.g. "de" or "en-US"; "" means the group's, else the organisation's
 	Roles    []string `json:"roles"`     // from KnownRoles
 	Handles  []string `json:"handles"`   // chat handles such as "@alice", which the blameless lint removes
 	Team     string   `json:"team"`      // free text, e.g. "sre"
@@ -58,6 +59,7 @@ type Group struct {
 	DisplayName string   `json:"display_name"` // for people: "Customer Service"
 	Description string   `json:"description"`  // what the group is for
 	TimeZone    string   `json:"time_zone"`    // default zone for members who have none
+	Language    string   `json:"language"`     // default language (BCP 47) for members who have none
 	Members     []string `json:"members"`      // emails of people in this file
 	Groups      []string `json:"groups"`       // names of nested groups
 }
@@ -72,11 +74,14 @@ type Escalation struct {
 
 // Directory is the whole organisation as read from groups.yaml.
 type Directory struct {
-	Organization string       `json:"organization"`
-	Example      bool         `json:"example"` // true for the shipped example, which must be replaced
-	People       []Person     `json:"people"`
-	Groups       []Group      `json:"groups"`
-	Escalations  []Escalation `json:"escalations"`
+	Organization string `json:"organization"`
+	// Language is the organisation's default language (BCP 47), for
+	// people whose entry and groups say none; "" means English.
+	Language    string       `json:"language"`
+	Example     bool         `json:"example"` // true for the shipped example, which must be replaced
+	People      []Person     `json:"people"`
+	Groups      []Group      `json:"groups"`
+	Escalations []Escalation `json:"escalations"`
 	// Audiences maps a message kind (AudienceKinds) to group names. A kind
 	// missing here falls back to the defaults of Audience.
 	Audiences map[string][]string `json:"audiences"`
@@ -87,11 +92,17 @@ type Directory struct {
 // they are in practice. (RFC 5321 2.4 lets the local part be case-sensitive,
 // but no mail system people use today makes it so, and two spellings of one
 // person in a distribution list would mean two emails to them.)
+//
+// Language tags take their canonical form ("de-at" → "de-AT"); a tag that
+// does not parse is left as written, for Validate to report.
 func (d *Directory) Normalize() {
+	d.Language = normalizeLanguage(d.Language)
 	for i := range d.People {
 		d.People[i].Email = normalizeEmail(d.People[i].Email)
+		d.People[i].Language = normalizeLanguage(d.People[i].Language)
 	}
 	for i := range d.Groups {
+		d.Groups[i].Language = normalizeLanguage(d.Groups[i].Language)
 		for j, m := range d.Groups[i].Members {
 			d.Groups[i].Members[j] = normalizeEmail(m)
 		}

@@ -8,10 +8,10 @@ DELETE FROM directory_meta WHERE key = $1;
 INSERT INTO directory_meta (key, value) VALUES ($1, $2);
 
 -- name: people
-SELECT email, name, time_zone, roles, handles, team, source FROM people ORDER BY email;
+SELECT email, name, time_zone, language, roles, handles, team, source FROM people ORDER BY email;
 
 -- name: groups
-SELECT name, display_name, description, time_zone, members, nested, source FROM dir_groups ORDER BY name;
+SELECT name, display_name, description, time_zone, language, members, nested, source FROM dir_groups ORDER BY name;
 
 -- name: escalations
 SELECT system, team, responders, backup, source FROM escalations ORDER BY system;
@@ -23,13 +23,13 @@ SELECT key, value FROM directory_meta;
 DELETE FROM people WHERE email = $1;
 
 -- name: insert-person
-INSERT INTO people (email, name, time_zone, roles, handles, team, source) VALUES ($1, $2, $3, $4, $5, $6, $7);
+INSERT INTO people (email, name, time_zone, language, roles, handles, team, source) VALUES ($1, $2, $3, $4, $5, $6, $7, $8);
 
 -- name: delete-group
 DELETE FROM dir_groups WHERE name = $1;
 
 -- name: insert-group
-INSERT INTO dir_groups (name, display_name, description, time_zone, members, nested, source) VALUES ($1, $2, $3, $4, $5, $6, $7);
+INSERT INTO dir_groups (name, display_name, description, time_zone, language, members, nested, source) VALUES ($1, $2, $3, $4, $5, $6, $7, $8);
 
 -- name: delete-escalation
 DELETE FROM escalations WHERE system = $1;

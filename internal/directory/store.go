@@ -102,7 +102,7 @@ func (s *Store) SyncFile(ctx context.Context, data []byte, filename string) (*Sy
 				return err
 			}
 		}
-		meta := map[string]string{"organization": file.Organization, "example": fmt.Sprint(file.Example), "audiences": store.JSON(file.Audiences), "file": filename}
+		meta := map[string]string{"organization": file.Organization, "language": file.Language, "example": fmt.Sprint(file.Example), "audiences": store.JSON(file.Audiences), "file": filename}
 		for k, v := range meta {
 			if _, err := tx.ExecContext(ctx, queries.Get("delete-meta"), k); err != nil {
 				return fmt.Errorf("directory: meta: %w", err)
@@ -168,7 +168,7 @@ func (s *Store) read(ctx context.Context) (*Directory, map[string]string, error)
 	for rows.Next() {
 		var p Person
 		var roles, handles, source string
-		if err := rows.Scan(&p.Email, &p.Name, &p.TimeZone, &roles, &handles, &p.Team, &source); err != nil {
+		if err := rows.Scan(&p.Email, &p.Name, &p.TimeZone, &p.Language, &roles, &handles, &p.Team, &source); err != nil {
 			rows.Close()
 			return nil, nil, fmt.Errorf("directory: read people: %w", err)
 		}
@@ -184,7 +184,7 @@ func (s *Store) read(ctx context.Context) (*Directory, map[string]string, error)
 	for rows.Next() {
 		var g Group
 		var members, nested, source string
-		if err := rows.Scan(&g.Name, &g.DisplayName, &g.Description, &g.TimeZone, &members, &nested, &source); err != nil {
+		if err := rows.Scan(&g.Name, &g.DisplayName, &g.Description, &g.TimeZone, &g.Language, &members, &nested, &source); err != nil {
 			rows.Close()
 			return nil, nil, fmt.Errorf("directory: read groups: %w", err)
 		}
@@ -222,6 +222,8 @@ func (s *Store) read(ctx context.Context) (*Directory, map[string]string, error)
 		switch k {
 		case "organization":
 			d.Organization = v
+		case "language":
+			d.Language = v
 		case "example":
 			d.Example = v == "true"
 		case "audiences":
@@ -234,6 +236,7 @@ func (s *Store) read(ctx context.Context) (*Directory, map[string]string, error)
 // PutPerson adds or changes a person through the API. Entries that come
 // from groups.yaml are edited there, not here.
 func (s *Store) PutPerson(ctx context.Context, p Person) error {
+	p.Language = normalizeLanguage(p.Language)
 	if err := checkText(func(c *checker) { c.personText("", p) }); err != nil {
 		return err
 	}
@@ -245,6 +248,7 @@ func (s *Store) PutPerson(ctx context.Context, p Person) error {
 
 // PutGroup adds or changes a group through the API.
 func (s *Store) PutGroup(ctx context.Context, g Group) error {
+	g.Language = normalizeLanguage(g.Language)
 	if err := checkText(func(c *checker) { c.groupText("", g) }); err != nil {
 		return err
 	}
@@ -291,7 +295,7 @@ func putPerson(ctx context.Context, tx *sql.Tx, p Person, source string) error {
 		return fmt.Errorf("directory: put person: %w", err)
 	}
 	_, err := tx.ExecContext(ctx, queries.Get("insert-person"),
-		strings.ToLower(p.Email), p.Name, p.TimeZone, store.JSON(nonNil(p.Roles)), store.JSON(nonNil(p.Handles)), p.Team, source)
+		strings.ToLower(p.Email), p.Name, p.TimeZone, p.Language, store.JSON(nonNil(p.Roles)), store.JSON(nonNil(p.Handles)), p.Team, source)
 	if err != nil {
 		return fmt.Errorf("directory: put person %s: %w", p.Email, err)
 	}
@@ -303,7 +307,7 @@ func putGroup(ctx context.Context, tx *sql.Tx, g Group, source string) error {
 		return fmt.Errorf("directory: put group: %w", err)
 	}
 	_, err := tx.ExecContext(ctx, queries.Get("insert-group"),
-		g.Name, g.DisplayName, g.Description, g.TimeZone, store.JSON(nonNil(g.Members)), store.JSON(nonNil(g.Groups)), source)
+		g.Name, g.DisplayName, g.Description, g.TimeZone, g.Language, store.JSON(nonNil(g.Members)), store.JSON(nonNil(g.Groups)), source)
 	if err != nil {
 		return fmt.Errorf("directory: put group %s: %w", g.Name, err)
 	}

@@ -127,6 +127,7 @@ func (d *Directory) check(where func(path string) string) []Problem {
 		c.add("organization", "organization is required: the name of the company, used in email footers")
 	}
 	c.line("organization", d.Organization)
+	c.language("language", d.Language)
 
 	people := map[string]int{} // lower-case email → index of first person with it
 	handles := map[string]string{}
@@ -150,6 +151,7 @@ func (d *Directory) check(where func(path string) string) []Problem {
 		}
 		c.personText(path+".", p)
 		c.zone(path+".time_zone", p.TimeZone)
+		c.language(path+".language", p.Language)
 		seenRole := map[string]bool{}
 		for j, r := range p.Roles {
 			rp := fmt.Sprintf("%s.roles[%d]", path, j)
@@ -194,6 +196,7 @@ func (d *Directory) check(where func(path string) string) []Problem {
 	for i, g := range d.Groups {
 		path := fmt.Sprintf("groups[%d]", i)
 		c.zone(path+".time_zone", g.TimeZone)
+		c.language(path+".language", g.Language)
 		c.groupText(path+".", g)
 		seen := map[string]bool{}
 		for j, m := range g.Members {

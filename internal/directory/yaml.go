@@ -15,9 +15,9 @@ import (
 // because in a hand-edited file an unknown key is nearly always a typo
 // ("memebers:") whose value would otherwise be dropped without a word.
 var (
-	topKeys        = []string{"organization", "example", "people", "groups", "escalations", "audiences"}
-	personKeys     = []string{"email", "name", "time_zone", "roles", "handles", "team"}
-	groupKeys      = []string{"name", "display_name", "description", "time_zone", "members", "groups"}
+	topKeys        = []string{"organization", "language", "example", "people", "groups", "escalations", "audiences"}
+	personKeys     = []string{"email", "name", "time_zone", "language", "roles", "handles", "team"}
+	groupKeys      = []string{"name", "display_name", "description", "time_zone", "language", "members", "groups"}
 	escalationKeys = []string{"system", "team", "responders", "backup"}
 )
 
@@ -244,6 +244,8 @@ func (p *parser) directory(root *yaml.Node, d *Directory) {
 		switch key {
 		case "organization":
 			d.Organization = p.str(v, key, key)
+		case "language":
+			d.Language = p.str(v, key, key)
 		case "example":
 			p.pos[key] = v
 			if v = p.deref(v, key); v == nil {
@@ -291,6 +293,8 @@ func (p *parser) person(n *yaml.Node, path string) Person {
 			x.Name = p.str(v, kp, key)
 		case "time_zone":
 			x.TimeZone = p.str(v, kp, key)
+		case "language":
+			x.Language = p.str(v, kp, key)
 		case "roles":
 			x.Roles = p.strs(v, kp, key)
 		case "handles":
@@ -315,6 +319,8 @@ func (p *parser) group(n *yaml.Node, path string) Group {
 			x.Description = p.str(v, kp, key)
 		case "time_zone":
 			x.TimeZone = p.str(v, kp, key)
+		case "language":
+			x.Language = p.str(v, kp, key)
 		case "members":
 			x.Members = p.strs(v, kp, key)
 		case "groups":
