@@ -33,7 +33,7 @@ func (s *Server) listGroups(w http.ResponseWriter, r *http.Request) (any, error)
 		rec, _ := d.Expand(g.Name)
 		out = append(out, GroupView{Group: g, Source: s.Directory.SourceOf("group", g.Name), Recipients: rec})
 	}
-	return map[string]any{"groups": out, "organization": d.Organization, "example": d.Example}, nil
+	return map[string]any{"groups": out, "organization": d.Organization, "language": d.Language, "example": d.Example}, nil
 }
 
 func (s *Server) getGroup(w http.ResponseWriter, r *http.Request) (any, error) {
@@ -58,6 +58,9 @@ func (s *Server) putGroup(w http.ResponseWriter, r *http.Request) (any, error) {
 	if err := s.Directory.PutGroup(r.Context(), g); err != nil {
 		return nil, err
 	}
+	if stored, ok := s.Directory.Current().Group(g.Name); ok {
+		return stored, nil // as stored: the language tag in canonical form
+	}
 	return g, nil
 }
 
@@ -73,6 +76,9 @@ func (s *Server) putPerson(w http.ResponseWriter, r *http.Request) (any, error) 
 	p.Email = strings.ToLower(r.PathValue("email"))
 	if err := s.Directory.PutPerson(r.Context(), p); err != nil {
 		return nil, err
+	}
+	if stored, ok := s.Directory.Current().Person(p.Email); ok {
+		return stored, nil // as stored: the language tag in canonical form
 	}
 	return p, nil
 }
