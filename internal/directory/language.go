@@ -1,6 +1,7 @@
 package directory
 
 import (
+	"slices"
 	"strings"
 
 	"github.com/sitrep-dev/sitrep/internal/i18n"
@@ -54,58 +55,87 @@ func (c *checker) language(path, tag string) {
 // group is named: the person's own, else that of the nearest group that
 // holds them (a group listing them before a group nesting that group;
 // among groups as near, the first in the file), else, for the language,
-// the organisation's. Group is left empty. ok is false for someone not in the directory.
+// the organisation's. Group is left empty. ok is false for someone not in
+// the directory. For many people at once, Readers.
 func (d *Directory) Reader(email string) (r Recipient, ok bool) {
 	p, ok := d.Person(email)
 	if !ok {
 		return Recipient{}, false
 	}
-	r = Recipient{Email: normalizeEmail(p.Email), Name: p.Name, TimeZone: p.TimeZone, Language: p.Language}
-	if r.TimeZone != "" && r.Language != "" {
-		return r, true
+	return newResolver(d).resolve(p), true
+}
+
+// Readers is Reader for every person, by lower-case email, in one pass
+// over the groups.
+func (d *Directory) Readers() map[string]Recipient {
+	res := newResolver(d)
+	out := make(map[string]Recipient, len(d.People))
+	for _, p := range d.People {
+		r := res.resolve(p)
+		if _, dup := out[r.Email]; !dup { // the first entry wins, as in Person
+			out[r.Email] = r
+		}
 	}
-	// Walk outwards from the person one ring of groups at a time.
-	ring := map[string]bool{}
-	for _, g := range d.Groups {
+	return out
+}
+
+// resolver knows, per person, the groups listing them and, per group, the
+// groups nesting it, each in file order.
+type resolver struct {
+	d        *Directory
+	memberOf map[string][]int // lower-case email → groups listing them
+	nestedBy map[string][]int // group name → groups nesting it
+}
+
+func newResolver(d *Directory) *resolver {
+	res := &resolver{d: d, memberOf: map[string][]int{}, nestedBy: map[string][]int{}}
+	for i, g := range d.Groups {
 		for _, m := range g.Members {
-			if normalizeEmail(m) == r.Email {
-				ring[g.Name] = true
-				break
+			e := normalizeEmail(m)
+			if l := res.memberOf[e]; len(l) == 0 || l[len(l)-1] != i {
+				res.memberOf[e] = append(l, i)
+			}
+		}
+		for _, n := range g.Groups {
+			if l := res.nestedBy[n]; len(l) == 0 || l[len(l)-1] != i {
+				res.nestedBy[n] = append(l, i)
 			}
 		}
 	}
-	seen := map[string]bool{}
+	return res
+}
+
+func (res *resolver) resolve(p Person) Recipient {
+	r := Recipient{Email: normalizeEmail(p.Email), Name: p.Name, TimeZone: p.TimeZone, Language: p.Language}
+	// Walk outwards from the person one ring of groups at a time; within
+	// a ring, file order decides.
+	ring := slices.Clone(res.memberOf[r.Email])
+	seen := map[int]bool{}
+	for _, i := range ring {
+		seen[i] = true
+	}
 	for len(ring) > 0 && (r.TimeZone == "" || r.Language == "") {
-		for name := range ring {
-			seen[name] = true
-		}
-		zone, lang := "", ""
-		next := map[string]bool{}
-		for _, g := range d.Groups { // file order decides among groups as near
-			if ring[g.Name] {
-				if zone == "" {
-					zone = g.TimeZone
-				}
-				if lang == "" {
-					lang = g.Language
+		slices.Sort(ring)
+		var next []int
+		for _, i := range ring {
+			g := res.d.Groups[i]
+			if r.TimeZone == "" {
+				r.TimeZone = g.TimeZone
+			}
+			if r.Language == "" {
+				r.Language = g.Language
+			}
+			for _, j := range res.nestedBy[g.Name] {
+				if !seen[j] {
+					seen[j] = true
+					next = append(next, j)
 				}
 			}
-			for _, n := range g.Groups {
-				if ring[n] && !seen[g.Name] {
-					next[g.Name] = true
-				}
-			}
-		}
-		if r.TimeZone == "" {
-			r.TimeZone = zone
-		}
-		if r.Language == "" {
-			r.Language = lang
 		}
 		ring = next
 	}
 	if r.Language == "" {
-		r.Language = d.Language
+		r.Language = res.d.Language
 	}
-	return r, true
+	return r
 }

@@ -64,10 +64,14 @@ func TestLanguageResolved(t *testing.T) {
 			t.Errorf("Expand: %s language = %q, want %q", r.Email, r.Language, want[r.Email])
 		}
 	}
+	all := d.Readers()
 	for email, lang := range want {
 		r, ok := d.Reader(email)
 		if !ok || r.Language != lang {
 			t.Errorf("Reader(%s) = %q %v, want %q", email, r.Language, ok, lang)
+		}
+		if all[email] != r {
+			t.Errorf("Readers()[%s] = %+v, Reader = %+v", email, all[email], r)
 		}
 	}
 	if r, _ := d.Reader("bo@lang.example"); r.TimeZone != "Europe/Berlin" {
