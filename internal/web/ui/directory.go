@@ -2,9 +2,11 @@ package ui
 
 import (
 	"net/http"
+	"strings"
 
 	"github.com/sitrep-dev/sitrep/internal/auth"
 	"github.com/sitrep-dev/sitrep/internal/directory"
+	"github.com/sitrep-dev/sitrep/internal/i18n"
 )
 
 type dirGroup struct {
@@ -16,6 +18,10 @@ type dirGroup struct {
 type dirPerson struct {
 	directory.Person
 	File bool
+	// Lang is the language the person reads (their own, else their
+	// nearest group's, else the organisation's, else English); LangFrom
+	// says which: "own", "group", "organisation" or "default".
+	Lang, LangFrom string
 }
 
 type dirEscalation struct {
@@ -26,6 +32,7 @@ type dirEscalation struct {
 
 type directoryData struct {
 	Organization string
+	Language     string // the organisation's default; "" is English
 	Example      bool
 	People       []dirPerson
 	Groups       []dirGroup
@@ -35,11 +42,27 @@ type directoryData struct {
 
 func (s *Server) uiDirectory(w http.ResponseWriter, r *http.Request, sess *auth.Session) error {
 	d := s.Directory.Current()
-	out := &directoryData{Organization: d.Organization, Example: d.Example, Audiences: d.Audiences}
+	out := &directoryData{Organization: d.Organization, Language: d.Language, Example: d.Example, Audiences: d.Audiences}
 	names := map[string]string{}
+	readers := s.readers().m
+	noOrg := *d
+	noOrg.Language = ""
+	fromGroups := noOrg.Readers()
 	for _, p := range d.People {
 		names[p.Email] = p.Name
-		out.People = append(out.People, dirPerson{p, s.Directory.SourceOf("person", p.Email) == "file"})
+		dp := dirPerson{Person: p, File: s.Directory.SourceOf("person", p.Email) == "file"}
+		email := strings.ToLower(p.Email)
+		switch {
+		case p.Language != "":
+			dp.Lang, dp.LangFrom = p.Language, "own"
+		case fromGroups[email].Language != "":
+			dp.Lang, dp.LangFrom = fromGroups[email].Language, "group"
+		case readers[email].Language != "":
+			dp.Lang, dp.LangFrom = readers[email].Language, "organisation"
+		default:
+			dp.Lang, dp.LangFrom = i18n.Default, "default"
+		}
+		out.People = append(out.People, dp)
 	}
 	for _, g := range d.Groups {
 		rs, _ := d.Expand(g.Name)

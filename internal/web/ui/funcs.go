@@ -14,20 +14,11 @@ const uiTimeFormat = "2006-01-02 15:04"
 
 // Template helpers.
 var uiFuncs = template.FuncMap{
-	"utc": func(t any) string {
-		switch v := t.(type) {
-		case time.Time:
-			return v.UTC().Format(uiTimeFormat) + " UTC"
-		case *time.Time:
-			if v == nil {
-				return "—"
-			}
-			return v.UTC().Format(uiTimeFormat) + " UTC"
-		}
-		return ""
-	},
-	"at":    func(t any) template.HTML { return timeElement(t, uiTimeFormat) },
-	"clock": func(t any) template.HTML { return timeElement(t, "15:04") },
+	// at, clock and when write dates; each page is run with the viewer's
+	// (viewer.go). These, for English in UTC, serve parsing.
+	"at":    viewer{}.funcs()["at"],
+	"clock": viewer{}.funcs()["clock"],
+	"when":  viewer{}.funcs()["when"],
 	"iso": func(t any) string {
 		switch v := t.(type) {
 		case time.Time:
@@ -88,36 +79,43 @@ var uiFuncs = template.FuncMap{
 	"sanitize": func(html string) string { return mailPolicy.Sanitize(html) },
 }
 
-// timeElement is a time as the page shows it: in UTC, labelled, and with
-// the full UTC time in its title; app.js rewrites the text into the
-// viewer's zone (their directory entry's, else the browser's), labelled
-// with that zone and keeping the UTC title, so that every time on a page is
-// in one zone and says which (issue 17). Layout "15:04" is the clock
-// of a timeline row. The text is digits and letters of a format: nothing
-// to escape.
-func timeElement(t any, layout string) template.HTML {
+// timeElement is a time as the page shows it: written by text (the
+// viewer's When or Clock: their language's conventions, their zone,
+// labelled, with UTC beside it) and with the UTC time in its title and
+// datetime. clock marks a time of day (a timeline row).
+func timeElement(t any, text func(time.Time) string, clock bool) template.HTML {
+	v, ok := timeOf(t)
+	if !ok {
+		switch t.(type) {
+		case time.Time, *time.Time:
+			return "—" // not set
+		}
+		return ""
+	}
+	v = v.UTC()
+	attr := ""
+	if clock {
+		attr = ` data-clock`
+	}
+	return template.HTML(fmt.Sprintf(`<time datetime="%s" title="%s UTC"%s>%s</time>`,
+		v.Format(time.RFC3339), v.Format(uiTimeFormat), attr, template.HTMLEscapeString(text(v))))
+}
+
+// timeOf is t as a time: a time.Time or a non-nil *time.Time, not zero.
+func timeOf(t any) (time.Time, bool) {
 	var v time.Time
 	switch x := t.(type) {
 	case time.Time:
 		v = x
 	case *time.Time:
 		if x == nil {
-			return "—"
+			return time.Time{}, false
 		}
 		v = *x
 	default:
-		return ""
+		return time.Time{}, false
 	}
-	if v.IsZero() {
-		return "—"
-	}
-	v = v.UTC()
-	clock := ""
-	if layout == "15:04" {
-		clock = ` data-clock`
-	}
-	return template.HTML(fmt.Sprintf(`<time datetime="%s" title="%s UTC"%s>%s UTC</time>`,
-		v.Format(time.RFC3339), v.Format(uiTimeFormat), clock, v.Format(layout)))
+	return v, !v.IsZero()
 }
 
 // humanDuration says a duration the way a person would: 45s, 12m, 3h 05m, 2d 4h.

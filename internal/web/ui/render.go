@@ -65,10 +65,10 @@ type page struct {
 	// Doctor: the doctor page is wired (admins see it in the menu).
 	Doctor bool
 	Path   string
-	// Zone is the viewer's time zone from their directory entry; "": the
-	// browser's. app.js shows every time of the page in it (funcs.go, at).
-	Zone string
-	Data any
+	// Viewer is whom the page is written for: every date on it is in
+	// their language's conventions and their zone (viewer.go).
+	Viewer viewer
+	Data   any
 }
 
 // Can reports whether the signed-in account has at least role need.
@@ -77,14 +77,10 @@ func (p *page) Can(need string) bool {
 }
 
 func (s *Server) newPage(r *http.Request, sess *auth.Session, title, nav string) *page {
-	p := &page{Title: title, Nav: nav, Sandbox: s.Sandbox != nil, Improvements: s.Postmortem != nil, Doctor: s.Doctor != nil, Path: r.URL.Path}
+	p := &page{Title: title, Nav: nav, Sandbox: s.Sandbox != nil, Improvements: s.Postmortem != nil, Doctor: s.Doctor != nil, Path: r.URL.Path,
+		Viewer: s.viewerFor(r, sess)}
 	if sess != nil {
 		p.Account, p.CSRF = sess.Account, sess.CSRF
-		if s.Directory != nil {
-			if person, ok := s.Directory.Current().Person(sess.Account.Email); ok {
-				p.Zone = person.TimeZone
-			}
-		}
 		if err := s.MailProblem(); err != nil {
 			p.MailProblem = err.Error()
 		}
@@ -94,9 +90,9 @@ func (s *Server) newPage(r *http.Request, sess *auth.Session, title, nav string)
 
 // render writes a page with status.
 func (s *Server) render(w http.ResponseWriter, status int, name string, p *page) error {
-	t := s.pages[name]
-	if t == nil {
-		return fmt.Errorf("ui: no UI template %q", name)
+	t, err := s.pageFor(name, p.Viewer)
+	if err != nil {
+		return err
 	}
 	var buf bytes.Buffer
 	if err := t.ExecuteTemplate(&buf, "layout.html", p); err != nil {
@@ -104,19 +100,24 @@ func (s *Server) render(w http.ResponseWriter, status int, name string, p *page)
 	}
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
 	w.WriteHeader(status)
-	_, err := w.Write(buf.Bytes())
+	_, err = w.Write(buf.Bytes())
 	return err
 }
 
-// renderFragment writes one named template of a page, for fetch requests.
-func (s *Server) renderFragment(w http.ResponseWriter, status int, name, fragment string, data any) error {
+// renderFragment writes one named template of a page, for fetch requests,
+// with its dates written for v.
+func (s *Server) renderFragment(w http.ResponseWriter, status int, name, fragment string, v viewer, data any) error {
+	t, err := s.pageFor(name, v)
+	if err != nil {
+		return err
+	}
 	var buf bytes.Buffer
-	if err := s.pages[name].ExecuteTemplate(&buf, fragment, data); err != nil {
+	if err := t.ExecuteTemplate(&buf, fragment, data); err != nil {
 		return fmt.Errorf("ui: render %s/%s: %w", name, fragment, err)
 	}
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
 	w.WriteHeader(status)
-	_, err := w.Write(buf.Bytes())
+	_, err = w.Write(buf.Bytes())
 	return err
 }
 

@@ -22,7 +22,7 @@ func (s *Server) uiSummaryCheck(w http.ResponseWriter, r *http.Request, sess *au
 		return err
 	}
 	if r.Header.Get(fetchHeader) == "fetch" {
-		return s.renderFragment(w, http.StatusOK, "summary", "summary-check", c)
+		return s.renderFragment(w, http.StatusOK, "summary", "summary-check", s.viewerFor(r, sess), c)
 	}
 	return s.summaryPage(w, r, sess, http.StatusOK, &summaryData{Inc: inc, Markdown: md, Check: c, Override: r.PostFormValue("override") == "yes"}, nil)
 }

@@ -52,7 +52,9 @@ type Server struct {
 	Doctor Doctor
 
 	doctorRuns doctorRuns
-	pages      map[string]*template.Template
+	pages      map[string]*template.Template // as parsed; run through pageFor
+	clones     clones                        // the pages per viewer
+	readersOf  readersOf                     // the viewers' languages and zones
 	limiter    *auth.LoginLimiter
 }
 

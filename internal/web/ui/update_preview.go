@@ -38,7 +38,7 @@ func (s *Server) uiPreview(w http.ResponseWriter, r *http.Request, sess *auth.Se
 		pd.Result = res
 	}
 	if r.Header.Get(fetchHeader) == "fetch" {
-		return s.renderFragment(w, http.StatusOK, "incident", "preview", pd)
+		return s.renderFragment(w, http.StatusOK, "incident", "preview", s.viewerFor(r, sess), pd)
 	}
 	return s.incidentPage(w, r, sess, http.StatusOK, r.PathValue("ref"), &f, func(d *incidentData, p *page) { d.Preview = pd })
 }

@@ -1,7 +1,9 @@
 // sitrep web UI: small enhancements over pages that work without JavaScript.
 // - countdowns to the next promised update tick and change colour, and
 //   the overdue banner appears when the promise runs out;
-// - times are shown in the viewer's zone, labelled (localTimes);
+// - the browser's time zone is told to the server (rememberZone), which
+//   writes every time in the viewer's zone when their directory entry
+//   names none;
 // - drafts of forms marked data-draft are kept in localStorage, so an
 //   expired session or a closed tab does not lose an update being written;
 // - the update being composed is previewed as each group will receive it;
@@ -38,35 +40,17 @@
     });
   }
 
-  // viewerZone is the zone every time on the page is shown in: the one of
-  // the viewer's directory entry (the server puts it on <body>), else the
-  // browser's. Without JavaScript the page shows UTC, labelled.
-  function viewerZone() {
-    var z = document.body.dataset.zone;
-    try {
-      if (z) { new Intl.DateTimeFormat("en", { timeZone: z }); return z; }
-      return Intl.DateTimeFormat().resolvedOptions().timeZone || "UTC";
-    } catch (e) { return "UTC"; }
-  }
-
-  // localTimes rewrites each <time datetime> in root into the viewer's
-  // zone, always with the zone's name, as "2026-12-05 23:12 EST" (or
-  // "23:12 EST" for a timeline's clock); the title keeps the UTC time.
-  function localTimes(root) {
-    var zone = viewerZone(), fmt;
-    try {
-      fmt = new Intl.DateTimeFormat("en-US", { timeZone: zone, year: "numeric", month: "2-digit", day: "2-digit",
-        hour: "2-digit", minute: "2-digit", hourCycle: "h23", timeZoneName: "short" });
-    } catch (e) { return; }
-    (root || document).querySelectorAll("time[datetime]").forEach(function (el) {
-      var d = new Date(el.getAttribute("datetime"));
-      if (isNaN(d)) return;
-      var p = {};
-      fmt.formatToParts(d).forEach(function (x) { p[x.type] = x.value; });
-      var clock = p.hour + ":" + p.minute + " " + p.timeZoneName;
-      if (!el.title) el.title = el.textContent;
-      el.textContent = el.hasAttribute("data-clock") ? clock : p.year + "-" + p.month + "-" + p.day + " " + clock;
-    });
+  // rememberZone keeps the browser's zone in the sitrep_zone cookie: the
+  // server writes every time of a page in the viewer's language and zone
+  // (their directory entry's, else this one), labelled, with UTC beside
+  // it. The sign-in page sets it, so the first page after it is right.
+  function rememberZone() {
+    var tz;
+    try { tz = Intl.DateTimeFormat().resolvedOptions().timeZone; } catch (e) { return; }
+    if (!tz || !/^[A-Za-z0-9_+\-\/]+$/.test(tz)) return;
+    if (document.cookie.split("; ").indexOf("sitrep_zone=" + tz) >= 0) return;
+    document.cookie = "sitrep_zone=" + tz + "; path=/; max-age=31536000; SameSite=Lax" +
+      (location.protocol === "https:" ? "; Secure" : "");
   }
 
   function draftKey(form) { return "sitrep:draft:" + form.dataset.draft; }
@@ -115,7 +99,7 @@
         }).then(function (resp) {
           return resp.text().then(function (text) {
             if (mine !== seq) return;
-            if (resp.ok) { out.innerHTML = text; localTimes(out); return; }
+            if (resp.ok) { out.innerHTML = text; return; }
             out.textContent = "";
             var p = document.createElement("p");
             p.className = "error";
@@ -171,7 +155,7 @@
   function init() {
     tick();
     setInterval(tick, 1000);
-    localTimes(document);
+    rememberZone();
     drafts();
     preview();
     onceButtons();
