@@ -123,6 +123,15 @@ func (l *Localizer) time(t time.Time) string {
 	if t.Hour() == 0 && twelveHour(l.cldr) && strings.HasPrefix(s, "0") {
 		s = "12" + s[1:]
 	}
+	// Its English data has "am"/"pm"; American usage (and CLDR's en) is
+	// "AM"/"PM".
+	if l.lang == Default {
+		if base, ok := strings.CutSuffix(s, " am"); ok {
+			s = base + " AM"
+		} else if base, ok := strings.CutSuffix(s, " pm"); ok {
+			s = base + " PM"
+		}
+	}
 	return s
 }
 

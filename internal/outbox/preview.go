@@ -35,11 +35,13 @@ func (o *Outbox) Preview(ctx context.Context, req compose.Outgoing, subject stri
 			p := compose.Preview{Group: g, Language: v.lang, Zones: map[string]int{}}
 			for _, r := range v.recipients {
 				p.Zones[cmp.Or(r.TimeZone, "UTC")]++
+				// A group's count is of those no group above reached:
+				// the form says "N people (M not in the groups above)".
 				if !seen[r.Email] {
 					seen[r.Email] = true
 					recipients++
+					p.Recipients++
 				}
-				p.Recipients++
 			}
 			rendered, err := o.render(req.Kind, []byte(store.JSON(req.Data)), commonest(v.recipients, p.Zones), display)
 			if err != nil {
