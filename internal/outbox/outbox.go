@@ -245,8 +245,14 @@ func (o *Outbox) expand(req compose.Outgoing) ([]directory.Recipient, error) {
 			}
 			seen[email] = true
 			r := directory.Recipient{Email: email, Group: req.Thread.Audience}
-			if p, ok := d.Person(email); ok {
-				r.Name, r.TimeZone = p.Name, p.TimeZone
+			if p, ok := d.Reader(email); ok {
+				// The language as for a group's member (their own, a
+				// group's, the organisation's); the zone their own, as
+				// before.
+				r.Name, r.Language = p.Name, p.Language
+				if own, ok := d.Person(email); ok {
+					r.TimeZone = own.TimeZone
+				}
 			} else if _, err := mail.ParseAddress(email); err != nil {
 				return nil, errs.InvalidField("to", "%q is not an email address", email)
 			}
