@@ -42,7 +42,9 @@ fi
 
 installed() { [[ "$(dpkg-query -W -f='${Status}' "$1" 2>/dev/null)" == "install ok installed" ]]; }
 
-want=(dovecot-imapd dovecot-lmtpd dovecot-sieve postfix radicale chromium chromium-driver python3-icalendar ngircd)
+# fonts-ipafont-gothic: Japanese glyphs for Chromium, so that the screenshots
+# of emails in Japanese (docs/languages.md) show text, not empty boxes.
+want=(dovecot-imapd dovecot-lmtpd dovecot-sieve postfix radicale chromium chromium-driver python3-icalendar ngircd fonts-ipafont-gothic)
 missing=()
 for p in "${want[@]}"; do
 	installed "$p" || missing+=("$p")

@@ -32,6 +32,7 @@ type uiSession struct {
 	ctx     context.Context
 	base    string
 	h       *testHub
+	env     env    // the CLI's environment for this hub
 	shots   string // directory for screenshots, "" for none
 	started time.Time
 }
@@ -40,7 +41,7 @@ func startBrowser(t *testing.T) (*uiSession, context.Context) {
 	t.Helper()
 	chromium := testenv.ChromiumPath(t)
 	testenv.OneBrowserAtATime(t)
-	_, h := startHub(t, testConfig(t))
+	e, h := startHub(t, testConfig(t))
 	opts := []chromedp.ExecAllocatorOption{
 		chromedp.ExecPath(chromium),
 		chromedp.Flag("headless", true),
@@ -59,7 +60,7 @@ func startBrowser(t *testing.T) (*uiSession, context.Context) {
 	if err := chromedp.Do(ctx); err != nil {
 		testenv.Unavailable(t, "chromium does not start: %v", err)
 	}
-	u := &uiSession{t: t, ctx: ctx, base: hubURL(t, h), h: h, started: time.Now()}
+	u := &uiSession{t: t, ctx: ctx, base: hubURL(t, h), h: h, env: e, started: time.Now()}
 	if os.Getenv("SITREP_SCREENSHOTS") != "" {
 		u.shots = filepath.Join("..", "..", "docs", "screenshots")
 		if err := os.MkdirAll(u.shots, 0o755); err != nil {
