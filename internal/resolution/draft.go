@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/sitrep-dev/sitrep/internal/blameless"
+	"github.com/sitrep-dev/sitrep/internal/i18n"
 )
 
 // DraftInput is what the summary draft is written from: the incident's
@@ -38,6 +39,9 @@ type DraftInput struct {
 
 	Names blameless.NameSet
 	Rules *blameless.Rules
+	// Language is the organisation's language (BCP 47), which the draft is
+	// written in: one summary goes to everyone. "" is English.
+	Language string
 }
 
 // DraftEvent is one timeline entry. Kind is one of the incident package's
@@ -70,8 +74,63 @@ const (
 	evSummarySent   = EventSummarySent
 )
 
-// The person a name in a note is replaced with.
-const aResponder = "a responder"
+// prose writes the draft's own text in one language, from the catalog
+// (summary_draft.*). People's words are never translated.
+type prose struct{ l *i18n.Localizer }
+
+func newWords(lang string) prose {
+	c, err := i18n.Embedded()
+	if err != nil {
+		// The i18n tests catch a broken catalog; T writes keys then.
+		return prose{}
+	}
+	return prose{c.Localizer(lang)}
+}
+
+func (w prose) t(id string, args ...any) string {
+	if w.l == nil {
+		return id
+	}
+	return w.l.T("summary_draft."+id, args...)
+}
+
+// english reports whether the draft is written in English, whose
+// durations and state words the draft writes its own way.
+func (w prose) english() bool { return w.l == nil || w.l.Lang() == i18n.Default }
+
+// todo is a prompt the author must replace: "_TODO: <text>_". The marker
+// is the same in every language, so that unfinished finds it; only the
+// text after it is the catalog's.
+func (w prose) todo(id string) string { return todoMarker + " " + w.t(id) + "_" }
+
+// todoMarker starts every placeholder of the draft, in every language.
+const todoMarker = "_TODO:"
+
+// withWords is a line followed by people's words: "Note: rolled back".
+func (w prose) withWords(what, said string) string {
+	if said == "" {
+		return what
+	}
+	return w.t("with_words", "What", what, "Words", said)
+}
+
+// duration is "1 h 23 min" in English, as the draft always wrote it, and
+// the catalog's durations in the other languages.
+func (w prose) duration(d time.Duration) string {
+	if w.english() {
+		return formatDuration(d)
+	}
+	return w.l.Duration(d.Round(time.Minute))
+}
+
+// state is a state word: as the event wrote it in English, else the
+// catalog's (state.*).
+func (w prose) state(s string) string {
+	if w.english() || !w.l.Has("state."+s) {
+		return s
+	}
+	return w.l.T("state." + s)
+}
 
 // Draft writes the blameless summary as Markdown for the author to finish,
 // in the order the outage guide asks for: summary, time frame, impact, root
@@ -81,8 +140,13 @@ const aResponder = "a responder"
 // replaced by "a responder"; the rest of the event text (which carries
 // responders' names and addresses) is not, only its fixed vocabulary.
 // When the inputs pass blameless.Lint, so does the draft.
+//
+// The draft is written in in.Language, the organisation's: one summary
+// goes to everyone. Only the "_TODO:" marker is the same in every
+// language.
 func Draft(in DraftInput) string {
 	var b strings.Builder
+	w := newWords(in.Language)
 	local := in.Zone
 	if local != nil && local.String() == "UTC" {
 		local = nil
@@ -94,49 +158,49 @@ func Draft(in DraftInput) string {
 	}
 	// The heading adds ": summary"; a title's own end ("Login fails.")
 	// would read "Login fails.: summary".
-	title := strings.TrimRight(oneLine(in.Title), ".!?:;, ")
+	title := strings.TrimRight(oneLine(in.Title), ".!?:;, 。！？：；、")
 	if title == "" {
-		title = "_TODO: title_"
+		title = w.todo("todo_title")
 	}
-	fmt.Fprintf(&b, "# [%s] %s: summary\n\n", id, title)
+	b.WriteString("# " + w.t("heading", "ID", id, "Title", title) + "\n\n")
 
-	b.WriteString("## Summary\n\n")
-	writeSummary(&b, in, id)
+	section := func(key string) { b.WriteString("## " + w.t(key) + "\n\n") }
+	section("h_summary")
+	writeSummary(&b, in, id, w)
 
-	b.WriteString("## Time frame\n\n")
-	writeTimeFrame(&b, in, local)
+	section("h_time_frame")
+	writeTimeFrame(&b, in, local, w)
 
-	b.WriteString("## Impact\n\n")
-	writeImpact(&b, in)
+	section("h_impact")
+	writeImpact(&b, in, w)
 
-	b.WriteString("## Root cause\n\n")
+	section("h_root_cause")
 	rc := strings.TrimSpace(in.RootCause)
 	switch {
 	case in.RootCauseUnknown && rc != "":
-		fmt.Fprintf(&b, "%s\n\nThis is not confirmed yet; the affected systems are being watched.\n\n", rc)
+		fmt.Fprintf(&b, "%s\n\n%s\n\n", rc, w.t("rc_not_confirmed"))
 	case in.RootCauseUnknown:
-		b.WriteString("The root cause is not known yet; the affected systems are being watched. " +
-			"This section will be updated when it is found.\n\n_TODO: update when the root cause is known._\n\n")
+		b.WriteString(w.t("rc_unknown") + "\n\n" + w.todo("todo_rc_unknown") + "\n\n")
 	case rc != "":
 		b.WriteString(rc + "\n\n")
 	default:
-		b.WriteString("_TODO: describe the root cause: what happened in the systems, and what let it happen._\n\n")
+		b.WriteString(w.todo("todo_root_cause") + "\n\n")
 	}
 
-	b.WriteString("## How it was fixed\n\n")
+	section("h_fix")
 	if fix := strings.TrimSpace(in.Fix); fix != "" {
 		b.WriteString(fix + "\n\n")
 	} else {
-		b.WriteString("_TODO: describe how service was restored, and any follow-up already done._\n\n")
+		b.WriteString(w.todo("todo_fix") + "\n\n")
 	}
 
-	b.WriteString("## Timeline\n\n")
-	writeTimeline(&b, in, local)
+	section("h_timeline")
+	writeTimeline(&b, in, local, w)
 
-	b.WriteString("## Teams involved\n\n")
+	section("h_teams")
 	teams := cleanTeams(in.Teams)
 	if len(teams) == 0 {
-		b.WriteString("_TODO: list the teams that worked on the issue._\n\n")
+		b.WriteString(w.todo("todo_teams") + "\n\n")
 	}
 	for _, t := range teams {
 		fmt.Fprintf(&b, "- %s\n", t)
@@ -145,49 +209,54 @@ func Draft(in DraftInput) string {
 		b.WriteString("\n")
 	}
 
-	b.WriteString("## Thanks\n\n")
+	section("h_thanks")
 	if len(teams) == 0 {
-		b.WriteString("Thank you to everyone who worked on resolving this issue.\n\n_TODO: thank the teams by name._\n")
+		b.WriteString(w.t("thanks_everyone") + "\n\n" + w.todo("todo_thanks") + "\n")
 	} else {
 		parts := make([]string, len(teams))
 		for i, t := range teams {
-			parts[i] = "the " + t
-			if !strings.HasSuffix(strings.ToLower(t), "team") {
-				parts[i] += " team"
+			if strings.HasSuffix(strings.ToLower(t), "team") {
+				parts[i] = w.t("team_named", "Team", t)
+			} else {
+				parts[i] = w.t("team", "Team", t)
 			}
 		}
-		fmt.Fprintf(&b, "Thank you to %s for working on resolving this issue and restoring service.\n", joinAnd(parts))
+		b.WriteString(w.t("thanks_teams", "Teams", w.list(parts)) + "\n")
 	}
 	return b.String()
 }
 
-func writeSummary(b *strings.Builder, in DraftInput, id string) {
-	var s strings.Builder
-	s.WriteString(id)
-	if sev := strings.TrimSpace(in.Severity); sev != "" {
-		fmt.Fprintf(&s, " was a %s incident", sev)
-	} else {
-		s.WriteString(" was an incident")
+// list joins as the language does: "a, b and c".
+func (w prose) list(parts []string) string {
+	if w.l == nil {
+		return joinAnd(parts)
 	}
+	return w.l.List(parts)
+}
+
+func writeSummary(b *strings.Builder, in DraftInput, id string, w prose) {
+	sev := strings.TrimSpace(in.Severity)
 	start, from := impactStart(in)
 	end := in.ResolvedAt
+	var s string
 	switch {
-	case !start.IsZero() && !end.IsZero() && !end.Before(start) && from == "first failure":
-		fmt.Fprintf(&s, " that lasted %s, from %s to %s UTC", formatDuration(end.Sub(start)), fmtUTC(start), fmtEnd(start, end))
+	case !start.IsZero() && !end.IsZero() && !end.Before(start) && from == startFirstFailure:
+		s = w.t("opening_lasted", "ID", id, "Severity", sev, "Duration", w.duration(end.Sub(start)),
+			"From", fmtUTC(start), "To", fmtEnd(start, end))
 	case !start.IsZero() && !end.IsZero() && !end.Before(start):
 		// The first failure was not established: the impact lasted at
 		// least from the earliest sign of it.
-		fmt.Fprintf(&s, " that lasted at least %s, from the %s at %s to %s UTC", formatDuration(end.Sub(start)), from, fmtUTC(start), fmtEnd(start, end))
+		s = w.t("opening_lasted_at_least", "ID", id, "Severity", sev, "Duration", w.duration(end.Sub(start)),
+			"Start", w.t("start_"+from, "Time", fmtUTC(start)), "To", fmtEnd(start, end))
 	case !start.IsZero():
-		fmt.Fprintf(&s, " that began at %s UTC", fmtUTC(start))
-	}
-	switch ext := extentPhrase(in.Extent, in.Segments); {
-	case ext != "":
-		fmt.Fprintf(&s, ". It affected %s.", ext)
+		s = w.t("opening_began", "ID", id, "Severity", sev, "From", fmtUTC(start))
 	default:
-		s.WriteString(".")
+		s = w.t("opening_plain", "ID", id, "Severity", sev)
 	}
-	b.WriteString(s.String() + "\n\n")
+	if ext := extentPhrase(in.Extent, in.Segments, w); ext != "" {
+		s = w.t("sentences", "A", s, "B", w.t("affected", "Extent", ext))
+	}
+	b.WriteString(s + "\n\n")
 	if imp := strings.TrimSpace(in.Impact); imp != "" {
 		b.WriteString(imp + "\n\n")
 	}
@@ -195,31 +264,27 @@ func writeSummary(b *strings.Builder, in DraftInput, id string) {
 	case n > 0:
 		// An open "still broken" is not "found and fixed": the author
 		// must find out before the organisation reads it (issue 17).
-		fmt.Fprintf(b, "A fix is in place, but %d %s asked to confirm it %s it is still broken for them",
-			n, plural(n, "person", "people"), plural(n, "says", "say"))
-		if quoted := cleanWords(in.StillBroken, in); len(quoted) > 0 {
-			b.WriteString(": " + strings.Join(quoted, "; "))
-		}
-		b.WriteString(".\n\n")
-		b.WriteString("_TODO: find out whether it is fixed for them, and say so here; if it is not, reopen the incident._\n\n")
+		quoted := strings.Join(cleanWords(in.StillBroken, in), "; ")
+		b.WriteString(w.t("still_broken", "Count", n, "Quotes", quoted) + "\n\n")
+		b.WriteString(w.todo("todo_still_broken") + "\n\n")
 	case in.RootCauseUnknown:
-		b.WriteString("Service is restored; the root cause is not known yet and the systems are being watched.\n\n")
+		b.WriteString(w.t("rc_unknown_summary") + "\n\n")
 	case strings.TrimSpace(in.RootCause) != "" && strings.TrimSpace(in.Fix) != "":
-		b.WriteString("The root cause was found and fixed; the details are below.\n\n")
+		b.WriteString(w.t("found_and_fixed") + "\n\n")
 	}
-	b.WriteString("_TODO: check that this summary reads well for people outside engineering: what users saw, why, and what was done._\n\n")
+	b.WriteString(w.todo("todo_reads_well") + "\n\n")
 }
 
-func extentPhrase(extent string, segments []string) string {
+func extentPhrase(extent string, segments []string, w prose) string {
 	segs := cleanTeams(segments)
 	switch strings.ToLower(strings.TrimSpace(extent)) {
 	case "all":
-		return "all users"
+		return w.t("extent_all")
 	case "subset":
 		if len(segs) > 0 {
-			return "some users (" + strings.Join(segs, "; ") + ")"
+			return w.t("extent_some_segments", "Segments", strings.Join(segs, "; "))
 		}
-		return "some users"
+		return w.t("extent_some")
 	case "":
 		return ""
 	default:
@@ -227,93 +292,93 @@ func extentPhrase(extent string, segments []string) string {
 	}
 }
 
-func writeTimeFrame(b *strings.Builder, in DraftInput, local *time.Location) {
-	header(b, local, "")
+func writeTimeFrame(b *strings.Builder, in DraftInput, local *time.Location, w prose) {
+	header(b, local, "", w)
 	row := func(what string, t time.Time, todo string) {
 		if t.IsZero() {
-			cells := []string{what, "_TODO: " + todo + "_"}
+			cells := []string{w.t(what), w.todo(todo)}
 			if local != nil {
 				cells = append(cells, "")
 			}
 			writeRow(b, cells...)
 			return
 		}
-		writeRow(b, timeCells(what, t, local)...)
+		writeRow(b, timeCells(w.t(what), t, local)...)
 	}
-	row("First failure", in.FirstFailureAt, "when did it first fail? Check the graphs")
+	row("row_first_failure", in.FirstFailureAt, "todo_first_failure")
 	if !in.FirstReportAt.IsZero() {
-		row("First report", in.FirstReportAt, "")
+		row("row_first_report", in.FirstReportAt, "")
 	}
-	row("Detected", in.DetectedAt, "when was it first noticed?")
-	row("Declared", in.DeclaredAt, "when was the incident declared?")
-	row("Resolved", in.ResolvedAt, "when was service restored?")
+	row("row_detected", in.DetectedAt, "todo_detected")
+	row("row_declared", in.DeclaredAt, "todo_declared")
+	row("row_resolved", in.ResolvedAt, "todo_resolved")
 	span := func(what string, from, to time.Time, todo string) {
-		v := "_TODO: " + todo + "_"
+		v := w.todo(todo)
 		if !from.IsZero() && !to.IsZero() && !to.Before(from) {
-			v = formatDuration(to.Sub(from))
+			v = w.duration(to.Sub(from))
 		}
-		cells := []string{what, v}
+		cells := []string{w.t(what), v}
 		if local != nil {
 			cells = append(cells, "")
 		}
 		writeRow(b, cells...)
 	}
 	start, from := impactStart(in)
-	what := "Duration (" + from + " to resolution)"
 	if from == "" {
-		what = "Duration (first failure to resolution)"
+		from = startFirstFailure
 	}
-	span(what, start, in.ResolvedAt, "needs the start and resolution times")
-	span("Time to detect", in.FirstFailureAt, in.DetectedAt, "needs the first failure and detection times")
+	span("duration_"+from, start, in.ResolvedAt, "todo_duration")
+	span("time_to_detect", in.FirstFailureAt, in.DetectedAt, "todo_time_to_detect")
 	b.WriteString("\n")
 }
 
-func writeImpact(b *strings.Builder, in DraftInput) {
-	switch ext := extentPhrase(in.Extent, nil); ext {
+func writeImpact(b *strings.Builder, in DraftInput, w prose) {
+	item := func(label, value string) { fmt.Fprintf(b, "- **%s** %s\n", w.t(label), value) }
+	switch ext := extentPhrase(in.Extent, nil, w); ext {
 	case "":
-		b.WriteString("- **Extent:** _TODO: all users, or which part of them?_\n")
+		item("label_extent", w.todo("todo_extent"))
 	default:
-		fmt.Fprintf(b, "- **Extent:** %s\n", ext)
+		item("label_extent", ext)
 	}
 	if segs := cleanTeams(in.Segments); len(segs) > 0 {
-		fmt.Fprintf(b, "- **Segments:** %s\n", strings.Join(segs, "; "))
+		item("label_segments", strings.Join(segs, "; "))
 	} else if strings.EqualFold(strings.TrimSpace(in.Extent), "subset") {
-		b.WriteString("- **Segments:** _TODO: which regions, devices or features?_\n")
+		item("label_segments", w.todo("todo_segments"))
 	}
 	if sys := cleanTeams(in.Systems); len(sys) > 0 {
-		fmt.Fprintf(b, "- **Systems:** %s\n", strings.Join(sys, ", "))
+		item("label_systems", strings.Join(sys, ", "))
 	} else {
-		b.WriteString("- **Systems:** _TODO: which systems were affected?_\n")
+		item("label_systems", w.todo("todo_systems"))
 	}
 	b.WriteString("\n")
 	if imp := strings.TrimSpace(in.Impact); imp != "" {
 		b.WriteString(imp + "\n\n")
 	} else {
-		b.WriteString("_TODO: describe the impact: what users could not do, how many, and any data or money affected._\n\n")
+		b.WriteString(w.todo("todo_impact") + "\n\n")
 	}
 }
 
-func writeTimeline(b *strings.Builder, in DraftInput, local *time.Location) {
+func writeTimeline(b *strings.Builder, in DraftInput, local *time.Location, w prose) {
 	type entry struct {
 		at   time.Time
 		what string
 	}
 	var es []entry
 	if !in.FirstFailureAt.IsZero() {
-		es = append(es, entry{in.FirstFailureAt, "First failure (established afterwards)"})
+		es = append(es, entry{in.FirstFailureAt, w.t("ev_first_failure")})
 	}
 	if !in.DetectedAt.IsZero() {
-		es = append(es, entry{in.DetectedAt, "Problem detected"})
+		es = append(es, entry{in.DetectedAt, w.t("ev_detected")})
 	}
 	for _, ev := range in.Events {
-		es = append(es, entry{ev.At, describeEvent(ev, in)})
+		es = append(es, entry{ev.At, describeEvent(ev, in, w)})
 	}
 	sort.SliceStable(es, func(i, j int) bool { return es[i].at.Before(es[j].at) })
 	if len(es) == 0 {
-		b.WriteString("_TODO: no timeline events were recorded; add the key moments._\n\n")
+		b.WriteString(w.todo("todo_timeline") + "\n\n")
 		return
 	}
-	header(b, local, "What")
+	header(b, local, w.t("col_what"), w)
 	for _, e := range es {
 		cells := timeCells("", e.at, local)[1:]
 		writeRow(b, append(cells, e.what)...)
@@ -346,7 +411,7 @@ func quoteWords(text string, in DraftInput) string {
 	if r := []rune(text); len(r) > maxWords {
 		text = strings.TrimSpace(string(r[:maxWords])) + "…"
 	}
-	return "“" + text + "”"
+	return newWords(in.Language).t("quote", "Words", text)
 }
 
 // cleanWords quotes each of list (see quoteWords), leaving out the empty.
@@ -366,6 +431,11 @@ func dataText(ev DraftEvent, key string) string {
 	return strings.TrimSpace(s)
 }
 
+// startFirstFailure is what impactStart says of an established first
+// failure; the others are "detection", "first_report" and "declaration",
+// as the catalog keys summary_draft.start_* and duration_* name them.
+const startFirstFailure = "first_failure"
+
 // impactStart is when the impact began as far as the incident knows, and
 // what that time is: the first failure when it was established; else the
 // earliest of detection, the first report and the declaration, which the
@@ -373,14 +443,14 @@ func dataText(ev DraftEvent, key string) string {
 // from the detection, the draft "lasted 1 min" from the declaration).
 func impactStart(in DraftInput) (time.Time, string) {
 	if !in.FirstFailureAt.IsZero() {
-		return in.FirstFailureAt, "first failure"
+		return in.FirstFailureAt, startFirstFailure
 	}
 	var at time.Time
 	var what string
 	for _, c := range []struct {
 		at   time.Time
 		what string
-	}{{in.DetectedAt, "detection"}, {in.FirstReportAt, "first report"}, {in.DeclaredAt, "declaration"}} {
+	}{{in.DetectedAt, "detection"}, {in.FirstReportAt, "first_report"}, {in.DeclaredAt, "declaration"}} {
 		if !c.at.IsZero() && (at.IsZero() || c.at.Before(at)) {
 			at, what = c.at, c.what
 		}
@@ -394,117 +464,106 @@ func impactStart(in DraftInput) (time.Time, string) {
 // severities, counts, groups and the systems a heads-up was about), and
 // people's words (an update's text, a report, an answer, a note) with
 // their names replaced.
-func describeEvent(ev DraftEvent, in DraftInput) string {
+func describeEvent(ev DraftEvent, in DraftInput, w prose) string {
 	text := strings.TrimSpace(ev.Text)
 	switch ev.Kind {
 	case evReport:
-		s := "Report received"
+		var from, access string
 		if where := dataText(ev, "location"); where != "" {
-			s += " from " + scrubNames(where, in)
+			from = scrubNames(where, in)
 		}
 		if how := dataText(ev, "access"); how != "" {
-			s += " (" + scrubNames(how, in) + ")"
+			access = scrubNames(how, in)
 		}
-		if w := quoteWords(dataText(ev, "observed"), in); w != "" {
-			s += ": " + w
-		}
-		return s
+		return w.withWords(w.t("ev_report", "From", from, "Access", access), quoteWords(dataText(ev, "observed"), in))
 	case evConfirmation:
-		who := "A person asked to confirm the fix"
-		if r, _ := ev.Data["reporter"].(bool); r {
-			who = "A reporter"
-		}
+		r, _ := ev.Data["reporter"].(bool)
 		var s string
 		switch dataText(ev, "state") {
 		case "confirmed":
-			s = who + " confirmed the fix"
+			s = w.t("ev_confirmed", "Reporter", r)
 		case "still_broken":
-			s = who + " says it is still broken"
+			s = w.t("ev_still_broken", "Reporter", r)
 		default:
-			s = who + " answered, not clearly yes or no"
+			s = w.t("ev_unclear", "Reporter", r)
 		}
-		if w := quoteWords(dataText(ev, "answer"), in); w != "" {
-			s += ": " + w
-		}
-		return s
+		return w.withWords(s, quoteWords(dataText(ev, "answer"), in))
 	case evAsked:
 		if asked, ok := ev.Data["asked"].([]any); ok && len(asked) > 0 {
-			return fmt.Sprintf("%d %s asked to confirm the fix", len(asked), plural(len(asked), "person", "people"))
+			return w.t("ev_asked", "Count", len(asked))
 		}
-		return "Reporters asked to confirm the fix"
+		return w.t("ev_asked_reporters")
 	case evResolvedEmail:
 		if m := resolvedToRe.FindStringSubmatch(text); m != nil {
-			return "Resolved email sent to " + m[1]
+			return w.t("ev_resolved_email_to", "Groups", m[1])
 		}
-		return "Resolved email sent"
+		return w.t("ev_resolved_email")
 	case evSummarySent:
-		return "Blameless summary sent"
+		return w.t("ev_summary_sent")
 	case evDeclared:
 		if sev := sevRe.FindString(text); sev != "" {
-			return "Incident declared as " + sev
+			return w.t("ev_declared_as", "Severity", sev)
 		}
-		return "Incident declared"
+		return w.t("ev_declared")
 	case evStateChanged:
 		m := stateRe.FindStringSubmatch(text)
 		if m == nil {
-			return "State changed"
+			return w.t("ev_state_changed")
 		}
-		s := fmt.Sprintf("State changed: %s → %s", m[1], m[2])
+		s := w.t("ev_state_changed_to", "From", w.state(m[1]), "To", w.state(m[2]))
 		if note := strings.TrimSpace(m[3]); note != "" {
-			s += ": " + scrubNames(note, in)
+			s = w.withWords(s, scrubNames(note, in))
 		}
 		return s
 	case evFieldChanged:
 		if m := severityRe.FindStringSubmatch(text); m != nil {
-			return fmt.Sprintf("Severity changed: %s → %s", m[1], m[2])
+			return w.t("ev_severity_changed", "From", m[1], "To", m[2])
 		}
 		field, _, _ := strings.Cut(text, ":")
 		switch field {
 		case "title":
-			return "Title changed"
+			return w.t("ev_title_changed")
 		case "scope":
-			return "Scope updated"
+			return w.t("ev_scope_updated")
 		case "roles":
-			return "Incident roles assigned"
+			return w.t("ev_roles_assigned")
 		case "first failure":
-			return "First failure time recorded"
+			return w.t("ev_first_failure_recorded")
 		}
-		return "Incident details updated"
+		return w.t("ev_details_updated")
 	case evUpdateQueued, evUpdateSent:
-		s := "Status update sent"
+		s := w.t("ev_update_sent")
 		if m := updateRe.FindStringSubmatch(text); m != nil {
 			n := len(strings.Split(m[2], ","))
-			s = fmt.Sprintf("Status update %s sent to %d %s", m[1], n, plural(n, "group", "groups"))
+			s = w.t("ev_update_n_sent", "Number", m[1], "Count", n)
 		}
-		if w := quoteWords(dataText(ev, "status"), in); w != "" {
-			s += ": " + w
-		}
-		return s
+		return w.withWords(s, quoteWords(dataText(ev, "status"), in))
 	case evHeadsUpQueued:
 		if m := headsUpOfRe.FindStringSubmatch(text); m != nil {
-			return "Heads-up sent to the responders of " + scrubNames(m[1], in)
+			return w.t("ev_headsup_of", "Systems", scrubNames(m[1], in))
 		}
-		return "Heads-up sent to the responders"
+		return w.t("ev_headsup")
 	case evReminder:
-		return "Reminder: the next status update is due"
+		return w.t("ev_reminder")
 	case evOverdue:
-		return "Status update overdue; escalated to the incident leads"
+		return w.t("ev_overdue")
 	case evReply:
 		if m := replyRe.FindStringSubmatch(text); m != nil {
-			if w := quoteWords(m[1], in); w != "" {
-				return "Reply received: " + w
+			if q := quoteWords(m[1], in); q != "" {
+				return w.withWords(w.t("ev_reply"), q)
 			}
 		}
-		return "Reply received"
+		return w.t("ev_reply")
 	case evNote:
-		if text == "" {
-			return "Note"
-		}
-		return "Note: " + scrubNames(text, in)
+		return w.withWords(w.t("ev_note"), scrubNames(text, in))
 	}
 	kind := strings.ReplaceAll(ev.Kind, "_", " ")
 	if !stateWordsRe.MatchString(strings.ReplaceAll(kind, " ", "")) {
-		return "Event"
+		return w.t("ev_event")
+	}
+	if !w.english() {
+		// A kind this draft does not know is an English identifier.
+		return w.withWords(w.t("ev_event"), kind)
 	}
 	return strings.ToUpper(kind[:1]) + kind[1:]
 }
@@ -515,6 +574,7 @@ func scrubNames(text string, in DraftInput) string {
 	text = oneLine(text)
 	fs := blameless.Lint(text, in.Names, in.Rules)
 	runes := []rune(text)
+	someone := newWords(in.Language).t("a_responder")
 	for i := len(fs) - 1; i >= 0; i-- {
 		f := fs[i]
 		if f.Kind != blameless.KindName || f.Line != 1 || f.Col < 1 || f.End-1 > len(runes) || f.End <= f.Col {
@@ -523,21 +583,21 @@ func scrubNames(text string, in DraftInput) string {
 		if i+1 < len(fs) && fs[i+1].Kind == blameless.KindName && fs[i+1].Col < f.End {
 			continue // overlaps a later replacement
 		}
-		runes = append(runes[:f.Col-1], append([]rune(aResponder), runes[f.End-1:]...)...)
+		runes = append(runes[:f.Col-1], append([]rune(someone), runes[f.End-1:]...)...)
 	}
 	return string(runes)
 }
 
 // header writes a table head: the time frame's is (label, UTC[, local]),
 // the timeline's (UTC[, local], last).
-func header(b *strings.Builder, local *time.Location, last string) {
+func header(b *strings.Builder, local *time.Location, last string, w prose) {
 	var cells []string
 	if last == "" {
 		cells = append(cells, "")
 	}
-	cells = append(cells, "Time (UTC)")
+	cells = append(cells, w.t("col_time_utc"))
 	if local != nil {
-		cells = append(cells, "Time ("+local.String()+")")
+		cells = append(cells, w.t("col_time_zone", "Zone", local.String()))
 	}
 	if last != "" {
 		cells = append(cells, last)

@@ -48,6 +48,10 @@ type Service struct {
 	// Changes, when set, lists the changes confirmed as the incident's
 	// cause, for the summary draft's root-cause section.
 	Changes Changes
+	// Language is the organisation's language (BCP 47); "" is English.
+	// The summary draft is written in it: one summary goes to everyone,
+	// so it cannot follow each reader's language.
+	Language string
 }
 
 func (s *Service) now() time.Time {

@@ -46,7 +46,8 @@ func (s *Service) DraftSummary(ctx context.Context, ref string) (string, error) 
 	impact, unknown, _ := incident.ImpactOf(ctx, s.DB, inc.ID)
 	in := DraftInput{ID: inc.Ref, Title: inc.Title, Severity: string(inc.Severity), DeclaredAt: inc.DeclaredAt,
 		Extent: inc.Scope.Extent, Segments: inc.Scope.Segments, Systems: inc.Scope.Systems, Teams: s.teams(inc),
-		RootCause: inc.RootCause, Fix: inc.Fix, Impact: impact, RootCauseUnknown: unknown, Names: s.names(), Rules: s.Rules}
+		RootCause: inc.RootCause, Fix: inc.Fix, Impact: impact, RootCauseUnknown: unknown, Names: s.names(), Rules: s.Rules,
+		Language: s.Language}
 	reports, err := incident.ReportsOf(ctx, s.DB, inc.ID)
 	if err != nil {
 		return "", err
@@ -85,7 +86,7 @@ func (s *Service) DraftSummary(ctx context.Context, ref string) (string, error) 
 			return "", err
 		}
 		if len(causes) > 0 {
-			lines := "Changes confirmed as the cause:\n"
+			lines := newWords(s.Language).t("changes_confirmed") + "\n"
 			for _, c := range causes {
 				lines += "\n- " + c
 			}
@@ -337,9 +338,13 @@ func (s *Service) remindUnknownRootCause(ctx context.Context, now time.Time) err
 }
 
 // todoRE finds the draft's placeholders ("_TODO: describe the root
-// cause._") and any other "TODO:" a writer left.
-// ("_" counts as a word character, so \b would miss the draft's own.)
-var todoRE = regexp.MustCompile(`(?i)(?:^|[^\pL\pN])TODO\s*:`)
+// cause._") and any other "TODO:" a writer left. The draft writes its
+// marker "_TODO:" in every language, the prompt after it translated
+// ("_TODO: Ursache beschreiben ..._", "_TODO: 根本原因を記述 ..._"); a
+// writer of Japanese may type the full-width colon ("TODO："), which
+// counts too. ("_" counts as a word character, so \b would miss the
+// draft's own.)
+var todoRE = regexp.MustCompile(`(?i)(?:^|[^\pL\pN])TODO\s*[:：]`)
 
 // unfinished returns the 1-based numbers of the lines that hold a TODO
 // placeholder.
