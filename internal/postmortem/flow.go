@@ -91,6 +91,10 @@ type Service struct {
 	HTTP   *http.Client
 	Now    func() time.Time
 	Logger *slog.Logger
+	// Language is the organisation's language (BCP 47); "" is English.
+	// The calendar event and the shared timeline are written in it: one
+	// calendar object and one timeline go to every attendee.
+	Language string
 }
 
 func (s *Service) now() time.Time {
@@ -637,7 +641,7 @@ func (s *Service) event(ctx context.Context, q store.Querier, pm *Postmortem, in
 		orgName = p.Name
 	}
 	ev := calendar.Event{
-		UID: pm.UID, Sequence: pm.Sequence, Summary: fmt.Sprintf("Post-mortem: %s %s", inc.Ref, inc.Title),
+		UID: pm.UID, Sequence: pm.Sequence, Summary: newProse(s.Language).t("calendar_title", "ID", inc.Ref, "Title", inc.Title),
 		Start: *pm.Start, End: *pm.End, Organizer: Attendee{Email: s.Comms.ReplyTo(inc), Name: orgName},
 		Room: pm.Room, VideoLink: pm.VideoLink, CreateMeet: s.Settings.CreateMeet, RequestID: fmt.Sprintf("%s/%d", pm.UID, pm.Sequence),
 	}
@@ -651,16 +655,18 @@ func (s *Service) event(ctx context.Context, q store.Querier, pm *Postmortem, in
 	if err != nil {
 		return calendar.Event{}, err
 	}
-	ev.Description = agenda(sh)
+	ev.Description = agenda(sh, newProse(s.Language))
 	return ev, nil
 }
 
 // agenda is the invitation's description: the agenda and the timeline, as
 // plain text for calendar clients. Every attendee's calendar keeps it, so
-// it is written from the shared view only.
-func agenda(sh Shared) string {
+// it is written from the shared view only, in the organisation's language.
+func agenda(sh Shared, p prose) string {
 	var b strings.Builder
-	fmt.Fprintf(&b, "Post-mortem of %s: %s\n\nAgenda:\n1. Review of the timeline (below)\n2. Issues: system and process failures (no names, no blame)\n3. Improvements: each with an owner and a due date\n\nTimeline (UTC):\n", sh.Incident.ID, sh.Incident.Title)
+	fmt.Fprintf(&b, "%s\n\n%s\n1. %s\n2. %s\n3. %s\n\n%s\n",
+		p.t("agenda_heading", "ID", sh.Incident.ID, "Title", sh.Incident.Title), p.t("agenda"),
+		p.t("agenda_timeline"), p.t("agenda_issues"), p.t("agenda_improvements"), p.t("timeline_utc"))
 	for _, e := range sh.Entries {
 		who := ""
 		if e.Who != "" {
@@ -668,7 +674,7 @@ func agenda(sh Shared) string {
 		}
 		fmt.Fprintf(&b, "%s  %s%s\n", e.At.UTC().Format("2006-01-02 15:04"), e.What, who)
 	}
-	b.WriteString("\nReply to the invitation email to add or correct an item.\n")
+	b.WriteString("\n" + p.t("reply_to_correct") + "\n")
 	return b.String()
 }
 

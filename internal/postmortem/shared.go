@@ -5,7 +5,9 @@ import (
 	"context"
 	"fmt"
 	"regexp"
+	"strconv"
 	"strings"
+	"time"
 	"unicode"
 	"unicode/utf8"
 
@@ -44,7 +46,7 @@ func (s *Service) shared(ctx context.Context, q store.Querier, pm *Postmortem, i
 	if err != nil {
 		return Shared{}, fmt.Errorf("postmortem: timeline: %w", err)
 	}
-	r := newRedactor(s.Directory.Current(), inc, pm, reporters, s.Rules)
+	r := newRedactor(s.Directory.Current(), inc, pm, reporters, s.Rules, s.Language)
 	v := s.Comms.View(inc)
 	// Templates can be overridden: what they are not given, they cannot
 	// show. The roles are named in the timeline by role.
@@ -68,11 +70,15 @@ type redactor struct {
 	rules      *blameless.Rules
 	responders map[string]bool
 	facilitate string
+	// p writes in the organisation's language.
+	p prose
 }
 
-func newRedactor(d *directory.Directory, inc *incident.Incident, pm *Postmortem, reporters []incident.Reporter, rules *blameless.Rules) *redactor {
+// newRedactor retells for the attendees in lang, the organisation's
+// language ("" is English).
+func newRedactor(d *directory.Directory, inc *incident.Incident, pm *Postmortem, reporters []incident.Reporter, rules *blameless.Rules, lang string) *redactor {
 	r := &redactor{dir: d, inc: inc, reporters: map[string]bool{}, byIdent: map[string]string{}, byPart: map[string][]string{},
-		rules: rules, responders: map[string]bool{}}
+		rules: rules, responders: map[string]bool{}, p: newProse(lang)}
 	if pm != nil {
 		r.facilitate = pm.Facilitator
 		for _, p := range pm.Attendees {
@@ -116,35 +122,65 @@ func newRedactor(d *directory.Directory, inc *incident.Incident, pm *Postmortem,
 	return r
 }
 
-// role is how the attendees read a person: by the role they had in the
-// incident, else as a responder or someone of their team, else as a
-// reporter, else as someone.
-func (r *redactor) role(email string) string {
+// The roles a person is read by (roleOf); a responder and someone come
+// with their team, when the directory has it.
+const (
+	roleIncidentLead = "incident_lead"
+	roleCommsLead    = "comms_lead"
+	roleFacilitator  = "facilitator"
+	roleResponder    = "responder"
+	roleReporter     = "reporter"
+	roleSomeone      = "someone"
+)
+
+// roleOf is the role the attendees read a person by: the role they had in
+// the incident, else a responder or someone of their team, else a
+// reporter, else someone; "" for no address.
+func (r *redactor) roleOf(email string) (role, team string) {
 	email = strings.ToLower(strings.TrimSpace(email))
 	switch {
 	case email == "":
-		return ""
+		return "", ""
 	case strings.EqualFold(email, r.inc.Roles.IncidentLead):
-		return "the incident lead"
+		return roleIncidentLead, ""
 	case strings.EqualFold(email, r.inc.Roles.CommsLead):
-		return "the comms lead"
+		return roleCommsLead, ""
 	case strings.EqualFold(email, r.inc.Roles.Facilitator), email == r.facilitate:
-		return "the facilitator"
+		return roleFacilitator, ""
 	}
 	if p, ok := r.dir.Person(email); ok {
-		who := "someone"
 		if r.responders[email] {
-			who = "a responder"
+			return roleResponder, p.Team
 		}
-		if p.Team != "" {
-			who += " from " + p.Team
-		}
-		return who
+		return roleSomeone, p.Team
 	}
 	if r.reporters[email] {
-		return "a reporter"
+		return roleReporter, ""
 	}
-	return "someone"
+	return roleSomeone, ""
+}
+
+// role is how the attendees read a person in a sentence: "the incident
+// lead", "a responder from payments", "a reporter", "someone".
+func (r *redactor) role(email string) string {
+	role, team := r.roleOf(email)
+	switch role {
+	case "":
+		return ""
+	case roleIncidentLead, roleCommsLead, roleFacilitator:
+		return r.p.t("the_" + role)
+	case roleResponder:
+		if team != "" {
+			return r.p.t("a_responder_from", "Team", team)
+		}
+		return r.p.t("a_responder")
+	case roleReporter:
+		return r.p.t("a_reporter")
+	}
+	if team != "" {
+		return r.p.t("someone_from", "Team", team)
+	}
+	return r.p.t("someone")
 }
 
 // who is the timeline's Who column for an actor: a role without its
@@ -158,12 +194,21 @@ func (r *redactor) who(actor string) string {
 	case !strings.Contains(actor, "@"):
 		return ""
 	}
-	phrase := r.role(actor)
-	if phrase == "someone" {
+	role, team := r.roleOf(actor)
+	switch role {
+	case "":
 		return ""
+	case roleSomeone:
+		if team == "" {
+			return ""
+		}
+		return r.p.t("who_someone_from", "Team", team)
+	case roleResponder:
+		if team != "" {
+			return r.p.t("who_responder_from", "Team", team)
+		}
 	}
-	phrase = strings.TrimPrefix(phrase, "the ")
-	return strings.TrimPrefix(phrase, "a ")
+	return r.p.t("who_" + role)
 }
 
 // An email address in free text.
@@ -203,12 +248,12 @@ func (r *redactor) phraseFor(words string) string {
 	for _, w := range strings.Fields(strings.TrimSpace(words)) {
 		for _, p := range r.byPart[strings.Trim(w, ".,()\"")] {
 			if phrase != "" && phrase != p {
-				return "someone" // a first name several people share
+				return r.p.t("someone") // a first name several people share
 			}
 			phrase = p
 		}
 	}
-	return cmp.Or(phrase, "someone")
+	return cmp.Or(phrase, r.p.t("someone"))
 }
 
 func capitalize(s string) string {
@@ -223,6 +268,19 @@ func capitalize(s string) string {
 var (
 	updateRe  = regexp.MustCompile(`^Status update (\d+) to (.*?) \(\d+ recipients?\)`)
 	headsUpRe = regexp.MustCompile(`^Heads-up to \d+ responders? of ([^:]+):`)
+	// The texts the incident and resolution packages write, retold in
+	// the organisation's language when it is not English.
+	declaredRe      = regexp.MustCompile(`^Declared (\S+) (\S+): (.*)$`)
+	stateRe         = regexp.MustCompile(`^State ([a-z]+) → ([a-z]+)(?::\s*(.*))?$`)
+	severityRe      = regexp.MustCompile(`^severity: (\S+) → (\S+)$`)
+	titleRe         = regexp.MustCompile(`^title: (".*") → (".*")$`)
+	firstFailureRe  = regexp.MustCompile(`^first failure: (\S+)$`)
+	askedReportedRe = regexp.MustCompile(`^Asked (\d+) (?:person|people) who reported the problem to confirm the fix$`)
+	askedListRe     = regexp.MustCompile(`^Asked (\d+) (?:person|people) on the confirmers list to confirm the fix$`)
+	askedBothRe     = regexp.MustCompile(`^Asked (\d+) people to confirm the fix: (\d+) who reported the problem and (\d+) on the confirmers list$`)
+	resolvedRe      = regexp.MustCompile(`^Root cause: (.*) Resolved email sent to ([^;]*); write-up promised by (Mon|Tue|Wed|Thu|Fri|Sat|Sun) (\d\d):(\d\d) UTC$`)
+	resolvedUnkRe   = regexp.MustCompile(`^Fix in place; root cause UNKNOWN: incident stays in monitoring\. Resolved email sent to (.*)$`)
+	summarySentRe   = regexp.MustCompile(`^Blameless summary sent to (.*)$`)
 )
 
 // timeline retells the events the attendees may read, in order. Only the
@@ -241,12 +299,12 @@ func (r *redactor) timeline(events []incident.Event) []compose.TimelineEntry {
 			"resolved_email", "confirmation_asked", "monitor_recovered":
 			// sitrep's words, with typed text (a title, a note on the
 			// change, the root cause) that may name someone.
-			what = r.scrub(ev.Text)
+			what = r.retell(ev)
 		case incident.EventFieldChanged:
 			if strings.HasPrefix(ev.Text, "roles:") {
-				what = "Incident roles reassigned" // the text lists addresses
+				what = r.p.t("roles_reassigned") // the text lists addresses
 			} else {
-				what = r.scrub(ev.Text)
+				what = r.retell(ev)
 			}
 		case incident.EventUpdateQueued, incident.EventUpdateSent:
 			what = r.statusUpdate(ev)
@@ -263,23 +321,23 @@ func (r *redactor) timeline(events []incident.Event) []compose.TimelineEntry {
 			// Who reported it, from where and in what words stays with
 			// the incident's leads.
 			reports++
-			what = fmt.Sprintf("Problem reported by a reporter (report %d)", reports)
-			who = cmp.Or(who, "reporter")
+			what = r.p.t("report", "Number", reports)
+			who = cmp.Or(who, r.p.t("who_reporter"))
 		case "confirmation":
 			switch ev.Data["state"] {
 			case "confirmed":
 				confirmed++
-				what = fmt.Sprintf("A reporter confirmed the fix (%d %s so far)", confirmed, plural(confirmed, "confirmation", "confirmations"))
+				what = r.p.t("confirmed", "Count", confirmed)
 			case "still_broken":
-				what = "A reporter says it is still broken"
+				what = r.p.t("still_broken")
 			default:
-				what = "A reporter answered the request to confirm the fix"
+				what = r.p.t("answered")
 			}
-			who = cmp.Or(who, "reporter")
+			who = cmp.Or(who, r.p.t("who_reporter"))
 		case "summary_sent":
 			// The override's findings quote the names the lint found.
 			text, _, _ := strings.Cut(ev.Text, "; lint OVERRIDDEN")
-			what = r.scrub(text)
+			what = r.retell(incident.Event{Kind: ev.Kind, Text: text, At: ev.At})
 		default:
 			continue
 		}
@@ -292,18 +350,97 @@ func (r *redactor) timeline(events []incident.Event) []compose.TimelineEntry {
 	return out
 }
 
+// retell is an event text sitrep wrote, for the attendees: in English as
+// it was written, names replaced; in another language retold from the
+// catalog where the text is one sitrep knows, its typed parts (a title, a
+// note, the root cause) with names replaced. A text it does not know is
+// shown as written, names replaced.
+func (r *redactor) retell(ev incident.Event) string {
+	text := strings.TrimSpace(ev.Text)
+	if r.p.english() {
+		return r.scrub(text)
+	}
+	p := r.p
+	switch ev.Kind {
+	case incident.EventDeclared:
+		if m := declaredRe.FindStringSubmatch(text); m != nil {
+			return p.t("declared", "ID", m[1], "Severity", m[2], "Title", r.scrub(m[3]))
+		}
+	case incident.EventStateChanged:
+		if m := stateRe.FindStringSubmatch(text); m != nil {
+			return p.withWords(p.t("state", "From", p.state(m[1]), "To", p.state(m[2])), r.scrub(m[3]))
+		}
+	case incident.EventFieldChanged:
+		if m := severityRe.FindStringSubmatch(text); m != nil {
+			return p.t("severity", "From", m[1], "To", m[2])
+		}
+		if m := titleRe.FindStringSubmatch(text); m != nil {
+			return p.t("title_changed", "From", r.scrub(m[1]), "To", r.scrub(m[2]))
+		}
+		if m := firstFailureRe.FindStringSubmatch(text); m != nil {
+			if t, err := time.Parse(time.RFC3339, m[1]); err == nil {
+				return p.t("first_failure", "Time", t.UTC().Format("2006-01-02 15:04"))
+			}
+		}
+		if strings.HasPrefix(text, "scope:") {
+			return p.t("scope_updated")
+		}
+	case "confirmation_asked":
+		if m := askedReportedRe.FindStringSubmatch(text); m != nil {
+			return p.t("asked_reporters", "Count", atoi(m[1]))
+		}
+		if m := askedListRe.FindStringSubmatch(text); m != nil {
+			return p.t("asked_confirmers", "Count", atoi(m[1]))
+		}
+		if m := askedBothRe.FindStringSubmatch(text); m != nil {
+			return p.t("asked_both", "Count", atoi(m[1]), "Reporters", atoi(m[2]), "Confirmers", atoi(m[3]))
+		}
+	case "resolved_email":
+		if m := resolvedRe.FindStringSubmatch(text); m != nil {
+			return p.t("resolved_root_cause", "RootCause", r.scrub(m[1]), "Groups", m[2], "Time", promisedBy(p, ev.At, m[3], m[4], m[5]))
+		}
+		if m := resolvedUnkRe.FindStringSubmatch(text); m != nil {
+			return p.t("resolved_unknown", "Groups", m[1])
+		}
+	case "summary_sent":
+		if m := summarySentRe.FindStringSubmatch(text); m != nil {
+			return p.t("summary_sent", "Groups", m[1])
+		}
+	}
+	return r.scrub(text)
+}
+
+// promisedBy is the write-up's promised time, which the resolution event
+// wrote as "Mon 15:04" (UTC, within a week of the event at), as the
+// language writes the day: "Mo., 9. März 15:04".
+func promisedBy(p prose, at time.Time, weekday, hh, mm string) string {
+	at = at.UTC()
+	for d := 0; d <= 7; d++ {
+		t := time.Date(at.Year(), at.Month(), at.Day()+d, atoi(hh), atoi(mm), 0, 0, time.UTC)
+		if t.Format("Mon") == weekday && !t.Before(at.Truncate(time.Minute)) {
+			return p.day(t) + " " + hh + ":" + mm
+		}
+	}
+	return weekday + " " + hh + ":" + mm
+}
+
+func atoi(s string) int {
+	n, _ := strconv.Atoi(s)
+	return n
+}
+
 // statusUpdate is a status update as its audience read it: its number,
 // the groups it went to, and its words.
 func (r *redactor) statusUpdate(ev incident.Event) string {
-	head := "Status update"
+	head := r.p.t("update")
 	if m := updateRe.FindStringSubmatch(ev.Text); m != nil {
-		head = fmt.Sprintf("Status update %s to %s", m[1], m[2])
+		head = r.p.t("update_n", "Number", m[1], "Groups", m[2])
 	}
 	if holding, _ := ev.Data["holding"].(bool); holding {
-		return head + ": no news yet; next update promised"
+		return r.p.t("holding", "What", head)
 	}
 	if status, _ := ev.Data["status"].(string); strings.TrimSpace(status) != "" {
-		return head + ": " + r.scrub(status)
+		return r.p.withWords(head, r.scrub(status))
 	}
 	return head
 }
@@ -312,7 +449,7 @@ func (r *redactor) statusUpdate(ev incident.Event) string {
 func (r *redactor) headsUp(ev incident.Event) string {
 	to, _ := ev.Data["to"].([]any)
 	if len(to) == 0 {
-		return "Heads-up sent to responders"
+		return r.p.t("headsup_none")
 	}
 	var teams []string
 	seen := map[string]bool{}
@@ -323,19 +460,9 @@ func (r *redactor) headsUp(ev incident.Event) string {
 			teams = append(teams, p.Team)
 		}
 	}
-	what := fmt.Sprintf("Heads-up sent to %d %s", len(to), plural(len(to), "responder", "responders"))
+	var systems string
 	if m := headsUpRe.FindStringSubmatch(ev.Text); m != nil {
-		what += " of " + r.scrub(m[1])
+		systems = r.scrub(m[1])
 	}
-	if len(teams) > 0 {
-		what += " (" + strings.Join(teams, ", ") + ")"
-	}
-	return what
-}
-
-func plural(n int, one, many string) string {
-	if n == 1 {
-		return one
-	}
-	return many
+	return r.p.t("headsup", "Count", len(to), "Systems", systems, "Teams", strings.Join(teams, ", "))
 }

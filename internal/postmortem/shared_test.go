@@ -21,7 +21,7 @@ func TestSharedTimelineRetellsEachKind(t *testing.T) {
 	}}
 	inc := &incident.Incident{Ref: "INC-1", Roles: incident.Roles{IncidentLead: "lead@example.test", CommsLead: "vp@example.test"}}
 	pm := &Postmortem{Facilitator: "vp@example.test", Attendees: []Participant{{Email: "r1@example.test", Source: "responder"}}}
-	r := newRedactor(d, inc, pm, []incident.Reporter{{Email: "zed@customer.test", Name: "Zed Quinn"}}, nil)
+	r := newRedactor(d, inc, pm, []incident.Reporter{{Email: "zed@customer.test", Name: "Zed Quinn"}}, nil, "")
 	at := time.Date(2026, 3, 6, 13, 0, 0, 0, time.UTC)
 	events := []incident.Event{
 		{Kind: incident.EventFieldChanged, Actor: "vp@example.test", Text: "roles: incident lead lead@example.test, comms lead vp@example.test, facilitator -"},
