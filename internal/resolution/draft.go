@@ -264,7 +264,7 @@ func writeSummary(b *strings.Builder, in DraftInput, id string, w prose) {
 	case n > 0:
 		// An open "still broken" is not "found and fixed": the author
 		// must find out before the organisation reads it (issue 17).
-		quoted := strings.Join(cleanWords(in.StillBroken, in), "; ")
+		quoted := strings.Join(cleanWords(in.StillBroken, in), w.t("quote_separator"))
 		b.WriteString(w.t("still_broken", "Count", n, "Quotes", quoted) + "\n\n")
 		b.WriteString(w.todo("todo_still_broken") + "\n\n")
 	case in.RootCauseUnknown:
