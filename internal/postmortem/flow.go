@@ -668,11 +668,11 @@ func agenda(sh Shared, p prose) string {
 		p.t("agenda_heading", "ID", sh.Incident.ID, "Title", sh.Incident.Title), p.t("agenda"),
 		p.t("agenda_timeline"), p.t("agenda_issues"), p.t("agenda_improvements"), p.t("timeline_utc"))
 	for _, e := range sh.Entries {
-		who := ""
+		what := e.What
 		if e.Who != "" {
-			who = " (" + e.Who + ")"
+			what = p.t("entry_who", "What", e.What, "Who", e.Who)
 		}
-		fmt.Fprintf(&b, "%s  %s%s\n", e.At.UTC().Format("2006-01-02 15:04"), e.What, who)
+		fmt.Fprintf(&b, "%s  %s\n", e.At.UTC().Format("2006-01-02 15:04"), what)
 	}
 	b.WriteString("\n" + p.t("reply_to_correct") + "\n")
 	return b.String()

@@ -350,6 +350,13 @@ func (r *redactor) timeline(events []incident.Event) []compose.TimelineEntry {
 	return out
 }
 
+// sitrepNotes are the notes sitrep itself writes on a state change (this
+// package and the resolution package), and their catalog keys.
+var sitrepNotes = map[string]string{
+	"post-mortem booked":                         "note_booked",
+	"fix in place, root cause unknown; watching": "note_watching",
+}
+
 // retell is an event text sitrep wrote, for the attendees: in English as
 // it was written, names replaced; in another language retold from the
 // catalog where the text is one sitrep knows, its typed parts (a title, a
@@ -368,7 +375,11 @@ func (r *redactor) retell(ev incident.Event) string {
 		}
 	case incident.EventStateChanged:
 		if m := stateRe.FindStringSubmatch(text); m != nil {
-			return p.withWords(p.t("state", "From", p.state(m[1]), "To", p.state(m[2])), r.scrub(m[3]))
+			note := r.scrub(m[3])
+			if key, ok := sitrepNotes[strings.TrimSpace(m[3])]; ok {
+				note = p.t(key)
+			}
+			return p.withWords(p.t("state", "From", p.state(m[1]), "To", p.state(m[2])), note)
 		}
 	case incident.EventFieldChanged:
 		if m := severityRe.FindStringSubmatch(text); m != nil {

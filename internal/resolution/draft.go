@@ -397,6 +397,13 @@ var (
 	replyRe      = regexp.MustCompile(`(?s)^Reply from \S+(?: \([^)]*\))?: (.*)$`)
 )
 
+// sitrepNotes are the notes sitrep itself writes on a state change (the
+// post-mortem and resolution packages), and their catalog keys.
+var sitrepNotes = map[string]string{
+	"post-mortem booked":                         "note_booked",
+	"fix in place, root cause unknown; watching": "note_watching",
+}
+
 // maxWords bounds the people's words one timeline row or sentence quotes:
 // a row is a line of a table, not the message.
 const maxWords = 240
@@ -512,7 +519,11 @@ func describeEvent(ev DraftEvent, in DraftInput, w prose) string {
 		}
 		s := w.t("ev_state_changed_to", "From", w.state(m[1]), "To", w.state(m[2]))
 		if note := strings.TrimSpace(m[3]); note != "" {
-			s = w.withWords(s, scrubNames(note, in))
+			if key, ok := sitrepNotes[note]; ok {
+				s = w.withWords(s, w.t(key))
+			} else {
+				s = w.withWords(s, scrubNames(note, in))
+			}
 		}
 		return s
 	case evFieldChanged:

@@ -88,6 +88,7 @@ func TestDraftInTheOrganisationsLanguage(t *testing.T) {
 				"| 2024-03-05 14:52 | Antwort eingegangen: „still broken in DE“ |",
 				"_TODO: prüfen, ob diese Zusammenfassung auch außerhalb der Technik verständlich ist",
 				"Vielen Dank an das Team Payments und das SRE team",
+				"| 2024-03-05 15:30 | Status geändert: behoben → Post-Mortem: Post-Mortem gebucht |",
 			},
 		},
 		"ja": {
@@ -99,6 +100,7 @@ func TestDraftInTheOrganisationsLanguage(t *testing.T) {
 				"| 2024-03-05 14:40 | ステータスを変更：調査中 → 原因特定：対応メンバー found the dropped index |",
 				"| 2024-03-05 14:52 | 返信を受信：「still broken in DE」 |",
 				"_TODO: エンジニア以外の人が読んでも分かる内容か確認してください",
+				"| 2024-03-05 15:30 | ステータスを変更：解決済み → ポストモーテム：ポストモーテムを予約 |",
 				"取り組んでくださったPaymentsチーム、SRE teamの皆さん、ありがとうございました。",
 			},
 		},
@@ -108,6 +110,7 @@ func TestDraftInTheOrganisationsLanguage(t *testing.T) {
 			t.Parallel()
 			in := fullInput()
 			in.Language = lang
+			in.Events = append(in.Events, DraftEvent{At: at("15:30"), Kind: "state_changed", Text: "State resolved → postmortem: post-mortem booked"})
 			md := Draft(in)
 			last := -1
 			for _, h := range c.headings {
