@@ -270,17 +270,19 @@ var (
 	headsUpRe = regexp.MustCompile(`^Heads-up to \d+ responders? of ([^:]+):`)
 	// The texts the incident and resolution packages write, retold in
 	// the organisation's language when it is not English.
-	declaredRe      = regexp.MustCompile(`^Declared (\S+) (\S+): (.*)$`)
-	stateRe         = regexp.MustCompile(`^State ([a-z]+) → ([a-z]+)(?::\s*(.*))?$`)
-	severityRe      = regexp.MustCompile(`^severity: (\S+) → (\S+)$`)
-	titleRe         = regexp.MustCompile(`^title: (".*") → (".*")$`)
-	firstFailureRe  = regexp.MustCompile(`^first failure: (\S+)$`)
-	askedReportedRe = regexp.MustCompile(`^Asked (\d+) (?:person|people) who reported the problem to confirm the fix$`)
-	askedListRe     = regexp.MustCompile(`^Asked (\d+) (?:person|people) on the confirmers list to confirm the fix$`)
-	askedBothRe     = regexp.MustCompile(`^Asked (\d+) people to confirm the fix: (\d+) who reported the problem and (\d+) on the confirmers list$`)
-	resolvedRe      = regexp.MustCompile(`^Root cause: (.*) Resolved email sent to ([^;]*); write-up promised by (Mon|Tue|Wed|Thu|Fri|Sat|Sun) (\d\d):(\d\d) UTC$`)
-	resolvedUnkRe   = regexp.MustCompile(`^Fix in place; root cause UNKNOWN: incident stays in monitoring\. Resolved email sent to (.*)$`)
-	summarySentRe   = regexp.MustCompile(`^Blameless summary sent to (.*)$`)
+	declaredRe        = regexp.MustCompile(`^Declared (\S+) (\S+): (.*)$`)
+	stateRe           = regexp.MustCompile(`^State ([a-z]+) → ([a-z]+)(?::\s*(.*))?$`)
+	severityRe        = regexp.MustCompile(`^severity: (\S+) → (\S+)$`)
+	titleRe           = regexp.MustCompile(`^title: (".*") → (".*")$`)
+	firstFailureRe    = regexp.MustCompile(`^first failure: (\S+)$`)
+	askedReportedRe   = regexp.MustCompile(`^Asked (\d+) (?:person|people) who reported the problem to confirm the fix$`)
+	askedListRe       = regexp.MustCompile(`^Asked (\d+) (?:person|people) on the confirmers list to confirm the fix$`)
+	askedBothRe       = regexp.MustCompile(`^Asked (\d+) people to confirm the fix: (\d+) who reported the problem and (\d+) on the confirmers list$`)
+	resolvedRe        = regexp.MustCompile(`^Root cause: (.*) Resolved email sent to ([^;]*); write-up promised by (Mon|Tue|Wed|Thu|Fri|Sat|Sun) (\d\d):(\d\d) UTC$`)
+	resolvedUnkRe     = regexp.MustCompile(`^Fix in place; root cause UNKNOWN: incident stays in monitoring\. Resolved email sent to (.*)$`)
+	summarySentRe     = regexp.MustCompile(`^Blameless summary sent to (.*)$`)
+	recoveredRe       = regexp.MustCompile(`^(.+?) reports (".*") recovered at (\d\d:\d\d:\d\d) UTC$`)
+	recoveredBeforeRe = regexp.MustCompile(`^(.+?) had reported (".*") recovered at (\d\d:\d\d:\d\d) UTC, before the declaration$`)
 )
 
 // timeline retells the events the attendees may read, in order. Only the
@@ -412,6 +414,13 @@ func (r *redactor) retell(ev incident.Event) string {
 		}
 		if m := resolvedUnkRe.FindStringSubmatch(text); m != nil {
 			return p.t("resolved_unknown", "Groups", m[1])
+		}
+	case "monitor_recovered":
+		if m := recoveredRe.FindStringSubmatch(text); m != nil {
+			return p.t("monitor_recovered", "Source", m[1], "Alert", r.scrub(m[2]), "Time", m[3])
+		}
+		if m := recoveredBeforeRe.FindStringSubmatch(text); m != nil {
+			return p.t("monitor_recovered_before", "Source", m[1], "Alert", r.scrub(m[2]), "Time", m[3])
 		}
 	case "summary_sent":
 		if m := summarySentRe.FindStringSubmatch(text); m != nil {

@@ -78,6 +78,7 @@ func langEvents() []incident.Event {
 		{Kind: "confirmation_asked", Actor: "sitrep", Text: "Asked 2 people to confirm the fix: 1 who reported the problem and 1 on the confirmers list"},
 		{Kind: "confirmation", Actor: "zed@customer.test", Text: "Zed Quinn <zed@customer.test> confirmed", Data: map[string]any{"state": "confirmed"}},
 		{Kind: "summary_sent", Actor: "vp@example.test", Text: "Blameless summary sent to exec; lint OVERRIDDEN with 1 finding(s): name \"Rita Weber\""},
+		{Kind: "monitor_recovered", Actor: "Alertmanager", Text: `Alertmanager reports "Checkout 5xx" recovered at 14:05:09 UTC`},
 	}
 	for i := range events {
 		events[i].At = at
@@ -115,6 +116,7 @@ func TestSharedTextsInTheOrganisationsLanguage(t *testing.T) {
 			"Asked 2 people to confirm the fix: 1 who reported the problem and 1 on the confirmers list | sitrep",
 			"A reporter confirmed the fix (1 confirmation so far) | reporter",
 			"Blameless summary sent to exec | comms lead",
+			`Alertmanager reports "Checkout 5xx" recovered at 14:05:09 UTC | `,
 		},
 		"de": {
 			"INC-1 als SEV2 ausgerufen: Checkout fails | Leitung des Vorfalls",
@@ -129,6 +131,7 @@ func TestSharedTextsInTheOrganisationsLanguage(t *testing.T) {
 			"2 Personen um Bestätigung der Behebung gebeten: 1 aus den Meldungen und 1 von der Bestätigungsliste | sitrep",
 			"Eine meldende Person hat die Behebung bestätigt (1 Bestätigung bisher) | Meldende Person",
 			"Nachbetrachtung ohne Schuldzuweisungen an exec gesendet | Kommunikationsleitung",
+			`Alertmanager meldet "Checkout 5xx" um 14:05:09 UTC als erholt | `,
 		},
 		"ja": {
 			"INC-1をSEV2として宣言：Checkout fails | インシデント責任者",
@@ -143,6 +146,7 @@ func TestSharedTextsInTheOrganisationsLanguage(t *testing.T) {
 			"2人に修正の確認を依頼（問題を報告した1人、確認者リストの1人） | sitrep",
 			"報告者が修正を確認（これまでに1件） | 報告者",
 			"振り返りのまとめをexecに送信 | 広報担当",
+			`Alertmanagerが14:05:09（UTC）に"Checkout 5xx"の回復を検知 | `,
 		},
 	}
 	for lang, lines := range want {

@@ -568,12 +568,19 @@ func describeEvent(ev DraftEvent, in DraftInput, w prose) string {
 	case evNote:
 		return w.withWords(w.t("ev_note"), scrubNames(text, in))
 	}
+	switch ev.Kind {
+	case "monitor_recovered", "change_suspected", "change_confirmed":
+		return w.t("ev_" + ev.Kind)
+	}
 	kind := strings.ReplaceAll(ev.Kind, "_", " ")
 	if !stateWordsRe.MatchString(strings.ReplaceAll(kind, " ", "")) {
 		return w.t("ev_event")
 	}
 	if !w.english() {
 		// A kind this draft does not know is an English identifier.
+		if strings.HasPrefix(ev.Kind, "postmortem_") {
+			return w.t("ev_postmortem")
+		}
 		return w.withWords(w.t("ev_event"), kind)
 	}
 	return strings.ToUpper(kind[:1]) + kind[1:]

@@ -89,6 +89,8 @@ func TestDraftInTheOrganisationsLanguage(t *testing.T) {
 				"_TODO: prüfen, ob diese Zusammenfassung auch außerhalb der Technik verständlich ist",
 				"Vielen Dank an das Team Payments und das SRE team",
 				"| 2024-03-05 15:30 | Status geändert: behoben → Post-Mortem: Post-Mortem gebucht |",
+				"| 2024-03-05 15:31 | Überwachung meldet Erholung |",
+				"| 2024-03-05 15:32 | Post-Mortem |",
 			},
 		},
 		"ja": {
@@ -101,6 +103,8 @@ func TestDraftInTheOrganisationsLanguage(t *testing.T) {
 				"| 2024-03-05 14:52 | 返信を受信：「still broken in DE」 |",
 				"_TODO: エンジニア以外の人が読んでも分かる内容か確認してください",
 				"| 2024-03-05 15:30 | ステータスを変更：解決済み → ポストモーテム：ポストモーテムを予約 |",
+				"| 2024-03-05 15:31 | 監視が回復を検知 |",
+				"| 2024-03-05 15:32 | ポストモーテム |",
 				"取り組んでくださったPaymentsチーム、SRE teamの皆さん、ありがとうございました。",
 			},
 		},
@@ -110,7 +114,9 @@ func TestDraftInTheOrganisationsLanguage(t *testing.T) {
 			t.Parallel()
 			in := fullInput()
 			in.Language = lang
-			in.Events = append(in.Events, DraftEvent{At: at("15:30"), Kind: "state_changed", Text: "State resolved → postmortem: post-mortem booked"})
+			in.Events = append(in.Events, DraftEvent{At: at("15:30"), Kind: "state_changed", Text: "State resolved → postmortem: post-mortem booked"},
+				DraftEvent{At: at("15:31"), Kind: "monitor_recovered", Text: `Alertmanager reports "Checkout 5xx" recovered at 15:31:09 UTC`},
+				DraftEvent{At: at("15:32"), Kind: "postmortem_rsvp", Text: "lena.vogel@example.com accepted"})
 			md := Draft(in)
 			last := -1
 			for _, h := range c.headings {
