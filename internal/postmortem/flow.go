@@ -91,10 +91,24 @@ type Service struct {
 	HTTP   *http.Client
 	Now    func() time.Time
 	Logger *slog.Logger
-	// Language is the organisation's language (BCP 47); "" is English.
+	// Language, when set, is the organisation's language (BCP 47);
+	// unset, the directory's organisation language is read at each use
+	// (groups.yaml may change it), and without one, English.
 	// The calendar event and the shared timeline are written in it: one
 	// calendar object and one timeline go to every attendee.
 	Language string
+}
+
+// language is the organisation's language: Language, else the
+// directory's.
+func (s *Service) language() string {
+	if s.Language != "" || s.Directory == nil {
+		return s.Language
+	}
+	if d := s.Directory.Current(); d != nil {
+		return d.Language
+	}
+	return ""
 }
 
 func (s *Service) now() time.Time {
@@ -641,7 +655,7 @@ func (s *Service) event(ctx context.Context, q store.Querier, pm *Postmortem, in
 		orgName = p.Name
 	}
 	ev := calendar.Event{
-		UID: pm.UID, Sequence: pm.Sequence, Summary: newProse(s.Language).t("calendar_title", "ID", inc.Ref, "Title", inc.Title),
+		UID: pm.UID, Sequence: pm.Sequence, Summary: newProse(s.language()).t("calendar_title", "ID", inc.Ref, "Title", inc.Title),
 		Start: *pm.Start, End: *pm.End, Organizer: Attendee{Email: s.Comms.ReplyTo(inc), Name: orgName},
 		Room: pm.Room, VideoLink: pm.VideoLink, CreateMeet: s.Settings.CreateMeet, RequestID: fmt.Sprintf("%s/%d", pm.UID, pm.Sequence),
 	}
@@ -655,7 +669,7 @@ func (s *Service) event(ctx context.Context, q store.Querier, pm *Postmortem, in
 	if err != nil {
 		return calendar.Event{}, err
 	}
-	ev.Description = agenda(sh, newProse(s.Language))
+	ev.Description = agenda(sh, newProse(s.language()))
 	return ev, nil
 }
 

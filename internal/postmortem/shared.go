@@ -46,7 +46,7 @@ func (s *Service) shared(ctx context.Context, q store.Querier, pm *Postmortem, i
 	if err != nil {
 		return Shared{}, fmt.Errorf("postmortem: timeline: %w", err)
 	}
-	r := newRedactor(s.Directory.Current(), inc, pm, reporters, s.Rules, s.Language)
+	r := newRedactor(s.Directory.Current(), inc, pm, reporters, s.Rules, s.language())
 	v := s.Comms.View(inc)
 	// Templates can be overridden: what they are not given, they cannot
 	// show. The roles are named in the timeline by role.

@@ -48,10 +48,24 @@ type Service struct {
 	// Changes, when set, lists the changes confirmed as the incident's
 	// cause, for the summary draft's root-cause section.
 	Changes Changes
-	// Language is the organisation's language (BCP 47); "" is English.
+	// Language, when set, is the organisation's language (BCP 47);
+	// unset, the directory's organisation language is read at each use
+	// (groups.yaml may change it), and without one, English.
 	// The summary draft is written in it: one summary goes to everyone,
 	// so it cannot follow each reader's language.
 	Language string
+}
+
+// language is the organisation's language: Language, else the
+// directory's.
+func (s *Service) language() string {
+	if s.Language != "" || s.Directory == nil {
+		return s.Language
+	}
+	if d := s.Directory.Current(); d != nil {
+		return d.Language
+	}
+	return ""
 }
 
 func (s *Service) now() time.Time {

@@ -47,7 +47,7 @@ func (s *Service) DraftSummary(ctx context.Context, ref string) (string, error) 
 	in := DraftInput{ID: inc.Ref, Title: inc.Title, Severity: string(inc.Severity), DeclaredAt: inc.DeclaredAt,
 		Extent: inc.Scope.Extent, Segments: inc.Scope.Segments, Systems: inc.Scope.Systems, Teams: s.teams(inc),
 		RootCause: inc.RootCause, Fix: inc.Fix, Impact: impact, RootCauseUnknown: unknown, Names: s.names(), Rules: s.Rules,
-		Language: s.Language}
+		Language: s.language()}
 	reports, err := incident.ReportsOf(ctx, s.DB, inc.ID)
 	if err != nil {
 		return "", err
@@ -86,7 +86,7 @@ func (s *Service) DraftSummary(ctx context.Context, ref string) (string, error) 
 			return "", err
 		}
 		if len(causes) > 0 {
-			lines := newWords(s.Language).t("changes_confirmed") + "\n"
+			lines := newWords(s.language()).t("changes_confirmed") + "\n"
 			for _, c := range causes {
 				lines += "\n- " + c
 			}
