@@ -5,12 +5,14 @@ import (
 	"database/sql"
 	"fmt"
 	"log/slog"
+	"slices"
 	"strings"
 	"time"
 
 	"github.com/sitrep-dev/sitrep/internal/compose"
 	"github.com/sitrep-dev/sitrep/internal/directory"
 	"github.com/sitrep-dev/sitrep/internal/errs"
+	"github.com/sitrep-dev/sitrep/internal/i18n"
 	"github.com/sitrep-dev/sitrep/internal/store"
 )
 
@@ -146,6 +148,11 @@ func (c *Comms) ReplyTo(inc *Incident) string { return c.Mail.ReplyAddress(inc.R
 // UpdateInput is a status update as the comms lead writes it.
 type UpdateInput struct {
 	Status string `json:"status"` // Markdown
+	// Translations are the lead's own versions of Status by language tag
+	// ("de" → Markdown), for the recipients who read that language (its
+	// own tag, else its base language: "de" serves "de-CH"). Everyone
+	// else gets Status. sitrep never translates the status itself.
+	Translations map[string]string `json:"translations,omitempty"`
 	// Next is the interval to the next update ("30m"); NextAt an explicit
 	// time. Neither: the severity's default cadence.
 	Next   string     `json:"next,omitempty"`
@@ -186,6 +193,10 @@ func (c *Comms) SendUpdate(ctx context.Context, actor, ref string, in UpdateInpu
 	if err := errs.CheckBlock("status", status, maxStatusBytes, !in.Holding); err != nil {
 		return nil, err
 	}
+	translations, err := checkTranslations(status, in.Translations)
+	if err != nil {
+		return nil, err
+	}
 	if !inc.State.Active() {
 		return nil, errs.E(errs.Conflict, "%s is %s: status updates are for active incidents", inc.Ref, inc.State)
 	}
@@ -218,7 +229,7 @@ func (c *Comms) SendUpdate(ctx context.Context, actor, ref string, in UpdateInpu
 			status = "We are still working on it and have nothing new to report yet."
 		}
 	}
-	data := compose.StatusData{Incident: c.View(inc), Status: status, NextUpdateAt: next, Holding: in.Holding, Now: now, UpdateNumber: number + 1}
+	data := compose.StatusData{Incident: c.View(inc), Status: status, Translations: translations, NextUpdateAt: next, Holding: in.Holding, Now: now, UpdateNumber: number + 1}
 	data.Incident.ThreadTitle = c.threadTitle(ctx, inc)
 	data.Incident.Reports, data.Incident.ReportFacts = c.reportsLine(ctx, c.DB, inc)
 	req := compose.Outgoing{Thread: inc.Thread(compose.Stakeholders), Kind: compose.KindStatus, Groups: groups, Data: data,
@@ -243,14 +254,77 @@ func (c *Comms) SendUpdate(ctx context.Context, actor, ref string, in UpdateInpu
 		}
 		text := fmt.Sprintf("Status update %d to %s (%d %s); next update by %s UTC", number+1, strings.Join(groups, ", "), msg.Total,
 			plural(msg.Total, "recipient", "recipients"), next.Format("15:04"))
-		_, err = AddEvent(ctx, tx, now, inc.ID, EventUpdateQueued, actor, text,
-			map[string]any{"message": msg.ID, "status": status, "next_update_at": next, "groups": groups, "holding": in.Holding})
+		ev := map[string]any{"message": msg.ID, "status": status, "next_update_at": next, "groups": groups, "holding": in.Holding}
+		if len(translations) > 0 {
+			ev["translations"] = translations
+		}
+		_, err = AddEvent(ctx, tx, now, inc.ID, EventUpdateQueued, actor, text, ev)
 		return err
 	})
 	if err != nil {
 		return nil, err
 	}
 	return &UpdateResult{Message: msg, Recipients: msg.Total, NextUpdateAt: next}, nil
+}
+
+// checkTranslations checks the lead's translations of status and returns
+// them by canonical tag ("de-ch" is "de-CH"), without the surrounding
+// blank lines, nil when there are none.
+//
+// Each is checked as the status is (not empty, the same size limit, no
+// control characters). A tag must be a language sitrep writes in
+// (i18n.Supported): a translation for another language would reach nobody,
+// since its readers get sitrep's words in English and so the original.
+// A translation for English, the default language, is allowed: it is what
+// the recipients who read English get, for an update written in another
+// language; recipients whose language is not known get the original. One
+// that repeats the original word for word replaces nothing and is
+// dropped. Two tags that are one language ("de" and "DE") are refused.
+// A holding update with no status of its own has nothing to translate.
+func checkTranslations(status string, in map[string]string) (map[string]string, error) {
+	if len(in) == 0 {
+		return nil, nil
+	}
+	if status == "" {
+		return nil, errs.InvalidField("translations", "translate a status: give the status text too (a holding update without one is in sitrep's words)")
+	}
+	tags := make([]string, 0, len(in))
+	for tag := range in {
+		tags = append(tags, tag)
+	}
+	slices.Sort(tags)
+	out := map[string]string{}
+	for _, tag := range tags {
+		canon, ok := i18n.Supported(strings.TrimSpace(tag))
+		if !ok {
+			return nil, errs.InvalidField("translations", "%q is not a language sitrep writes in; give one of %s (or a regional tag of one, such as de-CH)",
+				tag, strings.Join(i18n.Available(), ", "))
+		}
+		field := "translations." + canon
+		if _, dup := out[canon]; dup {
+			return nil, errs.InvalidField(field, "given twice (%q is %s): give each language once", tag, canon)
+		}
+		text := strings.TrimSpace(in[tag])
+		if text == "" {
+			return nil, errs.InvalidField(field, "must not be empty: write the %s text, or leave the language out to send its readers the original", canon)
+		}
+		if len(text) > maxStatusBytes {
+			return nil, errs.InvalidField(field, "is %d bytes; at most %d, as for the status", len(text), maxStatusBytes)
+		}
+		if err := errs.CheckBlock(field, text, maxStatusBytes, true); err != nil {
+			return nil, err
+		}
+		out[canon] = text
+	}
+	for tag, text := range out {
+		if text == status {
+			delete(out, tag)
+		}
+	}
+	if len(out) == 0 {
+		return nil, nil
+	}
+	return out, nil
 }
 
 func (c *Comms) nextUpdateAt(inc *Incident, in UpdateInput, now time.Time) (time.Time, error) {
