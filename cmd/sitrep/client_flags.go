@@ -152,6 +152,7 @@ var fieldFlags = map[string][]string{
 	"text":                   {"issue", "improvement"},
 	"slot":                   {"book", "reschedule"},
 	"status":                 {"status", "status-file"},
+	"translations":           {"translation", "translation-file"},
 }
 
 // flagFor is the flag of fs that sets the API field, "--root-cause-unknown"
@@ -165,6 +166,10 @@ func flagFor(fs *flag.FlagSet, field string) string {
 		last = last[i+1:]
 	}
 	candidates := append(append([]string{}, fieldFlags[field]...), fieldFlags[last]...)
+	if first, _, ok := strings.Cut(field, "."); ok {
+		// translations.de is --translation's
+		candidates = append(candidates, fieldFlags[first]...)
+	}
 	candidates = append(candidates, strings.ReplaceAll(last, "_", "-"))
 	for _, name := range candidates {
 		if fs.Lookup(name) != nil {

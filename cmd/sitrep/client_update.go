@@ -13,6 +13,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/sitrep-dev/sitrep/internal/i18n"
 )
 
 type messageOut struct {
@@ -27,9 +29,16 @@ type messageOut struct {
 }
 
 func cmdUpdate(ctx context.Context, e env, args []string) error {
-	fs, c := clientFlags(e, "update", "update INC-42 --status TEXT [--next 30m | --next-at 15:30] [--to GROUP,...] [--dry-run]")
+	fs, c := clientFlags(e, "update", "update INC-42 --status TEXT [--translation LANG=TEXT ...] [--next 30m | --next-at 15:30] [--to GROUP,...] [--dry-run]\n\n"+
+		"  sitrep update INC-42 --status-file update.md --translation-file de=update.de.md --translation ja=\"決済が停止しています。\"\n\n"+
+		"A translation is your own version of the status for the recipients who read that language ("+strings.Join(i18n.Available(), ", ")+
+		";\nde also serves de-CH); everyone else gets the status as written. sitrep never translates it, but writes its own words\n"+
+		"(labels, dates) in each recipient's language either way.")
 	status := fs.String("status", "", "what is known now (Markdown)")
 	statusFile := fs.String("status-file", "", "read the status from this file (- for stdin)")
+	translations := translationFlags{}
+	fs.Var(translationFlag{translations, false}, "translation", "your own translation of the status into one language, as in --translation de=\"Der Checkout ist ausgefallen.\" (repeat per `LANG=TEXT`)")
+	fs.Var(translationFlag{translations, true}, "translation-file", "read one language's translation from a file (- for stdin), as in --translation-file de=update.de.md (repeat per `LANG=FILE`)")
 	next := fs.String("next", "", "next update in: 30m, 1h, 1h30m (also \"3 mins\", \"1 hour\"); default: the severity's cadence")
 	nextAt := fs.String("next-at", "", "next update at HH:MM (your local time) or RFC 3339")
 	to := fs.String("to", "", "groups, comma-separated; default: the status audience")
@@ -73,7 +82,18 @@ func cmdUpdate(ctx context.Context, e env, args []string) error {
 		}
 		text = string(b)
 	}
+	stdinTaker := ""
+	if *statusFile == "-" {
+		stdinTaker = "--status-file -"
+	}
+	ts, err := translations.read(e.stdin, stdinTaker)
+	if err != nil {
+		return err
+	}
 	in := map[string]any{"status": text, "next": *next, "groups": splitList(*to), "dry_run": *dryRun, "holding": *holding}
+	if len(ts) > 0 {
+		in["translations"] = ts
+	}
 	if *nextAt != "" {
 		t, err := parseClock(*nextAt, time.Now())
 		if err != nil {
@@ -93,6 +113,7 @@ func cmdUpdate(ctx context.Context, e env, args []string) error {
 		NextUpdateAt time.Time   `json:"next_update_at"`
 		Previews     []struct {
 			Group      string            `json:"group"`
+			Language   string            `json:"language"`
 			Recipients int               `json:"recipients"`
 			Zones      map[string]int    `json:"zones"`
 			Headers    map[string]string `json:"headers"`
@@ -110,7 +131,11 @@ func cmdUpdate(ctx context.Context, e env, args []string) error {
 	w := e.stdout
 	if out.DryRun {
 		for _, p := range out.Previews {
-			fmt.Fprintf(w, "=== %s: %d recipients (%s)\n", p.Group, p.Recipients, zonesLine(p.Zones))
+			group := p.Group
+			if p.Language != "" {
+				group += " (" + p.Language + ")"
+			}
+			fmt.Fprintf(w, "=== %s: %d recipients (%s)\n", group, p.Recipients, zonesLine(p.Zones))
 			keys := make([]string, 0, len(p.Headers))
 			for k := range p.Headers {
 				keys = append(keys, k)
@@ -134,6 +159,92 @@ func cmdUpdate(ctx context.Context, e env, args []string) error {
 		return nil
 	}
 	return c.progress(ctx, pos[0], out.Message.ID)
+}
+
+// translationFlags are --translation and --translation-file as given, by
+// canonical language tag: the text, or the file to read it from.
+type translationFlags map[string]translationArg
+
+type translationArg struct {
+	value  string // the text, or the file name
+	isFile bool
+	flag   string // as typed, for errors: --translation-file de=x.md
+}
+
+// translationFlag is one of the two flags, each repeatable, each once per
+// language across both. The language is checked as it is parsed, so a
+// typo fails before anything is sent, naming the languages there are.
+type translationFlag struct {
+	m      translationFlags
+	isFile bool
+}
+
+func (f translationFlag) String() string { return "" }
+
+func (f translationFlag) Set(v string) error {
+	tag, value, ok := strings.Cut(v, "=")
+	tag = strings.TrimSpace(tag)
+	want := "LANG=TEXT"
+	if f.isFile {
+		want = "LANG=FILE"
+	}
+	if !ok || tag == "" {
+		return fmt.Errorf("want %s, such as de=%s; the languages are %s", want, map[bool]string{false: `"Der Checkout ist ausgefallen."`, true: "update.de.md"}[f.isFile], strings.Join(i18n.Available(), ", "))
+	}
+	canon, ok := i18n.Supported(tag)
+	if !ok {
+		return fmt.Errorf("%q is not a language sitrep writes in; the languages are %s (or a regional tag of one, such as de-CH)", tag, strings.Join(i18n.Available(), ", "))
+	}
+	if prev, dup := f.m[canon]; dup {
+		return fmt.Errorf("%s is given twice (also %s): give each language once", canon, prev.flag)
+	}
+	if f.isFile && value == "" {
+		return fmt.Errorf("%s: want %s, the file to read the translation from (- for stdin)", tag, want)
+	}
+	name := "--translation"
+	if f.isFile {
+		name = "--translation-file"
+	}
+	f.m[canon] = translationArg{value: value, isFile: f.isFile, flag: name + " " + v}
+	return nil
+}
+
+// read returns the translations by language, reading the files.
+// Standard input is read once: stdinTaker is the flag that reads it
+// already ("--status-file -"), or "".
+func (t translationFlags) read(stdin io.Reader, stdinTaker string) (map[string]string, error) {
+	if len(t) == 0 {
+		return nil, nil
+	}
+	tags := make([]string, 0, len(t))
+	for tag := range t {
+		tags = append(tags, tag)
+	}
+	sort.Strings(tags)
+	out := make(map[string]string, len(t))
+	for _, tag := range tags {
+		a := t[tag]
+		if !a.isFile {
+			out[tag] = a.value
+			continue
+		}
+		var b []byte
+		var err error
+		if a.value == "-" {
+			if stdinTaker != "" {
+				return nil, fmt.Errorf("%s: standard input can be read once, and %s reads it; give the other texts as files", a.flag, stdinTaker)
+			}
+			stdinTaker = a.flag
+			b, err = io.ReadAll(stdin)
+		} else {
+			b, err = os.ReadFile(a.value)
+		}
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", a.flag, err)
+		}
+		out[tag] = string(b)
+	}
+	return out, nil
 }
 
 // progress polls the message's deliveries until none is queued or being sent.

@@ -66,7 +66,7 @@ Client (--server URL --token TOKEN, or SITREP_SERVER / SITREP_TOKEN; every comma
   sitrep show INC-42
   sitrep groups [NAME]
   sitrep state INC-42 STATE [--note TEXT]
-  sitrep update INC-42 --status TEXT [--next 30m | --next-at 15:30] [--to GROUP,...] [--dry-run] [--hold]
+  sitrep update INC-42 --status TEXT [--translation de=TEXT ...] [--next 30m | --next-at 15:30] [--to GROUP,...] [--dry-run] [--hold]
   sitrep headsup INC-42 [--to EMAIL,...]
   sitrep deliveries INC-42 [MESSAGE] [--state failed]
   sitrep replies INC-42                 replies by mail: class, sender, the new text
