@@ -306,12 +306,16 @@ func checkTranslations(status string, in map[string]string) (map[string]string, 
 		}
 		text := strings.TrimSpace(in[tag])
 		if text == "" {
-			return nil, errs.InvalidField(field, "must not be empty: write the %s text, or leave the language out to send its readers the original", canon)
+			return nil, errs.InvalidField(field, "the %s translation must not be empty: write it, or leave the language out to send its readers the original", canon)
 		}
 		if len(text) > maxStatusBytes {
-			return nil, errs.InvalidField(field, "is %d bytes; at most %d, as for the status", len(text), maxStatusBytes)
+			return nil, errs.InvalidField(field, "the %s translation is %d bytes; at most %d, as for the status", canon, len(text), maxStatusBytes)
 		}
 		if err := errs.CheckBlock(field, text, maxStatusBytes, true); err != nil {
+			if e, ok := err.(*errs.Error); ok {
+				// "contains U+0007" alone does not say which of the texts.
+				e.Message = "the " + canon + " translation " + e.Message
+			}
 			return nil, err
 		}
 		out[canon] = text

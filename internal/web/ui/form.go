@@ -157,15 +157,19 @@ type composeForm struct {
 	Status, Next string
 	Groups       []string
 	Key          string // idempotency key: one per rendered form
+	// Translations are the languages added, each with its text as typed
+	// (translations.go).
+	Translations []translationField
 }
 
 func readCompose(r *http.Request) composeForm {
 	_ = r.ParseForm()
-	return composeForm{Status: r.PostFormValue("status"), Next: r.PostFormValue("next"), Groups: r.PostForm["groups"], Key: r.PostFormValue("idempotency_key")}
+	return composeForm{Status: r.PostFormValue("status"), Next: r.PostFormValue("next"), Groups: r.PostForm["groups"], Key: r.PostFormValue("idempotency_key"),
+		Translations: readTranslations(r)}
 }
 
 func (f composeForm) input(dryRun bool) incident.UpdateInput {
-	return incident.UpdateInput{Status: f.Status, Next: f.Next, Groups: slices.Clone(f.Groups), DryRun: dryRun, IdempotencyKey: f.Key}
+	return incident.UpdateInput{Status: f.Status, Translations: f.translations(), Next: f.Next, Groups: slices.Clone(f.Groups), DryRun: dryRun, IdempotencyKey: f.Key}
 }
 
 // holdForm is the overdue banner's holding update: the next update's

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/sitrep-dev/sitrep/internal/changes"
+	"github.com/sitrep-dev/sitrep/internal/compose"
 )
 
 const uiTimeFormat = "2006-01-02 15:04"
@@ -64,7 +65,17 @@ var uiFuncs = template.FuncMap{
 		}
 		return n
 	},
-	"pathesc":     url.PathEscape,
+	"pathesc":  url.PathEscape,
+	"langName": langName,
+	// previewGroups counts the groups of a preview list, which has one
+	// preview per group and language its members read.
+	"previewGroups": func(ps []compose.Preview) int {
+		seen := map[string]bool{}
+		for _, p := range ps {
+			seen[p.Group] = true
+		}
+		return len(seen)
+	},
 	"changeTitle": changeTitle,
 	"before":      beforeText,
 	"span": func(d string) string {
