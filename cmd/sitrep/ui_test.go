@@ -327,6 +327,20 @@ func TestUIEndToEndInChromium(t *testing.T) {
 			eval[[]string](u, `Array.from(document.querySelectorAll("main *")).filter(e => e.getBoundingClientRect().right > window.innerWidth + 1).slice(0, 8).map(e => e.tagName + "." + e.className + " " + Math.round(e.getBoundingClientRect().right))`))
 	}
 	u.shot("incident-phone")
+	// Issue 18: adding a translation on a phone (a plain form: Add posts
+	// to the preview, which renders the page with the language's box).
+	u.do("add a translation on a phone",
+		chromedp.Click(chromedp.CSS(`details.translations summary`)),
+		chromedp.SetValue(chromedp.ID("add_translation"), "de"),
+		chromedp.Click(chromedp.CSS(`button[name=add]`)),
+		chromedp.WaitVisible(chromedp.ID("translation-de")),
+	)
+	if overflow := eval[bool](u, `document.documentElement.scrollWidth > window.innerWidth + 1`); overflow {
+		t.Errorf("the compose form with a translation scrolls sideways on a 390px phone: %v",
+			eval[[]string](u, `Array.from(document.querySelectorAll("main *")).filter(e => e.getBoundingClientRect().right > window.innerWidth + 1).slice(0, 8).map(e => e.tagName + "." + e.className + " " + Math.round(e.getBoundingClientRect().right))`))
+	}
+	u.accessible("the compose form with a translation")
+	u.shot("translation-phone")
 	u.do("desktop", chromedp.EmulateViewport(1280, 900))
 
 	// An expired session while writing: back to sign-in, then the draft is still there.
