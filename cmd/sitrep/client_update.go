@@ -130,9 +130,15 @@ func cmdUpdate(ctx context.Context, e env, args []string) error {
 	}
 	w := e.stdout
 	if out.DryRun {
+		// Each preview is one group's email in one language; the language
+		// is named when there is more than the default (English).
+		labelled := false
+		for _, p := range out.Previews {
+			labelled = labelled || (p.Language != "" && p.Language != i18n.Default)
+		}
 		for _, p := range out.Previews {
 			group := p.Group
-			if p.Language != "" {
+			if labelled && p.Language != "" {
 				group += " (" + p.Language + ")"
 			}
 			fmt.Fprintf(w, "=== %s: %d recipients (%s)\n", group, p.Recipients, zonesLine(p.Zones))

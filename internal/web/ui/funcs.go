@@ -9,6 +9,7 @@ import (
 
 	"github.com/sitrep-dev/sitrep/internal/changes"
 	"github.com/sitrep-dev/sitrep/internal/compose"
+	"github.com/sitrep-dev/sitrep/internal/i18n"
 )
 
 const uiTimeFormat = "2006-01-02 15:04"
@@ -75,6 +76,17 @@ var uiFuncs = template.FuncMap{
 			seen[p.Group] = true
 		}
 		return len(seen)
+	},
+	// previewLanguages says whether the previews are labelled with their
+	// language: when one of them is in a language other than the default
+	// (an organisation that reads English alone sees no label).
+	"previewLanguages": func(ps []compose.Preview) bool {
+		for _, p := range ps {
+			if p.Language != "" && p.Language != i18n.Default {
+				return true
+			}
+		}
+		return false
 	},
 	"changeTitle": changeTitle,
 	"before":      beforeText,

@@ -124,13 +124,14 @@ func TestUIPreviewPerLanguage(t *testing.T) {
 			t.Errorf("the preview lacks %q:\n%s", want, frag)
 		}
 	}
-	// Until the outbox labels them: one preview per group, no language.
-	pd.Result.Previews = []compose.Preview{{Group: "exec", Recipients: 1, Zones: map[string]int{"UTC": 1}}}
+	// An audience that reads English alone (or previews without a
+	// language): no label.
+	pd.Result.Previews = []compose.Preview{{Group: "exec", Language: "en", Recipients: 1, Zones: map[string]int{"UTC": 1}}}
 	w = httptest.NewRecorder()
 	if err := e.s.renderFragment(w, 200, "incident", "preview", viewer{}, pd); err != nil {
 		t.Fatal(err)
 	}
-	if frag := w.Body.String(); !strings.Contains(frag, "in 1 group;") || !strings.Contains(frag, `aria-label="Preview for exec">`) {
+	if frag := w.Body.String(); !strings.Contains(frag, "in 1 group;") || !strings.Contains(frag, `aria-label="Preview for exec" lang="en">`) || strings.Contains(frag, "English") {
 		t.Errorf("a preview without a language:\n%s", frag)
 	}
 }
