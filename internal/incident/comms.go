@@ -275,11 +275,12 @@ func (c *Comms) SendUpdate(ctx context.Context, actor, ref string, in UpdateInpu
 // control characters). A tag must be a language sitrep writes in
 // (i18n.Supported): a translation for another language would reach nobody,
 // since its readers get sitrep's words in English and so the original.
-// A translation for English, the default language, is allowed, for an
-// update written in another language: it is what the recipients whose
-// emails are in English get (the outbox sends those whose language is not
-// known the default language's email). One that repeats the original
-// word for word replaces nothing and is dropped. Two tags that are one language ("de" and "DE") are refused.
+// A translation for the organisation's own language (English by default)
+// is allowed, for an update written in another language: like any other,
+// it is what the recipients whose emails are in that language get, and
+// the outbox sends those whose language is not known the organisation's
+// language's email. One that repeats the original word for word replaces
+// nothing and is dropped. Two tags that are one language ("de" and "DE") are refused.
 // A holding update with no status of its own has nothing to translate.
 func checkTranslations(status string, in map[string]string) (map[string]string, error) {
 	if len(in) == 0 {
