@@ -333,8 +333,12 @@ func (o *Outbox) render(kind compose.Kind, snapshot []byte, r directory.Recipien
 	if err := json.Unmarshal(snapshot, data); err != nil {
 		return nil, fmt.Errorf("outbox: snapshot of %s: %w", kind, err)
 	}
-	compose.Address(data, compose.Copy{Name: r.Name, Zone: compose.Zone(r.TimeZone), To: audience, Language: r.Language})
-	return o.Renderer.RenderIn(r.Language, kind, data)
+	// A reader of no language reads the catalog language that serves
+	// them (the organisation's default was resolved by the directory), as
+	// their message's variant says, in previews and deliveries alike.
+	lang := cmp.Or(r.Language, o.Renderer.Catalog().Match(r.Language))
+	compose.Address(data, compose.Copy{Name: r.Name, Zone: compose.Zone(r.TimeZone), To: audience, Language: lang})
+	return o.Renderer.RenderIn(lang, kind, data)
 }
 
 // ReplyAddress is the address replies to a thread go to: plus addressing
