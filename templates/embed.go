@@ -10,5 +10,5 @@ import "embed"
 
 // FS holds the default templates, one file per kind of email.
 //
-//go:embed *.md.tmpl locales/*.yaml
+//go:embed *.md.tmpl
 var FS embed.FS

@@ -142,7 +142,7 @@ func (r *Renderer) Catalog() *i18n.Catalog { return r.cat }
 // data so that a misspelt field fails now. All problems are reported
 // together, each naming its file.
 func New(overrideDir string) (*Renderer, error) {
-	cat, err := i18n.Load(templates.FS, "locales")
+	cat, err := i18n.Embedded()
 	if err != nil {
 		return nil, fmt.Errorf("compose: %w", err)
 	}

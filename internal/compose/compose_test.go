@@ -16,7 +16,6 @@ import (
 
 	"github.com/sitrep-dev/sitrep/internal/errs"
 	"github.com/sitrep-dev/sitrep/internal/i18n"
-	"github.com/sitrep-dev/sitrep/templates"
 )
 
 func newRenderer(t *testing.T) *Renderer {
@@ -595,7 +594,7 @@ func TestReasonsEndInOneFullStop(t *testing.T) {
 // english is the English localizer the embedded catalogs give.
 func english(t *testing.T) *i18n.Localizer {
 	t.Helper()
-	cat, err := i18n.Load(templates.FS, "locales")
+	cat, err := i18n.Embedded()
 	if err != nil {
 		t.Fatal(err)
 	}

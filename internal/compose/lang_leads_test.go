@@ -7,7 +7,6 @@ import (
 	"time"
 
 	"github.com/sitrep-dev/sitrep/internal/i18n"
-	"github.com/sitrep-dev/sitrep/templates"
 )
 
 // leadsCase is one message of the leads' thread, with words sitrep itself
@@ -104,7 +103,7 @@ var readerZones = map[string]string{"en": "Europe/Berlin", "de": "Europe/Berlin"
 // Each is addressed to a lead who is not the person it is about.
 func TestLeadsMessagesInEveryLanguage(t *testing.T) {
 	r := newRenderer(t)
-	cat, err := i18n.Load(templates.FS, "locales")
+	cat, err := i18n.Embedded()
 	if err != nil {
 		t.Fatal(err)
 	}

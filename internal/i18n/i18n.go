@@ -15,6 +15,7 @@
 package i18n
 
 import (
+	"embed"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -27,7 +28,6 @@ import (
 	"text/template"
 
 	goi18n "github.com/nicksnyder/go-i18n/v2/i18n"
-	"github.com/sitrep-dev/sitrep/templates"
 	"go.yaml.in/yaml/v3"
 	"golang.org/x/text/language"
 )
@@ -244,15 +244,20 @@ func (c *Catalog) Localizer(tag string) *Localizer {
 	return l
 }
 
+// catalogs are sitrep's own, one file per language.
+//
+//go:embed locales/*.yaml
+var catalogs embed.FS
+
 var embedded struct {
 	once sync.Once
 	cat  *Catalog
 	err  error
 }
 
-// Embedded is the catalog set built into sitrep (templates/locales).
+// Embedded is the catalog set built into sitrep (internal/i18n/locales).
 func Embedded() (*Catalog, error) {
-	embedded.once.Do(func() { embedded.cat, embedded.err = Load(templates.FS, "locales") })
+	embedded.once.Do(func() { embedded.cat, embedded.err = Load(catalogs, "locales") })
 	return embedded.cat, embedded.err
 }
 

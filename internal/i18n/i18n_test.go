@@ -7,12 +7,11 @@ import (
 	"time"
 
 	"github.com/sitrep-dev/sitrep/internal/i18n"
-	"github.com/sitrep-dev/sitrep/templates"
 )
 
 func load(t *testing.T) *i18n.Catalog {
 	t.Helper()
-	c, err := i18n.Load(templates.FS, "locales")
+	c, err := i18n.Embedded()
 	if err != nil {
 		t.Fatal(err)
 	}

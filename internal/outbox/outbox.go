@@ -336,7 +336,10 @@ func (o *Outbox) render(kind compose.Kind, snapshot []byte, r directory.Recipien
 	// A reader of no language reads the catalog language that serves
 	// them (the organisation's default was resolved by the directory), as
 	// their message's variant says, in previews and deliveries alike.
-	lang := cmp.Or(r.Language, o.Renderer.Catalog().Match(r.Language))
+	lang := r.Language
+	if lang == "" {
+		lang = o.Renderer.Catalog().Match("")
+	}
 	compose.Address(data, compose.Copy{Name: r.Name, Zone: compose.Zone(r.TimeZone), To: audience, Language: lang})
 	return o.Renderer.RenderIn(lang, kind, data)
 }
