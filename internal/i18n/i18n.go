@@ -26,6 +26,7 @@ import (
 	"strings"
 	"sync"
 	"text/template"
+	"unicode"
 
 	goi18n "github.com/nicksnyder/go-i18n/v2/i18n"
 	"go.yaml.in/yaml/v3"
@@ -38,12 +39,13 @@ const Default = "en"
 
 // Catalog is the loaded set of catalogs. It is safe for concurrent use.
 type Catalog struct {
-	bundle *goi18n.Bundle
-	langs  []string                       // catalog languages, Default first
-	keys   map[string]map[string]struct{} // language → message IDs it defines
-	fields map[string][]string            // message ID → placeholders in the English text
-	tags   []language.Tag
-	match  language.Matcher
+	bundle  *goi18n.Bundle
+	langs   []string                       // catalog languages, Default first
+	keys    map[string]map[string]struct{} // language → message IDs it defines
+	fields  map[string][]string            // message ID → placeholders in the English text
+	english map[string]*goi18n.Message     // message ID → the English message, every form
+	tags    []language.Tag
+	match   language.Matcher
 
 	mu         sync.Mutex
 	localizers map[string]*Localizer
@@ -98,6 +100,7 @@ func Load(fsys fs.FS, dir string) (*Catalog, error) {
 	if !ok {
 		return nil, errors.Join(append(problems, fmt.Errorf("i18n: no %s.yaml: English is the reference catalog", Default))...)
 	}
+	c.english = en
 	for id, m := range en {
 		f, err := placeholders(m)
 		// A placeholder English does not need (a month's number) is
@@ -281,4 +284,33 @@ func Supported(tag string) (string, bool) {
 	}
 	base, _ := t.Base()
 	return t.String(), slices.Contains(Available(), base.String())
+}
+
+var placeholder = regexp.MustCompile(`\{\{[^}]*\}\}`)
+
+// Prose lists the English catalog's own words under the key prefix
+// ("summary_draft"): the literal text between placeholders, of every
+// plural form, in runs of at least four characters, without what reads
+// the same in every language (all capitals: "UTC"). It is for tests that
+// no English prose is left in another language's output.
+func (c *Catalog) Prose(prefix string) []string {
+	seen := map[string]bool{}
+	var out []string
+	for _, id := range c.Keys() {
+		if !strings.HasPrefix(id, prefix+".") {
+			continue
+		}
+		m := c.english[id]
+		for _, text := range []string{m.Zero, m.One, m.Two, m.Few, m.Many, m.Other} {
+			for _, chunk := range placeholder.Split(text, -1) {
+				chunk = strings.TrimFunc(chunk, func(r rune) bool { return !unicode.IsLetter(r) })
+				if len([]rune(chunk)) < 4 || strings.ToUpper(chunk) == chunk || seen[chunk] {
+					continue
+				}
+				seen[chunk] = true
+				out = append(out, chunk)
+			}
+		}
+	}
+	return out
 }

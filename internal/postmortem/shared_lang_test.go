@@ -1,62 +1,27 @@
 package postmortem
 
 import (
-	"regexp"
 	"strings"
 	"testing"
 	"time"
-	"unicode"
 
 	"github.com/sitrep-dev/sitrep/internal/compose"
 	"github.com/sitrep-dev/sitrep/internal/directory"
+	"github.com/sitrep-dev/sitrep/internal/i18n"
 	"github.com/sitrep-dev/sitrep/internal/incident"
-	"github.com/sitrep-dev/sitrep/templates"
-	"go.yaml.in/yaml/v3"
 )
 
-// englishProse lists the English catalog's own words under prefix (the
-// literal text between placeholders, of every plural form), for tests
-// that no English sitrep prose is left in another language; what reads
-// the same in every language (all capitals: "UTC") is left out.
+// englishProse is the English catalog's own words under prefix (see
+// i18n.Catalog.Prose).
 func englishProse(t *testing.T, prefix string) []string {
 	t.Helper()
-	b, err := templates.FS.ReadFile("locales/en.yaml")
+	cat, err := i18n.Embedded()
 	if err != nil {
 		t.Fatal(err)
 	}
-	var root map[string]any
-	if err := yaml.Unmarshal(b, &root); err != nil {
-		t.Fatal(err)
-	}
-	var texts []string
-	var walk func(v any)
-	walk = func(v any) {
-		switch v := v.(type) {
-		case string:
-			texts = append(texts, v)
-		case map[string]any:
-			for k, c := range v {
-				if k != "description" {
-					walk(c)
-				}
-			}
-		}
-	}
-	walk(root[prefix])
-	if len(texts) == 0 {
+	out := cat.Prose(prefix)
+	if len(out) == 0 {
 		t.Fatalf("en.yaml has no %s.*", prefix)
-	}
-	action := regexp.MustCompile(`\{\{[^}]*\}\}`)
-	seen := map[string]bool{}
-	var out []string
-	for _, text := range texts {
-		for _, chunk := range action.Split(text, -1) {
-			chunk = strings.TrimFunc(chunk, func(r rune) bool { return !unicode.IsLetter(r) })
-			if len([]rune(chunk)) >= 4 && strings.ToUpper(chunk) != chunk && !seen[chunk] {
-				seen[chunk] = true
-				out = append(out, chunk)
-			}
-		}
 	}
 	return out
 }

@@ -2,67 +2,31 @@ package resolution
 
 import (
 	"fmt"
-	"regexp"
+	"slices"
 	"strings"
 	"testing"
-	"unicode"
 
 	"github.com/sitrep-dev/sitrep/internal/blameless"
-	"github.com/sitrep-dev/sitrep/templates"
-	"go.yaml.in/yaml/v3"
+	"github.com/sitrep-dev/sitrep/internal/i18n"
 )
 
-// englishProse lists the English catalog's own words under prefix (the
-// literal text between placeholders, of every plural form), for tests
-// that no English sitrep prose is left in another language. Words that
-// people's text in the fixtures also holds are left out by skip; so is
-// what reads the same in every language (all capitals: "UTC").
+// englishProse is the English catalog's own words under prefix (see
+// i18n.Catalog.Prose), but for skip: words that people's text in the
+// fixtures also holds.
 func englishProse(t *testing.T, prefix string, skip ...string) []string {
 	t.Helper()
-	b, err := templates.FS.ReadFile("locales/en.yaml")
+	cat, err := i18n.Embedded()
 	if err != nil {
 		t.Fatal(err)
 	}
-	var root map[string]any
-	if err := yaml.Unmarshal(b, &root); err != nil {
-		t.Fatal(err)
-	}
-	var texts []string
-	var walk func(v any)
-	walk = func(v any) {
-		switch v := v.(type) {
-		case string:
-			texts = append(texts, v)
-		case map[string]any:
-			for k, c := range v {
-				if k != "description" {
-					walk(c)
-				}
-			}
-		}
-	}
-	walk(root[prefix])
-	if len(texts) == 0 {
-		t.Fatalf("en.yaml has no %s.*", prefix)
-	}
-	action := regexp.MustCompile(`\{\{[^}]*\}\}`)
-	seen := map[string]bool{}
 	var out []string
-	for _, text := range texts {
-		for _, chunk := range action.Split(text, -1) {
-			chunk = strings.TrimFunc(chunk, func(r rune) bool { return !unicode.IsLetter(r) })
-			if len([]rune(chunk)) < 4 || strings.ToUpper(chunk) == chunk || seen[chunk] {
-				continue
-			}
-			skipped := false
-			for _, s := range skip {
-				skipped = skipped || chunk == s
-			}
-			if !skipped {
-				seen[chunk] = true
-				out = append(out, chunk)
-			}
+	for _, w := range cat.Prose(prefix) {
+		if !slices.Contains(skip, w) {
+			out = append(out, w)
 		}
+	}
+	if len(out) == 0 {
+		t.Fatalf("en.yaml has no %s.*", prefix)
 	}
 	return out
 }
