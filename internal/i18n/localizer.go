@@ -213,3 +213,34 @@ func isUTC(z *time.Location, lt time.Time) bool {
 	name, _ := lt.Zone()
 	return z == time.UTC || name == "UTC"
 }
+
+// Section is a localizer for one group of keys ("summary_draft"), so that
+// a package writing one document says t("title") for its own keys.
+type Section struct {
+	l      *Localizer
+	prefix string
+}
+
+// SectionIn is the section prefix of the embedded catalogs in language
+// tag. With a broken catalog (the tests catch it) it writes the keys.
+func SectionIn(tag, prefix string) Section {
+	c, err := Embedded()
+	if err != nil {
+		return Section{prefix: prefix}
+	}
+	return Section{l: c.Localizer(tag), prefix: prefix}
+}
+
+// T is the text of prefix.id (see Localizer.T).
+func (s Section) T(id string, args ...any) string {
+	if s.l == nil {
+		return s.prefix + "." + id
+	}
+	return s.l.T(s.prefix+"."+id, args...)
+}
+
+// English reports whether the section writes English.
+func (s Section) English() bool { return s.l == nil || s.l.Lang() == Default }
+
+// Localizer is the section's localizer (nil with a broken catalog).
+func (s Section) Localizer() *Localizer { return s.l }

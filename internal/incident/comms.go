@@ -39,6 +39,20 @@ type Directory interface {
 	Current() *directory.Directory
 }
 
+// OrganisationLanguage is the language of documents that go to many
+// readers at once (a summary, a calendar event): override when set, else
+// the directory's organisation language ("" is English). groups.yaml may
+// change it, so it is read at each use.
+func OrganisationLanguage(override string, d Directory) string {
+	if override != "" || d == nil {
+		return override
+	}
+	if cur := d.Current(); cur != nil {
+		return cur.Language
+	}
+	return ""
+}
+
 // Thread is the incident's conversation with one audience
 // (compose.Responders, Stakeholders or Leads).
 //

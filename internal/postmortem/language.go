@@ -10,27 +10,15 @@ import (
 // timeline every attendee reads) in one language, the organisation's:
 // one calendar object and one timeline go to everyone. The keys are
 // postmortem_doc.*; people's words are never translated.
-type prose struct{ l *i18n.Localizer }
+type prose struct{ i18n.Section }
 
-func newProse(lang string) prose {
-	c, err := i18n.Embedded()
-	if err != nil {
-		// The i18n tests catch a broken catalog; t writes keys then.
-		return prose{}
-	}
-	return prose{c.Localizer(lang)}
-}
+func newProse(lang string) prose { return prose{i18n.SectionIn(lang, "postmortem_doc")} }
 
-func (p prose) t(id string, args ...any) string {
-	if p.l == nil {
-		return id
-	}
-	return p.l.T("postmortem_doc."+id, args...)
-}
+func (p prose) t(id string, args ...any) string { return p.T(id, args...) }
 
 // english reports whether the texts are English, in which sitrep's own
 // event texts are retold as they were written.
-func (p prose) english() bool { return p.l == nil || p.l.Lang() == i18n.Default }
+func (p prose) english() bool { return p.English() }
 
 // withWords is a line followed by words: "Status update 2 to exec: ...".
 func (p prose) withWords(what, words string) string {
@@ -43,16 +31,16 @@ func (p prose) withWords(what, words string) string {
 // state is a state word: as the event wrote it in English, else the
 // catalog's (state.*).
 func (p prose) state(s string) string {
-	if p.english() || !p.l.Has("state."+s) {
+	if p.english() || !p.Localizer().Has("state."+s) {
 		return s
 	}
-	return p.l.T("state." + s)
+	return p.Localizer().T("state." + s)
 }
 
 // day is "Tue 3 Mar" as the language writes it.
 func (p prose) day(t time.Time) string {
-	if p.l == nil {
+	if p.Localizer() == nil {
 		return t.Format("Mon 2 Jan")
 	}
-	return p.l.Day(t)
+	return p.Localizer().Day(t)
 }

@@ -76,27 +76,15 @@ const (
 
 // prose writes the draft's own text in one language, from the catalog
 // (summary_draft.*). People's words are never translated.
-type prose struct{ l *i18n.Localizer }
+type prose struct{ i18n.Section }
 
-func newWords(lang string) prose {
-	c, err := i18n.Embedded()
-	if err != nil {
-		// The i18n tests catch a broken catalog; T writes keys then.
-		return prose{}
-	}
-	return prose{c.Localizer(lang)}
-}
+func newWords(lang string) prose { return prose{i18n.SectionIn(lang, "summary_draft")} }
 
-func (w prose) t(id string, args ...any) string {
-	if w.l == nil {
-		return id
-	}
-	return w.l.T("summary_draft."+id, args...)
-}
+func (w prose) t(id string, args ...any) string { return w.T(id, args...) }
 
 // english reports whether the draft is written in English, whose
 // durations and state words the draft writes its own way.
-func (w prose) english() bool { return w.l == nil || w.l.Lang() == i18n.Default }
+func (w prose) english() bool { return w.English() }
 
 // todo is a prompt the author must replace: "_TODO: <text>_". The marker
 // is the same in every language, so that unfinished finds it; only the
@@ -120,16 +108,16 @@ func (w prose) duration(d time.Duration) string {
 	if w.english() {
 		return formatDuration(d)
 	}
-	return w.l.Duration(d.Round(time.Minute))
+	return w.Localizer().Duration(d.Round(time.Minute))
 }
 
 // state is a state word: as the event wrote it in English, else the
 // catalog's (state.*).
 func (w prose) state(s string) string {
-	if w.english() || !w.l.Has("state."+s) {
+	if w.english() || !w.Localizer().Has("state."+s) {
 		return s
 	}
-	return w.l.T("state." + s)
+	return w.Localizer().T("state." + s)
 }
 
 // Draft writes the blameless summary as Markdown for the author to finish,
@@ -228,10 +216,10 @@ func Draft(in DraftInput) string {
 
 // list joins as the language does: "a, b and c".
 func (w prose) list(parts []string) string {
-	if w.l == nil {
+	if w.Localizer() == nil {
 		return joinAnd(parts)
 	}
-	return w.l.List(parts)
+	return w.Localizer().List(parts)
 }
 
 func writeSummary(b *strings.Builder, in DraftInput, id string, w prose) {

@@ -58,15 +58,7 @@ type Service struct {
 
 // language is the organisation's language: Language, else the
 // directory's.
-func (s *Service) language() string {
-	if s.Language != "" || s.Directory == nil {
-		return s.Language
-	}
-	if d := s.Directory.Current(); d != nil {
-		return d.Language
-	}
-	return ""
-}
+func (s *Service) language() string { return incident.OrganisationLanguage(s.Language, s.Directory) }
 
 func (s *Service) now() time.Time {
 	if s.Now != nil {
