@@ -26,6 +26,19 @@ type messageOut struct {
 	Total     int            `json:"total"`
 	Counts    map[string]int `json:"counts"`
 	CreatedAt time.Time      `json:"created_at"`
+	Language  string         `json:"language"`
+	// Variants are the update in its readers' other languages (only in
+	// the answer to a send).
+	Variants []messageOut `json:"variants"`
+}
+
+// ids are the rows of the message and of its variants.
+func (m messageOut) ids() []int64 {
+	out := []int64{m.ID}
+	for _, v := range m.Variants {
+		out = append(out, v.ID)
+	}
+	return out
 }
 
 func cmdUpdate(ctx context.Context, e env, args []string) error {
@@ -164,7 +177,7 @@ func cmdUpdate(ctx context.Context, e env, args []string) error {
 		}
 		return nil
 	}
-	return c.progress(ctx, pos[0], out.Message.ID)
+	return c.progress(ctx, pos[0], out.Message.ids())
 }
 
 // translationFlags are --translation and --translation-file as given, by
@@ -253,18 +266,27 @@ func (t translationFlags) read(stdin io.Reader, stdinTaker string) (map[string]s
 	return out, nil
 }
 
-// progress polls the message's deliveries until none is queued or being sent.
-func (c *client) progress(ctx context.Context, ref string, id int64) error {
+// progress polls the deliveries of the messages ids (an update's, one
+// per language its readers read) until none is queued or being sent.
+func (c *client) progress(ctx context.Context, ref string, ids []int64) error {
 	var last string
 	for {
-		var out struct {
-			Message messageOut `json:"message"`
+		m := messageOut{Counts: map[string]int{}}
+		var raws []json.RawMessage
+		for _, id := range ids {
+			var out struct {
+				Message messageOut `json:"message"`
+			}
+			raw, err := c.do(ctx, "GET", fmt.Sprintf("/incidents/%s/messages/%d/deliveries?state=failed", ref, id), nil, &out)
+			if err != nil {
+				return err
+			}
+			raws = append(raws, raw)
+			m.Total += out.Message.Total
+			for st, n := range out.Message.Counts {
+				m.Counts[st] += n
+			}
 		}
-		raw, err := c.do(ctx, "GET", fmt.Sprintf("/incidents/%s/messages/%d/deliveries?state=failed", ref, id), nil, &out)
-		if err != nil {
-			return err
-		}
-		m := out.Message
 		done := m.Counts["sent"] + m.Counts["failed"] + m.Counts["skipped"]
 		line := fmt.Sprintf("delivered %d / %d", m.Counts["sent"], m.Total)
 		if n := m.Counts["failed"]; n > 0 {
@@ -287,13 +309,23 @@ func (c *client) progress(ctx context.Context, ref string, id int64) error {
 		}
 		if done >= m.Total || (m.Counts["queued"] == 0 && m.Counts["sending"] == 0) {
 			if c.json {
-				c.printJSON(raw)
+				if len(raws) == 1 {
+					c.printJSON(raws[0])
+				} else {
+					// One answer per language's message, in the order of ids.
+					all, _ := json.Marshal(raws)
+					c.printJSON(all)
+				}
 			} else {
 				if isTerminal(c.e.stderr) {
 					fmt.Fprintln(c.e.stderr)
 				}
 				if m.Counts["failed"] > 0 || m.Counts["deferred"] > 0 {
-					fmt.Fprintf(c.e.stdout, "See who: sitrep deliveries %s %d\n", ref, id)
+					if len(ids) == 1 {
+						fmt.Fprintf(c.e.stdout, "See who: sitrep deliveries %s %d\n", ref, ids[0])
+					} else {
+						fmt.Fprintf(c.e.stdout, "See who: sitrep deliveries %s --state failed (and --state deferred)\n", ref)
+					}
 				}
 			}
 			return nil
@@ -426,8 +458,8 @@ func cmdDeliveries(ctx context.Context, e env, args []string) error {
 			return nil
 		}
 		for _, m := range out.Messages {
-			fmt.Fprintf(e.stdout, "%4d  %s  %-12s %-9s sent %d/%d failed %d retrying %d skipped %d  %s\n", m.ID, m.CreatedAt.Local().Format("15:04"),
-				m.Audience, m.Kind, m.Counts["sent"], m.Total, m.Counts["failed"], m.Counts["deferred"], m.Counts["skipped"], m.MessageID)
+			fmt.Fprintf(e.stdout, "%4d  %s  %-12s %-9s %-3s sent %d/%d failed %d retrying %d skipped %d  %s\n", m.ID, m.CreatedAt.Local().Format("15:04"),
+				m.Audience, m.Kind, m.Language, m.Counts["sent"], m.Total, m.Counts["failed"], m.Counts["deferred"], m.Counts["skipped"], m.MessageID)
 		}
 		fmt.Fprintf(e.stdout, "Who: sitrep deliveries %s MESSAGE [--state failed]\n", strings.ToUpper(pos[0]))
 		return nil

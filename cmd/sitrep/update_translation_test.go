@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -83,6 +84,35 @@ func TestUpdateTranslationFlags(t *testing.T) {
 	for _, want := range []string{"--translation de=", "--translation-file de=update.de.md", "en, de, es, fr, ja"} {
 		if !strings.Contains(help, want) {
 			t.Errorf("update --help does not show %q:\n%s", want, help)
+		}
+	}
+}
+
+// An update to readers of five languages is five messages: `update`
+// follows the delivery of all of them, not only the English one, and
+// `deliveries` names each message's language.
+func TestUpdateProgressCountsEveryLanguage(t *testing.T) {
+	t.Parallel()
+	e, h := startHub(t, testConfig(t))
+	ref := strings.TrimSpace(cli(t, e, "declare", "--title", "Checkout down", "--severity", "SEV2", "--quiet"))
+	d := h.directory.Current()
+	want, err := d.Expand("exec", "support-international")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out, errOut bytes.Buffer
+	if code := run(context.Background(), []string{"update", ref, "--status", "Checkout fails for some customers.", "--to", "exec,support-international"},
+		nil, &out, &errOut, e.environ); code != 0 {
+		t.Fatalf("update: exit %d\n%s%s", code, out.String(), errOut.String())
+	}
+	lines := strings.Split(strings.TrimSpace(errOut.String()), "\n")
+	if last := lines[len(lines)-1]; last != fmt.Sprintf("delivered %d / %d", len(want), len(want)) {
+		t.Fatalf("the progress ends %q, want every one of the %d recipients in every language delivered", last, len(want))
+	}
+	list := cli(t, e, "deliveries", ref)
+	for _, lang := range []string{" en ", " de ", " fr ", " es ", " ja "} {
+		if !strings.Contains(list, "status    "+strings.TrimLeft(lang, " ")) {
+			t.Errorf("deliveries does not name the%smessage:\n%s", lang, list)
 		}
 	}
 }
