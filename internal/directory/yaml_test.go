@@ -6,6 +6,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/sitrep-dev/sitrep/internal/errs"
 )
@@ -283,6 +284,10 @@ func TestParseYAMLAudiencesSaidEmpty(t *testing.T) {
 	}
 }
 
+// parseDeadline is what one fuzz input may take in wall time: a large
+// valid file parses in milliseconds; the margin is for a loaded machine.
+const parseDeadline = 5 * time.Second
+
 func FuzzParseYAML(f *testing.F) {
 	for _, name := range []string{"../../config/groups.yaml", "testdata/cycle.yaml", "testdata/duplicate.yaml",
 		"testdata/unknown_member.yaml", "testdata/unknown_key.yaml", "testdata/bad_zone.yaml",
@@ -295,8 +300,17 @@ func FuzzParseYAML(f *testing.F) {
 	}
 	f.Add([]byte("a: &a [*a]\n"))
 	f.Add([]byte("groups:\n  - name: a\n    groups: [a]\n"))
+	f.Add([]byte("organization: X\nlanguage: de-AT\npeople:\n  - {email: a@b.c, name: A, language: pt-BR}\ngroups:\n  - {name: g, language: ja, members: [a@b.c]}\n"))
 	f.Fuzz(func(t *testing.T, data []byte) {
-		d, err := ParseYAML(data, "fuzz.yaml")
+		var d *Directory
+		var err error
+		done := make(chan struct{})
+		go func() { defer close(done); d, err = ParseYAML(data, "fuzz.yaml") }()
+		select {
+		case <-done:
+		case <-time.After(parseDeadline):
+			t.Fatalf("ParseYAML took longer than %s on %d bytes", parseDeadline, len(data))
+		}
 		if err != nil {
 			var ve *ValidationError
 			if !errors.As(err, &ve) || len(ve.Problems) == 0 || d != nil {

@@ -147,7 +147,14 @@ func FuzzExtractReply(f *testing.F) {
 	f.Add("a\n2026年3月3日(火) 15:30 x <\ny@z>:\nb\n差出人: x\n送信日時: y\n")
 	f.Add("From: x\nSent: y\n")
 	f.Fuzz(func(t *testing.T, text string) {
-		out := ExtractReply(text)
+		var out string
+		done := make(chan struct{})
+		go func() { defer close(done); out = ExtractReply(text) }()
+		select {
+		case <-done:
+		case <-time.After(inboundDeadline):
+			t.Fatalf("ExtractReply took longer than %s on %d bytes", inboundDeadline, len(text))
+		}
 		in := map[string]bool{"": true}
 		for _, l := range strings.Split(strings.ReplaceAll(text, "\r\n", "\n"), "\n") {
 			in[strings.TrimRight(l, " \t\r")] = true
