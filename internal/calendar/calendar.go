@@ -99,8 +99,12 @@ type Event struct {
 	Attendees   []Attendee
 	Room        *Room
 	VideoLink   string
-	CreateMeet  bool   // Google only: ask for a Meet link
-	RequestID   string // idempotency key for the backend's create call
+	// Phones and PIN are the conference bridge's dial-in numbers and its
+	// PIN, for people who join by telephone (config bridge:).
+	Phones     []string
+	PIN        string
+	CreateMeet bool   // Google: ask for a Meet link; Microsoft 365: a Teams meeting
+	RequestID  string // idempotency key for the backend's create call
 }
 
 // Validate reports what a backend cannot book.
@@ -127,10 +131,10 @@ func (ev Event) Validate() error {
 // Booking is what a backend returns for a booked event: enough to change or
 // cancel it later. Store it with the post-mortem.
 type Booking struct {
-	Backend  string `json:"backend"` // "imip", "caldav", "google"
+	Backend  string `json:"backend"` // "imip", "caldav", "google", "microsoft365"
 	ID       string `json:"id"`      // backend's identifier: UID, object path, event id
 	HTMLLink string `json:"html_link,omitempty"`
-	MeetLink string `json:"meet_link,omitempty"`
+	MeetLink string `json:"meet_link,omitempty"` // Google Meet or Teams join URL
 	ETag     string `json:"etag,omitempty"`
 	Sequence int    `json:"sequence"`
 }
@@ -141,6 +145,20 @@ type Backend interface {
 	Reschedule(ctx context.Context, b Booking, ev Event) (*Booking, error)
 	Cancel(ctx context.Context, b Booking) error
 	FreeBusy
+}
+
+// Response is one attendee's answer to the invitation as the backend
+// reports it.
+type Response struct {
+	Email    string // lower case
+	PartStat string // ACCEPTED, DECLINED, TENTATIVE, NEEDS-ACTION (RFC 5545 3.2.12)
+}
+
+// Responder is a Backend that reads attendees' answers back from the
+// calendar (Google, Microsoft 365). iMIP and CalDAV do not need it: their
+// answers arrive by email as iMIP REPLYs.
+type Responder interface {
+	Responses(ctx context.Context, b Booking) ([]Response, error)
 }
 
 // ErrGone says the event no longer exists at the backend (deleted by someone,

@@ -23,11 +23,48 @@ type Message struct {
 	Text     string    // the event's words (a status update's text); plain, may be several lines
 	URL      string    // the incident page; "" none
 	At       time.Time // when it happened
+
+	// Key names this post for good ("sitrep-INC-42-1234": incident and
+	// timeline event). A target that can search its channel recognises an
+	// earlier try by it; the same event always has the same key.
+	Key string
+	// Thread is the target's reference of the incident's thread (a Slack
+	// parent message's ts) from an earlier Posted.Thread; "" before the
+	// incident's first post, or for targets without threads.
+	Thread string
 }
 
-// Poster posts to one chat target.
+// Posted is what a target reports of a post that reached it.
+type Posted struct {
+	Ref    string // the target's id of the post (a Slack ts); "" when it gives none
+	Thread string // the incident's thread, when this post started or used one; kept for the next post
+}
+
+// Poster posts to one chat target. The mirror calls it for one target's
+// events one at a time, in timeline order.
 type Poster interface {
-	Post(ctx context.Context, m Message) error
+	Post(ctx context.Context, m Message) (Posted, error)
+}
+
+// Recognizer is a Poster that can tell whether an earlier try of m, whose
+// outcome was unknown, reached the channel (Slack's Web API reads the
+// channel back). The mirror asks it before trying again; a Poster that is
+// not one is never sent the same event twice after an unknown outcome.
+type Recognizer interface {
+	Recognize(ctx context.Context, m Message) (Posted, bool, error)
+}
+
+// UncertainError: the post may have reached the target (the request was
+// sent, the answer never came). Retrying blindly could post it twice.
+type UncertainError struct{ Err error }
+
+func (e *UncertainError) Error() string { return e.Err.Error() }
+func (e *UncertainError) Unwrap() error { return e.Err }
+
+// Uncertain reports whether err says the post may have got through.
+func Uncertain(err error) bool {
+	var u *UncertainError
+	return errors.As(err, &u)
 }
 
 // PermanentError: the target refused the post for good (a bad webhook,

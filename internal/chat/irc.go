@@ -159,7 +159,11 @@ func (c *IRC) setDown(cl *irc.Client) {
 }
 
 // Post sends m to the channel once the connection is up.
-func (c *IRC) Post(ctx context.Context, m Message) error {
+func (c *IRC) Post(ctx context.Context, m Message) (Posted, error) {
+	return Posted{}, c.post(ctx, m)
+}
+
+func (c *IRC) post(ctx context.Context, m Message) error {
 	c.Start(context.WithoutCancel(ctx)) // normally started by main; a post must not stop it
 	wait := c.WaitUp
 	if wait <= 0 {

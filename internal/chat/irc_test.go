@@ -81,7 +81,7 @@ func TestIRCPostsToARealChannelAndReconnects(t *testing.T) {
 	bot.Start(ctx)
 
 	l := joinAsListener(t, srv.Addr, "#incidents")
-	if err := bot.Post(ctx, sample); err != nil {
+	if _, err := bot.Post(ctx, sample); err != nil {
 		t.Fatalf("post: %v\n%s", err, srv.LogTail())
 	}
 	said := l.waitForText("falling")
@@ -102,7 +102,7 @@ func TestIRCPostsToARealChannelAndReconnects(t *testing.T) {
 	next := sample
 	next.Event, next.Text = "Resolved", "Checkout is back."
 	start := time.Now()
-	if err := bot.Post(ctx, next); err != nil {
+	if _, err := bot.Post(ctx, next); err != nil {
 		t.Fatalf("post after restart: %v\n%s", err, srv.LogTail())
 	}
 	l.waitForText("Checkout is back.")
@@ -111,7 +111,7 @@ func TestIRCPostsToARealChannelAndReconnects(t *testing.T) {
 	// Down for good: a post fails within its wait, so that its job retries.
 	srv.Stop()
 	quick := &chat.IRC{Addr: srv.Addr, Channel: "#incidents", WaitUp: 500 * time.Millisecond}
-	if err := quick.Post(ctx, sample); err == nil || chat.Permanent(err) {
+	if _, err := quick.Post(ctx, sample); err == nil || chat.Permanent(err) {
 		t.Errorf("post with the server down: %v; want a temporary failure", err)
 	}
 }

@@ -201,7 +201,7 @@ func (w *PostWorker) Work(ctx context.Context, job *river.Job[PostArgs]) error {
 	if err != nil {
 		return err
 	}
-	err = poster.Post(ctx, *msg)
+	_, err = poster.Post(ctx, *msg)
 	if d, ok := RetryAfter(err); ok {
 		w.Mirror.logger().Warn("chat: rate limited", "target", job.Args.Target, "retry_after", d)
 		return river.JobSnooze(d)

@@ -27,7 +27,11 @@ var _ Poster = (*Slack)(nil)
 // channel_not_found, 410 channel_is_archived — permanent; 429 with
 // Retry-After (seconds) — come back then; 5xx and network errors —
 // temporary, retried with backoff.
-func (s *Slack) Post(ctx context.Context, m Message) error {
+func (s *Slack) Post(ctx context.Context, m Message) (Posted, error) {
+	return Posted{}, s.post(ctx, m)
+}
+
+func (s *Slack) post(ctx context.Context, m Message) error {
 	body, err := json.Marshal(SlackPayload(m))
 	if err != nil {
 		return &PermanentError{fmt.Errorf("chat: slack: payload: %w", err)}

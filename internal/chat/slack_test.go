@@ -81,7 +81,8 @@ func TestSlackFollowsTheWebhookContract(t *testing.T) {
 	srv := httptest.NewServer(contract)
 	defer srv.Close()
 	post := func(path string) error {
-		return (&chat.Slack{WebhookURL: srv.URL + path}).Post(context.Background(), sample)
+		_, err := (&chat.Slack{WebhookURL: srv.URL + path}).Post(context.Background(), sample)
+		return err
 	}
 	if err := post("/ok"); err != nil {
 		t.Fatal(err)
@@ -135,7 +136,7 @@ func TestSlackFollowsTheWebhookContract(t *testing.T) {
 	}
 	// Slack down altogether: a temporary failure that does not leak the URL.
 	dead := &chat.Slack{WebhookURL: "http://127.0.0.1:1/services/T000/B000/XXXXSECRET", Client: &http.Client{Timeout: time.Second}}
-	if err := dead.Post(context.Background(), sample); err == nil || chat.Permanent(err) || strings.Contains(err.Error(), "XXXXSECRET") {
+	if _, err := dead.Post(context.Background(), sample); err == nil || chat.Permanent(err) || strings.Contains(err.Error(), "XXXXSECRET") {
 		t.Errorf("unreachable: %v", err)
 	}
 }
