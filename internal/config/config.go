@@ -107,14 +107,24 @@ func (in Intake) Secrets() map[string]string {
 // Chat configures the mirror of incident events to the team's channel.
 type Chat struct {
 	Slack ChatSlack `yaml:"slack"`
+	Teams ChatTeams `yaml:"teams"`
 	IRC   ChatIRC   `yaml:"irc"`
 	// Interval: how often new timeline events are looked for.
 	Interval time.Duration `yaml:"interval"`
 }
 
-// ChatSlack is a Slack incoming webhook.
+// ChatSlack is a Slack channel: through the Web API with a bot token (one
+// thread per incident), or an incoming webhook.
 type ChatSlack struct {
-	WebhookURL Secret `yaml:"webhook_url"` // https://hooks.slack.com/services/...; empty: no Slack
+	WebhookURL Secret `yaml:"webhook_url"` // https://hooks.slack.com/services/...
+	Token      Secret `yaml:"token"`       // xoxb-...: Web API mode, with Channel
+	Channel    string `yaml:"channel"`     // the channel's ID, C0123456789
+	APIURL     string `yaml:"api_url"`     // default https://slack.com/api (tests)
+}
+
+// ChatTeams is a Microsoft Teams channel's Workflows webhook.
+type ChatTeams struct {
+	WebhookURL Secret `yaml:"webhook_url"` // https://...logic.azure.com/workflows/...; empty: no Teams
 }
 
 // ChatIRC is an IRC channel.
@@ -176,7 +186,8 @@ type MaintenanceGoogle struct {
 // can be, the calendar it is booked in, and where its results go.
 type Postmortem struct {
 	// Backend books the meeting: imip (invitations by email, the default),
-	// caldav (an event on a CalDAV calendar, plus iMIP invitations) or google.
+	// caldav (an event on a CalDAV calendar, plus iMIP invitations), google
+	// or microsoft365 (Outlook through Microsoft Graph).
 	Backend string `yaml:"backend"`
 	// Duration of the meeting.
 	Duration time.Duration `yaml:"duration"`
@@ -206,10 +217,38 @@ type Postmortem struct {
 	// RemindBefore: improvement owners are reminded this long before the due date.
 	RemindBefore time.Duration `yaml:"remind_before"`
 	// WebhookURL gets the published results as JSON, signed with WebhookSecret.
-	WebhookURL    string `yaml:"webhook_url"`
-	WebhookSecret Secret `yaml:"webhook_secret"`
-	CalDAV        CalDAV `yaml:"caldav"`
-	Google        Google `yaml:"google"`
+	WebhookURL    string       `yaml:"webhook_url"`
+	WebhookSecret Secret       `yaml:"webhook_secret"`
+	CalDAV        CalDAV       `yaml:"caldav"`
+	Google        Google       `yaml:"google"`
+	Microsoft365  Microsoft365 `yaml:"microsoft365"`
+	// AnswersEvery is how often attendees' answers are read back from the
+	// google and microsoft365 calendars (iMIP answers come by email).
+	AnswersEvery time.Duration `yaml:"answers_every"`
+}
+
+// Microsoft365 is the Entra app that books in Outlook through Microsoft
+// Graph, app-only (docs/microsoft-365-calendar.md).
+type Microsoft365 struct {
+	Tenant       string `yaml:"tenant"`    // Directory (tenant) ID or a verified domain
+	ClientID     string `yaml:"client_id"` // Application (client) ID
+	ClientSecret Secret `yaml:"client_secret"`
+	// Certificate (a PEM file) and PrivateKey: the certificate credential,
+	// instead of a client secret (as mail.oauth).
+	Certificate string `yaml:"certificate"`
+	PrivateKey  Secret `yaml:"private_key"`
+	// Organizer is the mailbox whose calendar holds the post-mortems.
+	Organizer string `yaml:"organizer"`
+	// RoomList limits rooms to one room list (its address); empty: every room.
+	RoomList string `yaml:"room_list"`
+	// RoomFeatures adds features by room address, for rooms without tags
+	// (Graph has no whiteboard field).
+	RoomFeatures map[string][]string `yaml:"room_features"`
+	// TeamsMeeting adds a Teams meeting to the event.
+	TeamsMeeting bool `yaml:"teams_meeting"`
+	// GraphURL and TokenURL replace Microsoft's endpoints (national clouds, tests).
+	GraphURL string `yaml:"graph_url"`
+	TokenURL string `yaml:"token_url"`
 }
 
 // Room is a meeting room.
@@ -676,7 +715,7 @@ func Default() Config {
 		Resolution: Resolution{WriteUpAfter: 48 * time.Hour},
 		Intake:     Intake{DefaultSeverity: "SEV2"},
 		Chat:       Chat{Interval: 2 * time.Second, IRC: ChatIRC{Nick: "sitrep"}},
-		Postmortem: Postmortem{Backend: "imip", Duration: time.Hour, MinBusinessDays: 1, MaxBusinessDays: 2, WorkStart: "09:00", WorkEnd: "17:00",
+		Postmortem: Postmortem{Backend: "imip", AnswersEvery: 5 * time.Minute, Duration: time.Hour, MinBusinessDays: 1, MaxBusinessDays: 2, WorkStart: "09:00", WorkEnd: "17:00",
 			TimelineBefore: 24 * time.Hour, RemindBefore: 48 * time.Hour, Google: Google{CalendarID: "primary"}},
 		Changes: Changes{Window: 24 * time.Hour},
 		Auth: Auth{OIDC: OIDC{ButtonLabel: "Sign in with single sign-on", NewAccountRole: "viewer",
@@ -1076,6 +1115,22 @@ func (c *Config) validate() []string {
 	if u := c.Chat.Slack.WebhookURL.Value(); u != "" && !strings.HasPrefix(u, "https://") && !strings.HasPrefix(u, "http://") {
 		bad("chat.slack.webhook_url", "want the incoming webhook's https URL")
 	}
+	if sl := c.Chat.Slack; sl.Token != "" || sl.Channel != "" {
+		switch {
+		case sl.Token == "" || sl.Channel == "":
+			bad("chat.slack", "token and channel go together (Web API mode: a bot token xoxb-... and the channel's ID)")
+		case sl.WebhookURL != "":
+			bad("chat.slack", "give token and channel (Web API mode, one thread per incident) or webhook_url, not both")
+		case !strings.HasPrefix(sl.Channel, "C") && !strings.HasPrefix(sl.Channel, "G"):
+			bad("chat.slack.channel", "want the channel's ID (C0123456789: channel details → About, at the bottom), not its name %q", sl.Channel)
+		}
+		if sl.APIURL != "" && !strings.HasPrefix(sl.APIURL, "https://") && !strings.HasPrefix(sl.APIURL, "http://") {
+			bad("chat.slack.api_url", "want an http(s) URL, got %q", sl.APIURL)
+		}
+	}
+	if u := c.Chat.Teams.WebhookURL.Value(); u != "" && !strings.HasPrefix(u, "https://") && !strings.HasPrefix(u, "http://") {
+		bad("chat.teams.webhook_url", "want the Workflows webhook's https URL (docs/chat.md)")
+	}
 	if irc := c.Chat.IRC; irc.Server != "" {
 		if _, port, err := net.SplitHostPort(irc.Server); err != nil || port == "" {
 			bad("chat.irc.server", "want host:port (6697 with tls, 6667 without), got %q", irc.Server)
@@ -1117,8 +1172,27 @@ func (pm *Postmortem) validate() []string {
 		if pm.Google.CredentialsFile == "" || pm.Google.Organizer == "" {
 			bad("google", "credentials_file and organizer are required with backend google")
 		}
+	case "microsoft365":
+		m := pm.Microsoft365
+		if m.Tenant == "" || m.ClientID == "" || m.Organizer == "" {
+			bad("microsoft365", "tenant, client_id and organizer are required with backend microsoft365 (docs/microsoft-365-calendar.md)")
+		}
+		if (m.ClientSecret == "") == (m.Certificate == "") {
+			bad("microsoft365", "give client_secret, or certificate and private_key (one of the two)")
+		}
+		if m.Certificate != "" && m.PrivateKey == "" {
+			bad("microsoft365.private_key", "required with certificate")
+		}
+		for _, u := range []struct{ key, v string }{{"graph_url", m.GraphURL}, {"token_url", m.TokenURL}} {
+			if u.v != "" && !strings.HasPrefix(u.v, "https://") && !strings.HasPrefix(u.v, "http://") {
+				bad("microsoft365."+u.key, "want an http(s) URL, got %q", u.v)
+			}
+		}
 	default:
-		bad("backend", "want imip, caldav or google, got %q", pm.Backend)
+		bad("backend", "want imip, caldav, google or microsoft365, got %q", pm.Backend)
+	}
+	if pm.AnswersEvery != 0 && pm.AnswersEvery < time.Minute {
+		bad("answers_every", "want at least 1m (each read is a call to the calendar per booked post-mortem), got %s", pm.AnswersEvery)
 	}
 	if pm.Duration < 15*time.Minute || pm.Duration > 8*time.Hour {
 		bad("duration", "want 15m to 8h, got %s", pm.Duration)

@@ -390,3 +390,39 @@ func TestActTimeoutFollowsRescueAfter(t *testing.T) {
 		t.Errorf("act_timeout 30s with rescue_after 10s: %v, want a problem at mail.imap.act_timeout", err)
 	}
 }
+
+func TestMicrosoft365AndChatValidation(t *testing.T) {
+	load := func(yaml string) error {
+		path := filepath.Join(t.TempDir(), "c.yaml")
+		if err := os.WriteFile(path, []byte(yaml), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		_, err := Load(path, nil)
+		return err
+	}
+	cases := []struct {
+		yaml, want string // want "": valid
+	}{
+		{"postmortem:\n  backend: microsoft365\n", "postmortem.microsoft365: tenant, client_id and organizer are required"},
+		{"postmortem:\n  backend: microsoft365\n  microsoft365:\n    tenant: contoso.onmicrosoft.com\n    client_id: 1234\n    organizer: incidents@contoso.com\n", "give client_secret, or certificate and private_key"},
+		{"postmortem:\n  backend: microsoft365\n  microsoft365:\n    tenant: t\n    client_id: c\n    organizer: o@contoso.com\n    client_secret: s\n    certificate: /c.pem\n", "one of the two"},
+		{"postmortem:\n  backend: microsoft365\n  microsoft365:\n    tenant: t\n    client_id: c\n    organizer: o@contoso.com\n    certificate: /c.pem\n", "postmortem.microsoft365.private_key: required with certificate"},
+		{"postmortem:\n  backend: microsoft365\n  microsoft365:\n    tenant: t\n    client_id: c\n    organizer: o@contoso.com\n    client_secret: s\n", ""},
+		{"postmortem:\n  backend: outlook\n", "want imip, caldav, google or microsoft365"},
+		{"postmortem:\n  answers_every: 10s\n", "postmortem.answers_every: want at least 1m"},
+		{"chat:\n  slack:\n    token: xoxb-1\n", "token and channel go together"},
+		{"chat:\n  slack:\n    token: xoxb-1\n    channel: C0123\n    webhook_url: https://hooks.slack.com/services/x\n", "not both"},
+		{"chat:\n  slack:\n    token: xoxb-1\n    channel: \"#incidents\"\n", "want the channel's ID"},
+		{"chat:\n  slack:\n    token: xoxb-1\n    channel: C0123\n", ""},
+		{"chat:\n  teams:\n    webhook_url: prod-01.westeurope.logic.azure.com\n", "chat.teams.webhook_url: want the Workflows webhook's https URL"},
+	}
+	for _, c := range cases {
+		err := load(c.yaml)
+		switch {
+		case c.want == "" && err != nil:
+			t.Errorf("%q: %v", c.yaml, err)
+		case c.want != "" && (err == nil || !strings.Contains(err.Error(), c.want)):
+			t.Errorf("%q: got %v, want %q", c.yaml, err, c.want)
+		}
+	}
+}
