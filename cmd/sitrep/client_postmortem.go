@@ -17,20 +17,24 @@ type slotOut struct {
 }
 
 type postmortemOut struct {
-	Incident     string                                  `json:"incident"`
-	UID          string                                  `json:"uid"`
-	State        string                                  `json:"state"`
-	Pending      string                                  `json:"pending"`
-	Sequence     int                                     `json:"sequence"`
-	Facilitator  string                                  `json:"facilitator"`
-	Start        *time.Time                              `json:"start"`
-	Remote       bool                                    `json:"remote"`
-	VideoLink    string                                  `json:"video_link"`
-	Backend      string                                  `json:"backend"`
-	BookingError string                                  `json:"booking_error"`
-	Room         *struct{ Name, Building, Floor string } `json:"room"`
-	Proposals    []slotOut                               `json:"proposals"`
-	Attendees    []struct {
+	Incident     string     `json:"incident"`
+	UID          string     `json:"uid"`
+	State        string     `json:"state"`
+	Pending      string     `json:"pending"`
+	Sequence     int        `json:"sequence"`
+	Facilitator  string     `json:"facilitator"`
+	Start        *time.Time `json:"start"`
+	Remote       bool       `json:"remote"`
+	VideoLink    string     `json:"video_link"`
+	Backend      string     `json:"backend"`
+	BookingError string     `json:"booking_error"`
+	Booking      *struct {
+		HTMLLink string `json:"html_link"`
+		MeetLink string `json:"meet_link"`
+	} `json:"booking"`
+	Room      *struct{ Name, Building, Floor string } `json:"room"`
+	Proposals []slotOut                               `json:"proposals"`
+	Attendees []struct {
 		Email    string `json:"email"`
 		Name     string `json:"name"`
 		Optional bool   `json:"optional"`
@@ -212,6 +216,12 @@ func (c *client) showPostmortem(ctx context.Context, e env, method, path string,
 			where += ", " + pm.VideoLink
 		}
 		fmt.Fprintf(e.stdout, "  when:  %s (UID %s, sequence %d)\n  where: %s\n", pm.Start.Local().Format("Mon 2 Jan 2006 15:04 MST"), pm.UID, pm.Sequence, where)
+	}
+	if b := pm.Booking; b != nil && b.MeetLink != "" {
+		fmt.Fprintf(e.stdout, "  join:  %s\n", b.MeetLink)
+	}
+	if b := pm.Booking; b != nil && b.HTMLLink != "" {
+		fmt.Fprintf(e.stdout, "  event: %s\n", b.HTMLLink)
 	}
 	if pm.BookingError != "" {
 		fmt.Fprintf(e.stdout, "  calendar: %s\n", pm.BookingError)
