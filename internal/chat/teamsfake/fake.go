@@ -63,7 +63,6 @@ type Server struct {
 	violations []string
 	faults     []fault
 	delay      time.Duration
-	hang       chan struct{}
 	hanging    bool
 }
 
@@ -79,7 +78,7 @@ const workflow = "/powerautomate/automations/direct/workflows/5f1e0c0ffee04b2f9a
 // then for each contract violation it saw.
 func New(t testing.TB) *Server {
 	t.Helper()
-	s := &Server{hang: make(chan struct{})}
+	s := &Server{}
 	s.srv = httptest.NewServer(http.HandlerFunc(s.serve))
 	s.URL = s.srv.URL + workflow + "?api-version=1&sp=%2Ftriggers%2Fmanual%2Frun&sv=1.0&sig=" + Signature
 	t.Cleanup(func() {
@@ -114,25 +113,19 @@ func (s *Server) FailNext(status, retryAfter int) {
 	s.faults = append(s.faults, fault{status: status, retryAfter: retryAfter, code: code})
 }
 
-// Hang makes every request wait, unanswered and not posted, until Release
-// (or the client gives up).
+// Hang makes every request from now until Release go unanswered and
+// unposted: each waits until its client gives up.
 func (s *Server) Hang() {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if !s.hanging {
-		s.hanging = true
-		s.hang = make(chan struct{})
-	}
+	s.hanging = true
 }
 
-// Release answers the requests Hang held: they are posted.
+// Release makes the requests that come after it answered again.
 func (s *Server) Release() {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if s.hanging {
-		s.hanging = false
-		close(s.hang)
-	}
+	s.hanging = false
 }
 
 // Delay makes every answer come d late, after the card is posted (0: on
@@ -208,15 +201,12 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 		writeError(w, f.status, f.code, "The fake flow was told to fail.")
 		return
 	}
-	hanging, hang, delay := s.hanging, s.hang, s.delay
+	hanging, delay := s.hanging, s.delay
 	s.mu.Unlock()
 
 	if hanging {
-		select {
-		case <-hang:
-		case <-r.Context().Done():
-			return // never answered, never posted
-		}
+		<-r.Context().Done()
+		return // never answered, never posted
 	}
 	card, problems := checkMessage(msg, len(raw))
 	for _, p := range problems {
