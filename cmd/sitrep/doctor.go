@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -16,6 +17,7 @@ import (
 	"github.com/sitrep-dev/sitrep/internal/calendar/caldav"
 	"github.com/sitrep-dev/sitrep/internal/calendar/google"
 	"github.com/sitrep-dev/sitrep/internal/changes"
+	"github.com/sitrep-dev/sitrep/internal/chat"
 	"github.com/sitrep-dev/sitrep/internal/config"
 	"github.com/sitrep-dev/sitrep/internal/doctor"
 	"github.com/sitrep-dev/sitrep/internal/outbox"
@@ -235,6 +237,17 @@ func integrations(cfg config.Config) []doctor.Integration {
 		out = append(out, doctor.CredentialCheck{Area: "calendar", Name: "maintenance Google", What: "Google maintenance calendar as " + subject,
 			Verifier: google.Delegation{KeyFile: key, Subject: subject, Scopes: []string{changes.GoogleReadScope}},
 			Fix:      googleDelegationFix + " (the read-only calendar scope)"})
+	}
+	if sl := cfg.Chat.Slack; sl.Token != "" {
+		out = append(out, doctor.CredentialCheck{Area: "chat", Name: "Slack", What: "Slack channel " + sl.Channel + " through the Web API",
+			Verifier: &chat.SlackAPI{BaseURL: sl.APIURL, Token: sl.Token.Value(), Channel: sl.Channel},
+			Fix:      "chat.slack.token is the app's Bot User OAuth Token (xoxb-...), with chat:write and channels:history (groups:history for a private channel); invite the app to chat.slack.channel (docs/chat.md)"})
+	}
+	if hook := cfg.Chat.Teams.WebhookURL.Value(); hook != "" {
+		if u, err := url.Parse(hook); err == nil {
+			out = append(out, doctor.Reachability{Area: "chat", Name: "Teams", What: "Teams Workflows webhook host", Addr: net.JoinHostPort(u.Hostname(), cmp.Or(u.Port(), "443")), TLS: u.Scheme == "https",
+				Fix: "this machine must reach " + u.Hostname() + " over HTTPS (a proxy or firewall may block it); the flow itself is tried at the first post, since a test card would show in the channel"})
+		}
 	}
 	if hook := cfg.Chat.Slack.WebhookURL.Value(); hook != "" {
 		if u, err := url.Parse(hook); err == nil {

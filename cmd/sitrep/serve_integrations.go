@@ -34,24 +34,31 @@ func (h *Main) buildIntake(workers *river.Workers) {
 	river.AddWorker(workers, &intake.NoteWorker{Service: h.intake, Mail: h.outbox, PublicURL: h.cfg.Server.PublicURL})
 }
 
-// buildChat wires the chat mirror when Slack or IRC is configured, and
+// buildChat wires the chat mirror when Slack, Teams or IRC is configured, and
 // returns the River queues its posts run on (one per target, beside the
 // default queue, so that a chat outage never takes an email worker).
 func (h *Main) buildChat(workers *river.Workers) map[string]river.QueueConfig {
 	c := h.cfg.Chat
 	targets := map[string]chat.Poster{}
-	if u := c.Slack.WebhookURL.Value(); u != "" {
-		targets["slack"] = &chat.Slack{WebhookURL: u}
+	logger := h.logger.With("component", "chat")
+	switch {
+	case c.Slack.Token != "":
+		targets["slack"] = &chat.SlackAPI{BaseURL: c.Slack.APIURL, Token: c.Slack.Token.Value(), Channel: c.Slack.Channel, Logger: logger}
+	case c.Slack.WebhookURL != "":
+		targets["slack"] = &chat.Slack{WebhookURL: c.Slack.WebhookURL.Value()}
+	}
+	if u := c.Teams.WebhookURL.Value(); u != "" {
+		targets["teams"] = &chat.Teams{WebhookURL: u, Logger: logger}
 	}
 	if c.IRC.Server != "" {
 		targets["irc"] = &chat.IRC{Addr: c.IRC.Server, TLS: c.IRC.TLS, Nick: c.IRC.Nick, Password: c.IRC.Password.Value(),
-			Channel: c.IRC.Channel, Key: c.IRC.ChannelKey.Value(), Logger: h.logger.With("component", "chat")}
+			Channel: c.IRC.Channel, Key: c.IRC.ChannelKey.Value(), Logger: logger}
 	}
 	if len(targets) == 0 {
 		return nil
 	}
 	h.chat = &chat.Mirror{DB: h.db, Jobs: h.inserter, Incidents: h.incidents, Targets: targets,
-		PublicURL: h.cfg.Server.PublicURL, Logger: h.logger.With("component", "chat")}
+		PublicURL: h.cfg.Server.PublicURL, Logger: logger}
 	h.chat.Register(workers)
 	return h.chat.Queues()
 }
@@ -73,9 +80,12 @@ func (h *Main) startChat() {
 func targetNames(m map[string]chat.Poster) []string {
 	var out []string
 	for name, t := range m {
-		if irc, ok := t.(*chat.IRC); ok {
-			host, _, _ := net.SplitHostPort(irc.Addr)
-			name += " " + irc.Channel + "@" + host
+		switch t := t.(type) {
+		case *chat.IRC:
+			host, _, _ := net.SplitHostPort(t.Addr)
+			name += " " + t.Channel + "@" + host
+		case *chat.SlackAPI:
+			name += " " + t.Channel + " (Web API)"
 		}
 		out = append(out, name)
 	}

@@ -36,7 +36,7 @@ type SlackAPI struct {
 	BaseURL string       // "" is https://slack.com/api
 	Token   string       // the bot token, xoxb-...; a secret: never in errors or logs
 	Channel string       // the channel's ID (C0123ABCD), not its name
-	Client  *http.Client // nil: a client with a 10 s timeout
+	Client  *http.Client // nil: a client with a 30 s timeout (a slow answer is awaited, not taken for a failure)
 	Logger  *slog.Logger // nil: slog.Default()
 }
 
@@ -119,9 +119,9 @@ func (s *SlackAPI) Recognize(ctx context.Context, m Message) (Posted, bool, erro
 	return Posted{Ref: ref, Thread: thread}, true, nil
 }
 
-// Check tells whether the token works and the app can read the channel
+// Verify tells whether the token works and the app can read the channel
 // (for sitrep doctor): auth.test, then one message of history.
-func (s *SlackAPI) Check(ctx context.Context) error {
+func (s *SlackAPI) Verify(ctx context.Context) error {
 	if _, err := s.call(ctx, "auth.test", nil, false); err != nil {
 		return err
 	}
@@ -391,7 +391,7 @@ func (s *SlackAPI) call(ctx context.Context, method string, args any, write bool
 	}))
 	client := s.Client
 	if client == nil {
-		client = &http.Client{Timeout: 10 * time.Second}
+		client = &http.Client{Timeout: 30 * time.Second}
 	}
 	resp, err := client.Do(req)
 	if err != nil {

@@ -187,11 +187,11 @@ func TestSlackAPIErrorsSayHowToFix(t *testing.T) {
 	}
 	// Check (for sitrep doctor) finds the same troubles before any post.
 	good := slackAPI(fake)
-	if err := good.Check(context.Background()); err != nil {
+	if err := good.Verify(context.Background()); err != nil {
 		t.Errorf("Check: %v", err)
 	}
 	good.Channel = "C0OUTSIDE1"
-	if err := good.Check(context.Background()); !chat.Permanent(err) || !strings.Contains(err.Error(), "/invite") {
+	if err := good.Verify(context.Background()); !chat.Permanent(err) || !strings.Contains(err.Error(), "/invite") {
 		t.Errorf("Check of a channel the app is not in: %v", err)
 	}
 	// Slack's own troubles are temporary.

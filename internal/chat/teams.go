@@ -37,7 +37,7 @@ import (
 // (Adaptive Cards 1.4, 28 KB).
 type Teams struct {
 	WebhookURL string       // the flow's HTTP URL; a secret (its sig= signs it): never in errors or logs
-	Client     *http.Client // nil: a client with a 10 s timeout
+	Client     *http.Client // nil: a client with a 30 s timeout (a slow answer is awaited, not taken for a failure)
 	Logger     *slog.Logger // nil: slog.Default()
 }
 
@@ -73,7 +73,7 @@ func (t *Teams) Post(ctx context.Context, m Message) (Posted, error) {
 	}))
 	client := t.Client
 	if client == nil {
-		client = &http.Client{Timeout: 10 * time.Second}
+		client = &http.Client{Timeout: 30 * time.Second}
 	}
 	resp, err := client.Do(req)
 	if err != nil {
