@@ -418,3 +418,21 @@ func (l inviteLog) SendInvite(_ context.Context, ev Event, method string, ics []
 }
 
 func (l inviteLog) EventByUID(context.Context, string) (Event, error) { return l.ev, nil }
+
+func TestParseRetryAfter(t *testing.T) {
+	t.Parallel()
+	now := time.Date(2026, 3, 10, 14, 0, 0, 0, time.UTC)
+	for v, want := range map[string]time.Duration{
+		"":                              0,
+		"30":                            30 * time.Second,
+		" 5 ":                           5 * time.Second,
+		"-3":                            0,
+		"Tue, 10 Mar 2026 14:02:00 GMT": 2 * time.Minute,
+		"Tue, 10 Mar 2026 13:00:00 GMT": 0,
+		"soon":                          0,
+	} {
+		if got := ParseRetryAfter(v, now); got != want {
+			t.Errorf("ParseRetryAfter(%q) = %v, want %v", v, got, want)
+		}
+	}
+}
