@@ -123,18 +123,30 @@ func (g *Calendar) Book(ctx context.Context, ev calendar.Event) (*calendar.Booki
 
 // Reschedule patches time, text, attendees and room, with If-Match on the
 // booked ETag so that changes made in Calendar Calendar since are not
-// silently overwritten (412 → ErrChanged).
+// silently overwritten (412 → ErrChanged). An attendee's answer changes
+// the event's ETag too, and is no reason to refuse a move: when the event
+// still has the booked SEQUENCE (which the organizer's moves raise and
+// answers do not, RFC 5546 2.1.4), the patch is sent again on its new ETag.
 func (g *Calendar) Reschedule(ctx context.Context, b calendar.Booking, ev calendar.Event) (*calendar.Booking, error) {
 	if err := ev.Validate(); err != nil {
 		return nil, err
 	}
 	e := googleEvent(ev)
 	e.Sequence = int64(max(ev.Sequence, b.Sequence+1))
-	call := g.svc.Events.Patch(g.CalendarID, b.ID, e).SendUpdates("all").ConferenceDataVersion(1).Context(ctx)
-	if b.ETag != "" {
-		call.Header().Set("If-Match", b.ETag)
+	patch := func(etag string) (*gcal.Event, error) {
+		call := g.svc.Events.Patch(g.CalendarID, b.ID, e).SendUpdates("all").ConferenceDataVersion(1).Context(ctx)
+		if etag != "" {
+			call.Header().Set("If-Match", etag)
+		}
+		return call.Do()
 	}
-	got, err := call.Do()
+	got, err := patch(b.ETag)
+	if code(err) == http.StatusPreconditionFailed {
+		cur, gerr := g.svc.Events.Get(g.CalendarID, b.ID).Context(ctx).Do()
+		if gerr == nil && cur.Status != "cancelled" && int(cur.Sequence) == b.Sequence {
+			got, err = patch(cur.Etag)
+		}
+	}
 	if err != nil {
 		return nil, googleError("patch "+b.ID, err)
 	}

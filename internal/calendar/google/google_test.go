@@ -295,6 +295,18 @@ func TestGoogleResponses(t *testing.T) {
 			t.Errorf("%s: %s, want %s", r.Email, r.PartStat, want[r.Email])
 		}
 	}
+	// The answers changed the event's ETag; the post-mortem can still be
+	// moved: an answer is not the organizer's change.
+	moved := ev
+	moved.Start, moved.End = ev.Start.Add(time.Hour), ev.End.Add(time.Hour)
+	b2, err := g.Reschedule(ctx, *b, moved)
+	if err != nil {
+		t.Fatalf("Reschedule after answers: %v", err)
+	}
+	stored, _ := fake.Event("primary", b.ID)
+	if start := stored["start"].(map[string]any)["dateTime"]; start != "2026-03-10T15:00:00Z" || b2.ETag == b.ETag {
+		t.Errorf("after the move: start %v, booking %+v", start, b2)
+	}
 	if err := g.Cancel(ctx, *b); err != nil {
 		t.Fatal(err)
 	}
