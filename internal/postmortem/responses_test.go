@@ -160,6 +160,16 @@ func TestAnswersReadBackFromGoogle(t *testing.T) {
 		t.Errorf("timeline answers %q, want r1's change last", got)
 	}
 
+	// Answered events can still be moved (each answer changed the event's
+	// ETag at Google).
+	if _, err := h.svc.Reschedule(ctx, "vp@example.test", inc.Ref, postmortem.BookInput{Auto: true}); err != nil {
+		t.Fatal(err)
+	}
+	if moved := h.waitState(t, inc.Ref, postmortem.StateBooked); moved.BookingError != "" {
+		t.Errorf("move after answers: %s", moved.BookingError)
+	}
+	pm, _ = h.svc.Get(ctx, inc.Ref)
+
 	// A day after the meeting the calendar is left alone.
 	h.clock.Set(pm.End.Add(25 * time.Hour))
 	asked = eventGets(fake)
