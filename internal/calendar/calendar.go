@@ -12,6 +12,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/http"
+	"strconv"
 	"strings"
 	"time"
 )
@@ -195,6 +197,23 @@ func (e *RetryableError) Error() string {
 }
 
 func (e *RetryableError) Unwrap() error { return e.Err }
+
+// ParseRetryAfter reads an HTTP Retry-After header (RFC 9110 10.2.3):
+// delay-seconds or an HTTP-date, as how long to wait from now; 0 when the
+// header is absent, malformed, or in the past.
+func ParseRetryAfter(v string, now time.Time) time.Duration {
+	v = strings.TrimSpace(v)
+	if v == "" {
+		return 0
+	}
+	if s, err := strconv.Atoi(v); err == nil {
+		return time.Duration(max(s, 0)) * time.Second
+	}
+	if t, err := http.ParseTime(v); err == nil && t.After(now) {
+		return t.Sub(now)
+	}
+	return 0
+}
 
 // IsRetryable reports whether err, or any error it wraps, is a RetryableError.
 func IsRetryable(err error) bool {

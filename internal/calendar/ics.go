@@ -64,8 +64,8 @@ func VCalendar(ev Event, method string, now time.Time) (*ical.Calendar, error) {
 	if ev.Summary != "" {
 		vev.Props.SetText(ical.PropSummary, ev.Summary)
 	}
-	if ev.Description != "" {
-		vev.Props.SetText(ical.PropDescription, ev.Description)
+	if desc := Description(ev); desc != "" {
+		vev.Props.SetText(ical.PropDescription, desc)
 	}
 	if loc := Location(ev); loc != "" {
 		vev.Props.SetText(ical.PropLocation, loc)
@@ -74,6 +74,9 @@ func VCalendar(ev Event, method string, now time.Time) (*ical.Calendar, error) {
 		p := ical.NewProp(ical.PropURL)
 		p.Value = ev.VideoLink // URI value: no text escaping (RFC 5545 3.3.13)
 		vev.Props.Set(p)
+	}
+	for _, p := range conferenceProps(ev) {
+		vev.Props.Add(p)
 	}
 	status := ical.EventConfirmed
 	if method == MethodCancel {
@@ -120,16 +123,142 @@ func attendeeProp(email, name, cutype, role string) *ical.Prop {
 }
 
 // Location is where the event takes place, as LOCATION says it: the room
-// and the video link.
+// when there is one, else the video link, which calendar clients turn into
+// a link to click ("Join") where the location is a URL.
 func Location(ev Event) string {
-	var parts []string
 	if ev.Room != nil {
-		parts = append(parts, ev.Room.Location())
+		return ev.Room.Location()
+	}
+	return ev.VideoLink
+}
+
+// Description is the event's text with the "Join:" block after it: the
+// video link, each dial-in number and the PIN. Every client shows
+// DESCRIPTION, so this is where people who join by telephone find the
+// numbers whatever their client makes of CONFERENCE (Outlook and Google
+// ignore it) or of a location that is a room.
+func Description(ev Event) string {
+	join := Join(ev)
+	switch {
+	case join == "":
+		return ev.Description
+	case ev.Description == "":
+		return join
+	}
+	return strings.TrimRight(ev.Description, "\n") + "\n\n" + join
+}
+
+// Join is how to join the call, for a description: "" when the event has
+// no video link and no dial-in numbers. The labels are English, as the
+// phone numbers' and the link's own text is whatever language: a
+// description is one text for every attendee.
+func Join(ev Event) string {
+	if ev.VideoLink == "" && len(ev.Phones) == 0 {
+		return ""
+	}
+	var b strings.Builder
+	b.WriteString("Join:\n")
+	if ev.VideoLink != "" {
+		b.WriteString("Video: " + ev.VideoLink + "\n")
+	}
+	for _, ph := range ev.Phones {
+		b.WriteString("Phone: " + ph + "\n")
+	}
+	if ev.PIN != "" && len(ev.Phones) > 0 {
+		b.WriteString("PIN: " + ev.PIN + "\n")
+	}
+	return strings.TrimSuffix(b.String(), "\n")
+}
+
+// conferenceProps are RFC 7986 5.11 CONFERENCE properties: the video link,
+// and a tel: URI (RFC 3966) for each dial-in number that is written in the
+// global form ("+1 555 0100"; a local number would need a phone-context
+// nobody configured, so it stays in the description only). The PIN rides
+// in the URI after pauses, as RFC 7986's own example dials "tel:
+// +1-412-555-0123,,,654321" and phones dial a comma as a pause; the label
+// says it for people too.
+func conferenceProps(ev Event) []*ical.Prop {
+	var out []*ical.Prop
+	conf := func(uri, label string, features ...string) {
+		p := ical.NewProp("CONFERENCE")
+		p.Value = uri
+		p.Params.Set(ical.ParamValue, string(ical.ValueURI))
+		p.Params["FEATURE"] = features
+		p.Params.Set("LABEL", paramValue(label))
+		out = append(out, p)
 	}
 	if ev.VideoLink != "" {
-		parts = append(parts, ev.VideoLink)
+		conf(ev.VideoLink, "Video call", "AUDIO", "VIDEO")
 	}
-	return strings.Join(parts, "; ")
+	for _, ph := range ev.Phones {
+		uri, ok := TelURI(ph, ev.PIN)
+		if !ok {
+			continue
+		}
+		label := "Dial-in " + ph
+		if ev.PIN != "" {
+			label += " (PIN " + ev.PIN + ")"
+		}
+		conf(uri, label, "PHONE")
+	}
+	return out
+}
+
+// TelURI writes a dial-in number as a tel: URI (RFC 3966 3): the global
+// number with its spaces as visual separators ("-"), then, when there is
+// a PIN, two pauses and the PIN, its "#" escaped (a bare "#" would start
+// a URI fragment, RFC 3966 5.1.5). ok is false for a number not in the
+// global "+..." form, or with characters a telephone number has none of.
+func TelURI(phone, pin string) (uri string, ok bool) {
+	num := strings.TrimSpace(phone)
+	if !strings.HasPrefix(num, "+") {
+		return "", false
+	}
+	var b strings.Builder
+	b.WriteString("tel:+")
+	digits := 0
+	sep := false
+	for _, r := range num[1:] {
+		switch {
+		case r >= '0' && r <= '9':
+			if sep && digits > 0 {
+				b.WriteByte('-')
+			}
+			sep = false
+			b.WriteRune(r)
+			digits++
+		case r == ' ' || r == '-' || r == '.' || r == '(' || r == ')' || r == '/':
+			sep = true
+		default:
+			return "", false
+		}
+	}
+	if digits == 0 {
+		return "", false
+	}
+	if dial, ok := dialPIN(pin); ok && dial != "" {
+		b.WriteString(",," + dial)
+	}
+	return b.String(), true
+}
+
+// dialPIN is the PIN as keypad presses in a URI: digits, "*" and "#" (as
+// %23); spaces and dashes people write in it dropped. A PIN with anything
+// else is not for a keypad: ok is false, and the URI dials the number alone.
+func dialPIN(pin string) (string, bool) {
+	var b strings.Builder
+	for _, r := range strings.TrimSpace(pin) {
+		switch {
+		case r >= '0' && r <= '9', r == '*':
+			b.WriteRune(r)
+		case r == '#':
+			b.WriteString("%23")
+		case r == ' ' || r == '-':
+		default:
+			return "", false
+		}
+	}
+	return b.String(), true
 }
 
 func setInt(props ical.Props, name string, v int) {

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"os/exec"
 	"strings"
 	"testing"
@@ -113,8 +114,8 @@ func TestInviteParsedByPythonIcalendar(t *testing.T) {
 		"VERSION":     {got.Version, "2.0"},
 		"UID":         {got.UID, ev.UID},
 		"SUMMARY":     {got.Summary, ev.Summary},
-		"DESCRIPTION": {got.Description, ev.Description},
-		"LOCATION":    {got.Location, "Atlas, HQ, floor 3; https://meet.example.test/abc-defg-hij"},
+		"DESCRIPTION": {got.Description, ev.Description + "\n\nJoin:\nVideo: " + ev.VideoLink},
+		"LOCATION":    {got.Location, "Atlas, HQ, floor 3"},
 		"URL":         {got.URL, ev.VideoLink},
 		"STATUS":      {got.Status, "CONFIRMED"},
 		"DTSTART":     {got.DTStart, "2026-03-10T14:00:00+00:00"},
@@ -157,6 +158,87 @@ func TestInviteParsedByPythonIcalendar(t *testing.T) {
 	checkParams("mailto:ana@example.test", map[string]string{"CN": "Ana, SRE", "ROLE": "REQ-PARTICIPANT", "PARTSTAT": "NEEDS-ACTION", "RSVP": "TRUE", "CUTYPE": "INDIVIDUAL"})
 	checkParams("mailto:exec@example.test", map[string]string{"CN": "Eve 'the boss' Exec", "ROLE": "OPT-PARTICIPANT", "RSVP": "TRUE"})
 	checkParams("mailto:atlas@resource.example.test", map[string]string{"CN": "Atlas", "CUTYPE": "ROOM", "ROLE": "NON-PARTICIPANT"})
+}
+
+// TestInviteCarriesTheBridge: the video link and the dial-in reach every
+// client three ways: LOCATION (no room) and URL, RFC 7986 CONFERENCE
+// properties for clients that offer a join button, and the description's
+// "Join:" block that every client shows.
+func TestInviteCarriesTheBridge(t *testing.T) {
+	t.Parallel()
+	ev := testEvent()
+	ev.Room = nil
+	ev.Phones = []string{"+1 555 0100", "+44 (20) 7946-0000", "0800 123 456"}
+	ev.PIN = "4711#"
+	ics, err := Invite(ev, MethodRequest)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, line := range strings.Split(string(ics), "\r\n") {
+		if len(line) > 75 {
+			t.Errorf("line %d is %d octets, over RFC 5545's 75: %q", i+1, len(line), line)
+		}
+	}
+	cal, err := Decode(bytes.NewReader(ics))
+	if err != nil {
+		t.Fatalf("decode: %v\n%s", err, ics)
+	}
+	vev := cal.Events()[0]
+	text := func(name string) string {
+		t.Helper()
+		v, err := vev.Props.Text(name)
+		if err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+		return v
+	}
+	if got := text("LOCATION"); got != ev.VideoLink {
+		t.Errorf("LOCATION = %q, want the video link when there is no room", got)
+	}
+	if p := vev.Props.Get("URL"); p == nil || p.Value != ev.VideoLink {
+		t.Errorf("URL = %+v", p)
+	}
+	wantJoin := "Join:\nVideo: https://meet.example.test/abc-defg-hij\nPhone: +1 555 0100\nPhone: +44 (20) 7946-0000\nPhone: 0800 123 456\nPIN: 4711#"
+	if got := text("DESCRIPTION"); got != ev.Description+"\n\n"+wantJoin {
+		t.Errorf("DESCRIPTION ends %q, want the agenda then\n%s", got[max(0, len(got)-len(wantJoin)-10):], wantJoin)
+	}
+	type conf struct{ uri, value, feature, label string }
+	var got []conf
+	for _, p := range vev.Props.Values("CONFERENCE") {
+		got = append(got, conf{p.Value, p.Params.Get("VALUE"), strings.Join(p.Params["FEATURE"], ","), p.Params.Get("LABEL")})
+	}
+	want := []conf{
+		{"https://meet.example.test/abc-defg-hij", "URI", "AUDIO,VIDEO", "Video call"},
+		{"tel:+1-555-0100,,4711%23", "URI", "PHONE", "Dial-in +1 555 0100 (PIN 4711#)"},
+		{"tel:+44-20-7946-0000,,4711%23", "URI", "PHONE", "Dial-in +44 (20) 7946-0000 (PIN 4711#)"},
+		// 0800 123 456 is not global: no tel: URI, the description has it.
+	}
+	if fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Errorf("CONFERENCE\n got %v\nwant %v", got, want)
+	}
+	if py := icalendarPython(t); py != "" {
+		if inv := parseWithPython(t, py, ics); inv.Location != ev.VideoLink || !strings.HasSuffix(inv.Description, wantJoin) {
+			t.Errorf("python-icalendar reads LOCATION %q, DESCRIPTION ending %q", inv.Location, inv.Description[max(0, len(inv.Description)-80):])
+		}
+	}
+}
+
+func TestTelURI(t *testing.T) {
+	t.Parallel()
+	for _, c := range []struct{ phone, pin, want string }{
+		{"+1 555 0100", "", "tel:+1-555-0100"},
+		{"+15550100", "4711#", "tel:+15550100,,4711%23"},
+		{" +49 30 1234-56 ", "12 34 56", "tel:+49-30-1234-56,,123456"},
+		{"+1 555 0100", "ask the lead", "tel:+1-555-0100"},
+		{"555 0100", "", ""},
+		{"+1 555 CALL", "", ""},
+		{"+", "", ""},
+	} {
+		got, ok := TelURI(c.phone, c.pin)
+		if got != c.want || ok != (c.want != "") {
+			t.Errorf("TelURI(%q, %q) = %q, %v; want %q", c.phone, c.pin, got, ok, c.want)
+		}
+	}
 }
 
 func TestInviteCancel(t *testing.T) {
@@ -336,3 +418,21 @@ func (l inviteLog) SendInvite(_ context.Context, ev Event, method string, ics []
 }
 
 func (l inviteLog) EventByUID(context.Context, string) (Event, error) { return l.ev, nil }
+
+func TestParseRetryAfter(t *testing.T) {
+	t.Parallel()
+	now := time.Date(2026, 3, 10, 14, 0, 0, 0, time.UTC)
+	for v, want := range map[string]time.Duration{
+		"":                              0,
+		"30":                            30 * time.Second,
+		" 5 ":                           5 * time.Second,
+		"-3":                            0,
+		"Tue, 10 Mar 2026 14:02:00 GMT": 2 * time.Minute,
+		"Tue, 10 Mar 2026 13:00:00 GMT": 0,
+		"soon":                          0,
+	} {
+		if got := ParseRetryAfter(v, now); got != want {
+			t.Errorf("ParseRetryAfter(%q) = %v, want %v", v, got, want)
+		}
+	}
+}

@@ -54,6 +54,12 @@ type Settings struct {
 	// Remote books no room by default; VideoLink is the call to join then.
 	Remote    bool
 	VideoLink string
+	// Phones and PIN dial into the call at VideoLink (config bridge:
+	// phone_numbers and pin). The invitation carries them while the
+	// post-mortem's link is VideoLink; a post-mortem booked with a link
+	// of its own leaves them out, as they dial into another call.
+	Phones []string
+	PIN    string
 	// CreateMeet asks Google for a Meet link.
 	CreateMeet bool
 	// TimelineBefore: the timeline email goes out this long before the
@@ -62,6 +68,10 @@ type Settings struct {
 	// RemindBefore: owners are reminded this long before an improvement
 	// is due (and once more when it is overdue).
 	RemindBefore time.Duration
+	// ResponsesEvery is how often attendees' answers are read back from a
+	// calendar that keeps them (Google, Microsoft 365), per post-mortem,
+	// across replicas; 0: every 5 minutes.
+	ResponsesEvery time.Duration
 	// WebhookURL gets a JSON POST when results are published, signed with
 	// WebhookSecret (HMAC-SHA256).
 	WebhookURL    string
@@ -653,6 +663,9 @@ func (s *Service) event(ctx context.Context, q store.Querier, pm *Postmortem, in
 	}
 	if pm.Remote {
 		ev.Room = nil
+	}
+	if pm.VideoLink == "" || pm.VideoLink == s.Settings.VideoLink {
+		ev.Phones, ev.PIN = s.Settings.Phones, s.Settings.PIN
 	}
 	for _, p := range pm.Attendees {
 		ev.Attendees = append(ev.Attendees, p.attendee())

@@ -3,11 +3,13 @@ package postmortem
 import (
 	"context"
 	"database/sql"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"time"
 
 	"github.com/riverqueue/river"
+	"github.com/riverqueue/river/rivertype"
 
 	"github.com/sitrep-dev/sitrep/internal/calendar"
 	"github.com/sitrep-dev/sitrep/internal/errs"
@@ -68,6 +70,14 @@ func (w *BookWorker) Work(ctx context.Context, job *river.Job[BookArgs]) error {
 	}
 	booking, err := s.call(ctx, a.Op, pm, ev)
 	if err != nil {
+		if wait, ok := retryAfter(err, job.JobRow); ok {
+			// The backend named its wait: keep it instead of River's
+			// backoff, which would come back sooner and be refused again.
+			_, _ = s.DB.ExecContext(ctx, queries.Get("set-booking-error"),
+				fmt.Sprintf("attempt %d of %d asked to wait %s, retrying then: %v", job.Attempt, job.MaxAttempts, wait, err), pm.ID)
+			s.logger().Warn("postmortem: calendar asked to wait", "incident", inc.Ref, "op", a.Op, "retry_after", wait)
+			return river.JobSnooze(wait)
+		}
 		if retryable(s.BackendName, err) && job.Attempt < job.MaxAttempts {
 			// Reported while it is retried: the API and the CLI show it.
 			_, _ = s.DB.ExecContext(ctx, queries.Get("set-booking-error"),
@@ -182,6 +192,30 @@ func (s *Service) failed(ctx context.Context, pm *Postmortem, inc *incident.Inci
 	}
 	s.logger().Error("postmortem: booking failed", "incident", inc.Ref, "op", op, "err", cause)
 	return river.JobCancel(cause)
+}
+
+// maxRetryAfter bounds one wait a backend asks for: a post-mortem a day
+// or two away should not sleep past it on one answer; after this long the
+// job asks again, and is told again if need be.
+const maxRetryAfter = 30 * time.Minute
+
+// retryAfter is the wait a RetryableError names, for a snooze. A snooze
+// does not count as an attempt, so the snoozes are bounded apart (River
+// counts them in the job's metadata): a backend that keeps asking to wait
+// falls back to the counted retries and, in the end, a failed booking.
+func retryAfter(err error, job *rivertype.JobRow) (time.Duration, bool) {
+	var r *calendar.RetryableError
+	if !errors.As(err, &r) || r.RetryAfter <= 0 {
+		return 0, false
+	}
+	var meta struct {
+		Snoozes int `json:"snoozes"`
+	}
+	_ = json.Unmarshal(job.Metadata, &meta)
+	if meta.Snoozes >= bookAttempts {
+		return 0, false
+	}
+	return min(r.RetryAfter, maxRetryAfter), true
 }
 
 // retryable: what the backend says is worth retrying; and, for iMIP, any

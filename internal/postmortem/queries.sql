@@ -108,3 +108,16 @@ UPDATE improvements SET reminded_before_at = $1 WHERE id = $2 AND reminded_befor
 -- name: claim-reminder-overdue
 -- An overdue reminder also closes the "before" stage: no late "due soon".
 UPDATE improvements SET reminded_overdue_at = $1, reminded_before_at = COALESCE(reminded_before_at, $1) WHERE id = $2 AND reminded_overdue_at IS NULL;
+
+-- name: responses-to-read
+-- Booked post-mortems whose meeting has not ended, or ended less than $2
+-- ago, booked through the backend $1, and not read since $3.
+SELECT id FROM postmortems WHERE state = 'booked' AND backend = $1 AND booking <> ''
+    AND end_at IS NOT NULL AND end_at > $2
+    AND (responses_read_at IS NULL OR responses_read_at <= $3)
+ORDER BY start_at, id;
+
+-- name: claim-responses
+-- One replica reads a post-mortem's answers per interval.
+UPDATE postmortems SET responses_read_at = $1 WHERE id = $2
+    AND (responses_read_at IS NULL OR responses_read_at <= $3);

@@ -350,9 +350,7 @@ func (c *Calendar) statusError(what string, resp *http.Response) error {
 	err := fmt.Errorf("%s: HTTP %s: %s", what, resp.Status, strings.TrimSpace(string(msg)))
 	if resp.StatusCode == http.StatusTooManyRequests || resp.StatusCode >= 500 {
 		r := &calendar.RetryableError{Backend: "caldav", Status: resp.StatusCode, Err: err}
-		if s, err := strconv.Atoi(resp.Header.Get("Retry-After")); err == nil {
-			r.RetryAfter = time.Duration(s) * time.Second
-		}
+		r.RetryAfter = calendar.ParseRetryAfter(resp.Header.Get("Retry-After"), time.Now())
 		return r
 	}
 	return fmt.Errorf("calendar: caldav: %w", err)

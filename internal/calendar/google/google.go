@@ -8,7 +8,6 @@ import (
 	"fmt"
 	"net/http"
 	"os"
-	"strconv"
 	"strings"
 	"time"
 
@@ -57,7 +56,10 @@ type Calendar struct {
 	CalendarID string
 }
 
-var _ calendar.Backend = (*Calendar)(nil)
+var (
+	_ calendar.Backend   = (*Calendar)(nil)
+	_ calendar.Responder = (*Calendar)(nil)
+)
 
 // New builds the backend. Tests point it at a fake with
 // option.WithEndpoint and option.WithoutAuthentication.
@@ -121,18 +123,30 @@ func (g *Calendar) Book(ctx context.Context, ev calendar.Event) (*calendar.Booki
 
 // Reschedule patches time, text, attendees and room, with If-Match on the
 // booked ETag so that changes made in Calendar Calendar since are not
-// silently overwritten (412 → ErrChanged).
+// silently overwritten (412 → ErrChanged). An attendee's answer changes
+// the event's ETag too, and is no reason to refuse a move: when the event
+// still has the booked SEQUENCE (which the organizer's moves raise and
+// answers do not, RFC 5546 2.1.4), the patch is sent again on its new ETag.
 func (g *Calendar) Reschedule(ctx context.Context, b calendar.Booking, ev calendar.Event) (*calendar.Booking, error) {
 	if err := ev.Validate(); err != nil {
 		return nil, err
 	}
 	e := googleEvent(ev)
 	e.Sequence = int64(max(ev.Sequence, b.Sequence+1))
-	call := g.svc.Events.Patch(g.CalendarID, b.ID, e).SendUpdates("all").ConferenceDataVersion(1).Context(ctx)
-	if b.ETag != "" {
-		call.Header().Set("If-Match", b.ETag)
+	patch := func(etag string) (*gcal.Event, error) {
+		call := g.svc.Events.Patch(g.CalendarID, b.ID, e).SendUpdates("all").ConferenceDataVersion(1).Context(ctx)
+		if etag != "" {
+			call.Header().Set("If-Match", etag)
+		}
+		return call.Do()
 	}
-	got, err := call.Do()
+	got, err := patch(b.ETag)
+	if code(err) == http.StatusPreconditionFailed {
+		cur, gerr := g.svc.Events.Get(g.CalendarID, b.ID).Context(ctx).Do()
+		if gerr == nil && cur.Status != "cancelled" && int(cur.Sequence) == b.Sequence {
+			got, err = patch(cur.Etag)
+		}
+	}
 	if err != nil {
 		return nil, googleError("patch "+b.ID, err)
 	}
@@ -146,6 +160,42 @@ func (g *Calendar) Cancel(ctx context.Context, b calendar.Booking) error {
 		return googleError("delete "+b.ID, err)
 	}
 	return nil
+}
+
+// partStats maps Calendar's attendees[].responseStatus to RFC 5545
+// PARTSTAT (3.2.12).
+var partStats = map[string]string{
+	"needsAction": "NEEDS-ACTION",
+	"declined":    "DECLINED",
+	"tentative":   "TENTATIVE",
+	"accepted":    "ACCEPTED",
+}
+
+// Responses reads the attendees' answers with events.get: Calendar sends
+// the invitations and takes the answers itself (no iMIP REPLY comes
+// back), so this is the only way to see them. Rooms (resources) are left
+// out: they accept by themselves and are no attendee's answer. A deleted
+// event gives ErrGone.
+func (g *Calendar) Responses(ctx context.Context, b calendar.Booking) ([]calendar.Response, error) {
+	e, err := g.svc.Events.Get(g.CalendarID, b.ID).Context(ctx).Do()
+	if err != nil {
+		return nil, googleError("get "+b.ID, err)
+	}
+	if e.Status == "cancelled" {
+		return nil, fmt.Errorf("calendar: google: responses of %s: %w", b.ID, calendar.ErrGone)
+	}
+	var out []calendar.Response
+	for _, a := range e.Attendees {
+		if a.Resource || a.Email == "" {
+			continue
+		}
+		ps, ok := partStats[a.ResponseStatus]
+		if !ok {
+			ps = "NEEDS-ACTION" // a status newer than this code: no answer it knows
+		}
+		out = append(out, calendar.Response{Email: strings.ToLower(a.Email), PartStat: ps})
+	}
+	return out, nil
 }
 
 // freeBusyBatch is how many calendars go in one query; Calendar answers
@@ -187,8 +237,10 @@ func (g *Calendar) Busy(ctx context.Context, emails []string, from, to time.Time
 
 func googleEvent(ev calendar.Event) *gcal.Event {
 	e := &gcal.Event{
-		Summary:     ev.Summary,
-		Description: ev.Description,
+		Summary: ev.Summary,
+		// The dial-in numbers and PIN go in the description: conferenceData
+		// of a conference that is not Meet takes a Workspace add-on.
+		Description: calendar.Description(ev),
 		Location:    calendar.Location(ev),
 		Start:       &gcal.EventDateTime{DateTime: ev.Start.UTC().Format(time.RFC3339)},
 		End:         &gcal.EventDateTime{DateTime: ev.End.UTC().Format(time.RFC3339)},
@@ -247,10 +299,10 @@ func googleError(what string, err error) error {
 	if len(ge.Errors) > 0 {
 		reason = ge.Errors[0].Reason
 	}
-	retryAfter := time.Duration(0)
-	if s, err := strconv.Atoi(ge.Header.Get("Retry-After")); err == nil {
-		retryAfter = time.Duration(s) * time.Second
-	}
+	// Google's error guide asks for exponential backoff; where an answer
+	// names a wait (Retry-After, as its front ends send with some 429s
+	// and 503s), the caller waits that long instead.
+	retryAfter := calendar.ParseRetryAfter(ge.Header.Get("Retry-After"), time.Now())
 	switch {
 	case ge.Code == http.StatusTooManyRequests, ge.Code >= 500,
 		ge.Code == http.StatusForbidden && (reason == "rateLimitExceeded" || reason == "userRateLimitExceeded" || reason == "quotaExceeded"):

@@ -212,3 +212,105 @@ func TestGoogleRoomsFromDirectory(t *testing.T) {
 		t.Errorf("Atlas = %+v", a)
 	}
 }
+
+// A Retry-After on a rate-limited answer is the wait the caller keeps.
+func TestGoogleRetryAfter(t *testing.T) {
+	t.Parallel()
+	g, fake := newFakeGoogle(t)
+	ev := calendar.SampleEvent()
+	fake.FailNextRetryAfter(1, http.StatusTooManyRequests, "rateLimitExceeded", 7*time.Second)
+	_, err := g.Book(context.Background(), ev)
+	var r *calendar.RetryableError
+	if !errors.As(err, &r) || r.RetryAfter != 7*time.Second {
+		t.Fatalf("Book: %v (%+v), want retryable after 7s", err, r)
+	}
+	fake.FailNext(1, http.StatusServiceUnavailable, "backendError")
+	if _, err := g.Book(context.Background(), ev); !errors.As(err, &r) || r.RetryAfter != 0 {
+		t.Errorf("503 without Retry-After: %v (%+v), want retryable with no wait named", err, r)
+	}
+}
+
+// The dial-in numbers and PIN travel in the description; the location is
+// the room, else the video link.
+func TestGoogleEventCarriesTheBridge(t *testing.T) {
+	t.Parallel()
+	g, fake := newFakeGoogle(t)
+	ctx := context.Background()
+	ev := calendar.SampleEvent()
+	ev.Phones, ev.PIN = []string{"+1 555 0100", "+44 20 7946 0000"}, "4711#"
+	b, err := g.Book(ctx, ev)
+	if err != nil {
+		t.Fatal(err)
+	}
+	stored, _ := fake.Event("primary", b.ID)
+	desc, _ := stored["description"].(string)
+	for _, want := range []string{ev.Description, "Join:\nVideo: " + ev.VideoLink, "Phone: +1 555 0100\nPhone: +44 20 7946 0000\nPIN: 4711#"} {
+		if !strings.Contains(desc, want) {
+			t.Errorf("description lacks %q:\n%s", want, desc)
+		}
+	}
+	if stored["location"] != "Atlas, HQ, floor 3" {
+		t.Errorf("location %v, want the room", stored["location"])
+	}
+	remote := ev
+	remote.Room = nil
+	remote.Start, remote.End = ev.Start.Add(time.Hour), ev.End.Add(time.Hour)
+	if _, err := g.Reschedule(ctx, *b, remote); err != nil {
+		t.Fatal(err)
+	}
+	stored, _ = fake.Event("primary", b.ID)
+	if stored["location"] != ev.VideoLink {
+		t.Errorf("remote location %v, want the video link", stored["location"])
+	}
+}
+
+// Answers given in Google Calendar come back as PARTSTATs; rooms do not.
+func TestGoogleResponses(t *testing.T) {
+	t.Parallel()
+	g, fake := newFakeGoogle(t)
+	ctx := context.Background()
+	ev := calendar.SampleEvent()
+	b, err := g.Book(ctx, ev)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for email, status := range map[string]string{"Ana@example.test": "declined", "exec@example.test": "tentative", "atlas@resource.example.test": "accepted"} {
+		if err := fake.SetResponse("primary", b.ID, email, status); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := fake.SetResponse("primary", b.ID, "ana@example.test", "maybe"); err == nil {
+		t.Error("the fake took a responseStatus Google does not list")
+	}
+	got, err := g.Responses(ctx, *b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := map[string]string{"ana@example.test": "DECLINED", "exec@example.test": "TENTATIVE"}
+	if len(got) != len(want) {
+		t.Errorf("responses %+v, want %v (no room)", got, want)
+	}
+	for _, r := range got {
+		if want[r.Email] != r.PartStat {
+			t.Errorf("%s: %s, want %s", r.Email, r.PartStat, want[r.Email])
+		}
+	}
+	// The answers changed the event's ETag; the post-mortem can still be
+	// moved: an answer is not the organizer's change.
+	moved := ev
+	moved.Start, moved.End = ev.Start.Add(time.Hour), ev.End.Add(time.Hour)
+	b2, err := g.Reschedule(ctx, *b, moved)
+	if err != nil {
+		t.Fatalf("Reschedule after answers: %v", err)
+	}
+	stored, _ := fake.Event("primary", b.ID)
+	if start := stored["start"].(map[string]any)["dateTime"]; start != "2026-03-10T15:00:00Z" || b2.ETag == b.ETag {
+		t.Errorf("after the move: start %v, booking %+v", start, b2)
+	}
+	if err := g.Cancel(ctx, *b); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := g.Responses(ctx, *b); !errors.Is(err, calendar.ErrGone) {
+		t.Errorf("responses of a cancelled event: %v, want ErrGone", err)
+	}
+}

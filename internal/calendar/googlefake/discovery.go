@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"math"
 	"net/url"
+	"regexp"
 	"slices"
 	"sort"
 	"strconv"
@@ -28,6 +29,7 @@ type schema struct {
 	Properties           map[string]*schema `json:"properties"`
 	AdditionalProperties *schema            `json:"additionalProperties"`
 	Items                *schema            `json:"items"`
+	Description          string             `json:"description"`
 }
 
 type param struct {
@@ -78,6 +80,25 @@ func loadDiscovery(doc []byte) (*discovery, error) {
 	}
 	walk(d.Resources)
 	return &d, nil
+}
+
+// documentedValue matches a value a description lists, as the document
+// writes string fields whose values are not an enum: '- "accepted" - The
+// attendee has accepted the invitation.'
+var documentedValue = regexp.MustCompile(`(?m)^- "([A-Za-z]+)" - `)
+
+// values are the values a property's description lists: the field is a
+// plain string to the schema, the description names what it may hold.
+func (d *discovery) values(schemaName, prop string) []string {
+	s := d.Schemas[schemaName]
+	if s == nil || s.Properties[prop] == nil {
+		return nil
+	}
+	var out []string
+	for _, m := range documentedValue.FindAllStringSubmatch(s.Properties[prop].Description, -1) {
+		out = append(out, m[1])
+	}
+	return out
 }
 
 // badRequest is a 400 as Google words it for a body or parameter it cannot

@@ -16,14 +16,18 @@
 //     Calendar API's error guide: 409 duplicate, 410 deleted, 404 notFound,
 //     412 conditionNotMet, 403 forbiddenForServiceAccounts, 403/429
 //     rateLimitExceeded;
-//   - conferenceData being ignored unless conferenceDataVersion=1.
+//   - conferenceData being ignored unless conferenceDataVersion=1;
+//   - attendees' responseStatus values, as EventAttendee's description
+//     lists them (SetResponse takes only those).
 //
 // What it does not know, and a test against it cannot show: the exact
 // wording of Google's messages (modelled, not copied); server-side
 // behaviour not in the documents, such as how sequence numbers are bumped
 // on patch, how long a Meet link takes to be created (here at once, status
 // "success"), which calendars free/busy may see (here every address), how
-// rooms accept (here attendees stay needsAction, and a booked room is busy);
+// rooms accept (here attendees stay needsAction until SetResponse, and a
+// booked room is busy); when Google sends Retry-After (here only with
+// FailNextRetryAfter);
 // recurring events (events.list with singleEvents=true answers 501 for a
 // calendar holding one, rather than pretend to expand it; all-day events
 // are read in UTC, the calendar's time zone here);
@@ -81,9 +85,10 @@ type stored struct {
 type period struct{ start, end time.Time }
 
 type injected struct {
-	status  int
-	reason  string
-	message string
+	status     int
+	reason     string
+	message    string
+	retryAfter time.Duration
 }
 
 // Request is one call the fake answered, for tests to inspect.
@@ -137,6 +142,44 @@ func (s *Server) FailNext(n, status int, reason string) {
 	for range n {
 		s.fail = append(s.fail, injected{status: status, reason: reason, message: http.StatusText(status)})
 	}
+}
+
+// FailNextRetryAfter is FailNext with a Retry-After header of whole
+// seconds on each answer, as Google's front ends send with some 429 and
+// 503 answers: the wait the client is asked to keep.
+func (s *Server) FailNextRetryAfter(n, status int, reason string, after time.Duration) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for range n {
+		s.fail = append(s.fail, injected{status: status, reason: reason, message: http.StatusText(status), retryAfter: after})
+	}
+}
+
+// SetResponse answers an event's invitation for one attendee, as they
+// would in Google Calendar: responseStatus is one of the values the
+// discovery document lists for EventAttendee.responseStatus ("accepted",
+// "declined", "tentative", "needsAction"). The event is changed, so its
+// etag and updated time change too.
+func (s *Server) SetResponse(calendarID, eventID, email, status string) error {
+	if !slices.Contains(s.disc.values("EventAttendee", "responseStatus"), status) {
+		return fmt.Errorf("googlefake: responseStatus %q is none of %v", status, s.disc.values("EventAttendee", "responseStatus"))
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	st := s.events[s.calendar(calendarID)][eventID]
+	if st == nil || st.deleted {
+		return fmt.Errorf("googlefake: no event %s in %s", eventID, calendarID)
+	}
+	atts, _ := st.ev["attendees"].([]any)
+	for _, a := range atts {
+		if m, ok := a.(map[string]any); ok && strings.EqualFold(fmt.Sprint(m["email"]), email) {
+			m["responseStatus"] = status
+			st.ev["updated"] = time.Now().UTC().Format("2006-01-02T15:04:05.000Z")
+			st.ev["etag"] = s.nextETag()
+			return nil
+		}
+	}
+	return fmt.Errorf("googlefake: %s is not invited to %s", email, eventID)
 }
 
 // SetBusy adds busy time to an address's calendar, as other meetings.
@@ -218,6 +261,9 @@ func (s *Server) record(next http.Handler) http.Handler {
 			domain := "usageLimits"
 			if inj.status >= 500 {
 				domain = "global"
+			}
+			if inj.retryAfter > 0 {
+				rw.Header().Set("Retry-After", strconv.Itoa(int(inj.retryAfter.Round(time.Second)/time.Second)))
 			}
 			s.fault(rw, r, inj.status, domain, inj.reason, inj.message)
 		} else {

@@ -258,3 +258,17 @@ func TestEventsListed(t *testing.T) {
 		t.Errorf("the fake must refuse to pretend it expands a recurring event: %d", code)
 	}
 }
+
+// The response statuses SetResponse takes are read from the discovery
+// document's description of EventAttendee.responseStatus.
+func TestResponseStatusesFromDiscovery(t *testing.T) {
+	t.Parallel()
+	d, err := loadDiscovery(calendarDiscovery)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := d.values("EventAttendee", "responseStatus")
+	if strings.Join(got, ",") != "needsAction,declined,tentative,accepted" {
+		t.Errorf("responseStatus values %v", got)
+	}
+}
