@@ -287,6 +287,7 @@ func (h *Main) Run(ctx context.Context) error {
 	h.jobsRun = true
 	h.loops.Go(h.reloadOnSIGHUP)
 	h.loops.Go(func(ctx context.Context) { h.runChecks(ctx, cfg.Jobs.CheckInterval) })
+	h.loops.Go(func(ctx context.Context) { h.readAnswers(ctx, cfg.Jobs.CheckInterval) })
 	h.startChat()
 	if h.ingester != nil {
 		h.ingest.Go(func(ctx context.Context) { _ = h.ingester.Run(ctx) }) // it logs its failures and returns when stopped
@@ -616,6 +617,25 @@ func (h *Main) runChecks(ctx context.Context, interval time.Duration) {
 	}
 }
 
+// readAnswers reads attendees' answers back from the calendar (each
+// post-mortem at most once per postmortem.answers_every) in a loop of its
+// own: a calendar that is slow to answer must not hold up the promise
+// checks in runChecks.
+func (h *Main) readAnswers(ctx context.Context, interval time.Duration) {
+	t := time.NewTicker(interval)
+	defer t.Stop()
+	for {
+		if err := h.postmortem.CheckResponses(ctx); err != nil && ctx.Err() == nil {
+			h.logger.Error("post-mortem answers failed", "err", err)
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
+}
+
 // buildPostmortem wires the post-mortem: the calendar backend of
 // postmortem.backend (iMIP through the outbox by default), the rooms from
 // the config or Google's Directory, and the blameless lint's rules. The
@@ -627,7 +647,13 @@ func (h *Main) buildPostmortem(start, life context.Context) error {
 		Settings: postmortem.Settings{OptionalGroups: c.OptionalGroups, Facilitator: c.Facilitator, Duration: c.Duration,
 			MinBusinessDays: c.MinBusinessDays, MaxBusinessDays: c.MaxBusinessDays, WorkStart: c.WorkStart, WorkEnd: c.WorkEnd,
 			Holidays: c.Holidays, Building: c.Building, Remote: c.Remote, VideoLink: cmp.Or(c.VideoLink, h.cfg.Bridge.VideoURL), CreateMeet: c.Google.CreateMeet,
-			TimelineBefore: c.TimelineBefore, RemindBefore: c.RemindBefore, WebhookURL: c.WebhookURL, WebhookSecret: c.WebhookSecret.Value()}}
+			TimelineBefore: c.TimelineBefore, RemindBefore: c.RemindBefore, WebhookURL: c.WebhookURL, WebhookSecret: c.WebhookSecret.Value(),
+			ResponsesEvery: c.AnswersEvery}}
+	if c.VideoLink == "" || c.VideoLink == h.cfg.Bridge.VideoURL {
+		// The bridge's numbers belong to the bridge's call, not to another
+		// video link the post-mortem has of its own.
+		s.Settings.Phones, s.Settings.PIN = h.cfg.Bridge.PhoneNumbers, h.cfg.Bridge.PIN
+	}
 	if len(c.Groups) > 0 {
 		s.Settings.Groups = c.Groups // else the directory's postmortem audience
 	}
