@@ -103,6 +103,11 @@ func (w *BookWorker) Work(ctx context.Context, job *river.Job[BookArgs]) error {
 			if booking.HTMLLink != "" {
 				text += " " + booking.HTMLLink
 			}
+			if booking.MeetLink != "" {
+				// The meeting's own link (Teams, Meet): on the incident, for
+				// whoever joins from its page.
+				text += " · join: " + booking.MeetLink
+			}
 		}
 		pm.PendingOp, pm.BookingError = "", ""
 		if err := saveSchedule(ctx, tx, pm, now); err != nil {
