@@ -214,8 +214,13 @@ func (m *Mirror) step(ctx context.Context, poster Poster, r *row) (time.Duration
 	mine := r.claim + 1
 	msg, err := m.postMessage(ctx, r)
 	if err != nil {
-		// Nothing was sent: the row is as it was, to try again.
-		if serr := m.settle(ctx, r, mine, StatePending, err.Error(), Posted{}); serr != nil {
+		// Nothing was sent now: the row goes back as it was ('sending'
+		// still, when an earlier call's outcome is to be looked for).
+		back := StatePending
+		if recovering {
+			back = StateSending
+		}
+		if serr := m.settle(ctx, r, mine, back, err.Error(), Posted{}); serr != nil {
 			return 0, serr
 		}
 		return 0, err
