@@ -5,6 +5,7 @@ import (
 	"context"
 	"database/sql"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -16,6 +17,7 @@ import (
 	"time"
 
 	"github.com/riverqueue/river"
+	"github.com/riverqueue/river/rivertype"
 
 	"github.com/sitrep-dev/sitrep/internal/chat"
 	"github.com/sitrep-dev/sitrep/internal/incident"
@@ -466,5 +468,67 @@ func TestTwoReplicasPostEachEventOnceInOrder(t *testing.T) {
 	channel, requests := hook.seen()
 	if !equal(channel, want) {
 		t.Errorf("channel %q, want %q (requests %q, states %q)", channel, want, requests, states)
+	}
+}
+
+// scriptedTarget answers each update as its script says (nil: taken) and
+// records what it took.
+type scriptedTarget struct {
+	mu     sync.Mutex
+	script map[string][]error
+	took   []string
+}
+
+func (s *scriptedTarget) Post(ctx context.Context, m chat.Message) (chat.Posted, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if errs := s.script[m.Text]; len(errs) > 0 {
+		s.script[m.Text] = errs[1:]
+		if errs[0] != nil {
+			return chat.Posted{}, errs[0]
+		}
+	}
+	s.took = append(s.took, m.Text)
+	return chat.Posted{}, nil
+}
+
+// A post refused for good is recorded, noted on the timeline and skipped;
+// a rate limit makes the drain come back after the wait asked for, the
+// later posts still behind.
+func TestARefusedPostIsSkippedAndARateLimitIsWaitedFor(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	r := newRig(t)
+	target := &scriptedTarget{script: map[string][]error{
+		"U1": {&chat.PermanentError{Err: errors.New("channel_is_archived")}},
+		"U2": {&chat.RetryAfterError{After: 7 * time.Second, Err: errors.New("rate_limited")}},
+	}}
+	m := r.mirror(t, map[string]chat.Poster{"slack": target})
+	u1, u2, u3 := r.update(t, "U1"), r.update(t, "U2"), r.update(t, "U3")
+	if _, err := m.Sweep(ctx); err != nil {
+		t.Fatal(err)
+	}
+	var snooze *rivertype.JobSnoozeError
+	if err := m.Drain(ctx, "slack"); !errors.As(err, &snooze) || snooze.Duration != 7*time.Second {
+		t.Fatalf("drain: %v; want a snooze of the 7 s asked for", err)
+	}
+	if state, _, _, _ := m.PostState(ctx, "slack", u3); state != chat.StatePending {
+		t.Errorf("U3 %s while U2 waits", state)
+	}
+	if err := m.Drain(ctx, "slack"); err != nil {
+		t.Fatal(err)
+	}
+	if states := settled(t, m, "slack", time.Second, u1, u2, u3); !equal(states, []string{"refused", "posted", "posted"}) {
+		t.Errorf("states %q", states)
+	}
+	if !equal(target.took, []string{"U2", "U3"}) {
+		t.Errorf("took %q", target.took)
+	}
+	events, err := r.incidents.EventsAfter(ctx, r.db, u3, 10)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(events) != 1 || events[0].Kind != chat.EventChatProblem || !strings.Contains(events[0].Text, "channel_is_archived") {
+		t.Errorf("timeline after U3: %+v; want the refusal noted", events)
 	}
 }
