@@ -24,19 +24,22 @@ const (
 )
 
 const (
-	// postTimeout bounds one call to a target, above Slack's 30 s client
-	// timeout and IRC's wait for its connection, so that a slow target
-	// that answers is awaited.
-	postTimeout = 60 * time.Second
+	// postTimeout bounds one post, above the 30 s each of the posters'
+	// HTTP calls waits (Slack's Web API makes up to three for one post:
+	// find the thread, edit its parent, reply) and IRC's wait for its
+	// connection, so that a slow target that answers is awaited.
+	postTimeout = 90 * time.Second
+	// recognizeTimeout bounds the look for an earlier try.
+	recognizeTimeout = 30 * time.Second
 	// lease is how long a 'sending' row belongs to the drainer that took
-	// it: beyond the call and its bookkeeping. A row still 'sending' after
-	// it was left by a drainer that died.
-	lease = postTimeout + 30*time.Second
+	// it: the look, the call and their bookkeeping. A row still 'sending'
+	// after it was left by a drainer that died.
+	lease = recognizeTimeout + postTimeout + 30*time.Second
 	// drainBudget: a drain takes no new row after this long, and comes
 	// back at once as a fresh job, so that it stays under its timeout.
-	drainBudget = 2 * time.Minute
-	// drainTimeout is the job's bound: the budget, one last call and its
-	// bookkeeping; below River's rescue of stuck jobs (5 min).
+	drainBudget = time.Minute
+	// drainTimeout is the job's bound: the budget, one last row and its
+	// bookkeeping (4 min); below River's rescue of stuck jobs (5 min).
 	drainTimeout = drainBudget + lease + 30*time.Second
 	// maxAttempts: a row that failed this many times (about a day at the
 	// longest backoff) is given up, so that one post cannot hold its
@@ -225,10 +228,10 @@ func (m *Mirror) step(ctx context.Context, poster Poster, r *row) (time.Duration
 		}
 		return 0, err
 	}
-	pctx, cancel := context.WithTimeout(ctx, postTimeout)
-	defer cancel()
 	if recovering {
-		got, found, err := rec.Recognize(pctx, *msg)
+		rctx, cancel := context.WithTimeout(ctx, recognizeTimeout)
+		got, found, err := rec.Recognize(rctx, *msg)
+		cancel()
 		if err != nil {
 			// Still unknown; leave it 'sending', lease over, to look again.
 			log.Warn("chat: cannot tell whether an earlier post arrived; will look again", "err", err)
@@ -240,10 +243,16 @@ func (m *Mirror) step(ctx context.Context, poster Poster, r *row) (time.Duration
 		}
 		log.Info("chat: an earlier post did not arrive; posting it again")
 	}
+	pctx, cancel := context.WithTimeout(ctx, postTimeout)
 	got, err := poster.Post(pctx, *msg)
+	cancel()
 	if err == nil {
 		return 0, m.posted(ctx, r, mine, got)
 	}
+	// A failed post may still have made the incident's thread (Slack's
+	// Web API: the parent, then a failed reply): kept, so that the next
+	// try goes into it.
+	m.keepThread(ctx, r, got.Thread)
 	tries := r.attempts + attempt
 	switch after, limited := RetryAfter(err); {
 	case Permanent(err):
@@ -321,16 +330,23 @@ func (m *Mirror) settleSending(ctx context.Context, r *row, claim int64, err err
 }
 
 func (m *Mirror) posted(ctx context.Context, r *row, claim int64, p Posted) error {
-	if p.Thread != "" {
-		bctx, cancel := bookkeeping(ctx)
-		_, err := m.DB.ExecContext(bctx, queries.Get("keep-thread"), r.target, r.incidentID, p.Thread)
-		cancel()
-		if err != nil {
-			// The post is in; only the thread of later ones is lost.
-			m.logger().Warn("chat: thread not kept", "target", r.target, "event", r.eventID, "err", err)
-		}
-	}
+	m.keepThread(ctx, r, p.Thread)
 	return m.settle(ctx, r, claim, StatePosted, "", p)
+}
+
+// keepThread stores the incident's thread at the target for its next
+// posts, when the target reported one and none is kept yet.
+func (m *Mirror) keepThread(ctx context.Context, r *row, thread string) {
+	if thread == "" {
+		return
+	}
+	bctx, cancel := bookkeeping(ctx)
+	defer cancel()
+	if _, err := m.DB.ExecContext(bctx, queries.Get("keep-thread"), r.target, r.incidentID, thread); err != nil {
+		// Only the thread of later posts is lost: Slack's poster finds
+		// the parent again.
+		m.logger().Warn("chat: thread not kept", "target", r.target, "event", r.eventID, "err", err)
+	}
 }
 
 // giveUp records that the row will not be posted (again), says so in the

@@ -98,9 +98,6 @@ func TestIRCOrderHoldsThroughAnOutage(t *testing.T) {
 	m := r.mirror(t, map[string]chat.Poster{"irc": bot})
 	chat.SetBackoffMax(m, 3*time.Second)
 	startReplica(t, r.db, m, "a")
-	swept := make(chan struct{})
-	go func() { defer close(swept); m.Run(ctx, 200*time.Millisecond) }() // as main runs it
-	defer func() { cancel(); <-swept }()
 	u10 := r.update(t, "U10")
 	l.waitForText("U10")
 	settled(t, m, "irc", 30*time.Second, u10)
