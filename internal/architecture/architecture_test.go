@@ -72,6 +72,8 @@ var owners = map[string]string{
 	"draft_reports": "internal/intake",
 
 	"chat_cursors": "internal/chat",
+	"chat_posts":   "internal/chat",
+	"chat_threads": "internal/chat",
 
 	"readiness_probe": "internal/store",
 }

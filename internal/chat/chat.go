@@ -1,9 +1,19 @@
 // Package chat mirrors each incident's key timeline events (declared,
 // status update sent, resolved, summary sent) to the resolution team's
 // channel — the outage guide's "IRC or a collaboration tool like Slack".
-// Email stays the record: every post is a River job of its own, on its
-// own queue, retried, so a chat service that is down or slow never holds
-// up an email.
+// Email stays the record: posts run on queues of their own, one per
+// target, so a chat service that is down or slow never holds up an email.
+//
+// Order and once. Each target has an ordered queue (chat_posts), filled
+// by the sweep in the transaction that moves the target's cursor and
+// drained by one job per target, oldest first: a post that fails is tried
+// again, with backoff, before any later one goes, and other targets are
+// never held up. A post is recorded 'sending' before the call, so that an
+// unanswered call (UncertainError) or a crash mid-call is never followed
+// by a blind repost: a Recognizer is asked whether the post arrived, and
+// a Poster that cannot read its channel back (an incoming webhook) has
+// the post marked unknown, logged and noted on the incident's timeline,
+// never sent twice. The limit is that: such a post may be missing.
 package chat
 
 import (

@@ -19,6 +19,10 @@ import (
 // each message as PRIVMSG lines (RFC 2812 3.3.1). It reconnects with
 // backoff when the server goes away; Post waits for the connection up to
 // its context's deadline (or WaitUp), then fails so that the job retries.
+// IRC acknowledges no PRIVMSG, so Post follows the post's lines with a
+// PING and returns only when its PONG is back: the server answers in
+// order, so the lines reached it. A connection that dies unnoticed is not
+// taken for a success.
 type IRC struct {
 	Addr     string // host:port
 	TLS      bool
@@ -34,6 +38,12 @@ type IRC struct {
 	mu        sync.Mutex
 	client    *irc.Client   // joined; nil while down
 	up        chan struct{} // closed when client is set
+	lost      chan struct{} // closed when client's connection ends
+	pongs     map[string]chan struct{}
+	pingSeq   int
+	// maxBackoff is the longest wait between reconnections (30 s); tests
+	// shorten it.
+	maxBackoff time.Duration
 }
 
 var _ Poster = (*IRC)(nil)
@@ -74,7 +84,11 @@ func (c *IRC) run(ctx context.Context) {
 			return
 		case <-time.After(backoff):
 		}
-		backoff = min(2*backoff, 30*time.Second)
+		longest := c.maxBackoff
+		if longest <= 0 {
+			longest = 30 * time.Second
+		}
+		backoff = min(2*backoff, longest)
 	}
 }
 
@@ -119,6 +133,8 @@ func (c *IRC) session(ctx context.Context) error {
 					c.setDown(cl)
 					_ = cl.Write("JOIN " + c.Channel)
 				}
+			case "PONG": // the answer to a post's PING: its lines reached the server
+				c.pong(m.Trailing())
 			case "471", "473", "474", "475", "403": // cannot join: full, invite-only, banned, bad key, no such channel
 				c.logger().Error("chat: irc cannot join", "channel", c.Channel, "reply", m.Command, "text", m.Trailing())
 			}
@@ -136,6 +152,7 @@ func (c *IRC) setUp(cl *irc.Client) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	c.client = cl
+	c.lost = make(chan struct{})
 	select {
 	case <-c.up:
 	default:
@@ -150,11 +167,23 @@ func (c *IRC) setDown(cl *irc.Client) {
 	if c.client != cl && c.client != nil {
 		return
 	}
+	if c.client != nil {
+		close(c.lost)
+	}
 	c.client = nil
 	select {
 	case <-c.up:
 		c.up = make(chan struct{})
 	default:
+	}
+}
+
+func (c *IRC) pong(token string) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if ch, ok := c.pongs[token]; ok {
+		close(ch)
+		delete(c.pongs, token)
 	}
 }
 
@@ -176,12 +205,7 @@ func (c *IRC) post(ctx context.Context, m Message) error {
 		cl, up := c.client, c.up
 		c.mu.Unlock()
 		if cl != nil {
-			for _, line := range IRCLines(m) {
-				if err := cl.WriteMessage(&irc.Message{Command: "PRIVMSG", Params: []string{c.Channel, line}}); err != nil {
-					return fmt.Errorf("chat: irc: %w", err)
-				}
-			}
-			return nil
+			return c.send(ctx, cl, m)
 		}
 		select {
 		case <-up:
@@ -190,6 +214,54 @@ func (c *IRC) post(ctx context.Context, m Message) error {
 		case <-ctx.Done():
 			return fmt.Errorf("chat: irc: %w", ctx.Err())
 		}
+	}
+}
+
+// confirmWait bounds the wait for the PONG that confirms a post.
+const confirmWait = 20 * time.Second
+
+// send writes m's lines and a PING, and waits for its PONG. A failure to
+// write the first line posted nothing: a plain error, tried again. One
+// later, or no PONG, may have left the post (or part of it) in the
+// channel: an UncertainError, which the mirror does not repost blindly.
+func (c *IRC) send(ctx context.Context, cl *irc.Client, m Message) error {
+	c.mu.Lock()
+	lost := c.lost
+	c.pingSeq++
+	token := fmt.Sprintf("sitrep-%d", c.pingSeq)
+	ponged := make(chan struct{})
+	if c.pongs == nil {
+		c.pongs = map[string]chan struct{}{}
+	}
+	c.pongs[token] = ponged
+	c.mu.Unlock()
+	defer func() {
+		c.mu.Lock()
+		delete(c.pongs, token)
+		c.mu.Unlock()
+	}()
+	for i, line := range IRCLines(m) {
+		if err := cl.WriteMessage(&irc.Message{Command: "PRIVMSG", Params: []string{c.Channel, line}}); err != nil {
+			if i == 0 {
+				return fmt.Errorf("chat: irc: %w", err)
+			}
+			return &UncertainError{Err: fmt.Errorf("chat: irc: line %d of the post: %w", i+1, err)}
+		}
+	}
+	if err := cl.WriteMessage(&irc.Message{Command: "PING", Params: []string{token}}); err != nil {
+		return &UncertainError{Err: fmt.Errorf("chat: irc: confirming the post: %w", err)}
+	}
+	timer := time.NewTimer(confirmWait)
+	defer timer.Stop()
+	select {
+	case <-ponged:
+		return nil
+	case <-lost:
+		return &UncertainError{Err: errors.New("chat: irc: connection lost before the server confirmed the post")}
+	case <-timer.C:
+		return &UncertainError{Err: fmt.Errorf("chat: irc: the server did not confirm the post within %s", confirmWait)}
+	case <-ctx.Done():
+		return &UncertainError{Err: fmt.Errorf("chat: irc: confirming the post: %w", ctx.Err())}
 	}
 }
 

@@ -19,7 +19,8 @@ import (
 
 // QueuePrefix names each target's River queue ("chat_slack"): its own
 // worker, so that a chat service that hangs never takes a worker email or
-// the other target needs, and one worker keeps a target's posts in order.
+// the other target needs. The order of a target's posts comes from its
+// queue table (chat_posts), not from the River queue.
 const QueuePrefix = "chat_"
 
 // Mirrored lists the timeline event kinds that go to chat.
@@ -47,9 +48,11 @@ type Timeline interface {
 
 var _ Timeline = (*incident.Service)(nil)
 
-// Mirror reads new timeline events and queues one post per event and
-// target. Every replica may sweep: the cursor moves by compare-and-set in
-// the transaction that queues the posts, so each event is queued once.
+// Mirror reads new timeline events into each target's queue (chat_posts)
+// and drains every queue, oldest first, with one job per target. Every
+// replica may sweep and drain: the cursor moves by compare-and-set in the
+// transaction that queues the rows, so each event is queued once, and a
+// row is posted only by the drainer whose claim on it is current.
 type Mirror struct {
 	DB        *store.DB
 	Jobs      jobs.Inserter
@@ -57,6 +60,8 @@ type Mirror struct {
 	Targets   map[string]Poster // "slack", "irc"
 	PublicURL string
 	Logger    *slog.Logger
+
+	maxBackoff time.Duration // longest wait between tries of a failing target; 0 maxBackoff (tests shorten it)
 }
 
 func (m *Mirror) logger() *slog.Logger {
@@ -66,20 +71,14 @@ func (m *Mirror) logger() *slog.Logger {
 	return slog.Default()
 }
 
-// PostArgs is one event posted to one target.
-type PostArgs struct {
-	Target  string `json:"target"`
-	EventID int64  `json:"event_id"`
-}
-
-func (PostArgs) Kind() string { return "chat_post" }
-
-// Register adds the post worker; the River client must work Queues.
+// Register adds the drain worker (and the worker that moves posts queued
+// by an earlier version into the table); the River client must work Queues.
 func (m *Mirror) Register(workers *river.Workers) {
+	river.AddWorker(workers, &DrainWorker{Mirror: m})
 	river.AddWorker(workers, &PostWorker{Mirror: m})
 }
 
-// Queues are the River queues the mirror's posts run on, one per target.
+// Queues are the River queues the mirror's drains run on, one per target.
 func (m *Mirror) Queues() map[string]river.QueueConfig {
 	out := map[string]river.QueueConfig{}
 	for target := range m.Targets {
@@ -109,7 +108,9 @@ func (m *Mirror) Run(ctx context.Context, interval time.Duration) {
 
 // Sweep queues posts for the events since each target's cursor and
 // returns how many it queued. A target seen for the first time starts at
-// the newest event: turning the mirror on does not replay history.
+// the newest event: turning the mirror on does not replay history. It
+// also makes sure that every target with posts still to do has its drain
+// job: one that finished just as new rows came leaves them to this.
 func (m *Mirror) Sweep(ctx context.Context) (int, error) {
 	queued := 0
 	for target := range m.Targets {
@@ -119,7 +120,7 @@ func (m *Mirror) Sweep(ctx context.Context) (int, error) {
 		}
 		queued += n
 	}
-	return queued, nil
+	return queued, m.ensureDrains(ctx)
 }
 
 var errMoved = errors.New("chat: cursor moved by another replica")
@@ -148,12 +149,12 @@ func (m *Mirror) sweepTarget(ctx context.Context, target string) (int, error) {
 		if err != nil {
 			return fmt.Errorf("chat: events: %w", err)
 		}
-		var post []int64
+		var post []incident.Event
 		last := cursor
 		for _, ev := range events {
 			last = ev.ID
 			if Mirrored[ev.Kind] {
-				post = append(post, ev.ID)
+				post = append(post, ev)
 			}
 		}
 		if last == cursor {
@@ -166,11 +167,14 @@ func (m *Mirror) sweepTarget(ctx context.Context, target string) (int, error) {
 		if n, _ := res.RowsAffected(); n != 1 {
 			return errMoved
 		}
-		for _, id := range post {
-			// Retried for about a day of backoff, then given up.
-			opts := &river.InsertOpts{Queue: QueuePrefix + target, MaxAttempts: 15}
-			if _, err := m.Jobs.InsertTx(ctx, tx, PostArgs{Target: target, EventID: id}, opts); err != nil {
+		for _, ev := range post {
+			if _, err := tx.ExecContext(ctx, queries.Get("queue-post"), target, ev.ID, ev.IncidentID); err != nil {
 				return fmt.Errorf("chat: queue post: %w", err)
+			}
+		}
+		if len(post) > 0 {
+			if err := m.insertDrain(ctx, tx, target); err != nil {
+				return err
 			}
 		}
 		queued = len(post)
@@ -182,35 +186,36 @@ func (m *Mirror) sweepTarget(ctx context.Context, target string) (int, error) {
 	return queued, err
 }
 
-// PostWorker works PostArgs.
-type PostWorker struct {
-	river.WorkerDefaults[PostArgs]
-	Mirror *Mirror
-}
-
-// Timeout bounds one post: a hanging chat server costs a chat worker for
-// this long, never an email worker.
-func (w *PostWorker) Timeout(*river.Job[PostArgs]) time.Duration { return 30 * time.Second }
-
-func (w *PostWorker) Work(ctx context.Context, job *river.Job[PostArgs]) error {
-	poster, ok := w.Mirror.Targets[job.Args.Target]
-	if !ok {
-		return river.JobCancel(fmt.Errorf("chat: no target %q configured any more", job.Args.Target))
-	}
-	msg, err := w.Mirror.Message(ctx, job.Args.EventID)
+// ensureDrains inserts a drain job for each configured target with rows
+// not yet done; River's uniqueness makes it a no-op while one is waiting
+// or running.
+func (m *Mirror) ensureDrains(ctx context.Context) error {
+	rows, err := m.DB.QueryContext(ctx, queries.Get("open-targets"))
 	if err != nil {
-		return err
+		return fmt.Errorf("chat: open targets: %w", err)
 	}
-	_, err = poster.Post(ctx, *msg)
-	if d, ok := RetryAfter(err); ok {
-		w.Mirror.logger().Warn("chat: rate limited", "target", job.Args.Target, "retry_after", d)
-		return river.JobSnooze(d)
+	var open []string
+	for rows.Next() {
+		var t string
+		if err := rows.Scan(&t); err != nil {
+			rows.Close()
+			return fmt.Errorf("chat: open targets: %w", err)
+		}
+		if _, ok := m.Targets[t]; ok {
+			open = append(open, t)
+		}
 	}
-	if Permanent(err) {
-		w.Mirror.logger().Error("chat: post refused for good", "target", job.Args.Target, "event", job.Args.EventID, "err", err)
-		return river.JobCancel(err)
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return fmt.Errorf("chat: open targets: %w", err)
 	}
-	return err
+	for _, t := range open {
+		err := m.DB.InTx(ctx, func(tx *sql.Tx) error { return m.insertDrain(ctx, tx, t) })
+		if err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // Message builds the post for one timeline event.

@@ -240,11 +240,14 @@ func TestMirrorNeverSkipsAnEventCommittedOutOfOrder(t *testing.T) {
 	if queued += n; queued != 2 {
 		t.Fatalf("queued %d posts for the two events, want 2", queued)
 	}
-	var jobs int
-	if err := db.QueryRowContext(ctx, `SELECT COUNT(*) FROM river_job WHERE kind = 'chat_post'`).Scan(&jobs); err != nil {
+	var rows, drains int
+	if err := db.QueryRowContext(ctx, `SELECT COUNT(*) FROM chat_posts WHERE state = 'pending'`).Scan(&rows); err != nil {
 		t.Fatal(err)
 	}
-	if jobs != 2 {
-		t.Errorf("%d chat_post jobs, want 2", jobs)
+	if err := db.QueryRowContext(ctx, `SELECT COUNT(*) FROM river_job WHERE kind = 'chat_drain'`).Scan(&drains); err != nil {
+		t.Fatal(err)
+	}
+	if rows != 2 || drains != 1 {
+		t.Errorf("%d posts queued and %d drain jobs, want 2 and 1 (one per target)", rows, drains)
 	}
 }

@@ -8,8 +8,10 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/http/httptrace"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"time"
 )
 
@@ -17,16 +19,25 @@ import (
 // a Block Kit message with a plain "text" fallback for notifications.
 type Slack struct {
 	WebhookURL string
-	Client     *http.Client // nil: a client with a 10 s timeout
+	Client     *http.Client // nil: a client with a 30 s timeout
 }
+
+// slackTimeout is how long a webhook call is awaited. Slack answers in
+// well under a second when well; a slow answer is still an answer, and
+// giving up on it early makes the outcome unknown (the post may be in the
+// channel) where waiting would have made it a success.
+const slackTimeout = 30 * time.Second
 
 var _ Poster = (*Slack)(nil)
 
 // Post sends m. Slack's documented answers: 200 "ok"; 400
 // invalid_payload (and the other 400s), 403 action_prohibited, 404
 // channel_not_found, 410 channel_is_archived — permanent; 429 with
-// Retry-After (seconds) — come back then; 5xx and network errors —
-// temporary, retried with backoff.
+// Retry-After (seconds) — come back then; 5xx and failures before the
+// request was written (connection refused, DNS) — temporary, retried with
+// backoff. A failure after the request was written (a timeout, a reset)
+// is an UncertainError: Slack may have posted it, and an incoming webhook
+// cannot be read back to tell.
 func (s *Slack) Post(ctx context.Context, m Message) (Posted, error) {
 	return Posted{}, s.post(ctx, m)
 }
@@ -38,16 +49,27 @@ func (s *Slack) post(ctx context.Context, m Message) error {
 	}
 	client := s.Client
 	if client == nil {
-		client = &http.Client{Timeout: 10 * time.Second}
+		client = &http.Client{Timeout: slackTimeout}
 	}
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, s.WebhookURL, bytes.NewReader(body))
+	// Whether the whole request went out decides what a failure means.
+	var wrote atomic.Bool
+	trace := &httptrace.ClientTrace{WroteRequest: func(info httptrace.WroteRequestInfo) {
+		if info.Err == nil {
+			wrote.Store(true)
+		}
+	}}
+	req, err := http.NewRequestWithContext(httptrace.WithClientTrace(ctx, trace), http.MethodPost, s.WebhookURL, bytes.NewReader(body))
 	if err != nil {
 		return &PermanentError{fmt.Errorf("chat: slack: %w", err)}
 	}
 	req.Header.Set("Content-Type", "application/json; charset=utf-8")
 	resp, err := client.Do(req)
 	if err != nil {
-		return fmt.Errorf("chat: slack: %w", redact(err, s.WebhookURL))
+		err = fmt.Errorf("chat: slack: %w", redact(err, s.WebhookURL))
+		if wrote.Load() {
+			return &UncertainError{Err: fmt.Errorf("%w (sent, unanswered: it may be in the channel)", err)}
+		}
+		return err
 	}
 	defer resp.Body.Close()
 	answer, _ := io.ReadAll(io.LimitReader(resp.Body, 1024))

@@ -3,6 +3,8 @@ package chat_test
 import (
 	"context"
 	"encoding/json"
+	"io"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -138,5 +140,44 @@ func TestSlackFollowsTheWebhookContract(t *testing.T) {
 	dead := &chat.Slack{WebhookURL: "http://127.0.0.1:1/services/T000/B000/XXXXSECRET", Client: &http.Client{Timeout: time.Second}}
 	if _, err := dead.Post(context.Background(), sample); err == nil || chat.Permanent(err) || strings.Contains(err.Error(), "XXXXSECRET") {
 		t.Errorf("unreachable: %v", err)
+	}
+}
+
+// A request that went out and got no answer may have posted: an
+// UncertainError. One that never left, or that Slack answered with a
+// failure, did not post: a plain error, tried again.
+func TestSlackTellsAnUnansweredPostFromAnUnsentOne(t *testing.T) {
+	t.Parallel()
+	hang := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		io.Copy(io.Discard, r.Body)
+		<-r.Context().Done()
+	}))
+	defer hang.Close()
+	reset := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		io.Copy(io.Discard, r.Body)
+		conn, _, err := w.(http.Hijacker).Hijack()
+		if err != nil {
+			return
+		}
+		conn.(*net.TCPConn).SetLinger(0) // RST, not FIN
+		conn.Close()
+	}))
+	defer reset.Close()
+	contract := httptest.NewServer(&slackContract{})
+	defer contract.Close()
+	short := &http.Client{Timeout: 500 * time.Millisecond}
+	for _, c := range []struct {
+		name, url string
+		uncertain bool
+	}{
+		{"no answer within the timeout", hang.URL, true},
+		{"connection reset after the request", reset.URL, true},
+		{"connection refused", "http://127.0.0.1:1/services/T0/B0/x", false},
+		{"500 internal_error", contract.URL + "/broken", false},
+	} {
+		_, err := (&chat.Slack{WebhookURL: c.url, Client: short}).Post(context.Background(), sample)
+		if err == nil || chat.Uncertain(err) != c.uncertain || chat.Permanent(err) {
+			t.Errorf("%s: %v; want uncertain=%v", c.name, err, c.uncertain)
+		}
 	}
 }
