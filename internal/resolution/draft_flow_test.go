@@ -124,9 +124,21 @@ func TestDraftSummaryOfAnIncident(t *testing.T) {
 		t.Errorf("confirmation requests: %v", asked)
 	}
 
+	// The chat mirror's own trouble is on the timeline for the leads, not
+	// in the summary for its readers.
+	err = db.InTx(ctx, func(tx *sql.Tx) error {
+		_, err := incident.AddEvent(ctx, tx, c.t, inc.ID, "chat_problem", "sitrep", "The post to teams may be missing: the flow never answered", nil)
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
 	md, err := s.DraftSummary(ctx, inc.Ref)
 	if err != nil {
 		t.Fatal(err)
+	}
+	if strings.Contains(strings.ToLower(md), "chat problem") || strings.Contains(md, "teams may be missing") {
+		t.Errorf("the draft tells its readers of a chat post:\n%s", md)
 	}
 	for _, want := range []string{
 		"# [INC-1] Login fails: summary",

@@ -76,6 +76,9 @@ func (s *Service) DraftSummary(ctx context.Context, ref string) (string, error) 
 		in.ResolvedAt = *inc.ResolvedAt
 	}
 	for _, ev := range events {
+		if plumbing[ev.Kind] {
+			continue
+		}
 		in.Events = append(in.Events, DraftEvent{At: ev.At, Kind: ev.Kind, Text: ev.Text, Data: ev.Data})
 	}
 	if s.Changes != nil {
@@ -369,3 +372,8 @@ func lineList(lines []int) string {
 	}
 	return plural(len(lines), "line ", "lines ") + strings.Join(words, ", ")
 }
+
+// plumbing are timeline events about sitrep's own channels, not the
+// outage (a chat post refused or possibly missing): the leads see them on
+// the incident page; the summary's readers have no use for them.
+var plumbing = map[string]bool{"chat_problem": true}
