@@ -112,8 +112,10 @@ func nodeKind(v any) string {
 
 // CheckEntity decodes body and checks it against a type: every property
 // declared (on the type or a base type) and every value of its declared
-// type. It returns the decoded object.
-func (m *Model) CheckEntity(body []byte, typeName string) (map[string]any, error) {
+// type. Navigation properties are refused as not modelled, except those
+// named in deepInsert, which are checked against their target type. It
+// returns the decoded object.
+func (m *Model) CheckEntity(body []byte, typeName string, deepInsert ...string) (map[string]any, error) {
 	v, err := decodeJSON(body)
 	if err != nil {
 		return nil, readErr("%s", err.Error())
@@ -122,8 +124,27 @@ func (m *Model) CheckEntity(body []byte, typeName string) (map[string]any, error
 	if !ok {
 		return nil, readErr("An unexpected '%s' node was found when reading from the JSON reader. A 'StartObject' node was expected.", nodeKind(v))
 	}
+	inserted := map[string]any{}
+	for _, nav := range deepInsert {
+		v, given := obj[nav]
+		if !given {
+			continue
+		}
+		p, ok := m.NavigationProperty(typeName, nav)
+		if !ok {
+			return nil, notModelled("deep insert of %s, which microsoft.graph.%s does not have", nav, typeName)
+		}
+		if err := m.checkValue(v, p.Type, false, nav); err != nil {
+			return nil, err
+		}
+		inserted[nav] = v
+		delete(obj, nav)
+	}
 	if err := m.checkObject(obj, typeName); err != nil {
 		return nil, err
+	}
+	for k, v := range inserted {
+		obj[k] = v
 	}
 	return obj, nil
 }

@@ -33,7 +33,7 @@ const excerptPath = "metadata/v1.0-excerpt.xml"
 // navigation properties are kept as declarations, their targets are not
 // followed.
 var (
-	rootTypes   = []string{"event", "room", "roomList", "calendar", "scheduleInformation"}
+	rootTypes   = []string{"event", "room", "roomList", "calendar", "scheduleInformation", "singleValueLegacyExtendedProperty"}
 	rootActions = []struct{ name, binding string }{{"getSchedule", "calendar"}, {"cancel", "event"}}
 )
 
@@ -262,6 +262,12 @@ func TestExcerpt(t *testing.T) {
 	}
 	if _, ok := m.NavigationProperty("roomList", "rooms"); !ok {
 		t.Error("roomList.rooms navigation property missing")
+	}
+	if p, ok := m.NavigationProperty("event", "singleValueExtendedProperties"); !ok || p.Type != "Collection(graph.singleValueLegacyExtendedProperty)" {
+		t.Errorf("event.singleValueExtendedProperties: %+v", p)
+	}
+	if p, ok := m.Property("singleValueLegacyExtendedProperty", "value"); !ok || p.Type != "Edm.String" {
+		t.Errorf("singleValueLegacyExtendedProperty.value: %+v", p)
 	}
 	for enum, members := range map[string][]string{
 		"freeBusyStatus":            {"free", "tentative", "busy", "oof", "workingElsewhere", "unknown"},

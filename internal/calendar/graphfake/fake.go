@@ -27,6 +27,11 @@
 //   - transactionId: a second POST of an event with the transactionId of a
 //     live event in the same mailbox returns that event instead of making
 //     another (the event resource's documentation);
+//   - single-value extended properties of events, the one navigation
+//     property a body may carry ("Create single-value extended property" in
+//     a new or an existing event, "Get" with $expand=
+//     singleValueExtendedProperties($filter=id eq '...'), the Name matched
+//     with case); String properties named by a GUID and a name only;
 //   - the error body {"error": {"code", "message", "innerError": {"date",
 //     "request-id", "client-request-id"}}} with the request-id and
 //     client-request-id headers; 401 InvalidAuthenticationToken without a
@@ -65,10 +70,12 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"maps"
 	"mime"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"regexp"
 	"slices"
 	"sort"
 	"strconv"
@@ -162,6 +169,7 @@ type event struct {
 	changeKey         string
 	iCalUID           string
 	joinURL           string
+	ext               map[string]string // single-value extended properties by id
 	cancelled         bool
 	comment           string
 }
@@ -328,6 +336,24 @@ func (s *Server) SetResponse(eventID, email, response string) {
 		s.t.Fatalf("graphfake: SetResponse: %s is not an attendee of %s", email, eventID)
 	}
 	s.t.Fatalf("graphfake: SetResponse: no event %s", eventID)
+}
+
+// MoveEvent changes an event's time as its organizer would in Outlook:
+// a change sitrep did not make, with a new change key.
+func (s *Server) MoveEvent(eventID string, start, end time.Time) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, e := range s.events {
+		if e.id == eventID {
+			e.start, e.end = start.UTC(), end.UTC()
+			e.props["start"] = dtz(e.start, time.UTC, "UTC")
+			e.props["end"] = dtz(e.end, time.UTC, "UTC")
+			e.changeKey = s.newChangeKey()
+			e.modified = s.now().UTC()
+			return
+		}
+	}
+	s.t.Fatalf("graphfake: MoveEvent: no event %s", eventID)
 }
 
 // Inject makes the next request that f matches fail with f.
@@ -1006,33 +1032,62 @@ var serverSet = []string{"id", "createdDateTime", "lastModifiedDateTime", "chang
 	"isOrganizer", "responseStatus", "seriesMasterId", "type", "onlineMeeting", "onlineMeetingUrl", "bodyPreview",
 	"hasAttachments", "isCancelled", "originalStart", "cancelledOccurrences", "isDraft"}
 
-func (s *Server) eventBody(w http.ResponseWriter, r *http.Request) (map[string]any, bool) {
+func (s *Server) eventBody(w http.ResponseWriter, r *http.Request) (map[string]any, map[string]string, bool) {
 	body, ok := s.jsonBody(w, r)
 	if !ok {
-		return nil, false
+		return nil, nil, false
 	}
-	props, err := s.model.CheckEntity(body, "event")
+	props, err := s.model.CheckEntity(body, "event", "singleValueExtendedProperties")
 	if err != nil {
 		s.bodyFail(w, r, err)
-		return nil, false
+		return nil, nil, false
 	}
 	for _, k := range serverSet {
 		if _, given := props[k]; given {
 			s.uncover(w, r, "setting the server-set event property "+k)
-			return nil, false
+			return nil, nil, false
 		}
 	}
 	if _, given := props["recurrence"]; given {
 		s.uncover(w, r, "recurring events")
-		return nil, false
+		return nil, nil, false
 	}
 	for k := range props {
 		if strings.HasPrefix(k, "@") {
 			delete(props, k)
 		}
 	}
-	return props, true
+	ext := map[string]string{}
+	list, _ := props["singleValueExtendedProperties"].([]any)
+	delete(props, "singleValueExtendedProperties")
+	for _, item := range list {
+		m, _ := item.(map[string]any)
+		id, _ := m["id"].(string)
+		value, isStr := m["value"].(string)
+		if !extendedIDRE.MatchString(id) {
+			if extendedOtherRE.MatchString(id) {
+				s.uncover(w, r, "the extended property "+id+" (only String properties named by a GUID and a name are modelled)")
+			} else {
+				s.fail(w, r, http.StatusBadRequest, "ErrorInvalidExtendedPropertyValue", fmt.Sprintf("The extended property id '%s' is not valid.", id))
+			}
+			return nil, nil, false
+		}
+		if !isStr {
+			s.fail(w, r, http.StatusBadRequest, "ErrorInvalidExtendedPropertyValue", fmt.Sprintf("The extended property %s has no value.", id))
+			return nil, nil, false
+		}
+		ext[id] = value
+	}
+	return props, ext, true
 }
+
+// Extended property ids ("Outlook extended properties overview"): a
+// type, then a property set GUID and a name or a hexadecimal id.
+var (
+	extendedIDRE    = regexp.MustCompile(`^String \{[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}\} Name \S.*$`)
+	extendedOtherRE = regexp.MustCompile(`^[A-Za-z]+(Array)? (\{[0-9a-fA-F-]{36}\} (Name \S.*|Id 0x[0-9a-fA-F]{1,4})|0x[0-9a-fA-F]{1,4})$`)
+	expandExtRE     = regexp.MustCompile(`^singleValueExtendedProperties\(\$filter=id eq '([^']*)'\)$`)
+)
 
 // checkEvent applies what Exchange checks beyond types: start and end,
 // end not before start, an address for every attendee, and the online
@@ -1106,7 +1161,7 @@ func (s *Server) createEvent(w http.ResponseWriter, r *http.Request) {
 	if _, ok := s.query(w, r); !ok {
 		return
 	}
-	props, ok := s.eventBody(w, r)
+	props, ext, ok := s.eventBody(w, r)
 	if !ok {
 		return
 	}
@@ -1129,7 +1184,7 @@ func (s *Server) createEvent(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	now := s.now().UTC()
-	e := &event{mailbox: mbx, props: props, created: now, modified: now, id: s.newEventID(), changeKey: s.newChangeKey()}
+	e := &event{mailbox: mbx, props: props, ext: ext, created: now, modified: now, id: s.newEventID(), changeKey: s.newChangeKey()}
 	if !s.checkEvent(w, r, e) {
 		return
 	}
@@ -1167,9 +1222,18 @@ func (s *Server) find(w http.ResponseWriter, r *http.Request, mbx string) *event
 }
 
 func (s *Server) getEvent(w http.ResponseWriter, r *http.Request) {
-	q, ok := s.query(w, r, "$select")
+	q, ok := s.query(w, r, "$select", "$expand")
 	if !ok {
 		return
+	}
+	expand := ""
+	if v := q.Get("$expand"); v != "" {
+		m := expandExtRE.FindStringSubmatch(v)
+		if m == nil {
+			s.uncover(w, r, "$expand="+v+" (only singleValueExtendedProperties($filter=id eq '...') is modelled)")
+			return
+		}
+		expand = m[1]
 	}
 	loc, zoneName, ok := s.zone(w, r)
 	if !ok {
@@ -1193,6 +1257,11 @@ func (s *Server) getEvent(w http.ResponseWriter, r *http.Request) {
 	if sel != nil {
 		ev = selectOnly(ev, sel)
 	}
+	// The expanded property, when the event has it (the Name in an id is
+	// matched with case, as documented); none: the event without it.
+	if v, has := e.ext[expand]; expand != "" && has {
+		ev["singleValueExtendedProperties"] = []any{map[string]any{"id": expand, "value": v}}
+	}
 	writeJSON(w, http.StatusOK, ev)
 }
 
@@ -1200,7 +1269,7 @@ func (s *Server) updateEvent(w http.ResponseWriter, r *http.Request) {
 	if _, ok := s.query(w, r); !ok {
 		return
 	}
-	change, ok := s.eventBody(w, r)
+	change, ext, ok := s.eventBody(w, r)
 	if !ok {
 		return
 	}
@@ -1231,7 +1300,8 @@ func (s *Server) updateEvent(w http.ResponseWriter, r *http.Request) {
 		s.uncover(w, r, "turning an online meeting off")
 		return
 	}
-	next := &event{mailbox: e.mailbox, id: e.id, props: clone(e.props), created: e.created, iCalUID: e.iCalUID, joinURL: e.joinURL}
+	next := &event{mailbox: e.mailbox, id: e.id, props: clone(e.props), created: e.created, iCalUID: e.iCalUID, joinURL: e.joinURL, ext: maps.Clone(e.ext)}
+	maps.Copy(next.ext, ext) // PATCH creates or updates the extended properties given
 	for k, v := range change {
 		if v == nil {
 			if k == "start" || k == "end" {

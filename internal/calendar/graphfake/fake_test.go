@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/url"
 	"strings"
 	"testing"
 	"time"
@@ -147,7 +148,7 @@ func TestUncoveredCallsRecorded(t *testing.T) {
 	if len(got) != 8 {
 		t.Fatalf("uncovered %d:\n%s", len(got), strings.Join(got, "\n"))
 	}
-	for i, want := range []string{"no such route", "no such route", "query option $filter", "navigation property attachments", "server-set event property id", "Pacific Standard Time", "query option $expand", "outlook.body-content-type"} {
+	for i, want := range []string{"no such route", "no such route", "query option $filter", "navigation property attachments", "server-set event property id", "Pacific Standard Time", "$expand=attachments", "outlook.body-content-type"} {
 		if !strings.Contains(got[i], want) {
 			t.Errorf("uncovered[%d] = %q, want %q in it", i, got[i], want)
 		}
@@ -488,5 +489,49 @@ func TestEventLifecycle(t *testing.T) {
 	ev, ok := s.Event(id)
 	if !ok || !ev.Cancelled || ev.CancelComment != "Not needed after all." || len(ev.JSON["attendees"].([]any)) != 2 {
 		t.Errorf("stored cancelled event: %+v", ev)
+	}
+}
+
+func TestExtendedProperties(t *testing.T) {
+	t.Parallel()
+	s := newFake(t)
+	const id = "String {66f5a359-4659-4830-9070-00047ec6ac6e} Name booked"
+	a := call(t, s, "POST", events, eventJSON(`,"singleValueExtendedProperties":[{"id":"`+id+`","value":"one"}]`))
+	if a.status != 201 {
+		t.Fatalf("create: %d %s", a.status, a.raw)
+	}
+	if _, shown := a.body["singleValueExtendedProperties"]; shown {
+		t.Error("extended properties answered without $expand")
+	}
+	ev := events + "/" + a.body["id"].(string)
+	expand := func(pid string) answer {
+		return call(t, s, "GET", ev+"?$expand="+url.QueryEscape("singleValueExtendedProperties($filter=id eq '"+pid+"')"), "")
+	}
+	got := expand(id)
+	if list, _ := got.body["singleValueExtendedProperties"].([]any); len(list) != 1 || list[0].(map[string]any)["value"] != "one" {
+		t.Errorf("expanded: %s", got.raw)
+	}
+	if got := expand(strings.Replace(id, "booked", "Booked", 1)); got.status != 200 || got.body["singleValueExtendedProperties"] != nil {
+		t.Errorf("the name is matched with case: %s", got.raw)
+	}
+	if a := call(t, s, "PATCH", ev, `{"singleValueExtendedProperties":[{"id":"`+id+`","value":"two"}]}`); a.status != 200 {
+		t.Fatalf("patch: %d %s", a.status, a.raw)
+	}
+	if list, _ := expand(id).body["singleValueExtendedProperties"].([]any); len(list) != 1 || list[0].(map[string]any)["value"] != "two" {
+		t.Errorf("after the patch: %v", list)
+	}
+	for body, status := range map[string]int{
+		`{"singleValueExtendedProperties":[{"id":"booked","value":"x"}]}`:                                                400,
+		`{"singleValueExtendedProperties":[{"id":"` + id + `","value":3}]}`:                                              400,
+		`{"singleValueExtendedProperties":[{"id":"` + id + `","colour":"red"}]}`:                                         400,
+		`{"singleValueExtendedProperties":{"id":"` + id + `"}}`:                                                          400,
+		`{"singleValueExtendedProperties":[{"id":"Integer {66f5a359-4659-4830-9070-00047ec6ac6e} Name n","value":"1"}]}`: 400,
+	} {
+		if a := call(t, s, "PATCH", ev, body); a.status != status {
+			t.Errorf("%s: %d %s", body, a.status, a.raw)
+		}
+	}
+	if u := s.TakeUncovered(); len(u) != 1 || !strings.Contains(u[0], "Integer {") {
+		t.Errorf("uncovered %v, want the Integer property", u)
 	}
 }
