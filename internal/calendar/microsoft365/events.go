@@ -81,16 +81,28 @@ func (c *Calendar) Book(ctx context.Context, ev calendar.Event) (*calendar.Booki
 // (412 → calendar.ErrChanged). An event deleted meanwhile gives
 // calendar.ErrGone: book it anew.
 //
-// Exchange also changes the organizer's copy when it records an
-// attendee's answer, and with it the ETag (graphfake models this): once
-// anyone has answered, the booked ETag is stale and the caller meets
-// ErrChanged; a booking with no ETag is updated unconditionally.
+// Exchange also changes the organizer's copy, and so its ETag, when it
+// records an attendee's answer; that is no reason to refuse a move. Graph
+// has no SEQUENCE to tell the two apart (Google's backend compares it), so
+// every write also sets an extended property of sitrep's own holding the
+// time and room it wrote: after a 412 the event is read again, and when its
+// time and room are still those sitrep wrote, the update is sent again on
+// the new ETag; when someone moved it in Outlook, ErrChanged.
 func (c *Calendar) Reschedule(ctx context.Context, b calendar.Booking, ev calendar.Event) (*calendar.Booking, error) {
 	if err := ev.Validate(); err != nil {
 		return nil, err
 	}
-	var got graphEvent
-	err := c.do(ctx, request{method: http.MethodPatch, path: c.eventPath(b.ID, ""), body: c.eventProps(ev, true), ifMatch: b.ETag}, &got)
+	patch := func(etag string) (graphEvent, error) {
+		var got graphEvent
+		err := c.do(ctx, request{method: http.MethodPatch, path: c.eventPath(b.ID, ""), body: c.eventProps(ev, true), ifMatch: etag}, &got)
+		return got, err
+	}
+	got, err := patch(b.ETag)
+	if statusOf(err) == http.StatusPreconditionFailed {
+		if cur, ok := c.unchangedSinceWritten(ctx, b.ID); ok {
+			got, err = patch(cur)
+		}
+	}
 	switch st := statusOf(err); {
 	case err == nil:
 	case st == http.StatusNotFound || st == http.StatusGone:
@@ -150,6 +162,59 @@ func (c *Calendar) Responses(ctx context.Context, b calendar.Booking) ([]calenda
 		out = append(out, calendar.Response{Email: strings.ToLower(a.EmailAddress.Address), PartStat: partStat(resp)})
 	}
 	return out, nil
+}
+
+// writtenProperty is the extended property (Outlook's named property in a
+// property set of sitrep's own) where every write records the time and
+// room it set, so that a later 412 can tell an answer from a move.
+const writtenProperty = "String {6d3f8a2e-51c4-4b7a-9e0d-2c8b7f4a1e93} Name sitrep.written"
+
+// written is writtenProperty's value for an event at start–end in room.
+func written(start, end time.Time, room string) string {
+	return start.UTC().Format(time.RFC3339) + "/" + end.UTC().Format(time.RFC3339) + " " + strings.ToLower(room)
+}
+
+func writtenOf(ev calendar.Event) string {
+	room := ""
+	if ev.Room != nil {
+		room = ev.Room.Email
+	}
+	return written(ev.Start, ev.End, room)
+}
+
+// unchangedSinceWritten reads the event again and returns its ETag when
+// its time and room are still those sitrep last wrote.
+func (c *Calendar) unchangedSinceWritten(ctx context.Context, id string) (etag string, ok bool) {
+	var cur struct {
+		ETag     string           `json:"@odata.etag"`
+		Start    dateTimeTimeZone `json:"start"`
+		End      dateTimeTimeZone `json:"end"`
+		Location *struct {
+			LocationEmailAddress string `json:"locationEmailAddress"`
+		} `json:"location"`
+		Written []struct {
+			ID    string `json:"id"`
+			Value string `json:"value"`
+		} `json:"singleValueExtendedProperties"`
+	}
+	q := url.Values{"$select": {"start,end,location"}, "$expand": {"singleValueExtendedProperties($filter=id eq '" + writtenProperty + "')"}}
+	if err := c.do(ctx, request{method: http.MethodGet, path: c.eventPath(id, ""), query: q}, &cur); err != nil || len(cur.Written) == 0 {
+		return "", false
+	}
+	start, err1 := cur.Start.time()
+	end, err2 := cur.End.time()
+	if err1 != nil || err2 != nil {
+		return "", false
+	}
+	room := ""
+	if cur.Location != nil {
+		room = cur.Location.LocationEmailAddress
+	}
+	if cur.Written[0].Value != written(start, end, room) {
+		c.log.Info("calendar: microsoft365: the event was changed in Outlook since sitrep wrote it", "event", id)
+		return "", false
+	}
+	return cur.ETag, cur.ETag != ""
 }
 
 func partStat(response string) string {
@@ -218,6 +283,7 @@ func (c *Calendar) eventProps(ev calendar.Event, update bool) map[string]any {
 		props["isOnlineMeeting"] = true
 		props["onlineMeetingProvider"] = "teamsForBusiness"
 	}
+	props["singleValueExtendedProperties"] = []any{map[string]any{"id": writtenProperty, "value": writtenOf(ev)}}
 	return props
 }
 
@@ -235,9 +301,10 @@ func dateTimeTZ(t time.Time) map[string]any {
 	return map[string]any{"dateTime": t.UTC().Format("2006-01-02T15:04:05"), "timeZone": "UTC"}
 }
 
-// bodyHTML is the invitation's body: the description (agenda and timeline)
-// line by line, then how to join: the video link, the dial-in numbers
-// (each a tel: link that dials the PIN too) and the PIN.
+// bodyHTML is the invitation's body: the description (agenda and
+// timeline) line by line, then how to join with calendar.Join's labels:
+// the video link, each dial-in number as a tel: link that dials the PIN
+// too (calendar.TelURI), and the PIN.
 func bodyHTML(ev calendar.Event) string {
 	var b strings.Builder
 	b.WriteString("<html><body>\n")
@@ -252,50 +319,27 @@ func bodyHTML(ev calendar.Event) string {
 		}
 		b.WriteString("<p>" + strings.Join(lines, "<br>\n") + "</p>\n")
 	}
-	var join []string
-	if ev.VideoLink != "" {
-		link := html.EscapeString(ev.VideoLink)
-		if u, err := url.Parse(ev.VideoLink); err == nil && (u.Scheme == "https" || u.Scheme == "http") && u.Host != "" {
-			link = `<a href="` + html.EscapeString(u.String()) + `">` + link + `</a>`
+	if calendar.Join(ev) != "" {
+		join := []string{"Join:"}
+		if ev.VideoLink != "" {
+			link := html.EscapeString(ev.VideoLink)
+			if u, err := url.Parse(ev.VideoLink); err == nil && (u.Scheme == "https" || u.Scheme == "http") && u.Host != "" {
+				link = `<a href="` + html.EscapeString(u.String()) + `">` + link + `</a>`
+			}
+			join = append(join, "Video: "+link)
 		}
-		join = append(join, "Join: "+link)
-	}
-	if len(ev.Phones) > 0 {
-		var phones []string
-		for _, p := range ev.Phones {
-			phones = append(phones, telLink(p, ev.PIN))
+		for _, ph := range ev.Phones {
+			line := html.EscapeString(ph)
+			if uri, ok := calendar.TelURI(ph, ev.PIN); ok {
+				line = `<a href="` + html.EscapeString(uri) + `">` + line + `</a>`
+			}
+			join = append(join, "Phone: "+line)
 		}
-		join = append(join, "Dial in: "+strings.Join(phones, ", "))
-	}
-	if ev.PIN != "" {
-		join = append(join, "PIN: "+html.EscapeString(ev.PIN))
-	}
-	if len(join) > 0 {
+		if ev.PIN != "" && len(ev.Phones) > 0 {
+			join = append(join, "PIN: "+html.EscapeString(ev.PIN))
+		}
 		b.WriteString("<p>" + strings.Join(join, "<br>\n") + "</p>\n")
 	}
 	b.WriteString("</body></html>\n")
 	return b.String()
-}
-
-// telLink is a phone number as a tel: link (RFC 3966) that, on a phone,
-// waits and dials the PIN too: "+1 555 0100" → tel:+15550100,,123456#.
-func telLink(phone, pin string) string {
-	digits := func(s string, plus bool) string {
-		var d strings.Builder
-		for i, r := range s {
-			if r >= '0' && r <= '9' || plus && r == '+' && i == strings.IndexFunc(s, func(r rune) bool { return r != ' ' }) {
-				d.WriteRune(r)
-			}
-		}
-		return d.String()
-	}
-	number := digits(phone, true)
-	if strings.Trim(number, "+") == "" {
-		return html.EscapeString(phone)
-	}
-	tel := "tel:" + number
-	if p := digits(pin, false); p != "" {
-		tel += ",," + p + "#"
-	}
-	return `<a href="` + html.EscapeString(tel) + `">` + html.EscapeString(phone) + `</a>`
 }

@@ -38,7 +38,6 @@ import (
 	"net/http"
 	"net/url"
 	"sort"
-	"strconv"
 	"strings"
 	"time"
 
@@ -367,23 +366,8 @@ func graphError(resp *http.Response, raw []byte) *GraphError {
 		}
 		ge.Message = msg
 	}
-	ge.RetryAfter = retryAfter(resp.Header.Get("Retry-After"), time.Now())
+	ge.RetryAfter = calendar.ParseRetryAfter(resp.Header.Get("Retry-After"), time.Now())
 	return ge
-}
-
-// retryAfter reads Retry-After: seconds, or an HTTP date (RFC 9110 10.2.3).
-func retryAfter(v string, now time.Time) time.Duration {
-	v = strings.TrimSpace(v)
-	if v == "" {
-		return 0
-	}
-	if n, err := strconv.Atoi(v); err == nil && n >= 0 {
-		return time.Duration(n) * time.Second
-	}
-	if t, err := http.ParseTime(v); err == nil && t.After(now) {
-		return t.Sub(now)
-	}
-	return 0
 }
 
 // explain sorts an error of do into what a caller acts on: retry later,
