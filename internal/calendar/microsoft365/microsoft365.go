@@ -71,8 +71,9 @@ type TokenSource interface {
 
 // Config configures the backend.
 type Config struct {
-	// BaseURL is Graph's root (default https://graph.microsoft.com/v1.0;
-	// national clouds have their own, e.g. https://graph.microsoft.us/v1.0).
+	// BaseURL is Graph's root (config graph_url; default
+	// https://graph.microsoft.com/v1.0; national clouds have their own,
+	// e.g. https://graph.microsoft.us/v1.0).
 	BaseURL string
 	// Organizer is the mailbox that owns the events (a shared mailbox such
 	// as postmortems@example.com); invitations come from it.
@@ -130,11 +131,11 @@ func New(c Config) (*Calendar, error) {
 	base, err := url.Parse(strings.TrimRight(c.BaseURL, "/"))
 	switch {
 	case err != nil || base.Host == "" || base.RawQuery != "" || base.Fragment != "":
-		bad = append(bad, errs.InvalidField("base_url", "not a URL like %s: %q", DefaultBaseURL, c.BaseURL).Error())
+		bad = append(bad, errs.InvalidField("graph_url", "not a URL like %s: %q", DefaultBaseURL, c.BaseURL).Error())
 	case base.Scheme == "http" && !loopback(base.Hostname()):
-		bad = append(bad, errs.InvalidField("base_url", "must be https: the requests carry access tokens (%s)", c.BaseURL).Error())
+		bad = append(bad, errs.InvalidField("graph_url", "must be https: the requests carry access tokens (%s)", c.BaseURL).Error())
 	case base.Scheme != "https" && base.Scheme != "http":
-		bad = append(bad, errs.InvalidField("base_url", "must be an https URL, not %q", c.BaseURL).Error())
+		bad = append(bad, errs.InvalidField("graph_url", "must be an https URL, not %q", c.BaseURL).Error())
 	}
 	if !isAddress(c.Organizer) {
 		bad = append(bad, errs.InvalidField("organizer", "the mailbox that owns the post-mortems' events, an address such as postmortems@example.com; got %q", c.Organizer).Error())
@@ -302,7 +303,7 @@ func (c *Calendar) do(ctx context.Context, rq request, out any) error {
 		return nil
 	}
 	if mt, _, _ := mime.ParseMediaType(resp.Header.Get("Content-Type")); mt != "application/json" {
-		return fmt.Errorf("Graph answered HTTP %d with Content-Type %q, not JSON: a proxy or a wrong base_url answered instead", resp.StatusCode, resp.Header.Get("Content-Type"))
+		return fmt.Errorf("Graph answered HTTP %d with Content-Type %q, not JSON: a proxy or a wrong graph_url answered instead", resp.StatusCode, resp.Header.Get("Content-Type"))
 	}
 	if err := json.Unmarshal(raw, out); err != nil {
 		return fmt.Errorf("Graph's answer: %w", err)

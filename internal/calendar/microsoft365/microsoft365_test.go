@@ -75,8 +75,8 @@ func TestNewChecksTheConfiguration(t *testing.T) {
 		"no organizer":          {Config{Tokens: static}, "organizer"},
 		"organizer not an addr": {Config{Organizer: "postmortems", Tokens: static}, "organizer"},
 		"no tokens":             {Config{Organizer: organizer}, "tokens"},
-		"plain http":            {Config{Organizer: organizer, Tokens: static, BaseURL: "http://graph.example.test/v1.0"}, "base_url"},
-		"not a URL":             {Config{Organizer: organizer, Tokens: static, BaseURL: "graph"}, "base_url"},
+		"plain http":            {Config{Organizer: organizer, Tokens: static, BaseURL: "http://graph.example.test/v1.0"}, "graph_url"},
+		"not a URL":             {Config{Organizer: organizer, Tokens: static, BaseURL: "graph"}, "graph_url"},
 		"room list by name":     {Config{Organizer: organizer, Tokens: static, RoomList: "HQ rooms"}, "room_list"},
 		"room features by name": {Config{Organizer: organizer, Tokens: static, RoomFeatures: map[string][]string{"Atlas": {"Whiteboard"}}}, "room_features"},
 	} {
