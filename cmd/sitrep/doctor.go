@@ -220,6 +220,17 @@ func integrations(cfg config.Config) []doctor.Integration {
 				Fix:      googleDelegationFix + "; postmortem.google.rooms_admin must be an administrator"})
 		}
 	}
+	if pm.Backend == "microsoft365" {
+		m := pm.Microsoft365
+		check := doctor.CredentialCheck{Area: "calendar", Name: "Microsoft 365 calendar", What: "Outlook calendar of " + m.Organizer + " through Microsoft Graph",
+			Fix: "docs/microsoft-365-calendar.md: the app's Calendars.ReadWrite and Place.Read.All (application) with admin consent, and the organizer and rooms inside the application access policy"}
+		if cal, err := graphCalendar(m, slog.New(slog.DiscardHandler)); err == nil {
+			check.Verifier = cal
+		} else {
+			check.Verifier = refused{err}
+		}
+		out = append(out, check)
+	}
 	if d := cfg.Changes.MaintenanceCalDAV; d.URL != "" {
 		if dav, err := caldav.New(d.URL, d.Username, d.Password.Value(), d.CalendarPath); err == nil {
 			out = append(out, doctor.CredentialCheck{Area: "calendar", Name: "maintenance CalDAV", What: "maintenance calendar at " + d.URL, Verifier: dav,
@@ -284,3 +295,9 @@ func (h *Main) doctorFor() *doctor.Doctor {
 	d.ConfigSource = "the running hub's configuration"
 	return d
 }
+
+// refused is a check that fails with why it could not be made (a key file
+// that is missing, a certificate that does not match its key).
+type refused struct{ err error }
+
+func (r refused) Verify(context.Context) error { return r.err }

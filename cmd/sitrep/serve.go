@@ -28,6 +28,7 @@ import (
 	"github.com/sitrep-dev/sitrep/internal/calendar"
 	"github.com/sitrep-dev/sitrep/internal/calendar/caldav"
 	"github.com/sitrep-dev/sitrep/internal/calendar/google"
+	"github.com/sitrep-dev/sitrep/internal/calendar/microsoft365"
 	"github.com/sitrep-dev/sitrep/internal/changes"
 	"github.com/sitrep-dev/sitrep/internal/chat"
 	"github.com/sitrep-dev/sitrep/internal/config"
@@ -617,6 +618,31 @@ func (h *Main) runChecks(ctx context.Context, interval time.Duration) {
 	}
 }
 
+// graphCalendar is the microsoft365 backend of the config: an Entra app's
+// client credentials (a secret or a certificate) for Microsoft Graph.
+func graphCalendar(m config.Microsoft365, logger *slog.Logger) (*microsoft365.Calendar, error) {
+	mc := mailauth.MicrosoftConfig{Tenant: m.Tenant, ClientID: m.ClientID, ClientSecret: m.ClientSecret.Value(),
+		PrivateKeyPEM: []byte(m.PrivateKey.Value()), TokenURL: m.TokenURL, Scopes: []string{microsoft365.Scope}}
+	if m.Certificate != "" {
+		pemBytes, err := os.ReadFile(m.Certificate)
+		if err != nil {
+			return nil, fmt.Errorf("postmortem.microsoft365.certificate: %w", err)
+		}
+		mc.CertificatePEM = pemBytes
+	}
+	f, err := mailauth.NewMicrosoft(mc)
+	if err != nil {
+		return nil, fmt.Errorf("postmortem.microsoft365: %w", err)
+	}
+	cal, err := microsoft365.New(microsoft365.Config{BaseURL: m.GraphURL, Organizer: m.Organizer,
+		Tokens: mailauth.NewTokens(f, mailauth.TokensOptions{Logger: logger}), RoomList: m.RoomList,
+		RoomFeatures: m.RoomFeatures, TeamsMeeting: m.TeamsMeeting, AppID: m.ClientID, Logger: logger})
+	if err != nil {
+		return nil, fmt.Errorf("postmortem.microsoft365: %w", err)
+	}
+	return cal, nil
+}
+
 // readAnswers reads attendees' answers back from the calendar (each
 // post-mortem at most once per postmortem.answers_every) in a loop of its
 // own: a calendar that is slow to answer must not hold up the promise
@@ -695,6 +721,12 @@ func (h *Main) buildPostmortem(start, life context.Context) error {
 			}
 			s.Rooms = gr
 		}
+	case "microsoft365":
+		cal, err := graphCalendar(c.Microsoft365, h.logger.With("component", "microsoft365"))
+		if err != nil {
+			return err
+		}
+		s.Backend, s.Rooms = cal, cal
 	default:
 		s.Backend = s.IMIP()
 	}

@@ -11,7 +11,7 @@ import (
 	"github.com/sitrep-dev/sitrep/internal/errs"
 )
 
-// Check proves, for sitrep doctor, that booking can work, reading only:
+// Verify proves, for sitrep doctor, that booking can work, reading only:
 // a token is issued; Graph lets the app read the organizer's calendar (a
 // Calendars permission, and the application access policy); the
 // rooms can be listed (Place.Read.All); and getSchedule through the
@@ -19,7 +19,7 @@ import (
 // Each error says what to fix. With no rooms in the tenant (and no room
 // list configured) the room steps are skipped: rooms may come from the
 // configuration instead.
-func (c *Calendar) Check(ctx context.Context) error {
+func (c *Calendar) Verify(ctx context.Context) error {
 	if _, err := c.tokens.Token(ctx); err != nil {
 		return fmt.Errorf("calendar: microsoft365: no access token for Microsoft Graph: %w", err)
 	}

@@ -20,7 +20,7 @@
 //		Tokens: mailauth.NewTokens(f, mailauth.TokensOptions{}), AppID: appID})
 //	svc.Backend, svc.BackendName, svc.Rooms = cal, microsoft365.Backend, cal
 //
-// and cal.Check(ctx) for sitrep doctor.
+// and cal.Verify(ctx) for sitrep doctor.
 package microsoft365
 
 import (

@@ -386,7 +386,7 @@ func TestAccessPolicyRefusal(t *testing.T) {
 			t.Errorf("message lacks %q: %v", want, err)
 		}
 	}
-	if err := e.cal.Check(context.Background()); !errs.Is(err, errs.Forbidden) || !strings.Contains(err.Error(), "New-ApplicationAccessPolicy") {
+	if err := e.cal.Verify(context.Background()); !errs.Is(err, errs.Forbidden) || !strings.Contains(err.Error(), "New-ApplicationAccessPolicy") {
 		t.Errorf("Check: %v", err)
 	}
 }
@@ -399,7 +399,7 @@ func TestTokenForAnotherResource(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	err = c.Check(context.Background())
+	err = c.Verify(context.Background())
 	if !errs.Is(err, errs.Unauthorized) || !strings.Contains(err.Error(), Scope) || !strings.Contains(err.Error(), "Invalid audience") || calendar.IsRetryable(err) {
 		t.Errorf("a mail token at Graph: %v", err)
 	}
@@ -515,11 +515,11 @@ func TestRescheduleCancelAndResponses(t *testing.T) {
 func TestCheck(t *testing.T) {
 	t.Parallel()
 	e := setup(t, nil)
-	if err := e.cal.Check(context.Background()); err != nil {
+	if err := e.cal.Verify(context.Background()); err != nil {
 		t.Errorf("no rooms in the tenant: %v, want nil (rooms from the configuration)", err)
 	}
 	e.fake.AddRoom(atlas())
-	if err := e.cal.Check(context.Background()); err != nil {
+	if err := e.cal.Verify(context.Background()); err != nil {
 		t.Fatalf("Check: %v", err)
 	}
 	var paths []string
@@ -533,7 +533,7 @@ func TestCheck(t *testing.T) {
 	// A room the places directory lists and Exchange cannot resolve.
 	e2 := setup(t, nil)
 	e2.fake.AddRoom(graphfake.Room{Email: "gone@resource.example.test", DisplayName: "Gone", Capacity: 8, NoMailbox: true})
-	err := e2.cal.Check(context.Background())
+	err := e2.cal.Verify(context.Background())
 	if !errs.Is(err, errs.NotFound) || !strings.Contains(err.Error(), "room gone@resource.example.test") || !strings.Contains(err.Error(), "5009") {
 		t.Errorf("unresolvable room: %v", err)
 	}
@@ -545,7 +545,7 @@ func TestCheck(t *testing.T) {
 
 	e3 := setup(t, func(c *Config) { c.RoomList = "empty@example.test" })
 	e3.fake.AddRoomList("empty@example.test", "Empty")
-	if err := e3.cal.Check(context.Background()); !errs.Is(err, errs.NotFound) || !strings.Contains(err.Error(), "has no rooms") {
+	if err := e3.cal.Verify(context.Background()); !errs.Is(err, errs.NotFound) || !strings.Contains(err.Error(), "has no rooms") {
 		t.Errorf("empty room list: %v", err)
 	}
 }

@@ -64,6 +64,7 @@ type Server struct {
 	faults     []fault
 	delay      time.Duration
 	hanging    bool
+	hung       int // requests that arrived while hanging
 }
 
 type fault struct {
@@ -119,6 +120,14 @@ func (s *Server) Hang() {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.hanging = true
+}
+
+// Hung counts the requests that arrived while the flow hung: tries
+// whose card was never posted.
+func (s *Server) Hung() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.hung
 }
 
 // Release makes the requests that come after it answered again.
@@ -205,6 +214,9 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 	s.mu.Unlock()
 
 	if hanging {
+		s.mu.Lock()
+		s.hung++
+		s.mu.Unlock()
 		<-r.Context().Done()
 		return // never answered, never posted
 	}
