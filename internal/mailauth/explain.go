@@ -31,14 +31,14 @@ var aadsts = regexp.MustCompile(`AADSTS(\d+)`)
 // Codes from Microsoft's "Microsoft Entra authentication and authorization
 // error codes" list.
 var aadFixes = map[string]string{
-	"65001":   "admin consent is not granted: in the Microsoft Entra admin center, App registrations > the app > API permissions, grant admin consent for IMAP.AccessAsApp and SMTP.SendAsApp (Office 365 Exchange Online)",
+	"65001":   "admin consent is not granted: in the Microsoft Entra admin center, App registrations > the app > API permissions, grant admin consent for the application permissions sitrep uses: IMAP.AccessAsApp and SMTP.SendAsApp (Office 365 Exchange Online) for mail, Calendars.ReadWrite and Place.Read.All (Microsoft Graph) for the post-mortem calendar",
 	"7000215": "the client secret is wrong: copy the secret's Value (not its ID) from App registrations > the app > Certificates & secrets into the configured client_secret",
 	"7000222": "the client secret has expired: create a new one under App registrations > the app > Certificates & secrets and configure it",
 	"700016":  "no application with this client_id in the tenant: check client_id (the Application (client) ID on the app's Overview page) and tenant",
 	"90002":   "the tenant does not exist: check tenant (the Directory (tenant) ID or a verified domain)",
 	"700024":  "the client assertion is outside its valid time range: this host's clock is wrong; synchronise it (NTP)",
 	"700027":  "the client assertion's signature does not match a certificate of the app: upload the certificate under App registrations > the app > Certificates & secrets",
-	"70011":   "the scope is invalid: app-only mail access uses https://outlook.office365.com/.default",
+	"70011":   "the scope is invalid: app-only access uses https://outlook.office365.com/.default for mail and https://graph.microsoft.com/.default for the calendar",
 	"700082":  "the refresh token has expired: sign in again to get a new refresh token",
 	"70008":   "the refresh token has expired or was revoked: sign in again to get a new refresh token",
 	"50173":   "the refresh token was revoked (password change or admin action): sign in again to get a new refresh token",
