@@ -227,14 +227,7 @@ func TestTrustedProxyPrefixes(t *testing.T) {
 // A Google maintenance calendar borrows the post-mortem's service account
 // unless it names its own, and needs one of them.
 func TestMaintenanceGoogleValidation(t *testing.T) {
-	load := func(yaml string) error {
-		path := filepath.Join(t.TempDir(), "c.yaml")
-		if err := os.WriteFile(path, []byte(yaml), 0o600); err != nil {
-			t.Fatal(err)
-		}
-		_, err := Load(path, nil)
-		return err
-	}
+	load := func(yaml string) error { return loadYAML(t, yaml) }
 	err := load("changes:\n  maintenance_google:\n    calendar_id: ops@group.calendar.google.com\n")
 	if err == nil || !strings.Contains(err.Error(), "changes.maintenance_google.credentials_file") || !strings.Contains(err.Error(), "changes.maintenance_google.subject") {
 		t.Fatalf("without credentials or subject: %v", err)
@@ -392,14 +385,7 @@ func TestActTimeoutFollowsRescueAfter(t *testing.T) {
 }
 
 func TestMicrosoft365AndChatValidation(t *testing.T) {
-	load := func(yaml string) error {
-		path := filepath.Join(t.TempDir(), "c.yaml")
-		if err := os.WriteFile(path, []byte(yaml), 0o600); err != nil {
-			t.Fatal(err)
-		}
-		_, err := Load(path, nil)
-		return err
-	}
+	load := func(yaml string) error { return loadYAML(t, yaml) }
 	cases := []struct {
 		yaml, want string // want "": valid
 	}{
@@ -425,4 +411,15 @@ func TestMicrosoft365AndChatValidation(t *testing.T) {
 			t.Errorf("%q: got %v, want %q", c.yaml, err, c.want)
 		}
 	}
+}
+
+// loadYAML loads yaml as a config file and returns what Load says.
+func loadYAML(t *testing.T, yaml string) error {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), "c.yaml")
+	if err := os.WriteFile(path, []byte(yaml), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	_, err := Load(path, nil)
+	return err
 }
