@@ -81,6 +81,11 @@ func TestTeamsHangingNeverDelaysEmailAndGetsEachUpdateOnce(t *testing.T) {
 	if !strings.HasSuffix(got, "U3: U4:") || !slices.IsSorted(order) || len(slices.Compact(slices.Clone(order))) != len(order) {
 		t.Fatalf("the channel got %q: want the updates after the release once each, all in order, none twice", order)
 	}
+	for _, raw := range cards {
+		if strings.Contains(raw, "U4:") && !strings.Contains(raw, `"title":"Next update by"`) {
+			t.Errorf("U4's card lacks the next-update promise: %s", raw)
+		}
+	}
 	if show := cli(t, e, "show", "INC-1"); !strings.Contains(show, "The post to teams may be missing") {
 		t.Errorf("the timeline does not say the hung post may be missing:\n%s", show)
 	}

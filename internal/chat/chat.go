@@ -33,6 +33,9 @@ type Message struct {
 	Text     string    // the event's words (a status update's text); plain, may be several lines
 	URL      string    // the incident page; "" none
 	At       time.Time // when it happened
+	// NextUpdate is the promised time of the next status update, while the
+	// incident is open (zero: none promised, or resolved).
+	NextUpdate time.Time
 
 	// Key names this post for good ("sitrep-INC-42-1234": incident and
 	// timeline event). A target that can search its channel recognises an
@@ -42,6 +45,15 @@ type Message struct {
 	// parent message's ts) from an earlier Posted.Thread; "" before the
 	// incident's first post, or for targets without threads.
 	Thread string
+}
+
+// nextUpdate is the promise in a few words, "next update by 15:30 UTC",
+// or "" when there is none.
+func nextUpdate(m Message) string {
+	if m.NextUpdate.IsZero() {
+		return ""
+	}
+	return "next update by " + m.NextUpdate.UTC().Format("15:04 UTC")
 }
 
 // Posted is what a target reports of a post that reached it.

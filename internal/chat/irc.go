@@ -275,6 +275,9 @@ func IRCLines(m Message) []string {
 	if m.URL != "" {
 		head += " " + m.URL
 	}
+	if next := nextUpdate(m); next != "" {
+		head += " (" + next + ")"
+	}
 	lines := []string{cut(head)}
 	var text []string
 	for _, l := range strings.Split(m.Text, "\n") {

@@ -232,6 +232,9 @@ func (m *Mirror) Message(ctx context.Context, eventID int64) (*Message, error) {
 	if m.PublicURL != "" {
 		msg.URL = strings.TrimSuffix(m.PublicURL, "/") + "/incidents/" + inc.Ref
 	}
+	if inc.State.Active() && inc.Promise.NextUpdateAt != nil {
+		msg.NextUpdate = *inc.Promise.NextUpdateAt // the promise standing now
+	}
 	switch ev.Kind {
 	case incident.EventDeclared:
 		msg.Event = "Declared"
@@ -240,6 +243,12 @@ func (m *Mirror) Message(ctx context.Context, eventID int64) (*Message, error) {
 		msg.Event = "Status update sent"
 		if s, ok := ev.Data["status"].(string); ok && s != "" {
 			msg.Text = s
+		}
+		if s, ok := ev.Data["next_update_at"].(string); ok {
+			// The promise this update made, also when it is posted late.
+			if t, err := time.Parse(time.RFC3339Nano, s); err == nil {
+				msg.NextUpdate = t
+			}
 		}
 	case incident.EventStateChanged:
 		msg.Event = "State changed"

@@ -112,7 +112,7 @@ func SlackPayload(m Message) map[string]any {
 	if len(section) > 3000 { // a section's text is at most 3000 characters
 		section = section[:2997] + "..."
 	}
-	ctx := []string{m.Severity, m.State, m.At.UTC().Format("15:04 UTC")}
+	ctx := []string{m.Severity, m.State, m.At.UTC().Format("15:04 UTC"), nextUpdate(m)}
 	if m.URL != "" {
 		ctx = append(ctx, "<"+m.URL+"|incident page>")
 	}

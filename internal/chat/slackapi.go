@@ -229,6 +229,9 @@ func (s *SlackAPI) parentArgs(m Message, ts string) map[string]any {
 		fmt.Sprintf("*Severity:* %s    *State:* %s", slackAPIEscape(m.Severity), slackAPIEscape(m.State)),
 		fmt.Sprintf("*Latest:* %s, %s", slackAPIEscape(m.Event), m.At.UTC().Format("2006-01-02 15:04 UTC")),
 	}
+	if !m.NextUpdate.IsZero() {
+		lines = append(lines, "*Next update by* "+m.NextUpdate.UTC().Format("15:04 UTC"))
+	}
 	if m.URL != "" {
 		lines = append(lines, "<"+m.URL+"|Open incident>")
 	}
@@ -272,7 +275,7 @@ func (s *SlackAPI) replyArgs(m Message, thread string) map[string]any {
 		"blocks": []any{
 			sec,
 			map[string]any{"type": "context", "elements": []any{map[string]any{"type": "mrkdwn",
-				"text": slackAPIEscape(strings.Join(slackNonEmpty(m.Severity, m.State), " · "))}}},
+				"text": slackAPIEscape(strings.Join(slackNonEmpty(m.Severity, m.State, nextUpdate(m)), " · "))}}},
 		},
 	}
 }

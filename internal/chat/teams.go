@@ -179,7 +179,11 @@ func teamsMarshal(v any) ([]byte, error) {
 
 func teamsMessage(m Message, text string) map[string]any {
 	facts := []any{}
-	for _, f := range [][2]string{{"Severity", m.Severity}, {"State", m.State}, {"Event", m.Event}, {"Time", m.At.UTC().Format("2006-01-02 15:04 UTC")}} {
+	next := ""
+	if !m.NextUpdate.IsZero() {
+		next = m.NextUpdate.UTC().Format("2006-01-02 15:04 UTC")
+	}
+	for _, f := range [][2]string{{"Severity", m.Severity}, {"State", m.State}, {"Event", m.Event}, {"Time", m.At.UTC().Format("2006-01-02 15:04 UTC")}, {"Next update by", next}} {
 		if strings.TrimSpace(f[1]) != "" && !(f[0] == "Time" && m.At.IsZero()) {
 			facts = append(facts, map[string]any{"title": f[0], "value": f[1]})
 		}

@@ -65,6 +65,7 @@ type Server struct {
 	delay      time.Duration
 	hanging    bool
 	hung       int // requests that arrived while hanging
+	downUntil  time.Time
 }
 
 type fault struct {
@@ -120,6 +121,14 @@ func (s *Server) Hang() {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.hanging = true
+}
+
+// Outage makes the flow answer 503 ServiceUnavailable, posting nothing,
+// for d from now: Power Automate down, or a gateway before it.
+func (s *Server) Outage(d time.Duration) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.downUntil = time.Now().Add(d)
 }
 
 // Hung counts the requests that arrived while the flow hung: tries
@@ -200,6 +209,11 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 	}
 
 	s.mu.Lock()
+	if time.Now().Before(s.downUntil) {
+		s.mu.Unlock()
+		writeError(w, http.StatusServiceUnavailable, "ServiceUnavailable", "The service is temporarily unavailable.")
+		return
+	}
 	if len(s.faults) > 0 {
 		f := s.faults[0]
 		s.faults = s.faults[1:]
