@@ -220,7 +220,11 @@ func TestOneIngesterPerMailbox(t *testing.T) {
 	var storedBy [2]atomic.Int32
 	a, b := h.ingester(""), h.ingester("")
 	a.Owner, b.Owner = "replica-a", "replica-b"
-	a.Lease, b.Lease = 2*time.Second, 2*time.Second
+	// A lease long enough that a renewal late by seconds on a loaded
+	// machine (two suites on 2 cores) does not hand it over: a 2-s lease
+	// once went to b while a was still reading. a hands it back when it
+	// stops, so b takes over at once all the same.
+	a.Lease, b.Lease = 10*time.Second, 10*time.Second
 	inbox.SetHooks(a, nil, func(u []uint32) { storedBy[0].Add(int32(len(u))) })
 	inbox.SetHooks(b, nil, func(u []uint32) { storedBy[1].Add(int32(len(u))) })
 	stopA := h.run(a)
