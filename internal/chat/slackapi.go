@@ -226,8 +226,8 @@ func slackBlockID(key string) string {
 // latest event, the link); ts "" posts it, else edits it.
 func (s *SlackAPI) parentArgs(m Message, ts string) map[string]any {
 	lines := []string{
-		fmt.Sprintf("*Severity:* %s    *State:* %s", slackAPIEscape(m.Severity), slackAPIEscape(m.State)),
-		fmt.Sprintf("*Latest:* %s, %s", slackAPIEscape(m.Event), m.At.UTC().Format("2006-01-02 15:04 UTC")),
+		fmt.Sprintf("*Severity:* %s    *State:* %s", slackEscape(m.Severity), slackEscape(m.State)),
+		fmt.Sprintf("*Latest:* %s, %s", slackEscape(m.Event), m.At.UTC().Format("2006-01-02 15:04 UTC")),
 	}
 	if !m.NextUpdate.IsZero() {
 		lines = append(lines, "*Next update by* "+m.NextUpdate.UTC().Format("15:04 UTC"))
@@ -254,9 +254,9 @@ func (s *SlackAPI) parentArgs(m Message, ts string) map[string]any {
 
 // replyArgs: the event and its words, in the thread.
 func (s *SlackAPI) replyArgs(m Message, thread string) map[string]any {
-	section := fmt.Sprintf("*%s* · %s", slackAPIEscape(m.Event), m.At.UTC().Format("15:04 UTC"))
+	section := fmt.Sprintf("*%s* · %s", slackEscape(m.Event), m.At.UTC().Format("15:04 UTC"))
 	if m.Text != "" {
-		section += "\n" + slackAPIEscape(m.Text)
+		section += "\n" + slackEscape(m.Text)
 	}
 	section = slackClip(section, slackSectionMax)
 	sec := map[string]any{"type": "section", "text": map[string]any{"type": "mrkdwn", "text": section}}
@@ -275,7 +275,7 @@ func (s *SlackAPI) replyArgs(m Message, thread string) map[string]any {
 		"blocks": []any{
 			sec,
 			map[string]any{"type": "context", "elements": []any{map[string]any{"type": "mrkdwn",
-				"text": slackAPIEscape(strings.Join(slackNonEmpty(m.Severity, m.State, nextUpdate(m)), " · "))}}},
+				"text": slackEscape(strings.Join(nonEmpty([]string{m.Severity, m.State, nextUpdate(m)}), " · "))}}},
 		},
 	}
 }
@@ -290,21 +290,6 @@ func slackClip(s string, n int) string {
 		cut--
 	}
 	return s[:cut] + "…"
-}
-
-// slackAPIEscape: mrkdwn needs &, < and > escaped, and nothing else.
-func slackAPIEscape(s string) string {
-	return strings.NewReplacer("&", "&amp;", "<", "&lt;", ">", "&gt;").Replace(s)
-}
-
-func slackNonEmpty(v ...string) []string {
-	var out []string
-	for _, s := range v {
-		if strings.TrimSpace(s) != "" {
-			out = append(out, s)
-		}
-	}
-	return out
 }
 
 // slackAnswer is the part of Slack's answers sitrep reads.
