@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/base64"
 	"net/mail"
+	"slices"
 	"strings"
 	"testing"
 
@@ -87,7 +88,7 @@ func TestStatusUpdatesInEveryReadersLanguage(t *testing.T) {
 		idsByUpdate[i] = map[string]string{}
 	}
 	for _, r := range langReaders {
-		raws := h.mailOf(r.user, len(statuses))
+		raws := inThreadOrder(t, h.mailOf(r.user, len(statuses)))
 		var root, topic string
 		var index []byte
 		for i, raw := range raws {
@@ -155,4 +156,33 @@ func TestStatusUpdatesInEveryReadersLanguage(t *testing.T) {
 	if n := h.count(`SELECT COUNT(*) FROM threads WHERE incident_id = $1 AND audience = 'stakeholders'`, inc.ID); n != len(langReaders) {
 		t.Errorf("%d stakeholder threads, want one per language (%d)", n, len(langReaders))
 	}
+}
+
+// inThreadOrder puts a reader's messages in the order their thread gives
+// them, as Thunderbird draws the tree: the root first, then each message by
+// how many ancestors its References name. Postfix does not promise to
+// deliver in the order it accepted (one CI run filed update 2 before
+// update 1), and the updates go out within a second, so Date cannot tell
+// them apart. A message with broken References sorts early and then fails
+// the checks on its References.
+func inThreadOrder(t *testing.T, raws [][]byte) [][]byte {
+	t.Helper()
+	type msg struct {
+		raw   []byte
+		depth int
+	}
+	msgs := make([]msg, len(raws))
+	for i, raw := range raws {
+		m, err := mail.ReadMessage(bytes.NewReader(raw))
+		if err != nil {
+			t.Fatal(err)
+		}
+		msgs[i] = msg{raw, len(strings.Fields(m.Header.Get("References")))}
+	}
+	slices.SortStableFunc(msgs, func(a, b msg) int { return a.depth - b.depth })
+	sorted := make([][]byte, len(msgs))
+	for i, m := range msgs {
+		sorted[i] = m.raw
+	}
+	return sorted
 }
