@@ -42,16 +42,22 @@ func (m messageOut) ids() []int64 {
 }
 
 func cmdUpdate(ctx context.Context, e env, args []string) error {
-	fs, c := clientFlags(e, "update", "update INC-42 --status TEXT [--translation LANG=TEXT ...] [--next 30m | --next-at 15:30] [--to GROUP,...] [--dry-run]\n\n"+
-		"  sitrep update INC-42 --status-file update.md --translation-file de=update.de.md --translation ja=\"決済が停止しています。\"\n\n"+
+	fs, c := clientFlags(e, "update", "update INC-42 --status TEXT [--translation LANG=TEXT ...] [--for GROUP=TEXT ...] [--public TEXT] [--next 30m | --next-at 15:30] [--to GROUP,...] [--dry-run]\n\n"+
+		"  sitrep update INC-42 --status-file update.md --translation-file de=update.de.md --translation ja=\"決済が停止しています。\"\n"+
+		"  sitrep update INC-42 --status \"Checkout fails for 30% of card payments.\" --for customer-service=\"Tell customers: retrying in a few minutes works.\" --dry-run\n\n"+
 		"A translation is your own version of the status for the recipients who read that language ("+strings.Join(i18n.Available(), ", ")+
 		";\nde also serves de-CH); everyone else gets the status as written. sitrep never translates it, but writes its own words\n"+
-		"(labels, dates) in each recipient's language either way.")
+		"(labels, dates) in each recipient's language either way. --for gives one of the update's groups its own wording\n"+
+		"(the executives' summary, what customer service tells customers); its members get that instead of the status.")
 	status := fs.String("status", "", "what is known now (Markdown)")
 	statusFile := fs.String("status-file", "", "read the status from this file (- for stdin)")
 	translations := translationFlags{}
-	fs.Var(translationFlag{translations, false}, "translation", "your own translation of the status into one language, as in --translation de=\"Der Checkout ist ausgefallen.\" (repeat per `LANG=TEXT`)")
-	fs.Var(translationFlag{translations, true}, "translation-file", "read one language's translation from a file (- for stdin), as in --translation-file de=update.de.md (repeat per `LANG=FILE`)")
+	fs.Var(translationFlag{translations, false, false}, "translation", "your own translation of the status into one language, as in --translation de=\"Der Checkout ist ausgefallen.\" (repeat per `LANG=TEXT`)")
+	fs.Var(translationFlag{translations, true, false}, "translation-file", "read one language's translation from a file (- for stdin), as in --translation-file de=update.de.md (repeat per `LANG=FILE`)")
+	audiences := translationFlags{}
+	fs.Var(translationFlag{audiences, false, true}, "for", "wording for one of the update's groups instead of the status, as in --for customer-service=\"Tell customers: ...\" (repeat per `GROUP=TEXT`)")
+	fs.Var(translationFlag{audiences, true, true}, "for-file", "read one group's wording from a file (- for stdin), as in --for-file exec=exec.md (repeat per `GROUP=FILE`)")
+	public := fs.String("public", "", "the wording for the public status page, written for customers (the status itself never goes there)")
 	next := fs.String("next", "", "next update in: 30m, 1h, 1h30m (also \"3 mins\", \"1 hour\"); default: the severity's cadence")
 	nextAt := fs.String("next-at", "", "next update at HH:MM (your local time) or RFC 3339")
 	to := fs.String("to", "", "groups, comma-separated; default: the status audience")
@@ -103,9 +109,24 @@ func cmdUpdate(ctx context.Context, e env, args []string) error {
 	if err != nil {
 		return err
 	}
+	for _, a := range translations {
+		if a.isFile && a.value == "-" {
+			stdinTaker = a.flag
+		}
+	}
+	as, err := audiences.read(e.stdin, stdinTaker)
+	if err != nil {
+		return err
+	}
 	in := map[string]any{"status": text, "next": *next, "groups": splitList(*to), "dry_run": *dryRun, "holding": *holding}
 	if len(ts) > 0 {
 		in["translations"] = ts
+	}
+	if len(as) > 0 {
+		in["audiences"] = as
+	}
+	if *public != "" {
+		in["public"] = *public
 	}
 	if *nextAt != "" {
 		t, err := parseClock(*nextAt, time.Now())
@@ -193,36 +214,50 @@ type translationArg struct {
 // translationFlag is one of the two flags, each repeatable, each once per
 // language across both. The language is checked as it is parsed, so a
 // typo fails before anything is sent, naming the languages there are.
+//
+// With group set, the same pair of flags takes wording for one audience
+// (--for customer-service=TEXT, --for-file): the key is a group's name,
+// which the server checks against the update's groups.
 type translationFlag struct {
 	m      translationFlags
 	isFile bool
+	group  bool
 }
 
 func (f translationFlag) String() string { return "" }
 
 func (f translationFlag) Set(v string) error {
-	tag, value, ok := strings.Cut(v, "=")
-	tag = strings.TrimSpace(tag)
-	want := "LANG=TEXT"
-	if f.isFile {
-		want = "LANG=FILE"
+	key, value, ok := strings.Cut(v, "=")
+	key = strings.TrimSpace(key)
+	name, unit := "--translation", "LANG"
+	if f.group {
+		name, unit = "--for", "GROUP"
 	}
-	if !ok || tag == "" {
+	want := unit + "=TEXT"
+	if f.isFile {
+		name, want = name+"-file", unit+"=FILE"
+	}
+	if !ok || key == "" {
+		if f.group {
+			return fmt.Errorf("want %s, such as customer-service=%s", want, map[bool]string{false: `"Tell customers: payments may fail; retrying works."`, true: "update.cs.md"}[f.isFile])
+		}
 		return fmt.Errorf("want %s, such as de=%s; the languages are %s", want, map[bool]string{false: `"Der Checkout ist ausgefallen."`, true: "update.de.md"}[f.isFile], strings.Join(i18n.Available(), ", "))
 	}
-	canon, ok := i18n.Supported(tag)
-	if !ok {
-		return fmt.Errorf("%q is not a language sitrep writes in; the languages are %s (or a regional tag of one, such as de-CH)", tag, strings.Join(i18n.Available(), ", "))
+	canon := strings.ToLower(key)
+	if !f.group {
+		if canon, ok = i18n.Supported(key); !ok {
+			return fmt.Errorf("%q is not a language sitrep writes in; the languages are %s (or a regional tag of one, such as de-CH)", key, strings.Join(i18n.Available(), ", "))
+		}
 	}
 	if prev, dup := f.m[canon]; dup {
-		return fmt.Errorf("%s is given twice (also %s): give each language once", canon, prev.flag)
+		what := "language"
+		if f.group {
+			what = "group"
+		}
+		return fmt.Errorf("%s is given twice (also %s): give each %s once", canon, prev.flag, what)
 	}
 	if f.isFile && value == "" {
-		return fmt.Errorf("%s: want %s, the file to read the translation from (- for stdin)", tag, want)
-	}
-	name := "--translation"
-	if f.isFile {
-		name = "--translation-file"
+		return fmt.Errorf("%s: want %s, the file to read the text from (- for stdin)", key, want)
 	}
 	f.m[canon] = translationArg{value: value, isFile: f.isFile, flag: name + " " + v}
 	return nil

@@ -116,3 +116,74 @@ func TestUpdateProgressCountsEveryLanguage(t *testing.T) {
 		}
 	}
 }
+
+// Issue 20: --for GROUP=TEXT and --for-file GROUP=FILE give one of the
+// update's groups its own wording, and --public the public page's; the
+// dry run shows each group its own email, the send keeps them on the
+// timeline, and wording for a group the update does not go to is refused
+// with the field named and nothing sent.
+func TestUpdateAudienceFlags(t *testing.T) {
+	t.Parallel()
+	e, h := startHub(t, testConfig(t))
+	ref := strings.TrimSpace(cli(t, e, "declare", "--title", "Checkout down", "--severity", "SEV2", "--quiet"))
+	execFile := filepath.Join(t.TempDir(), "exec.md")
+	if err := os.WriteFile(execFile, []byte("About 4% of hourly card sales are affected.\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	const cs = "Tell customers: card payments may fail; retrying in a few minutes works."
+	dry := cli(t, e, "update", ref, "--status", "Card payments fail for 30% of customers.", "--to", "exec,customer-service,product",
+		"--for", "customer-service="+cs, "--for-file", "exec="+execFile, "--dry-run")
+	sections := strings.Split(dry, "=== ")
+	want := map[string]string{"exec": "About 4% of hourly card sales", "customer-service": cs, "product": "Card payments fail for 30%"}
+	for group, text := range want {
+		found := false
+		for _, s := range sections {
+			if strings.HasPrefix(s, group+":") || strings.HasPrefix(s, group+" (") {
+				found = true
+				if !strings.Contains(strings.Join(strings.Fields(s), " "), text) {
+					t.Errorf("the dry run's %s email lacks %q:\n%s", group, text, s)
+				}
+			}
+		}
+		if !found {
+			t.Errorf("the dry run shows no email for %s:\n%s", group, dry)
+		}
+	}
+
+	cli(t, e, "update", ref, "--status", "Card payments fail for 30% of customers.", "--to", "exec,customer-service",
+		"--for", "customer-service="+cs, "--public", "Some card payments fail; we are on it.", "--wait=false")
+	events, err := h.incidents.Timeline(context.Background(), ref)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got map[string]any
+	var public any
+	for _, ev := range events {
+		if ev.Kind == incident.EventUpdateQueued {
+			got, _ = ev.Data["audiences"].(map[string]any)
+			public = ev.Data["public"]
+		}
+	}
+	if got["customer-service"] != cs || len(got) != 1 || public != "Some card payments fail; we are on it." {
+		t.Errorf("the update kept audiences %v and public %v", got, public)
+	}
+
+	code, out, errOut := runCLI(e, "update", ref, "--status", "x", "--to", "exec", "--for", "legal=Nothing to add.", "--wait=false")
+	if code == 0 || !strings.Contains(errOut, "audiences.legal") || !strings.Contains(errOut, "exec") {
+		t.Errorf("wording for a group the update does not go to: exit %d\n%s%s", code, out, errOut)
+	}
+	code, out, errOut = runCLI(e, "update", ref, "--status", "x", "--for", "customer-service")
+	if code == 0 || !strings.Contains(errOut, "GROUP=TEXT") {
+		t.Errorf("--for without a text: exit %d\n%s%s", code, out, errOut)
+	}
+	n := 0
+	events, _ = h.incidents.Timeline(context.Background(), ref)
+	for _, ev := range events {
+		if ev.Kind == incident.EventUpdateQueued {
+			n++
+		}
+	}
+	if n != 1 {
+		t.Errorf("%d updates queued, want 1 (the refused ones queue nothing)", n)
+	}
+}

@@ -18,6 +18,9 @@ type Copy struct {
 	// Language is the recipient's BCP 47 tag ("de", "en-US"); "" is the
 	// organisation's default. The copy is rendered with RenderIn(Language).
 	Language string
+	// Group is the group the recipient is reached through ("customer-service"),
+	// "" for named people: the key of wording written for one audience.
+	Group string
 }
 
 // Address fills data (a pointer to one kind's struct) for one recipient's
@@ -46,6 +49,13 @@ type addressed interface{ address(Copy) }
 func (d *HeadsUpData) address(c Copy) { d.Recipient, d.Zone = c.Name, c.Zone }
 func (d *StatusData) address(c Copy) {
 	d.Zone, d.Audience = c.Zone, c.To
+	// Wording written for the reader's group comes first: it says what
+	// that audience needs (what to tell customers), and the lead wrote it
+	// in the language that group reads.
+	if s := d.ForGroups[c.Group]; c.Group != "" && strings.TrimSpace(s) != "" {
+		d.Status = s
+		return
+	}
 	if s, ok := translation(d.Translations, c.Language); ok {
 		d.Status = s
 	}

@@ -88,6 +88,11 @@ type StatusData struct {
 	// language ("de" → Markdown). A reader whose language has one gets it
 	// instead of Status; sitrep never translates what people write.
 	Translations map[string]string `json:",omitempty"`
+	// ForGroups is wording written for one audience, by group name
+	// ("customer-service" → what to tell customers). The group's members
+	// get it instead of Status (and of its translations); everyone else
+	// gets Status.
+	ForGroups    map[string]string `json:",omitempty"`
 	NextUpdateAt time.Time
 	Holding      bool // no news since the last update; the promise was renewed
 	Now          time.Time

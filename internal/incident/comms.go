@@ -167,6 +167,16 @@ type UpdateInput struct {
 	// own tag, else its base language: "de" serves "de-CH"). Everyone
 	// else gets Status. sitrep never translates the status itself.
 	Translations map[string]string `json:"translations,omitempty"`
+	// Audiences is wording for one audience, by the name of a group this
+	// update goes to ("customer-service" → what to tell customers,
+	// "executives" → the business summary). That group's members get it
+	// instead of Status; everyone else gets Status. Markdown, checked as
+	// Status is.
+	Audiences map[string]string `json:"audiences,omitempty"`
+	// Public is the wording for the public status page, written for
+	// customers. The internal text never goes there: without Public the
+	// public page shows nothing new for this update.
+	Public string `json:"public,omitempty"`
 	// Next is the interval to the next update ("30m"); NextAt an explicit
 	// time. Neither: the severity's default cadence.
 	Next   string     `json:"next,omitempty"`
@@ -233,6 +243,14 @@ func (c *Comms) SendUpdate(ctx context.Context, actor, ref string, in UpdateInpu
 	if len(groups) == 0 {
 		return nil, errs.InvalidField("groups", "no audience: name groups or configure audiences.status")
 	}
+	audiences, err := checkAudiences(in.Audiences, groups)
+	if err != nil {
+		return nil, err
+	}
+	public := strings.TrimSpace(in.Public)
+	if err := errs.CheckBlock("public", public, maxStatusBytes, false); err != nil {
+		return nil, err
+	}
 	number, err := c.updateCount(ctx, inc.ID)
 	if err != nil {
 		return nil, err
@@ -243,7 +261,7 @@ func (c *Comms) SendUpdate(ctx context.Context, actor, ref string, in UpdateInpu
 			status = "We are still working on it and have nothing new to report yet."
 		}
 	}
-	data := compose.StatusData{Incident: c.View(inc), Status: status, Translations: translations, NextUpdateAt: next, Holding: in.Holding, Now: now, UpdateNumber: number + 1}
+	data := compose.StatusData{Incident: c.View(inc), Status: status, Translations: translations, ForGroups: audiences, NextUpdateAt: next, Holding: in.Holding, Now: now, UpdateNumber: number + 1}
 	data.Incident.ThreadTitle = c.threadTitle(ctx, inc)
 	data.Incident.Reports, data.Incident.ReportFacts = c.reportsLine(ctx, c.DB, inc)
 	req := compose.Outgoing{Thread: inc.Thread(compose.Stakeholders), Kind: compose.KindStatus, Groups: groups, Data: data,
@@ -272,6 +290,12 @@ func (c *Comms) SendUpdate(ctx context.Context, actor, ref string, in UpdateInpu
 		if len(translations) > 0 {
 			ev["translations"] = translations
 		}
+		if len(audiences) > 0 {
+			ev["audiences"] = audiences
+		}
+		if public != "" {
+			ev["public"] = public
+		}
 		_, err = AddEvent(ctx, tx, now, inc.ID, EventUpdateQueued, actor, text, ev)
 		return err
 	})
@@ -279,6 +303,41 @@ func (c *Comms) SendUpdate(ctx context.Context, actor, ref string, in UpdateInpu
 		return nil, err
 	}
 	return &UpdateResult{Message: msg, Recipients: msg.Total, NextUpdateAt: next}, nil
+}
+
+// checkAudiences checks the wording written for single audiences and
+// returns it by group name, nil when there is none. Each names a group the
+// update goes to: wording for a group that is not in the audience would
+// reach nobody, and the lead should hear so rather than believe customer
+// service was told. Each is checked as the status is; an empty one is
+// dropped (that group gets the status).
+func checkAudiences(in map[string]string, groups []string) (map[string]string, error) {
+	if len(in) == 0 {
+		return nil, nil
+	}
+	out := make(map[string]string, len(in))
+	for name, text := range in {
+		key := strings.ToLower(strings.TrimSpace(name))
+		field := "audiences." + key
+		if !slices.Contains(groups, key) {
+			return nil, errs.InvalidField(field, "%q is not one of this update's groups (%s): its wording would reach nobody", name, strings.Join(groups, ", "))
+		}
+		if _, dup := out[key]; dup {
+			return nil, errs.InvalidField(field, "wording for %q is given twice", key)
+		}
+		text = strings.TrimSpace(text)
+		if text == "" {
+			continue
+		}
+		if err := errs.CheckBlock(field, text, maxStatusBytes, false); err != nil {
+			return nil, err
+		}
+		out[key] = text
+	}
+	if len(out) == 0 {
+		return nil, nil
+	}
+	return out, nil
 }
 
 // checkTranslations checks the lead's translations of status and returns

@@ -340,7 +340,7 @@ func (o *Outbox) render(kind compose.Kind, snapshot []byte, r directory.Recipien
 	if lang == "" {
 		lang = o.Renderer.Catalog().Match("")
 	}
-	compose.Address(data, compose.Copy{Name: r.Name, Zone: compose.Zone(r.TimeZone), To: audience, Language: lang})
+	compose.Address(data, compose.Copy{Name: r.Name, Zone: compose.Zone(r.TimeZone), To: audience, Language: lang, Group: r.Group})
 	return o.Renderer.RenderIn(lang, kind, data)
 }
 
