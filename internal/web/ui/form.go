@@ -1,6 +1,7 @@
 package ui
 
 import (
+	"maps"
 	"net/http"
 	"slices"
 	"sort"
@@ -160,16 +161,32 @@ type composeForm struct {
 	// Translations are the languages added, each with its text as typed
 	// (translations.go).
 	Translations []translationField
+	// Audiences is the wording typed for single groups (for_<group>), by
+	// group name; Public the public status page's.
+	Audiences map[string]string
+	Public    string
 }
 
 func readCompose(r *http.Request) composeForm {
 	_ = r.ParseForm()
-	return composeForm{Status: r.PostFormValue("status"), Next: r.PostFormValue("next"), Groups: r.PostForm["groups"], Key: r.PostFormValue("idempotency_key"),
-		Translations: readTranslations(r)}
+	f := composeForm{Status: r.PostFormValue("status"), Next: r.PostFormValue("next"), Groups: r.PostForm["groups"], Key: r.PostFormValue("idempotency_key"),
+		Translations: readTranslations(r), Public: r.PostFormValue("public")}
+	for name := range r.PostForm {
+		group, ok := strings.CutPrefix(name, "for_")
+		if !ok || strings.TrimSpace(r.PostFormValue(name)) == "" {
+			continue
+		}
+		if f.Audiences == nil {
+			f.Audiences = map[string]string{}
+		}
+		f.Audiences[group] = r.PostFormValue(name)
+	}
+	return f
 }
 
 func (f composeForm) input(dryRun bool) incident.UpdateInput {
-	return incident.UpdateInput{Status: f.Status, Translations: f.translations(), Next: f.Next, Groups: slices.Clone(f.Groups), DryRun: dryRun, IdempotencyKey: f.Key}
+	return incident.UpdateInput{Status: f.Status, Translations: f.translations(), Audiences: maps.Clone(f.Audiences), Public: f.Public,
+		Next: f.Next, Groups: slices.Clone(f.Groups), DryRun: dryRun, IdempotencyKey: f.Key}
 }
 
 // holdForm is the overdue banner's holding update: the next update's

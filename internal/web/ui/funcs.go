@@ -16,6 +16,7 @@ const uiTimeFormat = "2006-01-02 15:04"
 
 // Template helpers.
 var uiFuncs = template.FuncMap{
+	"hasPrefix": strings.HasPrefix,
 	// at, clock and when write dates; each page is run with the viewer's
 	// (viewer.go). These, for English in UTC, serve parsing.
 	"at":    viewer{}.funcs()["at"],

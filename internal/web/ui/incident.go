@@ -34,6 +34,8 @@ type groupOption struct {
 	Name, Display string
 	Recipients    int
 	Checked       bool
+	// Wording is the text written for this group alone, as typed.
+	Wording string
 }
 
 type nextOption struct{ Value, Label string }
@@ -168,7 +170,8 @@ func (s *Server) incidentData(ctx context.Context, r *http.Request, ref string, 
 		if display == "" {
 			display = g.Name
 		}
-		d.Groups = append(d.Groups, groupOption{Name: g.Name, Display: display, Recipients: len(rs), Checked: slices.Contains(checked, g.Name)})
+		d.Groups = append(d.Groups, groupOption{Name: g.Name, Display: display, Recipients: len(rs), Checked: slices.Contains(checked, g.Name),
+			Wording: d.Compose.Audiences[g.Name]})
 	}
 	// "Default" alone does not say how long: the severity's cadence does.
 	cadence := incident.DefaultCadence
