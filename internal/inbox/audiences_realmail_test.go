@@ -27,6 +27,8 @@ groups:
   - {name: staff, display_name: All staff, members: [ana@example.test, ben@example.test, r1@example.test]}
 escalations:
   - {system: checkout, responders: [lead@example.test]}
+audiences:
+  status: [exec, customer-service, staff]
 `
 
 // TestStatusUpdateWordedPerAudience: over real Postfix and Dovecot, one
@@ -122,6 +124,19 @@ func TestStatusUpdateWordedPerAudience(t *testing.T) {
 	}
 	if n := len(h.mailOf("mallory", 0)); n != 0 {
 		t.Errorf("someone in no group got %d emails", n)
+	}
+
+	// A lead's reply words the next update for customer service in a
+	// section of its own; "For now:" is not a group and stays in the text.
+	h.run(h.ingester(""))
+	h.answer(h.mailOf("ana", 2)[0], reply{from: "lead", extra: trustedPass,
+		body: "For now: the provider is stable.\nnext: 45m\n\nfor customer-service: Tell customers: it works again; no need to retry."})
+	h.waitActed(1)
+	for user, want := range map[string]string{"ben": "Tell customers: it works again", "ana": "For now: the provider is stable."} {
+		raws := inThreadOrder(t, h.mailOf(user, 3))
+		if body := bodyOf(raws[len(raws)-1]); len(raws) != 3 || !strings.Contains(body, want) || strings.Contains(body, "for customer-service") {
+			t.Errorf("%s: the update by reply (email %d of %d) lacks %q or shows the section line:\n%s", user, len(raws), 3, want, body)
+		}
 	}
 
 	// The timeline keeps what each audience was told.

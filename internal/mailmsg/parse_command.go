@@ -3,6 +3,7 @@ package mailmsg
 import (
 	"fmt"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -32,6 +33,61 @@ type Command struct {
 	// 15:30", 24-hour, zero-padded; "" if none. The caller knows the time
 	// zone.
 	NextAt string
+	// Audiences is an update's wording for single groups, by group name,
+	// from sections that start with a line "for customer-service:" (de
+	// "für", fr "pour", es "para"); Public the public page's, from a
+	// section "public:". Each section runs to the next one or the end and
+	// is taken out of Text. Only groups the caller names open a section,
+	// so "For now: ..." stays part of the update.
+	Audiences map[string]string
+	Public    string
+}
+
+// sectionRE is a line that may open an audience's section: "for
+// customer-service:" with the rest of the line its first words, or
+// "public:".
+var sectionRE = regexp.MustCompile(`(?i)^(?:(?:for|für|fuer|pour|para)\s+([a-z0-9][a-z0-9-]*)|(public|öffentlich|oeffentlich|público|publico|公開))\s*:\s*(.*)$`)
+
+// takeSections takes the audiences' sections out of lines (see
+// Command.Audiences): only a group in groups opens one.
+func takeSections(lines, groups []string) (rest []string, audiences map[string]string, public string) {
+	key := "" // the open section: "" none, "\x00public" the public page's, else a group
+	var text []string
+	flush := func() {
+		body := strings.TrimSpace(strings.Join(text, "\n"))
+		switch {
+		case key == "" || body == "":
+		case key == "\x00public":
+			public = body
+		default:
+			if audiences == nil {
+				audiences = map[string]string{}
+			}
+			audiences[key] = body
+		}
+		text = nil
+	}
+	for _, l := range lines {
+		if mm := sectionRE.FindStringSubmatch(strings.TrimSpace(spaceFolder.Replace(l))); mm != nil {
+			group := strings.ToLower(mm[1])
+			if mm[2] != "" || slices.Contains(groups, group) {
+				flush()
+				key = group
+				if mm[2] != "" {
+					key = "\x00public"
+				}
+				text = append(text, mm[3])
+				continue
+			}
+		}
+		if key != "" {
+			text = append(text, l)
+		} else {
+			rest = append(rest, l)
+		}
+	}
+	flush()
+	return rest, audiences, public
 }
 
 // durationUnits are the units of a duration in English, German, French,
@@ -81,8 +137,12 @@ var (
 // white space (no-break and full-width spaces and colons included), and
 // the commands have aliases in German, French, Spanish and Japanese (see
 // holdRE, resolveRE, nextRE).
-func ParseCommand(newText string) Command {
+//
+// groups are the names of the groups the update goes to: a section "for
+// <group>:" gives that group its own wording (see Command.Audiences).
+func ParseCommand(newText string, groups ...string) Command {
 	lines := strings.Split(strings.ReplaceAll(newText, "\r\n", "\n"), "\n")
+	lines, audiences, public := takeSections(lines, groups)
 
 	// The next-update line may be anywhere; it is taken out of the text.
 	var c Command
@@ -143,6 +203,7 @@ func ParseCommand(newText string) Command {
 	}
 	c.Kind = CommandUpdate
 	c.Text = strings.TrimSpace(strings.Join(rest, "\n"))
+	c.Audiences, c.Public = audiences, public
 	return c
 }
 

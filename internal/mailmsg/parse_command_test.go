@@ -1,6 +1,7 @@
 package mailmsg
 
 import (
+	"reflect"
 	"testing"
 	"time"
 )
@@ -119,7 +120,38 @@ func TestParseCommand(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			if got := ParseCommand(tt.in); got != tt.want {
+			if got := ParseCommand(tt.in); !reflect.DeepEqual(got, tt.want) {
+				t.Errorf("ParseCommand(%q)\n got %+v\nwant %+v", tt.in, got, tt.want)
+			}
+		})
+	}
+}
+
+// Issue 20: a lead's reply words an update for single groups with
+// sections "for <group>:" (and the public page's with "public:"), in the
+// languages the commands speak. Only the update's groups open a section,
+// so a sentence that starts "For now:" stays in the update; a section runs
+// to the next one or the end.
+func TestParseCommandAudiences(t *testing.T) {
+	t.Parallel()
+	groups := []string{"exec", "customer-service"}
+	tests := []struct {
+		name, in string
+		want     Command
+	}{
+		{"sections", "Rolling back release 2026.12.1.\nnext: 30m\n\nfor customer-service: Tell customers: retrying works.\nNobody was charged twice.\nFor EXEC: About 4% of sales.\npublic: Some payments fail.",
+			Command{Kind: CommandUpdate, Text: "Rolling back release 2026.12.1.", Next: 30 * time.Minute,
+				Audiences: map[string]string{"customer-service": "Tell customers: retrying works.\nNobody was charged twice.", "exec": "About 4% of sales."},
+				Public:    "Some payments fail."}},
+		{"for now stays", "For now: we wait for the provider.\nfor legal: nothing yet", Command{Kind: CommandUpdate, Text: "For now: we wait for the provider.\nfor legal: nothing yet"}},
+		{"german", "Wir nehmen das Release zurück.\nfür exec: Umsatz betroffen.\nöffentlich: Einige Zahlungen schlagen fehl.",
+			Command{Kind: CommandUpdate, Text: "Wir nehmen das Release zurück.", Audiences: map[string]string{"exec": "Umsatz betroffen."}, Public: "Einige Zahlungen schlagen fehl."}},
+		{"section on its own line", "Rolling back.\nfor exec:\nRevenue impact small.", Command{Kind: CommandUpdate, Text: "Rolling back.", Audiences: map[string]string{"exec": "Revenue impact small."}}},
+		{"empty section dropped", "Rolling back.\nfor exec:", Command{Kind: CommandUpdate, Text: "Rolling back."}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := ParseCommand(tt.in, groups...); !reflect.DeepEqual(got, tt.want) {
 				t.Errorf("ParseCommand(%q)\n got %+v\nwant %+v", tt.in, got, tt.want)
 			}
 		})

@@ -56,7 +56,13 @@ func contains(list []string, s string) bool {
 // every check passes, refused (and the leads told why) when one fails;
 // anything else goes on the timeline and to the comms lead only.
 func (s *Service) actOnReply(ctx context.Context, id int64, m *mailmsg.Message, inc *incident.Incident, by string, out mailmsg.Outcome, log *slog.Logger) error {
-	cmd := mailmsg.ParseCommand(m.NewText)
+	// A lead's update goes to the status audience; its groups may be
+	// given their own wording in sections ("for customer-service:").
+	var groups []string
+	if d := s.Directory.Current(); d != nil {
+		groups = d.Audience(directory.KindStatus)
+	}
+	cmd := mailmsg.ParseCommand(m.NewText, groups...)
 	lead := isLead(inc, out.Sender)
 	isCommand := (lead && cmd.Kind != mailmsg.CommandNone) || cmd.Kind == mailmsg.CommandHold || cmd.Kind == mailmsg.CommandResolve
 
@@ -110,6 +116,9 @@ func (s *Service) actOnReply(ctx context.Context, id int64, m *mailmsg.Message, 
 		return err
 	default: // update or hold
 		in := incident.UpdateInput{Status: cmd.Text, Holding: cmd.Kind == mailmsg.CommandHold, IdempotencyKey: fmt.Sprintf("inbound-%d", id)}
+		if cmd.Kind == mailmsg.CommandUpdate {
+			in.Audiences, in.Public = cmd.Audiences, cmd.Public
+		}
 		if cmd.Next > 0 {
 			in.Next = cmd.Next.String()
 		} else if cmd.NextAt != "" {
