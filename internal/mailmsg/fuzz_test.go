@@ -90,7 +90,7 @@ func inbound(raw []byte, lim Limits) string {
 	if m != nil {
 		Classify(m)
 		CheckAuthentication(m, []string{"mx.example.com"})
-		ParseCommand(m.NewText)
+		ParseCommand(m.NewText, "exec", "customer-service")
 		ClassifyConfirmation(m.NewText)
 		m.ReplyTokens("status")
 	}
