@@ -110,10 +110,20 @@ var t0 = time.Date(2026, 11, 24, 14, 0, 0, 0, time.UTC)
 
 func newHarness(t *testing.T) *harness {
 	t.Helper()
+	sent := &captureSender{}
+	h := newHarnessWith(t, org, sent)
+	h.sent = sent
+	return h
+}
+
+// newHarnessWith wires planned maintenance as serve does, on the test's
+// database, with the directory groupsYAML and mail sent through sender.
+func newHarnessWith(t *testing.T, groupsYAML string, sender outbox.Sender) *harness {
+	t.Helper()
 	ctx := context.Background()
 	db := storetest.Open(t)
-	h := &harness{db: db, dir: &directory.Store{DB: db}, sent: &captureSender{}, clock: &clock{t: t0}}
-	if _, err := h.dir.SyncFile(ctx, []byte(org), "groups.yaml"); err != nil {
+	h := &harness{db: db, dir: &directory.Store{DB: db}, clock: &clock{t: t0}}
+	if _, err := h.dir.SyncFile(ctx, []byte(groupsYAML), "groups.yaml"); err != nil {
 		t.Fatal(err)
 	}
 	renderer, err := compose.New("")
@@ -127,7 +137,7 @@ func newHarness(t *testing.T) *harness {
 	h.changes = &changes.Service{DB: db, Incidents: &incident.Service{DB: db, Now: h.clock.now}, KnownSystems: h.dir, Now: h.clock.now}
 	h.outbox = &outbox.Outbox{DB: db, Jobs: ins, Renderer: renderer, Directory: h.dir, Now: h.clock.now,
 		Domain: "sitrep.test", From: "sitrep <status@sitrep.test>", ReplyPart: "status",
-		Sender: h.sent, BatchSize: 10, Lease: 30 * time.Second, MaxAttempts: 3}
+		Sender: sender, BatchSize: 10, Lease: 30 * time.Second, MaxAttempts: 3}
 	return h
 }
 
