@@ -71,7 +71,7 @@ type Draft struct {
 	Maintenance string `json:"maintenance,omitempty"`
 	Suppressed  bool   `json:"suppressed,omitempty"`
 	ReplyToken  string `json:"-"`
-	incidentID     sql.NullInt64
+	incidentID  sql.NullInt64
 }
 
 // Service receives alerts and keeps the drafts.
@@ -140,7 +140,7 @@ type Receipt struct {
 	// Suppressed are the new drafts nobody was told of: their alert came
 	// during planned maintenance (maintenance.alerts: suppress).
 	Suppressed []int64 `json:"suppressed,omitempty"`
-	Ignored  int     `json:"ignored"`  // recoveries of alerts sitrep never saw firing
+	Ignored    int     `json:"ignored"` // recoveries of alerts sitrep never saw firing
 }
 
 // Receive authenticates and reads one webhook delivery of source and files
