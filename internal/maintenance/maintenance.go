@@ -31,7 +31,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/sitrep-dev/sitrep/internal/changes"
 	"github.com/sitrep-dev/sitrep/internal/compose"
 	"github.com/sitrep-dev/sitrep/internal/directory"
 	"github.com/sitrep-dev/sitrep/internal/errs"
@@ -53,15 +52,31 @@ const SourceDeclared = "sitrep"
 // started still gets its "ended" note (sitrep was down when it ended).
 const lookBack = 24 * time.Hour
 
-// Windows is the change log's maintenance windows (internal/changes).
+// Span is a maintenance window as the change log holds it.
+type Span struct {
+	ID      int64 // the change's id
+	Source  string
+	Title   string
+	Details string
+	URL     string
+	Systems []string
+	Start   time.Time
+	End     time.Time
+}
+
+// Windows is the change log's maintenance windows: internal/changes in
+// production.
 type Windows interface {
 	// Windows reads the maintenance calendars for [from, to] and lists
 	// the windows overlapping it; warnings name calendars that failed.
-	Windows(ctx context.Context, from, to time.Time) ([]changes.Change, []string, error)
+	Windows(ctx context.Context, from, to time.Time) ([]Span, []string, error)
 	// StoredWindows is Windows without reading the calendars.
-	StoredWindows(ctx context.Context, from, to time.Time) ([]changes.Change, error)
-	Record(ctx context.Context, in changes.Input) (*changes.Change, bool, error)
-	Get(ctx context.Context, id int64) (*changes.Change, error)
+	StoredWindows(ctx context.Context, from, to time.Time) ([]Span, error)
+	// MaintenanceWindow is one window; not found when id is no
+	// maintenance window.
+	MaintenanceWindow(ctx context.Context, id int64) (*Span, error)
+	// DeclareWindow records a window declared in sitrep.
+	DeclareWindow(ctx context.Context, actor, externalID string, w Span) (*Span, error)
 }
 
 // Mailer queues a message in tx: the outbox.
@@ -153,11 +168,11 @@ func Thread(id int64, title string) compose.Thread {
 		Subject: compose.ThreadSubject(ref, "Planned maintenance: "+title), SubjectKey: "thread.maintenance", Title: title}
 }
 
-func (s *Service) window(c changes.Change, notices map[string]*Notice, now time.Time) *Window {
-	w := &Window{ID: c.ID, Ref: Ref(c.ID), Title: c.Summary, Systems: c.Systems, Details: c.Details, URL: c.URL, Source: c.Source,
-		Start: c.At, End: c.At, Notices: notices}
-	if c.End != nil {
-		w.End = *c.End
+func (s *Service) window(c Span, notices map[string]*Notice, now time.Time) *Window {
+	w := &Window{ID: c.ID, Ref: Ref(c.ID), Title: c.Title, Systems: c.Systems, Details: c.Details, URL: c.URL, Source: c.Source,
+		Start: c.Start, End: c.End, Notices: notices}
+	if w.Systems == nil {
+		w.Systems = []string{}
 	}
 	if w.Title == "" {
 		w.Title = "Planned maintenance"
@@ -229,9 +244,8 @@ func (s *Service) Declare(ctx context.Context, actor string, in DeclareInput) (*
 	case in.End.Sub(in.Start) > 31*24*time.Hour:
 		return nil, errs.InvalidField("end", "a window lasts at most 31 days")
 	}
-	end := in.End.UTC()
-	c, _, err := s.Changes.Record(ctx, changes.Input{Source: SourceDeclared, ExternalID: "declared-" + randomID(), Kind: changes.Maintenance,
-		Systems: systems, TriggeredBy: actor, Summary: in.Title, Details: in.Details, URL: in.URL, At: in.Start.UTC(), End: &end})
+	c, err := s.Changes.DeclareWindow(ctx, actor, "declared-"+randomID(), Span{Title: in.Title, Systems: systems, Details: in.Details,
+		URL: in.URL, Start: in.Start.UTC(), End: in.End.UTC()})
 	if err != nil {
 		return nil, err
 	}
@@ -251,8 +265,8 @@ func (s *Service) Get(ctx context.Context, ref string) (*Window, error) {
 	if err != nil {
 		return nil, err
 	}
-	c, err := s.Changes.Get(ctx, id)
-	if errs.Is(err, errs.NotFound) || (err == nil && c.Kind != changes.Maintenance) {
+	c, err := s.Changes.MaintenanceWindow(ctx, id)
+	if errs.Is(err, errs.NotFound) {
 		return nil, errs.E(errs.NotFound, "no maintenance window %s", Ref(id))
 	}
 	if err != nil {
@@ -528,7 +542,7 @@ func (s *Service) During(ctx context.Context, systems []string, at time.Time) (t
 		return "", false, err
 	}
 	for _, c := range cs {
-		if c.End == nil || !at.Before(*c.End) || at.Before(c.At) || !changes.Touches(c, systems) {
+		if !at.Before(c.End) || at.Before(c.Start) || !touches(c.Systems, systems) {
 			continue
 		}
 		notices, err := s.noticesOf(ctx, s.DB, c.ID)
@@ -538,9 +552,20 @@ func (s *Service) During(ctx context.Context, systems []string, at time.Time) (t
 		if notices[Cancelled] != nil {
 			continue
 		}
-		return cmp.Or(c.Summary, "Planned maintenance"), true, nil
+		return cmp.Or(c.Title, "Planned maintenance"), true, nil
 	}
 	return "", false, nil
+}
+
+// touches: the window names one of systems (the change log puts in a
+// calendar window's systems those its summary and description name).
+func touches(window, systems []string) bool {
+	for _, w := range window {
+		if slices.ContainsFunc(systems, func(s string) bool { return strings.EqualFold(strings.TrimSpace(s), w) }) {
+			return true
+		}
+	}
+	return false
 }
 
 //go:embed queries.sql
