@@ -271,7 +271,7 @@ func (h *Main) Run(ctx context.Context) error {
 	jsonAPI := &api.Server{Server: srv, Incidents: h.incidents, Directory: h.directory, Outbox: h.outbox, Comms: h.comms, Resolution: h.resolution,
 		Changes: h.changes, Postmortem: h.postmortem, Inbox: h.inbox, Replies: h.replies, Intake: h.intake, Maintenance: h.maint, Groups: h.groupsFile()}
 	pages := &ui.Server{Server: srv, Incidents: h.incidents, Directory: h.directory, Outbox: h.outbox, Comms: h.comms, Resolution: h.resolution,
-		Changes: h.changes, Postmortem: h.postmortem, Inbox: h.inbox, Replies: h.replies, Intake: h.intake,
+		Changes: h.changes, Maintenance: h.maint, Postmortem: h.postmortem, Inbox: h.inbox, Replies: h.replies, Intake: h.intake,
 		Accounts: h.accounts, Sandbox: h.sandbox, SSO: singleSignOn(cfg), Doctor: h.doctorFor()}
 	if h.mailTokens != nil {
 		srv.MailHealth = h.mailTokens
