@@ -3,6 +3,8 @@ package maintenance_test
 import (
 	"bytes"
 	"context"
+	"io"
+	"log/slog"
 	"sync"
 	"testing"
 	"time"
@@ -145,7 +147,7 @@ func newHarnessWith(t *testing.T, groupsYAML string, sender outbox.Sender) *harn
 // a second call is a second process (a restart, or another replica).
 func (h *harness) service(manual bool) *maintenance.Service {
 	return &maintenance.Service{DB: h.db, Changes: h.changes, Directory: h.dir, Mail: h.outbox,
-		AnnounceBefore: 24 * time.Hour, Manual: manual, Now: h.clock.now}
+		AnnounceBefore: 24 * time.Hour, Manual: manual, Now: h.clock.now, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))}
 }
 
 // messages are the outbox's messages in window id's thread.

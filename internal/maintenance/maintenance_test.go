@@ -2,11 +2,14 @@ package maintenance_test
 
 import (
 	"context"
+	"os"
+	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
+	"github.com/sitrep-dev/sitrep/internal/changes"
 	"github.com/sitrep-dev/sitrep/internal/errs"
 	"github.com/sitrep-dev/sitrep/internal/maintenance"
 )
@@ -316,5 +319,37 @@ func TestDuring(t *testing.T) {
 		if on != c.want || (on && title != "Database upgrade") {
 			t.Errorf("During(%v, %s) = %q, %v; want %v", c.systems, c.at, title, on, c.want)
 		}
+	}
+}
+
+// TestCalendarWindowIsAnnouncedToo: a window read from an iCalendar file,
+// whose summary names checkout, is announced like a declared one.
+func TestCalendarWindowIsAnnouncedToo(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t)
+	f := func(t time.Time) string { return t.UTC().Format("20060102T150405Z") }
+	start := t0.Add(6 * time.Hour)
+	ics := filepath.Join(t.TempDir(), "maintenance.ics")
+	cal := "BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:-//test//EN\r\nBEGIN:VEVENT\r\nUID:fw@ops\r\nDTSTAMP:" + f(t0) +
+		"\r\nDTSTART:" + f(start) + "\r\nDTEND:" + f(start.Add(time.Hour)) +
+		"\r\nSUMMARY:Checkout load balancer firmware\r\nEND:VEVENT\r\nEND:VCALENDAR\r\n"
+	if err := os.WriteFile(ics, []byte(cal), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	h.changes.Calendars = []changes.Calendar{&changes.ICS{Location: ics}}
+	s := h.service(false)
+	if n := check(t, s); n != 1 {
+		t.Fatalf("%d notes, want the calendar window's announcement", n)
+	}
+	ws, err := s.List(context.Background(), t0, t0.Add(24*time.Hour))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(ws) != 1 || ws[0].Source != "ics" || ws[0].State != maintenance.Announced || len(ws[0].Systems) != 1 || ws[0].Systems[0] != "checkout" {
+		t.Fatalf("windows %+v", ws)
+	}
+	h.deliver(t, ws[0].ID)
+	if mail := h.received("cs@x.test"); len(mail) != 1 || !strings.Contains(mail[0].GetHeader("Subject"), "Checkout load balancer firmware") {
+		t.Errorf("customer service got %v", subjects(mail))
 	}
 }
