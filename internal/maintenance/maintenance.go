@@ -24,6 +24,7 @@ import (
 	"embed"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"log/slog"
 	"slices"
@@ -47,6 +48,9 @@ const (
 
 // SourceDeclared is the change log's source of windows declared in sitrep.
 const SourceDeclared = "sitrep"
+
+// errCancelled rolls back a step's claim on a window cancelled meanwhile.
+var errCancelled = errors.New("maintenance: window cancelled")
 
 // lookBack is how long after its end a window that was announced or
 // started still gets its "ended" note (sitrep was down when it ended).
@@ -164,7 +168,9 @@ func ParseRef(ref string) (int64, error) {
 // window's thread can never be an incident's, whatever the audience.
 func Thread(id int64, title string) compose.Thread {
 	ref := Ref(id)
-	return compose.Thread{Key: -id, Audience: compose.Maintenance, Ref: ref, ToName: ref + " maintenance",
+	// The reply token names the window, so a reply's address says what it
+	// answers; no incident has it, so the reply goes to triage.
+	return compose.Thread{Key: -id, Audience: compose.Maintenance, Ref: ref, ToName: ref + " maintenance", ReplyToken: "maint-" + strconv.FormatInt(id, 10),
 		Subject: compose.ThreadSubject(ref, "Planned maintenance: "+title), SubjectKey: "thread.maintenance", Title: title}
 }
 
@@ -494,6 +500,17 @@ func (s *Service) record(ctx context.Context, w *Window, step, actor string, now
 		if n, err := res.RowsAffected(); err != nil || n == 0 {
 			return err // another replica, or an earlier run, took it
 		}
+		if step != Cancelled {
+			// Cancelled since the caller looked: the claim is undone and
+			// nothing goes out.
+			var cancelled int
+			if err := tx.QueryRowContext(ctx, queries.Get("is-cancelled"), w.ID).Scan(&cancelled); err != nil {
+				return fmt.Errorf("maintenance: %s: %w", w.Ref, err)
+			}
+			if cancelled > 0 {
+				return errCancelled
+			}
+		}
 		won = true
 		if !send {
 			return nil
@@ -521,6 +538,9 @@ func (s *Service) record(ctx context.Context, w *Window, step, actor string, now
 		}
 		return nil
 	})
+	if errors.Is(err, errCancelled) {
+		return false, nil
+	}
 	if err != nil {
 		return false, err
 	}

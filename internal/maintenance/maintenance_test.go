@@ -123,6 +123,9 @@ func TestAnnouncedRemindedEndedOnceEach(t *testing.T) {
 		if !strings.Contains(first, firsts[i]) {
 			t.Errorf("message %d: first line %q, want %q", i, first, firsts[i])
 		}
+		if rt := m.GetHeader("Reply-To"); !strings.Contains(rt, "status+maint-"+itoa(w.ID)+"@sitrep.test") {
+			t.Errorf("message %d: Reply-To %q", i, rt)
+		}
 		if i > 0 && !strings.Contains(m.GetHeader("References"), root) {
 			t.Errorf("message %d: References %q lacks the thread's first %s", i, m.GetHeader("References"), root)
 		}

@@ -18,3 +18,6 @@ SELECT change_id, step, at, actor, groups, message_id FROM maintenance_notices W
 -- The notices of the change ids in [$1, $2]; the caller keeps those it asked for.
 SELECT change_id, step, at, actor, groups, message_id FROM maintenance_notices
 WHERE change_id >= $1 AND change_id <= $2 ORDER BY change_id, at LIMIT 10000;
+
+-- name: is-cancelled
+SELECT COUNT(*) FROM maintenance_notices WHERE change_id = $1 AND step = 'cancelled';
