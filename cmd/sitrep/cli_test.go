@@ -38,7 +38,7 @@ func commandNames() []string {
 // runs here.
 func TestEveryCommandHelpExitsZero(t *testing.T) {
 	t.Parallel()
-	lines := [][]string{{"change", "add"}, {"change", "suspect"}, {"change", "confirm"}, {"triage", "file"}, {"draft", "declare"}, {"show", "INC-1"}}
+	lines := [][]string{{"change", "add"}, {"change", "suspect"}, {"change", "confirm"}, {"triage", "file"}, {"draft", "declare"}, {"show", "INC-1"}, {"maintenance", "declare"}, {"maintenance", "cancel"}}
 	for _, name := range commandNames() {
 		lines = append(lines, []string{name})
 	}

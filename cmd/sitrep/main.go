@@ -84,6 +84,8 @@ Client (--server URL --token TOKEN, or SITREP_SERVER / SITREP_TOKEN; every comma
   sitrep summary INC-42 [--file F (--lint | --dry-run | --send [--override])]
   sitrep postmortem INC-42 [--propose | --book N | --auto | --issue TEXT | --improvement TEXT | --publish ...]
   sitrep improvements [--owner EMAIL] [--overdue] [--incident INC-42] [--csv]
+  sitrep maintenance declare --systems a,b --from TIME --to TIME --title T [--details TEXT] [--url U]
+  sitrep maintenance list | show|announce|cancel MAINT-7      planned maintenance and what was told
 
 Run "sitrep COMMAND --help" (or "sitrep help COMMAND") for a command's flags.
 With --json, a failure prints one JSON object on stderr, the API's error shape:
@@ -120,6 +122,7 @@ var commands = map[string]func(ctx context.Context, e env, args []string) error{
 	"summary":       cmdSummary,
 	"postmortem":    cmdPostmortem,
 	"improvements":  cmdImprovements,
+	"maintenance":   cmdMaintenance,
 }
 
 type env struct {

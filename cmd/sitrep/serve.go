@@ -38,6 +38,7 @@ import (
 	"github.com/sitrep-dev/sitrep/internal/intake"
 	"github.com/sitrep-dev/sitrep/internal/jobs"
 	"github.com/sitrep-dev/sitrep/internal/mailauth"
+	"github.com/sitrep-dev/sitrep/internal/maintenance"
 	"github.com/sitrep-dev/sitrep/internal/outbox"
 	"github.com/sitrep-dev/sitrep/internal/postmortem"
 	"github.com/sitrep-dev/sitrep/internal/reply"
@@ -140,6 +141,7 @@ type Main struct {
 	changes    *changes.Service
 	postmortem *postmortem.Service
 	intake     *intake.Service
+	maint      *maintenance.Service
 	chat       *chat.Mirror // nil: no chat mirror configured
 	sandbox    *sandbox.Sandbox
 	inbox      *inbox.Store
@@ -239,6 +241,7 @@ func (h *Main) Run(ctx context.Context) error {
 		return err
 	}
 	h.resolution.Changes = h.changes
+	h.buildMaintenance()
 	if err := h.buildPostmortem(ctx, h.ctx); err != nil {
 		return err
 	}
@@ -266,9 +269,9 @@ func (h *Main) Run(ctx context.Context) error {
 	srv := &web.Server{Tokens: h.tokens, Sessions: &auth.Sessions{DB: db}, Logger: logger, Registry: h.registry,
 		MaxBodyBytes: cfg.Server.MaxBodyBytes, Storage: db, PublicURL: cfg.Server.PublicURL, TrustedProxies: cfg.Server.TrustedProxyPrefixes()}
 	jsonAPI := &api.Server{Server: srv, Incidents: h.incidents, Directory: h.directory, Outbox: h.outbox, Comms: h.comms, Resolution: h.resolution,
-		Changes: h.changes, Postmortem: h.postmortem, Inbox: h.inbox, Replies: h.replies, Intake: h.intake, Groups: h.groupsFile()}
+		Changes: h.changes, Postmortem: h.postmortem, Inbox: h.inbox, Replies: h.replies, Intake: h.intake, Maintenance: h.maint, Groups: h.groupsFile()}
 	pages := &ui.Server{Server: srv, Incidents: h.incidents, Directory: h.directory, Outbox: h.outbox, Comms: h.comms, Resolution: h.resolution,
-		Changes: h.changes, Postmortem: h.postmortem, Inbox: h.inbox, Replies: h.replies, Intake: h.intake,
+		Changes: h.changes, Maintenance: h.maint, Postmortem: h.postmortem, Inbox: h.inbox, Replies: h.replies, Intake: h.intake,
 		Accounts: h.accounts, Sandbox: h.sandbox, SSO: singleSignOn(cfg), Doctor: h.doctorFor()}
 	if h.mailTokens != nil {
 		srv.MailHealth = h.mailTokens
@@ -289,6 +292,7 @@ func (h *Main) Run(ctx context.Context) error {
 	h.loops.Go(h.reloadOnSIGHUP)
 	h.loops.Go(func(ctx context.Context) { h.runChecks(ctx, cfg.Jobs.CheckInterval) })
 	h.loops.Go(func(ctx context.Context) { h.readAnswers(ctx, cfg.Jobs.CheckInterval) })
+	h.loops.Go(func(ctx context.Context) { h.tellMaintenance(ctx, max(cfg.Jobs.CheckInterval, time.Minute)) })
 	h.startChat()
 	if h.ingester != nil {
 		h.ingest.Go(func(ctx context.Context) { _ = h.ingester.Run(ctx) }) // it logs its failures and returns when stopped
@@ -577,6 +581,34 @@ func (h *Main) buildChanges(ctx context.Context) error {
 		h.changes.Calendars = append(h.changes.Calendars, cal)
 	}
 	return nil
+}
+
+// buildMaintenance wires planned maintenance: the change log's windows,
+// the directory's groups per system, the outbox.
+func (h *Main) buildMaintenance() {
+	c := h.cfg.Maintenance
+	h.maint = &maintenance.Service{DB: h.db, Changes: h.changes, Directory: h.directory, Mail: h.outbox,
+		AnnounceBefore: c.AnnounceBefore, Manual: c.Announce == "manual", Logger: h.logger.With("component", "maintenance")}
+}
+
+// tellMaintenance announces, starts and ends maintenance windows in a
+// loop of its own, every replica: each step is claimed once in the
+// database, and the calendars it reads must not hold up runChecks. Once a
+// minute at most: a notice a minute late is on time, a calendar read
+// every 15 s is not polite.
+func (h *Main) tellMaintenance(ctx context.Context, interval time.Duration) {
+	t := time.NewTicker(interval)
+	defer t.Stop()
+	for {
+		if _, err := h.maint.Check(ctx); err != nil && ctx.Err() == nil {
+			h.logger.Error("maintenance notices failed", "err", err)
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
 }
 
 func nonEmpty(s ...string) []string {

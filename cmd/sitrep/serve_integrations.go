@@ -29,7 +29,8 @@ func (h *Main) buildIntake(workers *river.Workers) {
 	}
 	h.intake = &intake.Service{DB: h.db, Incidents: h.incidents, Jobs: h.inserter, Secrets: secrets,
 		DefaultSeverity: c.DefaultSeverity, Logger: h.logger.With("component", "intake"),
-		KnownSystems: h.directory, Notify: c.Notify, CommsLeads: h.directory}
+		KnownSystems: h.directory, Notify: c.Notify, CommsLeads: h.directory,
+		Maintenance: h.maint, SuppressDuringMaintenance: h.cfg.Maintenance.Alerts == "suppress"}
 	// The note to the comms leads goes through the outbox, as every message does.
 	river.AddWorker(workers, &intake.NoteWorker{Service: h.intake, Mail: h.outbox, PublicURL: h.cfg.Server.PublicURL})
 }

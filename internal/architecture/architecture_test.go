@@ -68,6 +68,8 @@ var owners = map[string]string{
 	"changes":          "internal/changes",
 	"incident_changes": "internal/changes",
 
+	"maintenance_notices": "internal/maintenance",
+
 	"intake_drafts": "internal/intake",
 	"draft_reports": "internal/intake",
 

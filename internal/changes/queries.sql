@@ -54,3 +54,12 @@ SELECT c.id, c.source, c.external_id, c.kind, c.service, c.systems, c.version, c
 FROM changes c
 JOIN incident_changes ic ON ic.change_id = c.id
 WHERE ic.incident_id = $1 AND ic.state = $2 ORDER BY c.started_at, c.id;
+
+-- name: maintenance-overlapping
+-- Maintenance windows that overlap [$1, $2]; a window without an end
+-- counts as its start only.
+SELECT c.id, c.source, c.external_id, c.kind, c.service, c.systems, c.version, c.environment,
+    c.triggered_by, c.summary, c.details, c.url, c.started_at, c.ended_at
+FROM changes c
+WHERE c.kind = 'maintenance' AND c.started_at <= $2 AND COALESCE(c.ended_at, c.started_at) >= $1
+ORDER BY c.started_at, c.id LIMIT 1000;

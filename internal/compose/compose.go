@@ -80,6 +80,7 @@ var dataTypes = map[Kind]reflect.Type{
 	KindPostmortemReport: reflect.TypeFor[PostmortemReportData](),
 	KindImprovementDue:   reflect.TypeFor[ImprovementDueData](),
 	KindRootCauseDue:     reflect.TypeFor[RootCauseDueData](),
+	KindMaintenance:      reflect.TypeFor[MaintenanceData](),
 }
 
 // Kinds lists every kind, in a stable order.

@@ -97,6 +97,10 @@ func SampleData(kind Kind) any {
 	case KindImprovementDue:
 		return ImprovementDueData{Incident: inc, Recipient: "Jo Park", Improvement: "Run the contract tests on every release",
 			Issue: "The release pipeline did not run the card-token contract tests.", DueOn: now.Add(48 * time.Hour), Overdue: false, Now: now, Zone: zone}
+	case KindMaintenance:
+		return MaintenanceData{Ref: "MAINT-7", Title: "Database upgrade", Step: MaintenanceAnnounced, Systems: []string{"checkout", "payments"},
+			Details: "PostgreSQL 16 to 17.\nCheckout may refuse orders for a few minutes.", URL: "https://wiki.example.com/maint/7",
+			Start: now.Add(24 * time.Hour), End: now.Add(26 * time.Hour), Now: now, Zone: zone, Audience: "Customer service"}
 	case KindDraftAlert:
 		return DraftAlertData{Incident: inc, Draft: "Rollback done; watching error rates.", DraftedBy: "Sam Rivera",
 			Audiences: []string{"Exec team", "Customer service"}, DueAt: now.Add(10 * time.Minute), Now: now, Zone: zone,

@@ -45,14 +45,16 @@ type Config struct {
 	Templates  Templates  `yaml:"templates"`
 	Resolution Resolution `yaml:"resolution"`
 	Changes    Changes    `yaml:"changes"`
-	Postmortem Postmortem `yaml:"postmortem"`
-	Intake     Intake     `yaml:"intake"`
-	Chat       Chat       `yaml:"chat"`
-	Bridge     Bridge     `yaml:"bridge"`
-	Auth       Auth       `yaml:"auth"`
-	Doctor     Doctor     `yaml:"doctor"`
-	Jobs       Jobs       `yaml:"jobs"`
-	Log        Log        `yaml:"log"`
+	// Maintenance configures planned-maintenance notices and alerts during windows.
+	Maintenance Maintenance `yaml:"maintenance"`
+	Postmortem  Postmortem  `yaml:"postmortem"`
+	Intake      Intake      `yaml:"intake"`
+	Chat        Chat        `yaml:"chat"`
+	Bridge      Bridge      `yaml:"bridge"`
+	Auth        Auth        `yaml:"auth"`
+	Doctor      Doctor      `yaml:"doctor"`
+	Jobs        Jobs        `yaml:"jobs"`
+	Log         Log         `yaml:"log"`
 }
 
 // Resolution configures the resolved email, confirmations and the summary.
@@ -78,6 +80,20 @@ type Changes struct {
 	MaintenanceCalDAV MaintenanceCalDAV `yaml:"maintenance_caldav"`
 	// MaintenanceGoogle is a Google Calendar of maintenance windows.
 	MaintenanceGoogle MaintenanceGoogle `yaml:"maintenance_google"`
+}
+
+// Maintenance configures what sitrep tells about planned maintenance
+// windows (from the change log's calendars, or declared in sitrep), and
+// what an alert during one does.
+type Maintenance struct {
+	// AnnounceBefore: a window is announced this long before it starts.
+	AnnounceBefore time.Duration `yaml:"announce_before"`
+	// Announce: auto (every window is announced, reminded and ended) or
+	// manual (only windows someone announces with sitrep maintenance announce).
+	Announce string `yaml:"announce"`
+	// Alerts: mark (an alert during a window opens a draft marked as such)
+	// or suppress (the draft is recorded, and nobody is told).
+	Alerts string `yaml:"alerts"`
 }
 
 // Intake configures the monitoring webhooks that open draft incidents.
@@ -717,7 +733,8 @@ func Default() Config {
 		Chat:       Chat{Interval: 2 * time.Second, IRC: ChatIRC{Nick: "sitrep"}},
 		Postmortem: Postmortem{Backend: "imip", AnswersEvery: 5 * time.Minute, Duration: time.Hour, MinBusinessDays: 1, MaxBusinessDays: 2, WorkStart: "09:00", WorkEnd: "17:00",
 			TimelineBefore: 24 * time.Hour, RemindBefore: 48 * time.Hour, Google: Google{CalendarID: "primary"}},
-		Changes: Changes{Window: 24 * time.Hour},
+		Changes:     Changes{Window: 24 * time.Hour},
+		Maintenance: Maintenance{AnnounceBefore: 24 * time.Hour, Announce: "auto", Alerts: "mark"},
 		Auth: Auth{OIDC: OIDC{ButtonLabel: "Sign in with single sign-on", NewAccountRole: "viewer",
 			Scopes: []string{"openid", "email", "profile"}}},
 		Doctor: Doctor{ProbeTimeout: 60 * time.Second},
@@ -1065,6 +1082,15 @@ func (c *Config) validate() []string {
 		} else if _, err := mail.ParseAddress(subject); err != nil {
 			bad("changes.maintenance_google.subject", "want an email address: %v", err)
 		}
+	}
+	if m := c.Maintenance; m.AnnounceBefore < 0 || m.AnnounceBefore > 31*24*time.Hour {
+		bad("maintenance.announce_before", "want 0 to 744h, got %s", m.AnnounceBefore)
+	}
+	if m := c.Maintenance.Announce; m != "auto" && m != "manual" {
+		bad("maintenance.announce", "want auto or manual, got %q", m)
+	}
+	if m := c.Maintenance.Alerts; m != "mark" && m != "suppress" {
+		bad("maintenance.alerts", "want mark or suppress, got %q", m)
 	}
 	if g := c.Escalation.FallbackGroup; g != "" && !groupName.MatchString(g) {
 		bad("escalation.fallback_group", "want a group name of groups.yaml (lower-case letters, digits, hyphens), got %q", g)

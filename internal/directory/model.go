@@ -70,6 +70,9 @@ type Escalation struct {
 	Team       string   `json:"team"`       // the team that owns the system
 	Responders []string `json:"responders"` // emails, in escalation order
 	Backup     string   `json:"backup"`     // email of whom to call when no responder answers
+	// Notify names the groups told of planned maintenance on the system;
+	// empty: the status audience (Audience(KindStatus)).
+	Notify []string `json:"notify,omitempty"`
 }
 
 // Directory is the whole organisation as read from groups.yaml.
@@ -214,6 +217,32 @@ var defaultAudiences = map[string][]string{
 	KindResolved:   {"exec", "customer-service", "product", "marketing", "legal", "engineering"},
 	KindSummary:    {"exec", "customer-service", "product", "marketing", "legal", "engineering"},
 	KindPostmortem: {"product", "customer-service"},
+}
+
+// MaintenanceGroups are the groups told of planned maintenance on
+// systems: each known system's notify list, or the status audience for a
+// system without one (and for none known), in first-seen order.
+func (d *Directory) MaintenanceGroups(systems ...string) []string {
+	var out []string
+	add := func(names []string) {
+		for _, n := range names {
+			if !slices.Contains(out, n) {
+				out = append(out, n)
+			}
+		}
+	}
+	fallback := len(systems) == 0
+	for _, s := range systems {
+		if e, ok := d.Escalation(s); ok && len(e.Notify) > 0 {
+			add(e.Notify)
+		} else {
+			fallback = true
+		}
+	}
+	if fallback {
+		add(d.Audience(KindStatus))
+	}
+	return out
 }
 
 // Audience returns the group names a message of the given kind goes to. What

@@ -14,7 +14,7 @@ SELECT email, name, time_zone, language, roles, handles, team, source FROM peopl
 SELECT name, display_name, description, time_zone, language, members, nested, source FROM dir_groups ORDER BY name;
 
 -- name: escalations
-SELECT system, team, responders, backup, source FROM escalations ORDER BY system;
+SELECT system, team, responders, backup, source, notify FROM escalations ORDER BY system;
 
 -- name: meta
 SELECT key, value FROM directory_meta;
@@ -35,7 +35,7 @@ INSERT INTO dir_groups (name, display_name, description, time_zone, language, me
 DELETE FROM escalations WHERE system = $1;
 
 -- name: insert-escalation
-INSERT INTO escalations (system, team, responders, backup, source) VALUES ($1, $2, $3, $4, $5);
+INSERT INTO escalations (system, team, responders, backup, source, notify) VALUES ($1, $2, $3, $4, $5, $6);
 
 -- name: clear-file-people
 -- A directory file's sync first removes what the previous file put.

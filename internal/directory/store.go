@@ -199,12 +199,15 @@ func (s *Store) read(ctx context.Context) (*Directory, map[string]string, error)
 	}
 	for rows.Next() {
 		var e Escalation
-		var responders, source string
-		if err := rows.Scan(&e.System, &e.Team, &responders, &e.Backup, &source); err != nil {
+		var responders, source, notify string
+		if err := rows.Scan(&e.System, &e.Team, &responders, &e.Backup, &source, &notify); err != nil {
 			rows.Close()
 			return nil, nil, fmt.Errorf("directory: read escalations: %w", err)
 		}
 		e.Responders = parseJSONList(responders)
+		if n := parseJSONList(notify); len(n) > 0 {
+			e.Notify = n
+		}
 		d.Escalations = append(d.Escalations, e)
 		sources["escalation:"+e.System] = source
 	}
@@ -319,7 +322,7 @@ func putEscalation(ctx context.Context, tx *sql.Tx, e Escalation, source string)
 		return fmt.Errorf("directory: put escalation: %w", err)
 	}
 	_, err := tx.ExecContext(ctx, queries.Get("insert-escalation"),
-		e.System, e.Team, store.JSON(nonNil(e.Responders)), e.Backup, source)
+		e.System, e.Team, store.JSON(nonNil(e.Responders)), e.Backup, source, store.JSON(nonNil(e.Notify)))
 	if err != nil {
 		return fmt.Errorf("directory: put escalation %s: %w", e.System, err)
 	}

@@ -259,6 +259,11 @@ func (d *Directory) check(where func(path string) string) []Problem {
 		if e.Backup != "" && !hasKey(people, normalizeEmail(e.Backup)) {
 			c.add(path+".backup", "system %s: backup %s is not a person in this directory", e.System, e.Backup)
 		}
+		for j, g := range e.Notify {
+			if _, ok := groups[g]; !ok {
+				c.add(fmt.Sprintf("%s.notify[%d]", path, j), "system %s: notify group %s is not a group in this directory", e.System, g)
+			}
+		}
 	}
 
 	for _, kind := range mapKeys(d.Audiences) {

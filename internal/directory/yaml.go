@@ -18,7 +18,7 @@ var (
 	topKeys        = []string{"organization", "language", "example", "people", "groups", "escalations", "audiences"}
 	personKeys     = []string{"email", "name", "time_zone", "language", "roles", "handles", "team"}
 	groupKeys      = []string{"name", "display_name", "description", "time_zone", "language", "members", "groups"}
-	escalationKeys = []string{"system", "team", "responders", "backup"}
+	escalationKeys = []string{"system", "team", "responders", "backup", "notify"}
 )
 
 // ParseYAML reads a groups.yaml. On any mistake it returns a
@@ -343,6 +343,8 @@ func (p *parser) escalation(n *yaml.Node, path string) Escalation {
 			x.Responders = p.strs(v, kp, key)
 		case "backup":
 			x.Backup = p.str(v, kp, key)
+		case "notify":
+			x.Notify = p.strs(v, kp, key)
 		}
 	})
 	return x

@@ -65,8 +65,13 @@ type Draft struct {
 	Incident       string     `json:"incident,omitempty"` // INC-42 once declared
 	DecidedBy      string     `json:"decided_by,omitempty"`
 	DecidedAt      *time.Time `json:"decided_at,omitempty"`
-	ReplyToken     string     `json:"-"`
-	incidentID     sql.NullInt64
+	// Maintenance is the title of the planned maintenance window the
+	// alert came during; Suppressed: nobody was told of the draft
+	// (maintenance.alerts: suppress). Both stay on the draft, to be seen.
+	Maintenance string `json:"maintenance,omitempty"`
+	Suppressed  bool   `json:"suppressed,omitempty"`
+	ReplyToken  string `json:"-"`
+	incidentID  sql.NullInt64
 }
 
 // Service receives alerts and keeps the drafts.
@@ -89,8 +94,23 @@ type Service struct {
 	// is what a draft says it assumed when its monitor should have sent a
 	// severity and did not (Alert.SeverityMissing); "": SEV2.
 	DefaultSeverity string
-	Now             func() time.Time
-	Logger          *slog.Logger
+	// Maintenance says whether planned work is going on on a draft's
+	// systems; nil: no window is ever on.
+	Maintenance Maintenance
+	// SuppressDuringMaintenance: a new draft during a window is recorded
+	// and shown, but nobody is told (maintenance.alerts: suppress); unset,
+	// it is only marked.
+	SuppressDuringMaintenance bool
+	Now                       func() time.Time
+	Logger                    *slog.Logger
+}
+
+// Maintenance is planned maintenance as intake needs it:
+// internal/maintenance in production.
+type Maintenance interface {
+	// During returns the title of a window going on at at on one of
+	// systems; ok false when none is.
+	During(ctx context.Context, systems []string, at time.Time) (title string, ok bool, err error)
 }
 
 func (s *Service) now() time.Time {
@@ -117,7 +137,10 @@ type Receipt struct {
 	Created  []int64 `json:"created"`  // new drafts
 	Attached []int64 `json:"attached"` // drafts the alert fired again on
 	Resolved []int64 `json:"resolved"` // drafts whose alert recovered
-	Ignored  int     `json:"ignored"`  // recoveries of alerts sitrep never saw firing
+	// Suppressed are the new drafts nobody was told of: their alert came
+	// during planned maintenance (maintenance.alerts: suppress).
+	Suppressed []int64 `json:"suppressed,omitempty"`
+	Ignored    int     `json:"ignored"` // recoveries of alerts sitrep never saw firing
 }
 
 // Receive authenticates and reads one webhook delivery of source and files
@@ -151,12 +174,15 @@ func (s *Service) File(ctx context.Context, a Alert, r *Receipt) error {
 		// PostgreSQL): one inserts, the other hits the unique open_key and
 		// attaches on its second try.
 		for attempt := 0; ; attempt++ {
-			id, created, err := s.fire(ctx, a)
+			id, created, suppressed, err := s.fire(ctx, a)
 			if store.IsUniqueViolation(err) && attempt < 3 {
 				continue
 			}
 			if err != nil {
 				return err
+			}
+			if suppressed {
+				r.Suppressed = append(r.Suppressed, id)
 			}
 			if created {
 				r.Created = append(r.Created, id)
@@ -180,7 +206,30 @@ func (s *Service) File(ctx context.Context, a Alert, r *Receipt) error {
 
 func openKey(source, key string) string { return source + ":" + key }
 
-func (s *Service) fire(ctx context.Context, a Alert) (id int64, created bool, err error) {
+// during is the title of the planned maintenance going on on systems
+// now (onNow) or, failing that, when the alert's failure began (window);
+// "" when none. It is asked before the draft's transaction: on SQLite
+// that holds the one connection.
+func (s *Service) during(ctx context.Context, systems []string, first, now time.Time) (window, onNow string, err error) {
+	if s.Maintenance == nil {
+		return "", "", nil
+	}
+	for i, at := range []time.Time{now, first} {
+		title, ok, err := s.Maintenance.During(ctx, systems, at)
+		if err != nil {
+			return "", "", fmt.Errorf("intake: planned maintenance: %w", err)
+		}
+		if ok {
+			if i == 0 {
+				onNow = title
+			}
+			return title, onNow, nil
+		}
+	}
+	return "", "", nil
+}
+
+func (s *Service) fire(ctx context.Context, a Alert) (id int64, created, suppressed bool, err error) {
 	now := s.now()
 	// What the draft takes for granted is said first in its detail, so
 	// that truncating a long detail never drops it.
@@ -200,33 +249,57 @@ func (s *Service) fire(ctx context.Context, a Alert) (id int64, created bool, er
 		severity = s.defaultSeverity()
 		assumed = append(assumed, fmt.Sprintf("Severity %s assumed (intake.default_severity): %s.", severity, a.SeverityMissing))
 	}
+	systems := s.mapSystems(a.Names)
+	window, onNow, err := s.during(ctx, systems, first, now)
+	if err != nil {
+		return 0, false, false, err
+	}
+	if window != "" {
+		assumed = append([]string{"During planned maintenance: " + window + "."}, assumed...)
+	}
 	detail := strings.TrimSpace(strings.Join(append(assumed, a.Detail), "\n\n"))
 	err = s.DB.InTx(ctx, func(tx *sql.Tx) error {
 		// The write comes first: on SQLite it takes the write lock before
 		// anything is read, so concurrent deliveries queue instead of
 		// failing a lock upgrade.
-		err := tx.QueryRowContext(ctx, queries.Get("attach-alert"), now, first, openKey(a.Source, a.Key)).Scan(&id)
+		var wasSuppressed bool
+		err := tx.QueryRowContext(ctx, queries.Get("attach-alert"), now, first, openKey(a.Source, a.Key)).Scan(&id, &wasSuppressed)
 		if err == nil {
-			return nil
+			if !wasSuppressed || onNow != "" {
+				suppressed = wasSuppressed
+				return nil
+			}
+			// Suppressed during a window that is over, and still firing:
+			// now it is the comms lead's to decide.
+			if _, err := tx.ExecContext(ctx, queries.Get("unsuppress-draft"), id); err != nil {
+				return fmt.Errorf("intake: unsuppress: %w", err)
+			}
+			return s.queueNotes(ctx, tx, id)
 		}
 		if !errors.Is(err, sql.ErrNoRows) {
 			return fmt.Errorf("intake: attach: %w", err)
 		}
-		systems := s.mapSystems(a.Names)
 		title := oneLine(a.Title, 200)
+		suppressed = window != "" && s.SuppressDuringMaintenance
 		err = tx.QueryRowContext(ctx, queries.Get("insert-draft"),
 			a.Source, a.Key, openKey(a.Source, a.Key), title, store.JSON(systems), truncate(detail, 2000), truncate(a.URL, 2000),
-			severity, first, now, newToken()).Scan(&id)
+			severity, first, now, newToken(), truncate(window, 200), suppressed).Scan(&id)
 		if err != nil {
 			return fmt.Errorf("intake: new draft: %w", err)
 		}
 		created = true
+		if suppressed {
+			return nil // recorded and shown; nobody is told during the work
+		}
 		return s.queueNotes(ctx, tx, id)
 	})
-	if err == nil && created {
-		s.logger().Info("draft incident opened by an alert", "draft", id, "source", a.Source, "alert", a.Key)
+	switch {
+	case err == nil && created && suppressed:
+		s.logger().Info("draft incident recorded, suppressed during planned maintenance", "draft", id, "source", a.Source, "alert", a.Key, "maintenance", window)
+	case err == nil && created:
+		s.logger().Info("draft incident opened by an alert", "draft", id, "source", a.Source, "alert", a.Key, "maintenance", window)
 	}
-	return id, created, err
+	return id, created, suppressed, err
 }
 
 // queueNotes queues one email job per person to tell, so that each
@@ -345,7 +418,8 @@ func scanDraft(row interface{ Scan(...any) error }) (*Draft, error) {
 	var systems string
 	var resolved, decided sql.NullTime
 	if err := row.Scan(&d.ID, &d.Source, &d.AlertKey, &d.Title, &systems, &d.Detail, &d.URL, &d.Severity, &d.FirstFailureAt,
-		&d.ReceivedAt, &d.LastSeenAt, &d.Fired, &resolved, &d.State, &d.incidentID, &d.DecidedBy, &decided, &d.ReplyToken); err != nil {
+		&d.ReceivedAt, &d.LastSeenAt, &d.Fired, &resolved, &d.State, &d.incidentID, &d.DecidedBy, &decided, &d.ReplyToken,
+		&d.Maintenance, &d.Suppressed); err != nil {
 		return nil, err
 	}
 	_ = json.Unmarshal([]byte(systems), &d.Systems)

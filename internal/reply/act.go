@@ -360,9 +360,10 @@ func (s *Service) actOnBounce(ctx context.Context, id int64, m *mailmsg.Message,
 				return fmt.Errorf("reply: bounce: %w", err)
 			}
 			failed = append(failed, d.Email)
-			if d.ThreadKey == 0 {
-				// A message of no incident (a draft's note): the delivery
-				// failed and the address bounces; no timeline to tell.
+			if d.ThreadKey <= 0 {
+				// A message of no incident (a draft's note; a maintenance
+				// window's thread, keyed below zero): the delivery failed
+				// and the address bounces; no timeline to tell.
 				continue
 			}
 			// The incident is the one of the message that bounced, whatever

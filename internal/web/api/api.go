@@ -16,6 +16,7 @@ import (
 	"github.com/sitrep-dev/sitrep/internal/inbox"
 	"github.com/sitrep-dev/sitrep/internal/incident"
 	"github.com/sitrep-dev/sitrep/internal/intake"
+	"github.com/sitrep-dev/sitrep/internal/maintenance"
 	"github.com/sitrep-dev/sitrep/internal/outbox"
 	"github.com/sitrep-dev/sitrep/internal/postmortem"
 	"github.com/sitrep-dev/sitrep/internal/reply"
@@ -49,6 +50,8 @@ type Server struct {
 	Changes *changes.Service
 	// Intake: monitoring webhooks and the draft incidents they open; nil: no routes.
 	Intake *intake.Service
+	// Maintenance: planned maintenance windows declared, announced, cancelled; nil: no routes.
+	Maintenance *maintenance.Service
 	// Groups re-reads groups.yaml for the sync endpoint; nil: no endpoint.
 	Groups GroupsFile
 }
@@ -95,6 +98,7 @@ func (s *Server) Register(mux *http.ServeMux) {
 	s.registerPostmortem(mux)
 	s.registerChanges(mux)
 	s.registerIntake(mux)
+	s.registerMaintenance(mux)
 
 	mux.HandleFunc("/api/", func(w http.ResponseWriter, r *http.Request) {
 		s.Error(w, r, errs.E(errs.NotFound, "no API route %s %s", r.Method, r.URL.Path))

@@ -14,6 +14,7 @@ import (
 	"github.com/sitrep-dev/sitrep/internal/errs"
 	"github.com/sitrep-dev/sitrep/internal/incident"
 	"github.com/sitrep-dev/sitrep/internal/mailmsg"
+	"github.com/sitrep-dev/sitrep/internal/maintenance"
 	"github.com/sitrep-dev/sitrep/internal/outbox"
 	"github.com/sitrep-dev/sitrep/internal/resolution"
 )
@@ -83,6 +84,9 @@ type incidentData struct {
 	CanReopen       bool
 	Reports         reportsView
 	Changes         *changes.IncidentChanges
+	// MaintenanceTold is what was told of each maintenance window of
+	// Changes, by change id and step (announced, started, ended, cancelled).
+	MaintenanceTold map[int64]map[string]*maintenance.Notice
 	ChangesError    string
 }
 
@@ -307,6 +311,17 @@ func (s *Server) resolutionData(ctx context.Context, d *incidentData) error {
 			d.ChangesError = errMessage(err)
 		}
 		d.Changes = ch
+		if ch != nil && s.Maintenance != nil {
+			var ids []int64
+			for _, c := range ch.Changes {
+				if c.Kind == changes.Maintenance {
+					ids = append(ids, c.ID)
+				}
+			}
+			if d.MaintenanceTold, err = s.Maintenance.Notices(ctx, ids); err != nil {
+				return err
+			}
+		}
 	}
 	return nil
 }

@@ -21,6 +21,7 @@ import (
 	"github.com/sitrep-dev/sitrep/internal/inbox"
 	"github.com/sitrep-dev/sitrep/internal/incident"
 	"github.com/sitrep-dev/sitrep/internal/intake"
+	"github.com/sitrep-dev/sitrep/internal/maintenance"
 	"github.com/sitrep-dev/sitrep/internal/outbox"
 	"github.com/sitrep-dev/sitrep/internal/postmortem"
 	"github.com/sitrep-dev/sitrep/internal/reply"
@@ -42,8 +43,10 @@ type Server struct {
 	Resolution *resolution.Service // nil: no resolve form or summary editor
 	Postmortem *postmortem.Service // nil: no post-mortem pages
 	Changes    *changes.Service    // nil: no changes card
-	Intake     *intake.Service     // nil: no drafts
-	Accounts   *auth.Accounts
+	// Maintenance: what was told of each maintenance window in the changes card; nil: not shown.
+	Maintenance *maintenance.Service
+	Intake      *intake.Service // nil: no drafts
+	Accounts    *auth.Accounts
 	// Sandbox, when set, adds the mail sandbox pages.
 	Sandbox *sandbox.Sandbox
 	// SSO, when set, adds single sign-on to the sign-in page (login_oidc.go).
