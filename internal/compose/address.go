@@ -83,6 +83,7 @@ func (d *SummaryData) address(c Copy)          { d.Zone, d.Audience = c.Zone, c.
 func (d *TimelineData) address(c Copy)         { d.Zone = c.Zone }
 func (d *CommandRefusedData) address(c Copy)   { d.Zone = c.Zone }
 func (d *RootCauseDueData) address(c Copy)     { d.Zone = c.Zone }
+func (d *SubscriptionConfirmData) address(c Copy) { d.Zone = c.Zone }
 func (d *BounceNoticeData) address(c Copy)     { d.Zone = c.Zone }
 func (d *UnverifiedBounceData) address(c Copy) { d.Zone = c.Zone }
 func (d *StakeholderReplyData) address(c Copy) { d.Zone = c.Zone }

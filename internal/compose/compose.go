@@ -54,33 +54,37 @@ const (
 	KindPostmortemReport Kind = "postmortem_report"
 	KindImprovementDue   Kind = "improvement_due"
 	KindRootCauseDue     Kind = "rootcause_due"
+	// KindSubscriptionConfirm asks an address to confirm a subscription
+	// (double opt-in).
+	KindSubscriptionConfirm Kind = "subscription_confirm"
 )
 
 // dataTypes says which struct each kind's template receives; Render
 // refuses anything else, so a mix-up fails with a clear message instead
 // of a template error about a missing field.
 var dataTypes = map[Kind]reflect.Type{
-	KindHeadsUp:          reflect.TypeFor[HeadsUpData](),
-	KindStatus:           reflect.TypeFor[StatusData](),
-	KindReminder:         reflect.TypeFor[ReminderData](),
-	KindOverdue:          reflect.TypeFor[ReminderData](),
-	KindResolved:         reflect.TypeFor[ResolvedData](),
-	KindConfirm:          reflect.TypeFor[ConfirmData](),
-	KindSummary:          reflect.TypeFor[SummaryData](),
-	KindTimeline:         reflect.TypeFor[TimelineData](),
-	KindCommandRefused:   reflect.TypeFor[CommandRefusedData](),
-	KindBounceNotice:     reflect.TypeFor[BounceNoticeData](),
-	KindUnverifiedBounce: reflect.TypeFor[UnverifiedBounceData](),
-	KindStakeholderReply: reflect.TypeFor[StakeholderReplyData](),
-	KindDraftAlert:       reflect.TypeFor[DraftAlertData](),
-	KindStillBroken:      reflect.TypeFor[AnswerData](),
-	KindUnclearAnswer:    reflect.TypeFor[AnswerData](),
-	KindWriteUpDue:       reflect.TypeFor[ReminderData](),
-	KindPostmortemInvite: reflect.TypeFor[PostmortemInviteData](),
-	KindPostmortemReport: reflect.TypeFor[PostmortemReportData](),
-	KindImprovementDue:   reflect.TypeFor[ImprovementDueData](),
-	KindRootCauseDue:     reflect.TypeFor[RootCauseDueData](),
-	KindMaintenance:      reflect.TypeFor[MaintenanceData](),
+	KindHeadsUp:             reflect.TypeFor[HeadsUpData](),
+	KindStatus:              reflect.TypeFor[StatusData](),
+	KindReminder:            reflect.TypeFor[ReminderData](),
+	KindOverdue:             reflect.TypeFor[ReminderData](),
+	KindResolved:            reflect.TypeFor[ResolvedData](),
+	KindConfirm:             reflect.TypeFor[ConfirmData](),
+	KindSummary:             reflect.TypeFor[SummaryData](),
+	KindTimeline:            reflect.TypeFor[TimelineData](),
+	KindCommandRefused:      reflect.TypeFor[CommandRefusedData](),
+	KindBounceNotice:        reflect.TypeFor[BounceNoticeData](),
+	KindUnverifiedBounce:    reflect.TypeFor[UnverifiedBounceData](),
+	KindStakeholderReply:    reflect.TypeFor[StakeholderReplyData](),
+	KindDraftAlert:          reflect.TypeFor[DraftAlertData](),
+	KindStillBroken:         reflect.TypeFor[AnswerData](),
+	KindUnclearAnswer:       reflect.TypeFor[AnswerData](),
+	KindWriteUpDue:          reflect.TypeFor[ReminderData](),
+	KindPostmortemInvite:    reflect.TypeFor[PostmortemInviteData](),
+	KindPostmortemReport:    reflect.TypeFor[PostmortemReportData](),
+	KindImprovementDue:      reflect.TypeFor[ImprovementDueData](),
+	KindRootCauseDue:        reflect.TypeFor[RootCauseDueData](),
+	KindMaintenance:         reflect.TypeFor[MaintenanceData](),
+	KindSubscriptionConfirm: reflect.TypeFor[SubscriptionConfirmData](),
 }
 
 // Kinds lists every kind, in a stable order.
@@ -249,6 +253,17 @@ func (r *Renderer) forTag(tag string) (map[Kind]*template.Template, error) {
 // "" is English): sitrep's own words from the catalog of that language,
 // dates as that tag writes them.
 func (r *Renderer) RenderIn(tag string, kind Kind, data any) (*Rendered, error) {
+	return r.render(tag, kind, data, "")
+}
+
+// RenderFollowerIn is RenderIn for a follower's copy: the body ends with a
+// line, in the reader's language, linking to unsubscribe, the one-click
+// link of that copy alone (its List-Unsubscribe header says the same).
+func (r *Renderer) RenderFollowerIn(tag string, kind Kind, data any, unsubscribe string) (*Rendered, error) {
+	return r.render(tag, kind, data, unsubscribe)
+}
+
+func (r *Renderer) render(tag string, kind Kind, data any, unsubscribe string) (*Rendered, error) {
 	want, ok := dataTypes[kind]
 	if !ok {
 		return nil, errs.E(errs.Invalid, "compose: no email kind %q", kind)
@@ -300,6 +315,10 @@ func (r *Renderer) RenderIn(tag string, kind Kind, data any) (*Rendered, error) 
 	}
 	if err := t.Execute(&bb, data); err != nil {
 		return nil, fmt.Errorf("compose: template %s: %w", where, err)
+	}
+	if unsubscribe != "" {
+		l := r.Catalog().Localizer(cmp.Or(tag, i18n.Default))
+		bb.WriteString("\n\n---\n\n" + l.T("follower.footer", "Link", link(l.T("follower.unsubscribe"), unsubscribe)) + "\n")
 	}
 	source, body, plain, err := assemble(bb.String())
 	if err != nil {
