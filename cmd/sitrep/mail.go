@@ -20,6 +20,7 @@ import (
 	"github.com/sitrep-dev/sitrep/internal/outbox"
 	"github.com/sitrep-dev/sitrep/internal/reply"
 	"github.com/sitrep-dev/sitrep/internal/sandbox"
+	"github.com/sitrep-dev/sitrep/internal/subscription"
 )
 
 // startMail starts the mail sandbox when no SMTP server is configured,
@@ -159,6 +160,10 @@ func (h *Main) buildOutbox(sender outbox.Sender) error {
 			"SEV1": cfg.Cadence.SEV1, "SEV2": cfg.Cadence.SEV2, "SEV3": cfg.Cadence.SEV3, "SEV4": cfg.Cadence.SEV4},
 		ReminderBefore: cfg.Cadence.ReminderBefore, OverdueAfter: cfg.Cadence.OverdueAfter,
 	}
+	sc := cfg.Subscriptions
+	h.subscriptions = &subscription.Service{DB: h.db, Directory: h.directory, Incidents: h.incidents, Mail: h.outbox, Logger: h.logger,
+		PublicURL: cfg.Server.PublicURL, AllowedDomains: sc.AllowedDomains, ConfirmFor: sc.ConfirmFor, ConfirmationsPerDay: sc.ConfirmationsPerDay}
+	h.comms.Followers = h.subscriptions
 	if err := h.comms.CheckConfig(); err != nil {
 		return fmt.Errorf("config: %w", err)
 	}
