@@ -67,8 +67,9 @@ type Request struct {
 	Source string `json:"-"`
 	// Verified says the caller has proven Email is theirs (a signed-in
 	// person subscribing themselves, an authenticated reply from the
-	// address, an admin through the API). An unverified request for an
-	// address outside the directory starts a double opt-in.
+	// address). An unverified request for an address outside the
+	// directory starts a double opt-in, whoever asks: not even an admin
+	// can say that another address wants these emails.
 	Verified bool `json:"-"`
 }
 

@@ -73,10 +73,11 @@ func (s *Server) createSubscription(w http.ResponseWriter, r *http.Request) (any
 	if in.Source == "cli" {
 		source = "cli"
 	}
-	// The caller proves the address is theirs by being signed in as it;
-	// an admin vouches for anyone. Anyone else's address outside the
-	// directory gets a confirmation link first.
-	verified := isAdmin(r) || (email != "" && email == self(r))
+	// The caller proves the address is theirs by being signed in as it.
+	// Nobody, an admin included, can prove that another address outside
+	// the directory wants these emails: it gets a confirmation link first
+	// (the directory's people are subscribed at once whoever asks).
+	verified := email != "" && email == self(r)
 	sub, pending, err := s.Subscriptions.Subscribe(r.Context(), actor(r), subscription.Request{Email: email, Kind: in.Kind, Target: in.Target,
 		Source: source, Verified: verified})
 	if err != nil {
