@@ -188,6 +188,7 @@ func (h *Main) buildInbox(workers *river.Workers) {
 		Inbox: actor, Triage: h.inbox, Resolution: h.resolution, Drafts: h.intake, Invitations: h.postmortem,
 		Questions: reply.Questions{Jobs: h.inserter, Window: h.cfg.Cadence.QuestionWindow},
 		Logger:    h.logger.With("component", "reply"), LocalPart: cfg.ReplyLocalPart, TrustedAuthServIDs: cfg.IMAP.TrustedAuthServIDs}
+	h.replies.Subscriptions = h.subscriptions
 	actor.Handler = h.replies
 	h.replies.Register(workers)
 	l := cfg.IMAP.Limits

@@ -539,3 +539,44 @@ var queryFiles embed.FS
 
 var queries = store.MustQueries(queryFiles)
 var _ incident.Followers = (*Service)(nil)
+
+// SubscribeByReply subscribes the authenticated sender of a reply (the
+// reply handler checked the sender); it says what was done.
+func (s *Service) SubscribeByReply(ctx context.Context, sender, kind, target string) (string, error) {
+	sub, _, err := s.Subscribe(ctx, sender, Request{Email: sender, Kind: kind, Target: target, Source: "reply", Verified: true})
+	if err != nil {
+		return "", err
+	}
+	return fmt.Sprintf("%s follows %s (subscription %d)", sub.Email, describe(sub), sub.ID), nil
+}
+
+// UnsubscribeByReply ends the sender's subscription to kind and target:
+// the sender's own, never a group's. None is an errs.NotFound error.
+func (s *Service) UnsubscribeByReply(ctx context.Context, sender, kind, target string) (string, error) {
+	req, err := s.normalize(ctx, Request{Email: sender, Kind: kind, Target: target})
+	if err != nil {
+		return "", err
+	}
+	sub, err := scanOne(s.DB.QueryRowContext(ctx, queries.Get("find"), req.Email, req.Kind, req.Target))
+	if errors.Is(err, sql.ErrNoRows) {
+		return "", errs.E(errs.NotFound, "%s has no subscription to %s; distribution groups are changed in the directory, not by reply", req.Email, describe(&Subscription{Kind: req.Kind, Target: req.Target}))
+	}
+	if err != nil {
+		return "", fmt.Errorf("subscription: find: %w", err)
+	}
+	if err := s.Unsubscribe(ctx, sender, sub.Email, sub.ID); err != nil {
+		return "", err
+	}
+	return fmt.Sprintf("%s no longer follows %s", sub.Email, describe(sub)), nil
+}
+
+// describe says what a subscription follows, for people.
+func describe(sub *Subscription) string {
+	switch sub.Kind {
+	case System:
+		return "incidents affecting " + sub.Target
+	case Incident:
+		return sub.Target
+	}
+	return "every incident"
+}
