@@ -231,4 +231,3 @@ func httpDo(t *testing.T, method, url string) (int, string) {
 	body, _ := io.ReadAll(resp.Body)
 	return resp.StatusCode, string(body)
 }
-
