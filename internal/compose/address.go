@@ -76,19 +76,18 @@ func translation(ts map[string]string, tag string) (string, bool) {
 	}
 	return "", false
 }
-func (d *ReminderData) address(c Copy)            { d.Zone = c.Zone }
-func (d *ResolvedData) address(c Copy)            { d.Zone, d.Audience = c.Zone, c.To }
-func (d *ConfirmData) address(c Copy)             { d.Zone = c.Zone }
-func (d *SummaryData) address(c Copy)             { d.Zone, d.Audience = c.Zone, c.To }
-func (d *TimelineData) address(c Copy)            { d.Zone = c.Zone }
-func (d *CommandRefusedData) address(c Copy)      { d.Zone = c.Zone }
-func (d *RootCauseDueData) address(c Copy)        { d.Zone = c.Zone }
-func (d *SubscriptionConfirmData) address(c Copy) { d.Zone = c.Zone }
-func (d *BounceNoticeData) address(c Copy)        { d.Zone = c.Zone }
-func (d *UnverifiedBounceData) address(c Copy)    { d.Zone = c.Zone }
-func (d *StakeholderReplyData) address(c Copy)    { d.Zone = c.Zone }
-func (d *DraftAlertData) address(c Copy)          { d.Zone = c.Zone }
-func (d *AnswerData) address(c Copy)              { d.Zone = c.Zone }
-func (d *PostmortemInviteData) address(c Copy)    { d.Zone = c.Zone }
-func (d *PostmortemReportData) address(c Copy)    { d.Zone = c.Zone }
-func (d *ImprovementDueData) address(c Copy)      { d.Zone = c.Zone }
+func (d *ReminderData) address(c Copy)         { d.Zone = c.Zone }
+func (d *ResolvedData) address(c Copy)         { d.Zone, d.Audience = c.Zone, c.To }
+func (d *ConfirmData) address(c Copy)          { d.Zone = c.Zone }
+func (d *SummaryData) address(c Copy)          { d.Zone, d.Audience = c.Zone, c.To }
+func (d *TimelineData) address(c Copy)         { d.Zone = c.Zone }
+func (d *CommandRefusedData) address(c Copy)   { d.Zone = c.Zone }
+func (d *RootCauseDueData) address(c Copy)     { d.Zone = c.Zone }
+func (d *BounceNoticeData) address(c Copy)     { d.Zone = c.Zone }
+func (d *UnverifiedBounceData) address(c Copy) { d.Zone = c.Zone }
+func (d *StakeholderReplyData) address(c Copy) { d.Zone = c.Zone }
+func (d *DraftAlertData) address(c Copy)       { d.Zone = c.Zone }
+func (d *AnswerData) address(c Copy)           { d.Zone = c.Zone }
+func (d *PostmortemInviteData) address(c Copy) { d.Zone = c.Zone }
+func (d *PostmortemReportData) address(c Copy) { d.Zone = c.Zone }
+func (d *ImprovementDueData) address(c Copy)   { d.Zone = c.Zone }

@@ -134,6 +134,8 @@ type SubscriptionConfirmData struct {
 	Zone      *time.Location
 }
 
+func (d *SubscriptionConfirmData) address(c Copy) { d.Zone = c.Zone }
+
 // ResolvedData is for KindResolved: the quick "it is fixed" to the
 // stakeholder thread.
 type ResolvedData struct {
