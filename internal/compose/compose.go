@@ -54,37 +54,37 @@ const (
 	KindPostmortemReport Kind = "postmortem_report"
 	KindImprovementDue   Kind = "improvement_due"
 	KindRootCauseDue     Kind = "rootcause_due"
-	// KindSubscriptionConfirm asks an address to confirm a subscription
+	// KindSubscribeConfirm asks an address to confirm a subscription
 	// (double opt-in).
-	KindSubscriptionConfirm Kind = "subscription_confirm"
+	KindSubscribeConfirm Kind = "subscription_confirm"
 )
 
 // dataTypes says which struct each kind's template receives; Render
 // refuses anything else, so a mix-up fails with a clear message instead
 // of a template error about a missing field.
 var dataTypes = map[Kind]reflect.Type{
-	KindHeadsUp:             reflect.TypeFor[HeadsUpData](),
-	KindStatus:              reflect.TypeFor[StatusData](),
-	KindReminder:            reflect.TypeFor[ReminderData](),
-	KindOverdue:             reflect.TypeFor[ReminderData](),
-	KindResolved:            reflect.TypeFor[ResolvedData](),
-	KindConfirm:             reflect.TypeFor[ConfirmData](),
-	KindSummary:             reflect.TypeFor[SummaryData](),
-	KindTimeline:            reflect.TypeFor[TimelineData](),
-	KindCommandRefused:      reflect.TypeFor[CommandRefusedData](),
-	KindBounceNotice:        reflect.TypeFor[BounceNoticeData](),
-	KindUnverifiedBounce:    reflect.TypeFor[UnverifiedBounceData](),
-	KindStakeholderReply:    reflect.TypeFor[StakeholderReplyData](),
-	KindDraftAlert:          reflect.TypeFor[DraftAlertData](),
-	KindStillBroken:         reflect.TypeFor[AnswerData](),
-	KindUnclearAnswer:       reflect.TypeFor[AnswerData](),
-	KindWriteUpDue:          reflect.TypeFor[ReminderData](),
-	KindPostmortemInvite:    reflect.TypeFor[PostmortemInviteData](),
-	KindPostmortemReport:    reflect.TypeFor[PostmortemReportData](),
-	KindImprovementDue:      reflect.TypeFor[ImprovementDueData](),
-	KindRootCauseDue:        reflect.TypeFor[RootCauseDueData](),
-	KindMaintenance:         reflect.TypeFor[MaintenanceData](),
-	KindSubscriptionConfirm: reflect.TypeFor[SubscriptionConfirmData](),
+	KindHeadsUp:          reflect.TypeFor[HeadsUpData](),
+	KindStatus:           reflect.TypeFor[StatusData](),
+	KindReminder:         reflect.TypeFor[ReminderData](),
+	KindOverdue:          reflect.TypeFor[ReminderData](),
+	KindResolved:         reflect.TypeFor[ResolvedData](),
+	KindConfirm:          reflect.TypeFor[ConfirmData](),
+	KindSummary:          reflect.TypeFor[SummaryData](),
+	KindTimeline:         reflect.TypeFor[TimelineData](),
+	KindCommandRefused:   reflect.TypeFor[CommandRefusedData](),
+	KindBounceNotice:     reflect.TypeFor[BounceNoticeData](),
+	KindUnverifiedBounce: reflect.TypeFor[UnverifiedBounceData](),
+	KindStakeholderReply: reflect.TypeFor[StakeholderReplyData](),
+	KindDraftAlert:       reflect.TypeFor[DraftAlertData](),
+	KindStillBroken:      reflect.TypeFor[AnswerData](),
+	KindUnclearAnswer:    reflect.TypeFor[AnswerData](),
+	KindWriteUpDue:       reflect.TypeFor[ReminderData](),
+	KindPostmortemInvite: reflect.TypeFor[PostmortemInviteData](),
+	KindPostmortemReport: reflect.TypeFor[PostmortemReportData](),
+	KindImprovementDue:   reflect.TypeFor[ImprovementDueData](),
+	KindRootCauseDue:     reflect.TypeFor[RootCauseDueData](),
+	KindMaintenance:      reflect.TypeFor[MaintenanceData](),
+	KindSubscribeConfirm: reflect.TypeFor[SubscriptionConfirmData](),
 }
 
 // Kinds lists every kind, in a stable order.

@@ -121,7 +121,7 @@ type RootCauseDueData struct {
 	Zone     *time.Location
 }
 
-// SubscriptionConfirmData is for KindSubscriptionConfirm: the double
+// SubscriptionConfirmData is for KindSubscribeConfirm: the double
 // opt-in mail to an address that asked (or was asked) to follow
 // incidents. Nothing is sent to it until URL is followed.
 type SubscriptionConfirmData struct {
