@@ -161,9 +161,15 @@ audiences:
 			}
 		}
 	}
+	// The resolved email reaches the followers too, in the same thread.
+	cli(t, e, "resolve", "INC-1", "--root-cause", "A full disk on the payments database.")
+	resolved := waitFor(ctx, t, ms, "dana", "A full disk on the payments database.")
+	if header(resolved[0], "Subject") != header(exec1[0], "Subject") || mustHeader(t, resolved[0], "List-Unsubscribe") == "" {
+		t.Errorf("Dana's resolved email is not in the thread with her own unsubscribe link: %q", header(resolved[0], "Subject"))
+	}
 	raws, _ = ms.Messages(ctx, "ann")
 	for _, raw := range raws {
-		if body := text(t, raw); strings.Contains(body, "Checkout update two.") || strings.Contains(body, "Search update one.") {
+		if body := text(t, raw); strings.Contains(body, "Checkout update two.") || strings.Contains(body, "Search update one.") || strings.Contains(body, "full disk") {
 			t.Errorf("Ann received what she does not follow:\n%s", body)
 		}
 	}
