@@ -11,16 +11,17 @@ import (
 	"github.com/sitrep-dev/sitrep/internal/web"
 )
 
-// registerSubscriptions adds the subscription routes. Anyone signed in
-// manages their own (an account's name is its address); an admin
-// anyone's.
+// registerSubscriptions adds the subscription routes. A viewer's token
+// is read only, as on every route: it lists its own; a lead manages its
+// own (an account's name is its address), an admin anyone's. Viewers
+// subscribe from the status page or by replying "subscribe".
 func (s *Server) registerSubscriptions(mux *http.ServeMux) {
 	if s.Subscriptions == nil {
 		return
 	}
 	s.Handle(mux, "GET /api/v1/subscriptions", auth.Viewer, s.listSubscriptions)
-	s.Handle(mux, "POST /api/v1/subscriptions", auth.Viewer, s.createSubscription)
-	s.Handle(mux, "DELETE /api/v1/subscriptions/{id}", auth.Viewer, s.deleteSubscription)
+	s.Handle(mux, "POST /api/v1/subscriptions", auth.Lead, s.createSubscription)
+	s.Handle(mux, "DELETE /api/v1/subscriptions/{id}", auth.Lead, s.deleteSubscription)
 }
 
 // isAdmin says whether the caller may manage everyone's subscriptions.

@@ -27,11 +27,11 @@ func TestSubscriptions(t *testing.T) {
 		Subscriptions: &subscription.Service{DB: a.db, Directory: a.server.Directory, Incidents: a.incidents}}))
 	t.Cleanup(srv.Close)
 	a.srv = srv
-	ann, _, err := tokens.Create(ctx, "ann@x.test", auth.Viewer)
+	ann, _, err := tokens.Create(ctx, "ann@x.test", auth.Lead)
 	if err != nil {
 		t.Fatal(err)
 	}
-	vp, _, err := tokens.Create(ctx, "vp@x.test", auth.Viewer)
+	vp, _, err := tokens.Create(ctx, "vp@x.test", auth.Lead)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -64,6 +64,9 @@ func TestSubscriptions(t *testing.T) {
 	}
 	if status, _ := a.call(t, a.view, "GET", "/api/v1/subscriptions", ""); status != 403 {
 		t.Errorf("a token that names no address lists: %d, want 403", status)
+	}
+	if status, _ := a.call(t, a.view, "POST", "/api/v1/subscriptions", `{"email":"ann@x.test","kind":"all"}`); status != 403 {
+		t.Errorf("a viewer's token subscribes: %d, want 403 (viewer tokens are read only)", status)
 	}
 	status, out = a.call(t, a.admin, "POST", "/api/v1/subscriptions", `{"email":"vp@x.test","kind":"all"}`)
 	if status != 201 {
