@@ -502,6 +502,12 @@ func (s *Service) Followers(ctx context.Context, q store.Querier, ref string, sy
 		if kind == System && !slices.Contains(systems, target) {
 			continue
 		}
+		if _, err := s.May(email); err != nil {
+			// Someone who has left the directory (or whose domain is no
+			// longer allowed) stops receiving at once; the row stays for
+			// the audit and for their return.
+			continue
+		}
 		if _, ok := byEmail[email]; !ok {
 			order = append(order, email)
 		}
@@ -512,6 +518,11 @@ func (s *Service) Followers(ctx context.Context, q store.Querier, ref string, sy
 		return nil, nil, fmt.Errorf("subscription: followers: %w", err)
 	}
 	now := s.now()
+	// Spent and expired links are kept a month, so that a late click is
+	// told "expired" rather than "not valid", then dropped.
+	if _, err := q.ExecContext(ctx, queries.Get("prune-tokens"), now.Add(-30*24*time.Hour)); err != nil {
+		return nil, nil, fmt.Errorf("subscription: prune links: %w", err)
+	}
 	links := make(map[string]string, len(order))
 	for _, email := range order {
 		token, err := s.newToken(ctx, q, "unsubscribe", email, byEmail[email], now, now.Add(unsubscribeFor))

@@ -111,6 +111,7 @@ func (r *recordingMail) Queue(ctx context.Context, tx *sql.Tx, req compose.Outgo
 }
 
 type harness struct {
+	dir       *directory.Store
 	mail      *recordingMail
 	subs      *subscription.Service
 	incidents *incident.Service
@@ -139,7 +140,7 @@ func newHarness(t *testing.T, allowed ...string) *harness {
 	if err != nil {
 		t.Fatal(err)
 	}
-	h := &harness{sent: &captureSender{}, clock: &clock{t: time.Date(2026, 11, 24, 14, 0, 0, 0, time.UTC)}}
+	h := &harness{dir: dir, sent: &captureSender{}, clock: &clock{t: time.Date(2026, 11, 24, 14, 0, 0, 0, time.UTC)}}
 	h.incidents = &incident.Service{DB: db, People: dir, KnownSystems: dir, CommsLeads: dir, Now: h.clock.now, DueSoon: 10 * time.Minute}
 	h.outbox = &outbox.Outbox{DB: db, Jobs: ins, Renderer: renderer, Directory: dir, Now: h.clock.now,
 		Domain: "sitrep.test", From: "sitrep <status@sitrep.test>", ReplyPart: "status",
@@ -505,5 +506,34 @@ func TestUnsubscribeOwnOnly(t *testing.T) {
 	}
 	if list, _ := h.subs.List(ctx, ""); len(list) != 0 {
 		t.Fatal("still subscribed")
+	}
+}
+
+// Someone who leaves the directory stops receiving at once, though their
+// subscription was confirmed.
+func TestFollowersWhoLeftTheDirectoryReceiveNothing(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t)
+	ctx := context.Background()
+	if _, _, err := h.subs.Subscribe(ctx, "api", subscription.Request{Email: "ann@x.test", Kind: "all"}); err != nil {
+		t.Fatal(err)
+	}
+	inc := h.declare(t, "Checkout fails", "checkout")
+	h.update(t, inc, "Update while Ann works here.")
+	if got := h.to(t, "ann@x.test", "Update while Ann works here."); len(got) != 1 {
+		t.Fatalf("Ann received %d copies, want 1", len(got))
+	}
+	left := strings.Replace(org, "  - email: ann@x.test\n    name: Ann Responder\n", "", 1)
+	left = strings.Replace(left, "members: [ann@x.test]", "members: [exec@x.test]", 1)
+	left = strings.Replace(left, "responders: [ann@x.test]", "responders: [exec@x.test]", -1)
+	if _, err := h.dir.SyncFile(ctx, []byte(left), "groups.yaml"); err != nil {
+		t.Fatal(err)
+	}
+	h.update(t, inc, "Update after Ann left.")
+	if got := h.to(t, "ann@x.test", "Update after Ann left."); len(got) != 0 {
+		t.Fatal("someone who left the directory still receives the status emails")
+	}
+	if got := h.to(t, "exec@x.test", "Update after Ann left."); len(got) != 1 {
+		t.Fatal("the group did not get the update")
 	}
 }
