@@ -295,7 +295,7 @@ func (s *Service) sendConfirmation(ctx context.Context, tx *sql.Tx, sub *Subscri
 	data := compose.SubscriptionConfirmData{Email: sub.Email, Kind: sub.Kind, Target: sub.Target,
 		URL: s.link("/subscriptions/confirm/" + token), ExpiresAt: expires, Now: now}
 	_, err = s.Mail.Queue(ctx, tx, compose.Outgoing{
-		Thread: compose.Thread{Audience: "subscribers", Ref: "subscription"}, Kind: compose.KindSubscribeConfirm,
+		Thread: compose.Thread{Audience: "subscribers", Ref: "subscription", ToName: "Incident updates"}, Kind: compose.KindSubscribeConfirm,
 		People: []string{sub.Email}, Data: data, Actor: "sitrep"})
 	if err != nil {
 		return fmt.Errorf("subscription: confirmation email: %w", err)
