@@ -20,6 +20,7 @@ import (
 	"github.com/sitrep-dev/sitrep/internal/outbox"
 	"github.com/sitrep-dev/sitrep/internal/reply"
 	"github.com/sitrep-dev/sitrep/internal/sandbox"
+	"github.com/sitrep-dev/sitrep/internal/subscription"
 )
 
 // startMail starts the mail sandbox when no SMTP server is configured,
@@ -159,6 +160,10 @@ func (h *Main) buildOutbox(sender outbox.Sender) error {
 			"SEV1": cfg.Cadence.SEV1, "SEV2": cfg.Cadence.SEV2, "SEV3": cfg.Cadence.SEV3, "SEV4": cfg.Cadence.SEV4},
 		ReminderBefore: cfg.Cadence.ReminderBefore, OverdueAfter: cfg.Cadence.OverdueAfter,
 	}
+	sc := cfg.Subscriptions
+	h.subscriptions = &subscription.Service{DB: h.db, Directory: h.directory, Incidents: h.incidents, Mail: h.outbox, Logger: h.logger,
+		PublicURL: cfg.Server.PublicURL, AllowedDomains: sc.AllowedDomains, ConfirmFor: sc.ConfirmFor, ConfirmationsPerDay: sc.ConfirmationsPerDay}
+	h.comms.Followers = h.subscriptions
 	if err := h.comms.CheckConfig(); err != nil {
 		return fmt.Errorf("config: %w", err)
 	}
@@ -183,6 +188,7 @@ func (h *Main) buildInbox(workers *river.Workers) {
 		Inbox: actor, Triage: h.inbox, Resolution: h.resolution, Drafts: h.intake, Invitations: h.postmortem,
 		Questions: reply.Questions{Jobs: h.inserter, Window: h.cfg.Cadence.QuestionWindow},
 		Logger:    h.logger.With("component", "reply"), LocalPart: cfg.ReplyLocalPart, TrustedAuthServIDs: cfg.IMAP.TrustedAuthServIDs}
+	h.replies.Subscriptions = h.subscriptions
 	actor.Handler = h.replies
 	h.replies.Register(workers)
 	l := cfg.IMAP.Limits

@@ -86,6 +86,9 @@ Client (--server URL --token TOKEN, or SITREP_SERVER / SITREP_TOKEN; every comma
   sitrep improvements [--owner EMAIL] [--overdue] [--incident INC-42] [--csv]
   sitrep maintenance declare --systems a,b --from TIME --to TIME --title T [--details TEXT] [--url U]
   sitrep maintenance list | show|announce|cancel MAINT-7      planned maintenance and what was told
+  sitrep subscribe [--system X | --incident INC-42 | --all] EMAIL     follow incidents by email (no group needed)
+  sitrep unsubscribe [--system X | --incident INC-42 | --all | --id N] EMAIL
+  sitrep subscriptions [EMAIL]
 
 Run "sitrep COMMAND --help" (or "sitrep help COMMAND") for a command's flags.
 With --json, a failure prints one JSON object on stderr, the API's error shape:
@@ -123,6 +126,9 @@ var commands = map[string]func(ctx context.Context, e env, args []string) error{
 	"postmortem":    cmdPostmortem,
 	"improvements":  cmdImprovements,
 	"maintenance":   cmdMaintenance,
+	"subscribe":     cmdSubscribe,
+	"unsubscribe":   cmdUnsubscribe,
+	"subscriptions": cmdSubscriptions,
 }
 
 type env struct {

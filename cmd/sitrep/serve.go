@@ -45,8 +45,10 @@ import (
 	"github.com/sitrep-dev/sitrep/internal/resolution"
 	"github.com/sitrep-dev/sitrep/internal/sandbox"
 	"github.com/sitrep-dev/sitrep/internal/store"
+	"github.com/sitrep-dev/sitrep/internal/subscription"
 	"github.com/sitrep-dev/sitrep/internal/web"
 	"github.com/sitrep-dev/sitrep/internal/web/api"
+	"github.com/sitrep-dev/sitrep/internal/web/links"
 	"github.com/sitrep-dev/sitrep/internal/web/ui"
 )
 
@@ -175,6 +177,9 @@ type Main struct {
 	ctx    context.Context
 	cancel context.CancelFunc
 	closed bool
+
+	// subscriptions: people following incidents themselves.
+	subscriptions *subscription.Service
 }
 
 // NewMain is the hub for cfg, writing its banner and logs to e; Run starts it.
@@ -283,7 +288,9 @@ func (h *Main) Run(ctx context.Context) error {
 	if h.listener, err = net.Listen("tcp", cfg.Server.Listen); err != nil {
 		return fmt.Errorf("serve: listen on %s: %w", cfg.Server.Listen, err)
 	}
-	h.httpServer = &http.Server{Handler: srv.Handler(jsonAPI, pages), ReadHeaderTimeout: 10 * time.Second, ErrorLog: slog.NewLogLogger(logger.Handler(), slog.LevelWarn)}
+	jsonAPI.Subscriptions = h.subscriptions
+	emailLinks := &links.Server{Server: srv, Subscriptions: h.subscriptions}
+	h.httpServer = &http.Server{Handler: srv.Handler(jsonAPI, pages, emailLinks), ReadHeaderTimeout: 10 * time.Second, ErrorLog: slog.NewLogLogger(logger.Handler(), slog.LevelWarn)}
 
 	if err := h.worker.Start(h.jobs.ctx); err != nil {
 		return fmt.Errorf("serve: start jobs: %w", err)

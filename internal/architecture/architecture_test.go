@@ -73,6 +73,9 @@ var owners = map[string]string{
 	"intake_drafts": "internal/intake",
 	"draft_reports": "internal/intake",
 
+	"subscriptions":              "internal/subscription",
+	"subscription_confirmations": "internal/subscription",
+
 	"chat_cursors": "internal/chat",
 	"chat_posts":   "internal/chat",
 	"chat_threads": "internal/chat",

@@ -54,6 +54,9 @@ const (
 	KindPostmortemReport Kind = "postmortem_report"
 	KindImprovementDue   Kind = "improvement_due"
 	KindRootCauseDue     Kind = "rootcause_due"
+	// KindSubscribeConfirm asks an address to confirm a subscription
+	// (double opt-in).
+	KindSubscribeConfirm Kind = "subscription_confirm"
 )
 
 // dataTypes says which struct each kind's template receives; Render
@@ -81,6 +84,7 @@ var dataTypes = map[Kind]reflect.Type{
 	KindImprovementDue:   reflect.TypeFor[ImprovementDueData](),
 	KindRootCauseDue:     reflect.TypeFor[RootCauseDueData](),
 	KindMaintenance:      reflect.TypeFor[MaintenanceData](),
+	KindSubscribeConfirm: reflect.TypeFor[SubscriptionConfirmData](),
 }
 
 // Kinds lists every kind, in a stable order.
@@ -249,6 +253,17 @@ func (r *Renderer) forTag(tag string) (map[Kind]*template.Template, error) {
 // "" is English): sitrep's own words from the catalog of that language,
 // dates as that tag writes them.
 func (r *Renderer) RenderIn(tag string, kind Kind, data any) (*Rendered, error) {
+	return r.render(tag, kind, data, "")
+}
+
+// RenderFollowerIn is RenderIn for a follower's copy: the body ends with a
+// line, in the reader's language, linking to unsubscribe, the one-click
+// link of that copy alone (its List-Unsubscribe header says the same).
+func (r *Renderer) RenderFollowerIn(tag string, kind Kind, data any, unsubscribe string) (*Rendered, error) {
+	return r.render(tag, kind, data, unsubscribe)
+}
+
+func (r *Renderer) render(tag string, kind Kind, data any, unsubscribe string) (*Rendered, error) {
 	want, ok := dataTypes[kind]
 	if !ok {
 		return nil, errs.E(errs.Invalid, "compose: no email kind %q", kind)
@@ -300,6 +315,10 @@ func (r *Renderer) RenderIn(tag string, kind Kind, data any) (*Rendered, error) 
 	}
 	if err := t.Execute(&bb, data); err != nil {
 		return nil, fmt.Errorf("compose: template %s: %w", where, err)
+	}
+	if unsubscribe != "" {
+		l := r.Catalog().Localizer(cmp.Or(tag, i18n.Default))
+		bb.WriteString("\n\n---\n\n" + l.T("follower.footer", "Link", link(l.T("follower.unsubscribe"), unsubscribe)) + "\n")
 	}
 	source, body, plain, err := assemble(bb.String())
 	if err != nil {

@@ -121,6 +121,21 @@ type RootCauseDueData struct {
 	Zone     *time.Location
 }
 
+// SubscriptionConfirmData is for KindSubscribeConfirm: the double
+// opt-in mail to an address that asked (or was asked) to follow
+// incidents. Nothing is sent to it until URL is followed.
+type SubscriptionConfirmData struct {
+	Email     string // the address asked about
+	Kind      string // "all", "system" or "incident"
+	Target    string // the system or incident's ref; "" for all
+	URL       string // the single-use confirmation link
+	ExpiresAt time.Time
+	Now       time.Time
+	Zone      *time.Location
+}
+
+func (d *SubscriptionConfirmData) address(c Copy) { d.Zone = c.Zone }
+
 // ResolvedData is for KindResolved: the quick "it is fixed" to the
 // stakeholder thread.
 type ResolvedData struct {

@@ -53,6 +53,15 @@ type Outgoing struct {
 	Kind   Kind
 	Groups []string
 	People []string
+	// Followers are addresses that asked to follow (subscriptions), in
+	// addition to Groups; de-duplicated against the groups' members, who
+	// get the group's copy. Each follower's copy is their own: it carries
+	// their one-click unsubscribe link from Unsubscribe.
+	Followers []string
+	// Unsubscribe is each follower's one-click unsubscribe URL (RFC 8058),
+	// by lower-case address. Group members never get one: one member of a
+	// list must not be able to silence the list.
+	Unsubscribe map[string]string
 	// Data is the template's data struct (StatusData, ...). Zone, Audience
 	// and (when present) Recipient are filled per recipient.
 	Data           any

@@ -64,6 +64,9 @@ func SampleData(kind Kind) any {
 			From:   "Sam Ortiz <sam@example.com>",
 			Reason: "only the incident lead can resolve", UpdateAllowed: true, Allowed: []string{"hold 30m"},
 			Now: now, Zone: zone}
+	case KindSubscribeConfirm:
+		return SubscriptionConfirmData{Email: "dana@partner.example", Kind: "system", Target: "checkout",
+			URL: "https://sitrep.example.com/subscriptions/confirm/3q2-7ZKmXf0", ExpiresAt: now.Add(48 * time.Hour), Now: now, Zone: zone}
 	case KindRootCauseDue:
 		resolved := inc
 		resolved.State, resolved.ResolvedAt = "monitoring", now.Add(-26*time.Hour)

@@ -55,6 +55,9 @@ type Config struct {
 	Doctor      Doctor      `yaml:"doctor"`
 	Jobs        Jobs        `yaml:"jobs"`
 	Log         Log         `yaml:"log"`
+
+	// Subscriptions: who may follow incidents themselves.
+	Subscriptions Subscriptions `yaml:"subscriptions"`
 }
 
 // Resolution configures the resolved email, confirmations and the summary.
@@ -65,6 +68,18 @@ type Resolution struct {
 	Confirmers []string `yaml:"confirmers"`
 	// LintDir holds extra word lists for the blameless lint (blame*.txt, allow*.txt, common_words*.txt, person_words*.txt).
 	LintDir string `yaml:"lint_dir"`
+}
+
+// Subscriptions configures people following incidents themselves (the
+// directory's people always may).
+type Subscriptions struct {
+	// AllowedDomains: addresses in these domains may subscribe too, after
+	// double opt-in (a confirmation link mailed to them). Default none.
+	AllowedDomains []string `yaml:"allowed_domains"`
+	// ConfirmFor is how long a confirmation link works.
+	ConfirmFor time.Duration `yaml:"confirm_for"`
+	// ConfirmationsPerDay caps the confirmation emails to one address in 24 hours.
+	ConfirmationsPerDay int `yaml:"confirmations_per_day"`
 }
 
 // Changes configures the change log: the deployment webhook and the
@@ -740,6 +755,8 @@ func Default() Config {
 		Doctor: Doctor{ProbeTimeout: 60 * time.Second},
 		Jobs:   Jobs{PollInterval: 200 * time.Millisecond, CheckInterval: 15 * time.Second, RescueAfter: 5 * time.Minute},
 		Log:    Log{Level: "info", Format: "text"},
+
+		Subscriptions: Subscriptions{ConfirmFor: 48 * time.Hour, ConfirmationsPerDay: 3},
 	}
 }
 
@@ -1050,6 +1067,18 @@ func (c *Config) validate() []string {
 	}
 	if c.Cadence.OverdueAfter < 0 {
 		bad("cadence.overdue_after", "must not be negative")
+	}
+	if d := c.Subscriptions.ConfirmFor; d < 10*time.Minute || d > 30*24*time.Hour {
+		bad("subscriptions.confirm_for", "want between 10m and 720h, got %s", d)
+	}
+	if n := c.Subscriptions.ConfirmationsPerDay; n < 1 || n > 100 {
+		bad("subscriptions.confirmations_per_day", "want 1 to 100, got %d", n)
+	}
+	for _, d := range c.Subscriptions.AllowedDomains {
+		d = strings.TrimPrefix(strings.TrimSpace(d), "@")
+		if d == "" || strings.ContainsAny(d, "@ /") || !strings.Contains(d, ".") {
+			bad("subscriptions.allowed_domains", "%q is not a domain (partner.example)", d)
+		}
 	}
 	if c.Resolution.WriteUpAfter < time.Hour {
 		bad("resolution.write_up_after", "want at least 1h, got %s", c.Resolution.WriteUpAfter)

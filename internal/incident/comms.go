@@ -96,6 +96,31 @@ type Comms struct {
 	// FallbackGroup is escalated to when an overdue update would otherwise
 	// reach nobody but the comms lead (no incident lead, no backup).
 	FallbackGroup string
+	// Followers, when set, adds the people who follow the incident
+	// (subscriptions) to the status emails, each with their own
+	// unsubscribe link. Unset: the groups only.
+	Followers Followers
+}
+
+// Followers says who follows an incident beside its groups. It runs in
+// q, the transaction that queues the email: the unsubscribe links it
+// returns (by address) are stored with that email, or not at all.
+type Followers interface {
+	Followers(ctx context.Context, q store.Querier, ref string, systems []string) (emails []string, unsubscribe map[string]string, err error)
+}
+
+// AddFollowers adds inc's followers to req, a status email to the
+// stakeholders' thread, in tx.
+func (c *Comms) AddFollowers(ctx context.Context, tx store.Querier, inc *Incident, req *compose.Outgoing) error {
+	if c.Followers == nil {
+		return nil
+	}
+	emails, links, err := c.Followers.Followers(ctx, tx, inc.Ref, inc.Scope.Systems)
+	if err != nil {
+		return fmt.Errorf("incident: followers of %s: %w", inc.Ref, err)
+	}
+	req.Followers, req.Unsubscribe = emails, links
+	return nil
 }
 
 // DefaultCadence is the interval to the next update when Cadence names
@@ -277,6 +302,9 @@ func (c *Comms) SendUpdate(ctx context.Context, actor, ref string, in UpdateInpu
 	}
 	var msg *compose.Message
 	err = c.DB.InTx(ctx, func(tx *sql.Tx) error {
+		if err := c.AddFollowers(ctx, tx, inc, &req); err != nil {
+			return err
+		}
 		var err error
 		if msg, err = c.Mail.Queue(ctx, tx, req); err != nil {
 			return err

@@ -91,6 +91,7 @@ func inbound(raw []byte, lim Limits) string {
 		Classify(m)
 		CheckAuthentication(m, []string{"mx.example.com"})
 		ParseCommand(m.NewText, "exec", "customer-service")
+		ParseSubscribe(m.NewText)
 		ClassifyConfirmation(m.NewText)
 		m.ReplyTokens("status")
 	}

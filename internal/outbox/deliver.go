@@ -97,6 +97,9 @@ type claimed struct {
 	email, name, zone, group string
 	lang                     string // the reader's tag; "" in rows from before languages
 	attempts                 int
+	// unsubscribe is a follower's one-click link: their copy is theirs
+	// alone. "" for everyone else.
+	unsubscribe string
 }
 
 // storedMessage is what a worker needs of the message row.
@@ -160,7 +163,7 @@ func (o *Outbox) claim(ctx context.Context, tx *sql.Tx, messageID int64, limit i
 		}
 		for rows.Next() {
 			var c claimed
-			if err := rows.Scan(&c.id, &c.email, &c.name, &c.zone, &c.group, &c.attempts, &c.lang); err != nil {
+			if err := rows.Scan(&c.id, &c.email, &c.name, &c.zone, &c.group, &c.attempts, &c.lang, &c.unsubscribe); err != nil {
 				rows.Close()
 				return nil, fmt.Errorf("outbox: claim: %w", err)
 			}
@@ -204,10 +207,10 @@ func (o *Outbox) build(m *storedMessage, r claimed) ([]byte, error) {
 	if g, ok := d.Group(r.group); ok && g.DisplayName != "" {
 		display = g.DisplayName
 	}
-	if len(m.groups) == 0 {
+	if len(m.groups) == 0 || r.group == "" {
 		display = m.threadRef + " " + m.audience
 	}
-	rendered, err := o.render(compose.Kind(m.kind), []byte(m.snapshot), directory.Recipient{Email: r.email, Name: r.name, TimeZone: r.zone, Group: r.group, Language: cmp.Or(r.lang, m.language)}, display)
+	rendered, err := o.renderCopy(compose.Kind(m.kind), []byte(m.snapshot), directory.Recipient{Email: r.email, Name: r.name, TimeZone: r.zone, Group: r.group, Language: cmp.Or(r.lang, m.language)}, display, r.unsubscribe)
 	if err != nil {
 		return nil, err
 	}
@@ -219,6 +222,13 @@ func (o *Outbox) build(m *storedMessage, r claimed) ([]byte, error) {
 		ThreadIndex: m.index, ListID: m.listID, Date: m.createdAt,
 		AutoSubmitted: compose.Kind(m.kind).AutoSubmitted(),
 		Language:      rendered.Language,
+	}
+	if r.unsubscribe != "" {
+		// RFC 2369 3.2 and RFC 8058 3.1: a follower's copy says how to
+		// leave, and that one POST (no confirmation page) does it, so a
+		// mail client's "unsubscribe" button works. Group members' copies
+		// carry none: a member must not silence the list.
+		env.Extra = map[string]string{"List-Unsubscribe": "<" + r.unsubscribe + ">", "List-Unsubscribe-Post": "List-Unsubscribe=One-Click"}
 	}
 	if m.ics != "" {
 		return compose.BuildWithCalendar(env, rendered, []byte(m.ics), m.icsMethod)

@@ -26,7 +26,11 @@ const (
 
 // insertDeliveries writes one row per recipient, in chunks, skipping
 // (visibly) the addresses known to bounce or to have opted out.
-func (o *Outbox) insertDeliveries(ctx context.Context, tx *sql.Tx, messageID int64, recipients []directory.Recipient) (map[string]int, error) {
+//
+// unsubscribe holds the followers' one-click links by address: a
+// recipient who came through no group (a follower, not a member of the
+// groups) gets theirs on their delivery row, and so a copy of their own.
+func (o *Outbox) insertDeliveries(ctx context.Context, tx *sql.Tx, messageID int64, recipients []directory.Recipient, unsubscribe map[string]string) (map[string]int, error) {
 	blocked, err := blockedAddresses(ctx, tx)
 	if err != nil {
 		return nil, err
@@ -44,14 +48,18 @@ func (o *Outbox) insertDeliveries(ctx context.Context, tx *sql.Tx, messageID int
 	}
 	for start := 0; start < len(recipients); start += chunk {
 		end := min(start+chunk, len(recipients))
-		args := make([]any, 0, (end-start)*8)
+		args := make([]any, 0, (end-start)*9)
 		for _, r := range recipients[start:end] {
 			state, reason := StateQueued, ""
 			if why, ok := blocked[r.Email]; ok {
 				state, reason = StateSkipped, why
 			}
 			counts[state]++
-			args = append(args, messageID, r.Email, r.Name, r.TimeZone, r.Group, state, reason, r.Language)
+			unsub := ""
+			if r.Group == "" {
+				unsub = unsubscribe[r.Email]
+			}
+			args = append(args, messageID, r.Email, r.Name, r.TimeZone, r.Group, state, reason, r.Language, unsub)
 		}
 		if end-start == chunk {
 			_, err = full.ExecContext(ctx, args...)
@@ -74,11 +82,11 @@ func (o *Outbox) insertDeliveriesSQL(rows int) string {
 			sb.WriteString(", ")
 		}
 		sb.WriteString("(")
-		for k := 1; k <= 8; k++ {
+		for k := 1; k <= 9; k++ {
 			if k > 1 {
 				sb.WriteString(", ")
 			}
-			sb.WriteString(o.DB.Placeholder(i*8 + k))
+			sb.WriteString(o.DB.Placeholder(i*9 + k))
 		}
 		sb.WriteString(")")
 	}

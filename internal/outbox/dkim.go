@@ -15,12 +15,13 @@ import (
 // another thread), the reply address replies go to, the list and
 // auto-response markers, and the MIME structure. From is listed twice so
 // that a second From added on the way fails verification (RFC 6376 8.15).
+// RFC 8058 4: the one-click unsubscribe headers must be signed too.
 // A field absent from a message is signed as absent, so it cannot be
 // added later either.
 var DKIMHeaders = []string{
 	"From", "From", "Reply-To", "To", "Cc", "Subject", "Date", "Message-ID",
 	"In-Reply-To", "References", "Thread-Topic", "Thread-Index",
-	"List-Id", "Auto-Submitted", "X-Auto-Response-Suppress",
+	"List-Id", "List-Unsubscribe", "List-Unsubscribe-Post", "Auto-Submitted", "X-Auto-Response-Suppress",
 	"MIME-Version", "Content-Type", "Content-Transfer-Encoding",
 }
 

@@ -271,7 +271,8 @@ func (f *fanOut) recorded(rec recorded) {
 }
 
 // group splits claimed rows into SMTP transactions: copies that render
-// the same (same zone and group, and name for personal kinds) share one,
+// the same (same zone and group, name for personal kinds, and not a
+// follower's own copy) share one,
 // up to f.batch recipients. Each transaction gets its own bounce token.
 func (f *fanOut) group(rows []claimed) []transaction {
 	byKey := map[string][]claimed{}
@@ -280,6 +281,10 @@ func (f *fanOut) group(rows []claimed) []transaction {
 		key := r.zone + "\x00" + r.group + "\x00" + r.lang
 		if f.personal {
 			key += "\x00" + r.name
+		}
+		if r.unsubscribe != "" {
+			// A follower's copy carries their own unsubscribe link.
+			key += "\x00" + r.unsubscribe
 		}
 		if _, ok := byKey[key]; !ok {
 			order = append(order, key)

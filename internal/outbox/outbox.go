@@ -215,7 +215,7 @@ func (o *Outbox) queueVariant(ctx context.Context, tx *sql.Tx, req compose.Outgo
 	if err != nil {
 		return nil, fmt.Errorf("outbox: insert message: %w", err)
 	}
-	counts, err := o.insertDeliveries(ctx, tx, msg.ID, v.recipients)
+	counts, err := o.insertDeliveries(ctx, tx, msg.ID, v.recipients, req.Unsubscribe)
 	if err != nil {
 		return nil, err
 	}
@@ -232,35 +232,62 @@ func (o *Outbox) queueVariant(ctx context.Context, tx *sql.Tx, req compose.Outgo
 }
 
 // expand turns the request's audience into recipients: groups through
-// their nesting, de-duplicated; or named people.
+// their nesting, de-duplicated, and then the followers no group reached;
+// or named people.
 func (o *Outbox) expand(req compose.Outgoing) ([]directory.Recipient, error) {
 	d := o.Directory.Current()
 	if len(req.People) > 0 {
-		seen := map[string]bool{}
-		var out []directory.Recipient
-		for _, email := range req.People {
-			email = strings.ToLower(strings.TrimSpace(email))
-			if email == "" || seen[email] {
-				continue
-			}
-			seen[email] = true
-			r := directory.Recipient{Email: email, Group: req.Thread.Audience}
-			if p, ok := d.Reader(email); ok {
-				// The language as for a group's member (their own, a
-				// group's, the organisation's); the zone their own, as
-				// before.
-				r.Name, r.Language = p.Name, p.Language
-				if own, ok := d.Person(email); ok {
-					r.TimeZone = own.TimeZone
-				}
-			} else if _, err := mail.ParseAddress(email); err != nil {
-				return nil, errs.InvalidField("to", "%q is not an email address", email)
-			}
-			out = append(out, r)
-		}
-		return out, nil
+		return named(d, req.People, req.Thread.Audience)
 	}
-	return d.Expand(req.Groups...)
+	out, err := d.Expand(req.Groups...)
+	if err != nil || len(req.Followers) == 0 {
+		return out, err
+	}
+	members := make(map[string]bool, len(out))
+	for _, r := range out {
+		members[r.Email] = true
+	}
+	var fresh []string
+	for _, email := range req.Followers {
+		if e := strings.ToLower(strings.TrimSpace(email)); !members[e] {
+			fresh = append(fresh, e)
+		}
+	}
+	// A follower's copy goes through no group (Group ""), which is what
+	// marks it as theirs alone, with their unsubscribe link.
+	followers, err := named(d, fresh, "")
+	if err != nil {
+		return nil, err
+	}
+	return append(out, followers...), nil
+}
+
+// named is the recipients of mail to named people, each once, as group
+// (the thread's audience for mail to people; "" for followers).
+func named(d *directory.Directory, people []string, group string) ([]directory.Recipient, error) {
+	seen := map[string]bool{}
+	var out []directory.Recipient
+	for _, email := range people {
+		email = strings.ToLower(strings.TrimSpace(email))
+		if email == "" || seen[email] {
+			continue
+		}
+		seen[email] = true
+		r := directory.Recipient{Email: email, Group: group}
+		if p, ok := d.Reader(email); ok {
+			// The language as for a group's member (their own, a
+			// group's, the organisation's); the zone their own, as
+			// before.
+			r.Name, r.Language = p.Name, p.Language
+			if own, ok := d.Person(email); ok {
+				r.TimeZone = own.TimeZone
+			}
+		} else if _, err := mail.ParseAddress(email); err != nil {
+			return nil, errs.InvalidField("to", "%q is not an email address", email)
+		}
+		out = append(out, r)
+	}
+	return out, nil
 }
 
 // displayFor is the visible To: of a recipient's copy: the group, never
@@ -326,6 +353,12 @@ func (o *Outbox) nextInThread(ctx context.Context, tx *sql.Tx, t compose.Thread,
 
 // render renders one recipient's copy from the stored snapshot.
 func (o *Outbox) render(kind compose.Kind, snapshot []byte, r directory.Recipient, audience string) (*compose.Rendered, error) {
+	return o.renderCopy(kind, snapshot, r, audience, "")
+}
+
+// renderCopy is render for a follower's copy when unsubscribe (their
+// one-click link) is set.
+func (o *Outbox) renderCopy(kind compose.Kind, snapshot []byte, r directory.Recipient, audience, unsubscribe string) (*compose.Rendered, error) {
 	data, err := compose.NewData(kind)
 	if err != nil {
 		return nil, err
@@ -341,6 +374,9 @@ func (o *Outbox) render(kind compose.Kind, snapshot []byte, r directory.Recipien
 		lang = o.Renderer.Catalog().Match("")
 	}
 	compose.Address(data, compose.Copy{Name: r.Name, Zone: compose.Zone(r.TimeZone), To: audience, Language: lang, Group: r.Group})
+	if unsubscribe != "" {
+		return o.Renderer.RenderFollowerIn(lang, kind, data, unsubscribe)
+	}
 	return o.Renderer.RenderIn(lang, kind, data)
 }
 

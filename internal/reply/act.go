@@ -56,6 +56,10 @@ func contains(list []string, s string) bool {
 // every check passes, refused (and the leads told why) when one fails;
 // anything else goes on the timeline and to the comms lead only.
 func (s *Service) actOnReply(ctx context.Context, id int64, m *mailmsg.Message, inc *incident.Incident, by string, out mailmsg.Outcome, log *slog.Logger) error {
+	if sc, ok := mailmsg.ParseSubscribe(m.NewText); ok && s.Subscriptions != nil {
+		// Before the lead's commands: a lead's "subscribe" is not an update.
+		return s.actOnSubscribe(ctx, id, m, inc, sc, out, log)
+	}
 	// A lead's update goes to the status audience; its groups may be
 	// given their own wording in sections ("for customer-service:").
 	var groups []string

@@ -73,6 +73,15 @@ type Invitations interface {
 	RecordCalendarReply(ctx context.Context, tx *sql.Tx, ics []byte) error
 }
 
+// Subscriptions carries out "subscribe" and "unsubscribe" by reply, for
+// the sender alone (kind "incident" with the incident's ref, "all", or
+// "system" with the system). Who may subscribe is its to decide: a
+// refusal is an errs.Invalid or errs.NotFound error with nothing changed.
+type Subscriptions interface {
+	SubscribeByReply(ctx context.Context, sender, kind, target string) (string, error)
+	UnsubscribeByReply(ctx context.Context, sender, kind, target string) (string, error)
+}
+
 // Service acts on parsed inbound mail (an inbox.Handler).
 type Service struct {
 	DB        *store.DB
@@ -95,6 +104,8 @@ type Service struct {
 	Invitations Invitations
 	// Questions batches stakeholders' questions to the comms lead.
 	Questions Questions
+	// Subscriptions, when set, takes "subscribe" and "unsubscribe" replies.
+	Subscriptions Subscriptions
 
 	// LocalPart is the local part of the reply addresses (status in
 	// status+<token>@example.com).

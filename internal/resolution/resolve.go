@@ -533,8 +533,13 @@ func (s *Service) AnswerByReply(ctx context.Context, tx *sql.Tx, inc *incident.I
 func (s *Service) queueToEveryone(ctx context.Context, tx *sql.Tx, inc *incident.Incident, kind compose.Kind, audienceKind string,
 	data any, view *compose.IncidentView, actor string) ([]*compose.Message, error) {
 	view.ThreadTitle = s.Comms.ThreadTitle(ctx, tx, inc, compose.Stakeholders)
-	msg, err := s.Mail.Queue(ctx, tx, compose.Outgoing{Thread: inc.Thread(compose.Stakeholders), Kind: kind,
-		Groups: s.Directory.Current().Audience(audienceKind), Data: data, Actor: actor})
+	req := compose.Outgoing{Thread: inc.Thread(compose.Stakeholders), Kind: kind,
+		Groups: s.Directory.Current().Audience(audienceKind), Data: data, Actor: actor}
+	// Those who follow the incident read how it ended, as they read its updates.
+	if err := s.Comms.AddFollowers(ctx, tx, inc, &req); err != nil {
+		return nil, err
+	}
+	msg, err := s.Mail.Queue(ctx, tx, req)
 	if err != nil {
 		return nil, fmt.Errorf("resolution: %s email: %w", kind, err)
 	}

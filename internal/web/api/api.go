@@ -21,6 +21,7 @@ import (
 	"github.com/sitrep-dev/sitrep/internal/postmortem"
 	"github.com/sitrep-dev/sitrep/internal/reply"
 	"github.com/sitrep-dev/sitrep/internal/resolution"
+	"github.com/sitrep-dev/sitrep/internal/subscription"
 	"github.com/sitrep-dev/sitrep/internal/web"
 )
 
@@ -54,6 +55,9 @@ type Server struct {
 	Maintenance *maintenance.Service
 	// Groups re-reads groups.yaml for the sync endpoint; nil: no endpoint.
 	Groups GroupsFile
+
+	// Subscriptions: people following incidents themselves; nil: no routes.
+	Subscriptions *subscription.Service
 }
 
 var _ web.Registrar = (*Server)(nil)
@@ -99,6 +103,7 @@ func (s *Server) Register(mux *http.ServeMux) {
 	s.registerChanges(mux)
 	s.registerIntake(mux)
 	s.registerMaintenance(mux)
+	s.registerSubscriptions(mux)
 
 	mux.HandleFunc("/api/", func(w http.ResponseWriter, r *http.Request) {
 		s.Error(w, r, errs.E(errs.NotFound, "no API route %s %s", r.Method, r.URL.Path))

@@ -1,0 +1,49 @@
+-- The subscriptions' statements: subscriptions and
+-- subscription_confirmations are this package's tables, and only it names
+-- them.
+
+-- name: find
+SELECT id, email, kind, target, confirmed, source, created_at FROM subscriptions
+WHERE email = $1 AND kind = $2 AND target = $3;
+
+-- name: insert
+INSERT INTO subscriptions (email, kind, target, confirmed, source, actor, created_at, confirmed_at)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING id;
+
+-- name: confirm
+UPDATE subscriptions SET confirmed = TRUE, confirmed_at = $1 WHERE id = $2 AND NOT confirmed;
+
+-- name: get
+SELECT id, email, kind, target, confirmed, source, created_at FROM subscriptions WHERE id = $1;
+
+-- name: list
+SELECT id, email, kind, target, confirmed, source, created_at FROM subscriptions
+WHERE ($1 = '' OR email = $1) ORDER BY email, kind, target, id LIMIT 5000;
+
+-- name: delete
+DELETE FROM subscriptions WHERE id = $1;
+
+-- name: followers
+-- The confirmed subscriptions that may follow one incident: to all, to it,
+-- or to a system (the caller keeps those of its systems).
+SELECT id, email, kind, target FROM subscriptions
+WHERE confirmed AND (kind = 'all' OR (kind = 'incident' AND target = $1) OR kind = 'system')
+ORDER BY email, id;
+
+-- name: insert-token
+INSERT INTO subscription_confirmations (token_hash, purpose, email, subscription_ids, created_at, expires_at)
+VALUES ($1, $2, $3, $4, $5, $6);
+
+-- name: token
+SELECT purpose, email, subscription_ids, expires_at, used_at FROM subscription_confirmations WHERE token_hash = $1;
+
+-- name: spend-token
+-- Single use: of two clicks at once, one sees its row updated.
+UPDATE subscription_confirmations SET used_at = $1 WHERE token_hash = $2 AND used_at IS NULL;
+
+-- name: recent-confirmations
+-- Confirmation mails to one address since a time: the rate limit.
+SELECT COUNT(*) FROM subscription_confirmations WHERE email = $1 AND purpose = 'confirm' AND created_at > $2;
+
+-- name: prune-tokens
+DELETE FROM subscription_confirmations WHERE expires_at < $1;
