@@ -432,7 +432,7 @@ func (s *Server) issueJSON(is *Issue) map[string]any {
 		"id": 1000 + is.Number, "node_id": fmt.Sprintf("I_fake%d", is.Number), "number": is.Number,
 		"url": s.URL + base + "/issues/" + strconv.FormatInt(is.Number, 10), "repository_url": s.URL + base,
 		"html_url": "https://github.com/" + s.o.Owner + "/" + s.o.Repo + "/issues/" + strconv.FormatInt(is.Number, 10),
-		"state": is.State, "title": is.Title, "body": is.Body, "labels": labels, "assignees": assignees,
+		"state":    is.State, "title": is.Title, "body": is.Body, "labels": labels, "assignees": assignees,
 		"user": map[string]any{"login": "sitrep-bot", "type": "User"}, "locked": false, "comments": 0,
 		"created_at": is.CreatedAt.Format(time.RFC3339), "updated_at": is.UpdatedAt.Format(time.RFC3339), "closed_at": nil,
 		"author_association": "MEMBER",
