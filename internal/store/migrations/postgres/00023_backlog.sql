@@ -42,7 +42,12 @@ ALTER TABLE improvements ADD COLUMN tracker_url TEXT NOT NULL DEFAULT '';
 ALTER TABLE improvements ADD COLUMN tracker_ref TEXT NOT NULL DEFAULT '';
 ALTER TABLE improvements ADD COLUMN tracker_problem TEXT NOT NULL DEFAULT '';
 
+-- A person's GitHub login (groups.yaml `github:`), to assign the issues of
+-- the improvements they own (internal/directory).
+ALTER TABLE people ADD COLUMN github TEXT NOT NULL DEFAULT '';
+
 -- +goose Down
+ALTER TABLE people DROP COLUMN github;
 ALTER TABLE improvements DROP COLUMN tracker_problem;
 ALTER TABLE improvements DROP COLUMN tracker_ref;
 ALTER TABLE improvements DROP COLUMN tracker_url;
