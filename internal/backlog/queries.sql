@@ -42,7 +42,8 @@ SELECT state, attempts, last_error, remote_ref, url, remote_state FROM backlog_i
 SELECT since FROM backlog_cursors WHERE tracker = $1;
 
 -- name: oldest-filed
-SELECT MIN(created_at) FROM backlog_issues WHERE tracker = $1;
+-- ORDER BY, not MIN: SQLite gives an aggregate of timestamps back as text.
+SELECT created_at FROM backlog_issues WHERE tracker = $1 ORDER BY created_at LIMIT 1;
 
 -- name: save-cursor
 INSERT INTO backlog_cursors (tracker, since) VALUES ($1, $2)

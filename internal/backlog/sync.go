@@ -52,6 +52,9 @@ const (
 	// maxRetryAfter caps a tracker's Retry-After, so that a bad header
 	// cannot park an item for a year.
 	maxRetryAfter = time.Hour
+	// clockSkew: sitrep's clock and the tracker's may differ; a look for
+	// an earlier try starts this long before the intent was recorded.
+	clockSkew = 10 * time.Minute
 )
 
 // Queue is the River queue the filing jobs run on, with workers of its
@@ -66,13 +69,13 @@ type Service struct {
 	Items   Items
 	Logger  *slog.Logger
 
-	// now is the clock (tests move it past a lease); nil: time.Now.
-	now func() time.Time
+	// Now is the clock (tests move it past a lease); nil: time.Now.
+	Now func() time.Time
 }
 
 func (s *Service) clock() time.Time {
-	if s.now != nil {
-		return s.now()
+	if s.Now != nil {
+		return s.Now()
 	}
 	return time.Now()
 }
@@ -214,7 +217,7 @@ func (s *Service) File(ctx context.Context, id int64) (time.Duration, error) {
 	found := false
 	if look {
 		cctx, cancel := context.WithTimeout(ctx, callTimeout)
-		is, found, err = s.Tracker.Find(cctx, r.marker, r.createdAt.Add(-time.Minute))
+		is, found, err = s.Tracker.Find(cctx, r.marker, r.createdAt.Add(-clockSkew))
 		cancel()
 		if err != nil {
 			return s.failed(ctx, r, mine, tries, fmt.Errorf("looking for an earlier try: %w", err), log)
@@ -337,14 +340,14 @@ func (s *Service) Poll(ctx context.Context) error {
 	switch {
 	case errors.Is(err, sql.ErrNoRows):
 		// First poll: from the oldest item filed, or now when there is none.
-		var oldest sql.NullTime
-		if err := s.DB.QueryRowContext(ctx, queries.Get("oldest-filed"), s.Tracker.Name()).Scan(&oldest); err != nil {
-			return fmt.Errorf("backlog: poll: %w", err)
-		}
-		if !oldest.Valid {
+		err := s.DB.QueryRowContext(ctx, queries.Get("oldest-filed"), s.Tracker.Name()).Scan(&since)
+		if errors.Is(err, sql.ErrNoRows) {
 			return nil // nothing filed yet
 		}
-		since = oldest.Time
+		if err != nil {
+			return fmt.Errorf("backlog: poll: %w", err)
+		}
+		since = since.Add(-clockSkew)
 	case err != nil:
 		return fmt.Errorf("backlog: poll: %w", err)
 	}

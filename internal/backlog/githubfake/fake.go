@@ -82,7 +82,7 @@ type Server struct {
 	faults    map[string][]Fault
 	requests  []Request
 	uncovered []string
-	clock     time.Time // advances one second per change: updated_at is ordered
+	clock     time.Time // the last change's time: now, and at least a second after the one before
 	hang      chan struct{}
 }
 
@@ -93,8 +93,7 @@ func New(t testing.TB, o Options) *Server {
 	if err != nil {
 		t.Fatal(err)
 	}
-	s := &Server{t: t, o: o, ex: ex, faults: map[string][]Fault{}, hang: make(chan struct{}),
-		clock: time.Date(2026, 3, 2, 9, 0, 0, 0, time.UTC)}
+	s := &Server{t: t, o: o, ex: ex, faults: map[string][]Fault{}, hang: make(chan struct{})}
 	s.Server = httptest.NewServer(http.HandlerFunc(s.serve))
 	t.Cleanup(func() {
 		close(s.hang)
@@ -158,8 +157,7 @@ func (s *Server) SetState(number int64, state string) {
 	defer s.mu.Unlock()
 	for _, is := range s.issues {
 		if is.Number == number {
-			s.clock = s.clock.Add(time.Second)
-			is.State, is.UpdatedAt = state, s.clock
+			is.State, is.UpdatedAt = state, s.tick()
 			is.ClosedAt = nil
 			if state == "closed" {
 				t := s.clock
@@ -178,8 +176,20 @@ func (s *Server) AddIssue(title, body string) int64 {
 	return s.create(title, body, nil, nil).Number
 }
 
+// tick is the time of a change: GitHub's clock (the real one, to the
+// second, as its timestamps), moved on a second past the last change so
+// that updated_at orders changes as they happened.
+func (s *Server) tick() time.Time {
+	now := time.Now().UTC().Truncate(time.Second)
+	if next := s.clock.Add(time.Second); next.After(now) {
+		now = next
+	}
+	s.clock = now
+	return now
+}
+
 func (s *Server) create(title, body string, labels, assignees []string) *Issue {
-	s.clock = s.clock.Add(time.Second)
+	s.tick()
 	is := &Issue{Number: int64(len(s.issues) + 1), Title: title, Body: body, State: "open", Labels: labels, Assignees: assignees,
 		CreatedAt: s.clock, UpdatedAt: s.clock}
 	s.issues = append(s.issues, is)
