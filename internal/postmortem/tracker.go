@@ -149,4 +149,3 @@ func (s *Service) incidentOfImprovement(ctx context.Context, tx *sql.Tx, id int6
 	}
 	return incidentID, nil
 }
-
