@@ -387,7 +387,7 @@ func (g *Issues) ParseWebhook(h http.Header, body []byte) ([]backlog.Change, err
 	if err := json.Unmarshal(body, &ev); err != nil {
 		return nil, errs.E(errs.Invalid, "the issues event does not read: %v", err)
 	}
-	if ev.Issue == nil || !strings.EqualFold(ev.Repo.FullName, g.Owner+"/"+g.Repo) {
+	if ev.Issue == nil || ev.Issue.Number <= 0 || !strings.EqualFold(ev.Repo.FullName, g.Owner+"/"+g.Repo) {
 		return nil, nil
 	}
 	var closed bool
