@@ -2,9 +2,12 @@
 -- its tables, and only it names them.
 
 -- name: insert-intent
--- Once per item: a second ask (a republish) keeps the first.
+-- Once per item: a second ask (a republish) keeps the first, but puts one
+-- the tracker refused back to pending (the configuration was fixed), with
+-- its marker and its tries: its next try looks before it creates.
 INSERT INTO backlog_issues (item_id, tracker, marker, title, body, assignee, due_on, created_at)
-VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT (item_id) DO NOTHING;
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
+ON CONFLICT (item_id) DO UPDATE SET state = 'pending', last_error = '' WHERE backlog_issues.state = 'refused';
 
 -- name: intent
 SELECT tracker, marker, title, body, assignee, due_on, state, attempts, claim, lease_until, created_at

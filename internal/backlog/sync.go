@@ -135,7 +135,8 @@ func (s *Service) Queues() map[string]river.QueueConfig {
 
 // Enqueue records, in the caller's transaction, the intent to file the
 // item, and queues its job. An item already recorded stays as it is: it
-// is filed once, with what was first asked.
+// is filed once, with what was first asked; one the tracker refused is
+// tried again.
 func (s *Service) Enqueue(ctx context.Context, tx *sql.Tx, id int64, title, body, assignee, due string) error {
 	nonce := make([]byte, 6)
 	_, _ = rand.Read(nonce) // crypto/rand.Read does not fail (Go 1.24)

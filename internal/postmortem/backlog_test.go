@@ -428,6 +428,24 @@ func TestBacklogRefusals(t *testing.T) {
 		t.Errorf("row %+v", st)
 	}
 
+	// The configuration fixed, publishing again tries the refused ones again.
+	r.publish(t)
+	try(t, r.sync, m1.ID)
+	try(t, r.sync, m2.ID)
+	if n := len(r.gh.Issues()); n != 2 {
+		t.Fatalf("after publishing again: %d issues, want 2", n)
+	}
+	for _, id := range []int64{m1.ID, m2.ID} {
+		if got := r.get(t, id); got.TrackerRef == "" || got.TrackerProblem != "" {
+			t.Errorf("improvement %d after the retry: ref %q, problem %q", id, got.TrackerRef, got.TrackerProblem)
+		}
+	}
+	r.publish(t)
+	try(t, r.sync, m1.ID)
+	if n := len(r.gh.Issues()); n != 2 {
+		t.Errorf("a third publish filed again: %d issues", n)
+	}
+
 	if err := (backlog.Check{Tracker: r.client()}).Verify(ctx); err != nil {
 		t.Errorf("doctor with a good token: %v", err)
 	}

@@ -24,7 +24,7 @@ type Tracker interface {
 	// Enqueue records, in tx, the intent to file improvement id with
 	// this title and Markdown body, assigned to the owner's email (""
 	// none), due on due ("" none). A second call for the same id changes
-	// nothing.
+	// nothing, unless the tracker refused it: then it is tried again.
 	Enqueue(ctx context.Context, tx *sql.Tx, id int64, title, body, assignee, due string) error
 }
 
