@@ -221,15 +221,21 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 	req := Request{Method: r.Method, Path: r.URL.Path, Query: r.URL.RawQuery, Body: string(body)}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	defer func() { s.requests = append(s.requests, req) }()
-
 	op, vars := s.ex.match(r.Method, r.URL.Path)
+	if op != nil {
+		req.Operation = op.OperationID
+	}
+	// Recorded as it arrives (a hung call is seen at once), its status
+	// when answered.
+	s.requests = append(s.requests, req)
+	at := len(s.requests) - 1
+	defer func() { s.requests[at].Status = req.Status }()
+
 	if op == nil {
 		s.uncover(&req, "no operation of the excerpt has this method and path")
 		req.Status = s.answerError(w, http.StatusNotFound, "Not Found", nil)
 		return
 	}
-	req.Operation = op.OperationID
 	// Authentication first, as GitHub does.
 	auth := r.Header.Get("Authorization")
 	if auth != "Bearer "+s.o.Token && auth != "token "+s.o.Token {
