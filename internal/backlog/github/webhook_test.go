@@ -37,7 +37,11 @@ func TestParseWebhook(t *testing.T) {
 		t.Fatalf("closed: %+v %v", got, err)
 	}
 	refused := map[string]func() (http.Header, []byte){
-		"unsigned": func() (http.Header, []byte) { h := signed("issues", body); h.Del("X-Hub-Signature-256"); return h, body },
+		"unsigned": func() (http.Header, []byte) {
+			h := signed("issues", body)
+			h.Del("X-Hub-Signature-256")
+			return h, body
+		},
 		"wrong secret": func() (http.Header, []byte) {
 			h := signed("issues", body)
 			h.Set("X-Hub-Signature-256", github.Sign("other", body))
