@@ -160,11 +160,14 @@ func TestBacklogFiledOnceAcrossFaults(t *testing.T) {
 		t.Fatalf("want exactly one issue, got %d", len(issues))
 	}
 	is := issues[0]
-	for _, want := range []string{"Run the migration check in the deploy pipeline", "Olga Nunez (owner@example.test)", "**Due:** 2026-03-20",
+	for _, want := range []string{"Run the migration check in the deploy pipeline", "**Owner:** Olga Nunez", "**Due:** 2026-03-20",
 		r.inc.Ref, "<!-- sitrep:improvement:"} {
 		if !strings.Contains(is.Body, want) {
 			t.Errorf("issue body lacks %q:\n%s", want, is.Body)
 		}
+	}
+	if strings.Contains(is.Body, "owner@example.test") {
+		t.Errorf("the owner's email is in the issue, which more people may see than the directory:\n%s", is.Body)
 	}
 	if is.Title != "["+r.inc.Ref+"] Run the migration check in the deploy pipeline" || strings.Join(is.Assignees, ",") != "olga-n" ||
 		strings.Join(is.Labels, ",") != "post-mortem" {

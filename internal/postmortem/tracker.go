@@ -58,7 +58,9 @@ func (s *Service) issueBody(inc *incident.Incident, text, owner, due, issue stri
 		b.WriteString("**Addresses:** " + oneLine(issue) + "\n")
 	}
 	if owner != "" {
-		b.WriteString("**Owner:** " + s.displayName(owner) + " (" + owner + ")\n")
+		// The name only: the repository may be seen by more people than
+		// the directory is (a public one, outside contributors).
+		b.WriteString("**Owner:** " + s.displayName(owner) + "\n")
 	}
 	if due != "" {
 		b.WriteString("**Due:** " + due + "\n")
