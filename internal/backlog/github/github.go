@@ -148,10 +148,9 @@ func (g *Issues) list(ctx context.Context, since time.Time, sort string, page in
 	if !since.IsZero() {
 		q.Set("since", since.UTC().Format(time.RFC3339))
 	}
-	if len(g.Labels) > 0 {
-		// Only issues carrying every label: ours carry them all.
-		q.Set("labels", strings.Join(g.Labels, ","))
-	}
+	// Not narrowed by our labels: someone may have taken one off the
+	// issue, or the configuration changed them since it was filed, and an
+	// issue missed here would be filed twice.
 	var out []issue
 	if err := g.do(ctx, http.MethodGet, g.repoPath()+"/issues", q, nil, http.StatusOK, &out); err != nil {
 		return nil, err
