@@ -273,6 +273,9 @@ func cmdImprovements(ctx context.Context, e env, args []string) error {
 			DueOn    string `json:"due_on"`
 			Overdue  bool   `json:"overdue"`
 			State    string `json:"state"`
+			// TrackerRef: its issue in the backlog; TrackerProblem: why it could not be filed.
+			TrackerRef     string `json:"tracker_ref"`
+			TrackerProblem string `json:"tracker_problem"`
 		} `json:"improvements"`
 		Unowned int `json:"unowned"`
 	}
@@ -293,7 +296,14 @@ func cmdImprovements(ctx context.Context, e env, args []string) error {
 		case m.State == "done":
 			flag = "done"
 		}
-		fmt.Fprintf(e.stdout, "%-8s %-4s %-30s %-10s %-9s %s\n", m.Incident, m.Ref, orDash(m.Owner), orDash(m.DueOn), flag, m.Text)
+		text := m.Text
+		switch {
+		case m.TrackerRef != "":
+			text += " [backlog #" + m.TrackerRef + "]"
+		case m.TrackerProblem != "":
+			text += " [NOT IN THE BACKLOG: " + m.TrackerProblem + "]"
+		}
+		fmt.Fprintf(e.stdout, "%-8s %-4s %-30s %-10s %-9s %s\n", m.Incident, m.Ref, orDash(m.Owner), orDash(m.DueOn), flag, text)
 	}
 	if out.Unowned > 0 {
 		fmt.Fprintf(e.stdout, "%d without an owner.\n", out.Unowned)

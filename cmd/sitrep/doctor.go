@@ -14,6 +14,7 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/sitrep-dev/sitrep/internal/backlog"
 	"github.com/sitrep-dev/sitrep/internal/calendar/caldav"
 	"github.com/sitrep-dev/sitrep/internal/calendar/google"
 	"github.com/sitrep-dev/sitrep/internal/changes"
@@ -272,6 +273,12 @@ func integrations(cfg config.Config) []doctor.Integration {
 			out = append(out, doctor.Reachability{Area: "chat", Name: "Slack", What: "Slack webhook host", Addr: net.JoinHostPort(u.Hostname(), port), TLS: u.Scheme == "https",
 				Fix: "this machine must reach " + u.Hostname() + " over HTTPS (a proxy or firewall may block it); the webhook itself is tried at the first post"})
 		}
+	}
+	if b := cfg.Backlog; b.Tracker == "github" {
+		out = append(out, doctor.CredentialCheck{Area: "backlog", Name: "GitHub Issues", What: "issues of " + b.GitHub.Owner + "/" + b.GitHub.Repo,
+			Verifier: backlog.Check{Tracker: githubIssues(b.GitHub, nil)},
+			Fix: "backlog.github.token must be a fine-grained token (or an app's installation token) with Issues: read and write on " +
+				b.GitHub.Owner + "/" + b.GitHub.Repo + ", not expired; backlog.github.owner and repo name the repository (docs/backlog.md)"})
 	}
 	if irc := cfg.Chat.IRC; irc.Server != "" {
 		out = append(out, doctor.Reachability{Area: "chat", Name: "IRC", What: "IRC server for " + irc.Channel, Addr: irc.Server, TLS: irc.TLS,

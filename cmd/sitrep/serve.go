@@ -8,6 +8,7 @@ import (
 	"flag"
 	"fmt"
 	"log/slog"
+	"maps"
 	"net"
 	"net/http"
 	"os"
@@ -24,6 +25,7 @@ import (
 
 	exampleconfig "github.com/sitrep-dev/sitrep/config"
 	"github.com/sitrep-dev/sitrep/internal/auth"
+	"github.com/sitrep-dev/sitrep/internal/backlog"
 	"github.com/sitrep-dev/sitrep/internal/blameless"
 	"github.com/sitrep-dev/sitrep/internal/calendar"
 	"github.com/sitrep-dev/sitrep/internal/calendar/caldav"
@@ -144,7 +146,8 @@ type Main struct {
 	postmortem *postmortem.Service
 	intake     *intake.Service
 	maint      *maintenance.Service
-	chat       *chat.Mirror // nil: no chat mirror configured
+	chat       *chat.Mirror     // nil: no chat mirror configured
+	backlog    *backlog.Service // nil: no backlog tracker configured
 	sandbox    *sandbox.Sandbox
 	inbox      *inbox.Store
 	replies    *reply.Service
@@ -256,9 +259,13 @@ func (h *Main) Run(ctx context.Context) error {
 	h.postmortem.Register(workers)
 	h.buildIntake(workers)
 	h.buildInbox(workers)
-	chatQueues := h.buildChat(workers)
+	// Chat targets and the backlog tracker have queues of their own: one
+	// that is down or slow never takes a worker an email needs.
+	queues := map[string]river.QueueConfig{}
+	maps.Copy(queues, h.buildChat(workers))
+	maps.Copy(queues, h.buildBacklog(workers))
 	if h.worker, err = jobs.NewWorker(db, jobs.Config{Workers: workers, Logger: logger,
-		PollInterval: cfg.Jobs.PollInterval, RescueAfter: cfg.Jobs.RescueAfter, Queues: chatQueues}); err != nil {
+		PollInterval: cfg.Jobs.PollInterval, RescueAfter: cfg.Jobs.RescueAfter, Queues: queues}); err != nil {
 		return err
 	}
 
@@ -274,7 +281,7 @@ func (h *Main) Run(ctx context.Context) error {
 	srv := &web.Server{Tokens: h.tokens, Sessions: &auth.Sessions{DB: db}, Logger: logger, Registry: h.registry,
 		MaxBodyBytes: cfg.Server.MaxBodyBytes, Storage: db, PublicURL: cfg.Server.PublicURL, TrustedProxies: cfg.Server.TrustedProxyPrefixes()}
 	jsonAPI := &api.Server{Server: srv, Incidents: h.incidents, Directory: h.directory, Outbox: h.outbox, Comms: h.comms, Resolution: h.resolution,
-		Changes: h.changes, Postmortem: h.postmortem, Inbox: h.inbox, Replies: h.replies, Intake: h.intake, Maintenance: h.maint, Groups: h.groupsFile()}
+		Changes: h.changes, Postmortem: h.postmortem, Inbox: h.inbox, Replies: h.replies, Intake: h.intake, Maintenance: h.maint, Groups: h.groupsFile(), Backlog: h.backlog}
 	pages := &ui.Server{Server: srv, Incidents: h.incidents, Directory: h.directory, Outbox: h.outbox, Comms: h.comms, Resolution: h.resolution,
 		Changes: h.changes, Maintenance: h.maint, Postmortem: h.postmortem, Inbox: h.inbox, Replies: h.replies, Intake: h.intake,
 		Accounts: h.accounts, Sandbox: h.sandbox, SSO: singleSignOn(cfg), Doctor: h.doctorFor()}
@@ -300,6 +307,9 @@ func (h *Main) Run(ctx context.Context) error {
 	h.loops.Go(func(ctx context.Context) { h.runChecks(ctx, cfg.Jobs.CheckInterval) })
 	h.loops.Go(func(ctx context.Context) { h.readAnswers(ctx, cfg.Jobs.CheckInterval) })
 	h.loops.Go(func(ctx context.Context) { h.tellMaintenance(ctx, max(cfg.Jobs.CheckInterval, time.Minute)) })
+	if h.backlog != nil {
+		h.loops.Go(func(ctx context.Context) { h.pollBacklog(ctx, cfg.Backlog.PollEvery) })
+	}
 	h.startChat()
 	if h.ingester != nil {
 		h.ingest.Go(func(ctx context.Context) { _ = h.ingester.Run(ctx) }) // it logs its failures and returns when stopped

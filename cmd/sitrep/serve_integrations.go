@@ -8,10 +8,14 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"time"
 
 	"github.com/riverqueue/river"
 
+	"github.com/sitrep-dev/sitrep/internal/backlog"
+	"github.com/sitrep-dev/sitrep/internal/backlog/github"
 	"github.com/sitrep-dev/sitrep/internal/chat"
+	"github.com/sitrep-dev/sitrep/internal/config"
 	"github.com/sitrep-dev/sitrep/internal/intake"
 )
 
@@ -109,4 +113,48 @@ func (h *Main) exampleIntakeSecret() string {
 	h.intakeSecret, h.intakeSecretNew = hex.EncodeToString(raw), true
 	h.intakeSecretFile = h.keepSecret(intakeSecretFile, h.intakeSecret+"\n")
 	return h.intakeSecret
+}
+
+// githubIssues is the backlog's GitHub repository of the config; people
+// maps owners to logins (nil for the doctor, which files nothing).
+func githubIssues(c config.BacklogGitHub, people github.People) *github.Issues {
+	return &github.Issues{BaseURL: c.APIURL, Token: c.Token.Value(), Owner: c.Owner, Repo: c.Repo, Labels: c.Labels,
+		WebhookSecret: c.WebhookSecret.Value(), People: people}
+}
+
+// buildBacklog wires the backlog sync when backlog.tracker is set: the
+// post-mortem files its improvements through it, and hears back from it
+// when an issue is closed or reopened. It returns the queue its jobs run on.
+func (h *Main) buildBacklog(workers *river.Workers) map[string]river.QueueConfig {
+	c := h.cfg.Backlog
+	var tracker backlog.Tracker
+	switch c.Tracker {
+	case "github":
+		tracker = githubIssues(c.GitHub, h.directory)
+	default:
+		return nil
+	}
+	h.backlog = &backlog.Service{DB: h.db, Jobs: h.inserter, Tracker: tracker, Items: h.postmortem,
+		Logger: h.logger.With("component", "backlog")}
+	h.postmortem.Tracker = h.backlog
+	h.backlog.Register(workers)
+	h.logger.Info("backlog sync on", "tracker", tracker.Name(), "webhook", c.GitHub.WebhookSecret != "", "poll_every", c.PollEvery)
+	return h.backlog.Queues()
+}
+
+// pollBacklog asks the tracker what changed every interval (every replica:
+// a change applied twice changes nothing the second time).
+func (h *Main) pollBacklog(ctx context.Context, interval time.Duration) {
+	t := time.NewTicker(interval)
+	defer t.Stop()
+	for {
+		if err := h.backlog.Poll(ctx); err != nil && ctx.Err() == nil {
+			h.logger.Error("backlog poll failed", "err", err)
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
 }

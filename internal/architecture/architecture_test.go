@@ -76,6 +76,9 @@ var owners = map[string]string{
 	"subscriptions":              "internal/subscription",
 	"subscription_confirmations": "internal/subscription",
 
+	"backlog_issues":  "internal/backlog",
+	"backlog_cursors": "internal/backlog",
+
 	"chat_cursors": "internal/chat",
 	"chat_posts":   "internal/chat",
 	"chat_threads": "internal/chat",
@@ -315,7 +318,7 @@ func TestOutboxKnowsNoIncident(t *testing.T) {
 func TestDomainImportsNoAdapter(t *testing.T) {
 	forbidImports(t, []string{"internal/incident", "internal/resolution", "internal/postmortem", "internal/reply", "internal/blameless"},
 		[]string{"internal/outbox", "internal/inbox", "internal/calendar/caldav", "internal/calendar/google", "internal/chat", "internal/changes",
-			"internal/intake", "internal/web", "internal/sandbox", "internal/doctor"},
+			"internal/intake", "internal/web", "internal/sandbox", "internal/doctor", "internal/backlog"},
 		"pendingDomainImports", pendingDomainImports,
 		"the domain imports no adapter: declare the small interface the domain needs (\"deliver these messages in this thread\", "+
 			"\"book this meeting\") in the domain package, and let cmd/sitrep pass the adapter that satisfies it")

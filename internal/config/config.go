@@ -50,6 +50,7 @@ type Config struct {
 	Postmortem  Postmortem  `yaml:"postmortem"`
 	Intake      Intake      `yaml:"intake"`
 	Chat        Chat        `yaml:"chat"`
+	Backlog     Backlog     `yaml:"backlog"`
 	Bridge      Bridge      `yaml:"bridge"`
 	Auth        Auth        `yaml:"auth"`
 	Doctor      Doctor      `yaml:"doctor"`
@@ -58,6 +59,31 @@ type Config struct {
 
 	// Subscriptions: who may follow incidents themselves.
 	Subscriptions Subscriptions `yaml:"subscriptions"`
+}
+
+// Backlog files the post-mortem's improvements in the team's tracker and
+// reads their state back (docs/backlog.md).
+type Backlog struct {
+	// Tracker is "" (off) or github.
+	Tracker string        `yaml:"tracker"`
+	GitHub  BacklogGitHub `yaml:"github"`
+	// PollEvery: how often the tracker is asked what changed, beside its webhook.
+	PollEvery time.Duration `yaml:"poll_every"`
+}
+
+// BacklogGitHub is one GitHub repository's issues.
+type BacklogGitHub struct {
+	Owner string `yaml:"owner"` // the user or organisation
+	Repo  string `yaml:"repo"`
+	// Token: a fine-grained personal access token (or an app's installation
+	// token) with Issues: read and write on the repository.
+	Token Secret `yaml:"token"`
+	// Labels are put on every issue.
+	Labels []string `yaml:"labels"`
+	// WebhookSecret authenticates POST /api/v1/backlog/github (X-Hub-Signature-256); empty: the webhook is off, polling only.
+	WebhookSecret Secret `yaml:"webhook_secret"`
+	// APIURL replaces https://api.github.com (GitHub Enterprise Server: https://HOST/api/v3).
+	APIURL string `yaml:"api_url"`
 }
 
 // Resolution configures the resolved email, confirmations and the summary.
@@ -746,6 +772,7 @@ func Default() Config {
 		Resolution: Resolution{WriteUpAfter: 48 * time.Hour},
 		Intake:     Intake{DefaultSeverity: "SEV2"},
 		Chat:       Chat{Interval: 2 * time.Second, IRC: ChatIRC{Nick: "sitrep"}},
+		Backlog:    Backlog{PollEvery: 5 * time.Minute, GitHub: BacklogGitHub{Labels: []string{"post-mortem"}}},
 		Postmortem: Postmortem{Backend: "imip", AnswersEvery: 5 * time.Minute, Duration: time.Hour, MinBusinessDays: 1, MaxBusinessDays: 2, WorkStart: "09:00", WorkEnd: "17:00",
 			TimelineBefore: 24 * time.Hour, RemindBefore: 48 * time.Hour, Google: Google{CalendarID: "primary"}},
 		Changes:     Changes{Window: 24 * time.Hour},
@@ -1196,6 +1223,21 @@ func (c *Config) validate() []string {
 	}
 	if c.Chat.Interval < 100*time.Millisecond || c.Chat.Interval > time.Minute {
 		bad("chat.interval", "want 100ms to 1m, got %s", c.Chat.Interval)
+	}
+	switch b := c.Backlog; b.Tracker {
+	case "":
+	case "github":
+		if b.GitHub.Owner == "" || b.GitHub.Repo == "" || b.GitHub.Token == "" {
+			bad("backlog.github", "owner, repo and token are required with backlog.tracker: github")
+		}
+		if u := b.GitHub.APIURL; u != "" && !strings.HasPrefix(u, "https://") && !strings.HasPrefix(u, "http://") {
+			bad("backlog.github.api_url", "want an http(s) URL, got %q", u)
+		}
+	default:
+		bad("backlog.tracker", "want github (or nothing: off), got %q", b.Tracker)
+	}
+	if c.Backlog.PollEvery < 30*time.Second || c.Backlog.PollEvery > 24*time.Hour {
+		bad("backlog.poll_every", "want 30s to 24h, got %s", c.Backlog.PollEvery)
 	}
 	if v := c.Bridge.VideoURL; v != "" && !strings.HasPrefix(v, "https://") && !strings.HasPrefix(v, "http://") {
 		bad("bridge.video_url", "want an http(s) URL, got %q", v)

@@ -48,6 +48,9 @@ type Person struct {
 	Roles    []string `json:"roles"`     // from KnownRoles
 	Handles  []string `json:"handles"`   // chat handles such as "@alice", which the blameless lint removes
 	Team     string   `json:"team"`      // free text, e.g. "sre"
+	// GitHub is the person's GitHub login ("octocat", no @): the backlog
+	// assigns the issues of the improvements they own to it.
+	GitHub string `json:"github,omitempty"`
 }
 
 // HasRole reports whether p holds role.

@@ -8,7 +8,7 @@ DELETE FROM directory_meta WHERE key = $1;
 INSERT INTO directory_meta (key, value) VALUES ($1, $2);
 
 -- name: people
-SELECT email, name, time_zone, language, roles, handles, team, source FROM people ORDER BY email;
+SELECT email, name, time_zone, language, roles, handles, team, source, github FROM people ORDER BY email;
 
 -- name: groups
 SELECT name, display_name, description, time_zone, language, members, nested, source FROM dir_groups ORDER BY name;
@@ -23,7 +23,7 @@ SELECT key, value FROM directory_meta;
 DELETE FROM people WHERE email = $1;
 
 -- name: insert-person
-INSERT INTO people (email, name, time_zone, language, roles, handles, team, source) VALUES ($1, $2, $3, $4, $5, $6, $7, $8);
+INSERT INTO people (email, name, time_zone, language, roles, handles, team, source, github) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9);
 
 -- name: delete-group
 DELETE FROM dir_groups WHERE name = $1;

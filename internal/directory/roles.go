@@ -60,3 +60,10 @@ func (s *Store) CommsLeads() []string { return s.Current().CommsLeads() }
 
 // Systems is Systems of the directory in force.
 func (s *Store) Systems() []string { return s.Current().Systems() }
+
+// GitHubLogin is the GitHub login of the person with email, "" when they
+// have none: the backlog assigns the issues of the improvements they own.
+func (s *Store) GitHubLogin(email string) string {
+	p, _ := s.Current().Person(email)
+	return p.GitHub
+}

@@ -168,7 +168,7 @@ func (s *Store) read(ctx context.Context) (*Directory, map[string]string, error)
 	for rows.Next() {
 		var p Person
 		var roles, handles, source string
-		if err := rows.Scan(&p.Email, &p.Name, &p.TimeZone, &p.Language, &roles, &handles, &p.Team, &source); err != nil {
+		if err := rows.Scan(&p.Email, &p.Name, &p.TimeZone, &p.Language, &roles, &handles, &p.Team, &source, &p.GitHub); err != nil {
 			rows.Close()
 			return nil, nil, fmt.Errorf("directory: read people: %w", err)
 		}
@@ -298,7 +298,7 @@ func putPerson(ctx context.Context, tx *sql.Tx, p Person, source string) error {
 		return fmt.Errorf("directory: put person: %w", err)
 	}
 	_, err := tx.ExecContext(ctx, queries.Get("insert-person"),
-		strings.ToLower(p.Email), p.Name, p.TimeZone, p.Language, store.JSON(nonNil(p.Roles)), store.JSON(nonNil(p.Handles)), p.Team, source)
+		strings.ToLower(p.Email), p.Name, p.TimeZone, p.Language, store.JSON(nonNil(p.Roles)), store.JSON(nonNil(p.Handles)), p.Team, source, p.GitHub)
 	if err != nil {
 		return fmt.Errorf("directory: put person %s: %w", p.Email, err)
 	}

@@ -131,6 +131,7 @@ func (d *Directory) check(where func(path string) string) []Problem {
 
 	people := map[string]int{} // lower-case email → index of first person with it
 	handles := map[string]string{}
+	logins := map[string]string{}
 	for i, p := range d.People {
 		path := fmt.Sprintf("people[%d]", i)
 		email := normalizeEmail(p.Email)
@@ -162,6 +163,17 @@ func (d *Directory) check(where func(path string) string) []Problem {
 				c.add(rp, "role %q is given twice", r)
 			}
 			seenRole[r] = true
+		}
+		if p.GitHub != "" {
+			gp, key := path+".github", strings.ToLower(p.GitHub)
+			switch {
+			case !validGitHubLogin(p.GitHub):
+				c.add(gp, "github %q is not a GitHub login (letters, digits and single hyphens, at most 39, without @)", p.GitHub)
+			case logins[key] != "":
+				c.add(gp, "github login %s is already given %s", p.GitHub, c.at(logins[key]))
+			default:
+				logins[key] = gp
+			}
 		}
 		for j, h := range p.Handles {
 			hp := fmt.Sprintf("%s.handles[%d]", path, j)
@@ -453,4 +465,18 @@ func mapKeys[V any](m map[string]V) []string {
 	}
 	sort.Strings(out) // deterministic suggestions
 	return out
+}
+
+// validGitHubLogin: GitHub's rule for user names: 1 to 39 letters, digits
+// and hyphens, no hyphen first, last or twice in a row.
+func validGitHubLogin(s string) bool {
+	if s == "" || len(s) > 39 || s[0] == '-' || s[len(s)-1] == '-' || strings.Contains(s, "--") {
+		return false
+	}
+	for _, r := range s {
+		if !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '-') {
+			return false
+		}
+	}
+	return true
 }

@@ -16,7 +16,7 @@ import (
 // ("memebers:") whose value would otherwise be dropped without a word.
 var (
 	topKeys        = []string{"organization", "language", "example", "people", "groups", "escalations", "audiences"}
-	personKeys     = []string{"email", "name", "time_zone", "language", "roles", "handles", "team"}
+	personKeys     = []string{"email", "name", "time_zone", "language", "roles", "handles", "team", "github"}
 	groupKeys      = []string{"name", "display_name", "description", "time_zone", "language", "members", "groups"}
 	escalationKeys = []string{"system", "team", "responders", "backup", "notify"}
 )
@@ -301,6 +301,8 @@ func (p *parser) person(n *yaml.Node, path string) Person {
 			x.Handles = p.strs(v, kp, key)
 		case "team":
 			x.Team = p.str(v, kp, key)
+		case "github":
+			x.GitHub = strings.TrimPrefix(p.str(v, kp, key), "@")
 		}
 	})
 	return x

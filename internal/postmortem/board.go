@@ -13,6 +13,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -57,6 +58,11 @@ type Improvement struct {
 	State      string     `json:"state"`           // open | done
 	CreatedAt  time.Time  `json:"created_at"`
 	RemindedAt *time.Time `json:"reminded_at,omitempty"`
+	// TrackerURL and TrackerRef: its issue in the team's backlog (GitHub
+	// Issues), once filed; TrackerProblem: why it could not be filed.
+	TrackerURL     string `json:"tracker_url,omitempty"`
+	TrackerRef     string `json:"tracker_ref,omitempty"`
+	TrackerProblem string `json:"tracker_problem,omitempty"`
 }
 
 // Board is the post-mortem's two columns.
@@ -87,7 +93,12 @@ func (s *Service) names() blameless.NameSet {
 	d := s.Directory.Current()
 	people := make([]blameless.Person, len(d.People))
 	for i, p := range d.People {
-		people[i] = blameless.Person{Name: p.Name, Email: p.Email, Handles: p.Handles}
+		handles := p.Handles
+		if p.GitHub != "" {
+			// A GitHub login in the text names the person as a handle would.
+			handles = append(slices.Clip(handles), "@"+p.GitHub)
+		}
+		people[i] = blameless.Person{Name: p.Name, Email: p.Email, Handles: handles}
 	}
 	return blameless.NewNameSet(people)
 }
@@ -214,8 +225,16 @@ func (s *Service) AddImprovement(ctx context.Context, actor, ref string, in Impr
 		if due != "" {
 			msg += ", due " + due
 		}
-		_, err := incident.AddEvent(ctx, tx, now, inc.ID, "postmortem_improvement", actor, msg, map[string]any{"improvement": id})
-		return err
+		if _, err := incident.AddEvent(ctx, tx, now, inc.ID, "postmortem_improvement", actor, msg, map[string]any{"improvement": id}); err != nil {
+			return err
+		}
+		// One added after the results went out goes to the backlog at once;
+		// the others go with the results (Publish).
+		pm, err := load(ctx, tx, inc.ID)
+		if err != nil || pm == nil || pm.PublishedAt == nil {
+			return err
+		}
+		return s.fileImprovement(ctx, tx, inc, id, text, owner, due, issueText(issues, issueID))
 	})
 	if err != nil {
 		return nil, err
@@ -429,7 +448,8 @@ func (s *Service) improvements(ctx context.Context, q store.Querier, f Improveme
 		var incID int64
 		var issue sql.NullInt64
 		var before, overdue sql.NullTime
-		if err := rows.Scan(&m.ID, &incID, &m.Text, &m.Owner, &m.DueOn, &issue, &m.Issue, &m.State, &m.CreatedAt, &before, &overdue); err != nil {
+		if err := rows.Scan(&m.ID, &incID, &m.Text, &m.Owner, &m.DueOn, &issue, &m.Issue, &m.State, &m.CreatedAt, &before, &overdue,
+			&m.TrackerURL, &m.TrackerRef, &m.TrackerProblem); err != nil {
 			return nil, fmt.Errorf("postmortem: improvements: %w", err)
 		}
 		m.Incident = incident.FormatRef(incID)
@@ -547,6 +567,11 @@ func (s *Service) Publish(ctx context.Context, actor, ref string) (*PublishResul
 		}
 		if _, err := tx.ExecContext(ctx, queries.Get("mark-published"), now, pm.ID); err != nil {
 			return fmt.Errorf("postmortem: publish: %w", err)
+		}
+		for _, m := range b.Improvements {
+			if err := s.fileImprovement(ctx, tx, inc, m.ID, m.Text, m.Owner, m.DueOn, m.Issue); err != nil {
+				return err
+			}
 		}
 		if s.Settings.WebhookURL != "" {
 			if _, err := s.Jobs.InsertTx(ctx, tx, WebhookArgs{IncidentID: inc.ID, Event: "postmortem.published", At: now}, nil); err != nil {

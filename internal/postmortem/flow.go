@@ -97,6 +97,9 @@ type Service struct {
 	Rooms    RoomLister
 	Rules    *blameless.Rules
 	Settings Settings
+	// Tracker is the team's backlog: each improvement is filed there when
+	// the results are published (and at once when added after); nil: none.
+	Tracker Tracker
 	// HTTP posts the webhook (default: a client with a 30 s timeout).
 	HTTP   *http.Client
 	Now    func() time.Time

@@ -140,6 +140,9 @@ func org() string {
 		if p.roles != "" {
 			fmt.Fprintf(&b, "    roles: %s\n", p.roles)
 		}
+		if p.local == "owner" {
+			b.WriteString("    github: olga-n\n") // the backlog assigns her issues to it
+		}
 	}
 	b.WriteString(`groups:
   - name: product

@@ -89,7 +89,7 @@ SELECT COUNT(*) FROM improvements WHERE incident_id = $1 AND id <= $2;
 -- Followed by the filter's conditions and the ORDER BY, added in Go: four
 -- optional filters would be sixteen statements.
 SELECT m.id, m.incident_id, m.text, m.owner, m.due_on, m.issue_id, COALESCE(i.text, ''), m.state, m.created_at,
-    m.reminded_before_at, m.reminded_overdue_at
+    m.reminded_before_at, m.reminded_overdue_at, m.tracker_url, m.tracker_ref, m.tracker_problem
 FROM improvements m LEFT JOIN postmortem_issues i ON i.id = m.issue_id WHERE 1 = 1;
 
 -- name: set-improvement-owner
@@ -121,3 +121,13 @@ ORDER BY start_at, id;
 -- One replica reads a post-mortem's answers per interval.
 UPDATE postmortems SET responses_read_at = $1 WHERE id = $2
     AND (responses_read_at IS NULL OR responses_read_at <= $3);
+
+-- name: set-improvement-tracker
+UPDATE improvements SET tracker_url = $1, tracker_ref = $2, tracker_problem = '' WHERE id = $3;
+
+-- name: set-improvement-tracker-problem
+UPDATE improvements SET tracker_problem = $1 WHERE id = $2;
+
+-- name: set-improvement-state-from-tracker
+-- Only a change: a repeated "closed" changes nothing and notes nothing.
+UPDATE improvements SET state = $1 WHERE id = $2 AND state <> $1;

@@ -10,6 +10,7 @@ import (
 	"net/http"
 
 	"github.com/sitrep-dev/sitrep/internal/auth"
+	"github.com/sitrep-dev/sitrep/internal/backlog"
 	"github.com/sitrep-dev/sitrep/internal/changes"
 	"github.com/sitrep-dev/sitrep/internal/directory"
 	"github.com/sitrep-dev/sitrep/internal/errs"
@@ -58,6 +59,8 @@ type Server struct {
 
 	// Subscriptions: people following incidents themselves; nil: no routes.
 	Subscriptions *subscription.Service
+	// Backlog: the tracker's webhook (an issue closed or reopened); nil: no route.
+	Backlog *backlog.Service
 }
 
 var _ web.Registrar = (*Server)(nil)
@@ -104,6 +107,7 @@ func (s *Server) Register(mux *http.ServeMux) {
 	s.registerIntake(mux)
 	s.registerMaintenance(mux)
 	s.registerSubscriptions(mux)
+	s.registerBacklog(mux)
 
 	mux.HandleFunc("/api/", func(w http.ResponseWriter, r *http.Request) {
 		s.Error(w, r, errs.E(errs.NotFound, "no API route %s %s", r.Method, r.URL.Path))

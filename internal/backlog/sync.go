@@ -1,0 +1,442 @@
+package backlog
+
+import (
+	"context"
+	"crypto/rand"
+	"database/sql"
+	"embed"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"strconv"
+	"time"
+
+	"github.com/riverqueue/river"
+	"github.com/riverqueue/river/rivertype"
+
+	"github.com/sitrep-dev/sitrep/internal/errs"
+	"github.com/sitrep-dev/sitrep/internal/jobs"
+	"github.com/sitrep-dev/sitrep/internal/store"
+)
+
+//go:embed queries.sql
+var queryFiles embed.FS
+
+var queries = store.MustQueries(queryFiles)
+
+// States of a backlog_issues row.
+const (
+	StatePending = "pending" // to file
+	StateSending = "sending" // a call was (or is being) made; its answer is not recorded yet
+	StateFiled   = "filed"   // the issue exists; remote_ref names it
+	StateRefused = "refused" // the tracker refused it for good, or every try failed
+)
+
+const (
+	// callTimeout bounds one tracker call (Find, then Create): an
+	// unanswered call is an uncertain one, looked for on the next try.
+	callTimeout = 30 * time.Second
+	// lease: a 'sending' row belongs to the worker that took it for the
+	// look, the call and the bookkeeping. A row still 'sending' after its
+	// lease was left by a worker that died mid-call.
+	lease = 2*callTimeout + 30*time.Second
+	// jobTimeout bounds the job, above the lease.
+	jobTimeout = lease + 30*time.Second
+	// maxAttempts: an item whose calls failed this often (about a day at
+	// the longest backoff) is given up and its failure shown.
+	maxAttempts = 300
+	// maxBackoff is the longest wait between failed tries.
+	maxBackoff = 5 * time.Minute
+	// maxRetryAfter caps a tracker's Retry-After, so that a bad header
+	// cannot park an item for a year.
+	maxRetryAfter = time.Hour
+	// clockSkew: sitrep's clock and the tracker's may differ; a look for
+	// an earlier try starts this long before the intent was recorded.
+	clockSkew = 10 * time.Minute
+)
+
+// Queue is the River queue the filing jobs run on, with workers of its
+// own: a tracker that hangs never takes a worker an email needs.
+const Queue = "backlog"
+
+// Service files items in one tracker and reads their state back.
+type Service struct {
+	DB      *store.DB
+	Jobs    jobs.Inserter
+	Tracker Tracker
+	Items   Items
+	Logger  *slog.Logger
+
+	// Now is the clock (tests move it past a lease); nil: time.Now.
+	Now func() time.Time
+}
+
+func (s *Service) clock() time.Time {
+	if s.Now != nil {
+		return s.Now()
+	}
+	return time.Now()
+}
+
+func (s *Service) logger() *slog.Logger {
+	if s.Logger == nil {
+		return slog.Default()
+	}
+	return s.Logger
+}
+
+// FileArgs files one item.
+type FileArgs struct {
+	ItemID int64 `json:"item_id"`
+}
+
+func (FileArgs) Kind() string { return "backlog_file" }
+
+// fileStates: one job per item while one is waiting or running.
+var fileStates = []rivertype.JobState{rivertype.JobStateAvailable, rivertype.JobStatePending,
+	rivertype.JobStateRetryable, rivertype.JobStateRunning, rivertype.JobStateScheduled}
+
+func (FileArgs) InsertOpts() river.InsertOpts {
+	// The job snoozes between tries (counted in the row, not by River);
+	// River's attempts cover only the job's own failures (the database).
+	return river.InsertOpts{Queue: Queue, MaxAttempts: 25, UniqueOpts: river.UniqueOpts{ByArgs: true, ByState: fileStates}}
+}
+
+// FileWorker works FileArgs.
+type FileWorker struct {
+	river.WorkerDefaults[FileArgs]
+	Service *Service
+}
+
+func (w *FileWorker) Timeout(*river.Job[FileArgs]) time.Duration { return jobTimeout }
+
+func (w *FileWorker) Work(ctx context.Context, job *river.Job[FileArgs]) error {
+	wait, err := w.Service.File(ctx, job.Args.ItemID)
+	if err != nil {
+		return err
+	}
+	if wait > 0 {
+		return river.JobSnooze(wait)
+	}
+	return nil
+}
+
+// Register adds the sync's worker.
+func (s *Service) Register(workers *river.Workers) {
+	river.AddWorker(workers, &FileWorker{Service: s})
+}
+
+// Queues is the queue the sync's jobs run on.
+func (s *Service) Queues() map[string]river.QueueConfig {
+	return map[string]river.QueueConfig{Queue: {MaxWorkers: 2}}
+}
+
+// Enqueue records, in the caller's transaction, the intent to file the
+// item, and queues its job. An item already recorded stays as it is: it
+// is filed once, with what was first asked; one the tracker refused is
+// tried again.
+func (s *Service) Enqueue(ctx context.Context, tx *sql.Tx, id int64, title, body, assignee, due string) error {
+	nonce := make([]byte, 6)
+	_, _ = rand.Read(nonce) // crypto/rand.Read does not fail (Go 1.24)
+	// The nonce tells this installation's item from another's with the
+	// same id in the same repository (two sitreps, or a database started
+	// afresh): only this row's marker is ever taken for its issue.
+	marker := "sitrep:improvement:" + strconv.FormatInt(id, 10) + ":" + hex.EncodeToString(nonce)
+	res, err := tx.ExecContext(ctx, queries.Get("insert-intent"), id, s.Tracker.Name(), marker, title, body, assignee, due, s.clock().UTC())
+	if err != nil {
+		return fmt.Errorf("backlog: record intent: %w", err)
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		return nil
+	}
+	if _, err := s.Jobs.InsertTx(ctx, tx, FileArgs{ItemID: id}, nil); err != nil {
+		return fmt.Errorf("backlog: queue: %w", err)
+	}
+	return nil
+}
+
+// row is one backlog_issues row.
+type row struct {
+	id                           int64
+	tracker, marker, title, body string
+	assignee, due, state         string
+	attempts                     int
+	claim                        int64
+	leaseUntil                   sql.NullTime
+	createdAt                    time.Time
+}
+
+func (s *Service) load(ctx context.Context, id int64) (*row, error) {
+	r := &row{id: id}
+	err := s.DB.QueryRowContext(ctx, queries.Get("intent"), id).Scan(&r.tracker, &r.marker, &r.title, &r.body, &r.assignee, &r.due,
+		&r.state, &r.attempts, &r.claim, &r.leaseUntil, &r.createdAt)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("backlog: item %d: %w", id, err)
+	}
+	return r, nil
+}
+
+// File makes one try at filing item id and returns how long to wait
+// before the next (0: done, nothing more to do). Exported for tests and
+// tools; the FileWorker calls it.
+func (s *Service) File(ctx context.Context, id int64) (time.Duration, error) {
+	r, err := s.load(ctx, id)
+	if err != nil || r == nil {
+		return 0, err
+	}
+	log := s.logger().With("item", id, "tracker", r.tracker)
+	if r.state == StateFiled || r.state == StateRefused {
+		return 0, nil
+	}
+	now := s.clock()
+	if r.state == StateSending && r.leaseUntil.Valid && r.leaseUntil.Time.After(now) {
+		// Another worker (a second replica's, a rescued job's) has the
+		// call in flight: its outcome decides.
+		return r.leaseUntil.Time.Sub(now) + time.Second, nil
+	}
+	// Any try before this one may have created the issue, whatever it was
+	// told (a lost answer, a 502 from a proxy after GitHub took it, a
+	// crash before the answer was written): look first.
+	look := r.attempts > 0 || r.state == StateSending
+	res, err := s.DB.ExecContext(ctx, queries.Get("claim"), now.Add(lease).UTC(), id, r.claim)
+	if err != nil {
+		return 0, fmt.Errorf("backlog: claim: %w", err)
+	}
+	if n, _ := res.RowsAffected(); n != 1 {
+		return time.Second, nil // another worker took it first: read again
+	}
+	mine := r.claim + 1
+	tries := r.attempts + 1
+	item := Item{ID: id, Title: r.title, Body: r.body, Assignee: r.assignee, Due: r.due}
+
+	var is Issue
+	found := false
+	if look {
+		cctx, cancel := context.WithTimeout(ctx, callTimeout)
+		is, found, err = s.Tracker.Find(cctx, r.marker, r.createdAt.Add(-clockSkew))
+		cancel()
+		if err != nil {
+			return s.failed(ctx, r, mine, tries, fmt.Errorf("looking for an earlier try: %w", err), log)
+		}
+		if found {
+			log.Info("backlog: an earlier try had filed the item; not filing it again", "ref", is.Ref)
+		}
+	}
+	if !found {
+		cctx, cancel := context.WithTimeout(ctx, callTimeout)
+		is, err = s.Tracker.Create(cctx, item, r.marker)
+		cancel()
+		if err != nil {
+			return s.failed(ctx, r, mine, tries, err, log)
+		}
+	}
+	return 0, s.filed(ctx, r, mine, is)
+}
+
+// bookkeeping is the context of the writes after a call: its outcome is
+// recorded even when the job's context ended meanwhile.
+func bookkeeping(ctx context.Context) (context.Context, context.CancelFunc) {
+	return context.WithTimeout(context.WithoutCancel(ctx), 15*time.Second)
+}
+
+func (s *Service) filed(ctx context.Context, r *row, claim int64, is Issue) error {
+	ctx, cancel := bookkeeping(ctx)
+	defer cancel()
+	state := "open"
+	if is.Closed {
+		state = "closed"
+	}
+	return s.DB.InTx(ctx, func(tx *sql.Tx) error {
+		res, err := tx.ExecContext(ctx, queries.Get("settle-filed"), is.Ref, is.URL, state, s.clock().UTC(), r.id, claim)
+		if err != nil {
+			return fmt.Errorf("backlog: record filed item %d: %w", r.id, err)
+		}
+		if n, _ := res.RowsAffected(); n != 1 {
+			return nil // another worker took the row meanwhile: it records
+		}
+		return s.Items.TrackerFiled(ctx, tx, r.id, r.tracker, is.Ref, is.URL)
+	})
+}
+
+// failed records a failed try and says when to try again; a refusal is
+// recorded on the item and ends the tries.
+func (s *Service) failed(ctx context.Context, r *row, claim int64, tries int, cause error, log *slog.Logger) (time.Duration, error) {
+	ctx, cancel := bookkeeping(ctx)
+	defer cancel()
+	after, limited := RetryAfter(cause)
+	switch {
+	case Refused(cause):
+		log.Error("backlog: the tracker refused the item; not retried", "err", cause)
+		return 0, s.refuse(ctx, r, claim, cause.Error())
+	case tries >= maxAttempts:
+		return 0, s.refuse(ctx, r, claim, fmt.Sprintf("gave up after %d tries: %v", tries, cause))
+	case limited:
+		after = min(max(after, time.Second), maxRetryAfter)
+		log.Warn("backlog: the tracker asked to wait", "retry_after", after)
+	default:
+		after = min(time.Second<<min(tries, 12), maxBackoff)
+		log.Warn("backlog: filing failed; will try again", "attempt", tries, "retry_in", after, "err", cause)
+	}
+	// Back to pending with the try counted: the next try looks first.
+	if _, err := s.DB.ExecContext(ctx, queries.Get("settle-pending"), cause.Error(), r.id, claim); err != nil {
+		return 0, fmt.Errorf("backlog: record try of item %d: %w", r.id, err)
+	}
+	return after, nil
+}
+
+func (s *Service) refuse(ctx context.Context, r *row, claim int64, why string) error {
+	return s.DB.InTx(ctx, func(tx *sql.Tx) error {
+		res, err := tx.ExecContext(ctx, queries.Get("settle-refused"), why, r.id, claim)
+		if err != nil {
+			return fmt.Errorf("backlog: record refusal of item %d: %w", r.id, err)
+		}
+		if n, _ := res.RowsAffected(); n != 1 {
+			return nil
+		}
+		return s.Items.TrackerRefused(ctx, tx, r.id, r.tracker, why)
+	})
+}
+
+// Webhook is a Tracker that is told of changes by a signed POST.
+type Webhook interface {
+	// ParseWebhook checks the request's signature and reads the changes
+	// it reports. A request that is not signed with the secret is an
+	// errs.Unauthorized error; one that is no issue change gives none.
+	ParseWebhook(h http.Header, body []byte) ([]Change, error)
+}
+
+// Receipt says what a webhook delivery changed.
+type Receipt struct {
+	Changes int `json:"changes"` // issues of ours whose state changed
+}
+
+// Receive handles a tracker's webhook delivery: its signature is checked
+// before anything is read, and only issues this sync filed change.
+func (s *Service) Receive(ctx context.Context, tracker string, h http.Header, body []byte) (*Receipt, error) {
+	hook, ok := s.Tracker.(Webhook)
+	if !ok || tracker != s.Tracker.Name() {
+		return nil, errs.E(errs.NotFound, "no %s webhook here: the backlog tracker is %s", tracker, s.Tracker.Name())
+	}
+	changes, err := hook.ParseWebhook(h, body)
+	if err != nil {
+		return nil, err
+	}
+	n, err := s.apply(ctx, changes)
+	if err != nil {
+		return nil, err
+	}
+	return &Receipt{Changes: n}, nil
+}
+
+// Poll reads the tracker's changes since the last poll: the fallback for
+// a webhook that is not set up or lost a delivery.
+func (s *Service) Poll(ctx context.Context) error {
+	var since time.Time
+	err := s.DB.QueryRowContext(ctx, queries.Get("cursor"), s.Tracker.Name()).Scan(&since)
+	switch {
+	case errors.Is(err, sql.ErrNoRows):
+		// First poll: from the oldest item filed, or now when there is none.
+		err := s.DB.QueryRowContext(ctx, queries.Get("oldest-filed"), s.Tracker.Name()).Scan(&since)
+		if errors.Is(err, sql.ErrNoRows) {
+			return nil // nothing filed yet
+		}
+		if err != nil {
+			return fmt.Errorf("backlog: poll: %w", err)
+		}
+		since = since.Add(-clockSkew)
+	case err != nil:
+		return fmt.Errorf("backlog: poll: %w", err)
+	}
+	changes, next, err := s.Tracker.Changes(ctx, since)
+	if err != nil {
+		return fmt.Errorf("backlog: poll %s: %w", s.Tracker.Name(), err)
+	}
+	if _, err := s.apply(ctx, changes); err != nil {
+		return err
+	}
+	if next.After(since) {
+		if _, err := s.DB.ExecContext(ctx, queries.Get("save-cursor"), s.Tracker.Name(), next.UTC()); err != nil {
+			return fmt.Errorf("backlog: poll: %w", err)
+		}
+	}
+	return nil
+}
+
+// apply records each change of an issue this sync filed, in the tracker's
+// order; a change that says what is already known changes nothing.
+func (s *Service) apply(ctx context.Context, changes []Change) (int, error) {
+	n := 0
+	for _, ch := range changes {
+		state := "open"
+		if ch.Closed {
+			state = "closed"
+		}
+		err := s.DB.InTx(ctx, func(tx *sql.Tx) error {
+			var id int64
+			var marker string
+			err := tx.QueryRowContext(ctx, queries.Get("by-ref"), s.Tracker.Name(), ch.Ref).Scan(&id, &marker)
+			if errors.Is(err, sql.ErrNoRows) {
+				return nil // not an issue of ours
+			}
+			if err != nil {
+				return fmt.Errorf("backlog: issue %s: %w", ch.Ref, err)
+			}
+			if ch.Marker != "" && ch.Marker != marker {
+				// Same number, another marker: an issue of another
+				// installation, or the number was reused (a transfer).
+				return nil
+			}
+			res, err := tx.ExecContext(ctx, queries.Get("set-remote-state"), state, id)
+			if err != nil {
+				return fmt.Errorf("backlog: issue %s: %w", ch.Ref, err)
+			}
+			if k, _ := res.RowsAffected(); k == 0 {
+				return nil // known already
+			}
+			n++
+			return s.Items.TrackerState(ctx, tx, id, s.Tracker.Name(), ch.Ref, ch.Closed, ch.ByWhom)
+		})
+		if err != nil {
+			return n, err
+		}
+	}
+	return n, nil
+}
+
+// Status is an item's row, for tests and tools.
+type Status struct {
+	State     string
+	Attempts  int
+	LastError string
+	Ref, URL  string
+	Remote    string // open | closed
+}
+
+// StatusOf returns item id's row; nil when it was never queued.
+func (s *Service) StatusOf(ctx context.Context, id int64) (*Status, error) {
+	st := &Status{}
+	err := s.DB.QueryRowContext(ctx, queries.Get("status"), id).Scan(&st.State, &st.Attempts, &st.LastError, &st.Ref, &st.URL, &st.Remote)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("backlog: status of %d: %w", id, err)
+	}
+	return st, nil
+}
+
+// Check is `sitrep doctor`'s look at the tracker: the token and the
+// project answer.
+type Check struct{ Tracker Tracker }
+
+func (c Check) Verify(ctx context.Context) error {
+	if err := c.Tracker.Verify(ctx); err != nil {
+		return fmt.Errorf("backlog: %s: %w", c.Tracker.Name(), err)
+	}
+	return nil
+}
