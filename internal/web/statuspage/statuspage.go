@@ -179,8 +179,21 @@ func (r *Reader) history() time.Duration {
 	return DefaultHistory
 }
 
-// Board reads the incidents of now and of the history window for aud.
+// Board reads the incidents of now and of the history window for aud,
+// each with its updates (a feed's content).
 func (r *Reader) Board(ctx context.Context, aud Audience) (*Board, error) {
+	return r.board(ctx, aud, true)
+}
+
+// Overview is Board for the internal page, which lists the history
+// without its updates: the timelines of the incidents of now are read,
+// not those of the last 90 days. (The public page needs them all: an
+// incident is on it only if it had public wording.)
+func (r *Reader) Overview(ctx context.Context, aud Audience) (*Board, error) {
+	return r.board(ctx, aud, aud == Public)
+}
+
+func (r *Reader) board(ctx context.Context, aud Audience, historyUpdates bool) (*Board, error) {
 	now := r.Now()
 	b := &Board{Now: now, Since: now.Add(-r.history())}
 	list, err := r.Incidents.List(ctx, incident.ListFilter{Limit: maxIncidents})
@@ -191,9 +204,13 @@ func (r *Reader) Board(ctx context.Context, aud Audience) (*Board, error) {
 		if !inc.State.Active() && !inWindow(inc, b.Since) {
 			continue
 		}
-		v, err := r.view(ctx, inc, aud, now)
-		if err != nil {
-			return nil, err
+		var v *Incident
+		if inc.State.Active() || historyUpdates {
+			if v, err = r.view(ctx, inc, aud, now); err != nil {
+				return nil, err
+			}
+		} else {
+			v = r.summary(inc)
 		}
 		if v == nil {
 			continue // nothing for this audience
@@ -246,6 +263,12 @@ func (r *Reader) Incident(ctx context.Context, aud Audience, ref string) (*Incid
 		return nil, notFound(ref)
 	}
 	return v, nil
+}
+
+// summary is an internal view of inc without its updates.
+func (r *Reader) summary(inc *incident.Incident) *Incident {
+	return &Incident{Ref: inc.Ref, Title: inc.Title, Severity: string(inc.Severity), State: string(inc.State), Active: inc.State.Active(),
+		Systems: append([]string{}, inc.Scope.Systems...), DeclaredAt: inc.DeclaredAt, ResolvedAt: inc.ResolvedAt, Updated: inc.DeclaredAt}
 }
 
 // view is inc as aud sees it; nil when aud sees nothing of it.

@@ -245,6 +245,16 @@ func TestHistoryIsTheLast90Days(t *testing.T) {
 		if len(b.Current) != 0 || len(b.History) != 1 || b.History[0].Ref != recent.Ref {
 			t.Errorf("%s history: %+v", aud, b.History)
 		}
+		// The internal page lists the history without reading its
+		// timelines; the public one must read them (public wording or not).
+		o, err := (&Reader{Incidents: e.incidents}).Overview(ctx, aud)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(o.History) != 1 || o.History[0].Ref != recent.Ref || (aud == Internal) != (len(o.History[0].Updates) == 0) ||
+			(aud == Internal) != (o.History[0].Title == "Recent") {
+			t.Errorf("%s overview: %+v", aud, o.History)
+		}
 	}
 }
 

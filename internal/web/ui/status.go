@@ -244,7 +244,7 @@ func (s *Server) card(inc *statuspage.Incident, now time.Time) statusCard {
 }
 
 func (s *Server) uiStatus(w http.ResponseWriter, r *http.Request, rd statusReader) error {
-	b, err := s.statusReaderOf().Board(r.Context(), statuspage.Internal)
+	b, err := s.statusReaderOf().Overview(r.Context(), statuspage.Internal)
 	if err != nil {
 		return err
 	}
