@@ -128,7 +128,7 @@ func newStatusEnv(t *testing.T, configure func(s *Server)) (*uiEnv, *statusClock
 // may show: a stakeholder's question and its sender, a report and its
 // reporter's address, a note, a lead-only reminder and the leads' names.
 var statusSecrets = []string{"QUESTION-SECRET", "cfo@x.test", "reporter-secret@customer.test", "OBSERVED-SECRET",
-	"NOTE-SECRET", "LEADS-SECRET", "PUBLIC-WORDING-ONLY"}
+	"NOTE-SECRET", "LEADS-SECRET", "PUBLIC-WORDING-ONLY", "AUDIENCE-WORDING-ONLY"}
 
 // privateTimeline writes each kind of private event on inc's timeline.
 func (e *uiEnv) privateTimeline(inc *incident.Incident) {
@@ -187,8 +187,8 @@ func TestStatusPageCurrentOverdueHistoryAndOneIncident(t *testing.T) {
 	e.privateTimeline(inc)
 	e.update(inc.Ref, "Card payments fail for EU customers; failing over to the backup provider.", "30m")
 	// The public wording travels with the update; the internal page shows the status.
-	if _, err := incident.AddEvent(ctx, e.db, clock.Now(), inc.ID, incident.EventUpdateQueued, "vp@x.test", "Status update 2",
-		map[string]any{"status": "Failover half done; card payments recover.", "public": "PUBLIC-WORDING-ONLY", "next_update_at": clock.Now().Add(30 * time.Minute)}); err != nil {
+	if _, err := e.s.Comms.SendUpdate(ctx, "vp@x.test", inc.Ref, incident.UpdateInput{Status: "Failover half done; card payments recover.",
+		Public: "PUBLIC-WORDING-ONLY", Audiences: map[string]string{"exec": "AUDIENCE-WORDING-ONLY"}, Next: "30m"}); err != nil {
 		t.Fatal(err)
 	}
 	fresh := e.declare("Login page slow")
