@@ -1,6 +1,7 @@
 package ui
 
 import (
+	"errors"
 	"net/http"
 	"net/netip"
 	"net/url"
@@ -78,7 +79,7 @@ func (s *Server) wrapStatus(rt statusRoute) http.HandlerFunc {
 		switch {
 		case err == nil:
 		case rt.feed:
-			feedError(w, err)
+			s.feedError(w, r, err)
 			return
 		case errs.CodeOf(err) == errs.Unauthorized:
 			if q := r.URL.Query(); q.Has("token") {
@@ -100,11 +101,7 @@ func (s *Server) wrapStatus(rt statusRoute) http.HandlerFunc {
 		}
 		if err := rt.h(w, r, rd); err != nil {
 			if rt.feed {
-				if errs.CodeOf(err) == errs.Internal || errs.CodeOf(err) == "" {
-					s.Logger.Error("status feed failed", "path", r.URL.Path, "err", err)
-					err = errs.E(errs.Internal, "the feed could not be made; the server log has the details")
-				}
-				feedError(w, err)
+				s.feedError(w, r, err)
 				return
 			}
 			s.Error(w, r, err)
@@ -174,13 +171,16 @@ func (s *Server) openNetwork(r *http.Request) bool {
 	return false
 }
 
-// feedError answers a feed's error as plain text: a feed reader shows no page.
-func feedError(w http.ResponseWriter, err error) {
-	code := errs.CodeOf(err)
-	msg := err.Error()
-	if e, ok := err.(*errs.Error); ok {
-		msg = e.Message
+// feedError answers a feed's error as plain text: a feed reader shows no
+// page. What is not one of sitrep's errors (the database's) goes to the
+// log only.
+func (s *Server) feedError(w http.ResponseWriter, r *http.Request, err error) {
+	var e *errs.Error
+	if !errors.As(err, &e) {
+		s.Logger.Error("status feed failed", "path", r.URL.Path, "err", err)
+		e = errs.E(errs.Internal, "the feed could not be made now; the server log has the details")
 	}
+	code, msg := e.Code, e.Message
 	if code == errs.Unauthorized {
 		w.Header().Set("WWW-Authenticate", `Bearer realm="sitrep status feed"`)
 	}
