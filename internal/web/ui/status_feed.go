@@ -2,7 +2,9 @@ package ui
 
 import (
 	"bytes"
+	"context"
 	"fmt"
+	"net"
 	"net/http"
 	"strings"
 	"time"
@@ -12,6 +14,7 @@ import (
 	"github.com/sitrep-dev/sitrep/internal/calendar"
 	"github.com/sitrep-dev/sitrep/internal/changes"
 	"github.com/sitrep-dev/sitrep/internal/errs"
+	"github.com/sitrep-dev/sitrep/internal/maintenance"
 	"github.com/sitrep-dev/sitrep/internal/postmortem"
 	"github.com/sitrep-dev/sitrep/internal/web/statuspage"
 )
@@ -92,23 +95,15 @@ func (s *Server) uiStatusCalendar(w http.ResponseWriter, r *http.Request, _ stat
 	now := s.now()
 	from, to := now.Add(-statuspage.DefaultHistory), now.Add(calendarAhead)
 	var pms []postmortem.Postmortem
-	var windows []changes.Change
 	if s.Postmortem != nil {
 		var err error
 		if pms, err = s.Postmortem.Scheduled(r.Context(), from, to); err != nil {
 			return err
 		}
 	}
-	if s.Changes != nil {
-		list, err := s.Changes.List(r.Context(), from, to)
-		if err != nil {
-			return err
-		}
-		for _, c := range list {
-			if c.Kind == changes.Maintenance {
-				windows = append(windows, c)
-			}
-		}
+	windows, err := s.calendarWindows(r.Context(), from, to)
+	if err != nil {
+		return err
 	}
 	titles := map[string]string{}
 	for _, pm := range pms {
@@ -128,11 +123,54 @@ func (s *Server) uiStatusCalendar(w http.ResponseWriter, r *http.Request, _ stat
 	return err
 }
 
+// calWindow is a maintenance window in the calendar.
+type calWindow struct {
+	ID                  int64
+	Ref, Title, Details string
+	URL                 string
+	Systems             []string
+	Start, End          time.Time
+	Cancelled           bool
+}
+
+// calendarWindows are the maintenance windows of [from, to]: planned
+// maintenance's, which knows a cancelled one, else the change log's.
+func (s *Server) calendarWindows(ctx context.Context, from, to time.Time) ([]calWindow, error) {
+	var out []calWindow
+	switch {
+	case s.Maintenance != nil:
+		list, err := s.Maintenance.List(ctx, from, to)
+		if err != nil {
+			return nil, err
+		}
+		for _, w := range list {
+			out = append(out, calWindow{ID: w.ID, Ref: w.Ref, Title: w.Title, Details: w.Details, URL: w.URL, Systems: w.Systems,
+				Start: w.Start, End: w.End, Cancelled: w.State == maintenance.Cancelled})
+		}
+	case s.Changes != nil:
+		list, err := s.Changes.List(ctx, from, to)
+		if err != nil {
+			return nil, err
+		}
+		for _, c := range list {
+			if c.Kind != changes.Maintenance {
+				continue
+			}
+			w := calWindow{ID: c.ID, Ref: maintenance.Ref(c.ID), Title: changeTitle(c), Details: c.Details, URL: c.URL, Systems: c.Systems, Start: c.At, End: c.At}
+			if c.End != nil {
+				w.End = *c.End
+			}
+			out = append(out, w)
+		}
+	}
+	return out, nil
+}
+
 // statusCalendar writes the post-mortems and maintenance windows as one
 // published calendar. Every text goes through go-ical's escaping
 // (RFC 5545 3.3.11) and calendar.Encode's folding (3.1). It names no
 // attendee: the feed is for everyone who may read the status page.
-func statusCalendar(base, site string, now time.Time, pms []postmortem.Postmortem, titles map[string]string, windows []changes.Change) ([]byte, error) {
+func statusCalendar(base, site string, now time.Time, pms []postmortem.Postmortem, titles map[string]string, windows []calWindow) ([]byte, error) {
 	cal := ical.NewCalendar()
 	cal.Props.SetText(ical.PropProductID, calendarProdID)
 	cal.Props.SetText(ical.PropVersion, "2.0")
@@ -189,13 +227,13 @@ func statusCalendar(base, site string, now time.Time, pms []postmortem.Postmorte
 		ev := ical.NewEvent()
 		ev.Props.SetText(ical.PropUID, fmt.Sprintf("status-maintenance-%d@%s", c.ID, host))
 		ev.Props.SetDateTime(ical.PropDateTimeStamp, now.UTC())
-		end := c.At.Add(time.Hour)
-		if c.End != nil && c.End.After(c.At) {
-			end = *c.End
+		end := c.End
+		if !end.After(c.Start) {
+			end = c.Start.Add(time.Hour) // a window without its end: an hour, not nothing
 		}
-		ev.Props.SetDateTime(ical.PropDateTimeStart, c.At.UTC())
+		ev.Props.SetDateTime(ical.PropDateTimeStart, c.Start.UTC())
 		ev.Props.SetDateTime(ical.PropDateTimeEnd, end.UTC())
-		ev.Props.SetText(ical.PropSummary, "Maintenance: "+changeTitle(c))
+		ev.Props.SetText(ical.PropSummary, "Maintenance: "+c.Ref+" "+c.Title)
 		var desc []string
 		if c.Details != "" {
 			desc = append(desc, c.Details)
@@ -208,6 +246,11 @@ func statusCalendar(base, site string, now time.Time, pms []postmortem.Postmorte
 		}
 		if strings.HasPrefix(c.URL, "https://") || strings.HasPrefix(c.URL, "http://") {
 			setURL(ev.Props, c.URL)
+		}
+		if c.Cancelled {
+			ev.Props.SetText(ical.PropStatus, "CANCELLED") // RFC 5545 3.8.1.11: clients strike it out
+		} else {
+			ev.Props.SetText(ical.PropStatus, "CONFIRMED")
 		}
 		ev.Props.SetText(ical.PropCategories, "MAINTENANCE")
 		ev.Props.SetText(ical.PropTransparency, "TRANSPARENT")
@@ -249,6 +292,9 @@ func uidHost(site string) string {
 		h = h[i+3:]
 	}
 	h, _, _ = strings.Cut(h, "/")
+	if host, _, err := net.SplitHostPort(h); err == nil {
+		h = host
+	}
 	h = strings.ToLower(strings.TrimSpace(h))
 	if h == "" {
 		return "sitrep.invalid"

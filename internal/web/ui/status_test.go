@@ -20,6 +20,7 @@ import (
 	"github.com/sitrep-dev/sitrep/internal/changes"
 	"github.com/sitrep-dev/sitrep/internal/errs"
 	"github.com/sitrep-dev/sitrep/internal/incident"
+	"github.com/sitrep-dev/sitrep/internal/maintenance"
 	"github.com/sitrep-dev/sitrep/internal/postmortem"
 	"github.com/sitrep-dev/sitrep/internal/subscription"
 )
@@ -465,14 +466,37 @@ func TestStatusCalendarOfPostmortemsAndMaintenance(t *testing.T) {
 	}
 	summary, _ := events[0].Props.Text(ical.PropSummary)
 	desc, _ := events[0].Props.Text(ical.PropDescription)
-	if summary != "Maintenance: Postgres 17; payments, checkout\\nnew line" || !strings.HasPrefix(desc, long+"\nSecond line") {
+	if summary != "Maintenance: MAINT-1 Postgres 17; payments, checkout\\nnew line" || !strings.HasPrefix(desc, long+"\nSecond line") {
 		t.Errorf("the texts must come back whole: %q / %q", summary, desc)
 	}
 	if start, err := events[0].DateTimeStart(time.UTC); err != nil || !start.Equal(now.Add(24*time.Hour)) {
 		t.Errorf("DTSTART %v %v", start, err)
 	}
-	if !strings.Contains(raw, `SUMMARY:Maintenance: Postgres 17\; payments\, checkout\\nnew line`) {
+	if !strings.Contains(raw, `SUMMARY:Maintenance: MAINT-1 Postgres 17\; payments\, checkout\\nnew line`) {
 		t.Errorf("iCalendar text escaping (RFC 5545 3.3.11):\n%s", raw)
+	}
+	if st, _ := events[0].Props.Text(ical.PropStatus); st != "CONFIRMED" {
+		t.Errorf("STATUS %q", st)
+	}
+
+	// With planned maintenance wired, a cancelled window stays in the
+	// calendar, struck out (STATUS:CANCELLED), so that a subscribed
+	// calendar drops it rather than keeping a stale event.
+	e.s.Maintenance = &maintenance.Service{DB: e.db, Changes: e.s.Changes, Directory: e.s.Directory, Mail: e.s.Outbox, Now: clock.Now}
+	if _, err := e.s.Maintenance.Cancel(ctx, "vp@x.test", "MAINT-1"); err != nil {
+		t.Fatal(err)
+	}
+	resp, err = http.Get(e.srv.URL + "/status/calendar.ics?token=" + url.QueryEscape(plain))
+	if err != nil {
+		t.Fatal(err)
+	}
+	raw = body(resp)
+	events = checkICS(t, raw).Events()
+	if len(events) != 1 {
+		t.Fatalf("the cancelled window: %d events\n%s", len(events), raw)
+	}
+	if st, _ := events[0].Props.Text(ical.PropStatus); st != "CANCELLED" {
+		t.Errorf("a cancelled window: STATUS %q\n%s", st, raw)
 	}
 }
 
