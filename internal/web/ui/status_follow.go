@@ -119,7 +119,7 @@ func (s *Server) followView(ctx context.Context, r *http.Request, rd statusReade
 
 // statusBack is where a follow form returns: a status page, with done.
 func statusBack(next, done string) string {
-	if next != "/status" && !strings.HasPrefix(next, "/status/") || strings.HasPrefix(next, "//") || strings.ContainsAny(next, "?#\\") {
+	if next != "/status" && !strings.HasPrefix(next, "/status/") || strings.Contains(next, "..") || strings.ContainsAny(next, "?#\\") {
 		next = "/status"
 	}
 	return next + "?done=" + done + "#follow"

@@ -705,8 +705,10 @@ func TestStatusFollowAndUnfollow(t *testing.T) {
 	if got := statusBack("https://evil.example/", "followed"); got != "/status?done=followed#follow" {
 		t.Errorf("statusBack: %q", got)
 	}
-	if got := statusBack("//evil.example/status", "followed"); got != "/status?done=followed#follow" {
-		t.Errorf("statusBack: %q", got)
+	for _, next := range []string{"//evil.example/status", "/status/../incidents", "/status/INC-1?x=1", `/status\evil`} {
+		if got := statusBack(next, "followed"); got != "/status?done=followed#follow" {
+			t.Errorf("statusBack(%q): %q", next, got)
+		}
 	}
 }
 
