@@ -163,7 +163,7 @@ func (u *uiSession) tappable(selector string) {
 	}
 }
 
-func text(u *uiSession, selector string) string {
+func innerText(u *uiSession, selector string) string {
 	u.t.Helper()
 	return eval[string](u, fmt.Sprintf(`(document.querySelector(%q) || {innerText: ""}).innerText`, selector))
 }
@@ -224,7 +224,7 @@ func TestStatusPageInChromium(t *testing.T) {
 		u.visible("main h1", `a[href="/status/`+late.Ref+`"]`, `a[href="/status/`+onTime.Ref+`"]`, `#`+late.Ref+` .overdue-since`,
 			`#`+late.Ref+` .countdown`, `#`+onTime.Ref+` [data-due]`, ".status-incident .latest .text", `.status-history a[href="/status/`+past.Ref+`"]`,
 			`button[data-follow="all"]`, `#follow-system`, `a[href="/status/feed.atom"]`)
-		now := text(u, "#"+late.Ref)
+		now := innerText(u, "#"+late.Ref)
 		for _, want := range []string{"SEV1", "Affects checkout", "Update overdue since", "overdue by", "failing over to the secondary provider"} {
 			if !strings.Contains(now, want) {
 				t.Errorf("%s: the overdue incident's card lacks %q:\n%s", vp.name, want, now)
@@ -233,13 +233,13 @@ func TestStatusPageInChromium(t *testing.T) {
 		if strings.Contains(now, "Next update by") {
 			t.Errorf("%s: an overdue promise must not read as one to come:\n%s", vp.name, now)
 		}
-		if got := text(u, "#"+onTime.Ref); !strings.Contains(got, "Next update by") || !strings.Contains(got, "due in") || strings.Contains(got, "overdue") {
+		if got := innerText(u, "#"+onTime.Ref); !strings.Contains(got, "Next update by") || !strings.Contains(got, "due in") || strings.Contains(got, "overdue") {
 			t.Errorf("%s: the incident on time: %q", vp.name, got)
 		}
 		if order := eval[[]string](u, `Array.from(document.querySelectorAll(".status-list > li")).map(li => li.id)`); len(order) != 2 || order[0] != late.Ref {
 			t.Errorf("%s: the overdue incident first: %v", vp.name, order)
 		}
-		if body := text(u, "main"); strings.Contains(body, "NOTE-SECRET") {
+		if body := innerText(u, "main"); strings.Contains(body, "NOTE-SECRET") {
 			t.Errorf("%s: the status page shows a note", vp.name)
 		}
 		u.tappable(".follow button")
@@ -253,19 +253,19 @@ func TestStatusPageInChromium(t *testing.T) {
 		// One incident: its updates, newest first.
 		u.fits("/status/" + late.Ref)
 		u.visible("main h1", "ol.status-updates li .text", ".overdue-since", `button[data-follow="incident"]`, `a[href="/status/`+late.Ref+`/feed.atom"]`)
-		if got := text(u, "main"); strings.Contains(got, "NOTE-SECRET") || !strings.Contains(got, "Card payments fail for about a third") {
+		if got := innerText(u, "main"); strings.Contains(got, "NOTE-SECRET") || !strings.Contains(got, "Card payments fail for about a third") {
 			t.Errorf("%s: the incident's status page:\n%s", vp.name, got)
 		}
 		u.accessible("an incident's status page (" + vp.name + ")")
 		u.fits("/status/" + past.Ref)
-		if got := text(u, "ol.status-updates"); !strings.Contains(got, "Root cause: The indexer's queue filled its disk.") || !strings.HasPrefix(got, "Resolved") {
+		if got := innerText(u, "ol.status-updates"); !strings.Contains(got, "Root cause: The indexer's queue filled its disk.") || !strings.HasPrefix(got, "Resolved") {
 			t.Errorf("%s: the resolved incident's updates, the resolution first: %q", vp.name, got)
 		}
 
 		// Follow this incident, see it, stop following it.
 		u.do("follow", chromedp.Navigate(u.base+"/status/"+late.Ref), chromedp.WaitVisible(chromedp.CSS(`button[data-follow="incident"]`)),
 			chromedp.Click(chromedp.CSS(`button[data-follow="incident"]`)), chromedp.WaitVisible(chromedp.CSS(`#follow .notice`)))
-		if got := text(u, "#follow"); !strings.Contains(got, "Followed.") || !strings.Contains(got, late.Ref+"\n") && !strings.Contains(got, late.Ref+" ") {
+		if got := innerText(u, "#follow"); !strings.Contains(got, "Followed.") || !strings.Contains(got, late.Ref+"\n") && !strings.Contains(got, late.Ref+" ") {
 			t.Errorf("%s: after following: %q", vp.name, got)
 		}
 		if got := follow.kinds(); got != "incident:"+late.Ref {
@@ -279,7 +279,7 @@ func TestStatusPageInChromium(t *testing.T) {
 			t.Errorf("%s: the follow card is wider than the screen: %v", vp.name, bad)
 		}
 		u.do("unfollow", chromedp.Click(chromedp.CSS(`button[data-unfollow]`)), chromedp.WaitVisible(chromedp.ID("following-none")))
-		if got := text(u, "#follow .notice"); !strings.Contains(got, "Unfollowed") {
+		if got := innerText(u, "#follow .notice"); !strings.Contains(got, "Unfollowed") {
 			t.Errorf("%s: after unfollowing: %q", vp.name, got)
 		}
 		if got := follow.kinds(); got != "" {
@@ -295,7 +295,7 @@ func TestStatusPageInChromium(t *testing.T) {
 	if got := follow.kinds(); got != "system:checkout" {
 		t.Fatalf("following a system: %s", got)
 	}
-	if got := text(u, "ul.following"); !strings.Contains(got, "Incidents affecting checkout") {
+	if got := innerText(u, "ul.following"); !strings.Contains(got, "Incidents affecting checkout") {
 		t.Errorf("the followed system is listed: %q", got)
 	}
 

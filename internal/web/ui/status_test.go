@@ -727,3 +727,56 @@ func TestStatusWithoutSubscriptionsOffersNoFollowing(t *testing.T) {
 		t.Errorf("POST /status/follow without subscriptions: %d", resp.StatusCode)
 	}
 }
+
+// TestStatusFollowWithTheRealService: the follow card over
+// internal/subscription itself, now that it is built: a person of the
+// directory follows and stops following from the page; an account that is
+// no person of the directory gets the service's clear refusal, with
+// nothing stored.
+func TestStatusFollowWithTheRealService(t *testing.T) {
+	t.Parallel()
+	e, _ := newStatusEnv(t, func(s *Server) {
+		s.Subscriptions = &subscription.Service{DB: s.Comms.DB, Directory: s.Directory, Incidents: s.Incidents, Mail: s.Outbox}
+	})
+	ctx := context.Background()
+	inc := e.declare("Checkout down")
+	if _, err := e.accounts.Create(ctx, "ann@x.test", "Ann", auth.Viewer, uiPassword); err != nil {
+		t.Fatal(err)
+	}
+	ann := e.login("ann@x.test")
+	ann.get("/status/" + inc.Ref)
+	resp := ann.post("/status/follow", url.Values{"csrf": {ann.csrf}, "kind": {"incident"}, "target": {inc.Ref}, "next": {"/status/" + inc.Ref}})
+	if body(resp); resp.StatusCode != http.StatusSeeOther {
+		t.Fatalf("follow: %d", resp.StatusCode)
+	}
+	subs := must(e.s.Subscriptions.List(ctx, "ann@x.test"))
+	if len(subs) != 1 || subs[0].Kind != subscription.Incident || subs[0].Target != inc.Ref || !subs[0].Confirmed || subs[0].Source != "page" {
+		t.Fatalf("after following: %+v", subs)
+	}
+	_, page := ann.get("/status/" + inc.Ref)
+	if !strings.Contains(page, fmt.Sprintf(`data-unfollow="%d"`, subs[0].ID)) {
+		t.Fatalf("the card lists the subscription:\n%s", page)
+	}
+	// Another account cannot end it.
+	viewer := e.login("viewer@x.test")
+	viewer.get("/status")
+	resp = viewer.post(fmt.Sprintf("/status/follow/%d/remove", subs[0].ID), url.Values{"csrf": {viewer.csrf}})
+	if body(resp); resp.StatusCode < 400 {
+		t.Errorf("another's subscription ended: %d", resp.StatusCode)
+	}
+	// viewer@x.test is no person of the directory: refused, nothing stored.
+	resp = viewer.post("/status/follow", url.Values{"csrf": {viewer.csrf}, "kind": {"all"}})
+	if text := body(resp); resp.StatusCode != http.StatusBadRequest || !strings.Contains(text, "not in the directory") {
+		t.Errorf("an account outside the directory: %d", resp.StatusCode)
+	}
+	if n := len(must(e.s.Subscriptions.List(ctx, ""))); n != 1 {
+		t.Fatalf("subscriptions: %d, want ann's one", n)
+	}
+	resp = ann.post(fmt.Sprintf("/status/follow/%d/remove", subs[0].ID), url.Values{"csrf": {ann.csrf}, "next": {"/status/" + inc.Ref}})
+	if body(resp); resp.StatusCode != http.StatusSeeOther {
+		t.Fatalf("unfollow: %d", resp.StatusCode)
+	}
+	if left := must(e.s.Subscriptions.List(ctx, "ann@x.test")); len(left) != 0 {
+		t.Fatalf("after unfollowing: %+v", left)
+	}
+}
