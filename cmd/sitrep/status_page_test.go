@@ -29,10 +29,11 @@ import (
 // nothing wider than the screen, and what people rely on visible.
 // SITREP_SCREENSHOTS=1 writes docs/screenshots/status-phone.png and status.png.
 
-// followBook is the status page's following for these tests: the real
-// internal/subscription is built beside this work (its methods panic
-// until it lands), so the hub gets this through Main.statusFollow, as it
-// will get the service.
+// followBook is the status page's following for the browser test, through
+// Main.statusFollow: the hub's first admin, whom the browser signs in as,
+// is no person of the example directory, and internal/subscription
+// follows for the directory's people only (its own tests, and
+// internal/web/ui's TestStatusFollowWithTheRealService, cover it).
 type followBook struct {
 	mu   sync.Mutex
 	next int64

@@ -42,11 +42,11 @@ func (c *statusClock) add(d time.Duration) {
 	c.t = c.t.Add(d)
 }
 
-// fakeSubscriptions is the status page's Subscriptions for these tests:
-// the real internal/subscription is built beside this work, and its
-// methods panic until it lands. It keeps the contract's rules that the
-// page relies on: subscribing twice returns the existing one, a system
-// must be known, and nobody ends another's subscription.
+// fakeSubscriptions is a Subscriptions that any account may use (the real
+// one, tested below in TestStatusFollowWithTheRealService, takes the
+// directory's people only). It keeps the contract's rules that the page
+// relies on: subscribing twice returns the existing one, a system must be
+// known, and nobody ends another's subscription.
 type fakeSubscriptions struct {
 	mu      sync.Mutex
 	next    int64
