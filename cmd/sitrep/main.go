@@ -58,6 +58,8 @@ Server:
   sitrep migrate [--config FILE]        apply database migrations and exit
   sitrep doctor [--config FILE] [--json] [--probe-timeout 60s] [--no-probe]
                                         check the mail route, DNS, database and integrations; exit 1 on a failure
+  sitrep status export DIR [--config FILE]
+                                        write the public status page as static files (status_page.public)
   sitrep version
 
 Client (--server URL --token TOKEN, or SITREP_SERVER / SITREP_TOKEN; every command takes --json):
@@ -103,6 +105,7 @@ var commands = map[string]func(ctx context.Context, e env, args []string) error{
 	"serve":   cmdServe,
 	"migrate": cmdMigrate,
 	"doctor":  cmdDoctor,
+	"status":  cmdStatus,
 
 	"declare":       cmdDeclare,
 	"list":          cmdList,

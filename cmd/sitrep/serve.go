@@ -51,6 +51,7 @@ import (
 	"github.com/sitrep-dev/sitrep/internal/web"
 	"github.com/sitrep-dev/sitrep/internal/web/api"
 	"github.com/sitrep-dev/sitrep/internal/web/links"
+	"github.com/sitrep-dev/sitrep/internal/web/statuspage"
 	"github.com/sitrep-dev/sitrep/internal/web/ui"
 )
 
@@ -165,6 +166,10 @@ type Main struct {
 	intakeSecret, intakeSecretFile string
 	intakeSecretNew                bool
 
+	// statusFollow, when set, is what the status page follows through
+	// instead of subscriptions (a test's); both nil: no following there.
+	statusFollow ui.Subscriptions
+
 	// What Close stops, in its order.
 	listener   net.Listener
 	httpServer *http.Server
@@ -176,6 +181,13 @@ type Main struct {
 	chatRun    background // the chat mirror's sweep and its IRC connection
 	mailRun    background // the sandbox and the OAuth2 token's first fetch
 	closeMail  func()     // closes the SMTP pool and the sandbox; nil until they run
+
+	// publicListener and publicServer serve the public status page
+	// (status_page.public) on its own address; nil when it is off. Close
+	// stops it with the web UI's server.
+	publicListener net.Listener
+	publicServer   *http.Server
+
 	// ctx lasts until Close: the clients that keep a context (Google's) get it.
 	ctx    context.Context
 	cancel context.CancelFunc
@@ -284,7 +296,13 @@ func (h *Main) Run(ctx context.Context) error {
 		Changes: h.changes, Postmortem: h.postmortem, Inbox: h.inbox, Replies: h.replies, Intake: h.intake, Maintenance: h.maint, Groups: h.groupsFile(), Backlog: h.backlog}
 	pages := &ui.Server{Server: srv, Incidents: h.incidents, Directory: h.directory, Outbox: h.outbox, Comms: h.comms, Resolution: h.resolution,
 		Changes: h.changes, Maintenance: h.maint, Postmortem: h.postmortem, Inbox: h.inbox, Replies: h.replies, Intake: h.intake,
-		Accounts: h.accounts, Sandbox: h.sandbox, SSO: singleSignOn(cfg), Doctor: h.doctorFor()}
+		Accounts: h.accounts, Sandbox: h.sandbox, SSO: singleSignOn(cfg), Doctor: h.doctorFor(), StatusOpenTo: cfg.StatusPage.OpenToPrefixes()}
+	switch {
+	case h.statusFollow != nil:
+		pages.Subscriptions = h.statusFollow
+	case h.subscriptions != nil: // a nil *Service in the interface would offer buttons that fail
+		pages.Subscriptions = h.subscriptions
+	}
 	if h.mailTokens != nil {
 		srv.MailHealth = h.mailTokens
 	}
@@ -298,6 +316,9 @@ func (h *Main) Run(ctx context.Context) error {
 	jsonAPI.Subscriptions = h.subscriptions
 	emailLinks := &links.Server{Server: srv, Subscriptions: h.subscriptions}
 	h.httpServer = &http.Server{Handler: srv.Handler(jsonAPI, pages, emailLinks), ReadHeaderTimeout: 10 * time.Second, ErrorLog: slog.NewLogLogger(logger.Handler(), slog.LevelWarn)}
+	if err := h.listenPublicStatus(); err != nil {
+		return err
+	}
 
 	if err := h.worker.Start(h.jobs.ctx); err != nil {
 		return fmt.Errorf("serve: start jobs: %w", err)
@@ -317,6 +338,16 @@ func (h *Main) Run(ctx context.Context) error {
 
 	h.serveErr = make(chan error, 1)
 	go func() { h.serveErr <- h.httpServer.Serve(h.listener) }()
+	if h.publicServer != nil {
+		go func() {
+			if err := h.publicServer.Serve(h.publicListener); err != nil && !errors.Is(err, http.ErrServerClosed) {
+				select { // the hub stops, as when the web UI's server fails
+				case h.serveErr <- fmt.Errorf("public status page: %w", err):
+				default:
+				}
+			}
+		}()
+	}
 
 	url := "http://" + h.Addr()
 	if cfg.Server.PublicURL != "" {
@@ -348,8 +379,16 @@ func (h *Main) Close() error {
 	if h.serveErr != nil {
 		h.logger.Info("shutting down")
 		check("http", h.httpServer.Shutdown(ctx))
-	} else if h.listener != nil {
-		check("http", h.listener.Close())
+		if h.publicServer != nil {
+			check("public status page", h.publicServer.Shutdown(ctx))
+		}
+	} else {
+		if h.listener != nil {
+			check("http", h.listener.Close())
+		}
+		if h.publicListener != nil {
+			check("public status page", h.publicListener.Close())
+		}
 	}
 	if h.jobsRun {
 		// Cancelling the worker's context is River's hard stop, as before.
@@ -396,6 +435,52 @@ func (b *background) stop(ctx context.Context) error {
 	case <-ctx.Done():
 		return ctx.Err()
 	}
+}
+
+// publicStatus is the public status page of status_page.public; nil when
+// it is off. A component naming a system that no escalation list has is
+// logged: it would never be marked.
+func (h *Main) publicStatus() *statuspage.PublicSite {
+	c := h.cfg.StatusPage.Public
+	if !c.Enabled {
+		return nil
+	}
+	known := map[string]bool{}
+	for _, s := range h.directory.Systems() {
+		known[strings.ToLower(s)] = true
+	}
+	site := &statuspage.PublicSite{Reader: &statuspage.Reader{Incidents: h.incidents}, Title: c.Title, URL: c.URL,
+		Logger: h.logger.With("component", "public status page")}
+	for _, comp := range c.Components {
+		site.Components = append(site.Components, statuspage.Component{Name: comp.Name, Systems: comp.Systems})
+		for _, s := range comp.Systems {
+			if !known[strings.ToLower(s)] {
+				h.logger.Warn("status_page.public.components: a system no escalation list has; the component is never marked by it",
+					"component", comp.Name, "system", s)
+			}
+		}
+	}
+	return site
+}
+
+// listenPublicStatus opens the public status page's own listener, when it
+// is on and has one (status_page.public.listen; empty: export only).
+func (h *Main) listenPublicStatus() error {
+	site := h.publicStatus()
+	if site == nil || h.cfg.StatusPage.Public.Listen == "" {
+		return nil
+	}
+	handler, err := site.Handler()
+	if err != nil {
+		return err
+	}
+	addr := h.cfg.StatusPage.Public.Listen
+	if h.publicListener, err = net.Listen("tcp", addr); err != nil {
+		return fmt.Errorf("serve: listen on %s (status_page.public.listen): %w", addr, err)
+	}
+	h.publicServer = &http.Server{Handler: handler, ReadHeaderTimeout: 10 * time.Second, ErrorLog: slog.NewLogLogger(h.logger.Handler(), slog.LevelWarn)}
+	h.logger.Info("public status page", "listen", h.publicListener.Addr().String(), "url", h.cfg.StatusPage.Public.URL)
+	return nil
 }
 
 // singleSignOn is the web UI's single sign-on of auth.oidc; nil when it is off.
@@ -503,6 +588,9 @@ func (h *Main) keepSecret(name, content string) string {
 func (h *Main) printBanner(e env, url, adminToken string, startup time.Duration) {
 	var b strings.Builder
 	fmt.Fprintf(&b, "\nsitrep %s is running at %s (started in %s, %s database)\n", version, url, startup.Round(time.Millisecond), h.db.Dialect)
+	if h.publicListener != nil {
+		fmt.Fprintf(&b, "  public status page: http://%s (status_page.public; only the public wording of updates)\n", h.publicListener.Addr())
+	}
 	if h.sandbox != nil {
 		fmt.Fprintf(&b, "  mail sandbox: SMTP %s, IMAP %s (every person of the directory has a mailbox; password %q)\n",
 			h.sandbox.SMTPAddr(), h.sandbox.IMAPAddr(), h.cfg.Mail.Sandbox.Password.Value())

@@ -54,6 +54,7 @@ type Config struct {
 	Bridge      Bridge      `yaml:"bridge"`
 	Auth        Auth        `yaml:"auth"`
 	Doctor      Doctor      `yaml:"doctor"`
+	StatusPage  StatusPage  `yaml:"status_page"`
 	Jobs        Jobs        `yaml:"jobs"`
 	Log         Log         `yaml:"log"`
 
@@ -388,6 +389,56 @@ func parsePrefix(v string) (netip.Prefix, error) {
 	}
 	a = a.Unmap()
 	return netip.PrefixFrom(a, a.BitLen()), nil
+}
+
+// StatusPage configures the status pages (docs/status-page.md): the
+// internal one at /status of the web UI, and the public one for customers.
+type StatusPage struct {
+	// OpenTo are networks (CIDRs or addresses) whose people read the
+	// internal status page and its feeds without signing in; empty: everyone
+	// signs in (or, for the feeds, gives an API token). The client's address
+	// is the peer's, or X-Forwarded-For's behind server.trusted_proxies.
+	OpenTo []string         `yaml:"open_to"`
+	Public PublicStatusPage `yaml:"public"`
+}
+
+// OpenToPrefixes is OpenTo parsed; entries that do not parse (validation
+// reports them) are left out.
+func (s StatusPage) OpenToPrefixes() []netip.Prefix {
+	var out []netip.Prefix
+	for _, v := range s.OpenTo {
+		if p, err := parsePrefix(v); err == nil {
+			out = append(out, p)
+		}
+	}
+	return out
+}
+
+// PublicStatusPage is the status page for customers: only the public
+// wording of updates, by component, on a listener of its own or exported
+// as static HTML (sitrep status export DIR).
+type PublicStatusPage struct {
+	// Enabled turns it on; off by default.
+	Enabled bool `yaml:"enabled"`
+	// Listen is its own address, apart from the web UI; empty: no listener
+	// (export only).
+	Listen string `yaml:"listen"`
+	// URL is where customers reach it (https://status.example.com): the
+	// Atom feed's links and ids. Empty: the address of the request, or
+	// relative links in an export.
+	URL string `yaml:"url"`
+	// Title heads the page: "Example Corp status".
+	Title string `yaml:"title"`
+	// Components are what customers know, each mapped from sitrep's
+	// systems, in the order shown.
+	Components []StatusComponent `yaml:"components"`
+}
+
+// StatusComponent is one public component and the systems (escalation
+// list keys) it stands for.
+type StatusComponent struct {
+	Name    string   `yaml:"name"`
+	Systems []string `yaml:"systems"`
 }
 
 // Auth configures how people sign in to the web UI, beside local passwords.
@@ -784,6 +835,8 @@ func Default() Config {
 		Log:    Log{Level: "info", Format: "text"},
 
 		Subscriptions: Subscriptions{ConfirmFor: 48 * time.Hour, ConfirmationsPerDay: 3},
+
+		StatusPage: StatusPage{Public: PublicStatusPage{Listen: "127.0.0.1:8081", Title: "Service status"}},
 	}
 }
 
@@ -1184,6 +1237,7 @@ func (c *Config) validate() []string {
 	}
 	p = append(p, c.Postmortem.validate()...)
 	p = append(p, c.validateOIDC()...)
+	p = append(p, c.validateStatusPage()...)
 	for i, e := range c.Intake.Notify {
 		if _, err := mail.ParseAddress(e); err != nil {
 			bad(fmt.Sprintf("intake.notify[%d]", i), "want an email address: %v", err)
@@ -1335,6 +1389,55 @@ func (pm *Postmortem) validate() []string {
 	}
 	if pm.WebhookURL != "" && pm.WebhookSecret == "" {
 		bad("webhook_secret", "required with webhook_url: the receiver checks the signature")
+	}
+	return p
+}
+
+// validateStatusPage checks status_page: the open networks always, the
+// public page when it is on.
+func (c *Config) validateStatusPage() []string {
+	var p []string
+	bad := func(key, format string, args ...any) {
+		p = append(p, "status_page."+key+": "+fmt.Sprintf(format, args...))
+	}
+	for i, v := range c.StatusPage.OpenTo {
+		if _, err := parsePrefix(v); err != nil {
+			bad(fmt.Sprintf("open_to[%d]", i), "want a CIDR like 10.0.0.0/8 or an address, got %q", v)
+		}
+	}
+	pub := c.StatusPage.Public
+	if !pub.Enabled {
+		return p
+	}
+	if pub.Listen != "" {
+		if _, _, err := net.SplitHostPort(pub.Listen); err != nil {
+			bad("public.listen", "want host:port (or empty: export only), got %q", pub.Listen)
+		} else if pub.Listen == c.Server.Listen {
+			bad("public.listen", "is server.listen (%s): the public page needs a listener of its own, apart from the web UI", pub.Listen)
+		}
+	}
+	if u := pub.URL; u != "" {
+		if pu, err := url.Parse(u); err != nil || (pu.Scheme != "https" && pu.Scheme != "http") || pu.Host == "" {
+			bad("public.url", "want an http(s) URL like https://status.example.com, got %q", u)
+		}
+	}
+	if strings.TrimSpace(pub.Title) == "" || len(pub.Title) > 200 || strings.ContainsAny(pub.Title, "\r\n") {
+		bad("public.title", "want one line of at most 200 characters")
+	}
+	seen := map[string]bool{}
+	for i, comp := range pub.Components {
+		key := fmt.Sprintf("public.components[%d]", i)
+		name := strings.TrimSpace(comp.Name)
+		switch {
+		case name == "" || len(name) > 100 || strings.ContainsAny(name, "\r\n"):
+			bad(key+".name", "want one line of at most 100 characters")
+		case seen[strings.ToLower(name)]:
+			bad(key+".name", "%q is named twice", name)
+		}
+		seen[strings.ToLower(name)] = true
+		if len(comp.Systems) == 0 {
+			bad(key+".systems", "name the systems (escalation lists of groups.yaml) that %q stands for", name)
+		}
 	}
 	return p
 }

@@ -131,3 +131,11 @@ UPDATE improvements SET tracker_problem = $1 WHERE id = $2;
 -- name: set-improvement-state-from-tracker
 -- Only a change: a repeated "closed" changes nothing and notes nothing.
 UPDATE improvements SET state = $1 WHERE id = $2 AND state <> $1;
+
+-- name: scheduled
+-- Booked post-mortems that start in [$1, $2), soonest first: the status
+-- page's calendar.
+SELECT id, incident_id, uid, generation, state, pending_op, sequence, facilitator, start_at, end_at, room, remote,
+    video_link, backend, booking, booking_error, proposals, warnings, booked_at, timeline_sent_at, published_at
+FROM postmortems WHERE state = 'booked' AND start_at IS NOT NULL AND start_at >= $1 AND start_at < $2
+ORDER BY start_at, id;

@@ -21,7 +21,9 @@ var templateFS embed.FS
 var staticFS embed.FS
 
 func parseTemplates() (map[string]*template.Template, error) {
-	layout, err := template.New("layout.html").Funcs(uiFuncs).ParseFS(templateFS, "templates/layout.html")
+	// The layout, and the parts (*_parts.html) that several pages share:
+	// every page has them.
+	layout, err := template.New("layout.html").Funcs(uiFuncs).ParseFS(templateFS, "templates/layout.html", "templates/*_parts.html")
 	if err != nil {
 		return nil, err
 	}
@@ -32,7 +34,7 @@ func parseTemplates() (map[string]*template.Template, error) {
 	pages := map[string]*template.Template{}
 	for _, n := range names {
 		base := strings.TrimSuffix(strings.TrimPrefix(n, "templates/"), ".html")
-		if base == "layout" {
+		if base == "layout" || strings.HasSuffix(base, "_parts") {
 			continue
 		}
 		t, err := template.Must(layout.Clone()).ParseFS(templateFS, n)
@@ -65,6 +67,11 @@ type page struct {
 	// Doctor: the doctor page is wired (admins see it in the menu).
 	Doctor bool
 	Path   string
+	// SignIn, on a status page read without signing in (an open
+	// network), is the sign-in link the menu offers instead.
+	SignIn string
+	// Feed is the page's Atom feed, for feed readers to discover.
+	Feed string
 	// Viewer is whom the page is written for: every date on it is in
 	// their language's conventions and their zone (viewer.go).
 	Viewer viewer

@@ -14,6 +14,7 @@ import (
 	"html/template"
 	"io/fs"
 	"net/http"
+	"net/netip"
 
 	"github.com/sitrep-dev/sitrep/internal/auth"
 	"github.com/sitrep-dev/sitrep/internal/changes"
@@ -53,6 +54,12 @@ type Server struct {
 	SSO *SSO
 	// Doctor, when set, adds the admins' doctor page (doctor.go).
 	Doctor Doctor
+	// StatusOpenTo are the networks whose people read the status page and
+	// its feeds without signing in (status_page.open_to; status.go).
+	StatusOpenTo []netip.Prefix
+	// Subscriptions, when set, lets people follow incidents from the
+	// status page (status_follow.go); nil: no following there.
+	Subscriptions Subscriptions
 
 	doctorRuns doctorRuns
 	pages      map[string]*template.Template // as parsed; run through pageFor
@@ -148,6 +155,11 @@ func (s *Server) routes() []route {
 			route{"GET", "/doctor", auth.Admin, s.uiDoctor},
 			route{"POST", "/doctor", auth.Admin, s.uiRunDoctor})
 	}
+	if s.Subscriptions != nil {
+		r = append(r,
+			route{"POST", "/status/follow", auth.Viewer, s.uiStatusFollow},
+			route{"POST", "/status/follow/{id}/remove", auth.Viewer, s.uiStatusUnfollow})
+	}
 	if s.SSO != nil {
 		r = append(r,
 			route{"GET", "/login/oidc", "", s.uiOIDCStart},
@@ -178,4 +190,5 @@ func (s *Server) Register(mux *http.ServeMux) {
 	for _, rt := range s.routes() {
 		mux.HandleFunc(rt.method+" "+rt.path, s.wrap(rt))
 	}
+	s.registerStatus(mux)
 }

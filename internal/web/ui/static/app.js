@@ -1,6 +1,7 @@
 // sitrep web UI: small enhancements over pages that work without JavaScript.
 // - countdowns to the next promised update tick and change colour, and
-//   the overdue banner appears when the promise runs out;
+//   the overdue banner (and the status page's "overdue since") appears
+//   when the promise runs out;
 // - the browser's time zone is told to the server (rememberZone), which
 //   writes every time in the viewer's zone when their directory entry
 //   names none;
@@ -37,6 +38,13 @@
       // promise runs out while the page is open.
       var banner = document.querySelector("[data-overdue-banner]");
       if (banner && left < 0) banner.hidden = false;
+    });
+    // The status page says a promise in words: "Next update by 15:30"
+    // becomes "Update overdue since 15:30" when it runs out.
+    document.querySelectorAll("[data-promise]").forEach(function (el) {
+      var over = Date.parse(el.dataset.promise) < now;
+      el.querySelectorAll("[data-due]").forEach(function (e) { e.hidden = over; });
+      el.querySelectorAll("[data-overdue]").forEach(function (e) { e.hidden = !over; });
     });
   }
 
