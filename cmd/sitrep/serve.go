@@ -692,7 +692,7 @@ func (h *Main) buildChanges(ctx context.Context) error {
 // the directory's groups per system, the outbox.
 func (h *Main) buildMaintenance() {
 	c := h.cfg.Maintenance
-	h.maint = &maintenance.Service{DB: h.db, Changes: h.changes, Directory: h.directory, Mail: h.outbox,
+	h.maint = &maintenance.Service{DB: h.db, Changes: h.changes, Directory: h.directory, Mail: h.outbox, Followers: h.subscriptions,
 		AnnounceBefore: c.AnnounceBefore, Manual: c.Announce == "manual", Logger: h.logger.With("component", "maintenance")}
 }
 

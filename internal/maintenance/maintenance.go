@@ -93,12 +93,23 @@ type Directory interface {
 	Current() *directory.Directory
 }
 
+// Followers is who follows the systems of a window beside its groups
+// (subscriptions to everything or to one of its systems), each with the
+// link that stops it for them alone. It runs in q, the transaction that
+// queues the note.
+type Followers interface {
+	Followers(ctx context.Context, q store.Querier, ref string, systems []string) (emails []string, unsubscribe map[string]string, err error)
+}
+
 // Service announces maintenance windows and answers whether one is on.
 type Service struct {
 	DB        *store.DB
 	Changes   Windows
 	Directory Directory
 	Mail      Mailer
+	// Followers, when set, adds those who follow the window's systems to
+	// its notes; unset, its groups alone hear.
+	Followers Followers
 	// AnnounceBefore: how long before its start a window is announced.
 	AnnounceBefore time.Duration
 	// Manual: only windows someone announces are told (maintenance.announce: manual).
@@ -515,14 +526,20 @@ func (s *Service) record(ctx context.Context, w *Window, step, actor string, now
 		if !send {
 			return nil
 		}
-		if len(groups) == 0 {
-			s.logger().Warn("maintenance: nobody to tell (no notify: for its systems and no status audience)", "window", w.Ref, "step", step)
+		out := compose.Outgoing{Thread: Thread(w.ID, w.Title), Kind: compose.KindMaintenance, Groups: groups,
+			Actor: actor, IdempotencyKey: fmt.Sprintf("maintenance-%d-%s", w.ID, step)}
+		if s.Followers != nil {
+			if out.Followers, out.Unsubscribe, err = s.Followers.Followers(ctx, tx, w.Ref, w.Systems); err != nil {
+				return fmt.Errorf("maintenance: followers of %s: %w", w.Ref, err)
+			}
+		}
+		if len(groups) == 0 && len(out.Followers) == 0 {
+			s.logger().Warn("maintenance: nobody to tell (no notify: for its systems, no status audience, no followers)", "window", w.Ref, "step", step)
 			return nil
 		}
-		data := &compose.MaintenanceData{Ref: w.Ref, Title: w.Title, Step: step, Systems: w.Systems, Details: w.Details, URL: w.URL,
+		out.Data = &compose.MaintenanceData{Ref: w.Ref, Title: w.Title, Step: step, Systems: w.Systems, Details: w.Details, URL: w.URL,
 			Start: w.Start, End: w.End, Now: now}
-		msg, err := s.Mail.Queue(ctx, tx, compose.Outgoing{Thread: Thread(w.ID, w.Title), Kind: compose.KindMaintenance, Groups: groups,
-			Data: data, Actor: actor, IdempotencyKey: fmt.Sprintf("maintenance-%d-%s", w.ID, step)})
+		msg, err := s.Mail.Queue(ctx, tx, out)
 		if errs.Is(err, errs.Invalid) {
 			// An audience of empty groups, a template that refuses the
 			// title: it would fail the same way every minute.
