@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/sitrep-dev/sitrep/internal/errs"
+	"github.com/sitrep-dev/sitrep/internal/web"
 )
 
 // The public status page: customers' view of the same incidents, in the
@@ -94,7 +95,7 @@ var publicFuncs = template.FuncMap{
 		}
 		return v.UTC().Format(time.RFC3339)
 	},
-	"dur":   humanDuration,
+	"dur":   web.HumanDuration,
 	"state": stateWord,
 }
 
@@ -123,23 +124,6 @@ func stateWord(s string) string {
 	return "Resolved"
 }
 
-// humanDuration says a duration as a person would: 45s, 12m, 3h 05m, 2d 4h.
-func humanDuration(d time.Duration) string {
-	if d < 0 {
-		d = -d
-	}
-	switch {
-	case d < time.Minute:
-		return fmt.Sprintf("%ds", int(d.Seconds()))
-	case d < time.Hour:
-		return fmt.Sprintf("%dm", int(d.Minutes()))
-	case d < 48*time.Hour:
-		return fmt.Sprintf("%dh %02dm", int(d.Hours()), int(d.Minutes())%60)
-	default:
-		return fmt.Sprintf("%dd %dh", int(d.Hours())/24, int(d.Hours())%24)
-	}
-}
-
 // publicCard is an incident on the public page.
 type publicCard struct {
 	*Incident
@@ -154,11 +138,7 @@ func (c publicCard) Countdown() string {
 	if c.NextUpdateAt == nil {
 		return ""
 	}
-	d := c.NextUpdateAt.Sub(c.Now)
-	if d < 0 {
-		return "overdue by " + humanDuration(-d)
-	}
-	return "due in " + humanDuration(d)
+	return web.Countdown(*c.NextUpdateAt, c.Now)
 }
 
 // Lasted is how long it lasted, or has so far.

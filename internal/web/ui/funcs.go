@@ -10,6 +10,7 @@ import (
 	"github.com/sitrep-dev/sitrep/internal/changes"
 	"github.com/sitrep-dev/sitrep/internal/compose"
 	"github.com/sitrep-dev/sitrep/internal/i18n"
+	"github.com/sitrep-dev/sitrep/internal/web"
 )
 
 const uiTimeFormat = "2006-01-02 15:04"
@@ -33,7 +34,7 @@ var uiFuncs = template.FuncMap{
 		}
 		return ""
 	},
-	"dur":         humanDuration,
+	"dur":         web.HumanDuration,
 	"countdown":   countdownText,
 	"join":        func(l []string) string { return strings.Join(l, ", ") },
 	"reportsCard": func(p *page, v reportsView) reportsCard { return reportsCard{P: p, V: v} },
@@ -96,7 +97,7 @@ var uiFuncs = template.FuncMap{
 		if err != nil {
 			return d
 		}
-		return humanDuration(v)
+		return web.HumanDuration(v)
 	},
 	"add": func(a, b int) int { return a + b },
 	// sanitize cleans email HTML for a sandboxed srcdoc iframe.
@@ -142,23 +143,6 @@ func timeOf(t any) (time.Time, bool) {
 	return v, !v.IsZero()
 }
 
-// humanDuration says a duration the way a person would: 45s, 12m, 3h 05m, 2d 4h.
-func humanDuration(d time.Duration) string {
-	if d < 0 {
-		d = -d
-	}
-	switch {
-	case d < time.Minute:
-		return fmt.Sprintf("%ds", int(d.Seconds()))
-	case d < time.Hour:
-		return fmt.Sprintf("%dm", int(d.Minutes()))
-	case d < 48*time.Hour:
-		return fmt.Sprintf("%dh %02dm", int(d.Hours()), int(d.Minutes())%60)
-	default:
-		return fmt.Sprintf("%dd %dh", int(d.Hours())/24, int(d.Hours())%24)
-	}
-}
-
 // intervalText says an interval to the next update as a menu would: "30 min",
 // "1 hour", "1 h 30 min".
 func intervalText(d time.Duration) string {
@@ -179,11 +163,7 @@ func countdownText(next *time.Time, now time.Time) string {
 	if next == nil {
 		return "no update promised"
 	}
-	d := next.Sub(now)
-	if d < 0 {
-		return "overdue by " + humanDuration(-d)
-	}
-	return "due in " + humanDuration(d)
+	return web.Countdown(*next, now)
 }
 
 // changeTitle is what a change is, in a few words.
@@ -208,7 +188,7 @@ func beforeText(d string) string {
 		return d
 	}
 	if v < 0 {
-		return humanDuration(v) + " after"
+		return web.HumanDuration(v) + " after"
 	}
-	return humanDuration(v) + " before"
+	return web.HumanDuration(v) + " before"
 }
