@@ -47,3 +47,8 @@ SELECT COUNT(*) FROM subscription_confirmations WHERE email = $1 AND purpose = '
 
 -- name: prune-tokens
 DELETE FROM subscription_confirmations WHERE expires_at < $1;
+
+-- name: public-followers
+-- The customers who confirmed a public subscription (the public page's
+-- updates): never the internal followers, whom "followers" names.
+SELECT id, email FROM subscriptions WHERE confirmed AND kind = 'public' ORDER BY email, id;
