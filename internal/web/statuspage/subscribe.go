@@ -107,7 +107,7 @@ func (p *PublicSite) refuse(w http.ResponseWriter, r *http.Request, heading stri
 }
 
 func (p *PublicSite) say(w http.ResponseWriter, status int, m message) {
-	pg := &publicPage{Title: p.Title, PageTitle: m.Heading + " · " + p.Title, Root: "/", Feed: "/feed.atom", Now: time.Now().UTC(), Message: &m}
+	pg := &publicPage{Title: p.Title, PageTitle: m.Heading + " · " + p.Title, Root: "/", Feed: "/feed.atom", Now: p.Reader.Now(), Message: &m}
 	body, err := p.render("message", pg)
 	if err != nil {
 		http.Error(w, "internal error", http.StatusInternalServerError)
