@@ -119,4 +119,3 @@ func (s *Service) PublicFollowers(ctx context.Context, q store.Querier) ([]strin
 	}
 	return order, links, nil
 }
-
