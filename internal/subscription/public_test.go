@@ -318,3 +318,35 @@ func TestPublicFormLimitPerClient(t *testing.T) {
 		t.Fatalf("stored %d subscriptions, want 3: %+v", len(list), list)
 	}
 }
+
+// Both or neither: when the public email cannot be queued (here a site
+// title its subject refuses), the internal update is not sent either, and
+// the timeline has no update.
+func TestPublicAndInternalUpdateBothOrNeither(t *testing.T) {
+	t.Parallel()
+	p := newPublicHarness(t, 0)
+	ctx := context.Background()
+	p.confirmed(t, "cust@anywhere.example")
+	inc := p.declare(t, "Checkout fails", "checkout")
+	p.comms.PublicSite.Title = "Example\r\nBcc: everyone@example.com"
+	_, err := p.comms.SendUpdate(ctx, "vp@x.test", inc.Ref, incident.UpdateInput{Status: "Internal words.", Public: "Public words."})
+	if err == nil || !strings.Contains(err.Error(), "subject") {
+		t.Fatalf("an update whose public email cannot be written: %v, want refused for its subject", err)
+	}
+	p.deliver(t)
+	if got := p.to(t, "exec@x.test", "Internal words"); len(got) != 0 {
+		t.Fatal("the internal update went out without the public one")
+	}
+	if got := p.to(t, "cust@anywhere.example", "Public words"); len(got) != 0 {
+		t.Fatal("the public email went out")
+	}
+	events, err := p.incidents.Timeline(ctx, inc.Ref)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, ev := range events {
+		if ev.Kind == incident.EventUpdateQueued {
+			t.Fatalf("the timeline records an update that was not sent: %+v", ev)
+		}
+	}
+}
