@@ -32,6 +32,9 @@ const maxForm = 4 << 10
 
 // message is a page that says one thing, with a button or not.
 type message struct {
+	// Root is the way back to the site's root, relative, so that the site
+	// works under a proxy's path prefix as the index does ("", "../").
+	Root    string
 	Heading string
 	Text    string
 	Button  string // "": no form
@@ -46,25 +49,25 @@ func (p *PublicSite) registerSubscriptions(mux *http.ServeMux) {
 	mux.HandleFunc("POST /subscribe", p.subscribe)
 	mux.HandleFunc("GET /subscriptions/confirm/{token}", func(w http.ResponseWriter, r *http.Request) {
 		p.say(w, http.StatusOK, message{Heading: "Confirm your subscription",
-			Text: "Confirm that this address should receive this status page's updates by email.", Button: "Confirm", Action: r.URL.Path})
+			Text: "Confirm that this address should receive this status page's updates by email.", Button: "Confirm", Action: r.PathValue("token"), Root: "../../"})
 	})
 	mux.HandleFunc("POST /subscriptions/confirm/{token}", func(w http.ResponseWriter, r *http.Request) {
 		if err := p.Subscriptions.ConfirmPublic(r.Context(), r.PathValue("token")); err != nil {
-			p.refuse(w, r, "This link does not work", err)
+			p.refuse(w, r, "../../", "This link does not work", err)
 			return
 		}
-		p.say(w, http.StatusOK, message{Heading: "Subscribed", Text: "You will receive this status page's updates by email. Each one has a link to unsubscribe."})
+		p.say(w, http.StatusOK, message{Root: "../../", Heading: "Subscribed", Text: "You will receive this status page's updates by email. Each one has a link to unsubscribe."})
 	})
 	mux.HandleFunc("GET /unsubscribe/{token}", func(w http.ResponseWriter, r *http.Request) {
 		p.say(w, http.StatusOK, message{Heading: "Unsubscribe",
-			Text: "Stop the emails of this status page to this address.", Button: "Unsubscribe", Action: r.URL.Path})
+			Text: "Stop the emails of this status page to this address.", Button: "Unsubscribe", Action: r.PathValue("token"), Root: "../"})
 	})
 	mux.HandleFunc("POST /unsubscribe/{token}", func(w http.ResponseWriter, r *http.Request) {
 		if err := p.Subscriptions.UnsubscribePublic(r.Context(), r.PathValue("token")); err != nil {
-			p.refuse(w, r, "This link does not work", err)
+			p.refuse(w, r, "../", "This link does not work", err)
 			return
 		}
-		p.say(w, http.StatusOK, message{Heading: "Unsubscribed", Text: "You will receive no more emails from this status page."})
+		p.say(w, http.StatusOK, message{Root: "../", Heading: "Unsubscribed", Text: "You will receive no more emails from this status page."})
 	})
 }
 
@@ -83,7 +86,7 @@ func (p *PublicSite) subscribe(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if err := p.Subscriptions.SubscribePublic(r.Context(), r.PostFormValue("email")); err != nil {
-		p.refuse(w, r, "Not subscribed", err)
+		p.refuse(w, r, "", "Not subscribed", err)
 		return
 	}
 	p.say(w, http.StatusOK, message{Heading: "Check your inbox",
@@ -92,22 +95,22 @@ func (p *PublicSite) subscribe(w http.ResponseWriter, r *http.Request) {
 
 // refuse answers an error: its message for a bad request (a malformed
 // address, a used or expired link), a generic one otherwise.
-func (p *PublicSite) refuse(w http.ResponseWriter, r *http.Request, heading string, err error) {
+func (p *PublicSite) refuse(w http.ResponseWriter, r *http.Request, root, heading string, err error) {
 	switch errs.CodeOf(err) {
 	case errs.Invalid, errs.NotFound:
 		text := err.Error()
 		if e, ok := err.(*errs.Error); ok {
 			text = e.Message
 		}
-		p.say(w, http.StatusBadRequest, message{Heading: heading, Text: text + ". Nothing was changed.", Problem: true})
+		p.say(w, http.StatusBadRequest, message{Root: root, Heading: heading, Text: text + ". Nothing was changed.", Problem: true})
 	default:
 		p.logger().Error("public status page: subscription failed", "path", r.URL.Path, "err", err)
-		p.say(w, http.StatusInternalServerError, message{Heading: heading, Text: "Something went wrong; please try again shortly.", Problem: true})
+		p.say(w, http.StatusInternalServerError, message{Root: root, Heading: heading, Text: "Something went wrong; please try again shortly.", Problem: true})
 	}
 }
 
 func (p *PublicSite) say(w http.ResponseWriter, status int, m message) {
-	pg := &publicPage{Title: p.Title, PageTitle: m.Heading + " · " + p.Title, Root: "/", Feed: "/feed.atom", Now: p.Reader.Now(), Message: &m}
+	pg := &publicPage{Title: p.Title, PageTitle: m.Heading + " · " + p.Title, Root: m.Root, Feed: m.Root + "feed.atom", Now: p.Reader.Now(), Message: &m}
 	body, err := p.render("message", pg)
 	if err != nil {
 		http.Error(w, "internal error", http.StatusInternalServerError)
