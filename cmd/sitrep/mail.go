@@ -171,6 +171,7 @@ func (h *Main) buildOutbox(sender outbox.Sender) error {
 		for _, comp := range pub.Components {
 			h.comms.PublicSite.Components = append(h.comms.PublicSite.Components, incident.PublicComponent{Name: comp.Name, Systems: comp.Systems})
 		}
+		h.subscriptions.PublicComponents = h.comms.PublicSite.Components
 	}
 	if err := h.comms.CheckConfig(); err != nil {
 		return fmt.Errorf("config: %w", err)

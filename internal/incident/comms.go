@@ -113,7 +113,7 @@ type Comms struct {
 // PublicFollowers says who receives the public wording of updates. It runs
 // in q, the transaction that queues the email, as Followers does.
 type PublicFollowers interface {
-	PublicFollowers(ctx context.Context, q store.Querier) (emails []string, unsubscribe map[string]string, err error)
+	PublicFollowers(ctx context.Context, q store.Querier, systems []string) (emails []string, unsubscribe map[string]string, err error)
 }
 
 // PublicSite is the public status page as its customers' emails name it.
@@ -423,7 +423,7 @@ func (c *Comms) queuePublic(ctx context.Context, tx *sql.Tx, inc *Incident, acto
 	if c.PublicFollowers == nil {
 		return nil, nil
 	}
-	emails, links, err := c.PublicFollowers.PublicFollowers(ctx, tx)
+	emails, links, err := c.PublicFollowers.PublicFollowers(ctx, tx, inc.Scope.Systems)
 	if err != nil {
 		return nil, fmt.Errorf("incident: public subscribers: %w", err)
 	}

@@ -5,6 +5,8 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"slices"
+	"strings"
 
 	"github.com/sitrep-dev/sitrep/internal/errs"
 	"github.com/sitrep-dev/sitrep/internal/incident"
@@ -17,14 +19,16 @@ import (
 
 var _ incident.PublicFollowers = (*Service)(nil)
 
-// SubscribePublic asks for email to receive the public page's updates. It
+// SubscribePublic asks for email to receive the public page's updates (of
+// every component, or of the component named, "Online shop"). It
 // mails a confirmation link to the address, and nothing else happens
 // until the link is followed. The answer is the same whether the address
 // was already subscribed, waiting, or new, and when the address has had
 // its day's confirmation emails (then nothing is stored or sent): the
 // form must not tell a stranger who subscribes. Public subscriptions off,
-// or a malformed address: an errs.Invalid error, nothing changed.
-func (s *Service) SubscribePublic(ctx context.Context, email string) error {
+// a malformed address, or an unknown component: an errs.Invalid error,
+// nothing changed.
+func (s *Service) SubscribePublic(ctx context.Context, email, component string) error {
 	if !s.PublicOpen {
 		return errs.E(errs.Invalid, "email subscriptions to this status page are off")
 	}
@@ -32,10 +36,17 @@ func (s *Service) SubscribePublic(ctx context.Context, email string) error {
 	if err != nil {
 		return err
 	}
+	kind, target := Public, ""
+	if component = strings.TrimSpace(component); component != "" {
+		kind = Component
+		if target = s.component(component); target == "" {
+			return errs.InvalidField("component", "there is no component %q on this page", component)
+		}
+	}
 	now := s.now()
 	var pending bool
 	err = s.DB.InTx(ctx, func(tx *sql.Tx) error {
-		existing, err := scanOne(tx.QueryRowContext(ctx, queries.Get("find"), email, Public, ""))
+		existing, err := scanOne(tx.QueryRowContext(ctx, queries.Get("find"), email, kind, target))
 		switch {
 		case err == nil && existing.Confirmed:
 			return nil // subscribed already: no mail, the same answer
@@ -45,7 +56,7 @@ func (s *Service) SubscribePublic(ctx context.Context, email string) error {
 		case !errors.Is(err, sql.ErrNoRows):
 			return fmt.Errorf("subscription: find: %w", err)
 		}
-		sub := &Subscription{Email: email, Kind: Public, Source: "public page", CreatedAt: now}
+		sub := &Subscription{Email: email, Kind: kind, Target: target, Source: "public page", CreatedAt: now}
 		if err := tx.QueryRowContext(ctx, queries.Get("insert"), sub.Email, sub.Kind, sub.Target, false, sub.Source, "public page",
 			now, store.NullTime(nil)).Scan(&sub.ID); err != nil {
 			if store.IsUniqueViolation(err) {
@@ -81,11 +92,39 @@ func (s *Service) UnsubscribePublic(ctx context.Context, token string) error {
 	return err
 }
 
-// PublicFollowers is who receives an update's public wording: the
-// confirmed public subscriptions, each with a new one-click unsubscribe
+// component is the configured name of the component named name (any
+// case), "" for none.
+func (s *Service) component(name string) string {
+	for _, c := range s.PublicComponents {
+		if strings.EqualFold(c.Name, name) {
+			return c.Name
+		}
+	}
+	return ""
+}
+
+// touches says whether the component named name stands for one of systems.
+// A component no longer configured touches nothing.
+func (s *Service) touches(name string, systems []string) bool {
+	for _, c := range s.PublicComponents {
+		if c.Name != name {
+			continue
+		}
+		for _, sys := range c.Systems {
+			if slices.ContainsFunc(systems, func(t string) bool { return strings.EqualFold(sys, t) }) {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// PublicFollowers is who receives an update's public wording about an
+// incident affecting systems: the confirmed public subscriptions to every
+// component, or to one that stands for one of systems, each with a new one-click unsubscribe
 // link to the public page, stored in q (the transaction that queues the
 // email) so that a link never names an email that was not sent.
-func (s *Service) PublicFollowers(ctx context.Context, q store.Querier) ([]string, map[string]string, error) {
+func (s *Service) PublicFollowers(ctx context.Context, q store.Querier, systems []string) ([]string, map[string]string, error) {
 	rows, err := q.QueryContext(ctx, queries.Get("public-followers"))
 	if err != nil {
 		return nil, nil, fmt.Errorf("subscription: public followers: %w", err)
@@ -94,10 +133,13 @@ func (s *Service) PublicFollowers(ctx context.Context, q store.Querier) ([]strin
 	var order []string
 	for rows.Next() {
 		var id int64
-		var email string
-		if err := rows.Scan(&id, &email); err != nil {
+		var email, kind, target string
+		if err := rows.Scan(&id, &email, &kind, &target); err != nil {
 			rows.Close()
 			return nil, nil, fmt.Errorf("subscription: public followers: %w", err)
+		}
+		if kind == Component && !s.touches(target, systems) {
+			continue
 		}
 		if _, ok := byEmail[email]; !ok {
 			order = append(order, email)

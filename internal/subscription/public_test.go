@@ -30,9 +30,11 @@ func newPublicHarness(t *testing.T, perHour int) *publicHarness {
 	h.subs.PublicOpen, h.subs.PublicSiteURL = true, "https://status.test"
 	h.comms.PublicFollowers = h.subs
 	h.comms.PublicSite = incident.PublicSite{Title: "Example status", URL: "https://status.test",
-		Components: []incident.PublicComponent{{Name: "Online shop", Systems: []string{"checkout"}}}}
+		Components: []incident.PublicComponent{{Name: "Online shop", Systems: []string{"checkout"}}, {Name: "Search", Systems: []string{"search"}}}}
+	h.subs.PublicComponents = h.comms.PublicSite.Components
 	site := &statuspage.PublicSite{Reader: &statuspage.Reader{Incidents: h.incidents}, Title: "Example status", URL: "https://status.test",
-		Components: []statuspage.Component{{Name: "Online shop", Systems: []string{"checkout"}}}, Subscriptions: h.subs, SubscribesPerHour: perHour}
+		Components:    []statuspage.Component{{Name: "Online shop", Systems: []string{"checkout"}}, {Name: "Search", Systems: []string{"search"}}},
+		Subscriptions: h.subs, SubscribesPerHour: perHour}
 	handler, err := site.Handler()
 	if err != nil {
 		t.Fatal(err)
@@ -348,5 +350,49 @@ func TestPublicAndInternalUpdateBothOrNeither(t *testing.T) {
 		if ev.Kind == incident.EventUpdateQueued {
 			t.Fatalf("the timeline records an update that was not sent: %+v", ev)
 		}
+	}
+}
+
+// A customer may follow one component: the public updates of incidents
+// that affect its systems, and nothing of the others. An unknown component
+// is refused with nothing stored.
+func TestPublicComponentSubscriber(t *testing.T) {
+	t.Parallel()
+	p := newPublicHarness(t, 0)
+	ctx := context.Background()
+	_, index := p.do(t, "GET", "/", "192.0.2.10", nil)
+	if !strings.Contains(index, `<select id="component" name="component">`) || !strings.Contains(index, "<option>Search</option>") {
+		t.Fatalf("the form offers no component:\n%s", index)
+	}
+	if code, body := p.do(t, "POST", "/subscribe", "192.0.2.11", url.Values{"email": {"x@y.example"}, "component": {"Billing"}}); code != http.StatusBadRequest || !strings.Contains(body, "no component") {
+		t.Fatalf("an unknown component: %d %s", code, body)
+	}
+	if list, _ := p.subs.List(ctx, "x@y.example"); len(list) != 0 || p.queued() != 0 {
+		t.Fatalf("an unknown component stored %+v", list)
+	}
+	if code, body := p.do(t, "POST", "/subscribe", "192.0.2.10", url.Values{"email": {"shop@y.example"}, "component": {"online SHOP"}}); code != http.StatusOK {
+		t.Fatalf("subscribe to a component: %d %s", code, body)
+	}
+	p.deliver(t)
+	mails := p.to(t, "shop@y.example", "Confirm")
+	if len(mails) != 1 || !strings.Contains(mails[0].env.Text, "Online shop") {
+		t.Fatalf("the confirmation does not name the component: %v", mails)
+	}
+	if code, body := p.do(t, "POST", publicLink(t, mails[0].env.Text, "subscriptions/confirm"), "192.0.2.10", url.Values{}); code != http.StatusOK {
+		t.Fatalf("confirm: %d %s", code, body)
+	}
+	p.confirmed(t, "all@y.example")
+	shop := p.declare(t, "Checkout fails", "checkout")
+	search := p.declare(t, "Search slow", "search")
+	p.send(t, shop, incident.UpdateInput{Status: "internal", Public: "Orders fail for some."})
+	p.send(t, search, incident.UpdateInput{Status: "internal", Public: "Search is slow for some."})
+	if got := p.to(t, "shop@y.example", "Orders fail"); len(got) != 1 {
+		t.Errorf("the component's subscriber got %d of its updates, want 1", len(got))
+	}
+	if got := p.to(t, "shop@y.example", "Search is slow"); len(got) != 0 {
+		t.Error("the component's subscriber got another component's update")
+	}
+	if len(p.to(t, "all@y.example", "Orders fail")) != 1 || len(p.to(t, "all@y.example", "Search is slow")) != 1 {
+		t.Error("the subscriber to every component lost an update")
 	}
 }

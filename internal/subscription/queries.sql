@@ -49,6 +49,7 @@ SELECT COUNT(*) FROM subscription_confirmations WHERE email = $1 AND purpose = '
 DELETE FROM subscription_confirmations WHERE expires_at < $1;
 
 -- name: public-followers
--- The customers who confirmed a public subscription (the public page's
--- updates): never the internal followers, whom "followers" names.
-SELECT id, email FROM subscriptions WHERE confirmed AND kind = 'public' ORDER BY email, id;
+-- The customers who confirmed a public subscription (to every component,
+-- or to one: the caller keeps those of the incident's systems): never the
+-- internal followers, whom "followers" names.
+SELECT id, email, kind, target FROM subscriptions WHERE confirmed AND kind IN ('public', 'component') ORDER BY email, id;

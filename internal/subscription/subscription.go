@@ -46,6 +46,10 @@ const (
 	// public wording alone, in a message of its own (compose.KindPublicStatus).
 	// Never an internal follower: the followers query does not name it.
 	Public = "public"
+	// Component is a customer following one public component of the
+	// public status page (Target: its name, "Online shop"): the public
+	// wording of the incidents that affect its systems.
+	Component = "component"
 )
 
 // Subscription is one person following one thing.
@@ -125,6 +129,9 @@ type Service struct {
 	// (status_page.public.url): customers' confirmation and unsubscribe
 	// links point there, since they cannot reach the web UI.
 	PublicSiteURL string
+	// PublicComponents are the public page's components
+	// (status_page.public.components), which customers may follow one by one.
+	PublicComponents []incident.PublicComponent
 }
 
 // unsubscribeFor is how long a follower's unsubscribe link works: long
@@ -186,7 +193,7 @@ func (s *Service) normalize(ctx context.Context, req Request) (Request, error) {
 			return req, err
 		}
 		req.Target = inc.Ref
-	case Public:
+	case Public, Component:
 		// Customers subscribe on the public page, always by double opt-in
 		// (SubscribePublic); the internal API and replies do not.
 		return req, errs.InvalidField("kind", "public notices are subscribed to on the public status page")
@@ -336,7 +343,7 @@ func (s *Service) link(path string) string {
 // linkFor is a link for a subscription of kind: a customer's goes to the
 // public status page's listener, which serves the same paths.
 func (s *Service) linkFor(kind, path string) string {
-	if kind == Public {
+	if kind == Public || kind == Component {
 		return strings.TrimSuffix(s.PublicSiteURL, "/") + path
 	}
 	return s.link(path)

@@ -22,7 +22,8 @@ import (
 type PublicSubscriptions interface {
 	// SubscribePublic starts a double opt-in; its answer must not say
 	// whether the address was subscribed already.
-	SubscribePublic(ctx context.Context, email string) error
+	// component "" is every component.
+	SubscribePublic(ctx context.Context, email, component string) error
 	ConfirmPublic(ctx context.Context, token string) error
 	UnsubscribePublic(ctx context.Context, token string) error
 }
@@ -85,7 +86,7 @@ func (p *PublicSite) subscribe(w http.ResponseWriter, r *http.Request) {
 		p.say(w, http.StatusBadRequest, message{Heading: "Not subscribed", Text: "The form could not be read; nothing was done.", Problem: true})
 		return
 	}
-	if err := p.Subscriptions.SubscribePublic(r.Context(), r.PostFormValue("email")); err != nil {
+	if err := p.Subscriptions.SubscribePublic(r.Context(), r.PostFormValue("email"), r.PostFormValue("component")); err != nil {
 		p.refuse(w, r, "", "Not subscribed", err)
 		return
 	}
