@@ -630,6 +630,10 @@ func describe(sub *Subscription) string {
 		return "incidents affecting " + sub.Target
 	case Incident:
 		return sub.Target
+	case Public:
+		return "the public status page"
+	case Component:
+		return "the public status page's " + sub.Target
 	}
 	return "every incident"
 }
