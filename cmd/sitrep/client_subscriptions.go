@@ -27,6 +27,10 @@ func (s subscriptionOut) what() string {
 		return "incidents affecting " + s.Target
 	case "incident":
 		return s.Target
+	case "public":
+		return "the public status page (a customer)"
+	case "component":
+		return "the public status page's " + s.Target + " (a customer)"
 	}
 	return "every incident"
 }

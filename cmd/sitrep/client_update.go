@@ -42,7 +42,7 @@ func (m messageOut) ids() []int64 {
 }
 
 func cmdUpdate(ctx context.Context, e env, args []string) error {
-	fs, c := clientFlags(e, "update", "update INC-42 --status TEXT [--translation LANG=TEXT ...] [--for GROUP=TEXT ...] [--public TEXT] [--next 30m | --next-at 15:30] [--to GROUP,...] [--dry-run]\n\n"+
+	fs, c := clientFlags(e, "update", "update INC-42 --status TEXT [--translation LANG=TEXT ...] [--for GROUP=TEXT ...] [--public TEXT [--public-next 1h]] [--next 30m | --next-at 15:30] [--to GROUP,...] [--dry-run]\n\n"+
 		"  sitrep update INC-42 --status-file update.md --translation-file de=update.de.md --translation ja=\"決済が停止しています。\"\n"+
 		"  sitrep update INC-42 --status \"Checkout fails for 30% of card payments.\" --for customer-service=\"Tell customers: retrying in a few minutes works.\" --dry-run\n\n"+
 		"A translation is your own version of the status for the recipients who read that language ("+strings.Join(i18n.Available(), ", ")+
@@ -58,6 +58,7 @@ func cmdUpdate(ctx context.Context, e env, args []string) error {
 	fs.Var(translationFlag{audiences, false, true}, "for", "wording for one of the update's groups instead of the status, as in --for customer-service=\"Tell customers: ...\" (repeat per `GROUP=TEXT`)")
 	fs.Var(translationFlag{audiences, true, true}, "for-file", "read one group's wording from a file (- for stdin), as in --for-file exec=exec.md (repeat per `GROUP=FILE`)")
 	public := fs.String("public", "", "the wording for the public status page, written for customers (the status itself never goes there)")
+	publicNext := fs.String("public-next", "", "the public promise: next public update in 1h, 2h (with --public); default: the update's own next time")
 	next := fs.String("next", "", "next update in: 30m, 1h, 1h30m (also \"3 mins\", \"1 hour\"); default: the severity's cadence")
 	nextAt := fs.String("next-at", "", "next update at HH:MM (your local time) or RFC 3339")
 	to := fs.String("to", "", "groups, comma-separated; default: the status audience")
@@ -127,6 +128,9 @@ func cmdUpdate(ctx context.Context, e env, args []string) error {
 	}
 	if *public != "" {
 		in["public"] = *public
+	}
+	if *publicNext != "" {
+		in["public_next"] = *publicNext
 	}
 	if *nextAt != "" {
 		t, err := parseClock(*nextAt, time.Now())

@@ -164,6 +164,15 @@ func (h *Main) buildOutbox(sender outbox.Sender) error {
 	h.subscriptions = &subscription.Service{DB: h.db, Directory: h.directory, Incidents: h.incidents, Mail: h.outbox, Logger: h.logger,
 		PublicURL: cfg.Server.PublicURL, AllowedDomains: sc.AllowedDomains, ConfirmFor: sc.ConfirmFor, ConfirmationsPerDay: sc.ConfirmationsPerDay}
 	h.comms.Followers = h.subscriptions
+	if pub := cfg.StatusPage.Public; pub.Enabled && pub.Subscriptions {
+		h.subscriptions.PublicOpen, h.subscriptions.PublicSiteURL = true, pub.URL
+		h.comms.PublicFollowers = h.subscriptions
+		h.comms.PublicSite = incident.PublicSite{Title: pub.Title, URL: pub.URL}
+		for _, comp := range pub.Components {
+			h.comms.PublicSite.Components = append(h.comms.PublicSite.Components, incident.PublicComponent{Name: comp.Name, Systems: comp.Systems})
+		}
+		h.subscriptions.PublicComponents = h.comms.PublicSite.Components
+	}
 	if err := h.comms.CheckConfig(); err != nil {
 		return fmt.Errorf("config: %w", err)
 	}

@@ -450,7 +450,10 @@ func (h *Main) publicStatus() *statuspage.PublicSite {
 		known[strings.ToLower(s)] = true
 	}
 	site := &statuspage.PublicSite{Reader: &statuspage.Reader{Incidents: h.incidents}, Title: c.Title, URL: c.URL,
-		Logger: h.logger.With("component", "public status page")}
+		Logger: h.logger.With("component", "public status page"), TrustedProxies: h.cfg.Server.TrustedProxyPrefixes()}
+	if c.Subscriptions && h.subscriptions != nil {
+		site.Subscriptions = h.subscriptions
+	}
 	for _, comp := range c.Components {
 		site.Components = append(site.Components, statuspage.Component{Name: comp.Name, Systems: comp.Systems})
 		for _, s := range comp.Systems {

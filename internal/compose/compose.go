@@ -85,6 +85,7 @@ var dataTypes = map[Kind]reflect.Type{
 	KindRootCauseDue:     reflect.TypeFor[RootCauseDueData](),
 	KindMaintenance:      reflect.TypeFor[MaintenanceData](),
 	KindSubscribeConfirm: reflect.TypeFor[SubscriptionConfirmData](),
+	KindPublicStatus:     reflect.TypeFor[PublicStatusData](),
 }
 
 // Kinds lists every kind, in a stable order.

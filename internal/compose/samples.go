@@ -104,6 +104,10 @@ func SampleData(kind Kind) any {
 		return MaintenanceData{Ref: "MAINT-7", Title: "Database upgrade", Step: MaintenanceAnnounced, Systems: []string{"checkout", "payments"},
 			Details: "PostgreSQL 16 to 17.\nCheckout may refuse orders for a few minutes.", URL: "https://wiki.example.com/maint/7",
 			Start: now.Add(24 * time.Hour), End: now.Add(26 * time.Hour), Now: now, Zone: zone, Audience: "Customer service"}
+	case KindPublicStatus:
+		return PublicStatusData{Site: "Example Corp status", Ref: "INC-42", Components: []string{"Checkout", "Payments"},
+			Status:       "Some customers cannot complete orders. We have found the cause and are fixing it.",
+			NextUpdateAt: now.Add(60 * time.Minute), URL: "https://status.example.com/incidents/INC-42.html", Now: now, Zone: zone}
 	case KindDraftAlert:
 		return DraftAlertData{Incident: inc, Draft: "Rollback done; watching error rates.", DraftedBy: "Sam Rivera",
 			Audiences: []string{"Exec team", "Customer service"}, DueAt: now.Add(10 * time.Minute), Now: now, Zone: zone,

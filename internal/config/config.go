@@ -432,6 +432,11 @@ type PublicStatusPage struct {
 	// Components are what customers know, each mapped from sitrep's
 	// systems, in the order shown.
 	Components []StatusComponent `yaml:"components"`
+	// Subscriptions puts an email subscription form on the page: any
+	// address, always by double opt-in, receives the public wording of
+	// updates as emails of their own. Needs Listen and URL (the links in
+	// the emails point there). Off by default.
+	Subscriptions bool `yaml:"subscriptions"`
 }
 
 // StatusComponent is one public component and the systems (escalation
@@ -1423,6 +1428,9 @@ func (c *Config) validateStatusPage() []string {
 	}
 	if strings.TrimSpace(pub.Title) == "" || len(pub.Title) > 200 || strings.ContainsAny(pub.Title, "\r\n") {
 		bad("public.title", "want one line of at most 200 characters")
+	}
+	if pub.Subscriptions && (pub.Listen == "" || pub.URL == "") {
+		bad("public.subscriptions", "needs public.listen and public.url: the confirmation and unsubscribe links in customers' emails point at the public page")
 	}
 	seen := map[string]bool{}
 	for i, comp := range pub.Components {

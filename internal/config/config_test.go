@@ -205,6 +205,8 @@ auth:
 		{"mail:\n  imap:\n    trusted_authserv_ids: [\"mx one.example\"]\n", "mail.imap.trusted_authserv_ids", "not an authserv-id"},
 		{"mail:\n  imap:\n    trusted_authserv_ids: [\"mx.example;\"]\n", "mail.imap.trusted_authserv_ids", "not an authserv-id"},
 		{"escalation:\n  fallback_group: On Call\n", "escalation.fallback_group", "want a group name"},
+		{"status_page:\n  public:\n    enabled: true\n    subscriptions: true\n", "status_page.public.subscriptions", "needs public.listen and public.url"},
+		{"status_page:\n  public:\n    enabled: true\n    url: https://status.example.com\n    listen: \"\"\n    subscriptions: true\n", "status_page.public.subscriptions", "needs public.listen"},
 	} {
 		err := load(c.yaml)
 		if err == nil || !strings.Contains(err.Error(), c.key+": ") || !strings.Contains(err.Error(), c.says) {

@@ -100,6 +100,50 @@ type Comms struct {
 	// (subscriptions) to the status emails, each with their own
 	// unsubscribe link. Unset: the groups only.
 	Followers Followers
+	// PublicFollowers, when set, are the customers who subscribed to the
+	// public status page: an update with public wording is also mailed to
+	// them, as a message of its own (compose.KindPublicStatus). Unset: the
+	// public wording only shows on the page.
+	PublicFollowers PublicFollowers
+	// PublicSite is what the customers' message may say of the public
+	// status page: its title, address and components.
+	PublicSite PublicSite
+}
+
+// PublicFollowers says who receives the public wording of updates. It runs
+// in q, the transaction that queues the email, as Followers does.
+type PublicFollowers interface {
+	PublicFollowers(ctx context.Context, q store.Querier, systems []string) (emails []string, unsubscribe map[string]string, err error)
+}
+
+// PublicSite is the public status page as its customers' emails name it.
+type PublicSite struct {
+	Title string // "Example Corp status"
+	URL   string // "https://status.example.com"; "" no link
+	// Components are the public components and the systems each stands
+	// for: the email names the components, never the systems.
+	Components []PublicComponent
+}
+
+// PublicComponent is one public component and its systems.
+type PublicComponent struct {
+	Name    string
+	Systems []string
+}
+
+// componentsOf names the public components systems map to, in the
+// site's order.
+func (p PublicSite) componentsOf(systems []string) []string {
+	var out []string
+	for _, c := range p.Components {
+		for _, s := range c.Systems {
+			if slices.ContainsFunc(systems, func(t string) bool { return strings.EqualFold(s, t) }) {
+				out = append(out, c.Name)
+				break
+			}
+		}
+	}
+	return out
 }
 
 // Followers says who follows an incident beside its groups. It runs in
@@ -202,6 +246,10 @@ type UpdateInput struct {
 	// customers. The internal text never goes there: without Public the
 	// public page shows nothing new for this update.
 	Public string `json:"public,omitempty"`
+	// PublicNext is the public promise: the interval to the next public
+	// update ("1h"), shown on the public page and in the customers'
+	// email. Empty: the update's own next time. Only with Public.
+	PublicNext string `json:"public_next,omitempty"`
 	// Next is the interval to the next update ("30m"); NextAt an explicit
 	// time. Neither: the severity's default cadence.
 	Next   string     `json:"next,omitempty"`
@@ -276,6 +324,10 @@ func (c *Comms) SendUpdate(ctx context.Context, actor, ref string, in UpdateInpu
 	if err := errs.CheckBlock("public", public, maxStatusBytes, false); err != nil {
 		return nil, err
 	}
+	publicNext, err := c.publicNextAt(public, in.PublicNext, next, now)
+	if err != nil {
+		return nil, err
+	}
 	number, err := c.updateCount(ctx, inc.ID)
 	if err != nil {
 		return nil, err
@@ -323,6 +375,15 @@ func (c *Comms) SendUpdate(ctx context.Context, actor, ref string, in UpdateInpu
 		}
 		if public != "" {
 			ev["public"] = public
+			ev["public_next_update_at"] = publicNext
+			pub, err := c.queuePublic(ctx, tx, inc, actor, public, publicNext, now)
+			if err != nil {
+				return err
+			}
+			if pub != nil {
+				ev["public_message"] = pub.ID
+				text += fmt.Sprintf("; public update to %d %s, next by %s UTC", pub.Total, plural(pub.Total, "subscriber", "subscribers"), publicNext.Format("15:04"))
+			}
 		}
 		_, err = AddEvent(ctx, tx, now, inc.ID, EventUpdateQueued, actor, text, ev)
 		return err
@@ -331,6 +392,58 @@ func (c *Comms) SendUpdate(ctx context.Context, actor, ref string, in UpdateInpu
 		return nil, err
 	}
 	return &UpdateResult{Message: msg, Recipients: msg.Total, NextUpdateAt: next}, nil
+}
+
+// publicNextAt is the public promise of an update with public wording:
+// PublicNext from now, else the update's own next time. A public promise
+// without public wording would promise customers nothing they can see.
+func (c *Comms) publicNextAt(public, interval string, next, now time.Time) (time.Time, error) {
+	if interval == "" {
+		return next, nil
+	}
+	if public == "" {
+		return time.Time{}, errs.InvalidField("public_next", "a public promise needs public wording: write the public text too")
+	}
+	d, err := time.ParseDuration(interval)
+	if err != nil {
+		return time.Time{}, errs.InvalidField("public_next", "want a duration like 30m or 1h, got %q", interval)
+	}
+	if d < time.Minute || d > 7*24*time.Hour {
+		return time.Time{}, errs.InvalidField("public_next", "want between 1m and a week, got %s", d)
+	}
+	return promiseAt(now, d), nil
+}
+
+// queuePublic queues an update's public wording to the public page's
+// subscribers, in tx (the internal update's: both or neither), in the
+// incident's thread of the public audience. It names the public
+// components, never the title, severity, systems or anyone: customers
+// read it. No subscribers (or none configured): nothing, and nil.
+func (c *Comms) queuePublic(ctx context.Context, tx *sql.Tx, inc *Incident, actor, public string, next, now time.Time) (*compose.Message, error) {
+	if c.PublicFollowers == nil {
+		return nil, nil
+	}
+	emails, links, err := c.PublicFollowers.PublicFollowers(ctx, tx, inc.Scope.Systems)
+	if err != nil {
+		return nil, fmt.Errorf("incident: public subscribers: %w", err)
+	}
+	if len(emails) == 0 {
+		return nil, nil
+	}
+	data := compose.PublicStatusData{Site: c.PublicSite.Title, Ref: inc.Ref, Components: c.PublicSite.componentsOf(inc.Scope.Systems),
+		Status: public, NextUpdateAt: next, Now: now}
+	if u := c.PublicSite.URL; u != "" {
+		data.URL = strings.TrimSuffix(u, "/") + "/incidents/" + inc.Ref + ".html"
+	}
+	// No reply token: a customer's reply must not land in the incident's
+	// inbox as if a stakeholder had asked.
+	thread := compose.Thread{Key: inc.ID, Audience: compose.Public, Ref: inc.Ref, ToName: c.PublicSite.Title}
+	msg, err := c.Mail.Queue(ctx, tx, compose.Outgoing{Thread: thread, Kind: compose.KindPublicStatus, Followers: emails, Unsubscribe: links,
+		Data: data, Actor: actor})
+	if err != nil {
+		return nil, fmt.Errorf("incident: public update: %w", err)
+	}
+	return msg, nil
 }
 
 // checkAudiences checks the wording written for single audiences and

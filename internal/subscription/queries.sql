@@ -47,3 +47,9 @@ SELECT COUNT(*) FROM subscription_confirmations WHERE email = $1 AND purpose = '
 
 -- name: prune-tokens
 DELETE FROM subscription_confirmations WHERE expires_at < $1;
+
+-- name: public-followers
+-- The customers who confirmed a public subscription (to every component,
+-- or to one: the caller keeps those of the incident's systems): never the
+-- internal followers, whom "followers" names.
+SELECT id, email, kind, target FROM subscriptions WHERE confirmed AND kind IN ('public', 'component') ORDER BY email, id;

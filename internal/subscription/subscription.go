@@ -42,6 +42,14 @@ const (
 	All      = "all"      // every incident
 	System   = "system"   // incidents that affect one system (Target: "checkout")
 	Incident = "incident" // one incident (Target: "INC-42")
+	// Public is a customer following the public status page: its updates'
+	// public wording alone, in a message of its own (compose.KindPublicStatus).
+	// Never an internal follower: the followers query does not name it.
+	Public = "public"
+	// Component is a customer following one public component of the
+	// public status page (Target: its name, "Online shop"): the public
+	// wording of the incidents that affect its systems.
+	Component = "component"
 )
 
 // Subscription is one person following one thing.
@@ -113,6 +121,17 @@ type Service struct {
 	// ConfirmationsPerDay caps the confirmation emails to one address in
 	// 24 hours (default 3), so that the form cannot mail-bomb anyone.
 	ConfirmationsPerDay int
+
+	// PublicOpen lets anyone subscribe to the public status page's updates
+	// (status_page.public.subscriptions), always by double opt-in.
+	PublicOpen bool
+	// PublicSiteURL is the public status page's address
+	// (status_page.public.url): customers' confirmation and unsubscribe
+	// links point there, since they cannot reach the web UI.
+	PublicSiteURL string
+	// PublicComponents are the public page's components
+	// (status_page.public.components), which customers may follow one by one.
+	PublicComponents []incident.PublicComponent
 }
 
 // unsubscribeFor is how long a follower's unsubscribe link works: long
@@ -140,15 +159,9 @@ func (s *Service) logger() *slog.Logger {
 // normalize checks req and returns it in canonical form (lower-case
 // address, the incident's own ref), or an errs.Invalid naming the field.
 func (s *Service) normalize(ctx context.Context, req Request) (Request, error) {
-	email := strings.ToLower(strings.TrimSpace(req.Email))
-	if email == "" {
-		return req, errs.InvalidField("email", "is required")
-	}
-	if len(email) > maxEmail {
-		return req, errs.InvalidField("email", "is %d characters; an address has at most %d", len(email), maxEmail)
-	}
-	if a, err := mail.ParseAddress(email); err != nil || a.Address != email || a.Name != "" {
-		return req, errs.InvalidField("email", "%q is not an email address", req.Email)
+	email, err := checkEmail(req.Email)
+	if err != nil {
+		return req, err
 	}
 	req.Email = email
 	req.Kind = strings.ToLower(strings.TrimSpace(req.Kind))
@@ -180,12 +193,32 @@ func (s *Service) normalize(ctx context.Context, req Request) (Request, error) {
 			return req, err
 		}
 		req.Target = inc.Ref
+	case Public, Component:
+		// Customers subscribe on the public page, always by double opt-in
+		// (SubscribePublic); the internal API and replies do not.
+		return req, errs.InvalidField("kind", "public notices are subscribed to on the public status page")
 	case "":
 		return req, errs.InvalidField("kind", "is required: all, system or incident")
 	default:
 		return req, errs.InvalidField("kind", "unknown kind %q: all, system or incident", req.Kind)
 	}
 	return req, nil
+}
+
+// checkEmail returns email in canonical form (lower case), or an
+// errs.Invalid naming the field.
+func checkEmail(raw string) (string, error) {
+	email := strings.ToLower(strings.TrimSpace(raw))
+	if email == "" {
+		return "", errs.InvalidField("email", "is required")
+	}
+	if len(email) > maxEmail {
+		return "", errs.InvalidField("email", "is %d characters; an address has at most %d", len(email), maxEmail)
+	}
+	if a, err := mail.ParseAddress(email); err != nil || a.Address != email || a.Name != "" {
+		return "", errs.InvalidField("email", "%q is not an email address", raw)
+	}
+	return email, nil
 }
 
 // May says whether email may subscribe at all, and whether only by double
@@ -293,7 +326,7 @@ func (s *Service) sendConfirmation(ctx context.Context, tx *sql.Tx, sub *Subscri
 		return err
 	}
 	data := compose.SubscriptionConfirmData{Email: sub.Email, Kind: sub.Kind, Target: sub.Target,
-		URL: s.link("/subscriptions/confirm/" + token), ExpiresAt: expires, Now: now}
+		URL: s.linkFor(sub.Kind, "/subscriptions/confirm/"+token), ExpiresAt: expires, Now: now}
 	_, err = s.Mail.Queue(ctx, tx, compose.Outgoing{
 		Thread: compose.Thread{Audience: "subscribers", Ref: "subscription", ToName: "Incident updates"}, Kind: compose.KindSubscribeConfirm,
 		People: []string{sub.Email}, Data: data, Actor: "sitrep"})
@@ -305,6 +338,15 @@ func (s *Service) sendConfirmation(ctx context.Context, tx *sql.Tx, sub *Subscri
 
 func (s *Service) link(path string) string {
 	return strings.TrimSuffix(s.PublicURL, "/") + path
+}
+
+// linkFor is a link for a subscription of kind: a customer's goes to the
+// public status page's listener, which serves the same paths.
+func (s *Service) linkFor(kind, path string) string {
+	if kind == Public || kind == Component {
+		return strings.TrimSuffix(s.PublicSiteURL, "/") + path
+	}
+	return s.link(path)
 }
 
 // newToken stores the hash of a new random token and returns the token.
@@ -588,6 +630,10 @@ func describe(sub *Subscription) string {
 		return "incidents affecting " + sub.Target
 	case Incident:
 		return sub.Target
+	case Public:
+		return "the public status page"
+	case Component:
+		return "the public status page's " + sub.Target
 	}
 	return "every incident"
 }

@@ -9,7 +9,9 @@ import (
 	"io/fs"
 	"log/slog"
 	"net/http"
+	"net/netip"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/sitrep-dev/sitrep/internal/errs"
@@ -53,11 +55,25 @@ type PublicSite struct {
 	Components []Component
 	Logger     *slog.Logger
 
-	tmpl *template.Template
+	// Subscriptions, when set, puts the email subscription form on the
+	// index and serves its confirm and unsubscribe pages
+	// (status_page.public.subscriptions). Nil: no form.
+	Subscriptions PublicSubscriptions
+	// SubscribesPerHour caps the form's requests per client network per
+	// hour (default 5).
+	SubscribesPerHour int
+	// TrustedProxies are the proxies whose X-Forwarded-For names the
+	// client (server.trusted_proxies): behind one, every customer would
+	// otherwise be the proxy and share one limit.
+	TrustedProxies []netip.Prefix
+
+	tmpl      *template.Template
+	limitOnce sync.Once
+	limits    *clientLimiter
 }
 
 // publicCSP lets the page load its own style and script only.
-const publicCSP = "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; frame-ancestors 'none'; form-action 'none'; base-uri 'none'"
+const publicCSP = "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; frame-ancestors 'none'; form-action 'self'; base-uri 'none'"
 
 func (p *PublicSite) logger() *slog.Logger {
 	if p.Logger != nil {
@@ -161,6 +177,9 @@ type publicPage struct {
 	Current    []publicCard
 	History    []publicCard
 	Card       *publicCard // the incident page's
+	// Subscribe shows the email subscription form (served, not exported).
+	Subscribe bool
+	Message   *message // a message page's
 }
 
 // componentsOf names the components an incident's systems map to.
@@ -280,6 +299,7 @@ func (p *PublicSite) Handler() (http.Handler, error) {
 			files.ServeHTTP(w, r)
 		}))
 	}
+	p.registerSubscriptions(mux)
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) { w.Write([]byte("ok\n")) })
 	return p.recoverer(mux), nil
 }
@@ -354,6 +374,7 @@ func (p *PublicSite) serveIndex(w http.ResponseWriter, r *http.Request) {
 		p.fail(w, r, err)
 		return
 	}
+	pg.Subscribe = p.Subscriptions != nil
 	body, err := p.render("index", pg)
 	if err != nil {
 		p.fail(w, r, err)

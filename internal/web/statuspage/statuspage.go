@@ -344,6 +344,11 @@ func updatesOf(events []incident.Event, aud Audience) []Update {
 			if t, ok := timeOf(ev.Data["next_update_at"]); ok {
 				u.NextUpdateAt = &t
 			}
+			// The public update's own promise (UpdateInput.PublicNext),
+			// when it made one apart from the internal.
+			if t, ok := timeOf(ev.Data["public_next_update_at"]); ok && aud == Public {
+				u.NextUpdateAt = &t
+			}
 			out = append(out, u)
 		case eventResolvedEmail:
 			if aud == Public && !published {

@@ -2,11 +2,13 @@ package ui
 
 import (
 	"context"
+	"fmt"
 	"net/http"
 	"net/url"
 	"regexp"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/sitrep-dev/sitrep/internal/incident"
 )
@@ -22,7 +24,7 @@ func TestUIComposeAudienceWording(t *testing.T) {
 	inc := e.declare("Checkout down")
 	lead := e.login("lead@x.test")
 	_, page := lead.get("/incidents/" + inc.Ref)
-	for _, want := range []string{`<summary>Word it for one audience`, `<textarea id="for-exec" name="for_exec"`, `<textarea id="public" name="public"`} {
+	for _, want := range []string{`<summary>Word it for one audience`, `<textarea id="for-exec" name="for_exec"`, `<textarea id="public" name="public"`, `<input id="public_next" name="public_next"`} {
 		if !strings.Contains(page, want) {
 			t.Errorf("the compose form lacks %s", want)
 		}
@@ -36,7 +38,7 @@ func TestUIComposeAudienceWording(t *testing.T) {
 	key := regexp.MustCompile(`name="idempotency_key" value="([^"]+)"`).FindStringSubmatch(page)[1]
 	const forExec = "Revenue impact about 4% of hourly card sales."
 	form := url.Values{"csrf": {lead.csrf}, "idempotency_key": {key}, "status": {"Card payments fail in the EU."}, "groups": {"exec"},
-		"for_exec": {forExec}, "public": {"Some card payments fail; we are on it."}}
+		"for_exec": {forExec}, "public": {"Some card payments fail; we are on it."}, "public_next": {"2h"}}
 	resp := lead.post("/incidents/"+inc.Ref+"/preview", form, fetchHeader, "fetch", "X-CSRF-Token", lead.csrf)
 	if frag := body(resp); resp.StatusCode != 200 || !strings.Contains(frag, forExec) || strings.Contains(frag, "Card payments fail in the EU.") {
 		t.Fatalf("the executives' preview must show their wording, not the status: %d\n%s", resp.StatusCode, frag)
@@ -61,17 +63,21 @@ func TestUIComposeAudienceWording(t *testing.T) {
 		t.Fatal(err)
 	}
 	var got map[string]any
-	var public any
+	var public, publicNext any
 	n := 0
 	for _, ev := range events {
 		if ev.Kind == incident.EventUpdateQueued {
 			got, _ = ev.Data["audiences"].(map[string]any)
-			public = ev.Data["public"]
+			public, publicNext = ev.Data["public"], ev.Data["public_next_update_at"]
 			n++
 		}
 	}
 	if n != 1 || len(got) != 1 || got["exec"] != forExec || public != "Some card payments fail; we are on it." {
 		t.Errorf("%d updates; audiences %v, public %v", n, got, public)
+	}
+	// The public promise (2 h) is kept apart from the update's own.
+	if at, err := time.Parse(time.RFC3339, fmt.Sprint(publicNext)); err != nil || time.Until(at) < 119*time.Minute || time.Until(at) > 121*time.Minute {
+		t.Errorf("public promise %v, want 2 h from now", publicNext)
 	}
 	_, page = lead.get("/incidents/" + inc.Ref)
 	if !strings.Contains(page, `<span class="hint">For exec:</span> `+forExec) || !strings.Contains(page, `<span class="hint">Public status page:</span> Some card payments fail`) {

@@ -165,12 +165,15 @@ type composeForm struct {
 	// group name; Public the public status page's.
 	Audiences map[string]string
 	Public    string
+	// PublicNext is the public promise's interval ("" : the next update's).
+	PublicNext string
 }
 
 func readCompose(r *http.Request) composeForm {
 	_ = r.ParseForm()
 	f := composeForm{Status: r.PostFormValue("status"), Next: r.PostFormValue("next"), Groups: r.PostForm["groups"], Key: r.PostFormValue("idempotency_key"),
-		Translations: readTranslations(r), Public: r.PostFormValue("public")}
+		Translations: readTranslations(r), Public: r.PostFormValue("public"),
+		PublicNext: r.PostFormValue("public_next")}
 	for name := range r.PostForm {
 		group, ok := strings.CutPrefix(name, "for_")
 		if !ok || strings.TrimSpace(r.PostFormValue(name)) == "" {
@@ -185,7 +188,7 @@ func readCompose(r *http.Request) composeForm {
 }
 
 func (f composeForm) input(dryRun bool) incident.UpdateInput {
-	return incident.UpdateInput{Status: f.Status, Translations: f.translations(), Audiences: maps.Clone(f.Audiences), Public: f.Public,
+	return incident.UpdateInput{Status: f.Status, Translations: f.translations(), Audiences: maps.Clone(f.Audiences), Public: f.Public, PublicNext: f.PublicNext,
 		Next: f.Next, Groups: slices.Clone(f.Groups), DryRun: dryRun, IdempotencyKey: f.Key}
 }
 
