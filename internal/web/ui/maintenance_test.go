@@ -73,4 +73,33 @@ func TestUIShowsMaintenanceToldAndDraftsDuringIt(t *testing.T) {
 	if !strings.Contains(page, "during planned maintenance: Database upgrade") || !strings.Contains(page, "suppressed: nobody was told") {
 		t.Errorf("the draft's page does not mark it")
 	}
+
+	// The status page lists the window going on and one starting in three
+	// days, and neither the cancelled one nor one ended or too far ahead.
+	for _, in := range []maintenance.DeclareInput{
+		{Title: "Payments provider failover drill", Systems: []string{"checkout"}, Start: now.Add(72 * time.Hour), End: now.Add(73 * time.Hour),
+			Details: "Card payments may fail for up to 5 minutes."},
+		{Title: "Datacenter move", Systems: []string{"checkout"}, Start: now.Add(30 * 24 * time.Hour), End: now.Add(31 * 24 * time.Hour)},
+	} {
+		if _, err := m.Declare(ctx, "ops@x.test", in); err != nil {
+			t.Fatal(err)
+		}
+	}
+	_, page = lead.get("/status")
+	at := strings.Index(page, `<h2 id="maintenance-h">Planned maintenance</h2>`)
+	if at < 0 {
+		t.Fatalf("the status page has no planned maintenance:\n%s", page)
+	}
+	section, _, _ := strings.Cut(page[at:], "</ul>")
+	for _, want := range []string{told.Ref + " · Database upgrade", "in progress", "Payments provider failover drill", "planned",
+		"Card payments may fail for up to 5 minutes."} {
+		if !strings.Contains(section, want) {
+			t.Errorf("the status page's planned maintenance lacks %q:\n%s", want, section)
+		}
+	}
+	for _, gone := range []string{"Switch firmware", "Datacenter move"} {
+		if strings.Contains(section, gone) {
+			t.Errorf("the status page lists %q", gone)
+		}
+	}
 }

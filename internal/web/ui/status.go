@@ -10,6 +10,7 @@ import (
 
 	"github.com/sitrep-dev/sitrep/internal/auth"
 	"github.com/sitrep-dev/sitrep/internal/errs"
+	"github.com/sitrep-dev/sitrep/internal/maintenance"
 	"github.com/sitrep-dev/sitrep/internal/web"
 	"github.com/sitrep-dev/sitrep/internal/web/statuspage"
 )
@@ -231,7 +232,15 @@ type statusData struct {
 	// Open: the reader is not signed in (an open network).
 	Open   bool
 	Follow *followView // nil: no following here
+	// Maintenance: the planned maintenance going on now or starting in
+	// the next maintenanceAhead, soonest first; nil when none (or planned
+	// maintenance is not wired).
+	Maintenance []*maintenance.Window
 }
+
+// maintenanceAhead is how far ahead the status page lists planned
+// maintenance: a week covers the announcements people plan around.
+const maintenanceAhead = 7 * 24 * time.Hour
 
 type statusIncidentData struct {
 	Card   statusCard
@@ -257,6 +266,19 @@ func (s *Server) uiStatus(w http.ResponseWriter, r *http.Request, rd statusReade
 	}
 	if d.Follow, err = s.followView(r.Context(), r, rd, "", nil); err != nil {
 		return err
+	}
+	if s.Maintenance != nil {
+		ws, err := s.Maintenance.List(r.Context(), b.Now, b.Now.Add(maintenanceAhead))
+		if err != nil {
+			return err
+		}
+		for _, w := range ws {
+			// Cancelled windows are not planned any more; ended ones are
+			// the past, and the calendar feed keeps them.
+			if w.State != maintenance.Cancelled && w.State != maintenance.Ended && w.End.After(b.Now) {
+				d.Maintenance = append(d.Maintenance, w)
+			}
+		}
 	}
 	p := s.statusPage(r, rd, "Status")
 	p.Feed, p.Data = "/status/feed.atom", d
