@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"strconv"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -80,6 +81,16 @@ func cmdChanges(ctx context.Context, e env, args []string) error {
 		Suspected   []string    `json:"suspected_systems"`
 		Changes     []changeOut `json:"changes"`
 		Warnings    []string    `json:"warnings"`
+		// Maintenance is what was told of each maintenance window, by
+		// change id.
+		Maintenance map[string]struct {
+			Ref     string `json:"ref"`
+			Notices map[string]struct {
+				At     time.Time `json:"at"`
+				Groups []string  `json:"groups"`
+				Sent   bool      `json:"sent"`
+			} `json:"notices"`
+		} `json:"maintenance"`
 	}
 	if printed, err := c.get(ctx, path, &out); printed || err != nil {
 		return err
@@ -113,6 +124,23 @@ func cmdChanges(ctx context.Context, e env, args []string) error {
 			note += "  [SUSPECTED]"
 		case "confirmed":
 			note += "  [CONFIRMED CAUSE]"
+		}
+		if m, ok := out.Maintenance[strconv.FormatInt(ch.ID, 10)]; ok {
+			// What planned maintenance told of this window, step by step.
+			told := []string{}
+			for _, step := range []string{"announced", "started", "ended", "cancelled"} {
+				if n, ok := m.Notices[step]; ok {
+					if n.Sent {
+						told = append(told, step+" "+n.At.UTC().Format("Jan 02 15:04")+" to "+strings.Join(n.Groups, ", "))
+					} else {
+						told = append(told, step+" (nobody told)")
+					}
+				}
+			}
+			if len(told) == 0 {
+				told = append(told, "not announced yet")
+			}
+			note += "  [" + m.Ref + ": " + strings.Join(told, "; ") + "]"
 		}
 		before, _ := time.ParseDuration(ch.Before)
 		fmt.Fprintf(tw, "%s\t%d\t%s\t%s\t%s\t%s%s\n", mark, ch.ID, ch.At.UTC().Format("Jan 02 15:04"), shortDuration(before), ch.Kind, ch.what(), note)

@@ -76,6 +76,16 @@ func TestMaintenanceThroughTheAPIAndCLI(t *testing.T) {
 		t.Errorf("the draft is not marked:\n%s", drafts)
 	}
 
+	// The incident's change log says what was told of the window.
+	inc := strings.TrimSpace(cli(t, e, "declare", "--title", "Checkout 5xx", "--severity", "SEV2", "--systems", "checkout", "--quiet"))
+	if got := cli(t, e, "changes", inc); !strings.Contains(got, "["+ref+": not announced yet]") {
+		t.Errorf("the change log before the announcement:\n%s", got)
+	}
+	cli(t, e, "maintenance", "announce", ref)
+	if got := cli(t, e, "changes", inc); !strings.Contains(got, "["+ref+": announced ") || !strings.Contains(got, "Database upgrade") {
+		t.Errorf("the change log does not say the window was announced:\n%s", got)
+	}
+
 	if show := cli(t, e, "maintenance", "cancel", ref); !strings.Contains(show, "cancelled") {
 		t.Errorf("cancel: %q", show)
 	}

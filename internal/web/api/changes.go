@@ -1,6 +1,7 @@
 package api
 
 import (
+	"github.com/sitrep-dev/sitrep/internal/maintenance"
 	"io"
 	"net/http"
 	"strconv"
@@ -92,12 +93,48 @@ func (s *Server) listChanges(w http.ResponseWriter, r *http.Request) (any, error
 	return map[string]any{"changes": list}, nil
 }
 
+// incidentChangesOut is an incident's change log with, for each
+// maintenance window in it, what planned maintenance told of it.
+type incidentChangesOut struct {
+	*changes.IncidentChanges
+	// Maintenance is what was told of each maintenance window listed, by
+	// change id: its steps (announced, started, ended, cancelled).
+	Maintenance map[int64]maintenanceTold `json:"maintenance,omitempty"`
+}
+
+type maintenanceTold struct {
+	Ref     string                         `json:"ref"`
+	Notices map[string]*maintenance.Notice `json:"notices"`
+}
+
 func (s *Server) incidentChanges(w http.ResponseWriter, r *http.Request) (any, error) {
 	window, err := durationParam(r, "window", 0)
 	if err != nil {
 		return nil, err
 	}
-	return s.Changes.ForIncident(r.Context(), r.PathValue("ref"), window)
+	ic, err := s.Changes.ForIncident(r.Context(), r.PathValue("ref"), window)
+	if err != nil || s.Maintenance == nil {
+		return ic, err
+	}
+	var ids []int64
+	for _, c := range ic.Changes {
+		if c.Kind == changes.Maintenance {
+			ids = append(ids, c.ID)
+		}
+	}
+	told, err := s.Maintenance.Notices(r.Context(), ids)
+	if err != nil {
+		return nil, err
+	}
+	out := incidentChangesOut{IncidentChanges: ic, Maintenance: map[int64]maintenanceTold{}}
+	for _, id := range ids {
+		notices := told[id]
+		if notices == nil {
+			notices = map[string]*maintenance.Notice{} // nothing told yet
+		}
+		out.Maintenance[id] = maintenanceTold{Ref: maintenance.Ref(id), Notices: notices}
+	}
+	return out, nil
 }
 
 func (s *Server) markChange(state string) web.APIHandler {
