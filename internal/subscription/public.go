@@ -125,39 +125,7 @@ func (s *Service) touches(name string, systems []string) bool {
 // link to the public page, stored in q (the transaction that queues the
 // email) so that a link never names an email that was not sent.
 func (s *Service) PublicFollowers(ctx context.Context, q store.Querier, systems []string) ([]string, map[string]string, error) {
-	rows, err := q.QueryContext(ctx, queries.Get("public-followers"))
-	if err != nil {
-		return nil, nil, fmt.Errorf("subscription: public followers: %w", err)
-	}
-	byEmail := map[string][]int64{}
-	var order []string
-	for rows.Next() {
-		var id int64
-		var email, kind, target string
-		if err := rows.Scan(&id, &email, &kind, &target); err != nil {
-			rows.Close()
-			return nil, nil, fmt.Errorf("subscription: public followers: %w", err)
-		}
-		if kind == Component && !s.touches(target, systems) {
-			continue
-		}
-		if _, ok := byEmail[email]; !ok {
-			order = append(order, email)
-		}
-		byEmail[email] = append(byEmail[email], id)
-	}
-	rows.Close()
-	if err := rows.Err(); err != nil {
-		return nil, nil, fmt.Errorf("subscription: public followers: %w", err)
-	}
-	now := s.now()
-	links := make(map[string]string, len(order))
-	for _, email := range order {
-		token, err := s.newToken(ctx, q, "unsubscribe", email, byEmail[email], now, now.Add(unsubscribeFor))
-		if err != nil {
-			return nil, nil, err
-		}
-		links[email] = s.linkFor(Public, "/unsubscribe/"+token)
-	}
-	return order, links, nil
+	keep := func(_, kind, target string) bool { return kind != Component || s.touches(target, systems) }
+	link := func(path string) string { return s.linkFor(Public, path) }
+	return s.followersBy(ctx, q, "public followers", keep, link, queries.Get("public-followers"))
 }

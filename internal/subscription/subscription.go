@@ -528,9 +528,28 @@ func (s *Service) List(ctx context.Context, email string) ([]Subscription, error
 // unsubscribe link of its own, stored in q (the transaction that queues
 // the email) so that a link never names an email that was not sent.
 func (s *Service) Followers(ctx context.Context, q store.Querier, ref string, systems []string) ([]string, map[string]string, error) {
-	rows, err := q.QueryContext(ctx, queries.Get("followers"), ref)
+	keep := func(email, kind, target string) bool {
+		if kind == System && !slices.Contains(systems, target) {
+			return false
+		}
+		// Someone who has left the directory (or whose domain is no
+		// longer allowed) stops receiving at once; the row stays for the
+		// audit and for their return.
+		_, err := s.May(email)
+		return err == nil
+	}
+	return s.followersBy(ctx, q, "followers", keep, s.link, queries.Get("followers"), ref)
+}
+
+// followersBy is the addresses of the confirmed subscriptions query
+// returns (id, email, kind, target) that keep accepts, in order, each
+// with one new one-click unsubscribe link (made into a URL by link) that
+// ends all of its subscriptions there, stored in q.
+func (s *Service) followersBy(ctx context.Context, q store.Querier, what string, keep func(email, kind, target string) bool,
+	link func(path string) string, query string, args ...any) ([]string, map[string]string, error) {
+	rows, err := q.QueryContext(ctx, query, args...)
 	if err != nil {
-		return nil, nil, fmt.Errorf("subscription: followers: %w", err)
+		return nil, nil, fmt.Errorf("subscription: %s: %w", what, err)
 	}
 	byEmail := map[string][]int64{}
 	var order []string
@@ -539,15 +558,9 @@ func (s *Service) Followers(ctx context.Context, q store.Querier, ref string, sy
 		var email, kind, target string
 		if err := rows.Scan(&id, &email, &kind, &target); err != nil {
 			rows.Close()
-			return nil, nil, fmt.Errorf("subscription: followers: %w", err)
+			return nil, nil, fmt.Errorf("subscription: %s: %w", what, err)
 		}
-		if kind == System && !slices.Contains(systems, target) {
-			continue
-		}
-		if _, err := s.May(email); err != nil {
-			// Someone who has left the directory (or whose domain is no
-			// longer allowed) stops receiving at once; the row stays for
-			// the audit and for their return.
+		if !keep(email, kind, target) {
 			continue
 		}
 		if _, ok := byEmail[email]; !ok {
@@ -557,7 +570,7 @@ func (s *Service) Followers(ctx context.Context, q store.Querier, ref string, sy
 	}
 	rows.Close()
 	if err := rows.Err(); err != nil {
-		return nil, nil, fmt.Errorf("subscription: followers: %w", err)
+		return nil, nil, fmt.Errorf("subscription: %s: %w", what, err)
 	}
 	now := s.now()
 	// Spent and expired links are kept a month, so that a late click is
@@ -571,7 +584,7 @@ func (s *Service) Followers(ctx context.Context, q store.Querier, ref string, sy
 		if err != nil {
 			return nil, nil, err
 		}
-		links[email] = s.link("/unsubscribe/" + token)
+		links[email] = link("/unsubscribe/" + token)
 	}
 	return order, links, nil
 }
