@@ -313,6 +313,13 @@ func (h *Main) Run(ctx context.Context) error {
 	if h.listener, err = net.Listen("tcp", cfg.Server.Listen); err != nil {
 		return fmt.Errorf("serve: listen on %s: %w", cfg.Server.Listen, err)
 	}
+	if cfg.Server.PublicURL == "" {
+		// A follower's unsubscribe link must be absolute (RFC 2369, and a
+		// mail client cannot follow "/unsubscribe/..."): without
+		// server.public_url, the address the hub listens on, as the
+		// banner prints it.
+		h.subscriptions.PublicURL = "http://" + h.Addr()
+	}
 	jsonAPI.Subscriptions = h.subscriptions
 	emailLinks := &links.Server{Server: srv, Subscriptions: h.subscriptions}
 	h.httpServer = &http.Server{Handler: srv.Handler(jsonAPI, pages, emailLinks), ReadHeaderTimeout: 10 * time.Second, ErrorLog: slog.NewLogLogger(logger.Handler(), slog.LevelWarn)}

@@ -237,3 +237,21 @@ func httpDo(t *testing.T, method, url string) (int, string) {
 	body, _ := io.ReadAll(resp.Body)
 	return resp.StatusCode, string(body)
 }
+
+// Without server.public_url (the embedded default), a follower's
+// unsubscribe link names the address the hub listens on: a relative
+// "/unsubscribe/..." cannot be followed from a mail client.
+func TestFollowersLinkIsAbsoluteWithoutPublicURL(t *testing.T) {
+	t.Parallel()
+	e, h := startHub(t, testConfig(t))
+	cli(t, e, "subscribe", "--system", "checkout", "mark.delaney@sitrep.example")
+	ref := strings.TrimSpace(cli(t, e, "declare", "--title", "Checkout down", "--severity", "SEV2", "--systems", "checkout", "--quiet"))
+	cli(t, e, "update", ref, "--status", "Card payments fail.", "--to", "product", "--wait=false")
+	var link string
+	if err := h.db.QueryRowContext(t.Context(), `SELECT unsubscribe FROM deliveries WHERE email = 'mark.delaney@sitrep.example' AND unsubscribe <> ''`).Scan(&link); err != nil {
+		t.Fatal(err)
+	}
+	if want := "http://" + h.Addr() + "/unsubscribe/"; !strings.HasPrefix(link, want) {
+		t.Errorf("the follower's link is %q, want it to start %q", link, want)
+	}
+}
