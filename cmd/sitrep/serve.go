@@ -313,7 +313,7 @@ func (h *Main) Run(ctx context.Context) error {
 	if h.listener, err = net.Listen("tcp", cfg.Server.Listen); err != nil {
 		return fmt.Errorf("serve: listen on %s: %w", cfg.Server.Listen, err)
 	}
-	if cfg.Server.PublicURL == "" {
+	if cfg.Server.PublicURL == "" && h.subscriptions != nil {
 		// A follower's unsubscribe link must be absolute (RFC 2369, and a
 		// mail client cannot follow "/unsubscribe/..."): without
 		// server.public_url, the address the hub listens on, as the
