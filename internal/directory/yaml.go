@@ -32,20 +32,33 @@ func ParseYAML(data []byte, filename string) (*Directory, error) {
 	// let go of item by item as it is converted, and nothing holds it
 	// once the checks run. Positions are only wanted for problems, so a file that
 	// has any is read again, recording where every field is.
-	root, err := parseRoot(data, filename)
-	if err != nil {
-		return nil, err
-	}
-	p := &parser{file: filename}
-	d := &Directory{}
-	p.directory(root, d)
-	if len(p.problems) == 0 && len(d.check(nil)) == 0 {
+	d, problems := readFirst(data, filename)
+	if !problems && len(d.check(nil)) == 0 {
 		// After the checks, which ignore case anyway, so that messages
 		// quote addresses as the operator wrote them.
 		d.Normalize()
 		return d, nil
 	}
 	return parseWithPositions(data, filename)
+}
+
+// readFirst is the first reading, without positions: a block of list
+// items at a time when the file's shape allows it (blocks.go), else whole.
+// problems: it found any.
+func readFirst(data []byte, filename string) (d *Directory, problems bool) {
+	p := &parser{file: filename}
+	d = &Directory{}
+	if p.readInBlocks(data, d) {
+		return d, false
+	}
+	root, err := parseRoot(data, filename)
+	if err != nil {
+		return nil, true
+	}
+	p = &parser{file: filename}
+	d = &Directory{}
+	p.directory(root, d)
+	return d, len(p.problems) > 0
 }
 
 // parseRoot parses data into its root node, reporting a syntax error or
