@@ -79,7 +79,9 @@ func (p *parser) readInBlocks(data []byte, d *Directory) bool {
 			}
 			continue
 		}
-		head := append(bytes.TrimRight(data[s.start:s.body], "\r\n"), '\n')
+		// The key line, copied: appending to a slice of data would write
+		// into the caller's file.
+		head := append(bytes.Clone(bytes.TrimRight(data[s.start:s.body], "\r\n")), '\n')
 		itemIndent := -1
 		items, from := 0, s.body
 		for off := s.body; off < s.end; {

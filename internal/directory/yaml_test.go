@@ -1,6 +1,7 @@
 package directory
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"os"
@@ -429,17 +430,21 @@ func FuzzBlocksMatchWhole(f *testing.F) {
 		done := make(chan struct{})
 		var ok, wholeProblems bool
 		var got, want *Directory
+		orig := bytes.Clone(data)
 		go func() {
 			defer close(done)
 			p := &parser{file: "f.yaml"}
 			got = &Directory{}
 			ok = p.readInBlocks(data, got)
-			want, wholeProblems = readWhole(data)
+			want, wholeProblems = readWhole(orig)
 		}()
 		select {
 		case <-done:
 		case <-time.After(parseDeadline):
 			t.Fatalf("reading took longer than %s on %d bytes", parseDeadline, len(data))
+		}
+		if !bytes.Equal(data, orig) {
+			t.Fatalf("the block reading changed the file's bytes:\n%q\n%q", orig, data)
 		}
 		if !ok {
 			return // read whole, as before
