@@ -1,11 +1,35 @@
-// Command sitrep-load measures the outbox: one status update fanned out to
-// N recipients through a loopback SMTP server that accepts and discards,
-// beside a bare go-mail loop sending the same message in the same shape
-// (batch size, connections) to the same server. Each side runs in its own
-// child process so that peak RSS is its own.
+// Command sitrep-load measures the fan-out of one status update to N
+// recipients into a loopback SMTP sink that accepts and discards (and
+// counts every recipient: each must be accepted exactly once), beside two
+// yardsticks sending the same message in the same shape (4 connections,
+// 50 recipients per transaction) to the same sink, each in its own child
+// process:
 //
-//	go run ./cmd/sitrep-load -n 10000
-//	go run ./cmd/sitrep-load -n 100000 -db postgres://postgres@127.0.0.1:5432/postgres
+//   - pipelining: a bare client using RFC 2920 fully (MAIL, all RCPTs and
+//     DATA in one write; 2 round trips per transaction), the client-side
+//     limit;
+//   - gomail: go-mail's SMTP client, one command per round trip (53 round
+//     trips for 50 recipients), no NOOP or RSET between messages.
+//
+// -serve measures sitrep as deployed: the real `sitrep serve` binary,
+// built from this tree, with its default settings except the database,
+// the SMTP server (the sink) and a groups.yaml of N people; an incident is
+// declared and one update posted through the HTTP API with a token, and
+// the time runs from the POST until the sink has accepted the last
+// recipient. It also reports the serve process's start time, the time to
+// reload groups.yaml on SIGHUP and its peak RSS. -replicas K runs K serve
+// processes on one PostgreSQL database.
+//
+// Without -serve the outbox runs inside this tool (a directory built in
+// memory, a 20 ms job poll): that mode is for CPU profiles
+// (-cpuprofile), not for figures of the server.
+//
+//	go run ./cmd/sitrep-load -serve -n 10000
+//	go run ./cmd/sitrep-load -serve -n 10000 -db postgres://postgres@127.0.0.1:5432/postgres
+//	go run ./cmd/sitrep-load -serve -n 100000 -replicas 3 -db postgres://postgres@127.0.0.1:5432/postgres
+//	go run ./cmd/sitrep-load -n 100000 -cpuprofile /tmp/outbox.prof   # in-process, for profiling
+//
+// Run it from the repository root (-serve builds ./cmd/sitrep).
 package main
 
 import (
@@ -24,14 +48,10 @@ import (
 	"runtime/pprof"
 	"strconv"
 	"strings"
-	"sync"
-	"sync/atomic"
 	"syscall"
 	"time"
 
-	"github.com/emersion/go-smtp"
 	"github.com/riverqueue/river"
-	gomail "github.com/wneessen/go-mail"
 
 	"github.com/sitrep-dev/sitrep/internal/compose"
 	"github.com/sitrep-dev/sitrep/internal/directory"
@@ -47,89 +67,195 @@ type result struct {
 	Seconds    float64 `json:"seconds"`
 	PerSecond  float64 `json:"per_second"`
 	PeakRSSMB  float64 `json:"peak_rss_mb"`
-	CPUSeconds float64 `json:"cpu_seconds"` // user + system time of the side's process
-	Received   int64   `json:"received"`
+	CPUSeconds float64 `json:"cpu_seconds"` // user + system time of the side's process(es)
+	Note       string  `json:"note,omitempty"`
+}
+
+type options struct {
+	n, batch, conns, replicas int
+	db, sitrep, cpuProfile    string
+	pipelining, hup           bool
+	timeout                   time.Duration
 }
 
 func main() {
-	n := flag.Int("n", 10000, "recipients")
-	batch := flag.Int("batch", 50, "recipients per SMTP transaction")
-	conns := flag.Int("conns", 4, "SMTP connections")
-	db := flag.String("db", "", "database: sqlite (default, a temporary file) or a PostgreSQL admin URL, under which a throwaway database is created and dropped")
-	mode := flag.String("mode", "", "internal: run one side (outbox or bare) and print JSON")
+	var o options
+	flag.IntVar(&o.n, "n", 10000, "recipients")
+	flag.IntVar(&o.batch, "batch", 50, "recipients per SMTP transaction (the baselines and the in-process outbox; -serve uses the server's default, 50)")
+	flag.IntVar(&o.conns, "conns", 4, "SMTP connections (likewise; the server's default is 4)")
+	flag.StringVar(&o.db, "db", "", "database: sqlite (default, a temporary file) or a PostgreSQL admin URL, under which a throwaway database is created and dropped")
+	serve := flag.Bool("serve", false, "measure the real `sitrep serve` binary through its HTTP API (the figures to quote)")
+	flag.IntVar(&o.replicas, "replicas", 1, "with -serve: serve processes sharing the database (PostgreSQL)")
+	flag.StringVar(&o.sitrep, "sitrep", "", "with -serve: the sitrep binary to run (default: go build ./cmd/sitrep)")
+	flag.BoolVar(&o.hup, "hup", true, "with -serve: time a reload of groups.yaml on SIGHUP before the update")
+	flag.DurationVar(&o.timeout, "timeout", 5*time.Minute, "give up when the sink has not got every recipient by then")
+	saveMsg := flag.String("save-message", "", "write sitrep's message, as the sink received it, to this file")
+	only := flag.String("only", "", "run only these sides, comma separated: sitrep, pipelining, gomail")
+	flag.StringVar(&o.cpuProfile, "cpuprofile", "", "in-process mode: write the outbox's CPU profile here")
+	flag.BoolVar(&o.pipelining, "pipelining", true, "in-process mode: let the outbox pipeline RCPTs")
+	mode := flag.String("mode", "", "internal: run one side (outbox, gomail or pipelining) and print JSON")
 	smtpAddr := flag.String("smtp", "", "internal: the sink's address")
-	cpuProfile := flag.String("cpuprofile", "", "write the outbox side's CPU profile here")
-	pipelining := flag.Bool("pipelining", true, "let the outbox pipeline RCPTs (RFC 2920; the bare go-mail loop does not)")
+	msgFile := flag.String("msg", "", "internal: the message the baselines send")
 	flag.Parse()
-	if *cpuProfile != "" && *mode == "outbox" {
-		f, err := os.Create(*cpuProfile)
-		if err == nil {
+	if *mode != "" {
+		os.Exit(child(*mode, o, *smtpAddr, *msgFile))
+	}
+	if *serve && o.replicas > 1 && !strings.HasPrefix(o.db, "postgres") {
+		fatal(fmt.Errorf("-replicas needs -db postgres://…"))
+	}
+	s, err := startSink()
+	if err != nil {
+		fatal(err)
+	}
+	sides := []string{"sitrep", "pipelining", "gomail"}
+	if *only != "" {
+		sides = strings.Split(*only, ",")
+	}
+	ctx := context.Background()
+	load, _ := os.ReadFile("/proc/loadavg")
+	where := "in-process outbox (for profiling, not the server as deployed)"
+	if *serve {
+		where = fmt.Sprintf("`sitrep serve` ×%d through its API", o.replicas)
+	}
+	db := cmpOr(o.db, "sqlite")
+	if strings.HasPrefix(db, "postgres") {
+		db = "postgres"
+	}
+	fmt.Printf("one update to %d recipients into a discarding sink; sitrep: %s on %s; baselines: %d connections × %d per transaction; load average %s",
+		o.n, where, db, o.conns, o.batch, load)
+	results := map[string]*result{}
+	var msg []byte
+	for _, side := range sides {
+		var r *result
+		var err error
+		switch side {
+		case "sitrep":
+			s.expect(o.n, true)
+			if *serve {
+				r, err = runServe(ctx, o, s)
+			} else {
+				r, err = runChild("outbox", o, s, "")
+			}
+			msg = s.firstMessage()
+		case "pipelining", "gomail":
+			if msg == nil {
+				msg = []byte(fallbackMessage())
+			}
+			f := filepath.Join(os.TempDir(), fmt.Sprintf("sitrep-load-%d.eml", os.Getpid()))
+			if err := os.WriteFile(f, msg, 0o600); err != nil {
+				fatal(err)
+			}
+			s.expect(o.n, false)
+			r, err = runChild(side, o, s, f)
+			os.Remove(f)
+		default:
+			err = fmt.Errorf("unknown side %q", side)
+		}
+		if err != nil {
+			fatal(fmt.Errorf("%s: %w", side, err))
+		}
+		if err := s.check(func(yield func(string) bool) {
+			for i := 0; i < o.n; i++ {
+				if !yield(address(i)) {
+					return
+				}
+			}
+		}); err != nil {
+			fatal(fmt.Errorf("%s: %w", side, err))
+		}
+		results[side] = r
+		fmt.Printf("%-10s %7d recipients in %6.2fs = %7.0f/s, peak RSS %6.1f MB, CPU %5.2fs%s\n", side, r.Recipients, r.Seconds, r.PerSecond, r.PeakRSSMB, r.CPUSeconds, r.Note)
+	}
+	if msg != nil {
+		fmt.Printf("message: %d bytes as the sink received it\n", len(msg))
+		if *saveMsg != "" {
+			if err := os.WriteFile(*saveMsg, msg, 0o600); err != nil {
+				fatal(err)
+			}
+		}
+	}
+	ratio := func(a, b string) {
+		if results[a] != nil && results[b] != nil {
+			fmt.Printf("ratio %s/%s: %.2f×\n", a, b, results[a].PerSecond/results[b].PerSecond)
+		}
+	}
+	ratio("sitrep", "pipelining")
+	ratio("sitrep", "gomail")
+	ratio("gomail", "pipelining")
+	fmt.Println("every recipient accepted exactly once by the sink, on every side")
+}
+
+func cmpOr(a, b string) string {
+	if a != "" {
+		return a
+	}
+	return b
+}
+
+func fatal(err error) {
+	fmt.Fprintln(os.Stderr, "sitrep-load:", err)
+	os.Exit(1)
+}
+
+// runChild runs one side in a child process of this binary, so that its
+// peak RSS and CPU are its own, and waits for the sink to have everyone.
+func runChild(side string, o options, s *sink, msgFile string) (*result, error) {
+	args := []string{"-mode", side, "-n", strconv.Itoa(o.n), "-batch", strconv.Itoa(o.batch), "-conns", strconv.Itoa(o.conns),
+		"-smtp", s.addr, "-pipelining=" + strconv.FormatBool(o.pipelining), "-msg", msgFile}
+	if o.db != "" {
+		args = append(args, "-db", o.db)
+	}
+	if o.cpuProfile != "" && side == "outbox" {
+		args = append(args, "-cpuprofile", o.cpuProfile)
+	}
+	cmd := exec.Command(os.Args[0], args...)
+	cmd.Stderr = os.Stderr
+	out, err := cmd.Output()
+	if err != nil {
+		return nil, err
+	}
+	var r result
+	if err := json.Unmarshal(out, &r); err != nil {
+		return nil, fmt.Errorf("%s: %q: %w", side, out, err)
+	}
+	if _, err := s.wait(o.timeout); err != nil {
+		return nil, err
+	}
+	return &r, nil
+}
+
+// child is one side, run by runChild.
+func child(mode string, o options, sink, msgFile string) int {
+	if o.cpuProfile != "" {
+		if f, err := os.Create(o.cpuProfile); err == nil {
 			pprof.StartCPUProfile(f)
 			defer pprof.StopCPUProfile()
 		}
 	}
-	if *mode != "" {
-		res, err := runSide(*mode, *n, *batch, *conns, *db, *smtpAddr, *pipelining)
-		if err != nil {
-			fmt.Fprintln(os.Stderr, err)
-			pprof.StopCPUProfile()
-			os.Exit(1)
-		}
-		json.NewEncoder(os.Stdout).Encode(res)
-		return
-	}
-	sink, err := startSink()
-	if err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		os.Exit(1)
-	}
-	fmt.Printf("fan-out of one update to %d recipients, %d per transaction, %d connections, outbox pipelining %v, sink %s\n", *n, *batch, *conns, *pipelining, sink)
-	var results []result
-	for _, m := range []string{"bare", "outbox"} {
-		args := []string{"-mode", m, "-n", strconv.Itoa(*n), "-batch", strconv.Itoa(*batch), "-conns", strconv.Itoa(*conns), "-smtp", sink,
-			"-pipelining=" + strconv.FormatBool(*pipelining)}
-		if *db != "" {
-			args = append(args, "-db", *db)
-		}
-		if *cpuProfile != "" {
-			args = append(args, "-cpuprofile", *cpuProfile)
-		}
-		out, err := exec.Command(os.Args[0], args...).Output()
-		if err != nil {
-			fmt.Fprintf(os.Stderr, "%s: %v\n", m, err)
-			if ee, ok := err.(*exec.ExitError); ok {
-				os.Stderr.Write(ee.Stderr)
+	var res *result
+	var err error
+	switch mode {
+	case "outbox":
+		res, err = viaOutbox(sink, o.n, o.batch, o.conns, o.db, o.pipelining)
+	case "gomail", "pipelining":
+		var msg []byte
+		if msg, err = os.ReadFile(msgFile); err == nil {
+			if mode == "gomail" {
+				res, err = gomailLoop(sink, o.n, o.batch, o.conns, msg)
+			} else {
+				res, err = pipelined(sink, o.n, o.batch, o.conns, msg)
 			}
-			os.Exit(1)
 		}
-		var r result
-		json.Unmarshal(out, &r)
-		results = append(results, r)
-		fmt.Printf("%-7s %8d recipients in %6.2fs = %8.0f/s, peak RSS %5.1f MB, CPU %5.2fs\n", r.Mode, r.Recipients, r.Seconds, r.PerSecond, r.PeakRSSMB, r.CPUSeconds)
+	default:
+		err = fmt.Errorf("unknown mode %q", mode)
 	}
-	fmt.Printf("ratio outbox/bare: %.2f×\n", results[1].PerSecond/results[0].PerSecond)
-}
-
-// startSink runs a discarding SMTP server in this process.
-func startSink() (string, error) {
-	srv := smtp.NewServer(smtp.BackendFunc(func(c *smtp.Conn) (smtp.Session, error) { return sinkSession{}, nil }))
-	srv.Domain = "sink.test"
-	srv.MaxRecipients = 1000
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
-		return "", err
+		fmt.Fprintln(os.Stderr, mode+":", err)
+		return 1
 	}
-	go srv.Serve(ln)
-	return ln.Addr().String(), nil
+	json.NewEncoder(os.Stdout).Encode(res)
+	return 0
 }
-
-type sinkSession struct{}
-
-func (sinkSession) Reset()                               {}
-func (sinkSession) Logout() error                        { return nil }
-func (sinkSession) Mail(string, *smtp.MailOptions) error { return nil }
-func (sinkSession) Rcpt(string, *smtp.RcptOptions) error { return nil }
-func (sinkSession) Data(r io.Reader) error               { _, err := io.Copy(io.Discard, r); return err }
 
 func peakRSSMB() float64 {
 	b, _ := os.ReadFile("/proc/self/status")
@@ -153,85 +279,16 @@ func cpuSeconds() float64 {
 	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano()).Seconds()
 }
 
-func runSide(mode string, n, batch, conns int, dbURL, sink string, pipelining bool) (*result, error) {
-	host, portS, _ := net.SplitHostPort(sink)
-	port, _ := strconv.Atoi(portS)
-	emails := func(yield func(int, string) bool) {
-		for i := 0; i < n; i++ {
-			if !yield(i, fmt.Sprintf("person%06d@example.test", i)) {
-				return
-			}
-		}
-	}
-	if mode == "bare" {
-		return bare(host, port, n, batch, conns, emails)
-	}
-	return viaOutbox(host, port, n, batch, conns, dbURL, pipelining)
-}
-
-// bare is the yardstick: go-mail's own client, the same message shape.
-func bare(host string, port, n, batch, conns int, emails func(func(int, string) bool)) (*result, error) {
-	start := time.Now()
-	work := make(chan []string)
-	var wg sync.WaitGroup
-	var sent atomic.Int64
-	var firstErr error
-	var once sync.Once
-	for c := 0; c < conns; c++ {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			client, err := gomail.NewClient(host, gomail.WithPort(port), gomail.WithTLSPolicy(gomail.NoTLS))
-			if err != nil {
-				once.Do(func() { firstErr = err })
-				return
-			}
-			if err := client.DialWithContext(context.Background()); err != nil {
-				once.Do(func() { firstErr = err })
-				return
-			}
-			defer client.Close()
-			for rcpts := range work {
-				m := gomail.NewMsg()
-				m.From("sitrep <status@sitrep.test>")
-				m.Bcc(rcpts...)
-				m.Subject("[INC-1] Load test")
-				m.SetBodyString(gomail.TypeTextPlain, "Status: load test. Next update by 15:30 UTC.")
-				if err := client.Send(m); err != nil {
-					once.Do(func() { firstErr = err })
-					return
-				}
-				sent.Add(int64(len(rcpts)))
-			}
-		}()
-	}
-	var cur []string
-	for _, e := range emails {
-		cur = append(cur, e)
-		if len(cur) == batch {
-			work <- cur
-			cur = nil
-		}
-	}
-	if len(cur) > 0 {
-		work <- cur
-	}
-	close(work)
-	wg.Wait()
-	if firstErr != nil {
-		return nil, firstErr
-	}
-	d := time.Since(start).Seconds()
-	return &result{Mode: "bare", Recipients: int(sent.Load()), Seconds: d, PerSecond: float64(sent.Load()) / d, PeakRSSMB: peakRSSMB(), CPUSeconds: cpuSeconds()}, nil
-}
-
 // staticDirectory is a directory built in memory (YAML for 100,000 people
 // would measure the parser).
 type staticDirectory struct{ d *directory.Directory }
 
 func (s staticDirectory) Current() *directory.Directory { return s.d }
 
-func viaOutbox(host string, port, n, batch, conns int, dbURL string, pipelining bool) (*result, error) {
+// viaOutbox is the in-process mode's sitrep side: the outbox and River
+// worker in this process, a directory built in memory, a 20 ms job poll.
+// For profiles only: it is not the server as deployed (see -serve).
+func viaOutbox(sink string, n, batch, conns int, dbURL string, pipelining bool) (*result, error) {
 	ctx := context.Background()
 	if dbURL == "" || dbURL == "sqlite" {
 		dir, _ := os.MkdirTemp("", "sitrep-load")
@@ -267,7 +324,7 @@ func viaOutbox(host string, port, n, batch, conns int, dbURL string, pipelining 
 	d := &directory.Directory{Organization: "Load"}
 	g := directory.Group{Name: "everyone", DisplayName: "Everyone"}
 	for i := 0; i < n; i++ {
-		e := fmt.Sprintf("person%06d@example.test", i)
+		e := address(i)
 		d.People = append(d.People, directory.Person{Email: e, Name: "Person"})
 		g.Members = append(g.Members, e)
 	}
@@ -283,6 +340,8 @@ func viaOutbox(host string, port, n, batch, conns int, dbURL string, pipelining 
 	if err != nil {
 		return nil, err
 	}
+	host, portS, _ := net.SplitHostPort(sink)
+	port, _ := strconv.Atoi(portS)
 	pool, err := outbox.NewPool(outbox.SMTPConfig{Host: host, Port: port, TLS: "none", Concurrency: conns, NoPipelining: !pipelining})
 	if err != nil {
 		return nil, err
@@ -297,7 +356,7 @@ func viaOutbox(host string, port, n, batch, conns int, dbURL string, pipelining 
 	if err != nil {
 		return nil, err
 	}
-	inc, err := incidents.Declare(ctx, "load", incident.DeclareInput{Title: "Load test", Severity: "SEV2"})
+	inc, err := incidents.Declare(ctx, "load", incident.DeclareInput{Title: incidentTitle, Severity: "SEV1"})
 	if err != nil {
 		return nil, err
 	}
@@ -306,7 +365,7 @@ func viaOutbox(host string, port, n, batch, conns int, dbURL string, pipelining 
 		return nil, err
 	}
 	defer worker.Stop(ctx)
-	res, err := comms.SendUpdate(ctx, "load", inc.Ref, incident.UpdateInput{Status: "Status: load test.", Groups: []string{"everyone"}})
+	res, err := comms.SendUpdate(ctx, "load", inc.Ref, incident.UpdateInput{Status: statusText, Groups: []string{"everyone"}})
 	if err != nil {
 		return nil, err
 	}

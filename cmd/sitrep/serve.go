@@ -229,11 +229,13 @@ func (h *Main) Run(ctx context.Context) error {
 	}
 
 	h.directory = &directory.Store{DB: db}
-	if err := h.directory.Load(ctx); err != nil {
-		return err
-	}
 	if _, err := h.syncDirectory(ctx); err != nil {
-		// A bad groups.yaml at start: keep what the database has, if anything.
+		// A bad groups.yaml at start: keep what the database has, if
+		// anything. (Read only then: a sync reads the directory it made,
+		// and reading 100,000 people twice is most of a second.)
+		if lerr := h.directory.Load(ctx); lerr != nil {
+			return lerr
+		}
 		if len(h.directory.Current().People) == 0 {
 			return err
 		}

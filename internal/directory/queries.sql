@@ -16,6 +16,15 @@ SELECT name, display_name, description, time_zone, language, members, nested, so
 -- name: escalations
 SELECT system, team, responders, backup, source, notify FROM escalations ORDER BY system;
 
+-- name: people-from
+SELECT email, name, time_zone, language, roles, handles, team, source, github FROM people WHERE source = $1 ORDER BY email;
+
+-- name: groups-from
+SELECT name, display_name, description, time_zone, language, members, nested, source FROM dir_groups WHERE source = $1 ORDER BY name;
+
+-- name: escalations-from
+SELECT system, team, responders, backup, source, notify FROM escalations WHERE source = $1 ORDER BY system;
+
 -- name: meta
 SELECT key, value FROM directory_meta;
 
@@ -24,6 +33,10 @@ DELETE FROM people WHERE email = $1;
 
 -- name: insert-person
 INSERT INTO people (email, name, time_zone, language, roles, handles, team, source, github) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9);
+
+-- name: insert-people
+-- Followed by one "(...)" of 9 parameters per person: a chunk per statement.
+INSERT INTO people (email, name, time_zone, language, roles, handles, team, source, github) VALUES
 
 -- name: delete-group
 DELETE FROM dir_groups WHERE name = $1;

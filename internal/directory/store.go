@@ -66,13 +66,19 @@ func (s *Store) SyncFile(ctx context.Context, data []byte, filename string) (*Sy
 	if err != nil {
 		return nil, err
 	}
-	existing, sources, err := s.read(ctx)
+	// Only the API's entries are kept beside the file's: read those, not
+	// the whole directory again.
+	existing, sources, err := s.read(ctx, SourceAPI)
 	if err != nil {
 		return nil, err
 	}
 	merged := mergeAPIEntries(file, existing, sources)
-	if err := merged.Validate(); err != nil {
-		return nil, fmt.Errorf("directory: %s with the entries added through the API: %w", filename, err)
+	if len(merged.People) != len(file.People) || len(merged.Groups) != len(file.Groups) || len(merged.Escalations) != len(file.Escalations) {
+		// Without API entries the merged directory is the file's, which
+		// ParseYAML has just checked.
+		if err := merged.Validate(); err != nil {
+			return nil, fmt.Errorf("directory: %s with the entries added through the API: %w", filename, err)
+		}
 	}
 	res := &SyncResult{People: len(file.People), Groups: len(file.Groups), Escalations: len(file.Escalations)}
 	err = s.DB.InTx(ctx, func(tx *sql.Tx) error {
@@ -87,10 +93,18 @@ func (s *Store) SyncFile(ctx context.Context, data []byte, filename string) (*Sy
 			n, _ := r.RowsAffected()
 			res.Removed += int(n)
 		}
+		// A person the file names replaces the one added through the
+		// API with that address (the file's were just cleared), and then
+		// everyone is inserted in a few statements, not two per person.
 		for _, p := range file.People {
-			if err := putPerson(ctx, tx, p, SourceFile); err != nil {
-				return err
+			if sources["person:"+p.Email] == SourceAPI {
+				if _, err := tx.ExecContext(ctx, queries.Get("delete-person"), p.Email); err != nil {
+					return fmt.Errorf("directory: put person: %w", err)
+				}
 			}
+		}
+		if err := s.insertPeople(ctx, tx, file.People, SourceFile); err != nil {
+			return err
 		}
 		for _, g := range file.Groups {
 			if err := putGroup(ctx, tx, g, SourceFile); err != nil {
@@ -129,11 +143,25 @@ func mergeAPIEntries(file, existing *Directory, sources map[string]string) *Dire
 	merged.People = slices.Clone(file.People)
 	merged.Groups = slices.Clone(file.Groups)
 	merged.Escalations = slices.Clone(file.Escalations)
+	// Only API entries can be added, so the file's names are looked up
+	// only for them: with a file of 100,000 people, asking the file
+	// about every existing person (a scan each) took minutes.
+	var people map[string]bool
 	for _, p := range existing.People {
-		if _, named := file.Person(p.Email); !named && sources["person:"+p.Email] == SourceAPI {
+		if sources["person:"+p.Email] != SourceAPI {
+			continue
+		}
+		if people == nil {
+			people = make(map[string]bool, len(file.People))
+			for _, fp := range file.People {
+				people[normalizeEmail(fp.Email)] = true
+			}
+		}
+		if !people[normalizeEmail(p.Email)] {
 			merged.People = append(merged.People, p)
 		}
 	}
+	// Groups and escalation lists are few: asked as before.
 	for _, g := range existing.Groups {
 		if _, named := file.Group(g.Name); !named && sources["group:"+g.Name] == SourceAPI {
 			merged.Groups = append(merged.Groups, g)
@@ -149,7 +177,7 @@ func mergeAPIEntries(file, existing *Directory, sources map[string]string) *Dire
 
 // Load reads the directory from the database into memory.
 func (s *Store) Load(ctx context.Context) error {
-	d, sources, err := s.read(ctx)
+	d, sources, err := s.read(ctx, "")
 	if err != nil {
 		return err
 	}
@@ -158,10 +186,18 @@ func (s *Store) Load(ctx context.Context) error {
 	return nil
 }
 
-func (s *Store) read(ctx context.Context) (*Directory, map[string]string, error) {
+// read reads the directory, or with source only the entries from there
+// (and none of the organisation's settings).
+func (s *Store) read(ctx context.Context, source string) (*Directory, map[string]string, error) {
 	d := &Directory{Audiences: map[string][]string{}}
 	sources := map[string]string{}
-	rows, err := s.DB.QueryContext(ctx, queries.Get("people"))
+	query := func(name string) (*sql.Rows, error) {
+		if source == "" {
+			return s.DB.QueryContext(ctx, queries.Get(name))
+		}
+		return s.DB.QueryContext(ctx, queries.Get(name+"-from"), source)
+	}
+	rows, err := query("people")
 	if err != nil {
 		return nil, nil, fmt.Errorf("directory: read people: %w", err)
 	}
@@ -177,7 +213,7 @@ func (s *Store) read(ctx context.Context) (*Directory, map[string]string, error)
 		sources["person:"+p.Email] = source
 	}
 	rows.Close()
-	rows, err = s.DB.QueryContext(ctx, queries.Get("groups"))
+	rows, err = query("groups")
 	if err != nil {
 		return nil, nil, fmt.Errorf("directory: read groups: %w", err)
 	}
@@ -193,7 +229,7 @@ func (s *Store) read(ctx context.Context) (*Directory, map[string]string, error)
 		sources["group:"+g.Name] = source
 	}
 	rows.Close()
-	rows, err = s.DB.QueryContext(ctx, queries.Get("escalations"))
+	rows, err = query("escalations")
 	if err != nil {
 		return nil, nil, fmt.Errorf("directory: read escalations: %w", err)
 	}
@@ -212,6 +248,9 @@ func (s *Store) read(ctx context.Context) (*Directory, map[string]string, error)
 		sources["escalation:"+e.System] = source
 	}
 	rows.Close()
+	if source != "" {
+		return d, sources, nil
+	}
 	rows, err = s.DB.QueryContext(ctx, queries.Get("meta"))
 	if err != nil {
 		return nil, nil, fmt.Errorf("directory: read meta: %w", err)
@@ -305,6 +344,51 @@ func putPerson(ctx context.Context, tx *sql.Tx, p Person, source string) error {
 	return nil
 }
 
+// peopleChunk is how many people one INSERT writes: 9 parameters each,
+// well inside both databases' limits on parameters.
+const peopleChunk = 500
+
+// insertPeople inserts people who are in no table row yet, a chunk per
+// statement; full chunks share one prepared statement.
+func (s *Store) insertPeople(ctx context.Context, tx *sql.Tx, people []Person, source string) error {
+	var full *sql.Stmt
+	for start := 0; start < len(people); start += peopleChunk {
+		batch := people[start:min(start+peopleChunk, len(people))]
+		args := make([]any, 0, len(batch)*9)
+		for _, p := range batch {
+			args = append(args, strings.ToLower(p.Email), p.Name, p.TimeZone, p.Language, store.JSON(nonNil(p.Roles)), store.JSON(nonNil(p.Handles)), p.Team, source, p.GitHub)
+		}
+		var err error
+		if len(batch) == peopleChunk {
+			if full == nil {
+				if full, err = tx.PrepareContext(ctx, s.insertPeopleSQL(peopleChunk)); err != nil {
+					return fmt.Errorf("directory: put people: %w", err)
+				}
+				defer full.Close()
+			}
+			_, err = full.ExecContext(ctx, args...)
+		} else {
+			_, err = tx.ExecContext(ctx, s.insertPeopleSQL(len(batch)), args...)
+		}
+		if err != nil {
+			return fmt.Errorf("directory: put people %s…: %w", batch[0].Email, err)
+		}
+	}
+	return nil
+}
+
+func (s *Store) insertPeopleSQL(rows int) string {
+	var sb strings.Builder
+	sb.WriteString(queries.Get("insert-people"))
+	for i := 0; i < rows; i++ {
+		if i > 0 {
+			sb.WriteString(",")
+		}
+		sb.WriteString(" (" + s.DB.Placeholders(i*9+1, 9) + ")")
+	}
+	return sb.String()
+}
+
 func putGroup(ctx context.Context, tx *sql.Tx, g Group, source string) error {
 	if _, err := tx.ExecContext(ctx, queries.Get("delete-group"), g.Name); err != nil {
 		return fmt.Errorf("directory: put group: %w", err)
@@ -337,6 +421,9 @@ func nonNil(l []string) []string {
 }
 
 func parseJSONList(s string) []string {
+	if s == "[]" {
+		return []string{} // as json.Unmarshal makes it, without its cost for most people's roles and handles
+	}
 	var out []string
 	_ = json.Unmarshal([]byte(s), &out)
 	return out

@@ -9,6 +9,8 @@ import (
 	"strings"
 
 	"go.yaml.in/yaml/v3"
+
+	"github.com/sitrep-dev/sitrep/internal/errs"
 )
 
 // The keys each mapping in groups.yaml may have. Anything else is reported,
@@ -26,7 +28,42 @@ var (
 // filename (used only in messages), and no directory. Emails are normalised
 // to lower case.
 func ParseYAML(data []byte, filename string) (*Directory, error) {
-	p := &parser{file: filename, pos: map[string]*yaml.Node{}, bad: map[string]bool{}}
+	// A correct file is read once, keeping no positions: the node tree is
+	// let go of item by item as it is converted, and nothing holds it
+	// once the checks run. Positions are only wanted for problems, so a file that
+	// has any is read again, recording where every field is.
+	d, problems := readFirst(data, filename)
+	if !problems && len(d.check(nil)) == 0 {
+		// After the checks, which ignore case anyway, so that messages
+		// quote addresses as the operator wrote them.
+		d.Normalize()
+		return d, nil
+	}
+	return parseWithPositions(data, filename)
+}
+
+// readFirst is the first reading, without positions: a block of list
+// items at a time when the file's shape allows it (blocks.go), else whole.
+// problems: it found any.
+func readFirst(data []byte, filename string) (d *Directory, problems bool) {
+	p := &parser{file: filename}
+	d = &Directory{}
+	if p.readInBlocks(data, d) {
+		return d, false
+	}
+	root, err := parseRoot(data, filename)
+	if err != nil {
+		return nil, true
+	}
+	p = &parser{file: filename}
+	d = &Directory{}
+	p.directory(root, d)
+	return d, len(p.problems) > 0
+}
+
+// parseRoot parses data into its root node, reporting a syntax error or
+// an empty file as the file's only problem.
+func parseRoot(data []byte, filename string) (*yaml.Node, error) {
 	var doc yaml.Node
 	if err := unmarshal(data, &doc); err != nil {
 		return nil, &ValidationError{Problems: []Problem{syntaxProblem(filename, err)}}
@@ -35,8 +72,19 @@ func ParseYAML(data []byte, filename string) (*Directory, error) {
 		return nil, &ValidationError{Problems: []Problem{{File: filename, Line: 1, Col: 1,
 			Message: "file is empty; expected keys " + strings.Join(topKeys, ", ")}}}
 	}
+	return doc.Content[0], nil
+}
+
+// parseWithPositions is ParseYAML for a file with problems: every problem
+// with its line and column, sorted by them.
+func parseWithPositions(data []byte, filename string) (*Directory, error) {
+	root, err := parseRoot(data, filename)
+	if err != nil {
+		return nil, err
+	}
+	p := &parser{file: filename, record: true, pos: map[string]*yaml.Node{}, bad: map[string]bool{}}
 	d := &Directory{}
-	p.directory(doc.Content[0], d)
+	p.directory(root, d)
 
 	problems := p.problems
 	for _, sp := range d.check(p.where) {
@@ -47,19 +95,18 @@ func ParseYAML(data []byte, filename string) (*Directory, error) {
 		sp.File, sp.Line, sp.Col = filename, n.Line, n.Column
 		problems = append(problems, sp)
 	}
-	if len(problems) > 0 {
-		sort.SliceStable(problems, func(i, j int) bool {
-			if problems[i].Line != problems[j].Line {
-				return problems[i].Line < problems[j].Line
-			}
-			return problems[i].Col < problems[j].Col
-		})
-		return nil, &ValidationError{Problems: problems}
+	if len(problems) == 0 {
+		// Not reached: the first reading found a problem, and this one
+		// reads the same bytes the same way.
+		return nil, errs.E(errs.Internal, "directory: %s: a problem found on first reading was not found again", filename)
 	}
-	// After the checks, which ignore case anyway, so that messages quote
-	// addresses as the operator wrote them.
-	d.Normalize()
-	return d, nil
+	sort.SliceStable(problems, func(i, j int) bool {
+		if problems[i].Line != problems[j].Line {
+			return problems[i].Line < problems[j].Line
+		}
+		return problems[i].Col < problems[j].Col
+	})
+	return nil, &ValidationError{Problems: problems}
 }
 
 // unmarshal guards against a panic inside the YAML library: the file comes
@@ -93,8 +140,36 @@ func syntaxProblem(file string, err error) Problem {
 type parser struct {
 	file     string
 	problems []Problem
-	pos      map[string]*yaml.Node // path → node to point at
-	bad      map[string]bool       // paths whose shape was wrong
+	// record: keep positions and paths (the second reading, of a file
+	// with problems). Without it paths are "", pos and bad stay nil, and
+	// list items are dropped from the tree once converted, so that a
+	// large file's nodes can be collected while the rest is read.
+	record bool
+	pos    map[string]*yaml.Node // path → node to point at
+	bad    map[string]bool       // paths whose shape was wrong
+}
+
+// at records n as where path is, when positions are kept.
+func (p *parser) at(path string, n *yaml.Node) {
+	if p.record {
+		p.pos[path] = n
+	}
+}
+
+// markBad records that path's shape was wrong, when positions are kept
+// (without them, any problem means a second reading).
+func (p *parser) markBad(path string) {
+	if p.record {
+		p.bad[path] = true
+	}
+}
+
+// sub is the path of key under path; "" when paths are not kept.
+func (p *parser) sub(path, key string) string {
+	if !p.record {
+		return ""
+	}
+	return path + "." + key
 }
 
 func (p *parser) problem(n *yaml.Node, path, format string, args ...any) {
@@ -148,7 +223,7 @@ func (p *parser) deref(n *yaml.Node, path string) *yaml.Node {
 		return n.Alias
 	}
 	p.problem(n, path, "aliases to lists or mappings are not supported; write the value out")
-	p.bad[path] = true
+	p.markBad(path)
 	return nil
 }
 
@@ -169,7 +244,7 @@ func isNull(n *yaml.Node) bool { return n.Kind == yaml.ScalarNode && n.ShortTag(
 // mapping walks the key/value pairs of n, a `what` such as "person", calling
 // f for each allowed key once. keys nil allows any key.
 func (p *parser) mapping(n *yaml.Node, path, what string, keys []string, f func(key string, k, v *yaml.Node)) {
-	p.pos[path] = n
+	p.at(path, n)
 	if n = p.deref(n, path); n == nil {
 		return
 	}
@@ -178,21 +253,28 @@ func (p *parser) mapping(n *yaml.Node, path, what string, keys []string, f func(
 	}
 	if n.Kind != yaml.MappingNode {
 		p.problem(n, path, "%s must be a mapping of key: value, not %s", what, kindName(n))
-		p.bad[path] = true
+		p.markBad(path)
 		return
 	}
-	seen := map[string]*yaml.Node{}
+	// A person has a handful of keys: a map each would be much of the
+	// garbage of a large file. Only a long mapping gets one.
+	var seen map[string]*yaml.Node
+	if len(n.Content) > 32 {
+		seen = map[string]*yaml.Node{}
+	}
 	for i := 0; i+1 < len(n.Content); i += 2 {
 		k, v := n.Content[i], n.Content[i+1]
 		if k.Kind != yaml.ScalarNode {
 			p.problem(k, path, "%s: keys must be plain words, not %s", what, kindName(k))
 			continue
 		}
-		if first, dup := seen[k.Value]; dup {
+		if first := firstKey(n.Content[:i], k.Value, seen); first != nil {
 			p.problem(k, path, "%s: key %q is given twice (first at line %d)", what, k.Value, first.Line)
 			continue
 		}
-		seen[k.Value] = k
+		if seen != nil {
+			seen[k.Value] = k
+		}
 		if keys != nil && !slices.Contains(keys, k.Value) {
 			p.problem(k, path, "unknown key %q in %s%s; expected %s", k.Value, what, suggest(k.Value, keys), strings.Join(keys, ", "))
 			continue
@@ -203,13 +285,22 @@ func (p *parser) mapping(n *yaml.Node, path, what string, keys []string, f func(
 
 // list walks the items of a sequence n, calling f with each item's path.
 func (p *parser) list(n *yaml.Node, path, what string, f func(path string, item *yaml.Node)) {
-	p.pos[path] = n
+	p.at(path, n)
 	if n = p.deref(n, path); n == nil || isNull(n) {
 		return
 	}
 	if n.Kind != yaml.SequenceNode {
 		p.problem(n, path, "%s must be a list (items starting with \"- \"), not %s", what, kindName(n))
-		p.bad[path] = true
+		p.markBad(path)
+		return
+	}
+	if !p.record {
+		for i, item := range n.Content {
+			f("", item)
+			// Converted: let it go (an alias to it, if any, is to a
+			// scalar and holds its own pointer).
+			n.Content[i] = nil
+		}
 		return
 	}
 	for i, item := range n.Content {
@@ -217,14 +308,28 @@ func (p *parser) list(n *yaml.Node, path, what string, f func(path string, item 
 	}
 }
 
+// firstKey is the first scalar key among the pairs before with the value
+// key, nil if none: from seen when given, else by looking.
+func firstKey(before []*yaml.Node, key string, seen map[string]*yaml.Node) *yaml.Node {
+	if seen != nil {
+		return seen[key]
+	}
+	for i := 0; i < len(before); i += 2 {
+		if k := before[i]; k.Kind == yaml.ScalarNode && k.Value == key {
+			return k
+		}
+	}
+	return nil
+}
+
 func (p *parser) str(n *yaml.Node, path, what string) string {
-	p.pos[path] = n
+	p.at(path, n)
 	if n = p.deref(n, path); n == nil || isNull(n) {
 		return ""
 	}
 	if n.Kind != yaml.ScalarNode {
 		p.problem(n, path, "%s must be a single value, not %s", what, kindName(n))
-		p.bad[path] = true
+		p.markBad(path)
 		return ""
 	}
 	return strings.TrimSpace(n.Value)
@@ -239,7 +344,7 @@ func (p *parser) strs(n *yaml.Node, path, what string) []string {
 }
 
 func (p *parser) directory(root *yaml.Node, d *Directory) {
-	p.pos[""] = root
+	p.at("", root)
 	p.mapping(root, "", "the file", topKeys, func(key string, k, v *yaml.Node) {
 		switch key {
 		case "organization":
@@ -247,7 +352,7 @@ func (p *parser) directory(root *yaml.Node, d *Directory) {
 		case "language":
 			d.Language = p.str(v, key, key)
 		case "example":
-			p.pos[key] = v
+			p.at(key, v)
 			if v = p.deref(v, key); v == nil {
 				return
 			}
@@ -271,12 +376,12 @@ func (p *parser) directory(root *yaml.Node, d *Directory) {
 		case "audiences":
 			d.Audiences = map[string][]string{}
 			p.mapping(v, key, "audiences", nil, func(kind string, k, v *yaml.Node) {
-				path := key + "." + kind
+				path := p.sub(key, kind)
 				d.Audiences[kind] = p.strs(v, path, "audience "+kind)
 				if d.Audiences[kind] == nil {
 					d.Audiences[kind] = []string{} // said, and said empty: no default
 				}
-				p.pos[path] = k // an unknown kind is reported at its key
+				p.at(path, k) // an unknown kind is reported at its key
 			})
 		}
 	})
@@ -285,7 +390,7 @@ func (p *parser) directory(root *yaml.Node, d *Directory) {
 func (p *parser) person(n *yaml.Node, path string) Person {
 	var x Person
 	p.mapping(n, path, "person", personKeys, func(key string, _, v *yaml.Node) {
-		kp := path + "." + key
+		kp := p.sub(path, key)
 		switch key {
 		case "email":
 			x.Email = p.str(v, kp, key)
@@ -311,7 +416,7 @@ func (p *parser) person(n *yaml.Node, path string) Person {
 func (p *parser) group(n *yaml.Node, path string) Group {
 	var x Group
 	p.mapping(n, path, "group", groupKeys, func(key string, _, v *yaml.Node) {
-		kp := path + "." + key
+		kp := p.sub(path, key)
 		switch key {
 		case "name":
 			x.Name = p.str(v, kp, key)
@@ -335,7 +440,7 @@ func (p *parser) group(n *yaml.Node, path string) Group {
 func (p *parser) escalation(n *yaml.Node, path string) Escalation {
 	var x Escalation
 	p.mapping(n, path, "escalation", escalationKeys, func(key string, _, v *yaml.Node) {
-		kp := path + "." + key
+		kp := p.sub(path, key)
 		switch key {
 		case "system":
 			x.System = p.str(v, kp, key)

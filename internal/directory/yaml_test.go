@@ -1,9 +1,12 @@
 package directory
 
 import (
+	"bytes"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
@@ -326,6 +329,131 @@ func FuzzParseYAML(f *testing.F) {
 			if _, err := d.Expand(g.Name); err != nil {
 				t.Fatalf("Expand(%s): %v", g.Name, err)
 			}
+		}
+	})
+}
+
+// readWhole is the first reading done on the whole file, as before blocks.
+func readWhole(data []byte) (*Directory, bool) {
+	root, err := parseRoot(data, "f.yaml")
+	if err != nil {
+		return nil, true
+	}
+	p := &parser{file: "f.yaml"}
+	d := &Directory{}
+	p.directory(root, d)
+	return d, len(p.problems) > 0
+}
+
+// blocksSeeds are files whose shape the block reading takes, and near
+// misses it must leave to the whole reading or read the same.
+var blocksSeeds = []string{
+	"organization: X\npeople:\n  - email: a@b.c\n    name: A\n  - email: d@b.c\n    name: \"D, 'quoted'\" # c\ngroups:\n  - name: g\n    members: [a@b.c, d@b.c]\n",
+	"organization: X\npeople:\n- email: a@b.c\n  name: A\n  roles: [comms-lead]\ngroups:\n- name: g\n  members:\n  - a@b.c\n",
+	"organization: X\npeople:\n  - email: a@b.c\n    name: 'it''s\n      - me'\n",
+	"organization: X\npeople:\n  - email: a@b.c\n    name: \"two\n  - lines\"\n",
+	"organization: X\npeople:\n  - email: a@b.c\n    name: [A,\n  - B]\n",
+	"organization: X\npeople:\n  - email: a@b.c\n    name: |\n      A\n  - email: b@b.c\n",
+	"organization: X\npeople:\n  - &p {email: a@b.c, name: A}\ngroups:\n  - name: g\n    members: [*p]\n",
+	"organization: X\npeople:\n  - email: a@b.c\n    name: Ann\n      Smith\n  - email: b@b.c\n    name: B\n",
+	"organization: X\npeople: []\npeople:\n  - email: a@b.c\n",
+	"organization: X\n---\npeople:\n  - email: a@b.c\n    name: A\n",
+	"organization: X\npeople:\n  - email: a@b.c\n    name: A\n  extra: 1\n",
+	"organization: X\r\npeople:\r\n  - email: a@b.c\r\n    name: A\r\n",
+	"organization: X\npeople: # everyone\n\n  # the first\n  - email: a@b.c\n    name: A\naudiences:\n  status: []\n",
+}
+
+// TestBlocksReadTheShippedFile: the example organisation, the shape
+// operators copy, is read in blocks, to the directory the whole reading
+// gives.
+func TestBlocksReadTheShippedFile(t *testing.T) {
+	data, err := os.ReadFile("../../config/groups.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := &parser{file: "groups.yaml"}
+	got := &Directory{}
+	if !p.readInBlocks(data, got) {
+		t.Fatalf("the shipped groups.yaml is not read in blocks: %v", p.problems)
+	}
+	want, problems := readWhole(data)
+	if problems {
+		t.Fatal("the shipped groups.yaml has problems")
+	}
+	if !reflect.DeepEqual(got, want) {
+		t.Fatalf("blocks and whole differ:\n%+v\n%+v", got, want)
+	}
+}
+
+// TestBlocksOfManyItems: a list longer than a block is cut into several,
+// every item read once and in order.
+func TestBlocksOfManyItems(t *testing.T) {
+	var b strings.Builder
+	b.WriteString("organization: X\npeople:\n")
+	n := 3*blockItems + 7
+	for i := 0; i < n; i++ {
+		fmt.Fprintf(&b, "  - email: p%d@x.test\n    name: P %d\n", i, i)
+		if i%500 == 0 {
+			b.WriteString("  # a comment between items\n\n")
+		}
+	}
+	b.WriteString("groups:\n  - name: all\n    members:\n")
+	for i := n - 1; i >= 0; i-- {
+		fmt.Fprintf(&b, "      - p%d@x.test\n", i)
+	}
+	data := []byte(b.String())
+	p := &parser{file: "f.yaml"}
+	got := &Directory{}
+	if !p.readInBlocks(data, got) {
+		t.Fatalf("not read in blocks: %v", p.problems)
+	}
+	want, _ := readWhole(data)
+	if len(got.People) != n || !reflect.DeepEqual(got, want) {
+		t.Fatalf("blocks read %d people (whole: %d), equal %v", len(got.People), len(want.People), reflect.DeepEqual(got, want))
+	}
+	if got.People[n-1].Email != fmt.Sprintf("p%d@x.test", n-1) || got.People[blockItems].Name != fmt.Sprintf("P %d", blockItems) {
+		t.Fatalf("items out of place: %+v, %+v", got.People[n-1], got.People[blockItems])
+	}
+}
+
+// FuzzBlocksMatchWhole: whenever the block reading takes a file without a
+// problem, the whole reading finds no problem either and the same
+// directory; so ParseYAML's result never depends on which one ran.
+func FuzzBlocksMatchWhole(f *testing.F) {
+	for _, s := range blocksSeeds {
+		f.Add([]byte(s))
+	}
+	if data, err := os.ReadFile("../../config/groups.yaml"); err == nil {
+		f.Add(data)
+	}
+	f.Fuzz(func(t *testing.T, data []byte) {
+		done := make(chan struct{})
+		var ok, wholeProblems bool
+		var got, want *Directory
+		orig := bytes.Clone(data)
+		go func() {
+			defer close(done)
+			p := &parser{file: "f.yaml"}
+			got = &Directory{}
+			ok = p.readInBlocks(data, got)
+			want, wholeProblems = readWhole(orig)
+		}()
+		select {
+		case <-done:
+		case <-time.After(parseDeadline):
+			t.Fatalf("reading took longer than %s on %d bytes", parseDeadline, len(data))
+		}
+		if !bytes.Equal(data, orig) {
+			t.Fatalf("the block reading changed the file's bytes:\n%q\n%q", orig, data)
+		}
+		if !ok {
+			return // read whole, as before
+		}
+		if wholeProblems {
+			t.Fatalf("blocks read without a problem what the whole reading finds a problem in:\n%q", data)
+		}
+		if !reflect.DeepEqual(got, want) {
+			t.Fatalf("blocks and whole differ on\n%q:\n%+v\n%+v", data, got, want)
 		}
 	})
 }
