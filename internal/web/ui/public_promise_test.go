@@ -13,6 +13,7 @@ import (
 	"github.com/sitrep-dev/sitrep/internal/directory"
 	"github.com/sitrep-dev/sitrep/internal/incident"
 	"github.com/sitrep-dev/sitrep/internal/resolution"
+	"github.com/sitrep-dev/sitrep/internal/subscription"
 )
 
 // The internal status page says the public promise too (what customers
@@ -91,5 +92,44 @@ func TestResolveFormTakesThePublicWords(t *testing.T) {
 	}
 	if got != "Card payments work again." {
 		t.Errorf("the public words on the timeline: %v", got)
+	}
+}
+
+// The compose form's live preview shows, beside the executives' email, a
+// follower's own copy (Ann follows the checkout system and is in no
+// status group: To "Followers of checkout", her unsubscribe line with a
+// placeholder link) and the public email's place (nobody has subscribed
+// on the public page yet, and the preview says so).
+func TestUIPreviewShowsFollowersAndThePublicEmail(t *testing.T) {
+	t.Parallel()
+	var subs *subscription.Service
+	e := newUIEnvWith(t, func(s *Server, _ string) {
+		subs = &subscription.Service{DB: s.Incidents.DB, Directory: s.Directory, Incidents: s.Incidents, Mail: s.Outbox,
+			PublicURL: "https://sitrep.test", PublicOpen: true, PublicSiteURL: "https://status.test"}
+		s.Comms.Followers, s.Comms.PublicFollowers = subs, subs
+		s.Comms.PublicSite = incident.PublicSite{Title: "Example status"}
+	})
+	ctx := context.Background()
+	if _, _, err := subs.Subscribe(ctx, "ann@x.test", subscription.Request{Email: "ann@x.test", Kind: "system", Target: "checkout", Verified: true}); err != nil {
+		t.Fatal(err)
+	}
+	inc := e.declare("Checkout down")
+	lead := e.login("lead@x.test")
+	_, page := lead.get("/incidents/" + inc.Ref)
+	key := regexp.MustCompile(`name="idempotency_key" value="([^"]+)"`).FindStringSubmatch(page)[1]
+	form := url.Values{"csrf": {lead.csrf}, "idempotency_key": {key}, "status": {"INTERNAL card payments fail."}, "groups": {"exec"},
+		"public": {"Some card payments fail; we are on it."}, "public_next": {"2h"}}
+	resp := lead.post("/incidents/"+inc.Ref+"/preview", form, fetchHeader, "fetch", "X-CSRF-Token", lead.csrf)
+	frag := body(resp)
+	for _, want := range []string{`aria-label="Preview for exec"`, `data-preview-for="followers"`, "<h3 class=\"inline-h\">Followers · 1 recipient</h3>",
+		"<dd>Followers of checkout:;</dd>", "You receive this because you follow the checkout system",
+		"https://sitrep.test/unsubscribe/" + subscription.PreviewLink, `data-preview-for="public"`,
+		"Nobody has subscribed to the public page's emails yet", "Customers are promised the next public update by"} {
+		if !strings.Contains(frag, want) {
+			t.Errorf("the live preview lacks %s:\n%s", want, frag)
+		}
+	}
+	if resp.StatusCode != http.StatusOK || strings.Count(frag, "<article") != 3 {
+		t.Errorf("the live preview: %d, %d emails, want 3", resp.StatusCode, strings.Count(frag, "<article"))
 	}
 }
