@@ -12,11 +12,14 @@ import (
 )
 
 func cmdResolve(ctx context.Context, e env, args []string) error {
-	fs, c := clientFlags(e, "resolve", "resolve INC-42 --root-cause TEXT [--fix TEXT] [--impact TEXT] | --root-cause-unknown")
+	fs, c := clientFlags(e, "resolve", "resolve INC-42 --root-cause TEXT [--fix TEXT] [--impact TEXT] [--public TEXT] | --root-cause-unknown\n\n"+
+		"An incident that had public wording (sitrep update --public) is shown resolved on the public status page, and its\n"+
+		"subscribers are mailed, in the words of --public, else sitrep's own (\"This incident is resolved\"); never the root cause.")
 	rootCause := fs.String("root-cause", "", "what caused it (required unless --root-cause-unknown)")
 	fix := fs.String("fix", "", "how it was fixed")
 	impact := fs.String("impact", "", "one line on the impact, for the resolved email")
 	unknown := fs.Bool("root-cause-unknown", false, "fixed but the cause is not known: stay in monitoring and remind daily")
+	public := fs.String("public", "", "what customers read of the end, on the public status page and by email (only for an incident that had public wording)")
 	pos, err := parse(fs, args)
 	if err != nil {
 		return err
@@ -29,11 +32,16 @@ func cmdResolve(ctx context.Context, e env, args []string) error {
 			ID    string `json:"id"`
 			State string `json:"state"`
 		} `json:"incident"`
-		Messages  []messageOut `json:"messages"`
-		Asked     []string     `json:"asked_to_confirm"`
-		WriteUpBy *time.Time   `json:"write_up_by"`
+		Messages   []messageOut `json:"messages"`
+		Asked      []string     `json:"asked_to_confirm"`
+		WriteUpBy  *time.Time   `json:"write_up_by"`
+		PublicTold bool         `json:"public_told"`
 	}
-	raw, err := c.do(ctx, "POST", "/incidents/"+pos[0]+"/resolve", map[string]any{"root_cause": *rootCause, "fix": *fix, "impact": *impact, "root_cause_unknown": *unknown}, &out)
+	in := map[string]any{"root_cause": *rootCause, "fix": *fix, "impact": *impact, "root_cause_unknown": *unknown}
+	if *public != "" {
+		in["public"] = *public
+	}
+	raw, err := c.do(ctx, "POST", "/incidents/"+pos[0]+"/resolve", in, &out)
 	if err != nil {
 		return err
 	}
@@ -44,6 +52,9 @@ func cmdResolve(ctx context.Context, e env, args []string) error {
 	fmt.Fprintf(e.stdout, "%s is %s.\n", out.Incident.ID, out.Incident.State)
 	for _, m := range out.Messages {
 		fmt.Fprintf(e.stdout, "  resolved email to the %s thread: %d recipients\n", m.Audience, m.Total)
+	}
+	if out.PublicTold {
+		fmt.Fprintf(e.stdout, "  the public status page shows it resolved\n")
 	}
 	if len(out.Asked) > 0 {
 		fmt.Fprintf(e.stdout, "  asked to confirm: %s\n", strings.Join(out.Asked, ", "))

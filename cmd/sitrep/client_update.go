@@ -145,12 +145,16 @@ func cmdUpdate(ctx context.Context, e env, args []string) error {
 	_, _ = rand.Read(key)
 	in["idempotency_key"] = hex.EncodeToString(key)
 	var out struct {
-		Message      *messageOut `json:"message"`
-		DryRun       bool        `json:"dry_run"`
-		Recipients   int         `json:"recipients"`
-		NextUpdateAt time.Time   `json:"next_update_at"`
-		Previews     []struct {
+		Message            *messageOut `json:"message"`
+		DryRun             bool        `json:"dry_run"`
+		Recipients         int         `json:"recipients"`
+		NextUpdateAt       time.Time   `json:"next_update_at"`
+		PublicNextUpdateAt *time.Time  `json:"public_next_update_at"`
+		PublicRecipients   int         `json:"public_recipients"`
+		Previews           []struct {
 			Group      string            `json:"group"`
+			For        string            `json:"for"`
+			Reader     string            `json:"reader"`
 			Language   string            `json:"language"`
 			Recipients int               `json:"recipients"`
 			Zones      map[string]int    `json:"zones"`
@@ -176,10 +180,20 @@ func cmdUpdate(ctx context.Context, e env, args []string) error {
 		}
 		for _, p := range out.Previews {
 			group := p.Group
+			switch p.For {
+			case "followers":
+				group = "followers, each their own copy"
+			case "public":
+				group = "public status page subscribers (the public email)"
+			}
 			if labelled && p.Language != "" {
 				group += " (" + p.Language + ")"
 			}
 			fmt.Fprintf(w, "=== %s: %d recipients (%s)\n", group, p.Recipients, zonesLine(p.Zones))
+			if p.For == "public" && len(p.Headers) == 0 {
+				fmt.Fprintf(w, "Nobody has subscribed to the public page's emails yet: the public page alone shows the public text.\n\n")
+				continue
+			}
 			keys := make([]string, 0, len(p.Headers))
 			for k := range p.Headers {
 				keys = append(keys, k)
@@ -189,6 +203,9 @@ func cmdUpdate(ctx context.Context, e env, args []string) error {
 				fmt.Fprintf(w, "%s: %s\n", k, p.Headers[k])
 			}
 			fmt.Fprintf(w, "\n%s\n\n", strings.TrimSpace(p.Text))
+		}
+		if out.PublicNextUpdateAt != nil {
+			fmt.Fprintf(w, "Public promise: next public update by %s.\n", out.PublicNextUpdateAt.Local().Format("15:04 MST"))
 		}
 		fmt.Fprintf(w, "Dry run: %d recipients in all; nothing was sent.\n", out.Recipients)
 		return nil

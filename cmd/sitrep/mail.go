@@ -164,6 +164,9 @@ func (h *Main) buildOutbox(sender outbox.Sender) error {
 	h.subscriptions = &subscription.Service{DB: h.db, Directory: h.directory, Incidents: h.incidents, Mail: h.outbox, Logger: h.logger,
 		PublicURL: cfg.Server.PublicURL, AllowedDomains: sc.AllowedDomains, ConfirmFor: sc.ConfirmFor, ConfirmationsPerDay: sc.ConfirmationsPerDay}
 	h.comms.Followers = h.subscriptions
+	// With the public page on, the public promise is kept as the
+	// stakeholders' is (reminders, overdue).
+	h.comms.PublicPage = cfg.StatusPage.Public.Enabled
 	if pub := cfg.StatusPage.Public; pub.Enabled && pub.Subscriptions {
 		h.subscriptions.PublicOpen, h.subscriptions.PublicSiteURL = true, pub.URL
 		h.comms.PublicFollowers = h.subscriptions

@@ -119,4 +119,44 @@ audiences:
 			t.Error("the customer who unsubscribed received the next public update")
 		}
 	}
+
+	// The dry run shows the public email beside the executives', as sent.
+	dry := cli(t, e, "update", "INC-1", "--status", "INTERNAL-STATUS-3 dry.", "--public", "Dry public words.", "--dry-run")
+	if !strings.Contains(dry, "=== public status page subscribers (the public email): 1 recipients") || !strings.Contains(dry, "To: Example Corp status:;") ||
+		!strings.Contains(dry, "Dry public words.") || !strings.Contains(dry, "Public promise: next public update by") {
+		t.Errorf("the dry run does not show the public email:\n%s", dry)
+	}
+
+	// Resolving tells the remaining customer, in the public thread, in the
+	// words given for customers; the internal root cause and impact are
+	// not in the email, nor on the public page, which shows it resolved.
+	out := cli(t, e, "resolve", "INC-1", "--root-cause", "INTERNAL-ROOT pgbouncer pool of 20 on pg-eu-3.", "--impact", "INTERNAL-IMPACT 4% of orders.",
+		"--public", "Orders work again for everyone. Failed orders were not charged.")
+	if !strings.Contains(out, "resolved email to the public thread: 1 recipients") || !strings.Contains(out, "the public status page shows it resolved") {
+		t.Errorf("resolve:\n%s", out)
+	}
+	waitFor(ctx, t, ms, "exec1", "INTERNAL-ROOT")
+	end := waitFor(ctx, t, ms, "cust2", "Failed orders were not charged")
+	first := waitFor(ctx, t, ms, "cust2", "Some orders fail")
+	if mustHeader(t, end[0], "Subject") != mustHeader(t, first[0], "Subject") || !strings.Contains(mustHeader(t, end[0], "References"), mustHeader(t, first[0], "Message-ID")) {
+		t.Errorf("the resolved email is not in the customer's thread: %q, References %q", mustHeader(t, end[0], "Subject"), mustHeader(t, end[0], "References"))
+	}
+	for _, never := range []string{"INTERNAL", "pgbouncer", "pg-eu-3", "4%", "SEV2", "vp@example.test", "Vera", "checkout"} {
+		if strings.Contains(string(end[0]), never) {
+			t.Errorf("the customer's resolved email shows %q:\n%s", never, end[0])
+		}
+	}
+	if !strings.Contains(text(t, end[0]), "Resolved: the service is working normally again") || mustHeader(t, end[0], "To") != "Example Corp status:;" {
+		t.Errorf("the resolved email does not read as the end:\n%s", text(t, end[0]))
+	}
+	raws, _ = ms.Messages(ctx, "exec1")
+	for _, r := range raws {
+		if strings.Contains(text(t, r), "Failed orders were not charged") {
+			t.Error("the executives received the public resolved email")
+		}
+	}
+	status, page := httpDo(t, "GET", public("/incidents/INC-1.html"))
+	if status != 200 || !strings.Contains(page, "Failed orders were not charged") || !strings.Contains(page, "Resolved") || strings.Contains(page, "INTERNAL") {
+		t.Errorf("the public page does not show the end as customers were told: %d\n%s", status, page)
+	}
 }

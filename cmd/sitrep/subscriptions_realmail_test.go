@@ -107,6 +107,31 @@ audiences:
 	if mustHeader(t, bob[0], "Content-Language") != "de" {
 		t.Errorf("Bob reads German; his copy is %q", mustHeader(t, bob[0], "Content-Language"))
 	}
+	// Each follower's copy names what they follow, in their language,
+	// never the thread's own name ("INC-1 stakeholders").
+	for _, c := range []struct {
+		who      string
+		raw      []byte
+		to, line string
+	}{{"Ann", ann[0], "Followers of checkout:;", "You receive this because you follow the checkout system"},
+		{"Bob", bob[0], "Abonnenten von checkout:;", "weil Sie das System checkout"},
+		{"Dana", waitFor(ctx, t, ms, "dana", "Checkout update one.")[0], "Followers of all incidents and maintenance:;", "you follow all incidents and planned maintenance"}} {
+		body := strings.Join(strings.Fields(text(t, c.raw)), " ")
+		if to := mustHeader(t, c.raw, "To"); to != c.to || !strings.Contains(body, c.line) || strings.Contains(body, "stakeholders") || strings.Contains(body, "Sent to") {
+			t.Errorf("%s's copy is To: %q and reads:\n%s", c.who, to, body)
+		}
+	}
+	if to := mustHeader(t, exec1[0], "To"); to != "Executives:;" || !strings.Contains(text(t, exec1[0]), "Sent to Executives") {
+		t.Errorf("the group member's copy is To: %q", to)
+	}
+
+	// The dry run shows the followers' own copies beside the group's,
+	// with a placeholder for each one's link, and sends nothing.
+	dry := cli(t, e, "update", "INC-1", "--status", "Dry words.", "--dry-run")
+	if !strings.Contains(dry, "=== followers, each their own copy") || !strings.Contains(dry, "To: Followers of") ||
+		!strings.Contains(dry, "https://sitrep.example.test/unsubscribe/each-follower-gets-their-own-link") || !strings.Contains(dry, "=== exec") {
+		t.Errorf("the dry run does not show the followers' copies:\n%s", dry)
+	}
 
 	// Ann's mail client unsubscribes with one POST (RFC 8058 3.2).
 	lu := strings.Trim(mustHeader(t, ann[0], "List-Unsubscribe"), "<>")
@@ -169,7 +194,7 @@ audiences:
 	}
 	raws, _ = ms.Messages(ctx, "ann")
 	for _, raw := range raws {
-		if body := text(t, raw); strings.Contains(body, "Checkout update two.") || strings.Contains(body, "Search update one.") || strings.Contains(body, "full disk") {
+		if body := text(t, raw); strings.Contains(body, "Checkout update two.") || strings.Contains(body, "Search update one.") || strings.Contains(body, "full disk") || strings.Contains(body, "Dry words") {
 			t.Errorf("Ann received what she does not follow:\n%s", body)
 		}
 	}

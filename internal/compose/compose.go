@@ -86,6 +86,9 @@ var dataTypes = map[Kind]reflect.Type{
 	KindMaintenance:      reflect.TypeFor[MaintenanceData](),
 	KindSubscribeConfirm: reflect.TypeFor[SubscriptionConfirmData](),
 	KindPublicStatus:     reflect.TypeFor[PublicStatusData](),
+	KindPublicResolved:   reflect.TypeFor[PublicStatusData](),
+	KindPublicReminder:   reflect.TypeFor[ReminderData](),
+	KindPublicOverdue:    reflect.TypeFor[ReminderData](),
 }
 
 // Kinds lists every kind, in a stable order.
@@ -254,17 +257,18 @@ func (r *Renderer) forTag(tag string) (map[Kind]*template.Template, error) {
 // "" is English): sitrep's own words from the catalog of that language,
 // dates as that tag writes them.
 func (r *Renderer) RenderIn(tag string, kind Kind, data any) (*Rendered, error) {
-	return r.render(tag, kind, data, "")
+	return r.render(tag, kind, data, nil)
 }
 
 // RenderFollowerIn is RenderIn for a follower's copy: the body ends with a
-// line, in the reader's language, linking to unsubscribe, the one-click
-// link of that copy alone (its List-Unsubscribe header says the same).
-func (r *Renderer) RenderFollowerIn(tag string, kind Kind, data any, unsubscribe string) (*Rendered, error) {
-	return r.render(tag, kind, data, unsubscribe)
+// line, in the reader's language, saying what they follow that sent it
+// and linking to unsubscribe, the one-click link of that copy alone (its
+// List-Unsubscribe header says the same).
+func (r *Renderer) RenderFollowerIn(tag string, kind Kind, data any, f FollowerCopy) (*Rendered, error) {
+	return r.render(tag, kind, data, &f)
 }
 
-func (r *Renderer) render(tag string, kind Kind, data any, unsubscribe string) (*Rendered, error) {
+func (r *Renderer) render(tag string, kind Kind, data any, follower *FollowerCopy) (*Rendered, error) {
 	want, ok := dataTypes[kind]
 	if !ok {
 		return nil, errs.E(errs.Invalid, "compose: no email kind %q", kind)
@@ -317,9 +321,8 @@ func (r *Renderer) render(tag string, kind Kind, data any, unsubscribe string) (
 	if err := t.Execute(&bb, data); err != nil {
 		return nil, fmt.Errorf("compose: template %s: %w", where, err)
 	}
-	if unsubscribe != "" {
-		l := r.Catalog().Localizer(cmp.Or(tag, i18n.Default))
-		bb.WriteString("\n\n---\n\n" + l.T("follower.footer", "Link", link(l.T("follower.unsubscribe"), unsubscribe)) + "\n")
+	if follower != nil && follower.Unsubscribe != "" {
+		bb.WriteString("\n\n---\n\n" + followerFooter(r.Catalog().Localizer(cmp.Or(tag, i18n.Default)), *follower) + "\n")
 	}
 	source, body, plain, err := assemble(bb.String())
 	if err != nil {

@@ -62,6 +62,10 @@ type Outgoing struct {
 	// by lower-case address. Group members never get one: one member of a
 	// list must not be able to silence the list.
 	Unsubscribe map[string]string
+	// Follows is what each follower follows that sent them this message,
+	// by lower-case address: their copy's To: and last line name it
+	// ("Followers of checkout"; "you follow the checkout system").
+	Follows map[string][]Followed
 	// Data is the template's data struct (StatusData, ...). Zone, Audience
 	// and (when present) Recipient are filled per recipient.
 	Data           any
@@ -100,9 +104,18 @@ type Message struct {
 }
 
 // Preview is what one group's members would receive, for a dry run and
-// the compose form's live preview.
+// the compose form's live preview; or (For) what the followers, or the
+// public page's subscribers, would.
 type Preview struct {
 	Group string `json:"group"`
+	// For says whose copy it is when it is no group's: PreviewFollowers
+	// (the people who follow the incident beside its groups, each with a
+	// copy of their own) or PreviewPublic (the public page's subscribers:
+	// the public email). "" for a group's.
+	For string `json:"for,omitempty"`
+	// Reader describes the follower the copy is rendered for, whose copy
+	// stands for the others' ("follows checkout"); "" for a group's.
+	Reader string `json:"reader,omitempty"`
 	// Language is the catalog language these members read ("de"); a
 	// group whose members read several languages has one preview each.
 	Language   string            `json:"language,omitempty"`
@@ -114,6 +127,12 @@ type Preview struct {
 	HTML       string            `json:"html"`
 	Raw        string            `json:"raw,omitempty"`
 }
+
+// Preview.For values.
+const (
+	PreviewFollowers = "followers"
+	PreviewPublic    = "public"
+)
 
 // Bounced is a delivery a bounce proved it answers (the outbox verified
 // it came back to that transaction's bounce address and names one of its

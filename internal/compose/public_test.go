@@ -22,7 +22,7 @@ func TestPublicStatusReadsAsACustomerReadsIt(t *testing.T) {
 	}
 	text := strings.Join(strings.Fields(strings.ReplaceAll(out.Text, "*", "")), " ")
 	for _, w := range []string{"Affected: Checkout and Payments", "Some customers cannot complete orders", "Next update by 10:05 EST (15:05 UTC)",
-		"you subscribed to Example Corp status", "https://status.example.com/incidents/INC-42.html"} {
+		"Sent by Example Corp status", "https://status.example.com/incidents/INC-42.html"} {
 		if !strings.Contains(text, w) {
 			t.Errorf("lacks %q:\n%s", w, out.Text)
 		}
@@ -48,7 +48,7 @@ func TestPublicStatusInEveryLanguage(t *testing.T) {
 		if err != nil {
 			t.Fatalf("%s: %v", lang, err)
 		}
-		for _, en := range []string{"Affected", "Next update", "subscribed", "Status page"} {
+		for _, en := range []string{"Affected", "Next update", "Sent by", "Status page"} {
 			if strings.Contains(out.Text, en) {
 				t.Errorf("%s: English %q in:\n%s", lang, en, out.Text)
 			}

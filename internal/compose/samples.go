@@ -37,12 +37,12 @@ func SampleData(kind Kind) any {
 	case KindStatus:
 		return StatusData{Incident: inc, Status: "Payments fail for **EU** cards.\nWe are rolling back release 2026.03.2.",
 			NextUpdateAt: now.Add(30 * time.Minute), Holding: false, Now: now, Zone: zone, Audience: "Exec team", UpdateNumber: 2}
-	case KindReminder, KindOverdue:
+	case KindReminder, KindOverdue, KindPublicReminder, KindPublicOverdue:
 		due := now.Add(10 * time.Minute)
-		if kind == KindOverdue {
+		if kind == KindOverdue || kind == KindPublicOverdue {
 			due = now.Add(-12 * time.Minute)
 		}
-		return ReminderData{Incident: inc, DueAt: due, Now: now, Zone: zone, Overdue: kind == KindOverdue, ReplyHint: ""}
+		return ReminderData{Incident: inc, DueAt: due, Now: now, Zone: zone, Overdue: kind == KindOverdue || kind == KindPublicOverdue, ReplyHint: ""}
 	case KindResolved:
 		return ResolvedData{Incident: inc, RestoredAt: now, Duration: 70 * time.Minute,
 			Impact: "About 8% of EU checkouts failed.", RootCause: "A release changed the card token format.",
@@ -108,6 +108,10 @@ func SampleData(kind Kind) any {
 		return PublicStatusData{Site: "Example Corp status", Ref: "INC-42", Components: []string{"Checkout", "Payments"},
 			Status:       "Some customers cannot complete orders. We have found the cause and are fixing it.",
 			NextUpdateAt: now.Add(60 * time.Minute), URL: "https://status.example.com/incidents/INC-42.html", Now: now, Zone: zone}
+	case KindPublicResolved:
+		return PublicStatusData{Site: "Example Corp status", Ref: "INC-42", Components: []string{"Checkout", "Payments"},
+			Status: "Orders work again for every customer. Orders that failed were not charged.",
+			URL:    "https://status.example.com/incidents/INC-42.html", Now: now, Zone: zone}
 	case KindDraftAlert:
 		return DraftAlertData{Incident: inc, Draft: "Rollback done; watching error rates.", DraftedBy: "Sam Rivera",
 			Audiences: []string{"Exec team", "Customer service"}, DueAt: now.Add(10 * time.Minute), Now: now, Zone: zone,

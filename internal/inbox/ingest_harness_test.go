@@ -418,7 +418,7 @@ func (h *hub) messagesOfKind(kind compose.Kind) int {
 // tests of what happens when that answer fails or never comes.
 type answers func(ctx context.Context, text string) (bool, string, error)
 
-func (f answers) ResolveByReply(ctx context.Context, tx *sql.Tx, inc *incident.Incident, actor, note string) error {
+func (f answers) ResolveByReply(ctx context.Context, tx *sql.Tx, inc *incident.Incident, actor, note, public string) error {
 	return nil
 }
 

@@ -108,12 +108,18 @@ type Comms struct {
 	// PublicSite is what the customers' message may say of the public
 	// status page: its title, address and components.
 	PublicSite PublicSite
+	// PublicPage: the public status page is on (status_page.public.enabled),
+	// so the public promise is kept (checkPublicPromises); off, no
+	// customer reads it and nobody is reminded of it.
+	PublicPage bool
 }
 
 // PublicFollowers says who receives the public wording of updates. It runs
-// in q, the transaction that queues the email, as Followers does.
+// in q, the transaction that queues the email, as Followers does; the
+// preview reads the same people and stores nothing.
 type PublicFollowers interface {
-	PublicFollowers(ctx context.Context, q store.Querier, systems []string) (emails []string, unsubscribe map[string]string, err error)
+	PublicFollowers(ctx context.Context, q store.Querier, systems []string) (compose.FollowerSet, error)
+	PublicFollowersPreview(ctx context.Context, systems []string) (compose.FollowerSet, error)
 }
 
 // PublicSite is the public status page as its customers' emails name it.
@@ -146,11 +152,14 @@ func (p PublicSite) componentsOf(systems []string) []string {
 	return out
 }
 
-// Followers says who follows an incident beside its groups. It runs in
-// q, the transaction that queues the email: the unsubscribe links it
-// returns (by address) are stored with that email, or not at all.
+// Followers says who follows an incident beside its groups, and what of
+// theirs makes them follow it. It runs in q, the transaction that queues
+// the email: the unsubscribe links it returns (by address) are stored
+// with that email, or not at all. FollowersPreview reads the same people
+// for a dry run, storing nothing (their links are placeholders).
 type Followers interface {
-	Followers(ctx context.Context, q store.Querier, ref string, systems []string) (emails []string, unsubscribe map[string]string, err error)
+	Followers(ctx context.Context, q store.Querier, ref string, systems []string) (compose.FollowerSet, error)
+	FollowersPreview(ctx context.Context, ref string, systems []string) (compose.FollowerSet, error)
 }
 
 // AddFollowers adds inc's followers to req, a status email to the
@@ -159,11 +168,11 @@ func (c *Comms) AddFollowers(ctx context.Context, tx store.Querier, inc *Inciden
 	if c.Followers == nil {
 		return nil
 	}
-	emails, links, err := c.Followers.Followers(ctx, tx, inc.Ref, inc.Scope.Systems)
+	f, err := c.Followers.Followers(ctx, tx, inc.Ref, inc.Scope.Systems)
 	if err != nil {
 		return fmt.Errorf("incident: followers of %s: %w", inc.Ref, err)
 	}
-	req.Followers, req.Unsubscribe = emails, links
+	req.SetFollowers(f)
 	return nil
 }
 
@@ -268,6 +277,12 @@ type UpdateResult struct {
 	Previews     []compose.Preview `json:"previews,omitempty"`
 	Recipients   int               `json:"recipients"`
 	NextUpdateAt time.Time         `json:"next_update_at"`
+	// PublicNextUpdateAt is the public promise an update with public
+	// wording made; PublicMessage its email to the public page's
+	// subscribers, PublicRecipients how many they are (in a dry run: would be).
+	PublicNextUpdateAt *time.Time       `json:"public_next_update_at,omitempty"`
+	PublicMessage      *compose.Message `json:"public_message,omitempty"`
+	PublicRecipients   int              `json:"public_recipients,omitempty"`
 }
 
 const maxStatusBytes = 20000
@@ -345,14 +360,9 @@ func (c *Comms) SendUpdate(ctx context.Context, actor, ref string, in UpdateInpu
 		NextUpdateAt: &next, Actor: actor, IdempotencyKey: in.IdempotencyKey}
 
 	if in.DryRun {
-		subject := compose.ThreadSubject(inc.Ref, data.Incident.ThreadTitle)
-		previews, recipients, err := c.Mail.Preview(ctx, req, subject)
-		if err != nil {
-			return nil, err
-		}
-		return &UpdateResult{DryRun: true, NextUpdateAt: next, Previews: previews, Recipients: recipients}, nil
+		return c.previewUpdate(ctx, inc, req, actor, public, publicNext, now)
 	}
-	var msg *compose.Message
+	var msg, pub *compose.Message
 	err = c.DB.InTx(ctx, func(tx *sql.Tx) error {
 		if err := c.AddFollowers(ctx, tx, inc, &req); err != nil {
 			return err
@@ -376,8 +386,10 @@ func (c *Comms) SendUpdate(ctx context.Context, actor, ref string, in UpdateInpu
 		if public != "" {
 			ev["public"] = public
 			ev["public_next_update_at"] = publicNext
-			pub, err := c.queuePublic(ctx, tx, inc, actor, public, publicNext, now)
-			if err != nil {
+			if err := c.Incidents.RecordPublicUpdate(ctx, tx, inc.ID, publicNext); err != nil {
+				return err
+			}
+			if pub, err = c.queuePublic(ctx, tx, inc, actor, public, publicNext, now); err != nil {
 				return err
 			}
 			if pub != nil {
@@ -391,7 +403,14 @@ func (c *Comms) SendUpdate(ctx context.Context, actor, ref string, in UpdateInpu
 	if err != nil {
 		return nil, err
 	}
-	return &UpdateResult{Message: msg, Recipients: msg.Total, NextUpdateAt: next}, nil
+	res := &UpdateResult{Message: msg, Recipients: msg.Total, NextUpdateAt: next}
+	if public != "" {
+		res.PublicNextUpdateAt = &publicNext
+		if pub != nil {
+			res.PublicMessage, res.PublicRecipients = pub, pub.Total
+		}
+	}
+	return res, nil
 }
 
 // publicNextAt is the public promise of an update with public wording:
@@ -423,23 +442,16 @@ func (c *Comms) queuePublic(ctx context.Context, tx *sql.Tx, inc *Incident, acto
 	if c.PublicFollowers == nil {
 		return nil, nil
 	}
-	emails, links, err := c.PublicFollowers.PublicFollowers(ctx, tx, inc.Scope.Systems)
+	f, err := c.PublicFollowers.PublicFollowers(ctx, tx, inc.Scope.Systems)
 	if err != nil {
 		return nil, fmt.Errorf("incident: public subscribers: %w", err)
 	}
-	if len(emails) == 0 {
+	if len(f.Emails) == 0 {
 		return nil, nil
 	}
-	data := compose.PublicStatusData{Site: c.PublicSite.Title, Ref: inc.Ref, Components: c.PublicSite.componentsOf(inc.Scope.Systems),
-		Status: public, NextUpdateAt: next, Now: now}
-	if u := c.PublicSite.URL; u != "" {
-		data.URL = strings.TrimSuffix(u, "/") + "/incidents/" + inc.Ref + ".html"
-	}
-	// No reply token: a customer's reply must not land in the incident's
-	// inbox as if a stakeholder had asked.
-	thread := compose.Thread{Key: inc.ID, Audience: compose.Public, Ref: inc.Ref, ToName: c.PublicSite.Title}
-	msg, err := c.Mail.Queue(ctx, tx, compose.Outgoing{Thread: thread, Kind: compose.KindPublicStatus, Followers: emails, Unsubscribe: links,
-		Data: data, Actor: actor})
+	req := c.publicRequest(inc, compose.KindPublicStatus, actor, c.publicData(inc, public, next, now))
+	req.SetFollowers(f)
+	msg, err := c.Mail.Queue(ctx, tx, req)
 	if err != nil {
 		return nil, fmt.Errorf("incident: public update: %w", err)
 	}
@@ -738,7 +750,10 @@ func (c *Comms) CheckPromises(ctx context.Context) (int, error) {
 		}
 		sent++
 	}
-	return sent, nil
+	// The public promise is kept beside it, by functions of its own
+	// (public_promise.go).
+	n, err := c.checkPublicPromises(ctx, now)
+	return sent + n, err
 }
 
 func (c *Comms) queueReminder(ctx context.Context, tx *sql.Tx, inc *Incident, due time.Time, stage int, now time.Time) error {

@@ -472,6 +472,12 @@ func (s *Service) TransitionTx(ctx context.Context, tx *sql.Tx, actor string, id
 	if n, _ := res.RowsAffected(); n != 1 {
 		return errs.E(errs.Conflict, "%s changed meanwhile; reload and try again", inc.Ref)
 	}
+	if to == Resolved {
+		// Nor is a public update promised any more.
+		if err := EndPublicPromise(ctx, tx, id); err != nil {
+			return err
+		}
+	}
 	text := fmt.Sprintf("State %s → %s", inc.State, to)
 	if note != "" {
 		text += ": " + note
@@ -755,7 +761,7 @@ func parseList(s string) []string {
 	return out
 }
 
-//go:embed queries.sql
+//go:embed *.sql
 var queryFiles embed.FS
 
 var queries = store.MustQueries(queryFiles)

@@ -36,9 +36,10 @@ type Command struct {
 	// Audiences is an update's wording for single groups, by group name,
 	// from sections that start with a line "for customer-service:" (de
 	// "für", fr "pour", es "para"); Public the public page's, from a
-	// section "public:". Each section runs to the next one or the end and
-	// is taken out of Text. Only groups the caller names open a section,
-	// so "For now: ..." stays part of the update.
+	// section "public:" (in a resolve too: what customers read of the
+	// end). Each section runs to the next one or the end and is taken out
+	// of Text. Only groups the caller names open a section, so "For now:
+	// ..." stays part of the update.
 	Audiences map[string]string
 	Public    string
 }
@@ -199,6 +200,7 @@ func ParseCommand(newText string, groups ...string) Command {
 	if mm := resolveRE.FindStringSubmatch(head); mm != nil {
 		c.Kind = CommandResolve
 		c.Text = joinNonEmpty(strings.TrimSpace(mm[1]), after)
+		c.Public = public
 		return c
 	}
 	c.Kind = CommandUpdate

@@ -148,6 +148,13 @@ func TestParseCommandAudiences(t *testing.T) {
 			Command{Kind: CommandUpdate, Text: "Wir nehmen das Release zurück.", Audiences: map[string]string{"exec": "Umsatz betroffen."}, Public: "Einige Zahlungen schlagen fehl."}},
 		{"section on its own line", "Rolling back.\nfor exec:\nRevenue impact small.", Command{Kind: CommandUpdate, Text: "Rolling back.", Audiences: map[string]string{"exec": "Revenue impact small."}}},
 		{"empty section dropped", "Rolling back.\nfor exec:", Command{Kind: CommandUpdate, Text: "Rolling back."}},
+		// A resolve carries what customers read of the end; groups'
+		// sections are no part of a resolve (its email is one for all).
+		{"resolve with public", "resolve: a full disk on pg-eu-3\npublic: Orders work again.\nNobody was charged twice.",
+			Command{Kind: CommandResolve, Text: "a full disk on pg-eu-3", Public: "Orders work again.\nNobody was charged twice."}},
+		{"resolve in japanese", "解決済み: ディスク容量不足\n公開: 注文は再び可能です。",
+			Command{Kind: CommandResolve, Text: "ディスク容量不足", Public: "注文は再び可能です。"}},
+		{"resolve without public", "resolved\nthe disk filled up", Command{Kind: CommandResolve, Text: "the disk filled up"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -94,11 +94,11 @@ type Directory interface {
 }
 
 // Followers is who follows the systems of a window beside its groups
-// (subscriptions to everything or to one of its systems), each with the
-// link that stops it for them alone. It runs in q, the transaction that
-// queues the note.
+// (subscriptions to everything or to one of its systems), each with what
+// they follow and the link that stops it for them alone. It runs in q,
+// the transaction that queues the note.
 type Followers interface {
-	Followers(ctx context.Context, q store.Querier, ref string, systems []string) (emails []string, unsubscribe map[string]string, err error)
+	Followers(ctx context.Context, q store.Querier, ref string, systems []string) (compose.FollowerSet, error)
 }
 
 // Service announces maintenance windows and answers whether one is on.
@@ -529,9 +529,11 @@ func (s *Service) record(ctx context.Context, w *Window, step, actor string, now
 		out := compose.Outgoing{Thread: Thread(w.ID, w.Title), Kind: compose.KindMaintenance, Groups: groups,
 			Actor: actor, IdempotencyKey: fmt.Sprintf("maintenance-%d-%s", w.ID, step)}
 		if s.Followers != nil {
-			if out.Followers, out.Unsubscribe, err = s.Followers.Followers(ctx, tx, w.Ref, w.Systems); err != nil {
+			f, err := s.Followers.Followers(ctx, tx, w.Ref, w.Systems)
+			if err != nil {
 				return fmt.Errorf("maintenance: followers of %s: %w", w.Ref, err)
 			}
+			out.SetFollowers(f)
 		}
 		if len(groups) == 0 && len(out.Followers) == 0 {
 			s.logger().Warn("maintenance: nobody to tell (no notify: for its systems, no status audience, no followers)", "window", w.Ref, "step", step)

@@ -100,6 +100,8 @@ type claimed struct {
 	// unsubscribe is a follower's one-click link: their copy is theirs
 	// alone. "" for everyone else.
 	unsubscribe string
+	// follows is what of the follower's sent it (compose.EncodeFollows).
+	follows string
 }
 
 // storedMessage is what a worker needs of the message row.
@@ -163,7 +165,7 @@ func (o *Outbox) claim(ctx context.Context, tx *sql.Tx, messageID int64, limit i
 		}
 		for rows.Next() {
 			var c claimed
-			if err := rows.Scan(&c.id, &c.email, &c.name, &c.zone, &c.group, &c.attempts, &c.lang, &c.unsubscribe); err != nil {
+			if err := rows.Scan(&c.id, &c.email, &c.name, &c.zone, &c.group, &c.attempts, &c.lang, &c.unsubscribe, &c.follows); err != nil {
 				rows.Close()
 				return nil, fmt.Errorf("outbox: claim: %w", err)
 			}
@@ -208,9 +210,15 @@ func (o *Outbox) build(m *storedMessage, r claimed) ([]byte, error) {
 		display = g.DisplayName
 	}
 	if len(m.groups) == 0 || r.group == "" {
-		display = m.threadRef + " " + m.audience
+		display = m.namedDisplay()
 	}
-	rendered, err := o.renderCopy(compose.Kind(m.kind), []byte(m.snapshot), directory.Recipient{Email: r.email, Name: r.name, TimeZone: r.zone, Group: r.group, Language: cmp.Or(r.lang, m.language)}, display, r.unsubscribe)
+	rcpt := directory.Recipient{Email: r.email, Name: r.name, TimeZone: r.zone, Group: r.group, Language: cmp.Or(r.lang, m.language)}
+	var follower *compose.FollowerCopy
+	if r.unsubscribe != "" {
+		follower = &compose.FollowerCopy{Unsubscribe: r.unsubscribe, Follows: compose.DecodeFollows(r.follows)}
+		display = o.Renderer.FollowerTo(o.readerLanguage(rcpt), follower.Follows, display)
+	}
+	rendered, err := o.renderCopy(compose.Kind(m.kind), []byte(m.snapshot), rcpt, display, follower)
 	if err != nil {
 		return nil, err
 	}
@@ -234,6 +242,17 @@ func (o *Outbox) build(m *storedMessage, r claimed) ([]byte, error) {
 		return compose.BuildWithCalendar(env, rendered, []byte(m.ics), m.icsMethod)
 	}
 	return compose.Build(env, rendered)
+}
+
+// namedDisplay is the To: of the message's copies that went through no
+// group (mail to named people, followers): the thread's name for them
+// ("INC-42 reporters", the public page's title), kept with the message;
+// a message queued before it was kept holds its audience there.
+func (m *storedMessage) namedDisplay() string {
+	if m.toDisplay != "" && m.toDisplay != m.audience {
+		return m.toDisplay
+	}
+	return m.threadRef + " " + m.audience
 }
 
 func (o *Outbox) lease() time.Duration {

@@ -27,10 +27,12 @@ const (
 // insertDeliveries writes one row per recipient, in chunks, skipping
 // (visibly) the addresses known to bounce or to have opted out.
 //
-// unsubscribe holds the followers' one-click links by address: a
-// recipient who came through no group (a follower, not a member of the
-// groups) gets theirs on their delivery row, and so a copy of their own.
-func (o *Outbox) insertDeliveries(ctx context.Context, tx *sql.Tx, messageID int64, recipients []directory.Recipient, unsubscribe map[string]string) (map[string]int, error) {
+// unsubscribe holds the followers' one-click links by address, follows
+// what each follows that sent it: a recipient who came through no group
+// (a follower, not a member of the groups) gets theirs on their delivery
+// row, and so a copy of their own.
+func (o *Outbox) insertDeliveries(ctx context.Context, tx *sql.Tx, messageID int64, recipients []directory.Recipient, unsubscribe map[string]string,
+	follows map[string][]compose.Followed) (map[string]int, error) {
 	blocked, err := blockedAddresses(ctx, tx)
 	if err != nil {
 		return nil, err
@@ -48,18 +50,21 @@ func (o *Outbox) insertDeliveries(ctx context.Context, tx *sql.Tx, messageID int
 	}
 	for start := 0; start < len(recipients); start += chunk {
 		end := min(start+chunk, len(recipients))
-		args := make([]any, 0, (end-start)*9)
+		args := make([]any, 0, (end-start)*deliveryColumns)
 		for _, r := range recipients[start:end] {
 			state, reason := StateQueued, ""
 			if why, ok := blocked[r.Email]; ok {
 				state, reason = StateSkipped, why
 			}
 			counts[state]++
-			unsub := ""
+			unsub, followed := "", ""
 			if r.Group == "" {
 				unsub = unsubscribe[r.Email]
+				if unsub != "" {
+					followed = compose.EncodeFollows(follows[r.Email])
+				}
 			}
-			args = append(args, messageID, r.Email, r.Name, r.TimeZone, r.Group, state, reason, r.Language, unsub)
+			args = append(args, messageID, r.Email, r.Name, r.TimeZone, r.Group, state, reason, r.Language, unsub, followed)
 		}
 		if end-start == chunk {
 			_, err = full.ExecContext(ctx, args...)
@@ -73,6 +78,9 @@ func (o *Outbox) insertDeliveries(ctx context.Context, tx *sql.Tx, messageID int
 	return counts, nil
 }
 
+// deliveryColumns is the parameters of one row of insert-deliveries.
+const deliveryColumns = 10
+
 // insertDeliveriesSQL inserts rows delivery rows in one statement.
 func (o *Outbox) insertDeliveriesSQL(rows int) string {
 	var sb strings.Builder
@@ -82,11 +90,11 @@ func (o *Outbox) insertDeliveriesSQL(rows int) string {
 			sb.WriteString(", ")
 		}
 		sb.WriteString("(")
-		for k := 1; k <= 9; k++ {
+		for k := 1; k <= deliveryColumns; k++ {
 			if k > 1 {
 				sb.WriteString(", ")
 			}
-			sb.WriteString(o.DB.Placeholder(i*9 + k))
+			sb.WriteString(o.DB.Placeholder(i*deliveryColumns + k))
 		}
 		sb.WriteString(")")
 	}

@@ -5,6 +5,7 @@ import (
 	"context"
 	"database/sql"
 	"slices"
+	"strings"
 	"sync"
 	"testing"
 
@@ -111,5 +112,109 @@ func TestGroupsAndFollowersTogether(t *testing.T) {
 	}
 	if len(byRcpt) != len(want) {
 		t.Errorf("recipients %v", byRcpt)
+	}
+}
+
+// A follower's copy as its reader receives it, built by the delivery:
+// a planned-maintenance note to Fay, who follows the checkout system, and
+// to Abe, who follows everything, beside the group it is for. Each To:
+// names what they follow (never "MAINT-7 maintenance", the thread's own
+// name); the text says why they got it and links to their own
+// unsubscribe; it does not say it was sent to the group. The group's
+// member reads "Sent to" the group, with no footer. Mail to named people
+// carries the thread's name for them ("INC-7 reporters"), kept with the
+// message, not rebuilt from its audience.
+func TestFollowersCopiesNameWhatTheyFollow(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	db := storetest.Open(t)
+	dir := &directory.Store{DB: db}
+	org := orgYAML("example.test", []string{"vp", "m1", "fay", "abe"}, nil, map[string][]string{"cs": {"m1"}}, nil)
+	if _, err := dir.SyncFile(ctx, []byte(org), "groups.yaml"); err != nil {
+		t.Fatal(err)
+	}
+	renderer, err := compose.New("")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ins, err := jobs.NewInserter(db)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sent := &transactions{}
+	ob := &outbox.Outbox{DB: db, Jobs: ins, Renderer: renderer, Directory: dir, Domain: "sitrep.test",
+		From: "sitrep <status@sitrep.test>", ReplyPart: "status", Sender: sent, BatchSize: 50}
+	note := compose.SampleData(compose.KindMaintenance).(compose.MaintenanceData)
+	note.Audience = ""
+	req := compose.Outgoing{Thread: compose.Thread{Key: -7, Audience: compose.Maintenance, Ref: "MAINT-7", ToName: "MAINT-7 maintenance"},
+		Kind: compose.KindMaintenance, Groups: []string{"cs"}, Data: &note}
+	req.SetFollowers(compose.FollowerSet{Emails: []string{"fay@example.test", "abe@example.test"},
+		Unsubscribe: map[string]string{"fay@example.test": "https://sitrep.test/unsubscribe/fay", "abe@example.test": "https://sitrep.test/unsubscribe/abe"},
+		Follows: map[string][]compose.Followed{"fay@example.test": {{Kind: compose.FollowsSystem, Target: "checkout"}},
+			"abe@example.test": {{Kind: compose.FollowsAll}}}})
+	confirm := compose.Outgoing{Thread: compose.Thread{Key: 7, Audience: "reporter-1a2b3c", Ref: "INC-7", ToName: "INC-7 reporters"},
+		Kind: compose.KindConfirm, People: []string{"vp@example.test"}, Data: compose.SampleData(compose.KindConfirm)}
+	var ids []int64
+	err = db.InTx(ctx, func(tx *sql.Tx) error {
+		for _, r := range []compose.Outgoing{req, confirm} {
+			msg, err := ob.Queue(ctx, tx, r)
+			if err != nil {
+				return err
+			}
+			ids = append(ids, msg.ID)
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, id := range ids {
+		for {
+			n, err := ob.DeliverBatch(ctx, id)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if n == 0 {
+				break
+			}
+		}
+	}
+	read := map[string]*enmime.Envelope{}
+	for _, tx := range sent.txs {
+		env, err := enmime.ReadEnvelope(bytes.NewReader(tx.raw))
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, r := range tx.to {
+			read[r] = env
+		}
+	}
+	for who, want := range map[string][2]string{
+		"fay@example.test": {"Followers of checkout:;", "You receive this because you follow the checkout system (its incidents and planned maintenance)."},
+		"abe@example.test": {"Followers of all incidents and maintenance:;", "You receive this because you follow all incidents and planned maintenance."},
+	} {
+		env := read[who]
+		if env == nil {
+			t.Fatalf("%s got nothing", who)
+		}
+		text := strings.Join(strings.Fields(env.Text), " ")
+		if to := env.GetHeader("To"); to != want[0] {
+			t.Errorf("%s: To: %q, want %q", who, to, want[0])
+		}
+		if !strings.Contains(text, want[1]) || !strings.Contains(text, "/unsubscribe/"+strings.TrimSuffix(who, "@example.test")+">") {
+			t.Errorf("%s: the last line does not say why, with their link:\n%s", who, text)
+		}
+		for _, never := range []string{"MAINT-7 maintenance", "Sent to", "what it is about"} {
+			if strings.Contains(text+env.GetHeader("To"), never) {
+				t.Errorf("%s reads %q:\n%s", who, never, text)
+			}
+		}
+	}
+	member := read["m1@example.test"]
+	if member == nil || member.GetHeader("To") != "Cs team:;" || !strings.Contains(member.Text, "Sent to Cs team because") || strings.Contains(member.Text, "You receive this") {
+		t.Errorf("the group's member's copy:\n%v", member)
+	}
+	if to := read["vp@example.test"].GetHeader("To"); to != "INC-7 reporters:;" {
+		t.Errorf("mail to named people is To: %q, want the thread's name for them", to)
 	}
 }

@@ -206,7 +206,7 @@ func (o *Outbox) queueVariant(ctx context.Context, tx *sql.Tx, req compose.Outgo
 	}
 	err = tx.QueryRowContext(ctx, queries.Get("insert-message"),
 		key, msg.Audience, msg.Kind, msg.MessageID, th.inReplyTo, store.JSON(th.refs), th.threadIndex,
-		msg.Subject, req.Thread.Audience, store.JSON(msg.Groups), string(snapshot), store.NullTime(req.NextUpdateAt), idem, req.Actor, now,
+		msg.Subject, namedTo(req.Thread), store.JSON(msg.Groups), string(snapshot), store.NullTime(req.NextUpdateAt), idem, req.Actor, now,
 		string(req.Calendar), strings.ToUpper(req.CalendarMethod), req.Thread.Ref, req.Thread.ReplyToken, v.lang,
 	).Scan(&msg.ID)
 	if store.IsUniqueViolation(err) && idem.Valid {
@@ -215,7 +215,7 @@ func (o *Outbox) queueVariant(ctx context.Context, tx *sql.Tx, req compose.Outgo
 	if err != nil {
 		return nil, fmt.Errorf("outbox: insert message: %w", err)
 	}
-	counts, err := o.insertDeliveries(ctx, tx, msg.ID, v.recipients, req.Unsubscribe)
+	counts, err := o.insertDeliveries(ctx, tx, msg.ID, v.recipients, req.Unsubscribe, req.Follows)
 	if err != nil {
 		return nil, err
 	}
@@ -290,11 +290,17 @@ func named(d *directory.Directory, people []string, group string) ([]directory.R
 	return out, nil
 }
 
+// namedTo is the To: of a thread's mail that goes through no group: its
+// ToName, else "<Ref> <Audience>" ("INC-42 leads").
+func namedTo(t compose.Thread) string {
+	return cmp.Or(t.ToName, t.Ref+" "+t.Audience)
+}
+
 // displayFor is the visible To: of a recipient's copy: the group, never
 // the members.
 func displayFor(d *directory.Directory, req compose.Outgoing, r directory.Recipient) string {
 	if len(req.People) > 0 {
-		return cmp.Or(req.Thread.ToName, req.Thread.Ref+" "+req.Thread.Audience)
+		return namedTo(req.Thread)
 	}
 	if g, ok := d.Group(r.Group); ok && g.DisplayName != "" {
 		return g.DisplayName
@@ -353,12 +359,25 @@ func (o *Outbox) nextInThread(ctx context.Context, tx *sql.Tx, t compose.Thread,
 
 // render renders one recipient's copy from the stored snapshot.
 func (o *Outbox) render(kind compose.Kind, snapshot []byte, r directory.Recipient, audience string) (*compose.Rendered, error) {
-	return o.renderCopy(kind, snapshot, r, audience, "")
+	return o.renderCopy(kind, snapshot, r, audience, nil)
 }
 
-// renderCopy is render for a follower's copy when unsubscribe (their
-// one-click link) is set.
-func (o *Outbox) renderCopy(kind compose.Kind, snapshot []byte, r directory.Recipient, audience, unsubscribe string) (*compose.Rendered, error) {
+// readerLanguage is the tag r's copy is written in: a reader of no
+// language reads the catalog language that serves them (the
+// organisation's default was resolved by the directory), as their
+// message's variant says, in previews and deliveries alike.
+func (o *Outbox) readerLanguage(r directory.Recipient) string {
+	if r.Language != "" {
+		return r.Language
+	}
+	return o.Renderer.Catalog().Match("")
+}
+
+// renderCopy is render for a follower's copy when follower (their
+// one-click link and what they follow) is set. A follower's copy names
+// no audience in its text ("Sent to ..."): its last line says what they
+// follow and why they got it.
+func (o *Outbox) renderCopy(kind compose.Kind, snapshot []byte, r directory.Recipient, audience string, follower *compose.FollowerCopy) (*compose.Rendered, error) {
 	data, err := compose.NewData(kind)
 	if err != nil {
 		return nil, err
@@ -366,16 +385,13 @@ func (o *Outbox) renderCopy(kind compose.Kind, snapshot []byte, r directory.Reci
 	if err := json.Unmarshal(snapshot, data); err != nil {
 		return nil, fmt.Errorf("outbox: snapshot of %s: %w", kind, err)
 	}
-	// A reader of no language reads the catalog language that serves
-	// them (the organisation's default was resolved by the directory), as
-	// their message's variant says, in previews and deliveries alike.
-	lang := r.Language
-	if lang == "" {
-		lang = o.Renderer.Catalog().Match("")
+	lang := o.readerLanguage(r)
+	if follower != nil {
+		audience = ""
 	}
 	compose.Address(data, compose.Copy{Name: r.Name, Zone: compose.Zone(r.TimeZone), To: audience, Language: lang, Group: r.Group})
-	if unsubscribe != "" {
-		return o.Renderer.RenderFollowerIn(lang, kind, data, unsubscribe)
+	if follower != nil {
+		return o.Renderer.RenderFollowerIn(lang, kind, data, *follower)
 	}
 	return o.Renderer.RenderIn(lang, kind, data)
 }

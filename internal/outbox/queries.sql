@@ -106,13 +106,13 @@ UPDATE deliveries SET state = $1, last_error = $2, lease_until = NULL, next_atte
 -- The first pass of a claim takes queued rows (an index range).
 UPDATE deliveries SET state = 'sending', lease_until = $1, attempts = attempts + 1
 WHERE id IN (SELECT id FROM deliveries WHERE message_id = $2 AND state = 'queued' ORDER BY id LIMIT $3)
-RETURNING id, email, name, time_zone, via_group, attempts, language, unsubscribe;
+RETURNING id, email, name, time_zone, via_group, attempts, language, unsubscribe, follows;
 
 -- name: claim-queued (postgres)
 -- Two replicas claiming the same message skip each other's rows.
 UPDATE deliveries SET state = 'sending', lease_until = $1, attempts = attempts + 1
 WHERE id IN (SELECT id FROM deliveries WHERE message_id = $2 AND state = 'queued' ORDER BY id LIMIT $3 FOR UPDATE SKIP LOCKED)
-RETURNING id, email, name, time_zone, via_group, attempts, language, unsubscribe;
+RETURNING id, email, name, time_zone, via_group, attempts, language, unsubscribe, follows;
 
 -- name: claim-due
 -- The second pass takes the deferred rows whose retry time has come and
@@ -120,17 +120,17 @@ RETURNING id, email, name, time_zone, via_group, attempts, language, unsubscribe
 UPDATE deliveries SET state = 'sending', lease_until = $1, attempts = attempts + 1
 WHERE id IN (SELECT id FROM deliveries WHERE message_id = $2
     AND ((state = 'deferred' AND next_attempt_at <= $4) OR (state = 'sending' AND lease_until < $5)) ORDER BY id LIMIT $3)
-RETURNING id, email, name, time_zone, via_group, attempts, language, unsubscribe;
+RETURNING id, email, name, time_zone, via_group, attempts, language, unsubscribe, follows;
 
 -- name: claim-due (postgres)
 UPDATE deliveries SET state = 'sending', lease_until = $1, attempts = attempts + 1
 WHERE id IN (SELECT id FROM deliveries WHERE message_id = $2
     AND ((state = 'deferred' AND next_attempt_at <= $4) OR (state = 'sending' AND lease_until < $5)) ORDER BY id LIMIT $3 FOR UPDATE SKIP LOCKED)
-RETURNING id, email, name, time_zone, via_group, attempts, language, unsubscribe;
+RETURNING id, email, name, time_zone, via_group, attempts, language, unsubscribe, follows;
 
 -- name: insert-deliveries
--- Followed by one "(...)" of 9 parameters per row: one statement per batch.
-INSERT INTO deliveries (message_id, email, name, time_zone, via_group, state, last_error, language, unsubscribe) VALUES
+-- Followed by one "(...)" of 10 parameters per row: one statement per batch.
+INSERT INTO deliveries (message_id, email, name, time_zone, via_group, state, last_error, language, unsubscribe, follows) VALUES
 
 -- name: insert-transactions
 -- Followed by one "(message_id, token, deliveries)" per SMTP transaction.

@@ -98,7 +98,7 @@ func (s *Service) actOnReply(ctx context.Context, id int64, m *mailmsg.Message, 
 	switch cmd.Kind {
 	case mailmsg.CommandResolve:
 		err := s.DB.InTx(ctx, func(tx *sql.Tx) error {
-			if err := s.resolve(ctx, tx, inc, actor, cmd.Text); err != nil {
+			if err := s.resolve(ctx, tx, inc, actor, cmd.Text, cmd.Public); err != nil {
 				if errs.CodeOf(err) == errs.Internal {
 					return err
 				}
@@ -165,10 +165,11 @@ type errRefused struct{ error }
 func (e errRefused) Unwrap() error { return e.error }
 
 // resolve carries out a lead's "resolve": the resolution flow when there
-// is one, else the move to resolved with the note.
-func (s *Service) resolve(ctx context.Context, tx *sql.Tx, inc *incident.Incident, actor, note string) error {
+// is one (public: the reply's "public:" section, what customers read of
+// the end), else the move to resolved with the note.
+func (s *Service) resolve(ctx context.Context, tx *sql.Tx, inc *incident.Incident, actor, note, public string) error {
 	if s.Resolution != nil {
-		return s.Resolution.ResolveByReply(ctx, tx, inc, actor, note)
+		return s.Resolution.ResolveByReply(ctx, tx, inc, actor, note, public)
 	}
 	// The state change says "→ resolved" already: "resolved: resolved by
 	// reply: ..." said it twice, with two colons.

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -321,5 +322,55 @@ Le dim. 6 déc. 2026 à 09:55, sitrep <status@example.test> a écrit :
 `)
 	if out.Action != "confirmation: confirmed" {
 		t.Fatalf("a French yes: %+v", out)
+	}
+}
+
+// A lead's "resolve" by reply may say what customers read of the end in a
+// "public:" section: for an incident customers were told of, it is the
+// public page's resolution (and its subscribers' email); the root cause
+// stays the stakeholders'. For one they were never told of, it is
+// refused, nothing changed.
+func TestResolveByReplyWithPublicWords(t *testing.T) {
+	t.Parallel()
+	e, _ := newConfirmEnv(t)
+	ctx := context.Background()
+	reply := func(id int64, body string) mailmsg.Outcome {
+		return e.receive(t, id, `From: Lena Fischer <lena@example.com>
+To: status+`+e.inc.ReplyToken+`@example.test
+Subject: Re: [INC-1] Login fails
+Message-ID: <r`+strconv.FormatInt(id, 10)+`@example.com>
+Date: Sun, 06 Dec 2026 09:00:00 +0000
+Authentication-Results: mx.example.test; dmarc=pass header.from=example.com
+Content-Type: text/plain
+
+`+body)
+	}
+	// Never public: refused, still investigating.
+	out := reply(1, "resolve: the session store ran out of disk\npublic: Logins work again.")
+	if !strings.Contains(out.Action, "command refused") || !strings.Contains(out.Err, "never had public wording") {
+		t.Fatalf("public words for a never-public incident: %+v", out)
+	}
+	if inc, _ := e.svc.Incidents.Get(ctx, e.inc.Ref); inc.State != incident.Investigating {
+		t.Fatalf("a refused resolve moved the incident to %s", inc.State)
+	}
+	if _, err := e.svc.Comms.SendUpdate(ctx, "lena@example.com", e.inc.Ref, incident.UpdateInput{Status: "Failing over.", Public: "Some logins fail."}); err != nil {
+		t.Fatal(err)
+	}
+	out = reply(2, "resolve: the session store ran out of disk\npublic: Logins work again.")
+	if out.State != mailmsg.StateProcessed || out.Err != "" {
+		t.Fatalf("resolve with public words: %+v", out)
+	}
+	events, err := e.svc.Incidents.Timeline(ctx, e.inc.Ref)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var public, root any
+	for _, ev := range events {
+		if ev.Kind == resolution.EventResolvedEmail {
+			public, root = ev.Data["public"], ev.Data["root_cause"]
+		}
+	}
+	if public != "Logins work again." || root != "the session store ran out of disk" {
+		t.Errorf("the resolution: public %v, root cause %v", public, root)
 	}
 }

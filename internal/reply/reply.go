@@ -55,7 +55,7 @@ type Mail interface {
 // Resolution carries out a lead's "resolve" by mail, and takes answers to
 // "is it fixed for you?".
 type Resolution interface {
-	ResolveByReply(ctx context.Context, tx *sql.Tx, inc *incident.Incident, actor, note string) error
+	ResolveByReply(ctx context.Context, tx *sql.Tx, inc *incident.Incident, actor, note, public string) error
 	// AnswerByReply reports whether it took the reply for itself, with a
 	// word for the inbound record.
 	AnswerByReply(ctx context.Context, tx *sql.Tx, inc *incident.Incident, sender, newText string, at time.Time) (handled bool, action string, err error)

@@ -89,6 +89,12 @@ type ResolveInput struct {
 	Impact           string     `json:"impact"`
 	RootCauseUnknown bool       `json:"root_cause_unknown"`
 	WriteUpBy        *time.Time `json:"write_up_by"`
+	// Public is what customers read of the end, when the incident had
+	// public wording (the public page and its subscribers' email); empty,
+	// sitrep's own words ("This incident is resolved"). Never the root
+	// cause or impact, which are the stakeholders'. Refused for an
+	// incident customers were never told of.
+	Public string `json:"public,omitempty"`
 }
 
 // ResolveResult says what went out.
@@ -97,6 +103,9 @@ type ResolveResult struct {
 	Messages  []*compose.Message `json:"messages"`
 	Asked     []string           `json:"asked_to_confirm"`
 	WriteUpBy *time.Time         `json:"write_up_by,omitempty"`
+	// PublicTold: the incident had public wording, so the public page
+	// shows it resolved (and its subscribers were mailed, among Messages).
+	PublicTold bool `json:"public_told"`
 }
 
 const maxTextBytes = 20000
@@ -191,14 +200,37 @@ func (s *Service) ResolveTx(ctx context.Context, tx *sql.Tx, actor string, inc *
 			return err
 		}
 		res.Messages = msgs
+		// Customers hear of the end where they heard of the incident, in
+		// this transaction: both or neither.
+		pub, err := s.Comms.ResolvePublic(ctx, tx, fresh, actor, in.Public, in.RootCauseUnknown, now)
+		if err != nil {
+			return err
+		}
+		res.PublicTold = pub.Told
+		if pub.Message != nil {
+			res.Messages = append(res.Messages, pub.Message)
+		}
 		text := fmt.Sprintf("Resolved email sent to %s", strings.Join(d.Audience(directory.KindResolved), ", "))
 		if in.RootCauseUnknown {
 			text = "Fix in place; root cause UNKNOWN: incident stays in monitoring. " + text
 		} else {
 			text = fmt.Sprintf("Root cause: %s %s; write-up promised by %s UTC", sentence(oneLine(rootCause)), text, writeUpBy.Format("Mon 15:04"))
 		}
-		if _, err := incident.AddEvent(ctx, tx, now, inc.ID, EventResolvedEmail, actor, text,
-			map[string]any{"root_cause": rootCause, "fix": fix, "impact": impact, "root_cause_unknown": in.RootCauseUnknown}); err != nil {
+		ev := map[string]any{"root_cause": rootCause, "fix": fix, "impact": impact, "root_cause_unknown": in.RootCauseUnknown}
+		if pub.Told {
+			// What the public page shows of the end (statuspage reads
+			// "public"; "" there is sitrep's own words).
+			ev["public_told"] = true
+			if pub.Text != "" {
+				ev["public"] = pub.Text
+			}
+			text += "; customers told on the public page"
+			if pub.Message != nil {
+				ev["public_message"] = pub.Message.ID
+				text += fmt.Sprintf(" and by email (%d %s)", pub.Message.Total, plural(pub.Message.Total, "subscriber", "subscribers"))
+			}
+		}
+		if _, err := incident.AddEvent(ctx, tx, now, inc.ID, EventResolvedEmail, actor, text, ev); err != nil {
 			return err
 		}
 		if !in.RootCauseUnknown {
@@ -508,9 +540,10 @@ func compactEmails(list ...string) []string {
 
 // ResolveByReply is the inbox's hook for a lead's "resolve" by mail: the
 // text after "resolve:" is the root cause; none keeps the incident in
-// monitoring with the root cause unknown.
-func (s *Service) ResolveByReply(ctx context.Context, tx *sql.Tx, inc *incident.Incident, actor, rootCause string) error {
-	_, err := s.ResolveTx(ctx, tx, actor, inc, ResolveInput{RootCause: rootCause, RootCauseUnknown: strings.TrimSpace(rootCause) == ""})
+// monitoring with the root cause unknown. public is the reply's "public:"
+// section, what customers read of the end.
+func (s *Service) ResolveByReply(ctx context.Context, tx *sql.Tx, inc *incident.Incident, actor, rootCause, public string) error {
+	_, err := s.ResolveTx(ctx, tx, actor, inc, ResolveInput{RootCause: rootCause, RootCauseUnknown: strings.TrimSpace(rootCause) == "", Public: public})
 	return err
 }
 

@@ -8,6 +8,7 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/sitrep-dev/sitrep/internal/compose"
 	"github.com/sitrep-dev/sitrep/internal/errs"
 	"github.com/sitrep-dev/sitrep/internal/incident"
 	"github.com/sitrep-dev/sitrep/internal/store"
@@ -124,8 +125,18 @@ func (s *Service) touches(name string, systems []string) bool {
 // component, or to one that stands for one of systems, each with a new one-click unsubscribe
 // link to the public page, stored in q (the transaction that queues the
 // email) so that a link never names an email that was not sent.
-func (s *Service) PublicFollowers(ctx context.Context, q store.Querier, systems []string) ([]string, map[string]string, error) {
+func (s *Service) PublicFollowers(ctx context.Context, q store.Querier, systems []string) (compose.FollowerSet, error) {
+	return s.publicFollowers(ctx, q, systems, true)
+}
+
+// PublicFollowersPreview is PublicFollowers for a dry run: nothing is
+// stored, each link is a placeholder (see FollowersPreview).
+func (s *Service) PublicFollowersPreview(ctx context.Context, systems []string) (compose.FollowerSet, error) {
+	return s.publicFollowers(ctx, s.DB, systems, false)
+}
+
+func (s *Service) publicFollowers(ctx context.Context, q store.Querier, systems []string, persist bool) (compose.FollowerSet, error) {
 	keep := func(_, kind, target string) bool { return kind != Component || s.touches(target, systems) }
 	link := func(path string) string { return s.linkFor(Public, path) }
-	return s.followersBy(ctx, q, "public followers", keep, link, queries.Get("public-followers"))
+	return s.followersBy(ctx, q, "public followers", keep, link, persist, queries.Get("public-followers"))
 }

@@ -524,10 +524,27 @@ func (s *Service) List(ctx context.Context, email string) ([]Subscription, error
 
 // Followers is who follows the incident ref (affecting systems) beside
 // its groups: the addresses of the confirmed subscriptions to all
-// incidents, to it, or to one of its systems, each with a new one-click
-// unsubscribe link of its own, stored in q (the transaction that queues
-// the email) so that a link never names an email that was not sent.
-func (s *Service) Followers(ctx context.Context, q store.Querier, ref string, systems []string) ([]string, map[string]string, error) {
+// incidents, to it, or to one of its systems, each with what of theirs
+// sent it and a new one-click unsubscribe link of its own, stored in q
+// (the transaction that queues the email) so that a link never names an
+// email that was not sent.
+func (s *Service) Followers(ctx context.Context, q store.Querier, ref string, systems []string) (compose.FollowerSet, error) {
+	return s.followers(ctx, q, ref, systems, true)
+}
+
+// FollowersPreview is Followers for a dry run: the same people and what
+// they follow, read from the database and nothing stored; each link is a
+// placeholder (PreviewLink), since a link made for a preview would be a
+// live one nobody was sent.
+func (s *Service) FollowersPreview(ctx context.Context, ref string, systems []string) (compose.FollowerSet, error) {
+	return s.followers(ctx, s.DB, ref, systems, false)
+}
+
+// PreviewLink is the last part of the unsubscribe link a preview shows in
+// place of each follower's own.
+const PreviewLink = "each-follower-gets-their-own-link"
+
+func (s *Service) followers(ctx context.Context, q store.Querier, ref string, systems []string, persist bool) (compose.FollowerSet, error) {
 	keep := func(email, kind, target string) bool {
 		if kind == System && !slices.Contains(systems, target) {
 			return false
@@ -538,27 +555,31 @@ func (s *Service) Followers(ctx context.Context, q store.Querier, ref string, sy
 		_, err := s.May(email)
 		return err == nil
 	}
-	return s.followersBy(ctx, q, "followers", keep, s.link, queries.Get("followers"), ref)
+	return s.followersBy(ctx, q, "followers", keep, s.link, persist, queries.Get("followers"), ref)
 }
 
 // followersBy is the addresses of the confirmed subscriptions query
 // returns (id, email, kind, target) that keep accepts, in order, each
-// with one new one-click unsubscribe link (made into a URL by link) that
-// ends all of its subscriptions there, stored in q.
+// with what it follows and one new one-click unsubscribe link (made into
+// a URL by link) that ends all of its subscriptions there, stored in q.
+// Without persist (a preview) nothing is written and each link is
+// PreviewLink.
 func (s *Service) followersBy(ctx context.Context, q store.Querier, what string, keep func(email, kind, target string) bool,
-	link func(path string) string, query string, args ...any) ([]string, map[string]string, error) {
+	link func(path string) string, persist bool, query string, args ...any) (compose.FollowerSet, error) {
+	var set compose.FollowerSet
 	rows, err := q.QueryContext(ctx, query, args...)
 	if err != nil {
-		return nil, nil, fmt.Errorf("subscription: %s: %w", what, err)
+		return set, fmt.Errorf("subscription: %s: %w", what, err)
 	}
 	byEmail := map[string][]int64{}
+	follows := map[string][]compose.Followed{}
 	var order []string
 	for rows.Next() {
 		var id int64
 		var email, kind, target string
 		if err := rows.Scan(&id, &email, &kind, &target); err != nil {
 			rows.Close()
-			return nil, nil, fmt.Errorf("subscription: %s: %w", what, err)
+			return set, fmt.Errorf("subscription: %s: %w", what, err)
 		}
 		if !keep(email, kind, target) {
 			continue
@@ -567,26 +588,33 @@ func (s *Service) followersBy(ctx context.Context, q store.Querier, what string,
 			order = append(order, email)
 		}
 		byEmail[email] = append(byEmail[email], id)
+		follows[email] = append(follows[email], compose.Followed{Kind: kind, Target: target})
 	}
 	rows.Close()
 	if err := rows.Err(); err != nil {
-		return nil, nil, fmt.Errorf("subscription: %s: %w", what, err)
+		return set, fmt.Errorf("subscription: %s: %w", what, err)
+	}
+	set = compose.FollowerSet{Emails: order, Unsubscribe: make(map[string]string, len(order)), Follows: follows}
+	if !persist {
+		for _, email := range order {
+			set.Unsubscribe[email] = link("/unsubscribe/" + PreviewLink)
+		}
+		return set, nil
 	}
 	now := s.now()
 	// Spent and expired links are kept a month, so that a late click is
 	// told "expired" rather than "not valid", then dropped.
 	if _, err := q.ExecContext(ctx, queries.Get("prune-tokens"), now.Add(-30*24*time.Hour)); err != nil {
-		return nil, nil, fmt.Errorf("subscription: prune links: %w", err)
+		return set, fmt.Errorf("subscription: prune links: %w", err)
 	}
-	links := make(map[string]string, len(order))
 	for _, email := range order {
 		token, err := s.newToken(ctx, q, "unsubscribe", email, byEmail[email], now, now.Add(unsubscribeFor))
 		if err != nil {
-			return nil, nil, err
+			return set, err
 		}
-		links[email] = link("/unsubscribe/" + token)
+		set.Unsubscribe[email] = link("/unsubscribe/" + token)
 	}
-	return order, links, nil
+	return set, nil
 }
 
 type scanner interface{ Scan(dest ...any) error }

@@ -34,6 +34,9 @@ type IncidentView struct {
 	// would escalate to nobody but the comms lead (no incident lead, no
 	// backup).
 	Warnings []string `json:"warnings,omitempty"`
+	// PublicPromise is the next public update customers were told to
+	// expect (status_page.public), kept apart from Promise.
+	PublicPromise *incident.PublicPromise `json:"public_promise,omitempty"`
 }
 
 func (s *Server) view(inc *incident.Incident) IncidentView {
@@ -87,6 +90,9 @@ func (s *Server) fullView(r *http.Request, inc *incident.Incident) IncidentView 
 	if reps, err := s.Incidents.Reports(r.Context(), inc.Ref); err == nil {
 		sum := incident.SummarizeIncidentReports(inc.Scope, reps)
 		v.ReportSummary = &sum
+	}
+	if p, err := s.Incidents.PublicPromiseOf(r.Context(), s.Incidents.DB, inc); err == nil {
+		v.PublicPromise = &p
 	}
 	return v
 }

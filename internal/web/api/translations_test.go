@@ -28,6 +28,10 @@ func (m *fakeMail) Queue(ctx context.Context, tx *sql.Tx, o compose.Outgoing) (*
 }
 
 func (m *fakeMail) Preview(ctx context.Context, o compose.Outgoing, subject string) ([]compose.Preview, int, error) {
+	if len(o.Groups) == 0 { // to followers alone: the public email
+		return []compose.Preview{{For: compose.PreviewFollowers, Reader: "Example status", Recipients: len(o.Followers), Subject: subject,
+			Headers: map[string]string{"To": "Example status:;"}, Text: o.Data.(compose.PublicStatusData).Status}}, len(o.Followers), nil
+	}
 	return []compose.Preview{{Group: o.Groups[0], Recipients: 1, Subject: subject}}, 1, nil
 }
 

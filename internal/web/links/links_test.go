@@ -43,8 +43,8 @@ func TestUnsubscribeLink(t *testing.T) {
 	}
 	var link string
 	err := db.InTx(ctx, func(tx *sql.Tx) error {
-		_, links, err := subs.Followers(ctx, tx, "INC-1", []string{"checkout"})
-		link = links["ann@x.test"]
+		f, err := subs.Followers(ctx, tx, "INC-1", []string{"checkout"})
+		link = f.Unsubscribe["ann@x.test"]
 		return err
 	})
 	if err != nil || !strings.HasPrefix(link, "https://sitrep.test/unsubscribe/") {

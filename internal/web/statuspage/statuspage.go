@@ -109,10 +109,16 @@ type Incident struct {
 	DeclaredAt time.Time
 	ResolvedAt *time.Time
 	// NextUpdateAt is the promise outstanding: the incident's (internal),
-	// or the latest public update's (public); nil: none.
+	// or the public promise (public); nil: none.
 	NextUpdateAt *time.Time
 	// Overdue: active, and the promise is past with no update since.
 	Overdue bool
+	// PublicNextUpdateAt is the public promise, what customers were told
+	// (internal: the company sees when customers expect news); nil: none.
+	// PublicOverdue: it is past with no public update since. Internal
+	// only: the public page's own promise is NextUpdateAt.
+	PublicNextUpdateAt *time.Time
+	PublicOverdue      bool
 	// Updates, newest first.
 	Updates []Update
 	// Updated is the newest update's time, else DeclaredAt.
@@ -282,19 +288,25 @@ func (r *Reader) view(ctx context.Context, inc *incident.Incident, aud Audience,
 		return nil, nil
 	}
 	v := &Incident{Ref: inc.Ref, State: string(inc.State), Active: inc.State.Active(), ResolvedAt: inc.ResolvedAt, Updates: ups}
+	var public *time.Time // the public promise, of an active incident
+	if v.Active {
+		if public, err = r.publicPromise(ctx, inc, ups, aud); err != nil {
+			return nil, err
+		}
+	}
 	if aud == Internal {
 		v.Title, v.Severity, v.Systems = inc.Title, string(inc.Severity), append([]string{}, inc.Scope.Systems...)
 		v.DeclaredAt = inc.DeclaredAt
 		v.NextUpdateAt = inc.Promise.NextUpdateAt
 		v.Overdue = v.Active && inc.Promise.Status == "overdue"
+		if public != nil {
+			v.PublicNextUpdateAt, v.PublicOverdue = public, now.After(*public)
+		}
 	} else {
 		v.Systems = append([]string{}, inc.Scope.Systems...) // mapped to components by the public page
 		v.DeclaredAt = ups[len(ups)-1].At
-		if v.Active {
-			if l := v.Latest(); l != nil && l.NextUpdateAt != nil {
-				v.NextUpdateAt = l.NextUpdateAt
-				v.Overdue = now.After(*l.NextUpdateAt)
-			}
+		if public != nil {
+			v.NextUpdateAt, v.Overdue = public, now.After(*public)
 		}
 	}
 	v.Updated = v.DeclaredAt
@@ -302,6 +314,22 @@ func (r *Reader) view(ctx context.Context, inc *incident.Incident, aud Audience,
 		v.Updated = ups[0].At
 	}
 	return v, nil
+}
+
+// publicPromise is inc's public promise, as the incident keeps it (and
+// its reminders read it). An incident whose last public update predates
+// the incident keeping it has none stored: the public page then shows
+// that update's own promise (ups, newest first), unless the end was told
+// since; nothing else leaves a public update without a stored promise.
+func (r *Reader) publicPromise(ctx context.Context, inc *incident.Incident, ups []Update, aud Audience) (*time.Time, error) {
+	p, err := r.Incidents.PublicPromiseOf(ctx, r.Incidents.DB, inc)
+	if err != nil || p.NextUpdateAt != nil || aud != Public {
+		return p.NextUpdateAt, err
+	}
+	if len(ups) > 0 && ups[0].Kind == UpdateStatus {
+		return ups[0].NextUpdateAt, nil
+	}
+	return nil, nil
 }
 
 // updatesOf reads the status updates of a timeline (oldest first) for
@@ -379,14 +407,18 @@ func updatesOf(events []incident.Event, aud Audience) []Update {
 
 // resolvedText is the resolution as aud reads it: internally what the
 // resolved email told everyone (the impact and the root cause); publicly
-// sitrep's words alone.
+// the public wording the comms lead gave with it (what its subscribers
+// were mailed), else sitrep's words, the email's English ones.
 func resolvedText(ev incident.Event, aud Audience) string {
 	unknown := ev.Data["root_cause_unknown"] == true
+	public := strings.TrimSpace(stringOf(ev.Data["public"]))
 	switch {
+	case aud == Public && public != "":
+		return public
 	case aud == Public && unknown:
-		return "A fix is in place and we are monitoring the result."
+		return "A fix is in place and the service is working again. We are monitoring it closely and will post here if anything changes."
 	case aud == Public:
-		return "This incident has been resolved."
+		return "This incident is resolved: the service is working normally again. Thank you for your patience."
 	case unknown:
 		return "A fix is in place; the root cause is not known yet, and the incident is being watched."
 	}

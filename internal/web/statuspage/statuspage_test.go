@@ -17,6 +17,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/sitrep-dev/sitrep/internal/i18n"
 	"github.com/sitrep-dev/sitrep/internal/incident"
 	"github.com/sitrep-dev/sitrep/internal/resolution"
 	"github.com/sitrep-dev/sitrep/internal/store"
@@ -498,5 +499,33 @@ func TestPublicPromiseAndOverdue(t *testing.T) {
 	body, _ = site.render("index", pg)
 	if !strings.Contains(string(body), `<strong class="overdue" data-overdue >Update overdue since <time datetime="2026-03-03T14:30:00Z">`) || !strings.Contains(string(body), "overdue by 10m") {
 		t.Errorf("an overdue public promise is said:\n%s", body)
+	}
+}
+
+// The public page's words for an end told without public wording are the
+// public resolved email's, in English: a customer reads the same on the
+// page and in their mail. Words given for customers win; the root cause
+// and impact never show.
+func TestPublicResolutionWords(t *testing.T) {
+	t.Parallel()
+	cat, err := i18n.Embedded()
+	if err != nil {
+		t.Fatal(err)
+	}
+	en := cat.Localizer("en")
+	for _, c := range []struct {
+		data map[string]any
+		want string
+	}{
+		{map[string]any{"root_cause": "ROOT-SECRET", "impact": "IMPACT-SECRET"}, en.T("public_resolved.default")},
+		{map[string]any{"root_cause_unknown": true}, en.T("public_resolved.default_fixed")},
+		{map[string]any{"root_cause": "ROOT-SECRET", "public": "Orders work again."}, "Orders work again."},
+	} {
+		if got := resolvedText(incident.Event{Kind: eventResolvedEmail, Data: c.data}, Public); got != c.want {
+			t.Errorf("%v: %q, want %q", c.data, got, c.want)
+		}
+	}
+	if got := resolvedText(incident.Event{Kind: eventResolvedEmail, Data: map[string]any{"root_cause": "A full disk.", "public": "PUBLIC"}}, Internal); strings.Contains(got, "PUBLIC") || !strings.Contains(got, "A full disk.") {
+		t.Errorf("the internal page reads %q", got)
 	}
 }

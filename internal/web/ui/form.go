@@ -210,7 +210,10 @@ func (f holdForm) input() incident.UpdateInput {
 // resolveForm is the resolve form as typed, kept when it is refused.
 type resolveForm struct {
 	RootCause, Fix, Impact string
-	Unknown                bool
+	// Public is what customers read of the end (the public page and its
+	// subscribers' email), for an incident that had public wording.
+	Public  string
+	Unknown bool
 	// Confirmed is the number of recipients the lead ticked to email
 	// ("": not ticked).
 	Confirmed string
@@ -219,7 +222,7 @@ type resolveForm struct {
 func readResolveForm(r *http.Request) resolveForm {
 	_ = r.ParseForm()
 	return resolveForm{RootCause: r.PostFormValue("root_cause"), Fix: r.PostFormValue("fix"),
-		Impact: r.PostFormValue("impact"), Unknown: r.PostFormValue("root_cause_unknown") == "yes",
+		Impact: r.PostFormValue("impact"), Public: r.PostFormValue("public"), Unknown: r.PostFormValue("root_cause_unknown") == "yes",
 		Confirmed: r.PostFormValue("confirm_recipients")}
 }
 

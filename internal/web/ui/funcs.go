@@ -71,13 +71,36 @@ var uiFuncs = template.FuncMap{
 	"pathesc":  url.PathEscape,
 	"langName": langName,
 	// previewGroups counts the groups of a preview list, which has one
-	// preview per group and language its members read.
+	// preview per group and language its members read (and the
+	// followers' and the public page's copies, which are no group's).
 	"previewGroups": func(ps []compose.Preview) int {
 		seen := map[string]bool{}
 		for _, p := range ps {
-			seen[p.Group] = true
+			if p.For == "" {
+				seen[p.Group] = true
+			}
 		}
 		return len(seen)
+	},
+	// previewEmails counts the groups' previews, one per group and language.
+	"previewEmails": func(ps []compose.Preview) int {
+		n := 0
+		for _, p := range ps {
+			if p.For == "" {
+				n++
+			}
+		}
+		return n
+	},
+	// previewName is whose copy a preview is, as its heading says.
+	"previewName": func(p compose.Preview) string {
+		switch p.For {
+		case compose.PreviewFollowers:
+			return "Followers"
+		case compose.PreviewPublic:
+			return "Public status page subscribers (the public email)"
+		}
+		return p.Group
 	},
 	// previewLanguages says whether the previews are labelled with their
 	// language: when one of them is in a language other than the default

@@ -88,6 +88,10 @@ type incidentData struct {
 	// Changes, by change id and step (announced, started, ended, cancelled).
 	MaintenanceTold map[int64]map[string]*maintenance.Notice
 	ChangesError    string
+
+	// PublicTold: the incident had public wording, so resolving tells
+	// customers too; the form takes what they read of the end.
+	PublicTold bool
 }
 
 // holdView is the overdue banner's holding update: to whom it goes.
@@ -294,6 +298,9 @@ func (s *Server) resolutionData(ctx context.Context, d *incidentData) error {
 				return err
 			}
 			d.ResolveAudience = len(who)
+			if d.PublicTold, err = incident.HadPublicWording(ctx, s.Incidents.DB, inc.ID); err != nil {
+				return err
+			}
 		}
 	}
 	reports, err := s.Incidents.Reports(ctx, inc.Ref)

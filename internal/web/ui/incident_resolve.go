@@ -60,7 +60,7 @@ func (s *Server) uiResolve(w http.ResponseWriter, r *http.Request, sess *auth.Se
 		})
 	}
 	res, err := s.Resolution.Resolve(r.Context(), sess.Account.Email, ref, resolution.ResolveInput{
-		RootCause: f.RootCause, Fix: f.Fix, Impact: f.Impact, RootCauseUnknown: f.Unknown})
+		RootCause: f.RootCause, Fix: f.Fix, Impact: f.Impact, RootCauseUnknown: f.Unknown, Public: f.Public})
 	if err != nil {
 		if c := errs.CodeOf(err); c == errs.Internal || c == errs.NotFound {
 			return err
