@@ -57,6 +57,9 @@ const (
 	// KindSubscribeConfirm asks an address to confirm a subscription
 	// (double opt-in).
 	KindSubscribeConfirm Kind = "subscription_confirm"
+	// KindQuestionDue reminds the comms lead of stakeholders' questions
+	// not answered within the policy's answer_within.
+	KindQuestionDue Kind = "question_due"
 )
 
 // dataTypes says which struct each kind's template receives; Render
@@ -86,6 +89,7 @@ var dataTypes = map[Kind]reflect.Type{
 	KindMaintenance:      reflect.TypeFor[MaintenanceData](),
 	KindSubscribeConfirm: reflect.TypeFor[SubscriptionConfirmData](),
 	KindPublicStatus:     reflect.TypeFor[PublicStatusData](),
+	KindQuestionDue:      reflect.TypeFor[QuestionDueData](),
 }
 
 // Kinds lists every kind, in a stable order.
