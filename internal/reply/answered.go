@@ -39,12 +39,12 @@ func (b *QuestionBook) now() time.Time {
 
 // StoredQuestion is a stakeholder's question and what became of it.
 type StoredQuestion struct {
-	ID         int64      `json:"id"`
-	From       string     `json:"from"`
-	Audience   string     `json:"audience,omitempty"`
-	Subject    string     `json:"subject,omitempty"`
-	Text       string     `json:"text"`
-	ReceivedAt time.Time  `json:"received_at"`
+	ID         int64     `json:"id"`
+	From       string    `json:"from"`
+	Audience   string    `json:"audience,omitempty"`
+	Subject    string    `json:"subject,omitempty"`
+	Text       string    `json:"text"`
+	ReceivedAt time.Time `json:"received_at"`
 	// ForwardedAt is when the email carrying it to the comms lead was
 	// queued (nil: waiting for the end of the question window).
 	ForwardedAt *time.Time `json:"forwarded_at,omitempty"`
