@@ -14,11 +14,7 @@ import (
 // AnswerWithin sends no reminder of it; a zero For is one cadence
 // throughout.
 type Policy struct {
-	FirstUpdateWithin time.Duration `json:"first_update_within"`
-	Every             time.Duration `json:"every"`
-	For               time.Duration `json:"for"`
-	ThenEvery         time.Duration `json:"then_every"`
-	AnswerWithin      time.Duration `json:"answer_within"`
+	FirstUpdateWithin, Every, For, ThenEvery, AnswerWithin time.Duration
 }
 
 // long reports whether elapsed (since the declaration) is in the

@@ -34,6 +34,8 @@ type IncidentView struct {
 	// would escalate to nobody but the comms lead (no incident lead, no
 	// backup).
 	Warnings []string `json:"warnings,omitempty"`
+	// Policy: the severity's communication policy at the incident's phase.
+	Policy *PolicyView `json:"policy,omitempty"`
 }
 
 func (s *Server) view(inc *incident.Incident) IncidentView {
@@ -83,6 +85,7 @@ func (s *Server) fullView(r *http.Request, inc *incident.Incident) IncidentView 
 	}
 	if s.Comms != nil {
 		v.Warnings = s.Comms.Warnings(inc)
+		v.Policy = s.policyView(inc)
 	}
 	if reps, err := s.Incidents.Reports(r.Context(), inc.Ref); err == nil {
 		sum := incident.SummarizeIncidentReports(inc.Scope, reps)
