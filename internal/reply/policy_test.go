@@ -41,7 +41,7 @@ type policyClock struct {
 	t  time.Time
 }
 
-func (c *policyClock) now() time.Time { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
+func (c *policyClock) now() time.Time  { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
 func (c *policyClock) set(t time.Time) { c.mu.Lock(); c.t = t; c.mu.Unlock() }
 
 type capture struct {

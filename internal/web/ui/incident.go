@@ -71,10 +71,10 @@ type incidentData struct {
 	// answered yet.
 	Questions     []reply.StoredQuestion
 	OpenQuestions int
-	Preview     *previewData
-	Hold        holdView
-	Held        *outbox.Message   // the holding update just sent
-	Names       map[string]string // email → name, for the roles
+	Preview       *previewData
+	Hold          holdView
+	Held          *outbox.Message   // the holding update just sent
+	Names         map[string]string // email → name, for the roles
 	// EscalationWarnings: what the lead must know, e.g. an overdue update
 	// that would escalate to nobody but the comms lead (incident.Comms.Warnings).
 	EscalationWarnings []string

@@ -35,14 +35,14 @@ import (
 // builds it; without Accounts or the base's Sessions there is no UI.
 type Server struct {
 	*web.Server
-	Incidents  *incident.Service
-	Directory  *directory.Store
-	Outbox     *outbox.Outbox      // nil: updates cannot be sent
-	Comms      *incident.Comms     // status updates: who gets which message in which thread
-	Inbox      *inbox.Store        // nil: no replies or triage
-	Replies    *reply.Service      // files triaged messages
+	Incidents *incident.Service
+	Directory *directory.Store
+	Outbox    *outbox.Outbox  // nil: updates cannot be sent
+	Comms     *incident.Comms // status updates: who gets which message in which thread
+	Inbox     *inbox.Store    // nil: no replies or triage
+	Replies   *reply.Service  // files triaged messages
 	// Questions: the stakeholders' questions, answered or not; nil: no questions card.
-	Questions *reply.QuestionBook
+	Questions  *reply.QuestionBook
 	Resolution *resolution.Service // nil: no resolve form or summary editor
 	Postmortem *postmortem.Service // nil: no post-mortem pages
 	Changes    *changes.Service    // nil: no changes card
