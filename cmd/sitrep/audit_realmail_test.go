@@ -70,6 +70,12 @@ audiences:
 	if !strings.Contains(out, "Note: The next update in 1 h is later than the SEV1 policy asks") {
 		t.Errorf("a next update longer than the policy is sent with a note:\n%s", out)
 	}
+	if show := cli(t, e, "show", "INC-1"); !strings.Contains(show, "policy       SEV1: first 2 h: every 20 min (an update without --next promises 20 min); questions answered within 15m") {
+		t.Errorf("sitrep show does not say the policy:\n%s", show)
+	}
+	if q := cli(t, e, "questions", "INC-1"); !strings.Contains(q, "No questions to INC-1.") {
+		t.Errorf("sitrep questions:\n%s", q)
+	}
 	cli(t, e, "resolve", "INC-1", "--root-cause", "An expired certificate at the payment provider.")
 
 	// Wait until every copy has an outcome the audit can be held to.

@@ -2,13 +2,23 @@ package incident_test
 
 import (
 	"context"
+	"database/sql"
+	"errors"
 	"slices"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/sitrep-dev/sitrep/internal/compose"
 	"github.com/sitrep-dev/sitrep/internal/incident"
 )
+
+// failingMail is the outbox failing to queue.
+type failingMail struct{ incident.Mailer }
+
+func (failingMail) Queue(context.Context, *sql.Tx, compose.Outgoing) (*compose.Message, error) {
+	return nil, errors.New("the database went away")
+}
 
 // issue21 is the default SEV1 policy of issue 21 (config.DefaultPolicy).
 var issue21 = incident.Policy{FirstUpdateWithin: 5 * time.Minute, Every: 20 * time.Minute, For: 2 * time.Hour, ThenEvery: time.Hour, AnswerWithin: 15 * time.Minute}
@@ -146,6 +156,11 @@ func TestFirstUpdateReminderAndEscalation(t *testing.T) {
 		}
 	}
 	check(2*time.Minute, 0)
+	// The outbox fails as the reminder is queued: the stage is not won,
+	// and the next check sends it.
+	h.comms.Mail = failingMail{h.outbox}
+	check(2*time.Minute+30*time.Second, 0)
+	h.comms.Mail = h.outbox
 	check(2*time.Minute+30*time.Second, 1) // reminder
 	check(4*time.Minute, 0)
 	check(9*time.Minute+59*time.Second, 0)
