@@ -157,20 +157,33 @@ audiences:
 		t.Errorf("ghost, in the exec group, must be listed for each update, refused: %d rows", ghostRows)
 	}
 
-	// The mailboxes, read over IMAP by Message-ID.
+	// The mailboxes, read over IMAP by Message-ID. "sent" is Postfix's
+	// 250; its delivery into Dovecot follows a moment later, so each
+	// mailbox is first given the time to hold what the audit says.
 	sentTo := map[string]int{} // user → rows the audit calls sent
 	for _, r := range rows {
 		user, _, _ := strings.Cut(r["recipient"], "@")
+		if r["state"] == "sent" {
+			sentTo[user]++
+		}
+	}
+	for user, n := range sentTo {
 		if !slices.Contains(users, user) {
-			if r["state"] == "sent" {
-				t.Errorf("the audit says %s was sent a copy, and it has no mailbox", r["recipient"])
-			}
+			t.Errorf("the audit says %s@example.test was sent %d copies, and it has no mailbox", user, n)
+			continue
+		}
+		if _, err := ms.WaitForMessages(ctx, user, n); err != nil {
+			t.Fatalf("%s's mailbox never held the %d messages the audit says were sent: %v\n%s", user, n, err, ms.LogTail())
+		}
+	}
+	for _, r := range rows {
+		user, _, _ := strings.Cut(r["recipient"], "@")
+		if !slices.Contains(users, user) {
 			continue
 		}
 		want := uint32(0)
 		if r["state"] == "sent" {
 			want = 1
-			sentTo[user]++
 		}
 		if got := imapCountByMessageID(t, ms, user, r["message_id"]); got != want {
 			t.Errorf("%s's mailbox holds %d messages with Message-ID %s (%s, %s); the audit says %s",
