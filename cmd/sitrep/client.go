@@ -186,6 +186,13 @@ type incidentOut struct {
 	} `json:"timeline"`
 	ReportSummary *incident.ReportSummary `json:"report_summary"`
 	Warnings      []string                `json:"warnings"`
+	// Policy: the severity's communication policy at the incident's phase.
+	Policy *struct {
+		Phase               string `json:"phase"`
+		NextIntervalMinutes int    `json:"next_interval_minutes"`
+		FirstUpdateWithin   string `json:"first_update_within"`
+		AnswerWithin        string `json:"answer_within"`
+	} `json:"policy"`
 }
 
 func splitList(s string) []string {
@@ -369,6 +376,13 @@ func cmdShow(ctx context.Context, e env, args []string) error {
 		fmt.Fprintf(w, " (promises kept %d/%d)", inc.Promise.Kept, inc.Promise.Promised)
 	}
 	fmt.Fprintln(w)
+	if p := inc.Policy; p != nil {
+		fmt.Fprintf(w, "  policy       %s: %s (an update without --next promises %d min)", inc.Severity, p.Phase, p.NextIntervalMinutes)
+		if p.AnswerWithin != "" {
+			fmt.Fprintf(w, "; questions answered within %s", strings.TrimSuffix(strings.TrimSuffix(p.AnswerWithin, "0s"), "0m"))
+		}
+		fmt.Fprintln(w)
+	}
 	fmt.Fprintf(w, "  leads        incident %s, comms %s\n", orDash(inc.Roles.IncidentLead), orDash(inc.Roles.CommsLead))
 	for _, warning := range inc.Warnings {
 		fmt.Fprintf(w, "               WARNING: %s\n", warning)

@@ -59,11 +59,12 @@ func cmdUpdate(ctx context.Context, e env, args []string) error {
 	fs.Var(translationFlag{audiences, true, true}, "for-file", "read one group's wording from a file (- for stdin), as in --for-file exec=exec.md (repeat per `GROUP=FILE`)")
 	public := fs.String("public", "", "the wording for the public status page, written for customers (the status itself never goes there)")
 	publicNext := fs.String("public-next", "", "the public promise: next public update in 1h, 2h (with --public); default: the update's own next time")
-	next := fs.String("next", "", "next update in: 30m, 1h, 1h30m (also \"3 mins\", \"1 hour\"); default: the severity's cadence")
+	next := fs.String("next", "", "next update in: 30m, 1h, 1h30m (also \"3 mins\", \"1 hour\"); default: the severity's policy at the incident's phase (sitrep show says it)")
 	nextAt := fs.String("next-at", "", "next update at HH:MM (your local time) or RFC 3339")
 	to := fs.String("to", "", "groups, comma-separated; default: the status audience")
 	dryRun := fs.Bool("dry-run", false, "show what each group would receive; send nothing")
 	holding := fs.Bool("hold", false, "a holding update: no change, next update by ...")
+	answers := fs.Bool("answers-questions", false, "this update answers the stakeholders' open questions: mark them answered (sitrep questions lists them)")
 	wait := fs.Bool("wait", true, "show delivery progress until every recipient is done")
 	pos, err := parse(fs, args)
 	if err != nil {
@@ -120,6 +121,9 @@ func cmdUpdate(ctx context.Context, e env, args []string) error {
 		return err
 	}
 	in := map[string]any{"status": text, "next": *next, "groups": splitList(*to), "dry_run": *dryRun, "holding": *holding}
+	if *answers {
+		in["answers_questions"] = true
+	}
 	if len(ts) > 0 {
 		in["translations"] = ts
 	}
@@ -151,7 +155,10 @@ func cmdUpdate(ctx context.Context, e env, args []string) error {
 		NextUpdateAt       time.Time   `json:"next_update_at"`
 		PublicNextUpdateAt *time.Time  `json:"public_next_update_at"`
 		PublicRecipients   int         `json:"public_recipients"`
-		Previews           []struct {
+		// PolicyWarning: the next update is later than the policy asks.
+		PolicyWarning     string `json:"policy_warning"`
+		QuestionsAnswered int    `json:"questions_answered"`
+		Previews          []struct {
 			Group      string            `json:"group"`
 			For        string            `json:"for"`
 			Reader     string            `json:"reader"`
@@ -208,10 +215,19 @@ func cmdUpdate(ctx context.Context, e env, args []string) error {
 			fmt.Fprintf(w, "Public promise: next public update by %s.\n", out.PublicNextUpdateAt.Local().Format("15:04 MST"))
 		}
 		fmt.Fprintf(w, "Dry run: %d recipients in all; nothing was sent.\n", out.Recipients)
+		if out.PolicyWarning != "" {
+			fmt.Fprintf(w, "Note: %s\n", out.PolicyWarning)
+		}
 		return nil
 	}
 	if !c.json {
 		fmt.Fprintf(w, "Update queued for %d recipients; next update promised by %s.\n", out.Recipients, out.NextUpdateAt.Local().Format("15:04 MST"))
+		if out.PolicyWarning != "" {
+			fmt.Fprintf(w, "Note: %s\n", out.PolicyWarning)
+		}
+		if out.QuestionsAnswered > 0 {
+			fmt.Fprintf(w, "%d open question(s) marked answered.\n", out.QuestionsAnswered)
+		}
 	}
 	if !*wait || out.Message == nil {
 		if c.json {

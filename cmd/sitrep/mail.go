@@ -7,7 +7,6 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
-	"time"
 
 	"github.com/riverqueue/river"
 
@@ -156,10 +155,15 @@ func (h *Main) buildOutbox(sender outbox.Sender) error {
 	h.comms = &incident.Comms{
 		DB: h.db, Incidents: h.incidents, Directory: h.directory, Mail: h.outbox, Logger: h.logger,
 		PublicURL: cfg.Server.PublicURL, Bridge: cfg.Bridge.Text(), Backup: cfg.Cadence.Backup, FallbackGroup: cfg.Escalation.FallbackGroup,
-		Cadence: map[incident.Severity]time.Duration{
-			"SEV1": cfg.Cadence.SEV1, "SEV2": cfg.Cadence.SEV2, "SEV3": cfg.Cadence.SEV3, "SEV4": cfg.Cadence.SEV4},
+		Policy:         map[incident.Severity]incident.Policy{},
 		ReminderBefore: cfg.Cadence.ReminderBefore, OverdueAfter: cfg.Cadence.OverdueAfter,
 	}
+	for _, sev := range incident.Severities {
+		p := cfg.PolicyFor(string(sev))
+		h.comms.Policy[sev] = incident.Policy{FirstUpdateWithin: p.FirstUpdateWithin, Every: p.Every, For: p.For, ThenEvery: p.ThenEvery, AnswerWithin: p.AnswerWithin}
+	}
+	h.questions = &reply.QuestionBook{DB: h.db}
+	h.comms.Questions = h.questions
 	sc := cfg.Subscriptions
 	h.subscriptions = &subscription.Service{DB: h.db, Directory: h.directory, Incidents: h.incidents, Mail: h.outbox, Logger: h.logger,
 		PublicURL: cfg.Server.PublicURL, AllowedDomains: sc.AllowedDomains, ConfirmFor: sc.ConfirmFor, ConfirmationsPerDay: sc.ConfirmationsPerDay}

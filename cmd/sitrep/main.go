@@ -72,6 +72,8 @@ Client (--server URL --token TOKEN, or SITREP_SERVER / SITREP_TOKEN; every comma
   sitrep headsup INC-42 [--to EMAIL,...]
   sitrep deliveries INC-42 [MESSAGE] [--state failed]
   sitrep replies INC-42                 replies by mail: class, sender, the new text
+  sitrep questions INC-42 [--answered ID | --all-answered]   stakeholders' questions; mark them answered
+  sitrep audit INC-42 [--csv]           every message sent, every recipient, delivery state and times
   sitrep triage [--limit N]             inbound mail that matched no incident, or was set aside
   sitrep triage file ID INC-42          file a triaged message on an incident
   sitrep report INC-42 --from EMAIL [--where REGION] [--how ACCESS] --saw TEXT
@@ -116,6 +118,8 @@ var commands = map[string]func(ctx context.Context, e env, args []string) error{
 	"headsup":       cmdHeadsUp,
 	"deliveries":    cmdDeliveries,
 	"replies":       cmdReplies,
+	"questions":     cmdQuestions,
+	"audit":         cmdAudit,
 	"triage":        cmdTriage,
 	"report":        cmdReport,
 	"changes":       cmdChanges,

@@ -152,6 +152,7 @@ type Main struct {
 	sandbox    *sandbox.Sandbox
 	inbox      *inbox.Store
 	replies    *reply.Service
+	questions  *reply.QuestionBook
 	ingester   *inbox.Ingester  // nil when there is no mailbox to read
 	mailTokens *mailauth.Tokens // nil unless mail signs in with OAuth2
 	accounts   *auth.Accounts
@@ -295,10 +296,12 @@ func (h *Main) Run(ctx context.Context) error {
 	srv := &web.Server{Tokens: h.tokens, Sessions: &auth.Sessions{DB: db}, Logger: logger, Registry: h.registry,
 		MaxBodyBytes: cfg.Server.MaxBodyBytes, Storage: db, PublicURL: cfg.Server.PublicURL, TrustedProxies: cfg.Server.TrustedProxyPrefixes()}
 	jsonAPI := &api.Server{Server: srv, Incidents: h.incidents, Directory: h.directory, Outbox: h.outbox, Comms: h.comms, Resolution: h.resolution,
-		Changes: h.changes, Postmortem: h.postmortem, Inbox: h.inbox, Replies: h.replies, Intake: h.intake, Maintenance: h.maint, Groups: h.groupsFile(), Backlog: h.backlog}
+		Changes: h.changes, Postmortem: h.postmortem, Inbox: h.inbox, Replies: h.replies, Intake: h.intake, Maintenance: h.maint, Groups: h.groupsFile(), Backlog: h.backlog,
+		Questions: h.questions}
 	pages := &ui.Server{Server: srv, Incidents: h.incidents, Directory: h.directory, Outbox: h.outbox, Comms: h.comms, Resolution: h.resolution,
 		Changes: h.changes, Maintenance: h.maint, Postmortem: h.postmortem, Inbox: h.inbox, Replies: h.replies, Intake: h.intake,
-		Accounts: h.accounts, Sandbox: h.sandbox, SSO: singleSignOn(cfg), Doctor: h.doctorFor(), StatusOpenTo: cfg.StatusPage.OpenToPrefixes()}
+		Accounts: h.accounts, Sandbox: h.sandbox, SSO: singleSignOn(cfg), Doctor: h.doctorFor(), StatusOpenTo: cfg.StatusPage.OpenToPrefixes(),
+		Questions: h.questions}
 	switch {
 	case h.statusFollow != nil:
 		pages.Subscriptions = h.statusFollow

@@ -155,7 +155,7 @@ func TestUIPagesInChromium(t *testing.T) {
 	if !strings.Contains(head, "declared ") || strings.Count(head, " "+label) < 2 {
 		t.Errorf("the declaration and the promise must be in one zone, labelled %s: %q", label, head)
 	}
-	if got := eval[string](u, `document.querySelector("#next option[value='']").textContent`); !regexp.MustCompile(`^Default for SEV1 \(\d+ (min|hours?)\)$`).MatchString(got) {
+	if got := eval[string](u, `document.querySelector("#next option[value='']").textContent`); !regexp.MustCompile(`^Default for SEV1 \(\d+ (min|hours?); policy: .+\)$`).MatchString(got) {
 		t.Errorf("the default next update must say how long: %q", got)
 	}
 	if ph := eval[string](u, `document.querySelector("#status").placeholder`); !strings.HasPrefix(ph, "For example") {

@@ -86,6 +86,7 @@ func (d *RootCauseDueData) address(c Copy)     { d.Zone = c.Zone }
 func (d *BounceNoticeData) address(c Copy)     { d.Zone = c.Zone }
 func (d *UnverifiedBounceData) address(c Copy) { d.Zone = c.Zone }
 func (d *StakeholderReplyData) address(c Copy) { d.Zone = c.Zone }
+func (d *QuestionDueData) address(c Copy)      { d.Zone = c.Zone }
 func (d *DraftAlertData) address(c Copy)       { d.Zone = c.Zone }
 func (d *AnswerData) address(c Copy)           { d.Zone = c.Zone }
 func (d *PostmortemInviteData) address(c Copy) { d.Zone = c.Zone }

@@ -57,6 +57,9 @@ const (
 	// KindSubscribeConfirm asks an address to confirm a subscription
 	// (double opt-in).
 	KindSubscribeConfirm Kind = "subscription_confirm"
+	// KindQuestionDue reminds the comms lead of stakeholders' questions
+	// not answered within the policy's answer_within.
+	KindQuestionDue Kind = "question_due"
 )
 
 // dataTypes says which struct each kind's template receives; Render
@@ -89,6 +92,7 @@ var dataTypes = map[Kind]reflect.Type{
 	KindPublicResolved:   reflect.TypeFor[PublicStatusData](),
 	KindPublicReminder:   reflect.TypeFor[ReminderData](),
 	KindPublicOverdue:    reflect.TypeFor[ReminderData](),
+	KindQuestionDue:      reflect.TypeFor[QuestionDueData](),
 }
 
 // Kinds lists every kind, in a stable order.

@@ -535,6 +535,7 @@ func TestEveryLeadsMessageSaysWhatItIsInItsFirstLine(t *testing.T) {
 		KindReminder:         "Update due in ",
 		KindOverdue:          "OVERDUE since ",
 		KindStakeholderReply: "Question from Dana Lee (Customer service)",
+		KindQuestionDue:      "Unanswered for 15 min: question from Dana Lee",
 		KindCommandRefused:   `Refused: "resolve" from Sam Ortiz`,
 		KindBounceNotice:     "Bounce: update 2 did not reach ceo@example.com (Exec team)",
 		KindUnverifiedBounce: "Unverified bounce for ceo@example.com: nothing changed",

@@ -111,6 +111,21 @@ type ReminderData struct {
 	Zone      *time.Location
 	Overdue   bool
 	ReplyHint string // overrides the default "reply with ..." line when set (Markdown)
+	// FirstUpdate: no status update has gone out yet, and DueAt is when
+	// the policy wants the first, Within after the declaration.
+	FirstUpdate bool
+	Within      time.Duration
+}
+
+// QuestionDueData is for KindQuestionDue: stakeholders' questions that
+// have waited longer than the policy's answer_within without a lead
+// marking them answered, to the comms lead, once per question.
+type QuestionDueData struct {
+	Incident  IncidentView
+	Questions []Question // at least one, oldest first
+	Within    time.Duration
+	Now       time.Time
+	Zone      *time.Location
 }
 
 // RootCauseDueData is for KindRootCauseDue: the daily reminder to the

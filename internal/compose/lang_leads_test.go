@@ -28,6 +28,27 @@ func leadsCases() []leadsCase {
 			[]string{"Update due", "were promised", "Reply to this email", "the update text", "push the next update back", "For the leads", "Incident page"}, reminderAt},
 		{"overdue", KindOverdue, func() any { return SampleData(KindOverdue) },
 			[]string{"OVERDUE", "was due at", "nothing has gone out", "the comms lead, was reminded", "Reply to this email", "For the leads"}, reminderAt},
+		{"reminder of the first update", KindReminder, func() any {
+			d := SampleData(KindReminder).(ReminderData)
+			d.FirstUpdate, d.Within, d.DueAt = true, 5*time.Minute, d.Now.Add(2*time.Minute)
+			return d
+		}, []string{"First update due", "Nothing has been sent", "policy wants the first status update", "after the declaration", "Reply to this email"}, reminderAt},
+		{"overdue first update", KindOverdue, func() any {
+			d := SampleData(KindOverdue).(ReminderData)
+			d.FirstUpdate, d.Within = true, 5*time.Minute
+			return d
+		}, []string{"OVERDUE", "no first update sent", "first status update", "after the declaration", "nothing has gone out", "have heard nothing", "the comms lead, was reminded"}, reminderAt},
+		{"question_due", KindQuestionDue, func() any { return SampleData(KindQuestionDue) },
+			[]string{"Unanswered for", "question from", "has waited more than", "time to answer", "marked it answered", "asked at", "Answer the person directly", "reminded once", "For the leads"},
+			func(d any) time.Time { return d.(*QuestionDueData).Questions[0].ReceivedAt }},
+		{"question_due two questions", KindQuestionDue, func() any {
+			d := SampleData(KindQuestionDue).(QuestionDueData)
+			q := d.Questions[0]
+			q.From, q.Audience, q.ReceivedAt = "Omar Haddad <omar@example.com>", "", q.ReceivedAt.Add(time.Minute)
+			d.Questions = append(d.Questions, q)
+			return d
+		}, []string{"2 questions unanswered for", "These questions", "have waited", "marked them answered"},
+			func(d any) time.Time { return d.(*QuestionDueData).Questions[0].ReceivedAt }},
 		{"command_refused", KindCommandRefused, func() any {
 			d := SampleData(KindCommandRefused).(CommandRefusedData)
 			d.Reason = "" // the reason is English from Go (a domain error): not this test's to check

@@ -81,6 +81,10 @@ func SampleData(kind Kind) any {
 		return StakeholderReplyData{Incident: inc, Questions: []Question{{From: "Dana Lee <dana@example.com>", Audience: "Customer service",
 			Subject: "Re: [INC-42] Checkout unavailable", Text: "Can we tell customers to retry?\nThanks", ReceivedAt: now}},
 			Now: now, Zone: zone}
+	case KindQuestionDue:
+		return QuestionDueData{Incident: inc, Questions: []Question{{From: "Dana Lee <dana@example.com>", Audience: "Customer service",
+			Subject: "Re: [INC-42] Checkout unavailable", Text: "Can we tell customers to retry?\nThanks", ReceivedAt: now.Add(-17 * time.Minute)}},
+			Within: 15 * time.Minute, Now: now, Zone: zone}
 	case KindStillBroken:
 		return AnswerData{Incident: inc, From: "Dana Fox <dana@example.com>", Answer: "No, checkout still fails for me with error 502.", ReceivedAt: now, Now: now, Zone: zone}
 	case KindUnclearAnswer:

@@ -685,10 +685,16 @@ type Directory struct {
 }
 
 type Cadence struct {
+	// SEV1..SEV4 are the older form of a policy's every: one interval for
+	// the whole incident, with no long-incident phase. 0 (the default):
+	// the policy's. Kept so that a file written before the policy still
+	// means what it said.
 	SEV1 time.Duration `yaml:"sev1"`
 	SEV2 time.Duration `yaml:"sev2"`
 	SEV3 time.Duration `yaml:"sev3"`
 	SEV4 time.Duration `yaml:"sev4"`
+	// Policy is the communication policy per severity (docs/policy.md).
+	Policy CommsPolicy `yaml:"policy"`
 	// ReminderBefore: the comms lead is reminded this long before an update is due.
 	ReminderBefore time.Duration `yaml:"reminder_before"`
 	// OverdueAfter: grace after the due time before the escalation goes out.
@@ -823,7 +829,7 @@ func Default() Config {
 				ActAttempts: 3},
 			Sandbox: Sandbox{SMTPListen: "127.0.0.1:2525", IMAPListen: "127.0.0.1:1143", Password: "sandbox"},
 		},
-		Cadence: Cadence{SEV1: 30 * time.Minute, SEV2: 60 * time.Minute, SEV3: 4 * time.Hour, SEV4: 24 * time.Hour,
+		Cadence: Cadence{Policy: DefaultPolicy(),
 			ReminderBefore: 10 * time.Minute, OverdueAfter: 5 * time.Minute, QuestionWindow: 2 * time.Minute},
 		Resolution: Resolution{WriteUpAfter: 48 * time.Hour},
 		Intake:     Intake{DefaultSeverity: "SEV2"},
@@ -895,18 +901,10 @@ func (c *Config) DatabaseURL() string {
 	return "sqlite://" + strings.TrimSuffix(c.DataDir, "/") + "/sitrep.db"
 }
 
-// CadenceFor is the default interval between updates for a severity.
+// CadenceFor is the interval between updates a severity's policy asks
+// for at the start of an incident (its every).
 func (c *Config) CadenceFor(severity string) time.Duration {
-	switch strings.ToUpper(severity) {
-	case "SEV1":
-		return c.Cadence.SEV1
-	case "SEV2":
-		return c.Cadence.SEV2
-	case "SEV3":
-		return c.Cadence.SEV3
-	default:
-		return c.Cadence.SEV4
-	}
+	return c.PolicyFor(severity).Every
 }
 
 // Load reads the file (if path is not empty) over the defaults, then the
@@ -1139,11 +1137,7 @@ func (c *Config) validate() []string {
 			}
 		}
 	}
-	for key, d := range map[string]time.Duration{"cadence.sev1": c.Cadence.SEV1, "cadence.sev2": c.Cadence.SEV2, "cadence.sev3": c.Cadence.SEV3, "cadence.sev4": c.Cadence.SEV4} {
-		if d < time.Minute {
-			bad(key, "want at least 1m, got %s", d)
-		}
-	}
+	p = append(p, c.Cadence.validatePolicy()...)
 	if c.Cadence.ReminderBefore < 0 {
 		bad("cadence.reminder_before", "must not be negative")
 	}

@@ -29,6 +29,11 @@ func FuzzLoad(f *testing.F) {
 		"",
 		"---\n...\n",
 		"&a [*a]\n",
+		"cadence:\n  policy:\n    sev1: {first_update_within: 5m, every: 20m, for: 2h, then_every: 1h, answer_within: 15m}\n",
+		"cadence:\n  policy: &p\n    sev1: *p\n",
+		"cadence:\n  policy:\n    sev2: {every: 20 mins, for: 30}\n    sev5: {}\n",
+		"cadence:\n  sev1: 30m\n  policy:\n    sev1: {every: 15m}\n",
+		"cadence: [1]\n",
 	} {
 		f.Add([]byte(s), "SITREP_CADENCE_SEV1", "45m")
 	}

@@ -86,9 +86,17 @@ type Comms struct {
 	PublicURL string
 	// Bridge is the conference call in one line (config bridge:), shown in the heads-up.
 	Bridge string
-	// Cadence is the default interval to the next update per severity
-	// ("SEV1"); a severity it does not name gets DefaultCadence.
+	// Policy is the communication policy per severity (policy.go): the
+	// default interval to the next update at each phase of an incident,
+	// and the first-update and question reminders. A severity it does not
+	// name gets its Cadence, with no reminders of either.
+	Policy map[Severity]Policy
+	// Cadence is the interval to the next update per severity ("SEV1")
+	// where Policy names none; neither: DefaultCadence.
 	Cadence map[Severity]time.Duration
+	// Questions, when set, are the stakeholders' questions the policy's
+	// answer_within reminds (policy_check.go); nil: no question reminders.
+	Questions Questions
 	// ReminderBefore and OverdueAfter drive the promise checker.
 	ReminderBefore, OverdueAfter time.Duration
 	// Backup is escalated to, beside the incident lead, when an update is overdue.
@@ -260,7 +268,7 @@ type UpdateInput struct {
 	// email. Empty: the update's own next time. Only with Public.
 	PublicNext string `json:"public_next,omitempty"`
 	// Next is the interval to the next update ("30m"); NextAt an explicit
-	// time. Neither: the severity's default cadence.
+	// time. Neither: the policy's interval at the incident's phase.
 	Next   string     `json:"next,omitempty"`
 	NextAt *time.Time `json:"next_at,omitempty"`
 	// Groups overrides the status audience.
@@ -268,6 +276,9 @@ type UpdateInput struct {
 	DryRun         bool     `json:"dry_run,omitempty"`
 	Holding        bool     `json:"holding,omitempty"`
 	IdempotencyKey string   `json:"idempotency_key,omitempty"`
+	// AnswersQuestions: this update answers the stakeholders' questions
+	// still open, which are marked answered with it (policy_check.go).
+	AnswersQuestions bool `json:"answers_questions,omitempty"`
 }
 
 // UpdateResult says what was (or would be) sent.
@@ -283,6 +294,11 @@ type UpdateResult struct {
 	PublicNextUpdateAt *time.Time       `json:"public_next_update_at,omitempty"`
 	PublicMessage      *compose.Message `json:"public_message,omitempty"`
 	PublicRecipients   int              `json:"public_recipients,omitempty"`
+	// PolicyWarning says that NextUpdateAt is later than the severity's
+	// policy asks: allowed, but the lead is told (policy.go).
+	PolicyWarning string `json:"policy_warning,omitempty"`
+	// QuestionsAnswered is how many open questions the update answered.
+	QuestionsAnswered int `json:"questions_answered,omitempty"`
 }
 
 const maxStatusBytes = 20000
@@ -360,14 +376,23 @@ func (c *Comms) SendUpdate(ctx context.Context, actor, ref string, in UpdateInpu
 		NextUpdateAt: &next, Actor: actor, IdempotencyKey: in.IdempotencyKey}
 
 	if in.DryRun {
-		return c.previewUpdate(ctx, inc, req, actor, public, publicNext, now)
+		res, err := c.previewUpdate(ctx, inc, req, actor, public, publicNext, now)
+		if err != nil {
+			return nil, err
+		}
+		res.PolicyWarning = c.PolicyWarning(inc, next, now)
+		return res, nil
 	}
 	var msg, pub *compose.Message
+	answered := 0
 	err = c.DB.InTx(ctx, func(tx *sql.Tx) error {
 		if err := c.AddFollowers(ctx, tx, inc, &req); err != nil {
 			return err
 		}
 		var err error
+		if answered, err = c.answerQuestions(ctx, tx, inc, actor, in.AnswersQuestions, now); err != nil {
+			return err
+		}
 		if msg, err = c.Mail.Queue(ctx, tx, req); err != nil {
 			return err
 		}
@@ -382,6 +407,10 @@ func (c *Comms) SendUpdate(ctx context.Context, actor, ref string, in UpdateInpu
 		}
 		if len(audiences) > 0 {
 			ev["audiences"] = audiences
+		}
+		if answered > 0 {
+			ev["questions_answered"] = answered
+			text += fmt.Sprintf("; answers %d open %s", answered, plural(answered, "question", "questions"))
 		}
 		if public != "" {
 			ev["public"] = public
@@ -403,7 +432,8 @@ func (c *Comms) SendUpdate(ctx context.Context, actor, ref string, in UpdateInpu
 	if err != nil {
 		return nil, err
 	}
-	res := &UpdateResult{Message: msg, Recipients: msg.Total, NextUpdateAt: next}
+	res := &UpdateResult{Message: msg, Recipients: msg.Total, NextUpdateAt: next, PolicyWarning: c.PolicyWarning(inc, next, now),
+		QuestionsAnswered: answered}
 	if public != "" {
 		res.PublicNextUpdateAt = &publicNext
 		if pub != nil {
@@ -581,18 +611,15 @@ func (c *Comms) nextUpdateAt(inc *Incident, in UpdateInput, now time.Time) (time
 		}
 		return promiseAt(now, d), nil
 	default:
-		return promiseAt(now, c.CadenceOf(inc.Severity)), nil
+		return promiseAt(now, c.NextInterval(inc, now)), nil
 	}
 }
 
 // CadenceOf is the interval to the next update that an update of an
-// incident of severity sev promises when the lead asks for none: what
-// "Default for SEV1" means on the compose form.
+// incident of severity sev promises at its start when the lead asks for
+// none (NextInterval is the one for an incident at its phase).
 func (c *Comms) CadenceOf(sev Severity) time.Duration {
-	if v, ok := c.Cadence[sev]; ok && v > 0 {
-		return v
-	}
-	return DefaultCadence
+	return c.PolicyOf(sev).Every
 }
 
 // promiseAt is the next update's time d from now, on a whole minute (it
@@ -750,10 +777,14 @@ func (c *Comms) CheckPromises(ctx context.Context) (int, error) {
 		}
 		sent++
 	}
+	more, err := c.checkPolicy(ctx, now)
+	if err != nil {
+		return sent + more, err
+	}
 	// The public promise is kept beside it, by functions of its own
 	// (public_promise.go).
 	n, err := c.checkPublicPromises(ctx, now)
-	return sent + n, err
+	return sent + more + n, err
 }
 
 func (c *Comms) queueReminder(ctx context.Context, tx *sql.Tx, inc *Incident, due time.Time, stage int, now time.Time) error {

@@ -138,3 +138,18 @@ SELECT id, incident_id, at, kind, actor, text, data FROM timeline_events WHERE i
 
 -- name: event-by-id
 SELECT id, incident_id, at, kind, actor, text, data FROM timeline_events WHERE id = $1;
+
+-- name: first-updates-waiting
+-- Active incidents that have had no status update and whose first-update
+-- reminders are not all out (policy_check.go).
+SELECT id, first_update_stage FROM incidents i
+WHERE state IN ('investigating', 'identified', 'monitoring') AND first_update_stage < 2
+  AND NOT EXISTS (SELECT 1 FROM timeline_events e WHERE e.incident_id = i.id AND e.kind = $1)
+ORDER BY id;
+
+-- name: advance-first-update-stage
+-- Exactly one caller wins a stage, on any number of replicas, and none
+-- once an update has gone out.
+UPDATE incidents SET first_update_stage = $1
+WHERE id = $2 AND first_update_stage < $1
+  AND NOT EXISTS (SELECT 1 FROM timeline_events e WHERE e.incident_id = incidents.id AND e.kind = $3);

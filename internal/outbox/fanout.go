@@ -372,7 +372,7 @@ func (o *Outbox) recordOutcomes(ctx context.Context, tx *sql.Tx, outcomes []outc
 				reason = reason[:500]
 			}
 			if _, err := tx.ExecContext(ctx, queries.Get("record-delivery-outcome"),
-				state, next, reason, r.id); err != nil {
+				state, next, reason, r.id, now); err != nil {
 				return rec, fmt.Errorf("outbox: record refused delivery %d: %w", r.id, err)
 			}
 			rec.refused = append(rec.refused, refusal{id: r.id, state: state, attempts: r.attempts, reason: reason})

@@ -99,7 +99,7 @@ func (o *Outbox) RecordBounce(ctx context.Context, tx *sql.Tx, tags []string, ad
 			return compose.Bounced{}, fmt.Errorf("outbox: bounce: message %d: %w", d.MessageID, err)
 		}
 	}
-	if err := FailBounced(ctx, tx, d, "bounced: "+reason); err != nil {
+	if err := FailBounced(ctx, tx, d, "bounced: "+reason, now); err != nil {
 		return compose.Bounced{}, err
 	}
 	err = tx.QueryRowContext(ctx, queries.Get("is-bouncing"), strings.ToLower(d.Email)).Scan(&b.WasBouncing)

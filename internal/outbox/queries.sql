@@ -39,7 +39,9 @@ SELECT DISTINCT d.email FROM deliveries d JOIN messages m ON m.id = d.message_id
 WHERE m.incident_id = $1 AND m.audience = $2 ORDER BY d.email;
 
 -- name: record-delivery-outcome
-UPDATE deliveries SET state = $1, next_attempt_at = $2, last_error = $3, lease_until = NULL WHERE id = $4;
+-- failed_at: when it failed for good, for the audit record.
+UPDATE deliveries SET state = $1, next_attempt_at = $2, last_error = $3, lease_until = NULL,
+    failed_at = CASE WHEN $1 = 'failed' THEN $5 ELSE failed_at END WHERE id = $4;
 
 -- name: is-ours
 SELECT 1 FROM messages WHERE message_id = $1;
@@ -100,7 +102,10 @@ SELECT deliveries FROM delivery_transactions WHERE message_id = $1 AND token = $
 SELECT id, email, via_group FROM deliveries WHERE message_id = $1 AND LOWER(email) = LOWER($2);
 
 -- name: fail-bounced
-UPDATE deliveries SET state = $1, last_error = $2, lease_until = NULL, next_attempt_at = NULL WHERE id = $3;
+-- A bounce after the server accepted the message keeps sent_at: the audit
+-- shows both times.
+UPDATE deliveries SET state = $1, last_error = $2, lease_until = NULL, next_attempt_at = NULL,
+    failed_at = COALESCE(failed_at, $4), bounced_at = $4 WHERE id = $3;
 
 -- name: claim-queued
 -- The first pass of a claim takes queued rows (an index range).
@@ -154,3 +159,11 @@ WHERE id IN (SELECT value FROM json_each($2));
 -- name: mark-sent (postgres)
 UPDATE deliveries SET state = 'sent', sent_at = $1, lease_until = NULL, last_error = ''
 WHERE id IN (SELECT jsonb_array_elements_text($2::jsonb)::bigint);
+
+-- name: audit-of-thread-key
+-- Every message of a conversation (an incident's) with every recipient,
+-- in the order they were queued (audit.go).
+SELECT m.id, m.kind, m.audience, m.subject, m.message_id, m.language, m.groups, m.actor, m.created_at,
+    d.id, d.email, d.name, d.via_group, d.state, d.attempts, d.last_error, d.next_attempt_at, d.sent_at, d.failed_at, d.bounced_at
+FROM messages m LEFT JOIN deliveries d ON d.message_id = m.id
+WHERE m.incident_id = $1 ORDER BY m.id, d.id;

@@ -11,6 +11,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/sitrep-dev/sitrep/internal/store"
 )
@@ -144,13 +145,14 @@ func VerifyBounce(ctx context.Context, q store.Querier, plus, email string) (Bou
 	return d, nil
 }
 
-// FailBounced marks a verified bounced delivery failed with the reason.
-func FailBounced(ctx context.Context, q store.Querier, d BouncedDelivery, reason string) error {
+// FailBounced marks a verified bounced delivery failed with the reason,
+// bounced at at.
+func FailBounced(ctx context.Context, q store.Querier, d BouncedDelivery, reason string, at time.Time) error {
 	if len(reason) > 1000 {
 		reason = reason[:1000]
 	}
 	if _, err := q.ExecContext(ctx, queries.Get("fail-bounced"),
-		StateFailed, reason, d.ID); err != nil {
+		StateFailed, reason, d.ID, at.UTC()); err != nil {
 		return fmt.Errorf("outbox: fail bounced delivery %d: %w", d.ID, err)
 	}
 	return nil

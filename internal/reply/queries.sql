@@ -16,3 +16,31 @@ ORDER BY sent_at DESC LIMIT 1;
 -- a concurrent claim waits on the rows and then finds them taken.
 UPDATE lead_questions SET sent_at = $1 WHERE incident_id = $2 AND sent_at IS NULL
 RETURNING sender, audience, subject, question, received_at;
+
+-- name: incidents-with-waiting-questions
+-- The communication policy's question reminders (answered.go).
+SELECT DISTINCT incident_id FROM lead_questions
+WHERE answered_at IS NULL AND reminded_at IS NULL AND received_at <= $1 ORDER BY incident_id;
+
+-- name: waiting-questions
+SELECT id, sender, audience, subject, question, received_at FROM lead_questions
+WHERE incident_id = $1 AND answered_at IS NULL AND reminded_at IS NULL AND received_at <= $2
+ORDER BY received_at, id;
+
+-- name: claim-question-reminder
+-- Exactly one caller reminds a question, on any number of replicas.
+UPDATE lead_questions SET reminded_at = $1 WHERE id = $2 AND reminded_at IS NULL AND answered_at IS NULL;
+
+-- name: answer-open-questions
+UPDATE lead_questions SET answered_at = $1, answered_by = $2 WHERE incident_id = $3 AND answered_at IS NULL;
+
+-- name: answer-question
+UPDATE lead_questions SET answered_at = $1, answered_by = $2 WHERE incident_id = $3 AND id = $4 AND answered_at IS NULL;
+
+-- name: questions-of-incident
+SELECT id, sender, audience, subject, question, received_at, sent_at, reminded_at, answered_at, answered_by
+FROM lead_questions WHERE incident_id = $1 ORDER BY received_at, id;
+
+-- name: question-of-incident
+SELECT id, sender, audience, subject, question, received_at, sent_at, reminded_at, answered_at, answered_by
+FROM lead_questions WHERE incident_id = $1 AND id = $2;

@@ -44,6 +44,8 @@ type Server struct {
 	Comms     *incident.Comms
 	Inbox     *inbox.Store   // replies and triage; nil: no routes
 	Replies   *reply.Service // files triaged messages
+	// Questions: the stakeholders' questions, answered or not; nil: no routes.
+	Questions *reply.QuestionBook
 	// Resolution: resolve, confirmations, reports, the blameless summary; nil: no routes.
 	Resolution *resolution.Service
 	// Postmortem: booking, the board and improvements; nil: no routes.
@@ -85,6 +87,11 @@ func (s *Server) Register(mux *http.ServeMux) {
 	s.Handle(mux, "POST /api/v1/incidents/{ref}/headsup", auth.Lead, s.sendHeadsUp)
 	s.Handle(mux, "GET /api/v1/incidents/{ref}/messages", auth.Viewer, s.listMessages)
 	s.Handle(mux, "GET /api/v1/incidents/{ref}/messages/{id}/deliveries", auth.Viewer, s.listDeliveries)
+	s.Handle(mux, "GET /api/v1/incidents/{ref}/audit", auth.Viewer, s.getAudit)
+	s.Handle(mux, "GET /api/v1/incidents/{ref}/audit.csv", auth.Viewer, s.getAuditCSV)
+	s.Handle(mux, "GET /api/v1/incidents/{ref}/questions", auth.Viewer, s.listQuestions)
+	s.Handle(mux, "POST /api/v1/incidents/{ref}/questions/answered", auth.Lead, s.answerQuestions)
+	s.Handle(mux, "POST /api/v1/incidents/{ref}/questions/{id}/answered", auth.Lead, s.answerQuestions)
 
 	s.Handle(mux, "GET /api/v1/directory", auth.Viewer, s.getDirectory)
 	s.Handle(mux, "POST /api/v1/directory/sync", auth.Admin, s.syncDirectory)

@@ -37,6 +37,8 @@ type IncidentView struct {
 	// PublicPromise is the next public update customers were told to
 	// expect (status_page.public), kept apart from Promise.
 	PublicPromise *incident.PublicPromise `json:"public_promise,omitempty"`
+	// Policy: the severity's communication policy at the incident's phase.
+	Policy *PolicyView `json:"policy,omitempty"`
 }
 
 func (s *Server) view(inc *incident.Incident) IncidentView {
@@ -86,6 +88,7 @@ func (s *Server) fullView(r *http.Request, inc *incident.Incident) IncidentView 
 	}
 	if s.Comms != nil {
 		v.Warnings = s.Comms.Warnings(inc)
+		v.Policy = s.policyView(inc)
 	}
 	if reps, err := s.Incidents.Reports(r.Context(), inc.Ref); err == nil {
 		sum := incident.SummarizeIncidentReports(inc.Scope, reps)

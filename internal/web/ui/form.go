@@ -167,13 +167,15 @@ type composeForm struct {
 	Public    string
 	// PublicNext is the public promise's interval ("" : the next update's).
 	PublicNext string
+	// AnswersQuestions: the update answers the open questions.
+	AnswersQuestions bool
 }
 
 func readCompose(r *http.Request) composeForm {
 	_ = r.ParseForm()
 	f := composeForm{Status: r.PostFormValue("status"), Next: r.PostFormValue("next"), Groups: r.PostForm["groups"], Key: r.PostFormValue("idempotency_key"),
 		Translations: readTranslations(r), Public: r.PostFormValue("public"),
-		PublicNext: r.PostFormValue("public_next")}
+		PublicNext: r.PostFormValue("public_next"), AnswersQuestions: r.PostFormValue("answers_questions") == "yes"}
 	for name := range r.PostForm {
 		group, ok := strings.CutPrefix(name, "for_")
 		if !ok || strings.TrimSpace(r.PostFormValue(name)) == "" {
@@ -189,7 +191,7 @@ func readCompose(r *http.Request) composeForm {
 
 func (f composeForm) input(dryRun bool) incident.UpdateInput {
 	return incident.UpdateInput{Status: f.Status, Translations: f.translations(), Audiences: maps.Clone(f.Audiences), Public: f.Public, PublicNext: f.PublicNext,
-		Next: f.Next, Groups: slices.Clone(f.Groups), DryRun: dryRun, IdempotencyKey: f.Key}
+		Next: f.Next, Groups: slices.Clone(f.Groups), DryRun: dryRun, IdempotencyKey: f.Key, AnswersQuestions: f.AnswersQuestions}
 }
 
 // holdForm is the overdue banner's holding update: the next update's

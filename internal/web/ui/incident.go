@@ -16,6 +16,7 @@ import (
 	"github.com/sitrep-dev/sitrep/internal/mailmsg"
 	"github.com/sitrep-dev/sitrep/internal/maintenance"
 	"github.com/sitrep-dev/sitrep/internal/outbox"
+	"github.com/sitrep-dev/sitrep/internal/reply"
 	"github.com/sitrep-dev/sitrep/internal/resolution"
 )
 
@@ -63,10 +64,17 @@ type incidentData struct {
 	Compose     composeForm
 	Groups      []groupOption
 	NextOptions []nextOption
-	Preview     *previewData
-	Hold        holdView
-	Held        *outbox.Message   // the holding update just sent
-	Names       map[string]string // email → name, for the roles
+	// Policy is the severity's communication policy at the incident's
+	// phase, for the compose form (policy.go).
+	Policy policyView
+	// Questions are the stakeholders' questions; OpenQuestions those not
+	// answered yet.
+	Questions     []reply.StoredQuestion
+	OpenQuestions int
+	Preview       *previewData
+	Hold          holdView
+	Held          *outbox.Message   // the holding update just sent
+	Names         map[string]string // email → name, for the roles
 	// EscalationWarnings: what the lead must know, e.g. an overdue update
 	// that would escalate to nobody but the comms lead (incident.Comms.Warnings).
 	EscalationWarnings []string
@@ -181,13 +189,18 @@ func (s *Server) incidentData(ctx context.Context, r *http.Request, ref string, 
 		d.Groups = append(d.Groups, groupOption{Name: g.Name, Display: display, Recipients: len(rs), Checked: slices.Contains(checked, g.Name),
 			Wording: d.Compose.Audiences[g.Name]})
 	}
-	// "Default" alone does not say how long: the severity's cadence does.
-	cadence := incident.DefaultCadence
-	if s.Comms != nil {
-		cadence = s.Comms.CadenceOf(inc.Severity)
+	d.Policy = s.policyView(inc, now)
+	d.NextOptions = d.Policy.nextOptions(inc.Severity)
+	if s.Questions != nil {
+		if d.Questions, err = s.Questions.List(ctx, inc.ID); err != nil {
+			return nil, err
+		}
+		for _, q := range d.Questions {
+			if q.AnsweredAt == nil {
+				d.OpenQuestions++
+			}
+		}
 	}
-	d.NextOptions = []nextOption{{"", "Default for " + string(inc.Severity) + " (" + intervalText(cadence) + ")"},
-		{"15m", "15 minutes"}, {"30m", "30 minutes"}, {"45m", "45 minutes"}, {"1h", "1 hour"}, {"2h", "2 hours"}, {"4h", "4 hours"}}
 	d.Hold = holdView{Groups: dir.Audience(directory.KindStatus), Key: newUIToken()}
 	if rs, err := dir.Expand(d.Hold.Groups...); err == nil {
 		d.Hold.Recipients = len(rs)
@@ -218,6 +231,8 @@ func (s *Server) incidentPage(w http.ResponseWriter, r *http.Request, sess *auth
 		p.Notice = d.Inc.Ref + " is now " + string(d.Inc.State) + "."
 	case q.Get("reported") != "":
 		p.Notice = "Report filed."
+	case q.Get("answered") != "":
+		p.Notice = "Marked answered; it is on the timeline, and no reminder goes out for it."
 	case q.Get("marked") == "suspected":
 		p.Notice = "Change marked as suspected; it is on the timeline."
 	case q.Get("marked") == "confirmed":

@@ -35,12 +35,14 @@ import (
 // builds it; without Accounts or the base's Sessions there is no UI.
 type Server struct {
 	*web.Server
-	Incidents  *incident.Service
-	Directory  *directory.Store
-	Outbox     *outbox.Outbox      // nil: updates cannot be sent
-	Comms      *incident.Comms     // status updates: who gets which message in which thread
-	Inbox      *inbox.Store        // nil: no replies or triage
-	Replies    *reply.Service      // files triaged messages
+	Incidents *incident.Service
+	Directory *directory.Store
+	Outbox    *outbox.Outbox  // nil: updates cannot be sent
+	Comms     *incident.Comms // status updates: who gets which message in which thread
+	Inbox     *inbox.Store    // nil: no replies or triage
+	Replies   *reply.Service  // files triaged messages
+	// Questions: the stakeholders' questions, answered or not; nil: no questions card.
+	Questions  *reply.QuestionBook
 	Resolution *resolution.Service // nil: no resolve form or summary editor
 	Postmortem *postmortem.Service // nil: no post-mortem pages
 	Changes    *changes.Service    // nil: no changes card
@@ -104,6 +106,10 @@ func (s *Server) routes() []route {
 		{"POST", "/incidents/{ref}/updates", auth.Lead, s.uiSendUpdate},
 		{"POST", "/incidents/{ref}/hold", auth.Lead, s.uiSendHold},
 		{"GET", "/incidents/{ref}/messages/{id}", auth.Viewer, s.uiMessage},
+		{"GET", "/incidents/{ref}/audit", auth.Viewer, s.uiAudit},
+		{"GET", "/incidents/{ref}/audit.csv", auth.Viewer, s.uiAuditCSV},
+		{"POST", "/incidents/{ref}/questions/answered", auth.Lead, s.uiAnswerQuestions},
+		{"POST", "/incidents/{ref}/questions/{id}/answered", auth.Lead, s.uiAnswerQuestions},
 
 		{"POST", "/incidents/{ref}/resolve", auth.Lead, s.uiResolve},
 		{"POST", "/incidents/{ref}/reports", auth.Lead, s.uiAddReport},

@@ -33,7 +33,7 @@ func TestUIHoldingUpdateFromTheOverdueBanner(t *testing.T) {
 	if m := banner.FindStringSubmatch(text); m == nil || m[1] != "hidden" {
 		t.Fatalf("an incident on time must have the banner hidden: %q", m)
 	}
-	if !strings.Contains(text, `<option value="" selected>Default for SEV2 (30 min)</option>`) {
+	if !strings.Contains(text, `<option value="" selected>Default for SEV2 (30 min; policy: every 30 min)</option>`) {
 		t.Fatal("the default next update must say how long it is")
 	}
 
