@@ -108,6 +108,13 @@ type Comms struct {
 	// PublicSite is what the customers' message may say of the public
 	// status page: its title, address and components.
 	PublicSite PublicSite
+
+	// Messages and Questions are what the communication scorecard reads
+	// beside the timeline (scorecard.go): the outbox's record of who was
+	// sent what, and the stakeholders' questions. Unset: the scorecard
+	// says those figures are not recorded.
+	Messages  MessageLog
+	Questions QuestionLog
 }
 
 // PublicFollowers says who receives the public wording of updates. It runs
@@ -391,6 +398,7 @@ func (c *Comms) SendUpdate(ctx context.Context, actor, ref string, in UpdateInpu
 	if err != nil {
 		return nil, err
 	}
+	c.observeUpdate(ctx, inc, number+1, now, msg)
 	return &UpdateResult{Message: msg, Recipients: msg.Total, NextUpdateAt: next}, nil
 }
 

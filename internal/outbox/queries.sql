@@ -154,3 +154,30 @@ WHERE id IN (SELECT value FROM json_each($2));
 -- name: mark-sent (postgres)
 UPDATE deliveries SET state = 'sent', sent_at = $1, lease_until = NULL, last_error = ''
 WHERE id IN (SELECT jsonb_array_elements_text($2::jsonb)::bigint);
+
+-- name: told
+-- Every message of a conversation, its recipients counted by the group
+-- that reached them and by state (a reader's "who was told what and
+-- when"). MIN and MAX of a timestamp are text on SQLite: read with
+-- aggregateTime.
+SELECT m.id, m.audience, m.kind, m.created_at, m.groups, m.actor, m.language,
+    d.via_group, d.state, COUNT(*), MIN(d.sent_at), MAX(d.sent_at)
+FROM messages m JOIN deliveries d ON d.message_id = m.id
+WHERE m.incident_id = $1
+GROUP BY m.id, m.audience, m.kind, m.created_at, m.groups, m.actor, m.language, d.via_group, d.state
+ORDER BY m.id, d.via_group, d.state;
+
+-- name: reached
+-- The messages of a conversation's thread addressed to some of the
+-- addresses (a JSON array, lower case) whose copy was not given up or
+-- skipped.
+SELECT LOWER(d.email), m.id FROM deliveries d JOIN messages m ON m.id = d.message_id
+WHERE m.incident_id = $1 AND m.audience = $2 AND d.state NOT IN ('failed', 'skipped')
+  AND LOWER(d.email) IN (SELECT value FROM json_each($3))
+ORDER BY m.id;
+
+-- name: reached (postgres)
+SELECT LOWER(d.email), m.id FROM deliveries d JOIN messages m ON m.id = d.message_id
+WHERE m.incident_id = $1 AND m.audience = $2 AND d.state NOT IN ('failed', 'skipped')
+  AND LOWER(d.email) IN (SELECT jsonb_array_elements_text($3::jsonb))
+ORDER BY m.id;

@@ -16,3 +16,8 @@ ORDER BY sent_at DESC LIMIT 1;
 -- a concurrent claim waits on the rows and then finds them taken.
 UPDATE lead_questions SET sent_at = $1 WHERE incident_id = $2 AND sent_at IS NULL
 RETURNING sender, audience, subject, question, received_at;
+
+-- name: questions-of-incident
+-- Every stakeholder's question of an incident, for its scorecard.
+SELECT inbound_id, sender, audience, received_at, sent_at FROM lead_questions
+WHERE incident_id = $1 ORDER BY received_at, id;
