@@ -88,6 +88,10 @@ type incidentData struct {
 	// Changes, by change id and step (announced, started, ended, cancelled).
 	MaintenanceTold map[int64]map[string]*maintenance.Notice
 	ChangesError    string
+
+	// Scorecard is the incident's communication, measured (scorecard.go).
+	Scorecard      *incident.Scorecard
+	ScorecardError string
 }
 
 // holdView is the overdue banner's holding update: to whom it goes.
@@ -158,6 +162,9 @@ func (s *Server) incidentData(ctx context.Context, r *http.Request, ref string, 
 	if err := s.resolutionData(ctx, d); err != nil {
 		return nil, err
 	}
+	if err := s.scorecardData(ctx, d); err != nil {
+		return nil, err
+	}
 	if form != nil {
 		d.Compose = *form
 	}
@@ -218,6 +225,8 @@ func (s *Server) incidentPage(w http.ResponseWriter, r *http.Request, sess *auth
 		p.Notice = "Change marked as suspected; it is on the timeline."
 	case q.Get("marked") == "confirmed":
 		p.Notice = "Change confirmed as a cause; the summary draft names it."
+	case q.Get("answered") != "":
+		p.Notice = "Question marked answered; it is on the timeline and in the scorecard."
 	}
 	if fill != nil {
 		fill(d, p)

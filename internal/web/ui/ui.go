@@ -104,6 +104,10 @@ func (s *Server) routes() []route {
 		{"POST", "/incidents/{ref}/updates", auth.Lead, s.uiSendUpdate},
 		{"POST", "/incidents/{ref}/hold", auth.Lead, s.uiSendHold},
 		{"GET", "/incidents/{ref}/messages/{id}", auth.Viewer, s.uiMessage},
+		{"POST", "/incidents/{ref}/questions/{id}/answered", auth.Lead, s.uiMarkAnswered},
+		{"GET", "/reports", auth.Viewer, s.uiReport},
+		{"GET", "/reports.csv", auth.Viewer, s.uiReportCSV},
+		{"GET", "/reports.json", auth.Viewer, s.uiReportJSON},
 
 		{"POST", "/incidents/{ref}/resolve", auth.Lead, s.uiResolve},
 		{"POST", "/incidents/{ref}/reports", auth.Lead, s.uiAddReport},
