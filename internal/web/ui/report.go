@@ -22,7 +22,7 @@ type reportData struct {
 	R                  *incident.CommsReport
 	From, To, Severity string
 	Severities         []incident.Severity
-	Query              string // the filters, for the export links
+	CSV, JSON          template.URL // the exports, with the page's filters
 	Charts             []reportChart
 }
 
@@ -60,7 +60,7 @@ func (s *Server) uiReport(w http.ResponseWriter, r *http.Request, sess *auth.Ses
 		if rep.Severity != "" {
 			v.Set("severity", rep.Severity)
 		}
-		d.Query = v.Encode()
+		d.CSV, d.JSON = template.URL("/reports.csv?"+v.Encode()), template.URL("/reports.json?"+v.Encode())
 		d.Charts = reportCharts(rep)
 	}
 	p.Data = d

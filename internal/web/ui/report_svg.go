@@ -5,6 +5,7 @@ import (
 	"html/template"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/sitrep-dev/sitrep/internal/incident"
 	"github.com/sitrep-dev/sitrep/internal/web"
@@ -27,7 +28,9 @@ type chartSeries struct {
 // and scales to the page's width.
 const (
 	chartWidth  = 480
-	labelWidth  = 84  // the row labels, right-aligned before the bars
+	labelMin    = 84  // the row labels' column, right-aligned before the bars, at least
+	labelMax    = 180 // and at most
+	charWidth   = 8   // a label's character, about, at fontSize
 	valueWidth  = 78  // the value after each bar
 	barHeight   = 14  // one series' bar
 	rowGap      = 10  // between rows
@@ -38,18 +41,23 @@ const (
 )
 
 // barChart draws rows of horizontal bars, one per series, each with its
-// value written after it by format; a missing value is a dash.
-func barChart(id, title, desc string, labels []string, series []chartSeries, max float64, format func(float64) string) template.HTML {
+// value written after it by format; a missing value is a dash. top is
+// the value of a full-width bar.
+func barChart(id, title, desc string, labels []string, series []chartSeries, top float64, format func(float64) string) template.HTML {
 	esc := template.HTMLEscapeString
-	top := titleSpace
+	head := titleSpace
 	if len(series) > 1 {
-		top = legendSpace
+		head = legendSpace
 	}
 	rowHeight := len(series)*barHeight + rowGap
-	height := top + len(labels)*rowHeight + rowGap
+	height := head + len(labels)*rowHeight + rowGap
+	labelWidth := labelMin
+	for _, l := range labels {
+		labelWidth = max(labelWidth, min(labelMax, 12+charWidth*utf8.RuneCountInString(l)))
+	}
 	barsWidth := float64(chartWidth - labelWidth - valueWidth)
-	if max <= 0 {
-		max = 1
+	if top <= 0 {
+		top = 1
 	}
 	var b strings.Builder
 	fmt.Fprintf(&b, `<svg class="chart" id="%s" viewBox="0 0 %d %d" role="img" aria-labelledby="%s-title %s-desc" preserveAspectRatio="xMinYMin meet" font-size="%d">`,
@@ -63,7 +71,7 @@ func barChart(id, title, desc string, labels []string, series []chartSeries, max
 		}
 	}
 	for i, label := range labels {
-		y := top + i*rowHeight + rowGap/2
+		y := head + i*rowHeight + rowGap/2
 		fmt.Fprintf(&b, `<text class="label" x="%d" y="%d" text-anchor="end">%s</text>`, labelWidth-8, y+len(series)*barHeight/2+fontSize/2-1, esc(label))
 		for j, s := range series {
 			by := y + j*barHeight
@@ -72,7 +80,7 @@ func barChart(id, title, desc string, labels []string, series []chartSeries, max
 				fmt.Fprintf(&b, `<text class="value" x="%d" y="%d">—</text>`, labelWidth+4, by+barHeight-2)
 				continue
 			}
-			w := *v / max * barsWidth
+			w := *v / top * barsWidth
 			if w < minBarWidth {
 				w = minBarWidth
 			}
