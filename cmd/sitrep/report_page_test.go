@@ -180,7 +180,9 @@ func TestReportPageInChromium(t *testing.T) {
 	u.signIn()
 
 	s := newPastScript(t, u.h)
-	d := func(month time.Month, day, hh, mm int) time.Time { return time.Date(2025, month, day, hh, mm, 0, 0, time.UTC) }
+	d := func(month time.Month, day, hh, mm int) time.Time {
+		return time.Date(2025, month, day, hh, mm, 0, 0, time.UTC)
+	}
 	const mark, rose = "Mark Delaney <mark.delaney@sitrep.example>", "Rose Nakamura <rose.nakamura@sitrep.example>"
 
 	a := s.declare(d(10, 6, 10, 0), "SEV1", "checkout")
@@ -214,13 +216,13 @@ func TestReportPageInChromium(t *testing.T) {
 
 	// What the page must show, by row and column (data-row, data-col).
 	want := map[string]map[string]string{
-		"2025-10": {"incidents": "2", "kept": "2 of 3", "kept-pct": "66.7%", "first-median": "4m", "first-p90": "10m", "answered": "2 of 2", "answer-median": "14m", "answer-p90": "35m"},
-		"2025-11": {"incidents": "3", "kept": "1 of 2", "kept-pct": "50.0%", "first-median": "2m", "first-p90": "30m", "answered": "2 of 3", "answer-median": "10m", "answer-p90": "12m"},
-		"total":   {"incidents": "5", "kept": "3 of 5", "kept-pct": "60.0%", "first-median": "4m", "first-p90": "30m", "answered": "4 of 5", "answer-median": "12m", "answer-p90": "35m"},
-		"SEV1":    {"incidents": "2", "kept": "2 of 4", "kept-pct": "50.0%", "first-median": "2m", "first-p90": "4m", "answered": "3 of 3", "answer-median": "12m", "answer-p90": "14m"},
-		"SEV2":    {"incidents": "2", "kept": "1 of 1", "kept-pct": "100.0%", "first-median": "10m", "first-p90": "10m", "answered": "1 of 2", "answer-median": "35m", "answer-p90": "35m"},
-		"SEV3":    {"incidents": "1", "kept": "0 of 0", "kept-pct": "—", "first-median": "30m", "first-p90": "30m", "answered": "0 of 0", "answer-median": "—", "answer-p90": "—"},
-		"SEV4":    {"incidents": "0", "kept": "0 of 0", "kept-pct": "—", "first-median": "—", "first-p90": "—", "answered": "0 of 0", "answer-median": "—", "answer-p90": "—"},
+		"2025-10":  {"incidents": "2", "kept": "2 of 3", "kept-pct": "66.7%", "first-median": "4m", "first-p90": "10m", "answered": "2 of 2", "answer-median": "14m", "answer-p90": "35m"},
+		"2025-11":  {"incidents": "3", "kept": "1 of 2", "kept-pct": "50.0%", "first-median": "2m", "first-p90": "30m", "answered": "2 of 3", "answer-median": "10m", "answer-p90": "12m"},
+		"total":    {"incidents": "5", "kept": "3 of 5", "kept-pct": "60.0%", "first-median": "4m", "first-p90": "30m", "answered": "4 of 5", "answer-median": "12m", "answer-p90": "35m"},
+		"SEV1":     {"incidents": "2", "kept": "2 of 4", "kept-pct": "50.0%", "first-median": "2m", "first-p90": "4m", "answered": "3 of 3", "answer-median": "12m", "answer-p90": "14m"},
+		"SEV2":     {"incidents": "2", "kept": "1 of 1", "kept-pct": "100.0%", "first-median": "10m", "first-p90": "10m", "answered": "1 of 2", "answer-median": "35m", "answer-p90": "35m"},
+		"SEV3":     {"incidents": "1", "kept": "0 of 0", "kept-pct": "—", "first-median": "30m", "first-p90": "30m", "answered": "0 of 0", "answer-median": "—", "answer-p90": "—"},
+		"SEV4":     {"incidents": "0", "kept": "0 of 0", "kept-pct": "—", "first-median": "—", "first-p90": "—", "answered": "0 of 0", "answer-median": "—", "answer-p90": "—"},
 		"checkout": {"incidents": "2"}, "search": {"incidents": "2"}, "payments": {"incidents": "1"}, "": {"incidents": "1"},
 	}
 	const query = "from=2025-10&to=2025-11"
