@@ -31,7 +31,9 @@ import (
 
 // scoreOrg: exec and SRE get the status updates and the resolved email;
 // the on-call managers get neither (one of them asks a question that no
-// update will reach).
+// update will reach). Ann reads German: each update to exec and SRE, and
+// the heads-up to Ann and Bob, is two messages (one per language) that
+// the scorecard counts as one.
 const scoreOrg = `organization: Scorecard Test
 people:
   - email: vp@x.test
@@ -42,6 +44,7 @@ people:
     roles: [incident-lead]
   - email: ann@x.test
     name: Ann Responder
+    language: de
   - email: bob@x.test
     name: Bob Responder
   - email: mgr@x.test
@@ -297,7 +300,21 @@ func TestScorecardOfAScriptedIncident(t *testing.T) {
 	}
 	eqInt("time to first update", sc.TimeToFirstUpdate, minutes(6))
 
-	// Thirty updates, each to exec and SRE (one person each).
+	// Thirty updates, each to exec and SRE (one person each), each two
+	// messages in the outbox (English and German) and one on the scorecard.
+	rows, err := h.outbox.Messages(ctx, inc.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	statusRows := 0
+	for _, m := range rows {
+		if m.Kind == string(compose.KindStatus) {
+			statusRows++
+		}
+	}
+	if statusRows != 60 {
+		t.Fatalf("%d status messages in the outbox, want 60 (each update in English and German)", statusRows)
+	}
 	if len(sc.Updates) != 30 {
 		t.Fatalf("%d updates, want 30", len(sc.Updates))
 	}
