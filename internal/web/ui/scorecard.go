@@ -136,9 +136,11 @@ func (s *Server) uiMarkAnswered(w http.ResponseWriter, r *http.Request, sess *au
 	}
 	_, err = s.Comms.MarkAnswered(r.Context(), sess.Account.Email, ref, id, incident.AnswerInput{Note: r.PostFormValue("note")})
 	if err != nil {
-		if c := errs.CodeOf(err); c == errs.Internal || (c == errs.NotFound && errField(err) == "" && !strings.Contains(err.Error(), "question")) {
+		if errs.CodeOf(err) == errs.Internal {
 			return err
 		}
+		// A question marked already or unknown is said on the page; an
+		// unknown incident fails the page itself, with its own not found.
 		return s.incidentPage(w, r, sess, web.StatusOf(err), ref, nil, func(d *incidentData, p *page) { p.Error, p.Field = errMessage(err), errField(err) })
 	}
 	http.Redirect(w, r, "/incidents/"+url.PathEscape(strings.ToUpper(ref))+"?answered=1#scorecard-h", http.StatusSeeOther)

@@ -2,6 +2,7 @@ package ui
 
 import (
 	"context"
+	"database/sql"
 	"encoding/csv"
 	"encoding/json"
 	"net/url"
@@ -10,7 +11,20 @@ import (
 	"testing"
 
 	"github.com/sitrep-dev/sitrep/internal/incident"
+	"github.com/sitrep-dev/sitrep/internal/mailmsg"
+	"github.com/sitrep-dev/sitrep/internal/reply"
 )
+
+// doneBook is the inbox's record of the replies acted on.
+type doneBook map[int64]bool
+
+func (d doneBook) Finish(_ context.Context, _ *sql.Tx, id int64, _ mailmsg.Outcome) error {
+	if d[id] {
+		return mailmsg.ErrAlreadyDone
+	}
+	d[id] = true
+	return nil
+}
 
 // The incident page carries its scorecard; the report page draws its
 // charts as SVG with a title and a description each, and its CSV and JSON
@@ -34,6 +48,46 @@ func TestScorecardCardAndReportPage(t *testing.T) {
 		}
 	}
 
+	// A stakeholder's question, answered directly: one click records it,
+	// a second is refused on the page.
+	replies := &reply.Service{DB: e.db, Incidents: e.incidents, Comms: e.s.Comms, Mail: e.s.Outbox, Directory: e.s.Directory, Inbox: doneBook{}, LocalPart: "status"}
+	e.s.Comms.Questions = replies
+	inc = e.declare("Search slow")
+	if _, err := e.incidents.Patch(ctx, "test", inc.Ref, incident.PatchInput{Roles: &incident.Roles{CommsLead: "vp@x.test"}}); err != nil {
+		t.Fatal(err)
+	}
+	raw := "From: Ann <ann@x.test>\r\nTo: status+" + inc.ReplyToken + "@sitrep.test\r\nSubject: Re: [" + inc.Ref + "] Search slow\r\nMessage-ID: <q41@x.test>\r\n" +
+		"Content-Type: text/plain\r\n\r\nIs search back?\r\n"
+	m, err := mailmsg.Parse([]byte(raw), 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := replies.Handle(ctx, &mailmsg.Received{ID: 41, Message: m, Outcome: mailmsg.Outcome{Class: string(mailmsg.Classify(m)), Sender: "ann@x.test",
+		SenderName: "Ann", Subject: m.Subject, NewText: m.NewText}}); err != nil {
+		t.Fatal(err)
+	}
+	_, page = b.get("/incidents/" + inc.Ref)
+	if !strings.Contains(page, `action="/incidents/`+inc.Ref+`/questions/41/answered"`) || !strings.Contains(page, "not answered") {
+		t.Fatalf("the question and its button are not on the page")
+	}
+	resp := b.post("/incidents/"+inc.Ref+"/questions/41/answered", url.Values{"csrf": {b.csrf}})
+	resp.Body.Close()
+	if resp.StatusCode != 303 || !strings.Contains(resp.Header.Get("Location"), "answered=1") {
+		t.Fatalf("answered directly: %d %s", resp.StatusCode, resp.Header.Get("Location"))
+	}
+	_, page = b.get("/incidents/" + inc.Ref + "?answered=1")
+	if !strings.Contains(page, "(directly)") || !strings.Contains(page, "1 asked, 1 answered") || strings.Contains(page, "/questions/41/answered") {
+		t.Errorf("after answering directly, the scorecard says:\n%s", page[strings.Index(page, `id="scorecard"`):])
+	}
+	resp = b.post("/incidents/"+inc.Ref+"/questions/41/answered", url.Values{"csrf": {b.csrf}})
+	if text := body(resp); resp.StatusCode != 409 || !strings.Contains(text, "already marked answered") {
+		t.Errorf("answered twice: %d", resp.StatusCode)
+	}
+	viewer := e.login("viewer@x.test")
+	if _, page := viewer.get("/incidents/" + inc.Ref); strings.Contains(page, "Answered directly</button>") {
+		t.Errorf("a viewer is offered to mark questions answered")
+	}
+
 	status, page = b.get("/reports")
 	if status != 200 {
 		t.Fatalf("report page: %d\n%s", status, page)
@@ -52,12 +106,12 @@ func TestScorecardCardAndReportPage(t *testing.T) {
 	}
 	_, csvText := b.get("/reports.csv")
 	rows, err := csv.NewReader(strings.NewReader(csvText)).ReadAll()
-	if err != nil || len(rows) < 2 || rows[1][0] != "total" || rows[1][4] != "1" {
+	if err != nil || len(rows) < 2 || rows[1][0] != "total" || rows[1][4] != "2" {
 		t.Fatalf("csv: %v\n%s", err, csvText)
 	}
 	_, js := b.get("/reports.json")
 	var rep incident.CommsReport
-	if err := json.Unmarshal([]byte(js), &rep); err != nil || rep.Total.Incidents != 1 || rep.Total.FirstUpdate.Count != 1 {
+	if err := json.Unmarshal([]byte(js), &rep); err != nil || rep.Total.Incidents != 2 || rep.Total.FirstUpdate.Count != 1 || rep.Total.QuestionsAnswered != 1 {
 		t.Fatalf("json: %v\n%s", err, js)
 	}
 	status, page = b.get("/reports?" + url.Values{"from": {"2026-13"}}.Encode())
