@@ -186,6 +186,10 @@ func (h *Main) buildOutbox(sender outbox.Sender) error {
 	h.incidents.OnDeclare = append(h.incidents.OnDeclare, h.comms)
 	incident.RegisterMetrics(h.registry, h.db)
 	h.outbox.Metrics = outbox.NewMetrics(h.registry, h.outbox)
+	// The scorecard reads who was sent what from the outbox, and observes
+	// its figures in histograms as they happen.
+	h.comms.Messages = h.outbox
+	h.incidents.Metrics = incident.NewCommsMetrics(h.registry)
 	return nil
 }
 
@@ -205,6 +209,7 @@ func (h *Main) buildInbox(workers *river.Workers) {
 		Questions: reply.Questions{Jobs: h.inserter, Window: h.cfg.Cadence.QuestionWindow},
 		Logger:    h.logger.With("component", "reply"), LocalPart: cfg.ReplyLocalPart, TrustedAuthServIDs: cfg.IMAP.TrustedAuthServIDs}
 	h.replies.Subscriptions = h.subscriptions
+	h.comms.QuestionLog = h.replies // the scorecard counts the questions and their answers
 	actor.Handler = h.replies
 	h.replies.Register(workers)
 	l := cfg.IMAP.Limits

@@ -200,9 +200,13 @@ type TimelineEntry struct {
 // TimelineData is for KindTimeline: the timeline shared with the
 // post-mortem attendees before the meeting.
 type TimelineData struct {
-	Incident     IncidentView
-	Entries      []TimelineEntry
-	PostMortemAt time.Time // zero = not booked yet
+	Incident IncidentView
+	Entries  []TimelineEntry
+	// Communication is how the incident was communicated, as facts from
+	// its scorecard (plain text, one per line, in the organisation's
+	// language, naming no one); none for a snapshot queued before it.
+	Communication []string
+	PostMortemAt  time.Time // zero = not booked yet
 	// Location is the room, "" when the meeting is remote (the template
 	// says so in the reader's language); a snapshot queued before VideoLink
 	// existed has "remote, <link>" here, which is shown as it is.
@@ -364,8 +368,11 @@ type PostmortemInviteData struct {
 	Method      string // REQUEST or CANCEL (RFC 5546)
 	Sequence    int    // > 0: an update of an earlier invitation
 	Entries     []TimelineEntry
-	Now         time.Time
-	Zone        *time.Location
+	// Communication is how the incident was communicated, as facts
+	// (TimelineData.Communication).
+	Communication []string
+	Now           time.Time
+	Zone          *time.Location
 }
 
 // PostmortemIssue is one Issue on the post-mortem board: a system or

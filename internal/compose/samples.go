@@ -57,7 +57,8 @@ func SampleData(kind Kind) any {
 		return TimelineData{Incident: inc, Entries: []TimelineEntry{
 			{At: now.Add(-70 * time.Minute), What: "Release 2026.03.2 deployed", Who: "Payments"},
 			{At: now.Add(-55 * time.Minute), What: "Support escalates card failures", Who: "Support"},
-		}, PostMortemAt: now.Add(48 * time.Hour), Location: "Room Ada",
+		}, Communication: []string{"First status update: 6 min after the declaration (14:06 UTC).", "The 14:20 UTC promise was met 6 min late (status update 2)."},
+			PostMortemAt: now.Add(48 * time.Hour), Location: "Room Ada",
 			VideoLink: "https://meet.example.com/inc-42", Now: now, Zone: zone}
 	case KindCommandRefused:
 		return CommandRefusedData{Incident: inc, Subject: "Re: [INC-42] Update due at 15:15 CET", Command: "resolve",
@@ -94,8 +95,9 @@ func SampleData(kind Kind) any {
 	case KindPostmortemInvite:
 		return PostmortemInviteData{Incident: inc, Start: now.Add(48 * time.Hour), End: now.Add(49 * time.Hour), Location: "Ada, HQ, floor 3",
 			VideoLink: "https://meet.example.com/inc-42", Facilitator: "Alex Chen", Method: "REQUEST", Sequence: 1,
-			Entries: []TimelineEntry{{At: now.Add(-70 * time.Minute), What: "Release 2026.03.2 deployed", Who: "Payments"}},
-			Now:     now, Zone: zone}
+			Entries:       []TimelineEntry{{At: now.Add(-70 * time.Minute), What: "Release 2026.03.2 deployed", Who: "Payments"}},
+			Communication: []string{"Next-update promises kept: 3 of 4."},
+			Now:           now, Zone: zone}
 	case KindPostmortemReport:
 		return PostmortemReportData{Incident: inc, HeldAt: now.Add(48 * time.Hour), Facilitator: "Alex Chen",
 			Issues:       []PostmortemIssue{{Ref: "I1", Text: "The release pipeline did not run the card-token contract tests."}},

@@ -120,6 +120,13 @@ type Comms struct {
 	// so the public promise is kept (checkPublicPromises); off, no
 	// customer reads it and nobody is reminded of it.
 	PublicPage bool
+
+	// Messages and QuestionLog are what the communication scorecard reads
+	// beside the timeline (scorecard.go): the outbox's record of who was
+	// sent what, and the stakeholders' questions. Unset: the scorecard
+	// says those figures are not recorded.
+	Messages    MessageLog
+	QuestionLog QuestionLog
 }
 
 // PublicFollowers says who receives the public wording of updates. It runs
@@ -440,6 +447,7 @@ func (c *Comms) SendUpdate(ctx context.Context, actor, ref string, in UpdateInpu
 			res.PublicMessage, res.PublicRecipients = pub, pub.Total
 		}
 	}
+	c.observeUpdate(ctx, inc, number+1, now, msg)
 	return res, nil
 }
 

@@ -153,3 +153,10 @@ ORDER BY id;
 UPDATE incidents SET first_update_stage = $1
 WHERE id = $2 AND first_update_stage < $1
   AND NOT EXISTS (SELECT 1 FROM timeline_events e WHERE e.incident_id = incidents.id AND e.kind = $3);
+-- name: incidents-declared-between
+-- The incidents of a report across incidents: declared in [$1, $2).
+SELECT id, title, severity, state, detected_via, detection_detail, verified, verification_detail,
+    extent, segments, systems, teams, first_failure_at, detected_at, declared_at, resolved_at, incident_lead,
+    comms_lead, facilitator, next_update_at, updates_promised, updates_on_time, promise_stage, root_cause, fix,
+    reply_token, version, updated_at
+FROM incidents WHERE declared_at >= $1 AND declared_at < $2 ORDER BY declared_at, id;

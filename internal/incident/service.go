@@ -69,6 +69,9 @@ type Service struct {
 	CommsLeads CommsLeads
 	// KnownSystems, when set, must know every suspected system named.
 	KnownSystems KnownSystems
+	// Metrics, when set, observes the scorecard's figures as they happen
+	// (scorecard_metrics.go); Comms reads it here too.
+	Metrics *CommsMetrics
 }
 
 func (s *Service) now() time.Time {
@@ -462,6 +465,12 @@ func (s *Service) TransitionTx(ctx context.Context, tx *sql.Tx, actor string, id
 	case to == Resolved:
 		resolvedAt = sql.NullTime{Time: now, Valid: true}
 		nextUpdate = sql.NullTime{} // no more status updates are promised
+		if due := inc.Promise.NextUpdateAt; due != nil && now.After(*due) {
+			// The promise came due with no update: the resolution is the
+			// next word the stakeholders get, this late (the scorecard
+			// reads it so). Observed in the transaction.
+			s.Metrics.promiseSettled(inc.Severity, now.Sub(*due))
+		}
 	case to == Investigating && inc.State == Resolved:
 		resolvedAt = sql.NullTime{} // reopened
 	}

@@ -167,3 +167,29 @@ SELECT m.id, m.kind, m.audience, m.subject, m.message_id, m.language, m.groups, 
     d.id, d.email, d.name, d.via_group, d.state, d.attempts, d.last_error, d.next_attempt_at, d.sent_at, d.failed_at, d.bounced_at
 FROM messages m LEFT JOIN deliveries d ON d.message_id = m.id
 WHERE m.incident_id = $1 ORDER BY m.id, d.id;
+-- name: told
+-- Every message of a conversation, its recipients counted by the group
+-- that reached them and by state (a reader's "who was told what and
+-- when"). MIN and MAX of a timestamp are text on SQLite: read with
+-- aggregateTime.
+SELECT m.id, m.audience, m.kind, m.created_at, m.groups, m.actor, m.language,
+    d.via_group, d.state, COUNT(*), MIN(d.sent_at), MAX(d.sent_at)
+FROM messages m JOIN deliveries d ON d.message_id = m.id
+WHERE m.incident_id = $1
+GROUP BY m.id, m.audience, m.kind, m.created_at, m.groups, m.actor, m.language, d.via_group, d.state
+ORDER BY m.id, d.via_group, d.state;
+
+-- name: reached
+-- The messages of a conversation's thread addressed to some of the
+-- addresses (a JSON array, lower case) whose copy was not given up or
+-- skipped.
+SELECT LOWER(d.email), m.id FROM deliveries d JOIN messages m ON m.id = d.message_id
+WHERE m.incident_id = $1 AND m.audience = $2 AND d.state NOT IN ('failed', 'skipped')
+  AND LOWER(d.email) IN (SELECT value FROM json_each($3))
+ORDER BY m.id;
+
+-- name: reached (postgres)
+SELECT LOWER(d.email), m.id FROM deliveries d JOIN messages m ON m.id = d.message_id
+WHERE m.incident_id = $1 AND m.audience = $2 AND d.state NOT IN ('failed', 'skipped')
+  AND LOWER(d.email) IN (SELECT jsonb_array_elements_text($3::jsonb))
+ORDER BY m.id;

@@ -696,6 +696,12 @@ func agenda(sh Shared, p prose) string {
 		}
 		fmt.Fprintf(&b, "%s  %s\n", e.At.UTC().Format("2006-01-02 15:04"), what)
 	}
+	if len(sh.Communication) > 0 {
+		b.WriteString("\n" + p.t("communication") + "\n")
+		for _, line := range sh.Communication {
+			b.WriteString("- " + line + "\n")
+		}
+	}
 	b.WriteString("\n" + p.t("reply_to_correct") + "\n")
 	return b.String()
 }
@@ -757,7 +763,8 @@ func (s *Service) SendInvite(ctx context.Context, ev calendar.Event, method stri
 		}
 	}
 	data := compose.PostmortemInviteData{Incident: sh.Incident, Start: ev.Start, End: ev.End, Location: location,
-		VideoLink: ev.VideoLink, Facilitator: ev.Organizer.Name, Method: method, Sequence: ev.Sequence, Entries: sh.Entries, Now: s.now()}
+		VideoLink: ev.VideoLink, Facilitator: ev.Organizer.Name, Method: method, Sequence: ev.Sequence, Entries: sh.Entries,
+		Communication: sh.Communication, Now: s.now()}
 	err = s.DB.InTx(ctx, func(tx *sql.Tx) error {
 		_, err := s.Mail.Queue(ctx, tx, compose.Outgoing{Thread: inc.Thread(ThreadInvite), Kind: compose.KindPostmortemInvite,
 			People: people, Data: data, Actor: "sitrep", Calendar: ics, CalendarMethod: method,
@@ -859,7 +866,7 @@ func (s *Service) queueTimeline(ctx context.Context, tx *sql.Tx, pm *Postmortem,
 	if pm.Room != nil && !pm.Remote {
 		location = pm.Room.Location()
 	}
-	data := compose.TimelineData{Incident: sh.Incident, Entries: sh.Entries, PostMortemAt: *pm.Start, Location: location,
+	data := compose.TimelineData{Incident: sh.Incident, Entries: sh.Entries, Communication: sh.Communication, PostMortemAt: *pm.Start, Location: location,
 		VideoLink: pm.VideoLink, Now: now}
 	if _, err := s.Mail.Queue(ctx, tx, compose.Outgoing{Thread: inc.Thread(ThreadTimeline), Kind: compose.KindTimeline,
 		People: participants(pm), Data: data, Actor: "sitrep"}); err != nil {

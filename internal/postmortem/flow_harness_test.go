@@ -25,6 +25,7 @@ import (
 	"github.com/sitrep-dev/sitrep/internal/jobs"
 	"github.com/sitrep-dev/sitrep/internal/outbox"
 	"github.com/sitrep-dev/sitrep/internal/postmortem"
+	"github.com/sitrep-dev/sitrep/internal/reply"
 	"github.com/sitrep-dev/sitrep/internal/store"
 	"github.com/sitrep-dev/sitrep/internal/storetest"
 	"github.com/sitrep-dev/sitrep/internal/testenv"
@@ -221,7 +222,8 @@ func newHarness(t *testing.T, o options) *harness {
 		Sender: sender, BatchSize: 10,
 		Lease: 5 * time.Second, MaxAttempts: 3,
 	}
-	h.comms = &incident.Comms{DB: h.db, Incidents: h.incidents, Directory: h.dir, Mail: h.outbox, Now: h.clock.Now, ReminderBefore: 10 * time.Minute, OverdueAfter: 5 * time.Minute}
+	h.comms = &incident.Comms{DB: h.db, Incidents: h.incidents, Directory: h.dir, Mail: h.outbox, Now: h.clock.Now, ReminderBefore: 10 * time.Minute, OverdueAfter: 5 * time.Minute,
+		Messages: h.outbox, QuestionLog: &reply.Service{DB: h.db}} // the scorecard, for the pre-read's communication facts
 	h.incidents.OnDeclare = append(h.incidents.OnDeclare, h.comms)
 	settings := postmortem.Settings{OptionalGroups: []string{"exec"}, Holidays: []string{"2026-03-09"}, Building: "HQ"}
 	if o.settings != nil {

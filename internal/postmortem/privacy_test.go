@@ -225,6 +225,13 @@ func assertShared(t *testing.T, where, text string, story bool) {
 		"rolling back the last release", // the status update, as its audience read it
 		"rolled back release 2026.03.2", // the lead's note, with the name replaced
 		"A reporter confirmed the fix (1 confirmation so far)",
+		// How it was communicated: the scorecard as facts, naming no one
+		// (the CEO's question is counted, never quoted or attributed).
+		"First status update: under a minute after the declaration (13:00 UTC).",
+		"Next-update promises kept: 0 of 1.",
+		"The 13:30 UTC promise was not met: the resolution came 1 h 30 min after it.",
+		"Stakeholders' questions: 1 asked, none answered on the record.",
+		"Asked to confirm the fix: 1; answered: 1 (1 confirmed, 0 still broken, 0 unclear).",
 	} {
 		if !strings.Contains(flat, want) {
 			t.Errorf("%s lost %q from the timeline:\n%s", where, want, text)

@@ -30,6 +30,9 @@ import (
 type Shared struct {
 	Incident compose.IncidentView
 	Entries  []compose.TimelineEntry
+	// Communication is how the incident was communicated: its scorecard
+	// as facts (communication.go).
+	Communication []string
 }
 
 // shared builds the Shared view of inc's post-mortem pm. Every path that
@@ -52,7 +55,7 @@ func (s *Service) shared(ctx context.Context, q store.Querier, pm *Postmortem, i
 	// show. The roles are named in the timeline by role.
 	v.IncidentLead, v.CommsLead, v.Reports, v.ReportFacts = "", "", "", nil
 	v.DetectionDetail, v.VerificationDetail = r.scrub(v.DetectionDetail), r.scrub(v.VerificationDetail)
-	return Shared{Incident: v, Entries: r.timeline(events)}, nil
+	return Shared{Incident: v, Entries: r.timeline(events), Communication: s.communication(ctx, q, inc)}, nil
 }
 
 // redactor retells timeline events for the attendees.

@@ -44,3 +44,7 @@ FROM lead_questions WHERE incident_id = $1 ORDER BY received_at, id;
 -- name: question-of-incident
 SELECT id, sender, audience, subject, question, received_at, sent_at, reminded_at, answered_at, answered_by
 FROM lead_questions WHERE incident_id = $1 AND id = $2;
+-- name: questions-of-incident
+-- Every stakeholder's question of an incident, for its scorecard.
+SELECT inbound_id, sender, audience, received_at, sent_at FROM lead_questions
+WHERE incident_id = $1 ORDER BY received_at, id;

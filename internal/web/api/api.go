@@ -115,6 +115,7 @@ func (s *Server) Register(mux *http.ServeMux) {
 	s.registerMaintenance(mux)
 	s.registerSubscriptions(mux)
 	s.registerBacklog(mux)
+	s.registerScorecard(mux)
 
 	mux.HandleFunc("/api/", func(w http.ResponseWriter, r *http.Request) {
 		s.Error(w, r, errs.E(errs.NotFound, "no API route %s %s", r.Method, r.URL.Path))

@@ -100,6 +100,9 @@ type incidentData struct {
 	// PublicTold: the incident had public wording, so resolving tells
 	// customers too; the form takes what they read of the end.
 	PublicTold bool
+	// Scorecard is the incident's communication, measured (scorecard.go).
+	Scorecard      *incident.Scorecard
+	ScorecardError string
 }
 
 // holdView is the overdue banner's holding update: to whom it goes.
@@ -170,6 +173,9 @@ func (s *Server) incidentData(ctx context.Context, r *http.Request, ref string, 
 	if err := s.resolutionData(ctx, d); err != nil {
 		return nil, err
 	}
+	if err := s.scorecardData(ctx, d); err != nil {
+		return nil, err
+	}
 	if form != nil {
 		d.Compose = *form
 	}
@@ -237,6 +243,8 @@ func (s *Server) incidentPage(w http.ResponseWriter, r *http.Request, sess *auth
 		p.Notice = "Change marked as suspected; it is on the timeline."
 	case q.Get("marked") == "confirmed":
 		p.Notice = "Change confirmed as a cause; the summary draft names it."
+	case q.Get("answered") != "":
+		p.Notice = "Question marked answered; it is on the timeline and in the scorecard."
 	}
 	if fill != nil {
 		fill(d, p)

@@ -110,6 +110,9 @@ func (s *Server) routes() []route {
 		{"GET", "/incidents/{ref}/audit.csv", auth.Viewer, s.uiAuditCSV},
 		{"POST", "/incidents/{ref}/questions/answered", auth.Lead, s.uiAnswerQuestions},
 		{"POST", "/incidents/{ref}/questions/{id}/answered", auth.Lead, s.uiAnswerQuestions},
+		{"GET", "/reports", auth.Viewer, s.uiReport},
+		{"GET", "/reports.csv", auth.Viewer, s.uiReportCSV},
+		{"GET", "/reports.json", auth.Viewer, s.uiReportJSON},
 
 		{"POST", "/incidents/{ref}/resolve", auth.Lead, s.uiResolve},
 		{"POST", "/incidents/{ref}/reports", auth.Lead, s.uiAddReport},
