@@ -84,12 +84,8 @@ func cmdChanges(ctx context.Context, e env, args []string) error {
 		// Maintenance is what was told of each maintenance window, by
 		// change id.
 		Maintenance map[string]struct {
-			Ref     string `json:"ref"`
-			Notices map[string]struct {
-				At     time.Time `json:"at"`
-				Groups []string  `json:"groups"`
-				Sent   bool      `json:"sent"`
-			} `json:"notices"`
+			Ref     string                `json:"ref"`
+			Notices map[string]*noticeOut `json:"notices"`
 		} `json:"maintenance"`
 	}
 	if printed, err := c.get(ctx, path, &out); printed || err != nil {
@@ -128,13 +124,12 @@ func cmdChanges(ctx context.Context, e env, args []string) error {
 		if m, ok := out.Maintenance[strconv.FormatInt(ch.ID, 10)]; ok {
 			// What planned maintenance told of this window, step by step.
 			told := []string{}
-			for _, step := range []string{"announced", "started", "ended", "cancelled"} {
-				if n, ok := m.Notices[step]; ok {
-					if n.Sent {
-						told = append(told, step+" "+n.At.UTC().Format("Jan 02 15:04")+" to "+strings.Join(n.Groups, ", "))
-					} else {
-						told = append(told, step+" (nobody told)")
-					}
+			for _, step := range noticeOrder(m.Notices) {
+				n := m.Notices[step]
+				if n.Sent {
+					told = append(told, noticeName(step)+" "+n.At.UTC().Format("Jan 02 15:04")+" to "+strings.Join(n.Groups, ", "))
+				} else {
+					told = append(told, noticeName(step)+" (nobody told)")
 				}
 			}
 			if len(told) == 0 {

@@ -3,6 +3,8 @@ package main
 import (
 	"context"
 	"fmt"
+	"sort"
+	"strconv"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -28,18 +30,15 @@ type windowOut struct {
 }
 
 // told is what was said about the window, in order: "announced 14:05,
-// started 22:00".
+// rescheduled 16:10, started 22:00".
 func (w windowOut) told() string {
 	var parts []string
-	for _, step := range []string{"announced", "started", "ended", "cancelled"} {
+	for _, step := range noticeOrder(w.Notices) {
 		n := w.Notices[step]
-		if n == nil {
-			continue
-		}
-		s := step + " " + n.At.UTC().Format("Jan 02 15:04")
+		s := noticeName(step) + " " + n.At.UTC().Format("Jan 02 15:04")
 		if !n.Sent {
 			s += " (nobody told)"
-		} else if step == "announced" {
+		} else if step == "announced" || strings.HasPrefix(step, "rescheduled") {
 			s += " to " + strings.Join(n.Groups, ", ")
 		}
 		parts = append(parts, s)
@@ -48,6 +47,46 @@ func (w windowOut) told() string {
 		return "not told yet"
 	}
 	return strings.Join(parts, "; ")
+}
+
+// noticeOrder lists the steps of notices in the order they were told: by
+// time, and at the same time in the order of the steps (a window's moves,
+// "rescheduled-1", "rescheduled-2", after its announcement).
+func noticeOrder(notices map[string]*noticeOut) []string {
+	rank := func(step string) int {
+		switch step {
+		case "announced":
+			return 0
+		case "started":
+			return 1000
+		case "ended":
+			return 1001
+		case "cancelled":
+			return 1002
+		}
+		n, _ := strconv.Atoi(strings.TrimPrefix(step, "rescheduled-"))
+		return 1 + n
+	}
+	steps := make([]string, 0, len(notices))
+	for step := range notices {
+		steps = append(steps, step)
+	}
+	sort.Slice(steps, func(i, j int) bool {
+		a, b := notices[steps[i]], notices[steps[j]]
+		if !a.At.Equal(b.At) {
+			return a.At.Before(b.At)
+		}
+		return rank(steps[i]) < rank(steps[j])
+	})
+	return steps
+}
+
+// noticeName is a step as people read it: "rescheduled" for each move.
+func noticeName(step string) string {
+	if strings.HasPrefix(step, "rescheduled-") {
+		return "rescheduled"
+	}
+	return step
 }
 
 func cmdMaintenance(ctx context.Context, e env, args []string) error {

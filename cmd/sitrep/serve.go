@@ -340,6 +340,11 @@ func (h *Main) Run(ctx context.Context) error {
 	h.loops.Go(func(ctx context.Context) { h.runChecks(ctx, cfg.Jobs.CheckInterval) })
 	h.loops.Go(func(ctx context.Context) { h.readAnswers(ctx, cfg.Jobs.CheckInterval) })
 	h.loops.Go(func(ctx context.Context) { h.tellMaintenance(ctx, max(cfg.Jobs.CheckInterval, time.Minute)) })
+	if h.subscriptions != nil {
+		h.loops.Go(func(ctx context.Context) {
+			h.sweepSubscriptions(ctx, max(cfg.Jobs.CheckInterval, subscriptionSweepEvery))
+		})
+	}
 	if h.backlog != nil {
 		h.loops.Go(func(ctx context.Context) { h.pollBacklog(ctx, cfg.Backlog.PollEvery) })
 	}
@@ -722,6 +727,30 @@ func (h *Main) tellMaintenance(ctx context.Context, interval time.Duration) {
 	for {
 		if _, err := h.maint.Check(ctx); err != nil && ctx.Err() == nil {
 			h.logger.Error("maintenance notices failed", "err", err)
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
+}
+
+// subscriptionSweepEvery is how often sweepSubscriptions runs: a double
+// opt-in lapses after subscriptions.confirm_for (hours), so a few minutes
+// late is on time.
+const subscriptionSweepEvery = 10 * time.Minute
+
+// sweepSubscriptions deletes the double opt-ins never confirmed and the
+// links nobody will use (subscription.Service.Sweep) in a loop of its
+// own, every replica: what one deletes is garbage whoever deletes it, and
+// each run deletes a bounded number of batches.
+func (h *Main) sweepSubscriptions(ctx context.Context, interval time.Duration) {
+	t := time.NewTicker(interval)
+	defer t.Stop()
+	for {
+		if _, err := h.subscriptions.Sweep(ctx); err != nil && ctx.Err() == nil {
+			h.logger.Error("subscription sweep failed", "err", err)
 		}
 		select {
 		case <-ctx.Done():

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 
 	"github.com/sitrep-dev/sitrep/internal/config"
 	"github.com/sitrep-dev/sitrep/internal/incident"
@@ -41,6 +42,12 @@ func cmdStatus(ctx context.Context, e env, args []string) error {
 	defer db.Close()
 	site := &statuspage.PublicSite{Reader: &statuspage.Reader{Incidents: &incident.Service{DB: db, DueSoon: cfg.Cadence.ReminderBefore}},
 		Title: cfg.StatusPage.Public.Title, URL: cfg.StatusPage.Public.URL, Logger: newLogger(cfg, e)}
+	if pub := cfg.StatusPage.Public; pub.Subscriptions && pub.Listen != "" && pub.URL != "" {
+		// The listener takes the form's posts: the exported page has the
+		// form, posting there (no JavaScript, no relative link that the
+		// static host would not answer).
+		site.SubscribeURL = strings.TrimSuffix(pub.URL, "/") + "/subscribe"
+	}
 	for _, c := range cfg.StatusPage.Public.Components {
 		site.Components = append(site.Components, statuspage.Component{Name: c.Name, Systems: c.Systems})
 	}

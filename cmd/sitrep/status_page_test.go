@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -386,6 +387,21 @@ func TestPublicStatusPageListensApart(t *testing.T) {
 	page, err := os.ReadFile(filepath.Join(dir, "incidents", inc.Ref+".html"))
 	if err != nil || !strings.Contains(string(page), "Some card payments fail") || strings.Contains(string(page), "INTERNAL") {
 		t.Errorf("the exported page: %v\n%s", err, page)
+	}
+	if index, err := os.ReadFile(filepath.Join(dir, "index.html")); err != nil || strings.Contains(string(index), "<form") {
+		t.Errorf("the export without public subscriptions has a form: %v\n%s", err, index)
+	}
+	// With public subscriptions on, the exported index has the form,
+	// posting to the public listener's address.
+	subscribing := append(slices.Clone(environ), "SITREP_STATUS_PAGE_PUBLIC_SUBSCRIPTIONS=true", "SITREP_STATUS_PAGE_PUBLIC_LISTEN=127.0.0.1:8081",
+		"SITREP_STATUS_PAGE_PUBLIC_URL=https://status.example.test/")
+	out.Reset()
+	if code := run(ctx, []string{"status", "export", dir}, strings.NewReader(""), &out, &errOut, subscribing); code != 0 {
+		t.Fatalf("status export with subscriptions: %d\n%s%s", code, out.String(), errOut.String())
+	}
+	if index, err := os.ReadFile(filepath.Join(dir, "index.html")); err != nil ||
+		!strings.Contains(string(index), `<form class="subscribe" method="post" action="https://status.example.test/subscribe"`) {
+		t.Errorf("the export with public subscriptions: %v\n%s", err, index)
 	}
 	// Off, it is refused with the key to set.
 	out.Reset()

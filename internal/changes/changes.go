@@ -57,6 +57,9 @@ type Change struct {
 	URL         string     `json:"url,omitempty"`
 	At          time.Time  `json:"at"`
 	End         *time.Time `json:"end,omitempty"`
+	// CancelledAt: a maintenance window its calendar cancelled (or no
+	// longer has), when the change log saw it so.
+	CancelledAt *time.Time `json:"cancelled_at,omitempty"`
 
 	// Set on an incident's view only.
 	Before           string `json:"before_failure,omitempty"` // "3h0m0s": how long before the reference time
@@ -238,9 +241,9 @@ func (s *Service) clean(in *Input) error {
 func scanChange(row interface{ Scan(...any) error }, extra ...any) (*Change, error) {
 	var c Change
 	var systems string
-	var end sql.NullTime
+	var end, cancelled sql.NullTime
 	dest := append([]any{&c.ID, &c.Source, &c.ExternalID, &c.Kind, &c.Service, &systems, &c.Version, &c.Environment,
-		&c.TriggeredBy, &c.Summary, &c.Details, &c.URL, &c.At, &end}, extra...)
+		&c.TriggeredBy, &c.Summary, &c.Details, &c.URL, &c.At, &end, &cancelled}, extra...)
 	if err := row.Scan(dest...); err != nil {
 		return nil, err
 	}
@@ -248,6 +251,10 @@ func scanChange(row interface{ Scan(...any) error }, extra ...any) (*Change, err
 	if end.Valid {
 		e := end.Time.UTC()
 		c.End = &e
+	}
+	if cancelled.Valid {
+		x := cancelled.Time.UTC()
+		c.CancelledAt = &x
 	}
 	c.Systems = []string{}
 	_ = json.Unmarshal([]byte(systems), &c.Systems)
@@ -333,7 +340,7 @@ func (s *Service) ForIncident(ctx context.Context, ref string, window time.Durat
 		out.Reference, out.ReferenceIs = inc.FirstFailureAt.UTC(), "first_failure"
 	}
 	from := out.Reference.Add(-window)
-	out.Warnings = s.readCalendars(ctx, from, out.Reference)
+	out.Warnings = s.read(ctx, from, out.Reference).warnings
 
 	rows, err := s.DB.QueryContext(ctx, queries.Get("changes-before-incident"), inc.ID, out.Reference, from)
 	if err != nil {
@@ -354,36 +361,203 @@ func (s *Service) ForIncident(ctx context.Context, ref string, window time.Durat
 	return out, rows.Err()
 }
 
-// readCalendars stores the maintenance events of [from, to] from every
-// calendar, and returns a warning for each calendar that failed.
-func (s *Service) readCalendars(ctx context.Context, from, to time.Time) []string {
-	warnings := []string{}
+// calendarRead is what one read of the calendars saw: a warning for each
+// calendar that failed, the keys each source had in the span, and which
+// sources were read whole (every calendar of theirs answered).
+type calendarRead struct {
+	warnings []string
+	seen     map[string]map[string]bool // source → keys read
+	whole    map[string]bool            // source → every calendar of it answered
+}
+
+// read stores the maintenance events of [from, to] from every calendar
+// (storeWindow).
+func (s *Service) read(ctx context.Context, from, to time.Time) calendarRead {
+	r := calendarRead{warnings: []string{}, seen: map[string]map[string]bool{}, whole: map[string]bool{}}
 	timeout := s.CalendarTimeout
 	if timeout <= 0 {
 		timeout = 10 * time.Second
 	}
-	var known []string
-	if s.KnownSystems != nil {
-		known = s.KnownSystems.Systems()
-	}
+	known := s.known()
 	for _, cal := range s.Calendars {
+		src := cal.Source()
+		if _, ok := r.whole[src]; !ok {
+			r.whole[src], r.seen[src] = true, map[string]bool{}
+		}
 		cctx, cancel := context.WithTimeout(ctx, timeout)
 		events, err := cal.Maintenance(cctx, from, to)
 		cancel()
 		if err != nil {
 			s.logger().Warn("maintenance calendar unreachable", "calendar", cal.Name(), "err", err)
-			warnings = append(warnings, fmt.Sprintf("maintenance calendar unreachable: %s: %v", cal.Name(), err))
+			r.warnings = append(r.warnings, fmt.Sprintf("maintenance calendar unreachable: %s: %v", cal.Name(), err))
+			r.whole[src] = false
 			continue
 		}
 		for _, ev := range events {
-			in := ev.input(cal.Source(), known)
-			if err := s.upsertMaintenance(ctx, in); err != nil {
+			r.seen[src][ev.Key()] = true
+			if err := s.storeWindow(ctx, src, ev, known); err != nil {
 				s.logger().Warn("maintenance event refused", "calendar", cal.Name(), "uid", ev.UID, "err", err)
-				warnings = append(warnings, fmt.Sprintf("maintenance event %q from %s not stored: %v", ev.Summary, cal.Name(), err))
+				r.warnings = append(r.warnings, fmt.Sprintf("maintenance event %q from %s not stored: %v", ev.Summary, cal.Name(), err))
+			}
+		}
+	}
+	return r
+}
+
+func (s *Service) known() []string {
+	if s.KnownSystems == nil {
+		return nil
+	}
+	return s.KnownSystems.Systems()
+}
+
+// storeWindow stores a calendar's window under its key: an event stored
+// under its older key takes its key first; a window the calendar
+// cancelled is marked so (and never stored when the log does not have it:
+// cancelled work is not maintenance); any other is inserted, or updated
+// when it moved or was renamed.
+func (s *Service) storeWindow(ctx context.Context, source string, w Window, known []string) error {
+	key := w.Key()
+	if w.Recurrence.IsZero() {
+		if _, err := s.DB.ExecContext(ctx, queries.Get("rekey-maintenance"), source, w.legacyKey(), key); err != nil {
+			return fmt.Errorf("changes: rekey maintenance %s: %w", key, err)
+		}
+	}
+	if w.Cancelled {
+		if _, err := s.DB.ExecContext(ctx, queries.Get("cancel-maintenance"), source, key, s.now()); err != nil {
+			return fmt.Errorf("changes: cancel maintenance %s: %w", key, err)
+		}
+		return nil
+	}
+	return s.upsertMaintenance(ctx, w.input(source, known))
+}
+
+// GoneAfter is how long a window that its calendar no longer has (at its
+// time, or anywhere: Finder) stays missing before the change log takes it
+// as cancelled: a few reads, so that one calendar read that came back
+// short (a file half written, a server's hiccup) cancels nothing.
+const GoneAfter = 5 * time.Minute
+
+// maxLookups bounds the windows one read looks up: the rest wait for the
+// next read.
+const maxLookups = 100
+
+// reconcile looks up, in their calendars (Finder), the stored windows
+// that are not over and start by to that the read r did not find at
+// their time: a window found elsewhere moved (it is stored at its new
+// time, and under its key now when it had its older one); one found
+// nowhere is missing, and cancelled once it stayed missing GoneAfter. A
+// source that was not read whole, or whose calendars cannot look windows
+// up, is left as it is; so is a window that is over.
+func (s *Service) reconcile(ctx context.Context, to time.Time, r calendarRead) []string {
+	type missing struct {
+		id      int64
+		source  string
+		key     string
+		missing sql.NullTime
+	}
+	rows, err := s.DB.QueryContext(ctx, queries.Get("maintenance-to-check"), s.now(), to.UTC())
+	if err != nil {
+		return []string{fmt.Sprintf("maintenance windows not checked against their calendars: %v", err)}
+	}
+	bySource := map[string][]missing{}
+	n := 0
+	for rows.Next() {
+		var m missing
+		if err := rows.Scan(&m.id, &m.source, &m.key, &m.missing); err != nil {
+			rows.Close()
+			return []string{fmt.Sprintf("maintenance windows not checked against their calendars: %v", err)}
+		}
+		if !r.whole[m.source] || r.seen[m.source][m.key] || n >= maxLookups {
+			continue
+		}
+		bySource[m.source] = append(bySource[m.source], m)
+		n++
+	}
+	rows.Close()
+	var warnings []string
+	now, known := s.now(), s.known()
+	for source, ms := range bySource {
+		keys := make([]string, len(ms))
+		for i, m := range ms {
+			keys[i] = m.key
+		}
+		found, err := s.find(ctx, source, keys)
+		if err != nil {
+			warnings = append(warnings, err.Error())
+			continue
+		}
+		if found == nil {
+			continue // no calendar of source can look windows up
+		}
+		for _, m := range ms {
+			if err := s.settle(ctx, source, m.id, m.key, m.missing, found, known, now); err != nil {
+				warnings = append(warnings, err.Error())
 			}
 		}
 	}
 	return warnings
+}
+
+// find asks every calendar of source where the windows keyed keys are:
+// nil when one of them cannot look windows up.
+func (s *Service) find(ctx context.Context, source string, keys []string) (map[string]Window, error) {
+	timeout := s.CalendarTimeout
+	if timeout <= 0 {
+		timeout = 10 * time.Second
+	}
+	found := map[string]Window{}
+	for _, cal := range s.Calendars {
+		if cal.Source() != source {
+			continue
+		}
+		f, ok := cal.(Finder)
+		if !ok {
+			return nil, nil
+		}
+		cctx, cancel := context.WithTimeout(ctx, timeout)
+		m, err := f.Find(cctx, keys)
+		cancel()
+		if err != nil {
+			s.logger().Warn("maintenance calendar unreachable", "calendar", cal.Name(), "err", err)
+			return nil, fmt.Errorf("maintenance calendar unreachable: %s: %v", cal.Name(), err)
+		}
+		for k, w := range m {
+			found[k] = w
+		}
+	}
+	return found, nil
+}
+
+// settle stores what the calendars said of the window id, keyed key: where
+// it is now, or that it is missing (cancelled once missing GoneAfter).
+func (s *Service) settle(ctx context.Context, source string, id int64, key string, since sql.NullTime, found map[string]Window, known []string, now time.Time) error {
+	w, ok := found[key]
+	if ok && w.Key() != key {
+		// Found under its key now (an event stored under its older key):
+		// the row takes it, unless another row has it already, which makes
+		// this one a duplicate, missing like any other.
+		res, err := s.DB.ExecContext(ctx, queries.Get("rekey-maintenance"), source, key, w.Key())
+		if err != nil {
+			return fmt.Errorf("changes: rekey maintenance %s: %w", key, err)
+		}
+		if n, _ := res.RowsAffected(); n == 0 {
+			ok = false
+		}
+	}
+	if ok {
+		return s.storeWindow(ctx, source, w, known)
+	}
+	if _, err := s.DB.ExecContext(ctx, queries.Get("maintenance-missing"), id, now); err != nil {
+		return fmt.Errorf("changes: maintenance %s missing: %w", key, err)
+	}
+	if since.Valid && now.Sub(since.Time) >= GoneAfter {
+		s.logger().Info("maintenance window gone from its calendar: cancelled", "source", source, "key", key, "missing_since", since.Time)
+		if _, err := s.DB.ExecContext(ctx, queries.Get("cancel-maintenance"), source, key, now); err != nil {
+			return fmt.Errorf("changes: cancel maintenance %s: %w", key, err)
+		}
+	}
+	return nil
 }
 
 // Mark records that the lead suspects (state Suspected) or has confirmed

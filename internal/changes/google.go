@@ -22,7 +22,10 @@ type Google struct {
 	svc        *gcal.Service
 }
 
-var _ Calendar = (*Google)(nil)
+var (
+	_ Calendar = (*Google)(nil)
+	_ Finder   = (*Google)(nil)
+)
 
 // NewGoogle reads calendarID. Production passes a service account's
 // credentials (google.ServiceAccount with GoogleReadScope); tests
@@ -41,40 +44,94 @@ func NewGoogle(ctx context.Context, calendarID string, opts ...option.ClientOpti
 func (g *Google) Name() string   { return "Google Calendar " + g.CalendarID }
 func (g *Google) Source() string { return "google" }
 
-// Maintenance lists the events overlapping [from, to], one per occurrence,
-// leaving out cancelled ones.
+// Maintenance lists the events overlapping [from, to], one per occurrence
+// (each keyed by its original start, which Google keeps when one is
+// moved).
 func (g *Google) Maintenance(ctx context.Context, from, to time.Time) ([]Window, error) {
 	var out []Window
 	call := g.svc.Events.List(g.CalendarID).Context(ctx).
 		TimeMin(from.UTC().Format(time.RFC3339)).TimeMax(to.UTC().Format(time.RFC3339)).
 		SingleEvents(true).OrderBy("startTime").MaxResults(250)
 	err := call.Pages(ctx, func(page *gcal.Events) error {
-		zone := time.UTC
-		if loc, err := time.LoadLocation(page.TimeZone); err == nil && page.TimeZone != "" {
-			zone = loc // all-day windows start at midnight where the calendar is
-		}
-		for _, ev := range page.Items {
-			if ev.Status == "cancelled" {
-				continue
-			}
-			start, err := googleTime(ev.Start, zone)
-			if err != nil {
-				return fmt.Errorf("event %s start: %w", ev.Id, err)
-			}
-			end, err := googleTime(ev.End, zone)
-			if err != nil {
-				return fmt.Errorf("event %s end: %w", ev.Id, err)
-			}
-			uid := ev.ICalUID
-			if uid == "" {
-				uid = ev.Id
-			}
-			out = append(out, Window{UID: uid, Summary: ev.Summary, Details: ev.Description, URL: ev.HtmlLink, Start: start, End: end})
-		}
-		return nil
+		ws, err := googleWindows(page)
+		out = append(out, ws...)
+		return err
 	})
 	if err != nil {
 		return nil, fmt.Errorf("google: list %s: %w", g.CalendarID, err)
+	}
+	return out, nil
+}
+
+// Find lists, for each key, the events of its UID (events.list with
+// iCalUID, deleted ones too, status "cancelled"), whatever their time:
+// the event itself, or the occurrence that originally started at the
+// key's time (within a year of it).
+func (g *Google) Find(ctx context.Context, keys []string) (map[string]Window, error) {
+	out := map[string]Window{}
+	for _, key := range keys {
+		uid, rec := splitKey(key)
+		call := g.svc.Events.List(g.CalendarID).Context(ctx).ICalUID(uid).ShowDeleted(true).SingleEvents(true).MaxResults(250)
+		if !rec.IsZero() {
+			call = call.TimeMin(rec.Add(-366 * 24 * time.Hour).Format(time.RFC3339)).TimeMax(rec.Add(366 * 24 * time.Hour).Format(time.RFC3339))
+		}
+		var found []Window
+		err := call.Pages(ctx, func(page *gcal.Events) error {
+			ws, err := googleWindows(page)
+			found = append(found, ws...)
+			return err
+		})
+		if err != nil {
+			return nil, fmt.Errorf("google: find %q in %s: %w", uid, g.CalendarID, err)
+		}
+		for _, w := range found {
+			if w.UID != uid {
+				continue
+			}
+			if w.Recurrence.IsZero() || w.Recurrence.Equal(rec) {
+				out[key] = w
+				break
+			}
+		}
+	}
+	return out, nil
+}
+
+// googleWindows are a page's events as windows; an all-day window starts
+// at midnight where the calendar is.
+func googleWindows(page *gcal.Events) ([]Window, error) {
+	zone := time.UTC
+	if loc, err := time.LoadLocation(page.TimeZone); err == nil && page.TimeZone != "" {
+		zone = loc
+	}
+	var out []Window
+	for _, ev := range page.Items {
+		start, err := googleTime(ev.Start, zone)
+		if err != nil {
+			if ev.Status == "cancelled" {
+				continue // a cancelled occurrence may come without its times
+			}
+			return out, fmt.Errorf("event %s start: %w", ev.Id, err)
+		}
+		end, err := googleTime(ev.End, zone)
+		if err != nil {
+			if ev.Status == "cancelled" {
+				continue
+			}
+			return out, fmt.Errorf("event %s end: %w", ev.Id, err)
+		}
+		uid := ev.ICalUID
+		if uid == "" {
+			uid = ev.Id
+		}
+		w := Window{UID: uid, Summary: oneLine(ev.Summary), Details: ev.Description, URL: ev.HtmlLink, Start: start.UTC(), End: end.UTC(),
+			Cancelled: ev.Status == "cancelled"}
+		if ev.RecurringEventId != "" && ev.OriginalStartTime != nil {
+			if rec, err := googleTime(ev.OriginalStartTime, zone); err == nil {
+				w.Recurrence = rec.UTC()
+			}
+		}
+		out = append(out, w)
 	}
 	return out, nil
 }

@@ -15,15 +15,60 @@ import (
 var _ maintenance.Windows = (*Service)(nil)
 
 // Windows lists the maintenance windows overlapping [from, to], oldest
-// first, after reading every maintenance calendar for that span (a
-// calendar that fails is returned in warnings, and what the log already
-// holds is still answered). Planned maintenance reads it ahead of time to
-// announce windows.
-func (s *Service) Windows(ctx context.Context, from, to time.Time) (windows []maintenance.Span, warnings []string, err error) {
-	warnings = s.readCalendars(ctx, from, to)
-	windows, err = s.StoredWindows(ctx, from, to)
-	return windows, warnings, err
+// first, and then the windows watch names that are elsewhere now, after
+// reading every maintenance calendar for that span and as far as the
+// watched windows go (a calendar that fails is returned in warnings, and
+// what the log already holds is still answered). Planned maintenance reads
+// it ahead of time to announce windows, and watches the windows it told
+// about: a window no longer at its time in its calendar is looked up
+// there (Finder), so that one moved far is stored at its new time, and
+// one the calendar no longer has is cancelled (GoneAfter).
+func (s *Service) Windows(ctx context.Context, from, to time.Time, watch []int64) (windows []maintenance.Span, warnings []string, err error) {
+	readTo := to
+	for _, id := range watch {
+		w, err := s.MaintenanceWindow(ctx, id)
+		if errs.Is(err, errs.NotFound) {
+			continue
+		}
+		if err != nil {
+			return nil, nil, err
+		}
+		if w.End.After(readTo) {
+			readTo = w.End
+		}
+	}
+	if limit := to.Add(maxWatchAhead); readTo.After(limit) {
+		readTo = limit
+	}
+	r := s.read(ctx, from, readTo)
+	warnings = append(r.warnings, s.reconcile(ctx, readTo, r)...)
+	if windows, err = s.StoredWindows(ctx, from, to); err != nil {
+		return nil, warnings, err
+	}
+	listed := map[int64]bool{}
+	for _, w := range windows {
+		listed[w.ID] = true
+	}
+	for _, id := range watch {
+		if listed[id] {
+			continue
+		}
+		w, err := s.MaintenanceWindow(ctx, id)
+		if errs.Is(err, errs.NotFound) {
+			continue
+		}
+		if err != nil {
+			return nil, warnings, err
+		}
+		listed[id] = true
+		windows = append(windows, *w)
+	}
+	return windows, warnings, nil
 }
+
+// maxWatchAhead bounds how far past the announcer's span a read of the
+// calendars goes to follow a watched window.
+const maxWatchAhead = 400 * 24 * time.Hour
 
 // StoredWindows is Windows without reading the calendars: what the log
 // holds. An alert asks it, so that a slow calendar never holds up intake
@@ -74,7 +119,7 @@ func (s *Service) DeclareWindow(ctx context.Context, actor, externalID string, w
 
 func span(c *Change) maintenance.Span {
 	w := maintenance.Span{ID: c.ID, Source: c.Source, Title: c.Summary, Details: c.Details, URL: c.URL, Systems: c.Systems,
-		Start: c.At, End: c.At}
+		Start: c.At, End: c.At, Cancelled: c.CancelledAt != nil}
 	if c.End != nil {
 		w.End = *c.End
 	}

@@ -19,6 +19,9 @@ const (
 	MaintenanceStarted   = "started"
 	MaintenanceEnded     = "ended"
 	MaintenanceCancelled = "cancelled"
+	// MaintenanceRescheduled: a window told about moved (OldStart, OldEnd
+	// are the times told before).
+	MaintenanceRescheduled = "rescheduled"
 )
 
 // MaintenanceData is for KindMaintenance.
@@ -31,8 +34,12 @@ type MaintenanceData struct {
 	URL     string
 	Start   time.Time
 	End     time.Time
-	Now     time.Time
-	Zone    *time.Location
+	// OldStart and OldEnd: the times told before a move (Step
+	// MaintenanceRescheduled).
+	OldStart time.Time
+	OldEnd   time.Time
+	Now      time.Time
+	Zone     *time.Location
 	// Audience is the group this copy goes to ("Customer service").
 	Audience string
 }

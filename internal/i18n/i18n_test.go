@@ -127,3 +127,47 @@ func TestDurationAndListPerLanguage(t *testing.T) {
 		}
 	}
 }
+
+// TestAcceptLanguage: the first language sitrep writes, by preference;
+// English ("") for none, and for a hostile header (huge, malformed).
+// FuzzAcceptLanguage holds it to a deadline.
+func TestAcceptLanguage(t *testing.T) {
+	for h, want := range map[string]string{
+		"de-DE,de;q=0.9,en;q=0.8":          "de-DE",
+		"pt-BR, ja;q=0.5, en;q=0.4":        "ja",
+		"en;q=0.1, fr-CA":                  "fr-CA",
+		"pt-BR":                            "",
+		"":                                 "",
+		"de;q=abc":                         "",
+		"de-" + strings.Repeat("x-", 2000): "",
+		strings.Repeat("de,", 400):         "",
+		"\x00\xff;;;,,,=":                  "",
+	} {
+		if got := i18n.AcceptLanguage(h); got != want {
+			t.Errorf("AcceptLanguage(%.40q) = %q, want %q", h, got, want)
+		}
+	}
+}
+
+// FuzzAcceptLanguage: whatever a browser (or anyone) sends, the answer
+// comes within a deadline and is "" or a language sitrep writes.
+func FuzzAcceptLanguage(f *testing.F) {
+	for _, s := range []string{"de-DE,de;q=0.9", "ja;q=0.5, *", "", "x-" + strings.Repeat("-", 900), "de;q=0.9999999999,en;q=-1", "zh-Hant-TW,und"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, h string) {
+		done := make(chan string, 1)
+		go func() { done <- i18n.AcceptLanguage(h) }()
+		select {
+		case got := <-done:
+			if got == "" {
+				return
+			}
+			if _, ok := i18n.Supported(got); !ok || len(h) > i18n.MaxAcceptLanguage {
+				t.Fatalf("AcceptLanguage(%q) = %q, not a language sitrep writes", h, got)
+			}
+		case <-time.After(2 * time.Second):
+			t.Fatalf("AcceptLanguage took longer than 2s on %d bytes", len(h))
+		}
+	})
+}

@@ -44,7 +44,26 @@ const (
 	Started   = compose.MaintenanceStarted
 	Ended     = compose.MaintenanceEnded
 	Cancelled = compose.MaintenanceCancelled
+	// Rescheduled is the note that a window told about moved; each move
+	// is its own step, "rescheduled-1", "rescheduled-2" (RescheduledStep).
+	Rescheduled = compose.MaintenanceRescheduled
 )
+
+// RescheduledStep is the step of the n-th move of a window (from 1).
+func RescheduledStep(n int) string { return Rescheduled + "-" + strconv.Itoa(n) }
+
+// rescheduledN is the n of a RescheduledStep, 0 for another step.
+func rescheduledN(step string) int {
+	rest, ok := strings.CutPrefix(step, Rescheduled+"-")
+	if !ok {
+		return 0
+	}
+	n, err := strconv.Atoi(rest)
+	if err != nil || n < 1 {
+		return 0
+	}
+	return n
+}
 
 // SourceDeclared is the change log's source of windows declared in sitrep.
 const SourceDeclared = "sitrep"
@@ -66,14 +85,19 @@ type Span struct {
 	Systems []string
 	Start   time.Time
 	End     time.Time
+	// Cancelled: its calendar cancelled it, or no longer has it.
+	Cancelled bool
 }
 
 // Windows is the change log's maintenance windows: internal/changes in
 // production.
 type Windows interface {
 	// Windows reads the maintenance calendars for [from, to] and lists
-	// the windows overlapping it; warnings name calendars that failed.
-	Windows(ctx context.Context, from, to time.Time) ([]Span, []string, error)
+	// the windows overlapping it, then those of watch (change ids) that
+	// are elsewhere now: a watched window that moved in its calendar,
+	// however far, is listed at its new time, and one the calendar no
+	// longer has is Cancelled. Warnings name calendars that failed.
+	Windows(ctx context.Context, from, to time.Time, watch []int64) ([]Span, []string, error)
 	// StoredWindows is Windows without reading the calendars.
 	StoredWindows(ctx context.Context, from, to time.Time) ([]Span, error)
 	// MaintenanceWindow is one window; not found when id is no
@@ -140,6 +164,52 @@ type Notice struct {
 	// Sent: an email went out (false: nobody was told, e.g. a window
 	// cancelled before its announcement).
 	Sent bool `json:"sent"`
+	// Start and End are the window's times the step told (nil for a
+	// notice whose window the change log no longer had when they were
+	// first kept).
+	Start *time.Time `json:"start,omitempty"`
+	End   *time.Time `json:"end,omitempty"`
+}
+
+// rank orders notices recorded at the same time: the steps in the order
+// one Check takes them.
+func rank(step string) int {
+	switch step {
+	case Announced:
+		return 0
+	case Started:
+		return 1
+	}
+	if n := rescheduledN(step); n > 0 {
+		return 1 + n
+	}
+	return -1
+}
+
+// lastTold is the latest notice that told the window's times (its
+// announcement, its start note, a move's note), nil when none did.
+func lastTold(notices map[string]*Notice) *Notice {
+	var last *Notice
+	lastRank := 0
+	for step, n := range notices {
+		r := rank(step)
+		if r < 0 {
+			continue
+		}
+		if last == nil || n.At.After(last.At) || (n.At.Equal(last.At) && r > lastRank) {
+			last, lastRank = n, r
+		}
+	}
+	return last
+}
+
+// moves counts the rescheduled notes of a window.
+func moves(notices map[string]*Notice) int {
+	n := 0
+	for step := range notices {
+		n = max(n, rescheduledN(step))
+	}
+	return n
 }
 
 // Window is a maintenance window of the change log with what was told.
@@ -154,8 +224,10 @@ type Window struct {
 	Start   time.Time `json:"start"`
 	End     time.Time `json:"end"`
 	// State: planned, announced, in_progress, ended or cancelled.
-	State   string             `json:"state"`
-	Notices map[string]*Notice `json:"notices"` // by step
+	State string `json:"state"`
+	// CancelledInCalendar: its calendar cancelled it (or no longer has it).
+	CancelledInCalendar bool               `json:"cancelled_in_calendar,omitempty"`
+	Notices             map[string]*Notice `json:"notices"` // by step
 }
 
 // Ref is the name of window id in subjects and the CLI: MAINT-7.
@@ -187,7 +259,7 @@ func Thread(id int64, title string) compose.Thread {
 
 func (s *Service) window(c Span, notices map[string]*Notice, now time.Time) *Window {
 	w := &Window{ID: c.ID, Ref: Ref(c.ID), Title: c.Title, Systems: c.Systems, Details: c.Details, URL: c.URL, Source: c.Source,
-		Start: c.Start, End: c.End, Notices: notices}
+		Start: c.Start, End: c.End, CancelledInCalendar: c.Cancelled, Notices: notices}
 	if w.Systems == nil {
 		w.Systems = []string{}
 	}
@@ -198,7 +270,7 @@ func (s *Service) window(c Span, notices map[string]*Notice, now time.Time) *Win
 		w.Notices = map[string]*Notice{}
 	}
 	switch {
-	case w.Notices[Cancelled] != nil:
+	case w.Notices[Cancelled] != nil || c.Cancelled:
 		w.State = Cancelled
 	case !now.Before(w.End):
 		w.State = Ended
@@ -369,11 +441,16 @@ func scanNotice(row interface{ Scan(...any) error }) (int64, string, *Notice, er
 	var id int64
 	var step, groups string
 	var msg sql.NullInt64
+	var start, end sql.NullTime
 	n := &Notice{}
-	if err := row.Scan(&id, &step, &n.At, &n.Actor, &groups, &msg); err != nil {
+	if err := row.Scan(&id, &step, &n.At, &n.Actor, &groups, &msg, &start, &end); err != nil {
 		return 0, "", nil, err
 	}
 	n.At, n.Sent = n.At.UTC(), msg.Valid
+	if start.Valid && end.Valid {
+		s, e := start.Time.UTC(), end.Time.UTC()
+		n.Start, n.End = &s, &e
+	}
 	_ = json.Unmarshal([]byte(groups), &n.Groups)
 	if n.Groups == nil {
 		n.Groups = []string{}
@@ -384,11 +461,18 @@ func scanNotice(row interface{ Scan(...any) error }) (int64, string, *Notice, er
 // Check tells every window whose time has come: the announcement
 // AnnounceBefore ahead of its start (maintenance.announce: auto only), the
 // note at its start and the one at its end (for a window that was told
-// about, or any in auto mode). Every replica runs it; each step goes out
-// once. It returns how many notes it queued.
+// about, or any in auto mode). A window told about whose time changed in
+// its calendar gets a "rescheduled" note, with its new and its old time,
+// once per change; one its calendar cancelled gets the cancelled note
+// once. Every replica runs it; each step goes out once. It returns how
+// many notes it queued.
 func (s *Service) Check(ctx context.Context) (int, error) {
 	now := s.now()
-	windows, warnings, err := s.Changes.Windows(ctx, now.Add(-lookBack), now.Add(s.AnnounceBefore))
+	watch, err := s.toldOpen(ctx, now)
+	if err != nil {
+		return 0, err
+	}
+	windows, warnings, err := s.Changes.Windows(ctx, now.Add(-lookBack), now.Add(s.AnnounceBefore), watch)
 	for _, w := range warnings {
 		s.logger().Warn("maintenance: " + w)
 	}
@@ -405,37 +489,93 @@ func (s *Service) Check(ctx context.Context) (int, error) {
 	}
 	sent := 0
 	for _, c := range windows {
-		w := s.window(c, notices[c.ID], now)
-		if w.State == Cancelled {
-			continue
-		}
-		told := w.Notices[Announced] != nil || w.Notices[Started] != nil
-		var step string
-		switch {
-		case !now.Before(w.End):
-			if told && w.Notices[Ended] == nil {
-				step = Ended
-			}
-		case !now.Before(w.Start):
-			if (told || !s.Manual) && w.Notices[Started] == nil {
-				step = Started
-			}
-		case !s.Manual && w.Notices[Announced] == nil && !now.Before(w.Start.Add(-s.AnnounceBefore)):
-			step = Announced
-		}
-		if step == "" {
-			continue
-		}
-		ok, err := s.tell(ctx, w, step, "sitrep", now)
+		n, err := s.check(ctx, s.window(c, notices[c.ID], now), now)
 		if err != nil {
-			s.logger().Error("maintenance notice failed", "window", w.Ref, "step", step, "err", err)
-			continue
+			s.logger().Error("maintenance notice failed", "window", Ref(c.ID), "err", err)
 		}
-		if ok {
-			sent++
-		}
+		sent += n
 	}
 	return sent, nil
+}
+
+// check takes the steps of one window that are due now, and says how
+// many notes it queued.
+func (s *Service) check(ctx context.Context, w *Window, now time.Time) (int, error) {
+	if w.Notices[Cancelled] != nil {
+		return 0, nil
+	}
+	told := w.Notices[Announced] != nil || w.Notices[Started] != nil
+	if w.CancelledInCalendar {
+		if w.Notices[Ended] != nil {
+			return 0, nil // it took place and was told so
+		}
+		// Its calendar called it off: the thread hears it once when it
+		// was told about; otherwise it is recorded, and never announced.
+		ok, err := s.record(ctx, w, Cancelled, "calendar", now, told, nil)
+		if ok && told {
+			s.logger().Info("maintenance window cancelled in its calendar", "window", w.Ref)
+			return 1, err
+		}
+		return 0, err
+	}
+	sent := 0
+	if told && w.Notices[Ended] == nil && now.Before(w.End) {
+		if last := lastTold(w.Notices); last != nil && last.Start != nil && (!last.Start.Equal(w.Start) || !last.End.Equal(w.End)) {
+			ok, err := s.record(ctx, w, RescheduledStep(moves(w.Notices)+1), "calendar", now, true, last)
+			if err != nil {
+				return 0, err
+			}
+			if ok {
+				sent++
+			}
+		}
+	}
+	var step string
+	switch {
+	case !now.Before(w.End):
+		if told && w.Notices[Ended] == nil {
+			step = Ended
+		}
+	case !now.Before(w.Start):
+		if (told || !s.Manual) && w.Notices[Started] == nil {
+			step = Started
+		}
+	case !s.Manual && w.Notices[Announced] == nil && !now.Before(w.Start.Add(-s.AnnounceBefore)):
+		step = Announced
+	}
+	if step == "" {
+		return sent, nil
+	}
+	ok, err := s.tell(ctx, w, step, "sitrep", now)
+	if ok {
+		sent++
+	}
+	return sent, err
+}
+
+// watchFor is how long after it was told about a window is followed in
+// its calendar: a window announced by hand far ahead still hears of a
+// move.
+const watchFor = 400 * 24 * time.Hour
+
+// toldOpen lists the windows told about (announced, or noted at their
+// start) that have not ended or been cancelled: Check follows them in
+// their calendars wherever they move.
+func (s *Service) toldOpen(ctx context.Context, now time.Time) ([]int64, error) {
+	rows, err := s.DB.QueryContext(ctx, queries.Get("told-open"), now.Add(-watchFor))
+	if err != nil {
+		return nil, fmt.Errorf("maintenance: windows told about: %w", err)
+	}
+	defer rows.Close()
+	var out []int64
+	for rows.Next() {
+		var id int64
+		if err := rows.Scan(&id); err != nil {
+			return nil, fmt.Errorf("maintenance: windows told about: %w", err)
+		}
+		out = append(out, id)
+	}
+	return out, rows.Err()
 }
 
 // Announce tells a window now, ahead of its time (maintenance.announce:
@@ -481,7 +621,7 @@ func (s *Service) Cancel(ctx context.Context, actor, ref string) (*Window, error
 		return nil, errs.E(errs.Conflict, "%s is over (it ended %s): nothing to cancel", w.Ref, w.End.Format(time.RFC3339))
 	}
 	told := w.Notices[Announced] != nil || w.Notices[Started] != nil
-	if _, err := s.record(ctx, w, Cancelled, actor, s.now(), told); err != nil {
+	if _, err := s.record(ctx, w, Cancelled, actor, s.now(), told, nil); err != nil {
 		return nil, err
 	}
 	s.logger().Info("maintenance window cancelled", "window", w.Ref, "actor", actor, "told", told)
@@ -491,20 +631,21 @@ func (s *Service) Cancel(ctx context.Context, actor, ref string) (*Window, error
 // tell queues step's note to the window's groups, once: false when the
 // step was taken already (by another replica, or before a restart).
 func (s *Service) tell(ctx context.Context, w *Window, step, actor string, now time.Time) (bool, error) {
-	return s.record(ctx, w, step, actor, now, true)
+	return s.record(ctx, w, step, actor, now, true, nil)
 }
 
-// record claims step for w and, when send, queues its email in the same
-// transaction. An audience that expands to nobody is recorded and
-// logged, not retried every minute.
-func (s *Service) record(ctx context.Context, w *Window, step, actor string, now time.Time, send bool) (bool, error) {
+// record claims step for w, with the window's times it tells, and, when
+// send, queues its email in the same transaction. moved is the notice
+// that told the times before, for a rescheduled note. An audience that
+// expands to nobody is recorded and logged, not retried every minute.
+func (s *Service) record(ctx context.Context, w *Window, step, actor string, now time.Time, send bool, moved *Notice) (bool, error) {
 	groups := s.Directory.Current().MaintenanceGroups(w.Systems...)
 	if groups == nil {
 		groups = []string{}
 	}
 	won := false
 	err := s.DB.InTx(ctx, func(tx *sql.Tx) error {
-		res, err := tx.ExecContext(ctx, queries.Get("insert-notice"), w.ID, step, now, actor, store.JSON(groups))
+		res, err := tx.ExecContext(ctx, queries.Get("insert-notice"), w.ID, step, now, actor, store.JSON(groups), w.Start, w.End)
 		if err != nil {
 			return fmt.Errorf("maintenance: claim %s of %s: %w", step, w.Ref, err)
 		}
@@ -539,8 +680,12 @@ func (s *Service) record(ctx context.Context, w *Window, step, actor string, now
 			s.logger().Warn("maintenance: nobody to tell (no notify: for its systems, no status audience, no followers)", "window", w.Ref, "step", step)
 			return nil
 		}
-		out.Data = &compose.MaintenanceData{Ref: w.Ref, Title: w.Title, Step: step, Systems: w.Systems, Details: w.Details, URL: w.URL,
+		data := &compose.MaintenanceData{Ref: w.Ref, Title: w.Title, Step: step, Systems: w.Systems, Details: w.Details, URL: w.URL,
 			Start: w.Start, End: w.End, Now: now}
+		if moved != nil {
+			data.Step, data.OldStart, data.OldEnd = Rescheduled, *moved.Start, *moved.End
+		}
+		out.Data = data
 		msg, err := s.Mail.Queue(ctx, tx, out)
 		if errs.Is(err, errs.Invalid) {
 			// An audience of empty groups, a template that refuses the
@@ -564,7 +709,7 @@ func (s *Service) record(ctx context.Context, w *Window, step, actor string, now
 		return false, err
 	}
 	if won && send {
-		s.logger().Info("maintenance notice queued", "window", w.Ref, "step", step, "groups", groups)
+		s.logger().Info("maintenance notice queued", "window", w.Ref, "step", step, "groups", groups, "start", w.Start, "end", w.End)
 	}
 	return won, nil
 }
@@ -588,7 +733,7 @@ func (s *Service) During(ctx context.Context, systems []string, at time.Time) (t
 		if err != nil {
 			return "", false, err
 		}
-		if notices[Cancelled] != nil {
+		if notices[Cancelled] != nil || c.Cancelled {
 			continue
 		}
 		return cmp.Or(c.Title, "Planned maintenance"), true, nil

@@ -93,6 +93,10 @@ func (s *Service) UnsubscribePublic(ctx context.Context, token string) error {
 	return err
 }
 
+// LinkProblem is the package's LinkProblem, for the public page, which
+// knows the subscriptions by their interface alone.
+func (s *Service) LinkProblem(err error) string { return LinkProblem(err) }
+
 // component is the configured name of the component named name (any
 // case), "" for none.
 func (s *Service) component(name string) string {

@@ -121,6 +121,9 @@ type Service struct {
 	// ConfirmationsPerDay caps the confirmation emails to one address in
 	// 24 hours (default 3), so that the form cannot mail-bomb anyone.
 	ConfirmationsPerDay int
+	// SweepBatch is how many rows one statement of Sweep deletes
+	// (default DefaultSweepBatch).
+	SweepBatch int
 
 	// PublicOpen lets anyone subscribe to the public status page's updates
 	// (status_page.public.subscriptions), always by double opt-in.
@@ -372,37 +375,109 @@ func hash(token string) string {
 // maxToken bounds a token from a URL before it is hashed or looked up.
 const maxToken = 100
 
+// What is wrong with a link, as the errs.Invalid error on field "token"
+// says it; LinkProblem names them for a page written in the reader's
+// language.
+const (
+	msgLinkInvalid   = "this link is not valid"
+	msgLinkUsed      = "this link was already used"
+	msgLinkExpired   = "this link expired; ask again"
+	msgLinkWithdrawn = "this subscription was withdrawn"
+)
+
+// Problems of a link, from LinkProblem.
+const (
+	LinkInvalid   = "invalid"
+	LinkUsed      = "used"
+	LinkExpired   = "expired"
+	LinkWithdrawn = "withdrawn"
+)
+
+// LinkProblem says what was wrong with a link that Confirm or
+// UnsubscribeToken refused: LinkInvalid, LinkUsed, LinkExpired or
+// LinkWithdrawn; "" for any other error.
+func LinkProblem(err error) string {
+	var e *errs.Error
+	if !errors.As(err, &e) || e.Code != errs.Invalid || e.Field != "token" {
+		return ""
+	}
+	switch e.Message {
+	case msgLinkInvalid:
+		return LinkInvalid
+	case msgLinkUsed:
+		return LinkUsed
+	case msgLinkExpired:
+		return LinkExpired
+	case msgLinkWithdrawn:
+		return LinkWithdrawn
+	}
+	return ""
+}
+
+// LinkLanguage is the language of the reader of a link (a confirmation
+// or unsubscribe token), without spending it: the directory's language
+// for its address (their own, their group's, else the organisation's),
+// "" when the address is no person of the directory (an allowed domain's,
+// a customer's) or the token is unknown. The page the link opens is
+// written in it; "" leaves the choice to the browser's Accept-Language.
+func (s *Service) LinkLanguage(ctx context.Context, token string) string {
+	token = strings.TrimSpace(token)
+	if token == "" || len(token) > maxToken || s.Directory == nil {
+		return ""
+	}
+	var purpose, email, list string
+	var expires time.Time
+	var used sql.NullTime
+	if err := s.DB.QueryRowContext(ctx, queries.Get("token"), hash(token)).Scan(&purpose, &email, &list, &expires, &used); err != nil {
+		return ""
+	}
+	return s.languageOf(email)
+}
+
+// languageOf is the directory's language for email, "" for someone the
+// directory does not know.
+func (s *Service) languageOf(email string) string {
+	if s.Directory == nil {
+		return ""
+	}
+	r, ok := s.Directory.Current().Reader(email)
+	if !ok {
+		return ""
+	}
+	return r.Language
+}
+
 // spend takes a token of purpose: its address and subscription ids, once.
 // A reused, expired or unknown token is an errs.Invalid error, with
 // nothing changed.
 func (s *Service) spend(ctx context.Context, tx *sql.Tx, purpose, token string) (email string, ids []int64, err error) {
 	token = strings.TrimSpace(token)
 	if token == "" || len(token) > maxToken {
-		return "", nil, errs.InvalidField("token", "this link is not valid")
+		return "", nil, errs.InvalidField("token", msgLinkInvalid)
 	}
 	var gotPurpose, list string
 	var expires time.Time
 	var used sql.NullTime
 	err = tx.QueryRowContext(ctx, queries.Get("token"), hash(token)).Scan(&gotPurpose, &email, &list, &expires, &used)
 	if errors.Is(err, sql.ErrNoRows) || (err == nil && gotPurpose != purpose) {
-		return "", nil, errs.InvalidField("token", "this link is not valid")
+		return "", nil, errs.InvalidField("token", msgLinkInvalid)
 	}
 	if err != nil {
 		return "", nil, fmt.Errorf("subscription: token: %w", err)
 	}
 	if used.Valid {
-		return "", nil, errs.InvalidField("token", "this link was already used")
+		return "", nil, errs.InvalidField("token", msgLinkUsed)
 	}
 	now := s.now()
 	if !now.Before(expires) {
-		return "", nil, errs.InvalidField("token", "this link expired; ask again")
+		return "", nil, errs.InvalidField("token", msgLinkExpired)
 	}
 	res, err := tx.ExecContext(ctx, queries.Get("spend-token"), now, hash(token))
 	if err != nil {
 		return "", nil, fmt.Errorf("subscription: spend token: %w", err)
 	}
 	if n, _ := res.RowsAffected(); n != 1 {
-		return "", nil, errs.InvalidField("token", "this link was already used")
+		return "", nil, errs.InvalidField("token", msgLinkUsed)
 	}
 	if err := json.Unmarshal([]byte(list), &ids); err != nil {
 		return "", nil, fmt.Errorf("subscription: token's subscriptions: %w", err)
@@ -423,7 +498,7 @@ func (s *Service) Confirm(ctx context.Context, token string) (*Subscription, err
 			return fmt.Errorf("subscription: a confirmation names %d subscriptions", len(ids))
 		}
 		if sub, err = scanOne(tx.QueryRowContext(ctx, queries.Get("get"), ids[0])); errors.Is(err, sql.ErrNoRows) {
-			return errs.InvalidField("token", "this subscription was withdrawn")
+			return errs.InvalidField("token", msgLinkWithdrawn)
 		} else if err != nil {
 			return fmt.Errorf("subscription: get: %w", err)
 		}
@@ -602,11 +677,8 @@ func (s *Service) followersBy(ctx context.Context, q store.Querier, what string,
 		return set, nil
 	}
 	now := s.now()
-	// Spent and expired links are kept a month, so that a late click is
-	// told "expired" rather than "not valid", then dropped.
-	if _, err := q.ExecContext(ctx, queries.Get("prune-tokens"), now.Add(-30*24*time.Hour)); err != nil {
-		return set, fmt.Errorf("subscription: prune links: %w", err)
-	}
+	// Spent and expired links are dropped by Sweep, in batches, not here
+	// in the transaction that queues an email.
 	for _, email := range order {
 		token, err := s.newToken(ctx, q, "unsubscribe", email, byEmail[email], now, now.Add(unsubscribeFor))
 		if err != nil {

@@ -20,6 +20,7 @@ import (
 	"github.com/sitrep-dev/sitrep/internal/incident"
 	"github.com/sitrep-dev/sitrep/internal/jobs"
 	"github.com/sitrep-dev/sitrep/internal/outbox"
+	"github.com/sitrep-dev/sitrep/internal/store"
 	"github.com/sitrep-dev/sitrep/internal/storetest"
 	"github.com/sitrep-dev/sitrep/internal/subscription"
 )
@@ -111,6 +112,7 @@ func (r *recordingMail) Queue(ctx context.Context, tx *sql.Tx, req compose.Outgo
 }
 
 type harness struct {
+	db        *store.DB
 	dir       *directory.Store
 	mail      *recordingMail
 	subs      *subscription.Service
@@ -140,7 +142,7 @@ func newHarness(t *testing.T, allowed ...string) *harness {
 	if err != nil {
 		t.Fatal(err)
 	}
-	h := &harness{dir: dir, sent: &captureSender{}, clock: &clock{t: time.Date(2026, 11, 24, 14, 0, 0, 0, time.UTC)}}
+	h := &harness{db: db, dir: dir, sent: &captureSender{}, clock: &clock{t: time.Date(2026, 11, 24, 14, 0, 0, 0, time.UTC)}}
 	h.incidents = &incident.Service{DB: db, People: dir, KnownSystems: dir, CommsLeads: dir, Now: h.clock.now, DueSoon: 10 * time.Minute}
 	h.outbox = &outbox.Outbox{DB: db, Jobs: ins, Renderer: renderer, Directory: dir, Now: h.clock.now,
 		Domain: "sitrep.test", From: "sitrep <status@sitrep.test>", ReplyPart: "status",

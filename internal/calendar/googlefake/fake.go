@@ -778,7 +778,7 @@ const (
 
 // list is calendar.events.list: the events overlapping [timeMin, timeMax)
 // (an event counts when it ends after timeMin and starts before timeMax),
-// without cancelled ones unless showDeleted, ordered by start time when
+// of one iCalUID when asked, without cancelled ones unless showDeleted, ordered by start time when
 // asked (which Google allows only with singleEvents=true), paged by an
 // opaque nextPageToken.
 func (s *Server) list(w http.ResponseWriter, r *http.Request) {
@@ -834,6 +834,9 @@ func (s *Server) list(w http.ResponseWriter, r *http.Request) {
 	for _, st := range events {
 		if st.deleted && q.Get("showDeleted") != "true" {
 			continue
+		}
+		if uid := q.Get("iCalUID"); uid != "" && st.ev["iCalUID"] != uid {
+			continue // the events of one iCalendar UID only
 		}
 		if _, recurring := st.ev["recurrence"]; recurring && q.Get("singleEvents") == "true" {
 			s.fault(w, r, http.StatusNotImplemented, "global", "notImplemented",

@@ -21,6 +21,9 @@ const org = `organization: Links Test
 people:
   - email: ann@x.test
     name: Ann
+  - email: hugo@x.test
+    name: Hugo Berg
+    language: de
 escalations:
   - system: checkout
     responders: [ann@x.test]
@@ -86,9 +89,18 @@ func TestUnsubscribeLink(t *testing.T) {
 
 func do(t *testing.T, method, url, body string) (int, string) {
 	t.Helper()
+	return doIn(t, method, url, body, "")
+}
+
+// doIn is do from a browser that prefers the languages acceptLanguage says.
+func doIn(t *testing.T, method, url, body, acceptLanguage string) (int, string) {
+	t.Helper()
 	req, err := http.NewRequest(method, url, strings.NewReader(body))
 	if err != nil {
 		t.Fatal(err)
+	}
+	if acceptLanguage != "" {
+		req.Header.Set("Accept-Language", acceptLanguage)
 	}
 	if body != "" {
 		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")

@@ -26,7 +26,8 @@ var incidentFile = regexp.MustCompile(`^INC-[0-9]+\.(html|atom)$`)
 // public.go), each written whole and renamed into place, so that a web
 // server serving dir never shows half a page. Run it on a schedule (cron,
 // a systemd timer) and serve dir as it is. Links between the pages are
-// relative; the feeds' links are absolute when URL is set.
+// relative; the feeds' links are absolute when URL is set. The index has
+// the subscription form only with SubscribeURL, posting there.
 func (p *PublicSite) Export(ctx context.Context, dir string) (*ExportResult, error) {
 	if err := p.Load(); err != nil {
 		return nil, err
@@ -38,6 +39,9 @@ func (p *PublicSite) Export(ctx context.Context, dir string) (*ExportResult, err
 	if err != nil {
 		return nil, err
 	}
+	// The form, when the listener takes subscriptions: a plain HTML form
+	// posting to its absolute URL, which works without JavaScript.
+	pg.Subscribe, pg.SubscribeAction = p.SubscribeURL != "", p.SubscribeURL
 	res := &ExportResult{Dir: dir}
 	write := func(name string, body []byte) error {
 		path := filepath.Join(dir, filepath.FromSlash(name))

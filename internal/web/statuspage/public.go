@@ -66,6 +66,12 @@ type PublicSite struct {
 	// client (server.trusted_proxies): behind one, every customer would
 	// otherwise be the proxy and share one limit.
 	TrustedProxies []netip.Prefix
+	// SubscribeURL is where the exported page's subscription form posts:
+	// the public listener's /subscribe as customers reach it
+	// (status_page.public.url), an absolute URL, since the exported files
+	// are served elsewhere. Empty: the export has no form (it would have
+	// nowhere to post). The served page posts to its own listener.
+	SubscribeURL string
 
 	tmpl      *template.Template
 	limitOnce sync.Once
@@ -177,9 +183,15 @@ type publicPage struct {
 	Current    []publicCard
 	History    []publicCard
 	Card       *publicCard // the incident page's
-	// Subscribe shows the email subscription form (served, not exported).
+	// Subscribe shows the email subscription form: served, or exported
+	// with SubscribeAction.
 	Subscribe bool
-	Message   *message // a message page's
+	// SubscribeAction is where the form posts: "subscribe" on the served
+	// page, the listener's absolute URL in an export.
+	SubscribeAction string
+	Message         *message // a message page's
+	// Lang is the language the page is written in: the html element's lang.
+	Lang string
 }
 
 // componentsOf names the components an incident's systems map to.
@@ -374,7 +386,7 @@ func (p *PublicSite) serveIndex(w http.ResponseWriter, r *http.Request) {
 		p.fail(w, r, err)
 		return
 	}
-	pg.Subscribe = p.Subscriptions != nil
+	pg.Subscribe, pg.SubscribeAction = p.Subscriptions != nil, "subscribe"
 	body, err := p.render("index", pg)
 	if err != nil {
 		p.fail(w, r, err)

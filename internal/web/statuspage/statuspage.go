@@ -71,6 +71,18 @@ type Update struct {
 	NextUpdateAt *time.Time
 	// Number counts the audience's status updates of the incident from 1.
 	Number int
+	// Audiences is the wording the update carried for single groups
+	// (incident.UpdateInput.Audiences: what to tell customers, the
+	// executives' summary), in the order of the update's groups. Internal
+	// only: the internal page shows it to the members of those groups;
+	// the feeds and the public page never carry it.
+	Audiences []AudienceText
+}
+
+// AudienceText is an update's wording for one group.
+type AudienceText struct {
+	Group string // the group's name in the directory: "customer-service"
+	Text  string
 }
 
 // Kinds of Update.
@@ -369,6 +381,9 @@ func updatesOf(events []incident.Event, aud Audience) []Update {
 			number++
 			published = true
 			u := Update{ID: ev.ID, At: ev.At, Kind: UpdateStatus, Text: text, Holding: ev.Data["holding"] == true, Number: number}
+			if aud == Internal {
+				u.Audiences = audiencesOf(ev)
+			}
 			if t, ok := timeOf(ev.Data["next_update_at"]); ok {
 				u.NextUpdateAt = &t
 			}
@@ -401,6 +416,39 @@ func updatesOf(events []incident.Event, aud Audience) []Update {
 	}
 	for i, j := 0, len(out)-1; i < j; i, j = i+1, j-1 {
 		out[i], out[j] = out[j], out[i]
+	}
+	return out
+}
+
+// audiencesOf reads an update's wording per group ("audiences", group
+// name → text), in the order of its groups ("groups"), then any other by
+// name.
+func audiencesOf(ev incident.Event) []AudienceText {
+	m, _ := ev.Data["audiences"].(map[string]any)
+	if len(m) == 0 {
+		return nil
+	}
+	var out []AudienceText
+	done := map[string]bool{}
+	add := func(group string) {
+		text := strings.TrimSpace(stringOf(m[group]))
+		if text == "" || done[group] {
+			return
+		}
+		done[group] = true
+		out = append(out, AudienceText{Group: group, Text: text})
+	}
+	groups, _ := ev.Data["groups"].([]any)
+	for _, g := range groups {
+		add(stringOf(g))
+	}
+	rest := make([]string, 0, len(m))
+	for g := range m {
+		rest = append(rest, g)
+	}
+	sort.Strings(rest)
+	for _, g := range rest {
+		add(g)
 	}
 	return out
 }

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/sitrep-dev/sitrep/internal/errs"
+	"github.com/sitrep-dev/sitrep/internal/i18n"
 	"github.com/sitrep-dev/sitrep/internal/web"
 )
 
@@ -26,10 +27,20 @@ type PublicSubscriptions interface {
 	SubscribePublic(ctx context.Context, email, component string) error
 	ConfirmPublic(ctx context.Context, token string) error
 	UnsubscribePublic(ctx context.Context, token string) error
+	// LinkLanguage is the language of a link's reader when sitrep knows
+	// it (a person of the directory), "" otherwise.
+	LinkLanguage(ctx context.Context, token string) string
+	// LinkProblem says what was wrong with a link ConfirmPublic or
+	// UnsubscribePublic refused: "invalid", "used", "expired" or
+	// "withdrawn" (the catalog's link_<problem>); "" for another error.
+	LinkProblem(err error) string
 }
 
 // maxForm bounds the subscribe form's body: one address fits many times.
 const maxForm = 4 << 10
+
+// maxToken bounds a link's token before anything looks it up.
+const maxToken = 100
 
 // message is a page that says one thing, with a button or not.
 type message struct {
@@ -41,6 +52,10 @@ type message struct {
 	Button  string // "": no form
 	Action  string
 	Problem bool
+	// Lang is the language the page is written in ("" is English); Back
+	// the link back to the index in it.
+	Lang string
+	Back string
 }
 
 func (p *PublicSite) registerSubscriptions(mux *http.ServeMux) {
@@ -49,27 +64,78 @@ func (p *PublicSite) registerSubscriptions(mux *http.ServeMux) {
 	}
 	mux.HandleFunc("POST /subscribe", p.subscribe)
 	mux.HandleFunc("GET /subscriptions/confirm/{token}", func(w http.ResponseWriter, r *http.Request) {
-		p.say(w, http.StatusOK, message{Heading: "Confirm your subscription",
-			Text: "Confirm that this address should receive this status page's updates by email.", Button: "Confirm", Action: r.PathValue("token"), Root: "../../"})
+		words := p.linkWords(r, "../../")
+		p.say(w, http.StatusOK, words.message(message{Heading: words.T("confirm_title"), Text: words.T("public_confirm_question"),
+			Button: words.T("confirm_button"), Action: r.PathValue("token")}))
 	})
 	mux.HandleFunc("POST /subscriptions/confirm/{token}", func(w http.ResponseWriter, r *http.Request) {
+		words := p.linkWords(r, "../../")
 		if err := p.Subscriptions.ConfirmPublic(r.Context(), r.PathValue("token")); err != nil {
-			p.refuse(w, r, "../../", "This link does not work", err)
+			p.refuseLink(w, r, words, err)
 			return
 		}
-		p.say(w, http.StatusOK, message{Root: "../../", Heading: "Subscribed", Text: "You will receive this status page's updates by email. Each one has a link to unsubscribe."})
+		p.say(w, http.StatusOK, words.message(message{Heading: words.T("subscribed_title"), Text: words.T("public_subscribed")}))
 	})
 	mux.HandleFunc("GET /unsubscribe/{token}", func(w http.ResponseWriter, r *http.Request) {
-		p.say(w, http.StatusOK, message{Heading: "Unsubscribe",
-			Text: "Stop the emails of this status page to this address.", Button: "Unsubscribe", Action: r.PathValue("token"), Root: "../"})
+		words := p.linkWords(r, "../")
+		p.say(w, http.StatusOK, words.message(message{Heading: words.T("unsubscribe_title"), Text: words.T("public_unsubscribe_question"),
+			Button: words.T("unsubscribe_button"), Action: r.PathValue("token")}))
 	})
 	mux.HandleFunc("POST /unsubscribe/{token}", func(w http.ResponseWriter, r *http.Request) {
+		words := p.linkWords(r, "../")
 		if err := p.Subscriptions.UnsubscribePublic(r.Context(), r.PathValue("token")); err != nil {
-			p.refuse(w, r, "../", "This link does not work", err)
+			p.refuseLink(w, r, words, err)
 			return
 		}
-		p.say(w, http.StatusOK, message{Root: "../", Heading: "Unsubscribed", Text: "You will receive no more emails from this status page."})
+		p.say(w, http.StatusOK, words.message(message{Heading: words.T("unsubscribed_title"), Text: words.T("public_unsubscribed")}))
 	})
+}
+
+// linkWords are the words of a page a link in a customer's email opens,
+// in its reader's language: the directory's for the link's address when
+// it is a person of it, else the browser's (Accept-Language, bounded),
+// else English. root is the way back to the index from the page.
+type linkWords struct {
+	i18n.Section
+	lang, root string
+}
+
+func (p *PublicSite) linkWords(r *http.Request, root string) linkWords {
+	tag := ""
+	if t := r.PathValue("token"); t != "" && len(t) <= maxToken {
+		tag = p.Subscriptions.LinkLanguage(r.Context(), t)
+	}
+	if tag == "" {
+		tag = i18n.AcceptLanguage(r.Header.Get("Accept-Language"))
+	}
+	w := linkWords{Section: i18n.SectionIn(tag, "subscription_page"), lang: i18n.Default, root: root}
+	if l := w.Localizer(); l != nil {
+		w.lang = l.Lang()
+	}
+	return w
+}
+
+// message is m in these words: their language, the way back.
+func (w linkWords) message(m message) message {
+	m.Root, m.Lang, m.Back = w.root, w.lang, w.T("back")
+	return m
+}
+
+// refuseLink answers a link that did not work: what was wrong with it (a
+// used or expired link) in the reader's words, a generic answer otherwise.
+func (p *PublicSite) refuseLink(w http.ResponseWriter, r *http.Request, words linkWords, err error) {
+	problem := p.Subscriptions.LinkProblem(err)
+	switch {
+	case problem != "":
+		p.say(w, http.StatusBadRequest, words.message(message{Heading: words.T("problem_title"),
+			Text: words.T("sentences", "First", words.T("link_"+problem), "Second", words.T("nothing_changed")), Problem: true}))
+	case errs.CodeOf(err) == errs.NotFound: // unsubscribed already
+		p.say(w, http.StatusBadRequest, words.message(message{Heading: words.T("problem_title"),
+			Text: words.T("sentences", "First", words.T("already_unsubscribed"), "Second", words.T("nothing_changed")), Problem: true}))
+	default:
+		p.logger().Error("public status page: subscription failed", "path", r.URL.Path, "err", err)
+		p.say(w, http.StatusInternalServerError, words.message(message{Heading: words.T("problem_title"), Text: words.T("failed"), Problem: true}))
+	}
 }
 
 // subscribe takes the form's address. The answer is the same for a new
@@ -111,7 +177,13 @@ func (p *PublicSite) refuse(w http.ResponseWriter, r *http.Request, root, headin
 }
 
 func (p *PublicSite) say(w http.ResponseWriter, status int, m message) {
-	pg := &publicPage{Title: p.Title, PageTitle: m.Heading + " · " + p.Title, Root: m.Root, Feed: m.Root + "feed.atom", Now: p.Reader.Now(), Message: &m}
+	if m.Lang == "" {
+		m.Lang = i18n.Default
+	}
+	if m.Back == "" {
+		m.Back = "Back to the status page"
+	}
+	pg := &publicPage{Title: p.Title, PageTitle: m.Heading + " · " + p.Title, Root: m.Root, Feed: m.Root + "feed.atom", Now: p.Reader.Now(), Message: &m, Lang: m.Lang}
 	body, err := p.render("message", pg)
 	if err != nil {
 		http.Error(w, "internal error", http.StatusInternalServerError)
@@ -119,6 +191,7 @@ func (p *PublicSite) say(w http.ResponseWriter, status int, m message) {
 	}
 	setPublicHeaders(w.Header())
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	w.Header().Set("Content-Language", m.Lang)
 	w.Header().Set("Cache-Control", "no-store")
 	w.WriteHeader(status)
 	_, _ = w.Write(body)

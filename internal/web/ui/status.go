@@ -201,6 +201,10 @@ type statusCard struct {
 	*statuspage.Incident
 	Now     time.Time
 	DueSoon time.Duration
+	// Wordings is, by update id, the wording the update carried for the
+	// groups the viewer is in (status_audience.go); the page shows it in
+	// place of the status, the status a click away.
+	Wordings map[int64][]viewerWording
 }
 
 // PromiseClass is the countdown's colour: on_time, due_soon, overdue or none.
@@ -248,8 +252,8 @@ type statusIncidentData struct {
 	Follow *followView
 }
 
-func (s *Server) card(inc *statuspage.Incident, now time.Time) statusCard {
-	return statusCard{Incident: inc, Now: now, DueSoon: s.Incidents.DueSoon}
+func (s *Server) card(inc *statuspage.Incident, now time.Time, groups *viewerGroups) statusCard {
+	return statusCard{Incident: inc, Now: now, DueSoon: s.Incidents.DueSoon, Wordings: groups.wordings(inc)}
 }
 
 func (s *Server) uiStatus(w http.ResponseWriter, r *http.Request, rd statusReader) error {
@@ -258,11 +262,12 @@ func (s *Server) uiStatus(w http.ResponseWriter, r *http.Request, rd statusReade
 		return err
 	}
 	d := &statusData{Since: b.Since, Now: b.Now, Open: rd.sess == nil}
+	groups := s.viewerGroupsOf(rd)
 	for _, inc := range b.Current {
-		d.Current = append(d.Current, s.card(inc, b.Now))
+		d.Current = append(d.Current, s.card(inc, b.Now, groups))
 	}
 	for _, inc := range b.History {
-		d.History = append(d.History, s.card(inc, b.Now))
+		d.History = append(d.History, s.card(inc, b.Now, groups))
 	}
 	if d.Follow, err = s.followView(r.Context(), r, rd, "", nil); err != nil {
 		return err
@@ -291,7 +296,7 @@ func (s *Server) uiStatusIncident(w http.ResponseWriter, r *http.Request, rd sta
 		return err
 	}
 	now := s.now()
-	d := &statusIncidentData{Card: s.card(inc, now), Open: rd.sess == nil}
+	d := &statusIncidentData{Card: s.card(inc, now, s.viewerGroupsOf(rd)), Open: rd.sess == nil}
 	if d.Follow, err = s.followView(r.Context(), r, rd, inc.Ref, inc.Systems); err != nil {
 		return err
 	}

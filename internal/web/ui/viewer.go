@@ -12,7 +12,6 @@ import (
 	"github.com/sitrep-dev/sitrep/internal/auth"
 	"github.com/sitrep-dev/sitrep/internal/directory"
 	"github.com/sitrep-dev/sitrep/internal/i18n"
-	"golang.org/x/text/language"
 )
 
 // The UI's words are English, but every date and time it shows is written
@@ -134,22 +133,8 @@ func (s *Server) readers() *readersCache {
 
 // acceptLanguage is the first tag of an Accept-Language header, by
 // preference, whose language sitrep writes, in canonical form; "" when
-// none is.
-func acceptLanguage(h string) string {
-	if h == "" || len(h) > 1000 {
-		return ""
-	}
-	tags, _, err := language.ParseAcceptLanguage(h)
-	if err != nil {
-		return ""
-	}
-	for _, t := range tags {
-		if canon, ok := i18n.Supported(t.String()); ok {
-			return canon
-		}
-	}
-	return ""
-}
+// none is (i18n.AcceptLanguage, bounded).
+func acceptLanguage(h string) string { return i18n.AcceptLanguage(h) }
 
 // validBrowserZone accepts what a browser reports as its zone: an IANA
 // name, not "Local" (the server's), of a sane length.
