@@ -38,8 +38,10 @@ require (
 )
 
 require (
+	github.com/agnivade/levenshtein v1.2.2 // indirect
 	github.com/go-playground/locales v0.14.1 // indirect
 	github.com/nicksnyder/go-i18n/v2 v2.7.0 // indirect
+	github.com/vektah/gqlparser/v2 v2.5.64 // indirect
 )
 
 require (

@@ -22,7 +22,7 @@ WHERE item_id = $2 AND claim = $3 AND state IN ('pending', 'sending');
 
 -- name: settle-filed
 UPDATE backlog_issues SET state = 'filed', remote_ref = $1, url = $2, remote_state = $3, filed_at = $4,
-    last_error = '', lease_until = NULL
+    last_error = '', lease_until = NULL, remote_id = $7
 WHERE item_id = $5 AND claim = $6;
 
 -- name: settle-pending
@@ -33,6 +33,10 @@ UPDATE backlog_issues SET state = 'refused', last_error = $1, lease_until = NULL
 
 -- name: by-ref
 SELECT item_id, marker FROM backlog_issues WHERE tracker = $1 AND remote_ref = $2 AND state = 'filed';
+
+-- name: by-remote-id
+-- The tracker's stable id: the issue may have moved (a new key) since.
+SELECT item_id, marker FROM backlog_issues WHERE tracker = $1 AND remote_id = $2 AND state = 'filed';
 
 -- name: set-remote-state
 -- Changes only what differs: a repeated delivery changes nothing.

@@ -252,7 +252,7 @@ func (s *Service) filed(ctx context.Context, r *row, claim int64, is Issue) erro
 		state = "closed"
 	}
 	return s.DB.InTx(ctx, func(tx *sql.Tx) error {
-		res, err := tx.ExecContext(ctx, queries.Get("settle-filed"), is.Ref, is.URL, state, s.clock().UTC(), r.id, claim)
+		res, err := tx.ExecContext(ctx, queries.Get("settle-filed"), is.Ref, is.URL, state, s.clock().UTC(), r.id, claim, is.ID)
 		if err != nil {
 			return fmt.Errorf("backlog: record filed item %d: %w", r.id, err)
 		}
@@ -281,6 +281,11 @@ func (s *Service) failed(ctx context.Context, r *row, claim int64, tries int, ca
 	default:
 		after = min(time.Second<<min(tries, 12), maxBackoff)
 		log.Warn("backlog: filing failed; will try again", "attempt", tries, "retry_in", after, "err", cause)
+	}
+	if l, ok := s.Tracker.(Lagging); ok {
+		// The failed call may have created the issue: the next try looks
+		// for it, once the tracker's search can see it.
+		after = max(after, l.SearchLag())
 	}
 	// Back to pending with the try counted: the next try looks first.
 	if _, err := s.DB.ExecContext(ctx, queries.Get("settle-pending"), cause.Error(), r.id, claim); err != nil {
@@ -379,7 +384,12 @@ func (s *Service) apply(ctx context.Context, changes []Change) (int, error) {
 		err := s.DB.InTx(ctx, func(tx *sql.Tx) error {
 			var id int64
 			var marker string
-			err := tx.QueryRowContext(ctx, queries.Get("by-ref"), s.Tracker.Name(), ch.Ref).Scan(&id, &marker)
+			var err error
+			if ch.ID != "" {
+				err = tx.QueryRowContext(ctx, queries.Get("by-remote-id"), s.Tracker.Name(), ch.ID).Scan(&id, &marker)
+			} else {
+				err = tx.QueryRowContext(ctx, queries.Get("by-ref"), s.Tracker.Name(), ch.Ref).Scan(&id, &marker)
+			}
 			if errors.Is(err, sql.ErrNoRows) {
 				return nil // not an issue of ours
 			}
