@@ -119,6 +119,12 @@ func MarkerLabel(marker string) string { return strings.ReplaceAll(marker, ":", 
 
 var labelRE = regexp.MustCompile(`^sitrep-improvement-([0-9]+)-([0-9a-f]+)$`)
 
+// keyRE and idRE are what an issue's key (OPS-42) and id (10042) look like.
+var (
+	keyRE = regexp.MustCompile(`^[A-Z][A-Z0-9_]*-[0-9]+$`)
+	idRE  = regexp.MustCompile(`^[0-9]+$`)
+)
+
 // markerOf is the marker among an issue's labels; "" none.
 func markerOf(labels []string) string {
 	for _, l := range labels {
@@ -586,7 +592,7 @@ func (j *Issues) ParseWebhook(h http.Header, body []byte) ([]backlog.Change, err
 	if ev.WebhookEvent != "jira:issue_updated" && ev.WebhookEvent != "jira:issue_created" {
 		return nil, nil
 	}
-	if ev.Issue == nil || ev.Issue.Key == "" || ev.Issue.ID == "" || ev.Issue.Fields.Status == nil || ev.Issue.Fields.Status.StatusCategory == nil {
+	if ev.Issue == nil || !keyRE.MatchString(ev.Issue.Key) || !idRE.MatchString(ev.Issue.ID) || ev.Issue.Fields.Status == nil || ev.Issue.Fields.Status.StatusCategory == nil {
 		return nil, nil
 	}
 	is := *ev.Issue

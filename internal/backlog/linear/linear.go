@@ -27,6 +27,7 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"regexp"
 	"strconv"
 	"strings"
 	"sync"
@@ -521,6 +522,13 @@ func Sign(secret string, body []byte) string {
 	return hex.EncodeToString(mac.Sum(nil))
 }
 
+// idRE and identifierRE are what an issue's id (a UUID) and identifier
+// (ENG-123) look like.
+var (
+	idRE         = regexp.MustCompile(`^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$`)
+	identifierRE = regexp.MustCompile(`^[A-Z0-9_]+-[0-9]+$`)
+)
+
 // hookEvent is what sitrep reads of a webhook delivery.
 type hookEvent struct {
 	Action           string          `json:"action"`
@@ -574,7 +582,7 @@ func (l *Issues) ParseWebhook(h http.Header, body []byte) ([]backlog.Change, err
 	if err := json.Unmarshal(ev.Data, &is); err != nil {
 		return nil, errs.E(errs.Invalid, "the Linear issue does not read: %v", err)
 	}
-	if is.ID == "" || is.Identifier == "" || is.State == nil || is.State.Type == "" {
+	if !idRE.MatchString(is.ID) || !identifierRE.MatchString(is.Identifier) || is.State == nil || is.State.Type == "" {
 		return nil, nil
 	}
 	ch := backlog.Change{Ref: is.Identifier, ID: is.ID, Closed: is.closed(), Tracker: l.Name()}
