@@ -74,6 +74,22 @@ type Tracker interface {
 	Verify(ctx context.Context) error
 }
 
+// Update is a change made in sitrep, to carry to a filed issue: a nil
+// field is left as it is there.
+type Update struct {
+	Closed   *bool   // close (true) or reopen (false) the issue
+	Assignee *string // the owner's email, mapped by the backend; "" unassigns
+	Due      *string // YYYY-MM-DD; "" clears the due date
+}
+
+// Updater is a Tracker that carries changes made in sitrep to the issue
+// (from here to there). Every change sets a value (a state, an assignee, a
+// date), so that making it twice, after a lost answer or a crash, changes
+// nothing the second time: no marker is needed.
+type Updater interface {
+	Update(ctx context.Context, is Issue, u Update) error
+}
+
 // Lagging is a Tracker whose Find reads a search index that can lag
 // behind an issue just created (Jira's JQL search): after a try whose
 // outcome is unknown, the next look waits at least SearchLag, so that an

@@ -3,12 +3,15 @@ package postmortem_test
 import (
 	"context"
 	"net/http"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/sitrep-dev/sitrep/internal/backlog"
+	"github.com/sitrep-dev/sitrep/internal/backlog/github"
+	"github.com/sitrep-dev/sitrep/internal/backlog/githubfake"
 	"github.com/sitrep-dev/sitrep/internal/backlog/jira"
 	"github.com/sitrep-dev/sitrep/internal/backlog/jirafake"
 	"github.com/sitrep-dev/sitrep/internal/backlog/linear"
@@ -57,6 +60,18 @@ type tracker struct {
 	sign     func(secret string, body []byte) http.Header
 	// firstRef is the ref of the first issue filed.
 	firstRef string
+	// failUpdate queues a rate limit for the next change carried to an issue.
+	failUpdate func()
+	// state, assignee and due read issue ref there ("" none); hasDue:
+	// the tracker keeps a due date (GitHub does not).
+	closed   func(ref string) bool
+	assignee func(ref string) string
+	due      func(ref string) string
+	hasDue   bool
+	// people maps owners to GitHub logins (the harness's directory).
+	people github.People
+	// olga and cora are the tracker's accounts of the two owners.
+	olga, cora string
 	// settlesUnanswered: the client itself looks for the issue when its
 	// create is not answered (Linear: the issue's id is the marker, read
 	// back at once from Linear's database), so that try records it.
@@ -68,12 +83,26 @@ const hookSecret = "backlog-hook-secret"
 func jiraTracker(t *testing.T) *tracker {
 	const email, token = "sitrep-bot@example.test", "ATATT3x-test"
 	fake := jirafake.New(t, jirafake.Options{Email: email, Token: token, Project: "OPS",
-		Users: []jirafake.User{{AccountID: "5b10a2844c20165700ede21g", Email: "owner@example.test", DisplayName: "Olga Nunez"}}})
+		Users: []jirafake.User{{AccountID: "5b10a2844c20165700ede21g", Email: "owner@example.test", DisplayName: "Olga Nunez"},
+			{AccountID: "712020:cora", Email: "ceo@example.test", DisplayName: "Cora Ellis", HideEmail: true}}})
+	find := func(ref string) jirafake.Issue {
+		for _, is := range fake.Issues() {
+			if is.Key == ref {
+				return is
+			}
+		}
+		t.Fatalf("no issue %s", ref)
+		return jirafake.Issue{}
+	}
 	client := func(timeout time.Duration) *jira.Issues {
 		return &jira.Issues{BaseURL: fake.URL, Email: email, Token: token, Project: "OPS", Labels: []string{"post-mortem"},
 			WebhookSecret: hookSecret, Client: &http.Client{Timeout: timeout}}
 	}
-	return &tracker{name: "jira", firstRef: "OPS-1",
+	return &tracker{name: "jira", firstRef: "OPS-1", hasDue: true, olga: "5b10a2844c20165700ede21g", cora: "712020:cora",
+		failUpdate: func() { fake.FailNext("editIssue", jirafake.Fault{Status: 429, RetryAfter: "9"}) },
+		closed:     func(ref string) bool { return find(ref).Status == "Done" },
+		assignee:   func(ref string) string { return find(ref).Assignee },
+		due:        func(ref string) string { return find(ref).Due },
 		client: func(d time.Duration) backlog.Tracker { return client(d) },
 		revoked: func() backlog.Tracker {
 			c := client(10 * time.Second)
@@ -143,13 +172,32 @@ func adfText(v any) string {
 func linearTracker(t *testing.T) *tracker {
 	const key = "lin_api_test"
 	fake := linearfake.New(t, linearfake.Options{APIKey: key, Team: "ENG",
-		Users:  []linearfake.User{{ID: "user-olga", Name: "Olga Nunez", Email: "owner@example.test"}},
+		Users: []linearfake.User{{ID: "user-olga", Name: "Olga Nunez", Email: "owner@example.test"},
+			{ID: "user-cora", Name: "Cora Ellis", Email: "ceo@example.test"}},
 		Labels: []linearfake.Label{{ID: "label-pm", Name: "post-mortem", Team: "ENG"}}})
+	find := func(ref string) linearfake.Issue {
+		for _, is := range fake.Issues() {
+			if is.Identifier == ref {
+				return is
+			}
+		}
+		t.Fatalf("no issue %s", ref)
+		return linearfake.Issue{}
+	}
 	client := func(timeout time.Duration) *linear.Issues {
 		return &linear.Issues{URL: fake.GraphQLURL(), APIKey: key, Team: "ENG", Labels: []string{"post-mortem"}, WebhookSecret: hookSecret,
 			Client: &http.Client{Timeout: timeout}}
 	}
-	return &tracker{name: "linear", firstRef: "ENG-1", settlesUnanswered: true,
+	return &tracker{name: "linear", firstRef: "ENG-1", settlesUnanswered: true, hasDue: true, olga: "user-olga", cora: "user-cora",
+		failUpdate: func() {
+			fake.FailNext("issueUpdate", linearfake.Fault{Status: 400, Code: "RATELIMITED", Reset: time.Now().Add(9 * time.Second)})
+		},
+		closed: func(ref string) bool {
+			st := find(ref).StateID
+			return st == "st-done" || st == "st-canceled"
+		},
+		assignee: func(ref string) string { return find(ref).Assignee },
+		due:      func(ref string) string { return find(ref).DueDate },
 		client: func(d time.Duration) backlog.Tracker { return client(d) },
 		revoked: func() backlog.Tracker {
 			c := client(10 * time.Second)
@@ -189,6 +237,41 @@ func linearTracker(t *testing.T) *tracker {
 	}
 }
 
+// githubTracker is GitHub as an adapter, for the tests of changes carried
+// from here to there (backlog_test.go covers the rest of GitHub).
+func githubTracker(t *testing.T) *tracker {
+	gh := githubfake.New(t, githubfake.Options{Token: ghToken, Owner: "acme", Repo: "ops", Users: []string{"olga-n"}})
+	find := func(ref string) githubfake.Issue {
+		for _, is := range gh.Issues() {
+			if strconv.FormatInt(is.Number, 10) == ref {
+				return is
+			}
+		}
+		t.Fatalf("no issue %s", ref)
+		return githubfake.Issue{}
+	}
+	tr := &tracker{name: "github", firstRef: "1", olga: "olga-n", cora: ""}
+	tr.client = func(d time.Duration) backlog.Tracker {
+		return &github.Issues{BaseURL: gh.URL, Token: ghToken, Owner: "acme", Repo: "ops", WebhookSecret: hookSecret,
+			People: tr.people, Client: &http.Client{Timeout: d}}
+	}
+	*tr = tracker{name: tr.name, firstRef: tr.firstRef, olga: tr.olga, client: tr.client,
+		failUpdate: func() { gh.FailNext("issues/update", githubfake.Fault{Status: 429, RetryAfter: "9"}) },
+		closed:     func(ref string) bool { return find(ref).State == "closed" },
+		assignee:   func(ref string) string { return strings.Join(find(ref).Assignees, ",") },
+		due:        func(string) string { return "" },
+		issues: func() []fakeIssue {
+			var out []fakeIssue
+			for _, is := range gh.Issues() {
+				out = append(out, fakeIssue{Ref: strconv.FormatInt(is.Number, 10), Title: is.Title, Body: is.Body})
+			}
+			return out
+		},
+		creates: func() int { return creates(gh) },
+	}
+	return tr
+}
+
 // backends are the trackers every test below runs over.
 var backends = []func(*testing.T) *tracker{jiraTracker, linearTracker}
 
@@ -201,6 +284,7 @@ func newTrackerRig(t *testing.T, mk func(*testing.T) *tracker) *trackerRig {
 	t.Helper()
 	r := &trackerRig{backlogRig: &backlogRig{h: newHarness(t, options{})}}
 	r.tr = mk(t)
+	r.tr.people = r.h.dir
 	r.sync = r.instance(t, r.tr.client(10*time.Second))
 	r.h.svc.Tracker = r.sync
 	r.inc = r.h.resolved(t)
@@ -519,4 +603,117 @@ func TestJiraMovedIssue(t *testing.T) {
 	if got := r.get(t, m.ID); got.State != "done" {
 		t.Errorf("the moved issue closed: %s", got.State)
 	}
+}
+
+// TestChangesCarriedToTheTracker: from here to there, on each of the three
+// trackers. An improvement marked done in sitrep closes its issue, by a
+// job on the backlog queue (not in the request); reopened here, the issue
+// is reopened; a new owner and due date are carried (GitHub keeps no due
+// date); a rate limit on the change is waited for and the change carried
+// after; the tracker's echo of the change (a poll) adds nothing; a change
+// made before the issue is filed waits for it and is then carried.
+func TestChangesCarriedToTheTracker(t *testing.T) {
+	t.Parallel()
+	for _, mk := range []func(*testing.T) *tracker{githubTracker, jiraTracker, linearTracker} {
+		r := newTrackerRig(t, mk)
+		t.Run(r.tr.name, func(t *testing.T) {
+			t.Parallel()
+			ctx := context.Background()
+			m := r.improvement(t, "Add a canary stage to checkout deploys")
+			r.publish(t)
+			try(t, r.sync, m.ID)
+			ref := r.tr.firstRef
+			if r.tr.closed(ref) || r.tr.assignee(ref) != r.tr.olga {
+				t.Fatalf("filed closed, or not assigned to Olga: %q", r.tr.assignee(ref))
+			}
+			set := func(p postmortem.ImprovementPatch) {
+				t.Helper()
+				if _, err := r.h.svc.UpdateImprovement(ctx, "vp@example.test", m.ID, p); err != nil {
+					t.Fatal(err)
+				}
+			}
+			push := func() time.Duration {
+				t.Helper()
+				wait, err := r.sync.Push(ctx, m.ID)
+				if err != nil {
+					t.Fatalf("push: %v", err)
+				}
+				return wait
+			}
+			done, open := "done", "open"
+			set(postmortem.ImprovementPatch{State: &done})
+			if r.tr.closed(ref) {
+				t.Fatal("closed in the request: the call belongs to the job")
+			}
+			if st, _ := r.sync.StatusOf(ctx, m.ID); st.PushSeq != 1 || st.PushedSeq != 0 {
+				t.Fatalf("the change must be recorded before the call: %+v", st)
+			}
+			if wait := push(); wait != 0 || !r.tr.closed(ref) {
+				t.Fatalf("done here: closed there %v, wait %s", r.tr.closed(ref), wait)
+			}
+			before := timelineLen(t, r.backlogRig)
+			if err := r.sync.Poll(ctx); err != nil {
+				t.Fatal(err)
+			}
+			if got := r.get(t, m.ID); got.State != "done" || timelineLen(t, r.backlogRig) != before {
+				t.Errorf("the tracker's echo changed something: %s, %d new events", got.State, timelineLen(t, r.backlogRig)-before)
+			}
+			if wait := push(); wait != 0 {
+				t.Errorf("a change carried is not carried again: wait %s", wait)
+			}
+
+			set(postmortem.ImprovementPatch{State: &open})
+			if push(); r.tr.closed(ref) {
+				t.Fatal("reopened here: still closed there")
+			}
+
+			cora, due := "ceo@example.test", "2026-04-01"
+			set(postmortem.ImprovementPatch{Owner: &cora, Due: &due})
+			r.tr.failUpdate()
+			if wait := push(); wait < 8*time.Second || wait > 10*time.Second {
+				t.Errorf("a rate-limited change waits as asked: %s", wait)
+			}
+			if st, _ := r.sync.StatusOf(ctx, m.ID); st.PushError == "" || st.PushedSeq == st.PushSeq {
+				t.Errorf("after the rate limit: %+v", st)
+			}
+			if wait := push(); wait != 0 {
+				t.Errorf("the change carried after the wait: %s", wait)
+			}
+			if got := r.tr.assignee(ref); got != r.tr.cora {
+				t.Errorf("the new owner there: %q, want %q", got, r.tr.cora)
+			}
+			if r.tr.hasDue && r.tr.due(ref) != due {
+				t.Errorf("the new due date there: %q", r.tr.due(ref))
+			}
+			if st, _ := r.sync.StatusOf(ctx, m.ID); st.PushError != "" || st.PushedSeq != st.PushSeq {
+				t.Errorf("after carrying: %+v", st)
+			}
+
+			// Done before its issue is filed: the change waits for it.
+			m2 := r.improvement(t, "Page a second rota")
+			if _, err := r.h.svc.UpdateImprovement(ctx, "vp@example.test", m2.ID, postmortem.ImprovementPatch{State: &done}); err != nil {
+				t.Fatal(err)
+			}
+			if wait, err := r.sync.Push(ctx, m2.ID); err != nil || wait <= 0 {
+				t.Errorf("a change of an issue not filed yet must wait: %s %v", wait, err)
+			}
+			try(t, r.sync, m2.ID)
+			if wait, err := r.sync.Push(ctx, m2.ID); err != nil || wait != 0 {
+				t.Errorf("after filing: %s %v", wait, err)
+			}
+			issues := r.tr.issues()
+			if n := len(issues); n != 2 || !r.tr.closed(issues[1].Ref) {
+				t.Errorf("the second improvement, done before it was filed: %d issues", n)
+			}
+		})
+	}
+}
+
+func timelineLen(t *testing.T, r *backlogRig) int {
+	t.Helper()
+	tl, err := r.h.incidents.Timeline(context.Background(), r.inc.Ref)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return len(tl)
 }

@@ -83,6 +83,7 @@ var (
 	_ backlog.Tracker = (*Issues)(nil)
 	_ backlog.Webhook = (*Issues)(nil)
 	_ backlog.Lagging = (*Issues)(nil)
+	_ backlog.Updater = (*Issues)(nil)
 )
 
 func (j *Issues) Name() string { return "jira" }
@@ -305,6 +306,105 @@ func (j *Issues) create(ctx context.Context, fields map[string]any, out *created
 	return j.do(ctx, http.MethodPost, "/rest/api/3/issue", nil, body, http.StatusCreated, out)
 }
 
+// Update carries a change made in sitrep to the issue: the assignee (by
+// accountId, null to unassign) and the due date (editIssue), and the state
+// by a transition of the workflow to a status of the Done category, or out
+// of it (To Do first, else In Progress), when the issue is not there yet.
+func (j *Issues) Update(ctx context.Context, is backlog.Issue, u backlog.Update) error {
+	key := url.PathEscape(cmpOr(is.ID, is.Ref))
+	fields := map[string]any{}
+	if u.Assignee != nil {
+		fields["assignee"] = nil
+		if *u.Assignee != "" {
+			id, err := j.accountID(ctx, *u.Assignee)
+			if err != nil {
+				return err
+			}
+			if id != "" {
+				fields["assignee"] = map[string]any{"accountId": id}
+			}
+		}
+	}
+	if u.Due != nil {
+		fields["duedate"] = nil
+		if *u.Due != "" {
+			fields["duedate"] = *u.Due
+		}
+	}
+	if len(fields) > 0 {
+		body, err := json.Marshal(map[string]any{"fields": fields})
+		if err != nil {
+			return fmt.Errorf("jira: %w", err)
+		}
+		err = j.do(ctx, http.MethodPut, "/rest/api/3/issue/"+key, nil, body, http.StatusNoContent, nil)
+		var bad *fieldError
+		if errors.As(err, &bad) && u.Closed != nil {
+			// An owner who cannot be assigned, a due date not on the edit
+			// screen: the state is still carried, the refusal still told.
+			if terr := j.transition(ctx, key, *u.Closed); terr != nil {
+				return terr
+			}
+		}
+		if err != nil {
+			return err
+		}
+	}
+	if u.Closed != nil {
+		return j.transition(ctx, key, *u.Closed)
+	}
+	return nil
+}
+
+func (j *Issues) transition(ctx context.Context, key string, closed bool) error {
+	var cur issue
+	if err := j.do(ctx, http.MethodGet, "/rest/api/3/issue/"+key, url.Values{"fields": {"status"}}, nil, http.StatusOK, &cur); err != nil {
+		return err
+	}
+	if cur.closed() == closed {
+		return nil // there already
+	}
+	var list struct {
+		Transitions []struct {
+			ID   string `json:"id"`
+			Name string `json:"name"`
+			To   struct {
+				StatusCategory struct {
+					Key string `json:"key"`
+				} `json:"statusCategory"`
+			} `json:"to"`
+		} `json:"transitions"`
+	}
+	if err := j.do(ctx, http.MethodGet, "/rest/api/3/issue/"+key+"/transitions", nil, nil, http.StatusOK, &list); err != nil {
+		return err
+	}
+	want := []string{"done"}
+	if !closed {
+		want = []string{"new", "indeterminate"}
+	}
+	for _, cat := range want {
+		for _, t := range list.Transitions {
+			if t.To.StatusCategory.Key != cat {
+				continue
+			}
+			body, _ := json.Marshal(map[string]any{"transition": map[string]any{"id": t.ID}})
+			return j.do(ctx, http.MethodPost, "/rest/api/3/issue/"+key+"/transitions", nil, body, http.StatusNoContent, nil)
+		}
+	}
+	status := ""
+	if cur.Fields.Status != nil {
+		status = cur.Fields.Status.Name
+	}
+	return &backlog.RefusedError{Err: fmt.Errorf("jira: issue %s: the workflow has no transition from %q to a status in %s that %s may make",
+		key, status, strings.Join(want, " or "), j.Email)}
+}
+
+func cmpOr(a, b string) string {
+	if a != "" {
+		return a
+	}
+	return b
+}
+
 // searchResult is Jira's SearchAndReconcileResults.
 type searchResult struct {
 	Issues        []issue `json:"issues"`
@@ -486,6 +586,9 @@ func (j *Issues) do(ctx context.Context, method, path string, q url.Values, body
 	if resp.StatusCode == want {
 		if len(raw) > maxAnswer {
 			return fmt.Errorf("jira: %s: answer over %d bytes", what, maxAnswer)
+		}
+		if out == nil {
+			return nil
 		}
 		if err := json.Unmarshal(raw, out); err != nil {
 			return fmt.Errorf("jira: %s: answer does not read: %w", what, err)

@@ -38,6 +38,7 @@ var (
 		{"get", "/rest/api/3/search/jql"},
 		{"get", "/rest/api/3/user/search"},
 		{"get", "/rest/api/3/project/{projectIdOrKey}"},
+		{"get", "/rest/api/3/issue/{issueIdOrKey}"},
 		{"put", "/rest/api/3/issue/{issueIdOrKey}"},
 		{"get", "/rest/api/3/issue/{issueIdOrKey}/transitions"},
 		{"post", "/rest/api/3/issue/{issueIdOrKey}/transitions"},
@@ -235,6 +236,9 @@ func TestExcerpt(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, r := range rootOperations {
+		if *update {
+			break // the committed excerpt is about to be made again
+		}
 		p := strings.NewReplacer("{projectIdOrKey}", "OPS", "{issueIdOrKey}", "OPS-1").Replace(r.path)
 		if op, _ := ex.match(r.method, p); op == nil {
 			t.Errorf("the excerpt lacks %s %s", r.method, r.path)

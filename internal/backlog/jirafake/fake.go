@@ -424,6 +424,8 @@ func (s *Server) work(r *http.Request, op *Operation, vars map[string]string, bo
 		return s.findUsers(r, req)
 	case "getProject":
 		return s.getProject(r, vars["projectIdOrKey"], req)
+	case "getIssue":
+		return s.getIssue(r, vars["issueIdOrKey"], req)
 	case "editIssue":
 		return s.editIssue(r, vars["issueIdOrKey"], body, req)
 	case "getTransitions":
@@ -815,6 +817,29 @@ func (s *Server) getProject(r *http.Request, key string, req *Request) (int, any
 	}
 	return http.StatusOK, map[string]any{"self": s.URL + "/rest/api/3/project/10000", "id": "10000", "key": s.o.Project, "name": s.o.Project + " backlog",
 		"projectTypeKey": "software", "simplified": false, "style": "classic", "issueTypes": types}
+}
+
+func (s *Server) getIssue(r *http.Request, key string, req *Request) (int, any) {
+	q := r.URL.Query()
+	for _, k := range []string{"fieldsByKeys", "expand", "properties", "updateHistory", "failFast"} {
+		if q.Has(k) {
+			s.uncover(req, "the fake does not model "+k)
+		}
+	}
+	is := s.find(key)
+	if is == nil {
+		return http.StatusNotFound, errorAnswer{messages: []string{"Issue does not exist or you do not have permission to see it."}}
+	}
+	fields := []string{"status", "labels", "updated", "summary"}
+	if v := q.Get("fields"); v != "" {
+		fields = strings.Split(v, ",")
+	}
+	for _, f := range fields {
+		if !slices.Contains([]string{"id", "key", "status", "labels", "updated", "summary"}, f) {
+			s.uncover(req, "the fake does not model the field "+f)
+		}
+	}
+	return http.StatusOK, s.issueJSON(is, fields, false)
 }
 
 func (s *Server) editIssue(r *http.Request, key string, body any, req *Request) (int, any) {

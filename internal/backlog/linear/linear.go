@@ -81,6 +81,7 @@ type Issues struct {
 var (
 	_ backlog.Tracker = (*Issues)(nil)
 	_ backlog.Webhook = (*Issues)(nil)
+	_ backlog.Updater = (*Issues)(nil)
 )
 
 func (l *Issues) Name() string { return "linear" }
@@ -175,6 +176,14 @@ const changesQuery = `query SitrepChanges($team: ID!, $since: DateTimeOrDuration
 }`
 
 const viewerQuery = `query SitrepViewer { viewer { id active } }`
+
+const statesQuery = `query SitrepStates($team: ID!, $types: [String!]) {
+  workflowStates(filter: {team: {id: {eq: $team}}, type: {in: $types}}, first: 50) { nodes { id type } }
+}`
+
+const updateMutation = `mutation SitrepUpdate($id: String!, $input: IssueUpdateInput!) {
+  issueUpdate(id: $id, input: $input) { success }
+}`
 
 // team is the team's id (looked up by its key once) and the labels' ids.
 func (l *Issues) team(ctx context.Context) (string, []string, error) {
@@ -367,6 +376,98 @@ func (l *Issues) Changes(ctx context.Context, since time.Time) ([]backlog.Change
 		after = res.Issues.PageInfo.EndCursor
 	}
 	return out, next, nil
+}
+
+// Update carries a change made in sitrep to the issue (issueUpdate): its
+// workflow state (the team's first completed state to close; unstarted,
+// else started, else backlog to reopen), only when the issue is not in
+// such a state already (a canceled issue stays canceled); its assignee
+// (null to unassign) and its due date (null to clear).
+func (l *Issues) Update(ctx context.Context, is backlog.Issue, u backlog.Update) error {
+	id := is.ID
+	if id == "" {
+		return &backlog.RefusedError{Err: fmt.Errorf("linear: issue %s has no id recorded", is.Ref)}
+	}
+	input := map[string]any{}
+	if u.Closed != nil {
+		var cur struct {
+			Issues struct {
+				Nodes []issue `json:"nodes"`
+			} `json:"issues"`
+		}
+		if err := l.do(ctx, findQuery, map[string]any{"id": id}, &cur); err != nil {
+			return err
+		}
+		if len(cur.Issues.Nodes) == 0 {
+			return &backlog.RefusedError{Err: fmt.Errorf("linear: issue %s is gone (deleted, or the key cannot see it)", is.Ref)}
+		}
+		if cur.Issues.Nodes[0].closed() != *u.Closed {
+			teamID, _, err := l.team(ctx)
+			if err != nil {
+				return err
+			}
+			types := []string{"completed"}
+			if !*u.Closed {
+				types = []string{"unstarted", "started", "backlog"}
+			}
+			var states struct {
+				WorkflowStates struct {
+					Nodes []struct {
+						ID   string `json:"id"`
+						Type string `json:"type"`
+					} `json:"nodes"`
+				} `json:"workflowStates"`
+			}
+			if err := l.do(ctx, statesQuery, map[string]any{"team": teamID, "types": types}, &states); err != nil {
+				return err
+			}
+		pick:
+			for _, t := range types {
+				for _, st := range states.WorkflowStates.Nodes {
+					if st.Type == t {
+						input["stateId"] = st.ID
+						break pick
+					}
+				}
+			}
+			if input["stateId"] == nil {
+				return &backlog.RefusedError{Err: fmt.Errorf("linear: team %s has no workflow state of type %s", l.Team, strings.Join(types, " or "))}
+			}
+		}
+	}
+	if u.Assignee != nil {
+		input["assigneeId"] = nil
+		if *u.Assignee != "" {
+			uid, err := l.userID(ctx, *u.Assignee)
+			if err != nil {
+				return err
+			}
+			if uid != "" {
+				input["assigneeId"] = uid
+			}
+		}
+	}
+	if u.Due != nil {
+		input["dueDate"] = nil
+		if *u.Due != "" {
+			input["dueDate"] = *u.Due
+		}
+	}
+	if len(input) == 0 {
+		return nil
+	}
+	var out struct {
+		IssueUpdate struct {
+			Success bool `json:"success"`
+		} `json:"issueUpdate"`
+	}
+	if err := l.do(ctx, updateMutation, map[string]any{"id": id, "input": input}, &out); err != nil {
+		return err
+	}
+	if !out.IssueUpdate.Success {
+		return errors.New("linear: issueUpdate: success false")
+	}
+	return nil
 }
 
 // Verify signs in and finds the team and the labels: a bad key, a team
