@@ -33,6 +33,8 @@ type hubTracker struct {
 	issues     func() int
 	creates    func() int
 	closeFirst func()
+	// firstClosed says whether the first issue is closed there.
+	firstClosed func() bool
 	// delivery is a webhook body for the first issue's last change;
 	// sign the headers that sign it.
 	delivery func() []byte
@@ -65,8 +67,9 @@ func githubHubTracker(t *testing.T) *hubTracker {
 			}
 			return n
 		},
-		closeFirst: func() { gh.SetState(1, "closed") },
-		delivery:   func() []byte { return gh.Event(1, "closed", "priya") },
+		closeFirst:  func() { gh.SetState(1, "closed") },
+		firstClosed: func() bool { return gh.Issues()[0].State == "closed" },
+		delivery:    func() []byte { return gh.Event(1, "closed", "priya") },
 	}
 }
 
@@ -81,12 +84,13 @@ func jiraHubTracker(t *testing.T) *hubTracker {
 			cfg.Backlog.Jira.BaseURL, cfg.Backlog.Jira.Email, cfg.Backlog.Jira.Project = fake.URL, email, "OPS"
 			cfg.Backlog.Jira.APIToken, cfg.Backlog.Jira.WebhookSecret = token, hubHookSecret
 		},
-		revoke:     func(cfg *config.Config) { cfg.Backlog.Jira.APIToken = "ATATT3x-x-expired" },
-		hangCreate: func() { fake.FailNext("createIssue", jirafake.Fault{Hang: true}) },
-		issues:     func() int { return len(fake.Issues()) },
-		creates:    func() int { return fake.Count("createIssue") },
-		closeFirst: func() { fake.Transition("OPS-1", "Done", "Priya Raman") },
-		delivery:   func() []byte { return fake.Event("OPS-1", "jira:issue_updated", "Priya Raman") },
+		revoke:      func(cfg *config.Config) { cfg.Backlog.Jira.APIToken = "ATATT3x-x-expired" },
+		hangCreate:  func() { fake.FailNext("createIssue", jirafake.Fault{Hang: true}) },
+		issues:      func() int { return len(fake.Issues()) },
+		creates:     func() int { return fake.Count("createIssue") },
+		closeFirst:  func() { fake.Transition("OPS-1", "Done", "Priya Raman") },
+		firstClosed: func() bool { return fake.Issues()[0].Status == "Done" },
+		delivery:    func() []byte { return fake.Event("OPS-1", "jira:issue_updated", "Priya Raman") },
 		sign: func(secret string, body []byte) http.Header {
 			return http.Header{"X-Hub-Signature": {jira.Sign(secret, body)}}
 		},
@@ -104,12 +108,13 @@ func linearHubTracker(t *testing.T) *hubTracker {
 			cfg.Backlog.Linear.Team, cfg.Backlog.Linear.APIURL = "ENG", fake.GraphQLURL()
 			cfg.Backlog.Linear.APIKey, cfg.Backlog.Linear.WebhookSecret = key, hubHookSecret
 		},
-		revoke:     func(cfg *config.Config) { cfg.Backlog.Linear.APIKey = "lin_api-expired" },
-		hangCreate: func() { fake.FailNext("issueCreate", linearfake.Fault{Hang: true}) },
-		issues:     func() int { return len(fake.Issues()) },
-		creates:    func() int { return fake.Count("issueCreate") },
-		closeFirst: func() { fake.SetState("ENG-1", "Done") },
-		delivery:   func() []byte { return fake.Event("ENG-1", "update", "Priya Raman", time.Time{}) },
+		revoke:      func(cfg *config.Config) { cfg.Backlog.Linear.APIKey = "lin_api-expired" },
+		hangCreate:  func() { fake.FailNext("issueCreate", linearfake.Fault{Hang: true}) },
+		issues:      func() int { return len(fake.Issues()) },
+		creates:     func() int { return fake.Count("issueCreate") },
+		closeFirst:  func() { fake.SetState("ENG-1", "Done") },
+		firstClosed: func() bool { return fake.Issues()[0].StateID == "st-done" },
+		delivery:    func() []byte { return fake.Event("ENG-1", "update", "Priya Raman", time.Time{}) },
 		sign: func(secret string, body []byte) http.Header {
 			return http.Header{"Linear-Signature": {linear.Sign(secret, body)}}
 		},
@@ -189,6 +194,31 @@ func TestBacklogTrackersThroughTheHub(t *testing.T) {
 			}
 			if m := improvements(t, e)[0]; m.State != "done" {
 				t.Fatalf("closed in %s: %+v", tr.name, m)
+			}
+
+			// From here to there: reopened in sitrep, reopened in the
+			// tracker, by the job on the backlog queue.
+			token := ""
+			for _, kv := range e.environ {
+				if v, ok := strings.CutPrefix(kv, "SITREP_TOKEN="); ok {
+					token = v
+				}
+			}
+			req, _ := http.NewRequest(http.MethodPatch, fmt.Sprintf("http://%s/api/v1/improvements/%d", h.Addr(), m.ID), strings.NewReader(`{"state":"open"}`))
+			req.Header.Set("Authorization", "Bearer "+token)
+			req.Header.Set("Content-Type", "application/json")
+			resp, err := http.DefaultClient.Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			resp.Body.Close()
+			if resp.StatusCode != http.StatusOK {
+				t.Fatalf("PATCH the improvement: %s", resp.Status)
+			}
+			for deadline := time.Now().Add(60 * time.Second); tr.firstClosed(); time.Sleep(100 * time.Millisecond) {
+				if time.Now().After(deadline) {
+					t.Fatalf("reopened in sitrep, still closed in %s after 60s\n%s", tr.name, h.logs.String())
+				}
 			}
 
 			checked := false
