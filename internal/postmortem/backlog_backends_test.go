@@ -103,7 +103,7 @@ func jiraTracker(t *testing.T) *tracker {
 		closed:     func(ref string) bool { return find(ref).Status == "Done" },
 		assignee:   func(ref string) string { return find(ref).Assignee },
 		due:        func(ref string) string { return find(ref).Due },
-		client: func(d time.Duration) backlog.Tracker { return client(d) },
+		client:     func(d time.Duration) backlog.Tracker { return client(d) },
 		revoked: func() backlog.Tracker {
 			c := client(10 * time.Second)
 			c.Token = "ATATT3x-stale-token"
@@ -198,7 +198,7 @@ func linearTracker(t *testing.T) *tracker {
 		},
 		assignee: func(ref string) string { return find(ref).Assignee },
 		due:      func(ref string) string { return find(ref).DueDate },
-		client: func(d time.Duration) backlog.Tracker { return client(d) },
+		client:   func(d time.Duration) backlog.Tracker { return client(d) },
 		revoked: func() backlog.Tracker {
 			c := client(10 * time.Second)
 			c.APIKey = "lin_api_stale_key"
@@ -272,8 +272,15 @@ func githubTracker(t *testing.T) *tracker {
 	return tr
 }
 
+// backend is a tracker by name, made inside its subtest, so that a
+// subtest's harness lives only while it runs.
+type backend struct {
+	name string
+	mk   func(*testing.T) *tracker
+}
+
 // backends are the trackers every test below runs over.
-var backends = []func(*testing.T) *tracker{jiraTracker, linearTracker}
+var backends = []backend{{"jira", jiraTracker}, {"linear", linearTracker}}
 
 type trackerRig struct {
 	*backlogRig
@@ -291,12 +298,11 @@ func newTrackerRig(t *testing.T, mk func(*testing.T) *tracker) *trackerRig {
 	return r
 }
 
-func eachBackend(t *testing.T, test func(t *testing.T, r *trackerRig)) {
-	for _, mk := range backends {
-		r := newTrackerRig(t, mk)
-		t.Run(r.tr.name, func(t *testing.T) {
+func eachBackend(t *testing.T, list []backend, test func(t *testing.T, r *trackerRig)) {
+	for _, b := range list {
+		t.Run(b.name, func(t *testing.T) {
 			t.Parallel()
-			test(t, r)
+			test(t, newTrackerRig(t, b.mk))
 		})
 	}
 }
@@ -308,7 +314,7 @@ func eachBackend(t *testing.T, test func(t *testing.T, r *trackerRig)) {
 // assignee, the due date and the labels.
 func TestTrackerFiledOnceAcrossFaults(t *testing.T) {
 	t.Parallel()
-	eachBackend(t, func(t *testing.T, r *trackerRig) {
+	eachBackend(t, backends, func(t *testing.T, r *trackerRig) {
 		m := r.improvement(t, "Run the migration check in the deploy pipeline")
 		r.publish(t)
 		if st, _ := r.sync.StatusOf(context.Background(), m.ID); st == nil || st.State != backlog.StatePending || r.tr.creates() != 0 {
@@ -370,7 +376,7 @@ func TestTrackerFiledOnceAcrossFaults(t *testing.T) {
 // the lease is over, finds the issue instead of making another.
 func TestTrackerCrashBetweenCallAndRecord(t *testing.T) {
 	t.Parallel()
-	eachBackend(t, func(t *testing.T, r *trackerRig) {
+	eachBackend(t, backends, func(t *testing.T, r *trackerRig) {
 		m := r.improvement(t, "Alert on an empty pager rota")
 		r.publish(t)
 		r.tr.fail("hang")
@@ -406,7 +412,7 @@ func TestTrackerCrashBetweenCallAndRecord(t *testing.T) {
 // timeout, as a try to look after; the next try finds the issue.
 func TestTrackerHangTimesOut(t *testing.T) {
 	t.Parallel()
-	eachBackend(t, func(t *testing.T, r *trackerRig) {
+	eachBackend(t, backends, func(t *testing.T, r *trackerRig) {
 		m := r.improvement(t, "Cap the retry storm")
 		r.publish(t)
 		s := r.instance(t, r.tr.client(200*time.Millisecond))
@@ -434,7 +440,7 @@ func TestTrackerHangTimesOut(t *testing.T) {
 // it and the reminder comes; a repeated delivery changes nothing more.
 func TestTrackerWebhookClosesAndReopens(t *testing.T) {
 	t.Parallel()
-	eachBackend(t, func(t *testing.T, r *trackerRig) {
+	eachBackend(t, backends, func(t *testing.T, r *trackerRig) {
 		ctx := context.Background()
 		m := r.improvement(t, "Add a canary stage to checkout deploys")
 		r.publish(t)
@@ -501,7 +507,7 @@ func TestTrackerWebhookClosesAndReopens(t *testing.T) {
 // is not sitrep's changes nothing.
 func TestTrackerPollFallback(t *testing.T) {
 	t.Parallel()
-	eachBackend(t, func(t *testing.T, r *trackerRig) {
+	eachBackend(t, backends, func(t *testing.T, r *trackerRig) {
 		ctx := context.Background()
 		m := r.improvement(t, "Document the rollback")
 		r.publish(t)
@@ -534,7 +540,7 @@ func TestTrackerPollFallback(t *testing.T) {
 // named by the doctor's check; publishing again after the fix files them.
 func TestTrackerRefusals(t *testing.T) {
 	t.Parallel()
-	eachBackend(t, func(t *testing.T, r *trackerRig) {
+	eachBackend(t, backends, func(t *testing.T, r *trackerRig) {
 		ctx := context.Background()
 		m1 := r.improvement(t, "Rotate the on-call calendar")
 		m2 := r.improvement(t, "Split the payments deploy")
@@ -614,10 +620,8 @@ func TestJiraMovedIssue(t *testing.T) {
 // made before the issue is filed waits for it and is then carried.
 func TestChangesCarriedToTheTracker(t *testing.T) {
 	t.Parallel()
-	for _, mk := range []func(*testing.T) *tracker{githubTracker, jiraTracker, linearTracker} {
-		r := newTrackerRig(t, mk)
-		t.Run(r.tr.name, func(t *testing.T) {
-			t.Parallel()
+	eachBackend(t, append([]backend{{"github", githubTracker}}, backends...), func(t *testing.T, r *trackerRig) {
+		{
 			ctx := context.Background()
 			m := r.improvement(t, "Add a canary stage to checkout deploys")
 			r.publish(t)
@@ -705,8 +709,8 @@ func TestChangesCarriedToTheTracker(t *testing.T) {
 			if n := len(issues); n != 2 || !r.tr.closed(issues[1].Ref) {
 				t.Errorf("the second improvement, done before it was filed: %d issues", n)
 			}
-		})
-	}
+		}
+	})
 }
 
 func timelineLen(t *testing.T, r *backlogRig) int {
