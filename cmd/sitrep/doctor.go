@@ -274,11 +274,22 @@ func integrations(cfg config.Config) []doctor.Integration {
 				Fix: "this machine must reach " + u.Hostname() + " over HTTPS (a proxy or firewall may block it); the webhook itself is tried at the first post"})
 		}
 	}
-	if b := cfg.Backlog; b.Tracker == "github" {
+	switch b := cfg.Backlog; b.Tracker {
+	case "github":
 		out = append(out, doctor.CredentialCheck{Area: "backlog", Name: "GitHub Issues", What: "issues of " + b.GitHub.Owner + "/" + b.GitHub.Repo,
 			Verifier: backlog.Check{Tracker: githubIssues(b.GitHub, nil)},
 			Fix: "backlog.github.token must be a fine-grained token (or an app's installation token) with Issues: read and write on " +
 				b.GitHub.Owner + "/" + b.GitHub.Repo + ", not expired; backlog.github.owner and repo name the repository (docs/backlog.md)"})
+	case "jira":
+		out = append(out, doctor.CredentialCheck{Area: "backlog", Name: "Jira Cloud", What: "project " + b.Jira.Project + " at " + b.Jira.BaseURL,
+			Verifier: backlog.Check{Tracker: jiraIssues(b.Jira)},
+			Fix: "backlog.jira.api_token must be a live API token of backlog.jira.email (id.atlassian.com → Security → API tokens); that account needs " +
+				"Browse projects and Create issues in " + b.Jira.Project + "; backlog.jira.project is the project's key and issue_type one of its issue types (docs/backlog.md)"})
+	case "linear":
+		out = append(out, doctor.CredentialCheck{Area: "backlog", Name: "Linear", What: "team " + b.Linear.Team + " in Linear",
+			Verifier: backlog.Check{Tracker: linearIssues(b.Linear)},
+			Fix: "backlog.linear.api_key must be a live personal API key (Settings → Security & access) of a member of team " + b.Linear.Team +
+				"; backlog.linear.team is the team's key (ENG in ENG-123) and every name in labels a label of the team or the workspace (docs/backlog.md)"})
 	}
 	if irc := cfg.Chat.IRC; irc.Server != "" {
 		out = append(out, doctor.Reachability{Area: "chat", Name: "IRC", What: "IRC server for " + irc.Channel, Addr: irc.Server, TLS: irc.TLS,

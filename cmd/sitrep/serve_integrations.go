@@ -14,6 +14,8 @@ import (
 
 	"github.com/sitrep-dev/sitrep/internal/backlog"
 	"github.com/sitrep-dev/sitrep/internal/backlog/github"
+	"github.com/sitrep-dev/sitrep/internal/backlog/jira"
+	"github.com/sitrep-dev/sitrep/internal/backlog/linear"
 	"github.com/sitrep-dev/sitrep/internal/chat"
 	"github.com/sitrep-dev/sitrep/internal/config"
 	"github.com/sitrep-dev/sitrep/internal/intake"
@@ -122,23 +124,53 @@ func githubIssues(c config.BacklogGitHub, people github.People) *github.Issues {
 		WebhookSecret: c.WebhookSecret.Value(), People: people}
 }
 
+// jiraIssues is the backlog's Jira Cloud project of the config.
+func jiraIssues(c config.BacklogJira) *jira.Issues {
+	return &jira.Issues{BaseURL: c.BaseURL, Email: c.Email, Token: c.APIToken.Value(), Project: c.Project, IssueType: c.IssueType,
+		Labels: c.Labels, WebhookSecret: c.WebhookSecret.Value()}
+}
+
+// linearIssues is the backlog's Linear team of the config.
+func linearIssues(c config.BacklogLinear) *linear.Issues {
+	return &linear.Issues{URL: c.APIURL, APIKey: c.APIKey.Value(), Team: c.Team, Labels: c.Labels, WebhookSecret: c.WebhookSecret.Value()}
+}
+
+// backlogTracker is the configured tracker (nil: none), and whether its
+// webhook is on; people maps owners to GitHub logins (nil for the doctor).
+func backlogTracker(c config.Backlog, people github.People) (backlog.Tracker, bool) {
+	switch c.Tracker {
+	case "github":
+		return githubIssues(c.GitHub, people), c.GitHub.WebhookSecret != ""
+	case "jira":
+		return jiraIssues(c.Jira), c.Jira.WebhookSecret != ""
+	case "linear":
+		return linearIssues(c.Linear), c.Linear.WebhookSecret != ""
+	}
+	return nil, false
+}
+
 // buildBacklog wires the backlog sync when backlog.tracker is set: the
 // post-mortem files its improvements through it, and hears back from it
 // when an issue is closed or reopened. It returns the queue its jobs run on.
 func (h *Main) buildBacklog(workers *river.Workers) map[string]river.QueueConfig {
 	c := h.cfg.Backlog
-	var tracker backlog.Tracker
-	switch c.Tracker {
-	case "github":
-		tracker = githubIssues(c.GitHub, h.directory)
-	default:
+	tracker, webhook := backlogTracker(c, h.directory)
+	if tracker == nil {
 		return nil
 	}
-	h.backlog = &backlog.Service{DB: h.db, Jobs: h.inserter, Tracker: tracker, Items: h.postmortem,
-		Logger: h.logger.With("component", "backlog")}
+	logger := h.logger.With("component", "backlog")
+	switch t := tracker.(type) {
+	case *jira.Issues:
+		t.Logger = logger
+	case *linear.Issues:
+		t.Logger = logger
+	case *github.Issues:
+		t.Logger = logger
+	}
+	h.backlog = &backlog.Service{DB: h.db, Jobs: h.inserter, Tracker: tracker, Items: h.postmortem, Logger: logger}
 	h.postmortem.Tracker = h.backlog
 	h.backlog.Register(workers)
-	h.logger.Info("backlog sync on", "tracker", tracker.Name(), "webhook", c.GitHub.WebhookSecret != "", "poll_every", c.PollEvery)
+	h.logger.Info("backlog sync on", "tracker", tracker.Name(), "webhook", webhook, "poll_every", c.PollEvery)
 	return h.backlog.Queues()
 }
 

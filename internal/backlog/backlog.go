@@ -36,7 +36,11 @@ type Item struct {
 
 // Issue is an item's issue in the tracker.
 type Issue struct {
-	Ref    string // the tracker's key: GitHub's issue number
+	Ref string // the tracker's key, for people: GitHub's issue number, Jira's OPS-42, Linear's ENG-12
+	// ID is the tracker's stable id when the key can change (an issue
+	// moved to another project or team): Jira's issue id, Linear's UUID;
+	// "" when Ref never changes (GitHub).
+	ID     string
 	URL    string // the issue's page, for people
 	Closed bool
 }
@@ -44,6 +48,7 @@ type Issue struct {
 // Change is an issue's state as the tracker reports it (a webhook, a poll).
 type Change struct {
 	Ref     string
+	ID      string // the stable id (Issue.ID); "" none: matched by Ref
 	Closed  bool
 	At      time.Time // when the tracker changed it; zero: unknown
 	Marker  string    // the marker found in the issue's body; "" none
@@ -54,7 +59,7 @@ type Change struct {
 // Tracker is one tracker's API, as the sync needs it. Every call is
 // bounded by ctx; errors are classified with the error types below.
 type Tracker interface {
-	// Name is the tracker's name in config and records: github.
+	// Name is the tracker's name in config and records: github, jira, linear.
 	Name() string
 	// Create files item as a new issue whose body carries marker.
 	Create(ctx context.Context, item Item, marker string) (Issue, error)
@@ -66,6 +71,30 @@ type Tracker interface {
 	// Verify checks that the credentials and the project are usable
 	// (sitrep doctor).
 	Verify(ctx context.Context) error
+}
+
+// Update is a change made in sitrep, to carry to a filed issue: a nil
+// field is left as it is there.
+type Update struct {
+	Closed   *bool   // close (true) or reopen (false) the issue
+	Assignee *string // the owner's email, mapped by the backend; "" unassigns
+	Due      *string // YYYY-MM-DD; "" clears the due date
+}
+
+// Updater is a Tracker that carries changes made in sitrep to the issue
+// (from here to there). Every change sets a value (a state, an assignee, a
+// date), so that making it twice, after a lost answer or a crash, changes
+// nothing the second time: no marker is needed.
+type Updater interface {
+	Update(ctx context.Context, is Issue, u Update) error
+}
+
+// Lagging is a Tracker whose Find reads a search index that can lag
+// behind an issue just created (Jira's JQL search): after a try whose
+// outcome is unknown, the next look waits at least SearchLag, so that an
+// issue the try did create is in the index when it is looked for.
+type Lagging interface {
+	SearchLag() time.Duration
 }
 
 // Items is the use case's side: what the sync reports back. Each call

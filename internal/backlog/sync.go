@@ -126,6 +126,7 @@ func (w *FileWorker) Work(ctx context.Context, job *river.Job[FileArgs]) error {
 // Register adds the sync's worker.
 func (s *Service) Register(workers *river.Workers) {
 	river.AddWorker(workers, &FileWorker{Service: s})
+	river.AddWorker(workers, &PushWorker{Service: s})
 }
 
 // Queues is the queue the sync's jobs run on.
@@ -252,7 +253,7 @@ func (s *Service) filed(ctx context.Context, r *row, claim int64, is Issue) erro
 		state = "closed"
 	}
 	return s.DB.InTx(ctx, func(tx *sql.Tx) error {
-		res, err := tx.ExecContext(ctx, queries.Get("settle-filed"), is.Ref, is.URL, state, s.clock().UTC(), r.id, claim)
+		res, err := tx.ExecContext(ctx, queries.Get("settle-filed"), is.Ref, is.URL, state, s.clock().UTC(), r.id, claim, is.ID)
 		if err != nil {
 			return fmt.Errorf("backlog: record filed item %d: %w", r.id, err)
 		}
@@ -281,6 +282,11 @@ func (s *Service) failed(ctx context.Context, r *row, claim int64, tries int, ca
 	default:
 		after = min(time.Second<<min(tries, 12), maxBackoff)
 		log.Warn("backlog: filing failed; will try again", "attempt", tries, "retry_in", after, "err", cause)
+	}
+	if l, ok := s.Tracker.(Lagging); ok {
+		// The failed call may have created the issue: the next try looks
+		// for it, once the tracker's search can see it.
+		after = max(after, l.SearchLag())
 	}
 	// Back to pending with the try counted: the next try looks first.
 	if _, err := s.DB.ExecContext(ctx, queries.Get("settle-pending"), cause.Error(), r.id, claim); err != nil {
@@ -379,7 +385,12 @@ func (s *Service) apply(ctx context.Context, changes []Change) (int, error) {
 		err := s.DB.InTx(ctx, func(tx *sql.Tx) error {
 			var id int64
 			var marker string
-			err := tx.QueryRowContext(ctx, queries.Get("by-ref"), s.Tracker.Name(), ch.Ref).Scan(&id, &marker)
+			var err error
+			if ch.ID != "" {
+				err = tx.QueryRowContext(ctx, queries.Get("by-remote-id"), s.Tracker.Name(), ch.ID).Scan(&id, &marker)
+			} else {
+				err = tx.QueryRowContext(ctx, queries.Get("by-ref"), s.Tracker.Name(), ch.Ref).Scan(&id, &marker)
+			}
 			if errors.Is(err, sql.ErrNoRows) {
 				return nil // not an issue of ours
 			}
@@ -415,12 +426,17 @@ type Status struct {
 	LastError string
 	Ref, URL  string
 	Remote    string // open | closed
+	// PushSeq counts the changes asked for in sitrep, PushedSeq the last
+	// one carried to the issue; PushError is why the last try failed.
+	PushSeq, PushedSeq int64
+	PushError          string
 }
 
 // StatusOf returns item id's row; nil when it was never queued.
 func (s *Service) StatusOf(ctx context.Context, id int64) (*Status, error) {
 	st := &Status{}
-	err := s.DB.QueryRowContext(ctx, queries.Get("status"), id).Scan(&st.State, &st.Attempts, &st.LastError, &st.Ref, &st.URL, &st.Remote)
+	err := s.DB.QueryRowContext(ctx, queries.Get("status"), id).Scan(&st.State, &st.Attempts, &st.LastError, &st.Ref, &st.URL, &st.Remote,
+		&st.PushSeq, &st.PushedSeq, &st.PushError)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, nil
 	}
@@ -437,6 +453,160 @@ type Check struct{ Tracker Tracker }
 func (c Check) Verify(ctx context.Context) error {
 	if err := c.Tracker.Verify(ctx); err != nil {
 		return fmt.Errorf("backlog: %s: %w", c.Tracker.Name(), err)
+	}
+	return nil
+}
+
+// PushArgs carries the changes asked for in sitrep to one item's issue.
+type PushArgs struct {
+	ItemID int64 `json:"item_id"`
+}
+
+func (PushArgs) Kind() string { return "backlog_push" }
+
+func (PushArgs) InsertOpts() river.InsertOpts {
+	return river.InsertOpts{Queue: Queue, MaxAttempts: 25, UniqueOpts: river.UniqueOpts{ByArgs: true, ByState: fileStates}}
+}
+
+// PushWorker works PushArgs.
+type PushWorker struct {
+	river.WorkerDefaults[PushArgs]
+	Service *Service
+}
+
+func (w *PushWorker) Timeout(*river.Job[PushArgs]) time.Duration { return jobTimeout }
+
+func (w *PushWorker) Work(ctx context.Context, job *river.Job[PushArgs]) error {
+	wait, err := w.Service.Push(ctx, job.Args.ItemID)
+	if err != nil {
+		return err
+	}
+	if wait > 0 {
+		return river.JobSnooze(wait)
+	}
+	return nil
+}
+
+// Change records, in the caller's transaction, a change made in sitrep to
+// item id (done or reopened: closed; a new owner: assignee; a new due
+// date: due; nil: unchanged), and queues the job that carries it to the
+// issue. An item never queued for filing changes nothing; one not filed
+// yet is filed with the new owner and due date, and its state carried
+// once it is.
+func (s *Service) Change(ctx context.Context, tx *sql.Tx, id int64, u Update) error {
+	state := ""
+	if u.Closed != nil {
+		state = map[bool]string{true: "closed", false: "open"}[*u.Closed]
+	}
+	flag := func(p *string) (int, string) {
+		if p == nil {
+			return 0, ""
+		}
+		return 1, *p
+	}
+	setAssignee, assignee := flag(u.Assignee)
+	setDue, due := flag(u.Due)
+	res, err := tx.ExecContext(ctx, queries.Get("want-change"), id, state, setAssignee, assignee, setDue, due)
+	if err != nil {
+		return fmt.Errorf("backlog: record change of item %d: %w", id, err)
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		return nil
+	}
+	if _, err := s.Jobs.InsertTx(ctx, tx, PushArgs{ItemID: id}, nil); err != nil {
+		return fmt.Errorf("backlog: queue change of item %d: %w", id, err)
+	}
+	return nil
+}
+
+// Changed is Change as the post-mortem calls it (postmortem.TrackerChanges).
+func (s *Service) Changed(ctx context.Context, tx *sql.Tx, id int64, closed *bool, owner, due *string) error {
+	return s.Change(ctx, tx, id, Update{Closed: closed, Assignee: owner, Due: due})
+}
+
+// pushRow is what Push reads of a row.
+type pushRow struct {
+	tracker, state, ref, remoteID, url string
+	seq, pushed                        int64
+	pushState, pushAssignee, pushDue   int
+	wantState, assignee, due           string
+}
+
+// Push makes one try at carrying item id's changes to its issue and says
+// how long to wait before the next (0: nothing more to do).
+func (s *Service) Push(ctx context.Context, id int64) (time.Duration, error) {
+	var r pushRow
+	err := s.DB.QueryRowContext(ctx, queries.Get("push-row"), id).Scan(&r.tracker, &r.state, &r.ref, &r.remoteID, &r.url, &r.seq, &r.pushed,
+		&r.pushState, &r.wantState, &r.pushAssignee, &r.assignee, &r.pushDue, &r.due)
+	if errors.Is(err, sql.ErrNoRows) {
+		return 0, nil
+	}
+	if err != nil {
+		return 0, fmt.Errorf("backlog: item %d: %w", id, err)
+	}
+	log := s.logger().With("item", id, "tracker", r.tracker)
+	switch {
+	case r.pushed >= r.seq || r.state == StateRefused:
+		return 0, nil // carried already, or there is no issue to carry it to
+	case r.state != StateFiled:
+		return 30 * time.Second, nil // the issue is being filed: carry it after
+	}
+	up, ok := s.Tracker.(Updater)
+	if !ok || r.tracker != s.Tracker.Name() {
+		log.Warn("backlog: the tracker does not take changes from sitrep; not carried")
+		return 0, s.pushSettled(ctx, id, r.seq, false)
+	}
+	var u Update
+	if r.pushState == 1 && r.wantState != "" {
+		closed := r.wantState == "closed"
+		u.Closed = &closed
+	}
+	if r.pushAssignee == 1 {
+		u.Assignee = &r.assignee
+	}
+	if r.pushDue == 1 {
+		u.Due = &r.due
+	}
+	cctx, cancel := context.WithTimeout(ctx, callTimeout)
+	err = up.Update(cctx, Issue{Ref: r.ref, ID: r.remoteID, URL: r.url}, u)
+	cancel()
+	bctx, bcancel := bookkeeping(ctx)
+	defer bcancel()
+	if err != nil {
+		if Refused(err) {
+			log.Error("backlog: the tracker refused the change; not retried", "err", err)
+			_, dberr := s.DB.ExecContext(bctx, queries.Get("push-refused"), id, r.seq, err.Error())
+			return 0, dberr
+		}
+		_, _ = s.DB.ExecContext(bctx, queries.Get("push-failed"), id, err.Error())
+		if after, limited := RetryAfter(err); limited {
+			return min(max(after, time.Second), maxRetryAfter), nil
+		}
+		// River's own backoff between tries, up to its MaxAttempts.
+		return 0, fmt.Errorf("backlog: carry the change of item %d: %w", id, err)
+	}
+	if err := s.pushSettled(bctx, id, r.seq, u.Closed != nil); err != nil {
+		return 0, err
+	}
+	log.Info("backlog: carried the change to the issue", "ref", r.ref)
+	// A change asked for while this one was carried: its job was merged
+	// into this one (one job per item), so carry it now.
+	var seq, pushed int64
+	var ignore pushRow
+	if err := s.DB.QueryRowContext(bctx, queries.Get("push-row"), id).Scan(&ignore.tracker, &ignore.state, &ignore.ref, &ignore.remoteID, &ignore.url,
+		&seq, &pushed, &ignore.pushState, &ignore.wantState, &ignore.pushAssignee, &ignore.assignee, &ignore.pushDue, &ignore.due); err == nil && pushed < seq {
+		return time.Second, nil
+	}
+	return 0, nil
+}
+
+func (s *Service) pushSettled(ctx context.Context, id, seq int64, stateCarried bool) error {
+	carried := 0
+	if stateCarried {
+		carried = 1
+	}
+	if _, err := s.DB.ExecContext(ctx, queries.Get("pushed"), id, seq, carried); err != nil {
+		return fmt.Errorf("backlog: record change of item %d: %w", id, err)
 	}
 	return nil
 }

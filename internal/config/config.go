@@ -65,9 +65,11 @@ type Config struct {
 // Backlog files the post-mortem's improvements in the team's tracker and
 // reads their state back (docs/backlog.md).
 type Backlog struct {
-	// Tracker is "" (off) or github.
+	// Tracker is "" (off), github, jira or linear.
 	Tracker string        `yaml:"tracker"`
 	GitHub  BacklogGitHub `yaml:"github"`
+	Jira    BacklogJira   `yaml:"jira"`
+	Linear  BacklogLinear `yaml:"linear"`
 	// PollEvery: how often the tracker is asked what changed, beside its webhook.
 	PollEvery time.Duration `yaml:"poll_every"`
 }
@@ -84,6 +86,38 @@ type BacklogGitHub struct {
 	// WebhookSecret authenticates POST /api/v1/backlog/github (X-Hub-Signature-256); empty: the webhook is off, polling only.
 	WebhookSecret Secret `yaml:"webhook_secret"`
 	// APIURL replaces https://api.github.com (GitHub Enterprise Server: https://HOST/api/v3).
+	APIURL string `yaml:"api_url"`
+}
+
+// BacklogJira is one Jira Cloud project's issues (REST API v3).
+type BacklogJira struct {
+	// BaseURL is the site: https://your-domain.atlassian.net.
+	BaseURL string `yaml:"base_url"`
+	// Email and APIToken sign in (HTTP Basic): an Atlassian account's
+	// address and an API token made for it.
+	Email    string `yaml:"email"`
+	APIToken Secret `yaml:"api_token"`
+	// Project is the project's key (OPS in OPS-42).
+	Project string `yaml:"project"`
+	// IssueType is the type of the issues filed: Task by default.
+	IssueType string `yaml:"issue_type"`
+	// Labels are put on every issue (Jira makes a label that does not exist yet).
+	Labels []string `yaml:"labels"`
+	// WebhookSecret authenticates POST /api/v1/backlog/jira (X-Hub-Signature); empty: the webhook is off, polling only.
+	WebhookSecret Secret `yaml:"webhook_secret"`
+}
+
+// BacklogLinear is one Linear team's issues (GraphQL API).
+type BacklogLinear struct {
+	// APIKey is a personal API key, or "Bearer " and an OAuth app's access token.
+	APIKey Secret `yaml:"api_key"`
+	// Team is the team's key (ENG in ENG-123).
+	Team string `yaml:"team"`
+	// Labels are label names put on every issue; they must exist in the team or the workspace.
+	Labels []string `yaml:"labels"`
+	// WebhookSecret authenticates POST /api/v1/backlog/linear (Linear-Signature); empty: the webhook is off, polling only.
+	WebhookSecret Secret `yaml:"webhook_secret"`
+	// APIURL replaces https://api.linear.app/graphql.
 	APIURL string `yaml:"api_url"`
 }
 
@@ -834,7 +868,8 @@ func Default() Config {
 		Resolution: Resolution{WriteUpAfter: 48 * time.Hour},
 		Intake:     Intake{DefaultSeverity: "SEV2"},
 		Chat:       Chat{Interval: 2 * time.Second, IRC: ChatIRC{Nick: "sitrep"}},
-		Backlog:    Backlog{PollEvery: 5 * time.Minute, GitHub: BacklogGitHub{Labels: []string{"post-mortem"}}},
+		Backlog: Backlog{PollEvery: 5 * time.Minute, GitHub: BacklogGitHub{Labels: []string{"post-mortem"}},
+			Jira: BacklogJira{IssueType: "Task", Labels: []string{"post-mortem"}}},
 		Postmortem: Postmortem{Backend: "imip", AnswersEvery: 5 * time.Minute, Duration: time.Hour, MinBusinessDays: 1, MaxBusinessDays: 2, WorkStart: "09:00", WorkEnd: "17:00",
 			TimelineBefore: 24 * time.Hour, RemindBefore: 48 * time.Hour, Google: Google{CalendarID: "primary"}},
 		Changes:     Changes{Window: 24 * time.Hour},
@@ -935,6 +970,13 @@ func Load(path string, environ []string) (Config, error) {
 	}
 	return cfg, nil
 }
+
+// jiraProjectKey and linearTeamKey are what a Jira project's key and a
+// Linear team's key look like.
+var (
+	jiraProjectKey = regexp.MustCompile(`^[A-Z][A-Z0-9_]{0,254}$`)
+	linearTeamKey  = regexp.MustCompile(`^[A-Z0-9_]{1,10}$`)
+)
 
 // Problems is every configuration problem found, each naming its key.
 type Problems struct{ List []string }
@@ -1286,8 +1328,41 @@ func (c *Config) validate() []string {
 		if u := b.GitHub.APIURL; u != "" && !strings.HasPrefix(u, "https://") && !strings.HasPrefix(u, "http://") {
 			bad("backlog.github.api_url", "want an http(s) URL, got %q", u)
 		}
+	case "jira":
+		j := b.Jira
+		if j.BaseURL == "" || j.Email == "" || j.APIToken == "" || j.Project == "" {
+			bad("backlog.jira", "base_url, email, api_token and project are required with backlog.tracker: jira (docs/backlog.md, Jira Cloud)")
+		}
+		if u := j.BaseURL; u != "" && (!strings.HasPrefix(u, "https://") && !strings.HasPrefix(u, "http://") || strings.Contains(strings.TrimPrefix(strings.TrimPrefix(u, "https://"), "http://"), "/rest/")) {
+			bad("backlog.jira.base_url", "want the site's address, like https://your-domain.atlassian.net (without /rest/api/3), got %q", u)
+		}
+		if j.Email != "" && !strings.Contains(j.Email, "@") {
+			bad("backlog.jira.email", "want the Atlassian account's email address (the API token's owner), got %q", j.Email)
+		}
+		if p := j.Project; p != "" && !jiraProjectKey.MatchString(p) {
+			bad("backlog.jira.project", "want the project's key, like OPS in OPS-42 (capitals, digits, _), got %q", p)
+		}
+		if strings.TrimSpace(j.IssueType) == "" {
+			bad("backlog.jira.issue_type", "want an issue type of the project, like Task")
+		}
+		for _, l := range j.Labels {
+			if l == "" || strings.ContainsAny(l, " \t\n") {
+				bad("backlog.jira.labels", "a Jira label takes no spaces: %q (use post-mortem, not \"post mortem\")", l)
+			}
+		}
+	case "linear":
+		l := b.Linear
+		if l.APIKey == "" || l.Team == "" {
+			bad("backlog.linear", "api_key and team are required with backlog.tracker: linear (docs/backlog.md, Linear)")
+		}
+		if t := l.Team; t != "" && !linearTeamKey.MatchString(t) {
+			bad("backlog.linear.team", "want the team's key, like ENG in ENG-123 (not its name or id), got %q", t)
+		}
+		if u := l.APIURL; u != "" && !strings.HasPrefix(u, "https://") && !strings.HasPrefix(u, "http://") {
+			bad("backlog.linear.api_url", "want an http(s) URL, got %q", u)
+		}
 	default:
-		bad("backlog.tracker", "want github (or nothing: off), got %q", b.Tracker)
+		bad("backlog.tracker", "want github, jira or linear (or nothing: off), got %q", b.Tracker)
 	}
 	if c.Backlog.PollEvery < 30*time.Second || c.Backlog.PollEvery > 24*time.Hour {
 		bad("backlog.poll_every", "want 30s to 24h, got %s", c.Backlog.PollEvery)

@@ -425,3 +425,30 @@ func loadYAML(t *testing.T, yaml string) error {
 	_, err := Load(path, nil)
 	return err
 }
+
+func TestBacklogValidation(t *testing.T) {
+	load := func(yaml string) error { return loadYAML(t, yaml) }
+	for yaml, want := range map[string][]string{
+		"backlog:\n  tracker: trello\n": {"backlog.tracker", "github, jira or linear"},
+		"backlog:\n  tracker: jira\n":   {"backlog.jira", "base_url, email, api_token and project are required"},
+		"backlog:\n  tracker: jira\n  jira:\n    base_url: https://acme.atlassian.net/rest/api/3\n    email: bot\n    api_token: t\n    project: ops\n    issue_type: \" \"\n    labels: [post mortem]\n": {
+			"backlog.jira.base_url", "without /rest/api/3", "backlog.jira.email", "backlog.jira.project", "like OPS in OPS-42", "backlog.jira.issue_type", "backlog.jira.labels"},
+		"backlog:\n  tracker: linear\n": {"backlog.linear", "api_key and team are required"},
+		"backlog:\n  tracker: linear\n  linear:\n    api_key: k\n    team: Engineering\n": {"backlog.linear.team", "ENG in ENG-123"},
+	} {
+		err := load(yaml)
+		for _, w := range want {
+			if err == nil || !strings.Contains(err.Error(), w) {
+				t.Errorf("%q: want %q in %v", yaml, w, err)
+			}
+		}
+	}
+	for _, ok := range []string{
+		"backlog:\n  tracker: jira\n  jira:\n    base_url: https://acme.atlassian.net\n    email: bot@acme.example\n    api_token: t\n    project: OPS\n",
+		"backlog:\n  tracker: linear\n  linear:\n    api_key: lin_api_x\n    team: ENG\n",
+	} {
+		if err := load(ok); err != nil {
+			t.Errorf("%q: %v", ok, err)
+		}
+	}
+}

@@ -274,6 +274,9 @@ func (s *Service) UpdateImprovement(ctx context.Context, actor string, id int64,
 	}
 	var sets []set
 	var changes []string
+	// What the backlog carries to the improvement's issue, if it has one.
+	var toOwner, toDue *string
+	var toClosed *bool
 	if in.Owner != nil {
 		owner, err := s.owner(*in.Owner)
 		if err != nil {
@@ -281,6 +284,7 @@ func (s *Service) UpdateImprovement(ctx context.Context, actor string, id int64,
 		}
 		sets = append(sets, set{"set-improvement-owner", owner})
 		changes = append(changes, "owner "+cmp.Or(owner, "none"))
+		toOwner = &owner
 	}
 	if in.Due != nil {
 		due, err := cleanDue(*in.Due, s.now())
@@ -289,6 +293,7 @@ func (s *Service) UpdateImprovement(ctx context.Context, actor string, id int64,
 		}
 		sets = append(sets, set{"set-improvement-due", due})
 		changes = append(changes, "due "+cmp.Or(due, "none"))
+		toDue = &due
 	}
 	if in.State != nil {
 		if *in.State != "open" && *in.State != "done" {
@@ -296,6 +301,8 @@ func (s *Service) UpdateImprovement(ctx context.Context, actor string, id int64,
 		}
 		sets = append(sets, set{"set-improvement-state", *in.State})
 		changes = append(changes, *in.State)
+		closed := *in.State == "done"
+		toClosed = &closed
 	}
 	if len(sets) == 0 {
 		return nil, errs.E(errs.Invalid, "nothing to change: give owner, due or state")
@@ -304,6 +311,11 @@ func (s *Service) UpdateImprovement(ctx context.Context, actor string, id int64,
 		for _, st := range sets {
 			if _, err := tx.ExecContext(ctx, queries.Get(st.query), st.value, id); err != nil {
 				return fmt.Errorf("postmortem: update improvement: %w", err)
+			}
+		}
+		if tc, ok := s.Tracker.(TrackerChanges); ok {
+			if err := tc.Changed(ctx, tx, id, toClosed, toOwner, toDue); err != nil {
+				return fmt.Errorf("postmortem: carry the change to the backlog: %w", err)
 			}
 		}
 		_, err := incident.AddEvent(ctx, tx, s.now(), incidentID, "postmortem_improvement", actor,

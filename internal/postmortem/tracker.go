@@ -28,6 +28,15 @@ type Tracker interface {
 	Enqueue(ctx context.Context, tx *sql.Tx, id int64, title, body, assignee, due string) error
 }
 
+// TrackerChanges is a Tracker that also carries changes made here to the
+// issue (from here to there): the improvement done or reopened, its owner
+// or due date changed. Recorded in tx, with the job that carries it; nil
+// arguments are unchanged. Changes the tracker reports (TrackerState) are
+// not carried back.
+type TrackerChanges interface {
+	Changed(ctx context.Context, tx *sql.Tx, id int64, closed *bool, owner, due *string) error
+}
+
 // maxTitle keeps an issue's title to a line trackers show whole.
 const maxTitle = 200
 

@@ -73,6 +73,7 @@ type Issues struct {
 var (
 	_ backlog.Tracker = (*Issues)(nil)
 	_ backlog.Webhook = (*Issues)(nil)
+	_ backlog.Updater = (*Issues)(nil)
 )
 
 func (g *Issues) Name() string { return "github" }
@@ -136,6 +137,39 @@ func (g *Issues) Create(ctx context.Context, item backlog.Item, marker string) (
 		return backlog.Issue{}, err
 	}
 	return out.backlog(), nil
+}
+
+// Update carries a change made in sitrep to the issue (issues/update):
+// its state (with the reason GitHub shows) and its assignee. A GitHub
+// issue has no due date: the description filed says it, and is left as
+// it is.
+func (g *Issues) Update(ctx context.Context, is backlog.Issue, u backlog.Update) error {
+	body := map[string]any{}
+	if u.Closed != nil {
+		if *u.Closed {
+			body["state"], body["state_reason"] = "closed", "completed"
+		} else {
+			body["state"], body["state_reason"] = "open", "reopened"
+		}
+	}
+	if u.Assignee != nil {
+		logins := []string{}
+		if g.People != nil && *u.Assignee != "" {
+			if login := g.People.GitHubLogin(*u.Assignee); login != "" {
+				logins = []string{login}
+			}
+		}
+		body["assignees"] = logins
+	}
+	if len(body) == 0 {
+		return nil
+	}
+	raw, err := json.Marshal(body)
+	if err != nil {
+		return fmt.Errorf("github: %w", err)
+	}
+	var out issue
+	return g.do(ctx, http.MethodPatch, g.repoPath()+"/issues/"+url.PathEscape(is.Ref), nil, raw, http.StatusOK, &out)
 }
 
 func (g *Issues) repoPath() string {

@@ -34,6 +34,7 @@ var (
 	rootOperations = []struct{ method, path string }{
 		{"get", "/repos/{owner}/{repo}/issues"},
 		{"post", "/repos/{owner}/{repo}/issues"},
+		{"patch", "/repos/{owner}/{repo}/issues/{issue_number}"},
 	}
 	rootSchemas = []string{"basic-error", "validation-error"}
 )
@@ -219,7 +220,7 @@ func TestExcerpt(t *testing.T) {
 			t.Fatal(err)
 		}
 		for _, r := range rootOperations {
-			if op, _ := ex.match(r.method, strings.NewReplacer("{owner}", "o", "{repo}", "r").Replace(r.path)); op == nil {
+			if op, _ := ex.match(r.method, strings.NewReplacer("{owner}", "o", "{repo}", "r", "{issue_number}", "1").Replace(r.path)); op == nil {
 				t.Errorf("the excerpt lacks %s %s", r.method, r.path)
 			}
 		}

@@ -265,15 +265,15 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 		req.Status = s.answerError(w, f.Status, msg, nil)
 		return
 	} else if ok {
-		req.Status = s.work(w, r, op, body, &req, f)
+		req.Status = s.work(w, r, op, vars, body, &req, f)
 		return
 	}
-	req.Status = s.work(w, r, op, body, &req, Fault{})
+	req.Status = s.work(w, r, op, vars, body, &req, Fault{})
 }
 
 // work does the operation; with a Lost or Hang fault, it does it and
 // then gives no answer.
-func (s *Server) work(w http.ResponseWriter, r *http.Request, op *Operation, body []byte, req *Request, f Fault) int {
+func (s *Server) work(w http.ResponseWriter, r *http.Request, op *Operation, vars map[string]string, body []byte, req *Request, f Fault) int {
 	var status int
 	var answer any
 	switch op.OperationID {
@@ -281,6 +281,8 @@ func (s *Server) work(w http.ResponseWriter, r *http.Request, op *Operation, bod
 		status, answer = s.createIssue(body, op, req)
 	case "issues/list-for-repo":
 		status, answer = s.listIssues(r, req)
+	case "issues/update":
+		status, answer = s.updateIssue(vars["issue_number"], body, op, req)
 	default:
 		s.uncover(req, "the fake does not model "+op.OperationID)
 		return s.answerError(w, http.StatusNotImplemented, "githubfake does not model "+op.OperationID, nil)
@@ -353,6 +355,69 @@ func (s *Server) createIssue(body []byte, op *Operation, req *Request) (int, any
 	}
 	is := s.create(title, text, labels, assignees)
 	return http.StatusCreated, s.issueJSON(is)
+}
+
+// updateIssue changes an issue's state and assignees, as sitrep carries
+// its changes; any other property is uncovered.
+func (s *Server) updateIssue(number string, body []byte, op *Operation, req *Request) (int, any) {
+	v, err := decodeJSON(body)
+	if err != nil {
+		return http.StatusBadRequest, errorAnswer{msg: "Problems parsing JSON"}
+	}
+	if err := CheckValue(v, op.RequestBody.Schema, "body"); err != nil {
+		s.uncover(req, "the description does not allow the body: "+err.Error())
+		return http.StatusUnprocessableEntity, errorAnswer{msg: "Validation Failed", errors: []map[string]any{{"resource": "Issue", "code": "invalid", "message": err.Error()}}}
+	}
+	n, err := strconv.ParseInt(number, 10, 64)
+	if err != nil {
+		return http.StatusNotFound, errorAnswer{msg: "Not Found"}
+	}
+	var is *Issue
+	for _, x := range s.issues {
+		if x.Number == n {
+			is = x
+		}
+	}
+	if is == nil {
+		return http.StatusNotFound, errorAnswer{msg: "Not Found"}
+	}
+	obj := v.(map[string]any)
+	for k := range obj {
+		if k != "state" && k != "state_reason" && k != "assignees" {
+			s.uncover(req, "the fake does not model updating "+k)
+		}
+	}
+	changed := false
+	if a, ok := obj["assignees"].([]any); ok {
+		var list []string
+		for _, x := range a {
+			login, ok := x.(string)
+			if !ok {
+				s.uncover(req, "assignees given as objects (the fake models logins)")
+				continue
+			}
+			if !slices.Contains(s.o.Users, login) {
+				return http.StatusUnprocessableEntity, errorAnswer{msg: "Validation Failed",
+					errors: []map[string]any{{"resource": "Issue", "code": "invalid", "field": "assignees", "value": login}}}
+			}
+			list = append(list, login)
+		}
+		if !slices.Equal(list, is.Assignees) {
+			is.Assignees, changed = list, true
+		}
+	}
+	if st, ok := obj["state"].(string); ok && st != is.State {
+		is.State, changed = st, true
+		is.ClosedAt = nil
+		if st == "closed" {
+			t := s.tick()
+			is.ClosedAt = &t
+		}
+	}
+	if changed {
+		is.UpdatedAt = s.tick()
+	}
+	return http.StatusOK, s.issueJSON(is)
 }
 
 func (s *Server) listIssues(r *http.Request, req *Request) (int, any) {
