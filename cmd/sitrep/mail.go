@@ -190,6 +190,9 @@ func (h *Main) buildOutbox(sender outbox.Sender) error {
 	// its figures in histograms as they happen.
 	h.comms.Messages = h.outbox
 	h.incidents.Metrics = incident.NewCommsMetrics(h.registry)
+	// A lead's mark observes the time to answer as an update that answers
+	// the questions does: one histogram, one meaning of answered.
+	h.questions.Metrics = h.incidents.Metrics
 	return nil
 }
 

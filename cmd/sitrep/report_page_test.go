@@ -90,6 +90,9 @@ func newPastScript(t *testing.T, h *testHub) *pastScript {
 	s.replies = &reply.Service{DB: h.db, Incidents: s.incidents, Comms: s.comms, Mail: ob, Directory: h.directory,
 		Inbox: &repliesDone{done: map[int64]bool{}}, Now: s.clock.now, LocalPart: h.cfg.Mail.ReplyLocalPart}
 	s.comms.QuestionLog = s.replies
+	// A question is answered when a lead says so: here, by an update sent
+	// as answering the open questions (answer).
+	s.comms.Questions = &reply.QuestionBook{DB: h.db, Now: s.clock.now}
 	s.resolution = &resolution.Service{DB: h.db, Incidents: s.incidents, Mail: ob, Comms: s.comms, Directory: h.directory, Now: s.clock.now}
 	return s
 }
@@ -109,9 +112,21 @@ func (s *pastScript) declare(at time.Time, sev string, systems ...string) *incid
 
 func (s *pastScript) update(inc *incident.Incident, at time.Time, next string) {
 	s.t.Helper()
+	s.send(inc, at, next, false)
+}
+
+// answer is an update the comms lead sends as answering the open
+// questions: the questions are answered at its time.
+func (s *pastScript) answer(inc *incident.Incident, at time.Time, next string) {
+	s.t.Helper()
+	s.send(inc, at, next, true)
+}
+
+func (s *pastScript) send(inc *incident.Incident, at time.Time, next string, answers bool) {
+	s.t.Helper()
 	s.at(at)
 	if _, err := s.comms.SendUpdate(context.Background(), "grace.okafor@sitrep.example", inc.Ref,
-		incident.UpdateInput{Status: "Scripted status at " + at.Format("15:04") + ".", Next: next, Groups: []string{"exec"}}); err != nil {
+		incident.UpdateInput{Status: "Scripted status at " + at.Format("15:04") + ".", Next: next, Groups: []string{"exec"}, AnswersQuestions: answers}); err != nil {
 		s.t.Fatal(err)
 	}
 }
@@ -156,16 +171,16 @@ type reportCell struct {
 // October 2025
 //
 //	A SEV1 checkout, Oct 6 10:00. Updates 10:04 (+30m: 10:34), 10:34 (kept; +30m: 11:04), 11:10 (missed by 6m).
-//	  Mark asks 10:20, answered by the 10:34 update: 14m. Resolved 11:20. First update 4m.
-//	B SEV2 search, Oct 20 09:00. Updates 09:10 (+1h: 10:10), 10:05 (kept). Mark asks 09:30, answered 10:05: 35m.
+//	  Mark asks 10:20, answered by the 10:34 update (sent as answering the open questions): 14m. Resolved 11:20. First update 4m.
+//	B SEV2 search, Oct 20 09:00. Updates 09:10 (+1h: 10:10), 10:05 (kept; answering). Mark asks 09:30, answered 10:05: 35m.
 //	  Resolved 10:30. First update 10m.
 //
 // November 2025
 //
-//	C SEV1 checkout and payments, Nov 3 14:00. Updates 14:02 (+15m: 14:17), 14:17 (kept; +15m: 14:32), 14:40 (missed by 8m).
+//	C SEV1 checkout and payments, Nov 3 14:00. Updates 14:02 (+15m: 14:17), 14:17 (kept; answering; +15m: 14:32), 14:40 (missed by 8m; answering).
 //	  Mark asks 14:05 (answered 14:17: 12m), Rose asks 14:30 (answered 14:40: 10m). Resolved 14:50. First update 2m.
 //	D SEV3 no system, Nov 17 08:00. Update 08:30 (+2h); resolved 09:00 before it came due. First update 30m.
-//	E SEV2 search, Nov 24 16:00. No update; Mark asks 16:10, never answered. Resolved 16:20.
+//	E SEV2 search, Nov 24 16:00. No update; Mark asks 16:10, never marked answered. Resolved 16:20.
 //
 // Months: Oct 2 incidents, 2 of 3 promises kept (66.7%), first update median 4m p90 10m, answers median 14m p90 35m (2 of 2);
 // Nov 3 incidents, 1 of 2 (50.0%), first update median 2m p90 30m, answers median 10m p90 12m (2 of 3).
@@ -188,22 +203,22 @@ func TestReportPageInChromium(t *testing.T) {
 	a := s.declare(d(10, 6, 10, 0), "SEV1", "checkout")
 	s.update(a, d(10, 6, 10, 4), "30m")
 	s.ask(a, d(10, 6, 10, 20), mark)
-	s.update(a, d(10, 6, 10, 34), "30m")
+	s.answer(a, d(10, 6, 10, 34), "30m")
 	s.update(a, d(10, 6, 11, 10), "30m")
 	s.resolve(a, d(10, 6, 11, 20))
 
 	b := s.declare(d(10, 20, 9, 0), "SEV2", "search")
 	s.update(b, d(10, 20, 9, 10), "1h")
 	s.ask(b, d(10, 20, 9, 30), mark)
-	s.update(b, d(10, 20, 10, 5), "1h")
+	s.answer(b, d(10, 20, 10, 5), "1h")
 	s.resolve(b, d(10, 20, 10, 30))
 
 	c := s.declare(d(11, 3, 14, 0), "SEV1", "checkout", "payments")
 	s.update(c, d(11, 3, 14, 2), "15m")
 	s.ask(c, d(11, 3, 14, 5), mark)
-	s.update(c, d(11, 3, 14, 17), "15m")
+	s.answer(c, d(11, 3, 14, 17), "15m")
 	s.ask(c, d(11, 3, 14, 30), rose)
-	s.update(c, d(11, 3, 14, 40), "15m")
+	s.answer(c, d(11, 3, 14, 40), "15m")
 	s.resolve(c, d(11, 3, 14, 50))
 
 	dd := s.declare(d(11, 17, 8, 0), "SEV3")

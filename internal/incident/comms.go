@@ -391,15 +391,17 @@ func (c *Comms) SendUpdate(ctx context.Context, actor, ref string, in UpdateInpu
 		return res, nil
 	}
 	var msg, pub *compose.Message
+	var asked []time.Time // the questions this update answers, when each was received
 	answered := 0
 	err = c.DB.InTx(ctx, func(tx *sql.Tx) error {
 		if err := c.AddFollowers(ctx, tx, inc, &req); err != nil {
 			return err
 		}
 		var err error
-		if answered, err = c.answerQuestions(ctx, tx, inc, actor, in.AnswersQuestions, now); err != nil {
+		if asked, err = c.answerQuestions(ctx, tx, inc, actor, in.AnswersQuestions, now); err != nil {
 			return err
 		}
+		answered = len(asked)
 		if msg, err = c.Mail.Queue(ctx, tx, req); err != nil {
 			return err
 		}
@@ -447,7 +449,7 @@ func (c *Comms) SendUpdate(ctx context.Context, actor, ref string, in UpdateInpu
 			res.PublicMessage, res.PublicRecipients = pub, pub.Total
 		}
 	}
-	c.observeUpdate(ctx, inc, number+1, now, msg)
+	c.observeUpdate(inc, number+1, now, asked)
 	return res, nil
 }
 

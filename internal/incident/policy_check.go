@@ -35,8 +35,8 @@ type Questions interface {
 	// marked it: exactly one caller wins, on any number of replicas.
 	ClaimReminder(ctx context.Context, tx *sql.Tx, id int64, at time.Time) (bool, error)
 	// AnswerOpen marks every open question of incident answered by by at
-	// at, in tx, and reports how many it marked.
-	AnswerOpen(ctx context.Context, tx *sql.Tx, incident int64, by string, at time.Time) (int, error)
+	// at, in tx, and returns when each question it marked was received.
+	AnswerOpen(ctx context.Context, tx *sql.Tx, incident int64, by string, at time.Time) ([]time.Time, error)
 }
 
 // WaitingQuestion is a stakeholder's question not yet answered.
@@ -51,15 +51,16 @@ const EventQuestionReminder = "question_reminder"
 
 // answerQuestions marks inc's open questions answered by an update that
 // says it answers them, in tx (the update's).
-func (c *Comms) answerQuestions(ctx context.Context, tx *sql.Tx, inc *Incident, actor string, answers bool, now time.Time) (int, error) {
+// It returns when each question it marked was received.
+func (c *Comms) answerQuestions(ctx context.Context, tx *sql.Tx, inc *Incident, actor string, answers bool, now time.Time) ([]time.Time, error) {
 	if !answers || c.Questions == nil {
-		return 0, nil
+		return nil, nil
 	}
-	n, err := c.Questions.AnswerOpen(ctx, tx, inc.ID, actor, now)
+	asked, err := c.Questions.AnswerOpen(ctx, tx, inc.ID, actor, now)
 	if err != nil {
-		return 0, fmt.Errorf("incident: answer questions of %s: %w", inc.Ref, err)
+		return nil, fmt.Errorf("incident: answer questions of %s: %w", inc.Ref, err)
 	}
-	return n, nil
+	return asked, nil
 }
 
 // checkPolicy sends the policy's reminders that are due at now and

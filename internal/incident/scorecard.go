@@ -31,14 +31,13 @@ type MessageLog interface {
 	// threads), oldest first, each send once with its recipients counted
 	// by group and delivery state.
 	Told(ctx context.Context, q store.Querier, key int64) ([]compose.Told, error)
-	// Reached lists, by address (lower case), the message rows of the
-	// thread audience addressed to each of emails and not given up.
-	Reached(ctx context.Context, q store.Querier, key int64, audience string, emails []string) (map[string][]int64, error)
 }
 
 // QuestionLog lists the stakeholders' questions of an incident, the ones
-// the reply flow forwarded to the comms lead, oldest first: the reply
-// flow in production. q may be the caller's transaction.
+// the reply flow forwarded to the comms lead, oldest first, each with the
+// answer a lead recorded: the reply flow in production, reading the same
+// record as the policy's question reminders (Questions). q may be the
+// caller's transaction.
 type QuestionLog interface {
 	QuestionsOf(ctx context.Context, q store.Querier, incidentID int64) ([]Question, error)
 }
@@ -50,9 +49,16 @@ type Question struct {
 	ID          int64      `json:"id"`
 	From        string     `json:"from"` // the address, lower case
 	Name        string     `json:"name,omitempty"`
-	Audience    string     `json:"audience,omitempty"` // the asker's group, when known
-	AskedAt     time.Time  `json:"asked_at"`
+	Audience    string     `json:"audience,omitempty"`     // the asker's group, when known
+	AskedAt     time.Time  `json:"asked_at"`               // received
 	ForwardedAt *time.Time `json:"forwarded_at,omitempty"` // in an email to the comms lead
+	// AnsweredAt is when a lead said it was answered (by marking it, or by
+	// an update sent as answering the open questions), and AnsweredBy that
+	// lead; nil and "" while no lead has. sitrep cannot see an answer by
+	// phone or chat, and an update reaching the asker does not prove it
+	// answered them, so it does not guess (docs/policy.md).
+	AnsweredAt *time.Time `json:"answered_at,omitempty"`
+	AnsweredBy string     `json:"answered_by,omitempty"`
 }
 
 // Timeline kinds the scorecard reads that other packages write: the
@@ -61,11 +67,6 @@ type Question struct {
 const (
 	EventConfirmationAsked = "confirmation_asked"
 	EventConfirmation      = "confirmation"
-	// EventQuestionAnswered is a lead saying a stakeholder's question was
-	// answered outside sitrep (by phone, in chat, in a direct email): the
-	// one answer the record would not hold otherwise. Its data: question
-	// (the question's id) and answered_at.
-	EventQuestionAnswered = "question_answered"
 )
 
 // Promise outcomes on the scorecard.
@@ -85,11 +86,10 @@ const (
 	PromiseEnded = "ended"
 )
 
-// How a promise or a question was settled.
+// How a promise was settled.
 const (
 	ByUpdate     = "update"
 	ByResolution = "resolution"
-	ByLead       = "lead" // a lead marked the question answered
 )
 
 // Scorecard is one incident's communication, measured. Times are UTC;
@@ -192,16 +192,14 @@ type QuestionFigures struct {
 	List         []QuestionFigure `json:"list"`
 }
 
-// QuestionFigure is one question and its first answer. A question is
-// answered by the first status update that reached the asker after it was
-// asked, or when a lead marked it answered, whichever came first.
+// QuestionFigure is one question and its answer: answered when a lead
+// said so (Question.AnsweredAt), the same record the policy's reminder
+// reads, so that the scorecard never calls answered a question the
+// reminder treats as open, nor the reverse.
 type QuestionFigure struct {
 	Question
-	AnsweredAt *time.Time `json:"answered_at,omitempty"`
-	AnsweredBy string     `json:"answered_by,omitempty"` // update or lead
-	// AnsweredByUpdate is the update's number when an update answered it.
-	AnsweredByUpdate int    `json:"answered_by_update,omitempty"`
-	TimeToAnswer     *int64 `json:"time_to_answer_seconds,omitempty"`
+	// TimeToAnswer is AnsweredAt - AskedAt.
+	TimeToAnswer *int64 `json:"time_to_answer_seconds,omitempty"`
 }
 
 // ConfirmationFigures are the requests to confirm the fix ("is it fixed
@@ -306,15 +304,6 @@ func (c *Comms) ScorecardOf(ctx context.Context, q store.Querier, inc *Incident)
 			return nil, fmt.Errorf("incident: scorecard of %s: %w", inc.Ref, err)
 		}
 		in.toldKnown = true
-		var askers []string
-		for _, qu := range in.questions {
-			if !slices.Contains(askers, qu.From) {
-				askers = append(askers, qu.From)
-			}
-		}
-		if in.reached, err = c.Messages.Reached(ctx, q, inc.ID, compose.Stakeholders, askers); err != nil {
-			return nil, fmt.Errorf("incident: scorecard of %s: %w", inc.Ref, err)
-		}
 	}
 	return computeScorecard(in), nil
 }
@@ -327,7 +316,6 @@ type scoreInput struct {
 	toldKnown      bool
 	questions      []Question
 	questionsKnown bool
-	reached        map[string][]int64 // asker → stakeholder messages that reached them
 	now            time.Time
 }
 
@@ -358,7 +346,7 @@ func computeScorecard(in scoreInput) *Scorecard {
 
 	// The timeline, in order: updates, the heads-up, the promises each
 	// update made and the update or resolution that settled them, the
-	// requests to confirm and their answers, the leads' marks.
+	// requests to confirm and their answers.
 	var outstanding *PromiseFigure
 	settle := func(at time.Time, by string, update int) {
 		p := outstanding
@@ -377,7 +365,6 @@ func computeScorecard(in scoreInput) *Scorecard {
 		}
 		sc.Promises.List = append(sc.Promises.List, *p)
 	}
-	marks := map[int64]time.Time{} // question → the earliest time a lead gave
 	type ask struct {
 		idx   int // in sc.Confirmations.List
 		email string
@@ -445,18 +432,6 @@ func computeScorecard(in scoreInput) *Scorecard {
 				}
 				f.State, _ = ev.Data["state"].(string)
 			}
-		case EventQuestionAnswered:
-			id, ok := dataID(ev.Data["question"])
-			if !ok {
-				continue
-			}
-			t, ok := dataTime(ev.Data["answered_at"])
-			if !ok {
-				t = at
-			}
-			if prev, seen := marks[id]; !seen || t.Before(prev) {
-				marks[id] = t
-			}
 		}
 	}
 	if outstanding != nil {
@@ -494,27 +469,11 @@ func computeScorecard(in scoreInput) *Scorecard {
 		sc.TimeToHeadsUp = ptr(seconds(h.FirstDeliveredAt.Sub(declared)))
 	}
 
-	// Questions: the first update after each that reached its asker, or a
-	// lead's mark, whichever came first.
+	// Questions: answered when a lead said so, and no other way.
 	var answerTimes []int64
 	for _, qu := range in.questions {
 		f := QuestionFigure{Question: qu}
 		f.AskedAt = qu.AskedAt.UTC()
-		reached := in.reached[strings.ToLower(qu.From)]
-		for _, u := range sc.Updates {
-			if !u.At.After(f.AskedAt) {
-				continue
-			}
-			if slices.ContainsFunc(u.messages, func(id int64) bool { return slices.Contains(reached, id) }) {
-				t := u.At
-				f.AnsweredAt, f.AnsweredBy, f.AnsweredByUpdate = &t, ByUpdate, u.Number
-				break
-			}
-		}
-		if t, ok := marks[qu.ID]; ok && (f.AnsweredAt == nil || t.Before(*f.AnsweredAt)) {
-			t := t.UTC()
-			f.AnsweredAt, f.AnsweredBy, f.AnsweredByUpdate = &t, ByLead, 0
-		}
 		if f.AnsweredAt != nil {
 			d := seconds(f.AnsweredAt.Sub(f.AskedAt))
 			f.TimeToAnswer = &d

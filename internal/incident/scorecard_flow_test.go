@@ -31,7 +31,7 @@ import (
 
 // scoreOrg: exec and SRE get the status updates and the resolved email;
 // the on-call managers get neither (one of them asks a question that no
-// update will reach). Ann reads German: each update to exec and SRE, and
+// lead marks answered). Ann reads German: each update to exec and SRE, and
 // the heads-up to Ann and Bob, is two messages (one per language) that
 // the scorecard counts as one.
 const scoreOrg = `organization: Scorecard Test
@@ -91,6 +91,7 @@ type scoreHarness struct {
 	outbox     *outbox.Outbox
 	comms      *incident.Comms
 	replies    *reply.Service
+	book       *reply.QuestionBook
 	resolution *resolution.Service
 	registry   *prometheus.Registry
 }
@@ -123,6 +124,11 @@ func newScoreHarness(t *testing.T, start time.Time) *scoreHarness {
 	h.replies = &reply.Service{DB: db, Incidents: h.incidents, Comms: h.comms, Mail: h.outbox, Directory: dir, Inbox: inboxBook{},
 		Now: h.clock.now, LocalPart: "status"}
 	h.comms.QuestionLog = h.replies
+	// The policy's record of answers, as serve wires it: the update that
+	// answers the open questions and a lead's mark write it, the
+	// scorecard reads it, and a mark observes the time-to-answer histogram.
+	h.book = &reply.QuestionBook{DB: db, Now: h.clock.now, Metrics: h.incidents.Metrics}
+	h.comms.Questions = h.book
 	h.resolution = &resolution.Service{DB: db, Incidents: h.incidents, Mail: h.outbox, Comms: h.comms, Directory: dir, Now: h.clock.now,
 		Confirmers: []string{"mgr@x.test"}}
 	return h
@@ -157,10 +163,17 @@ func (h *scoreHarness) deliver(t *testing.T, inc *incident.Incident) {
 
 func (h *scoreHarness) update(t *testing.T, inc *incident.Incident, status, next string) {
 	t.Helper()
-	if _, err := h.comms.SendUpdate(context.Background(), "vp@x.test", inc.Ref, incident.UpdateInput{Status: status, Next: next}); err != nil {
+	h.send(t, inc, incident.UpdateInput{Status: status, Next: next})
+}
+
+func (h *scoreHarness) send(t *testing.T, inc *incident.Incident, in incident.UpdateInput) *incident.UpdateResult {
+	t.Helper()
+	res, err := h.comms.SendUpdate(context.Background(), "vp@x.test", inc.Ref, in)
+	if err != nil {
 		t.Fatal(err)
 	}
 	h.deliver(t, inc)
+	return res
 }
 
 // ask is a stakeholder replying to a status email with a question, as
@@ -184,25 +197,30 @@ func minutes(m int) int64 { return int64(m * 60) }
 // TestScorecardOfAScriptedIncident drives one SEV1 through a known
 // script on a clock the test moves, and checks every figure of its
 // scorecard against the value worked out by hand below: a promise kept to
-// the minute, one kept early, two missed, the 30th update, a question
-// answered by an update, one marked answered by the comms lead, one no
-// update ever reached, the requests to confirm, and who was told what and
-// when. Then the Prometheus histograms, scraped from /metrics, hold the
-// same figures.
+// the minute, one kept early, two missed, the 30th update, two questions
+// answered by updates the comms lead sent as answering the open questions,
+// one a lead marked answered (by phone, a minute before the mark), one no
+// lead ever marked, the requests to confirm, and who was told what and
+// when. A question is answered when a lead says so and no other way: the
+// updates that reached Ed Exec between his question and the lead's word
+// answer nothing. Then the Prometheus histograms, scraped from /metrics,
+// hold the same figures.
 //
 //	14:00 declared (checkout): heads-up queued to Ann and Bob
 //	14:02 heads-up delivered                      time to heads-up 2 min
 //	14:06 update 1 to exec, sre; next in 20 min   time to first update 6 min; promises 14:26
-//	14:10 Ed Exec asks Q1
-//	14:12 Mona Manager (on-call managers, not in the status groups) asks Q2
-//	14:26 update 2, next in 15 min                promise 1 (14:26) kept to the minute; Q1 answered in 16 min; promises 14:41
+//	14:10 Ed Exec asks Q1 (question 1)
+//	14:26 update 2, answers the open questions; next in 15 min
+//	                                              promise 1 (14:26) kept to the minute; Q1 answered in 16 min; promises 14:41
 //	14:47 update 3, next in 10 min                promise 2 (14:41) missed by 6 min; promises 14:57
-//	14:50 Ed Exec asks Q3
-//	14:52 the comms lead marks Q3 answered at 14:51   Q3 answered in 1 min (before update 4)
+//	14:50 Ed Exec asks Q3 (question 2)
+//	14:52 the incident lead marks Q3 answered at 14:51, "by phone"   Q3 answered in 1 min
 //	14:55 update 4, next in 10 min                promise 3 (14:57) kept 2 min early; promises 15:05
 //	15:05 to 19:05 updates 5 to 29, every 10 min   promises 4 to 28 kept to the minute; update 29 promises 19:15
-//	19:10 Ed Exec asks Q4
-//	19:22 update 30, next in 30 min               promise 29 (19:15) missed by 7 min; Q4 answered in 12 min; promises 19:52
+//	19:10 Ed Exec asks Q4 (question 3)
+//	19:22 update 30, answers the open questions; next in 30 min
+//	                                              promise 29 (19:15) missed by 7 min; Q4 answered in 12 min; promises 19:52
+//	19:30 Mona Manager (on-call managers, not in the status groups) asks Q2 (question 4); no lead marks it
 //	19:40 resolved: the resolved email, and the reporter and the confirmer asked to confirm
 //	                                              promise 30 (19:52) ended by the resolution: not counted
 //	19:45 the reporter confirms                   answered in 5 min; the confirmer never answers
@@ -210,6 +228,7 @@ func TestScorecardOfAScriptedIncident(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
 	h := newScoreHarness(t, time.Date(2026, 11, 24, 14, 0, 0, 0, time.UTC))
+	clock := func(hh, mm int) time.Time { return time.Date(2026, 11, 24, hh, mm, 0, 0, time.UTC) }
 
 	inc, err := h.incidents.Declare(ctx, "lead@x.test", incident.DeclareInput{Title: "Checkout failing", Severity: "SEV1",
 		Scope:   incident.Scope{Systems: []string{"checkout"}},
@@ -224,28 +243,43 @@ func TestScorecardOfAScriptedIncident(t *testing.T) {
 	h.update(t, inc, "Checkout fails for some customers; we are looking into it.", "20m")
 	h.at(14, 10)
 	h.ask(t, inc, 101, "Ed Exec <exec@x.test>", "When will checkout be back?")
-	h.at(14, 12)
-	h.ask(t, inc, 102, "Mona Manager <mgr@x.test>", "Should the on-call managers stand by?")
 	h.at(14, 26)
-	h.update(t, inc, "The payment provider is failing; we are failing over.", "15m")
+	if res := h.send(t, inc, incident.UpdateInput{Status: "The payment provider is failing; we are failing over.", Next: "15m", AnswersQuestions: true}); res.QuestionsAnswered != 1 {
+		t.Errorf("update 2 answered %d questions, want 1 (Q1)", res.QuestionsAnswered)
+	}
 	h.at(14, 47)
 	h.update(t, inc, "Failover in progress.", "10m")
 	h.at(14, 50)
 	h.ask(t, inc, 103, "Ed Exec <exec@x.test>", "Do we need to tell the press?")
 	h.at(14, 52)
-	answeredAt := time.Date(2026, 11, 24, 14, 51, 0, 0, time.UTC)
-	q3, err := h.comms.MarkAnswered(ctx, "vp@x.test", inc.Ref, 103, incident.AnswerInput{AnsweredAt: &answeredAt, Note: "by phone"})
+	// Question 2 in the reply flow's record (Q3): answered by phone at
+	// 14:51, marked a minute later. Not before the question, not in the future.
+	for _, bad := range []time.Time{clock(14, 49), clock(14, 54)} {
+		if _, err := h.book.MarkAnswered(ctx, inc, 2, "lead@x.test", reply.AnswerInput{AnsweredAt: &bad}); err == nil || !strings.Contains(err.Error(), "answered_at") {
+			t.Errorf("answered at %s: %v, want answered_at refused", bad.Format("15:04"), err)
+		}
+	}
+	answeredAt := clock(14, 51)
+	q3, err := h.book.MarkAnswered(ctx, inc, 2, "lead@x.test", reply.AnswerInput{AnsweredAt: &answeredAt, Note: "by phone"})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if q3.AnsweredBy != incident.ByLead || q3.TimeToAnswer == nil || *q3.TimeToAnswer != 60 {
+	if len(q3) != 1 || q3[0].AnsweredAt == nil || !q3[0].AnsweredAt.Equal(answeredAt) || q3[0].AnsweredBy != "lead@x.test" {
 		t.Fatalf("Q3 marked answered: %+v", q3)
 	}
-	if _, err := h.comms.MarkAnswered(ctx, "vp@x.test", inc.Ref, 103, incident.AnswerInput{}); err == nil || !strings.Contains(err.Error(), "already marked") {
-		t.Errorf("a second mark: %v, want a conflict", err)
+	if _, err := h.book.MarkAnswered(ctx, inc, 2, "vp@x.test", reply.AnswerInput{}); err == nil || !strings.Contains(err.Error(), "was marked answered at 14:51 UTC by lead@x.test") {
+		t.Errorf("a second mark: %v, want a conflict naming the first", err)
 	}
-	if _, err := h.comms.MarkAnswered(ctx, "vp@x.test", inc.Ref, 999, incident.AnswerInput{}); err == nil || !strings.Contains(err.Error(), "no question 999") {
+	if _, err := h.book.MarkAnswered(ctx, inc, 999, "vp@x.test", reply.AnswerInput{}); err == nil || !strings.Contains(err.Error(), "no question 999") {
 		t.Errorf("an unknown question: %v", err)
+	}
+	tl, err := incident.Events(ctx, h.db, inc.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if last := tl[len(tl)-1]; last.Kind != reply.EventQuestionAnswered || last.Actor != "lead@x.test" ||
+		!strings.Contains(last.Text, "answered at 14:51 UTC: by phone") {
+		t.Errorf("the mark on the timeline: %s by %s: %q", last.Kind, last.Actor, last.Text)
 	}
 	h.at(14, 55)
 	h.update(t, inc, "Failover done; watching.", "10m")
@@ -257,7 +291,11 @@ func TestScorecardOfAScriptedIncident(t *testing.T) {
 	h.at(19, 10)
 	h.ask(t, inc, 104, "Ed Exec <exec@x.test>", "Is it over?")
 	h.at(19, 22)
-	h.update(t, inc, "Error rates are back to normal.", "30m")
+	if res := h.send(t, inc, incident.UpdateInput{Status: "Error rates are back to normal.", Next: "30m", AnswersQuestions: true}); res.QuestionsAnswered != 1 {
+		t.Errorf("update 30 answered %d questions, want 1 (Q4)", res.QuestionsAnswered)
+	}
+	h.at(19, 30)
+	h.ask(t, inc, 102, "Mona Manager <mgr@x.test>", "Should the on-call managers stand by?")
 	h.at(19, 40)
 	if _, err := h.resolution.Resolve(ctx, "lead@x.test", inc.Ref, resolution.ResolveInput{RootCause: "The payment provider's certificate expired.", Impact: "Some payments failed."}); err != nil {
 		t.Fatal(err)
@@ -276,7 +314,6 @@ func TestScorecardOfAScriptedIncident(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	clock := func(hh, mm int) time.Time { return time.Date(2026, 11, 24, hh, mm, 0, 0, time.UTC) }
 	eqInt := func(what string, got *int64, want int64) {
 		t.Helper()
 		if got == nil || *got != want {
@@ -377,7 +414,10 @@ func TestScorecardOfAScriptedIncident(t *testing.T) {
 		t.Errorf("the incident's counters: %d of %d kept, want 27 of 29 as the scorecard", fresh.Promise.Kept, fresh.Promise.Promised)
 	}
 
-	// The questions: 4 asked, 3 answered; the median of 16, 1 and 12 min is 12.
+	// The questions, in the order they came, each with its id in the reply
+	// flow's record: 4 asked, 3 answered (Q1 by update 2 at 14:26, Q3 by
+	// the mark at 14:51, Q4 by update 30 at 19:22); the median of 16, 1
+	// and 12 min is 12 min.
 	qs := sc.Questions
 	if qs.Asked != 4 || qs.Answered != 3 || len(qs.List) != 4 {
 		t.Fatalf("questions: %d asked, %d answered, %d listed; want 4, 3, 4", qs.Asked, qs.Answered, len(qs.List))
@@ -388,29 +428,45 @@ func TestScorecardOfAScriptedIncident(t *testing.T) {
 		from     string
 		asked    time.Time
 		by       string
-		byUpdate int
-		answer   int64 // -1: never
+		answered time.Time // zero: never
+		answer   int64
 	}
 	for i, w := range []question{
-		{101, "exec@x.test", clock(14, 10), incident.ByUpdate, 2, minutes(16)},
-		{102, "mgr@x.test", clock(14, 12), "", 0, -1},
-		{103, "exec@x.test", clock(14, 50), incident.ByLead, 0, minutes(1)},
-		{104, "exec@x.test", clock(19, 10), incident.ByUpdate, 30, minutes(12)},
+		{1, "exec@x.test", clock(14, 10), "vp@x.test", clock(14, 26), minutes(16)},
+		{2, "exec@x.test", clock(14, 50), "lead@x.test", clock(14, 51), minutes(1)},
+		{3, "exec@x.test", clock(19, 10), "vp@x.test", clock(19, 22), minutes(12)},
+		{4, "mgr@x.test", clock(19, 30), "", time.Time{}, 0},
 	} {
 		g := qs.List[i]
-		if g.ID != w.id || g.From != w.from || !g.AskedAt.Equal(w.asked) || g.AnsweredBy != w.by || g.AnsweredByUpdate != w.byUpdate {
-			t.Errorf("question %d: %+v; want %d from %s at %s answered by %s %d", i+1, g, w.id, w.from, w.asked.Format("15:04"), w.by, w.byUpdate)
+		if g.ID != w.id || g.From != w.from || !g.AskedAt.Equal(w.asked) || g.AnsweredBy != w.by {
+			t.Errorf("question %d: %+v; want %d from %s at %s answered by %q", i+1, g, w.id, w.from, w.asked.Format("15:04"), w.by)
 		}
-		if w.answer < 0 {
+		if w.answered.IsZero() {
 			if g.AnsweredAt != nil || g.TimeToAnswer != nil {
-				t.Errorf("question %d was never answered, but the scorecard says %v", i+1, g.AnsweredAt)
+				t.Errorf("question %d was never marked answered, but the scorecard says %v", i+1, g.AnsweredAt)
 			}
 			continue
 		}
+		eqTime(fmt.Sprintf("question %d answered", i+1), g.AnsweredAt, w.answered)
 		eqInt(fmt.Sprintf("question %d time to answer", i+1), g.TimeToAnswer, w.answer)
 	}
-	if qs.List[0].Audience != "Executives" || qs.List[1].ForwardedAt == nil || !qs.List[1].ForwardedAt.Equal(clock(14, 12)) {
-		t.Errorf("questions' groups and forwarding: %+v", qs.List[:2])
+	if qs.List[0].Audience != "Executives" || qs.List[3].ForwardedAt == nil || !qs.List[3].ForwardedAt.Equal(clock(19, 30)) {
+		t.Errorf("questions' groups and forwarding: %+v", qs.List)
+	}
+	// The policy's list reads the same record: what the scorecard calls
+	// answered, the reminder does not remind, and the reverse.
+	stored, err := h.book.List(ctx, inc.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(stored) != 4 {
+		t.Fatalf("the policy lists %d questions, want 4", len(stored))
+	}
+	for i, q := range stored {
+		g := qs.List[i]
+		if q.ID != g.ID || (q.AnsweredAt == nil) != (g.AnsweredAt == nil) || (q.AnsweredAt != nil && !q.AnsweredAt.Equal(*g.AnsweredAt)) || q.AnsweredBy != g.AnsweredBy {
+			t.Errorf("question %d: the policy says %+v, the scorecard %+v", i+1, q, g)
+		}
 	}
 
 	// The confirmations: the reporter and the confirmer asked at 19:40;
@@ -468,7 +524,7 @@ func TestScorecardOfAScriptedIncident(t *testing.T) {
 		t.Errorf("stakeholders' groups: %+v", st.Groups)
 	}
 	leads := told["leads"]
-	if len(leads.Messages) != 4 || leads.Messages[0].Kind != "stakeholder_reply" || !leads.Messages[3].At.Equal(clock(19, 10)) {
+	if len(leads.Messages) != 4 || leads.Messages[0].Kind != "stakeholder_reply" || !leads.Messages[3].At.Equal(clock(19, 30)) {
 		t.Errorf("the leads were told: %+v (want the 4 questions forwarded)", leads.Messages)
 	}
 	rep := told["reporters"]
@@ -505,6 +561,9 @@ func TestScorecardOfAScriptedIncident(t *testing.T) {
 		t.Errorf("promise lateness histogram: %d observations, sum %v, %d at 0 s; want 29, 780 (6 and 7 min late), 27 kept",
 			late.GetSampleCount(), late.GetSampleSum(), bucket(late, 0))
 	}
+	// Observed once per question, when it was marked: update 2 (Q1, 960 s),
+	// the lead's mark (Q3, 60 s; the refused and repeated marks observe
+	// nothing), update 30 (Q4, 720 s).
 	if ans := hist("sitrep_incident_question_answer_seconds"); ans.GetSampleCount() != 3 || ans.GetSampleSum() != 960+60+720 {
 		t.Errorf("time to answer histogram: %d observations, sum %v; want 3, 1740 s", ans.GetSampleCount(), ans.GetSampleSum())
 	}

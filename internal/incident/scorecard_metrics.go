@@ -1,12 +1,9 @@
 package incident
 
 import (
-	"context"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
-
-	"github.com/sitrep-dev/sitrep/internal/compose"
 )
 
 // CommsMetrics are the scorecard's figures as Prometheus histograms, each
@@ -31,8 +28,8 @@ func NewCommsMetrics(reg prometheus.Registerer) *CommsMetrics {
 		}, []string{"severity"}),
 		answer: prometheus.NewHistogramVec(prometheus.HistogramOpts{
 			Name: "sitrep_incident_question_answer_seconds",
-			Help: "Time from a stakeholder's question to its first answer (a status update that reached the asker, or a lead marking it answered), " +
-				"observed when it is answered.",
+			Help: "Time from a stakeholder's question to its answer, which a lead records (marking it answered, or sending an update that answers it), " +
+				"observed when it is marked.",
 			Buckets: []float64{60, 300, 600, 900, 1800, 3600, 7200, 14400, 28800},
 		}, []string{"severity"}),
 		lateness: prometheus.NewHistogramVec(prometheus.HistogramOpts{
@@ -57,17 +54,22 @@ func (m *CommsMetrics) promiseSettled(sev Severity, late time.Duration) {
 	}
 }
 
-func (m *CommsMetrics) answered(sev Severity, seconds int64) {
+// Answered observes a stakeholder's question answered d after it was
+// received: called once per question, when a lead marks it answered (the
+// reply flow's QuestionBook) or sends an update that answers it, after
+// the mark committed. A nil m observes nothing.
+func (m *CommsMetrics) Answered(sev Severity, d time.Duration) {
 	if m != nil {
-		m.answer.WithLabelValues(string(sev)).Observe(float64(seconds))
+		m.answer.WithLabelValues(string(sev)).Observe(max(0, d.Round(time.Second).Seconds()))
 	}
 }
 
 // observeUpdate observes what status update number (1-based) of inc,
-// sent at now as msg, settled once its transaction committed: the first
-// update, the promise the update kept or missed, and the questions it
-// answered. inc is the incident as it was before the update.
-func (c *Comms) observeUpdate(ctx context.Context, inc *Incident, number int, now time.Time, msg *compose.Message) {
+// sent at now, settled once its transaction committed: the first update,
+// the promise the update kept or missed, and the questions it answered
+// (asked: when each was received). inc is the incident as it was before
+// the update.
+func (c *Comms) observeUpdate(inc *Incident, number int, now time.Time, asked []time.Time) {
 	m := c.Incidents.Metrics
 	if m == nil {
 		return
@@ -78,19 +80,7 @@ func (c *Comms) observeUpdate(ctx context.Context, inc *Incident, number int, no
 	if due := inc.Promise.NextUpdateAt; due != nil {
 		m.promiseSettled(inc.Severity, now.Sub(*due))
 	}
-	if c.Questions == nil || c.Messages == nil || msg == nil {
-		return
-	}
-	// The scorecard says which questions this update answered: the
-	// metric and the page read the record the same way.
-	sc, err := c.ScorecardOf(ctx, c.DB, inc)
-	if err != nil {
-		c.logger().Warn("scorecard metrics: questions answered not observed", "incident", inc.Ref, "err", err)
-		return
-	}
-	for _, q := range sc.Questions.List {
-		if q.AnsweredBy == ByUpdate && q.AnsweredByUpdate == number && q.TimeToAnswer != nil {
-			m.answered(inc.Severity, *q.TimeToAnswer)
-		}
+	for _, t := range asked {
+		m.Answered(inc.Severity, now.Sub(t))
 	}
 }

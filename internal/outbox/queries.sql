@@ -179,17 +179,3 @@ WHERE m.incident_id = $1
 GROUP BY m.id, m.audience, m.kind, m.created_at, m.groups, m.actor, m.language, d.via_group, d.state
 ORDER BY m.id, d.via_group, d.state;
 
--- name: reached
--- The messages of a conversation's thread addressed to some of the
--- addresses (a JSON array, lower case) whose copy was not given up or
--- skipped.
-SELECT LOWER(d.email), m.id FROM deliveries d JOIN messages m ON m.id = d.message_id
-WHERE m.incident_id = $1 AND m.audience = $2 AND d.state NOT IN ('failed', 'skipped')
-  AND LOWER(d.email) IN (SELECT value FROM json_each($3))
-ORDER BY m.id;
-
--- name: reached (postgres)
-SELECT LOWER(d.email), m.id FROM deliveries d JOIN messages m ON m.id = d.message_id
-WHERE m.incident_id = $1 AND m.audience = $2 AND d.state NOT IN ('failed', 'skipped')
-  AND LOWER(d.email) IN (SELECT jsonb_array_elements_text($3::jsonb))
-ORDER BY m.id;

@@ -3,7 +3,6 @@ package outbox
 import (
 	"context"
 	"fmt"
-	"strings"
 	"time"
 
 	"github.com/sitrep-dev/sitrep/internal/compose"
@@ -116,35 +115,6 @@ func later(a, b *time.Time) *time.Time {
 		return b
 	}
 	return a
-}
-
-// Reached lists, by address (lower case), the message rows of the
-// conversation key's thread audience that were addressed to each of
-// emails and not given up or skipped, oldest first. An address reached by
-// none is absent.
-func (o *Outbox) Reached(ctx context.Context, q store.Querier, key int64, audience string, emails []string) (map[string][]int64, error) {
-	out := map[string][]int64{}
-	if len(emails) == 0 {
-		return out, nil
-	}
-	lower := make([]string, len(emails))
-	for i, e := range emails {
-		lower[i] = strings.ToLower(strings.TrimSpace(e))
-	}
-	rows, err := q.QueryContext(ctx, queries.SQL(o.DB, "reached"), key, audience, store.JSON(lower))
-	if err != nil {
-		return nil, fmt.Errorf("outbox: reached: %w", err)
-	}
-	defer rows.Close()
-	for rows.Next() {
-		var email string
-		var id int64
-		if err := rows.Scan(&email, &id); err != nil {
-			return nil, fmt.Errorf("outbox: reached: %w", err)
-		}
-		out[email] = append(out[email], id)
-	}
-	return out, rows.Err()
 }
 
 // aggregateTime reads MIN() or MAX() of a timestamp: SQLite returns it as

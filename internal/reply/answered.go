@@ -26,6 +26,9 @@ import (
 type QuestionBook struct {
 	DB  *store.DB
 	Now func() time.Time
+	// Metrics, when set, observe each question's time to answer when it
+	// is marked (the update's marks are observed by incident.Comms).
+	Metrics *incident.CommsMetrics
 }
 
 var _ incident.Questions = (*QuestionBook)(nil)
@@ -105,14 +108,24 @@ func (b *QuestionBook) ClaimReminder(ctx context.Context, tx *sql.Tx, id int64, 
 }
 
 // AnswerOpen marks every open question of the incident answered by by,
-// in tx: an update that answers them.
-func (b *QuestionBook) AnswerOpen(ctx context.Context, tx *sql.Tx, incidentID int64, by string, at time.Time) (int, error) {
-	res, err := tx.ExecContext(ctx, queries.Get("answer-open-questions"), at.UTC(), by, incidentID)
+// in tx: an update that answers them. It returns when each question it
+// marked was received, so that the caller can observe how long each
+// waited once tx has committed.
+func (b *QuestionBook) AnswerOpen(ctx context.Context, tx *sql.Tx, incidentID int64, by string, at time.Time) ([]time.Time, error) {
+	rows, err := tx.QueryContext(ctx, queries.Get("answer-open-questions"), at.UTC(), by, incidentID)
 	if err != nil {
-		return 0, fmt.Errorf("reply: answer questions: %w", err)
+		return nil, fmt.Errorf("reply: answer questions: %w", err)
 	}
-	n, err := res.RowsAffected()
-	return int(n), err
+	defer rows.Close()
+	var asked []time.Time
+	for rows.Next() {
+		var t time.Time
+		if err := rows.Scan(&t); err != nil {
+			return nil, fmt.Errorf("reply: answer questions: %w", err)
+		}
+		asked = append(asked, t.UTC())
+	}
+	return asked, rows.Err()
 }
 
 // List lists an incident's questions, oldest first.
@@ -152,15 +165,37 @@ func utcPtr(t sql.NullTime) *time.Time {
 	return &u
 }
 
+// AnswerInput is what a lead may add to marking a question answered.
+type AnswerInput struct {
+	// AnsweredAt is when the answer was given (a call an hour ago); nil:
+	// now. Not before the question, not in the future.
+	AnsweredAt *time.Time `json:"answered_at,omitempty"`
+	// Note says how ("by phone"), on the timeline.
+	Note string `json:"note,omitempty"`
+}
+
 // MarkAnswered records that by answered the incident's question id (0:
 // every open one), with a timeline entry, and returns the questions it
 // marked. A question already answered stays as it was: the first answer
-// is the one the policy measures.
-func (b *QuestionBook) MarkAnswered(ctx context.Context, inc *incident.Incident, id int64, by string) ([]StoredQuestion, error) {
+// is the one the policy and the scorecard measure. Once committed, each
+// question's time to answer is observed (Metrics), once per question.
+func (b *QuestionBook) MarkAnswered(ctx context.Context, inc *incident.Incident, id int64, by string, in AnswerInput) ([]StoredQuestion, error) {
 	now := b.now()
+	note := strings.TrimSpace(in.Note)
+	if err := errs.CheckLine("note", note, 500, false); err != nil {
+		return nil, err
+	}
+	at := now
+	if in.AnsweredAt != nil {
+		at = in.AnsweredAt.UTC()
+		// A minute's grace for the clock of whoever sent it.
+		if at.After(now.Add(time.Minute)) {
+			return nil, errs.InvalidField("answered_at", "%s is in the future", at.Format(time.RFC3339))
+		}
+	}
 	var marked []StoredQuestion
 	err := b.DB.InTx(ctx, func(tx *sql.Tx) error {
-		var ids []int64
+		var open []*StoredQuestion
 		if id != 0 {
 			q, err := scanQuestion(tx.QueryRowContext(ctx, queries.Get("question-of-incident"), inc.ID, id))
 			if errors.Is(err, sql.ErrNoRows) {
@@ -172,10 +207,7 @@ func (b *QuestionBook) MarkAnswered(ctx context.Context, inc *incident.Incident,
 			if q.AnsweredAt != nil {
 				return errs.E(errs.Conflict, "question %d on %s was marked answered at %s UTC by %s", id, inc.Ref, q.AnsweredAt.Format("15:04"), q.AnsweredBy)
 			}
-			if _, err := tx.ExecContext(ctx, queries.Get("answer-question"), now, by, inc.ID, id); err != nil {
-				return fmt.Errorf("reply: answer question %d: %w", id, err)
-			}
-			ids = []int64{id}
+			open = []*StoredQuestion{q}
 		} else {
 			rows, err := tx.QueryContext(ctx, queries.Get("questions-of-incident"), inc.ID)
 			if err != nil {
@@ -188,34 +220,57 @@ func (b *QuestionBook) MarkAnswered(ctx context.Context, inc *incident.Incident,
 					return fmt.Errorf("reply: questions: %w", err)
 				}
 				if q.AnsweredAt == nil {
-					ids = append(ids, q.ID)
+					open = append(open, q)
 				}
 			}
 			rows.Close()
 			if err := rows.Err(); err != nil {
 				return fmt.Errorf("reply: questions: %w", err)
 			}
-			if len(ids) == 0 {
+			if len(open) == 0 {
 				return errs.E(errs.Conflict, "%s has no open question", inc.Ref)
 			}
-			if _, err := tx.ExecContext(ctx, queries.Get("answer-open-questions"), now, by, inc.ID); err != nil {
-				return fmt.Errorf("reply: answer questions: %w", err)
-			}
 		}
+		var ids []int64
 		var askers []string
+		for _, q := range open {
+			// An answer before its question would be a negative time to answer.
+			if at.Before(q.ReceivedAt) {
+				return errs.InvalidField("answered_at", "%s is before question %d was asked (%s UTC)", at.Format(time.RFC3339), q.ID, q.ReceivedAt.Format("2006-01-02 15:04:05"))
+			}
+			if _, err := tx.ExecContext(ctx, queries.Get("answer-question"), at, by, inc.ID, q.ID); err != nil {
+				return fmt.Errorf("reply: answer question %d: %w", q.ID, err)
+			}
+			ids = append(ids, q.ID)
+			askers = append(askers, q.From)
+		}
 		for _, qid := range ids {
 			q, err := scanQuestion(tx.QueryRowContext(ctx, queries.Get("question-of-incident"), inc.ID, qid))
 			if err != nil {
 				return fmt.Errorf("reply: question %d: %w", qid, err)
 			}
 			marked = append(marked, *q)
-			askers = append(askers, q.From)
 		}
 		text := fmt.Sprintf("%d %s marked answered (from %s)", len(ids), plural(len(ids), "question", "questions"), strings.Join(askers, ", "))
-		_, err := incident.AddEvent(ctx, tx, now, inc.ID, EventQuestionAnswered, by, text, map[string]any{"questions": ids})
+		data := map[string]any{"questions": ids}
+		if in.AnsweredAt != nil {
+			text += fmt.Sprintf(", answered at %s UTC", at.Format("15:04"))
+			data["answered_at"] = at
+		}
+		if note != "" {
+			text += ": " + note
+			data["note"] = note
+		}
+		_, err := incident.AddEvent(ctx, tx, now, inc.ID, EventQuestionAnswered, by, text, data)
 		return err
 	})
-	return marked, err
+	if err != nil {
+		return nil, err
+	}
+	for _, q := range marked {
+		b.Metrics.Answered(inc.Severity, q.AnsweredAt.Sub(q.ReceivedAt))
+	}
+	return marked, nil
 }
 
 // EventQuestionAnswered is a lead marking questions answered, on the

@@ -205,11 +205,11 @@ func TestUnansweredQuestionsAreRemindedOnceInTheLeadsLanguage(t *testing.T) {
 	at(122 * time.Minute)
 	p.ask(t, 4, "Carl Frost <cfo@example.com>", "Should finance hold the invoices?")
 	at(125 * time.Minute)
-	marked, err := p.book.MarkAnswered(ctx, p.inc, 3, "lena@example.com")
+	marked, err := p.book.MarkAnswered(ctx, p.inc, 3, "lena@example.com", reply.AnswerInput{})
 	if err != nil || len(marked) != 1 || marked[0].AnsweredAt == nil {
 		t.Fatalf("mark answered: %+v %v", marked, err)
 	}
-	if _, err := p.book.MarkAnswered(ctx, p.inc, 3, "sam@example.com"); err == nil || !strings.Contains(err.Error(), "was marked answered at 11:05 UTC by lena@example.com") {
+	if _, err := p.book.MarkAnswered(ctx, p.inc, 3, "sam@example.com", reply.AnswerInput{}); err == nil || !strings.Contains(err.Error(), "was marked answered at 11:05 UTC by lena@example.com") {
 		t.Errorf("marking it twice: %v", err)
 	}
 	at(130 * time.Minute)

@@ -32,19 +32,20 @@ ORDER BY received_at, id;
 UPDATE lead_questions SET reminded_at = $1 WHERE id = $2 AND reminded_at IS NULL AND answered_at IS NULL;
 
 -- name: answer-open-questions
-UPDATE lead_questions SET answered_at = $1, answered_by = $2 WHERE incident_id = $3 AND answered_at IS NULL;
+-- An update that answers the open questions: their received times say
+-- how long each waited (the time-to-answer histogram).
+UPDATE lead_questions SET answered_at = $1, answered_by = $2 WHERE incident_id = $3 AND answered_at IS NULL
+RETURNING received_at;
 
 -- name: answer-question
 UPDATE lead_questions SET answered_at = $1, answered_by = $2 WHERE incident_id = $3 AND id = $4 AND answered_at IS NULL;
 
 -- name: questions-of-incident
+-- Every question of an incident and what became of it: the one reading
+-- of the policy's questions card and of the scorecard.
 SELECT id, sender, audience, subject, question, received_at, sent_at, reminded_at, answered_at, answered_by
 FROM lead_questions WHERE incident_id = $1 ORDER BY received_at, id;
 
 -- name: question-of-incident
 SELECT id, sender, audience, subject, question, received_at, sent_at, reminded_at, answered_at, answered_by
 FROM lead_questions WHERE incident_id = $1 AND id = $2;
--- name: questions-of-incident
--- Every stakeholder's question of an incident, for its scorecard.
-SELECT inbound_id, sender, audience, received_at, sent_at FROM lead_questions
-WHERE incident_id = $1 ORDER BY received_at, id;

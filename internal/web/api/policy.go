@@ -85,7 +85,14 @@ func (s *Server) answerQuestions(w http.ResponseWriter, r *http.Request) (any, e
 			return nil, errs.E(errs.NotFound, "no question %q on %s", v, inc.Ref)
 		}
 	}
-	marked, err := s.Questions.MarkAnswered(r.Context(), inc, id, actor(r))
+	// An optional body says when (a call an hour ago) and how ("by phone").
+	var in reply.AnswerInput
+	if r.ContentLength != 0 {
+		if err := DecodeJSON(r, &in); err != nil {
+			return nil, err
+		}
+	}
+	marked, err := s.Questions.MarkAnswered(r.Context(), inc, id, actor(r), in)
 	if err != nil {
 		return nil, err
 	}

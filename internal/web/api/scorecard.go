@@ -3,7 +3,6 @@ package api
 import (
 	"bytes"
 	"net/http"
-	"strconv"
 
 	"github.com/sitrep-dev/sitrep/internal/auth"
 	"github.com/sitrep-dev/sitrep/internal/errs"
@@ -11,39 +10,20 @@ import (
 	"github.com/sitrep-dev/sitrep/internal/web"
 )
 
-// The communication scorecard of one incident, a lead's mark that a
-// question was answered outside sitrep, and the report across incidents
-// (docs/scorecard.md).
+// The communication scorecard of one incident and the report across
+// incidents (docs/scorecard.md). A question is marked answered by the
+// policy's route (policy.go): one meaning of answered, one way to say it.
 
 func (s *Server) registerScorecard(mux *http.ServeMux) {
 	if s.Comms == nil {
 		return
 	}
 	s.Handle(mux, "GET /api/v1/incidents/{ref}/scorecard", auth.Viewer, s.getScorecard)
-	s.Handle(mux, "POST /api/v1/incidents/{ref}/questions/{id}/answered", auth.Lead, s.markAnswered)
 	s.Handle(mux, "GET /api/v1/reports", auth.Viewer, s.getReport)
 }
 
 func (s *Server) getScorecard(w http.ResponseWriter, r *http.Request) (any, error) {
 	return s.Comms.Scorecard(r.Context(), r.PathValue("ref"))
-}
-
-func (s *Server) markAnswered(w http.ResponseWriter, r *http.Request) (any, error) {
-	id, err := strconv.ParseInt(r.PathValue("id"), 10, 64)
-	if err != nil || id <= 0 {
-		return nil, errs.E(errs.NotFound, "no question %q (want the id the scorecard lists)", r.PathValue("id"))
-	}
-	var in incident.AnswerInput
-	if r.ContentLength != 0 { // no body: answered now, no note
-		if err := DecodeJSON(r, &in); err != nil {
-			return nil, err
-		}
-	}
-	q, err := s.Comms.MarkAnswered(r.Context(), actor(r), r.PathValue("ref"), id, in)
-	if err != nil {
-		return nil, err
-	}
-	return web.Created(q), nil
 }
 
 // getReport answers the report as JSON, or with format=csv as the CSV

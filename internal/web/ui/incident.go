@@ -238,13 +238,11 @@ func (s *Server) incidentPage(w http.ResponseWriter, r *http.Request, sess *auth
 	case q.Get("reported") != "":
 		p.Notice = "Report filed."
 	case q.Get("answered") != "":
-		p.Notice = "Marked answered; it is on the timeline, and no reminder goes out for it."
+		p.Notice = "Marked answered; it is on the timeline and in the scorecard, and no reminder goes out for it."
 	case q.Get("marked") == "suspected":
 		p.Notice = "Change marked as suspected; it is on the timeline."
 	case q.Get("marked") == "confirmed":
 		p.Notice = "Change confirmed as a cause; the summary draft names it."
-	case q.Get("answered") != "":
-		p.Notice = "Question marked answered; it is on the timeline and in the scorecard."
 	}
 	if fill != nil {
 		fill(d, p)

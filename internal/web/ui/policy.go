@@ -10,6 +10,7 @@ import (
 	"github.com/sitrep-dev/sitrep/internal/auth"
 	"github.com/sitrep-dev/sitrep/internal/errs"
 	"github.com/sitrep-dev/sitrep/internal/incident"
+	"github.com/sitrep-dev/sitrep/internal/reply"
 	"github.com/sitrep-dev/sitrep/internal/web"
 )
 
@@ -79,11 +80,11 @@ func (s *Server) uiAnswerQuestions(w http.ResponseWriter, r *http.Request, sess 
 			return errs.E(errs.NotFound, "no question %q on %s", v, inc.Ref)
 		}
 	}
-	if _, err := s.Questions.MarkAnswered(r.Context(), inc, id, sess.Account.Email); err != nil {
+	if _, err := s.Questions.MarkAnswered(r.Context(), inc, id, sess.Account.Email, reply.AnswerInput{Note: r.PostFormValue("note")}); err != nil {
 		if c := errs.CodeOf(err); c == errs.Internal || c == errs.NotFound {
 			return err
 		}
-		return s.incidentPage(w, r, sess, web.Status(errs.CodeOf(err)), ref, nil, func(d *incidentData, p *page) { p.Error = errMessage(err) })
+		return s.incidentPage(w, r, sess, web.Status(errs.CodeOf(err)), ref, nil, func(d *incidentData, p *page) { p.Error, p.Field = errMessage(err), errField(err) })
 	}
 	http.Redirect(w, r, "/incidents/"+url.PathEscape(strings.ToUpper(inc.Ref))+"?answered=1#questions-h", http.StatusSeeOther)
 	return nil

@@ -3,19 +3,16 @@ package ui
 import (
 	"context"
 	"fmt"
-	"net/http"
-	"net/url"
 	"strings"
 	"time"
 
-	"github.com/sitrep-dev/sitrep/internal/auth"
 	"github.com/sitrep-dev/sitrep/internal/errs"
 	"github.com/sitrep-dev/sitrep/internal/incident"
 	"github.com/sitrep-dev/sitrep/internal/web"
 )
 
-// The incident page's communication scorecard (scorecard_parts.html), and
-// a lead's "answered directly" for a stakeholder's question.
+// The incident page's communication scorecard (scorecard_parts.html). Its
+// questions are marked answered on the questions card (policy.go).
 
 // scorecardView is the data of the "scorecard" template.
 type scorecardView struct {
@@ -122,27 +119,5 @@ func (s *Server) scorecardData(ctx context.Context, d *incidentData) error {
 		return nil
 	}
 	d.Scorecard = sc
-	return nil
-}
-
-func (s *Server) uiMarkAnswered(w http.ResponseWriter, r *http.Request, sess *auth.Session) error {
-	ref := r.PathValue("ref")
-	id, err := pathID(r, "question")
-	if err != nil {
-		return err
-	}
-	if s.Comms == nil {
-		return errs.E(errs.NotFound, "no scorecard on this server")
-	}
-	_, err = s.Comms.MarkAnswered(r.Context(), sess.Account.Email, ref, id, incident.AnswerInput{Note: r.PostFormValue("note")})
-	if err != nil {
-		if errs.CodeOf(err) == errs.Internal {
-			return err
-		}
-		// A question marked already or unknown is said on the page; an
-		// unknown incident fails the page itself, with its own not found.
-		return s.incidentPage(w, r, sess, web.StatusOf(err), ref, nil, func(d *incidentData, p *page) { p.Error, p.Field = errMessage(err), errField(err) })
-	}
-	http.Redirect(w, r, "/incidents/"+url.PathEscape(strings.ToUpper(ref))+"?answered=1#scorecard-h", http.StatusSeeOther)
 	return nil
 }
