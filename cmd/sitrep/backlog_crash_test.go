@@ -32,7 +32,7 @@ func TestKill9BetweenTrackerCallAndRecord(t *testing.T) {
 	var runs []*crashRun
 	for _, mk := range hubTrackers {
 		tr := mk(t)
-		t.Run(tr.name+"/crash", func(t *testing.T) { runs = append(runs, crashBetweenCallAndRecord(t, bin, tr)) })
+		t.Run(tr.name+"/crash", func(st *testing.T) { runs = append(runs, crashBetweenCallAndRecord(st, t, bin, tr)) })
 	}
 	for _, r := range runs {
 		t.Run(r.tr.name+"/recovered", func(t *testing.T) { r.recovered(t) })
@@ -47,14 +47,17 @@ type crashRun struct {
 	p  *process
 }
 
-func crashBetweenCallAndRecord(t *testing.T, bin string, tr *hubTracker) *crashRun {
+// crashBetweenCallAndRecord runs in subtest t; the data directory and
+// the database belong to the whole test (whole), since the restarted
+// sitrep uses them after the subtest ends.
+func crashBetweenCallAndRecord(t, whole *testing.T, bin string, tr *hubTracker) *crashRun {
 	tr.hangCreate()
-	dir := t.TempDir()
+	dir := whole.TempDir()
 	port := freePort(t)
 	admin := "backlog-crash-admin-token-0123456789"
 	database := ""
 	if testenv.DatabaseKind() == "postgres" {
-		database = "database:\n  url: " + testenv.DatabaseURL(t) + "\n"
+		database = "database:\n  url: " + testenv.DatabaseURL(whole) + "\n"
 	}
 	config := filepath.Join(dir, "sitrep.yaml")
 	if err := os.WriteFile(config, []byte(fmt.Sprintf(`data_dir: %s
