@@ -798,11 +798,39 @@ func (c *Comms) CheckPromises(ctx context.Context) (int, error) {
 }
 
 func (c *Comms) queueReminder(ctx context.Context, tx *sql.Tx, inc *Incident, due time.Time, stage int, now time.Time) error {
+	return c.queuePromiseReminder(ctx, tx, inc, due, stage, now, stakeholdersPromise)
+}
+
+// promiseWords tells one promise's reminders apart from the other's: the
+// stakeholders' next update, or the customers' public one
+// (public_promise.go). Each text takes who was told and the due time (the
+// overdue one: the due time, then who).
+type promiseWords struct {
+	reminder, overdue           compose.Kind
+	reminderEvent, overdueEvent string
+	remindText, dueText         string
+	overdueText                 string
+	nobody                      string // logged when no one can be reminded
+}
+
+var stakeholdersPromise = promiseWords{
+	reminder: compose.KindReminder, overdue: compose.KindOverdue,
+	reminderEvent: EventReminder, overdueEvent: EventOverdue,
+	remindText:  "Reminder to %s: next update due at %s UTC",
+	dueText:     "Next update due now (%[2]s UTC); reminded %[1]s",
+	overdueText: "Update OVERDUE (was due %[2]s UTC); escalated to %[1]s",
+	nobody:      "no one to remind: the incident has no leads and the directory no comms lead",
+}
+
+// queuePromiseReminder tells the leads, in their thread and language, that
+// an update is due (to the comms lead) or overdue (to the incident lead,
+// the backup or the fallback group), and notes it on the timeline.
+func (c *Comms) queuePromiseReminder(ctx context.Context, tx *sql.Tx, inc *Incident, due time.Time, stage int, now time.Time, w promiseWords) error {
 	d := c.Directory.Current()
-	kind, event := compose.KindReminder, EventReminder
+	kind, event := w.reminder, w.reminderEvent
 	var to []string
 	if stage == StageOverdue {
-		kind, event = compose.KindOverdue, EventOverdue
+		kind, event = w.overdue, w.overdueEvent
 		to = c.overdueTo(d, inc)
 	} else {
 		to = append(to, inc.Roles.CommsLead)
@@ -817,22 +845,21 @@ func (c *Comms) queueReminder(ctx context.Context, tx *sql.Tx, inc *Incident, du
 		}
 	}
 	if len(to) == 0 {
-		c.logger().Warn("no one to remind: the incident has no leads and the directory no comms lead", "incident", inc.Ref)
+		c.logger().Warn(w.nobody, "incident", inc.Ref)
 		return nil
 	}
 	data := compose.ReminderData{Incident: c.View(inc), DueAt: due, Now: now, Overdue: stage == StageOverdue}
 	if _, err := c.Mail.Queue(ctx, tx, compose.Outgoing{Thread: inc.Thread(compose.Leads), Kind: kind, People: to, Data: data, Actor: "sitrep"}); err != nil {
 		return err
 	}
-	var text string
+	format := w.overdueText
 	switch stage {
 	case StageReminded:
-		text = fmt.Sprintf("Reminder to %s: next update due at %s UTC", strings.Join(to, ", "), due.Format("15:04"))
+		format = w.remindText
 	case StageDue:
-		text = fmt.Sprintf("Next update due now (%s UTC); reminded %s", due.Format("15:04"), strings.Join(to, ", "))
-	default:
-		text = fmt.Sprintf("Update OVERDUE (was due %s UTC); escalated to %s", due.Format("15:04"), strings.Join(to, ", "))
+		format = w.dueText
 	}
+	text := fmt.Sprintf(format, strings.Join(to, ", "), due.Format("15:04"))
 	_, err := AddEvent(ctx, tx, now, inc.ID, event, "sitrep", text, map[string]any{"due": due, "stage": stage, "to": to})
 	return err
 }

@@ -10,7 +10,6 @@ import (
 	"time"
 
 	"github.com/sitrep-dev/sitrep/internal/compose"
-	"github.com/sitrep-dev/sitrep/internal/directory"
 	"github.com/sitrep-dev/sitrep/internal/errs"
 	"github.com/sitrep-dev/sitrep/internal/store"
 )
@@ -194,45 +193,19 @@ func (c *Comms) checkPublicPromises(ctx context.Context, now time.Time) (int, er
 	return sent, nil
 }
 
-// queuePublicReminder tells the leads, in their thread and language, that
-// the public update is due (to the comms lead) or overdue (to whom an
-// overdue stakeholders' update goes), and notes it on the timeline.
+// publicPromise: the customers' promise is reminded as the
+// stakeholders' is, in words that say it is the public update.
+var publicPromise = promiseWords{
+	reminder: compose.KindPublicReminder, overdue: compose.KindPublicOverdue,
+	reminderEvent: EventPublicReminder, overdueEvent: EventPublicOverdue,
+	remindText:  "Reminder to %s: the PUBLIC update (customers) is due at %s UTC",
+	dueText:     "The PUBLIC update (customers) is due now (%[2]s UTC); reminded %[1]s",
+	overdueText: "PUBLIC update (customers) OVERDUE (was due %[2]s UTC); escalated to %[1]s",
+	nobody:      "no one to remind of the public update: the incident has no leads and the directory no comms lead",
+}
+
+// queuePublicReminder tells the leads that the public update is due or
+// overdue (queuePromiseReminder).
 func (c *Comms) queuePublicReminder(ctx context.Context, tx *sql.Tx, inc *Incident, due time.Time, stage int, now time.Time) error {
-	d := c.Directory.Current()
-	kind, event := compose.KindPublicReminder, EventPublicReminder
-	var to []string
-	if stage == StageOverdue {
-		kind, event = compose.KindPublicOverdue, EventPublicOverdue
-		to = c.overdueTo(d, inc)
-	} else {
-		to = append(to, inc.Roles.CommsLead)
-		if inc.Roles.CommsLead == "" {
-			to = append(to, inc.Roles.IncidentLead)
-		}
-	}
-	to = compact(to)
-	if len(to) == 0 {
-		for _, p := range d.PeopleWithRole(directory.RoleCommsLead) {
-			to = append(to, p.Email)
-		}
-	}
-	if len(to) == 0 {
-		c.logger().Warn("no one to remind of the public update: the incident has no leads and the directory no comms lead", "incident", inc.Ref)
-		return nil
-	}
-	data := compose.ReminderData{Incident: c.View(inc), DueAt: due, Now: now, Overdue: stage == StageOverdue}
-	if _, err := c.Mail.Queue(ctx, tx, compose.Outgoing{Thread: inc.Thread(compose.Leads), Kind: kind, People: to, Data: data, Actor: "sitrep"}); err != nil {
-		return err
-	}
-	var text string
-	switch stage {
-	case StageReminded:
-		text = fmt.Sprintf("Reminder to %s: the PUBLIC update (customers) is due at %s UTC", strings.Join(to, ", "), due.Format("15:04"))
-	case StageDue:
-		text = fmt.Sprintf("The PUBLIC update (customers) is due now (%s UTC); reminded %s", due.Format("15:04"), strings.Join(to, ", "))
-	default:
-		text = fmt.Sprintf("PUBLIC update (customers) OVERDUE (was due %s UTC); escalated to %s", due.Format("15:04"), strings.Join(to, ", "))
-	}
-	_, err := AddEvent(ctx, tx, now, inc.ID, event, "sitrep", text, map[string]any{"due": due, "stage": stage, "to": to})
-	return err
+	return c.queuePromiseReminder(ctx, tx, inc, due, stage, now, publicPromise)
 }
