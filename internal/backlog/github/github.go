@@ -336,15 +336,15 @@ func (g *Issues) do(ctx context.Context, method, path string, q url.Values, body
 	}
 	switch resp.StatusCode {
 	case http.StatusUnauthorized:
-		return &backlog.RefusedError{Status: resp.StatusCode, Err: errors.New(msg + " (the token is wrong or expired: backlog.github.token)")}
+		return backlog.Refusal(resp.StatusCode, msg, "the token is wrong or expired: backlog.github.token")
 	case http.StatusForbidden:
-		return &backlog.RefusedError{Status: resp.StatusCode, Err: errors.New(msg + " (the token lacks Issues: read and write on " + g.Owner + "/" + g.Repo + ")")}
+		return backlog.Refusal(resp.StatusCode, msg, "the token lacks Issues: read and write on "+g.Owner+"/"+g.Repo)
 	case http.StatusNotFound:
-		return &backlog.RefusedError{Status: resp.StatusCode, Err: errors.New(msg + " (no repository " + g.Owner + "/" + g.Repo + " this token can see)")}
+		return backlog.Refusal(resp.StatusCode, msg, "no repository "+g.Owner+"/"+g.Repo+" this token can see")
 	case http.StatusGone:
-		return &backlog.RefusedError{Status: resp.StatusCode, Err: errors.New(msg + " (issues are turned off in " + g.Owner + "/" + g.Repo + ")")}
+		return backlog.Refusal(resp.StatusCode, msg, "issues are turned off in "+g.Owner+"/"+g.Repo)
 	case http.StatusUnprocessableEntity, http.StatusBadRequest:
-		return &backlog.RefusedError{Status: resp.StatusCode, Err: errors.New(msg)}
+		return backlog.Refusal(resp.StatusCode, msg, "")
 	}
 	return errors.New(msg)
 }

@@ -601,12 +601,7 @@ func (j *Issues) do(ctx context.Context, method, path string, q url.Values, body
 	if wait, ok := retryAfter(resp); ok {
 		return &backlog.RetryAfterError{After: wait, Err: errors.New(msg)}
 	}
-	refuse := func(fix string) error {
-		if fix != "" {
-			msg += " (" + fix + ")"
-		}
-		return &backlog.RefusedError{Status: resp.StatusCode, Err: errors.New(msg)}
-	}
+	refuse := func(fix string) error { return backlog.Refusal(resp.StatusCode, msg, fix) }
 	switch resp.StatusCode {
 	case http.StatusUnauthorized:
 		return refuse("the email or API token is wrong, or the token expired or was revoked: backlog.jira.email and backlog.jira.api_token")

@@ -549,12 +549,7 @@ func (l *Issues) do(ctx context.Context, query string, vars map[string]any, out 
 			msg += " (" + e.Extensions.UserPresentableMessage + ")"
 		}
 	}
-	refuse := func(fix string) error {
-		if fix != "" {
-			msg += " (" + fix + ")"
-		}
-		return &backlog.RefusedError{Status: resp.StatusCode, Err: errors.New(msg)}
-	}
+	refuse := func(fix string) error { return backlog.Refusal(resp.StatusCode, msg, fix) }
 	switch {
 	case resp.StatusCode == http.StatusTooManyRequests || code == "RATELIMITED" || typ == "ratelimited":
 		return &backlog.RetryAfterError{After: retryAfter(resp.Header, l.now()), Err: errors.New(msg)}
