@@ -11,6 +11,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/sitrep-dev/sitrep/internal/backlog/trackerfake"
 )
 
 // The excerpt of GitHub's published OpenAPI description the fake checks
@@ -86,32 +88,11 @@ func (e *Excerpt) match(method, path string) (*Operation, map[string]string) {
 		if !strings.EqualFold(op.Method, method) {
 			continue
 		}
-		if vars, ok := matchPath(op.Path, path); ok {
+		if vars, ok := trackerfake.MatchPath(op.Path, path); ok {
 			return op, vars
 		}
 	}
 	return nil, nil
-}
-
-func matchPath(tmpl, path string) (map[string]string, bool) {
-	ts, ps := strings.Split(strings.Trim(tmpl, "/"), "/"), strings.Split(strings.Trim(path, "/"), "/")
-	if len(ts) != len(ps) {
-		return nil, false
-	}
-	vars := map[string]string{}
-	for i, t := range ts {
-		if strings.HasPrefix(t, "{") && strings.HasSuffix(t, "}") {
-			if ps[i] == "" {
-				return nil, false
-			}
-			vars[t[1:len(t)-1]] = ps[i]
-			continue
-		}
-		if t != ps[i] {
-			return nil, false
-		}
-	}
-	return vars, true
 }
 
 // checkQuery checks the query against the operation's parameters: every

@@ -111,3 +111,28 @@ func (l *Ledger[F, R]) Hang(r *http.Request, mu *sync.Mutex) {
 	}
 	mu.Lock()
 }
+
+// MatchPath matches path against an OpenAPI path template
+// (/repos/{owner}/{repo}/issues) segment by segment, and returns the
+// template's parameters; a parameter matches one segment, never an empty
+// one.
+func MatchPath(tmpl, path string) (map[string]string, bool) {
+	ts, ps := strings.Split(strings.Trim(tmpl, "/"), "/"), strings.Split(strings.Trim(path, "/"), "/")
+	if len(ts) != len(ps) {
+		return nil, false
+	}
+	vars := map[string]string{}
+	for i, t := range ts {
+		if strings.HasPrefix(t, "{") && strings.HasSuffix(t, "}") {
+			if ps[i] == "" {
+				return nil, false
+			}
+			vars[t[1:len(t)-1]] = ps[i]
+			continue
+		}
+		if t != ps[i] {
+			return nil, false
+		}
+	}
+	return vars, true
+}
