@@ -296,7 +296,7 @@ type errorAnswer struct {
 }
 
 func (s *Server) createIssue(body []byte, op *Operation, req *Request) (int, any) {
-	v, err := decodeJSON(body)
+	v, err := trackerfake.DecodeJSON(body)
 	if err != nil {
 		return http.StatusBadRequest, errorAnswer{msg: "Problems parsing JSON"}
 	}
@@ -343,7 +343,7 @@ func (s *Server) createIssue(body []byte, op *Operation, req *Request) (int, any
 // updateIssue changes an issue's state and assignees, as sitrep carries
 // its changes; any other property is uncovered.
 func (s *Server) updateIssue(number string, body []byte, op *Operation, req *Request) (int, any) {
-	v, err := decodeJSON(body)
+	v, err := trackerfake.DecodeJSON(body)
 	if err != nil {
 		return http.StatusBadRequest, errorAnswer{msg: "Problems parsing JSON"}
 	}
@@ -526,7 +526,7 @@ func (s *Server) answerError(w http.ResponseWriter, status int, msg string, errs
 		schema = s.ex.Schemas["validation-error"]
 	}
 	b, _ := json.Marshal(body)
-	v, _ := decodeJSON(b)
+	v, _ := trackerfake.DecodeJSON(b)
 	if err := CheckValue(v, schema, "error"); err != nil {
 		s.t.Errorf("githubfake: its own error answer breaks the description: %v", err)
 	}

@@ -347,7 +347,7 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 	var v any
 	if op.RequestBody != nil {
 		var err error
-		if v, err = decodeJSON(body); err != nil {
+		if v, err = trackerfake.DecodeJSON(body); err != nil {
 			req.Status = s.answerError(w, http.StatusBadRequest, []string{"Unexpected character in the request body."}, nil)
 			return
 		}
@@ -938,7 +938,7 @@ func (s *Server) answer(w http.ResponseWriter, op *Operation, status int, v any)
 		s.t.Errorf("jirafake: %s answers %d, which the document does not list", op.OperationID, status)
 	}
 	if schema != nil {
-		dv, _ := decodeJSON(b)
+		dv, _ := trackerfake.DecodeJSON(b)
 		if err := s.ex.CheckValue(dv, schema, op.OperationID, InAnswer); err != nil {
 			s.t.Errorf("jirafake: its own answer to %s breaks the document: %v", op.OperationID, err)
 		}
@@ -958,7 +958,7 @@ func (s *Server) answerError(w http.ResponseWriter, status int, messages []strin
 		errors = map[string]string{}
 	}
 	b, _ := json.Marshal(map[string]any{"errorMessages": messages, "errors": errors})
-	v, _ := decodeJSON(b)
+	v, _ := trackerfake.DecodeJSON(b)
 	if err := s.ex.CheckValue(v, map[string]any{"$ref": "#/components/schemas/ErrorCollection"}, "error", InAnswer); err != nil {
 		s.t.Errorf("jirafake: its own error answer breaks the document: %v", err)
 	}

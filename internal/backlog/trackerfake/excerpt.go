@@ -1,7 +1,9 @@
 package trackerfake
 
 import (
+	"bytes"
 	"encoding/json"
+	"fmt"
 	"os"
 	"reflect"
 	"testing"
@@ -46,4 +48,39 @@ func CheckExcerpt(t testing.TB, path string, made, committed []byte, update bool
 	if !same {
 		t.Errorf("%s differs from what %s gives: run with -update and review the difference", path, from)
 	}
+}
+
+// DecodeJSON reads one JSON value with numbers kept as written (so that
+// a schema check can tell an integer from a number), and nothing after it.
+func DecodeJSON(b []byte) (any, error) {
+	dec := json.NewDecoder(bytes.NewReader(b))
+	dec.UseNumber()
+	var v any
+	if err := dec.Decode(&v); err != nil {
+		return nil, err
+	}
+	if dec.More() {
+		return nil, fmt.Errorf("data after the JSON value")
+	}
+	return v, nil
+}
+
+// Kind names the JSON type of v, a value DecodeJSON read, for a schema
+// check's message.
+func Kind(v any) string {
+	switch v.(type) {
+	case map[string]any:
+		return "an object"
+	case []any:
+		return "an array"
+	case string:
+		return "a string"
+	case json.Number:
+		return "a number"
+	case bool:
+		return "a boolean"
+	case nil:
+		return "null"
+	}
+	return fmt.Sprintf("%T", v)
 }
