@@ -121,6 +121,16 @@ type RefusedError struct {
 func (e *RefusedError) Error() string { return e.Err.Error() }
 func (e *RefusedError) Unwrap() error { return e.Err }
 
+// Refusal is the RefusedError for an answer of status that msg tells of,
+// with what to fix, when the client knows it, in parentheses: every
+// tracker's refusals then read alike.
+func Refusal(status int, msg, fix string) *RefusedError {
+	if fix != "" {
+		msg += " (" + fix + ")"
+	}
+	return &RefusedError{Status: status, Err: errors.New(msg)}
+}
+
 // RetryAfterError: the tracker asked to come back later (429, or a 403
 // secondary rate limit, or a 503 with Retry-After).
 type RetryAfterError struct {

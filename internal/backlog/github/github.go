@@ -15,9 +15,6 @@ package github
 import (
 	"bytes"
 	"context"
-	"crypto/hmac"
-	"crypto/sha256"
-	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -339,15 +336,15 @@ func (g *Issues) do(ctx context.Context, method, path string, q url.Values, body
 	}
 	switch resp.StatusCode {
 	case http.StatusUnauthorized:
-		return &backlog.RefusedError{Status: resp.StatusCode, Err: errors.New(msg + " (the token is wrong or expired: backlog.github.token)")}
+		return backlog.Refusal(resp.StatusCode, msg, "the token is wrong or expired: backlog.github.token")
 	case http.StatusForbidden:
-		return &backlog.RefusedError{Status: resp.StatusCode, Err: errors.New(msg + " (the token lacks Issues: read and write on " + g.Owner + "/" + g.Repo + ")")}
+		return backlog.Refusal(resp.StatusCode, msg, "the token lacks Issues: read and write on "+g.Owner+"/"+g.Repo)
 	case http.StatusNotFound:
-		return &backlog.RefusedError{Status: resp.StatusCode, Err: errors.New(msg + " (no repository " + g.Owner + "/" + g.Repo + " this token can see)")}
+		return backlog.Refusal(resp.StatusCode, msg, "no repository "+g.Owner+"/"+g.Repo+" this token can see")
 	case http.StatusGone:
-		return &backlog.RefusedError{Status: resp.StatusCode, Err: errors.New(msg + " (issues are turned off in " + g.Owner + "/" + g.Repo + ")")}
+		return backlog.Refusal(resp.StatusCode, msg, "issues are turned off in "+g.Owner+"/"+g.Repo)
 	case http.StatusUnprocessableEntity, http.StatusBadRequest:
-		return &backlog.RefusedError{Status: resp.StatusCode, Err: errors.New(msg)}
+		return backlog.Refusal(resp.StatusCode, msg, "")
 	}
 	return errors.New(msg)
 }
@@ -359,13 +356,8 @@ func retryAfter(resp *http.Response) (time.Duration, bool) {
 	if resp.StatusCode != http.StatusTooManyRequests && resp.StatusCode != http.StatusForbidden && resp.StatusCode != http.StatusServiceUnavailable {
 		return 0, false
 	}
-	if v := strings.TrimSpace(resp.Header.Get("Retry-After")); v != "" {
-		if n, err := strconv.Atoi(v); err == nil && n >= 0 {
-			return min(time.Duration(n)*time.Second, maxRetryAfter), true
-		}
-		if t, err := http.ParseTime(v); err == nil {
-			return min(max(time.Until(t), 0), maxRetryAfter), true
-		}
+	if wait, ok := backlog.RetryAfterHeader(resp.Header.Get("Retry-After"), maxRetryAfter); ok {
+		return wait, true
 	}
 	if resp.Header.Get("X-RateLimit-Remaining") == "0" {
 		if reset, err := strconv.ParseInt(resp.Header.Get("X-RateLimit-Reset"), 10, 64); err == nil {
@@ -380,11 +372,11 @@ func retryAfter(resp *http.Response) (time.Duration, bool) {
 
 // Sign is the X-Hub-Signature-256 value of body under secret, as GitHub
 // computes it: "sha256=" and the hex HMAC-SHA256.
-func Sign(secret string, body []byte) string {
-	mac := hmac.New(sha256.New, []byte(secret))
-	mac.Write(body)
-	return "sha256=" + hex.EncodeToString(mac.Sum(nil))
-}
+func Sign(secret string, body []byte) string { return webhookSignature.Sign(secret, body) }
+
+// webhookSignature is how GitHub signs a delivery, for ParseWebhook.
+var webhookSignature = backlog.WebhookSignature{Tracker: "GitHub", Setting: "backlog.github.webhook_secret",
+	Header: "X-Hub-Signature-256", Prefix: "sha256=", MaxBytes: MaxWebhookBytes}
 
 // hookEvent is what sitrep reads of an "issues" webhook delivery.
 type hookEvent struct {
@@ -403,15 +395,8 @@ type hookEvent struct {
 // configured repository: closed and reopened are changes, every other
 // event and action is none.
 func (g *Issues) ParseWebhook(h http.Header, body []byte) ([]backlog.Change, error) {
-	if g.WebhookSecret == "" {
-		return nil, errs.E(errs.Unauthorized, "the GitHub webhook is off: set backlog.github.webhook_secret")
-	}
-	if len(body) > MaxWebhookBytes {
-		return nil, errs.E(errs.TooLarge, "a GitHub webhook delivery over %d bytes", MaxWebhookBytes)
-	}
-	got := h.Get("X-Hub-Signature-256")
-	if got == "" || !hmac.Equal([]byte(got), []byte(Sign(g.WebhookSecret, body))) {
-		return nil, errs.E(errs.Unauthorized, "X-Hub-Signature-256 is missing or does not match the body")
+	if err := webhookSignature.Check(g.WebhookSecret, h.Get("X-Hub-Signature-256"), body); err != nil {
+		return nil, err
 	}
 	if h.Get("X-GitHub-Event") != "issues" {
 		return nil, nil // ping and anything else: nothing to do

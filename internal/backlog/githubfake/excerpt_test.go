@@ -6,10 +6,11 @@ import (
 	"flag"
 	"fmt"
 	"os"
-	"reflect"
 	"sort"
 	"strings"
 	"testing"
+
+	"github.com/sitrep-dev/sitrep/internal/backlog/trackerfake"
 )
 
 // The excerpt is made from GitHub's published OpenAPI description. To
@@ -189,24 +190,6 @@ func prune(m map[string]any) map[string]any {
 	return out
 }
 
-// sameJSON compares two documents as JSON values.
-func sameJSON(a, b []byte) (bool, error) {
-	var x, y any
-	if err := json.Unmarshal(a, &x); err != nil {
-		return false, err
-	}
-	if err := json.Unmarshal(b, &y); err != nil {
-		return false, err
-	}
-	// The source's commit is where it was read, not what it says.
-	for _, v := range []any{x, y} {
-		if m, ok := v.(map[string]any); ok {
-			delete(m, "source")
-		}
-	}
-	return reflect.DeepEqual(x, y), nil
-}
-
 func TestExcerpt(t *testing.T) {
 	committed, err := os.ReadFile(excerptPath)
 	if err != nil {
@@ -237,19 +220,7 @@ func TestExcerpt(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if *update {
-		if err := os.WriteFile(excerptPath, made, 0o644); err != nil {
-			t.Fatal(err)
-		}
-		return
-	}
-	same, err := sameJSON(made, committed)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if !same {
-		t.Errorf("%s differs from what %s gives: run with -update and review the difference", excerptPath, *description)
-	}
+	trackerfake.CheckExcerpt(t, excerptPath, made, committed, *update, *description)
 }
 
 // TestMakeExcerpt runs the extractor on a document shaped as GitHub's
@@ -298,7 +269,7 @@ func TestMakeExcerpt(t *testing.T) {
 		t.Fatal(err)
 	}
 	committed, _ := os.ReadFile(excerptPath)
-	if same, err := sameJSON(made, committed); err != nil || !same {
+	if same, err := trackerfake.SameExcerpt(made, committed); err != nil || !same {
 		t.Errorf("the extractor does not give back the excerpt from a document holding it (err %v):\n%s", err, made)
 	}
 }

@@ -28,6 +28,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/sitrep-dev/sitrep/internal/backlog/trackerfake"
 )
 
 // Options configure the fake.
@@ -77,13 +79,10 @@ type Server struct {
 	o  Options
 	ex *Excerpt
 
-	mu        sync.Mutex
-	issues    []*Issue
-	faults    map[string][]Fault
-	requests  []Request
-	uncovered []string
-	clock     time.Time // the last change's time: now, and at least a second after the one before
-	hang      chan struct{}
+	mu     sync.Mutex // guards issues, ledger and clock
+	issues []*Issue
+	ledger trackerfake.Ledger[Fault, Request]
+	clock  time.Time // the last change's time: now, and at least a second after the one before
 }
 
 // New starts the fake; it stops, and fails t for uncovered calls, at cleanup.
@@ -93,15 +92,8 @@ func New(t testing.TB, o Options) *Server {
 	if err != nil {
 		t.Fatal(err)
 	}
-	s := &Server{t: t, o: o, ex: ex, faults: map[string][]Fault{}, hang: make(chan struct{})}
-	s.Server = httptest.NewServer(http.HandlerFunc(s.serve))
-	t.Cleanup(func() {
-		close(s.hang)
-		s.Server.Close()
-		if u := s.Uncovered(); len(u) > 0 {
-			t.Errorf("githubfake: %d request(s) the fake does not cover or the description does not allow:\n  %s", len(u), strings.Join(u, "\n  "))
-		}
-	})
+	s := &Server{t: t, o: o, ex: ex}
+	s.Server = trackerfake.Serve(t, http.HandlerFunc(s.serve), &s.mu, &s.ledger, "githubfake", "description")
 	return s
 }
 
@@ -113,21 +105,21 @@ func (s *Server) FailNext(operation string, f Fault) {
 	if !slices.ContainsFunc(s.ex.Operations, func(op Operation) bool { return op.OperationID == operation }) {
 		s.t.Fatalf("githubfake: FailNext: no operation %q in the excerpt", operation)
 	}
-	s.faults[operation] = append(s.faults[operation], f)
+	s.ledger.Queue(operation, f)
 }
 
 // Requests returns the requests seen so far.
 func (s *Server) Requests() []Request {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return slices.Clone(s.requests)
+	return s.ledger.Requests()
 }
 
 // Uncovered returns the calls the fake could not answer faithfully.
 func (s *Server) Uncovered() []string {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return slices.Clone(s.uncovered)
+	return s.ledger.Uncovered()
 }
 
 // TakeUncovered returns the uncovered calls and forgets them, for tests
@@ -135,9 +127,7 @@ func (s *Server) Uncovered() []string {
 func (s *Server) TakeUncovered() []string {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	u := s.uncovered
-	s.uncovered = nil
-	return u
+	return s.ledger.TakeUncovered()
 }
 
 // Issues returns a copy of the repository's issues.
@@ -227,9 +217,8 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 	}
 	// Recorded as it arrives (a hung call is seen at once), its status
 	// when answered.
-	s.requests = append(s.requests, req)
-	at := len(s.requests) - 1
-	defer func() { s.requests[at].Status = req.Status }()
+	at := s.ledger.Record(req)
+	defer func() { s.ledger.At(at).Status = req.Status }()
 
 	if op == nil {
 		s.uncover(&req, "no operation of the excerpt has this method and path")
@@ -255,7 +244,7 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 		req.Status = s.answerError(w, http.StatusNotFound, "Not Found", nil)
 		return
 	}
-	if f, ok := s.takeFault(op.OperationID); ok && !f.Lost && !f.Hang {
+	if f, ok := s.ledger.TakeFault(op.OperationID); ok && !f.Lost && !f.Hang {
 		if f.RetryAfter != "" {
 			w.Header().Set("Retry-After", f.RetryAfter)
 		}
@@ -288,16 +277,10 @@ func (s *Server) work(w http.ResponseWriter, r *http.Request, op *Operation, var
 		return s.answerError(w, http.StatusNotImplemented, "githubfake does not model "+op.OperationID, nil)
 	}
 	if f.Lost {
-		// The work is done; the answer never leaves.
-		panic(http.ErrAbortHandler)
+		trackerfake.Lose()
 	}
 	if f.Hang {
-		s.mu.Unlock()
-		select {
-		case <-r.Context().Done():
-		case <-s.hang:
-		}
-		s.mu.Lock()
+		s.ledger.Hang(r, &s.mu)
 		return 0
 	}
 	if e, ok := answer.(errorAnswer); ok {
@@ -313,7 +296,7 @@ type errorAnswer struct {
 }
 
 func (s *Server) createIssue(body []byte, op *Operation, req *Request) (int, any) {
-	v, err := decodeJSON(body)
+	v, err := trackerfake.DecodeJSON(body)
 	if err != nil {
 		return http.StatusBadRequest, errorAnswer{msg: "Problems parsing JSON"}
 	}
@@ -360,7 +343,7 @@ func (s *Server) createIssue(body []byte, op *Operation, req *Request) (int, any
 // updateIssue changes an issue's state and assignees, as sitrep carries
 // its changes; any other property is uncovered.
 func (s *Server) updateIssue(number string, body []byte, op *Operation, req *Request) (int, any) {
-	v, err := decodeJSON(body)
+	v, err := trackerfake.DecodeJSON(body)
 	if err != nil {
 		return http.StatusBadRequest, errorAnswer{msg: "Problems parsing JSON"}
 	}
@@ -524,17 +507,8 @@ func (s *Server) issueJSON(is *Issue) map[string]any {
 	return m
 }
 
-func (s *Server) takeFault(op string) (Fault, bool) {
-	q := s.faults[op]
-	if len(q) == 0 {
-		return Fault{}, false
-	}
-	s.faults[op] = q[1:]
-	return q[0], true
-}
-
 func (s *Server) uncover(req *Request, what string) {
-	s.uncovered = append(s.uncovered, req.Method+" "+req.Path+"?"+req.Query+": "+what)
+	s.ledger.Uncover(req.Method + " " + req.Path + "?" + req.Query + ": " + what)
 }
 
 // answerError answers GitHub's error shape: basic-error, or
@@ -552,7 +526,7 @@ func (s *Server) answerError(w http.ResponseWriter, status int, msg string, errs
 		schema = s.ex.Schemas["validation-error"]
 	}
 	b, _ := json.Marshal(body)
-	v, _ := decodeJSON(b)
+	v, _ := trackerfake.DecodeJSON(b)
 	if err := CheckValue(v, schema, "error"); err != nil {
 		s.t.Errorf("githubfake: its own error answer breaks the description: %v", err)
 	}

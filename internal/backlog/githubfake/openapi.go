@@ -11,6 +11,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/sitrep-dev/sitrep/internal/backlog/trackerfake"
 )
 
 // The excerpt of GitHub's published OpenAPI description the fake checks
@@ -86,32 +88,11 @@ func (e *Excerpt) match(method, path string) (*Operation, map[string]string) {
 		if !strings.EqualFold(op.Method, method) {
 			continue
 		}
-		if vars, ok := matchPath(op.Path, path); ok {
+		if vars, ok := trackerfake.MatchPath(op.Path, path); ok {
 			return op, vars
 		}
 	}
 	return nil, nil
-}
-
-func matchPath(tmpl, path string) (map[string]string, bool) {
-	ts, ps := strings.Split(strings.Trim(tmpl, "/"), "/"), strings.Split(strings.Trim(path, "/"), "/")
-	if len(ts) != len(ps) {
-		return nil, false
-	}
-	vars := map[string]string{}
-	for i, t := range ts {
-		if strings.HasPrefix(t, "{") && strings.HasSuffix(t, "}") {
-			if ps[i] == "" {
-				return nil, false
-			}
-			vars[t[1:len(t)-1]] = ps[i]
-			continue
-		}
-		if t != ps[i] {
-			return nil, false
-		}
-	}
-	return vars, true
 }
 
 // checkQuery checks the query against the operation's parameters: every
@@ -213,7 +194,7 @@ func CheckValue(v any, s *Schema, at string) error {
 			if s.Type == "" {
 				return nil
 			}
-			return fmt.Errorf("%s: want an object, got %s", at, kind(v))
+			return fmt.Errorf("%s: want an object, got %s", at, trackerfake.Kind(v))
 		}
 		for _, r := range s.Required {
 			if _, ok := obj[r]; !ok {
@@ -240,7 +221,7 @@ func CheckValue(v any, s *Schema, at string) error {
 	case "array":
 		arr, ok := v.([]any)
 		if !ok {
-			return fmt.Errorf("%s: want an array, got %s", at, kind(v))
+			return fmt.Errorf("%s: want an array, got %s", at, trackerfake.Kind(v))
 		}
 		if s.MinItems != nil && len(arr) < *s.MinItems {
 			return fmt.Errorf("%s: at least %d items", at, *s.MinItems)
@@ -255,7 +236,7 @@ func CheckValue(v any, s *Schema, at string) error {
 	case "string":
 		str, ok := v.(string)
 		if !ok {
-			return fmt.Errorf("%s: want a string, got %s", at, kind(v))
+			return fmt.Errorf("%s: want a string, got %s", at, trackerfake.Kind(v))
 		}
 		if s.Format == "date-time" {
 			if _, err := time.Parse(time.RFC3339, str); err != nil {
@@ -265,7 +246,7 @@ func CheckValue(v any, s *Schema, at string) error {
 	case "integer":
 		n, ok := v.(json.Number)
 		if !ok {
-			return fmt.Errorf("%s: want an integer, got %s", at, kind(v))
+			return fmt.Errorf("%s: want an integer, got %s", at, trackerfake.Kind(v))
 		}
 		if _, err := n.Int64(); err != nil {
 			return fmt.Errorf("%s: %s is not an integer", at, n)
@@ -273,14 +254,14 @@ func CheckValue(v any, s *Schema, at string) error {
 	case "number":
 		n, ok := v.(json.Number)
 		if !ok {
-			return fmt.Errorf("%s: want a number, got %s", at, kind(v))
+			return fmt.Errorf("%s: want a number, got %s", at, trackerfake.Kind(v))
 		}
 		if f, err := n.Float64(); err != nil || math.IsInf(f, 0) {
 			return fmt.Errorf("%s: %s is not a number", at, n)
 		}
 	case "boolean":
 		if _, ok := v.(bool); !ok {
-			return fmt.Errorf("%s: want a boolean, got %s", at, kind(v))
+			return fmt.Errorf("%s: want a boolean, got %s", at, trackerfake.Kind(v))
 		}
 	default:
 		return fmt.Errorf("%s: the fake does not know the type %q", at, s.Type)
@@ -289,37 +270,4 @@ func CheckValue(v any, s *Schema, at string) error {
 		return fmt.Errorf("%s: %v is not one of %v", at, v, s.Enum)
 	}
 	return nil
-}
-
-func kind(v any) string {
-	switch v.(type) {
-	case map[string]any:
-		return "an object"
-	case []any:
-		return "an array"
-	case string:
-		return "a string"
-	case json.Number:
-		return "a number"
-	case bool:
-		return "a boolean"
-	case nil:
-		return "null"
-	}
-	return fmt.Sprintf("%T", v)
-}
-
-// decodeJSON reads one JSON value with numbers kept as written, and
-// nothing after it.
-func decodeJSON(b []byte) (any, error) {
-	dec := json.NewDecoder(bytes.NewReader(b))
-	dec.UseNumber()
-	var v any
-	if err := dec.Decode(&v); err != nil {
-		return nil, err
-	}
-	if dec.More() {
-		return nil, fmt.Errorf("data after the JSON value")
-	}
-	return v, nil
 }

@@ -24,9 +24,6 @@ package jira
 import (
 	"bytes"
 	"context"
-	"crypto/hmac"
-	"crypto/sha256"
-	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -604,12 +601,7 @@ func (j *Issues) do(ctx context.Context, method, path string, q url.Values, body
 	if wait, ok := retryAfter(resp); ok {
 		return &backlog.RetryAfterError{After: wait, Err: errors.New(msg)}
 	}
-	refuse := func(fix string) error {
-		if fix != "" {
-			msg += " (" + fix + ")"
-		}
-		return &backlog.RefusedError{Status: resp.StatusCode, Err: errors.New(msg)}
-	}
+	refuse := func(fix string) error { return backlog.Refusal(resp.StatusCode, msg, fix) }
 	switch resp.StatusCode {
 	case http.StatusUnauthorized:
 		return refuse("the email or API token is wrong, or the token expired or was revoked: backlog.jira.email and backlog.jira.api_token")
@@ -635,13 +627,8 @@ func retryAfter(resp *http.Response) (time.Duration, bool) {
 	if resp.StatusCode != http.StatusTooManyRequests && resp.StatusCode != http.StatusServiceUnavailable {
 		return 0, false
 	}
-	if v := strings.TrimSpace(resp.Header.Get("Retry-After")); v != "" {
-		if n, err := strconv.Atoi(v); err == nil && n >= 0 {
-			return min(time.Duration(n)*time.Second, maxRetryAfter), true
-		}
-		if t, err := http.ParseTime(v); err == nil {
-			return min(max(time.Until(t), 0), maxRetryAfter), true
-		}
+	if wait, ok := backlog.RetryAfterHeader(resp.Header.Get("Retry-After"), maxRetryAfter); ok {
+		return wait, true
 	}
 	if resp.StatusCode != http.StatusTooManyRequests {
 		return 0, false
@@ -657,11 +644,11 @@ func retryAfter(resp *http.Response) (time.Duration, bool) {
 // Sign is the X-Hub-Signature value of body under secret, as Jira
 // computes it for an admin webhook registered with a secret: the WebSub
 // form "sha256=" and the hex HMAC-SHA256 of the raw body.
-func Sign(secret string, body []byte) string {
-	mac := hmac.New(sha256.New, []byte(secret))
-	mac.Write(body)
-	return "sha256=" + hex.EncodeToString(mac.Sum(nil))
-}
+func Sign(secret string, body []byte) string { return webhookSignature.Sign(secret, body) }
+
+// webhookSignature is how Jira signs a delivery, for ParseWebhook.
+var webhookSignature = backlog.WebhookSignature{Tracker: "Jira", Setting: "backlog.jira.webhook_secret",
+	Header: "X-Hub-Signature", Prefix: "sha256=", MaxBytes: MaxWebhookBytes}
 
 // hookEvent is what sitrep reads of an issue webhook delivery.
 type hookEvent struct {
@@ -678,15 +665,8 @@ type hookEvent struct {
 // open (the sync ignores what it knows already, and issues not its own);
 // every other event is none.
 func (j *Issues) ParseWebhook(h http.Header, body []byte) ([]backlog.Change, error) {
-	if j.WebhookSecret == "" {
-		return nil, errs.E(errs.Unauthorized, "the Jira webhook is off: set backlog.jira.webhook_secret")
-	}
-	if len(body) > MaxWebhookBytes {
-		return nil, errs.E(errs.TooLarge, "a Jira webhook delivery over %d bytes", MaxWebhookBytes)
-	}
-	got := h.Get("X-Hub-Signature")
-	if got == "" || !hmac.Equal([]byte(got), []byte(Sign(j.WebhookSecret, body))) {
-		return nil, errs.E(errs.Unauthorized, "X-Hub-Signature is missing or does not match the body")
+	if err := webhookSignature.Check(j.WebhookSecret, h.Get("X-Hub-Signature"), body); err != nil {
+		return nil, err
 	}
 	var ev hookEvent
 	if err := json.Unmarshal(body, &ev); err != nil {

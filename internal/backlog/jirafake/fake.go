@@ -38,6 +38,8 @@ import (
 	"testing"
 	"time"
 	"unicode"
+
+	"github.com/sitrep-dev/sitrep/internal/backlog/trackerfake"
 )
 
 // User is an Atlassian account of the site.
@@ -122,13 +124,10 @@ type Server struct {
 	o  Options
 	ex *Excerpt
 
-	mu        sync.Mutex
-	issues    []*Issue
-	faults    map[string][]Fault
-	requests  []Request
-	uncovered []string
-	clock     time.Time
-	hang      chan struct{}
+	mu     sync.Mutex // guards issues, ledger and clock
+	issues []*Issue
+	ledger trackerfake.Ledger[Fault, Request]
+	clock  time.Time
 }
 
 // New starts the fake; it stops, and fails t for uncovered calls, at cleanup.
@@ -141,15 +140,8 @@ func New(t testing.TB, o Options) *Server {
 	if o.IssueTypes == nil {
 		o.IssueTypes = []string{"Task", "Bug"}
 	}
-	s := &Server{t: t, o: o, ex: ex, faults: map[string][]Fault{}, hang: make(chan struct{})}
-	s.Server = httptest.NewServer(http.HandlerFunc(s.serve))
-	t.Cleanup(func() {
-		close(s.hang)
-		s.Server.Close()
-		if u := s.Uncovered(); len(u) > 0 {
-			t.Errorf("jirafake: %d request(s) the fake does not cover or the document does not allow:\n  %s", len(u), strings.Join(u, "\n  "))
-		}
-	})
+	s := &Server{t: t, o: o, ex: ex}
+	s.Server = trackerfake.Serve(t, http.HandlerFunc(s.serve), &s.mu, &s.ledger, "jirafake", "document")
 	return s
 }
 
@@ -162,14 +154,14 @@ func (s *Server) FailNext(operation string, f Fault) {
 	if s.ex.operation(operation) == nil {
 		s.t.Fatalf("jirafake: FailNext: no operation %q in the excerpt", operation)
 	}
-	s.faults[operation] = append(s.faults[operation], f)
+	s.ledger.Queue(operation, f)
 }
 
 // Requests returns the requests seen so far.
 func (s *Server) Requests() []Request {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return slices.Clone(s.requests)
+	return s.ledger.Requests()
 }
 
 // Count is how many requests of operation were seen.
@@ -187,7 +179,7 @@ func (s *Server) Count(operation string) int {
 func (s *Server) Uncovered() []string {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return slices.Clone(s.uncovered)
+	return s.ledger.Uncovered()
 }
 
 // TakeUncovered returns the uncovered calls and forgets them, for tests
@@ -195,9 +187,7 @@ func (s *Server) Uncovered() []string {
 func (s *Server) TakeUncovered() []string {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	u := s.uncovered
-	s.uncovered = nil
-	return u
+	return s.ledger.TakeUncovered()
 }
 
 // Issues returns a copy of the site's issues.
@@ -334,9 +324,8 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 	if op != nil {
 		req.Operation = op.OperationID
 	}
-	s.requests = append(s.requests, req)
-	at := len(s.requests) - 1
-	defer func() { s.requests[at].Status = req.Status }()
+	at := s.ledger.Record(req)
+	defer func() { s.ledger.At(at).Status = req.Status }()
 
 	if op == nil {
 		s.uncover(&req, "no operation of the excerpt has this method and path")
@@ -358,7 +347,7 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 	var v any
 	if op.RequestBody != nil {
 		var err error
-		if v, err = decodeJSON(body); err != nil {
+		if v, err = trackerfake.DecodeJSON(body); err != nil {
 			req.Status = s.answerError(w, http.StatusBadRequest, []string{"Unexpected character in the request body."}, nil)
 			return
 		}
@@ -370,7 +359,7 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 	} else if len(strings.TrimSpace(string(body))) > 0 {
 		s.uncover(&req, "a body on an operation that takes none")
 	}
-	f, faulted := s.takeFault(op.OperationID)
+	f, faulted := s.ledger.TakeFault(op.OperationID)
 	if faulted && !f.Lost && !f.Hang {
 		if f.RetryAfter != "" {
 			w.Header().Set("Retry-After", f.RetryAfter)
@@ -391,15 +380,10 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 	}
 	status, answer := s.work(r, op, vars, v, &req)
 	if f.Lost {
-		panic(http.ErrAbortHandler) // the work is done; the answer never leaves
+		trackerfake.Lose()
 	}
 	if f.Hang {
-		s.mu.Unlock()
-		select {
-		case <-r.Context().Done():
-		case <-s.hang:
-		}
-		s.mu.Lock()
+		s.ledger.Hang(r, &s.mu)
 		return
 	}
 	if e, ok := answer.(errorAnswer); ok {
@@ -937,17 +921,8 @@ func (s *Server) doTransition(key string, body any, req *Request) (int, any) {
 	return http.StatusBadRequest, errorAnswer{messages: []string{"Transition id '" + id + "' is not valid for this issue."}}
 }
 
-func (s *Server) takeFault(op string) (Fault, bool) {
-	q := s.faults[op]
-	if len(q) == 0 {
-		return Fault{}, false
-	}
-	s.faults[op] = q[1:]
-	return q[0], true
-}
-
 func (s *Server) uncover(req *Request, what string) {
-	s.uncovered = append(s.uncovered, req.Method+" "+req.Path+"?"+req.Query+": "+what)
+	s.ledger.Uncover(req.Method + " " + req.Path + "?" + req.Query + ": " + what)
 }
 
 // answer writes a success answer, checked against the operation's
@@ -963,7 +938,7 @@ func (s *Server) answer(w http.ResponseWriter, op *Operation, status int, v any)
 		s.t.Errorf("jirafake: %s answers %d, which the document does not list", op.OperationID, status)
 	}
 	if schema != nil {
-		dv, _ := decodeJSON(b)
+		dv, _ := trackerfake.DecodeJSON(b)
 		if err := s.ex.CheckValue(dv, schema, op.OperationID, InAnswer); err != nil {
 			s.t.Errorf("jirafake: its own answer to %s breaks the document: %v", op.OperationID, err)
 		}
@@ -983,7 +958,7 @@ func (s *Server) answerError(w http.ResponseWriter, status int, messages []strin
 		errors = map[string]string{}
 	}
 	b, _ := json.Marshal(map[string]any{"errorMessages": messages, "errors": errors})
-	v, _ := decodeJSON(b)
+	v, _ := trackerfake.DecodeJSON(b)
 	if err := s.ex.CheckValue(v, map[string]any{"$ref": "#/components/schemas/ErrorCollection"}, "error", InAnswer); err != nil {
 		s.t.Errorf("jirafake: its own error answer breaks the document: %v", err)
 	}

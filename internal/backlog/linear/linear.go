@@ -18,7 +18,6 @@ package linear
 import (
 	"bytes"
 	"context"
-	"crypto/hmac"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
@@ -550,12 +549,7 @@ func (l *Issues) do(ctx context.Context, query string, vars map[string]any, out 
 			msg += " (" + e.Extensions.UserPresentableMessage + ")"
 		}
 	}
-	refuse := func(fix string) error {
-		if fix != "" {
-			msg += " (" + fix + ")"
-		}
-		return &backlog.RefusedError{Status: resp.StatusCode, Err: errors.New(msg)}
-	}
+	refuse := func(fix string) error { return backlog.Refusal(resp.StatusCode, msg, fix) }
 	switch {
 	case resp.StatusCode == http.StatusTooManyRequests || code == "RATELIMITED" || typ == "ratelimited":
 		return &backlog.RetryAfterError{After: retryAfter(resp.Header, l.now()), Err: errors.New(msg)}
@@ -617,11 +611,11 @@ func operationName(query string) string {
 
 // Sign is the Linear-Signature value of body under secret: the hex
 // HMAC-SHA256 of the raw body.
-func Sign(secret string, body []byte) string {
-	mac := hmac.New(sha256.New, []byte(secret))
-	mac.Write(body)
-	return hex.EncodeToString(mac.Sum(nil))
-}
+func Sign(secret string, body []byte) string { return webhookSignature.Sign(secret, body) }
+
+// webhookSignature is how Linear signs a delivery, for ParseWebhook.
+var webhookSignature = backlog.WebhookSignature{Tracker: "Linear", Setting: "backlog.linear.webhook_secret",
+	Header: "Linear-Signature", MaxBytes: MaxWebhookBytes}
 
 // idRE and identifierRE are what an issue's id (a UUID) and identifier
 // (ENG-123) look like.
@@ -648,15 +642,8 @@ type hookEvent struct {
 // ignores what it knows already, and issues not its own); every other
 // type and action is none.
 func (l *Issues) ParseWebhook(h http.Header, body []byte) ([]backlog.Change, error) {
-	if l.WebhookSecret == "" {
-		return nil, errs.E(errs.Unauthorized, "the Linear webhook is off: set backlog.linear.webhook_secret")
-	}
-	if len(body) > MaxWebhookBytes {
-		return nil, errs.E(errs.TooLarge, "a Linear webhook delivery over %d bytes", MaxWebhookBytes)
-	}
-	got := strings.TrimSpace(h.Get("Linear-Signature"))
-	if got == "" || !hmac.Equal([]byte(got), []byte(Sign(l.WebhookSecret, body))) {
-		return nil, errs.E(errs.Unauthorized, "Linear-Signature is missing or does not match the body")
+	if err := webhookSignature.Check(l.WebhookSecret, strings.TrimSpace(h.Get("Linear-Signature")), body); err != nil {
+		return nil, err
 	}
 	var ev hookEvent
 	if err := json.Unmarshal(body, &ev); err != nil {

@@ -39,6 +39,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/sitrep-dev/sitrep/internal/backlog/trackerfake"
 	"github.com/vektah/gqlparser/v2"
 	"github.com/vektah/gqlparser/v2/ast"
 	"github.com/vektah/gqlparser/v2/validator"
@@ -133,13 +134,10 @@ type Server struct {
 	schema *ast.Schema
 	teamID string
 
-	mu        sync.Mutex
-	issues    []*Issue
-	faults    map[string][]Fault
-	requests  []Request
-	uncovered []string
-	clock     time.Time
-	hang      chan struct{}
+	mu     sync.Mutex // guards issues, ledger and clock
+	issues []*Issue
+	ledger trackerfake.Ledger[Fault, Request]
+	clock  time.Time
 }
 
 // New starts the fake; it stops, and fails t for uncovered calls, at cleanup.
@@ -149,15 +147,8 @@ func New(t testing.TB, o Options) *Server {
 	if err != nil {
 		t.Fatal(err)
 	}
-	s := &Server{t: t, o: o, schema: schema, teamID: "team-" + strings.ToLower(o.Team), faults: map[string][]Fault{}, hang: make(chan struct{})}
-	s.Server = httptest.NewServer(http.HandlerFunc(s.serve))
-	t.Cleanup(func() {
-		close(s.hang)
-		s.Server.Close()
-		if u := s.Uncovered(); len(u) > 0 {
-			t.Errorf("linearfake: %d request(s) the fake does not cover or the schema does not allow:\n  %s", len(u), strings.Join(u, "\n  "))
-		}
-	})
+	s := &Server{t: t, o: o, schema: schema, teamID: "team-" + strings.ToLower(o.Team)}
+	s.Server = trackerfake.Serve(t, http.HandlerFunc(s.serve), &s.mu, &s.ledger, "linearfake", "schema")
 	return s
 }
 
@@ -175,14 +166,14 @@ func (s *Server) FailNext(field string, f Fault) {
 	if s.schema.Query.Fields.ForName(field) == nil && s.schema.Mutation.Fields.ForName(field) == nil {
 		s.t.Fatalf("linearfake: FailNext: no field %q in the excerpt", field)
 	}
-	s.faults[field] = append(s.faults[field], f)
+	s.ledger.Queue(field, f)
 }
 
 // Requests returns the requests seen so far.
 func (s *Server) Requests() []Request {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return slices.Clone(s.requests)
+	return s.ledger.Requests()
 }
 
 // Count is how many requests asked for the top-level field.
@@ -200,16 +191,14 @@ func (s *Server) Count(field string) int {
 func (s *Server) Uncovered() []string {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return slices.Clone(s.uncovered)
+	return s.ledger.Uncovered()
 }
 
 // TakeUncovered returns the uncovered calls and forgets them.
 func (s *Server) TakeUncovered() []string {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	u := s.uncovered
-	s.uncovered = nil
-	return u
+	return s.ledger.TakeUncovered()
 }
 
 // Issues returns a copy of the team's issues.
@@ -323,9 +312,8 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	req := Request{}
-	s.requests = append(s.requests, req)
-	at := len(s.requests) - 1
-	defer func() { s.requests[at] = req }()
+	at := s.ledger.Record(req)
+	defer func() { *s.ledger.At(at) = req }()
 
 	if r.Method != http.MethodPost || r.URL.Path != "/graphql" {
 		s.uncover(&req, r.Method+" "+r.URL.Path+": Linear's API is POST /graphql")
@@ -392,7 +380,7 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 	var f Fault
 	faulted := false
 	if len(fields) > 0 {
-		f, faulted = s.takeFault(fields[0].Name)
+		f, faulted = s.ledger.TakeFault(fields[0].Name)
 	}
 	if faulted && !f.Lost && !f.Hang {
 		req.Status = s.fault(w, f)
@@ -410,16 +398,11 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 		data[key(fld)] = v
 	}
 	if f.Lost {
-		panic(http.ErrAbortHandler)
+		trackerfake.Lose()
 	}
 	if f.Hang {
-		s.requests[at] = req // seen at once, answered never
-		s.mu.Unlock()
-		select {
-		case <-r.Context().Done():
-		case <-s.hang:
-		}
-		s.mu.Lock()
+		*s.ledger.At(at) = req // seen at once, answered never
+		s.ledger.Hang(r, &s.mu)
 		return
 	}
 	status := http.StatusOK
@@ -872,21 +855,12 @@ func (s *Server) issueUpdate(args map[string]any, req *Request) (any, *gqlErr) {
 	return map[string]any{"success": true, "lastSyncId": float64(len(s.issues)), "issue": s.issueJSON(is)}, nil
 }
 
-func (s *Server) takeFault(field string) (Fault, bool) {
-	q := s.faults[field]
-	if len(q) == 0 {
-		return Fault{}, false
-	}
-	s.faults[field] = q[1:]
-	return q[0], true
-}
-
 func (s *Server) uncover(req *Request, what string) {
 	q := strings.Join(strings.Fields(req.Query), " ")
 	if len(q) > 120 {
 		q = q[:120] + "…"
 	}
-	s.uncovered = append(s.uncovered, q+": "+what)
+	s.ledger.Uncover(q + ": " + what)
 }
 
 func (s *Server) answer(w http.ResponseWriter, status int, data map[string]any, errs []gqlErr) int {
