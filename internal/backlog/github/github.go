@@ -39,9 +39,6 @@ const (
 	// 10 pages of 100 issues changed since the intent (or the last poll).
 	pageSize = 100
 	maxPages = 10
-	// maxAnswer bounds an answer read: a page of 100 issues with long
-	// bodies stays well under it.
-	maxAnswer = 8 << 20
 	// MaxWebhookBytes bounds a webhook delivery read: an "issues" event
 	// is a few tens of KiB (the issue, the repository, the sender).
 	MaxWebhookBytes = 1 << 20
@@ -306,19 +303,13 @@ func (g *Issues) do(ctx context.Context, method, path string, q url.Values, body
 		req.Header.Set("Content-Type", "application/json")
 	}
 	what := method + " " + path
-	resp, err := g.client().Do(req)
+	resp, raw, err := backlog.Exchange(g.client(), req, "github: "+what)
 	if err != nil {
-		// The token is in a header, never in the URL: the error is safe to show.
-		return fmt.Errorf("github: %s: %w", what, err)
-	}
-	defer resp.Body.Close()
-	raw, err := io.ReadAll(io.LimitReader(resp.Body, maxAnswer+1))
-	if err != nil {
-		return fmt.Errorf("github: %s: reading the answer: %w", what, err)
+		return err
 	}
 	if resp.StatusCode == want {
-		if len(raw) > maxAnswer {
-			return fmt.Errorf("github: %s: answer over %d bytes", what, maxAnswer)
+		if len(raw) > backlog.MaxAnswer {
+			return fmt.Errorf("github: %s: answer over %d bytes", what, backlog.MaxAnswer)
 		}
 		if err := json.Unmarshal(raw, out); err != nil {
 			return fmt.Errorf("github: %s: answer does not read: %w", what, err)

@@ -50,8 +50,6 @@ const (
 	// pageSize and maxPages bound a poll: 10 pages of 100 issues.
 	pageSize = 100
 	maxPages = 10
-	// maxAnswer bounds an answer read.
-	maxAnswer = 8 << 20
 	// MaxWebhookBytes bounds a webhook delivery read: an issue event
 	// carries the issue's fields, a few tens of KiB.
 	MaxWebhookBytes = 1 << 20
@@ -570,19 +568,13 @@ func (j *Issues) do(ctx context.Context, method, path string, q url.Values, body
 		req.Header.Set("Content-Type", "application/json")
 	}
 	what := method + " " + path
-	resp, err := j.client().Do(req)
+	resp, raw, err := backlog.Exchange(j.client(), req, "jira: "+what)
 	if err != nil {
-		// The token is in a header, never in the URL: the error is safe to show.
-		return fmt.Errorf("jira: %s: %w", what, err)
-	}
-	defer resp.Body.Close()
-	raw, err := io.ReadAll(io.LimitReader(resp.Body, maxAnswer+1))
-	if err != nil {
-		return fmt.Errorf("jira: %s: reading the answer: %w", what, err)
+		return err
 	}
 	if resp.StatusCode == want {
-		if len(raw) > maxAnswer {
-			return fmt.Errorf("jira: %s: answer over %d bytes", what, maxAnswer)
+		if len(raw) > backlog.MaxAnswer {
+			return fmt.Errorf("jira: %s: answer over %d bytes", what, backlog.MaxAnswer)
 		}
 		if out == nil {
 			return nil

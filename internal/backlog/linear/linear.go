@@ -23,7 +23,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"log/slog"
 	"net/http"
 	"regexp"
@@ -42,8 +41,6 @@ const (
 	// pageSize and maxPages bound a poll.
 	pageSize = 100
 	maxPages = 10
-	// maxAnswer bounds an answer read.
-	maxAnswer = 8 << 20
 	// MaxWebhookBytes bounds a webhook delivery read.
 	MaxWebhookBytes = 1 << 20
 	// maxRetryAfter caps a wait Linear asks for.
@@ -516,17 +513,12 @@ func (l *Issues) do(ctx context.Context, query string, vars map[string]any, out 
 	req.Header.Set("Authorization", l.APIKey)
 	req.Header.Set("Content-Type", "application/json")
 	req.Header.Set("User-Agent", "sitrep-backlog")
-	resp, err := l.client().Do(req)
+	resp, raw, err := backlog.Exchange(l.client(), req, "linear: "+op)
 	if err != nil {
-		return fmt.Errorf("linear: %s: %w", op, err)
+		return err
 	}
-	defer resp.Body.Close()
-	raw, err := io.ReadAll(io.LimitReader(resp.Body, maxAnswer+1))
-	if err != nil {
-		return fmt.Errorf("linear: %s: reading the answer: %w", op, err)
-	}
-	if len(raw) > maxAnswer {
-		return fmt.Errorf("linear: %s: answer over %d bytes", op, maxAnswer)
+	if len(raw) > backlog.MaxAnswer {
+		return fmt.Errorf("linear: %s: answer over %d bytes", op, backlog.MaxAnswer)
 	}
 	var answer struct {
 		Data   json.RawMessage `json:"data"`
