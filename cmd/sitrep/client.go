@@ -339,7 +339,7 @@ func cmdList(ctx context.Context, e env, args []string) error {
 
 func nextUpdate(inc incidentOut) string {
 	if inc.Promise.NextUpdateAt == nil {
-		return "-"
+		return firstUpdateDue(inc, time.Now())
 	}
 	s := inc.Promise.NextUpdateAt.Local().Format("15:04")
 	switch inc.Promise.Status {
@@ -347,6 +347,30 @@ func nextUpdate(inc incidentOut) string {
 		s += " OVERDUE"
 	case "due_soon":
 		s += " (due soon)"
+	}
+	return s
+}
+
+// firstUpdateDue is what an incident with no status update yet owes: the
+// policy's first update, due first_update_within after the declaration
+// (the time its reminder counts to), "-" when the policy sets none or
+// the incident is over.
+func firstUpdateDue(inc incidentOut, now time.Time) string {
+	if inc.Policy == nil || inc.Policy.FirstUpdateWithin == "" || inc.DeclaredAt.IsZero() {
+		return "-"
+	}
+	switch inc.State {
+	case "resolved", "postmortem", "closed":
+		return "-"
+	}
+	within, err := time.ParseDuration(inc.Policy.FirstUpdateWithin)
+	if err != nil {
+		return "-"
+	}
+	due := inc.DeclaredAt.Add(within)
+	s := "first by " + due.Local().Format("15:04")
+	if now.After(due) {
+		s += " OVERDUE"
 	}
 	return s
 }
