@@ -76,6 +76,7 @@ type options struct {
 	db, sitrep, cpuProfile    string
 	pipelining, hup           bool
 	timeout                   time.Duration
+	hubLog                    string
 }
 
 func main() {
@@ -89,6 +90,7 @@ func main() {
 	flag.StringVar(&o.sitrep, "sitrep", "", "with -serve: the sitrep binary to run (default: go build ./cmd/sitrep)")
 	flag.BoolVar(&o.hup, "hup", true, "with -serve: time a reload of groups.yaml on SIGHUP before the update")
 	flag.DurationVar(&o.timeout, "timeout", 5*time.Minute, "give up when the sink has not got every recipient by then")
+	flag.StringVar(&o.hubLog, "hublog", "", "with -serve: write the first replica's log here when done (for profiling)")
 	saveMsg := flag.String("save-message", "", "write sitrep's message, as the sink received it, to this file")
 	only := flag.String("only", "", "run only these sides, comma separated: sitrep, pipelining, gomail")
 	flag.StringVar(&o.cpuProfile, "cpuprofile", "", "in-process mode: write the outbox's CPU profile here")

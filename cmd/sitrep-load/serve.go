@@ -128,6 +128,11 @@ func runServe(ctx context.Context, o options, s *sink) (*result, error) {
 		for _, h := range hubs {
 			h.Stop()
 		}
+		if o.hubLog != "" && len(hubs) > 0 {
+			if err := os.WriteFile(o.hubLog, []byte(hubs[0].Log()), 0o600); err != nil {
+				fmt.Fprintln(os.Stderr, "sitrep-load:", err)
+			}
+		}
 	}()
 	var starts []string
 	for r := 0; r < o.replicas; r++ {
@@ -197,7 +202,7 @@ func runServe(ctx context.Context, o options, s *sink) (*result, error) {
 	}
 	// The peak reported is the update's (sampled RSS while it was in
 	// flight); VmHWM includes the start and the SIGHUP reload.
-	note := fmt.Sprintf(" (RSS sampled during the update); POST answered in %.2fs; VmHWM since start %s MB", posted.Seconds(), strings.Join(hwms, ", "))
+	note := fmt.Sprintf(" (RSS sampled during the update); POST answered in %.2fs, first recipient accepted after %.2fs; VmHWM since start %s MB", posted.Seconds(), s.first().Sub(start).Seconds(), strings.Join(hwms, ", "))
 	return &result{Mode: "sitrep", Recipients: o.n, Seconds: d, PerSecond: float64(o.n) / d, PeakRSSMB: sampler.peak(), CPUSeconds: cpu, Note: note}, nil
 }
 

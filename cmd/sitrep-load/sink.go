@@ -28,6 +28,7 @@ type sink struct {
 	copies   map[string]int32
 	sample   []byte
 	want     int64
+	firstAt  time.Time // when the first recipient was accepted
 	lastAt   time.Time
 	accepted atomic.Int64
 	done     chan struct{}
@@ -55,13 +56,20 @@ func (s *sink) expect(want int, capture bool) {
 	s.mu.Lock()
 	s.copies = make(map[string]int32, want)
 	s.want = int64(want)
-	s.lastAt = time.Time{}
+	s.firstAt, s.lastAt = time.Time{}, time.Time{}
 	s.done = make(chan struct{})
 	if capture {
 		s.sample = nil // keep this side's first message
 	}
 	s.mu.Unlock()
 	s.accepted.Store(0)
+}
+
+// first is when the first recipient was accepted since expect.
+func (s *sink) first() time.Time {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.firstAt
 }
 
 // wait blocks until want recipients were accepted or timeout, and returns
@@ -163,6 +171,9 @@ func (ss *sinkSession) Data(r io.Reader) error {
 	s.mu.Lock()
 	for _, rc := range ss.rcpt {
 		s.copies[rc]++
+	}
+	if s.firstAt.IsZero() {
+		s.firstAt = now
 	}
 	if n := s.accepted.Add(int64(len(ss.rcpt))); n >= s.want && s.want > 0 && s.lastAt.IsZero() {
 		s.lastAt = now
