@@ -43,7 +43,8 @@ type Config struct {
 	PeriodicJobs []*river.PeriodicJob
 	// Concurrency is the number of jobs worked at once on this replica.
 	Concurrency int
-	// PollInterval is how often an idle replica looks for new jobs.
+	// PollInterval is how often an idle replica looks for new jobs; 0:
+	// DefaultPoll for the database.
 	PollInterval time.Duration
 	// RescueAfter: a job still running after this long is presumed lost with
 	// its replica (kill -9) and made available again.
@@ -66,8 +67,20 @@ const QueueUrgent = "urgent"
 // urgentWorkers is the urgent queue's share: few, since its jobs are small.
 const urgentWorkers = 2
 
-// urgentPoll is the urgent queue's slowest poll interval (see NewWorker).
-const urgentPoll = 100 * time.Millisecond
+// sqliteUrgentPoll is the urgent queue's fastest poll on SQLite (see NewWorker).
+const sqliteUrgentPoll = 100 * time.Millisecond
+
+// DefaultPoll is how often a replica looks for new jobs unless told: on
+// PostgreSQL a look is one indexed SELECT … FOR UPDATE SKIP LOCKED, cheap
+// enough every 50 ms, and it is what a status update waits for between
+// being queued and its first email (River cannot LISTEN through
+// database/sql); on SQLite every look is a write, so 200 ms.
+func DefaultPoll(d store.Dialect) time.Duration {
+	if d == store.Postgres {
+		return 50 * time.Millisecond
+	}
+	return 200 * time.Millisecond
+}
 
 // NewWorker builds the client that works jobs. Start it with Start(ctx),
 // stop it with Stop(ctx).
@@ -76,7 +89,11 @@ func NewWorker(db *store.DB, cfg Config) (*river.Client[*sql.Tx], error) {
 		cfg.Concurrency = 10
 	}
 	if cfg.PollInterval <= 0 {
-		cfg.PollInterval = 200 * time.Millisecond
+		cfg.PollInterval = DefaultPoll(db.Dialect)
+	}
+	urgentPoll := cfg.PollInterval
+	if db.Dialect == store.SQLite {
+		urgentPoll = max(urgentPoll, sqliteUrgentPoll)
 	}
 	if cfg.RescueAfter <= 0 {
 		cfg.RescueAfter = 5 * time.Minute
@@ -90,13 +107,11 @@ func NewWorker(db *store.DB, cfg Config) (*river.Client[*sql.Tx], error) {
 		PeriodicJobs: cfg.PeriodicJobs,
 		Queues: map[string]river.QueueConfig{
 			river.QueueDefault: {MaxWorkers: cfg.Concurrency},
-			// Its own fetch loop polls no faster than every 100 ms: on
-			// SQLite every poll is a write, and at the 20 ms the tests
+			// On SQLite its own fetch loop polls no faster than every
+			// 100 ms: every poll is a write, and at the 20 ms the tests
 			// use for the default queue a second loop per hub starved a
-			// 2-core machine running both suites. Production polls every
-			// 200 ms either way.
-			QueueUrgent: {MaxWorkers: urgentWorkers, FetchPollInterval: max(cfg.PollInterval, urgentPoll),
-				FetchCooldown: max(cfg.PollInterval, urgentPoll) / 4},
+			// 2-core machine running both suites.
+			QueueUrgent: {MaxWorkers: urgentWorkers, FetchPollInterval: urgentPoll, FetchCooldown: urgentPoll / 4},
 		},
 		FetchPollInterval:    cfg.PollInterval,
 		FetchCooldown:        cfg.PollInterval / 4,
