@@ -141,7 +141,10 @@ var errPermanentBuild = &SMTPError{Code: 554, Msg: "message could not be built"}
 // whose retry time has come and the claimed ones whose lease ran out. On
 // PostgreSQL SKIP LOCKED lets replicas claim side by side; SQLite has one
 // writer. It runs in tx, with the recording of the previous outcomes.
-func (o *Outbox) claim(ctx context.Context, tx *sql.Tx, messageID int64, limit int) ([]claimed, error) {
+//
+// after is the last id a previous claim of this run took (0 at first):
+// queued rows are taken in id order, so none is left behind it.
+func (o *Outbox) claim(ctx context.Context, tx *sql.Tx, messageID, after int64, limit int) ([]claimed, error) {
 	now := o.now()
 	// Leases are about whether a worker is alive: wall-clock time, even
 	// when tests move the business clock (retry times, promises).
@@ -155,9 +158,9 @@ func (o *Outbox) claim(ctx context.Context, tx *sql.Tx, messageID int64, limit i
 	// deferred ones whose retry time has come and the claimed ones whose
 	// lease ran out.
 	for pass := 0; pass < 2 && len(out) < limit; pass++ {
-		claim, args := "claim-queued", []any{wall.Add(lease), messageID, limit - len(out)}
+		claim, args := "claim-queued", []any{wall.Add(lease), messageID, limit - len(out), after}
 		if pass == 1 {
-			claim, args = "claim-due", append(args, now, wall)
+			claim, args = "claim-due", []any{wall.Add(lease), messageID, limit - len(out), now, wall}
 		}
 		rows, err := tx.QueryContext(ctx, queries.SQL(o.DB, claim), args...)
 		if err != nil {

@@ -38,44 +38,95 @@ func (o *Outbox) insertDeliveries(ctx context.Context, tx *sql.Tx, messageID int
 		return nil, err
 	}
 	counts := map[string]int{}
+	rows := make([]deliveryRow, len(recipients))
+	for i, r := range recipients {
+		row := deliveryRow{email: r.Email, name: r.Name, zone: r.TimeZone, group: r.Group, state: StateQueued, language: r.Language}
+		if why, ok := blocked[r.Email]; ok {
+			row.state, row.reason = StateSkipped, why
+		}
+		counts[row.state]++
+		if r.Group == "" {
+			row.unsubscribe = unsubscribe[r.Email]
+			if row.unsubscribe != "" {
+				row.follows = compose.EncodeFollows(follows[r.Email])
+			}
+		}
+		rows[i] = row
+	}
+	if o.DB.Dialect == store.Postgres {
+		err = o.insertDeliveryArrays(ctx, tx, messageID, rows)
+	} else {
+		err = o.insertDeliveryValues(ctx, tx, messageID, rows)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("outbox: insert deliveries: %w", err)
+	}
+	return counts, nil
+}
+
+// deliveryRow is one recipient's row as queued.
+type deliveryRow struct {
+	email, name, zone, group, state, reason, language, unsubscribe, follows string
+}
+
+// arrayChunk is rows per statement on PostgreSQL: each column goes as one
+// array parameter, so the statement has one text whatever the rows (parsed
+// and planned once per connection) and 10,000 recipients are two round
+// trips, not twenty-five multi-row INSERTs of 4,000 parameters.
+const arrayChunk = 5000
+
+func (o *Outbox) insertDeliveryArrays(ctx context.Context, tx *sql.Tx, messageID int64, rows []deliveryRow) error {
+	for start := 0; start < len(rows); start += arrayChunk {
+		chunk := rows[start:min(start+arrayChunk, len(rows))]
+		cols := make([][]string, 9)
+		for i := range cols {
+			cols[i] = make([]string, len(chunk))
+		}
+		for i, r := range chunk {
+			cols[0][i], cols[1][i], cols[2][i], cols[3][i], cols[4][i] = r.email, r.name, r.zone, r.group, r.state
+			cols[5][i], cols[6][i], cols[7][i], cols[8][i] = r.reason, r.language, r.unsubscribe, r.follows
+		}
+		args := []any{messageID}
+		for _, c := range cols {
+			args = append(args, c)
+		}
+		if _, err := tx.ExecContext(ctx, queries.SQL(o.DB, "insert-deliveries"), args...); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// insertDeliveryValues is SQLite's way: multi-row INSERTs of 400 rows.
+func (o *Outbox) insertDeliveryValues(ctx context.Context, tx *sql.Tx, messageID int64, rows []deliveryRow) error {
 	const chunk = 400
 	// Every full chunk has the same statement: prepared once, it is parsed
-	// once (a 2,800-parameter INSERT is costly to parse), not per chunk.
+	// once (a 4,000-parameter INSERT is costly to parse), not per chunk.
 	var full *sql.Stmt
-	if len(recipients) >= chunk {
+	if len(rows) >= chunk {
+		var err error
 		if full, err = tx.PrepareContext(ctx, o.insertDeliveriesSQL(chunk)); err != nil {
-			return nil, fmt.Errorf("outbox: insert deliveries: %w", err)
+			return err
 		}
 		defer full.Close()
 	}
-	for start := 0; start < len(recipients); start += chunk {
-		end := min(start+chunk, len(recipients))
+	for start := 0; start < len(rows); start += chunk {
+		end := min(start+chunk, len(rows))
 		args := make([]any, 0, (end-start)*deliveryColumns)
-		for _, r := range recipients[start:end] {
-			state, reason := StateQueued, ""
-			if why, ok := blocked[r.Email]; ok {
-				state, reason = StateSkipped, why
-			}
-			counts[state]++
-			unsub, followed := "", ""
-			if r.Group == "" {
-				unsub = unsubscribe[r.Email]
-				if unsub != "" {
-					followed = compose.EncodeFollows(follows[r.Email])
-				}
-			}
-			args = append(args, messageID, r.Email, r.Name, r.TimeZone, r.Group, state, reason, r.Language, unsub, followed)
+		for _, r := range rows[start:end] {
+			args = append(args, messageID, r.email, r.name, r.zone, r.group, r.state, r.reason, r.language, r.unsubscribe, r.follows)
 		}
+		var err error
 		if end-start == chunk {
 			_, err = full.ExecContext(ctx, args...)
 		} else {
 			_, err = tx.ExecContext(ctx, o.insertDeliveriesSQL(end-start), args...)
 		}
 		if err != nil {
-			return nil, fmt.Errorf("outbox: insert deliveries: %w", err)
+			return err
 		}
 	}
-	return counts, nil
+	return nil
 }
 
 // deliveryColumns is the parameters of one row of insert-deliveries.
@@ -84,7 +135,7 @@ const deliveryColumns = 10
 // insertDeliveriesSQL inserts rows delivery rows in one statement.
 func (o *Outbox) insertDeliveriesSQL(rows int) string {
 	var sb strings.Builder
-	sb.WriteString(queries.Get("insert-deliveries") + " ")
+	sb.WriteString(queries.SQL(o.DB, "insert-deliveries") + " ")
 	for i := 0; i < rows; i++ {
 		if i > 0 {
 			sb.WriteString(", ")

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/sitrep-dev/sitrep/internal/compose"
+	"github.com/sitrep-dev/sitrep/internal/store"
 )
 
 // outcome is what the server answered to one SMTP transaction: one error
@@ -30,9 +31,10 @@ type fanOut struct {
 	o         *Outbox
 	messageID int64
 	msg       *storedMessage
-	batch     int  // recipients per SMTP transaction
-	conc      int  // SMTP connections
-	personal  bool // copies name their recipient: no sharing of a transaction
+	batch     int   // recipients per SMTP transaction
+	conc      int   // SMTP connections
+	personal  bool  // copies name their recipient: no sharing of a transaction
+	after     int64 // the highest id claimed in this run (claim-queued walks on from it)
 	bodies    map[string][]byte
 
 	ahead   []transaction // claimed and built, waiting for a connection
@@ -81,6 +83,28 @@ func (f *fanOut) run(ctx context.Context, budget time.Duration, maxRounds int) (
 		}()
 	}
 
+	// On PostgreSQL the answered transactions are recorded by a goroutine
+	// of their own, on another connection, while this one claims: the
+	// two statements run side by side in the server. SQLite has one
+	// writer, so there they take turns in this goroutine.
+	var toRecord chan []outcome
+	recordedCh := make(chan struct{})
+	recording := false
+	if f.o.DB.Dialect == store.Postgres {
+		toRecord = make(chan []outcome)
+		go func() {
+			defer close(recordedCh)
+			for batch := range toRecord {
+				f.record(recordCtx, batch)
+				recordedCh <- struct{}{}
+			}
+		}()
+		defer func() {
+			close(toRecord)
+			<-recordedCh
+		}()
+	}
+
 	total, rounds, inFlight := 0, 0, 0
 	claiming, stoppedEarly := true, false
 	var claimErr error
@@ -102,11 +126,18 @@ func (f *fanOut) run(ctx context.Context, budget time.Duration, maxRounds int) (
 			}
 			continue
 		}
-		if f.recordNow(claiming) {
-			f.record(recordCtx)
+		if !recording && f.recordNow(claiming) {
+			batch := f.pending
+			f.pending = nil
+			if toRecord == nil {
+				f.record(recordCtx, batch)
+				continue
+			}
+			toRecord <- batch
+			recording = true
 			continue
 		}
-		if !claiming && len(f.ahead) == 0 && inFlight == 0 && len(f.pending) == 0 {
+		if !claiming && len(f.ahead) == 0 && inFlight == 0 && len(f.pending) == 0 && !recording {
 			break
 		}
 		var next chan<- transaction
@@ -115,7 +146,7 @@ func (f *fanOut) run(ctx context.Context, budget time.Duration, maxRounds int) (
 			next, first = work, f.ahead[0]
 		}
 		var due <-chan time.Time
-		if len(f.pending) > 0 {
+		if len(f.pending) > 0 && !recording {
 			due = time.After(maxRecordDelay - time.Since(f.oldest))
 		}
 		select {
@@ -125,6 +156,8 @@ func (f *fanOut) run(ctx context.Context, budget time.Duration, maxRounds int) (
 		case oc := <-outcomes:
 			f.take(oc)
 			inFlight--
+		case <-recordedCh:
+			recording = false
 		case <-due:
 		}
 	}
@@ -206,12 +239,14 @@ func (f *fanOut) recordAndClaim(ctx, recordCtx context.Context) (int, error) {
 	var rows []claimed
 	var txs []transaction
 	var rec recorded
+	batch := f.pending
+	f.pending = nil
 	err := f.o.DB.InTx(recordCtx, func(tx *sql.Tx) error {
 		var err error
-		if rec, err = f.o.recordOutcomes(recordCtx, tx, f.pending); err != nil {
+		if rec, err = f.o.recordOutcomes(recordCtx, tx, batch); err != nil {
 			return err
 		}
-		if rows, err = f.o.claim(ctx, tx, f.messageID, f.batch*f.conc*2); err != nil {
+		if rows, err = f.o.claim(ctx, tx, f.messageID, f.after, f.batch*f.conc*2); err != nil {
 			return err
 		}
 		// Each transaction's envelope sender is written with the claim,
@@ -220,10 +255,13 @@ func (f *fanOut) recordAndClaim(ctx, recordCtx context.Context) (int, error) {
 		return f.o.recordTransactions(ctx, tx, f.messageID, txs)
 	})
 	if err != nil {
-		f.record(recordCtx)
+		f.record(recordCtx, batch)
 		return 0, err
 	}
 	f.recorded(rec)
+	for _, r := range rows {
+		f.after = max(f.after, r.id)
+	}
 	f.plan(txs)
 	return len(rows), nil
 }
@@ -233,13 +271,13 @@ func (f *fanOut) recordAndClaim(ctx, recordCtx context.Context) (int, error) {
 // forget them (forgotten, they would be sent again when their lease
 // lapses); give up only after the lease would have handed them to another
 // worker anyway.
-func (f *fanOut) record(ctx context.Context) {
+func (f *fanOut) record(ctx context.Context, batch []outcome) {
 	wait, deadline := 100*time.Millisecond, time.Now().Add(f.o.lease())
 	for {
 		var rec recorded
 		err := f.o.DB.InTx(ctx, func(tx *sql.Tx) error {
 			var err error
-			rec, err = f.o.recordOutcomes(ctx, tx, f.pending)
+			rec, err = f.o.recordOutcomes(ctx, tx, batch)
 			return err
 		})
 		if err == nil {
@@ -248,22 +286,22 @@ func (f *fanOut) record(ctx context.Context) {
 		}
 		if time.Now().After(deadline) {
 			f.o.logger().Error("outbox: cannot record deliveries; the accepted ones will be sent again with the same Message-ID",
-				"message", f.messageID, "err", err, "transactions", len(f.pending))
-			f.recorded(recorded{transactions: sentCount(f.pending)})
+				"message", f.messageID, "err", err, "transactions", len(batch))
+			f.recorded(recorded{transactions: sentCount(batch)})
 			return
 		}
-		f.o.logger().Warn("outbox: recording deliveries failed; retrying", "message", f.messageID, "err", err, "transactions", len(f.pending))
+		f.o.logger().Warn("outbox: recording deliveries failed; retrying", "message", f.messageID, "err", err, "transactions", len(batch))
 		time.Sleep(wait)
 		wait = min(2*wait, 5*time.Second)
 	}
 }
 
 // recorded lets the senders go on once outcomes are durable, and says so.
+// The recorder goroutine calls it too: it touches nothing of the loop's.
 func (f *fanOut) recorded(rec recorded) {
 	for range rec.transactions {
 		<-f.unrecorded
 	}
-	f.pending = f.pending[:0]
 	f.o.Metrics.sent(rec.sent)
 	for _, r := range rec.refused {
 		f.o.logger().Warn("delivery not accepted", "delivery", r.id, "state", r.state, "attempt", r.attempts, "err", r.reason)
@@ -379,7 +417,11 @@ func (o *Outbox) recordOutcomes(ctx context.Context, tx *sql.Tx, outcomes []outc
 		}
 	}
 	if len(sent) > 0 {
-		if _, err := tx.ExecContext(ctx, queries.SQL(o.DB, "mark-sent"), now, jsonIDs(sent)); err != nil {
+		var ids any = jsonIDs(sent)
+		if o.DB.Dialect == store.Postgres {
+			ids = sent
+		}
+		if _, err := tx.ExecContext(ctx, queries.SQL(o.DB, "mark-sent"), now, ids); err != nil {
 			return rec, fmt.Errorf("outbox: record sent deliveries: %w", err)
 		}
 	}

@@ -108,34 +108,47 @@ UPDATE deliveries SET state = $1, last_error = $2, lease_until = NULL, next_atte
     failed_at = COALESCE(failed_at, $4), bounced_at = $4 WHERE id = $3;
 
 -- name: claim-queued
--- The first pass of a claim takes queued rows (an index range).
+-- The first pass of a claim takes queued rows, walking the message's rows
+-- forward from the last one claimed ($4): state is in no index (migration
+-- 00029), so each row is looked at once per run, not once per claim.
 UPDATE deliveries SET state = 'sending', lease_until = $1, attempts = attempts + 1
-WHERE id IN (SELECT id FROM deliveries WHERE message_id = $2 AND state = 'queued' ORDER BY id LIMIT $3)
+WHERE id IN (SELECT id FROM deliveries WHERE message_id = $2 AND id > $4 AND state = 'queued' ORDER BY id LIMIT $3)
 RETURNING id, email, name, time_zone, via_group, attempts, language, unsubscribe, follows;
 
 -- name: claim-queued (postgres)
--- Two replicas claiming the same message skip each other's rows.
-UPDATE deliveries SET state = 'sending', lease_until = $1, attempts = attempts + 1
-WHERE id IN (SELECT id FROM deliveries WHERE message_id = $2 AND state = 'queued' ORDER BY id LIMIT $3 FOR UPDATE SKIP LOCKED)
-RETURNING id, email, name, time_zone, via_group, attempts, language, unsubscribe, follows;
+-- Two replicas claiming the same message skip each other's rows. A join,
+-- not "id IN (…)": the planner may answer IN with a hash of the whole
+-- table (a sequential scan of every delivery ever made, at each claim).
+UPDATE deliveries d SET state = 'sending', lease_until = $1, attempts = d.attempts + 1
+FROM (SELECT id FROM deliveries WHERE message_id = $2 AND id > $4 AND state = 'queued' ORDER BY id LIMIT $3 FOR UPDATE SKIP LOCKED) c
+WHERE d.id = c.id
+RETURNING d.id, d.email, d.name, d.time_zone, d.via_group, d.attempts, d.language, d.unsubscribe, d.follows;
 
 -- name: claim-due
 -- The second pass takes the deferred rows whose retry time has come and
--- the claimed ones whose lease ran out.
+-- the claimed ones whose lease ran out: rare, so it reads every row of
+-- the message rather than keep an index that every update would write.
 UPDATE deliveries SET state = 'sending', lease_until = $1, attempts = attempts + 1
 WHERE id IN (SELECT id FROM deliveries WHERE message_id = $2
     AND ((state = 'deferred' AND next_attempt_at <= $4) OR (state = 'sending' AND lease_until < $5)) ORDER BY id LIMIT $3)
 RETURNING id, email, name, time_zone, via_group, attempts, language, unsubscribe, follows;
 
 -- name: claim-due (postgres)
-UPDATE deliveries SET state = 'sending', lease_until = $1, attempts = attempts + 1
-WHERE id IN (SELECT id FROM deliveries WHERE message_id = $2
-    AND ((state = 'deferred' AND next_attempt_at <= $4) OR (state = 'sending' AND lease_until < $5)) ORDER BY id LIMIT $3 FOR UPDATE SKIP LOCKED)
-RETURNING id, email, name, time_zone, via_group, attempts, language, unsubscribe, follows;
+UPDATE deliveries d SET state = 'sending', lease_until = $1, attempts = d.attempts + 1
+FROM (SELECT id FROM deliveries WHERE message_id = $2
+    AND ((state = 'deferred' AND next_attempt_at <= $4) OR (state = 'sending' AND lease_until < $5)) ORDER BY id LIMIT $3 FOR UPDATE SKIP LOCKED) c
+WHERE d.id = c.id
+RETURNING d.id, d.email, d.name, d.time_zone, d.via_group, d.attempts, d.language, d.unsubscribe, d.follows;
 
 -- name: insert-deliveries
 -- Followed by one "(...)" of 10 parameters per row: one statement per batch.
 INSERT INTO deliveries (message_id, email, name, time_zone, via_group, state, last_error, language, unsubscribe, follows) VALUES
+
+-- name: insert-deliveries (postgres)
+-- One array per column (deliveries.go, arrayChunk): the same text for any
+-- number of rows.
+INSERT INTO deliveries (message_id, email, name, time_zone, via_group, state, last_error, language, unsubscribe, follows)
+SELECT $1, * FROM unnest($2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[], $9::text[], $10::text[]);
 
 -- name: insert-transactions
 -- Followed by one "(message_id, token, deliveries)" per SMTP transaction.
@@ -157,8 +170,9 @@ UPDATE deliveries SET state = 'sent', sent_at = $1, lease_until = NULL, last_err
 WHERE id IN (SELECT value FROM json_each($2));
 
 -- name: mark-sent (postgres)
+-- The ids as one bigint array.
 UPDATE deliveries SET state = 'sent', sent_at = $1, lease_until = NULL, last_error = ''
-WHERE id IN (SELECT jsonb_array_elements_text($2::jsonb)::bigint);
+WHERE id = ANY($2::bigint[]);
 
 -- name: audit-of-thread-key
 -- Every message of a conversation (an incident's) with every recipient,
