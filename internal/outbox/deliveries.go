@@ -38,25 +38,26 @@ func (o *Outbox) insertDeliveries(ctx context.Context, tx *sql.Tx, messageID int
 		return nil, err
 	}
 	counts := map[string]int{}
-	rows := make([]deliveryRow, len(recipients))
-	for i, r := range recipients {
-		row := deliveryRow{email: r.Email, name: r.Name, zone: r.TimeZone, group: r.Group, state: StateQueued, language: r.Language}
+	// Rows are made a chunk at a time from the recipients: at 100,000 a
+	// second copy of them all would be ~15 MB more in flight.
+	row := func(r directory.Recipient) deliveryRow {
+		d := deliveryRow{email: r.Email, name: r.Name, zone: r.TimeZone, group: r.Group, state: StateQueued, language: r.Language}
 		if why, ok := blocked[r.Email]; ok {
-			row.state, row.reason = StateSkipped, why
+			d.state, d.reason = StateSkipped, why
 		}
-		counts[row.state]++
+		counts[d.state]++
 		if r.Group == "" {
-			row.unsubscribe = unsubscribe[r.Email]
-			if row.unsubscribe != "" {
-				row.follows = compose.EncodeFollows(follows[r.Email])
+			d.unsubscribe = unsubscribe[r.Email]
+			if d.unsubscribe != "" {
+				d.follows = compose.EncodeFollows(follows[r.Email])
 			}
 		}
-		rows[i] = row
+		return d
 	}
 	if o.DB.Dialect == store.Postgres {
-		err = o.insertDeliveryArrays(ctx, tx, messageID, rows)
+		err = o.insertDeliveryArrays(ctx, tx, messageID, recipients, row)
 	} else {
-		err = o.insertDeliveryValues(ctx, tx, messageID, rows)
+		err = o.insertDeliveryValues(ctx, tx, messageID, recipients, row)
 	}
 	if err != nil {
 		return nil, fmt.Errorf("outbox: insert deliveries: %w", err)
@@ -75,16 +76,18 @@ type deliveryRow struct {
 // trips, not twenty-five multi-row INSERTs of 4,000 parameters.
 const arrayChunk = 5000
 
-func (o *Outbox) insertDeliveryArrays(ctx context.Context, tx *sql.Tx, messageID int64, rows []deliveryRow) error {
-	for start := 0; start < len(rows); start += arrayChunk {
-		chunk := rows[start:min(start+arrayChunk, len(rows))]
-		cols := make([][]string, 9)
+func (o *Outbox) insertDeliveryArrays(ctx context.Context, tx *sql.Tx, messageID int64, recipients []directory.Recipient, row func(directory.Recipient) deliveryRow) error {
+	cols := make([][]string, 9)
+	for start := 0; start < len(recipients); start += arrayChunk {
+		chunk := recipients[start:min(start+arrayChunk, len(recipients))]
 		for i := range cols {
-			cols[i] = make([]string, len(chunk))
+			cols[i] = cols[i][:0]
 		}
-		for i, r := range chunk {
-			cols[0][i], cols[1][i], cols[2][i], cols[3][i], cols[4][i] = r.email, r.name, r.zone, r.group, r.state
-			cols[5][i], cols[6][i], cols[7][i], cols[8][i] = r.reason, r.language, r.unsubscribe, r.follows
+		for _, r := range chunk {
+			d := row(r)
+			for i, v := range []string{d.email, d.name, d.zone, d.group, d.state, d.reason, d.language, d.unsubscribe, d.follows} {
+				cols[i] = append(cols[i], v)
+			}
 		}
 		args := []any{messageID}
 		for _, c := range cols {
@@ -98,23 +101,25 @@ func (o *Outbox) insertDeliveryArrays(ctx context.Context, tx *sql.Tx, messageID
 }
 
 // insertDeliveryValues is SQLite's way: multi-row INSERTs of 400 rows.
-func (o *Outbox) insertDeliveryValues(ctx context.Context, tx *sql.Tx, messageID int64, rows []deliveryRow) error {
+func (o *Outbox) insertDeliveryValues(ctx context.Context, tx *sql.Tx, messageID int64, recipients []directory.Recipient, row func(directory.Recipient) deliveryRow) error {
 	const chunk = 400
 	// Every full chunk has the same statement: prepared once, it is parsed
 	// once (a 4,000-parameter INSERT is costly to parse), not per chunk.
 	var full *sql.Stmt
-	if len(rows) >= chunk {
+	if len(recipients) >= chunk {
 		var err error
 		if full, err = tx.PrepareContext(ctx, o.insertDeliveriesSQL(chunk)); err != nil {
 			return err
 		}
 		defer full.Close()
 	}
-	for start := 0; start < len(rows); start += chunk {
-		end := min(start+chunk, len(rows))
-		args := make([]any, 0, (end-start)*deliveryColumns)
-		for _, r := range rows[start:end] {
-			args = append(args, messageID, r.email, r.name, r.zone, r.group, r.state, r.reason, r.language, r.unsubscribe, r.follows)
+	args := make([]any, 0, chunk*deliveryColumns)
+	for start := 0; start < len(recipients); start += chunk {
+		end := min(start+chunk, len(recipients))
+		args = args[:0]
+		for _, r := range recipients[start:end] {
+			d := row(r)
+			args = append(args, messageID, d.email, d.name, d.zone, d.group, d.state, d.reason, d.language, d.unsubscribe, d.follows)
 		}
 		var err error
 		if end-start == chunk {
