@@ -166,7 +166,7 @@ func main() {
 			fatal(fmt.Errorf("%s: %w", side, err))
 		}
 		results[side] = r
-		fmt.Printf("%-10s %7d recipients in %6.2fs = %7.0f/s, peak RSS %6.1f MB, CPU %5.2fs%s\n", side, r.Recipients, r.Seconds, r.PerSecond, r.PeakRSSMB, r.CPUSeconds, r.Note)
+		fmt.Printf("%-10s %7d recipients in %6.2fs = %7.0f/s in %d SMTP transactions, peak RSS %6.1f MB, CPU %5.2fs%s\n", side, r.Recipients, r.Seconds, r.PerSecond, s.messages.Load(), r.PeakRSSMB, r.CPUSeconds, r.Note)
 	}
 	if msg != nil {
 		fmt.Printf("message: %d bytes as the sink received it\n", len(msg))

@@ -31,6 +31,7 @@ type sink struct {
 	firstAt  time.Time // when the first recipient was accepted
 	lastAt   time.Time
 	accepted atomic.Int64
+	messages atomic.Int64 // SMTP transactions (DATA) since expect
 	done     chan struct{}
 }
 
@@ -63,6 +64,7 @@ func (s *sink) expect(want int, capture bool) {
 	}
 	s.mu.Unlock()
 	s.accepted.Store(0)
+	s.messages.Store(0)
 }
 
 // first is when the first recipient was accepted since expect.
@@ -151,6 +153,7 @@ func (ss *sinkSession) Rcpt(to string, _ *smtp.RcptOptions) error {
 
 func (ss *sinkSession) Data(r io.Reader) error {
 	s := ss.s
+	s.messages.Add(1)
 	s.mu.Lock()
 	keep := s.sample == nil
 	s.mu.Unlock()
