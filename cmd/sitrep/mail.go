@@ -66,6 +66,10 @@ func (h *Main) startMail(ctx context.Context) (outbox.Sender, func(), error) {
 	if h.mailTokens != nil && cfg.Mail.SMTPAuth() == config.MailAuthOAuth2 && !cfg.SandboxEnabled() {
 		smtpCfg.OAuth, smtpCfg.Password = h.mailTokens, ""
 	}
+	if r := cfg.Mail.SMTP.RatePerSecond; r > 0 {
+		// The account's limit, whatever the number of replicas.
+		smtpCfg.Limiter = &outbox.SharedLimiter{DB: h.db, Rate: r, Size: max(1, int(r))}
+	}
 	pool, err := outbox.NewPool(smtpCfg)
 	if err != nil {
 		closeAll()

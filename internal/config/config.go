@@ -638,7 +638,7 @@ type SMTP struct {
 	// mail.oauth.provider is set.
 	Auth          string  `yaml:"auth"`
 	Concurrency   int     `yaml:"concurrency"`     // SMTP connections in parallel
-	RatePerSecond float64 `yaml:"rate_per_second"` // recipients per second over all connections of one replica (each replica has its own limit), 0 = unlimited
+	RatePerSecond float64 `yaml:"rate_per_second"` // recipients per second over all connections of all replicas (one bucket in the database), 0 = unlimited
 	BatchSize     int     `yaml:"batch_size"`      // recipients per SMTP transaction
 	// InsecureSkipVerify is for test servers with self-signed certificates only.
 	InsecureSkipVerify bool `yaml:"insecure_skip_verify"`

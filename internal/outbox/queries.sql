@@ -193,3 +193,16 @@ WHERE m.incident_id = $1
 GROUP BY m.id, m.audience, m.kind, m.created_at, m.groups, m.actor, m.language, d.via_group, d.state
 ORDER BY m.id, d.via_group, d.state;
 
+
+-- name: rate-bucket
+SELECT available, at_ns FROM smtp_rate WHERE name = $1;
+
+-- name: rate-bucket (postgres)
+-- Replicas taking tokens at once take turns on the row.
+SELECT available, at_ns FROM smtp_rate WHERE name = $1 FOR UPDATE;
+
+-- name: rate-bucket-create
+INSERT INTO smtp_rate (name, available, at_ns) VALUES ($1, $2, $3) ON CONFLICT (name) DO NOTHING;
+
+-- name: rate-bucket-set
+UPDATE smtp_rate SET available = $2, at_ns = $3 WHERE name = $1;

@@ -31,8 +31,12 @@ type SMTPConfig struct {
 	// Concurrency is the number of connections kept; each is owned by one
 	// transaction at a time.
 	Concurrency int
-	// RatePerSecond caps recipients per second over all connections (0 = none).
+	// RatePerSecond caps recipients per second over all connections of
+	// this pool (0 = none), unless Limiter is set.
 	RatePerSecond float64
+	// Limiter paces the recipients instead, e.g. over every replica
+	// (SharedLimiter).
+	Limiter RateLimiter
 	// Timeout bounds each SMTP exchange (a slow server is waited for this long).
 	Timeout time.Duration
 	// MaxIdle is how long a connection may sit unused and still be reused;
@@ -66,7 +70,7 @@ type Pool struct {
 	cfg     SMTPConfig
 	dialer  *gomail.Client
 	idle    chan idleConn
-	limiter *rate.Limiter
+	limiter RateLimiter
 	now     func() time.Time // tests move it to age idle connections
 
 	mu     sync.Mutex
@@ -140,7 +144,10 @@ func NewPool(cfg SMTPConfig) (*Pool, error) {
 		return nil, fmt.Errorf("outbox: smtp tls: %w", err)
 	}
 	p := &Pool{cfg: cfg, dialer: dialer, idle: make(chan idleConn, cfg.Concurrency), now: time.Now}
-	if cfg.RatePerSecond > 0 {
+	switch {
+	case cfg.Limiter != nil:
+		p.limiter = cfg.Limiter
+	case cfg.RatePerSecond > 0:
 		p.limiter = rate.NewLimiter(rate.Limit(cfg.RatePerSecond), max(1, int(cfg.RatePerSecond)))
 	}
 	return p, nil
@@ -350,9 +357,16 @@ func (p *Pool) Send(ctx context.Context, from string, to []string, msg []byte) (
 		return nil, err
 	}
 	if p.limiter != nil {
-		if err := p.limiter.WaitN(ctx, min(len(to), p.limiter.Burst())); err != nil {
-			p.release()
-			return nil, err
+		// Every recipient counts, in pieces no larger than the bucket: a
+		// transaction of 50 under a limit of 10 a second waits 5 seconds,
+		// not one.
+		for left := len(to); left > 0; {
+			k := min(left, p.limiter.Burst())
+			if err := p.limiter.WaitN(ctx, k); err != nil {
+				p.release()
+				return nil, err
+			}
+			left -= k
 		}
 	}
 	c, reused, err := p.get(ctx)

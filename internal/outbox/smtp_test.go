@@ -261,3 +261,51 @@ func TestCancelledWaiterDoesNotKeepAConnection(t *testing.T) {
 		t.Fatalf("busy %d, waiting %v", pool.busy, pool.waiting)
 	}
 }
+
+// countingLimiter records what the pool asked of it.
+type countingLimiter struct {
+	mu    sync.Mutex
+	asked []int
+}
+
+func (l *countingLimiter) WaitN(_ context.Context, n int) error {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.asked = append(l.asked, n)
+	return nil
+}
+
+func (*countingLimiter) Burst() int { return 10 }
+
+// Every recipient of a transaction counts against the rate limit, a
+// bucket's worth at a time: 50 recipients under a burst of 10 wait for 50
+// tokens, not 10 (which let a transaction of 50 through at 5× the limit).
+func TestEveryRecipientCountsAgainstTheRateLimit(t *testing.T) {
+	t.Parallel()
+	srv := startCounting(t)
+	host, port, _ := net.SplitHostPort(srv.addr)
+	p, _ := strconv.Atoi(port)
+	lim := &countingLimiter{}
+	pool, err := NewPool(SMTPConfig{Host: host, Port: p, TLS: "none", Concurrency: 1, Timeout: 5 * time.Second, HELO: "sitrep.test", Limiter: lim})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer pool.Close()
+	to := make([]string, 45)
+	for i := range to {
+		to[i] = "p" + strconv.Itoa(i) + "@example.test"
+	}
+	if _, err := pool.Send(t.Context(), "status@sitrep.test", to, []byte("Subject: x\r\n\r\nbody\r\n")); err != nil {
+		t.Fatal(err)
+	}
+	total := 0
+	for _, n := range lim.asked {
+		if n > lim.Burst() {
+			t.Errorf("asked for %d at once, more than the burst of %d", n, lim.Burst())
+		}
+		total += n
+	}
+	if total != len(to) {
+		t.Fatalf("the limiter was asked for %d tokens (%v) for %d recipients", total, lim.asked, len(to))
+	}
+}
