@@ -51,6 +51,7 @@ var owners = map[string]string{
 	"deliveries":            "internal/outbox",
 	"address_status":        "internal/outbox",
 	"delivery_transactions": "internal/outbox",
+	"smtp_rate":             "internal/outbox",
 
 	"inbound_messages":  "internal/inbox",
 	"lead_questions":    "internal/reply",
