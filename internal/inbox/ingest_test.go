@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"regexp"
 	"slices"
 	"strings"
 	"sync/atomic"
@@ -205,6 +206,58 @@ func TestUIDValidityChangeResyncsWithoutDoubles(t *testing.T) {
 		}
 		return done == 4, fmt.Sprint(fl)
 	})
+}
+
+// TestCopiesOfRepliesAreActedOnOnce: the same replies arrive several
+// times, byte for byte and redelivered with another trace header, within
+// one transaction's batch and across batches; one of them has a Message-ID
+// in UTF-8 with a quote and a backslash (RFC 6532 allows it). A byte-for-
+// byte copy is not stored again; a redelivery is stored as a duplicate and
+// not acted on; each reply is on the timeline once.
+func TestCopiesOfRepliesAreActedOnOnce(t *testing.T) {
+	t.Parallel()
+	h := newHub(t)
+	h.startWorker()
+	inc := h.declare()
+	h.update(inc, "Investigating.")
+	orig := h.mailOf("ana", 1)[0]
+
+	a := h.compose(orig, reply{from: "ana", body: "Is checkout back?"})
+	b := h.compose(orig, reply{from: "ben", body: "Which regions are affected?"})
+	mid := regexp.MustCompile(`(?m)^Message-ID: <[^>]*>\r\n`)
+	b = mid.ReplaceAll(b, []byte("Message-ID: <r\u00e9ponse-\"\\1@client.example.test>\r\n"))
+	redelivered := func(raw []byte, relay string) []byte {
+		return append([]byte("Received: from "+relay+".example.test by mx.example.test; Mon, 1 Jan 2024 10:00:00 +0000\r\n"), raw...)
+	}
+	// Three per transaction (ChunkSize 3).
+	h.appendRaw("INBOX",
+		a, a, redelivered(a, "relay1"), // a copy and a duplicate of a stored in the same transaction
+		b, redelivered(a, "relay1"), redelivered(a, "relay2"), // copies of what the first stored
+		redelivered(b, "relay1"), b, a)
+	g := h.ingester("")
+	g.ChunkSize = 3
+	h.run(g)
+	h.waitActed(5)
+	time.Sleep(500 * time.Millisecond) // anything stored twice would be by now
+
+	if got := h.count(`SELECT COUNT(*) FROM inbound_messages`); got != 5 {
+		t.Errorf("want 5 messages stored (2 replies, 3 redeliveries), got %d", got)
+	}
+	if got := h.count(`SELECT COUNT(*) FROM inbound_messages WHERE state = $1`, mailmsg.StateDuplicate); got != 3 {
+		t.Errorf("want the 3 redeliveries stored as duplicates, got %d", got)
+	}
+	if got := h.count(`SELECT COUNT(*) FROM inbound_messages WHERE message_key = $1`, "r\u00e9ponse-\"\\1@client.example.test"); got != 1 {
+		t.Errorf("want b's Message-ID as the key of one message, got %d", got)
+	}
+	ev := h.replyEvents(inc)
+	if len(ev) != 2 {
+		t.Fatalf("want 2 replies on the timeline, got %v", ev)
+	}
+	for id, c := range ev {
+		if c != 1 {
+			t.Errorf("inbound %v is on the timeline %d times", id, c)
+		}
+	}
 }
 
 // TestOneIngesterPerMailbox: two replicas on one database; one reads, and

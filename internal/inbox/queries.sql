@@ -1,6 +1,5 @@
 -- The inbox's statements: inbound_messages, inbox_checkpoints and
--- inbox_leases are its tables, and only it names them. Lookups by a list of
--- hashes or Message-IDs build their IN list in Go (ingest.go).
+-- inbox_leases are its tables, and only it names them.
 
 -- name: load-for-acting
 SELECT state, raw, size, truncated, attempts, error FROM inbound_messages WHERE id = $1;
@@ -14,9 +13,35 @@ UPDATE inbound_messages SET attempts = attempts + 1, error = $1 WHERE id = $2 AN
 UPDATE inbound_messages SET state = $1, class = $2, sender = $3, sender_name = $4, subject = $5,
     new_text = $6, incident_id = $7, matched_by = $8, action = $9, error = $10, processed_at = $11, matched_ref = $14 WHERE id = $12 AND state = $13;
 
+-- name: known-inbound
+-- What a batch finds stored already: the rows with one of its hashes ($1)
+-- or Message-IDs ($2). One statement per batch, whatever its size: the
+-- lists are JSON arrays on SQLite, the Message-IDs hex-encoded (a header
+-- may hold bytes that a JSON string cannot), and arrays on PostgreSQL.
+SELECT id, hash, uidvalidity, mailbox, message_key FROM inbound_messages
+WHERE hash IN (SELECT value FROM json_each($1))
+    OR message_key IN (SELECT CAST(unhex(value) AS TEXT) FROM json_each($2));
+
+-- name: known-inbound (postgres)
+SELECT id, hash, uidvalidity, mailbox, message_key FROM inbound_messages
+WHERE hash = ANY($1::text[]) OR message_key = ANY($2::text[]);
+
 -- name: insert-inbound
--- Followed by one "(...)" of 12 parameters per message: one statement per chunk.
+-- Followed by one "(...)" of 12 parameters per message: one statement per
+-- insertChunk messages.
 INSERT INTO inbound_messages (mailbox, uidvalidity, uid, message_id, message_key, hash, raw, size, truncated, received_at, stored_at, state) VALUES;
+
+-- name: insert-inbound (postgres)
+-- A whole batch in one statement, an array per column: one round trip, and
+-- one statement text whatever the batch's size. unnest reads the arrays in
+-- order, so ids ascend with UIDs. A row another mailbox's ingester stored
+-- meanwhile (same hash or same first Message-ID) is skipped rather than
+-- failing the batch.
+INSERT INTO inbound_messages (mailbox, uidvalidity, uid, message_id, message_key, hash, raw, size, truncated, received_at, stored_at, state)
+SELECT $1, $2, b.uid, b.message_id, b.message_key, b.hash, b.raw, b.size, b.truncated, b.received_at, $3, b.state
+FROM unnest($4::bigint[], $5::text[], $6::text[], $7::text[], $8::bytea[], $9::bigint[], $10::boolean[], $11::timestamptz[], $12::text[])
+    AS b (uid, message_id, message_key, hash, raw, size, truncated, received_at, state)
+ON CONFLICT DO NOTHING RETURNING id, state;
 
 -- name: renumber-inbound
 -- A message seen again under a new UIDVALIDITY: flagged again there.
