@@ -8,8 +8,10 @@ import (
 	"io"
 	"mime"
 	"net/mail"
+	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/jhillyerd/enmime/v2"
 
@@ -347,18 +349,30 @@ func msgIDs(v string) []string {
 			break
 		}
 		if id := strings.TrimSpace(v[i+1 : i+j]); id != "" {
-			ids = append(ids, id)
+			ids = append(ids, storable(id))
 		}
 		v = v[i+j+1:]
 	}
 	if ids == nil {
 		for _, f := range strings.Fields(v) {
 			if strings.Contains(f, "@") {
-				ids = append(ids, strings.Trim(f, "<>,"))
+				ids = append(ids, storable(strings.Trim(f, "<>,")))
 			}
 		}
 	}
 	return ids
+}
+
+// storable keeps a Message-ID that is UTF-8 without NUL as it is (RFC
+// 6532 allows UTF-8 in it), and writes any other as a quoted Go string
+// ("\xff…"): still one distinct key per distinct ID, but text every
+// database takes. PostgreSQL refuses such bytes in a text column, and an
+// email that carried them stopped the ingest of everything after it.
+func storable(id string) string {
+	if utf8.ValidString(id) && !strings.ContainsRune(id, 0) {
+		return id
+	}
+	return strconv.Quote(id)
 }
 
 func firstMsgID(v string) string {
