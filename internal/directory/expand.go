@@ -47,7 +47,10 @@ func (d *Directory) Expand(groupNames ...string) ([]Recipient, error) {
 	var strangers map[string]bool
 
 	walked := map[string]bool{}
-	var out []Recipient
+	// The result in one array: its size is at most the members of the
+	// groups reached, and at most everyone when they are all people. Grown
+	// by appending, 100,000 recipients (8 MB) left twice that behind.
+	out := make([]Recipient, 0, min(membersReached(d, index, groupNames), len(d.People)))
 	var walk func(top string, name, parent, zone, lang string) error
 	walk = func(top, name, parent, zone, lang string) error {
 		i, ok := index[name]
@@ -113,11 +116,32 @@ func (d *Directory) Expand(groupNames ...string) ([]Recipient, error) {
 			return nil, err
 		}
 	}
-	if out == nil {
-		out = []Recipient{}
-	}
 	slices.SortFunc(out, func(a, b Recipient) int { return strings.Compare(a.Email, b.Email) })
 	return out, nil
+}
+
+// membersReached counts the members of the groups named and nested in
+// them, each group once: Expand's recipients before de-duplication.
+// Unknown groups count nothing here; the walk reports them.
+func membersReached(d *Directory, index map[string]int, names []string) int {
+	seen := map[string]bool{}
+	n := 0
+	var walk func(name string)
+	walk = func(name string) {
+		i, ok := index[name]
+		if !ok || seen[name] {
+			return
+		}
+		seen[name] = true
+		n += len(d.Groups[i].Members)
+		for _, g := range d.Groups[i].Groups {
+			walk(g)
+		}
+	}
+	for _, name := range names {
+		walk(name)
+	}
+	return n
 }
 
 // personIndex finds a person by normalised email: the index of the first

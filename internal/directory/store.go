@@ -88,6 +88,17 @@ func (s *Store) install(d *Directory, api map[string]bool) {
 	slices.SortFunc(d.People, func(a, b Person) int { return strings.Compare(a.Email, b.Email) })
 	slices.SortFunc(d.Groups, func(a, b Group) int { return strings.Compare(a.Name, b.Name) })
 	slices.SortFunc(d.Escalations, func(a, b Escalation) int { return strings.Compare(a.System, b.System) })
+	// A group's members are people's addresses written again: 100,000
+	// of them in "everyone"'s departments. Each member takes the person's
+	// own string, and its copy from the file or the database is let go.
+	for i := range d.Groups {
+		members := d.Groups[i].Members
+		for j, m := range members {
+			if k, ok := slices.BinarySearchFunc(d.People, m, func(p Person, e string) int { return strings.Compare(p.Email, e) }); ok {
+				members[j] = d.People[k].Email
+			}
+		}
+	}
 	s.state.Store(&state{dir: d, api: api})
 }
 
