@@ -544,6 +544,7 @@ func (h *Main) reloadOnSIGHUP(ctx context.Context) {
 		case <-ctx.Done():
 			return
 		case <-hup:
+			liftMemoryLimit()
 			if _, err := h.syncDirectory(ctx); err != nil {
 				h.logger.Error("groups.yaml refused on SIGHUP; the previous directory stays in force", "err", err)
 			}
