@@ -32,7 +32,7 @@ type Store struct {
 // few API entries instead of a source per entry, which was a map of
 // 100,000 "person:…" keys (~8 MB) beside a large directory.
 type state struct {
-	dir *Directory // People, Groups and Escalations sorted (byKey), so SourceOf can search them
+	dir *Directory // people by address, groups by name, escalations by system (install), for SourceOf to search
 	api map[string]bool
 }
 
