@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"sync"
 	"sync/atomic"
 
 	"github.com/sitrep-dev/sitrep/internal/errs"
@@ -25,6 +26,11 @@ const (
 type Store struct {
 	DB    *store.DB
 	state atomic.Pointer[state]
+	// write is held by each change (a sync, an API edit) from its first
+	// read to putting its result in force: a sync installs the directory
+	// it wrote, so an API edit between its read and its install would be
+	// missing from memory, and an older directory could replace a newer.
+	write sync.Mutex
 }
 
 // state is the directory in force and which of its entries came through
@@ -117,6 +123,8 @@ func (s *Store) SyncFile(ctx context.Context, data []byte, filename string) (*Sy
 	if err != nil {
 		return nil, err
 	}
+	s.write.Lock()
+	defer s.write.Unlock()
 	// Only the API's entries are kept beside the file's: read those, not
 	// the whole directory again.
 	existing, _, err := s.read(ctx, SourceAPI)
@@ -264,6 +272,12 @@ func mergeAPIEntries(file, existing *Directory) (*Directory, map[string]bool) {
 
 // Load reads the directory from the database into memory.
 func (s *Store) Load(ctx context.Context) error {
+	s.write.Lock()
+	defer s.write.Unlock()
+	return s.load(ctx)
+}
+
+func (s *Store) load(ctx context.Context) error {
 	d, api, err := s.read(ctx, "")
 	if err != nil {
 		return err
@@ -426,6 +440,8 @@ func (s *Store) putAPI(ctx context.Context, kind, key string, change func(*Direc
 	if strings.TrimSpace(key) == "" {
 		return errs.InvalidField(kind, "needs a name or email")
 	}
+	s.write.Lock()
+	defer s.write.Unlock()
 	if s.SourceOf(kind, key) == SourceFile {
 		return errs.E(errs.Conflict, "%s %s comes from groups.yaml; change it in the file", kind, key)
 	}
@@ -440,7 +456,7 @@ func (s *Store) putAPI(ctx context.Context, kind, key string, change func(*Direc
 	if err := s.DB.InTx(ctx, func(tx *sql.Tx) error { return write(tx) }); err != nil {
 		return err
 	}
-	return s.Load(ctx)
+	return s.load(ctx)
 }
 
 func putPerson(ctx context.Context, tx *sql.Tx, p Person, source string) error {
