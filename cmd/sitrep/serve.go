@@ -336,7 +336,13 @@ func (h *Main) Run(ctx context.Context) error {
 		return fmt.Errorf("serve: start jobs: %w", err)
 	}
 	h.jobsRun = true
-	h.loops.Go(h.reloadOnSIGHUP)
+	// Listened for now, before the hub says it is ready, not when the
+	// loop's goroutine first runs: a SIGHUP in between ends the process
+	// (Go's default for it). A sitrep-load run that sends SIGHUP right
+	// after /readyz once waited a minute for a reload that never came.
+	hup := make(chan os.Signal, 1)
+	signal.Notify(hup, syscall.SIGHUP)
+	h.loops.Go(func(ctx context.Context) { h.reloadOnSIGHUP(ctx, hup) })
 	h.loops.Go(func(ctx context.Context) { h.runChecks(ctx, cfg.Jobs.CheckInterval) })
 	h.loops.Go(func(ctx context.Context) { h.readAnswers(ctx, cfg.Jobs.CheckInterval) })
 	h.loops.Go(func(ctx context.Context) { h.tellMaintenance(ctx, max(cfg.Jobs.CheckInterval, time.Minute)) })
@@ -535,9 +541,7 @@ func (h *Main) groupsFile() *directory.FileSync {
 	return &directory.FileSync{Store: h.directory, File: h.cfg.Directory.File, Example: exampleconfig.ExampleGroups, Logger: h.logger}
 }
 
-func (h *Main) reloadOnSIGHUP(ctx context.Context) {
-	hup := make(chan os.Signal, 1)
-	signal.Notify(hup, syscall.SIGHUP)
+func (h *Main) reloadOnSIGHUP(ctx context.Context, hup chan os.Signal) {
 	defer signal.Stop(hup)
 	for {
 		select {
