@@ -232,8 +232,8 @@ func (h *Main) Run(ctx context.Context) error {
 	h.directory = &directory.Store{DB: db}
 	if _, err := h.syncDirectory(ctx); err != nil {
 		// A bad groups.yaml at start: keep what the database has, if
-		// anything. (Read only then: a sync reads the directory it made,
-		// and reading 100,000 people twice is most of a second.)
+		// anything. (Read only then: a sync puts in force the directory
+		// it wrote, without reading it back.)
 		if lerr := h.directory.Load(ctx); lerr != nil {
 			return lerr
 		}
@@ -296,7 +296,7 @@ func (h *Main) Run(ctx context.Context) error {
 	srv := &web.Server{Tokens: h.tokens, Sessions: &auth.Sessions{DB: db}, Logger: logger, Registry: h.registry,
 		MaxBodyBytes: cfg.Server.MaxBodyBytes, Storage: db, PublicURL: cfg.Server.PublicURL, TrustedProxies: cfg.Server.TrustedProxyPrefixes()}
 	jsonAPI := &api.Server{Server: srv, Incidents: h.incidents, Directory: h.directory, Outbox: h.outbox, Comms: h.comms, Resolution: h.resolution,
-		Changes: h.changes, Postmortem: h.postmortem, Inbox: h.inbox, Replies: h.replies, Intake: h.intake, Maintenance: h.maint, Groups: h.groupsFile(), Backlog: h.backlog,
+		Changes: h.changes, Postmortem: h.postmortem, Inbox: h.inbox, Replies: h.replies, Intake: h.intake, Maintenance: h.maint, Groups: fittingGroups{h.groupsFile(), logger}, Backlog: h.backlog,
 		Questions: h.questions}
 	pages := &ui.Server{Server: srv, Incidents: h.incidents, Directory: h.directory, Outbox: h.outbox, Comms: h.comms, Resolution: h.resolution,
 		Changes: h.changes, Maintenance: h.maint, Postmortem: h.postmortem, Inbox: h.inbox, Replies: h.replies, Intake: h.intake,
@@ -336,7 +336,13 @@ func (h *Main) Run(ctx context.Context) error {
 		return fmt.Errorf("serve: start jobs: %w", err)
 	}
 	h.jobsRun = true
-	h.loops.Go(h.reloadOnSIGHUP)
+	// Listened for now, before the hub says it is ready, not when the
+	// loop's goroutine first runs: a SIGHUP in between ends the process
+	// (Go's default for it). A sitrep-load run that sends SIGHUP right
+	// after /readyz once waited a minute for a reload that never came.
+	hup := make(chan os.Signal, 1)
+	signal.Notify(hup, syscall.SIGHUP)
+	h.loops.Go(func(ctx context.Context) { h.reloadOnSIGHUP(ctx, hup) })
 	h.loops.Go(func(ctx context.Context) { h.runChecks(ctx, cfg.Jobs.CheckInterval) })
 	h.loops.Go(func(ctx context.Context) { h.readAnswers(ctx, cfg.Jobs.CheckInterval) })
 	h.loops.Go(func(ctx context.Context) { h.tellMaintenance(ctx, max(cfg.Jobs.CheckInterval, time.Minute)) })
@@ -352,6 +358,14 @@ func (h *Main) Run(ctx context.Context) error {
 	if h.ingester != nil {
 		h.ingest.Go(func(ctx context.Context) { _ = h.ingester.Run(ctx) }) // it logs its failures and returns when stopped
 	}
+
+	// The start's one-off work is garbage now: the migrations (~60 MB
+	// of it), the first admin's password hash (argon2id, 64 MB, on a
+	// fresh database) and the directory's parse. Collected and given back
+	// here, its pages are not resident when the first update's fan-out
+	// comes, and the memory limit fits the directory loaded
+	// (docs/benchmarks.md, issue 22).
+	fitMemory(logger)
 
 	h.serveErr = make(chan error, 1)
 	go func() { h.serveErr <- h.httpServer.Serve(h.listener) }()
@@ -527,18 +541,21 @@ func (h *Main) groupsFile() *directory.FileSync {
 	return &directory.FileSync{Store: h.directory, File: h.cfg.Directory.File, Example: exampleconfig.ExampleGroups, Logger: h.logger}
 }
 
-func (h *Main) reloadOnSIGHUP(ctx context.Context) {
-	hup := make(chan os.Signal, 1)
-	signal.Notify(hup, syscall.SIGHUP)
+func (h *Main) reloadOnSIGHUP(ctx context.Context, hup chan os.Signal) {
 	defer signal.Stop(hup)
 	for {
 		select {
 		case <-ctx.Done():
 			return
 		case <-hup:
+			liftMemoryLimit()
 			if _, err := h.syncDirectory(ctx); err != nil {
 				h.logger.Error("groups.yaml refused on SIGHUP; the previous directory stays in force", "err", err)
 			}
+			// A reload held the previous directory and the new one at
+			// once: give those pages back now rather than keeping them
+			// resident for minutes, and fit the limit to the new one.
+			fitMemory(h.logger)
 		}
 	}
 }

@@ -103,9 +103,10 @@ type Directory struct {
 // does not parse is left as written, for Validate to report.
 func (d *Directory) Normalize() {
 	d.Language = normalizeLanguage(d.Language)
+	langs := newInterner() // a canonical tag is a new string: one per tag, not per person
 	for i := range d.People {
 		d.People[i].Email = normalizeEmail(d.People[i].Email)
-		d.People[i].Language = normalizeLanguage(d.People[i].Language)
+		d.People[i].Language = langs.str(normalizeLanguage(d.People[i].Language))
 	}
 	for i := range d.Groups {
 		d.Groups[i].Language = normalizeLanguage(d.Groups[i].Language)

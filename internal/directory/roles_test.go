@@ -50,7 +50,7 @@ func TestRolesAndLists(t *testing.T) {
 	if _, ok := s.Person("ray@e.example"); ok {
 		t.Error("an empty store finds a person")
 	}
-	s.current.Store(d)
+	s.state.Store(&state{dir: d})
 	if p, ok := s.Person("ray@e.example"); !ok || p.Name != "Ray" || !s.IsLead("cora@e.example") || s.DefaultCommsLead("dan@e.example") != "ray@e.example" ||
 		!reflect.DeepEqual(s.Systems(), d.Systems()) || !reflect.DeepEqual(s.CommsLeads(), d.CommsLeads()) {
 		t.Error("the store does not answer from the directory in force")

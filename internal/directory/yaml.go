@@ -147,6 +147,17 @@ type parser struct {
 	record bool
 	pos    map[string]*yaml.Node // path → node to point at
 	bad    map[string]bool       // paths whose shape was wrong
+	// intern keeps one copy of the zones, languages and teams that many
+	// people share.
+	intern *interner
+}
+
+// shared is str for a value many people share: one copy of each.
+func (p *parser) shared(n *yaml.Node, path, what string) string {
+	if p.intern == nil {
+		p.intern = newInterner()
+	}
+	return p.intern.str(p.str(n, path, what))
 }
 
 // at records n as where path is, when positions are kept.
@@ -397,15 +408,15 @@ func (p *parser) person(n *yaml.Node, path string) Person {
 		case "name":
 			x.Name = p.str(v, kp, key)
 		case "time_zone":
-			x.TimeZone = p.str(v, kp, key)
+			x.TimeZone = p.shared(v, kp, key)
 		case "language":
-			x.Language = p.str(v, kp, key)
+			x.Language = p.shared(v, kp, key)
 		case "roles":
 			x.Roles = p.strs(v, kp, key)
 		case "handles":
 			x.Handles = p.strs(v, kp, key)
 		case "team":
-			x.Team = p.str(v, kp, key)
+			x.Team = p.shared(v, kp, key)
 		case "github":
 			x.GitHub = strings.TrimPrefix(p.str(v, kp, key), "@")
 		}
