@@ -98,9 +98,32 @@ func main() {
 	mode := flag.String("mode", "", "internal: run one side (outbox, gomail or pipelining) and print JSON")
 	smtpAddr := flag.String("smtp", "", "internal: the sink's address")
 	msgFile := flag.String("msg", "", "internal: the message the baselines send")
+	latency := flag.Bool("latency", false, "with -serve: time each update from its POST to the first recipient accepted, -incidents incidents updating every -every for -duration")
+	var lo latencyOptions
+	flag.IntVar(&lo.incidents, "incidents", 20, "with -latency: incidents running at once, each mailing its own group")
+	flag.DurationVar(&lo.every, "every", time.Minute, "with -latency: each incident's interval between updates (the incidents' updates are staggered evenly)")
+	flag.DurationVar(&lo.duration, "duration", 3*time.Minute, "with -latency: how long to post updates")
+	flag.IntVar(&lo.groupMin, "group-min", 50, "with -latency: the smallest incident group")
+	flag.IntVar(&lo.groupMax, "group-max", 500, "with -latency: the largest incident group")
+	postfix := flag.Bool("postfix", false, "with -serve: send to a real Postfix (internal/testenv's mail stack, as root) instead of the sink; times until Postfix has accepted everyone")
 	flag.Parse()
 	if *mode != "" {
 		os.Exit(child(*mode, o, *smtpAddr, *msgFile))
+	}
+	if *latency || *postfix {
+		if !*serve {
+			fatal(fmt.Errorf("-latency and -postfix measure the server: add -serve"))
+		}
+		var err error
+		if *latency {
+			err = runLatency(context.Background(), o, lo)
+		} else {
+			err = runPostfix(context.Background(), o, *only)
+		}
+		if err != nil {
+			fatal(err)
+		}
+		return
 	}
 	if *serve && o.replicas > 1 && !strings.HasPrefix(o.db, "postgres") {
 		fatal(fmt.Errorf("-replicas needs -db postgres://…"))
