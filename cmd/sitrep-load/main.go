@@ -20,6 +20,15 @@
 // reload groups.yaml on SIGHUP and its peak RSS. -replicas K runs K serve
 // processes on one PostgreSQL database.
 //
+// -serve -latency runs -incidents incidents (20) at once, each posting an
+// update to its own group (50–500 people) every -every (1 min), staggered,
+// for -duration, and reports the time from each POST to the first
+// recipient of that update accepted (p50/p95/max), failing unless every
+// update reached exactly its group. -serve -postfix sends into a real
+// Postfix (internal/testenv's mail stack, as root) instead of the sink and
+// times sitrep until the API counts every delivery sent, the pipelining
+// client until its last 250. See docs/benchmarks.md.
+//
 // Without -serve the outbox runs inside this tool (a directory built in
 // memory, a 20 ms job poll): that mode is for CPU profiles
 // (-cpuprofile), not for figures of the server.
@@ -27,6 +36,8 @@
 //	go run ./cmd/sitrep-load -serve -n 10000
 //	go run ./cmd/sitrep-load -serve -n 10000 -db postgres://postgres@127.0.0.1:5432/postgres
 //	go run ./cmd/sitrep-load -serve -n 100000 -replicas 3 -db postgres://postgres@127.0.0.1:5432/postgres
+//	go run ./cmd/sitrep-load -serve -latency -incidents 20 -duration 3m
+//	go run ./cmd/sitrep-load -serve -postfix -n 10000                     # as root
 //	go run ./cmd/sitrep-load -n 100000 -cpuprofile /tmp/outbox.prof   # in-process, for profiling
 //
 // Run it from the repository root (-serve builds ./cmd/sitrep).
