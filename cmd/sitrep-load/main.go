@@ -20,6 +20,15 @@
 // reload groups.yaml on SIGHUP and its peak RSS. -replicas K runs K serve
 // processes on one PostgreSQL database.
 //
+// -serve -latency runs -incidents incidents (20) at once, each posting an
+// update to its own group (50–500 people) every -every (1 min), staggered,
+// for -duration, and reports the time from each POST to the first
+// recipient of that update accepted (p50/p95/max), failing unless every
+// update reached exactly its group. -serve -postfix sends into a real
+// Postfix (internal/testenv's mail stack, as root) instead of the sink and
+// times sitrep until the API counts every delivery sent, the pipelining
+// client until its last 250. See docs/benchmarks.md.
+//
 // Without -serve the outbox runs inside this tool (a directory built in
 // memory, a 20 ms job poll): that mode is for CPU profiles
 // (-cpuprofile), not for figures of the server.
@@ -27,6 +36,8 @@
 //	go run ./cmd/sitrep-load -serve -n 10000
 //	go run ./cmd/sitrep-load -serve -n 10000 -db postgres://postgres@127.0.0.1:5432/postgres
 //	go run ./cmd/sitrep-load -serve -n 100000 -replicas 3 -db postgres://postgres@127.0.0.1:5432/postgres
+//	go run ./cmd/sitrep-load -serve -latency -incidents 20 -duration 3m
+//	go run ./cmd/sitrep-load -serve -postfix -n 10000                     # as root
 //	go run ./cmd/sitrep-load -n 100000 -cpuprofile /tmp/outbox.prof   # in-process, for profiling
 //
 // Run it from the repository root (-serve builds ./cmd/sitrep).
@@ -98,9 +109,32 @@ func main() {
 	mode := flag.String("mode", "", "internal: run one side (outbox, gomail or pipelining) and print JSON")
 	smtpAddr := flag.String("smtp", "", "internal: the sink's address")
 	msgFile := flag.String("msg", "", "internal: the message the baselines send")
+	latency := flag.Bool("latency", false, "with -serve: time each update from its POST to the first recipient accepted, -incidents incidents updating every -every for -duration")
+	var lo latencyOptions
+	flag.IntVar(&lo.incidents, "incidents", 20, "with -latency: incidents running at once, each mailing its own group")
+	flag.DurationVar(&lo.every, "every", time.Minute, "with -latency: each incident's interval between updates (the incidents' updates are staggered evenly)")
+	flag.DurationVar(&lo.duration, "duration", 3*time.Minute, "with -latency: how long to post updates")
+	flag.IntVar(&lo.groupMin, "group-min", 50, "with -latency: the smallest incident group")
+	flag.IntVar(&lo.groupMax, "group-max", 500, "with -latency: the largest incident group")
+	postfix := flag.Bool("postfix", false, "with -serve: send to a real Postfix (internal/testenv's mail stack, as root) instead of the sink; times until Postfix has accepted everyone")
 	flag.Parse()
 	if *mode != "" {
 		os.Exit(child(*mode, o, *smtpAddr, *msgFile))
+	}
+	if *latency || *postfix {
+		if !*serve {
+			fatal(fmt.Errorf("-latency and -postfix measure the server: add -serve"))
+		}
+		var err error
+		if *latency {
+			err = runLatency(context.Background(), o, lo)
+		} else {
+			err = runPostfix(context.Background(), o, *only)
+		}
+		if err != nil {
+			fatal(err)
+		}
+		return
 	}
 	if *serve && o.replicas > 1 && !strings.HasPrefix(o.db, "postgres") {
 		fatal(fmt.Errorf("-replicas needs -db postgres://…"))
