@@ -379,6 +379,10 @@ func (p *Pool) Send(ctx context.Context, from string, to []string, msg []byte) (
 	if err := c.UpdateDeadline(p.cfg.Timeout); err != nil {
 		return nil, err
 	}
+	if ok, _ := c.Extension("PIPELINING"); ok && !p.cfg.NoPipelining {
+		perRcpt, err := p.sendPipelined(ctx, &c, reused, &healthy, from, to, msg)
+		return perRcpt, err
+	}
 	if err := c.Mail("<" + from + ">"); err != nil {
 		var tpErr *textproto.Error
 		dropped := !errors.As(err, &tpErr) || tpErr.Code == 421
@@ -406,11 +410,7 @@ func (p *Pool) Send(ctx context.Context, from string, to []string, msg []byte) (
 			return nil, smtpErr(err)
 		}
 	}
-	rcpt := rcptOneByOne
-	if ok, _ := c.Extension("PIPELINING"); ok && !p.cfg.NoPipelining {
-		rcpt = rcptPipelined
-	}
-	perRcpt, accepted, err := rcpt(c, to)
+	perRcpt, accepted, err := rcptOneByOne(c, to)
 	if err != nil {
 		return nil, err // connection lost: the whole transaction is unsent
 	}
@@ -432,6 +432,179 @@ func (p *Pool) Send(ctx context.Context, from string, to []string, msg []byte) (
 	}
 	healthy = true
 	return perRcpt, nil
+}
+
+// sendPipelined runs the transaction as RFC 2920 lets a client when the
+// server offers PIPELINING: MAIL, the RCPTs and DATA in one write, their
+// replies read together, then the body: two round trips, where one
+// command at a time took one per recipient and two more. *cp is the
+// connection (replaced when a pooled one turns out dropped); *healthy
+// says whether it may go back to the pool.
+func (p *Pool) sendPipelined(ctx context.Context, cp **smtp.Client, reused bool, healthy *bool, from string, to []string, msg []byte) ([]error, error) {
+	c := *cp
+	res, err := pipeline(c, mailCommand(c, from), to)
+	if reused && (err != nil || code(res.mail) == 421) {
+		// A pooled connection the server dropped meanwhile (see the
+		// one-at-a-time path in Send): no body was sent, so no one has
+		// the message; once more on a fresh connection.
+		_ = c.Close()
+		*cp = nil
+		if c, err = p.dial(ctx); err != nil {
+			return nil, fmt.Errorf("smtp reconnect: %w", err)
+		}
+		*cp = c
+		if err := c.UpdateDeadline(p.cfg.Timeout); err != nil {
+			return nil, err
+		}
+		res, err = pipeline(c, mailCommand(c, from), to)
+	}
+	if err != nil {
+		return nil, err // connection lost before the body: the whole transaction is unsent
+	}
+	if res.mail != nil || res.accepted == 0 {
+		// Nobody will get this one. A server that still said 354 to DATA
+		// gets an empty body to end it (RFC 2920 3.1).
+		ended := !res.open || endEmpty(c) == nil
+		*healthy = ended && code(res.mail) != 421 && c.Reset() == nil
+		if res.mail != nil {
+			return nil, res.mail
+		}
+		return res.perRcpt, nil
+	}
+	if res.data != nil {
+		*healthy = c.Reset() == nil
+		return res.perRcpt, res.data
+	}
+	w := c.Text.DotWriter()
+	if _, err := w.Write(msg); err != nil {
+		return res.perRcpt, err
+	}
+	if err := w.Close(); err != nil {
+		return res.perRcpt, err
+	}
+	if _, _, err := c.Text.ReadResponse(250); err != nil {
+		var tpErr *textproto.Error
+		*healthy = errors.As(err, &tpErr) // a reply (e.g. 552) leaves the connection usable
+		return res.perRcpt, smtpErr(err)
+	}
+	*healthy = true
+	return res.perRcpt, nil
+}
+
+// pipelined is what the server answered to a pipelined MAIL, RCPTs, DATA.
+type pipelined struct {
+	mail     error   // MAIL refused
+	perRcpt  []error // per recipient, nil: accepted
+	accepted int
+	data     error // DATA refused
+	open     bool  // DATA answered 354: a body must follow
+}
+
+// pipeline sends MAIL, the RCPTs and DATA, in windows of pipelineWindow
+// recipients (MAIL with the first, DATA with the last), and reads every
+// reply in order (RFC 2920 3.1). err is a lost connection.
+func pipeline(c *smtp.Client, mail string, to []string) (pipelined, error) {
+	res := pipelined{perRcpt: make([]error, len(to))}
+	if strings.ContainsAny(mail, "\r\n") {
+		return res, &SMTPError{Code: 501, Msg: "sender address contains a line break"}
+	}
+	for start := 0; start == 0 || start < len(to); start += pipelineWindow {
+		end := min(start+pipelineWindow, len(to))
+		last := end == len(to)
+		if start == 0 {
+			fmt.Fprintf(c.Text.W, "%s\r\n", mail)
+		}
+		sent := make([]bool, end-start)
+		for i, addr := range to[start:end] {
+			// RFC 5321 4.1.1: a command is one line; an address with a
+			// line break would smuggle a second command.
+			if strings.ContainsAny(addr, "\r\n") {
+				res.perRcpt[start+i] = &SMTPError{Code: 501, Msg: "address contains a line break"}
+				continue
+			}
+			fmt.Fprintf(c.Text.W, "RCPT TO:<%s>\r\n", addr)
+			sent[i] = true
+		}
+		if last {
+			fmt.Fprintf(c.Text.W, "DATA\r\n")
+		}
+		if err := c.Text.W.Flush(); err != nil {
+			return res, err
+		}
+		if start == 0 {
+			if _, _, err := c.Text.ReadResponse(25); err != nil {
+				if !isReply(err) {
+					return res, err
+				}
+				res.mail = smtpErr(err)
+			}
+		}
+		for i, ok := range sent {
+			if !ok {
+				continue
+			}
+			if _, _, err := c.Text.ReadResponse(25); err != nil {
+				if !isReply(err) {
+					return res, err
+				}
+				res.perRcpt[start+i] = smtpErr(err)
+				continue
+			}
+			if res.mail == nil {
+				res.accepted++
+			}
+		}
+		if last {
+			if _, _, err := c.Text.ReadResponse(354); err != nil {
+				if !isReply(err) {
+					return res, err
+				}
+				res.data = smtpErr(err)
+			} else {
+				res.open = true
+			}
+		}
+	}
+	return res, nil
+}
+
+// mailCommand is MAIL FROM with the parameters go-mail's Mail adds for
+// what the server offers.
+func mailCommand(c *smtp.Client, from string) string {
+	cmd := "MAIL FROM:<" + from + ">"
+	if ok, _ := c.Extension("8BITMIME"); ok {
+		cmd += " BODY=8BITMIME"
+	}
+	if ok, _ := c.Extension("SMTPUTF8"); ok {
+		cmd += " SMTPUTF8"
+	}
+	return cmd
+}
+
+// endEmpty ends a DATA the server opened when there is nothing to send.
+func endEmpty(c *smtp.Client) error {
+	if err := c.Text.DotWriter().Close(); err != nil {
+		return err
+	}
+	_, _, err := c.Text.ReadResponse(0)
+	if isReply(err) {
+		return nil // refused, as it should be: the connection is fine
+	}
+	return err
+}
+
+func isReply(err error) bool {
+	var tpErr *textproto.Error
+	return errors.As(err, &tpErr)
+}
+
+// code is an SMTP reply's code, 0 for anything else.
+func code(err error) int {
+	var se *SMTPError
+	if errors.As(err, &se) {
+		return se.Code
+	}
+	return 0
 }
 
 // rcptOneByOne sends the RCPT commands one at a time, each waiting for
@@ -458,49 +631,6 @@ func rcptOneByOne(c *smtp.Client, to []string) ([]error, int, error) {
 // read: few enough that neither side can fill the other's socket buffer
 // and block (RFC 2920 3.5).
 const pipelineWindow = 100
-
-// rcptPipelined sends the RCPT commands in groups without waiting for each
-// reply (RFC 2920 PIPELINING, which the server offered), then reads the
-// replies, which come in the order of the commands (RFC 2920 3.1). A
-// refused recipient is reported and the others go on, as one by one.
-func rcptPipelined(c *smtp.Client, to []string) ([]error, int, error) {
-	perRcpt := make([]error, len(to))
-	accepted := 0
-	for start := 0; start < len(to); start += pipelineWindow {
-		window := to[start:min(start+pipelineWindow, len(to))]
-		sent := make([]bool, len(window))
-		for i, addr := range window {
-			// RFC 5321 4.1.1: a command is one line; an address with a
-			// line break would smuggle a second command.
-			if strings.ContainsAny(addr, "\r\n") {
-				perRcpt[start+i] = &SMTPError{Code: 501, Msg: "address contains a line break"}
-				continue
-			}
-			if _, err := fmt.Fprintf(c.Text.W, "RCPT TO:<%s>\r\n", addr); err != nil {
-				return nil, 0, err
-			}
-			sent[i] = true
-		}
-		if err := c.Text.W.Flush(); err != nil {
-			return nil, 0, err
-		}
-		for i, ok := range sent {
-			if !ok {
-				continue
-			}
-			if _, _, err := c.Text.ReadResponse(25); err != nil {
-				var tpErr *textproto.Error
-				if !errors.As(err, &tpErr) {
-					return nil, 0, err
-				}
-				perRcpt[start+i] = smtpErr(err)
-				continue
-			}
-			accepted++
-		}
-	}
-	return perRcpt, accepted, nil
-}
 
 // smtpErr turns a textproto reply into an *SMTPError; other errors
 // (network) stay as they are and count as temporary.

@@ -15,7 +15,7 @@ import (
 	gosmtp "github.com/emersion/go-smtp"
 )
 
-// A scripted server that reads every RCPT of the transaction before it
+// A scripted server that reads MAIL, every RCPT and DATA before it
 // answers the first: a client that waited for each reply would hang here
 // until its timeout. The replies (one refused for good, one for now) must
 // come back to the right recipients.
@@ -75,20 +75,22 @@ func scriptedServer(ln net.Listener, to, replies []string) error {
 		return errors.New("want EHLO, got " + l)
 	}
 	reply("250-scripted\r\n250 PIPELINING")
+	// MAIL, every RCPT and DATA before any reply (RFC 2920: one write,
+	// two round trips in all).
 	if l, err := line(); err != nil || !strings.HasPrefix(l, "MAIL FROM:") {
 		return errors.New("want MAIL, got " + l)
 	}
-	reply("250 ok")
-	for _, addr := range to { // all of them before any reply
+	for _, addr := range to {
 		if l, err := line(); err != nil || l != "RCPT TO:<"+addr+">" {
 			return errors.New("want RCPT of " + addr + ", got " + l)
 		}
 	}
-	for _, s := range replies {
-		reply(s)
-	}
 	if l, err := line(); err != nil || l != "DATA" {
 		return errors.New("want DATA, got " + l)
+	}
+	reply("250 ok")
+	for _, s := range replies {
+		reply(s)
 	}
 	reply("354 go on")
 	for {
@@ -307,5 +309,74 @@ func TestEveryRecipientCountsAgainstTheRateLimit(t *testing.T) {
 	}
 	if total != len(to) {
 		t.Fatalf("the limiter was asked for %d tokens (%v) for %d recipients", total, lim.asked, len(to))
+	}
+}
+
+// A lax server that says 354 to DATA although it refused every
+// recipient (RFC 2920 3.1 says it should not): the client ends the DATA
+// with an empty body, sends nothing, reports each refusal, and the
+// connection stays usable (RSET answered).
+func TestPipelinedDataOpenedWithNoRecipient(t *testing.T) {
+	t.Parallel()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	got := make(chan string, 1)
+	go func() {
+		conn, err := ln.Accept()
+		if err != nil {
+			got <- err.Error()
+			return
+		}
+		defer conn.Close()
+		conn.SetDeadline(time.Now().Add(10 * time.Second))
+		r := bufio.NewReader(conn)
+		var lines []string
+		read := func() string {
+			l, _ := r.ReadString('\n')
+			l = strings.TrimRight(l, "\r\n")
+			lines = append(lines, l)
+			return l
+		}
+		conn.Write([]byte("220 lax ESMTP\r\n"))
+		read() // EHLO
+		conn.Write([]byte("250-lax\r\n250 PIPELINING\r\n"))
+		read() // MAIL
+		read() // RCPT
+		read() // RCPT
+		read() // DATA
+		conn.Write([]byte("250 ok\r\n550 5.1.1 no\r\n550 5.1.1 no\r\n354 go on\r\n"))
+		for read() != "." {
+		}
+		conn.Write([]byte("554 5.5.1 no valid recipients\r\n"))
+		if read() == "RSET" {
+			conn.Write([]byte("250 reset\r\n"))
+		}
+		got <- strings.Join(lines, "|")
+	}()
+	host, port, _ := net.SplitHostPort(ln.Addr().String())
+	p, _ := strconv.Atoi(port)
+	pool, err := NewPool(SMTPConfig{Host: host, Port: p, TLS: "none", Concurrency: 1, Timeout: 5 * time.Second, HELO: "sitrep.test"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer pool.Close()
+	perRcpt, err := pool.Send(t.Context(), "status@sitrep.test", []string{"a@example.test", "b@example.test"}, []byte("Subject: secret\r\n\r\nbody\r\n"))
+	if err != nil {
+		t.Fatalf("the transaction failed as a whole: %v", err)
+	}
+	for i, e := range perRcpt {
+		if !Permanent(e) {
+			t.Errorf("recipient %d: %v, want the 550", i, e)
+		}
+	}
+	lines := <-got
+	if strings.Contains(lines, "secret") || strings.Contains(lines, "body") {
+		t.Errorf("the body went to a server with no recipient: %s", lines)
+	}
+	if !strings.HasSuffix(lines, "|.|RSET") {
+		t.Errorf("want an empty body ended with \".\", then RSET; the server read %s", lines)
 	}
 }
