@@ -170,7 +170,7 @@ func main() {
 			if *serve {
 				r, err = runServe(ctx, o, s)
 			} else {
-				r, err = runChild("outbox", o, s, "")
+				r, err = runToSink("outbox", o, s, "")
 			}
 			msg = s.firstMessage()
 		case "pipelining", "gomail":
@@ -182,7 +182,7 @@ func main() {
 				fatal(err)
 			}
 			s.expect(o.n, false)
-			r, err = runChild(side, o, s, f)
+			r, err = runToSink(side, o, s, f)
 			os.Remove(f)
 		default:
 			err = fmt.Errorf("unknown side %q", side)
@@ -233,11 +233,12 @@ func fatal(err error) {
 	os.Exit(1)
 }
 
-// runChild runs one side in a child process of this binary, so that its
-// peak RSS and CPU are its own, and waits for the sink to have everyone.
-func runChild(side string, o options, s *sink, msgFile string) (*result, error) {
+// runChild runs one side in a child process of this binary against the
+// SMTP server at addr, so that its peak RSS and CPU are its own; its time
+// ends at the last transaction's 250.
+func runChild(side string, o options, addr, msgFile string) (*result, error) {
 	args := []string{"-mode", side, "-n", strconv.Itoa(o.n), "-batch", strconv.Itoa(o.batch), "-conns", strconv.Itoa(o.conns),
-		"-smtp", s.addr, "-pipelining=" + strconv.FormatBool(o.pipelining), "-msg", msgFile}
+		"-smtp", addr, "-pipelining=" + strconv.FormatBool(o.pipelining), "-msg", msgFile}
 	if o.db != "" {
 		args = append(args, "-db", o.db)
 	}
@@ -254,10 +255,20 @@ func runChild(side string, o options, s *sink, msgFile string) (*result, error) 
 	if err := json.Unmarshal(out, &r); err != nil {
 		return nil, fmt.Errorf("%s: %q: %w", side, out, err)
 	}
+	return &r, nil
+}
+
+// runToSink runs one side against the sink and waits for the sink to
+// have everyone.
+func runToSink(side string, o options, s *sink, msgFile string) (*result, error) {
+	r, err := runChild(side, o, s.addr, msgFile)
+	if err != nil {
+		return nil, err
+	}
 	if _, err := s.wait(o.timeout); err != nil {
 		return nil, err
 	}
-	return &r, nil
+	return r, nil
 }
 
 // child is one side, run by runChild.

@@ -3,13 +3,10 @@ package main
 import (
 	"bytes"
 	"context"
-	"encoding/json"
 	"fmt"
 	"io/fs"
 	"os"
-	"os/exec"
 	"path/filepath"
-	"strconv"
 	"strings"
 	"time"
 
@@ -78,7 +75,7 @@ func runPostfix(ctx context.Context, o options, only string) error {
 	if err := os.WriteFile(warm, []byte(fallbackMessage()), 0o600); err != nil {
 		return err
 	}
-	if _, err := runChildAt("pipelining", o, ms.SMTPAddr, warm); err != nil {
+	if _, err := runChild("pipelining", o, ms.SMTPAddr, warm); err != nil {
 		return fmt.Errorf("warm-up: %w\n%s", err, ms.LogTail())
 	}
 	drain, err := waitQueueEmpty(queue, o.timeout)
@@ -103,7 +100,7 @@ func runPostfix(ctx context.Context, o options, only string) error {
 			}
 			f := filepath.Join(tmp, "message.eml")
 			if err = os.WriteFile(f, msg, 0o600); err == nil {
-				r, err = runChildAt(side, o, ms.SMTPAddr, f)
+				r, err = runChild(side, o, ms.SMTPAddr, f)
 			}
 		default:
 			err = fmt.Errorf("unknown side %q", side)
@@ -189,23 +186,6 @@ func sitrepIntoPostfix(ctx context.Context, o options, ms *testenv.MailStack) (*
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
-}
-
-// runChildAt runs a baseline in its own process against addr; its time
-// ends at the last transaction's 250.
-func runChildAt(side string, o options, addr, msgFile string) (*result, error) {
-	cmd := exec.Command(os.Args[0], "-mode", side, "-n", strconv.Itoa(o.n), "-batch", strconv.Itoa(o.batch),
-		"-conns", strconv.Itoa(o.conns), "-smtp", addr, "-msg", msgFile)
-	cmd.Stderr = os.Stderr
-	out, err := cmd.Output()
-	if err != nil {
-		return nil, err
-	}
-	var r result
-	if err := json.Unmarshal(out, &r); err != nil {
-		return nil, fmt.Errorf("%q: %w", out, err)
-	}
-	return &r, nil
 }
 
 // waitQueueEmpty waits until Postfix's queue holds no message (no file
