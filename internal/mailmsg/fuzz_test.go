@@ -8,6 +8,7 @@ import (
 	"strings"
 	"testing"
 	"time"
+	"unicode/utf8"
 
 	"github.com/jhillyerd/enmime/v2"
 
@@ -42,6 +43,7 @@ func FuzzInbound(f *testing.F) {
 		f.Add([]byte("From: lead@example.org\r\nSubject: Re: [INC-1] x\r\nMIME-Version: 1.0\r\nContent-Type: text/plain; charset=utf-8\r\n\r\nRollback.\r\n" + cmd + "\r\n"))
 	}
 	f.Add([]byte("From: a@b\r\nContent-Type: multipart/report; report-type=delivery-status; boundary=x\r\n\r\n--x\r\n\r\n--x\r\nContent-Type: message/delivery-status\r\n\r\nReporting-MTA: dns; x\r\n\r\nFinal-Recipient: rfc822; a@b\r\nAction: failed\r\n--x--\r\n"))
+	f.Add([]byte("From: a@b\r\nMessage-ID: <\xff\xfe@x>\r\nIn-Reply-To: <a\x00b@x>\r\nReferences: <\xc3\x28@x> <ok@x>\r\n\r\nbody\r\n"))
 	f.Add(nestedMultipart(27, ""))
 	f.Add(nestedMultipart(12, "x"))
 	f.Add(nestedMultipart(12, "\r"))
@@ -88,6 +90,12 @@ func inbound(raw []byte, lim Limits) string {
 		return "parse returned neither a message nor an error"
 	}
 	if m != nil {
+		// What is stored and looked up must be text every database takes.
+		for _, id := range append([]string{m.MessageID, m.InReplyTo, PeekMessageID(raw)}, m.References...) {
+			if !utf8.ValidString(id) || strings.ContainsRune(id, 0) {
+				return fmt.Sprintf("message id %q is not storable text", id)
+			}
+		}
 		Classify(m)
 		CheckAuthentication(m, []string{"mx.example.com"})
 		ParseCommand(m.NewText, "exec", "customer-service")
