@@ -15,6 +15,7 @@ import (
 	"github.com/sitrep-dev/sitrep/internal/compose"
 	"github.com/sitrep-dev/sitrep/internal/directory"
 	"github.com/sitrep-dev/sitrep/internal/jobs"
+	"github.com/sitrep-dev/sitrep/internal/store"
 )
 
 // Sender hands one message to an SMTP server for some recipients.
@@ -137,54 +138,138 @@ type transaction struct {
 var errPermanentBuild = &SMTPError{Code: 554, Msg: "message could not be built"}
 
 // claim reserves due deliveries of a message for this worker until the
-// lease ends: queued ones first (an index range), then the deferred ones
-// whose retry time has come and the claimed ones whose lease ran out. On
-// PostgreSQL SKIP LOCKED lets replicas claim side by side; SQLite has one
-// writer. It runs in tx, with the recording of the previous outcomes.
+// lease ends. It runs in tx, with the recording of the previous outcomes;
+// the SMTP transactions it makes of the rows (recordTransactions) are
+// written in tx too, before anything is sent.
 //
-// after is the last id a previous claim of this run took (0 at first):
-// queued rows are taken in id order, so none is left behind it.
-func (o *Outbox) claim(ctx context.Context, tx *sql.Tx, messageID, after int64, limit int) ([]claimed, error) {
+// The first pass takes queued rows past the message's cursor and writes
+// none of them: the cursor moves past them and each transaction's row,
+// open until its answer is recorded, is their lease. When it finds fewer
+// than limit, the message is near its end: the recipients of transactions
+// whose worker was lost are released (due again now, releaseExpired), and
+// the second pass takes, row by row, the deferred ones whose retry time
+// has come and the rows whose own lease ran out.
+//
+// On PostgreSQL replicas claiming the same message take turns on the
+// cursor and skip each other's rows in the second pass; SQLite has one
+// writer.
+func (o *Outbox) claim(ctx context.Context, tx *sql.Tx, messageID int64, limit int) ([]claimed, error) {
 	now := o.now()
 	// Leases are about whether a worker is alive: wall-clock time, even
 	// when tests move the business clock (retry times, promises).
 	wall := time.Now().UTC()
-	lease := o.Lease
-	if lease <= 0 {
-		lease = 2 * time.Minute
+	var cursor int64
+	if err := tx.QueryRowContext(ctx, queries.SQL(o.DB, "claim-cursor"), messageID).Scan(&cursor); err != nil {
+		return nil, fmt.Errorf("outbox: claim: %w", err)
 	}
-	var out []claimed
-	// The first pass takes queued rows (an index range); the second, the
-	// deferred ones whose retry time has come and the claimed ones whose
-	// lease ran out.
-	for pass := 0; pass < 2 && len(out) < limit; pass++ {
-		claim, args := "claim-queued", []any{wall.Add(lease), messageID, limit - len(out), after}
-		if pass == 1 {
-			claim, args = "claim-due", []any{wall.Add(lease), messageID, limit - len(out), now, wall}
+	out, err := scanClaimed(tx.QueryContext(ctx, queries.Get("claim-queued"), messageID, cursor, limit))
+	if err != nil {
+		return nil, err
+	}
+	for i := range out {
+		// This try: written with its answer (mark-sent, record-delivery-outcome).
+		out[i].attempts++
+		cursor = out[i].id
+	}
+	if len(out) < limit {
+		if err := o.releaseExpired(ctx, tx, messageID, now, wall); err != nil {
+			return nil, err
 		}
-		rows, err := tx.QueryContext(ctx, queries.SQL(o.DB, claim), args...)
+		due, err := scanClaimed(tx.QueryContext(ctx, queries.SQL(o.DB, "claim-due"),
+			wall.Add(o.lease()), messageID, limit-len(out), now, wall))
 		if err != nil {
-			return nil, fmt.Errorf("outbox: claim: %w", err)
+			return nil, err
 		}
-		for rows.Next() {
-			var c claimed
-			if err := rows.Scan(&c.id, &c.email, &c.name, &c.zone, &c.group, &c.attempts, &c.lang, &c.unsubscribe, &c.follows); err != nil {
-				rows.Close()
-				return nil, fmt.Errorf("outbox: claim: %w", err)
-			}
-			out = append(out, c)
-		}
-		rows.Close()
-		if err := rows.Err(); err != nil {
-			return nil, fmt.Errorf("outbox: claim: %w", err)
-		}
+		out = append(out, due...)
 	}
 	if len(out) > 0 {
-		if _, err := tx.ExecContext(ctx, queries.Get("touch-message"), now, messageID); err != nil {
-			return nil, fmt.Errorf("outbox: activity: %w", err)
+		if _, err := tx.ExecContext(ctx, queries.Get("advance-cursor"), cursor, now, messageID); err != nil {
+			return nil, fmt.Errorf("outbox: claim: %w", err)
 		}
 	}
 	return out, nil
+}
+
+// scanClaimed reads the rows a claim took.
+func scanClaimed(rows *sql.Rows, err error) ([]claimed, error) {
+	if err != nil {
+		return nil, fmt.Errorf("outbox: claim: %w", err)
+	}
+	defer rows.Close()
+	var out []claimed
+	for rows.Next() {
+		var c claimed
+		if err := rows.Scan(&c.id, &c.email, &c.name, &c.zone, &c.group, &c.attempts, &c.lang, &c.unsubscribe, &c.follows); err != nil {
+			return nil, fmt.Errorf("outbox: claim: %w", err)
+		}
+		out = append(out, c)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("outbox: claim: %w", err)
+	}
+	return out, nil
+}
+
+// lostWorker is the reason a released recipient shows until its next try.
+const lostWorker = "the worker sending it stopped before recording the server's answer; sending again"
+
+// releaseExpired makes due now the recipients of the message's SMTP
+// transactions whose lease ran out with no answer recorded, and closes
+// those transactions. The server may have accepted them: they go again
+// with the same Message-ID, which mail clients show once.
+func (o *Outbox) releaseExpired(ctx context.Context, tx *sql.Tx, messageID int64, now, wall time.Time) error {
+	rows, err := tx.QueryContext(ctx, queries.SQL(o.DB, "expired-transactions"), messageID, wall)
+	if err != nil {
+		return fmt.Errorf("outbox: expired transactions: %w", err)
+	}
+	var tokens []string
+	var ids []int64
+	for rows.Next() {
+		var token, carried string
+		if err := rows.Scan(&token, &carried); err != nil {
+			rows.Close()
+			return fmt.Errorf("outbox: expired transactions: %w", err)
+		}
+		var some []int64
+		if err := json.Unmarshal([]byte(carried), &some); err != nil {
+			rows.Close()
+			return fmt.Errorf("outbox: expired transaction %s: %w", token, err)
+		}
+		tokens, ids = append(tokens, token), append(ids, some...)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return fmt.Errorf("outbox: expired transactions: %w", err)
+	}
+	if len(tokens) == 0 {
+		return nil
+	}
+	var list any = jsonIDs(ids)
+	if o.DB.Dialect == store.Postgres {
+		list = ids
+	}
+	if _, err := tx.ExecContext(ctx, queries.SQL(o.DB, "release-deliveries"), now, lostWorker, list); err != nil {
+		return fmt.Errorf("outbox: release deliveries: %w", err)
+	}
+	o.logger().Warn("outbox: SMTP transactions lost their worker; their recipients go again",
+		"message", messageID, "transactions", len(tokens), "recipients", len(ids))
+	return o.closeTransactions(ctx, tx, messageID, tokens)
+}
+
+// closeTransactions marks SMTP transactions answered: their lease is over.
+func (o *Outbox) closeTransactions(ctx context.Context, tx *sql.Tx, messageID int64, tokens []string) error {
+	var list any = tokens
+	if o.DB.Dialect != store.Postgres {
+		b, err := json.Marshal(tokens)
+		if err != nil {
+			return fmt.Errorf("outbox: close transactions: %w", err)
+		}
+		list = string(b)
+	}
+	if _, err := tx.ExecContext(ctx, queries.SQL(o.DB, "close-transactions"), messageID, list); err != nil {
+		return fmt.Errorf("outbox: close transactions: %w", err)
+	}
+	return nil
 }
 
 func (o *Outbox) loadMessage(ctx context.Context, id int64) (*storedMessage, error) {

@@ -16,8 +16,13 @@ import (
 
 // Delivery states.
 const (
-	StateQueued   = "queued"   // waiting for a worker
-	StateSending  = "sending"  // claimed by a worker until lease_until
+	StateQueued = "queued" // waiting for a worker
+	// StateSending: handed to an SMTP transaction whose answer is not
+	// recorded yet. Such a row is stored as queued under its message's
+	// cursor (claimed_through; the transaction's lease_until is its
+	// lease), or, claimed row by row for a retry, as sending until its
+	// own lease_until. Readers see both as sending (queries.sql).
+	StateSending  = "sending"
 	StateSent     = "sent"     // the SMTP server accepted it (250 after DATA)
 	StateDeferred = "deferred" // temporary failure (4xx, connection lost): retried at next_attempt_at
 	StateFailed   = "failed"   // permanent failure (5xx) or retries exhausted

@@ -16,6 +16,7 @@ import (
 // outcome is what the server answered to one SMTP transaction: one error
 // per recipient (nil: accepted) and one for the whole transaction.
 type outcome struct {
+	token   string // the transaction's (closed when recorded)
 	rcpt    []claimed
 	perRcpt []error
 	err     error
@@ -31,10 +32,9 @@ type fanOut struct {
 	o         *Outbox
 	messageID int64
 	msg       *storedMessage
-	batch     int   // recipients per SMTP transaction
-	conc      int   // SMTP connections
-	personal  bool  // copies name their recipient: no sharing of a transaction
-	after     int64 // the highest id claimed in this run (claim-queued walks on from it)
+	batch     int  // recipients per SMTP transaction
+	conc      int  // SMTP connections
+	personal  bool // copies name their recipient: no sharing of a transaction
 	bodies    map[string][]byte
 
 	ahead   []transaction // claimed and built, waiting for a connection
@@ -187,7 +187,7 @@ func (f *fanOut) send(ctx context.Context, work <-chan transaction, outcomes cha
 			to[i] = r.email
 		}
 		perRcpt, err := f.o.Sender.Send(ctx, f.o.bounceAddress(f.messageID, tx.token), to, tx.body)
-		outcomes <- outcome{rcpt: tx.rcpt, perRcpt: perRcpt, err: err, sent: true}
+		outcomes <- outcome{token: tx.token, rcpt: tx.rcpt, perRcpt: perRcpt, err: err, sent: true}
 	}
 }
 
@@ -243,10 +243,10 @@ func (f *fanOut) recordAndClaim(ctx, recordCtx context.Context) (int, error) {
 	f.pending = nil
 	err := f.o.DB.InTx(recordCtx, func(tx *sql.Tx) error {
 		var err error
-		if rec, err = f.o.recordOutcomes(recordCtx, tx, batch); err != nil {
+		if rec, err = f.o.recordOutcomes(recordCtx, tx, f.messageID, batch); err != nil {
 			return err
 		}
-		if rows, err = f.o.claim(ctx, tx, f.messageID, f.after, f.batch*f.conc*2); err != nil {
+		if rows, err = f.o.claim(ctx, tx, f.messageID, f.batch*f.conc*2); err != nil {
 			return err
 		}
 		// Each transaction's envelope sender is written with the claim,
@@ -259,9 +259,6 @@ func (f *fanOut) recordAndClaim(ctx, recordCtx context.Context) (int, error) {
 		return 0, err
 	}
 	f.recorded(rec)
-	for _, r := range rows {
-		f.after = max(f.after, r.id)
-	}
 	f.plan(txs)
 	return len(rows), nil
 }
@@ -277,7 +274,7 @@ func (f *fanOut) record(ctx context.Context, batch []outcome) {
 		var rec recorded
 		err := f.o.DB.InTx(ctx, func(tx *sql.Tx) error {
 			var err error
-			rec, err = f.o.recordOutcomes(ctx, tx, batch)
+			rec, err = f.o.recordOutcomes(ctx, tx, f.messageID, batch)
 			return err
 		})
 		if err == nil {
@@ -357,7 +354,7 @@ func (f *fanOut) plan(txs []transaction) {
 			if err != nil {
 				// A message that cannot be built will not build on retry
 				// either; these rows never reach a connection.
-				f.pending = append(f.pending, outcome{rcpt: t.rcpt, err: fmt.Errorf("%w: %v", errPermanentBuild, err)})
+				f.pending = append(f.pending, outcome{token: t.token, rcpt: t.rcpt, err: fmt.Errorf("%w: %v", errPermanentBuild, err)})
 				continue
 			}
 		}
@@ -382,8 +379,9 @@ type refusal struct {
 
 // recordOutcomes writes the outcomes in tx: the accepted recipients as
 // sent, in one statement of fixed shape; the refused ones deferred (4xx,
-// network) with a backoff, or failed (5xx, retries spent) with the reason.
-func (o *Outbox) recordOutcomes(ctx context.Context, tx *sql.Tx, outcomes []outcome) (recorded, error) {
+// network) with a backoff, or failed (5xx, retries spent) with the reason;
+// and their SMTP transactions closed.
+func (o *Outbox) recordOutcomes(ctx context.Context, tx *sql.Tx, messageID int64, outcomes []outcome) (recorded, error) {
 	rec := recorded{transactions: sentCount(outcomes)}
 	now := o.now()
 	maxAttempts := o.MaxAttempts
@@ -410,7 +408,7 @@ func (o *Outbox) recordOutcomes(ctx context.Context, tx *sql.Tx, outcomes []outc
 				reason = reason[:500]
 			}
 			if _, err := tx.ExecContext(ctx, queries.Get("record-delivery-outcome"),
-				state, next, reason, r.id, now); err != nil {
+				state, next, reason, r.id, now, r.attempts); err != nil {
 				return rec, fmt.Errorf("outbox: record refused delivery %d: %w", r.id, err)
 			}
 			rec.refused = append(rec.refused, refusal{id: r.id, state: state, attempts: r.attempts, reason: reason})
@@ -426,6 +424,15 @@ func (o *Outbox) recordOutcomes(ctx context.Context, tx *sql.Tx, outcomes []outc
 		}
 	}
 	rec.sent = len(sent)
+	tokens := make([]string, 0, len(outcomes))
+	for _, oc := range outcomes {
+		tokens = append(tokens, oc.token)
+	}
+	if len(tokens) > 0 {
+		if err := o.closeTransactions(ctx, tx, messageID, tokens); err != nil {
+			return rec, err
+		}
+	}
 	return rec, nil
 }
 

@@ -419,3 +419,119 @@ func TestEveryTransactionHasItsOwnBounceAddress(t *testing.T) {
 		}
 	}
 }
+
+// A worker that stops between handing recipients to an SMTP transaction
+// and recording the server's answer (kill -9, a cut network) leaves that
+// transaction open. Its recipients read as being sent; once its lease has
+// run out the sweep finds the message, and the next worker sends them
+// again (same Message-ID, the lost try counted), and only them.
+// (claim-queued writes no recipient row: the open transaction is the
+// only trace of the claim; see migration 00031.)
+func TestTransactionOfALostWorkerGoesAgainAfterItsLease(t *testing.T) {
+	t.Parallel()
+	f := startFaulty(t)
+	org, _ := smallOrg(7)
+	// 3 recipients per transaction; the SMTP timeout outlasts the test.
+	h := newHarness(t, f.addr, org, false, func(c *outbox.SMTPConfig) { c.Timeout = 5 * time.Minute })
+	h.outbox.Lease = 2 * time.Second
+	inc := h.declare(t)
+	ctx := context.Background()
+
+	// The update's first transaction to reach DATA hangs there: its
+	// worker, as far as the database can tell, is gone.
+	gate := make(chan struct{})
+	var held atomic.Int32
+	hungCh := make(chan []string, 1)
+	f.onData = func(_ string, rcpt []string) {
+		if strings.HasPrefix(rcpt[0], "p") && held.Add(1) == 1 {
+			hungCh <- slices.Clone(rcpt)
+			<-gate
+		}
+	}
+	res, err := h.comms.SendUpdate(ctx, "vp@example.test", inc.Ref, incident.UpdateInput{Status: "Investigating.", Groups: []string{"everyone"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	lost := make(chan error, 1)
+	go func() {
+		_, err := h.outbox.DeliverBatch(ctx, res.Message.ID)
+		lost <- err
+	}()
+	counts := func() map[string]int {
+		m, err := h.outbox.Message(ctx, inc.ID, inc.Ref, res.Message.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return m.Counts
+	}
+	hung := <-hungCh
+	for deadline := time.Now().Add(30 * time.Second); counts()[outbox.StateSent] != 7-len(hung); {
+		if time.Now().After(deadline) {
+			t.Fatalf("the transactions that went through were not recorded: %v (%d hung)", counts(), len(hung))
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	if c := counts(); c[outbox.StateSending] != len(hung) || c[outbox.StateQueued] != 0 {
+		t.Fatalf("want the hung transaction's %d recipients read as being sent, got %v", len(hung), c)
+	}
+	sending, err := h.outbox.Deliveries(ctx, res.Message.ID, outbox.StateSending, 0)
+	if err != nil || len(sending) != len(hung) {
+		t.Fatalf("listing those being sent: %v, %v", sending, err)
+	}
+
+	// After the lease, the sweep lists the message; a second worker sends
+	// the 3 again, and nobody else.
+	for deadline := time.Now().Add(30 * time.Second); ; {
+		ids, err := h.outbox.DueMessages(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if slices.Contains(ids, res.Message.ID) {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the sweep does not find the lost transaction's message: %v", ids)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	if n, err := h.outbox.DeliverBatch(ctx, res.Message.ID); err != nil || n != len(hung) {
+		t.Fatalf("the second worker claimed %d (want the %d of the lost transaction): %v", n, len(hung), err)
+	}
+	if c := counts(); c[outbox.StateSent] != 7 {
+		t.Fatalf("want all 7 sent, got %v", c)
+	}
+	list, err := h.outbox.Deliveries(ctx, res.Message.ID, "", 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, d := range list {
+		want := 1
+		if slices.Contains(hung, d.Email) {
+			want = 2
+		}
+		if d.Attempts != want {
+			t.Errorf("%s: %d attempts recorded, want %d", d.Email, d.Attempts, want)
+		}
+		if got := f.copies(d.Email); len(got) != 1 || got[0] != res.Message.MessageID {
+			t.Errorf("%s received %v, want one copy of %s", d.Email, got, res.Message.MessageID)
+		}
+	}
+	if ids, _ := h.outbox.DueMessages(ctx); slices.Contains(ids, res.Message.ID) {
+		t.Errorf("the message is still due after everyone has it")
+	}
+
+	// The lost worker comes back: its copy is a repeat of the same
+	// Message-ID, and it changes nothing recorded.
+	close(gate)
+	if err := <-lost; err != nil {
+		t.Fatal(err)
+	}
+	for _, who := range hung {
+		if got := f.copies(who); len(got) != 2 || got[0] != got[1] {
+			t.Errorf("%s received %v, want the same Message-ID twice", who, got)
+		}
+	}
+	if c := counts(); c[outbox.StateSent] != 7 || len(c) != 1 {
+		t.Errorf("after the lost worker's answer: %v", c)
+	}
+}

@@ -1,10 +1,6 @@
 -- The outbox's statements: messages, deliveries, threads, delivery
 -- transactions and address status are its tables, and only it names them.
 
--- name: touch-message
--- A live worker marks its message active at every batch (see DueMessages).
-UPDATE messages SET last_activity_at = $1 WHERE id = $2;
-
 -- name: load-message
 SELECT kind, audience, message_id, in_reply_to, refs, thread_index,
     subject, to_display, render_data, created_at, groups, thread_ref, reply_token, ics, ics_method, language
@@ -24,7 +20,11 @@ SELECT id, audience, kind, message_id, subject, groups, total, next_update_at, c
 FROM messages WHERE incident_id = $1 ORDER BY id;
 
 -- name: delivery-counts
-SELECT state, COUNT(*) FROM deliveries WHERE message_id = $1 GROUP BY state;
+-- A delivery's state as readers see it: a queued row under its message's
+-- cursor is being sent (claim-queued hands rows to SMTP transactions
+-- without writing them). Every reader below says the same.
+SELECT CASE WHEN d.state = 'queued' AND d.id <= m.claimed_through THEN 'sending' ELSE d.state END, COUNT(*)
+FROM deliveries d JOIN messages m ON m.id = d.message_id WHERE d.message_id = $1 GROUP BY 1;
 
 -- name: deferred-count
 SELECT COUNT(*) FROM deliveries d JOIN messages m ON m.id = d.message_id
@@ -39,9 +39,10 @@ SELECT DISTINCT d.email FROM deliveries d JOIN messages m ON m.id = d.message_id
 WHERE m.incident_id = $1 AND m.audience = $2 ORDER BY d.email;
 
 -- name: record-delivery-outcome
--- failed_at: when it failed for good, for the audit record.
+-- failed_at: when it failed for good, for the audit record. attempts: a
+-- claim from the cursor counts its attempt only here, with the answer.
 UPDATE deliveries SET state = $1, next_attempt_at = $2, last_error = $3, lease_until = NULL,
-    failed_at = CASE WHEN $1 = 'failed' THEN $5 ELSE failed_at END WHERE id = $4;
+    failed_at = CASE WHEN $1 = 'failed' THEN $5 ELSE failed_at END, attempts = $6 WHERE id = $4;
 
 -- name: is-ours
 SELECT 1 FROM messages WHERE message_id = $1;
@@ -65,7 +66,8 @@ SELECT incident_id FROM messages WHERE id = $1;
 SELECT bouncing FROM address_status WHERE email = $1;
 
 -- name: deliveries-by-state
-SELECT state, COUNT(*) FROM deliveries GROUP BY state;
+SELECT CASE WHEN d.state = 'queued' AND d.id <= m.claimed_through THEN 'sending' ELSE d.state END, COUNT(*)
+FROM deliveries d JOIN messages m ON m.id = d.message_id GROUP BY 1;
 
 -- name: insert-message
 INSERT INTO messages (incident_id, audience, kind, message_id, in_reply_to, refs, thread_index,
@@ -88,11 +90,17 @@ UPDATE threads SET last_message_id = $1, refs = $2, messages = messages + 1, las
 WHERE incident_id = $4 AND audience = $5 AND language = $6;
 
 -- name: due-messages
--- Queued ones whose job was lost with a crashed replica, deferred ones whose retry time has come, claimed ones whose lease ran out.
-SELECT DISTINCT d.message_id, m.audience FROM deliveries d JOIN messages m ON m.id = d.message_id
-WHERE (d.state = 'queued' AND m.created_at < $2 AND (m.last_activity_at IS NULL OR m.last_activity_at < $2))
+-- Unclaimed queued ones whose job was lost with a crashed replica,
+-- deferred ones whose retry time has come, claimed ones whose lease ran
+-- out: rows claimed one by one (claim-due), or SMTP transactions still
+-- open (claim-queued).
+SELECT d.message_id, m.audience FROM deliveries d JOIN messages m ON m.id = d.message_id
+WHERE (d.state = 'queued' AND d.id > m.claimed_through AND m.created_at < $2 AND (m.last_activity_at IS NULL OR m.last_activity_at < $2))
    OR (d.state = 'deferred' AND d.next_attempt_at <= $1)
    OR (d.state = 'sending' AND d.lease_until < $3)
+UNION
+SELECT t.message_id, m.audience FROM delivery_transactions t JOIN messages m ON m.id = t.message_id
+WHERE t.lease_until < $3
 LIMIT 200;
 
 -- name: bounce-transaction
@@ -107,25 +115,57 @@ SELECT id, email, via_group FROM deliveries WHERE message_id = $1 AND LOWER(emai
 UPDATE deliveries SET state = $1, last_error = $2, lease_until = NULL, next_attempt_at = NULL,
     failed_at = COALESCE(failed_at, $4), bounced_at = $4 WHERE id = $3;
 
--- name: claim-queued
--- The first pass of a claim takes queued rows, walking the message's rows
--- forward from the last one claimed ($4): state is in no index (migration
--- 00029), so each row is looked at once per run, not once per claim.
-UPDATE deliveries SET state = 'sending', lease_until = $1, attempts = attempts + 1
-WHERE id IN (SELECT id FROM deliveries WHERE message_id = $2 AND id > $4 AND state = 'queued' ORDER BY id LIMIT $3)
-RETURNING id, email, name, time_zone, via_group, attempts, language, unsubscribe, follows;
+-- name: claim-cursor
+-- The highest delivery id of the message already handed to an SMTP
+-- transaction. The lock makes replicas claiming the same message take
+-- turns on its cursor (NO KEY: inserts that refer to the message go on).
+SELECT claimed_through FROM messages WHERE id = $1;
 
--- name: claim-queued (postgres)
--- Two replicas claiming the same message skip each other's rows. A join,
--- not "id IN (…)": the planner may answer IN with a hash of the whole
--- table (a sequential scan of every delivery ever made, at each claim).
-UPDATE deliveries d SET state = 'sending', lease_until = $1, attempts = d.attempts + 1
-FROM (SELECT id FROM deliveries WHERE message_id = $2 AND id > $4 AND state = 'queued' ORDER BY id LIMIT $3 FOR UPDATE SKIP LOCKED) c
-WHERE d.id = c.id
-RETURNING d.id, d.email, d.name, d.time_zone, d.via_group, d.attempts, d.language, d.unsubscribe, d.follows;
+-- name: claim-cursor (postgres)
+SELECT claimed_through FROM messages WHERE id = $1 FOR NO KEY UPDATE;
+
+-- name: claim-queued
+-- The first pass of a claim reads the queued rows past the cursor and
+-- writes none of them: the cursor and the SMTP transactions written with
+-- it are the claim (migration 00031). state is in no index: each row is
+-- looked at once.
+SELECT id, email, name, time_zone, via_group, attempts, language, unsubscribe, follows
+FROM deliveries WHERE message_id = $1 AND id > $2 AND state = 'queued' ORDER BY id LIMIT $3;
+
+-- name: advance-cursor
+-- A live worker also marks its message active at every claim (see DueMessages).
+UPDATE messages SET claimed_through = $1, last_activity_at = $2 WHERE id = $3;
+
+-- name: expired-transactions
+-- SMTP transactions of the message whose worker has not recorded their
+-- answer within the lease: it was lost (a crash, a cut network).
+SELECT token, deliveries FROM delivery_transactions WHERE message_id = $1 AND lease_until < $2 LIMIT 100;
+
+-- name: expired-transactions (postgres)
+SELECT token, deliveries FROM delivery_transactions WHERE message_id = $1 AND lease_until < $2 LIMIT 100 FOR UPDATE SKIP LOCKED;
+
+-- name: release-deliveries
+-- A lost transaction's recipients with no answer recorded are due again
+-- now; the lost try counts as an attempt.
+UPDATE deliveries SET state = 'deferred', next_attempt_at = $1, attempts = attempts + 1, last_error = $2
+WHERE id IN (SELECT value FROM json_each($3)) AND state = 'queued';
+
+-- name: release-deliveries (postgres)
+UPDATE deliveries SET state = 'deferred', next_attempt_at = $1, attempts = attempts + 1, last_error = $2
+WHERE id = ANY($3::bigint[]) AND state = 'queued';
+
+-- name: close-transactions
+-- Their answers are recorded (or their recipients released).
+UPDATE delivery_transactions SET lease_until = NULL
+WHERE message_id = $1 AND token IN (SELECT value FROM json_each($2));
+
+-- name: close-transactions (postgres)
+UPDATE delivery_transactions SET lease_until = NULL
+WHERE message_id = $1 AND token = ANY($2::text[]);
 
 -- name: claim-due
--- The second pass takes the deferred rows whose retry time has come and
+-- The second pass (rare) claims row by row, as every claim did before
+-- 00031: it takes the deferred rows whose retry time has come and
 -- the claimed ones whose lease ran out: rare, so it reads every row of
 -- the message rather than keep an index that every update would write.
 UPDATE deliveries SET state = 'sending', lease_until = $1, attempts = attempts + 1
@@ -151,34 +191,40 @@ INSERT INTO deliveries (message_id, email, name, time_zone, via_group, state, la
 SELECT $1, * FROM unnest($2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[], $9::text[], $10::text[]);
 
 -- name: insert-transactions
--- Followed by one "(message_id, token, deliveries)" per SMTP transaction.
-INSERT INTO delivery_transactions (message_id, token, deliveries) VALUES
+-- Followed by one "(message_id, token, deliveries, lease_until)" per SMTP
+-- transaction.
+INSERT INTO delivery_transactions (message_id, token, deliveries, lease_until) VALUES
 
 -- name: deliveries
-SELECT id, email, name, via_group, state, attempts, last_error, next_attempt_at, sent_at FROM deliveries
-WHERE message_id = $1 ORDER BY id LIMIT $2;
+SELECT d.id, d.email, d.name, d.via_group, CASE WHEN d.state = 'queued' AND d.id <= m.claimed_through THEN 'sending' ELSE d.state END, d.attempts, d.last_error, d.next_attempt_at, d.sent_at
+FROM deliveries d JOIN messages m ON m.id = d.message_id
+WHERE d.message_id = $1 ORDER BY d.id LIMIT $2;
 
 -- name: deliveries-in-state
-SELECT id, email, name, via_group, state, attempts, last_error, next_attempt_at, sent_at FROM deliveries
-WHERE message_id = $1 AND state = $3 ORDER BY id LIMIT $2;
+SELECT d.id, d.email, d.name, d.via_group, CASE WHEN d.state = 'queued' AND d.id <= m.claimed_through THEN 'sending' ELSE d.state END, d.attempts, d.last_error, d.next_attempt_at, d.sent_at
+FROM deliveries d JOIN messages m ON m.id = d.message_id
+WHERE d.message_id = $1 AND CASE WHEN d.state = 'queued' AND d.id <= m.claimed_through THEN 'sending' ELSE d.state END = $3 ORDER BY d.id LIMIT $2;
 
 -- name: mark-sent
 -- The ids go as one JSON array: the statement's text is the same whatever
 -- their number, so the database parses (or, PostgreSQL, caches) one
 -- statement instead of a new IN list per batch.
-UPDATE deliveries SET state = 'sent', sent_at = $1, lease_until = NULL, last_error = ''
+UPDATE deliveries SET state = 'sent', sent_at = $1, lease_until = NULL, last_error = '',
+    attempts = CASE WHEN state = 'queued' THEN attempts + 1 ELSE attempts END
 WHERE id IN (SELECT value FROM json_each($2));
 
 -- name: mark-sent (postgres)
 -- The ids as one bigint array.
-UPDATE deliveries SET state = 'sent', sent_at = $1, lease_until = NULL, last_error = ''
+UPDATE deliveries SET state = 'sent', sent_at = $1, lease_until = NULL, last_error = '',
+    attempts = CASE WHEN state = 'queued' THEN attempts + 1 ELSE attempts END
 WHERE id = ANY($2::bigint[]);
 
 -- name: audit-of-thread-key
 -- Every message of a conversation (an incident's) with every recipient,
 -- in the order they were queued (audit.go).
 SELECT m.id, m.kind, m.audience, m.subject, m.message_id, m.language, m.groups, m.actor, m.created_at,
-    d.id, d.email, d.name, d.via_group, d.state, d.attempts, d.last_error, d.next_attempt_at, d.sent_at, d.failed_at, d.bounced_at
+    d.id, d.email, d.name, d.via_group, CASE WHEN d.state = 'queued' AND d.id <= m.claimed_through THEN 'sending' ELSE d.state END,
+    d.attempts, d.last_error, d.next_attempt_at, d.sent_at, d.failed_at, d.bounced_at
 FROM messages m LEFT JOIN deliveries d ON d.message_id = m.id
 WHERE m.incident_id = $1 ORDER BY m.id, d.id;
 -- name: told
@@ -187,11 +233,11 @@ WHERE m.incident_id = $1 ORDER BY m.id, d.id;
 -- when"). MIN and MAX of a timestamp are text on SQLite: read with
 -- aggregateTime.
 SELECT m.id, m.audience, m.kind, m.created_at, m.groups, m.actor, m.language,
-    d.via_group, d.state, COUNT(*), MIN(d.sent_at), MAX(d.sent_at)
+    d.via_group, CASE WHEN d.state = 'queued' AND d.id <= m.claimed_through THEN 'sending' ELSE d.state END, COUNT(*), MIN(d.sent_at), MAX(d.sent_at)
 FROM messages m JOIN deliveries d ON d.message_id = m.id
 WHERE m.incident_id = $1
-GROUP BY m.id, m.audience, m.kind, m.created_at, m.groups, m.actor, m.language, d.via_group, d.state
-ORDER BY m.id, d.via_group, d.state;
+GROUP BY m.id, m.audience, m.kind, m.created_at, m.groups, m.actor, m.language, d.via_group, 9
+ORDER BY m.id, d.via_group, 9;
 
 
 -- name: rate-bucket

@@ -79,7 +79,10 @@ func (o *Outbox) recordTransactions(ctx context.Context, tx *sql.Tx, messageID i
 	}
 	var q strings.Builder
 	q.WriteString(queries.Get("insert-transactions") + " ")
-	args := make([]any, 0, 3*len(txs))
+	args := make([]any, 0, 4*len(txs))
+	// Open until their answers are recorded: a transaction still open
+	// after this lost its worker (releaseExpired).
+	until := time.Now().UTC().Add(o.lease())
 	for i, t := range txs {
 		if i > 0 {
 			q.WriteString(", ")
@@ -89,8 +92,8 @@ func (o *Outbox) recordTransactions(ctx context.Context, tx *sql.Tx, messageID i
 			ids[k] = r.id
 		}
 		n := len(args)
-		q.WriteString("(" + o.DB.Placeholder(n+1) + ", " + o.DB.Placeholder(n+2) + ", " + o.DB.Placeholder(n+3) + ")")
-		args = append(args, messageID, t.token, jsonIDs(ids))
+		q.WriteString("(" + o.DB.Placeholder(n+1) + ", " + o.DB.Placeholder(n+2) + ", " + o.DB.Placeholder(n+3) + ", " + o.DB.Placeholder(n+4) + ")")
+		args = append(args, messageID, t.token, jsonIDs(ids), until)
 	}
 	if _, err := tx.ExecContext(ctx, q.String(), args...); err != nil {
 		return fmt.Errorf("outbox: record transactions: %w", err)
