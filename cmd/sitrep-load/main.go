@@ -88,6 +88,7 @@ type options struct {
 	pipelining, hup           bool
 	timeout                   time.Duration
 	hubLog                    string
+	sinkDelay                 time.Duration
 }
 
 func main() {
@@ -101,6 +102,7 @@ func main() {
 	flag.StringVar(&o.sitrep, "sitrep", "", "with -serve: the sitrep binary to run (default: go build ./cmd/sitrep)")
 	flag.BoolVar(&o.hup, "hup", true, "with -serve: time a reload of groups.yaml on SIGHUP before the update")
 	flag.DurationVar(&o.timeout, "timeout", 5*time.Minute, "give up when the sink has not got every recipient by then")
+	flag.DurationVar(&o.sinkDelay, "sink-delay", 0, "the sink's own time per message before its 250 (e.g. 40ms, about Postfix's queue file here): shows whether each side keeps its connections busy")
 	flag.StringVar(&o.hubLog, "hublog", "", "with -serve: write the first replica's log here when done (for profiling)")
 	saveMsg := flag.String("save-message", "", "write sitrep's message, as the sink received it, to this file")
 	only := flag.String("only", "", "run only these sides, comma separated: sitrep, pipelining, gomail")
@@ -139,7 +141,7 @@ func main() {
 	if *serve && o.replicas > 1 && !strings.HasPrefix(o.db, "postgres") {
 		fatal(fmt.Errorf("-replicas needs -db postgres://…"))
 	}
-	s, err := startSink()
+	s, err := startSink(o.sinkDelay)
 	if err != nil {
 		fatal(err)
 	}

@@ -33,10 +33,15 @@ type sink struct {
 	accepted atomic.Int64
 	messages atomic.Int64 // SMTP transactions (DATA) since expect
 	done     chan struct{}
+	// delay is how long the sink takes over each message before its 250
+	// (-sink-delay): a real server's own work per message, such as
+	// Postfix writing and fsyncing a queue file. With it, the time shows
+	// whether a client keeps every connection busy.
+	delay time.Duration
 }
 
-func startSink() (*sink, error) {
-	s := &sink{copies: map[string]int32{}, done: make(chan struct{})}
+func startSink(delay time.Duration) (*sink, error) {
+	s := &sink{copies: map[string]int32{}, done: make(chan struct{}), delay: delay}
 	s.srv = smtp.NewServer(smtp.BackendFunc(func(*smtp.Conn) (smtp.Session, error) { return &sinkSession{s: s}, nil }))
 	s.srv.Domain = "sink.test"
 	s.srv.MaxRecipients = 1000
@@ -170,6 +175,7 @@ func (ss *sinkSession) Data(r io.Reader) error {
 	} else if _, err := io.Copy(io.Discard, r); err != nil {
 		return err
 	}
+	time.Sleep(s.delay)
 	now := time.Now()
 	s.mu.Lock()
 	for _, rc := range ss.rcpt {

@@ -15,6 +15,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/mail"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -243,6 +244,7 @@ func (o *Outbox) queueVariant(ctx context.Context, tx *sql.Tx, req compose.Outgo
 	if err != nil {
 		return nil, fmt.Errorf("outbox: insert message: %w", err)
 	}
+	slices.SortStableFunc(v.recipients, sendingOrder)
 	counts, err := o.insertDeliveries(ctx, tx, msg.ID, v.recipients, req.Unsubscribe, req.Follows)
 	if err != nil {
 		return nil, err
