@@ -108,15 +108,17 @@ func (f *fanOut) run(ctx context.Context, budget time.Duration, maxRounds int) (
 			}
 		}()
 		defer func() {
-			close(toRecord)
-			<-recordedCh
+			if toRecord != nil {
+				close(toRecord)
+				<-recordedCh
+			}
 		}()
 	}
 
 	// inFlight: handed to the connections (in the buffer or being sent),
 	// no outcome yet.
 	total, rounds, inFlight := 0, 0, 0
-	claiming, stoppedEarly := true, false
+	claiming, stoppedEarly, exhausted := true, false, false
 	var claimErr error
 	for {
 		f.drain(outcomes, &inFlight)
@@ -130,7 +132,9 @@ func (f *fanOut) run(ctx context.Context, budget time.Duration, maxRounds int) (
 			switch {
 			case err != nil:
 				claimErr, claiming = err, false
-			case n == 0 || (maxRounds > 0 && rounds >= maxRounds):
+			case n == 0:
+				claiming, exhausted = false, true
+			case maxRounds > 0 && rounds >= maxRounds:
 				claiming = false
 			case budget > 0 && time.Since(start) > budget:
 				claiming, stoppedEarly = false, true
@@ -176,6 +180,17 @@ func (f *fanOut) run(ctx context.Context, budget time.Duration, maxRounds int) (
 	wg.Wait()
 	if claimErr != nil {
 		return total, claimErr
+	}
+	if exhausted {
+		// Nothing was due any more. Once every answer is recorded (the
+		// PostgreSQL recorder is waited for first), the message may be
+		// settled: none of its deliveries left to change.
+		if toRecord != nil {
+			close(toRecord)
+			<-recordedCh
+			toRecord = nil
+		}
+		f.o.settle(recordCtx, f.messageID)
 	}
 	if stoppedEarly {
 		return -1, nil

@@ -257,6 +257,9 @@ func (o *Outbox) queueVariant(ctx context.Context, tx *sql.Tx, req compose.Outgo
 		if _, err := o.Jobs.InsertTx(ctx, tx, DeliverArgs{MessageID: msg.ID, Urgent: urgent(req.Thread.Audience)}, nil); err != nil {
 			return nil, fmt.Errorf("outbox: queue delivery job: %w", err)
 		}
+	} else if _, err := tx.ExecContext(ctx, queries.Get("settle-message"), now, msg.ID); err != nil {
+		// Everyone skipped (bouncing, opted out): settled from the start.
+		return nil, fmt.Errorf("outbox: settle message: %w", err)
 	}
 	return msg, nil
 }

@@ -94,14 +94,25 @@ WHERE incident_id = $4 AND audience = $5 AND language = $6;
 -- deferred ones whose retry time has come, claimed ones whose lease ran
 -- out: rows claimed one by one (claim-due), or SMTP transactions still
 -- open (claim-queued).
-SELECT d.message_id, m.audience FROM deliveries d JOIN messages m ON m.id = d.message_id
-WHERE (d.state = 'queued' AND d.id > m.claimed_through AND m.created_at < $2 AND (m.last_activity_at IS NULL OR m.last_activity_at < $2))
+-- Only unsettled messages are looked at (a partial index): not every
+-- delivery ever made.
+SELECT d.message_id, m.audience FROM messages m JOIN deliveries d ON d.message_id = m.id
+WHERE m.settled_at IS NULL AND (
+      (d.state = 'queued' AND d.id > m.claimed_through AND m.created_at < $2 AND (m.last_activity_at IS NULL OR m.last_activity_at < $2))
    OR (d.state = 'deferred' AND d.next_attempt_at <= $1)
-   OR (d.state = 'sending' AND d.lease_until < $3)
+   OR (d.state = 'sending' AND d.lease_until < $3))
 UNION
 SELECT t.message_id, m.audience FROM delivery_transactions t JOIN messages m ON m.id = t.message_id
 WHERE t.lease_until < $3
 LIMIT 200;
+
+-- name: settle-message
+-- None of its deliveries can change any more: the sweep stops looking at
+-- it (migration 00033). Nothing makes a delivery due again once it is
+-- sent, failed or skipped, so this stays true.
+UPDATE messages SET settled_at = $1
+WHERE id = $2 AND settled_at IS NULL
+    AND NOT EXISTS (SELECT 1 FROM deliveries WHERE message_id = $2 AND state IN ('queued', 'sending', 'deferred'));
 
 -- name: bounce-transaction
 SELECT deliveries FROM delivery_transactions WHERE message_id = $1 AND token = $2;

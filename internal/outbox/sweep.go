@@ -51,6 +51,15 @@ func (o *Outbox) dueMessages(ctx context.Context) ([]DeliverArgs, error) {
 	return out, rows.Err()
 }
 
+// settle marks a message settled when none of its deliveries can change
+// any more, so that the sweep no longer reads its rows. A failure only
+// leaves it to be looked at again: logged, not returned.
+func (o *Outbox) settle(ctx context.Context, messageID int64) {
+	if _, err := o.DB.ExecContext(ctx, queries.Get("settle-message"), o.now(), messageID); err != nil {
+		o.logger().Warn("outbox: settling a message failed; the sweep keeps looking at it", "message", messageID, "err", err)
+	}
+}
+
 // Sweep queues a delivery job for every message with due deliveries
 // nobody is working on.
 func (o *Outbox) Sweep(ctx context.Context) error {
