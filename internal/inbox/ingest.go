@@ -983,7 +983,7 @@ func (t *txStmts) close() {
 // flagProcessed marks messages the hub is done with: \Seen and
 // KeywordDone, then moves them to MoveTo when configured.
 func (g *Ingester) flagProcessed(ctx context.Context, c *imapclient.Client, uidValidity uint32) error {
-	rows, err := g.DB.QueryContext(ctx, queries.Get("unflagged"), g.key(), mailmsg.StateStored)
+	rows, err := g.DB.QueryContext(ctx, queries.Get("unflagged"), g.key())
 	if err != nil {
 		return fmt.Errorf("inbox: flag: %w", err)
 	}
