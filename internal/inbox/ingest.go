@@ -497,21 +497,30 @@ type fetched struct {
 }
 
 func newFetched(uid uint32, raw []byte, size int64, internalDate time.Time) fetched {
-	f := fetched{uid: uid, raw: raw, size: size, internalDate: internalDate, truncated: size > int64(len(raw)), messageID: mailmsg.PeekMessageID(raw)}
-	sum := sha256.New()
-	sum.Write(raw)
-	if f.truncated {
-		// Two long messages with the same first bytes differ in size.
-		var n [8]byte
-		binary.BigEndian.PutUint64(n[:], uint64(size))
-		sum.Write(n[:])
-	}
-	f.hash = hex.EncodeToString(sum.Sum(nil))
+	f := fetched{uid: uid, raw: raw, size: size, internalDate: internalDate}
+	f.identify()
 	return f
 }
 
-// maxChunkBytes bounds a batch: at most two are held in memory, the one
-// being stored and the next one being fetched.
+// identify works out what the store needs to know of a message read from
+// the server: its hash, its Message-ID, whether it was cut short.
+func (f *fetched) identify() {
+	f.truncated = f.size > int64(len(f.raw))
+	f.messageID = mailmsg.PeekMessageID(f.raw)
+	sum := sha256.New()
+	sum.Write(f.raw)
+	if f.truncated {
+		// Two long messages with the same first bytes differ in size.
+		var n [8]byte
+		binary.BigEndian.PutUint64(n[:], uint64(f.size))
+		sum.Write(n[:])
+	}
+	f.hash = hex.EncodeToString(sum.Sum(nil))
+}
+
+// maxChunkBytes bounds a batch: at most three are held in memory, the one
+// being stored, the next one being identified and the one after being
+// fetched (four on PostgreSQL during a backlog, which stores two at a time).
 const maxChunkBytes = 16 << 20
 
 // ingest fetches the UIDs, ChunkSize at a time, and stores them in
@@ -532,14 +541,48 @@ func (g *Ingester) ingest(ctx context.Context, c *imapclient.Client, uidValidity
 	backlog := len(uids) > g.ChunkSize
 	fetchCtx, stopFetch := context.WithCancel(ctx)
 	defer stopFetch()
-	batches := make(chan []fetched) // unbuffered: two batches in memory at most
+	// Three stages: the fetcher reads the server's responses; the next
+	// goroutine hashes each batch and reads its Message-IDs (a third of
+	// the reader's CPU when it did it itself); the store. Unbuffered: one
+	// batch read and one identified ahead of those being stored.
+	read := make(chan []fetched)
+	batches := make(chan []fetched)
 	fetchErr := make(chan error, 1)
 	go func() {
+		defer close(read)
+		fetchErr <- g.fetch(fetchCtx, c, uids, read)
+	}()
+	go func() {
 		defer close(batches)
-		fetchErr <- g.fetch(fetchCtx, c, uids, batches)
+		for batch := range read {
+			for i := range batch {
+				batch[i].identify()
+			}
+			batches <- batch // always taken: the loop below drains it
+		}
 	}()
 	var last uint32
 	var storeErr error
+	// On PostgreSQL a backlog is stored two transactions at a time, on two
+	// connections (the server's inserts then use both cores); each commits
+	// only after the one before it did (see storeAfter), and they are
+	// collected here in order, so last only moves over committed batches.
+	pipelined := backlog && g.DB.Dialect == store.Postgres
+	var flight []*inFlight
+	collect := func(p *inFlight) {
+		<-p.done
+		if p.err != nil {
+			if storeErr == nil {
+				storeErr = p.err
+			}
+			stopFetch() // and drain what the fetcher still hands over
+			return
+		}
+		if !p.until.IsZero() {
+			held.add(p.jobs, p.until)
+		}
+		last = p.last
+	}
 	for batch := range batches {
 		if storeErr == nil {
 			storeErr = ctx.Err()
@@ -549,17 +592,36 @@ func (g *Ingester) ingest(ctx context.Context, c *imapclient.Client, uidValidity
 			if backlog {
 				until = time.Now().Add(g.backlogHold) // River's clock, not g.Now
 			}
-			var jobs []int64
-			jobs, storeErr = g.store(ctx, uidValidity, batch, until)
-			if !until.IsZero() {
-				held.add(jobs, until)
+			p := &inFlight{last: batch[len(batch)-1].uid, until: until, sorted: make(chan struct{}), done: make(chan struct{})}
+			if pipelined {
+				if len(flight) == 2 {
+					collect(flight[0])
+					flight = flight[1:]
+					if storeErr != nil {
+						continue // the rest fails with it; nothing more is started
+					}
+				}
+				var prev *inFlight // the batch just before, if still in flight
+				if len(flight) > 0 {
+					prev = flight[len(flight)-1]
+				}
+				flight = append(flight, p)
+				go func() {
+					defer close(p.done)
+					p.jobs, p.err = g.storeAfter(ctx, uidValidity, batch, until, prev, p)
+				}()
+				continue
 			}
+			p.jobs, p.err = g.storeAfter(ctx, uidValidity, batch, until, nil, p)
+			close(p.done)
+			collect(p)
 		}
 		if storeErr != nil {
 			stopFetch() // and drain what the fetcher still hands over
-			continue
 		}
-		last = batch[len(batch)-1].uid
+	}
+	for _, p := range flight {
+		collect(p)
 	}
 	err := <-fetchErr
 	if storeErr != nil {
@@ -642,7 +704,9 @@ func (g *Ingester) fetch(ctx context.Context, c *imapclient.Client, uids []uint3
 			raw := buf.FindBodySection(section)
 			// RFC 3501 2.3.1.1: UIDs ascend with sequence numbers, and FETCH
 			// answers in sequence order, so the batch is in UID order.
-			batch = append(batch, newFetched(uint32(buf.UID), raw, buf.RFC822Size, buf.InternalDate))
+			// identify is left to the next stage (see ingest): the reader
+			// only reads.
+			batch = append(batch, fetched{uid: uint32(buf.UID), raw: raw, size: buf.RFC822Size, internalDate: buf.InternalDate})
 			batchBytes += len(raw)
 			if len(batch) >= g.ChunkSize || batchBytes >= maxChunkBytes {
 				if err := send(); err != nil {
@@ -668,21 +732,91 @@ func (g *Ingester) fetch(ctx context.Context, c *imapclient.Client, uids []uint3
 // The act jobs are scheduled at holdUntil when it is set; store returns
 // their ids.
 func (g *Ingester) store(ctx context.Context, uidValidity uint32, batch []fetched, holdUntil time.Time) ([]int64, error) {
+	return g.storeAfter(ctx, uidValidity, batch, holdUntil, nil, nil)
+}
+
+// inFlight is a batch's store transaction, while the next one may be
+// running beside it.
+type inFlight struct {
+	last  uint32    // the batch's highest UID
+	until time.Time // its act jobs' hold
+	// sorted is closed once the batch's rows are decided: hashes then
+	// holds every hash of the batch and mids the Message-IDs of the rows
+	// it inserts, all of which are stored once it commits.
+	sorted chan struct{}
+	hashes map[string]bool
+	mids   map[string]bool
+	// done is closed once the transaction committed (err nil) or failed.
+	done chan struct{}
+	jobs []int64
+	err  error
+}
+
+// errBatchBefore fails a batch whose predecessor did not commit: its
+// checkpoint would pass messages that are not stored.
+var errBatchBefore = errors.New("inbox: store: the batch before did not commit")
+
+// storeAfter is store with, when prev is set, the batch before still in
+// flight on another connection (PostgreSQL). This one then does its work
+// beside it (the lookup, the rows, the act jobs) but takes the lease, the
+// checkpoint and the commit only once prev has committed, and rolls back
+// when prev failed: the checkpoint moves over committed batches only, in
+// order, and a crash at any point leaves every batch either wholly stored
+// or to be fetched again. What prev stores is not yet visible to this
+// transaction's lookup; prev's hashes and Message-IDs stand in for it, as
+// if prev had committed first (it must, or this one rolls back). self, if
+// set, is told of this batch the same way for the next one.
+func (g *Ingester) storeAfter(ctx context.Context, uidValidity uint32, batch []fetched, holdUntil time.Time, prev, self *inFlight) ([]int64, error) {
 	var jobIDs []int64
 	uids := make([]uint32, len(batch))
 	for i, f := range batch {
 		uids[i] = f.uid
 	}
+	markSorted := func() {}
+	if self != nil {
+		var once sync.Once
+		markSorted = func() { once.Do(func() { close(self.sorted) }) }
+		// On a failure before sortOut too; the next batch then waits for
+		// this one's end and rolls back with it.
+		defer markSorted()
+		self.hashes, self.mids = map[string]bool{}, map[string]bool{}
+		for _, f := range batch {
+			self.hashes[f.hash] = true
+		}
+	}
 	err := g.DB.InTx(ctx, func(tx *sql.Tx) error {
 		now := g.now()
-		if err := holdLease(ctx, tx, g.key(), g.Owner, now, now.Add(g.Lease)); err != nil {
-			return err
+		if prev == nil {
+			if err := holdLease(ctx, tx, g.key(), g.Owner, now, now.Add(g.Lease)); err != nil {
+				return err
+			}
 		}
 		have, seenMID, err := g.lookupKnown(ctx, tx, batch)
 		if err != nil {
 			return err
 		}
+		if prev != nil {
+			<-prev.sorted
+			for h := range prev.hashes {
+				if _, ok := have[h]; !ok {
+					// Stored by prev in this UIDVALIDITY: skipped, as the
+					// lookup would have found it had prev committed first.
+					have[h] = known{uidValidity: uidValidity, mailbox: g.key()}
+				}
+			}
+			for m := range prev.mids {
+				seenMID[m] = true
+			}
+		}
 		rows, renumber := g.sortOut(batch, uidValidity, have, seenMID, now)
+		if self != nil {
+			for _, r := range rows {
+				if r.messageID != "" {
+					self.mids[r.messageID] = true
+				}
+			}
+			markSorted()
+		}
 		for _, r := range renumber {
 			if _, err := tx.ExecContext(ctx, queries.Get("renumber-inbound"), int64(uidValidity), int64(r.uid), r.id); err != nil {
 				return fmt.Errorf("inbox: store: %w", err)
@@ -706,6 +840,25 @@ func (g *Ingester) store(ctx context.Context, uidValidity uint32, batch []fetche
 			jobIDs = jobIDs[:0]
 			for _, r := range res {
 				jobIDs = append(jobIDs, r.Job.ID)
+			}
+		}
+		if prev != nil {
+			// Commit in order: wait for prev's end; when it did not
+			// commit, neither does this batch (its checkpoint would pass
+			// prev's messages).
+			<-prev.done
+			if prev.err != nil {
+				return errBatchBefore
+			}
+			if err := ctx.Err(); err != nil {
+				return err
+			}
+			// The lease is checked (and the row locked until commit) here
+			// rather than first, where it would wait for prev's commit,
+			// which holds it: if it was lost meanwhile, this rolls back.
+			now = g.now()
+			if err := holdLease(ctx, tx, g.key(), g.Owner, now, now.Add(g.Lease)); err != nil {
+				return err
 			}
 		}
 		if err := saveCheckpoint(ctx, tx, g.key(), Checkpoint{UIDValidity: uidValidity, LastUID: uids[len(uids)-1]}, now); err != nil {
@@ -983,7 +1136,7 @@ func (t *txStmts) close() {
 // flagProcessed marks messages the hub is done with: \Seen and
 // KeywordDone, then moves them to MoveTo when configured.
 func (g *Ingester) flagProcessed(ctx context.Context, c *imapclient.Client, uidValidity uint32) error {
-	rows, err := g.DB.QueryContext(ctx, queries.Get("unflagged"), g.key(), mailmsg.StateStored)
+	rows, err := g.DB.QueryContext(ctx, queries.Get("unflagged"), g.key())
 	if err != nil {
 		return fmt.Errorf("inbox: flag: %w", err)
 	}

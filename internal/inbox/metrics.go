@@ -61,7 +61,7 @@ func (c *setAsideCollector) Collect(ch chan<- prometheus.Metric) {
 	defer cancel()
 	counts := map[mailmsg.Class]float64{mailmsg.ClassMalformed: 0, mailmsg.ClassQuarantined: 0}
 	rows, err := c.db.QueryContext(ctx, queries.Get("set-aside-counts"),
-		mailmsg.StateTriage, mailmsg.ClassMalformed, mailmsg.ClassQuarantined)
+		mailmsg.ClassMalformed, mailmsg.ClassQuarantined)
 	if err != nil {
 		return
 	}

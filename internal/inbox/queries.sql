@@ -48,11 +48,15 @@ ON CONFLICT DO NOTHING RETURNING id, state;
 UPDATE inbound_messages SET uidvalidity = $1, uid = $2, flagged = FALSE WHERE id = $3;
 
 -- name: unflagged
+-- The states are literals (mailmsg.StateStored), here and in the two
+-- statements below (mailmsg.StateTriage): the partial indexes of migration
+-- 00032 hold only these rows, and a planner uses a partial index only when
+-- the query's WHERE implies the index's, which a parameter cannot.
 SELECT id, uid, uidvalidity FROM inbound_messages
-WHERE mailbox = $1 AND flagged = FALSE AND state <> $2 ORDER BY id LIMIT 1000;
+WHERE mailbox = $1 AND flagged = FALSE AND state <> 'stored' ORDER BY id LIMIT 1000;
 
 -- name: set-aside-counts
-SELECT class, COUNT(*) FROM inbound_messages WHERE state = $1 AND class IN ($2, $3) GROUP BY class;
+SELECT class, COUNT(*) FROM inbound_messages WHERE state = 'triage' AND class IN ($1, $2) GROUP BY class;
 
 -- name: file-from-triage
 UPDATE inbound_messages SET state = $1, incident_id = $2, matched_ref = $3, matched_by = $4,
@@ -93,4 +97,4 @@ FROM inbound_messages WHERE incident_id = $1 ORDER BY received_at, id;
 -- name: triage
 SELECT id, COALESCE(incident_id, 0), matched_ref, state, class, sender, sender_name, subject, new_text, received_at,
     matched_by, action, error, size, truncated, message_id, mailbox, uidvalidity, uid
-FROM inbound_messages WHERE state = $1 ORDER BY id DESC LIMIT $2;
+FROM inbound_messages WHERE state = 'triage' ORDER BY id DESC LIMIT $1;

@@ -68,7 +68,7 @@ func (s *Store) Triage(ctx context.Context, limit int) ([]mailmsg.Inbound, error
 	if limit <= 0 || limit > 1000 {
 		limit = 200
 	}
-	return s.list(ctx, queries.Get("triage"), mailmsg.StateTriage, limit)
+	return s.list(ctx, queries.Get("triage"), limit)
 }
 
 // Get returns one stored message.
