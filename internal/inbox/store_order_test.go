@@ -60,6 +60,12 @@ func startOrdered(g *Ingester, first, second []fetched) (p1, p2 *inFlight) {
 		defer close(p1.done)
 		p1.jobs, p1.err = g.storeAfter(ctx, 1, first, time.Time{}, nil, p1)
 	}()
+	if g.DB.Dialect != store.Postgres {
+		// SQLite's one connection: ingest never pipelines there, and a
+		// second transaction that took the connection first would wait
+		// for the first forever. It starts once the first holds it.
+		<-p1.sorted
+	}
 	go func() {
 		defer close(p2.done)
 		p2.jobs, p2.err = g.storeAfter(ctx, 1, second, time.Time{}, p1, p2)
