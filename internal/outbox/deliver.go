@@ -244,11 +244,7 @@ func (o *Outbox) releaseExpired(ctx context.Context, tx *sql.Tx, messageID int64
 	if len(tokens) == 0 {
 		return nil
 	}
-	var list any = jsonIDs(ids)
-	if o.DB.Dialect == store.Postgres {
-		list = ids
-	}
-	if _, err := tx.ExecContext(ctx, queries.SQL(o.DB, "release-deliveries"), now, lostWorker, list); err != nil {
+	if _, err := tx.ExecContext(ctx, queries.SQL(o.DB, "release-deliveries"), now, lostWorker, o.idList(ids)); err != nil {
 		return fmt.Errorf("outbox: release deliveries: %w", err)
 	}
 	o.logger().Warn("outbox: SMTP transactions lost their worker; their recipients go again",

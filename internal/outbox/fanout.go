@@ -98,6 +98,14 @@ func (f *fanOut) run(ctx context.Context, budget time.Duration, maxRounds int) (
 	var toRecord chan []outcome
 	recordedCh := make(chan struct{})
 	recording := false
+	// stopRecorder waits for the recorder's last batch and ends it.
+	stopRecorder := func() {
+		if toRecord != nil {
+			close(toRecord)
+			<-recordedCh
+			toRecord = nil
+		}
+	}
 	if f.o.DB.Dialect == store.Postgres {
 		toRecord = make(chan []outcome)
 		go func() {
@@ -107,12 +115,7 @@ func (f *fanOut) run(ctx context.Context, budget time.Duration, maxRounds int) (
 				recordedCh <- struct{}{}
 			}
 		}()
-		defer func() {
-			if toRecord != nil {
-				close(toRecord)
-				<-recordedCh
-			}
-		}()
+		defer stopRecorder()
 	}
 
 	// inFlight: handed to the connections (in the buffer or being sent),
@@ -185,11 +188,7 @@ func (f *fanOut) run(ctx context.Context, budget time.Duration, maxRounds int) (
 		// Nothing was due any more. Once every answer is recorded (the
 		// PostgreSQL recorder is waited for first), the message may be
 		// settled: none of its deliveries left to change.
-		if toRecord != nil {
-			close(toRecord)
-			<-recordedCh
-			toRecord = nil
-		}
+		stopRecorder()
 		f.o.settle(recordCtx, f.messageID)
 	}
 	if stoppedEarly {
@@ -446,11 +445,7 @@ func (o *Outbox) recordOutcomes(ctx context.Context, tx *sql.Tx, messageID int64
 		}
 	}
 	if len(sent) > 0 {
-		var ids any = jsonIDs(sent)
-		if o.DB.Dialect == store.Postgres {
-			ids = sent
-		}
-		if _, err := tx.ExecContext(ctx, queries.SQL(o.DB, "mark-sent"), now, ids); err != nil {
+		if _, err := tx.ExecContext(ctx, queries.SQL(o.DB, "mark-sent"), now, o.idList(sent)); err != nil {
 			return rec, fmt.Errorf("outbox: record sent deliveries: %w", err)
 		}
 	}
@@ -475,6 +470,15 @@ func sentCount(outcomes []outcome) int {
 		}
 	}
 	return n
+}
+
+// idList passes ids as one parameter: a bigint array on PostgreSQL, a
+// JSON array (json_each) on SQLite.
+func (o *Outbox) idList(ids []int64) any {
+	if o.DB.Dialect == store.Postgres {
+		return ids
+	}
+	return jsonIDs(ids)
 }
 
 func jsonIDs(ids []int64) string {
