@@ -137,7 +137,7 @@ func crashFanoutTrial(ctx context.Context, t *trial, sink *reliability.Sink, dir
 			got += c
 		}
 		for _, r := range rows {
-			pending += t.count(ctx, `SELECT COUNT(*) FROM deliveries WHERE message_id = $1 AND state IN ('queued', 'sending', 'deferred')`, r)
+			pending += t.count(ctx, `SELECT COUNT(*) FROM delivery_states WHERE message_id = $1 AND state IN ('queued', 'sending', 'deferred')`, r)
 		}
 		if got >= n && pending == 0 {
 			break
@@ -167,7 +167,7 @@ func crashFanoutTrial(ctx context.Context, t *trial, sink *reliability.Sink, dir
 		}
 	}
 	for _, r := range rows {
-		if failed := t.count(ctx, `SELECT COUNT(*) FROM deliveries WHERE message_id = $1 AND state = 'failed'`, r); failed > 0 {
+		if failed := t.count(ctx, `SELECT COUNT(*) FROM delivery_states WHERE message_id = $1 AND state = 'failed'`, r); failed > 0 {
 			return row, fmt.Errorf("%d deliveries failed against a sink that accepts everything", failed)
 		}
 	}

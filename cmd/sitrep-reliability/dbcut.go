@@ -103,7 +103,7 @@ func dbCut(ctx context.Context, e *env, args []string) error {
 				resumed = time.Since(restored).Round(time.Millisecond).String()
 				break
 			}
-			if pending := t.count(ctx, `SELECT COUNT(*) FROM deliveries WHERE state IN ('queued', 'sending', 'deferred')`); pending == 0 {
+			if pending := t.count(ctx, `SELECT COUNT(*) FROM delivery_states WHERE state IN ('queued', 'sending', 'deferred')`); pending == 0 {
 				resumed = "nothing left"
 				break
 			}
@@ -119,7 +119,7 @@ func dbCut(ctx context.Context, e *env, args []string) error {
 	}
 	deadline := time.Now().Add(5 * time.Minute)
 	for {
-		pending := t.count(ctx, `SELECT COUNT(*) FROM deliveries WHERE state IN ('queued', 'sending', 'deferred')`)
+		pending := t.count(ctx, `SELECT COUNT(*) FROM delivery_states WHERE state IN ('queued', 'sending', 'deferred')`)
 		if pending == 0 {
 			break
 		}
@@ -147,7 +147,7 @@ func dbCut(ctx context.Context, e *env, args []string) error {
 			}
 			extra += max(k-1, 0)
 		}
-		failed := t.count(ctx, `SELECT COUNT(*) FROM deliveries WHERE message_id = $1 AND state = 'failed'`, u.id)
+		failed := t.count(ctx, `SELECT COUNT(*) FROM delivery_states WHERE message_id = $1 AND state = 'failed'`, u.id)
 		res.add(i+1, n, missing, extra, failed)
 		if missing > 0 || failed != 0 {
 			bad = true

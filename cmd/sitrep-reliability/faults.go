@@ -99,7 +99,7 @@ func smtpFaults(ctx context.Context, e *env, args []string) error {
 	// Deferred deliveries wait the outbox's backoff (30 s, then 1 min ...).
 	deadline := time.Now().Add(6 * time.Minute)
 	for {
-		pending := t.count(ctx, `SELECT COUNT(*) FROM deliveries WHERE message_id = $1 AND state IN ('queued', 'sending', 'deferred')`, up.Message.ID)
+		pending := t.count(ctx, `SELECT COUNT(*) FROM delivery_states WHERE message_id = $1 AND state IN ('queued', 'sending', 'deferred')`, up.Message.ID)
 		if pending == 0 {
 			break
 		}
@@ -113,7 +113,7 @@ func smtpFaults(ctx context.Context, e *env, args []string) error {
 
 	type outcome struct{ state, reason string }
 	got := map[string]outcome{}
-	rows, err := t.check.QueryContext(ctx, `SELECT email, state, last_error FROM deliveries WHERE message_id = $1`, up.Message.ID)
+	rows, err := t.check.QueryContext(ctx, `SELECT email, state, last_error FROM delivery_states WHERE message_id = $1`, up.Message.ID)
 	if err != nil {
 		return err
 	}

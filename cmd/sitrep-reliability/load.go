@@ -106,8 +106,8 @@ func load(ctx context.Context, e *env, args []string) error {
 	wg.Wait()
 	postedFor := time.Since(began)
 	// Drain: the backlog left when the updates stop.
-	backlog := t.count(ctx, `SELECT COUNT(*) FROM deliveries WHERE state IN ('queued', 'sending', 'deferred')`)
-	for t.count(ctx, `SELECT COUNT(*) FROM deliveries WHERE state IN ('queued', 'sending', 'deferred')`) > 0 {
+	backlog := t.count(ctx, `SELECT COUNT(*) FROM delivery_states WHERE state IN ('queued', 'sending', 'deferred')`)
+	for t.count(ctx, `SELECT COUNT(*) FROM delivery_states WHERE state IN ('queued', 'sending', 'deferred')`) > 0 {
 		if ctx.Err() != nil {
 			return ctx.Err()
 		}
@@ -144,7 +144,7 @@ func load(ctx context.Context, e *env, args []string) error {
 			return err
 		}
 		took := time.Since(at)
-		for t.count(ctx, `SELECT COUNT(*) FROM deliveries WHERE message_id = $1 AND state IN ('queued', 'sending', 'deferred')`, up.Message.ID) > 0 {
+		for t.count(ctx, `SELECT COUNT(*) FROM delivery_states WHERE message_id = $1 AND state IN ('queued', 'sending', 'deferred')`, up.Message.ID) > 0 {
 			if ctx.Err() != nil {
 				return ctx.Err()
 			}

@@ -85,7 +85,7 @@ func replicas(ctx context.Context, e *env, args []string) error {
 		ups = append(ups, up)
 	}
 	deadline := time.Now().Add(3 * time.Minute)
-	for t.count(ctx, `SELECT COUNT(*) FROM deliveries WHERE state IN ('queued', 'sending', 'deferred')`) != 0 {
+	for t.count(ctx, `SELECT COUNT(*) FROM delivery_states WHERE state IN ('queued', 'sending', 'deferred')`) != 0 {
 		if time.Now().After(deadline) {
 			return fmt.Errorf("updates not delivered in 3 minutes")
 		}
@@ -114,7 +114,7 @@ func replicas(ctx context.Context, e *env, args []string) error {
 			time.Sleep(250 * time.Millisecond)
 		}
 		time.Sleep(3 * time.Second) // a doubled reminder would be queued by now
-		for t.count(ctx, `SELECT COUNT(*) FROM deliveries WHERE state IN ('queued', 'sending', 'deferred')`) != 0 && time.Now().Before(deadline.Add(time.Minute)) {
+		for t.count(ctx, `SELECT COUNT(*) FROM delivery_states WHERE state IN ('queued', 'sending', 'deferred')`) != 0 && time.Now().Before(deadline.Add(time.Minute)) {
 			time.Sleep(100 * time.Millisecond)
 		}
 		after := sink.Copies()

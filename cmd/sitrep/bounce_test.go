@@ -77,7 +77,7 @@ func TestForgedBounceFromAPlainSMTPClientChangesNothing(t *testing.T) {
 	var state string
 	deadline := time.Now().Add(20 * time.Second)
 	for {
-		err := db.QueryRowContext(ctx, `SELECT d.message_id, d.id, d.state FROM deliveries d JOIN messages m ON m.id = d.message_id
+		err := db.QueryRowContext(ctx, `SELECT d.message_id, d.id, d.state FROM delivery_states d JOIN messages m ON m.id = d.message_id
 WHERE m.message_id = $1 AND d.email = $2`, messageID, victim).Scan(&msgRow, &deliveryID, &state)
 		if err == nil && state == outbox.StateSent {
 			break
@@ -118,7 +118,7 @@ WHERE m.message_id = $1 AND d.email = $2`, messageID, victim).Scan(&msgRow, &del
 		}
 	}
 	deliveryState := func() string {
-		db.QueryRowContext(ctx, `SELECT state FROM deliveries WHERE message_id = $1 AND email = $2`, msgRow, victim).Scan(&state)
+		db.QueryRowContext(ctx, `SELECT state FROM delivery_states WHERE message_id = $1 AND email = $2`, msgRow, victim).Scan(&state)
 		return state
 	}
 

@@ -228,7 +228,7 @@ func TestBounceFailsTheDeliveryAndTellsTheCommsLead(t *testing.T) {
 		t.Fatalf("bounce: %+v", in)
 	}
 	var state, lastErr string
-	h.db.QueryRow(`SELECT state, last_error FROM deliveries WHERE message_id = $1 AND email = 'ben@example.test'`, msgRow).Scan(&state, &lastErr)
+	h.db.QueryRow(`SELECT state, last_error FROM delivery_states WHERE message_id = $1 AND email = 'ben@example.test'`, msgRow).Scan(&state, &lastErr)
 	if state != "failed" || !strings.Contains(lastErr, "5.1.1") {
 		t.Errorf("ben's delivery: %s %q", state, lastErr)
 	}
@@ -237,7 +237,7 @@ func TestBounceFailsTheDeliveryAndTellsTheCommsLead(t *testing.T) {
 	if !bouncing {
 		t.Error("ben must be marked bouncing")
 	}
-	h.db.QueryRow(`SELECT state FROM deliveries WHERE message_id = $1 AND email = 'ana@example.test'`, msgRow).Scan(&state)
+	h.db.QueryRow(`SELECT state FROM delivery_states WHERE message_id = $1 AND email = 'ana@example.test'`, msgRow).Scan(&state)
 	if state != "sent" {
 		t.Errorf("ana's delivery must stay sent, is %s", state)
 	}
@@ -248,7 +248,7 @@ func TestBounceFailsTheDeliveryAndTellsTheCommsLead(t *testing.T) {
 	// The next update skips ben.
 	res := h.update(inc, "Second update.")
 	var skipped string
-	h.db.QueryRow(`SELECT state FROM deliveries WHERE message_id = $1 AND email = 'ben@example.test'`, res.ID).Scan(&skipped)
+	h.db.QueryRow(`SELECT state FROM delivery_states WHERE message_id = $1 AND email = 'ben@example.test'`, res.ID).Scan(&skipped)
 	if skipped != "skipped" {
 		t.Errorf("ben on the next update: %s", skipped)
 	}

@@ -31,7 +31,7 @@ func returnPath(t *testing.T, raw []byte) string {
 func (h *hub) deliveryState(email string) string {
 	h.t.Helper()
 	var state string
-	if err := h.db.QueryRow(`SELECT d.state FROM deliveries d JOIN messages m ON m.id = d.message_id
+	if err := h.db.QueryRow(`SELECT d.state FROM delivery_states d JOIN messages m ON m.id = d.message_id
 WHERE m.kind = 'status' AND d.email = $1 ORDER BY m.id LIMIT 1`, email).Scan(&state); err != nil {
 		h.t.Fatal(err)
 	}
@@ -92,7 +92,7 @@ func TestForgedBounceChangesNoDeliveryAndTellsTheLeads(t *testing.T) {
 	// ben still gets the next update.
 	res := h.update(inc, "Second update.")
 	var state string
-	h.db.QueryRow(`SELECT state FROM deliveries WHERE message_id = $1 AND email = 'ben@example.test'`, res.ID).Scan(&state)
+	h.db.QueryRow(`SELECT state FROM delivery_states WHERE message_id = $1 AND email = 'ben@example.test'`, res.ID).Scan(&state)
 	if state != "sent" {
 		t.Errorf("ben on the next update: %s", state)
 	}

@@ -209,7 +209,7 @@ func (h *hub) waitSent(messageID int64) {
 	h.t.Helper()
 	h.eventually(30*time.Second, func() (bool, string) {
 		var pending int
-		h.db.QueryRow(`SELECT COUNT(*) FROM deliveries WHERE message_id = $1 AND state IN ('queued', 'sending', 'deferred')`, messageID).Scan(&pending)
+		h.db.QueryRow(`SELECT COUNT(*) FROM delivery_states WHERE message_id = $1 AND state IN ('queued', 'sending', 'deferred')`, messageID).Scan(&pending)
 		return pending == 0, fmt.Sprintf("%d deliveries pending", pending)
 	})
 }

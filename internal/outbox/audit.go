@@ -79,7 +79,8 @@ func (o *Outbox) Audit(ctx context.Context, key int64, each func(AuditMessage, [
 		var did sql.NullInt64
 		var email, name, group, state, lastError sql.NullString
 		var attempts sql.NullInt64
-		var next, sent, failed, bounced sql.NullTime
+		var next, failed, bounced sql.NullTime
+		var sent exprTime
 		if err := rows.Scan(&m.ID, &m.Kind, &m.Audience, &m.Subject, &m.MessageID, &m.Language, &groups, &m.Actor, &m.QueuedAt,
 			&did, &email, &name, &group, &state, &attempts, &lastError, &next, &sent, &failed, &bounced); err != nil {
 			return fmt.Errorf("outbox: audit: %w", err)
@@ -95,7 +96,7 @@ func (o *Outbox) Audit(ctx context.Context, key int64, each func(AuditMessage, [
 			continue
 		}
 		r := AuditRecipient{Email: email.String, Name: name.String, Group: group.String, State: state.String, Attempts: int(attempts.Int64),
-			LastError: lastError.String, SentAt: timePtr(sent), NextAttemptAt: timePtr(next), FailedAt: timePtr(failed), BouncedAt: timePtr(bounced)}
+			LastError: lastError.String, SentAt: sent.t, NextAttemptAt: timePtr(next), FailedAt: timePtr(failed), BouncedAt: timePtr(bounced)}
 		if r.BouncedAt != nil {
 			r.State = StateBounced
 		}

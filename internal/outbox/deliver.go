@@ -103,6 +103,9 @@ type claimed struct {
 	unsubscribe string
 	// follows is what of the follower's sent it (compose.EncodeFollows).
 	follows string
+	// fromCursor: handed out by moving the message's cursor past it, not
+	// claimed by its own row; its transaction records it (group).
+	fromCursor bool
 }
 
 // storedMessage is what a worker needs of the message row.
@@ -133,6 +136,10 @@ type transaction struct {
 	token string
 	body  []byte
 	rcpt  []claimed
+	// ranged: its recipients are a run of rows handed out from the
+	// cursor, rcpt[0].id to the last one's, and the transaction's row
+	// records them sent (accept-transactions, delivery_states).
+	ranged bool
 }
 
 var errPermanentBuild = &SMTPError{Code: 554, Msg: "message could not be built"}
@@ -162,13 +169,20 @@ func (o *Outbox) claim(ctx context.Context, tx *sql.Tx, messageID int64, limit i
 	if err := tx.QueryRowContext(ctx, queries.SQL(o.DB, "claim-cursor"), messageID).Scan(&cursor); err != nil {
 		return nil, fmt.Errorf("outbox: claim: %w", err)
 	}
+	if o.DB.Dialect == store.Postgres {
+		if _, err := tx.ExecContext(ctx, queries.SQL(o.DB, "claim-in-id-order")); err != nil {
+			return nil, fmt.Errorf("outbox: claim: %w", err)
+		}
+	}
 	out, err := scanClaimed(tx.QueryContext(ctx, queries.Get("claim-queued"), messageID, cursor, limit))
 	if err != nil {
 		return nil, err
 	}
 	for i := range out {
-		// This try: written with its answer (mark-sent, record-delivery-outcome).
+		// This try: written with its answer (accept-transactions,
+		// record-delivery-outcome).
 		out[i].attempts++
+		out[i].fromCursor = true
 		cursor = out[i].id
 	}
 	if len(out) < limit {
@@ -254,15 +268,7 @@ func (o *Outbox) releaseExpired(ctx context.Context, tx *sql.Tx, messageID int64
 
 // closeTransactions marks SMTP transactions answered: their lease is over.
 func (o *Outbox) closeTransactions(ctx context.Context, tx *sql.Tx, messageID int64, tokens []string) error {
-	var list any = tokens
-	if o.DB.Dialect != store.Postgres {
-		b, err := json.Marshal(tokens)
-		if err != nil {
-			return fmt.Errorf("outbox: close transactions: %w", err)
-		}
-		list = string(b)
-	}
-	if _, err := tx.ExecContext(ctx, queries.SQL(o.DB, "close-transactions"), messageID, list); err != nil {
+	if _, err := tx.ExecContext(ctx, queries.SQL(o.DB, "close-transactions"), messageID, o.tokenList(tokens)); err != nil {
 		return fmt.Errorf("outbox: close transactions: %w", err)
 	}
 	return nil

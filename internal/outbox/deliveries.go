@@ -299,7 +299,8 @@ func (o *Outbox) Deliveries(ctx context.Context, messageID int64, state string, 
 	out := []Delivery{}
 	for rows.Next() {
 		var d Delivery
-		var next, sent sql.NullTime
+		var next sql.NullTime
+		sent := exprTime{}
 		if err := rows.Scan(&d.ID, &d.Email, &d.Name, &d.Group, &d.State, &d.Attempts, &d.LastError, &next, &sent); err != nil {
 			return nil, fmt.Errorf("outbox: deliveries: %w", err)
 		}
@@ -307,10 +308,7 @@ func (o *Outbox) Deliveries(ctx context.Context, messageID int64, state string, 
 			t := next.Time.UTC()
 			d.NextAttemptAt = &t
 		}
-		if sent.Valid {
-			t := sent.Time.UTC()
-			d.SentAt = &t
-		}
+		d.SentAt = sent.t
 		out = append(out, d)
 	}
 	return out, rows.Err()

@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"context"
 	"database/sql"
+	"encoding/json"
 	"fmt"
 	"strconv"
 	"strings"
@@ -19,6 +20,7 @@ import (
 // per recipient (nil: accepted) and one for the whole transaction.
 type outcome struct {
 	token   string // the transaction's (closed when recorded)
+	ranged  bool   // its row records the accepted recipients (transaction.ranged)
 	rcpt    []claimed
 	perRcpt []error
 	err     error
@@ -212,7 +214,7 @@ func (f *fanOut) send(ctx context.Context, work <-chan transaction, outcomes cha
 			to[i] = r.email
 		}
 		perRcpt, err := f.o.Sender.Send(ctx, f.o.bounceAddress(f.messageID, tx.token), to, tx.body)
-		outcomes <- outcome{token: tx.token, rcpt: tx.rcpt, perRcpt: perRcpt, err: err, sent: true}
+		outcomes <- outcome{token: tx.token, ranged: tx.ranged, rcpt: tx.rcpt, perRcpt: perRcpt, err: err, sent: true}
 	}
 }
 
@@ -325,28 +327,40 @@ func (f *fanOut) recorded(rec recorded) {
 	}
 }
 
-// group splits claimed rows into SMTP transactions: copies that render
-// the same (same zone and group, name for personal kinds, and not a
-// follower's own copy) share one,
-// up to f.batch recipients. Each transaction gets its own bounce token.
+// group splits claimed rows into SMTP transactions of up to f.batch
+// recipients whose copies render the same (same zone and group, name for
+// personal kinds, and not a follower's own copy). Each transaction gets
+// its own bounce token.
+//
+// The rows handed out from the cursor come first, in id order. They were
+// queued in sendingOrder, so each run of rows that render the same makes
+// whole transactions, and each such transaction holds a contiguous range
+// of the message's queued rows: its row records them all (ranged). Rows
+// claimed one by one (retries) follow, shared by rendering whatever their
+// order, and are recorded row by row.
 func (f *fanOut) group(rows []claimed) []transaction {
+	var txs []transaction
+	n := 0
+	for n < len(rows) && rows[n].fromCursor {
+		n++
+	}
+	for s := 0; s < n; {
+		key, e := f.renderKey(rows[s]), s+1
+		for e < n && e-s < f.batch && f.renderKey(rows[e]) == key {
+			e++
+		}
+		txs = append(txs, transaction{key: key, token: newBounceToken(), rcpt: rows[s:e:e], ranged: true})
+		s = e
+	}
 	byKey := map[string][]claimed{}
 	var order []string
-	for _, r := range rows {
-		key := r.zone + "\x00" + r.group + "\x00" + r.lang
-		if f.personal {
-			key += "\x00" + r.name
-		}
-		if r.unsubscribe != "" {
-			// A follower's copy carries their own unsubscribe link.
-			key += "\x00" + r.unsubscribe
-		}
+	for _, r := range rows[n:] {
+		key := f.renderKey(r)
 		if _, ok := byKey[key]; !ok {
 			order = append(order, key)
 		}
 		byKey[key] = append(byKey[key], r)
 	}
-	var txs []transaction
 	for _, key := range order {
 		group := byKey[key]
 		for s := 0; s < len(group); s += f.batch {
@@ -354,6 +368,20 @@ func (f *fanOut) group(rows []claimed) []transaction {
 		}
 	}
 	return txs
+}
+
+// renderKey says which rendering a row's copy is: rows with the same key
+// can share one SMTP transaction.
+func (f *fanOut) renderKey(r claimed) string {
+	key := r.zone + "\x00" + r.group + "\x00" + r.lang
+	if f.personal {
+		key += "\x00" + r.name
+	}
+	if r.unsubscribe != "" {
+		// A follower's copy carries their own unsubscribe link.
+		key += "\x00" + r.unsubscribe
+	}
+	return key
 }
 
 // sendingOrder is the order in which a message's recipients are queued:
@@ -408,9 +436,11 @@ type refusal struct {
 }
 
 // recordOutcomes writes the outcomes in tx: the accepted recipients as
-// sent, in one statement of fixed shape; the refused ones deferred (4xx,
-// network) with a backoff, or failed (5xx, retries spent) with the reason;
-// and their SMTP transactions closed.
+// sent, by their transaction's row when it holds a range of them
+// (accept-transactions: a row a transaction, not a row a recipient) and
+// by their own rows otherwise, each in one statement of fixed shape; the
+// refused ones deferred (4xx, network) with a backoff, or failed (5xx,
+// retries spent) with the reason; and every SMTP transaction closed.
 func (o *Outbox) recordOutcomes(ctx context.Context, tx *sql.Tx, messageID int64, outcomes []outcome) (recorded, error) {
 	rec := recorded{transactions: sentCount(outcomes)}
 	now := o.now()
@@ -419,14 +449,20 @@ func (o *Outbox) recordOutcomes(ctx context.Context, tx *sql.Tx, messageID int64
 		maxAttempts = 10
 	}
 	var sent []int64
+	var accepted, closed []string
 	for _, oc := range outcomes {
+		anyAccepted := false
 		for i, r := range oc.rcpt {
 			err := oc.err
 			if i < len(oc.perRcpt) && oc.perRcpt[i] != nil {
 				err = oc.perRcpt[i]
 			}
 			if err == nil {
-				sent = append(sent, r.id)
+				anyAccepted = true
+				rec.sent++
+				if !oc.ranged {
+					sent = append(sent, r.id)
+				}
 				continue
 			}
 			state, next := StateDeferred, sql.NullTime{Time: now.Add(backoff(r.attempts)), Valid: true}
@@ -443,19 +479,24 @@ func (o *Outbox) recordOutcomes(ctx context.Context, tx *sql.Tx, messageID int64
 			}
 			rec.refused = append(rec.refused, refusal{id: r.id, state: state, attempts: r.attempts, reason: reason})
 		}
+		if oc.ranged && anyAccepted {
+			accepted = append(accepted, oc.token)
+		} else {
+			closed = append(closed, oc.token)
+		}
 	}
 	if len(sent) > 0 {
 		if _, err := tx.ExecContext(ctx, queries.SQL(o.DB, "mark-sent"), now, o.idList(sent)); err != nil {
 			return rec, fmt.Errorf("outbox: record sent deliveries: %w", err)
 		}
 	}
-	rec.sent = len(sent)
-	tokens := make([]string, 0, len(outcomes))
-	for _, oc := range outcomes {
-		tokens = append(tokens, oc.token)
+	if len(accepted) > 0 {
+		if _, err := tx.ExecContext(ctx, queries.SQL(o.DB, "accept-transactions"), now, messageID, o.tokenList(accepted)); err != nil {
+			return rec, fmt.Errorf("outbox: record accepted transactions: %w", err)
+		}
 	}
-	if len(tokens) > 0 {
-		if err := o.closeTransactions(ctx, tx, messageID, tokens); err != nil {
+	if len(closed) > 0 {
+		if err := o.closeTransactions(ctx, tx, messageID, closed); err != nil {
 			return rec, err
 		}
 	}
@@ -479,6 +520,16 @@ func (o *Outbox) idList(ids []int64) any {
 		return ids
 	}
 	return jsonIDs(ids)
+}
+
+// tokenList passes transaction tokens as one parameter: a text array on
+// PostgreSQL, a JSON array (json_each) on SQLite.
+func (o *Outbox) tokenList(tokens []string) any {
+	if o.DB.Dialect == store.Postgres {
+		return tokens
+	}
+	b, _ := json.Marshal(tokens) // strings always marshal
+	return string(b)
 }
 
 func jsonIDs(ids []int64) string {

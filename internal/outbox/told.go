@@ -134,3 +134,21 @@ func aggregateTime(v any) time.Time {
 	}
 	return time.Time{}
 }
+
+// exprTime scans a timestamp that may come from an expression
+// (delivery_states' sent_at is a COALESCE): SQLite has no declared type
+// for it and returns text. NULL leaves it nil.
+type exprTime struct{ t *time.Time }
+
+func (e *exprTime) Scan(v any) error {
+	e.t = nil
+	if v == nil {
+		return nil
+	}
+	t := aggregateTime(v)
+	if t.IsZero() {
+		return fmt.Errorf("outbox: %v (%T) is not a time", v, v)
+	}
+	e.t = &t
+	return nil
+}

@@ -79,7 +79,7 @@ func (o *Outbox) recordTransactions(ctx context.Context, tx *sql.Tx, messageID i
 	}
 	var q strings.Builder
 	q.WriteString(queries.Get("insert-transactions") + " ")
-	args := make([]any, 0, 4*len(txs))
+	args := make([]any, 0, 6*len(txs))
 	// Open until their answers are recorded: a transaction still open
 	// after this lost its worker (releaseExpired).
 	until := time.Now().UTC().Add(o.lease())
@@ -91,9 +91,15 @@ func (o *Outbox) recordTransactions(ctx context.Context, tx *sql.Tx, messageID i
 		for k, r := range t.rcpt {
 			ids[k] = r.id
 		}
-		n := len(args)
-		q.WriteString("(" + o.DB.Placeholder(n+1) + ", " + o.DB.Placeholder(n+2) + ", " + o.DB.Placeholder(n+3) + ", " + o.DB.Placeholder(n+4) + ")")
-		args = append(args, messageID, t.token, jsonIDs(ids), until)
+		// A ranged transaction's first and last rows bound what its row
+		// records (delivery_states); a retry's rows record themselves.
+		var first, last sql.NullInt64
+		if t.ranged {
+			first = sql.NullInt64{Int64: ids[0], Valid: true}
+			last = sql.NullInt64{Int64: ids[len(ids)-1], Valid: true}
+		}
+		q.WriteString("(" + o.DB.Placeholders(len(args)+1, 6) + ")")
+		args = append(args, messageID, t.token, jsonIDs(ids), until, first, last)
 	}
 	if _, err := tx.ExecContext(ctx, q.String(), args...); err != nil {
 		return fmt.Errorf("outbox: record transactions: %w", err)

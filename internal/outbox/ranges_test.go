@@ -1,0 +1,118 @@
+package outbox_test
+
+import (
+	"context"
+	"strings"
+	"testing"
+
+	"github.com/emersion/go-smtp"
+
+	"github.com/sitrep-dev/sitrep/internal/incident"
+	"github.com/sitrep-dev/sitrep/internal/outbox"
+)
+
+// A transaction handed out from the cursor records its accepted
+// recipients by its own row (migration 00034): readers must still see
+// each recipient as before (sent, when, after how many tries), a refused
+// one as refused, and a later bounce on one of them with both times. Two
+// updates in the thread: one message's ranges must not answer for the
+// other's rows.
+func TestRecipientsRecordedByTheirTransactionReadAsSent(t *testing.T) {
+	t.Parallel()
+	f := startFaulty(t)
+	org, people := smallOrg(7)
+	h := newHarness(t, f.addr, org, false)
+	inc := h.declare(t)
+	ctx := context.Background()
+	f.setReply("pb@example.test", &smtp.SMTPError{Code: 550, EnhancedCode: smtp.EnhancedCode{5, 1, 1}, Message: "no such user"})
+
+	var msgs []int64
+	for _, status := range []string{"Investigating.", "Mitigating."} {
+		res, err := h.comms.SendUpdate(ctx, "vp@example.test", inc.Ref, incident.UpdateInput{Status: status, Groups: []string{"everyone"}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		msgs = append(msgs, res.Message.ID)
+		drain(t, h, 1)
+	}
+	for _, id := range msgs {
+		m, err := h.outbox.Message(ctx, inc.ID, inc.Ref, id)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if m.Counts[outbox.StateSent] != 6 || m.Counts[outbox.StateFailed] != 1 || len(m.Counts) != 2 {
+			t.Fatalf("message %d: want 6 sent and 1 failed, got %v", id, m.Counts)
+		}
+		list, err := h.outbox.Deliveries(ctx, id, "", 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, d := range list {
+			if d.Attempts != 1 {
+				t.Errorf("message %d, %s: %d attempts, want 1", id, d.Email, d.Attempts)
+			}
+			if (d.SentAt != nil) != (d.Email != "pb@example.test") {
+				t.Errorf("message %d, %s (%s): sent at %v", id, d.Email, d.State, d.SentAt)
+			}
+		}
+		// What makes it cheap: the accepted recipients' rows were written
+		// once, when queued, and never again.
+		var rewritten int
+		if err := h.db.QueryRowContext(ctx, `SELECT COUNT(*) FROM deliveries WHERE message_id = $1 AND state <> 'queued' AND email <> 'pb@example.test'`, id).Scan(&rewritten); err != nil {
+			t.Fatal(err)
+		}
+		if rewritten != 0 {
+			t.Errorf("message %d: %d accepted recipients' rows were rewritten; their transaction records them", id, rewritten)
+		}
+	}
+
+	// A bounce comes back for pd's copy of the first update, to the
+	// envelope sender of the transaction that carried it.
+	var plus string
+	f.mu.Lock()
+	txs := f.txs
+	f.mu.Unlock()
+	for _, tx := range txs {
+		for _, r := range tx.rcpt {
+			if r == "pd@example.test" && plus == "" {
+				plus = tx.from[strings.Index(tx.from, "+")+1 : strings.Index(tx.from, "@")]
+			}
+		}
+	}
+	d, err := outbox.VerifyBounce(ctx, h.db, plus, "pd@example.test")
+	if err != nil || d.MessageID != msgs[0] {
+		t.Fatalf("bounce for %q: %+v, %v", plus, d, err)
+	}
+	if err := outbox.FailBounced(ctx, h.db, d, "550 mailbox full", h.clock.Now()); err != nil {
+		t.Fatal(err)
+	}
+	seen := 0
+	err = h.outbox.Audit(ctx, inc.ID, func(m outbox.AuditMessage, rs []outbox.AuditRecipient) error {
+		for _, r := range rs {
+			if r.Email != "pd@example.test" {
+				continue
+			}
+			seen++
+			bounced := m.ID == msgs[0]
+			if bounced && (r.State != outbox.StateBounced || r.SentAt == nil || r.BouncedAt == nil || r.Attempts != 1) {
+				t.Errorf("the bounced copy reads %s, sent %v, bounced %v, %d attempts: want bounced with both times and 1 attempt", r.State, r.SentAt, r.BouncedAt, r.Attempts)
+			}
+			if !bounced && (r.State != outbox.StateSent || r.SentAt == nil) {
+				t.Errorf("the second update's copy to pd reads %s, sent %v: the first's bounce must not touch it", r.State, r.SentAt)
+			}
+		}
+		return nil
+	})
+	if err != nil || seen != 2 {
+		t.Fatalf("audit: pd seen %d times, %v", seen, err)
+	}
+	for _, p := range people {
+		want := 2
+		if p == "pb" {
+			want = 0
+		}
+		if got := f.copies(p + "@example.test"); len(got) != want {
+			t.Errorf("%s received %d copies, want %d", p, len(got), want)
+		}
+	}
+}
