@@ -265,21 +265,41 @@ func (o *Outbox) Message(ctx context.Context, key int64, ref string, id int64) (
 }
 
 func (o *Outbox) counts(ctx context.Context, messageID int64) (map[string]int, error) {
-	rows, err := o.DB.QueryContext(ctx, queries.Get("delivery-counts"), messageID)
+	return stateCounts(o.DB.QueryContext(ctx, queries.Get("delivery-counts"), messageID))
+}
+
+// stateCounts reads delivery-counts or deliveries-by-state: counts by
+// state, a state perhaps twice, and the rows handed out from the cursor,
+// of which those not being sent are sent. No state of zero is listed.
+func stateCounts(rows *sql.Rows, err error) (map[string]int, error) {
 	if err != nil {
 		return nil, fmt.Errorf("outbox: counts: %w", err)
 	}
 	defer rows.Close()
 	out := map[string]int{}
+	handed := 0
 	for rows.Next() {
 		var state string
 		var n int
 		if err := rows.Scan(&state, &n); err != nil {
 			return nil, fmt.Errorf("outbox: counts: %w", err)
 		}
-		out[state] = n
+		if state == "handed out" {
+			handed = n
+			continue
+		}
+		out[state] += n
 	}
-	return out, rows.Err()
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("outbox: counts: %w", err)
+	}
+	out[StateSent] += handed - out[StateSending]
+	for state, n := range out {
+		if n == 0 {
+			delete(out, state)
+		}
+	}
+	return out, nil
 }
 
 // Deliveries lists one message's recipients; state filters when not empty.

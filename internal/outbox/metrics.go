@@ -34,17 +34,11 @@ type deliveryCollector struct{ o *Outbox }
 func (c *deliveryCollector) Describe(ch chan<- *prometheus.Desc) { ch <- deliveriesDesc }
 
 func (c *deliveryCollector) Collect(ch chan<- prometheus.Metric) {
-	rows, err := c.o.DB.QueryContext(context.Background(), queries.Get("deliveries-by-state"))
+	counts, err := stateCounts(c.o.DB.QueryContext(context.Background(), queries.Get("deliveries-by-state")))
 	if err != nil {
 		return
 	}
-	defer rows.Close()
-	for rows.Next() {
-		var state string
-		var n int
-		if rows.Scan(&state, &n) != nil {
-			return
-		}
+	for state, n := range counts {
 		ch <- prometheus.MustNewConstMetric(deliveriesDesc, prometheus.GaugeValue, float64(n), state)
 	}
 }
