@@ -51,6 +51,50 @@ type fanOut struct {
 	// resend only those, so this is what bounds the duplicate copies
 	// (docs/reliability.md).
 	unrecorded chan struct{}
+
+	// held are the tokens of the SMTP transactions this run claimed and
+	// has not recorded: waiting in its buffer (a rate limit can keep them
+	// there for minutes) or being sent. Every record and claim renews
+	// their leases, so that only a worker that stopped loses its
+	// transactions (releaseExpired), never a live one whose sends wait.
+	// The PostgreSQL recorder records beside the loop: hence the lock.
+	heldMu sync.Mutex
+	held   map[string]bool
+}
+
+// hold notes transactions just claimed; release, those recorded.
+func (f *fanOut) hold(txs []transaction) {
+	f.heldMu.Lock()
+	defer f.heldMu.Unlock()
+	for _, t := range txs {
+		f.held[t.token] = true
+	}
+}
+
+func (f *fanOut) release(batch []outcome) {
+	f.heldMu.Lock()
+	defer f.heldMu.Unlock()
+	for _, oc := range batch {
+		delete(f.held, oc.token)
+	}
+}
+
+// renew extends the leases of the transactions this run holds, in tx.
+func (f *fanOut) renew(ctx context.Context, tx *sql.Tx) error {
+	f.heldMu.Lock()
+	tokens := make([]string, 0, len(f.held))
+	for token := range f.held {
+		tokens = append(tokens, token)
+	}
+	f.heldMu.Unlock()
+	if len(tokens) == 0 {
+		return nil
+	}
+	until := time.Now().UTC().Add(f.o.lease())
+	if _, err := tx.ExecContext(ctx, queries.SQL(f.o.DB, "renew-transactions"), until, f.messageID, f.o.tokenList(tokens)); err != nil {
+		return fmt.Errorf("outbox: renew leases: %w", err)
+	}
+	return nil
 }
 
 // deliver works a message's due deliveries. It stops after maxRounds
@@ -62,7 +106,7 @@ func (o *Outbox) deliver(ctx context.Context, messageID int64, budget time.Durat
 		return 0, err
 	}
 	f := &fanOut{o: o, messageID: messageID, msg: msg, batch: o.BatchSize, conc: max(1, o.Sender.Concurrency()),
-		personal: compose.Personal(compose.Kind(msg.kind)), bodies: map[string][]byte{}}
+		personal: compose.Personal(compose.Kind(msg.kind)), bodies: map[string][]byte{}, held: map[string]bool{}}
 	if f.batch <= 0 {
 		f.batch = 50
 	}
@@ -268,6 +312,9 @@ func (f *fanOut) recordAndClaim(ctx, recordCtx context.Context) (int, error) {
 		if rec, err = f.o.recordOutcomes(recordCtx, tx, f.messageID, batch); err != nil {
 			return err
 		}
+		if err := f.renew(ctx, tx); err != nil {
+			return err
+		}
 		if rows, err = f.o.claim(ctx, tx, f.messageID, f.batch*f.conc*2); err != nil {
 			return err
 		}
@@ -280,7 +327,9 @@ func (f *fanOut) recordAndClaim(ctx, recordCtx context.Context) (int, error) {
 		f.record(recordCtx, batch)
 		return 0, err
 	}
+	f.release(batch)
 	f.recorded(rec)
+	f.hold(txs)
 	f.plan(txs)
 	return len(rows), nil
 }
@@ -296,16 +345,20 @@ func (f *fanOut) record(ctx context.Context, batch []outcome) {
 		var rec recorded
 		err := f.o.DB.InTx(ctx, func(tx *sql.Tx) error {
 			var err error
-			rec, err = f.o.recordOutcomes(ctx, tx, f.messageID, batch)
-			return err
+			if rec, err = f.o.recordOutcomes(ctx, tx, f.messageID, batch); err != nil {
+				return err
+			}
+			return f.renew(ctx, tx) // the batch's own are closed by now
 		})
 		if err == nil {
+			f.release(batch)
 			f.recorded(rec)
 			return
 		}
 		if time.Now().After(deadline) {
 			f.o.logger().Error("outbox: cannot record deliveries; the accepted ones will be sent again with the same Message-ID",
 				"message", f.messageID, "err", err, "transactions", len(batch))
+			f.release(batch) // no longer renewed: their leases run out and they go again
 			f.recorded(recorded{transactions: sentCount(batch)})
 			return
 		}
@@ -449,20 +502,20 @@ func (o *Outbox) recordOutcomes(ctx context.Context, tx *sql.Tx, messageID int64
 		maxAttempts = 10
 	}
 	var sent []int64
-	var accepted, closed []string
+	var closed []string
+	// accepted: the ranged transactions the server accepted, with the
+	// rows it accepted (recorded one by one if the transaction was
+	// released meanwhile).
+	accepted := map[string][]int64{}
 	for _, oc := range outcomes {
-		anyAccepted := false
+		var ok []int64
 		for i, r := range oc.rcpt {
 			err := oc.err
 			if i < len(oc.perRcpt) && oc.perRcpt[i] != nil {
 				err = oc.perRcpt[i]
 			}
 			if err == nil {
-				anyAccepted = true
-				rec.sent++
-				if !oc.ranged {
-					sent = append(sent, r.id)
-				}
+				ok = append(ok, r.id)
 				continue
 			}
 			state, next := StateDeferred, sql.NullTime{Time: now.Add(backoff(r.attempts)), Valid: true}
@@ -479,20 +532,24 @@ func (o *Outbox) recordOutcomes(ctx context.Context, tx *sql.Tx, messageID int64
 			}
 			rec.refused = append(rec.refused, refusal{id: r.id, state: state, attempts: r.attempts, reason: reason})
 		}
-		if oc.ranged && anyAccepted {
-			accepted = append(accepted, oc.token)
+		rec.sent += len(ok)
+		if oc.ranged && len(ok) > 0 {
+			accepted[oc.token] = ok
 		} else {
+			sent = append(sent, ok...)
 			closed = append(closed, oc.token)
 		}
+	}
+	if len(accepted) > 0 {
+		late, err := o.acceptTransactions(ctx, tx, messageID, now, accepted)
+		if err != nil {
+			return rec, err
+		}
+		sent = append(sent, late...)
 	}
 	if len(sent) > 0 {
 		if _, err := tx.ExecContext(ctx, queries.SQL(o.DB, "mark-sent"), now, o.idList(sent)); err != nil {
 			return rec, fmt.Errorf("outbox: record sent deliveries: %w", err)
-		}
-	}
-	if len(accepted) > 0 {
-		if _, err := tx.ExecContext(ctx, queries.SQL(o.DB, "accept-transactions"), now, messageID, o.tokenList(accepted)); err != nil {
-			return rec, fmt.Errorf("outbox: record accepted transactions: %w", err)
 		}
 	}
 	if len(closed) > 0 {
@@ -501,6 +558,42 @@ func (o *Outbox) recordOutcomes(ctx context.Context, tx *sql.Tx, messageID int64
 		}
 	}
 	return rec, nil
+}
+
+// acceptTransactions closes the accepted ranged transactions that are
+// still open, recording their recipients sent, and returns the accepted
+// rows of those that were not: their lease ran out and they were released
+// (a worker cut off from the database longer than the lease). Their
+// answer still holds: recorded row by row, their recipients are not sent
+// again unless a retry has already claimed them.
+func (o *Outbox) acceptTransactions(ctx context.Context, tx *sql.Tx, messageID int64, now time.Time, accepted map[string][]int64) ([]int64, error) {
+	tokens := make([]string, 0, len(accepted))
+	for token := range accepted {
+		tokens = append(tokens, token)
+	}
+	rows, err := tx.QueryContext(ctx, queries.SQL(o.DB, "accept-transactions"), now, messageID, o.tokenList(tokens))
+	if err != nil {
+		return nil, fmt.Errorf("outbox: record accepted transactions: %w", err)
+	}
+	defer rows.Close()
+	open := make(map[string]bool, len(tokens))
+	for rows.Next() {
+		var token string
+		if err := rows.Scan(&token); err != nil {
+			return nil, fmt.Errorf("outbox: record accepted transactions: %w", err)
+		}
+		open[token] = true
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("outbox: record accepted transactions: %w", err)
+	}
+	var late []int64
+	for token, ids := range accepted {
+		if !open[token] {
+			late = append(late, ids...)
+		}
+	}
+	return late, nil
 }
 
 func sentCount(outcomes []outcome) int {

@@ -209,13 +209,25 @@ WHERE id = ANY($3::bigint[]) AND state = 'queued';
 
 -- name: accept-transactions
 -- The server accepted these transactions: the recipients in their ranges
--- are sent (delivery_states). Only while still open: one whose lease ran
--- out was released and its recipients go again row by row.
+-- are sent (delivery_states). Only those still open: one whose lease ran
+-- out was released, its recipients made due again row by row, and its
+-- answer, come late, is recorded on those rows (recordOutcomes).
 UPDATE delivery_transactions SET sent_at = $1, lease_until = NULL
-WHERE message_id = $2 AND token IN (SELECT value FROM json_each($3)) AND lease_until IS NOT NULL;
+WHERE message_id = $2 AND token IN (SELECT value FROM json_each($3)) AND lease_until IS NOT NULL
+RETURNING token;
 
 -- name: accept-transactions (postgres)
 UPDATE delivery_transactions SET sent_at = $1, lease_until = NULL
+WHERE message_id = $2 AND token = ANY($3::text[]) AND lease_until IS NOT NULL
+RETURNING token;
+
+-- name: renew-transactions
+-- A live worker still holds these (fanOut.held): not lost.
+UPDATE delivery_transactions SET lease_until = $1
+WHERE message_id = $2 AND token IN (SELECT value FROM json_each($3)) AND lease_until IS NOT NULL;
+
+-- name: renew-transactions (postgres)
+UPDATE delivery_transactions SET lease_until = $1
 WHERE message_id = $2 AND token = ANY($3::text[]) AND lease_until IS NOT NULL;
 
 -- name: close-transactions

@@ -2,8 +2,10 @@ package outbox_test
 
 import (
 	"context"
+	"fmt"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/emersion/go-smtp"
 
@@ -114,5 +116,77 @@ func TestRecipientsRecordedByTheirTransactionReadAsSent(t *testing.T) {
 		if got := f.copies(p + "@example.test"); len(got) != want {
 			t.Errorf("%s received %d copies, want %d", p, len(got), want)
 		}
+	}
+}
+
+// A live worker whose transactions wait for the rate limit longer than
+// the lease keeps them: the lease is for a worker that stopped. Here a
+// second worker claims from the same message every 200 ms (as a job the
+// sweep queued after a database outage, or a replica's, would): before
+// each record renewed the first worker's leases, its claims near the end
+// of the message released the transactions still waiting in the first
+// worker's buffer and sent them again.
+func TestTransactionsWaitingForTheRateLimitAreNotSentTwice(t *testing.T) {
+	t.Parallel()
+	f := startFaulty(t)
+	var people []string
+	for i := range 200 {
+		people = append(people, fmt.Sprintf("p%03d", i))
+	}
+	org := orgYAML("example.test", append(people, "vp", "lead", "backup"), nil, map[string][]string{"everyone": people}, nil)
+	// 200 recipients at 40 a second: 5 s. A worker keeps up to 24
+	// transactions of 3 claimed ahead, 1.8 s of sending at that rate.
+	h := newHarness(t, f.addr, org, true, func(c *outbox.SMTPConfig) { c.RatePerSecond = 40 })
+	h.outbox.Lease = time.Second
+	inc := h.declare(t)
+	ctx := context.Background()
+	res, err := h.comms.SendUpdate(ctx, "vp@example.test", inc.Ref, incident.UpdateInput{Status: "Investigating.", Groups: []string{"everyone"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan struct{})
+	second := make(chan error, 1)
+	go func() {
+		for {
+			select {
+			case <-done:
+				second <- nil
+				return
+			case <-time.After(200 * time.Millisecond):
+			}
+			if _, err := h.outbox.DeliverBatch(ctx, res.Message.ID); err != nil {
+				second <- err
+				return
+			}
+		}
+	}()
+	for deadline := time.Now().Add(60 * time.Second); ; time.Sleep(50 * time.Millisecond) {
+		m, err := h.outbox.Message(ctx, inc.ID, inc.Ref, res.Message.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if m.Counts[outbox.StateSent] == len(people) {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("not all sent: %v", m.Counts)
+		}
+	}
+	close(done)
+	if err := <-second; err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(500 * time.Millisecond) // a second copy would be on its way
+	twice := 0
+	for _, p := range people {
+		if got := f.copies(p + "@example.test"); len(got) != 1 {
+			twice++
+			if len(got) == 0 {
+				t.Errorf("%s received nothing", p)
+			}
+		}
+	}
+	if twice > 0 {
+		t.Errorf("%d of %d recipients received their copy more than once", twice, len(people))
 	}
 }
