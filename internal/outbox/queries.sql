@@ -227,8 +227,12 @@ UPDATE delivery_transactions SET lease_until = $1
 WHERE message_id = $2 AND token IN (SELECT value FROM json_each($3)) AND lease_until IS NOT NULL;
 
 -- name: renew-transactions (postgres)
+-- A row locked is being closed by this worker's other transaction (the
+-- recorder beside the claims): skipped. Waiting for it could deadlock, as
+-- that transaction renews the rows this one closes.
 UPDATE delivery_transactions SET lease_until = $1
-WHERE message_id = $2 AND token = ANY($3::text[]) AND lease_until IS NOT NULL;
+WHERE message_id = $2 AND token IN (SELECT token FROM delivery_transactions
+    WHERE message_id = $2 AND token = ANY($3::text[]) AND lease_until IS NOT NULL FOR UPDATE SKIP LOCKED);
 
 -- name: close-transactions
 -- Their answers are recorded (or their recipients released).
