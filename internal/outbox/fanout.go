@@ -62,7 +62,8 @@ type fanOut struct {
 	held   map[string]bool
 }
 
-// hold notes transactions just claimed; release, those recorded.
+// hold notes transactions just claimed; unhold, those recorded (or
+// given up). Not releaseExpired's "release": nothing goes again here.
 func (f *fanOut) hold(txs []transaction) {
 	f.heldMu.Lock()
 	defer f.heldMu.Unlock()
@@ -71,7 +72,7 @@ func (f *fanOut) hold(txs []transaction) {
 	}
 }
 
-func (f *fanOut) release(batch []outcome) {
+func (f *fanOut) unhold(batch []outcome) {
 	f.heldMu.Lock()
 	defer f.heldMu.Unlock()
 	for _, oc := range batch {
@@ -327,7 +328,7 @@ func (f *fanOut) recordAndClaim(ctx, recordCtx context.Context) (int, error) {
 		f.record(recordCtx, batch)
 		return 0, err
 	}
-	f.release(batch)
+	f.unhold(batch)
 	f.recorded(rec)
 	f.hold(txs)
 	f.plan(txs)
@@ -351,14 +352,14 @@ func (f *fanOut) record(ctx context.Context, batch []outcome) {
 			return f.renew(ctx, tx) // the batch's own are closed by now
 		})
 		if err == nil {
-			f.release(batch)
+			f.unhold(batch)
 			f.recorded(rec)
 			return
 		}
 		if time.Now().After(deadline) {
 			f.o.logger().Error("outbox: cannot record deliveries; the accepted ones will be sent again with the same Message-ID",
 				"message", f.messageID, "err", err, "transactions", len(batch))
-			f.release(batch) // no longer renewed: their leases run out and they go again
+			f.unhold(batch) // no longer renewed: their leases run out and they go again
 			f.recorded(recorded{transactions: sentCount(batch)})
 			return
 		}
