@@ -190,7 +190,7 @@ func linearTracker(t *testing.T) *tracker {
 	}
 	return &tracker{name: "linear", firstRef: "ENG-1", settlesUnanswered: true, hasDue: true, olga: "user-olga", cora: "user-cora",
 		failUpdate: func() {
-			fake.FailNext("issueUpdate", linearfake.Fault{Status: 400, Code: "RATELIMITED", Reset: time.Now().Add(9 * time.Second)})
+			fake.FailNext("issueUpdate", linearfake.Fault{Status: 400, Code: "RATELIMITED", ResetIn: 9 * time.Second})
 		},
 		closed: func(ref string) bool {
 			st := find(ref).StateID
@@ -212,7 +212,7 @@ func linearTracker(t *testing.T) *tracker {
 		wantRevoked:   []string{"401", "backlog.linear.api_key"},
 		wantElsewhere: []string{"no team", "backlog.linear.team"},
 		fail: func(kind string) {
-			f := map[string]linearfake.Fault{"429": {Status: 400, Code: "RATELIMITED", Reset: time.Now().Add(7 * time.Second)},
+			f := map[string]linearfake.Fault{"429": {Status: 400, Code: "RATELIMITED", ResetIn: 7 * time.Second},
 				"502": {Status: 502}, "lost": {Lost: true}, "hang": {Hang: true}, "401": {Status: 400, Code: "AUTHENTICATION_ERROR"}}[kind]
 			fake.FailNext("issueCreate", f)
 		},

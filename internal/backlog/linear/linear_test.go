@@ -94,8 +94,7 @@ func TestErrors(t *testing.T) {
 	if _, err := c.Create(ctx, backlog.Item{Title: "warm the team cache"}, "sitrep:improvement:9:999999999999"); err != nil {
 		t.Fatal(err)
 	}
-	reset := time.Now().Add(40 * time.Second)
-	fake.FailNext("issueCreate", linearfake.Fault{Status: 400, Code: "RATELIMITED", Reset: reset})
+	fake.FailNext("issueCreate", linearfake.Fault{Status: 400, Code: "RATELIMITED", ResetIn: 40 * time.Second})
 	_, err := c.Create(ctx, backlog.Item{Title: "x"}, marker)
 	if d, ok := backlog.RetryAfter(err); !ok || d < 30*time.Second || d > 41*time.Second {
 		t.Errorf("400 RATELIMITED: %v %s", err, d)

@@ -79,9 +79,11 @@ type Fault struct {
 	// Code is extensions.code of the error: RATELIMITED,
 	// AUTHENTICATION_ERROR, FORBIDDEN, INVALID_INPUT.
 	Code string
-	// Reset is X-RateLimit-Requests-Reset (UTC epoch milliseconds) on a
-	// rate limit; zero: none.
-	Reset time.Time
+	// ResetIn puts X-RateLimit-Requests-Reset (UTC epoch milliseconds)
+	// on a rate limit, this long after the fault is answered; zero: none.
+	// It is relative to the answer, as Linear's window is, so that a test
+	// on a loaded machine sees the wait it asked for.
+	ResetIn time.Duration
 	Lost  bool // do the work, then drop the connection unanswered
 	Hang  bool // do the work, then never answer
 }
@@ -423,10 +425,10 @@ func key(f *ast.Field) string {
 }
 
 func (s *Server) fault(w http.ResponseWriter, f Fault) int {
-	if !f.Reset.IsZero() {
+	if f.ResetIn != 0 {
 		w.Header().Set("X-RateLimit-Requests-Limit", "5000")
 		w.Header().Set("X-RateLimit-Requests-Remaining", "0")
-		w.Header().Set("X-RateLimit-Requests-Reset", strconv.FormatInt(f.Reset.UnixMilli(), 10))
+		w.Header().Set("X-RateLimit-Requests-Reset", strconv.FormatInt(time.Now().Add(f.ResetIn).UnixMilli(), 10))
 	}
 	switch {
 	case f.Code == "RATELIMITED" || f.Status == http.StatusTooManyRequests:
