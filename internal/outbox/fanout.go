@@ -52,14 +52,16 @@ type fanOut struct {
 	// (docs/reliability.md).
 	unrecorded chan struct{}
 
-	// held are the tokens of the SMTP transactions this run claimed and
-	// has not recorded: waiting in its buffer (a rate limit can keep them
-	// there for minutes) or being sent. Every record and claim renews
-	// their leases, so that only a worker that stopped loses its
-	// transactions (releaseExpired), never a live one whose sends wait.
-	// The PostgreSQL recorder records beside the loop: hence the lock.
+	// held are the SMTP transactions this run claimed and has not
+	// recorded, by token: waiting in its buffer (a rate limit can keep
+	// them there for minutes) or being sent. Every record and claim
+	// renews their leases, so that only a worker that stopped loses its
+	// transactions (releaseExpired, claim-due), never a live one whose
+	// sends wait. A retry's transaction (not ranged) holds its rows' ids:
+	// each of those rows carries its own lease (claim-due). The
+	// PostgreSQL recorder records beside the loop: hence the lock.
 	heldMu sync.Mutex
-	held   map[string]bool
+	held   map[string][]int64
 }
 
 // hold notes transactions just claimed; unhold, those recorded (or
@@ -68,7 +70,14 @@ func (f *fanOut) hold(txs []transaction) {
 	f.heldMu.Lock()
 	defer f.heldMu.Unlock()
 	for _, t := range txs {
-		f.held[t.token] = true
+		var rows []int64
+		if !t.ranged {
+			rows = make([]int64, len(t.rcpt))
+			for i, r := range t.rcpt {
+				rows[i] = r.id
+			}
+		}
+		f.held[t.token] = rows
 	}
 }
 
@@ -80,12 +89,15 @@ func (f *fanOut) unhold(batch []outcome) {
 	}
 }
 
-// renew extends the leases of the transactions this run holds, in tx.
+// renew extends the leases of the transactions this run holds, and of
+// their retried rows, in tx.
 func (f *fanOut) renew(ctx context.Context, tx *sql.Tx) error {
 	f.heldMu.Lock()
 	tokens := make([]string, 0, len(f.held))
-	for token := range f.held {
+	var rows []int64
+	for token, ids := range f.held {
 		tokens = append(tokens, token)
+		rows = append(rows, ids...)
 	}
 	f.heldMu.Unlock()
 	if len(tokens) == 0 {
@@ -94,6 +106,11 @@ func (f *fanOut) renew(ctx context.Context, tx *sql.Tx) error {
 	until := time.Now().UTC().Add(f.o.lease())
 	if _, err := tx.ExecContext(ctx, queries.SQL(f.o.DB, "renew-transactions"), until, f.messageID, f.o.tokenList(tokens)); err != nil {
 		return fmt.Errorf("outbox: renew leases: %w", err)
+	}
+	if len(rows) > 0 {
+		if _, err := tx.ExecContext(ctx, queries.SQL(f.o.DB, "renew-deliveries"), until, f.o.idList(rows)); err != nil {
+			return fmt.Errorf("outbox: renew leases: %w", err)
+		}
 	}
 	return nil
 }
@@ -107,7 +124,7 @@ func (o *Outbox) deliver(ctx context.Context, messageID int64, budget time.Durat
 		return 0, err
 	}
 	f := &fanOut{o: o, messageID: messageID, msg: msg, batch: o.BatchSize, conc: max(1, o.Sender.Concurrency()),
-		personal: compose.Personal(compose.Kind(msg.kind)), bodies: map[string][]byte{}, held: map[string]bool{}}
+		personal: compose.Personal(compose.Kind(msg.kind)), bodies: map[string][]byte{}, held: map[string][]int64{}}
 	if f.batch <= 0 {
 		f.batch = 50
 	}

@@ -234,6 +234,16 @@ UPDATE delivery_transactions SET lease_until = $1
 WHERE message_id = $2 AND token IN (SELECT token FROM delivery_transactions
     WHERE message_id = $2 AND token = ANY($3::text[]) AND lease_until IS NOT NULL FOR UPDATE SKIP LOCKED);
 
+-- name: renew-deliveries
+-- A retry's rows (claim-due) carry their own lease: renewed with their
+-- transaction's, while their answer is not recorded (still sending).
+UPDATE deliveries SET lease_until = $1 WHERE id IN (SELECT value FROM json_each($2)) AND state = 'sending';
+
+-- name: renew-deliveries (postgres)
+-- Skips a row locked by the recorder closing it, as renew-transactions.
+UPDATE deliveries SET lease_until = $1
+WHERE id IN (SELECT id FROM deliveries WHERE id = ANY($2::bigint[]) AND state = 'sending' FOR UPDATE SKIP LOCKED);
+
 -- name: close-transactions
 -- Their answers are recorded (or their recipients released).
 UPDATE delivery_transactions SET lease_until = NULL

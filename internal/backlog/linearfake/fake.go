@@ -84,8 +84,8 @@ type Fault struct {
 	// It is relative to the answer, as Linear's window is, so that a test
 	// on a loaded machine sees the wait it asked for.
 	ResetIn time.Duration
-	Lost  bool // do the work, then drop the connection unanswered
-	Hang  bool // do the work, then never answer
+	Lost    bool // do the work, then drop the connection unanswered
+	Hang    bool // do the work, then never answer
 }
 
 // Request is one request the fake saw.
