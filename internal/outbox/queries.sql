@@ -144,7 +144,10 @@ WHERE id = $2 AND settled_at IS NULL
 SELECT deliveries FROM delivery_transactions WHERE message_id = $1 AND token = $2;
 
 -- name: bounced-delivery
-SELECT id, email, via_group FROM deliveries WHERE message_id = $1 AND LOWER(email) = LOWER($2);
+-- Between the first and last row of the bounce's transaction
+-- (deliveries_by_message), not among all the message's rows: LOWER(email)
+-- is in no index.
+SELECT id, email, via_group FROM deliveries WHERE message_id = $1 AND id BETWEEN $3 AND $4 AND LOWER(email) = LOWER($2);
 
 -- name: fail-bounced
 -- A bounce after the server accepted the message keeps sent_at (for a row

@@ -135,18 +135,24 @@ func VerifyBounce(ctx context.Context, q store.Querier, plus, email string) (Bou
 	if err != nil {
 		return BouncedDelivery{}, fmt.Errorf("outbox: verify bounce: %w", err)
 	}
+	var ids []int64
+	if err := json.Unmarshal([]byte(carried), &ids); err != nil {
+		return BouncedDelivery{}, fmt.Errorf("outbox: verify bounce: transaction %s: %w", token, err)
+	}
+	if len(ids) == 0 {
+		return BouncedDelivery{}, ErrBounceUnverified
+	}
+	// Only the transaction's rows can answer: looked for between its
+	// first and last (a range, or a retry's rows), not among all of the
+	// message's.
 	d := BouncedDelivery{MessageID: row}
 	err = q.QueryRowContext(ctx, queries.Get("bounced-delivery"),
-		row, strings.TrimSpace(email)).Scan(&d.ID, &d.Email, &d.Group)
+		row, strings.TrimSpace(email), slices.Min(ids), slices.Max(ids)).Scan(&d.ID, &d.Email, &d.Group)
 	if errors.Is(err, sql.ErrNoRows) {
 		return BouncedDelivery{}, ErrBounceUnverified
 	}
 	if err != nil {
 		return BouncedDelivery{}, fmt.Errorf("outbox: verify bounce: %w", err)
-	}
-	var ids []int64
-	if err := json.Unmarshal([]byte(carried), &ids); err != nil {
-		return BouncedDelivery{}, fmt.Errorf("outbox: verify bounce: transaction %s: %w", token, err)
 	}
 	if !slices.Contains(ids, d.ID) {
 		return BouncedDelivery{}, ErrBounceUnverified
