@@ -1,6 +1,7 @@
 package outbox
 
 import (
+	"bytes"
 	"context"
 	"crypto/tls"
 	"errors"
@@ -12,6 +13,7 @@ import (
 	"strings"
 	"sync"
 	"time"
+	"unicode/utf8"
 
 	gomail "github.com/wneessen/go-mail"
 	"github.com/wneessen/go-mail/smtp"
@@ -379,10 +381,12 @@ func (p *Pool) Send(ctx context.Context, from string, to []string, msg []byte) (
 	if err := c.UpdateDeadline(p.cfg.Timeout); err != nil {
 		return nil, err
 	}
+	smtputf8 := needsSMTPUTF8(from, to, msg)
 	if ok, _ := c.Extension("PIPELINING"); ok && !p.cfg.NoPipelining {
-		perRcpt, err := p.sendPipelined(ctx, &c, reused, &healthy, from, to, msg)
+		perRcpt, err := p.sendPipelined(ctx, &c, reused, &healthy, from, to, msg, smtputf8)
 		return perRcpt, err
 	}
+	c.SkipSMTPUTF8(!smtputf8)
 	if err := c.Mail("<" + from + ">"); err != nil {
 		var tpErr *textproto.Error
 		dropped := !errors.As(err, &tpErr) || tpErr.Code == 421
@@ -405,6 +409,7 @@ func (p *Pool) Send(ctx context.Context, from string, to []string, msg []byte) (
 		if err := c.UpdateDeadline(p.cfg.Timeout); err != nil {
 			return nil, err
 		}
+		c.SkipSMTPUTF8(!smtputf8)
 		if err = c.Mail("<" + from + ">"); err != nil {
 			healthy = errors.As(err, &tpErr) && tpErr.Code != 421 && c.Reset() == nil
 			return nil, smtpErr(err)
@@ -440,9 +445,9 @@ func (p *Pool) Send(ctx context.Context, from string, to []string, msg []byte) (
 // command at a time took one per recipient and two more. *cp is the
 // connection (replaced when a pooled one turns out dropped); *healthy
 // says whether it may go back to the pool.
-func (p *Pool) sendPipelined(ctx context.Context, cp **smtp.Client, reused bool, healthy *bool, from string, to []string, msg []byte) ([]error, error) {
+func (p *Pool) sendPipelined(ctx context.Context, cp **smtp.Client, reused bool, healthy *bool, from string, to []string, msg []byte, smtputf8 bool) ([]error, error) {
 	c := *cp
-	res, err := pipeline(c, mailCommand(c, from), to)
+	res, err := pipeline(c, mailCommand(c, from, smtputf8), to)
 	if reused && (err != nil || code(res.mail) == 421) {
 		// A pooled connection the server dropped meanwhile (see the
 		// one-at-a-time path in Send): no body was sent, so no one has
@@ -456,7 +461,7 @@ func (p *Pool) sendPipelined(ctx context.Context, cp **smtp.Client, reused bool,
 		if err := c.UpdateDeadline(p.cfg.Timeout); err != nil {
 			return nil, err
 		}
-		res, err = pipeline(c, mailCommand(c, from), to)
+		res, err = pipeline(c, mailCommand(c, from, smtputf8), to)
 	}
 	if err != nil {
 		return nil, err // connection lost before the body: the whole transaction is unsent
@@ -569,16 +574,53 @@ func pipeline(c *smtp.Client, mail string, to []string) (pipelined, error) {
 }
 
 // mailCommand is MAIL FROM with the parameters go-mail's Mail adds for
-// what the server offers.
-func mailCommand(c *smtp.Client, from string) string {
+// what the server offers, SMTPUTF8 only when the transaction needs it.
+func mailCommand(c *smtp.Client, from string, smtputf8 bool) string {
 	cmd := "MAIL FROM:<" + from + ">"
 	if ok, _ := c.Extension("8BITMIME"); ok {
 		cmd += " BODY=8BITMIME"
 	}
-	if ok, _ := c.Extension("SMTPUTF8"); ok {
+	if ok, _ := c.Extension("SMTPUTF8"); ok && smtputf8 {
 		cmd += " SMTPUTF8"
 	}
 	return cmd
+}
+
+// needsSMTPUTF8 says whether a transaction carries UTF-8 where only
+// SMTPUTF8 allows it (RFC 6531 3.4): in an address of the envelope or in
+// the message's header (a UTF-8 body is 8BITMIME's). sitrep encodes its
+// headers (RFC 2047), so only an internationalized address asks for it.
+// A message flagged SMTPUTF8 needs the extension at every hop after
+// this one, and a relay whose next hop does not offer it may bounce it
+// or downgrade it: all-ASCII mail is not flagged.
+func needsSMTPUTF8(from string, to []string, msg []byte) bool {
+	if !ascii(from) {
+		return true
+	}
+	for _, r := range to {
+		if !ascii(r) {
+			return true
+		}
+	}
+	header := msg
+	if i := bytes.Index(msg, []byte("\r\n\r\n")); i >= 0 {
+		header = msg[:i]
+	}
+	for _, b := range header {
+		if b >= utf8.RuneSelf {
+			return true
+		}
+	}
+	return false
+}
+
+func ascii(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] >= utf8.RuneSelf {
+			return false
+		}
+	}
+	return true
 }
 
 // endEmpty ends a DATA the server opened when there is nothing to send.

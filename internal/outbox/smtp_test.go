@@ -6,6 +6,7 @@ import (
 	"errors"
 	"io"
 	"net"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -113,6 +114,7 @@ type countingServer struct {
 	mu       sync.Mutex
 	sessions int
 	messages int
+	utf8     []bool // each MAIL FROM: did it say SMTPUTF8
 }
 
 func startCounting(t *testing.T) *countingServer {
@@ -125,6 +127,7 @@ func startCounting(t *testing.T) *countingServer {
 		return &countingSession{s: s}, nil
 	}))
 	srv.Domain = "counting.test"
+	srv.EnableSMTPUTF8 = true
 	srv.ReadTimeout, srv.WriteTimeout = 10*time.Second, 10*time.Second
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -146,8 +149,13 @@ type countingSession struct{ s *countingServer }
 
 func (*countingSession) Reset()                                 {}
 func (*countingSession) Logout() error                          { return nil }
-func (*countingSession) Mail(string, *gosmtp.MailOptions) error { return nil }
 func (*countingSession) Rcpt(string, *gosmtp.RcptOptions) error { return nil }
+func (c *countingSession) Mail(_ string, opts *gosmtp.MailOptions) error {
+	c.s.mu.Lock()
+	defer c.s.mu.Unlock()
+	c.s.utf8 = append(c.s.utf8, opts != nil && opts.UTF8)
+	return nil
+}
 func (c *countingSession) Data(r io.Reader) error {
 	if _, err := io.Copy(io.Discard, r); err != nil {
 		return err
@@ -378,5 +386,53 @@ func TestPipelinedDataOpenedWithNoRecipient(t *testing.T) {
 	}
 	if !strings.HasSuffix(lines, "|.|RSET") {
 		t.Errorf("want an empty body ended with \".\", then RSET; the server read %s", lines)
+	}
+}
+
+// A message is flagged SMTPUTF8 only when it needs the extension: an
+// internationalized address in the envelope, or UTF-8 in its header. A
+// UTF-8 body is 8BITMIME's; flagged, all-ASCII mail would need SMTPUTF8 at
+// every later hop, and a relay whose next hop lacks it may bounce it.
+// With and without PIPELINING (two ways of writing MAIL FROM).
+func TestSMTPUTF8OnlyWhenTheMessageNeedsIt(t *testing.T) {
+	t.Parallel()
+	for _, pipelining := range []bool{true, false} {
+		srv := startCounting(t)
+		host, port, _ := net.SplitHostPort(srv.addr)
+		p, _ := strconv.Atoi(port)
+		pool, err := NewPool(SMTPConfig{Host: host, Port: p, TLS: "none", Concurrency: 1, Timeout: 5 * time.Second, HELO: "sitrep.test",
+			NoPipelining: !pipelining})
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer pool.Close()
+		cases := []struct {
+			name string
+			to   string
+			msg  string
+			want bool
+		}{
+			{"ASCII", "lead@example.test", "Subject: =?utf-8?q?St=C3=B6rung?=\r\n\r\nbody\r\n", false},
+			{"UTF-8 body", "lead@example.test", "Subject: x\r\nContent-Transfer-Encoding: 8bit\r\n\r\nStörung behoben\r\n", false},
+			{"UTF-8 header", "lead@example.test", "Subject: Störung\r\n\r\nbody\r\n", true},
+			{"internationalized address", "jürgen@example.test", "Subject: x\r\n\r\nbody\r\n", true},
+			{"ASCII again on the same connection", "lead@example.test", "Subject: x\r\n\r\nbody\r\n", false},
+		}
+		for _, c := range cases {
+			if _, err := pool.Send(context.Background(), "status@sitrep.test", []string{c.to}, []byte(c.msg)); err != nil {
+				t.Fatalf("pipelining=%v %s: %v", pipelining, c.name, err)
+			}
+		}
+		srv.mu.Lock()
+		got := slices.Clone(srv.utf8)
+		srv.mu.Unlock()
+		if len(got) != len(cases) {
+			t.Fatalf("pipelining=%v: %d MAIL commands, want %d", pipelining, len(got), len(cases))
+		}
+		for i, c := range cases {
+			if got[i] != c.want {
+				t.Errorf("pipelining=%v %s: SMTPUTF8 %v, want %v", pipelining, c.name, got[i], c.want)
+			}
+		}
 	}
 }
