@@ -131,66 +131,11 @@ func TestRecipientsRecordedByTheirTransactionReadAsSent(t *testing.T) {
 func TestTransactionsWaitingForTheRateLimitAreNotSentTwice(t *testing.T) {
 	t.Parallel()
 	f := startFaulty(t)
-	var people []string
-	for i := range 200 {
-		people = append(people, fmt.Sprintf("p%03d", i))
-	}
-	org := orgYAML("example.test", append(people, "vp", "lead", "backup"), nil, map[string][]string{"everyone": people}, nil)
-	// 200 recipients at 40 a second: 5 s. A worker keeps up to 24
-	// transactions of 3 claimed ahead, 1.8 s of sending at that rate.
-	h := newHarness(t, f.addr, org, true, func(c *outbox.SMTPConfig) { c.RatePerSecond = 40 })
-	h.outbox.Lease = time.Second
-	inc := h.declare(t)
-	ctx := context.Background()
-	res, err := h.comms.SendUpdate(ctx, "vp@example.test", inc.Ref, incident.UpdateInput{Status: "Investigating.", Groups: []string{"everyone"}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	done := make(chan struct{})
-	second := make(chan error, 1)
-	go func() {
-		for {
-			select {
-			case <-done:
-				second <- nil
-				return
-			case <-time.After(200 * time.Millisecond):
-			}
-			if _, err := h.outbox.DeliverBatch(ctx, res.Message.ID); err != nil {
-				second <- err
-				return
-			}
-		}
-	}()
-	for deadline := time.Now().Add(60 * time.Second); ; time.Sleep(50 * time.Millisecond) {
-		m, err := h.outbox.Message(ctx, inc.ID, inc.Ref, res.Message.ID)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if m.Counts[outbox.StateSent] == len(people) {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("not all sent: %v", m.Counts)
-		}
-	}
-	close(done)
-	if err := <-second; err != nil {
-		t.Fatal(err)
-	}
-	time.Sleep(500 * time.Millisecond) // a second copy would be on its way
-	twice := 0
-	for _, p := range people {
-		if got := f.copies(p + "@example.test"); len(got) != 1 {
-			twice++
-			if len(got) == 0 {
-				t.Errorf("%s received nothing", p)
-			}
-		}
-	}
-	if twice > 0 {
-		t.Errorf("%d of %d recipients received their copy more than once", twice, len(people))
-	}
+	h, inc, msg, people := rateLimitedUpdate(t, f, nil)
+	stop := secondWorker(t, h, msg)
+	waitAll(t, h, inc, msg, outbox.StateSent, len(people), time.Minute)
+	stop()
+	eachOnce(t, f, people)
 }
 
 // Retries are claimed row by row (claim-due), each row carrying its own
@@ -202,80 +147,24 @@ func TestTransactionsWaitingForTheRateLimitAreNotSentTwice(t *testing.T) {
 func TestRetriesWaitingForTheRateLimitAreNotSentTwice(t *testing.T) {
 	t.Parallel()
 	f := startFaulty(t)
-	var people []string
-	for i := range 200 {
-		people = append(people, fmt.Sprintf("p%03d", i))
-	}
 	busy := &smtp.SMTPError{Code: 451, EnhancedCode: smtp.EnhancedCode{4, 3, 0}, Message: "try again later"}
-	for _, p := range people {
-		f.setReply(p+"@example.test", busy)
-	}
-	org := orgYAML("example.test", append(people, "vp", "lead", "backup"), nil, map[string][]string{"everyone": people}, nil)
-	h := newHarness(t, f.addr, org, true, func(c *outbox.SMTPConfig) { c.RatePerSecond = 40 })
-	h.outbox.Lease = time.Second
-	inc := h.declare(t)
-	ctx := context.Background()
-	res, err := h.comms.SendUpdate(ctx, "vp@example.test", inc.Ref, incident.UpdateInput{Status: "Investigating.", Groups: []string{"everyone"}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	waitCounts := func(state string) {
-		t.Helper()
-		for deadline := time.Now().Add(60 * time.Second); ; time.Sleep(50 * time.Millisecond) {
-			m, err := h.outbox.Message(ctx, inc.ID, inc.Ref, res.Message.ID)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if m.Counts[state] == len(people) {
-				return
-			}
-			if time.Now().After(deadline) {
-				t.Fatalf("not all %s: %v", state, m.Counts)
-			}
+	h, inc, msg, people := rateLimitedUpdate(t, f, func(people []string) {
+		for _, p := range people {
+			f.setReply(p+"@example.test", busy)
 		}
-	}
-	waitCounts(outbox.StateDeferred)
+	})
+	waitAll(t, h, inc, msg, outbox.StateDeferred, len(people), time.Minute)
 	for _, p := range people {
 		f.setReply(p+"@example.test", nil)
 	}
 	h.clock.Add(31 * time.Minute) // the retries are due
-	if err := h.outbox.Sweep(ctx); err != nil {
+	if err := h.outbox.Sweep(context.Background()); err != nil {
 		t.Fatal(err)
 	}
-	done := make(chan struct{})
-	second := make(chan error, 1)
-	go func() {
-		for {
-			select {
-			case <-done:
-				second <- nil
-				return
-			case <-time.After(200 * time.Millisecond):
-			}
-			if _, err := h.outbox.DeliverBatch(ctx, res.Message.ID); err != nil {
-				second <- err
-				return
-			}
-		}
-	}()
-	waitCounts(outbox.StateSent)
-	close(done)
-	if err := <-second; err != nil {
-		t.Fatal(err)
-	}
-	time.Sleep(500 * time.Millisecond) // a second copy would be on its way
-	twice := 0
-	for _, p := range people {
-		if got := f.copies(p + "@example.test"); len(got) != 1 {
-			twice++
-			if len(got) == 0 {
-				t.Errorf("%s received nothing", p)
-			}
-		}
-	}
-	if twice > 0 {
-		t.Errorf("%d of %d recipients received their copy more than once", twice, len(people))
-	}
+	stop := secondWorker(t, h, msg)
+	waitAll(t, h, inc, msg, outbox.StateSent, len(people), time.Minute)
+	stop()
+	eachOnce(t, f, people)
 }
 
 // A worker claims in one database transaction while its recorder closes
@@ -336,11 +225,7 @@ func TestClaimsAndRecordsDoNotDeadlock(t *testing.T) {
 			t.Fatalf("not all sent: %v", m.Counts)
 		}
 	}
-	for _, p := range people {
-		if got := f.copies(p + "@example.test"); len(got) != 1 {
-			t.Fatalf("%s received %d copies", p, len(got))
-		}
-	}
+	eachOnce(t, f, people)
 	if h.db.Dialect != store.Postgres {
 		return
 	}
@@ -351,4 +236,93 @@ func TestClaimsAndRecordsDoNotDeadlock(t *testing.T) {
 			t.Fatalf("PostgreSQL broke %d deadlocks during the fan-out", d)
 		}
 	}
+}
+
+// secondWorker claims from the message every 200 ms, as a job the sweep
+// queued after a database outage, or a replica's, would, until stop.
+func secondWorker(t *testing.T, h *harness, messageID int64) (stop func()) {
+	t.Helper()
+	done := make(chan struct{})
+	second := make(chan error, 1)
+	go func() {
+		for {
+			select {
+			case <-done:
+				second <- nil
+				return
+			case <-time.After(200 * time.Millisecond):
+			}
+			if _, err := h.outbox.DeliverBatch(context.Background(), messageID); err != nil {
+				second <- err
+				return
+			}
+		}
+	}()
+	return func() {
+		t.Helper()
+		close(done)
+		if err := <-second; err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+// waitAll waits until n of the message's deliveries are in state.
+func waitAll(t *testing.T, h *harness, inc *incident.Incident, messageID int64, state string, n int, within time.Duration) {
+	t.Helper()
+	for deadline := time.Now().Add(within); ; time.Sleep(50 * time.Millisecond) {
+		m, err := h.outbox.Message(context.Background(), inc.ID, inc.Ref, messageID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if m.Counts[state] == n {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("not all %s: %v", state, m.Counts)
+		}
+	}
+}
+
+// eachOnce checks that every person received exactly one copy, once a
+// second copy on its way would have arrived.
+func eachOnce(t *testing.T, f *faultyServer, people []string) {
+	t.Helper()
+	time.Sleep(500 * time.Millisecond)
+	twice := 0
+	for _, p := range people {
+		if got := f.copies(p + "@example.test"); len(got) != 1 {
+			twice++
+			if len(got) == 0 {
+				t.Errorf("%s received nothing", p)
+			}
+		}
+	}
+	if twice > 0 {
+		t.Errorf("%d of %d recipients received their copy more than once", twice, len(people))
+	}
+}
+
+// rateLimitedUpdate sends an update to 200 people through a harness that
+// sends 40 recipients a second with a 1 s lease: 5 s of sending, while a
+// worker keeps up to 24 transactions of 3 claimed ahead (1.8 s at that
+// rate), longer than the lease. before runs before the update is sent.
+func rateLimitedUpdate(t *testing.T, f *faultyServer, before func(people []string)) (*harness, *incident.Incident, int64, []string) {
+	t.Helper()
+	var people []string
+	for i := range 200 {
+		people = append(people, fmt.Sprintf("p%03d", i))
+	}
+	if before != nil {
+		before(people)
+	}
+	org := orgYAML("example.test", append(people, "vp", "lead", "backup"), nil, map[string][]string{"everyone": people}, nil)
+	h := newHarness(t, f.addr, org, true, func(c *outbox.SMTPConfig) { c.RatePerSecond = 40 })
+	h.outbox.Lease = time.Second
+	inc := h.declare(t)
+	res, err := h.comms.SendUpdate(context.Background(), "vp@example.test", inc.Ref, incident.UpdateInput{Status: "Investigating.", Groups: []string{"everyone"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return h, inc, res.Message.ID, people
 }
