@@ -594,7 +594,11 @@ func mailCommand(c *smtp.Client, from string, smtputf8 bool) string {
 // this one, and a relay whose next hop does not offer it may bounce it
 // or downgrade it: all-ASCII mail is not flagged.
 func needsSMTPUTF8(from string, to []string, msg []byte) bool {
-	if !ascii(from) {
+	header := msg
+	if i := bytes.Index(msg, []byte("\r\n\r\n")); i >= 0 {
+		header = msg[:i]
+	}
+	if !ascii(from) || !ascii(header) {
 		return true
 	}
 	for _, r := range to {
@@ -602,19 +606,10 @@ func needsSMTPUTF8(from string, to []string, msg []byte) bool {
 			return true
 		}
 	}
-	header := msg
-	if i := bytes.Index(msg, []byte("\r\n\r\n")); i >= 0 {
-		header = msg[:i]
-	}
-	for _, b := range header {
-		if b >= utf8.RuneSelf {
-			return true
-		}
-	}
 	return false
 }
 
-func ascii(s string) bool {
+func ascii[T string | []byte](s T) bool {
 	for i := 0; i < len(s); i++ {
 		if s[i] >= utf8.RuneSelf {
 			return false
