@@ -544,9 +544,16 @@ func (o *Outbox) recordOutcomes(ctx context.Context, tx *sql.Tx, messageID int64
 			if len(reason) > 500 {
 				reason = reason[:500]
 			}
-			if _, err := tx.ExecContext(ctx, queries.Get("record-delivery-outcome"),
-				state, next, reason, r.id, now, r.attempts); err != nil {
+			res, err := tx.ExecContext(ctx, queries.Get("record-delivery-outcome"), state, next, reason, r.id, now, r.attempts)
+			if err != nil {
 				return rec, fmt.Errorf("outbox: record refused delivery %d: %w", r.id, err)
+			}
+			if n, err := res.RowsAffected(); err != nil {
+				return rec, fmt.Errorf("outbox: record refused delivery %d: %w", r.id, err)
+			} else if n == 0 {
+				// Not this try's any more: its lease ran out and another
+				// worker took the recipient over (record-delivery-outcome).
+				continue
 			}
 			rec.refused = append(rec.refused, refusal{id: r.id, state: state, attempts: r.attempts, reason: reason})
 		}

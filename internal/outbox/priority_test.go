@@ -37,10 +37,11 @@ func TestAlertToTheLeadsGoesAheadOfABulkFanOutQueuedBefore(t *testing.T) {
 	var open sync.Once
 	openGate := func() { open.Do(func() { close(gate) }) }
 	t.Cleanup(openGate)
-	f.onData = func(_ string, rcpt []string) {
+	f.onData = func(_ string, rcpt []string) error {
 		if len(rcpt) > 0 && strings.HasPrefix(rcpt[0], "p") {
 			<-gate
 		}
+		return nil
 	}
 	h := newHarness(t, f.addr, org, false, func(c *outbox.SMTPConfig) { c.Timeout = 10 * time.Minute })
 	h.outbox.BatchSize = 50 // production's: 40 transactions for the update

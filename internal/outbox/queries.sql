@@ -54,8 +54,15 @@ WHERE m.incident_id = $1 AND m.audience = $2 ORDER BY d.email;
 -- name: record-delivery-outcome
 -- failed_at: when it failed for good, for the audit record. attempts: a
 -- claim from the cursor counts its attempt only here, with the answer.
+-- Only while the row is still this try's: queued under the cursor (its
+-- transaction not released), or claimed by this claim-due (the attempt
+-- it counted). A worker cut off past its lease answers late: by then
+-- another may have sent the recipient, and the message may be settled;
+-- a late refusal written over that would send them again, or leave them
+-- deferred where no sweep looks.
 UPDATE deliveries SET state = $1, next_attempt_at = $2, last_error = $3, lease_until = NULL,
-    failed_at = CASE WHEN $1 = 'failed' THEN $5 ELSE failed_at END, attempts = $6 WHERE id = $4;
+    failed_at = CASE WHEN $1 = 'failed' THEN $5 ELSE failed_at END, attempts = $6
+WHERE id = $4 AND (state = 'queued' OR (state = 'sending' AND attempts = $6));
 
 -- name: is-ours
 SELECT 1 FROM messages WHERE message_id = $1;
