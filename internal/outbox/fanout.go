@@ -115,6 +115,40 @@ func (f *fanOut) renew(ctx context.Context, tx *sql.Tx) error {
 	return nil
 }
 
+// keepLeases renews the leases of what this run holds every third of a
+// lease, until stop. Records and claims renew them too, but a run whose
+// transactions all wait (a rate limit of a few recipients a second, a
+// slow server) may record nothing for longer than a lease; without this,
+// another worker would take its transactions and send them again.
+func (f *fanOut) keepLeases(ctx context.Context) (stop func()) {
+	done, stopped := make(chan struct{}), make(chan struct{})
+	go func() {
+		defer close(stopped)
+		t := time.NewTicker(f.o.lease() / 3)
+		defer t.Stop()
+		for {
+			select {
+			case <-done:
+				return
+			case <-t.C:
+			}
+			f.heldMu.Lock()
+			idle := len(f.held) == 0
+			f.heldMu.Unlock()
+			if idle {
+				continue
+			}
+			if err := f.o.DB.InTx(ctx, func(tx *sql.Tx) error { return f.renew(ctx, tx) }); err != nil {
+				f.o.logger().Warn("outbox: renewing leases failed; the next record or claim tries again", "message", f.messageID, "err", err)
+			}
+		}
+	}()
+	return func() {
+		close(done)
+		<-stopped
+	}
+}
+
 // deliver works a message's due deliveries. It stops after maxRounds
 // claims (0: no limit) or when budget is spent (0: none) and returns the
 // number claimed, or -1 when it stopped with work left.
@@ -140,6 +174,7 @@ func (f *fanOut) run(ctx context.Context, budget time.Duration, maxRounds int) (
 	// Record with a context that outlives a cancelled job: the SMTP server
 	// has answered; forgetting that would resend.
 	recordCtx := context.WithoutCancel(ctx)
+	defer f.keepLeases(recordCtx)()
 	// The connections take their next transaction from this buffer
 	// themselves: one that finishes while this goroutine is in the
 	// database (a claim, a record on SQLite) goes on at once rather than

@@ -18,6 +18,7 @@ import (
 	"github.com/sitrep-dev/sitrep/internal/errs"
 	"github.com/sitrep-dev/sitrep/internal/incident"
 	"github.com/sitrep-dev/sitrep/internal/outbox"
+	"github.com/sitrep-dev/sitrep/internal/store"
 )
 
 // faultyServer is a real SMTP server (go-smtp) written to misbehave on
@@ -463,8 +464,18 @@ func testLostWorker(t *testing.T, lateAnswer error) {
 	inc := h.declare(t)
 	ctx := context.Background()
 
-	// The update's first transaction to reach DATA hangs there: its
-	// worker, as far as the database can tell, is gone.
+	// The worker to be lost is a second process's: its own handle on the
+	// database, of one connection, which the test takes from it below.
+	db2, err := store.Open(ctx, h.dbURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db2.Close() })
+	db2.SetMaxOpenConns(1)
+	lostOutbox := *h.outbox
+	lostOutbox.DB = db2
+
+	// The update's first transaction to reach DATA hangs there.
 	gate := make(chan struct{})
 	var held atomic.Int32
 	hungCh := make(chan []string, 1)
@@ -482,7 +493,7 @@ func testLostWorker(t *testing.T, lateAnswer error) {
 	}
 	lost := make(chan error, 1)
 	go func() {
-		_, err := h.outbox.DeliverBatch(ctx, res.Message.ID)
+		_, err := lostOutbox.DeliverBatch(ctx, res.Message.ID)
 		lost <- err
 	}()
 	counts := func() map[string]int {
@@ -498,6 +509,13 @@ func testLostWorker(t *testing.T, lateAnswer error) {
 			t.Fatalf("the transactions that went through were not recorded: %v (%d hung)", counts(), len(hung))
 		}
 		time.Sleep(10 * time.Millisecond)
+	}
+	// Then its path to the database stops answering (a cut network, a
+	// paused VM): it can no longer renew its lease, and, as far as the
+	// database can tell, it is gone.
+	cut, err := db2.Conn(ctx)
+	if err != nil {
+		t.Fatal(err)
 	}
 	if c := counts(); c[outbox.StateSending] != len(hung) || c[outbox.StateQueued] != 0 {
 		t.Fatalf("want the hung transaction's %d recipients read as being sent, got %v", len(hung), c)
@@ -555,6 +573,7 @@ func testLostWorker(t *testing.T, lateAnswer error) {
 	// The lost worker comes back with the server's answer: it changes
 	// nothing recorded, and nobody is sent anything again.
 	close(gate)
+	cut.Close()
 	if err := <-lost; err != nil {
 		t.Fatal(err)
 	}

@@ -37,6 +37,7 @@ func (c *clock) Add(d time.Duration) {
 
 type harness struct {
 	db        *store.DB
+	dbURL     string // for a second process's handle
 	dir       *directory.Store
 	incidents *incident.Service
 	outbox    *outbox.Outbox
@@ -94,7 +95,8 @@ func orgYAML(domain string, people []string, zones map[string]string, groups map
 func newHarness(t *testing.T, smtpAddr, org string, startWorker bool, options ...func(*outbox.SMTPConfig)) *harness {
 	t.Helper()
 	ctx := context.Background()
-	h := &harness{db: storetest.Open(t), clock: &clock{t: time.Now().UTC().Truncate(time.Second)}}
+	h := &harness{clock: &clock{t: time.Now().UTC().Truncate(time.Second)}}
+	h.db, h.dbURL = storetest.OpenURL(t)
 	h.dir = &directory.Store{DB: h.db}
 	if _, err := h.dir.SyncFile(ctx, []byte(org), "groups.yaml"); err != nil {
 		t.Fatalf("org: %v\n%s", err, org)

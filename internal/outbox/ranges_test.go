@@ -131,7 +131,22 @@ func TestRecipientsRecordedByTheirTransactionReadAsSent(t *testing.T) {
 func TestTransactionsWaitingForTheRateLimitAreNotSentTwice(t *testing.T) {
 	t.Parallel()
 	f := startFaulty(t)
-	h, inc, msg, people := rateLimitedUpdate(t, f, nil)
+	h, inc, msg, people := rateLimitedUpdate(t, f, behindTheLimit, nil)
+	stop := secondWorker(t, h, msg)
+	waitAll(t, h, inc, msg, outbox.StateSent, len(people), time.Minute)
+	stop()
+	eachOnce(t, f, people)
+}
+
+// At a rate limit of one recipient a second, no transaction is answered
+// for longer than a lease (3 transactions of 3 share the connections:
+// about 7 s before the first answer, against a 3 s lease), so no record
+// renews the leases: the worker renews them on a timer of its own, a
+// third of a lease.
+func TestTransactionsWaitingLongerThanALeaseForAnAnswerAreNotSentTwice(t *testing.T) {
+	t.Parallel()
+	f := startFaulty(t)
+	h, inc, msg, people := rateLimitedUpdate(t, f, paced{n: 9, rate: 1, lease: 3 * time.Second}, nil)
 	stop := secondWorker(t, h, msg)
 	waitAll(t, h, inc, msg, outbox.StateSent, len(people), time.Minute)
 	stop()
@@ -142,13 +157,13 @@ func TestTransactionsWaitingForTheRateLimitAreNotSentTwice(t *testing.T) {
 // lease: a live worker must renew those too while its transactions wait
 // behind the rate limit, or a second worker takes the rows whose lease
 // ran out and sends them again. Every recipient is refused with 451
-// once, then the retries go at 40 a second with a 1 s lease while a
+// once, then the retries go at 20 a second with a 2 s lease while a
 // second worker claims from the message every 200 ms.
 func TestRetriesWaitingForTheRateLimitAreNotSentTwice(t *testing.T) {
 	t.Parallel()
 	f := startFaulty(t)
 	busy := &smtp.SMTPError{Code: 451, EnhancedCode: smtp.EnhancedCode{4, 3, 0}, Message: "try again later"}
-	h, inc, msg, people := rateLimitedUpdate(t, f, func(people []string) {
+	h, inc, msg, people := rateLimitedUpdate(t, f, behindTheLimit, func(people []string) {
 		for _, p := range people {
 			f.setReply(p+"@example.test", busy)
 		}
@@ -270,7 +285,7 @@ func secondWorker(t *testing.T, h *harness, messageID int64) (stop func()) {
 // waitAll waits until n of the message's deliveries are in state.
 func waitAll(t *testing.T, h *harness, inc *incident.Incident, messageID int64, state string, n int, within time.Duration) {
 	t.Helper()
-	for deadline := time.Now().Add(within); ; time.Sleep(50 * time.Millisecond) {
+	for deadline := time.Now().Add(within); ; time.Sleep(250 * time.Millisecond) {
 		m, err := h.outbox.Message(context.Background(), inc.ID, inc.Ref, messageID)
 		if err != nil {
 			t.Fatal(err)
@@ -303,22 +318,36 @@ func eachOnce(t *testing.T, f *faultyServer, people []string) {
 	}
 }
 
-// rateLimitedUpdate sends an update to 200 people through a harness that
-// sends 40 recipients a second with a 1 s lease: 5 s of sending, while a
-// worker keeps up to 24 transactions of 3 claimed ahead (1.8 s at that
-// rate), longer than the lease. before runs before the update is sent.
-func rateLimitedUpdate(t *testing.T, f *faultyServer, before func(people []string)) (*harness, *incident.Incident, int64, []string) {
+// paced is how rateLimitedUpdate sends: to n people at rate recipients a
+// second, with a lease.
+type paced struct {
+	n     int
+	rate  float64
+	lease time.Duration
+}
+
+// behindTheLimit sends to 100 people at 10 recipients a second with a 3 s
+// lease: 10 s of sending, while a worker keeps 6 transactions of 3 claimed
+// ahead and 3 at its connections (2.7 s at that rate, 5 s or more with the
+// second worker's share), longer than the lease. (With a lease of 1 s, a
+// CI machine running every package under the race detector stalled a
+// live worker for longer than that and lost its leases.)
+var behindTheLimit = paced{n: 100, rate: 10, lease: 3 * time.Second}
+
+// rateLimitedUpdate sends an update as p says. before runs before the
+// update is sent.
+func rateLimitedUpdate(t *testing.T, f *faultyServer, p paced, before func(people []string)) (*harness, *incident.Incident, int64, []string) {
 	t.Helper()
 	var people []string
-	for i := range 200 {
+	for i := range p.n {
 		people = append(people, fmt.Sprintf("p%03d", i))
 	}
 	if before != nil {
 		before(people)
 	}
 	org := orgYAML("example.test", append(people, "vp", "lead", "backup"), nil, map[string][]string{"everyone": people}, nil)
-	h := newHarness(t, f.addr, org, true, func(c *outbox.SMTPConfig) { c.RatePerSecond = 40 })
-	h.outbox.Lease = time.Second
+	h := newHarness(t, f.addr, org, true, func(c *outbox.SMTPConfig) { c.RatePerSecond = p.rate })
+	h.outbox.Lease = p.lease
 	inc := h.declare(t)
 	res, err := h.comms.SendUpdate(context.Background(), "vp@example.test", inc.Ref, incident.UpdateInput{Status: "Investigating.", Groups: []string{"everyone"}})
 	if err != nil {

@@ -15,7 +15,16 @@ import (
 // dropped) when the test ends.
 func Open(t testing.TB) *store.DB {
 	t.Helper()
-	db, err := store.Open(context.Background(), testenv.DatabaseURL(t))
+	db, _ := OpenURL(t)
+	return db
+}
+
+// OpenURL is Open with the database's URL, for a test that opens it
+// again as a second process would.
+func OpenURL(t testing.TB) (*store.DB, string) {
+	t.Helper()
+	url := testenv.DatabaseURL(t)
+	db, err := store.Open(context.Background(), url)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -23,5 +32,5 @@ func Open(t testing.TB) *store.DB {
 	if err := db.Migrate(context.Background()); err != nil {
 		t.Fatal(err)
 	}
-	return db
+	return db, url
 }
