@@ -111,7 +111,11 @@ func (u *uiSession) waitFor(what, js string, reload bool, limit time.Duration) {
 	}
 	for !ok() {
 		if time.Now().After(deadline) {
-			u.t.Fatalf("waited %s for %s; page:\n%s", limit, what, eval[string](u, `document.body.innerText.slice(0, 3000)`))
+			// The URL and the page's alerts last: CI shows the end of a long
+			// failure, and the cause is rarely in the page's last lines.
+			loc, _ := chromedp.Run(u.ctx, chromedp.Location())
+			alerts := eval[string](u, `Array.from(document.querySelectorAll(".error, [role=alert], [aria-invalid=true]")).map(e => e.id || e.innerText).join(" | ")`)
+			u.t.Fatalf("waited %s for %s; page:\n%s\n(the page: %s; its alerts: %q)", limit, what, eval[string](u, `document.body.innerText.slice(0, 3000)`), loc, alerts)
 		}
 		time.Sleep(200 * time.Millisecond)
 		if reload {
