@@ -279,6 +279,10 @@ func TestUIPagesInChromium(t *testing.T) {
 	}
 	u.do("summary", chromedp.Navigate(u.base+page+"/summary"), chromedp.WaitVisible(chromedp.ID("markdown")))
 	u.setText("markdown", "# Card payments failing for EU customers\n\nCard payments failed for about a third of EU customers for 40 minutes.\n\nA configuration push disabled the payment provider's API keys; rolling it back restored payments.\n")
+	// The live preview answers the new text before anything is clicked:
+	// arriving between a click's aim and its press, it moved the page
+	// under the pointer on a loaded CI machine, and the send never went.
+	u.waitFor("the preview of the new text", `document.getElementById("summary-check").innerText.includes("restored payments")`, false, 10*time.Second)
 	if got := eval[string](u, `document.querySelector("#summary-confirm").closest("label").innerText`); !strings.Contains(got, fmt.Sprintf("Email all %d recipients", len(sumWho))) {
 		t.Fatalf("the summary confirmation must name the %d recipients: %q", len(sumWho), got)
 	}
@@ -286,7 +290,9 @@ func TestUIPagesInChromium(t *testing.T) {
 	if !eval[bool](u, `document.querySelector("#summary-confirm").validity.valueMissing && !location.search.includes("sent=")`) {
 		t.Fatal("one click on Send the summary must not email everyone")
 	}
-	u.do("send, confirmed", chromedp.Click(chromedp.ID("summary-confirm")), chromedp.Click(chromedp.ID("send-summary")))
+	u.do("confirm", chromedp.Click(chromedp.ID("summary-confirm")))
+	u.waitFor("the box ticked", `document.getElementById("summary-confirm").checked`, false, 10*time.Second)
+	u.do("send, confirmed", chromedp.Click(chromedp.ID("send-summary")))
 	// Sending queues the summary for every recipient in each language in one
 	// transaction: beside both suites on 2 cores it once took over 30 s.
 	u.waitFor("sent", `location.search.includes("sent=") && document.readyState === "complete"`, false, 30*time.Second)
