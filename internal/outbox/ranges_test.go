@@ -130,12 +130,7 @@ func TestRecipientsRecordedByTheirTransactionReadAsSent(t *testing.T) {
 // worker's buffer and sent them again.
 func TestTransactionsWaitingForTheRateLimitAreNotSentTwice(t *testing.T) {
 	t.Parallel()
-	f := startFaulty(t)
-	h, inc, msg, people := rateLimitedUpdate(t, f, behindTheLimit, nil)
-	stop := secondWorker(t, h, msg)
-	waitAll(t, h, inc, msg, outbox.StateSent, len(people), time.Minute)
-	stop()
-	eachOnce(t, f, people)
+	sendBesideASecondWorker(t, behindTheLimit)
 }
 
 // At a rate limit of one recipient a second, no transaction is answered
@@ -145,19 +140,14 @@ func TestTransactionsWaitingForTheRateLimitAreNotSentTwice(t *testing.T) {
 // third of a lease.
 func TestTransactionsWaitingLongerThanALeaseForAnAnswerAreNotSentTwice(t *testing.T) {
 	t.Parallel()
-	f := startFaulty(t)
-	h, inc, msg, people := rateLimitedUpdate(t, f, paced{n: 9, rate: 1, lease: 3 * time.Second}, nil)
-	stop := secondWorker(t, h, msg)
-	waitAll(t, h, inc, msg, outbox.StateSent, len(people), time.Minute)
-	stop()
-	eachOnce(t, f, people)
+	sendBesideASecondWorker(t, paced{n: 9, rate: 1, lease: 3 * time.Second})
 }
 
 // Retries are claimed row by row (claim-due), each row carrying its own
 // lease: a live worker must renew those too while its transactions wait
 // behind the rate limit, or a second worker takes the rows whose lease
 // ran out and sends them again. Every recipient is refused with 451
-// once, then the retries go at 20 a second with a 2 s lease while a
+// once, then the retries go at 10 a second with a 3 s lease while a
 // second worker claims from the message every 200 ms.
 func TestRetriesWaitingForTheRateLimitAreNotSentTwice(t *testing.T) {
 	t.Parallel()
@@ -251,6 +241,18 @@ func TestClaimsAndRecordsDoNotDeadlock(t *testing.T) {
 			t.Fatalf("PostgreSQL broke %d deadlocks during the fan-out", d)
 		}
 	}
+}
+
+// sendBesideASecondWorker sends an update as p says while a second
+// worker claims from it, and checks that everyone got one copy.
+func sendBesideASecondWorker(t *testing.T, p paced) {
+	t.Helper()
+	f := startFaulty(t)
+	h, inc, msg, people := rateLimitedUpdate(t, f, p, nil)
+	stop := secondWorker(t, h, msg)
+	waitAll(t, h, inc, msg, outbox.StateSent, len(people), time.Minute)
+	stop()
+	eachOnce(t, f, people)
 }
 
 // secondWorker claims from the message every 200 ms, as a job the sweep
