@@ -120,7 +120,7 @@ func main() {
 	flag.IntVar(&lo.groupMin, "group-min", 50, "with -latency: the smallest incident group")
 	flag.IntVar(&lo.groupMax, "group-max", 500, "with -latency: the largest incident group")
 	postfix := flag.Bool("postfix", false, "with -serve: send to a real Postfix (internal/testenv's mail stack, as root) instead of the sink; times until Postfix has accepted everyone")
-	flag.BoolVar(&o.postfixHold, "postfix-hold", false, "with -postfix: Postfix holds the mail (defer_transports) while a side sends and delivers it into Dovecot after, so that its deliveries do not share the cores with the acceptance measured")
+	flag.BoolVar(&o.postfixHold, "postfix-hold", false, "with -postfix: Postfix puts the mail on hold (a header check) while a side sends and delivers it into Dovecot after, so that its deliveries do not share the cores with the acceptance measured")
 	flag.Parse()
 	if *mode != "" {
 		os.Exit(child(*mode, o, *smtpAddr, *msgFile))
