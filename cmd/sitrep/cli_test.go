@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"net/http"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -454,6 +455,72 @@ func TestCountsAgreeWithTheirNoun(t *testing.T) {
 	for n, want := range map[int]string{0: "0 findings", 1: "1 finding", 2: "2 findings"} {
 		if got := count(n, "finding", "findings"); got != want {
 			t.Errorf("count(%d) = %q, want %q", n, got, want)
+		}
+	}
+}
+
+// `sitrep deliveries INC-1 MESSAGE` lists every recipient, whatever the
+// number of pages the API answers in (the API's first 1,000 only, before);
+// the API refuses a page it cannot read. Not parallel: it sets the page
+// size the client asks for.
+func TestDeliveriesListEveryPage(t *testing.T) {
+	old := deliveriesPage
+	deliveriesPage = 2
+	t.Cleanup(func() { deliveriesPage = old })
+	e, h := startHub(t, testConfig(t))
+	ref := strings.Fields(cli(t, e, "declare", "--title", "Checkout down", "--severity", "SEV1"))[1]
+	cli(t, e, "update", ref, "--status", "Card payments fail.", "--to", "exec") // waits until every delivery is done
+	g, _ := h.directory.Current().Group("exec")
+	if len(g.Members) <= deliveriesPage {
+		t.Fatalf("exec has %d members: too few for two pages of %d", len(g.Members), deliveriesPage)
+	}
+	var id string
+	for _, line := range strings.Split(cli(t, e, "deliveries", ref), "\n") {
+		if f := strings.Fields(line); len(f) > 3 && f[2] == "stakeholders" && f[3] == "status" {
+			id = f[0]
+		}
+	}
+	if id == "" {
+		t.Fatal("no status message listed")
+	}
+
+	list := cli(t, e, "deliveries", ref, id)
+	for _, member := range g.Members {
+		if strings.Count(list, member+" ") != 1 {
+			t.Errorf("deliveries %s %s must list %s once:\n%s", ref, id, member, list)
+		}
+	}
+	var all struct {
+		Deliveries []struct{ Email string } `json:"deliveries"`
+		More       bool                     `json:"more"`
+	}
+	out := cli(t, e, "deliveries", ref, id, "--json")
+	if err := json.Unmarshal([]byte(out), &all); err != nil || len(all.Deliveries) != len(g.Members) || all.More {
+		t.Errorf("deliveries --json: %v, want all %d members in one answer\n%s", err, len(g.Members), out)
+	}
+
+	var server, token string
+	for _, kv := range e.environ {
+		if v, ok := strings.CutPrefix(kv, "SITREP_SERVER="); ok {
+			server = v
+		} else if v, ok := strings.CutPrefix(kv, "SITREP_TOKEN="); ok {
+			token = v
+		}
+	}
+	for query, field := range map[string]string{"limit=0": "limit", "limit=10001": "limit", "after=-1": "after", "after=x": "after"} {
+		req, _ := http.NewRequest("GET", server+"/api/v1/incidents/"+ref+"/messages/"+id+"/deliveries?"+query, nil)
+		req.Header.Set("Authorization", "Bearer "+token)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var e struct {
+			Error struct{ Code, Field string } `json:"error"`
+		}
+		json.NewDecoder(resp.Body).Decode(&e)
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusBadRequest || e.Error.Field != field {
+			t.Errorf("?%s: %d %+v, want 400 naming %s", query, resp.StatusCode, e.Error, field)
 		}
 	}
 }

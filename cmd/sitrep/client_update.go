@@ -536,13 +536,13 @@ func cmdDeliveries(ctx context.Context, e env, args []string) error {
 		fmt.Fprintf(e.stdout, "Who: sitrep deliveries %s MESSAGE [--state failed]\n", strings.ToUpper(pos[0]))
 		return nil
 	}
-	path := fmt.Sprintf("/incidents/%s/messages/%s/deliveries", pos[0], pos[1])
-	if *state != "" {
-		path += "?state=" + url.QueryEscape(*state)
-	}
-	var out deliveriesOut
-	if printed, err := c.get(ctx, path, &out); printed || err != nil {
+	out, raw, err := c.deliveries(ctx, pos[0], pos[1], *state)
+	if err != nil {
 		return err
+	}
+	if c.json {
+		c.printJSON(raw)
+		return nil
 	}
 	printDeliveries(e.stdout, out)
 	return nil
@@ -559,6 +559,46 @@ type deliveriesOut struct {
 	} `json:"deliveries"`
 }
 
+// deliveriesPage is how many recipients the client asks for at a time.
+var deliveriesPage = 1000
+
+// deliveries reads every page of a message's deliveries (in state, when
+// not empty): out for printing, raw as one answer of the API's shape
+// with every recipient in it, for --json.
+func (c *client) deliveries(ctx context.Context, ref, message, state string) (out deliveriesOut, raw []byte, err error) {
+	var all struct {
+		Message    json.RawMessage   `json:"message"`
+		Deliveries []json.RawMessage `json:"deliveries"`
+		More       bool              `json:"more"`
+	}
+	all.Deliveries = []json.RawMessage{}
+	q := url.Values{"limit": {strconv.Itoa(deliveriesPage)}}
+	if state != "" {
+		q.Set("state", state)
+	}
+	for {
+		var page struct {
+			Message    json.RawMessage   `json:"message"`
+			Deliveries []json.RawMessage `json:"deliveries"`
+			NextAfter  int64             `json:"next_after"`
+		}
+		path := fmt.Sprintf("/incidents/%s/messages/%s/deliveries?%s", url.PathEscape(ref), url.PathEscape(message), q.Encode())
+		if _, err := c.do(ctx, "GET", path, nil, &page); err != nil {
+			return out, nil, err
+		}
+		all.Message = page.Message // the last page's counts: the latest
+		all.Deliveries = append(all.Deliveries, page.Deliveries...)
+		if page.NextAfter == 0 {
+			break
+		}
+		q.Set("after", strconv.FormatInt(page.NextAfter, 10))
+	}
+	if raw, err = json.Marshal(all); err != nil {
+		return out, nil, err
+	}
+	return out, raw, json.Unmarshal(raw, &out)
+}
+
 func printDeliveries(w io.Writer, out deliveriesOut) {
 	for _, d := range out.Deliveries {
 		fmt.Fprintf(w, "%-40s %-9s %d  %s\n", d.Email, d.State, d.Attempts, d.LastError)
@@ -571,8 +611,7 @@ func (c *client) deliveriesInState(ctx context.Context, ref string, messages []m
 	var all []json.RawMessage
 	found := 0
 	for _, m := range messages {
-		var out deliveriesOut
-		raw, err := c.do(ctx, "GET", fmt.Sprintf("/incidents/%s/messages/%d/deliveries?state=%s", ref, m.ID, url.QueryEscape(state)), nil, &out)
+		out, raw, err := c.deliveries(ctx, ref, strconv.FormatInt(m.ID, 10), state)
 		if err != nil {
 			return err
 		}

@@ -14,6 +14,7 @@ import (
 
 	"github.com/jhillyerd/enmime/v2"
 
+	"github.com/sitrep-dev/sitrep/internal/outbox"
 	"github.com/sitrep-dev/sitrep/internal/testenv"
 )
 
@@ -176,7 +177,7 @@ audiences:
 		if m.Kind != "status" || m.ID < msgID-1 {
 			continue
 		}
-		ds, err := h.outbox.Deliveries(ctx, m.ID, "", 100)
+		ds, _, err := h.outbox.Deliveries(ctx, m.ID, outbox.DeliveryPage{Limit: 100})
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -302,36 +302,56 @@ func stateCounts(rows *sql.Rows, err error) (map[string]int, error) {
 	return out, nil
 }
 
-// Deliveries lists one message's recipients; state filters when not empty.
-func (o *Outbox) Deliveries(ctx context.Context, messageID int64, state string, limit int) ([]Delivery, error) {
+// DeliveryPage says which of a message's recipients Deliveries lists:
+// pages in id order, each starting after the last id of the one before,
+// so that a list of 100,000 is read 1,000 at a time and rows written
+// meanwhile are neither skipped nor listed twice.
+type DeliveryPage struct {
+	State string // only those in this state; "" for all
+	After int64  // only ids after this one: the previous page's next
+	Limit int    // at most this many: 1 to 10,000; 0 (or beyond) is 1,000
+}
+
+// Deliveries lists a page of one message's recipients in id order. next
+// is the After of the following page, 0 when this page is the last.
+func (o *Outbox) Deliveries(ctx context.Context, messageID int64, p DeliveryPage) (list []Delivery, next int64, err error) {
+	limit := p.Limit
 	if limit <= 0 || limit > 10000 {
 		limit = 1000
 	}
-	q, args := queries.Get("deliveries"), []any{messageID, limit}
-	if state != "" {
-		q, args = queries.Get("deliveries-in-state"), append(args, state)
+	// One more than asked says whether another page follows.
+	q, args := queries.Get("deliveries"), []any{messageID, limit + 1, p.After}
+	if p.State != "" {
+		q, args = queries.Get("deliveries-in-state"), append(args, p.State)
 	}
 	rows, err := o.DB.QueryContext(ctx, q, args...)
 	if err != nil {
-		return nil, fmt.Errorf("outbox: deliveries: %w", err)
+		return nil, 0, fmt.Errorf("outbox: deliveries: %w", err)
 	}
 	defer rows.Close()
-	out := []Delivery{}
+	list = []Delivery{}
 	for rows.Next() {
 		var d Delivery
 		var next sql.NullTime
 		sent := exprTime{}
 		if err := rows.Scan(&d.ID, &d.Email, &d.Name, &d.Group, &d.State, &d.Attempts, &d.LastError, &next, &sent); err != nil {
-			return nil, fmt.Errorf("outbox: deliveries: %w", err)
+			return nil, 0, fmt.Errorf("outbox: deliveries: %w", err)
 		}
 		if next.Valid {
 			t := next.Time.UTC()
 			d.NextAttemptAt = &t
 		}
 		d.SentAt = sent.t
-		out = append(out, d)
+		list = append(list, d)
 	}
-	return out, rows.Err()
+	if err := rows.Err(); err != nil {
+		return nil, 0, fmt.Errorf("outbox: deliveries: %w", err)
+	}
+	if len(list) > limit {
+		list = list[:limit]
+		next = list[limit-1].ID
+	}
+	return list, next, nil
 }
 
 // Delayed reports whether any delivery of the incident is waiting for a

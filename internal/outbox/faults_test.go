@@ -205,7 +205,7 @@ func testOneBadRecipient(t *testing.T, option func(*outbox.SMTPConfig)) {
 	if m.Counts[outbox.StateSent] != 5 || m.Counts[outbox.StateFailed] != 1 || m.Counts[outbox.StateDeferred] != 1 {
 		t.Fatalf("want 5 sent, 1 failed (550), 1 deferred (451); got %v", m.Counts)
 	}
-	failed, _ := h.outbox.Deliveries(context.Background(), m.ID, outbox.StateFailed, 0)
+	failed, _, _ := h.outbox.Deliveries(context.Background(), m.ID, outbox.DeliveryPage{State: outbox.StateFailed})
 	if len(failed) != 1 || failed[0].Email != "pb@example.test" || !strings.Contains(failed[0].LastError, "550") {
 		t.Fatalf("the failure must say who and why: %+v", failed)
 	}
@@ -520,7 +520,7 @@ func testLostWorker(t *testing.T, lateAnswer error) {
 	if c := counts(); c[outbox.StateSending] != len(hung) || c[outbox.StateQueued] != 0 {
 		t.Fatalf("want the hung transaction's %d recipients read as being sent, got %v", len(hung), c)
 	}
-	sending, err := h.outbox.Deliveries(ctx, res.Message.ID, outbox.StateSending, 0)
+	sending, _, err := h.outbox.Deliveries(ctx, res.Message.ID, outbox.DeliveryPage{State: outbox.StateSending})
 	if err != nil || len(sending) != len(hung) {
 		t.Fatalf("listing those being sent: %v, %v", sending, err)
 	}
@@ -546,7 +546,7 @@ func testLostWorker(t *testing.T, lateAnswer error) {
 	if c := counts(); c[outbox.StateSent] != 7 {
 		t.Fatalf("want all 7 sent, got %v", c)
 	}
-	list, err := h.outbox.Deliveries(ctx, res.Message.ID, "", 0)
+	list, _, err := h.outbox.Deliveries(ctx, res.Message.ID, outbox.DeliveryPage{})
 	if err != nil {
 		t.Fatal(err)
 	}

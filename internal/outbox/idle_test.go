@@ -128,7 +128,7 @@ func TestConnectionDroppedWhileIdleIsReplacedWithinTheFirstAttempt(t *testing.T)
 	if msg.Kind != "overdue" {
 		t.Fatalf("the last message is a %s, want the overdue alert", msg.Kind)
 	}
-	ds, err := h.outbox.Deliveries(ctx, msg.ID, "", 0)
+	ds, _, err := h.outbox.Deliveries(ctx, msg.ID, outbox.DeliveryPage{})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -83,7 +83,7 @@ func TestAlertToTheLeadsGoesAheadOfABulkFanOutQueuedBefore(t *testing.T) {
 	// holds the worker. (The deadline is only for the old code, which
 	// waited for the update to finish.)
 	for deadline := time.Now().Add(time.Minute); ; {
-		queued, err := h.outbox.Deliveries(ctx, alert.ID, outbox.StateQueued, 0)
+		queued, _, err := h.outbox.Deliveries(ctx, alert.ID, outbox.DeliveryPage{State: outbox.StateQueued})
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -296,12 +296,13 @@ SELECT $1, * FROM unnest($2::text[], $3::text[], $4::text[], $5::text[], $6::tex
 INSERT INTO delivery_transactions (message_id, token, deliveries, lease_until, first_id, last_id) VALUES
 
 -- name: deliveries
+-- A page in id order (Deliveries): $3 is the last id of the page before.
 SELECT id, email, name, via_group, state, attempts, last_error, next_attempt_at, sent_at
-FROM delivery_states WHERE message_id = $1 ORDER BY id LIMIT $2;
+FROM delivery_states WHERE message_id = $1 AND id > $3 ORDER BY id LIMIT $2;
 
 -- name: deliveries-in-state
 SELECT id, email, name, via_group, state, attempts, last_error, next_attempt_at, sent_at
-FROM delivery_states WHERE message_id = $1 AND state = $3 ORDER BY id LIMIT $2;
+FROM delivery_states WHERE message_id = $1 AND id > $3 AND state = $4 ORDER BY id LIMIT $2;
 
 -- name: mark-sent
 -- Rows claimed one by one (claim-due) are recorded sent by themselves;

@@ -47,7 +47,7 @@ func TestRecipientsRecordedByTheirTransactionReadAsSent(t *testing.T) {
 		if m.Counts[outbox.StateSent] != 6 || m.Counts[outbox.StateFailed] != 1 || len(m.Counts) != 2 {
 			t.Fatalf("message %d: want 6 sent and 1 failed, got %v", id, m.Counts)
 		}
-		list, err := h.outbox.Deliveries(ctx, id, "", 0)
+		list, _, err := h.outbox.Deliveries(ctx, id, outbox.DeliveryPage{})
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -14,6 +14,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -333,15 +334,26 @@ type Delivery struct {
 	Attempts  int    `json:"attempts"`
 }
 
-// Deliveries lists a message's deliveries in state ("" for all).
+// Deliveries lists a message's deliveries in state ("" for all), every
+// page of them.
 func (a API) Deliveries(ctx context.Context, ref string, id int64, state string) ([]Delivery, error) {
-	var out struct {
-		Deliveries []Delivery `json:"deliveries"`
-	}
-	path := fmt.Sprintf("/incidents/%s/messages/%d/deliveries", ref, id)
+	q := url.Values{"limit": {"10000"}}
 	if state != "" {
-		path += "?state=" + state
+		q.Set("state", state)
 	}
-	err := a.Do(ctx, "GET", path, nil, &out)
-	return out.Deliveries, err
+	var all []Delivery
+	for {
+		var out struct {
+			Deliveries []Delivery `json:"deliveries"`
+			NextAfter  int64      `json:"next_after"`
+		}
+		if err := a.Do(ctx, "GET", fmt.Sprintf("/incidents/%s/messages/%d/deliveries?%s", ref, id, q.Encode()), nil, &out); err != nil {
+			return nil, err
+		}
+		all = append(all, out.Deliveries...)
+		if out.NextAfter == 0 {
+			return all, nil
+		}
+		q.Set("after", strconv.FormatInt(out.NextAfter, 10))
+	}
 }

@@ -76,9 +76,24 @@ func (s *Server) listDeliveries(w http.ResponseWriter, r *http.Request) (any, er
 	default:
 		return nil, errs.InvalidField("state", "unknown delivery state %q", state)
 	}
-	list, err := s.Outbox.Deliveries(r.Context(), id, state, 0)
+	page := outbox.DeliveryPage{State: state}
+	if v := r.URL.Query().Get("after"); v != "" {
+		if page.After, err = strconv.ParseInt(v, 10, 64); err != nil || page.After < 0 {
+			return nil, errs.InvalidField("after", "want the next_after of the page before (a delivery id), not %q", v)
+		}
+	}
+	if v := r.URL.Query().Get("limit"); v != "" {
+		if page.Limit, err = strconv.Atoi(v); err != nil || page.Limit < 1 || page.Limit > 10000 {
+			return nil, errs.InvalidField("limit", "want 1 to 10000 deliveries a page, not %q", v)
+		}
+	}
+	list, next, err := s.Outbox.Deliveries(r.Context(), id, page)
 	if err != nil {
 		return nil, err
 	}
-	return map[string]any{"message": msg, "deliveries": list}, nil
+	out := map[string]any{"message": msg, "deliveries": list, "more": next != 0}
+	if next != 0 {
+		out["next_after"] = next
+	}
+	return out, nil
 }

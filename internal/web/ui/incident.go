@@ -157,7 +157,7 @@ func (s *Server) incidentData(ctx context.Context, r *http.Request, ref string, 
 			for _, m := range d.Messages {
 				if m.Kind == "headsup" {
 					d.HeadsUp.Sent = true
-					if d.HeadsUp.Recipients, err = s.Outbox.Deliveries(ctx, m.ID, "", 200); err != nil {
+					if d.HeadsUp.Recipients, _, err = s.Outbox.Deliveries(ctx, m.ID, outbox.DeliveryPage{Limit: 200}); err != nil {
 						return nil, err
 					}
 				}

@@ -72,7 +72,7 @@ func (s *Server) uiResolve(w http.ResponseWriter, r *http.Request, sess *auth.Se
 	}
 	v := &resolvedView{Unknown: f.Unknown, WriteUpBy: res.WriteUpBy}
 	for _, m := range res.Messages {
-		list, err := s.Outbox.Deliveries(r.Context(), m.ID, "", 500)
+		list, _, err := s.Outbox.Deliveries(r.Context(), m.ID, outbox.DeliveryPage{Limit: 500})
 		if err != nil {
 			return err
 		}

@@ -2,6 +2,7 @@ package ui
 
 import (
 	"net/http"
+	"strconv"
 
 	"github.com/sitrep-dev/sitrep/internal/auth"
 	"github.com/sitrep-dev/sitrep/internal/errs"
@@ -17,7 +18,15 @@ type messageData struct {
 	Filter     string
 	Done       int // sent + failed + skipped: no more work
 	Sent       bool
+	// After is the last recipient of the page before (0 on the first);
+	// Next, this page's last when another page follows.
+	After, Next int64
+	PerPage     int
 }
+
+// recipientsPerPage keeps a 100,000-recipient update's page light on a
+// phone; the counts above the table cover every recipient.
+var recipientsPerPage = 1000
 
 type stateCount struct {
 	State string
@@ -46,11 +55,18 @@ func (s *Server) uiMessage(w http.ResponseWriter, r *http.Request, sess *auth.Se
 	default:
 		return errs.InvalidField("state", "unknown delivery state %q", filter)
 	}
-	list, err := s.Outbox.Deliveries(r.Context(), id, filter, 5000)
+	page := outbox.DeliveryPage{State: filter, Limit: recipientsPerPage}
+	if v := r.URL.Query().Get("after"); v != "" {
+		if page.After, err = strconv.ParseInt(v, 10, 64); err != nil || page.After < 0 {
+			return errs.InvalidField("after", "not a page of this message's recipients: %q", v)
+		}
+	}
+	list, next, err := s.Outbox.Deliveries(r.Context(), id, page)
 	if err != nil {
 		return err
 	}
-	d := &messageData{Inc: inc, Msg: msg, Deliveries: list, Filter: filter, Sent: r.URL.Query().Get("sent") != ""}
+	d := &messageData{Inc: inc, Msg: msg, Deliveries: list, Filter: filter, Sent: r.URL.Query().Get("sent") != "",
+		After: page.After, Next: next, PerPage: recipientsPerPage}
 	for _, st := range []string{outbox.StateSent, outbox.StateQueued, outbox.StateSending, outbox.StateDeferred, outbox.StateFailed, outbox.StateSkipped} {
 		d.States = append(d.States, stateCount{st, msg.Counts[st]})
 	}

@@ -834,3 +834,45 @@ func TestUIDisableAccount(t *testing.T) {
 	}
 	e.login("lead@x.test")
 }
+
+// A message's page lists its recipients a page at a time, with links
+// between the pages; the counts above cover all of them. (Not parallel:
+// it sets the page size.)
+func TestUIMessagePageListsRecipientsPageByPage(t *testing.T) {
+	old := recipientsPerPage
+	recipientsPerPage = 1
+	t.Cleanup(func() { recipientsPerPage = old })
+	e := newUIEnv(t)
+	e.declare("Checkout down")
+	lead := e.login("lead@x.test")
+	_, page := lead.get("/incidents/INC-1")
+	key := regexp.MustCompile(`name="idempotency_key" value="([^"]+)"`).FindStringSubmatch(page)
+	if key == nil {
+		t.Fatal("the compose form carries no idempotency key")
+	}
+	resp := lead.post("/incidents/INC-1/updates", url.Values{"csrf": {lead.csrf}, "idempotency_key": {key[1]}, "status": {"Card payments fail."},
+		"next": {"30m"}, "groups": {"all"}})
+	body(resp)
+	msg := resp.Header.Get("Location")
+	if resp.StatusCode != http.StatusSeeOther || !strings.HasPrefix(msg, "/incidents/INC-1/messages/") {
+		t.Fatalf("send: %d %s", resp.StatusCode, msg)
+	}
+	msg, _, _ = strings.Cut(msg, "?")
+
+	recipients := regexp.MustCompile(`<td data-label="Recipient">([^<]*)</td>`)
+	next := regexp.MustCompile(`<a href="\?after=(\d+)">next 1 →</a>`)
+	_, first := lead.get(msg)
+	got := recipients.FindAllStringSubmatch(first, -1)
+	link := next.FindStringSubmatch(first)
+	if len(got) != 1 || link == nil || !strings.Contains(first, "of 2</progress>") && !strings.Contains(first, "of 2</strong>") || strings.Contains(first, "first page") {
+		t.Fatalf("first page: want one of two recipients and a link to the next:\n%s", first)
+	}
+	_, second := lead.get(msg + "?after=" + link[1])
+	more := recipients.FindAllStringSubmatch(second, -1)
+	if len(more) != 1 || more[0][1] == got[0][1] || next.MatchString(second) || !strings.Contains(second, "← first page") {
+		t.Fatalf("second page: want the other recipient, a link back and none onward:\n%s", second)
+	}
+	if status, _ := lead.get(msg + "?after=x"); status != http.StatusBadRequest {
+		t.Errorf("a page after %q: %d, want 400", "x", status)
+	}
+}
