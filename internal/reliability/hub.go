@@ -332,6 +332,8 @@ type Delivery struct {
 	State     string `json:"state"`
 	LastError string `json:"last_error"`
 	Attempts  int    `json:"attempts"`
+	// SentAt: when the server accepted it (its transaction's 250).
+	SentAt *time.Time `json:"sent_at"`
 }
 
 // Deliveries lists a message's deliveries in state ("" for all), every
