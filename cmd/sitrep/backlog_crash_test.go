@@ -26,7 +26,7 @@ import (
 func TestKill9BetweenTrackerCallAndRecord(t *testing.T) {
 	t.Parallel()
 	if testing.Short() {
-		t.Skip("-short: waits out a 90 s lease")
+		t.Skip("-short: waits out a 15 s lease")
 	}
 	bin := sitrepBinary(t)
 	var runs []*crashRun
@@ -69,6 +69,7 @@ server:
     smtp_listen: 127.0.0.1:%d
     imap_listen: 127.0.0.1:%d
 backlog:
+  call_timeout: 5s
 %sjobs:
   poll_interval: 50ms
   rescue_after: 10s
@@ -114,7 +115,7 @@ func (r *crashRun) recovered(t *testing.T) {
 			t.Logf("server log:\n%s", p.log.String())
 		}
 	}()
-	deadline := time.Now().Add(4 * time.Minute) // River's rescue (10 s) and the row's lease (90 s)
+	deadline := time.Now().Add(2 * time.Minute) // River's rescue (10 s) and the row's lease (3 × call_timeout: 15 s)
 	for {
 		var out struct {
 			Improvements []struct {

@@ -167,7 +167,7 @@ func (h *Main) buildBacklog(workers *river.Workers) map[string]river.QueueConfig
 	case *github.Issues:
 		t.Logger = logger
 	}
-	h.backlog = &backlog.Service{DB: h.db, Jobs: h.inserter, Tracker: tracker, Items: h.postmortem, Logger: logger}
+	h.backlog = &backlog.Service{DB: h.db, Jobs: h.inserter, Tracker: tracker, Items: h.postmortem, Logger: logger, CallTimeout: c.CallTimeout}
 	h.postmortem.Tracker = h.backlog
 	h.backlog.Register(workers)
 	h.logger.Info("backlog sync on", "tracker", tracker.Name(), "webhook", webhook, "poll_every", c.PollEvery)

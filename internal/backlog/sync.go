@@ -34,16 +34,12 @@ const (
 	StateRefused = "refused" // the tracker refused it for good, or every try failed
 )
 
+// DefaultCallTimeout bounds one tracker call (Find, then Create) unless
+// Service.CallTimeout says otherwise: an unanswered call is an uncertain
+// one, looked for on the next try.
+const DefaultCallTimeout = 30 * time.Second
+
 const (
-	// callTimeout bounds one tracker call (Find, then Create): an
-	// unanswered call is an uncertain one, looked for on the next try.
-	callTimeout = 30 * time.Second
-	// lease: a 'sending' row belongs to the worker that took it for the
-	// look, the call and the bookkeeping. A row still 'sending' after its
-	// lease was left by a worker that died mid-call.
-	lease = 2*callTimeout + 30*time.Second
-	// jobTimeout bounds the job, above the lease.
-	jobTimeout = lease + 30*time.Second
 	// maxAttempts: an item whose calls failed this often (about a day at
 	// the longest backoff) is given up and its failure shown.
 	maxAttempts = 300
@@ -71,7 +67,26 @@ type Service struct {
 
 	// Now is the clock (tests move it past a lease); nil: time.Now.
 	Now func() time.Time
+	// CallTimeout bounds one tracker call; 0 is DefaultCallTimeout.
+	CallTimeout time.Duration
 }
+
+func (s *Service) callTimeout() time.Duration {
+	if s.CallTimeout > 0 {
+		return s.CallTimeout
+	}
+	return DefaultCallTimeout
+}
+
+// lease: a 'sending' row belongs to the worker that took it for the look,
+// the call and the bookkeeping, each bounded by the call timeout. A row
+// still 'sending' after its lease was left by a worker that died mid-call,
+// and the next worker waits that long before it looks for the issue
+// (90 s with the default).
+func (s *Service) lease() time.Duration { return 3 * s.callTimeout() }
+
+// jobTimeout bounds a job, above the lease.
+func (s *Service) jobTimeout() time.Duration { return s.lease() + s.callTimeout() }
 
 func (s *Service) clock() time.Time {
 	if s.Now != nil {
@@ -110,7 +125,7 @@ type FileWorker struct {
 	Service *Service
 }
 
-func (w *FileWorker) Timeout(*river.Job[FileArgs]) time.Duration { return jobTimeout }
+func (w *FileWorker) Timeout(*river.Job[FileArgs]) time.Duration { return w.Service.jobTimeout() }
 
 func (w *FileWorker) Work(ctx context.Context, job *river.Job[FileArgs]) error {
 	wait, err := w.Service.File(ctx, job.Args.ItemID)
@@ -204,7 +219,7 @@ func (s *Service) File(ctx context.Context, id int64) (time.Duration, error) {
 	// told (a lost answer, a 502 from a proxy after GitHub took it, a
 	// crash before the answer was written): look first.
 	look := r.attempts > 0 || r.state == StateSending
-	res, err := s.DB.ExecContext(ctx, queries.Get("claim"), now.Add(lease).UTC(), id, r.claim)
+	res, err := s.DB.ExecContext(ctx, queries.Get("claim"), now.Add(s.lease()).UTC(), id, r.claim)
 	if err != nil {
 		return 0, fmt.Errorf("backlog: claim: %w", err)
 	}
@@ -218,7 +233,7 @@ func (s *Service) File(ctx context.Context, id int64) (time.Duration, error) {
 	var is Issue
 	found := false
 	if look {
-		cctx, cancel := context.WithTimeout(ctx, callTimeout)
+		cctx, cancel := context.WithTimeout(ctx, s.callTimeout())
 		is, found, err = s.Tracker.Find(cctx, r.marker, r.createdAt.Add(-clockSkew))
 		cancel()
 		if err != nil {
@@ -229,7 +244,7 @@ func (s *Service) File(ctx context.Context, id int64) (time.Duration, error) {
 		}
 	}
 	if !found {
-		cctx, cancel := context.WithTimeout(ctx, callTimeout)
+		cctx, cancel := context.WithTimeout(ctx, s.callTimeout())
 		is, err = s.Tracker.Create(cctx, item, r.marker)
 		cancel()
 		if err != nil {
@@ -474,7 +489,7 @@ type PushWorker struct {
 	Service *Service
 }
 
-func (w *PushWorker) Timeout(*river.Job[PushArgs]) time.Duration { return jobTimeout }
+func (w *PushWorker) Timeout(*river.Job[PushArgs]) time.Duration { return w.Service.jobTimeout() }
 
 func (w *PushWorker) Work(ctx context.Context, job *river.Job[PushArgs]) error {
 	wait, err := w.Service.Push(ctx, job.Args.ItemID)
@@ -567,7 +582,7 @@ func (s *Service) Push(ctx context.Context, id int64) (time.Duration, error) {
 	if r.pushDue == 1 {
 		u.Due = &r.due
 	}
-	cctx, cancel := context.WithTimeout(ctx, callTimeout)
+	cctx, cancel := context.WithTimeout(ctx, s.callTimeout())
 	err = up.Update(cctx, Issue{Ref: r.ref, ID: r.remoteID, URL: r.url}, u)
 	cancel()
 	bctx, bcancel := bookkeeping(ctx)

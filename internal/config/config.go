@@ -72,6 +72,10 @@ type Backlog struct {
 	Linear  BacklogLinear `yaml:"linear"`
 	// PollEvery: how often the tracker is asked what changed, beside its webhook.
 	PollEvery time.Duration `yaml:"poll_every"`
+	// CallTimeout bounds one call to the tracker. A call unanswered by then
+	// is uncertain: the next try looks for the issue first. A sitrep that
+	// dies mid-call leaves its item to another after three of these.
+	CallTimeout time.Duration `yaml:"call_timeout"`
 }
 
 // BacklogGitHub is one GitHub repository's issues.
@@ -869,7 +873,7 @@ func Default() Config {
 		Resolution: Resolution{WriteUpAfter: 48 * time.Hour},
 		Intake:     Intake{DefaultSeverity: "SEV2"},
 		Chat:       Chat{Interval: 2 * time.Second, IRC: ChatIRC{Nick: "sitrep"}},
-		Backlog: Backlog{PollEvery: 5 * time.Minute, GitHub: BacklogGitHub{Labels: []string{"post-mortem"}},
+		Backlog: Backlog{PollEvery: 5 * time.Minute, CallTimeout: 30 * time.Second, GitHub: BacklogGitHub{Labels: []string{"post-mortem"}},
 			Jira: BacklogJira{IssueType: "Task", Labels: []string{"post-mortem"}}},
 		Postmortem: Postmortem{Backend: "imip", AnswersEvery: 5 * time.Minute, Duration: time.Hour, MinBusinessDays: 1, MaxBusinessDays: 2, WorkStart: "09:00", WorkEnd: "17:00",
 			TimelineBefore: 24 * time.Hour, RemindBefore: 48 * time.Hour, Google: Google{CalendarID: "primary"}},
@@ -1367,6 +1371,9 @@ func (c *Config) validate() []string {
 	}
 	if c.Backlog.PollEvery < 30*time.Second || c.Backlog.PollEvery > 24*time.Hour {
 		bad("backlog.poll_every", "want 30s to 24h, got %s", c.Backlog.PollEvery)
+	}
+	if c.Backlog.CallTimeout < 5*time.Second || c.Backlog.CallTimeout > 5*time.Minute {
+		bad("backlog.call_timeout", "want 5s to 5m, got %s", c.Backlog.CallTimeout)
 	}
 	if v := c.Bridge.VideoURL; v != "" && !strings.HasPrefix(v, "https://") && !strings.HasPrefix(v, "http://") {
 		bad("bridge.video_url", "want an http(s) URL, got %q", v)

@@ -433,7 +433,8 @@ func TestBacklogValidation(t *testing.T) {
 		"backlog:\n  tracker: jira\n":   {"backlog.jira", "base_url, email, api_token and project are required"},
 		"backlog:\n  tracker: jira\n  jira:\n    base_url: https://acme.atlassian.net/rest/api/3\n    email: bot\n    api_token: t\n    project: ops\n    issue_type: \" \"\n    labels: [post mortem]\n": {
 			"backlog.jira.base_url", "without /rest/api/3", "backlog.jira.email", "backlog.jira.project", "like OPS in OPS-42", "backlog.jira.issue_type", "backlog.jira.labels"},
-		"backlog:\n  tracker: linear\n": {"backlog.linear", "api_key and team are required"},
+		"backlog:\n  tracker: linear\n":  {"backlog.linear", "api_key and team are required"},
+		"backlog:\n  call_timeout: 1s\n": {"backlog.call_timeout", "want 5s to 5m, got 1s"},
 		"backlog:\n  tracker: linear\n  linear:\n    api_key: k\n    team: Engineering\n": {"backlog.linear.team", "ENG in ENG-123"},
 	} {
 		err := load(yaml)
