@@ -17,12 +17,8 @@ import (
 // 10,000 stopped at the first 1,000 with no sign that it had.
 func TestDeliveriesAreListedPageByPage(t *testing.T) {
 	t.Parallel()
-	f := startFaulty(t)
-	org, people := smallOrg(7)
-	h := newHarness(t, f.addr, org, false)
-	inc := h.declare(t)
+	_, h, inc, people := sevenWithOneRefused(t)
 	ctx := context.Background()
-	f.setReply("pb@example.test", &smtp.SMTPError{Code: 550, EnhancedCode: smtp.EnhancedCode{5, 1, 1}, Message: "no such user"})
 	res, err := h.comms.SendUpdate(ctx, "vp@example.test", inc.Ref, incident.UpdateInput{Status: "Investigating.", Groups: []string{"everyone"}})
 	if err != nil {
 		t.Fatal(err)
@@ -85,4 +81,16 @@ func TestDeliveriesAreListedPageByPage(t *testing.T) {
 			t.Errorf("state %q, limit %d: pages of %v listing %v; want %v listing %v", c.state, c.limit, sizes, emails, c.sizes, c.want)
 		}
 	}
+}
+
+// sevenWithOneRefused is a harness (no worker: the test drains) whose
+// group "everyone" has seven people, of whom the server refuses
+// pb@example.test for good (550), and an incident declared.
+func sevenWithOneRefused(t *testing.T) (*faultyServer, *harness, *incident.Incident, []string) {
+	t.Helper()
+	f := startFaulty(t)
+	org, people := smallOrg(7)
+	h := newHarness(t, f.addr, org, false)
+	f.setReply("pb@example.test", &smtp.SMTPError{Code: 550, EnhancedCode: smtp.EnhancedCode{5, 1, 1}, Message: "no such user"})
+	return f, h, h.declare(t), people
 }

@@ -23,12 +23,8 @@ import (
 // other's rows.
 func TestRecipientsRecordedByTheirTransactionReadAsSent(t *testing.T) {
 	t.Parallel()
-	f := startFaulty(t)
-	org, people := smallOrg(7)
-	h := newHarness(t, f.addr, org, false)
-	inc := h.declare(t)
+	f, h, inc, people := sevenWithOneRefused(t)
 	ctx := context.Background()
-	f.setReply("pb@example.test", &smtp.SMTPError{Code: 550, EnhancedCode: smtp.EnhancedCode{5, 1, 1}, Message: "no such user"})
 
 	var msgs []int64
 	for _, status := range []string{"Investigating.", "Mitigating."} {
