@@ -9,6 +9,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/sitrep-dev/sitrep/internal/compose"
@@ -54,14 +55,17 @@ type fanOut struct {
 
 	// held are the SMTP transactions this run claimed and has not
 	// recorded, by token: waiting in its buffer (a rate limit can keep
-	// them there for minutes) or being sent. Every record and claim
-	// renews their leases, so that only a worker that stopped loses its
-	// transactions (releaseExpired, claim-due), never a live one whose
-	// sends wait. A retry's transaction (not ranged) holds its rows' ids:
-	// each of those rows carries its own lease (claim-due). The
+	// them there for minutes) or being sent. Their leases are renewed
+	// (renewIfDue, keepLeases), so that only a worker that stopped loses
+	// its transactions (releaseExpired, claim-due), never a live one
+	// whose sends wait. A retry's transaction (not ranged) holds its rows'
+	// ids: each of those rows carries its own lease (claim-due). The
 	// PostgreSQL recorder records beside the loop: hence the lock.
 	heldMu sync.Mutex
 	held   map[string][]int64
+	// renewedAt is when the leases held were last renewed (unix
+	// nanoseconds; the run's start at first).
+	renewedAt atomic.Int64
 }
 
 // hold notes transactions just claimed; unhold, those recorded (or
@@ -115,11 +119,41 @@ func (f *fanOut) renew(ctx context.Context, tx *sql.Tx) error {
 	return nil
 }
 
+// renewIfDue renews the leases this run holds, in tx, when the last
+// renewal is a sixth of a lease old; it returns when it started, to be
+// noted with noteRenewed once tx commits. Every lease held then was
+// renewed or taken since the last renewal, so each has five sixths of a
+// lease left: before this claims (and may release the transactions of a
+// worker whose leases ran out), none of this run's own can have run out.
+// Records and claims come every few milliseconds in a fan-out; renewing
+// at each was a sixth of SQLite's database time (docs/benchmarks.md).
+func (f *fanOut) renewIfDue(ctx context.Context, tx *sql.Tx) (time.Time, error) {
+	now := time.Now()
+	if now.Sub(time.Unix(0, f.renewedAt.Load())) < f.o.lease()/6 {
+		return time.Time{}, nil
+	}
+	return now, f.renew(ctx, tx)
+}
+
+// noteRenewed records a committed renewal that started at (zero: none).
+func (f *fanOut) noteRenewed(at time.Time) {
+	if at.IsZero() {
+		return
+	}
+	for {
+		old := f.renewedAt.Load()
+		if at.UnixNano() <= old || f.renewedAt.CompareAndSwap(old, at.UnixNano()) {
+			return
+		}
+	}
+}
+
 // keepLeases renews the leases of what this run holds every third of a
-// lease, until stop. Records and claims renew them too, but a run whose
-// transactions all wait (a rate limit of a few recipients a second, a
-// slow server) may record nothing for longer than a lease; without this,
-// another worker would take its transactions and send them again.
+// lease, until stop. Records and claims renew them too when due, but a
+// run whose transactions all wait (a rate limit of a few recipients a
+// second, a slow server) may record nothing for longer than a lease;
+// without this, another worker would take its transactions and send them
+// again.
 func (f *fanOut) keepLeases(ctx context.Context) (stop func()) {
 	done, stopped := make(chan struct{}), make(chan struct{})
 	go func() {
@@ -138,9 +172,12 @@ func (f *fanOut) keepLeases(ctx context.Context) (stop func()) {
 			if idle {
 				continue
 			}
+			at := time.Now()
 			if err := f.o.DB.InTx(ctx, func(tx *sql.Tx) error { return f.renew(ctx, tx) }); err != nil {
 				f.o.logger().Warn("outbox: renewing leases failed; the next record or claim tries again", "message", f.messageID, "err", err)
+				continue
 			}
+			f.noteRenewed(at)
 		}
 	}()
 	return func() {
@@ -163,6 +200,7 @@ func (o *Outbox) deliver(ctx context.Context, messageID int64, budget time.Durat
 		f.batch = 50
 	}
 	f.unrecorded = make(chan struct{}, 2*f.conc)
+	f.renewedAt.Store(time.Now().UnixNano()) // nothing is held yet
 	if urgent(msg.audience) {
 		ctx = withUrgent(ctx)
 	}
@@ -358,6 +396,7 @@ func (f *fanOut) recordAndClaim(ctx, recordCtx context.Context) (int, error) {
 	var rows []claimed
 	var txs []transaction
 	var rec recorded
+	var renewed time.Time
 	batch := f.pending
 	f.pending = nil
 	err := f.o.DB.InTx(recordCtx, func(tx *sql.Tx) error {
@@ -365,7 +404,7 @@ func (f *fanOut) recordAndClaim(ctx, recordCtx context.Context) (int, error) {
 		if rec, err = f.o.recordOutcomes(recordCtx, tx, f.messageID, batch); err != nil {
 			return err
 		}
-		if err := f.renew(ctx, tx); err != nil {
+		if renewed, err = f.renewIfDue(ctx, tx); err != nil {
 			return err
 		}
 		if rows, err = f.o.claim(ctx, tx, f.messageID, f.batch*f.conc*2); err != nil {
@@ -380,6 +419,7 @@ func (f *fanOut) recordAndClaim(ctx, recordCtx context.Context) (int, error) {
 		f.record(recordCtx, batch)
 		return 0, err
 	}
+	f.noteRenewed(renewed)
 	f.unhold(batch)
 	f.recorded(rec)
 	f.hold(txs)
@@ -396,14 +436,17 @@ func (f *fanOut) record(ctx context.Context, batch []outcome) {
 	wait, deadline := 100*time.Millisecond, time.Now().Add(f.o.lease())
 	for {
 		var rec recorded
+		var renewed time.Time
 		err := f.o.DB.InTx(ctx, func(tx *sql.Tx) error {
 			var err error
 			if rec, err = f.o.recordOutcomes(ctx, tx, f.messageID, batch); err != nil {
 				return err
 			}
-			return f.renew(ctx, tx) // the batch's own are closed by now
+			renewed, err = f.renewIfDue(ctx, tx) // the batch's own are closed by now
+			return err
 		})
 		if err == nil {
+			f.noteRenewed(renewed)
 			f.unhold(batch)
 			f.recorded(rec)
 			return
