@@ -332,13 +332,13 @@ func (o *Outbox) Deliveries(ctx context.Context, messageID int64, p DeliveryPage
 	list = []Delivery{}
 	for rows.Next() {
 		var d Delivery
-		var next sql.NullTime
+		var retryAt sql.NullTime
 		sent := exprTime{}
-		if err := rows.Scan(&d.ID, &d.Email, &d.Name, &d.Group, &d.State, &d.Attempts, &d.LastError, &next, &sent); err != nil {
+		if err := rows.Scan(&d.ID, &d.Email, &d.Name, &d.Group, &d.State, &d.Attempts, &d.LastError, &retryAt, &sent); err != nil {
 			return nil, 0, fmt.Errorf("outbox: deliveries: %w", err)
 		}
-		if next.Valid {
-			t := next.Time.UTC()
+		if retryAt.Valid {
+			t := retryAt.Time.UTC()
 			d.NextAttemptAt = &t
 		}
 		d.SentAt = sent.t
