@@ -165,8 +165,9 @@ func (o *Outbox) claim(ctx context.Context, tx *sql.Tx, messageID int64, limit i
 	// Leases are about whether a worker is alive: wall-clock time, even
 	// when tests move the business clock (retry times, promises).
 	wall := time.Now().UTC()
+	q := o.DB.In(tx)
 	var cursor int64
-	if err := tx.QueryRowContext(ctx, queries.SQL(o.DB, "claim-cursor"), messageID).Scan(&cursor); err != nil {
+	if err := q.QueryRowContext(ctx, queries.SQL(o.DB, "claim-cursor"), messageID).Scan(&cursor); err != nil {
 		return nil, fmt.Errorf("outbox: claim: %w", err)
 	}
 	if o.DB.Dialect == store.Postgres {
@@ -174,7 +175,7 @@ func (o *Outbox) claim(ctx context.Context, tx *sql.Tx, messageID int64, limit i
 			return nil, fmt.Errorf("outbox: claim: %w", err)
 		}
 	}
-	out, err := scanClaimed(tx.QueryContext(ctx, queries.Get("claim-queued"), messageID, cursor, limit))
+	out, err := scanClaimed(q.QueryContext(ctx, queries.Get("claim-queued"), messageID, cursor, limit))
 	if err != nil {
 		return nil, err
 	}
@@ -189,7 +190,7 @@ func (o *Outbox) claim(ctx context.Context, tx *sql.Tx, messageID int64, limit i
 		if err := o.releaseExpired(ctx, tx, messageID, now, wall); err != nil {
 			return nil, err
 		}
-		due, err := scanClaimed(tx.QueryContext(ctx, queries.SQL(o.DB, "claim-due"),
+		due, err := scanClaimed(q.QueryContext(ctx, queries.SQL(o.DB, "claim-due"),
 			wall.Add(o.lease()), messageID, limit-len(out), now, wall))
 		if err != nil {
 			return nil, err
@@ -197,7 +198,7 @@ func (o *Outbox) claim(ctx context.Context, tx *sql.Tx, messageID int64, limit i
 		out = append(out, due...)
 	}
 	if len(out) > 0 {
-		if _, err := tx.ExecContext(ctx, queries.Get("advance-cursor"), cursor, now, messageID); err != nil {
+		if _, err := q.ExecContext(ctx, queries.Get("advance-cursor"), cursor, now, messageID); err != nil {
 			return nil, fmt.Errorf("outbox: claim: %w", err)
 		}
 	}
@@ -232,7 +233,7 @@ const lostWorker = "the worker sending it stopped before recording the server's 
 // those transactions. The server may have accepted them: they go again
 // with the same Message-ID, which mail clients show once.
 func (o *Outbox) releaseExpired(ctx context.Context, tx *sql.Tx, messageID int64, now, wall time.Time) error {
-	rows, err := tx.QueryContext(ctx, queries.SQL(o.DB, "expired-transactions"), messageID, wall)
+	rows, err := o.DB.In(tx).QueryContext(ctx, queries.SQL(o.DB, "expired-transactions"), messageID, wall)
 	if err != nil {
 		return fmt.Errorf("outbox: expired transactions: %w", err)
 	}
@@ -268,7 +269,7 @@ func (o *Outbox) releaseExpired(ctx context.Context, tx *sql.Tx, messageID int64
 
 // closeTransactions marks SMTP transactions answered: their lease is over.
 func (o *Outbox) closeTransactions(ctx context.Context, tx *sql.Tx, messageID int64, tokens []string) error {
-	if _, err := tx.ExecContext(ctx, queries.SQL(o.DB, "close-transactions"), messageID, o.tokenList(tokens)); err != nil {
+	if _, err := o.DB.In(tx).ExecContext(ctx, queries.SQL(o.DB, "close-transactions"), messageID, o.tokenList(tokens)); err != nil {
 		return fmt.Errorf("outbox: close transactions: %w", err)
 	}
 	return nil

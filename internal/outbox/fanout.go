@@ -108,11 +108,11 @@ func (f *fanOut) renew(ctx context.Context, tx *sql.Tx) error {
 		return nil
 	}
 	until := time.Now().UTC().Add(f.o.lease())
-	if _, err := tx.ExecContext(ctx, queries.SQL(f.o.DB, "renew-transactions"), until, f.messageID, f.o.tokenList(tokens)); err != nil {
+	if _, err := f.o.DB.In(tx).ExecContext(ctx, queries.SQL(f.o.DB, "renew-transactions"), until, f.messageID, f.o.tokenList(tokens)); err != nil {
 		return fmt.Errorf("outbox: renew leases: %w", err)
 	}
 	if len(rows) > 0 {
-		if _, err := tx.ExecContext(ctx, queries.SQL(f.o.DB, "renew-deliveries"), until, f.o.idList(rows)); err != nil {
+		if _, err := f.o.DB.In(tx).ExecContext(ctx, queries.SQL(f.o.DB, "renew-deliveries"), until, f.o.idList(rows)); err != nil {
 			return fmt.Errorf("outbox: renew leases: %w", err)
 		}
 	}
@@ -190,6 +190,9 @@ func (f *fanOut) keepLeases(ctx context.Context) (stop func()) {
 // claims (0: no limit) or when budget is spent (0: none) and returns the
 // number claimed, or -1 when it stopped with work left.
 func (o *Outbox) deliver(ctx context.Context, messageID int64, budget time.Duration, maxRounds int) (int, error) {
+	if err := o.DB.Prepare(ctx, o.fanOutQueries()...); err != nil {
+		return 0, fmt.Errorf("outbox: %w", err)
+	}
 	msg, err := o.loadMessage(ctx, messageID)
 	if err != nil {
 		return 0, err
@@ -622,7 +625,7 @@ func (o *Outbox) recordOutcomes(ctx context.Context, tx *sql.Tx, messageID int64
 			if len(reason) > 500 {
 				reason = reason[:500]
 			}
-			res, err := tx.ExecContext(ctx, queries.Get("record-delivery-outcome"), state, next, reason, r.id, now, r.attempts)
+			res, err := o.DB.In(tx).ExecContext(ctx, queries.Get("record-delivery-outcome"), state, next, reason, r.id, now, r.attempts)
 			if err != nil {
 				return rec, fmt.Errorf("outbox: record refused delivery %d: %w", r.id, err)
 			}
@@ -651,7 +654,7 @@ func (o *Outbox) recordOutcomes(ctx context.Context, tx *sql.Tx, messageID int64
 		sent = append(sent, late...)
 	}
 	if len(sent) > 0 {
-		if _, err := tx.ExecContext(ctx, queries.SQL(o.DB, "mark-sent"), now, o.idList(sent)); err != nil {
+		if _, err := o.DB.In(tx).ExecContext(ctx, queries.SQL(o.DB, "mark-sent"), now, o.idList(sent)); err != nil {
 			return rec, fmt.Errorf("outbox: record sent deliveries: %w", err)
 		}
 	}
@@ -674,7 +677,7 @@ func (o *Outbox) acceptTransactions(ctx context.Context, tx *sql.Tx, messageID i
 	for token := range accepted {
 		tokens = append(tokens, token)
 	}
-	rows, err := tx.QueryContext(ctx, queries.SQL(o.DB, "accept-transactions"), now, messageID, o.tokenList(tokens))
+	rows, err := o.DB.In(tx).QueryContext(ctx, queries.SQL(o.DB, "accept-transactions"), now, messageID, o.tokenList(tokens))
 	if err != nil {
 		return nil, fmt.Errorf("outbox: record accepted transactions: %w", err)
 	}
@@ -707,6 +710,19 @@ func sentCount(outcomes []outcome) int {
 		}
 	}
 	return n
+}
+
+// fanOutQueries are the statements a fan-out runs at every claim and
+// record, kept prepared (store.DB.Prepare) and run through DB.In.
+func (o *Outbox) fanOutQueries() []string {
+	names := []string{"claim-cursor", "claim-queued", "claim-due", "advance-cursor", "expired-transactions",
+		"record-delivery-outcome", "accept-transactions", "mark-sent", "close-transactions",
+		"renew-transactions", "renew-deliveries"}
+	out := make([]string, len(names))
+	for i, n := range names {
+		out[i] = queries.SQL(o.DB, n)
+	}
+	return out
 }
 
 // idList passes ids as one parameter: a bigint array on PostgreSQL, a

@@ -46,7 +46,8 @@ type DB struct {
 	*sql.DB
 	Dialect Dialect
 
-	faults *faultNote // the last write that failed for lack of storage
+	faults   *faultNote // the last write that failed for lack of storage
+	prepared *prepared  // statements kept by Prepare (SQLite)
 }
 
 // Open connects to url: sqlite://PATH (the file and its directory are
@@ -111,7 +112,7 @@ func openSQLite(ctx context.Context, path string) (*DB, error) {
 		db.Close()
 		return nil, fmt.Errorf("store: open sqlite %s: %w", path, err)
 	}
-	return &DB{DB: db, Dialect: SQLite, faults: &faultNote{}}, nil
+	return &DB{DB: db, Dialect: SQLite, faults: &faultNote{}, prepared: &prepared{stmts: map[string]*sql.Stmt{}}}, nil
 }
 
 func openPostgres(ctx context.Context, rawURL string) (*DB, error) {
