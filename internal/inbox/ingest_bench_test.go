@@ -181,11 +181,11 @@ func benchmarkBacklog(b *testing.B, acting, resume bool) {
 	}
 }
 
-// readEmptyMailbox runs the ingester on the empty INBOX until it has saved
-// its checkpoint, then stops it.
-func readEmptyMailbox(b testing.TB, h *hub) {
+// createInbox signs in as status and selects its INBOX, which makes
+// Dovecot create the Maildir.
+func createInbox(b testing.TB, h *hub) {
 	b.Helper()
-	c, err := h.ms.DialIMAP("status") // creates the Maildir
+	c, err := h.ms.DialIMAP("status")
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -193,6 +193,13 @@ func readEmptyMailbox(b testing.TB, h *hub) {
 		b.Fatal(err)
 	}
 	c.Close()
+}
+
+// readEmptyMailbox runs the ingester on the empty INBOX until it has saved
+// its checkpoint, then stops it.
+func readEmptyMailbox(b testing.TB, h *hub) {
+	b.Helper()
+	createInbox(b, h)
 	stop := h.run(h.ingester(""))
 	defer stop()
 	for deadline := time.Now().Add(30 * time.Second); h.count(`SELECT COUNT(*) FROM inbox_checkpoints`) == 0; time.Sleep(20 * time.Millisecond) {
@@ -206,14 +213,7 @@ func readEmptyMailbox(b testing.TB, h *hub) {
 // (as LMTP would, without its 5-8 ms a message), owned by the mail user.
 func fillMaildir(b testing.TB, h *hub, n int) {
 	b.Helper()
-	c, err := h.ms.DialIMAP("status") // creates the Maildir
-	if err != nil {
-		b.Fatal(err)
-	}
-	if _, err := c.Select("INBOX", nil).Wait(); err != nil {
-		b.Fatal(err)
-	}
-	c.Close()
+	createInbox(b, h)
 	dir := filepath.Join(h.ms.Dir, "mail", "example.test", "status", "Maildir", "new")
 	if _, err := os.Stat(dir); err != nil {
 		b.Fatalf("maildir: %v", err)
