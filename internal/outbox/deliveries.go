@@ -60,7 +60,14 @@ func (o *Outbox) insertDeliveries(ctx context.Context, tx *sql.Tx, messageID int
 		return d
 	}
 	if o.DB.Dialect == store.Postgres {
-		err = o.insertDeliveryArrays(ctx, tx, messageID, recipients, row)
+		var copied bool
+		copied, err = o.DB.CopyFrom(ctx, tx, "deliveries", deliveryCopyColumns, len(recipients), func(i int) []any {
+			d := row(recipients[i])
+			return []any{messageID, d.email, d.name, d.zone, d.group, d.state, d.reason, d.language, d.unsubscribe, d.follows}
+		})
+		if err == nil && !copied {
+			err = o.insertDeliveryArrays(ctx, tx, messageID, recipients, row)
+		}
 	} else {
 		err = o.insertDeliveryValues(ctx, tx, messageID, recipients, row)
 	}
@@ -74,6 +81,10 @@ func (o *Outbox) insertDeliveries(ctx context.Context, tx *sql.Tx, messageID int
 type deliveryRow struct {
 	email, name, zone, group, state, reason, language, unsubscribe, follows string
 }
+
+// deliveryCopyColumns are the columns a queued row is copied with on
+// PostgreSQL (store.DB.CopyFrom), as insert-deliveries names them.
+var deliveryCopyColumns = []string{"message_id", "email", "name", "time_zone", "via_group", "state", "last_error", "language", "unsubscribe", "follows"}
 
 // arrayChunk is rows per statement on PostgreSQL: each column goes as one
 // array parameter, so the statement has one text whatever the rows (parsed

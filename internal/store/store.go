@@ -16,6 +16,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/jackc/pgx/v5/pgconn"
@@ -48,6 +49,7 @@ type DB struct {
 
 	faults   *faultNote // the last write that failed for lack of storage
 	prepared *prepared  // statements kept by Prepare (SQLite)
+	pinned   *sync.Map  // *sql.Tx of InTx → its *sql.Conn, for CopyFrom (PostgreSQL)
 }
 
 // Open connects to url: sqlite://PATH (the file and its directory are
@@ -129,7 +131,7 @@ func openPostgres(ctx context.Context, rawURL string) (*DB, error) {
 		db.Close()
 		return nil, fmt.Errorf("store: connect to postgres %s: %w", redactURL(rawURL), err)
 	}
-	return &DB{DB: db, Dialect: Postgres, faults: &faultNote{}}, nil
+	return &DB{DB: db, Dialect: Postgres, faults: &faultNote{}, pinned: &sync.Map{}}, nil
 }
 
 // redactURL hides a password in a database URL for messages and logs.
@@ -237,11 +239,12 @@ func (db *DB) migrateRiver(ctx context.Context) error {
 // InTx runs fn in a transaction, committing when it returns nil.
 // A failure for lack of storage is remembered for Ready.
 func (db *DB) InTx(ctx context.Context, fn func(tx *sql.Tx) error) error {
-	tx, err := db.BeginTx(ctx, nil)
+	tx, done, err := db.begin(ctx)
 	if err != nil {
 		db.noteFault(err)
 		return fmt.Errorf("store: begin: %w", err)
 	}
+	defer done()
 	if err := fn(tx); err != nil {
 		_ = tx.Rollback()
 		db.noteFault(err)
