@@ -60,14 +60,11 @@ func (o *Outbox) insertDeliveries(ctx context.Context, tx *sql.Tx, messageID int
 		return d
 	}
 	if o.DB.Dialect == store.Postgres {
-		var copied bool
-		copied, err = o.DB.CopyFrom(ctx, tx, "deliveries", deliveryCopyColumns, len(recipients), func(i int) []any {
+		// COPY, in the update's transaction (store.DB.CopyFrom).
+		err = o.DB.CopyFrom(ctx, tx, "deliveries", deliveryCopyColumns, len(recipients), func(i int) []any {
 			d := row(recipients[i])
 			return []any{messageID, d.email, d.name, d.zone, d.group, d.state, d.reason, d.language, d.unsubscribe, d.follows}
 		})
-		if err == nil && !copied {
-			err = o.insertDeliveryArrays(ctx, tx, messageID, recipients, row)
-		}
 	} else {
 		err = o.insertDeliveryValues(ctx, tx, messageID, recipients, row)
 	}
@@ -83,38 +80,8 @@ type deliveryRow struct {
 }
 
 // deliveryCopyColumns are the columns a queued row is copied with on
-// PostgreSQL (store.DB.CopyFrom), as insert-deliveries names them.
+// PostgreSQL, as insert-deliveries (SQLite's) names them.
 var deliveryCopyColumns = []string{"message_id", "email", "name", "time_zone", "via_group", "state", "last_error", "language", "unsubscribe", "follows"}
-
-// arrayChunk is rows per statement on PostgreSQL: each column goes as one
-// array parameter, so the statement has one text whatever the rows (parsed
-// and planned once per connection) and 10,000 recipients are two round
-// trips, not twenty-five multi-row INSERTs of 4,000 parameters.
-const arrayChunk = 5000
-
-func (o *Outbox) insertDeliveryArrays(ctx context.Context, tx *sql.Tx, messageID int64, recipients []directory.Recipient, row func(directory.Recipient) deliveryRow) error {
-	cols := make([][]string, 9)
-	for start := 0; start < len(recipients); start += arrayChunk {
-		chunk := recipients[start:min(start+arrayChunk, len(recipients))]
-		for i := range cols {
-			cols[i] = cols[i][:0]
-		}
-		for _, r := range chunk {
-			d := row(r)
-			for i, v := range []string{d.email, d.name, d.zone, d.group, d.state, d.reason, d.language, d.unsubscribe, d.follows} {
-				cols[i] = append(cols[i], v)
-			}
-		}
-		args := []any{messageID}
-		for _, c := range cols {
-			args = append(args, c)
-		}
-		if _, err := tx.ExecContext(ctx, queries.SQL(o.DB, "insert-deliveries"), args...); err != nil {
-			return err
-		}
-	}
-	return nil
-}
 
 // insertDeliveryValues is SQLite's way: multi-row INSERTs of 400 rows.
 func (o *Outbox) insertDeliveryValues(ctx context.Context, tx *sql.Tx, messageID int64, recipients []directory.Recipient, row func(directory.Recipient) deliveryRow) error {

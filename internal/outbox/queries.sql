@@ -284,12 +284,6 @@ RETURNING d.id, d.email, d.name, d.time_zone, d.via_group, d.attempts, d.languag
 -- Followed by one "(...)" of 10 parameters per row: one statement per batch.
 INSERT INTO deliveries (message_id, email, name, time_zone, via_group, state, last_error, language, unsubscribe, follows) VALUES
 
--- name: insert-deliveries (postgres)
--- One array per column (deliveries.go, arrayChunk): the same text for any
--- number of rows.
-INSERT INTO deliveries (message_id, email, name, time_zone, via_group, state, last_error, language, unsubscribe, follows)
-SELECT $1, * FROM unnest($2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[], $9::text[], $10::text[]);
-
 -- name: insert-transactions
 -- Followed by one "(message_id, token, deliveries, lease_until, first_id,
 -- last_id)" per SMTP transaction.

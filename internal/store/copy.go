@@ -38,23 +38,22 @@ func (db *DB) begin(ctx context.Context) (tx *sql.Tx, done func(), err error) {
 // rows take their ids in the order given. row(i) gives the i-th row's
 // values, in the order of columns.
 //
-// It reports false, and writes nothing, where COPY cannot be used: on
-// SQLite, or for a transaction that InTx did not start. The caller then
-// inserts the rows its own way.
-func (db *DB) CopyFrom(ctx context.Context, tx *sql.Tx, table string, columns []string, n int, row func(i int) []any) (bool, error) {
+// tx must come from InTx, which keeps its connection within reach; COPY
+// is PostgreSQL's, so on SQLite it is an error to call it.
+func (db *DB) CopyFrom(ctx context.Context, tx *sql.Tx, table string, columns []string, n int, row func(i int) []any) error {
 	if db.pinned == nil {
-		return false, nil
+		return fmt.Errorf("store: copy into %s: COPY is PostgreSQL's, and this database is %s", table, db.Dialect)
 	}
 	c, ok := db.pinned.Load(tx)
 	if !ok {
-		return false, nil
+		return fmt.Errorf("store: copy into %s: the transaction was not started by InTx", table)
 	}
 	// The transaction's own connection: database/sql runs one operation at
 	// a time on it, and this runs between two of the transaction's.
 	err := c.(*sql.Conn).Raw(func(driverConn any) error {
 		pc, ok := driverConn.(*stdlib.Conn)
 		if !ok {
-			return fmt.Errorf("store: copy into %s: the connection is a %T, not pgx's", table, driverConn)
+			return fmt.Errorf("the connection is a %T, not pgx's", driverConn)
 		}
 		_, err := pc.Conn().CopyFrom(ctx, pgx.Identifier{table}, columns, pgx.CopyFromSlice(n, func(i int) ([]any, error) {
 			return row(i), nil
@@ -62,7 +61,7 @@ func (db *DB) CopyFrom(ctx context.Context, tx *sql.Tx, table string, columns []
 		return err
 	})
 	if err != nil {
-		return true, fmt.Errorf("store: copy into %s: %w", table, err)
+		return fmt.Errorf("store: copy into %s: %w", table, err)
 	}
-	return true, nil
+	return nil
 }

@@ -22,7 +22,7 @@ func (p *prepared) get(query string) *sql.Stmt {
 // Prepare keeps the queries prepared, for In to run them without parsing
 // them again. On SQLite, database/sql and modernc.org/sqlite parse a
 // statement anew at every ExecContext and QueryContext: for the outbox's
-// claims and records that is a tenth of a large fan-out's CPU, on its one
+// claims and records a few per cent of a large fan-out's CPU, on its one
 // connection. pgx keeps a statement cache of its own, so on PostgreSQL
 // Prepare does nothing.
 //
