@@ -39,6 +39,7 @@
 //	go run ./cmd/sitrep-load -serve -latency -incidents 20 -duration 3m
 //	go run ./cmd/sitrep-load -serve -postfix -n 10000                     # as root
 //	go run ./cmd/sitrep-load -n 100000 -cpuprofile /tmp/outbox.prof   # in-process, for profiling
+//	go run ./cmd/sitrep-load -n 10000 -trace /tmp/outbox.trace        # in-process: where it waits
 //
 // Run it from the repository root (-serve builds ./cmd/sitrep).
 package main
@@ -57,6 +58,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"runtime/pprof"
+	"runtime/trace"
 	"strconv"
 	"strings"
 	"syscall"
@@ -85,6 +87,7 @@ type result struct {
 type options struct {
 	n, batch, conns, replicas int
 	db, sitrep, cpuProfile    string
+	trace                     string
 	pipelining, hup           bool
 	timeout                   time.Duration
 	hubLog                    string
@@ -108,6 +111,7 @@ func main() {
 	saveMsg := flag.String("save-message", "", "write sitrep's message, as the sink received it, to this file")
 	only := flag.String("only", "", "run only these sides, comma separated: sitrep, pipelining, gomail")
 	flag.StringVar(&o.cpuProfile, "cpuprofile", "", "in-process mode: write the outbox's CPU profile here")
+	flag.StringVar(&o.trace, "trace", "", "in-process mode: write an execution trace here (go tool trace: where the fan-out waits)")
 	flag.BoolVar(&o.pipelining, "pipelining", true, "in-process mode: let the outbox pipeline RCPTs")
 	mode := flag.String("mode", "", "internal: run one side (outbox, gomail or pipelining) and print JSON")
 	smtpAddr := flag.String("smtp", "", "internal: the sink's address")
@@ -249,6 +253,9 @@ func runChild(side string, o options, addr, msgFile string) (*result, error) {
 	if o.cpuProfile != "" && side == "outbox" {
 		args = append(args, "-cpuprofile", o.cpuProfile)
 	}
+	if o.trace != "" && side == "outbox" {
+		args = append(args, "-trace", o.trace)
+	}
 	cmd := exec.Command(os.Args[0], args...)
 	cmd.Stderr = os.Stderr
 	out, err := cmd.Output()
@@ -281,6 +288,12 @@ func child(mode string, o options, sink, msgFile string) int {
 		if f, err := os.Create(o.cpuProfile); err == nil {
 			pprof.StartCPUProfile(f)
 			defer pprof.StopCPUProfile()
+		}
+	}
+	if o.trace != "" {
+		if f, err := os.Create(o.trace); err == nil {
+			trace.Start(f)
+			defer trace.Stop()
 		}
 	}
 	var res *result

@@ -15,6 +15,7 @@ import (
 
 	"github.com/emersion/go-smtp"
 
+	"github.com/sitrep-dev/sitrep/internal/compose"
 	"github.com/sitrep-dev/sitrep/internal/errs"
 	"github.com/sitrep-dev/sitrep/internal/incident"
 	"github.com/sitrep-dev/sitrep/internal/outbox"
@@ -438,24 +439,31 @@ func TestEveryTransactionHasItsOwnBounceAddress(t *testing.T) {
 // same Message-ID) or refused it (a 451 once set the recipients deferred
 // in a settled message, where no sweep looked again: db-cut found 70
 // recipients pending for good; and in one not settled yet, sent twice).
+//
+// Or it answers while its recipients wait for a retry (the second
+// worker's try was deferred): the server took them, so they are sent and
+// nobody tries them again.
 func TestTransactionOfALostWorkerGoesAgainAfterItsLease(t *testing.T) {
 	t.Parallel()
+	deferred := &smtp.SMTPError{Code: 451, EnhancedCode: smtp.EnhancedCode{4, 3, 0}, Message: "try again later"}
 	for _, late := range []struct {
-		name   string
-		answer error // nil: accepted
+		name        string
+		answer      error // nil: accepted
+		retryAnswer error // the second worker's try: nil, accepted
 	}{
-		{"accepted", nil},
-		{"deferred", &smtp.SMTPError{Code: 451, EnhancedCode: smtp.EnhancedCode{4, 3, 0}, Message: "try again later"}},
-		{"refused", &smtp.SMTPError{Code: 554, EnhancedCode: smtp.EnhancedCode{5, 6, 0}, Message: "no thanks"}},
+		{"accepted", nil, nil},
+		{"deferred", deferred, nil},
+		{"refused", &smtp.SMTPError{Code: 554, EnhancedCode: smtp.EnhancedCode{5, 6, 0}, Message: "no thanks"}, nil},
+		{"accepted while the retry waits", nil, deferred},
 	} {
 		t.Run("late answer "+late.name, func(t *testing.T) {
 			t.Parallel()
-			testLostWorker(t, late.answer)
+			testLostWorker(t, late.answer, late.retryAnswer)
 		})
 	}
 }
 
-func testLostWorker(t *testing.T, lateAnswer error) {
+func testLostWorker(t *testing.T, lateAnswer, retryAnswer error) {
 	f := startFaulty(t)
 	org, _ := smallOrg(7)
 	// 3 recipients per transaction; the SMTP timeout outlasts the test.
@@ -479,11 +487,16 @@ func testLostWorker(t *testing.T, lateAnswer error) {
 	gate := make(chan struct{})
 	var held atomic.Int32
 	hungCh := make(chan []string, 1)
+	var hungRcpt atomic.Pointer[[]string]
 	f.onData = func(_ string, rcpt []string) error {
 		if strings.HasPrefix(rcpt[0], "p") && held.Add(1) == 1 {
+			hungRcpt.Store(&rcpt)
 			hungCh <- slices.Clone(rcpt)
 			<-gate
 			return lateAnswer
+		}
+		if h := hungRcpt.Load(); h != nil && slices.Equal(*h, rcpt) {
+			return retryAnswer // the same recipients, tried again after the lease
 		}
 		return nil
 	}
@@ -543,6 +556,14 @@ func testLostWorker(t *testing.T, lateAnswer error) {
 	if n, err := h.outbox.DeliverBatch(ctx, res.Message.ID); err != nil || n != len(hung) {
 		t.Fatalf("the second worker claimed %d (want the %d of the lost transaction): %v", n, len(hung), err)
 	}
+	if retryAnswer != nil {
+		testLateAnswerWhileTheRetryWaits(t, h, f, res.Message, hung, counts, func() error {
+			close(gate)
+			cut.Close()
+			return <-lost
+		})
+		return
+	}
 	if c := counts(); c[outbox.StateSent] != 7 {
 		t.Fatalf("want all 7 sent, got %v", c)
 	}
@@ -595,5 +616,31 @@ func testLostWorker(t *testing.T, lateAnswer error) {
 	}
 	if c := counts(); c[outbox.StateSent] != 7 || len(c) != 1 {
 		t.Errorf("after the lost worker's answer: %v", c)
+	}
+}
+
+// testLateAnswerWhileTheRetryWaits goes on from testLostWorker once the
+// second worker's try of the hung recipients was deferred: the lost
+// worker's answer, that the server took them, must record them sent, so
+// that no retry sends them again.
+func testLateAnswerWhileTheRetryWaits(t *testing.T, h *harness, f *faultyServer, msg *compose.Message, hung []string, counts func() map[string]int, answer func() error) {
+	ctx := context.Background()
+	if c := counts(); c[outbox.StateDeferred] != len(hung) || c[outbox.StateSent] != 7-len(hung) {
+		t.Fatalf("want the retried %d deferred, got %v", len(hung), c)
+	}
+	if err := answer(); err != nil {
+		t.Fatal(err)
+	}
+	if c := counts(); c[outbox.StateSent] != 7 || len(c) != 1 {
+		t.Errorf("after the lost worker's late answer that the server took them: %v, want all 7 sent", c)
+	}
+	h.clock.Add(time.Hour) // the deferred retry would be due
+	if n, err := h.outbox.DeliverBatch(ctx, msg.ID); err != nil || n != 0 {
+		t.Errorf("a worker claimed %d after the late answer: %v", n, err)
+	}
+	for _, who := range hung {
+		if got := f.copies(who); !slices.Equal(got, []string{msg.MessageID}) {
+			t.Errorf("%s received %v, want the one copy the lost worker sent", who, got)
+		}
 	}
 }
