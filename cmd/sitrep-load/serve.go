@@ -183,7 +183,7 @@ func runServe(ctx context.Context, o options, s *sink) (*result, error) {
 	time.Sleep(500 * time.Millisecond)
 	s.expect(o.n, true)
 	sampler.reset()
-	cpu0 := cpuOf(hubs)
+	cpu0, m0 := cpuOf(hubs), readMachineCPU()
 	start := time.Now()
 	if _, err := api.SendUpdate(ctx, ref, statusText, "", "everyone"); err != nil {
 		return nil, err
@@ -194,7 +194,7 @@ func runServe(ctx context.Context, o options, s *sink) (*result, error) {
 		return nil, err
 	}
 	d := last.Sub(start).Seconds()
-	cpu := cpuOf(hubs) - cpu0
+	cpu, machine := cpuOf(hubs)-cpu0, readMachineCPU().since(m0)
 	sampler.stop()
 	var hwms []string
 	for _, h := range hubs {
@@ -203,7 +203,7 @@ func runServe(ctx context.Context, o options, s *sink) (*result, error) {
 	// The peak reported is the update's (sampled RSS while it was in
 	// flight); VmHWM includes the start and the SIGHUP reload.
 	note := fmt.Sprintf(" (RSS sampled during the update); POST answered in %.2fs, first recipient accepted after %.2fs; VmHWM since start %s MB", posted.Seconds(), s.first().Sub(start).Seconds(), strings.Join(hwms, ", "))
-	return &result{Mode: "sitrep", Recipients: o.n, Seconds: d, PerSecond: float64(o.n) / d, PeakRSSMB: sampler.peak(), CPUSeconds: cpu, Note: note}, nil
+	return &result{Mode: "sitrep", Recipients: o.n, Seconds: d, PerSecond: float64(o.n) / d, PeakRSSMB: sampler.peak(), CPUSeconds: cpu, Note: note, Machine: machine}, nil
 }
 
 func cpuOf(hubs []*reliability.Hub) float64 {
