@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/riverqueue/river"
+	"github.com/riverqueue/river/rivertype"
 
 	"github.com/sitrep-dev/sitrep/internal/compose"
 	"github.com/sitrep-dev/sitrep/internal/directory"
@@ -52,17 +53,30 @@ type DeliverArgs struct {
 	// queued before it; its sends then take the pool's next free
 	// connection (withUrgent).
 	Urgent bool `json:"urgent,omitempty"`
+	// Share numbers a helper: another replica's part in a large fan-out
+	// already running (askForHelp); 0 for the message's own job and the
+	// sweep's.
+	Share int `json:"share,omitempty"`
 }
 
 func (DeliverArgs) Kind() string { return "outbox_deliver" }
 
 // InsertOpts puts an urgent message's job on the urgent queue, wherever it
 // is inserted (Queue, Sweep).
+//
+// A helper is unique by its arguments while it waits or runs: a run that
+// asks again for the same share (after its budget, say) adds none.
 func (a DeliverArgs) InsertOpts() river.InsertOpts {
+	var opts river.InsertOpts
 	if a.Urgent {
-		return river.InsertOpts{Queue: jobs.QueueUrgent}
+		opts.Queue = jobs.QueueUrgent
 	}
-	return river.InsertOpts{}
+	if a.Share > 0 {
+		opts.UniqueOpts = river.UniqueOpts{ByArgs: true, ByState: []rivertype.JobState{
+			rivertype.JobStateAvailable, rivertype.JobStatePending, rivertype.JobStateRunning,
+			rivertype.JobStateRetryable, rivertype.JobStateScheduled}}
+	}
+	return opts
 }
 
 // urgent says whether a message's audience is waiting on it: the leads'
@@ -73,6 +87,8 @@ func urgent(audience string) bool { return audience == compose.Leads }
 type DeliverWorker struct {
 	river.WorkerDefaults[DeliverArgs]
 	Outbox *Outbox
+
+	running runningFanOuts // the fan-outs this replica runs, by message
 }
 
 // Timeout: the worker bounds itself (budget below) and comes back.
@@ -83,7 +99,14 @@ func (w *DeliverWorker) Timeout(*river.Job[DeliverArgs]) time.Duration { return 
 const deliverBudget = 90 * time.Second
 
 func (w *DeliverWorker) Work(ctx context.Context, job *river.Job[DeliverArgs]) error {
-	n, err := w.Outbox.deliver(ctx, job.Args.MessageID, deliverBudget, 0)
+	if job.Args.Share > 0 && w.running.has(job.Args.MessageID) {
+		// This replica already sends the message: another one should
+		// take the share. Back off, so that with one replica the helper
+		// costs a few polls over a long fan-out.
+		return river.JobSnooze(helperWait(snoozes(job.Metadata)))
+	}
+	defer w.running.add(job.Args.MessageID)()
+	n, err := w.Outbox.deliver(ctx, job.Args.MessageID, job.Args.Share, deliverBudget, 0)
 	if err != nil {
 		return err
 	}
@@ -120,13 +143,14 @@ type storedMessage struct {
 	replyTo, listID                             string
 	groups                                      []string
 	ics, icsMethod                              string
+	total                                       int // recipients queued
 }
 
 // DeliverBatch claims one round of a message's due deliveries (a batch per
 // connection), sends them and records each outcome. It returns how many it
 // claimed (0: nothing left to do now). Tests drive delivery with it.
 func (o *Outbox) DeliverBatch(ctx context.Context, messageID int64) (int, error) {
-	return o.deliver(ctx, messageID, 0, 1)
+	return o.deliver(ctx, messageID, 0, 0, 1)
 }
 
 // transaction is one SMTP transaction's worth: one body, its recipients,
@@ -279,7 +303,7 @@ func (o *Outbox) loadMessage(ctx context.Context, id int64) (*storedMessage, err
 	m := &storedMessage{id: id}
 	var refs, groups, token string
 	err := o.DB.QueryRowContext(ctx, queries.Get("load-message"), id).Scan(&m.kind, &m.audience, &m.messageID,
-		&m.inReplyTo, &refs, &m.index, &m.subject, &m.toDisplay, &m.snapshot, &m.createdAt, &groups, &m.threadRef, &token, &m.ics, &m.icsMethod, &m.language)
+		&m.inReplyTo, &refs, &m.index, &m.subject, &m.toDisplay, &m.snapshot, &m.createdAt, &groups, &m.threadRef, &token, &m.ics, &m.icsMethod, &m.language, &m.total)
 	if err != nil {
 		return nil, fmt.Errorf("outbox: load message %d: %w", id, err)
 	}

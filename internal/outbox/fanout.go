@@ -44,6 +44,10 @@ type fanOut struct {
 	conc      int  // SMTP connections
 	personal  bool // copies name their recipient: no sharing of a transaction
 	bodies    map[string][]byte
+	// share is this run's part in the message's fan-out (DeliverArgs.Share);
+	// askedForHelp, whether it has queued the next (askForHelp).
+	share        int
+	askedForHelp bool
 
 	ahead   []transaction // claimed and built, waiting for room in the connections' buffer
 	pending []outcome     // answered by the server, not yet recorded
@@ -194,7 +198,7 @@ func (f *fanOut) keepLeases(ctx context.Context) (stop func()) {
 // deliver works a message's due deliveries. It stops after maxRounds
 // claims (0: no limit) or when budget is spent (0: none) and returns the
 // number claimed, or -1 when it stopped with work left.
-func (o *Outbox) deliver(ctx context.Context, messageID int64, budget time.Duration, maxRounds int) (int, error) {
+func (o *Outbox) deliver(ctx context.Context, messageID int64, share int, budget time.Duration, maxRounds int) (int, error) {
 	if err := o.DB.Prepare(ctx, o.fanOutQueries()...); err != nil {
 		return 0, fmt.Errorf("outbox: %w", err)
 	}
@@ -202,7 +206,10 @@ func (o *Outbox) deliver(ctx context.Context, messageID int64, budget time.Durat
 	if err != nil {
 		return 0, err
 	}
-	f := &fanOut{o: o, messageID: messageID, msg: msg, batch: o.BatchSize, conc: max(1, o.Sender.Concurrency()),
+	if share > 0 {
+		o.logger().Info("outbox: joining a large fan-out as one of its replicas", "message", messageID, "share", share, "recipients", msg.total)
+	}
+	f := &fanOut{o: o, messageID: messageID, msg: msg, share: share, batch: o.BatchSize, conc: max(1, o.Sender.Concurrency()),
 		personal: compose.Personal(compose.Kind(msg.kind)), bodies: map[string][]byte{}, held: map[string][]int64{}}
 	if f.batch <= 0 {
 		f.batch = 50
@@ -277,6 +284,9 @@ func (f *fanOut) run(ctx context.Context, budget time.Duration, maxRounds int) (
 			n, err := f.recordAndClaim(ctx, recordCtx)
 			total += n
 			rounds++
+			if maxRounds == 0 {
+				f.askForHelp(ctx, n, f.claimSize())
+			}
 			switch {
 			case err != nil:
 				claimErr, claiming = err, false
@@ -415,7 +425,7 @@ func (f *fanOut) recordAndClaim(ctx, recordCtx context.Context) (int, error) {
 		if renewed, err = f.renewIfDue(ctx, tx); err != nil {
 			return err
 		}
-		if rows, err = f.o.claim(ctx, tx, f.messageID, f.batch*f.conc*2); err != nil {
+		if rows, err = f.o.claim(ctx, tx, f.messageID, f.claimSize()); err != nil {
 			return err
 		}
 		// Each transaction's envelope sender is written with the claim,
@@ -434,6 +444,9 @@ func (f *fanOut) recordAndClaim(ctx, recordCtx context.Context) (int, error) {
 	f.plan(txs)
 	return len(rows), nil
 }
+
+// claimSize is the rows a claim takes: two transactions per connection.
+func (f *fanOut) claimSize() int { return f.batch * f.conc * 2 }
 
 // record writes the pending outcomes in a transaction of their own. The
 // SMTP server has these: if the database is away, keep trying rather than

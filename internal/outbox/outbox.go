@@ -60,6 +60,9 @@ type Outbox struct {
 	MaxAttempts int
 	// Metrics, when set, counts deliveries.
 	Metrics *Metrics
+	// HelpFrom is the number of recipients from which a message's
+	// fan-out is shared with the other replicas (helpers.go); 0: 5,000.
+	HelpFrom int
 }
 
 func (o *Outbox) now() time.Time {

@@ -3,7 +3,7 @@
 
 -- name: load-message
 SELECT kind, audience, message_id, in_reply_to, refs, thread_index,
-    subject, to_display, render_data, created_at, groups, thread_ref, reply_token, ics, ics_method, language
+    subject, to_display, render_data, created_at, groups, thread_ref, reply_token, ics, ics_method, language, total
 FROM messages WHERE id = $1;
 
 -- name: blocked-addresses
