@@ -13,16 +13,19 @@ import (
 )
 
 // replicas: two `sitrep serve` on one PostgreSQL database, both live.
-// Updates posted to either are sent once per recipient; the promise's
+// Updates posted to either are sent once per recipient; a large one is
+// shared by both (outbox helpers), and the replica that took the POST is
+// killed -9 while both send it: nobody is missed; the promise's
 // reminders (reminder, due, overdue) go out once each though both replicas
 // check promises; replies in the shared mailbox are ingested by one
 // replica at a time, and when that one is killed -9 the other takes over:
 // every reply on the timeline exactly once.
 func replicas(ctx context.Context, e *env, args []string) error {
-	var n, nReplies int
+	var n, nShared, nReplies int
 	var reminders bool
 	if err := flags("replicas", args, func(fs *flag.FlagSet) {
 		fs.IntVar(&n, "n", 2000, "recipients of each update")
+		fs.IntVar(&nShared, "shared", 6000, "recipients of the update both replicas send (at least the outbox's 5,000, from which replicas share a fan-out)")
 		fs.IntVar(&nReplies, "replies", 500, "replies in the shared mailbox")
 		fs.BoolVar(&reminders, "reminders", true, "wait for the promise's three reminders (about 80 s)")
 	}); err != nil {
@@ -40,10 +43,13 @@ func replicas(ctx context.Context, e *env, args []string) error {
 	}
 	defer sink.Close()
 	people := reliability.People("r", n)
+	many := reliability.People("m", nShared)
 	stakeholders := reliability.People("s", 20)
 	hubUser := ms.Address("hub")
-	t, err := newTrial(ctx, e, "postgres", reliability.Directory{Groups: map[string][]string{"everyone": people, "stakeholders": stakeholders}},
-		reliability.Config{SMTPPort: sink.Port(), Concurrency: 4, BatchSize: 20, IMAPPort: imapPort, IMAPUser: hubUser, IMAPPassword: ms.Password(hubUser),
+	// The rate limit (the account's, over both replicas) makes the shared
+	// update last a few seconds, long enough to kill a replica in it.
+	t, err := newTrial(ctx, e, "postgres", reliability.Directory{Groups: map[string][]string{"everyone": people, "stakeholders": stakeholders, "all-staff": many}},
+		reliability.Config{SMTPPort: sink.Port(), Concurrency: 4, BatchSize: 20, RatePerSecond: 2000, IMAPPort: imapPort, IMAPUser: hubUser, IMAPPassword: ms.Password(hubUser),
 			ReminderBefore: 2 * time.Minute, OverdueAfter: 15 * time.Second})
 	if err != nil {
 		return err
@@ -95,6 +101,24 @@ func replicas(ctx context.Context, e *env, args []string) error {
 		got, extra := sink.CopiesOf(up.Message.MessageID)
 		tab.add(fmt.Sprintf("update %d to %d recipients", i+1, n), n, got, n-got, extra)
 		bad = bad || got != n || extra != 0
+	}
+
+	// A large update, shared: once B has joined A's fan-out (its helper
+	// job runs), A is killed -9. B sends the rest, then what A had in
+	// flight once its leases run out (3 s); A comes back for what follows.
+	var sharedRow sharedUpdate
+	a, sharedRow, err = sharedFanOut(ctx, t, sink, apiA, ref, a, nShared)
+	if err != nil {
+		return err
+	}
+	// At most two SMTP transactions per connection of A were in flight
+	// when it died: those alone may arrive twice.
+	tab.add(fmt.Sprintf("update 4 to %d, shared; A killed -9 at %d accepted (B had joined: %v)", nShared, sharedRow.killedAt, sharedRow.joined),
+		nShared, sharedRow.got, nShared-sharedRow.got, sharedRow.extra)
+	bound := 2 * t.cfg.Concurrency * t.cfg.BatchSize
+	bad = bad || sharedRow.got != nShared || sharedRow.extra > bound || !sharedRow.joined
+	if sharedRow.extra > bound {
+		fmt.Printf("update 4: %d extra copies, more than A's %d unrecorded recipients at most\n", sharedRow.extra, bound)
 	}
 
 	if reminders {
@@ -223,4 +247,48 @@ func leasePID(owner string) int {
 	}
 	pid, _ := strconv.Atoi(parts[len(parts)-2])
 	return pid
+}
+
+type sharedUpdate struct {
+	killedAt   int64
+	got, extra int
+	joined     bool // B ran a helper of the update before A was killed
+}
+
+// sharedFanOut posts an update to the all-staff group through A, waits
+// until B has joined its fan-out (a helper job running: only a replica
+// not sending the message runs one) and a third of it is accepted, kills
+// A -9, waits for every recipient, and starts A again.
+func sharedFanOut(ctx context.Context, t *trial, sink *reliability.Sink, api reliability.API, ref string, a *reliability.Hub, n int) (*reliability.Hub, sharedUpdate, error) {
+	var row sharedUpdate
+	before := sink.Accepted()
+	up, err := api.SendUpdate(ctx, ref, "Update 4, to everyone.", "", "all-staff")
+	if err != nil {
+		return a, row, err
+	}
+	deadline := time.Now().Add(time.Minute)
+	for sink.Accepted()-before < int64(n/3) || !row.joined {
+		if time.Now().After(deadline) {
+			break
+		}
+		row.joined = row.joined || t.count(ctx, `SELECT COUNT(*) FROM river_job WHERE kind = 'outbox_deliver' AND (args->>'share')::int = 1 AND state IN ('running', 'completed')`) > 0
+		time.Sleep(5 * time.Millisecond)
+	}
+	a.Kill9()
+	row.killedAt = sink.Accepted() - before
+	deadline = time.Now().Add(2 * time.Minute)
+	for {
+		got, _ := sink.CopiesOf(up.Message.MessageID)
+		pending := t.count(ctx, `SELECT COUNT(*) FROM delivery_states WHERE message_id = $1 AND state IN ('queued', 'sending', 'deferred')`, up.Message.ID)
+		if got >= n && pending == 0 {
+			break
+		}
+		if time.Now().After(deadline) {
+			break // counted as missing below
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	row.got, row.extra = sink.CopiesOf(up.Message.MessageID)
+	a, err = t.start()
+	return a, row, err
 }
