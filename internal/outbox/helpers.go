@@ -11,7 +11,7 @@ import (
 )
 
 // A large fan-out is shared by the replicas on one PostgreSQL. Its job
-// runs on one of them; once its first claim comes back full, it queues a
+// runs on one of them; once one of its claims comes back full, it queues a
 // helper job (askForHelp), which any replica's worker may take. A replica
 // that is not sending the message yet joins: its fan-out claims from the
 // same cursor (claims take turns on it, and no row goes to two of them)
