@@ -80,7 +80,7 @@ type result struct {
 	Seconds    float64 `json:"seconds"`
 	PerSecond  float64 `json:"per_second"`
 	PeakRSSMB  float64 `json:"peak_rss_mb"`
-	CPUSeconds float64 `json:"cpu_seconds"` // user + system time of the side's process(es)
+	CPUSeconds float64 `json:"cpu_seconds"`       // user + system time of the side's process(es)
 	Machine    string  `json:"machine,omitempty"` // where the machine's CPU went meanwhile (machineCPU)
 	Note       string  `json:"note,omitempty"`
 }
