@@ -5,6 +5,8 @@ import (
 	"os"
 	"strconv"
 	"strings"
+
+	"github.com/sitrep-dev/sitrep/internal/reliability"
 )
 
 // machineCPU is where the machine's CPU went during a side's run: the
@@ -39,31 +41,15 @@ func readMachineCPU() machineCPU {
 	m.sink = cpuSeconds()
 	ents, _ := os.ReadDir("/proc")
 	for _, e := range ents {
-		comm, err := os.ReadFile("/proc/" + e.Name() + "/comm")
-		if err != nil || strings.TrimSpace(string(comm)) != "postgres" {
+		pid, err := strconv.Atoi(e.Name())
+		if err != nil {
 			continue
 		}
-		m.postgres += procCPU(e.Name())
+		if comm, err := os.ReadFile("/proc/" + e.Name() + "/comm"); err == nil && strings.TrimSpace(string(comm)) == "postgres" {
+			m.postgres += reliability.ProcUsage(pid).CPU.Seconds()
+		}
 	}
 	return m
-}
-
-// procCPU is a process's user and system time, from /proc/PID/stat.
-func procCPU(pid string) float64 {
-	b, err := os.ReadFile("/proc/" + pid + "/stat")
-	if err != nil {
-		return 0
-	}
-	s := string(b)
-	// The command name, in parentheses, may hold spaces: count fields
-	// after it (utime and stime are the 14th and 15th of the line).
-	f := strings.Fields(s[strings.LastIndexByte(s, ')')+1:])
-	if len(f) < 13 {
-		return 0
-	}
-	u, _ := strconv.ParseFloat(f[11], 64)
-	k, _ := strconv.ParseFloat(f[12], 64)
-	return (u + k) / clockTicks
 }
 
 // since describes the CPU used from m0 to m. A PostgreSQL backend that

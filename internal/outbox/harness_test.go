@@ -141,22 +141,31 @@ func newHarness(t *testing.T, smtpAddr, org string, startWorker bool, options ..
 // startWorker runs the outbox's jobs until the test ends.
 func (h *harness) startWorker(t *testing.T) {
 	t.Helper()
-	ctx := context.Background()
-	var err error
-	workers := river.NewWorkers()
-	h.outbox.Register(workers)
-	h.worker, err = jobs.NewWorker(h.db, jobs.Config{Workers: workers, PollInterval: 20 * time.Millisecond})
+	h.worker = runWorker(t, h.db, h.outbox, jobs.Config{})
+}
+
+// runWorker runs o's jobs on db, as a replica's worker does, until the
+// test ends; cfg's workers are o's, its poll 20 ms unless set.
+func runWorker(t *testing.T, db *store.DB, o *outbox.Outbox, cfg jobs.Config) *river.Client[*sql.Tx] {
+	t.Helper()
+	cfg.Workers = river.NewWorkers()
+	o.Register(cfg.Workers)
+	if cfg.PollInterval == 0 {
+		cfg.PollInterval = 20 * time.Millisecond
+	}
+	worker, err := jobs.NewWorker(db, cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := h.worker.Start(ctx); err != nil {
+	if err := worker.Start(context.Background()); err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() {
 		c, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 		defer cancel()
-		h.worker.Stop(c)
+		worker.Stop(c)
 	})
+	return worker
 }
 
 func (h *harness) declare(t *testing.T, systems ...string) *incident.Incident {

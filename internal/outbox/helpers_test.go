@@ -8,8 +8,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/riverqueue/river"
-
 	"github.com/sitrep-dev/sitrep/internal/incident"
 	"github.com/sitrep-dev/sitrep/internal/jobs"
 	"github.com/sitrep-dev/sitrep/internal/outbox"
@@ -109,18 +107,5 @@ func startReplica(t *testing.T, h *harness, smtpAddr string) {
 	replica := &outbox.Outbox{DB: db, Jobs: ins, Renderer: o.Renderer, Directory: o.Directory, Now: o.Now,
 		Domain: o.Domain, From: o.From, ReplyPart: o.ReplyPart, Sender: pool, BatchSize: o.BatchSize,
 		Lease: o.Lease, MaxAttempts: o.MaxAttempts, HelpFrom: o.HelpFrom}
-	workers := river.NewWorkers()
-	replica.Register(workers)
-	worker, err := jobs.NewWorker(db, jobs.Config{Workers: workers, PollInterval: 20 * time.Millisecond})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := worker.Start(ctx); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		c, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		defer cancel()
-		worker.Stop(c)
-	})
+	runWorker(t, db, replica, jobs.Config{})
 }

@@ -8,8 +8,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/riverqueue/river"
-
 	"github.com/sitrep-dev/sitrep/internal/incident"
 	"github.com/sitrep-dev/sitrep/internal/jobs"
 	"github.com/sitrep-dev/sitrep/internal/outbox"
@@ -47,20 +45,7 @@ func TestAlertToTheLeadsGoesAheadOfABulkFanOutQueuedBefore(t *testing.T) {
 	h.outbox.BatchSize = 50 // production's: 40 transactions for the update
 	ctx := context.Background()
 
-	workers := river.NewWorkers()
-	h.outbox.Register(workers)
-	worker, err := jobs.NewWorker(h.db, jobs.Config{Workers: workers, PollInterval: 20 * time.Millisecond, Concurrency: 1})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := worker.Start(ctx); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		c, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		defer cancel()
-		worker.Stop(c)
-	})
+	runWorker(t, h.db, h.outbox, jobs.Config{Concurrency: 1})
 
 	inc := h.declare(t)
 	update, err := h.comms.SendUpdate(ctx, "vp@example.test", inc.Ref, incident.UpdateInput{Status: "Looking.", Next: "30m", Groups: []string{"everyone"}})
