@@ -281,8 +281,15 @@ WHERE d.id = c.id
 RETURNING d.id, d.email, d.name, d.time_zone, d.via_group, d.attempts, d.language, d.unsubscribe, d.follows;
 
 -- name: insert-deliveries
--- Followed by one "(...)" of 10 parameters per row: one statement per batch.
+-- SQLite's (PostgreSQL copies the same columns: deliveryCopyColumns).
+-- Followed by one "(?, ...)" of 10 parameters per row: one statement per
+-- chunk (insertDeliveriesSQL).
 INSERT INTO deliveries (message_id, email, name, time_zone, via_group, state, last_error, language, unsubscribe, follows) VALUES
+
+-- name: insert-queued-deliveries
+-- A chunk of rows plainly queued: each row binds six parameters and
+-- names its state; the columns every such row leaves empty are left out.
+INSERT INTO deliveries (message_id, email, name, time_zone, via_group, language, state) VALUES
 
 -- name: insert-transactions
 -- Followed by one "(message_id, token, deliveries, lease_until, first_id,
