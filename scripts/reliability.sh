@@ -3,7 +3,7 @@
 # against real servers on loopback (see docs/reliability.md).
 #
 #   scripts/reliability.sh            # the CI-sized suite, bounded to 8 minutes
-#   scripts/reliability.sh full       # every scenario at full size (~30 minutes)
+#   scripts/reliability.sh full       # every scenario at full size (~15 minutes)
 #   scripts/reliability.sh crash-fanout -trials 5 -db postgres
 #
 # Needs root (Postfix and Dovecot start as root) and the test servers of
