@@ -98,7 +98,7 @@ func cmdMigrate(ctx context.Context, e env, args []string) error {
 		return err
 	}
 	defer db.Close()
-	if err := db.Migrate(ctx); err != nil {
+	if err := db.MigrateLogged(ctx, newLogger(cfg, e)); err != nil {
 		return err
 	}
 	fmt.Fprintf(e.stdout, "migrated %s database in %s\n", db.Dialect, time.Since(start).Round(time.Millisecond))
@@ -225,7 +225,7 @@ func (h *Main) Run(ctx context.Context) error {
 		return err
 	}
 	h.db = db
-	if err := db.Migrate(ctx); err != nil {
+	if err := db.MigrateLogged(ctx, logger); err != nil {
 		return err
 	}
 

@@ -1,7 +1,10 @@
 package store_test
 
 import (
+	"bytes"
 	"context"
+	"log/slog"
+	"strings"
 	"testing"
 
 	"github.com/sitrep-dev/sitrep/internal/store"
@@ -100,5 +103,39 @@ func TestDeliveriesKeepTheirRowsAndIdsWithoutTheUniqueCheck(t *testing.T) {
 			t.Error("a reference is broken after the migration")
 		}
 		rows.Close()
+	}
+}
+
+// A start that migrates says so first, and then each migration's time:
+// 00036 rebuilds deliveries on SQLite (about 5 s a million rows), and a
+// start silent for that long looks hung. A start with nothing to apply
+// says nothing.
+func TestMigrationsAreLogged(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	db, err := store.Open(ctx, testenv.DatabaseURL(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	if err := db.MigrateUpTo(ctx, 35); err != nil {
+		t.Fatal(err)
+	}
+	var buf bytes.Buffer
+	log := slog.New(slog.NewTextHandler(&buf, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	if err := db.MigrateLogged(ctx, log); err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{`msg="store: migrating the database" from=3`, `msg="store: migration applied" migration=00036_deliveries_not_unique.sql took=`} {
+		if !strings.Contains(buf.String(), want) {
+			t.Errorf("the log lacks %q:\n%s", want, buf.String())
+		}
+	}
+	buf.Reset()
+	if err := db.MigrateLogged(ctx, log); err != nil {
+		t.Fatal(err)
+	}
+	if buf.Len() > 0 {
+		t.Errorf("nothing to apply, yet the log says:\n%s", buf.String())
 	}
 }

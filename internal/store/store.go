@@ -11,6 +11,7 @@ import (
 	"embed"
 	"errors"
 	"fmt"
+	"log/slog"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -157,6 +158,18 @@ func (db *DB) RiverDriver() riverdriver.Driver[*sql.Tx] {
 // Migrate applies sitrep's and River's migrations. On PostgreSQL several
 // replicas may start at once: an advisory lock lets one migrate at a time.
 func (db *DB) Migrate(ctx context.Context) error {
+	return db.MigrateLogged(ctx, nil)
+}
+
+// MigrateLogged is Migrate telling log, when not nil, that it migrates
+// before it starts, and each migration's time once applied (at Info when
+// it took a second or more). One may rebuild a large table (00036 on
+// SQLite: about 5 s a million deliveries), and a start that says nothing
+// for that long looks hung.
+func (db *DB) MigrateLogged(ctx context.Context, log *slog.Logger) error {
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
 	sub, err := migrationsFor(db.Dialect)
 	if err != nil {
 		return fmt.Errorf("store: migrations: %w", err)
@@ -175,8 +188,28 @@ func (db *DB) Migrate(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("store: migrations: %w", err)
 	}
-	if _, err := provider.Up(ctx); err != nil {
+	current, target, err := provider.GetVersions(ctx)
+	if err != nil {
 		return fmt.Errorf("store: migrate: %w", err)
+	}
+	if current < target {
+		log.InfoContext(ctx, "store: migrating the database", "from", current, "to", target)
+	}
+	for {
+		// One at a time, so that each is told as it ends; another replica
+		// may apply some meanwhile (UpByOne takes the lock each time).
+		res, err := provider.UpByOne(ctx)
+		if errors.Is(err, goose.ErrNoNextVersion) {
+			break
+		}
+		if err != nil {
+			return fmt.Errorf("store: migrate: %w", err)
+		}
+		level := slog.LevelDebug // a fresh database applies every one in ms
+		if res.Duration >= time.Second {
+			level = slog.LevelInfo
+		}
+		log.Log(ctx, level, "store: migration applied", "migration", filepath.Base(res.Source.Path), "took", res.Duration.Round(time.Millisecond))
 	}
 	return db.migrateRiver(ctx)
 }

@@ -4,7 +4,9 @@
 -- table constraint by rebuilding the table: its rows are copied aside and
 -- put back under the same ids, and the id sequence is kept, so that no id
 -- is ever given twice. The view delivery_states reads the new table by
--- its name. References to messages are checked at commit.
+-- its name. References to messages are checked at commit. It takes about
+-- 5 s a million deliveries (4.7 s measured; PostgreSQL's 0.12 s): the
+-- start says it is migrating first (store.MigrateLogged).
 PRAGMA defer_foreign_keys = ON;
 CREATE TEMP TABLE deliveries_aside AS SELECT * FROM deliveries;
 CREATE TEMP TABLE deliveries_sequence AS SELECT seq FROM sqlite_sequence WHERE name = 'deliveries';
