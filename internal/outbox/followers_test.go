@@ -15,6 +15,7 @@ import (
 	"github.com/sitrep-dev/sitrep/internal/directory"
 	"github.com/sitrep-dev/sitrep/internal/jobs"
 	"github.com/sitrep-dev/sitrep/internal/outbox"
+	"github.com/sitrep-dev/sitrep/internal/store"
 	"github.com/sitrep-dev/sitrep/internal/storetest"
 )
 
@@ -39,17 +40,13 @@ func (c *transactions) Send(_ context.Context, _ string, to []string, msg []byte
 
 func (c *transactions) Concurrency() int { return 1 }
 
-// Groups and followers together: a follower who is also a member gets the
-// group's copy once and no unsubscribe link; each other follower gets a
-// copy of their own (a transaction of their own) with their own link; the
-// members share theirs, which carries none.
-func TestGroupsAndFollowersTogether(t *testing.T) {
-	t.Parallel()
-	ctx := context.Background()
-	db := storetest.Open(t)
+// recordingOutbox is an outbox on a fresh database with org as its
+// directory, whose SMTP transactions are kept by sent instead of sent.
+func recordingOutbox(t *testing.T, org string) (ob *outbox.Outbox, db *store.DB, sent *transactions) {
+	t.Helper()
+	db = storetest.Open(t)
 	dir := &directory.Store{DB: db}
-	org := orgYAML("example.test", []string{"vp", "m1", "m2", "f1"}, nil, map[string][]string{"exec": {"m1", "m2"}}, nil)
-	if _, err := dir.SyncFile(ctx, []byte(org), "groups.yaml"); err != nil {
+	if _, err := dir.SyncFile(context.Background(), []byte(org), "groups.yaml"); err != nil {
 		t.Fatal(err)
 	}
 	renderer, err := compose.New("")
@@ -60,9 +57,21 @@ func TestGroupsAndFollowersTogether(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	sent := &transactions{}
-	ob := &outbox.Outbox{DB: db, Jobs: ins, Renderer: renderer, Directory: dir, Domain: "sitrep.test",
+	sent = &transactions{}
+	ob = &outbox.Outbox{DB: db, Jobs: ins, Renderer: renderer, Directory: dir, Domain: "sitrep.test",
 		From: "sitrep <status@sitrep.test>", ReplyPart: "status", Sender: sent, BatchSize: 50}
+	return ob, db, sent
+}
+
+// Groups and followers together: a follower who is also a member gets the
+// group's copy once and no unsubscribe link; each other follower gets a
+// copy of their own (a transaction of their own) with their own link; the
+// members share theirs, which carries none.
+func TestGroupsAndFollowersTogether(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	org := orgYAML("example.test", []string{"vp", "m1", "m2", "f1"}, nil, map[string][]string{"exec": {"m1", "m2"}}, nil)
+	ob, db, sent := recordingOutbox(t, org)
 	data := compose.SampleData(compose.KindStatus)
 	req := compose.Outgoing{Thread: compose.Thread{Audience: compose.Stakeholders, Ref: "INC-7"}, Kind: compose.KindStatus,
 		Groups:    []string{"exec"},
@@ -71,7 +80,7 @@ func TestGroupsAndFollowersTogether(t *testing.T) {
 			"outside@partner.test": "https://sitrep.test/unsubscribe/outside"},
 		Data: data}
 	var msg *compose.Message
-	if err := db.InTx(ctx, func(tx *sql.Tx) error { msg, err = ob.Queue(ctx, tx, req); return err }); err != nil {
+	if err := db.InTx(ctx, func(tx *sql.Tx) (err error) { msg, err = ob.Queue(ctx, tx, req); return err }); err != nil {
 		t.Fatal(err)
 	}
 	if msg.Total != 4 {
@@ -127,23 +136,8 @@ func TestGroupsAndFollowersTogether(t *testing.T) {
 func TestFollowersCopiesNameWhatTheyFollow(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
-	db := storetest.Open(t)
-	dir := &directory.Store{DB: db}
 	org := orgYAML("example.test", []string{"vp", "m1", "fay", "abe"}, nil, map[string][]string{"cs": {"m1"}}, nil)
-	if _, err := dir.SyncFile(ctx, []byte(org), "groups.yaml"); err != nil {
-		t.Fatal(err)
-	}
-	renderer, err := compose.New("")
-	if err != nil {
-		t.Fatal(err)
-	}
-	ins, err := jobs.NewInserter(db)
-	if err != nil {
-		t.Fatal(err)
-	}
-	sent := &transactions{}
-	ob := &outbox.Outbox{DB: db, Jobs: ins, Renderer: renderer, Directory: dir, Domain: "sitrep.test",
-		From: "sitrep <status@sitrep.test>", ReplyPart: "status", Sender: sent, BatchSize: 50}
+	ob, db, sent := recordingOutbox(t, org)
 	note := compose.SampleData(compose.KindMaintenance).(compose.MaintenanceData)
 	note.Audience = ""
 	req := compose.Outgoing{Thread: compose.Thread{Key: -7, Audience: compose.Maintenance, Ref: "MAINT-7", ToName: "MAINT-7 maintenance"},
@@ -155,7 +149,7 @@ func TestFollowersCopiesNameWhatTheyFollow(t *testing.T) {
 	confirm := compose.Outgoing{Thread: compose.Thread{Key: 7, Audience: "reporter-1a2b3c", Ref: "INC-7", ToName: "INC-7 reporters"},
 		Kind: compose.KindConfirm, People: []string{"vp@example.test"}, Data: compose.SampleData(compose.KindConfirm)}
 	var ids []int64
-	err = db.InTx(ctx, func(tx *sql.Tx) error {
+	err := db.InTx(ctx, func(tx *sql.Tx) error {
 		for _, r := range []compose.Outgoing{req, confirm} {
 			msg, err := ob.Queue(ctx, tx, r)
 			if err != nil {

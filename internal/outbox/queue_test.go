@@ -8,10 +8,7 @@ import (
 	"time"
 
 	"github.com/sitrep-dev/sitrep/internal/compose"
-	"github.com/sitrep-dev/sitrep/internal/directory"
-	"github.com/sitrep-dev/sitrep/internal/jobs"
 	"github.com/sitrep-dev/sitrep/internal/outbox"
-	"github.com/sitrep-dev/sitrep/internal/storetest"
 )
 
 // Every recipient of a large audience is queued as themselves, whichever
@@ -23,7 +20,6 @@ import (
 func TestEveryRecipientOfALargeAudienceIsQueuedAsThemselves(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
-	db := storetest.Open(t)
 	var people, members []string
 	zones := map[string]string{}
 	for i := range 1000 {
@@ -34,24 +30,11 @@ func TestEveryRecipientOfALargeAudienceIsQueuedAsThemselves(t *testing.T) {
 		}
 	}
 	people = append(people, "vp", "fan")
-	dir := &directory.Store{DB: db}
-	if _, err := dir.SyncFile(ctx, []byte(orgYAML("example.test", people, zones, map[string][]string{"everyone": members}, nil)), "groups.yaml"); err != nil {
-		t.Fatal(err)
-	}
+	ob, db, _ := recordingOutbox(t, orgYAML("example.test", people, zones, map[string][]string{"everyone": members}, nil))
 	const bouncing = "p0555@example.test"
 	if err := outbox.MarkBouncing(ctx, db, bouncing, "550 5.1.1 no such user", time.Now()); err != nil {
 		t.Fatal(err)
 	}
-	renderer, err := compose.New("")
-	if err != nil {
-		t.Fatal(err)
-	}
-	ins, err := jobs.NewInserter(db)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ob := &outbox.Outbox{DB: db, Jobs: ins, Renderer: renderer, Directory: dir, Domain: "sitrep.test",
-		From: "sitrep <status@sitrep.test>", ReplyPart: "status", Sender: &transactions{}, BatchSize: 50}
 	follows := []compose.Followed{{Kind: compose.FollowsSystem, Target: "checkout"}}
 	req := compose.Outgoing{Thread: compose.Thread{Audience: compose.Stakeholders, Ref: "INC-7"}, Kind: compose.KindStatus,
 		Groups: []string{"everyone"}, Followers: []string{"fan@example.test"},
@@ -59,7 +42,7 @@ func TestEveryRecipientOfALargeAudienceIsQueuedAsThemselves(t *testing.T) {
 		Follows:     map[string][]compose.Followed{"fan@example.test": follows},
 		Data:        compose.SampleData(compose.KindStatus)}
 	var msg *compose.Message
-	if err := db.InTx(ctx, func(tx *sql.Tx) error { msg, err = ob.Queue(ctx, tx, req); return err }); err != nil {
+	if err := db.InTx(ctx, func(tx *sql.Tx) (err error) { msg, err = ob.Queue(ctx, tx, req); return err }); err != nil {
 		t.Fatal(err)
 	}
 

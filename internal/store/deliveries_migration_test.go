@@ -8,7 +8,6 @@ import (
 	"testing"
 
 	"github.com/sitrep-dev/sitrep/internal/store"
-	"github.com/sitrep-dev/sitrep/internal/testenv"
 )
 
 // Migration 00036 drops the unique check on a message's recipients;
@@ -18,27 +17,14 @@ import (
 func TestDeliveriesKeepTheirRowsAndIdsWithoutTheUniqueCheck(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
-	db, err := store.Open(ctx, testenv.DatabaseURL(t))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
-	if err := db.MigrateUpTo(ctx, 35); err != nil {
-		t.Fatal(err)
-	}
-	for _, q := range []string{
+	db := migratedTo(t, 35,
 		`INSERT INTO messages (id, incident_id, audience, kind, message_id, subject, to_display, created_at, thread_ref, claimed_through, settled_at)
 			VALUES (7, 1, 'stakeholders', 'status', '<a@x>', '[INC-1] t', 'Exec', '2026-01-01 00:00:00', 'INC-1', 0, '2026-01-01 00:00:05')`,
 		`INSERT INTO deliveries (message_id, email, name, state, attempts, sent_at, language, unsubscribe, follows)
 			VALUES (7, 'a@x.test', 'A', 'sent', 1, '2026-01-01 00:00:01', 'de', 'https://u/1', '[]')`,
 		`INSERT INTO deliveries (message_id, email, state, attempts, last_error, failed_at, bounced_at)
 			VALUES (7, 'b@x.test', 'failed', 2, '550 no such user', '2026-01-01 00:00:02', '2026-01-01 00:00:03')`,
-		`INSERT INTO deliveries (message_id, email, state) VALUES (7, 'gone@x.test', 'skipped')`,
-	} {
-		if _, err := db.ExecContext(ctx, q); err != nil {
-			t.Fatalf("%s: %v", q, err)
-		}
-	}
+		`INSERT INTO deliveries (message_id, email, state) VALUES (7, 'gone@x.test', 'skipped')`)
 	var last int64
 	if err := db.QueryRowContext(ctx, `SELECT MAX(id) FROM deliveries`).Scan(&last); err != nil {
 		t.Fatal(err)
@@ -95,14 +81,7 @@ func TestDeliveriesKeepTheirRowsAndIdsWithoutTheUniqueCheck(t *testing.T) {
 		t.Errorf("a new row's id is %d, want past %d (the highest ever given)", id, last)
 	}
 	if db.Dialect == store.SQLite {
-		rows, err := db.QueryContext(ctx, `PRAGMA foreign_key_check`)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if rows.Next() {
-			t.Error("a reference is broken after the migration")
-		}
-		rows.Close()
+		referencesHold(t, db)
 	}
 }
 
@@ -113,14 +92,7 @@ func TestDeliveriesKeepTheirRowsAndIdsWithoutTheUniqueCheck(t *testing.T) {
 func TestMigrationsAreLogged(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
-	db, err := store.Open(ctx, testenv.DatabaseURL(t))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
-	if err := db.MigrateUpTo(ctx, 35); err != nil {
-		t.Fatal(err)
-	}
+	db := migratedTo(t, 35)
 	var buf bytes.Buffer
 	log := slog.New(slog.NewTextHandler(&buf, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	if err := db.MigrateLogged(ctx, log); err != nil {

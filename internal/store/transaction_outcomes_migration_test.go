@@ -3,9 +3,6 @@ package store_test
 import (
 	"context"
 	"testing"
-
-	"github.com/sitrep-dev/sitrep/internal/store"
-	"github.com/sitrep-dev/sitrep/internal/testenv"
 )
 
 // Migration 00034 records accepted recipients by their SMTP transaction's
@@ -15,27 +12,14 @@ import (
 func TestOpenTransactionsBeforeRangesGoAgain(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
-	db, err := store.Open(ctx, testenv.DatabaseURL(t))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
-	if err := db.MigrateUpTo(ctx, 33); err != nil {
-		t.Fatal(err)
-	}
-	for _, q := range []string{
+	db := migratedTo(t, 33,
 		`INSERT INTO messages (id, incident_id, audience, kind, message_id, subject, to_display, created_at, thread_ref, claimed_through)
 			VALUES (7, 1, 'stakeholders', 'status', '<a@x>', '[INC-1] t', 'Exec', '2026-01-01 00:00:00', 'INC-1', 3)`,
 		// 1 sent and recorded; 2 and 3 handed to a transaction still open;
 		// 4 not handed out yet.
 		`INSERT INTO deliveries (id, message_id, email, state, attempts, sent_at) VALUES (1, 7, 'a@x.test', 'sent', 1, '2026-01-01 00:00:01')`,
 		`INSERT INTO deliveries (id, message_id, email, state) VALUES (2, 7, 'b@x.test', 'queued'), (3, 7, 'c@x.test', 'queued'), (4, 7, 'd@x.test', 'queued')`,
-		`INSERT INTO delivery_transactions (message_id, token, deliveries, lease_until) VALUES (7, 'done', '[1]', NULL), (7, 'open', '[2,3]', '2026-01-01 00:02:00')`,
-	} {
-		if _, err := db.ExecContext(ctx, q); err != nil {
-			t.Fatalf("%s: %v", q, err)
-		}
-	}
+		`INSERT INTO delivery_transactions (message_id, token, deliveries, lease_until) VALUES (7, 'done', '[1]', NULL), (7, 'open', '[2,3]', '2026-01-01 00:02:00')`)
 	if err := db.Migrate(ctx); err != nil {
 		t.Fatal(err)
 	}
