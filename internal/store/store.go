@@ -162,8 +162,8 @@ func (db *DB) Migrate(ctx context.Context) error {
 }
 
 // MigrateLogged is Migrate telling log, when not nil, that it migrates
-// before it starts, and each migration's time once applied (at Info when
-// it took a second or more). One may rebuild a large table (00036 on
+// before it starts, and each migration's time once all are applied (at
+// Info when one took a second or more). One may rebuild a large table (00036 on
 // SQLite: about 5 s a million deliveries), and a start that says nothing
 // for that long looks hung.
 func (db *DB) MigrateLogged(ctx context.Context, log *slog.Logger) error {
@@ -195,16 +195,14 @@ func (db *DB) MigrateLogged(ctx context.Context, log *slog.Logger) error {
 	if current < target {
 		log.InfoContext(ctx, "store: migrating the database", "from", current, "to", target)
 	}
-	for {
-		// One at a time, so that each is told as it ends; another replica
-		// may apply some meanwhile (UpByOne takes the lock each time).
-		res, err := provider.UpByOne(ctx)
-		if errors.Is(err, goose.ErrNoNextVersion) {
-			break
-		}
-		if err != nil {
-			return fmt.Errorf("store: migrate: %w", err)
-		}
+	// All under one lock. One by one (UpByOne) takes the lock for each:
+	// more round trips for every fresh database, and a replica that finds
+	// it held waits goose's 5 s retry interval each time.
+	results, err := provider.Up(ctx)
+	if err != nil {
+		return fmt.Errorf("store: migrate: %w", err)
+	}
+	for _, res := range results {
 		level := slog.LevelDebug // a fresh database applies every one in ms
 		if res.Duration >= time.Second {
 			level = slog.LevelInfo
