@@ -163,9 +163,9 @@ func (db *DB) Migrate(ctx context.Context) error {
 
 // MigrateLogged is Migrate telling log, when not nil, that it migrates
 // before it starts, and each migration's time once all are applied (at
-// Info when one took a second or more). One may rebuild a large table (00036 on
-// SQLite: about 5 s a million deliveries), and a start that says nothing
-// for that long looks hung.
+// Info when one took a second or more). One may rebuild a large table
+// (00036 on SQLite: about 5 s a million deliveries), and a start that
+// says nothing for that long looks hung.
 func (db *DB) MigrateLogged(ctx context.Context, log *slog.Logger) error {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
